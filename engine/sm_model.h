@@ -1,0 +1,181 @@
+/*
+ * sm_model.h - the in-memory form of a loaded machine (engine-internal).
+ *
+ * The loader (sm_load.c) builds this from an SCXML document; the
+ * interpreter (sm_interp.c) only reads it.  A loaded machine is immutable
+ * and may be shared by every instance that runs it.
+ *
+ * States live in one array in document order (index 0 is the <scxml> root,
+ * a compound state); every reference between states is an index into that
+ * array, so the interpreter needs no pointers and a configuration is a
+ * bitset of state indices.  Executable content is a tree of sm_exec nodes.
+ */
+#ifndef SM_MODEL_H
+#define SM_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct sm_expr; /* engine/sm_expr.h: a parsed expression of the task datamodel */
+
+enum sm_state_kind {
+	SM_ST_ROOT = 0,   /* the <scxml> element (compound) */
+	SM_ST_ATOMIC,     /* <state> without child states */
+	SM_ST_COMPOUND,   /* <state> with child states */
+	SM_ST_PARALLEL,
+	SM_ST_FINAL,
+	SM_ST_HISTORY_SHALLOW,
+	SM_ST_HISTORY_DEEP,
+	SM_ST_INITIAL     /* pseudo-state for an <initial> element */
+};
+
+enum sm_datamodel_kind {
+	SM_DM_NULL = 0,
+	SM_DM_TASK
+};
+
+enum sm_exec_kind {
+	SM_X_RAISE,       /* event */
+	SM_X_SEND,        /* see struct sm_send */
+	SM_X_CANCEL,      /* sendid | sendidexpr */
+	SM_X_LOG,         /* label, expr */
+	SM_X_ASSIGN,      /* location, expr (task datamodel) */
+	SM_X_IF,          /* cond; children; else-branches chained in `next_branch` */
+	SM_X_FOREACH      /* reserved: not in the profile, refused by the loader */
+};
+
+struct sm_param {
+	char *name;
+	struct sm_expr *expr;  /* task datamodel; NULL with `location` or literal */
+	char *expr_src;
+	char *location;        /* datamodel path; NULL if expr */
+};
+
+struct sm_send {
+	char *event;           /* literal event name, or NULL with eventexpr */
+	struct sm_expr *eventexpr;
+	char *target;          /* NULL: external queue of this session;
+	                          "#_internal", "#_parent", "#_<invokeid>" */
+	char *type;            /* NULL or the SCXML event processor URI */
+	char *id;              /* sendid (literal) or NULL */
+	char *idlocation;      /* where to store a generated id, or NULL */
+	int64_t delay_ms;      /* from delay="1.5s" / "500ms"; 0 none */
+	struct sm_expr *delayexpr;
+	char **namelist;       /* NULL-terminated or NULL */
+	struct sm_param *params;
+	size_t nparams;
+	struct sm_expr *content_expr; /* <content expr=> */
+	char *content;         /* literal <content> text */
+};
+
+struct sm_exec {
+	enum sm_exec_kind kind;
+	int line;              /* source line for error messages */
+	union {
+		struct { char *event; } raise;
+		struct sm_send send;
+		struct { char *sendid; struct sm_expr *sendidexpr; } cancel;
+		struct { char *label; struct sm_expr *expr; char *expr_src; } log;
+		struct { char *location; struct sm_expr *expr; char *expr_src; } assign;
+		struct {
+			struct sm_expr *cond;   /* NULL for <else> */
+			char *cond_src;
+			struct sm_exec *body;   /* first node of the branch */
+			struct sm_exec *next_branch; /* <elseif>/<else> */
+		} if_;
+	} u;
+	struct sm_exec *next;  /* next sibling in the block */
+};
+
+/* Condition of a transition: in the null datamodel only In('id') (possibly
+ * negated/combined by the task expression language when that datamodel is
+ * used); the loader compiles both into sm_expr. */
+struct sm_transition {
+	int source;            /* state index */
+	char **events;         /* NULL-terminated descriptors; NULL: eventless */
+	size_t nevents;
+	struct sm_expr *cond;  /* NULL: always */
+	char *cond_src;
+	int *targets;          /* state indices; NULL/0: targetless */
+	size_t ntargets;
+	int internal;          /* type="internal" */
+	struct sm_exec *body;  /* executable content */
+	int line;
+	int doc_order;         /* global document order of this transition */
+};
+
+/* Retry policy of an action invoke (attributes in our namespace). */
+struct sm_retry {
+	int max_attempts;      /* 1: no retry */
+	int64_t initial_delay_ms;
+	double backoff_rate;   /* >= 1.0 */
+	int64_t max_delay_ms;
+	int jitter;            /* 0 none, 1 full jitter */
+	char **errors;         /* NULL-terminated error names retried; NULL: all */
+};
+
+enum sm_invoke_kind {
+	SM_INV_SCXML,          /* child SCXML session */
+	SM_INV_ACTION          /* registered C action (our namespace) */
+};
+
+struct sm_invoke {
+	enum sm_invoke_kind kind;
+	char *id;              /* literal id, or NULL: generated "<state>.<n>" */
+	char *idlocation;
+	char *src;             /* action name, or child document path (resolved
+	                          relative to the parent file) */
+	struct sm_machine *child; /* SCXML: loaded child (from src or <content>) */
+	struct sm_param *params;
+	size_t nparams;
+	char **namelist;
+	int autoforward;
+	struct sm_exec *finalize;
+	struct sm_retry retry;
+	int line;
+};
+
+struct sm_state {
+	enum sm_state_kind kind;
+	char *id;              /* never NULL: generated "__sN" when absent */
+	int parent;            /* -1 for the root */
+	int *children;         /* child state indices in document order */
+	size_t nchildren;
+	int depth;             /* root 0 */
+	int initial;           /* index of the default initial transition's
+	                          pseudo-state or -1 (first child) */
+	int *initial_targets;  /* from the initial="a b" attribute; NULL if none */
+	size_t ninitial_targets;
+	struct sm_transition **transitions; /* in document order */
+	size_t ntransitions;
+	struct sm_exec **onentry; /* one block per <onentry>, document order */
+	size_t nonentry;
+	struct sm_exec **onexit;
+	size_t nonexit;
+	struct sm_invoke *invokes;
+	size_t ninvokes;
+	json_t *donedata;      /* <donedata> of a final (task datamodel): params */
+	struct sm_param *done_params;
+	size_t ndone_params;
+	int line;
+};
+
+struct sm_machine {
+	char *name;            /* <scxml name=> or the file name */
+	char *path;            /* source path, or "<memory>" */
+	unsigned char sha256[32]; /* hash of the document bytes (machine version) */
+	char *doc;             /* the document bytes, kept for the store */
+	size_t doc_len;
+	enum sm_datamodel_kind datamodel;
+	json_t *data;          /* initial datamodel (task): <data id expr/src> */
+	int binding_late;
+	struct sm_state *states; /* [0] is the root */
+	size_t nstates;
+	struct sm_transition **transitions; /* all, in document order */
+	size_t ntransitions;
+	struct sm_exec *script;  /* top-level executable content (none in profile) */
+};
+
+#endif

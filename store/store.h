@@ -1,0 +1,157 @@
+/*
+ * store.h - persistence on LMDB: one environment per state directory.
+ *
+ * The store is a small set of named tables (LMDB sub-databases) and two
+ * ways to write them:
+ *
+ *  - a batch (struct store_batch): an in-memory list of puts and deletes
+ *    gathered during one loop turn (every instance's macrostep, history
+ *    record and inbox removal) and applied in ONE write transaction by
+ *    store_batch_commit().  Because the batch is data, the store can replay
+ *    it: when LMDB reports MDB_MAP_FULL the store aborts, grows the map and
+ *    applies the batch again, so callers never see "map full" until the
+ *    configured maximum is reached.
+ *  - a write transaction (store_txn_begin(..., STORE_TXN_WRITE)) for code
+ *    that must read and write atomically (local queues).  Such a
+ *    transaction can fail with SM_EFULL after a map growth; the caller
+ *    redoes it (store_write() wraps this for a callback).
+ *
+ * Readers (STORE_TXN_READ) never block the writer and may live in another
+ * process (smctl) at the same time as the daemon.
+ *
+ * Durability: STORE_DURABLE_FULL (default) syncs every commit to disk
+ * before store_batch_commit() returns; STORE_DURABLE_PROCESS does not
+ * sync (MDB_NOSYNC): a commit survives a crash of the process but not of
+ * the machine.
+ *
+ * Keys are byte strings; integers inside keys are big-endian so that
+ * LMDB's order is numeric order (see store_key_* helpers).  Values are
+ * opaque bytes (the engine stores JSON text).
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sm_err.h"
+
+struct store;
+struct store_txn;
+struct store_batch;
+struct store_cursor;
+
+/* The tables.  Their key and value layouts are documented in docs/store.md. */
+enum store_table {
+	STORE_T_META = 0,   /* format version, instance id, counters */
+	STORE_T_MACHINES,   /* sha256(document) -> document bytes */
+	STORE_T_INSTANCES,  /* instance id -> instance state (JSON) */
+	STORE_T_HISTORY,    /* instance id, be64 seq -> history record (JSON) */
+	STORE_T_INBOX,      /* instance id, be64 seq -> event (JSON) */
+	STORE_T_TIMERS,     /* be64 due wall ms, instance id, timer id -> payload */
+	STORE_T_CACHE,      /* cache key -> cache entry (JSON) */
+	STORE_T_QUEUES,     /* local backend: queue name, be64 seq -> message record */
+	STORE_T_QUEUE_META, /* local backend: queue name -> queue attributes */
+	STORE_T_INDEX,      /* secondary keys (e.g. task id -> instance id) */
+	STORE_T__COUNT
+};
+
+enum store_durability {
+	STORE_DURABLE_FULL = 0,
+	STORE_DURABLE_PROCESS = 1
+};
+
+struct store_options {
+	enum store_durability durability;
+	size_t map_size;      /* initial map size in bytes; 0 = 64 MiB */
+	size_t map_size_max;  /* growth stops here; 0 = 64 GiB */
+	int read_only;        /* open for reading only (smctl inspect) */
+};
+
+/* Defaults: FULL durability, 64 MiB initial map, 64 GiB max. */
+void store_options_init(struct store_options *opt);
+
+/*
+ * Open (creating if needed, mode 0700 directory, 0600 files) the store in
+ * directory `dir`.  On failure *out is NULL and `err` says what and where.
+ */
+int store_open(struct store **out, const char *dir, const struct store_options *opt,
+    struct sm_error *err);
+void store_close(struct store *st);
+
+/* The current map size in bytes (grows by itself). */
+size_t store_map_size(struct store *st);
+const char *store_path(const struct store *st);
+
+/* ---- batches ---------------------------------------------------------- */
+
+/* A batch copies keys and values on put, so callers may free theirs. */
+int store_batch_create(struct store_batch **out);
+void store_batch_destroy(struct store_batch *b);
+/* Forget every op (keeps the memory for reuse). */
+void store_batch_reset(struct store_batch *b);
+/* Number of ops queued. */
+size_t store_batch_count(const struct store_batch *b);
+int store_batch_put(struct store_batch *b, enum store_table t, const void *key, size_t klen,
+    const void *val, size_t vlen);
+int store_batch_del(struct store_batch *b, enum store_table t, const void *key, size_t klen);
+/*
+ * Apply every op in one write transaction and commit it (synced per the
+ * durability setting).  Deleting a missing key is not an error.  Grows the
+ * map and retries on MDB_MAP_FULL.  The batch is reset on success and left
+ * intact on failure.
+ */
+int store_batch_commit(struct store *st, struct store_batch *b, struct sm_error *err);
+
+/* ---- transactions ----------------------------------------------------- */
+
+enum { STORE_TXN_READ = 0, STORE_TXN_WRITE = 1 };
+
+int store_txn_begin(struct store *st, int mode, struct store_txn **out, struct sm_error *err);
+/* Commit (write) or end (read).  The txn is freed in every case. */
+int store_txn_commit(struct store_txn *txn, struct sm_error *err);
+void store_txn_abort(struct store_txn *txn);
+
+/*
+ * Look a key up.  On success *val/*vlen point into the map and stay valid
+ * until the transaction ends (never write through them).  SM_ENOTFOUND when
+ * absent.
+ */
+int store_get(struct store_txn *txn, enum store_table t, const void *key, size_t klen,
+    const void **val, size_t *vlen);
+int store_put(struct store_txn *txn, enum store_table t, const void *key, size_t klen,
+    const void *val, size_t vlen);
+/* SM_ENOTFOUND when absent. */
+int store_del(struct store_txn *txn, enum store_table t, const void *key, size_t klen);
+
+/*
+ * Run `fn` in a write transaction and commit; if the map had to grow
+ * (SM_EFULL from a put) the transaction is aborted, the map grown and `fn`
+ * called again.  `fn` must therefore only touch the store.
+ */
+typedef int store_write_fn(struct store_txn *txn, void *arg, struct sm_error *err);
+int store_write(struct store *st, store_write_fn *fn, void *arg, struct sm_error *err);
+
+/* ---- cursors ---------------------------------------------------------- */
+
+int store_cursor_open(struct store_txn *txn, enum store_table t, struct store_cursor **out);
+void store_cursor_close(struct store_cursor *c);
+/*
+ * Position at the first key >= (key, klen) (key NULL: the first key) and
+ * return it; then store_cursor_next() moves on.  Both return SM_ENOTFOUND
+ * at the end.  Pointers are valid until the next cursor call or txn end.
+ */
+int store_cursor_seek(struct store_cursor *c, const void *key, size_t klen,
+    const void **k, size_t *kl, const void **v, size_t *vl);
+int store_cursor_next(struct store_cursor *c, const void **k, size_t *kl,
+    const void **v, size_t *vl);
+/* Delete the entry under the cursor (write transactions only). */
+int store_cursor_del(struct store_cursor *c);
+
+/* ---- key helpers ------------------------------------------------------ */
+
+/* Big-endian 64-bit encode/decode (8 bytes). */
+void store_be64_put(unsigned char out[8], uint64_t v);
+uint64_t store_be64_get(const unsigned char in[8]);
+
+#endif
