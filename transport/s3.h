@@ -1,0 +1,61 @@
+/*
+ * s3.h - S3 over REST/XML for the "aws" transport backend (tp__s3_ prefix).
+ *
+ * Each entry has exactly the signature of the matching struct tp__ops
+ * member (transport_private.h); aws.c puts them into tp__aws_ops.  They
+ * expect tp->impl to be the aws backend (struct aws_backend, aws_private.h)
+ * and send every request through aws_call() (signed per attempt, retried
+ * per AWS standard mode, clock skew corrected).
+ *
+ * Contracts are those of the public tp_object_* / tp_bucket_create /
+ * tp_presign_get functions in transport.h; in addition:
+ *   - keys are sent as S3 wants them: every byte URI-encoded except the
+ *     unreserved characters and '/', never normalised;
+ *   - service errors come from the XML body (<Error><Code>, <Message>) into
+ *     tp_result.err_code / message, the message naming operation, bucket
+ *     and key; HEAD errors have no body: 404 -> "NotFound"/"NoSuchKey"
+ *     (code SM_ENOTFOUND), 403 -> "AccessDenied" (SM_EAUTH);
+ *   - put_file switches to multipart above cfg->multipart_threshold; a
+ *     failed multipart upload is aborted before the callback runs;
+ *   - get_file writes <path>.tmp.XXXXXX, fsyncs and renames; the temporary
+ *     file is removed on failure.
+ */
+#ifndef TRANSPORT_S3_H
+#define TRANSPORT_S3_H
+
+#include <stddef.h>
+
+#include "transport.h"
+
+int tp__s3_bucket_create(struct tp *tp, const char *bucket, tp_done_cb *cb, void *arg);
+int tp__s3_object_put_file(struct tp *tp, const char *bucket, const char *key,
+    const char *path, const char *content_type, tp_object_cb *cb, void *arg);
+int tp__s3_object_put_mem(struct tp *tp, const char *bucket, const char *key,
+    const void *data, size_t len, const char *content_type, tp_object_cb *cb, void *arg);
+int tp__s3_object_get_file(struct tp *tp, const char *bucket, const char *key,
+    const char *path, tp_object_cb *cb, void *arg);
+int tp__s3_object_get_mem(struct tp *tp, const char *bucket, const char *key, size_t max,
+    tp_data_cb *cb, void *arg);
+int tp__s3_object_head(struct tp *tp, const char *bucket, const char *key,
+    tp_object_cb *cb, void *arg);
+int tp__s3_object_delete(struct tp *tp, const char *bucket, const char *key,
+    tp_done_cb *cb, void *arg);
+int tp__s3_object_list(struct tp *tp, const char *bucket, const char *prefix,
+    const char *delimiter, const char *continuation, int max_keys, tp_list_cb *cb,
+    void *arg);
+int tp__s3_object_copy(struct tp *tp, const char *src_bucket, const char *src_key,
+    const char *dst_bucket, const char *dst_key, tp_object_cb *cb, void *arg);
+char *tp__s3_presign_get(struct tp *tp, const char *bucket, const char *key,
+    int expires_s, struct sm_error *err);
+
+/*
+ * The S3 error parser for the aws request layer: from an XML error body
+ * (<Error><Code>..</Code><Message>..</Message></Error>) copy the code and
+ * message into the caller's buffers (NUL-terminated, truncated).  Returns 0
+ * when a code was found, SM_EPARSE otherwise.  Hardened: no entities, no
+ * network, no DTD, bodies over 1 MiB refused.
+ */
+int tp__s3_parse_error(const char *body, size_t len, char *code, size_t code_size,
+    char *message, size_t message_size);
+
+#endif
