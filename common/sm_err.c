@@ -52,16 +52,30 @@ sm_error_set(struct sm_error *err, int code, const char *fmt, ...)
 void
 sm_error_prefix(struct sm_error *err, const char *fmt, ...)
 {
-	char prefix[256], old[SM_ERROR_MSG_MAX];
+	char prefix[256];
+	size_t plen, mlen;
 	va_list ap;
+	int n;
 
 	if (err == NULL)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	n = vsnprintf(prefix, sizeof(prefix) - 2, fmt, ap);
 	va_end(ap);
-	memcpy(old, err->msg, sizeof(old));
-	snprintf(err->msg, sizeof(err->msg), "%s: %s", prefix, old);
+	if (n < 0)
+		return;
+	plen = strlen(prefix);
+	memcpy(prefix + plen, ": ", 3);
+	plen += 2;
+	if (plen >= sizeof(err->msg))
+		return;
+	/* Shift the old message right (truncating its tail), then copy. */
+	mlen = strnlen(err->msg, sizeof(err->msg) - 1);
+	if (mlen + plen > sizeof(err->msg) - 1)
+		mlen = sizeof(err->msg) - 1 - plen;
+	memmove(err->msg + plen, err->msg, mlen);
+	memcpy(err->msg, prefix, plen);
+	err->msg[plen + mlen] = '\0';
 }
 
 void
