@@ -56,6 +56,14 @@ enum store_table {
 	STORE_T__COUNT
 };
 
+/*
+ * The on-disk format this code writes and reads.  It is stored in the META
+ * table under the key "format" as 8 big-endian bytes; store_open() refuses a
+ * store with a newer format (SM_EVERSION).
+ */
+#define STORE_FORMAT_VERSION 1
+#define STORE_META_FORMAT_KEY "format"
+
 enum store_durability {
 	STORE_DURABLE_FULL = 0,
 	STORE_DURABLE_PROCESS = 1
@@ -113,7 +121,7 @@ int store_txn_commit(struct store_txn *txn, struct sm_error *err);
 void store_txn_abort(struct store_txn *txn);
 
 /*
- * Look a key up.  On success *val/*vlen point into the map and stay valid
+ * Look a key up.  On success *val and *vlen point into the map and stay valid
  * until the transaction ends (never write through them).  SM_ENOTFOUND when
  * absent.
  */
@@ -153,5 +161,73 @@ int store_cursor_del(struct store_cursor *c);
 /* Big-endian 64-bit encode/decode (8 bytes). */
 void store_be64_put(unsigned char out[8], uint64_t v);
 uint64_t store_be64_get(const unsigned char in[8]);
+
+/*
+ * Composite keys.  A key is a sequence of parts: a string part is its bytes
+ * followed by one 0x00 byte (so "ab" sorts before "abc" and a prefix of
+ * whole parts is a prefix of the key), a u64 part is 8 big-endian bytes.
+ * Strings must not contain NUL.  LMDB limits a key to STORE_KEY_MAX bytes.
+ *
+ *	struct store_key k;
+ *	store_key_init(&k);
+ *	store_key_add_str(&k, instance_id);
+ *	store_key_add_u64(&k, seq);
+ *	if (k.overflow) ... SM_ETOOBIG
+ *	store_batch_put(b, STORE_T_HISTORY, k.buf, k.len, json, json_len);
+ *
+ * The add functions return 0 or SM_ETOOBIG (and then set k->overflow and
+ * leave the key unchanged), so several adds can be checked once at the end.
+ */
+#define STORE_KEY_MAX 511
+struct store_key {
+	unsigned char buf[STORE_KEY_MAX];
+	size_t len;
+	int overflow;
+};
+void store_key_init(struct store_key *k);
+int store_key_add_str(struct store_key *k, const char *s);
+int store_key_add_u64(struct store_key *k, uint64_t v);
+int store_key_add_bytes(struct store_key *k, const void *p, size_t n); /* raw, no terminator */
+/*
+ * Decode the part at *pos of (key, klen) and advance *pos.  A string part
+ * is returned as a pointer into the key and its length without the 0x00.
+ * SM_ECORRUPT when the key does not hold such a part there.
+ */
+int store_key_get_str(const void *key, size_t klen, size_t *pos, const char **s, size_t *slen);
+int store_key_get_u64(const void *key, size_t klen, size_t *pos, uint64_t *v);
+/* 1 if (key, klen) starts with (prefix, plen), else 0. */
+int store_key_has_prefix(const void *key, size_t klen, const void *prefix, size_t plen);
+
+/* ---- extras ------------------------------------------------------------ */
+
+/* "meta", "machines", ... (the LMDB sub-database name); "?" when out of range. */
+const char *store_table_name(enum store_table t);
+
+/* The durability the store was opened with. */
+enum store_durability store_durability(const struct store *st);
+
+/*
+ * Number of entries in a table as seen by `txn`.
+ */
+int store_count(struct store_txn *txn, enum store_table t, size_t *out);
+
+/*
+ * Monotonic counter `name` in the META table: read it, add one, store it
+ * and give the new value in *out (the first call gives 1).  Needs a write
+ * transaction; the increment is part of that transaction (an abort undoes
+ * it).  Counter keys are "seq:" + name.
+ */
+int store_next_seq(struct store_txn *txn, const char *name, uint64_t *out);
+
+/*
+ * Position the cursor at the first key that starts with (prefix, plen) and
+ * return it; then store_cursor_next_prefix() returns the following ones.
+ * Both return SM_ENOTFOUND once the keys no longer start with the prefix.
+ * Deleting with store_cursor_del() between calls is allowed.
+ */
+int store_cursor_seek_prefix(struct store_cursor *c, const void *prefix, size_t plen,
+    const void **k, size_t *kl, const void **v, size_t *vl);
+int store_cursor_next_prefix(struct store_cursor *c, const void **k, size_t *kl,
+    const void **v, size_t *vl);
 
 #endif
