@@ -1,0 +1,1741 @@
+/*
+ * sm_interp.c - the SCXML interpreter: the W3C SCXML 1.0 algorithm
+ * (Appendix D) over the index-based model of sm_model.h.
+ *
+ * Sets of states are byte arrays indexed by state (document order is index
+ * order).  Effects are recorded, never performed (see sm_interp_private.h).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sm_expr.h"
+#include "sm_interp_private.h"
+#include "sm_log.h"
+
+struct sm_session {
+	const struct sm_machine *m;
+	char *sessionid;
+	size_t n;                  /* number of states */
+	unsigned char *active;     /* configuration */
+	unsigned char *to_invoke;  /* statesToInvoke */
+	int **hv;                  /* history values per history state */
+	int *hvn;                  /* -1: never recorded */
+	json_t *dm;                /* datamodel (task) or NULL */
+	struct sm_event *iq_head, *iq_tail;   /* internal queue */
+	struct sm_event *eq_head, *eq_tail;   /* external queue */
+	size_t eq_len;
+	struct sm_invocation *invs;
+	struct sm_effect *fx_head, *fx_tail;
+	json_t *errors;
+	int running;
+	int started;
+	int final;                 /* top-level final entered, or -1 */
+	json_t *donedata;
+	uint64_t send_seq;
+	uint64_t invoke_seq;
+	sm_trace_fn *trace;
+	void *trace_arg;
+	/* scratch for computeEntrySet */
+	unsigned char *enter, *default_entry;
+	struct sm_exec **default_hist;
+	int nomem;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static char *xstrdup(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+struct sm_event *sm__event_new(const char *name, json_t *data, enum sm_event_type type)
+{
+	struct sm_event *ev = calloc(1, sizeof(*ev));
+
+	if (!ev)
+		return NULL;
+	ev->name = strdup(name ? name : "");
+	if (!ev->name) {
+		free(ev);
+		return NULL;
+	}
+	ev->data = data ? json_incref(data) : NULL;
+	ev->type = type;
+	return ev;
+}
+
+void sm__event_free(struct sm_event *ev)
+{
+	if (!ev)
+		return;
+	free(ev->name);
+	json_decref(ev->data);
+	free(ev->sendid);
+	free(ev->origin);
+	free(ev->invokeid);
+	free(ev);
+}
+
+static const char *event_type_name(enum sm_event_type t)
+{
+	switch (t) {
+	case SM_EV_PLATFORM: return "platform";
+	case SM_EV_INTERNAL: return "internal";
+	default: return "external";
+	}
+}
+
+json_t *sm__event_to_json(const struct sm_event *ev)
+{
+	json_t *j = json_object();
+
+	if (!j)
+		return NULL;
+	json_object_set_new(j, "name", json_string(ev->name));
+	json_object_set(j, "data", ev->data ? ev->data : json_null());
+	json_object_set_new(j, "sendid", ev->sendid ? json_string(ev->sendid) : json_null());
+	json_object_set_new(j, "origin", ev->origin ? json_string(ev->origin) : json_null());
+	json_object_set_new(j, "invokeid", ev->invokeid ? json_string(ev->invokeid) : json_null());
+	json_object_set_new(j, "type", json_string(event_type_name(ev->type)));
+	return j;
+}
+
+static char *json_str_dup(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
+}
+
+struct sm_event *sm__event_from_json(json_t *j)
+{
+	struct sm_event *ev;
+	json_t *name = json_object_get(j, "name");
+	json_t *data = json_object_get(j, "data");
+	const char *type = json_string_value(json_object_get(j, "type"));
+	enum sm_event_type t = SM_EV_EXTERNAL;
+
+	if (!json_is_string(name))
+		return NULL;
+	if (type && strcmp(type, "platform") == 0)
+		t = SM_EV_PLATFORM;
+	else if (type && strcmp(type, "internal") == 0)
+		t = SM_EV_INTERNAL;
+	ev = sm__event_new(json_string_value(name), json_is_null(data) ? NULL : data, t);
+	if (!ev)
+		return NULL;
+	ev->sendid = json_str_dup(j, "sendid");
+	ev->origin = json_str_dup(j, "origin");
+	ev->invokeid = json_str_dup(j, "invokeid");
+	return ev;
+}
+
+void sm__effects_free(struct sm_effect *fx)
+{
+	while (fx) {
+		struct sm_effect *next = fx->next;
+
+		free(fx->target);
+		free(fx->event);
+		json_decref(fx->data);
+		free(fx->sendid);
+		free(fx->invokeid);
+		free(fx->text);
+		free(fx);
+		fx = next;
+	}
+}
+
+static struct sm_effect *fx_add(struct sm_session *s, enum sm_effect_kind kind)
+{
+	struct sm_effect *fx = calloc(1, sizeof(*fx));
+
+	if (!fx) {
+		s->nomem = 1;
+		return NULL;
+	}
+	fx->kind = kind;
+	fx->state = -1;
+	fx->inv_index = -1;
+	if (s->fx_tail)
+		s->fx_tail->next = fx;
+	else
+		s->fx_head = fx;
+	s->fx_tail = fx;
+	return fx;
+}
+
+/* ---- descriptor matching and durations ---------------------------------- */
+
+static int descriptor_match(const char *d, const char *name)
+{
+	size_t dl = strlen(d);
+
+	if (strcmp(d, "*") == 0)
+		return 1;
+	if (dl >= 2 && strcmp(d + dl - 2, ".*") == 0)
+		dl -= 2;
+	else if (dl >= 1 && d[dl - 1] == '.')
+		dl -= 1;
+	if (dl == 0)
+		return 0;
+	if (strncmp(d, name, dl) != 0)
+		return 0;
+	return name[dl] == '\0' || name[dl] == '.';
+}
+
+int sm__event_match(char *const *descriptors, const char *name)
+{
+	if (!descriptors || !name)
+		return 0;
+	for (; *descriptors; descriptors++)
+		if (descriptor_match(*descriptors, name))
+			return 1;
+	return 0;
+}
+
+int64_t sm__parse_duration(const char *str)
+{
+	const char *p = str;
+	double v = 0, frac = 0.1;
+	int digits = 0;
+
+	if (!str)
+		return -1;
+	while (isdigit((unsigned char)*p)) {
+		v = v * 10 + (*p - '0');
+		if (v > 1e12)
+			return -1;
+		p++;
+		digits++;
+	}
+	if (*p == '.') {
+		p++;
+		while (isdigit((unsigned char)*p)) {
+			v += (*p - '0') * frac;
+			frac /= 10;
+			p++;
+			digits++;
+		}
+	}
+	if (digits == 0)
+		return -1;
+	if (strcmp(p, "s") == 0)
+		return (int64_t)(v * 1000.0 + 0.5);
+	if (strcmp(p, "ms") == 0)
+		return (int64_t)(v + 0.5);
+	return -1;
+}
+
+/* ---- state helpers ------------------------------------------------------ */
+
+static const struct sm_state *ST(const struct sm_session *s, int i)
+{
+	return &s->m->states[i];
+}
+
+static int is_real_state(const struct sm_state *st)
+{
+	return st->kind == SM_ST_ATOMIC || st->kind == SM_ST_COMPOUND ||
+	    st->kind == SM_ST_PARALLEL || st->kind == SM_ST_FINAL;
+}
+
+static int is_atomic(const struct sm_session *s, int i)
+{
+	const struct sm_state *st = ST(s, i);
+	size_t k;
+
+	if (st->kind == SM_ST_ATOMIC || st->kind == SM_ST_FINAL)
+		return 1;
+	if (st->kind != SM_ST_COMPOUND && st->kind != SM_ST_PARALLEL)
+		return 0;
+	for (k = 0; k < st->nchildren; k++)
+		if (is_real_state(ST(s, st->children[k])))
+			return 0;
+	return 1;
+}
+
+static int is_compound(const struct sm_session *s, int i)
+{
+	const struct sm_state *st = ST(s, i);
+
+	return (st->kind == SM_ST_COMPOUND || st->kind == SM_ST_ROOT) && !is_atomic(s, i);
+}
+
+static int is_history(const struct sm_session *s, int i)
+{
+	enum sm_state_kind k = ST(s, i)->kind;
+
+	return k == SM_ST_HISTORY_SHALLOW || k == SM_ST_HISTORY_DEEP;
+}
+
+/* Is a a proper descendant of b? */
+static int is_descendant(const struct sm_session *s, int a, int b)
+{
+	int p = ST(s, a)->parent;
+
+	while (p >= 0) {
+		if (p == b)
+			return 1;
+		p = ST(s, p)->parent;
+	}
+	return 0;
+}
+
+static int find_state(const struct sm_session *s, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->m->states[i].id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int in_state_cb(void *arg, const char *id)
+{
+	struct sm_session *s = arg;
+	int i = find_state(s, id);
+
+	return i >= 0 && s->active[i];
+}
+
+static void env_init(struct sm_session *s, struct sm_expr_env *env)
+{
+	env->root = s->dm;
+	env->in_state = in_state_cb;
+	env->arg = s;
+}
+
+/* The default initial transition of a compound state (or the root). */
+static void initial_of(const struct sm_session *s, int i, const int **targets, size_t *n,
+    struct sm_exec **body, int *tmp)
+{
+	const struct sm_state *st = ST(s, i);
+	size_t k;
+
+	*body = NULL;
+	if (st->ninitial_targets > 0) {
+		*targets = st->initial_targets;
+		*n = st->ninitial_targets;
+		return;
+	}
+	if (st->initial >= 0 && ST(s, st->initial)->ntransitions > 0) {
+		const struct sm_transition *t = ST(s, st->initial)->transitions[0];
+
+		*targets = t->targets;
+		*n = t->ntargets;
+		*body = t->body;
+		return;
+	}
+	for (k = 0; k < st->nchildren; k++) {
+		if (is_real_state(ST(s, st->children[k]))) {
+			*tmp = st->children[k];
+			*targets = tmp;
+			*n = 1;
+			return;
+		}
+	}
+	*targets = NULL;
+	*n = 0;
+}
+
+/* ---- errors and queues -------------------------------------------------- */
+
+static void enqueue(struct sm_event **head, struct sm_event **tail, struct sm_event *ev)
+{
+	ev->next = NULL;
+	if (*tail)
+		(*tail)->next = ev;
+	else
+		*head = ev;
+	*tail = ev;
+}
+
+static struct sm_event *dequeue(struct sm_event **head, struct sm_event **tail)
+{
+	struct sm_event *ev = *head;
+
+	if (!ev)
+		return NULL;
+	*head = ev->next;
+	if (!*head)
+		*tail = NULL;
+	ev->next = NULL;
+	return ev;
+}
+
+static void raise_internal(struct sm_session *s, const char *name, json_t *data,
+    enum sm_event_type type)
+{
+	struct sm_event *ev = sm__event_new(name, data, type);
+
+	if (!ev) {
+		s->nomem = 1;
+		return;
+	}
+	enqueue(&s->iq_head, &s->iq_tail, ev);
+}
+
+static void exec_error(struct sm_session *s, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Place error.execution on the internal queue and remember the message. */
+static void exec_error(struct sm_session *s, int line, const char *fmt, ...)
+{
+	char buf[512];
+	char msg[600];
+	va_list ap;
+	json_t *data;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	snprintf(msg, sizeof(msg), "%s:%d: %s", s->m->path ? s->m->path : "<machine>", line, buf);
+	json_array_append_new(s->errors, json_string(msg));
+	data = json_pack("{s:s}", "message", msg);
+	raise_internal(s, "error.execution", data, SM_EV_PLATFORM);
+	json_decref(data);
+}
+
+static int cond_true(struct sm_session *s, const struct sm_expr *cond, const char *src, int line)
+{
+	struct sm_expr_env env;
+	struct sm_error err;
+	int b = 0;
+
+	if (!cond)
+		return 1;
+	env_init(s, &env);
+	sm_error_clear(&err);
+	if (sm_expr_eval_bool(cond, &env, &b, &err) != 0) {
+		exec_error(s, line, "condition '%s': %s", src ? src : "", err.msg);
+		return 0;
+	}
+	return b;
+}
+
+static int eval_expr(struct sm_session *s, const struct sm_expr *e, const char *what, int line,
+    json_t **out)
+{
+	struct sm_expr_env env;
+	struct sm_error err;
+
+	env_init(s, &env);
+	sm_error_clear(&err);
+	if (sm_expr_eval(e, &env, out, &err) != 0) {
+		exec_error(s, line, "%s: %s", what, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Evaluate a location (a path) as a value: parse it as an expression. */
+static int eval_location(struct sm_session *s, const char *loc, int line, json_t **out)
+{
+	struct sm_expr *e = NULL;
+	struct sm_error err;
+	int rc;
+
+	sm_error_clear(&err);
+	if (sm_expr_parse(loc, &e, &err) != 0) {
+		exec_error(s, line, "location '%s': %s", loc, err.msg);
+		return -1;
+	}
+	rc = eval_expr(s, e, loc, line, out);
+	sm_expr_free(e);
+	return rc;
+}
+
+/* params + namelist into a new object; NULL (with error raised) on failure. */
+static json_t *eval_params(struct sm_session *s, const struct sm_param *p, size_t np,
+    char **namelist, int line)
+{
+	json_t *obj = json_object();
+	size_t i;
+
+	if (!obj) {
+		s->nomem = 1;
+		return NULL;
+	}
+	for (i = 0; namelist && namelist[i]; i++) {
+		json_t *v = NULL;
+
+		if (eval_location(s, namelist[i], line, &v) != 0)
+			goto fail;
+		json_object_set_new(obj, namelist[i], v);
+	}
+	for (i = 0; i < np; i++) {
+		json_t *v = NULL;
+
+		if (p[i].expr) {
+			if (eval_expr(s, p[i].expr, p[i].expr_src ? p[i].expr_src : p[i].name, line,
+			    &v) != 0)
+				goto fail;
+		} else if (p[i].location) {
+			if (eval_location(s, p[i].location, line, &v) != 0)
+				goto fail;
+		} else {
+			v = json_null();
+		}
+		json_object_set_new(obj, p[i].name, v);
+	}
+	return obj;
+fail:
+	json_decref(obj);
+	return NULL;
+}
+
+static int assign_location(struct sm_session *s, const char *loc, json_t *v, int line)
+{
+	struct sm_error err;
+
+	if (!s->dm) {
+		exec_error(s, line, "cannot assign '%s' in the null datamodel", loc);
+		return -1;
+	}
+	sm_error_clear(&err);
+	if (sm_location_assign(s->dm, loc, v, &err) != 0) {
+		exec_error(s, line, "assign to '%s': %s", loc, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- executable content ------------------------------------------------- */
+
+static int is_scxml_type(const char *t)
+{
+	return t == NULL || strcmp(t, SM_SCXML_PROCESSOR) == 0 || strcmp(t, "scxml") == 0 ||
+	    strcmp(t, "http://www.w3.org/TR/scxml/") == 0;
+}
+
+static int exec_send(struct sm_session *s, const struct sm_exec *x)
+{
+	const struct sm_send *sd = &x->u.send;
+	char *event = NULL;
+	json_t *data = NULL, *v = NULL;
+	char idbuf[256];
+	const char *sendid;
+	int64_t delay = sd->delay_ms;
+	struct sm_effect *fx;
+	int rc = -1;
+
+	if (sd->event) {
+		event = strdup(sd->event);
+	} else if (sd->eventexpr) {
+		if (eval_expr(s, sd->eventexpr, "eventexpr", x->line, &v) != 0)
+			goto out;
+		if (!json_is_string(v)) {
+			exec_error(s, x->line, "send eventexpr must give a string");
+			goto out;
+		}
+		event = strdup(json_string_value(v));
+	} else {
+		event = strdup("");
+	}
+	if (!event) {
+		s->nomem = 1;
+		goto out;
+	}
+	if (!is_scxml_type(sd->type)) {
+		exec_error(s, x->line, "send type '%s' is not supported: use the SCXML event processor",
+		    sd->type);
+		goto out;
+	}
+	if (sd->target && strcmp(sd->target, "#_internal") != 0 &&
+	    strcmp(sd->target, "#_parent") != 0 && strncmp(sd->target, "#_", 2) != 0) {
+		exec_error(s, x->line, "send target '%s' is not supported", sd->target);
+		goto out;
+	}
+	if (sd->delayexpr) {
+		json_decref(v);
+		v = NULL;
+		if (eval_expr(s, sd->delayexpr, "delayexpr", x->line, &v) != 0)
+			goto out;
+		if (!json_is_string(v) || (delay = sm__parse_duration(json_string_value(v))) < 0) {
+			exec_error(s, x->line, "send delayexpr must give a duration like \"2s\"");
+			goto out;
+		}
+	}
+	if (sd->content_expr) {
+		if (eval_expr(s, sd->content_expr, "content expr", x->line, &data) != 0)
+			goto out;
+	} else if (sd->content) {
+		data = json_loads(sd->content, JSON_DECODE_ANY, NULL);
+		if (!data)
+			data = json_string(sd->content);
+	} else if (sd->nparams > 0 || sd->namelist) {
+		data = eval_params(s, sd->params, sd->nparams, sd->namelist, x->line);
+		if (!data)
+			goto out;
+	}
+	if (sd->id) {
+		sendid = sd->id;
+	} else {
+		snprintf(idbuf, sizeof(idbuf), "%s.send%llu", s->sessionid,
+		    (unsigned long long)++s->send_seq);
+		sendid = idbuf;
+		if (sd->idlocation) {
+			json_t *idv = json_string(idbuf);
+
+			if (assign_location(s, sd->idlocation, idv, x->line) != 0) {
+				json_decref(idv);
+				goto out;
+			}
+			json_decref(idv);
+		}
+	}
+	if (sd->target && strcmp(sd->target, "#_internal") == 0) {
+		struct sm_event *ev = sm__event_new(event, data, SM_EV_EXTERNAL);
+
+		if (!ev) {
+			s->nomem = 1;
+			goto out;
+		}
+		ev->sendid = sd->id ? strdup(sd->id) : NULL;
+		enqueue(&s->iq_head, &s->iq_tail, ev);
+		rc = 0;
+		goto out;
+	}
+	fx = fx_add(s, SM_FX_SEND);
+	if (!fx)
+		goto out;
+	fx->target = xstrdup(sd->target);
+	fx->event = event;
+	event = NULL;
+	fx->data = data;
+	data = NULL;
+	fx->sendid = strdup(sendid);
+	fx->delay_ms = delay;
+	rc = 0;
+out:
+	free(event);
+	json_decref(data);
+	json_decref(v);
+	return rc;
+}
+
+static int exec_block(struct sm_session *s, const struct sm_exec *x);
+
+static int exec_one(struct sm_session *s, const struct sm_exec *x)
+{
+	json_t *v = NULL;
+	const struct sm_exec *br;
+	struct sm_effect *fx;
+
+	switch (x->kind) {
+	case SM_X_RAISE:
+		raise_internal(s, x->u.raise.event, NULL, SM_EV_INTERNAL);
+		return 0;
+	case SM_X_SEND:
+		return exec_send(s, x);
+	case SM_X_CANCEL:
+		fx = fx_add(s, SM_FX_CANCEL);
+		if (!fx)
+			return -1;
+		if (x->u.cancel.sendid) {
+			fx->sendid = strdup(x->u.cancel.sendid);
+		} else if (x->u.cancel.sendidexpr) {
+			if (eval_expr(s, x->u.cancel.sendidexpr, "sendidexpr", x->line, &v) != 0)
+				return -1;
+			fx->sendid = strdup(json_is_string(v) ? json_string_value(v) : "");
+			json_decref(v);
+		}
+		return 0;
+	case SM_X_LOG: {
+		char *dumped = NULL;
+		size_t len;
+
+		if (x->u.log.expr) {
+			if (eval_expr(s, x->u.log.expr, "log expr", x->line, &v) != 0)
+				return -1;
+			if (json_is_string(v))
+				dumped = strdup(json_string_value(v));
+			else
+				dumped = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+			json_decref(v);
+		}
+		fx = fx_add(s, SM_FX_LOG);
+		if (!fx) {
+			free(dumped);
+			return -1;
+		}
+		len = strlen(x->u.log.label ? x->u.log.label : "") + (dumped ? strlen(dumped) : 0) + 3;
+		fx->text = malloc(len);
+		if (fx->text)
+			snprintf(fx->text, len, "%s%s%s", x->u.log.label ? x->u.log.label : "",
+			    (x->u.log.label && dumped) ? ": " : "", dumped ? dumped : "");
+		free(dumped);
+		return 0;
+	}
+	case SM_X_ASSIGN: {
+		int rc;
+
+		if (!x->u.assign.expr) {
+			v = json_null();
+		} else if (eval_expr(s, x->u.assign.expr, x->u.assign.expr_src ? x->u.assign.expr_src
+		    : "assign expr", x->line, &v) != 0) {
+			return -1;
+		}
+		/* the value may be a node of the datamodel itself */
+		{
+			json_t *copy = json_deep_copy(v);
+
+			json_decref(v);
+			v = copy;
+		}
+		rc = assign_location(s, x->u.assign.location, v, x->line);
+		json_decref(v);
+		return rc;
+	}
+	case SM_X_IF:
+		for (br = x; br; br = br->u.if_.next_branch) {
+			if (!br->u.if_.cond || cond_true(s, br->u.if_.cond, br->u.if_.cond_src, br->line))
+				return exec_block(s, br->u.if_.body);
+			/* a failed condition raised error.execution and counts as false */
+		}
+		return 0;
+	default:
+		exec_error(s, x->line, "executable content not supported");
+		return -1;
+	}
+}
+
+/* Run a block; an error stops the rest of the block (error.execution raised). */
+static int exec_block(struct sm_session *s, const struct sm_exec *x)
+{
+	for (; x; x = x->next)
+		if (exec_one(s, x) != 0)
+			return -1;
+	return 0;
+}
+
+/* ---- the algorithm ------------------------------------------------------ */
+
+struct tlist {
+	const struct sm_transition **v;
+	size_t n, cap;
+};
+
+static int tl_add(struct tlist *l, const struct sm_transition *t)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+		const struct sm_transition **nv = realloc(l->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -1;
+		l->v = nv;
+		l->cap = cap;
+	}
+	l->v[l->n++] = t;
+	return 0;
+}
+
+/* getEffectiveTargetStates into set `out` */
+static void effective_targets(struct sm_session *s, const int *targets, size_t nt,
+    unsigned char *out)
+{
+	size_t i;
+	int k;
+
+	for (i = 0; i < nt; i++) {
+		int t = targets[i];
+
+		if (is_history(s, t)) {
+			if (s->hvn[t] >= 0) {
+				for (k = 0; k < s->hvn[t]; k++)
+					out[s->hv[t][k]] = 1;
+			} else if (ST(s, t)->ntransitions > 0) {
+				const struct sm_transition *d = ST(s, t)->transitions[0];
+
+				effective_targets(s, d->targets, d->ntargets, out);
+			}
+		} else {
+			out[t] = 1;
+		}
+	}
+}
+
+/* getTransitionDomain; -1 for a targetless transition */
+static int transition_domain(struct sm_session *s, const struct sm_transition *t)
+{
+	unsigned char *eff;
+	size_t i;
+	int all_desc = 1, any = 0, anc, dom = -1;
+
+	if (t->ntargets == 0)
+		return -1;
+	if (t->source == 0)
+		return 0;
+	eff = calloc(s->n, 1);
+	if (!eff) {
+		s->nomem = 1;
+		return -1;
+	}
+	effective_targets(s, t->targets, t->ntargets, eff);
+	for (i = 0; i < s->n; i++) {
+		if (!eff[i])
+			continue;
+		any = 1;
+		if (!is_descendant(s, (int)i, t->source))
+			all_desc = 0;
+	}
+	if (!any) {
+		free(eff);
+		return -1;
+	}
+	if (t->internal && is_compound(s, t->source) && all_desc) {
+		free(eff);
+		return t->source;
+	}
+	/* findLCCA([source] + targets) */
+	for (anc = ST(s, t->source)->parent; anc >= 0; anc = ST(s, anc)->parent) {
+		int ok = 1;
+
+		if (!(is_compound(s, anc) || anc == 0))
+			continue;
+		for (i = 0; i < s->n && ok; i++)
+			if (eff[i] && !is_descendant(s, (int)i, anc))
+				ok = 0;
+		if (ok) {
+			dom = anc;
+			break;
+		}
+	}
+	free(eff);
+	return dom < 0 ? 0 : dom;
+}
+
+static void exit_set(struct sm_session *s, const struct sm_transition *t, unsigned char *out)
+{
+	int dom;
+	size_t i;
+
+	if (t->ntargets == 0)
+		return;
+	dom = transition_domain(s, t);
+	if (dom < 0)
+		return;
+	for (i = 0; i < s->n; i++)
+		if (s->active[i] && is_descendant(s, (int)i, dom))
+			out[i] = 1;
+}
+
+static int sets_intersect(const unsigned char *a, const unsigned char *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (a[i] && b[i])
+			return 1;
+	return 0;
+}
+
+static int remove_conflicting(struct sm_session *s, struct tlist *enabled)
+{
+	struct tlist filtered = { 0 };
+	unsigned char *e1 = calloc(s->n, 1), *e2 = calloc(s->n, 1);
+	unsigned char *remove = NULL;
+	size_t i, j;
+
+	if (!e1 || !e2)
+		goto nomem;
+	for (i = 0; i < enabled->n; i++) {
+		const struct sm_transition *t1 = enabled->v[i];
+		int preempted = 0;
+
+		free(remove);
+		remove = calloc(filtered.n + 1, 1);
+		if (!remove)
+			goto nomem;
+		memset(e1, 0, s->n);
+		exit_set(s, t1, e1);
+		for (j = 0; j < filtered.n; j++) {
+			const struct sm_transition *t2 = filtered.v[j];
+
+			memset(e2, 0, s->n);
+			exit_set(s, t2, e2);
+			if (sets_intersect(e1, e2, s->n)) {
+				if (is_descendant(s, t1->source, t2->source)) {
+					remove[j] = 1;
+				} else {
+					preempted = 1;
+					break;
+				}
+			}
+		}
+		if (!preempted) {
+			size_t k = 0;
+
+			for (j = 0; j < filtered.n; j++)
+				if (!remove[j])
+					filtered.v[k++] = filtered.v[j];
+			filtered.n = k;
+			if (tl_add(&filtered, t1) != 0)
+				goto nomem;
+		}
+	}
+	free(enabled->v);
+	*enabled = filtered;
+	free(e1);
+	free(e2);
+	free(remove);
+	return 0;
+nomem:
+	s->nomem = 1;
+	free(filtered.v);
+	free(e1);
+	free(e2);
+	free(remove);
+	return -1;
+}
+
+/* selectTransitions (ev != NULL) or selectEventlessTransitions (ev == NULL) */
+static int select_transitions(struct sm_session *s, const struct sm_event *ev, struct tlist *out)
+{
+	size_t i, k;
+
+	for (i = 0; i < s->n; i++) {
+		int st, found = 0;
+
+		if (!s->active[i] || !is_atomic(s, (int)i))
+			continue;
+		for (st = (int)i; st >= 0 && !found; st = ST(s, st)->parent) {
+			const struct sm_state *S = ST(s, st);
+
+			for (k = 0; k < S->ntransitions; k++) {
+				const struct sm_transition *t = S->transitions[k];
+
+				if (ev) {
+					if (!t->events || !sm__event_match(t->events, ev->name))
+						continue;
+				} else if (t->events && t->events[0]) {
+					continue;
+				}
+				if (!cond_true(s, t->cond, t->cond_src, t->line))
+					continue;
+				if (tl_add(out, t) != 0) {
+					s->nomem = 1;
+					return -1;
+				}
+				found = 1;
+				break;
+			}
+		}
+	}
+	/* the same transition may be selected through two atomic states */
+	for (i = 0; i < out->n; i++) {
+		for (k = i + 1; k < out->n;) {
+			if (out->v[k] == out->v[i]) {
+				memmove(&out->v[k], &out->v[k + 1], (out->n - k - 1) * sizeof(out->v[0]));
+				out->n--;
+			} else {
+				k++;
+			}
+		}
+	}
+	return remove_conflicting(s, out);
+}
+
+static void cancel_invocations_of(struct sm_session *s, int state)
+{
+	struct sm_invocation **pp = &s->invs;
+
+	while (*pp) {
+		struct sm_invocation *inv = *pp;
+
+		if (inv->state == state) {
+			struct sm_effect *fx = fx_add(s, SM_FX_UNINVOKE);
+
+			if (fx)
+				fx->invokeid = strdup(inv->invokeid);
+			*pp = inv->next;
+			free(inv->invokeid);
+			free(inv);
+		} else {
+			pp = &inv->next;
+		}
+	}
+}
+
+static void record_history(struct sm_session *s, int st)
+{
+	const struct sm_state *S = ST(s, st);
+	size_t k, i;
+
+	for (k = 0; k < S->nchildren; k++) {
+		int h = S->children[k];
+		int deep = ST(s, h)->kind == SM_ST_HISTORY_DEEP;
+		int cnt = 0;
+
+		if (!is_history(s, h))
+			continue;
+		free(s->hv[h]);
+		s->hv[h] = calloc(s->n, sizeof(int));
+		if (!s->hv[h]) {
+			s->nomem = 1;
+			s->hvn[h] = -1;
+			continue;
+		}
+		for (i = 0; i < s->n; i++) {
+			if (!s->active[i])
+				continue;
+			if (deep ? (is_atomic(s, (int)i) && is_descendant(s, (int)i, st))
+			    : (ST(s, (int)i)->parent == st))
+				s->hv[h][cnt++] = (int)i;
+		}
+		s->hvn[h] = cnt;
+	}
+}
+
+static void exit_states(struct sm_session *s, const struct tlist *enabled)
+{
+	unsigned char *ex = calloc(s->n, 1);
+	size_t i, k;
+	int st;
+
+	if (!ex) {
+		s->nomem = 1;
+		return;
+	}
+	for (i = 0; i < enabled->n; i++)
+		exit_set(s, enabled->v[i], ex);
+	for (i = 0; i < s->n; i++)
+		if (ex[i])
+			s->to_invoke[i] = 0;
+	for (st = (int)s->n - 1; st >= 0; st--)
+		if (ex[st])
+			record_history(s, st);
+	for (st = (int)s->n - 1; st >= 0; st--) {
+		if (!ex[st])
+			continue;
+		for (k = 0; k < ST(s, st)->nonexit; k++)
+			exec_block(s, ST(s, st)->onexit[k]);
+		cancel_invocations_of(s, st);
+		s->active[st] = 0;
+	}
+	free(ex);
+}
+
+static void add_descendants(struct sm_session *s, int st);
+
+static int any_enter_descendant(struct sm_session *s, int child)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->enter[i] && ((int)i == child || is_descendant(s, (int)i, child)))
+			return 1;
+	return 0;
+}
+
+static void add_ancestors(struct sm_session *s, int st, int anc)
+{
+	int p;
+	size_t k;
+
+	for (p = ST(s, st)->parent; p >= 0 && p != anc; p = ST(s, p)->parent) {
+		if (p == 0)
+			break; /* the root is not part of the configuration */
+		s->enter[p] = 1;
+		if (ST(s, p)->kind == SM_ST_PARALLEL) {
+			for (k = 0; k < ST(s, p)->nchildren; k++) {
+				int c = ST(s, p)->children[k];
+
+				if (is_real_state(ST(s, c)) && !any_enter_descendant(s, c))
+					add_descendants(s, c);
+			}
+		}
+	}
+}
+
+static void add_descendants(struct sm_session *s, int st)
+{
+	const struct sm_state *S = ST(s, st);
+	size_t k;
+	int j;
+
+	if (is_history(s, st)) {
+		if (s->hvn[st] >= 0) {
+			for (j = 0; j < s->hvn[st]; j++)
+				add_descendants(s, s->hv[st][j]);
+			for (j = 0; j < s->hvn[st]; j++)
+				add_ancestors(s, s->hv[st][j], S->parent);
+		} else if (S->ntransitions > 0) {
+			const struct sm_transition *d = S->transitions[0];
+
+			s->default_hist[S->parent] = d->body;
+			for (k = 0; k < d->ntargets; k++)
+				add_descendants(s, d->targets[k]);
+			for (k = 0; k < d->ntargets; k++)
+				add_ancestors(s, d->targets[k], S->parent);
+		} else {
+			/* no default: behave like the parent's default entry */
+			const int *tg;
+			size_t n;
+			struct sm_exec *body;
+			int tmp;
+
+			initial_of(s, S->parent, &tg, &n, &body, &tmp);
+			for (k = 0; k < n; k++)
+				add_descendants(s, tg[k]);
+			for (k = 0; k < n; k++)
+				add_ancestors(s, tg[k], S->parent);
+		}
+		return;
+	}
+	if (st != 0)
+		s->enter[st] = 1;
+	if (is_compound(s, st)) {
+		const int *tg;
+		size_t n;
+		struct sm_exec *body;
+		int tmp;
+
+		s->default_entry[st] = 1;
+		initial_of(s, st, &tg, &n, &body, &tmp);
+		for (k = 0; k < n; k++)
+			add_descendants(s, tg[k]);
+		for (k = 0; k < n; k++)
+			add_ancestors(s, tg[k], st);
+	} else if (S->kind == SM_ST_PARALLEL) {
+		for (k = 0; k < S->nchildren; k++) {
+			int c = S->children[k];
+
+			if (is_real_state(ST(s, c)) && !any_enter_descendant(s, c))
+				add_descendants(s, c);
+		}
+	}
+}
+
+static int in_final_state(struct sm_session *s, int st)
+{
+	const struct sm_state *S = ST(s, st);
+	size_t k;
+
+	if (is_compound(s, st)) {
+		for (k = 0; k < S->nchildren; k++) {
+			int c = S->children[k];
+
+			if (ST(s, c)->kind == SM_ST_FINAL && s->active[c])
+				return 1;
+		}
+		return 0;
+	}
+	if (S->kind == SM_ST_PARALLEL) {
+		for (k = 0; k < S->nchildren; k++) {
+			int c = S->children[k];
+
+			if (is_real_state(ST(s, c)) && !in_final_state(s, c))
+				return 0;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+static json_t *done_data(struct sm_session *s, int st)
+{
+	const struct sm_state *S = ST(s, st);
+
+	if (S->done_content_expr) {
+		json_t *v = NULL;
+
+		if (eval_expr(s, S->done_content_expr, "donedata content", S->line, &v) != 0)
+			return NULL;
+		return v;
+	}
+	if (S->ndone_params > 0)
+		return eval_params(s, S->done_params, S->ndone_params, NULL, S->line);
+	if (S->donedata)
+		return json_incref(S->donedata);
+	return NULL;
+}
+
+static void enter_states(struct sm_session *s, const struct tlist *enabled)
+{
+	size_t i, k;
+	int st;
+
+	memset(s->enter, 0, s->n);
+	memset(s->default_entry, 0, s->n);
+	memset(s->default_hist, 0, s->n * sizeof(s->default_hist[0]));
+	for (i = 0; i < enabled->n; i++) {
+		const struct sm_transition *t = enabled->v[i];
+		unsigned char *eff;
+		int dom;
+
+		for (k = 0; k < t->ntargets; k++)
+			add_descendants(s, t->targets[k]);
+		dom = transition_domain(s, t);
+		eff = calloc(s->n, 1);
+		if (!eff) {
+			s->nomem = 1;
+			return;
+		}
+		effective_targets(s, t->targets, t->ntargets, eff);
+		for (k = 0; k < s->n; k++)
+			if (eff[k])
+				add_ancestors(s, (int)k, dom);
+		free(eff);
+	}
+	for (st = 1; st < (int)s->n; st++) {
+		const struct sm_state *S = ST(s, st);
+
+		if (!s->enter[st] || s->active[st])
+			continue;
+		s->active[st] = 1;
+		s->to_invoke[st] = 1;
+		for (k = 0; k < S->nonentry; k++)
+			exec_block(s, S->onentry[k]);
+		if (s->default_entry[st]) {
+			const int *tg;
+			size_t n;
+			struct sm_exec *body;
+			int tmp;
+
+			initial_of(s, st, &tg, &n, &body, &tmp);
+			exec_block(s, body);
+		}
+		if (s->default_hist[st])
+			exec_block(s, s->default_hist[st]);
+		if (S->kind == SM_ST_FINAL) {
+			int parent = S->parent;
+
+			if (parent == 0) {
+				s->running = 0;
+				s->final = st;
+				json_decref(s->donedata);
+				s->donedata = done_data(s, st);
+			} else {
+				char name[512];
+				int gp = ST(s, parent)->parent;
+				json_t *dd = done_data(s, st);
+
+				snprintf(name, sizeof(name), "done.state.%s", ST(s, parent)->id);
+				raise_internal(s, name, dd, SM_EV_PLATFORM);
+				json_decref(dd);
+				if (gp > 0 && ST(s, gp)->kind == SM_ST_PARALLEL && in_final_state(s, gp)) {
+					snprintf(name, sizeof(name), "done.state.%s", ST(s, gp)->id);
+					raise_internal(s, name, NULL, SM_EV_PLATFORM);
+				}
+			}
+		}
+	}
+}
+
+static void microstep(struct sm_session *s, const struct tlist *enabled, const struct sm_event *ev)
+{
+	size_t i;
+
+	if (s->trace)
+		for (i = 0; i < enabled->n; i++)
+			s->trace(s->trace_arg, s, enabled->v[i], ev);
+	exit_states(s, enabled);
+	for (i = 0; i < enabled->n; i++)
+		exec_block(s, enabled->v[i]->body);
+	enter_states(s, enabled);
+}
+
+static void bind_event(struct sm_session *s, const struct sm_event *ev)
+{
+	if (s->dm)
+		json_object_set_new(s->dm, "_event", sm__event_to_json(ev));
+}
+
+static void start_invocations(struct sm_session *s)
+{
+	size_t k;
+	int st;
+
+	for (st = 1; st < (int)s->n; st++) {
+		const struct sm_state *S = ST(s, st);
+
+		if (!s->to_invoke[st])
+			continue;
+		s->to_invoke[st] = 0;
+		if (!s->active[st])
+			continue;
+		for (k = 0; k < S->ninvokes; k++) {
+			const struct sm_invoke *iv = &S->invokes[k];
+			struct sm_invocation *inv;
+			struct sm_effect *fx;
+			json_t *params = NULL;
+			char idbuf[512];
+
+			if (iv->id) {
+				snprintf(idbuf, sizeof(idbuf), "%s", iv->id);
+			} else {
+				snprintf(idbuf, sizeof(idbuf), "%s.%llu", S->id,
+				    (unsigned long long)++s->invoke_seq);
+				if (iv->idlocation) {
+					json_t *idv = json_string(idbuf);
+					int rc = assign_location(s, iv->idlocation, idv, iv->line);
+
+					json_decref(idv);
+					if (rc != 0)
+						continue;
+				}
+			}
+			if (iv->nparams > 0 || iv->namelist) {
+				params = eval_params(s, iv->params, iv->nparams, iv->namelist, iv->line);
+				if (!params)
+					continue;
+			}
+			inv = calloc(1, sizeof(*inv));
+			fx = inv ? fx_add(s, SM_FX_INVOKE) : NULL;
+			if (!inv || !fx) {
+				free(inv);
+				json_decref(params);
+				s->nomem = 1;
+				continue;
+			}
+			inv->invokeid = strdup(idbuf);
+			inv->state = st;
+			inv->inv_index = (int)k;
+			inv->attempt = 1;
+			inv->next = s->invs;
+			s->invs = inv;
+			fx->invokeid = strdup(idbuf);
+			fx->state = st;
+			fx->inv_index = (int)k;
+			fx->data = params;
+		}
+	}
+}
+
+static void exit_interpreter(struct sm_session *s)
+{
+	size_t k;
+	int st;
+	struct sm_effect *fx;
+
+	for (st = (int)s->n - 1; st >= 1; st--) {
+		if (!s->active[st])
+			continue;
+		for (k = 0; k < ST(s, st)->nonexit; k++)
+			exec_block(s, ST(s, st)->onexit[k]);
+		cancel_invocations_of(s, st);
+		s->active[st] = 0;
+	}
+	fx = fx_add(s, SM_FX_DONE);
+	if (fx) {
+		fx->state = s->final;
+		fx->data = s->donedata ? json_incref(s->donedata) : NULL;
+	}
+}
+
+/* The rest of a macrostep after the first microstep (or after entry). */
+static void macrostep(struct sm_session *s)
+{
+	struct tlist en = { 0 };
+
+	for (;;) {
+		while (s->running) {
+			struct sm_event *ev = NULL;
+
+			en.n = 0;
+			select_transitions(s, NULL, &en);
+			if (en.n == 0) {
+				ev = dequeue(&s->iq_head, &s->iq_tail);
+				if (!ev)
+					break;
+				bind_event(s, ev);
+				select_transitions(s, ev, &en);
+			}
+			if (en.n > 0)
+				microstep(s, &en, ev);
+			sm__event_free(ev);
+		}
+		if (!s->running)
+			break;
+		start_invocations(s);
+		if (!s->iq_head)
+			break;
+	}
+	free(en.v);
+	if (!s->running) {
+		struct sm_event *ev;
+
+		while ((ev = dequeue(&s->iq_head, &s->iq_tail)) != NULL)
+			sm__event_free(ev);
+		exit_interpreter(s);
+	}
+}
+
+/* ---- public (engine-private) API ---------------------------------------- */
+
+int sm__session_create(const struct sm_machine *m, const char *sessionid, json_t *task,
+    struct sm_session **out, struct sm_error *err)
+{
+	struct sm_session *s;
+	size_t i;
+
+	*out = NULL;
+	if (!m || m->nstates == 0 || !sessionid)
+		return sm_error_set(err, SM_EINVAL, "session needs a loaded machine and an id");
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return sm_error_set(err, SM_ENOMEM, "out of memory creating a session");
+	s->m = m;
+	s->n = m->nstates;
+	s->final = -1;
+	s->sessionid = strdup(sessionid);
+	s->active = calloc(s->n, 1);
+	s->to_invoke = calloc(s->n, 1);
+	s->enter = calloc(s->n, 1);
+	s->default_entry = calloc(s->n, 1);
+	s->default_hist = calloc(s->n, sizeof(s->default_hist[0]));
+	s->hv = calloc(s->n, sizeof(s->hv[0]));
+	s->hvn = calloc(s->n, sizeof(s->hvn[0]));
+	s->errors = json_array();
+	if (!s->sessionid || !s->active || !s->to_invoke || !s->enter || !s->default_entry ||
+	    !s->default_hist || !s->hv || !s->hvn || !s->errors)
+		goto nomem;
+	for (i = 0; i < s->n; i++)
+		s->hvn[i] = -1;
+	if (m->datamodel == SM_DM_TASK) {
+		s->dm = m->data ? json_deep_copy(m->data) : json_object();
+		if (!s->dm || !json_is_object(s->dm))
+			goto nomem;
+		json_object_set_new(s->dm, "task", task ? json_deep_copy(task) : json_object());
+		json_object_set_new(s->dm, "_event", json_null());
+	}
+	*out = s;
+	return 0;
+nomem:
+	sm__session_free(s);
+	return sm_error_set(err, SM_ENOMEM, "out of memory creating a session");
+}
+
+void sm__session_free(struct sm_session *s)
+{
+	struct sm_event *ev;
+	size_t i;
+
+	if (!s)
+		return;
+	while ((ev = dequeue(&s->iq_head, &s->iq_tail)) != NULL)
+		sm__event_free(ev);
+	while ((ev = dequeue(&s->eq_head, &s->eq_tail)) != NULL)
+		sm__event_free(ev);
+	while (s->invs) {
+		struct sm_invocation *inv = s->invs;
+
+		s->invs = inv->next;
+		free(inv->invokeid);
+		free(inv);
+	}
+	sm__effects_free(s->fx_head);
+	if (s->hv)
+		for (i = 0; i < s->n; i++)
+			free(s->hv[i]);
+	free(s->hv);
+	free(s->hvn);
+	free(s->active);
+	free(s->to_invoke);
+	free(s->enter);
+	free(s->default_entry);
+	free(s->default_hist);
+	json_decref(s->dm);
+	json_decref(s->errors);
+	json_decref(s->donedata);
+	free(s->sessionid);
+	free(s);
+}
+
+void sm__session_set_trace(struct sm_session *s, sm_trace_fn *fn, void *arg)
+{
+	s->trace = fn;
+	s->trace_arg = arg;
+}
+
+int sm__session_start(struct sm_session *s)
+{
+	struct sm_transition init;
+	struct tlist en = { 0 };
+	struct sm_exec *body;
+	const int *tg;
+	size_t n;
+	int tmp;
+
+	if (s->started)
+		return SM_EINVAL;
+	s->started = 1;
+	s->running = 1;
+	if (s->dm) {
+		size_t i;
+
+		for (i = 0; i < s->m->ndata_decls; i++) {
+			const struct sm_param *d = &s->m->data_decls[i];
+			json_t *v = NULL;
+
+			if (!d->name || !d->expr)
+				continue;
+			if (eval_expr(s, d->expr, d->expr_src ? d->expr_src : d->name, d->line, &v) != 0)
+				continue;
+			json_object_set_new(s->dm, d->name, v);
+		}
+	}
+	memset(&init, 0, sizeof(init));
+	initial_of(s, 0, &tg, &n, &body, &tmp);
+	init.source = 0;
+	init.targets = (int *)tg;
+	init.ntargets = n;
+	init.body = body;
+	init.line = ST(s, 0)->line;
+	if (tl_add(&en, &init) != 0)
+		return SM_ENOMEM;
+	enter_states(s, &en);
+	free(en.v);
+	macrostep(s);
+	return s->nomem ? SM_ENOMEM : 0;
+}
+
+void sm__session_push(struct sm_session *s, struct sm_event *ev)
+{
+	enqueue(&s->eq_head, &s->eq_tail, ev);
+	s->eq_len++;
+}
+
+size_t sm__session_pending(const struct sm_session *s)
+{
+	return s->eq_len;
+}
+
+struct sm_invocation *sm__session_invocation(struct sm_session *s, const char *invokeid)
+{
+	struct sm_invocation *inv;
+
+	for (inv = s->invs; inv; inv = inv->next)
+		if (strcmp(inv->invokeid, invokeid) == 0)
+			return inv;
+	return NULL;
+}
+
+int sm__session_step(struct sm_session *s, struct sm_event **consumed)
+{
+	struct sm_event *ev;
+	struct tlist en = { 0 };
+	struct sm_invocation *inv;
+
+	if (consumed)
+		*consumed = NULL;
+	if (!s->running || !s->started)
+		return 0;
+	ev = dequeue(&s->eq_head, &s->eq_tail);
+	if (!ev)
+		return 0;
+	s->eq_len--;
+	if (ev->invokeid && !sm__session_invocation(s, ev->invokeid)) {
+		/* from an invocation that was cancelled: never delivered */
+		goto done;
+	}
+	bind_event(s, ev);
+	for (inv = s->invs; inv; inv = inv->next) {
+		const struct sm_invoke *iv = &ST(s, inv->state)->invokes[inv->inv_index];
+
+		if (ev->invokeid && strcmp(inv->invokeid, ev->invokeid) == 0)
+			exec_block(s, iv->finalize);
+		if (iv->autoforward && !(ev->invokeid && strcmp(inv->invokeid, ev->invokeid) == 0)) {
+			struct sm_effect *fx = fx_add(s, SM_FX_FORWARD);
+
+			if (fx) {
+				fx->invokeid = strdup(inv->invokeid);
+				fx->event = strdup(ev->name);
+				fx->data = ev->data ? json_incref(ev->data) : NULL;
+			}
+		}
+	}
+	select_transitions(s, ev, &en);
+	if (en.n > 0)
+		microstep(s, &en, ev);
+	free(en.v);
+	macrostep(s);
+done:
+	if (consumed)
+		*consumed = ev;
+	else
+		sm__event_free(ev);
+	return 1;
+}
+
+struct sm_effect *sm__session_take_effects(struct sm_session *s)
+{
+	struct sm_effect *fx = s->fx_head;
+
+	s->fx_head = s->fx_tail = NULL;
+	return fx;
+}
+
+json_t *sm__session_take_errors(struct sm_session *s)
+{
+	json_t *e = s->errors;
+
+	s->errors = json_array();
+	return e;
+}
+
+int sm__session_running(const struct sm_session *s)
+{
+	return s->running;
+}
+
+const char *sm__session_final(const struct sm_session *s)
+{
+	return s->final >= 0 ? s->m->states[s->final].id : NULL;
+}
+
+const struct sm_machine *sm__session_machine(const struct sm_session *s)
+{
+	return s->m;
+}
+
+struct sm_invocation *sm__session_invocations(struct sm_session *s)
+{
+	return s->invs;
+}
+
+json_t *sm__session_datamodel(struct sm_session *s)
+{
+	return s->dm;
+}
+
+json_t *sm__session_config_json(const struct sm_session *s)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a && i < s->n; i++)
+		if (s->active[i])
+			json_array_append_new(a, json_string(s->m->states[i].id));
+	return a;
+}
+
+json_t *sm__session_save(const struct sm_session *s)
+{
+	json_t *j = json_object(), *hist = json_object(), *invs = json_array();
+	struct sm_invocation *inv;
+	size_t i;
+	int k;
+
+	if (!j || !hist || !invs) {
+		json_decref(j);
+		json_decref(hist);
+		json_decref(invs);
+		return NULL;
+	}
+	json_object_set_new(j, "config", sm__session_config_json(s));
+	for (i = 0; i < s->n; i++) {
+		json_t *a;
+
+		if (s->hvn[i] < 0)
+			continue;
+		a = json_array();
+		for (k = 0; k < s->hvn[i]; k++)
+			json_array_append_new(a, json_string(s->m->states[s->hv[i][k]].id));
+		json_object_set_new(hist, s->m->states[i].id, a);
+	}
+	json_object_set_new(j, "history", hist);
+	json_object_set_new(j, "datamodel", s->dm ? json_deep_copy(s->dm) : json_null());
+	json_object_set_new(j, "running", json_boolean(s->running));
+	json_object_set_new(j, "final", s->final >= 0 ? json_string(s->m->states[s->final].id)
+	    : json_null());
+	json_object_set_new(j, "donedata", s->donedata ? json_deep_copy(s->donedata) : json_null());
+	json_object_set_new(j, "send_seq", json_integer((json_int_t)s->send_seq));
+	json_object_set_new(j, "invoke_seq", json_integer((json_int_t)s->invoke_seq));
+	for (inv = s->invs; inv; inv = inv->next)
+		json_array_append_new(invs, json_pack("{s:s,s:s,s:i,s:i}", "id", inv->invokeid,
+		    "state", s->m->states[inv->state].id, "index", inv->inv_index,
+		    "attempt", inv->attempt));
+	json_object_set_new(j, "invocations", invs);
+	return j;
+}
+
+int sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *err)
+{
+	json_t *v, *a;
+	const char *key;
+	size_t i;
+	struct sm_invocation **tailp = &s->invs;
+
+	if (!json_is_object(state))
+		return sm_error_set(err, SM_ECORRUPT, "instance state is not a json object");
+	v = json_object_get(state, "config");
+	if (!json_is_array(v))
+		return sm_error_set(err, SM_ECORRUPT, "instance state has no 'config' array");
+	json_array_foreach(v, i, a) {
+		int st = json_is_string(a) ? find_state(s, json_string_value(a)) : -1;
+
+		if (st < 0)
+			return sm_error_set(err, SM_ECORRUPT,
+			    "instance state names state '%s' that machine '%s' does not have",
+			    json_is_string(a) ? json_string_value(a) : "?", s->m->name ? s->m->name : "");
+		s->active[st] = 1;
+	}
+	v = json_object_get(state, "history");
+	json_object_foreach(v, key, a) {
+		int h = find_state(s, key);
+		size_t j;
+		json_t *e;
+
+		if (h < 0 || !json_is_array(a))
+			return sm_error_set(err, SM_ECORRUPT, "bad history entry '%s' in instance state", key);
+		free(s->hv[h]);
+		s->hv[h] = calloc(json_array_size(a) + 1, sizeof(int));
+		if (!s->hv[h])
+			return sm_error_set(err, SM_ENOMEM, "out of memory restoring history");
+		s->hvn[h] = 0;
+		json_array_foreach(a, j, e) {
+			int st = json_is_string(e) ? find_state(s, json_string_value(e)) : -1;
+
+			if (st < 0)
+				return sm_error_set(err, SM_ECORRUPT, "bad history value in '%s'", key);
+			s->hv[h][s->hvn[h]++] = st;
+		}
+	}
+	v = json_object_get(state, "datamodel");
+	if (s->dm && json_is_object(v)) {
+		json_decref(s->dm);
+		s->dm = json_deep_copy(v);
+	}
+	s->running = json_is_true(json_object_get(state, "running"));
+	s->started = 1;
+	v = json_object_get(state, "final");
+	s->final = json_is_string(v) ? find_state(s, json_string_value(v)) : -1;
+	v = json_object_get(state, "donedata");
+	if (v && !json_is_null(v))
+		s->donedata = json_deep_copy(v);
+	s->send_seq = (uint64_t)json_integer_value(json_object_get(state, "send_seq"));
+	s->invoke_seq = (uint64_t)json_integer_value(json_object_get(state, "invoke_seq"));
+	v = json_object_get(state, "invocations");
+	json_array_foreach(v, i, a) {
+		const char *id = json_string_value(json_object_get(a, "id"));
+		const char *sid = json_string_value(json_object_get(a, "state"));
+		int st = sid ? find_state(s, sid) : -1;
+		json_int_t idx = json_integer_value(json_object_get(a, "index"));
+		struct sm_invocation *inv;
+
+		if (!id || st < 0 || idx < 0 || (size_t)idx >= ST(s, st)->ninvokes)
+			return sm_error_set(err, SM_ECORRUPT, "bad invocation in instance state");
+		inv = calloc(1, sizeof(*inv));
+		if (!inv || !(inv->invokeid = strdup(id))) {
+			free(inv);
+			return sm_error_set(err, SM_ENOMEM, "out of memory restoring invocations");
+		}
+		inv->state = st;
+		inv->inv_index = (int)idx;
+		inv->attempt = (int)json_integer_value(json_object_get(a, "attempt"));
+		if (inv->attempt < 1)
+			inv->attempt = 1;
+		*tailp = inv;
+		tailp = &inv->next;
+	}
+	return 0;
+}

@@ -1,0 +1,146 @@
+/*
+ * sm_interp_private.h - the SCXML interpreter (W3C SCXML 1.0, Appendix D)
+ * as used by the engine runtime (sm_engine.c).  Not a public API.
+ *
+ * A session runs one machine.  It never performs an effect itself: every
+ * effect (an event sent elsewhere or later, a cancel, an invocation started
+ * or cancelled, a log line, the end of the session) is appended to the
+ * session's effect list, which the engine takes after the macrostep has
+ * been committed to the store ("commit before effects leave").  Raised
+ * events and sends to "#_internal" stay inside the session.
+ *
+ * States are indices into machine->states; document order is index order,
+ * so entry order is ascending index and exit order descending index.
+ */
+#ifndef SM_INTERP_PRIVATE_H
+#define SM_INTERP_PRIVATE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "sm_err.h"
+#include "sm_model.h"
+
+#define SM_SCXML_PROCESSOR "http://www.w3.org/TR/scxml/#SCXMLEventProcessor"
+
+enum sm_event_type {
+	SM_EV_PLATFORM = 0,
+	SM_EV_INTERNAL,
+	SM_EV_EXTERNAL
+};
+
+struct sm_event {
+	char *name;
+	json_t *data;          /* owned reference or NULL */
+	char *sendid;          /* NULL when none */
+	char *origin;          /* NULL when none */
+	char *invokeid;        /* set when the event comes from an invocation */
+	enum sm_event_type type;
+	struct sm_event *next;
+};
+
+/* All strings are copied; `data` is borrowed (incref'd).  NULL on ENOMEM. */
+struct sm_event *sm__event_new(const char *name, json_t *data, enum sm_event_type type);
+void sm__event_free(struct sm_event *ev);
+/* {"name","data","sendid","origin","invokeid","type"}: the _event value. */
+json_t *sm__event_to_json(const struct sm_event *ev);
+/* Inverse of sm__event_to_json (the "type" member is optional). */
+struct sm_event *sm__event_from_json(json_t *j);
+
+enum sm_effect_kind {
+	SM_FX_SEND,            /* target/type/event/data/sendid/delay_ms */
+	SM_FX_CANCEL,          /* sendid */
+	SM_FX_INVOKE,          /* invokeid, state, inv_index, params */
+	SM_FX_UNINVOKE,        /* invokeid (cancel a running invocation) */
+	SM_FX_FORWARD,         /* invokeid, event: autoforward a copy */
+	SM_FX_LOG,             /* text */
+	SM_FX_DONE             /* session ended; final_state, data (donedata) */
+};
+
+struct sm_effect {
+	enum sm_effect_kind kind;
+	char *target;          /* SEND: NULL (own external queue), "#_parent",
+	                          "#_<invokeid>", ... */
+	char *event;           /* SEND/FORWARD: event name */
+	json_t *data;          /* SEND/FORWARD/DONE data; INVOKE params */
+	char *sendid;          /* SEND (always set), CANCEL */
+	int64_t delay_ms;      /* SEND */
+	char *invokeid;        /* INVOKE, UNINVOKE, FORWARD */
+	int state;             /* INVOKE: state index; DONE: final state or -1 */
+	int inv_index;         /* INVOKE: index into states[state].invokes */
+	char *text;            /* LOG */
+	struct sm_effect *next;
+};
+
+void sm__effects_free(struct sm_effect *fx);
+
+/* An invocation the session considers active (its state is active). */
+struct sm_invocation {
+	char *invokeid;
+	int state;
+	int inv_index;
+	int attempt;           /* actions: current attempt, 1-based */
+	struct sm_invocation *next;
+};
+
+struct sm_session;
+
+/* Called for every transition taken (for tracing; may be NULL). */
+typedef void sm_trace_fn(void *arg, struct sm_session *s, const struct sm_transition *t,
+    const struct sm_event *ev);
+
+/*
+ * Create a session of `m` (borrowed; must outlive the session).  `sessionid`
+ * names generated send ids.  `task` (borrowed, may be NULL) becomes
+ * `task` in the datamodel of a task machine.  The session is not started.
+ */
+int sm__session_create(const struct sm_machine *m, const char *sessionid, json_t *task,
+    struct sm_session **out, struct sm_error *err);
+void sm__session_free(struct sm_session *s);
+void sm__session_set_trace(struct sm_session *s, sm_trace_fn *fn, void *arg);
+
+/* Enter the initial configuration and run the first macrostep. */
+int sm__session_start(struct sm_session *s);
+/* Append an external event (takes ownership). */
+void sm__session_push(struct sm_session *s, struct sm_event *ev);
+/* Number of queued external events. */
+size_t sm__session_pending(const struct sm_session *s);
+/*
+ * Process one external event (one macrostep).  Returns 1 if an event was
+ * consumed, 0 if the queue was empty or the session has ended.  The
+ * consumed event is handed to *consumed (caller frees) if not NULL.
+ */
+int sm__session_step(struct sm_session *s, struct sm_event **consumed);
+/* Take the effects produced so far (caller frees with sm__effects_free). */
+struct sm_effect *sm__session_take_effects(struct sm_session *s);
+/* Errors (error.execution messages) since the last call, as a JSON array (new ref). */
+json_t *sm__session_take_errors(struct sm_session *s);
+
+int sm__session_running(const struct sm_session *s);
+/* Id of the top-level final state reached, or NULL. */
+const char *sm__session_final(const struct sm_session *s);
+const struct sm_machine *sm__session_machine(const struct sm_session *s);
+struct sm_invocation *sm__session_invocations(struct sm_session *s);
+struct sm_invocation *sm__session_invocation(struct sm_session *s, const char *invokeid);
+/* The active configuration as a JSON array of state ids in document order. */
+json_t *sm__session_config_json(const struct sm_session *s);
+/* The datamodel root (NULL for the null datamodel); borrowed. */
+json_t *sm__session_datamodel(struct sm_session *s);
+
+/*
+ * Persistence: the whole state of a session between macrosteps, as JSON
+ * (see docs/engine.md), and back.  sm__session_restore() takes a session
+ * fresh from sm__session_create() (not started).
+ */
+json_t *sm__session_save(const struct sm_session *s);
+int sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *err);
+
+/* Event descriptor matching ("foo" matches "foo" and "foo.bar", not "foos"). */
+int sm__event_match(char *const *descriptors, const char *name);
+
+/* Parse a CSS2 duration ("2s", "1.5s", ".5s", "500ms") into ms; -1 if invalid. */
+int64_t sm__parse_duration(const char *s);
+
+#endif
