@@ -61,6 +61,8 @@ struct aws_backend {
 	unsigned backoff_scale_pct;/* tests: 100 = real delays; 0 = no wait */
 	struct aws_call *calls;    /* in flight (for destroy) */
 	uint64_t rng;              /* jitter state */
+	int creds_waiting;         /* a creds_wait() is pending */
+	int destroying;
 };
 
 static inline struct aws_backend *
