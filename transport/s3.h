@@ -18,12 +18,20 @@
  *   - put_file switches to multipart above cfg->multipart_threshold; a
  *     failed multipart upload is aborted before the callback runs;
  *   - get_file writes <path>.tmp.XXXXXX, fsyncs and renames; the temporary
- *     file is removed on failure.
+ *     file is removed on failure;
+ *   - tp_object.etag is the ETag without its quotes; put/copy report the
+ *     time of the answer as mtime_ms when the service gives none;
+ *   - bucket_create: a bucket we already own is success; one owned by
+ *     someone else is SM_EEXISTS ("BucketAlreadyExists");
+ *   - object_list asks for encoding-type=url and decodes keys/prefixes.
+ * The S3 XML error parser hook, aws_parse_error_xml (aws_private.h), is
+ * defined in s3.c.
  */
 #ifndef TRANSPORT_S3_H
 #define TRANSPORT_S3_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "transport.h"
 
@@ -48,14 +56,42 @@ int tp__s3_object_copy(struct tp *tp, const char *src_bucket, const char *src_ke
 char *tp__s3_presign_get(struct tp *tp, const char *bucket, const char *key,
     int expires_s, struct sm_error *err);
 
+/* ---- internals exposed for tests ----------------------------------- */
+
+/* XML answers larger than this are refused. */
+#define TP__S3_XML_MAX (8u * 1024 * 1024)
+
 /*
  * The S3 error parser for the aws request layer: from an XML error body
  * (<Error><Code>..</Code><Message>..</Message></Error>) copy the code and
  * message into the caller's buffers (NUL-terminated, truncated).  Returns 0
  * when a code was found, SM_EPARSE otherwise.  Hardened: no entities, no
- * network, no DTD, bodies over 1 MiB refused.
+ * network, no DTD, bodies over TP__S3_XML_MAX refused.
  */
 int tp__s3_parse_error(const char *body, size_t len, char *code, size_t code_size,
     char *message, size_t message_size);
+
+/* One parsed ListObjectsV2 page; everything is owned by the struct. */
+struct tp__s3_list {
+	struct tp_object *objs;    /* key, etag malloc'd (etag without quotes) */
+	size_t n;
+	char **prefixes;           /* CommonPrefixes */
+	size_t nprefixes;
+	char *next;                /* NextContinuationToken when truncated */
+	int truncated;
+};
+
+/*
+ * Parse a <ListBucketResult> (decoding url-encoded keys and prefixes when
+ * <EncodingType>url</EncodingType>).  0, or SM_EPROTO / SM_ENOMEM with
+ * `err` set; on failure `out` holds nothing.  Free with tp__s3_list_free.
+ */
+int tp__s3_parse_list(const char *body, size_t len, struct tp__s3_list *out,
+    struct sm_error *err);
+void tp__s3_list_free(struct tp__s3_list *l);
+
+/* "2009-10-12T17:50:30.000Z" or "Wed, 12 Oct 2009 17:50:00 GMT" to wall
+ * ms since the epoch.  0 or SM_EPARSE. */
+int tp__s3_parse_time(const char *s, int64_t *ms_out);
 
 #endif
