@@ -151,16 +151,20 @@ out:
 	return rc;
 }
 
-/* The S3 error parser hook of the aws request layer. */
-int
-aws_parse_error_xml(const struct http_response *resp, struct aws_service_error *out)
+/*
+ * The error parser hook s3.c gives the aws request layer: the XML body
+ * (aws_parse_error_xml in aws.c, built on tp__s3_parse_error), else for
+ * bodyless answers (HEAD) a code named after the status.
+ */
+static int
+s3_parse_error_resp(const struct http_response *resp, struct aws_service_error *out)
 {
 	out->code[0] = '\0';
 	out->message[0] = '\0';
-	if (resp->body_len > 0 &&
-	    tp__s3_parse_error(resp->body, resp->body_len, out->code, sizeof(out->code),
-	    out->message, sizeof(out->message)) == 0)
+	if (resp->body_len > 0 && aws_parse_error_xml(resp, out) == 0)
 		return 0;
+	out->code[0] = '\0';
+	out->message[0] = '\0';
 	/* HEAD answers (and some proxies) carry no body: name the status. */
 	switch (resp->status) {
 	case 301:
@@ -688,7 +692,7 @@ s3_send(struct s3_op *op, const struct s3_req *rq, aws_done_cb *cb, void *arg)
 	spec.payload_hash = rq->payload_hash;
 	spec.resp_max = rq->resp_max;
 	spec.resp_file = rq->resp_file;
-	spec.parse_error = aws_parse_error_xml;
+	spec.parse_error = s3_parse_error_resp;
 	spec.accept_status = rq->accept_status;
 	rc = aws_call(op->tp, &spec, cb, arg);
 out:

@@ -24,8 +24,8 @@
  *   - bucket_create: a bucket we already own is success; one owned by
  *     someone else is SM_EEXISTS ("BucketAlreadyExists");
  *   - object_list asks for encoding-type=url and decodes keys/prefixes.
- * The S3 XML error parser hook, aws_parse_error_xml (aws_private.h), is
- * defined in s3.c.
+ * Requests use aws_parse_error_xml (aws.c, built on tp__s3_parse_error)
+ * with a fallback naming the status for bodyless (HEAD) answers.
  */
 #ifndef TRANSPORT_S3_H
 #define TRANSPORT_S3_H
