@@ -1,34 +1,673 @@
 /*
- * sqs.c - SQS over the AWS JSON 1.0 protocol for the "aws" backend
- * (stub entries while being implemented).
+ * sqs.c - SQS over the AWS JSON 1.0 protocol for the "aws" backend.
+ *
+ * Every operation is a POST of a JSON object to the service endpoint with
+ * X-Amz-Target: AmazonSQS.<Operation>; answers are JSON objects, errors
+ * {"__type": "com.amazonaws.sqs#Code", "message": ...} plus the
+ * x-amzn-query-error header (aws_parse_error_json).  Answers are treated
+ * as hostile: anything missing or of the wrong type is a clear SM_EPROTO,
+ * never a crash, and received bodies are checked against their MD5OfBody.
  */
 #include "aws_private.h"
 
-#define UNUSED(x) (void)(x)
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
-int aws_sqs_get_url(struct tp *tp, const char *a, tp_url_cb *b, void *c)
-{ UNUSED(tp); UNUSED(a); UNUSED(b); UNUSED(c); return SM_EUNSUPPORTED; }
-int aws_sqs_create(struct tp *tp, const char *a, const struct tp_attr *b, size_t c,
-    tp_url_cb *d, void *e)
-{ UNUSED(tp); UNUSED(a); UNUSED(b); UNUSED(c); UNUSED(d); UNUSED(e); return SM_EUNSUPPORTED; }
-int aws_sqs_receive(struct tp *tp, const char *a, int b, int c, int d, tp_recv_cb *e, void *f)
-{ UNUSED(tp); UNUSED(a); UNUSED(b); UNUSED(c); UNUSED(d); UNUSED(e); UNUSED(f); return SM_EUNSUPPORTED; }
-int aws_sqs_send(struct tp *tp, const char *a, const char *b, int c, tp_sent_cb *d, void *e)
-{ UNUSED(tp); UNUSED(a); UNUSED(b); UNUSED(c); UNUSED(d); UNUSED(e); return SM_EUNSUPPORTED; }
-int aws_sqs_delete(struct tp *tp, const char *a, const char *b, tp_done_cb *c, void *d)
-{ UNUSED(tp); UNUSED(a); UNUSED(b); UNUSED(c); UNUSED(d); return SM_EUNSUPPORTED; }
-int aws_sqs_change_visibility(struct tp *tp, const char *a, const char *b, int c,
-    tp_done_cb *d, void *e)
-{ UNUSED(tp); UNUSED(a); UNUSED(b); UNUSED(c); UNUSED(d); UNUSED(e); return SM_EUNSUPPORTED; }
-int aws_sqs_send_batch(struct tp *tp, const char *a, const struct tp_batch_entry *b, size_t c,
-    tp_batch_cb *d, void *e)
-{ UNUSED(tp); UNUSED(a); UNUSED(b); UNUSED(c); UNUSED(d); UNUSED(e); return SM_EUNSUPPORTED; }
-int aws_sqs_delete_batch(struct tp *tp, const char *a, const struct tp_batch_entry *b, size_t c,
-    tp_batch_cb *d, void *e)
-{ UNUSED(tp); UNUSED(a); UNUSED(b); UNUSED(c); UNUSED(d); UNUSED(e); return SM_EUNSUPPORTED; }
-int aws_sqs_change_visibility_batch(struct tp *tp, const char *a,
-    const struct tp_batch_entry *b, size_t c, tp_batch_cb *d, void *e)
-{ UNUSED(tp); UNUSED(a); UNUSED(b); UNUSED(c); UNUSED(d); UNUSED(e); return SM_EUNSUPPORTED; }
-int aws_sqs_attributes(struct tp *tp, const char *a, const char *const *b, size_t c,
-    tp_attrs_cb *d, void *e)
-{ UNUSED(tp); UNUSED(a); UNUSED(b); UNUSED(c); UNUSED(d); UNUSED(e); return SM_EUNSUPPORTED; }
+#include "sm_log.h"
+
+/* Largest answer we read: 10 messages of 256 KiB, JSON-escaped. */
+#define SQS_RECV_MAX (16u * 1024 * 1024)
+#define SQS_RESP_MAX (1024u * 1024)
+
+enum sqs_kind {
+	K_URL, K_RECV, K_SENT, K_DONE, K_BATCH, K_ATTRS
+};
+
+struct sqs_ctx {
+	enum sqs_kind kind;
+	const char *op;
+	union {
+		tp_url_cb *url;
+		tp_recv_cb *recv;
+		tp_sent_cb *sent;
+		tp_done_cb *done;
+		tp_batch_cb *batch;
+		tp_attrs_cb *attrs;
+	} cb;
+	void *arg;
+	char sent_md5[33];          /* SendMessage: MD5 of the body we sent */
+	char **ids;                 /* batch: entry ids in order */
+	size_t nids;
+};
+
+static void
+md5_hex(const void *data, size_t len, char out[33])
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	if (EVP_Digest(data, len, d, &n, EVP_md5(), NULL) != 1 || n != 16) {
+		out[0] = '\0';
+		return;
+	}
+	for (i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static void
+ctx_free(struct sqs_ctx *x)
+{
+	size_t i;
+
+	if (x == NULL)
+		return;
+	for (i = 0; i < x->nids; i++)
+		free(x->ids[i]);
+	free(x->ids);
+	free(x);
+}
+
+/* Deliver a failure to whichever callback the context holds. */
+static void
+deliver_error(struct sqs_ctx *x, const struct tp_result *r)
+{
+	switch (x->kind) {
+	case K_URL:
+		x->cb.url(x->arg, r, NULL);
+		break;
+	case K_RECV:
+		x->cb.recv(x->arg, r, NULL, 0);
+		break;
+	case K_SENT:
+		x->cb.sent(x->arg, r, NULL);
+		break;
+	case K_DONE:
+		x->cb.done(x->arg, r);
+		break;
+	case K_BATCH:
+		x->cb.batch(x->arg, r, NULL, 0);
+		break;
+	case K_ATTRS:
+		x->cb.attrs(x->arg, r, NULL, 0);
+		break;
+	}
+}
+
+__attribute__((format(printf, 4, 5))) static void
+deliver_proto(struct sqs_ctx *x, const struct tp_result *base, int code, const char *fmt, ...)
+{
+	struct tp_result r = *base;
+	char what[512], msg[SM_ERROR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(msg, sizeof(msg), "sqs %s: %s", x->op, what);
+	r.code = code;
+	r.message = msg;
+	deliver_error(x, &r);
+}
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static void
+on_receive(struct sqs_ctx *x, const struct tp_result *r, json_t *root)
+{
+	json_t *arr = json_object_get(root, "Messages"), *m;
+	struct tp_message *msgs = NULL;
+	size_t i, n = 0;
+
+	if (arr != NULL && !json_is_array(arr)) {
+		deliver_proto(x, r, SM_EPROTO, "'Messages' in the answer is not a list");
+		return;
+	}
+	if (arr != NULL && json_array_size(arr) > 0) {
+		if (json_array_size(arr) > 10) {
+			deliver_proto(x, r, SM_EPROTO, "answer holds %zu messages, at most 10 "
+			    "were asked for", json_array_size(arr));
+			return;
+		}
+		if ((msgs = calloc(json_array_size(arr), sizeof(*msgs))) == NULL) {
+			deliver_proto(x, r, SM_ENOMEM, "out of memory");
+			return;
+		}
+	}
+	json_array_foreach(arr, i, m) {
+		struct tp_message *t = &msgs[n];
+		json_t *body = json_object_get(m, "Body"), *attrs;
+		const char *rc, *ts;
+		char md5[33];
+
+		t->message_id = jstr(m, "MessageId");
+		t->receipt = jstr(m, "ReceiptHandle");
+		t->md5_body = jstr(m, "MD5OfBody");
+		if (!json_is_object(m) || t->message_id == NULL || t->receipt == NULL ||
+		    !json_is_string(body)) {
+			free(msgs);
+			deliver_proto(x, r, SM_EPROTO, "message %zu of the answer lacks "
+			    "MessageId, ReceiptHandle or Body", i + 1);
+			return;
+		}
+		t->body = json_string_value(body);
+		t->body_len = json_string_length(body);
+		if (t->md5_body != NULL) {
+			md5_hex(t->body, t->body_len, md5);
+			if (strcasecmp(md5, t->md5_body) != 0) {
+				/* it will come back after its visibility timeout */
+				sm_log_warn("sqs ReceiveMessage: message '%s' body does not "
+				    "match its MD5OfBody (got %s, want %.40s); skipped",
+				    t->message_id, md5, t->md5_body);
+				continue;
+			}
+		}
+		attrs = json_object_get(m, "Attributes");
+		rc = jstr(attrs, "ApproximateReceiveCount");
+		ts = jstr(attrs, "SentTimestamp");
+		t->receive_count = rc != NULL ? (unsigned)strtoul(rc, NULL, 10) : 0;
+		t->sent_ms = ts != NULL ? strtoll(ts, NULL, 10) : 0;
+		n++;
+	}
+	x->cb.recv(x->arg, r, msgs, n);
+	free(msgs);
+}
+
+static void
+on_batch(struct sqs_ctx *x, const struct tp_result *r, json_t *root)
+{
+	json_t *ok = json_object_get(root, "Successful");
+	json_t *bad = json_object_get(root, "Failed");
+	struct tp_batch_outcome *out;
+	char (*msgs)[512];
+	size_t i, j;
+	json_t *e;
+
+	if ((ok != NULL && !json_is_array(ok)) || (bad != NULL && !json_is_array(bad))) {
+		deliver_proto(x, r, SM_EPROTO, "'Successful' or 'Failed' is not a list");
+		return;
+	}
+	out = calloc(x->nids, sizeof(*out));
+	msgs = calloc(x->nids, sizeof(*msgs));
+	if (out == NULL || msgs == NULL) {
+		free(out);
+		free(msgs);
+		deliver_proto(x, r, SM_ENOMEM, "out of memory");
+		return;
+	}
+	for (i = 0; i < x->nids; i++) {
+		out[i].id = x->ids[i];
+		out[i].code = SM_EPROTO;
+		out[i].message = msgs[i];
+		snprintf(msgs[i], sizeof(msgs[i]),
+		    "sqs %s: the answer says nothing about entry '%s'", x->op, x->ids[i]);
+	}
+	json_array_foreach(ok, j, e) {
+		const char *id = jstr(e, "Id");
+		for (i = 0; id != NULL && i < x->nids; i++) {
+			if (strcmp(id, x->ids[i]) == 0) {
+				out[i].code = 0;
+				out[i].message = NULL;
+				out[i].message_id = jstr(e, "MessageId");
+			}
+		}
+	}
+	json_array_foreach(bad, j, e) {
+		const char *id = jstr(e, "Id");
+		const char *code = jstr(e, "Code"), *m = jstr(e, "Message");
+		for (i = 0; id != NULL && i < x->nids; i++) {
+			if (strcmp(id, x->ids[i]) != 0)
+				continue;
+			out[i].code = code != NULL && strstr(code, "ReceiptHandle") != NULL ?
+			    SM_EINVAL : SM_ESERVICE;
+			out[i].err_code = code;
+			snprintf(msgs[i], sizeof(msgs[i]), "sqs %s: entry '%s' failed: %s%s%s",
+			    x->op, x->ids[i], code ? code : "unknown error", m ? ": " : "",
+			    m ? m : "");
+			out[i].message = msgs[i];
+		}
+	}
+	x->cb.batch(x->arg, r, out, x->nids);
+	free(out);
+	free(msgs);
+}
+
+static void
+on_attrs(struct sqs_ctx *x, const struct tp_result *r, json_t *root)
+{
+	json_t *o = json_object_get(root, "Attributes"), *v;
+	struct tp_attr *a = NULL;
+	const char *k;
+	size_t n = 0;
+
+	if (o != NULL && !json_is_object(o)) {
+		deliver_proto(x, r, SM_EPROTO, "'Attributes' is not an object");
+		return;
+	}
+	if (json_object_size(o) > 0 && (a = calloc(json_object_size(o), sizeof(*a))) == NULL) {
+		deliver_proto(x, r, SM_ENOMEM, "out of memory");
+		return;
+	}
+	json_object_foreach(o, k, v) {
+		if (!json_is_string(v))
+			continue;
+		a[n].name = k;
+		a[n].value = json_string_value(v);
+		n++;
+	}
+	x->cb.attrs(x->arg, r, a, n);
+	free(a);
+}
+
+static void
+on_done(void *arg, const struct tp_result *r, const struct http_response *resp)
+{
+	struct sqs_ctx *x = arg;
+	json_error_t jerr;
+	json_t *root = NULL;
+	const char *s;
+
+	if (r->code != 0) {
+		deliver_error(x, r);
+		goto out;
+	}
+	if (resp->body_len == 0 && (x->kind == K_DONE)) {
+		x->cb.done(x->arg, r);
+		goto out;
+	}
+	root = json_loadb(resp->body, resp->body_len, 0, &jerr);
+	if (!json_is_object(root)) {
+		if (root == NULL)
+			deliver_proto(x, r, SM_EPROTO, "the answer (HTTP %d, %zu bytes) is not "
+			    "JSON: line %d column %d: %s", r->http_status, resp->body_len,
+			    jerr.line, jerr.column, jerr.text);
+		else
+			deliver_proto(x, r, SM_EPROTO, "the answer is JSON but not an object");
+		goto out;
+	}
+	switch (x->kind) {
+	case K_URL:
+		if ((s = jstr(root, "QueueUrl")) == NULL || *s == '\0') {
+			deliver_proto(x, r, SM_EPROTO, "the answer has no 'QueueUrl'");
+			break;
+		}
+		x->cb.url(x->arg, r, s);
+		break;
+	case K_RECV:
+		on_receive(x, r, root);
+		break;
+	case K_SENT:
+		if ((s = jstr(root, "MessageId")) == NULL) {
+			deliver_proto(x, r, SM_EPROTO, "the answer has no 'MessageId'");
+			break;
+		}
+		{
+			const char *md5 = jstr(root, "MD5OfMessageBody");
+			if (md5 != NULL && strcasecmp(md5, x->sent_md5) != 0) {
+				deliver_proto(x, r, SM_ECORRUPT, "the service saw a different "
+				    "body: MD5OfMessageBody %.40s, ours %s (message '%.100s')",
+				    md5, x->sent_md5, s);
+				break;
+			}
+		}
+		x->cb.sent(x->arg, r, s);
+		break;
+	case K_DONE:
+		x->cb.done(x->arg, r);
+		break;
+	case K_BATCH:
+		on_batch(x, r, root);
+		break;
+	case K_ATTRS:
+		on_attrs(x, r, root);
+		break;
+	}
+out:
+	json_decref(root);
+	ctx_free(x);
+}
+
+/* Send `body` (stolen) as AmazonSQS.<op>. */
+static int
+sqs_call(struct tp *tp, struct sqs_ctx *x, const char *subject, json_t *body, long extra_ms,
+    size_t resp_max)
+{
+	struct aws_backend *b = aws_backend(tp);
+	struct http_header h[2];
+	struct aws_call_spec s;
+	char target[64];
+	char *text;
+	int rc;
+
+	text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	if (text == NULL) {
+		ctx_free(x);
+		return SM_ENOMEM;
+	}
+	snprintf(target, sizeof(target), "AmazonSQS.%s", x->op);
+	h[0].name = "Content-Type";
+	h[0].value = "application/x-amz-json-1.0";
+	h[1].name = "X-Amz-Target";
+	h[1].value = target;
+	memset(&s, 0, sizeof(s));
+	s.service = "sqs";
+	s.op = x->op;
+	s.subject = subject;
+	s.method = "POST";
+	s.path = "/";
+	s.headers = h;
+	s.nheaders = 2;
+	s.body = text;
+	s.body_len = strlen(text);
+	s.resp_max = resp_max;
+	s.timeout_ms = b->request_timeout_ms + extra_ms;
+	s.parse_error = aws_parse_error_json;
+	rc = aws_call(tp, &s, on_done, x);
+	free(text);
+	if (rc != 0)
+		ctx_free(x);
+	return rc;
+}
+
+static struct sqs_ctx *
+ctx_new(enum sqs_kind kind, const char *op, void *cb, void *arg)
+{
+	struct sqs_ctx *x = calloc(1, sizeof(*x));
+
+	if (x == NULL)
+		return NULL;
+	x->kind = kind;
+	x->op = op;
+	switch (kind) {
+	case K_URL: x->cb.url = (tp_url_cb *)cb; break;
+	case K_RECV: x->cb.recv = (tp_recv_cb *)cb; break;
+	case K_SENT: x->cb.sent = (tp_sent_cb *)cb; break;
+	case K_DONE: x->cb.done = (tp_done_cb *)cb; break;
+	case K_BATCH: x->cb.batch = (tp_batch_cb *)cb; break;
+	case K_ATTRS: x->cb.attrs = (tp_attrs_cb *)cb; break;
+	}
+	x->arg = arg;
+	return x;
+}
+
+/* json_stringn that refuses invalid UTF-8 (NULL) */
+static json_t *
+jsn(const char *s)
+{
+	return json_stringn(s, strlen(s));
+}
+
+/* Set key to a new value; 0 or -1 (NULL value: bad UTF-8 or no memory). */
+static int
+jset(json_t *o, const char *key, json_t *v)
+{
+	if (v == NULL)
+		return -1;
+	return json_object_set_new(o, key, v);
+}
+
+#define FUNCPTR(f) ((void *)(uintptr_t)(f))
+
+int
+aws_sqs_get_url(struct tp *tp, const char *name, tp_url_cb *cb, void *arg)
+{
+	struct sqs_ctx *x = ctx_new(K_URL, "GetQueueUrl", FUNCPTR(cb), arg);
+	json_t *b = json_object();
+
+	if (x == NULL || b == NULL || jset(b, "QueueName", jsn(name)) != 0) {
+		ctx_free(x);
+		json_decref(b);
+		return x == NULL || b == NULL ? SM_ENOMEM : SM_EINVAL;
+	}
+	return sqs_call(tp, x, name, b, 0, SQS_RESP_MAX);
+}
+
+int
+aws_sqs_create(struct tp *tp, const char *name, const struct tp_attr *attrs, size_t n,
+    tp_url_cb *cb, void *arg)
+{
+	struct sqs_ctx *x = ctx_new(K_URL, "CreateQueue", FUNCPTR(cb), arg);
+	json_t *b = json_object(), *a = NULL;
+	size_t i;
+
+	if (x == NULL || b == NULL)
+		goto nomem;
+	if (jset(b, "QueueName", jsn(name)) != 0)
+		goto inval;
+	if (n > 0) {
+		if ((a = json_object()) == NULL)
+			goto nomem;
+		for (i = 0; i < n; i++)
+			if (attrs[i].name == NULL || attrs[i].value == NULL ||
+			    jset(a, attrs[i].name, jsn(attrs[i].value)) != 0)
+				goto inval;
+		json_object_set_new(b, "Attributes", a);
+		a = NULL;
+	}
+	return sqs_call(tp, x, name, b, 0, SQS_RESP_MAX);
+inval:
+	ctx_free(x);
+	json_decref(b);
+	json_decref(a);
+	return SM_EINVAL;
+nomem:
+	ctx_free(x);
+	json_decref(b);
+	return SM_ENOMEM;
+}
+
+int
+aws_sqs_receive(struct tp *tp, const char *url, int max, int wait_s, int visibility_s,
+    tp_recv_cb *cb, void *arg)
+{
+	struct sqs_ctx *x = ctx_new(K_RECV, "ReceiveMessage", FUNCPTR(cb), arg);
+	json_t *b = json_object(), *names;
+
+	if (x == NULL || b == NULL)
+		goto nomem;
+	if (jset(b, "QueueUrl", jsn(url)) != 0)
+		goto nomem;
+	json_object_set_new(b, "MaxNumberOfMessages", json_integer(max));
+	json_object_set_new(b, "WaitTimeSeconds", json_integer(wait_s));
+	if (visibility_s >= 0)
+		json_object_set_new(b, "VisibilityTimeout", json_integer(visibility_s));
+	names = json_pack("[ss]", "ApproximateReceiveCount", "SentTimestamp");
+	if (names == NULL)
+		goto nomem;
+	/* the new name, and the old one for services that predate it */
+	json_object_set(b, "MessageSystemAttributeNames", names);
+	json_object_set_new(b, "AttributeNames", names);
+	return sqs_call(tp, x, url, b, (long)wait_s * 1000, SQS_RECV_MAX);
+nomem:
+	ctx_free(x);
+	json_decref(b);
+	return SM_ENOMEM;
+}
+
+int
+aws_sqs_send(struct tp *tp, const char *url, const char *body, int delay_s, tp_sent_cb *cb,
+    void *arg)
+{
+	struct sqs_ctx *x = ctx_new(K_SENT, "SendMessage", FUNCPTR(cb), arg);
+	json_t *b = json_object();
+
+	if (x == NULL || b == NULL) {
+		ctx_free(x);
+		json_decref(b);
+		return SM_ENOMEM;
+	}
+	if (jset(b, "QueueUrl", jsn(url)) != 0 || jset(b, "MessageBody", jsn(body)) != 0) {
+		/* a body that is not UTF-8 cannot be sent over SQS */
+		ctx_free(x);
+		json_decref(b);
+		return SM_EINVAL;
+	}
+	if (delay_s > 0)
+		json_object_set_new(b, "DelaySeconds", json_integer(delay_s));
+	md5_hex(body, strlen(body), x->sent_md5);
+	return sqs_call(tp, x, url, b, 0, SQS_RESP_MAX);
+}
+
+static int
+receipt_op(struct tp *tp, const char *op, const char *url, const char *receipt, int vis,
+    tp_done_cb *cb, void *arg)
+{
+	struct sqs_ctx *x = ctx_new(K_DONE, op, FUNCPTR(cb), arg);
+	json_t *b = json_object();
+
+	if (x == NULL || b == NULL) {
+		ctx_free(x);
+		json_decref(b);
+		return SM_ENOMEM;
+	}
+	if (jset(b, "QueueUrl", jsn(url)) != 0 || jset(b, "ReceiptHandle", jsn(receipt)) != 0) {
+		ctx_free(x);
+		json_decref(b);
+		return SM_EINVAL;
+	}
+	if (vis >= 0)
+		json_object_set_new(b, "VisibilityTimeout", json_integer(vis));
+	return sqs_call(tp, x, url, b, 0, SQS_RESP_MAX);
+}
+
+int
+aws_sqs_delete(struct tp *tp, const char *url, const char *receipt, tp_done_cb *cb,
+    void *arg)
+{
+	return receipt_op(tp, "DeleteMessage", url, receipt, -1, cb, arg);
+}
+
+int
+aws_sqs_change_visibility(struct tp *tp, const char *url, const char *receipt, int vis,
+    tp_done_cb *cb, void *arg)
+{
+	return receipt_op(tp, "ChangeMessageVisibility", url, receipt, vis, cb, arg);
+}
+
+enum batch_kind { B_SEND, B_DELETE, B_VIS };
+
+static int
+batch_op(struct tp *tp, enum batch_kind kind, const char *url,
+    const struct tp_batch_entry *e, size_t n, tp_batch_cb *cb, void *arg)
+{
+	static const char *const ops[] = { "SendMessageBatch", "DeleteMessageBatch",
+		"ChangeMessageVisibilityBatch" };
+	struct sqs_ctx *x = ctx_new(K_BATCH, ops[kind], FUNCPTR(cb), arg);
+	json_t *b = json_object(), *arr = json_array(), *o = NULL;
+	int rc = SM_ENOMEM;
+	size_t i;
+
+	if (x == NULL || b == NULL || arr == NULL)
+		goto fail;
+	if ((x->ids = calloc(n, sizeof(*x->ids))) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if ((x->ids[i] = strdup(e[i].id)) == NULL)
+			goto fail;
+		x->nids++;
+		if ((o = json_object()) == NULL)
+			goto fail;
+		rc = SM_EINVAL;
+		if (jset(o, "Id", jsn(e[i].id)) != 0)
+			goto fail;
+		switch (kind) {
+		case B_SEND:
+			if (jset(o, "MessageBody", jsn(e[i].body)) != 0)
+				goto fail;
+			if (e[i].delay_s > 0)
+				json_object_set_new(o, "DelaySeconds", json_integer(e[i].delay_s));
+			break;
+		case B_DELETE:
+			if (jset(o, "ReceiptHandle", jsn(e[i].receipt)) != 0)
+				goto fail;
+			break;
+		case B_VIS:
+			if (jset(o, "ReceiptHandle", jsn(e[i].receipt)) != 0)
+				goto fail;
+			json_object_set_new(o, "VisibilityTimeout",
+			    json_integer(e[i].visibility_s));
+			break;
+		}
+		rc = SM_ENOMEM;
+		if (json_array_append_new(arr, o) != 0) {
+			o = NULL;
+			goto fail;
+		}
+		o = NULL;
+	}
+	rc = SM_EINVAL;
+	if (jset(b, "QueueUrl", jsn(url)) != 0)
+		goto fail;
+	json_object_set_new(b, "Entries", arr);
+	return sqs_call(tp, x, url, b, 0, SQS_RESP_MAX);
+fail:
+	json_decref(o);
+	json_decref(arr);
+	json_decref(b);
+	ctx_free(x);
+	return rc;
+}
+
+int
+aws_sqs_send_batch(struct tp *tp, const char *url, const struct tp_batch_entry *e, size_t n,
+    tp_batch_cb *cb, void *arg)
+{
+	return batch_op(tp, B_SEND, url, e, n, cb, arg);
+}
+
+int
+aws_sqs_delete_batch(struct tp *tp, const char *url, const struct tp_batch_entry *e,
+    size_t n, tp_batch_cb *cb, void *arg)
+{
+	return batch_op(tp, B_DELETE, url, e, n, cb, arg);
+}
+
+int
+aws_sqs_change_visibility_batch(struct tp *tp, const char *url,
+    const struct tp_batch_entry *e, size_t n, tp_batch_cb *cb, void *arg)
+{
+	return batch_op(tp, B_VIS, url, e, n, cb, arg);
+}
+
+int
+aws_sqs_attributes(struct tp *tp, const char *url, const char *const *names, size_t n,
+    tp_attrs_cb *cb, void *arg)
+{
+	struct sqs_ctx *x = ctx_new(K_ATTRS, "GetQueueAttributes", FUNCPTR(cb), arg);
+	json_t *b = json_object(), *arr = json_array();
+	size_t i;
+
+	if (x == NULL || b == NULL || arr == NULL) {
+		ctx_free(x);
+		json_decref(b);
+		json_decref(arr);
+		return SM_ENOMEM;
+	}
+	if (n == 0)
+		json_array_append_new(arr, json_string("All"));
+	for (i = 0; i < n; i++) {
+		if (names[i] == NULL || json_array_append_new(arr, jsn(names[i])) != 0) {
+			ctx_free(x);
+			json_decref(b);
+			json_decref(arr);
+			return SM_EINVAL;
+		}
+	}
+	json_object_set_new(b, "AttributeNames", arr);
+	if (jset(b, "QueueUrl", jsn(url)) != 0) {
+		ctx_free(x);
+		json_decref(b);
+		return SM_EINVAL;
+	}
+	return sqs_call(tp, x, url, b, 0, SQS_RESP_MAX);
+}
