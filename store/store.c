@@ -202,7 +202,9 @@ store_mkdir(const char *path, int read_only, struct sm_error *err)
 		return sm_error_set(err, (e == EACCES || e == EPERM) ? SM_EPERM :
 		    e == ENOTDIR ? SM_EINVAL : sm_error_from_errno(e),
 		    "store: cannot examine '%s': %s%s", path, strerror(e),
-		    e == ENOTDIR ? ": a part of the path is not a directory" : "");
+		    e == ENOTDIR ? ": a part of the path is not a directory" :
+		    (e == EACCES || e == EPERM) ? ": check the owner and mode of the "
+		    "directories on the path" : "");
 	}
 	if (read_only)
 		return sm_error_set(err, SM_ENOTFOUND,
@@ -280,6 +282,34 @@ store_check_format(struct store *st, MDB_txn *txn, struct sm_error *err)
 	return 0;
 }
 
+/*
+ * A data.mdb shorter than its last used page would make LMDB touch mapped
+ * pages past the end of the file (SIGBUS): refuse it instead.
+ */
+static int
+store_check_size(struct store *st, struct sm_error *err)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+	struct stat sb;
+	char file[4096];
+	int rc;
+
+	if ((rc = mdb_env_info(st->env, &info)) != 0 || (rc = mdb_env_stat(st->env, &ms)) != 0)
+		return store_fail(err, st->path, rc, "cannot read the environment's header");
+	snprintf(file, sizeof(file), "%s/data.mdb", st->path);
+	if (stat(file, &sb) != 0)
+		return sm_error_set(err, sm_error_from_errno(errno),
+		    "store '%s': cannot examine '%s': %s", st->path, file, strerror(errno));
+	if ((uint64_t)sb.st_size < ((uint64_t)info.me_last_pgno + 1) * ms.ms_psize)
+		return sm_error_set(err, SM_ECORRUPT,
+		    "store '%s': data.mdb is truncated (%lld bytes, its header says %llu): "
+		    "restore it from a backup or move it away to start empty", st->path,
+		    (long long)sb.st_size,
+		    ((unsigned long long)info.me_last_pgno + 1) * ms.ms_psize);
+	return 0;
+}
+
 int
 store_open(struct store **out, const char *dir, const struct store_options *opt,
     struct sm_error *err)
@@ -343,6 +373,8 @@ store_open(struct store **out, const char *dir, const struct store_options *opt,
 		code = store_fail(err, st->path, rc, "cannot open");
 		goto fail;
 	}
+	if ((code = store_check_size(st, err)) != 0)
+		goto fail;
 	/* Reader slots of processes that died (kill -9 of smctl). */
 	if ((rc = mdb_reader_check(st->env, &dead)) != 0) {
 		code = store_fail(err, st->path, rc, "cannot check the reader table");
