@@ -47,10 +47,11 @@ enum sm_exec_kind {
 };
 
 struct sm_param {
-	char *name;
+	char *name;            /* NULL for a <data> declaration's unused slot */
 	struct sm_expr *expr;  /* task datamodel; NULL with `location` or literal */
 	char *expr_src;
 	char *location;        /* datamodel path; NULL if expr */
+	int line;
 };
 
 struct sm_send {
@@ -144,10 +145,17 @@ struct sm_state {
 	int *children;         /* child state indices in document order */
 	size_t nchildren;
 	int depth;             /* root 0 */
-	int initial;           /* index of the default initial transition's
-	                          pseudo-state or -1 (first child) */
-	int *initial_targets;  /* from the initial="a b" attribute; NULL if none */
+	int initial;           /* index of the <initial> child pseudo-state (its
+	                          one transition gives targets and content), or -1 */
+	int *initial_targets;  /* root/compound without <initial>: the targets of
+	                          the initial="a b" attribute, or else the first
+	                          child state in document order (the loader fills
+	                          this in); NULL for atomic/parallel/<initial> */
 	size_t ninitial_targets;
+	/* Children: `children` lists every child element that is a state,
+	 * including the <initial> and <history> pseudo-states (check `kind`).
+	 * <initial>/<history> pseudo-states hold exactly one transition (the
+	 * default), without event or cond. */
 	struct sm_transition **transitions; /* in document order */
 	size_t ntransitions;
 	struct sm_exec **onentry; /* one block per <onentry>, document order */
@@ -156,10 +164,13 @@ struct sm_state {
 	size_t nonexit;
 	struct sm_invoke *invokes;
 	size_t ninvokes;
-	json_t *donedata;      /* <donedata> of a final (task datamodel): params */
+	json_t *donedata;      /* <donedata><content> literal (JSON text parsed,
+	                          else a JSON string), or NULL */
 	struct sm_param *done_params;
 	size_t ndone_params;
 	int line;
+	/* added by the loader (additive): */
+	struct sm_expr *done_content_expr; /* <donedata><content expr=> or NULL */
 };
 
 struct sm_machine {
@@ -176,6 +187,11 @@ struct sm_machine {
 	struct sm_transition **transitions; /* all, in document order */
 	size_t ntransitions;
 	struct sm_exec *script;  /* top-level executable content (none in profile) */
+	/* added by the loader (additive): */
+	struct sm_param *data_decls; /* every <data>, document order: name=id,
+	                          expr (evaluate at instance start; NULL when the
+	                          value is literal and already in `data`) */
+	size_t ndata_decls;
 };
 
 #endif
