@@ -9,6 +9,9 @@
  * of one precedence level (a + b + c, a.b.c[0]) are flat n-ary nodes, so
  * the tree is at most a small constant times that depth high.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem, strndup (CMake defines it for the project) */
+#endif
 #include "sm_expr.h"
 
 #include <errno.h>
@@ -2007,7 +2010,6 @@ loc_parse(const char *src, struct location *loc, struct sm_error *err)
 					v = v * 10 + (unsigned long long)(t[i] - '0');
 				}
 				st->index = (size_t)v;
-				st->col = lex_col(&lx, lx.start);
 				if ((rc = lex_next(&lx)) != 0)
 					goto fail;
 				if (lx.tok != T_RB) {
