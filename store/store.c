@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sm_log.h"
@@ -1217,4 +1218,128 @@ store_key_has_prefix(const void *key, size_t klen, const void *prefix, size_t pl
 	if (plen == 0)
 		return 1;
 	return klen >= plen && memcmp(key, prefix, plen) == 0;
+}
+
+/* ---- check -------------------------------------------------------------- */
+
+struct store_check_report {
+	int code;
+	size_t entries;
+	char msg[SM_ERROR_MSG_MAX];
+};
+
+/* The child's side of store_check(): read everything, touch every byte. */
+static void
+store_check_child(const char *dir, struct store_check_report *rep)
+{
+	struct store_options opt;
+	struct store *st = NULL;
+	struct store_txn *txn = NULL;
+	struct store_cursor *c;
+	struct sm_error err;
+	const void *k = NULL, *v = NULL;
+	size_t kl = 0, vl = 0, i;
+	volatile unsigned char sum = 0;
+	int t, rc;
+
+	sm_error_clear(&err);
+	store_options_init(&opt);
+	opt.read_only = 1;
+	if ((rc = store_open(&st, dir, &opt, &err)) != 0) {
+		rep->code = rc;
+		memcpy(rep->msg, err.msg, sizeof(rep->msg));
+		return;
+	}
+	if ((rc = store_txn_begin(st, STORE_TXN_READ, &txn, &err)) != 0) {
+		rep->code = rc;
+		memcpy(rep->msg, err.msg, sizeof(rep->msg));
+		store_close(st);
+		return;
+	}
+	for (t = 0; t < STORE_T__COUNT; t++) {
+		if ((rc = store_cursor_open(txn, (enum store_table)t, &c)) != 0)
+			break;
+		for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl); rc == 0;
+		    rc = store_cursor_next(c, &k, &kl, &v, &vl)) {
+			for (i = 0; i < kl; i++)
+				sum ^= ((const unsigned char *)k)[i];
+			for (i = 0; i < vl; i++)
+				sum ^= ((const unsigned char *)v)[i];
+			rep->entries++;
+		}
+		store_cursor_close(c);
+		if (rc != SM_ENOTFOUND)
+			break;
+		rc = 0;
+	}
+	(void)sum;
+	if (rc != 0) {
+		rep->code = rc == SM_EBUG ? SM_ECORRUPT : rc;
+		snprintf(rep->msg, sizeof(rep->msg),
+		    "store '%s': reading table '%s' failed: %s: restore the store from a "
+		    "backup or move it away to start empty", st->path, store_table_names[t],
+		    sm_strerror(rc));
+	}
+	store_txn_abort(txn);
+	store_close(st);
+}
+
+int
+store_check(const char *dir, size_t *entries, struct sm_error *err)
+{
+	struct store_check_report rep;
+	int fds[2], status = 0, e;
+	ssize_t got = 0, r;
+	pid_t pid;
+
+	if (entries != NULL)
+		*entries = 0;
+	if (dir == NULL || dir[0] == '\0')
+		return sm_error_set(err, SM_EINVAL, "store: no state directory given");
+	if (pipe2(fds, O_CLOEXEC) != 0)
+		return sm_error_set(err, sm_error_from_errno(errno),
+		    "store '%s': cannot check: pipe: %s", dir, strerror(errno));
+	pid = fork();
+	if (pid < 0) {
+		e = errno;
+		close(fds[0]);
+		close(fds[1]);
+		return sm_error_set(err, sm_error_from_errno(e),
+		    "store '%s': cannot check: fork: %s", dir, strerror(e));
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		memset(&rep, 0, sizeof(rep));
+		store_check_child(dir, &rep);
+		if (write(fds[1], &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
+			_exit(2);
+		_exit(0);
+	}
+	close(fds[1]);
+	memset(&rep, 0, sizeof(rep));
+	while ((size_t)got < sizeof(rep)) {
+		r = read(fds[0], (char *)&rep + got, sizeof(rep) - (size_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += r;
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFSIGNALED(status))
+		return sm_error_set(err, SM_ECORRUPT,
+		    "store '%s/%s': reading it crashed the checker (signal %d): the data "
+		    "file is damaged: restore it from a backup or move it away to start "
+		    "empty", dir, STORE_SUBDIR, WTERMSIG(status));
+	if ((size_t)got != sizeof(rep) || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return sm_error_set(err, SM_ECHILD,
+		    "store '%s/%s': the checker process failed (status %d)", dir,
+		    STORE_SUBDIR, status);
+	if (entries != NULL)
+		*entries = rep.entries;
+	if (rep.code != 0)
+		return sm_error_set(err, rep.code, "%s", rep.msg);
+	return 0;
 }

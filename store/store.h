@@ -200,6 +200,19 @@ int store_key_has_prefix(const void *key, size_t klen, const void *prefix, size_
 
 /* ---- extras ------------------------------------------------------------ */
 
+/*
+ * Verify the store in `dir` by reading every key and value of every table
+ * in a child process (fork; the child opens its own read-only handle, so a
+ * store of this process may be open meanwhile).  LMDB keeps no page
+ * checksums: a damaged data page can make a reader crash, so smd runs this
+ * at start and `smctl check` on demand.  0 when every table reads cleanly;
+ * SM_ECORRUPT when LMDB reports damage or the reader dies of a signal;
+ * other codes when the store cannot be opened or the child not started.
+ * Costs one read of the whole file.  Call from a single-threaded process.
+ * *entries (may be NULL) receives the number of entries read.
+ */
+int store_check(const char *dir, size_t *entries, struct sm_error *err);
+
 /* "meta", "machines", ... (the LMDB sub-database name); "?" when out of range. */
 const char *store_table_name(enum store_table t);
 
