@@ -1,5 +1,7 @@
 /*
- * store.h - persistence on LMDB: one environment per state directory.
+ * store.h - persistence on LMDB: one environment per state directory,
+ * in <dir>/store/ (data.mdb, lock.mdb).  Layout, durability and
+ * concurrency: docs/store.md.
  *
  * The store is a small set of named tables (LMDB sub-databases) and two
  * ways to write them:
@@ -17,12 +19,28 @@
  *    redoes it (store_write() wraps this for a callback).
  *
  * Readers (STORE_TXN_READ) never block the writer and may live in another
- * process (smctl) at the same time as the daemon.
+ * process (smctl) at the same time as the daemon.  One process writes (the
+ * daemon holds an flock on the state directory; that is its job, not the
+ * store's).
+ *
+ * Threads: a struct store and everything obtained from it belong to one
+ * thread (the loop thread).  Several read transactions may be open at once
+ * in that thread (MDB_NOTLS), but only one write transaction or batch
+ * commit at a time (a second one is SM_EBUSY, never a deadlock).
+ *
+ * Map growth remaps the file, so it is only possible while this handle
+ * has no other transaction open: a batch commit or store_write() that
+ * needs more room while a read transaction of this process is open fails
+ * with SM_EFULL and a message saying so.  End read transactions within
+ * the loop turn that began them.
  *
  * Durability: STORE_DURABLE_FULL (default) syncs every commit to disk
  * before store_batch_commit() returns; STORE_DURABLE_PROCESS does not
- * sync (MDB_NOSYNC): a commit survives a crash of the process but not of
- * the machine.
+ * sync (MDB_NOSYNC, never MDB_WRITEMAP): a commit is in the kernel's page
+ * cache when the call returns, so it survives a crash (kill -9) of the
+ * process but not of the machine or the kernel; after a machine crash the
+ * store opens at an older, consistent commit (LMDB's meta pages) or, if
+ * the disk reordered writes, may be damaged (store_check() tells).
  *
  * Keys are byte strings; integers inside keys are big-endian so that
  * LMDB's order is numeric order (see store_key_* helpers).  Values are
@@ -80,20 +98,38 @@ struct store_options {
 void store_options_init(struct store_options *opt);
 
 /*
- * Open (creating if needed, mode 0700 directory, 0600 files) the store in
- * directory `dir`.  On failure *out is NULL and `err` says what and where.
+ * Open (creating if needed, mode 0700 directories, 0600 files) the store
+ * in state directory `dir`: <dir>/store/.  `dir` itself is created if
+ * missing, its parents are not.  `opt` NULL means the defaults.  Every
+ * table is created if missing, the format version checked (a newer one is
+ * SM_EVERSION), reader slots of dead processes are cleared
+ * (mdb_reader_check), and a data.mdb shorter than its header says is
+ * refused.  With opt->read_only nothing is created: a missing store is
+ * SM_ENOTFOUND, an LMDB file without our tables SM_ECORRUPT.
+ * On failure *out is NULL and `err` says what and where (path, LMDB's
+ * reason, what to do).  Codes: SM_EINVAL (not a directory), SM_EPERM,
+ * SM_ENOTFOUND, SM_ECORRUPT (garbage, truncated, foreign), SM_EVERSION,
+ * SM_EFULL (disk), SM_ENOMEM, SM_EIO, SM_ESTORE (other LMDB errors).
+ * Never fork with a store open and use it in the child: open it again.
  */
 int store_open(struct store **out, const char *dir, const struct store_options *opt,
     struct sm_error *err);
+/* Close; every transaction must have ended (an open one is a bug). NULL ok. */
 void store_close(struct store *st);
 
 /* The current map size in bytes (grows by itself). */
 size_t store_map_size(struct store *st);
+/* "<dir>/store" (owned by the store). */
 const char *store_path(const struct store *st);
 
 /* ---- batches ---------------------------------------------------------- */
 
-/* A batch copies keys and values on put, so callers may free theirs. */
+/*
+ * A batch copies keys and values on put, so callers may free theirs.  A
+ * batch is independent of any store until it is committed.  put/del return
+ * 0, SM_EINVAL (no key, bad table), SM_ETOOBIG (key over STORE_KEY_MAX)
+ * or SM_ENOMEM; a refused op is not queued.
+ */
 int store_batch_create(struct store_batch **out);
 void store_batch_destroy(struct store_batch *b);
 /* Forget every op (keeps the memory for reuse). */
@@ -107,7 +143,9 @@ int store_batch_del(struct store_batch *b, enum store_table t, const void *key, 
  * Apply every op in one write transaction and commit it (synced per the
  * durability setting).  Deleting a missing key is not an error.  Grows the
  * map and retries on MDB_MAP_FULL.  The batch is reset on success and left
- * intact on failure.
+ * intact on failure.  When the map cannot grow (maximum reached, or a
+ * transaction of this handle is open) the result is SM_EFULL and nothing
+ * of the batch is stored.  An empty batch commits nothing and returns 0.
  */
 int store_batch_commit(struct store *st, struct store_batch *b, struct sm_error *err);
 
@@ -115,9 +153,24 @@ int store_batch_commit(struct store *st, struct store_batch *b, struct sm_error 
 
 enum { STORE_TXN_READ = 0, STORE_TXN_WRITE = 1 };
 
+/*
+ * Begin a transaction.  SM_EBUSY if a write transaction of this handle is
+ * already open, SM_EPERM for a write on a read-only store, SM_EAGAIN when
+ * another process grew the map and this handle still has transactions
+ * open (end them and begin again; with none open the store follows the
+ * new size by itself).
+ */
 int store_txn_begin(struct store *st, int mode, struct store_txn **out, struct sm_error *err);
-/* Commit (write) or end (read).  The txn is freed in every case. */
+/*
+ * Commit (write) or end (read).  The txn is freed in every case, and so
+ * are the LMDB cursors still open on it (their handles must still be
+ * given to store_cursor_close()).  A write transaction in which a put or
+ * delete failed (other than SM_ENOTFOUND) is not committed: it is aborted
+ * and the result is SM_EFULL (map full: redo it after the growth that
+ * store_write() does for you) or SM_ESTORE.
+ */
 int store_txn_commit(struct store_txn *txn, struct sm_error *err);
+/* End without committing; NULL is allowed. */
 void store_txn_abort(struct store_txn *txn);
 
 /*
@@ -127,9 +180,14 @@ void store_txn_abort(struct store_txn *txn);
  */
 int store_get(struct store_txn *txn, enum store_table t, const void *key, size_t klen,
     const void **val, size_t *vlen);
+/*
+ * Insert or replace.  SM_EPERM in a read transaction, SM_ETOOBIG for a key
+ * over STORE_KEY_MAX, SM_EFULL when the map is full (the transaction can
+ * then only be aborted; see store_write()).
+ */
 int store_put(struct store_txn *txn, enum store_table t, const void *key, size_t klen,
     const void *val, size_t vlen);
-/* SM_ENOTFOUND when absent. */
+/* SM_ENOTFOUND when absent (the transaction stays usable). */
 int store_del(struct store_txn *txn, enum store_table t, const void *key, size_t klen);
 
 /*
@@ -142,6 +200,11 @@ int store_write(struct store *st, store_write_fn *fn, void *arg, struct sm_error
 
 /* ---- cursors ---------------------------------------------------------- */
 
+/*
+ * A cursor over one table in `txn`.  Close it with store_cursor_close(),
+ * before or after the transaction ends (after the end it only frees the
+ * handle; every other cursor call then returns SM_EINVAL).
+ */
 int store_cursor_open(struct store_txn *txn, enum store_table t, struct store_cursor **out);
 void store_cursor_close(struct store_cursor *c);
 /*
@@ -153,7 +216,11 @@ int store_cursor_seek(struct store_cursor *c, const void *key, size_t klen,
     const void **k, size_t *kl, const void **v, size_t *vl);
 int store_cursor_next(struct store_cursor *c, const void **k, size_t *kl,
     const void **v, size_t *vl);
-/* Delete the entry under the cursor (write transactions only). */
+/*
+ * Delete the entry under the cursor (write transactions only; SM_EPERM
+ * otherwise).  The next store_cursor_next() returns the entry that
+ * followed the deleted one, so "seek; del; next" loops visit every entry.
+ */
 int store_cursor_del(struct store_cursor *c);
 
 /* ---- key helpers ------------------------------------------------------ */
