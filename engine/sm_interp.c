@@ -956,6 +956,7 @@ static void cancel_invocations_of(struct sm_session *s, int state)
 			if (fx)
 				fx->invokeid = strdup(inv->invokeid);
 			*pp = inv->next;
+			json_decref(inv->params);
 			free(inv->invokeid);
 			free(inv);
 		} else {
@@ -1300,8 +1301,14 @@ static void start_invocations(struct sm_session *s)
 			inv->state = st;
 			inv->inv_index = (int)k;
 			inv->attempt = 1;
-			inv->next = s->invs;
-			s->invs = inv;
+			inv->params = params ? json_incref(params) : NULL;
+			{
+				struct sm_invocation **pp = &s->invs;
+
+				while (*pp)
+					pp = &(*pp)->next;
+				*pp = inv;
+			}
 			fx->invokeid = strdup(idbuf);
 			fx->state = st;
 			fx->inv_index = (int)k;
@@ -1429,6 +1436,7 @@ void sm__session_free(struct sm_session *s)
 		struct sm_invocation *inv = s->invs;
 
 		s->invs = inv->next;
+		json_decref(inv->params);
 		free(inv->invokeid);
 		free(inv);
 	}
@@ -1651,9 +1659,9 @@ json_t *sm__session_save(const struct sm_session *s)
 	json_object_set_new(j, "send_seq", json_integer((json_int_t)s->send_seq));
 	json_object_set_new(j, "invoke_seq", json_integer((json_int_t)s->invoke_seq));
 	for (inv = s->invs; inv; inv = inv->next)
-		json_array_append_new(invs, json_pack("{s:s,s:s,s:i,s:i}", "id", inv->invokeid,
+		json_array_append_new(invs, json_pack("{s:s,s:s,s:i,s:i,s:O}", "id", inv->invokeid,
 		    "state", s->m->states[inv->state].id, "index", inv->inv_index,
-		    "attempt", inv->attempt));
+		    "attempt", inv->attempt, "params", inv->params ? inv->params : json_null()));
 	json_object_set_new(j, "invocations", invs);
 	return j;
 }
@@ -1734,6 +1742,11 @@ int sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *er
 		inv->attempt = (int)json_integer_value(json_object_get(a, "attempt"));
 		if (inv->attempt < 1)
 			inv->attempt = 1;
+		{
+			json_t *p = json_object_get(a, "params");
+
+			inv->params = json_is_object(p) ? json_deep_copy(p) : NULL;
+		}
 		*tailp = inv;
 		tailp = &inv->next;
 	}

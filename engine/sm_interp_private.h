@@ -38,6 +38,7 @@ struct sm_event {
 	char *origin;          /* NULL when none */
 	char *invokeid;        /* set when the event comes from an invocation */
 	enum sm_event_type type;
+	uint64_t inbox_seq;    /* engine: key of its inbox record, 0 if none */
 	struct sm_event *next;
 };
 
@@ -82,6 +83,7 @@ struct sm_invocation {
 	int state;
 	int inv_index;
 	int attempt;           /* actions: current attempt, 1-based */
+	json_t *params;        /* evaluated params (owned) or NULL */
 	struct sm_invocation *next;
 };
 
@@ -142,5 +144,40 @@ int sm__event_match(char *const *descriptors, const char *name);
 
 /* Parse a CSS2 duration ("2s", "1.5s", ".5s", "500ms") into ms; -1 if invalid. */
 int64_t sm__parse_duration(const char *s);
+
+/* ---- actions (sm_action.c) ----------------------------------------------- */
+
+struct sm_engine;
+struct sm__inst;
+struct sm_action_def;
+
+struct sm__actions {
+	struct sm_action_def *v;   /* names are owned copies */
+	size_t n, cap;
+};
+
+int sm__actions_add(struct sm__actions *r, const struct sm_action_def *def);
+const struct sm_action_def *sm__actions_find(const struct sm__actions *r, const char *name);
+void sm__actions_free(struct sm__actions *r);
+
+struct sm_action_call {
+	struct sm_engine *engine;
+	struct sm__inst *inst;
+	char *instance_id;
+	char *invokeid;
+	char *name;
+	json_t *params;            /* never NULL */
+	int attempt;
+	const struct sm_action_def *def;
+	void *data;
+	int finished;              /* reported or cancelled: awaiting release */
+	struct sm_action_call *next;
+};
+
+/* NULL on ENOMEM; params borrowed (NULL: {}). */
+struct sm_action_call *sm__call_new(struct sm_engine *e, struct sm__inst *inst,
+    const char *instance_id, const char *invokeid, const struct sm_action_def *def,
+    json_t *params, int attempt);
+void sm__call_free(struct sm_action_call *c);
 
 #endif

@@ -1,0 +1,1562 @@
+/*
+ * sm_engine.c - the runtime: instances, timers, actions and persistence.
+ *
+ * One engine turn (the loop's prepare hook, or sm_engine_flush):
+ *   1. every ready instance runs its macrosteps in memory; each macrostep
+ *      appends its history record, the consumed inbox event's removal, new
+ *      timer records and finally the instance state to one store batch;
+ *   2. the batch is committed (one LMDB write transaction for all);
+ *   3. only then the recorded effects are performed, in order: events
+ *      delivered to sessions, actions started or cancelled, timers armed,
+ *      log lines written.  Delivered events make instances ready again, so
+ *      the turn repeats until nothing is ready.
+ * Child SCXML sessions (<invoke> of a document) run in the same engine but
+ * are not persisted: after a restart the parent restarts them from scratch.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sm_engine.h"
+#include "sm_interp_private.h"
+#include "sm_log.h"
+#include "sm_loop.h"
+#include "sm_machine.h"
+#include "sm_model.h"
+#include "store.h"
+
+#define INSTANCE_FORMAT 1
+#define MAX_ROUNDS 100000
+
+struct eng_timer {
+	struct sm__inst *inst;
+	char *tid;             /* sendid, or "retry:<invokeid>" */
+	int64_t due;           /* wall clock ms */
+	json_t *payload;
+	uint64_t loop_id;      /* 0 while not armed */
+	struct eng_timer *next;
+};
+
+struct sm__inst {
+	struct sm_engine *e;
+	char *id;
+	const struct sm_machine *m;
+	struct sm_session *s;
+	json_t *task;
+	struct sm__inst *parent;
+	char *parent_invokeid;
+	struct sm__inst *children;
+	struct sm__inst *sibling;
+	struct sm__inst *hnext;
+	struct sm__inst *ready_next;
+	int in_ready;
+	struct sm__inst *touched_next;
+	int in_touched;
+	struct eng_timer *timers;
+	struct sm_action_call *calls;
+	int started;
+	int done;
+	int removed;
+	int persist;
+	uint64_t hist_seq;
+	uint64_t inbox_seq;
+	int64_t created;
+	char final_id[128];
+	struct sm__inst *grave_next;
+};
+
+struct pending {
+	struct sm__inst *inst;
+	struct sm_effect *fx;
+	struct pending *next;
+};
+
+struct known_machine {
+	const struct sm_machine *m;
+	int owned;
+	char hash[65];
+};
+
+struct sm_engine {
+	struct sm_loop *loop;
+	struct store *store;
+	struct store_batch *batch;
+	struct sm__actions actions;
+	struct sm__inst **buckets;
+	size_t nbuckets;
+	size_t ninst;
+	struct sm__inst *ready_head, *ready_tail;
+	struct sm__inst *touched;
+	struct pending *pend_head, *pend_tail;
+	struct sm__inst *grave;
+	struct known_machine *machines;
+	size_t nmachines;
+	json_t *stored_machines;   /* set of hashes written this session */
+	int in_flush;
+	uint64_t rng;
+	sm_engine_done_fn *done_fn;
+	void *done_arg;
+	sm_engine_trace_fn *trace_fn;
+	void *trace_arg;
+	sm_engine_log_fn *log_fn;
+	void *log_arg;
+};
+
+static void inst_ready(struct sm__inst *in);
+static void inst_free(struct sm__inst *in);
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static uint64_t rng_next(struct sm_engine *e)
+{
+	/* xorshift64*: jitter only, not security */
+	uint64_t x = e->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	e->rng = x;
+	return x * 2685821657736338717ULL;
+}
+
+static size_t hash_str(const char *s)
+{
+	size_t h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static struct sm__inst *inst_find(struct sm_engine *e, const char *id)
+{
+	struct sm__inst *in;
+
+	if (!e->nbuckets)
+		return NULL;
+	for (in = e->buckets[hash_str(id) % e->nbuckets]; in; in = in->hnext)
+		if (strcmp(in->id, id) == 0)
+			return in;
+	return NULL;
+}
+
+static int inst_insert(struct sm_engine *e, struct sm__inst *in)
+{
+	size_t b;
+
+	if (e->ninst + 1 > e->nbuckets) {
+		size_t nb = e->nbuckets ? e->nbuckets * 2 : 64, i;
+		struct sm__inst **nv = calloc(nb, sizeof(*nv));
+
+		if (!nv)
+			return SM_ENOMEM;
+		for (i = 0; i < e->nbuckets; i++) {
+			struct sm__inst *x = e->buckets[i], *nx;
+
+			for (; x; x = nx) {
+				nx = x->hnext;
+				b = hash_str(x->id) % nb;
+				x->hnext = nv[b];
+				nv[b] = x;
+			}
+		}
+		free(e->buckets);
+		e->buckets = nv;
+		e->nbuckets = nb;
+	}
+	b = hash_str(in->id) % e->nbuckets;
+	in->hnext = e->buckets[b];
+	e->buckets[b] = in;
+	e->ninst++;
+	return 0;
+}
+
+/* keys: see docs/engine.md */
+static size_t key_seq(unsigned char *buf, size_t cap, const char *id, uint64_t seq)
+{
+	size_t l = strlen(id);
+
+	if (l + 9 > cap)
+		return 0;
+	memcpy(buf, id, l);
+	buf[l] = 0;
+	store_be64_put(buf + l + 1, seq);
+	return l + 9;
+}
+
+static size_t key_timer(unsigned char *buf, size_t cap, int64_t due, const char *id,
+    const char *tid)
+{
+	size_t l = strlen(id), t = strlen(tid);
+
+	if (8 + l + 1 + t > cap)
+		return 0;
+	store_be64_put(buf, (uint64_t)due);
+	memcpy(buf + 8, id, l);
+	buf[8 + l] = 0;
+	memcpy(buf + 9 + l, tid, t);
+	return 9 + l + t;
+}
+
+static void batch_put_json(struct sm_engine *e, enum store_table t, const void *key, size_t klen,
+    json_t *v)
+{
+	char *txt;
+
+	if (!e->store || !v)
+		return;
+	txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!txt) {
+		sm_log_error("engine: out of memory serializing a store record");
+		return;
+	}
+	if (store_batch_put(e->batch, t, key, klen, txt, strlen(txt)) != 0)
+		sm_log_error("engine: out of memory queueing a store record");
+	free(txt);
+}
+
+static const struct known_machine *machine_known(struct sm_engine *e, const struct sm_machine *m)
+{
+	size_t i;
+
+	for (i = 0; i < e->nmachines; i++)
+		if (e->machines[i].m == m)
+			return &e->machines[i];
+	return NULL;
+}
+
+static int machine_register(struct sm_engine *e, const struct sm_machine *m, int owned)
+{
+	struct known_machine *nv;
+
+	if (machine_known(e, m))
+		return 0;
+	nv = realloc(e->machines, (e->nmachines + 1) * sizeof(*nv));
+	if (!nv)
+		return SM_ENOMEM;
+	e->machines = nv;
+	nv[e->nmachines].m = m;
+	nv[e->nmachines].owned = owned;
+	sm_machine_hash_hex(m, nv[e->nmachines].hash);
+	e->nmachines++;
+	return 0;
+}
+
+/* ---- instances ---------------------------------------------------------- */
+
+static void engine_trace(void *arg, struct sm_session *s, const struct sm_transition *t,
+    const struct sm_event *ev)
+{
+	struct sm__inst *in = arg;
+	const struct sm_machine *m = sm__session_machine(s);
+	char targets[1024];
+	size_t i, off = 0;
+
+	if (!in->e->trace_fn)
+		return;
+	targets[0] = 0;
+	for (i = 0; i < t->ntargets; i++) {
+		int n = snprintf(targets + off, sizeof(targets) - off, "%s%s", i ? " " : "",
+		    m->states[t->targets[i]].id);
+
+		if (n < 0 || (size_t)n >= sizeof(targets) - off)
+			break;
+		off += (size_t)n;
+	}
+	in->e->trace_fn(in->e, in->id, ev ? ev->name : NULL, m->states[t->source].id, targets,
+	    in->e->trace_arg);
+}
+
+static struct sm__inst *inst_new(struct sm_engine *e, const struct sm_machine *m, const char *id,
+    json_t *task, struct sm_error *err)
+{
+	struct sm__inst *in = calloc(1, sizeof(*in));
+
+	if (!in) {
+		sm_error_set(err, SM_ENOMEM, "out of memory creating instance '%s'", id);
+		return NULL;
+	}
+	in->e = e;
+	in->m = m;
+	in->id = strdup(id);
+	in->task = task ? json_deep_copy(task) : json_object();
+	in->created = sm_time_wall_ms();
+	if (!in->id || !in->task) {
+		sm_error_set(err, SM_ENOMEM, "out of memory creating instance '%s'", id);
+		inst_free(in);
+		return NULL;
+	}
+	if (sm__session_create(m, id, in->task, &in->s, err) != 0) {
+		inst_free(in);
+		return NULL;
+	}
+	sm__session_set_trace(in->s, engine_trace, in);
+	return in;
+}
+
+static void timer_free(struct sm_engine *e, struct eng_timer *t)
+{
+	if (t->loop_id)
+		sm_loop_timer_del(e->loop, t->loop_id);
+	free(t->tid);
+	json_decref(t->payload);
+	free(t);
+}
+
+static void inst_free(struct sm__inst *in)
+{
+	struct sm_action_call *c;
+
+	if (!in)
+		return;
+	while (in->timers) {
+		struct eng_timer *t = in->timers;
+
+		in->timers = t->next;
+		timer_free(in->e, t);
+	}
+	while ((c = in->calls) != NULL) {
+		in->calls = c->next;
+		if (!c->finished && c->def->cancel) {
+			c->finished = 1;
+			c->def->cancel(c);
+		}
+		sm__call_free(c);
+	}
+	sm__session_free(in->s);
+	json_decref(in->task);
+	free(in->id);
+	free(in->parent_invokeid);
+	free(in);
+}
+
+/* Remove a child session (and its children): stop its work now, free later. */
+static void inst_bury(struct sm__inst *in)
+{
+	struct sm_action_call *c;
+	struct sm__inst *ch;
+
+	if (in->removed)
+		return;
+	in->removed = 1;
+	for (c = in->calls; c; c = c->next) {
+		if (!c->finished) {
+			c->finished = 1;
+			if (c->def->cancel)
+				c->def->cancel(c);
+		}
+	}
+	while (in->timers) {
+		struct eng_timer *t = in->timers;
+
+		in->timers = t->next;
+		timer_free(in->e, t);
+	}
+	for (ch = in->children; ch; ch = ch->sibling)
+		inst_bury(ch);
+	in->grave_next = in->e->grave;
+	in->e->grave = in;
+}
+
+static void unlink_child(struct sm__inst *parent, struct sm__inst *child)
+{
+	struct sm__inst **pp;
+
+	for (pp = &parent->children; *pp; pp = &(*pp)->sibling) {
+		if (*pp == child) {
+			*pp = child->sibling;
+			child->sibling = NULL;
+			return;
+		}
+	}
+}
+
+static void inst_ready(struct sm__inst *in)
+{
+	struct sm_engine *e = in->e;
+
+	if (in->in_ready || in->removed)
+		return;
+	in->in_ready = 1;
+	in->ready_next = NULL;
+	if (e->ready_tail)
+		e->ready_tail->ready_next = in;
+	else
+		e->ready_head = in;
+	e->ready_tail = in;
+}
+
+/* Append an event to an instance's external queue (and durable inbox). */
+static void inst_push(struct sm__inst *in, struct sm_event *ev)
+{
+	struct sm_engine *e = in->e;
+
+	if (in->removed || in->done) {
+		sm__event_free(ev);
+		return;
+	}
+	if (in->persist && e->store) {
+		unsigned char key[600];
+		size_t kl = key_seq(key, sizeof(key), in->id, ++in->inbox_seq);
+		json_t *j = sm__event_to_json(ev);
+
+		if (kl) {
+			batch_put_json(e, STORE_T_INBOX, key, kl, j);
+			ev->inbox_seq = in->inbox_seq;
+		}
+		json_decref(j);
+	}
+	sm__session_push(in->s, ev);
+	inst_ready(in);
+}
+
+static void push_named(struct sm__inst *in, const char *name, json_t *data, const char *invokeid,
+    enum sm_event_type type)
+{
+	struct sm_event *ev = sm__event_new(name, data, type);
+
+	if (!ev) {
+		sm_log_error("engine: out of memory delivering '%s' to '%s'", name, in->id);
+		return;
+	}
+	if (invokeid)
+		ev->invokeid = strdup(invokeid);
+	inst_push(in, ev);
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
+static void timer_store_put(struct sm__inst *in, struct eng_timer *t)
+{
+	unsigned char key[1200];
+	size_t kl;
+
+	if (!in->persist || !in->e->store)
+		return;
+	kl = key_timer(key, sizeof(key), t->due, in->id, t->tid);
+	if (kl)
+		batch_put_json(in->e, STORE_T_TIMERS, key, kl, t->payload);
+}
+
+static void timer_store_del(struct sm__inst *in, struct eng_timer *t)
+{
+	unsigned char key[1200];
+	size_t kl;
+
+	if (!in->persist || !in->e->store)
+		return;
+	kl = key_timer(key, sizeof(key), t->due, in->id, t->tid);
+	if (kl)
+		store_batch_del(in->e->batch, STORE_T_TIMERS, key, kl);
+}
+
+static struct eng_timer *timer_add(struct sm__inst *in, const char *tid, int64_t due,
+    json_t *payload)
+{
+	struct eng_timer *t = calloc(1, sizeof(*t)), **pp;
+
+	if (!t || !(t->tid = strdup(tid))) {
+		free(t);
+		json_decref(payload);
+		sm_log_error("engine: out of memory adding timer '%s' of '%s'", tid, in->id);
+		return NULL;
+	}
+	t->inst = in;
+	t->due = due;
+	t->payload = payload;
+	for (pp = &in->timers; *pp; pp = &(*pp)->next)
+		;
+	*pp = t;
+	timer_store_put(in, t);
+	return t;
+}
+
+static void timer_remove(struct sm__inst *in, struct eng_timer *t)
+{
+	struct eng_timer **pp;
+
+	for (pp = &in->timers; *pp; pp = &(*pp)->next) {
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	}
+	timer_store_del(in, t);
+	timer_free(in->e, t);
+}
+
+static struct eng_timer *timer_find(struct sm__inst *in, const char *tid)
+{
+	struct eng_timer *t;
+
+	for (t = in->timers; t; t = t->next)
+		if (strcmp(t->tid, tid) == 0)
+			return t;
+	return NULL;
+}
+
+static void deliver(struct sm__inst *in, const char *target, const char *name, json_t *data,
+    const char *sendid);
+static void pend_add(struct sm_engine *e, struct sm__inst *in, struct sm_effect *fx);
+
+static int64_t timer_fire(struct sm_loop *loop, uint64_t id, void *arg)
+{
+	struct eng_timer *t = arg;
+	struct sm__inst *in = t->inst;
+	const char *kind = json_string_value(json_object_get(t->payload, "kind"));
+
+	(void)loop;
+	(void)id;
+	t->loop_id = 0; /* the loop deletes it after we return -1 */
+	if (kind && strcmp(kind, "send") == 0) {
+		json_t *ev = json_object_get(t->payload, "event");
+		const char *target = json_string_value(json_object_get(t->payload, "target"));
+
+		deliver(in, target, json_string_value(json_object_get(ev, "name")),
+		    json_object_get(ev, "data"), json_string_value(json_object_get(ev, "sendid")));
+	} else if (kind && strcmp(kind, "retry") == 0) {
+		const char *invokeid = json_string_value(json_object_get(t->payload, "invokeid"));
+		int attempt = (int)json_integer_value(json_object_get(t->payload, "attempt"));
+		struct sm_invocation *inv = invokeid ? sm__session_invocation(in->s, invokeid) : NULL;
+
+		if (inv && inv->attempt == attempt) {
+			struct sm_effect *fx = calloc(1, sizeof(*fx));
+
+			if (fx) {
+				fx->kind = SM_FX_INVOKE;
+				fx->invokeid = strdup(invokeid);
+				fx->state = inv->state;
+				fx->inv_index = inv->inv_index;
+				fx->data = inv->params ? json_incref(inv->params) : NULL;
+				pend_add(in->e, in, fx);
+			}
+		}
+	}
+	timer_remove(in, t);
+	inst_ready(in); /* its state (timer gone) must be written */
+	return -1;
+}
+
+static void arm_timers(struct sm__inst *in)
+{
+	struct eng_timer *t;
+	int64_t now = sm_time_wall_ms();
+
+	for (t = in->timers; t; t = t->next) {
+		int64_t d;
+
+		if (t->loop_id)
+			continue;
+		d = t->due - now;
+		if (d < 0)
+			d = 0;
+		t->loop_id = sm_loop_timer_add(in->e->loop, d, timer_fire, t);
+		if (!t->loop_id)
+			sm_log_error("engine: cannot arm timer '%s' of '%s': out of memory", t->tid, in->id);
+	}
+}
+
+/* ---- effects ------------------------------------------------------------ */
+
+static void pend_add(struct sm_engine *e, struct sm__inst *in, struct sm_effect *fx)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+
+	if (!p) {
+		sm_log_error("engine: out of memory queueing an effect of '%s'", in->id);
+		sm__effects_free(fx);
+		return;
+	}
+	fx->next = NULL;
+	p->inst = in;
+	p->fx = fx;
+	if (e->pend_tail)
+		e->pend_tail->next = p;
+	else
+		e->pend_head = p;
+	e->pend_tail = p;
+}
+
+static struct sm__inst *child_by_invokeid(struct sm__inst *in, const char *invokeid)
+{
+	struct sm__inst *ch;
+
+	for (ch = in->children; ch; ch = ch->sibling)
+		if (!ch->removed && strcmp(ch->parent_invokeid, invokeid) == 0)
+			return ch;
+	return NULL;
+}
+
+static void deliver(struct sm__inst *in, const char *target, const char *name, json_t *data,
+    const char *sendid)
+{
+	struct sm__inst *dst = NULL;
+	struct sm_event *ev;
+	const char *invokeid = NULL;
+	char own[600];
+
+	snprintf(own, sizeof(own), "#_scxml_%s", in->id);
+	if (!target || strcmp(target, own) == 0) {
+		dst = in;
+	} else if (strcmp(target, "#_parent") == 0) {
+		if (in->parent && !in->parent->removed) {
+			dst = in->parent;
+			invokeid = in->parent_invokeid;
+		}
+	} else if (strncmp(target, "#_", 2) == 0) {
+		dst = child_by_invokeid(in, target + 2);
+	}
+	if (!dst) {
+		json_t *d = json_pack("{s:s,s:s}", "target", target, "message",
+		    "no session is reachable at that target");
+
+		push_named(in, "error.communication", d, NULL, SM_EV_PLATFORM);
+		json_decref(d);
+		return;
+	}
+	ev = sm__event_new(name ? name : "", json_is_null(data) ? NULL : data, SM_EV_EXTERNAL);
+	if (!ev)
+		return;
+	if (sendid)
+		ev->sendid = strdup(sendid);
+	if (invokeid)
+		ev->invokeid = strdup(invokeid);
+	snprintf(own, sizeof(own), "#_scxml_%s", in->id);
+	ev->origin = strdup(own);
+	inst_push(dst, ev);
+}
+
+static void action_report_error(struct sm__inst *in, const char *invokeid, const char *error,
+    const char *message, int attempt)
+{
+	char name[600];
+	json_t *d = json_pack("{s:s,s:s,s:i}", "error", error ? error : "error.execution",
+	    "message", message ? message : "", "attempt", attempt);
+
+	snprintf(name, sizeof(name), "error.invoke.%s", invokeid);
+	push_named(in, name, d, invokeid, SM_EV_EXTERNAL);
+	json_decref(d);
+}
+
+static void start_invoke(struct sm__inst *in, const struct sm_effect *fx)
+{
+	struct sm_engine *e = in->e;
+	const struct sm_invoke *iv;
+	struct sm_invocation *inv = sm__session_invocation(in->s, fx->invokeid);
+
+	if (!inv || in->removed || in->done)
+		return; /* cancelled before it could start */
+	iv = &in->m->states[fx->state].invokes[fx->inv_index];
+	if (iv->kind == SM_INV_SCXML) {
+		struct sm__inst *ch;
+		char id[600];
+		struct sm_error err;
+
+		if (!iv->child) {
+			action_report_error(in, fx->invokeid, "error.execution",
+			    "the invoked document was not loaded", 1);
+			return;
+		}
+		snprintf(id, sizeof(id), "%s/%s", in->id, fx->invokeid);
+		sm_error_clear(&err);
+		ch = inst_new(e, iv->child, id, NULL, &err);
+		if (!ch || !(ch->parent_invokeid = strdup(fx->invokeid))) {
+			inst_free(ch);
+			action_report_error(in, fx->invokeid, "error.execution", err.msg, 1);
+			return;
+		}
+		ch->parent = in;
+		ch->sibling = in->children;
+		in->children = ch;
+		inst_ready(ch);
+		return;
+	} else {
+		const struct sm_action_def *def = sm__actions_find(&e->actions, iv->src);
+		struct sm_action_call *c;
+		char msg[300];
+		int rc;
+
+		if (!def) {
+			snprintf(msg, sizeof(msg), "action '%s' is not registered", iv->src ? iv->src : "");
+			action_report_error(in, fx->invokeid, "error.execution", msg, inv->attempt);
+			return;
+		}
+		c = sm__call_new(e, in, in->id, fx->invokeid, def, fx->data, inv->attempt);
+		if (!c) {
+			action_report_error(in, fx->invokeid, "error.execution", "out of memory",
+			    inv->attempt);
+			return;
+		}
+		c->next = in->calls;
+		in->calls = c;
+		rc = def->start(c);
+		if (rc != 0 && !c->finished) {
+			snprintf(msg, sizeof(msg), "action '%s' could not start: %s", def->name,
+			    sm_strerror(rc));
+			sm_action_fail(c, "error.execution", msg);
+		}
+	}
+}
+
+static void stop_invoke(struct sm__inst *in, const char *invokeid)
+{
+	struct sm_action_call *c;
+	struct sm__inst *ch = child_by_invokeid(in, invokeid);
+
+	if (ch) {
+		unlink_child(in, ch);
+		inst_bury(ch);
+	}
+	for (c = in->calls; c; c = c->next) {
+		if (!c->finished && strcmp(c->invokeid, invokeid) == 0) {
+			c->finished = 1;
+			if (c->def->cancel)
+				c->def->cancel(c);
+		}
+	}
+}
+
+static void perform(struct sm_engine *e, struct sm__inst *in, struct sm_effect *fx)
+{
+	switch (fx->kind) {
+	case SM_FX_SEND:
+		if (!in->removed)
+			deliver(in, fx->target, fx->event, fx->data, fx->sendid);
+		break;
+	case SM_FX_INVOKE:
+		start_invoke(in, fx);
+		break;
+	case SM_FX_UNINVOKE:
+		stop_invoke(in, fx->invokeid);
+		break;
+	case SM_FX_FORWARD: {
+		struct sm__inst *ch = child_by_invokeid(in, fx->invokeid);
+
+		if (ch)
+			push_named(ch, fx->event, fx->data, NULL, SM_EV_EXTERNAL);
+		break;
+	}
+	case SM_FX_LOG:
+		if (e->log_fn)
+			e->log_fn(e, in->id, fx->text ? fx->text : "", e->log_arg);
+		else
+			sm_log_info("%s: log: %s", in->id, fx->text ? fx->text : "");
+		break;
+	case SM_FX_DONE:
+		if (in->parent) {
+			struct sm__inst *p = in->parent;
+			char name[600];
+
+			if (!in->removed && !p->removed && fx->state >= 0) {
+				snprintf(name, sizeof(name), "done.invoke.%s", in->parent_invokeid);
+				push_named(p, name, fx->data, in->parent_invokeid, SM_EV_EXTERNAL);
+			}
+			if (!in->removed) {
+				unlink_child(p, in);
+				inst_bury(in);
+			}
+		} else if (e->done_fn) {
+			e->done_fn(e, in->id, in->final_id, fx->data, e->done_arg);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* Pre-commit part of effects: timers for delayed sends, cancels, the end. */
+static void precommit(struct sm__inst *in, struct sm_effect **list)
+{
+	struct sm_effect **pp = list;
+
+	while (*pp) {
+		struct sm_effect *fx = *pp;
+		int drop = 0;
+
+		if (fx->kind == SM_FX_SEND && fx->delay_ms > 0) {
+			json_t *ev = json_pack("{s:s,s:O,s:s}", "name", fx->event, "data",
+			    fx->data ? fx->data : json_null(), "sendid", fx->sendid);
+			json_t *payload = json_pack("{s:s,s:o,s:o}", "kind", "send", "event", ev,
+			    "target", fx->target ? json_string(fx->target) : json_null());
+
+			if (payload)
+				timer_add(in, fx->sendid, sm_time_wall_ms() + fx->delay_ms, payload);
+			drop = 1;
+		} else if (fx->kind == SM_FX_CANCEL) {
+			struct eng_timer *t = fx->sendid ? timer_find(in, fx->sendid) : NULL;
+
+			if (t)
+				timer_remove(in, t);
+			drop = 1;
+		} else if (fx->kind == SM_FX_UNINVOKE) {
+			char tid[600];
+			struct eng_timer *t;
+
+			snprintf(tid, sizeof(tid), "retry:%s", fx->invokeid);
+			if ((t = timer_find(in, tid)) != NULL)
+				timer_remove(in, t);
+		} else if (fx->kind == SM_FX_DONE) {
+			const char *f = sm__session_final(in->s);
+
+			in->done = 1;
+			snprintf(in->final_id, sizeof(in->final_id), "%s", f ? f : "");
+			while (in->timers)
+				timer_remove(in, in->timers);
+		}
+		if (drop) {
+			*pp = fx->next;
+			fx->next = NULL;
+			sm__effects_free(fx);
+		} else {
+			pp = &fx->next;
+		}
+	}
+}
+
+/* ---- persistence -------------------------------------------------------- */
+
+static json_t *inst_state_json(struct sm__inst *in)
+{
+	const struct known_machine *km = machine_known(in->e, in->m);
+	json_t *timers = json_array(), *j;
+	struct eng_timer *t;
+
+	for (t = in->timers; t; t = t->next)
+		json_array_append_new(timers, json_pack("{s:s,s:I,s:O}", "id", t->tid,
+		    "due", (json_int_t)t->due, "payload", t->payload));
+	j = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:O,s:o,s:o}",
+	    "v", INSTANCE_FORMAT,
+	    "id", in->id,
+	    "machine", km ? km->hash : "",
+	    "machine_name", in->m->name ? in->m->name : "",
+	    "machine_path", in->m->path ? in->m->path : "",
+	    "status", in->done ? "done" : "running",
+	    "created", (json_int_t)in->created,
+	    "updated", (json_int_t)sm_time_wall_ms(),
+	    "hist_seq", (json_int_t)in->hist_seq,
+	    "inbox_seq", (json_int_t)in->inbox_seq,
+	    "task", in->task,
+	    "session", sm__session_save(in->s),
+	    "timers", timers);
+	if (j)
+		json_object_set_new(j, "final", in->done ? json_string(in->final_id) : json_null());
+	return j;
+}
+
+static void write_state(struct sm__inst *in)
+{
+	json_t *j;
+
+	if (!in->persist || !in->e->store)
+		return;
+	j = inst_state_json(in);
+	if (!j) {
+		sm_log_error("engine: out of memory saving instance '%s'", in->id);
+		return;
+	}
+	batch_put_json(in->e, STORE_T_INSTANCES, in->id, strlen(in->id), j);
+	json_decref(j);
+}
+
+static void write_history(struct sm__inst *in, const struct sm_event *ev, json_t *from,
+    const struct sm_effect *fx, const char *kind)
+{
+	unsigned char key[600];
+	size_t kl;
+	json_t *rec, *actions = json_array();
+	const struct sm_effect *f;
+
+	in->hist_seq++;
+	if (!in->persist || !in->e->store) {
+		json_decref(actions);
+		return;
+	}
+	for (f = fx; f; f = f->next) {
+		if (f->kind == SM_FX_INVOKE) {
+			const struct sm_invoke *iv = &in->m->states[f->state].invokes[f->inv_index];
+
+			json_array_append_new(actions, json_pack("{s:s,s:s,s:s}", "invokeid",
+			    f->invokeid, "type", iv->kind == SM_INV_ACTION ? "action" : "scxml",
+			    "src", iv->src ? iv->src : ""));
+		} else if (f->kind == SM_FX_UNINVOKE) {
+			json_array_append_new(actions, json_pack("{s:s,s:s}", "invokeid", f->invokeid,
+			    "type", "cancel"));
+		}
+	}
+	rec = json_pack("{s:s,s:I,s:I,s:o,s:O,s:o,s:o,s:o}",
+	    "kind", kind,
+	    "seq", (json_int_t)in->hist_seq,
+	    "time", (json_int_t)sm_time_wall_ms(),
+	    "event", ev ? sm__event_to_json(ev) : json_null(),
+	    "from", from ? from : json_null(),
+	    "to", sm__session_config_json(in->s),
+	    "actions", actions,
+	    "errors", sm__session_take_errors(in->s));
+	kl = key_seq(key, sizeof(key), in->id, in->hist_seq);
+	if (kl && rec)
+		batch_put_json(in->e, STORE_T_HISTORY, key, kl, rec);
+	json_decref(rec);
+}
+
+static void store_machine(struct sm_engine *e, const struct sm_machine *m)
+{
+	const struct known_machine *km = machine_known(e, m);
+
+	if (!e->store || !km || json_object_get(e->stored_machines, km->hash))
+		return;
+	if (m->doc && store_batch_put(e->batch, STORE_T_MACHINES, km->hash, 64, m->doc,
+	    m->doc_len) == 0)
+		json_object_set_new(e->stored_machines, km->hash, json_true());
+}
+
+/* ---- the turn ----------------------------------------------------------- */
+
+static void collect(struct sm__inst *in, const struct sm_event *ev, json_t *from, const char *kind)
+{
+	struct sm_effect *fx = sm__session_take_effects(in->s), *next;
+
+	precommit(in, &fx);
+	write_history(in, ev, from, fx, kind);
+	for (; fx; fx = next) {
+		next = fx->next;
+		pend_add(in->e, in, fx);
+	}
+}
+
+static void process(struct sm__inst *in)
+{
+	struct sm_event *ev;
+	json_t *from;
+
+	if (in->removed)
+		return;
+	if (!in->in_touched) {
+		in->in_touched = 1;
+		in->touched_next = in->e->touched;
+		in->e->touched = in;
+	}
+	if (!in->started) {
+		in->started = 1;
+		if (sm__session_start(in->s) != 0)
+			sm_log_error("engine: instance '%s' ran out of memory while starting", in->id);
+		collect(in, NULL, NULL, "start");
+	}
+	for (;;) {
+		if (in->done || in->removed)
+			break;
+		from = sm__session_config_json(in->s);
+		if (!sm__session_step(in->s, &ev)) {
+			json_decref(from);
+			break;
+		}
+		if (ev->inbox_seq && in->persist && in->e->store) {
+			unsigned char key[600];
+			size_t kl = key_seq(key, sizeof(key), in->id, ev->inbox_seq);
+
+			if (kl)
+				store_batch_del(in->e->batch, STORE_T_INBOX, key, kl);
+		}
+		collect(in, ev, from, "event");
+		json_decref(from);
+		sm__event_free(ev);
+	}
+	write_state(in);
+}
+
+static void release_finished_calls(struct sm__inst *in)
+{
+	struct sm_action_call **pp = &in->calls;
+
+	while (*pp) {
+		struct sm_action_call *c = *pp;
+
+		if (c->finished) {
+			*pp = c->next;
+			sm__call_free(c);
+		} else {
+			pp = &c->next;
+		}
+	}
+}
+
+int sm_engine_flush(struct sm_engine *e, struct sm_error *err)
+{
+	int rounds, rc = 0;
+
+	if (e->in_flush)
+		return 0;
+	e->in_flush = 1;
+	for (rounds = 0; rounds < MAX_ROUNDS; rounds++) {
+		struct sm__inst *in;
+		struct pending *p;
+
+		if (!e->ready_head && !e->pend_head && !(e->store && store_batch_count(e->batch)))
+			break;
+		while ((in = e->ready_head) != NULL) {
+			e->ready_head = in->ready_next;
+			if (!e->ready_head)
+				e->ready_tail = NULL;
+			in->in_ready = 0;
+			process(in);
+		}
+		if (e->store && store_batch_count(e->batch) > 0) {
+			rc = store_batch_commit(e->store, e->batch, err);
+			if (rc != 0) {
+				/* nothing leaves: effects wait for the next successful commit */
+				sm_log_error("engine: cannot commit the turn: %s", err ? err->msg :
+				    sm_strerror(rc));
+				break;
+			}
+		}
+		while ((p = e->pend_head) != NULL) {
+			e->pend_head = p->next;
+			if (!e->pend_head)
+				e->pend_tail = NULL;
+			perform(e, p->inst, p->fx);
+			sm__effects_free(p->fx);
+			free(p);
+		}
+		while ((in = e->touched) != NULL) {
+			e->touched = in->touched_next;
+			in->in_touched = 0;
+			if (!in->removed)
+				arm_timers(in);
+			release_finished_calls(in);
+		}
+		while ((in = e->grave) != NULL) {
+			if (in->in_ready || in->in_touched)
+				break; /* still referenced from a list: free next round */
+			e->grave = in->grave_next;
+			inst_free(in);
+		}
+	}
+	e->in_flush = 0;
+	return rc;
+}
+
+static void prepare_cb(struct sm_loop *loop, void *arg)
+{
+	struct sm_engine *e = arg;
+	struct sm_error err;
+
+	(void)loop;
+	sm_error_clear(&err);
+	sm_engine_flush(e, &err);
+}
+
+/* ---- actions reporting -------------------------------------------------- */
+
+int sm_action_done(struct sm_action_call *call, json_t *result)
+{
+	struct sm__inst *in;
+	char name[600];
+
+	if (!call || call->finished)
+		return SM_EINVAL;
+	call->finished = 1;
+	in = call->inst;
+	if (in->removed || in->done || !sm__session_invocation(in->s, call->invokeid))
+		return 0;
+	snprintf(name, sizeof(name), "done.invoke.%s", call->invokeid);
+	push_named(in, name, result, call->invokeid, SM_EV_EXTERNAL);
+	return 0;
+}
+
+int sm_action_fail(struct sm_action_call *call, const char *error, const char *message)
+{
+	struct sm__inst *in;
+	struct sm_invocation *inv;
+	const struct sm_invoke *iv;
+
+	if (!call || call->finished)
+		return SM_EINVAL;
+	call->finished = 1;
+	in = call->inst;
+	if (!error)
+		error = "error.execution";
+	if (in->removed || in->done)
+		return 0;
+	inv = sm__session_invocation(in->s, call->invokeid);
+	if (!inv)
+		return 0;
+	iv = &in->m->states[inv->state].invokes[inv->inv_index];
+	if (iv->kind == SM_INV_ACTION && sm_retry_should(&iv->retry, inv->attempt, error)) {
+		int64_t delay = sm_retry_delay_ms(&iv->retry, inv->attempt, rng_next(in->e));
+		char tid[600];
+		json_t *payload;
+		struct sm_event *ev;
+
+		inv->attempt++;
+		snprintf(tid, sizeof(tid), "retry:%s", call->invokeid);
+		payload = json_pack("{s:s,s:s,s:i,s:s,s:s}", "kind", "retry", "invokeid",
+		    call->invokeid, "attempt", inv->attempt, "error", error, "message",
+		    message ? message : "");
+		if (payload)
+			timer_add(in, tid, sm_time_wall_ms() + delay, payload);
+		/* a history record says why the step is retried */
+		ev = sm__event_new(error, NULL, SM_EV_PLATFORM);
+		if (ev) {
+			json_t *from = sm__session_config_json(in->s);
+
+			ev->data = json_pack("{s:s,s:s,s:i,s:I}", "invokeid", call->invokeid,
+			    "message", message ? message : "", "next_attempt", inv->attempt,
+			    "delay_ms", (json_int_t)delay);
+			ev->invokeid = strdup(call->invokeid);
+			write_history(in, ev, from, NULL, "retry");
+			json_decref(from);
+			sm__event_free(ev);
+		}
+		if (!in->in_touched) {
+			in->in_touched = 1;
+			in->touched_next = in->e->touched;
+			in->e->touched = in;
+		}
+		inst_ready(in);
+		return 0;
+	}
+	action_report_error(in, call->invokeid, error, message, inv->attempt);
+	return 0;
+}
+
+/* ---- public API --------------------------------------------------------- */
+
+int sm_engine_create(struct sm_engine **out, struct sm_loop *loop, struct store *store,
+    struct sm_error *err)
+{
+	struct sm_engine *e;
+	struct timespec ts;
+
+	*out = NULL;
+	if (!loop)
+		return sm_error_set(err, SM_EINVAL, "engine needs an event loop");
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return sm_error_set(err, SM_ENOMEM, "out of memory creating the engine");
+	e->loop = loop;
+	e->store = store;
+	e->stored_machines = json_object();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ 0x9e3779b97f4a7c15ULL;
+	if (!e->stored_machines || store_batch_create(&e->batch) != 0 ||
+	    sm_loop_prepare_add(loop, prepare_cb, e) != 0) {
+		json_decref(e->stored_machines);
+		store_batch_destroy(e->batch);
+		free(e);
+		return sm_error_set(err, SM_ENOMEM, "out of memory creating the engine");
+	}
+	*out = e;
+	return 0;
+}
+
+static void destroy_tree(struct sm__inst *in)
+{
+	struct sm__inst *ch, *next;
+
+	for (ch = in->children; ch; ch = next) {
+		next = ch->sibling;
+		destroy_tree(ch);
+	}
+	in->children = NULL;
+	inst_free(in);
+}
+
+void sm_engine_destroy(struct sm_engine *e)
+{
+	size_t i;
+	struct pending *p;
+
+	if (!e)
+		return;
+	sm_loop_prepare_del(e->loop, prepare_cb, e);
+	while ((p = e->pend_head) != NULL) {
+		e->pend_head = p->next;
+		sm__effects_free(p->fx);
+		free(p);
+	}
+	while (e->grave) {
+		struct sm__inst *in = e->grave;
+
+		e->grave = in->grave_next;
+		in->children = NULL; /* buried children are in the grave themselves */
+		inst_free(in);
+	}
+	for (i = 0; i < e->nbuckets; i++) {
+		struct sm__inst *in = e->buckets[i], *next;
+
+		for (; in; in = next) {
+			next = in->hnext;
+			destroy_tree(in);
+		}
+	}
+	free(e->buckets);
+	for (i = 0; i < e->nmachines; i++)
+		if (e->machines[i].owned)
+			sm_machine_free((struct sm_machine *)e->machines[i].m);
+	free(e->machines);
+	json_decref(e->stored_machines);
+	store_batch_destroy(e->batch);
+	sm__actions_free(&e->actions);
+	free(e);
+}
+
+int sm_engine_register_action(struct sm_engine *e, const struct sm_action_def *def)
+{
+	return sm__actions_add(&e->actions, def);
+}
+
+int sm_engine_action_known(void *engine, const char *name)
+{
+	struct sm_engine *e = engine;
+
+	return sm__actions_find(&e->actions, name) != NULL;
+}
+
+int sm_engine_add_machine(struct sm_engine *e, const struct sm_machine *m)
+{
+	return machine_register(e, m, 0);
+}
+
+static int stored_instance_exists(struct sm_engine *e, const char *id)
+{
+	struct store_txn *txn;
+	const void *v;
+	size_t vl;
+	int rc;
+
+	if (!e->store || store_txn_begin(e->store, STORE_TXN_READ, &txn, NULL) != 0)
+		return 0;
+	rc = store_get(txn, STORE_T_INSTANCES, id, strlen(id), &v, &vl);
+	store_txn_abort(txn);
+	return rc == 0;
+}
+
+int sm_engine_start(struct sm_engine *e, const struct sm_machine *m, const char *id,
+    json_t *task, struct sm_error *err)
+{
+	struct sm__inst *in;
+	int rc;
+
+	if (!m || !id || !id[0] || strlen(id) > 256)
+		return sm_error_set(err, SM_EINVAL, "instance id must be 1 to 256 bytes");
+	if (task && !json_is_object(task))
+		return sm_error_set(err, SM_EINVAL, "task of instance '%s' must be a json object", id);
+	if (inst_find(e, id) || stored_instance_exists(e, id))
+		return sm_error_set(err, SM_EEXISTS, "instance '%s' already exists", id);
+	rc = machine_register(e, m, 0);
+	if (rc != 0)
+		return sm_error_set(err, rc, "out of memory registering machine '%s'", m->name);
+	in = inst_new(e, m, id, task, err);
+	if (!in)
+		return err ? err->code : SM_ENOMEM;
+	in->persist = e->store != NULL;
+	rc = inst_insert(e, in);
+	if (rc != 0) {
+		inst_free(in);
+		return sm_error_set(err, rc, "out of memory adding instance '%s'", id);
+	}
+	store_machine(e, m);
+	inst_ready(in);
+	return 0;
+}
+
+int sm_engine_post(struct sm_engine *e, const char *id, const char *event, json_t *data)
+{
+	struct sm__inst *in = id ? inst_find(e, id) : NULL;
+
+	if (!in || in->done)
+		return SM_ENOTFOUND;
+	if (!event || !event[0])
+		return SM_EINVAL;
+	push_named(in, event, data, NULL, SM_EV_EXTERNAL);
+	return 0;
+}
+
+int sm_engine_instance_status(struct sm_engine *e, const char *id, struct sm_instance_status *out)
+{
+	struct sm__inst *in = inst_find(e, id);
+
+	memset(out, 0, sizeof(*out));
+	if (in) {
+		out->state = in->done ? SM_INSTANCE_DONE : SM_INSTANCE_RUNNING;
+		snprintf(out->final_id, sizeof(out->final_id), "%s", in->final_id);
+		out->steps = in->hist_seq;
+		return 0;
+	}
+	if (e->store) {
+		struct store_txn *txn;
+		const void *v;
+		size_t vl;
+		json_t *j = NULL;
+		int rc;
+
+		if (store_txn_begin(e->store, STORE_TXN_READ, &txn, NULL) != 0)
+			return SM_ESTORE;
+		rc = store_get(txn, STORE_T_INSTANCES, id, strlen(id), &v, &vl);
+		if (rc == 0)
+			j = json_loadb(v, vl, 0, NULL);
+		store_txn_abort(txn);
+		if (rc != 0)
+			return rc;
+		if (!j)
+			return SM_ECORRUPT;
+		out->state = strcmp(json_string_value(json_object_get(j, "status")) ?
+		    json_string_value(json_object_get(j, "status")) : "", "done") == 0 ?
+		    SM_INSTANCE_DONE : SM_INSTANCE_RUNNING;
+		snprintf(out->final_id, sizeof(out->final_id), "%s",
+		    json_string_value(json_object_get(j, "final")) ?
+		    json_string_value(json_object_get(j, "final")) : "");
+		out->steps = (uint64_t)json_integer_value(json_object_get(j, "hist_seq"));
+		json_decref(j);
+		return 0;
+	}
+	return SM_ENOTFOUND;
+}
+
+json_t *sm_engine_instance_config(struct sm_engine *e, const char *id)
+{
+	struct sm__inst *in = inst_find(e, id);
+
+	return in ? sm__session_config_json(in->s) : NULL;
+}
+
+json_t *sm_engine_instance_datamodel(struct sm_engine *e, const char *id)
+{
+	struct sm__inst *in = inst_find(e, id);
+	json_t *dm = in ? sm__session_datamodel(in->s) : NULL;
+
+	return dm ? json_deep_copy(dm) : NULL;
+}
+
+size_t sm_engine_running_count(const struct sm_engine *e)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < e->nbuckets; i++) {
+		const struct sm__inst *in;
+
+		for (in = e->buckets[i]; in; in = in->hnext)
+			if (!in->done)
+				n++;
+	}
+	return n;
+}
+
+void sm_engine_on_done(struct sm_engine *e, sm_engine_done_fn *fn, void *arg)
+{
+	e->done_fn = fn;
+	e->done_arg = arg;
+}
+
+void sm_engine_on_trace(struct sm_engine *e, sm_engine_trace_fn *fn, void *arg)
+{
+	e->trace_fn = fn;
+	e->trace_arg = arg;
+}
+
+void sm_engine_on_log(struct sm_engine *e, sm_engine_log_fn *fn, void *arg)
+{
+	e->log_fn = fn;
+	e->log_arg = arg;
+}
+
+/* ---- recovery ----------------------------------------------------------- */
+
+static const struct sm_machine *machine_for_hash(struct sm_engine *e, struct store_txn *txn,
+    const char *hash, const char *path)
+{
+	size_t i;
+	const void *v;
+	size_t vl;
+	struct sm_machine *m = NULL;
+	struct sm_diags diags = { 0 };
+	char dir[4096];
+	const char *slash;
+
+	for (i = 0; i < e->nmachines; i++)
+		if (strcmp(e->machines[i].hash, hash) == 0)
+			return e->machines[i].m;
+	if (strlen(hash) != 64 || store_get(txn, STORE_T_MACHINES, hash, 64, &v, &vl) != 0)
+		return NULL;
+	dir[0] = 0;
+	slash = path ? strrchr(path, '/') : NULL;
+	if (slash && (size_t)(slash - path) < sizeof(dir)) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = 0;
+	}
+	if (sm_machine_load_memory(v, vl, path, dir[0] ? dir : ".", NULL, &m, &diags) != 0) {
+		sm_log_error("engine: stored machine %s does not load any more:", hash);
+		sm_diags_print(&diags, stderr);
+		sm_diags_free(&diags);
+		return NULL;
+	}
+	sm_diags_free(&diags);
+	if (machine_register(e, m, 1) != 0) {
+		sm_machine_free(m);
+		return NULL;
+	}
+	json_object_set_new(e->stored_machines, hash, json_true());
+	return m;
+}
+
+static int recover_one(struct sm_engine *e, struct store_txn *txn, json_t *j)
+{
+	const char *id = json_string_value(json_object_get(j, "id"));
+	const char *hash = json_string_value(json_object_get(j, "machine"));
+	const struct sm_machine *m;
+	struct sm__inst *in;
+	struct sm_error err;
+	json_t *timers, *t;
+	size_t i;
+	struct sm_invocation *inv;
+
+	if (!id || !hash)
+		return SM_ECORRUPT;
+	if (inst_find(e, id))
+		return 0;
+	m = machine_for_hash(e, txn, hash, json_string_value(json_object_get(j, "machine_path")));
+	if (!m) {
+		sm_log_error("engine: instance '%s' needs machine %s, which is not available: skipped",
+		    id, hash);
+		return SM_ENOTFOUND;
+	}
+	sm_error_clear(&err);
+	in = inst_new(e, m, id, json_object_get(j, "task"), &err);
+	if (!in) {
+		sm_log_error("engine: cannot reload instance '%s': %s", id, err.msg);
+		return err.code;
+	}
+	if (sm__session_restore(in->s, json_object_get(j, "session"), &err) != 0) {
+		sm_log_error("engine: cannot reload instance '%s': %s", id, err.msg);
+		inst_free(in);
+		return err.code;
+	}
+	in->persist = 1;
+	in->started = 1;
+	in->created = json_integer_value(json_object_get(j, "created"));
+	in->hist_seq = (uint64_t)json_integer_value(json_object_get(j, "hist_seq"));
+	in->inbox_seq = (uint64_t)json_integer_value(json_object_get(j, "inbox_seq"));
+	timers = json_object_get(j, "timers");
+	json_array_foreach(timers, i, t) {
+		const char *tid = json_string_value(json_object_get(t, "id"));
+		json_t *payload = json_object_get(t, "payload");
+		struct eng_timer *et;
+
+		if (!tid || !json_is_object(payload))
+			continue;
+		et = calloc(1, sizeof(*et));
+		if (!et || !(et->tid = strdup(tid))) {
+			free(et);
+			continue;
+		}
+		et->inst = in;
+		et->due = json_integer_value(json_object_get(t, "due"));
+		et->payload = json_incref(payload);
+		et->next = in->timers;
+		in->timers = et;
+	}
+	if (inst_insert(e, in) != 0) {
+		inst_free(in);
+		return SM_ENOMEM;
+	}
+	/* in-flight invocations restart (actions with the next attempt number) */
+	for (inv = sm__session_invocations(in->s); inv; inv = inv->next) {
+		const struct sm_invoke *iv = &m->states[inv->state].invokes[inv->inv_index];
+		char tid[600];
+		struct sm_effect *fx;
+
+		snprintf(tid, sizeof(tid), "retry:%s", inv->invokeid);
+		if (iv->kind == SM_INV_ACTION) {
+			if (timer_find(in, tid))
+				continue; /* a retry is already scheduled */
+			inv->attempt++;
+		}
+		fx = calloc(1, sizeof(*fx));
+		if (!fx)
+			continue;
+		fx->kind = SM_FX_INVOKE;
+		fx->invokeid = strdup(inv->invokeid);
+		fx->state = inv->state;
+		fx->inv_index = inv->inv_index;
+		fx->data = inv->params ? json_incref(inv->params) : NULL;
+		pend_add(e, in, fx);
+	}
+	in->in_touched = 1;
+	in->touched_next = e->touched;
+	e->touched = in;
+	inst_ready(in); /* writes the state with the new attempt numbers first */
+	return 0;
+}
+
+int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
+{
+	struct store_txn *txn;
+	struct store_cursor *cur;
+	const void *k, *v;
+	size_t kl, vl;
+	int rc;
+	size_t nloaded = 0;
+
+	if (!e->store)
+		return 0;
+	rc = store_txn_begin(e->store, STORE_TXN_READ, &txn, err);
+	if (rc != 0)
+		return rc;
+	rc = store_cursor_open(txn, STORE_T_INSTANCES, &cur);
+	if (rc != 0) {
+		store_txn_abort(txn);
+		return sm_error_set(err, rc, "cannot read the instances table of '%s'",
+		    store_path(e->store));
+	}
+	for (rc = store_cursor_seek(cur, NULL, 0, &k, &kl, &v, &vl); rc == 0;
+	    rc = store_cursor_next(cur, &k, &kl, &v, &vl)) {
+		json_t *j = json_loadb(v, vl, 0, NULL);
+		const char *status = json_string_value(json_object_get(j, "status"));
+
+		if (!j) {
+			sm_log_error("engine: instance record '%.*s' is not json: skipped", (int)kl,
+			    (const char *)k);
+			continue;
+		}
+		if (status && strcmp(status, "running") == 0 && recover_one(e, txn, j) == 0)
+			nloaded++;
+		json_decref(j);
+	}
+	store_cursor_close(cur);
+	/* queued external events that were not yet processed */
+	rc = store_cursor_open(txn, STORE_T_INBOX, &cur);
+	if (rc == 0) {
+		for (rc = store_cursor_seek(cur, NULL, 0, &k, &kl, &v, &vl); rc == 0;
+		    rc = store_cursor_next(cur, &k, &kl, &v, &vl)) {
+			const char *kk = k;
+			size_t idl = strnlen(kk, kl);
+			char id[300];
+			struct sm__inst *in;
+			json_t *j;
+			struct sm_event *ev;
+
+			if (idl + 9 != kl || idl >= sizeof(id))
+				continue;
+			memcpy(id, kk, idl);
+			id[idl] = 0;
+			in = inst_find(e, id);
+			if (!in || in->done)
+				continue;
+			j = json_loadb(v, vl, 0, NULL);
+			ev = j ? sm__event_from_json(j) : NULL;
+			json_decref(j);
+			if (!ev)
+				continue;
+			ev->inbox_seq = store_be64_get((const unsigned char *)kk + idl + 1);
+			sm__session_push(in->s, ev);
+			inst_ready(in);
+		}
+		store_cursor_close(cur);
+	}
+	store_txn_abort(txn);
+	if (nloaded)
+		sm_log_info("engine: recovered %zu running instance(s) from '%s'", nloaded,
+		    store_path(e->store));
+	return 0;
+}
