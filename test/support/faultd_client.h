@@ -1,0 +1,156 @@
+/*
+ * faultd_client.h - start test/support/faultd.py from a test program and
+ * drive it (header-only; for tests).
+ *
+ *   struct faultd fd;
+ *   if (faultd_start(&fd) != 0) skip_all("python3 not available");
+ *   faultd_script(&fd, "{\"steps\":[{\"preset\":\"500\"}]}");
+ *   ... point AWS_ENDPOINT_URL at fd.url ...
+ *   faultd_count(&fd);          // scripted requests served
+ *   faultd_stop(&fd);
+ *
+ * The server lives as long as the pipe to its stdin: it ends when we call
+ * faultd_stop or exit.  Control requests use blocking curl easy calls.
+ */
+#ifndef FAULTD_CLIENT_H
+#define FAULTD_CLIENT_H
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct faultd {
+	pid_t pid;
+	int in_fd;               /* its stdin */
+	int port;
+	char url[64];            /* http://127.0.0.1:PORT */
+};
+
+struct faultd__buf {
+	char *p;
+	size_t n;
+};
+
+static size_t
+faultd__write(char *b, size_t s, size_t n, void *u)
+{
+	struct faultd__buf *buf = u;
+	char *np = realloc(buf->p, buf->n + s * n + 1);
+
+	if (np == NULL)
+		return 0;
+	memcpy(np + buf->n, b, s * n);
+	buf->n += s * n;
+	np[buf->n] = '\0';
+	buf->p = np;
+	return s * n;
+}
+
+__attribute__((unused)) static int
+faultd_start(struct faultd *f)
+{
+	int in[2], out[2];
+	const char *src = getenv("SM_SOURCE_DIR");
+	char script[4096], line[128];
+	FILE *fp;
+
+	memset(f, 0, sizeof(*f));
+	if (src == NULL)
+		src = ".";
+	snprintf(script, sizeof(script), "%s/test/support/faultd.py", src);
+	if (pipe(in) != 0 || pipe(out) != 0)
+		return -1;
+	if ((f->pid = fork()) < 0)
+		return -1;
+	if (f->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		execlp("python3", "python3", script, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	f->in_fd = in[1];
+	if ((fp = fdopen(out[0], "r")) == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), fp) == NULL || sscanf(line, "PORT %d", &f->port) != 1) {
+		fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d", f->port);
+	return 0;
+}
+
+__attribute__((unused)) static void
+faultd_stop(struct faultd *f)
+{
+	int st;
+
+	if (f->pid <= 0)
+		return;
+	close(f->in_fd);
+	kill(f->pid, SIGTERM);
+	waitpid(f->pid, &st, 0);
+	f->pid = 0;
+}
+
+/* GET or POST a control path; returns a malloc'd body or NULL. */
+__attribute__((unused)) static char *
+faultd_control(struct faultd *f, const char *path, const char *post)
+{
+	struct faultd__buf buf = { NULL, 0 };
+	char url[256];
+	CURL *c = curl_easy_init();
+	CURLcode cc;
+
+	if (c == NULL)
+		return NULL;
+	snprintf(url, sizeof(url), "%s%s", f->url, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "127.0.0.1");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, faultd__write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &buf);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	if (post != NULL)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
+	cc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	if (cc != CURLE_OK) {
+		free(buf.p);
+		return NULL;
+	}
+	if (buf.p == NULL)
+		buf.p = strdup("");
+	return buf.p;
+}
+
+__attribute__((unused)) static int
+faultd_script(struct faultd *f, const char *json)
+{
+	char *r = faultd_control(f, "/__script", json);
+
+	free(r);
+	return r != NULL ? 0 : -1;
+}
+
+__attribute__((unused)) static int
+faultd_count(struct faultd *f)
+{
+	char *r = faultd_control(f, "/__count", NULL);
+	int n = r != NULL ? atoi(r) : -1;
+
+	free(r);
+	return n;
+}
+
+#endif
