@@ -86,9 +86,9 @@ int awsconf_split_url(const char *url, char **scheme, char **host, char **path,
     struct sm_error *err);
 
 /* ---- the shared-file parser -------------------------------------------
- * INI as the AWS CLI reads it: "[section]" lines, "key = value" lines,
- * comments starting with '#' or ';' (whole lines; also " #..." after a
- * value), blank lines, CRLF.  An indented line after "key =" with an empty
+ * INI as the AWS CLI reads it: "[section]" lines, "key = value" (or
+ * "key: value") lines, whole-line comments starting with '#' or ';' (a '#'
+ * after a value is part of the value, as in botocore), blank lines, CRLF.  An indented line after "key =" with an empty
  * value is a nested setting, stored as "key.sub".  Keys are lower-cased;
  * section names and values are kept as written (trimmed).  Errors (a
  * missing ']', a line without '=', a key outside any section, a line over
