@@ -1541,17 +1541,16 @@ int sm__session_step(struct sm_session *s, struct sm_event **consumed)
 	if (!ev)
 		return 0;
 	s->eq_len--;
-	if (ev->invokeid && !sm__session_invocation(s, ev->invokeid)) {
-		/* from an invocation that was cancelled: never delivered */
-		goto done;
-	}
+	/* Events an invocation sent before it was cancelled are still
+	 * delivered (W3C test 236); a cancelled child sends nothing more
+	 * because the engine stops it at once. */
 	bind_event(s, ev);
 	for (inv = s->invs; inv; inv = inv->next) {
 		const struct sm_invoke *iv = &ST(s, inv->state)->invokes[inv->inv_index];
 
 		if (ev->invokeid && strcmp(inv->invokeid, ev->invokeid) == 0)
 			exec_block(s, iv->finalize);
-		if (iv->autoforward && !(ev->invokeid && strcmp(inv->invokeid, ev->invokeid) == 0)) {
+		if (iv->autoforward) {
 			struct sm_effect *fx = fx_add(s, SM_FX_FORWARD);
 
 			if (fx) {
@@ -1566,7 +1565,6 @@ int sm__session_step(struct sm_session *s, struct sm_event **consumed)
 		microstep(s, &en, ev);
 	free(en.v);
 	macrostep(s);
-done:
 	if (consumed)
 		*consumed = ev;
 	else

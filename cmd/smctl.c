@@ -1,0 +1,413 @@
+/*
+ * smctl.c - the operators' tool.  Subcommands are rows of one table
+ * (`commands` below): a name, a usage line, a one-line summary, a help
+ * text and a run function that gets argv starting at the subcommand name.
+ * Adding a command = writing its run function and adding its row.
+ *
+ * Exit status: 0 success, 1 the command ran and found a failure, 2 usage
+ * error.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "sm_engine.h"
+#include "sm_err.h"
+#include "sm_log.h"
+#include "sm_loop.h"
+#include "sm_machine.h"
+
+#define EXIT_USAGE 2
+
+struct smctl_cmd {
+	const char *name;
+	const char *usage;    /* arguments after the name */
+	const char *summary;
+	const char *help;     /* option list and details */
+	int (*run)(const struct smctl_cmd *cmd, int argc, char **argv);
+};
+
+static const char *progname = "smctl";
+
+static int usage_error(const struct smctl_cmd *cmd, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "%s %s: ", progname, cmd->name);
+	fprintf(stderr, fmt, arg ? arg : "");
+	fprintf(stderr, "\nusage: %s %s %s\n(see '%s %s --help')\n", progname, cmd->name,
+	    cmd->usage, progname, cmd->name);
+	return EXIT_USAGE;
+}
+
+static void print_cmd_help(const struct smctl_cmd *cmd)
+{
+	printf("usage: %s %s %s\n\n%s\n\n%s", progname, cmd->name, cmd->usage, cmd->summary,
+	    cmd->help);
+}
+
+/* ---- check -------------------------------------------------------------- */
+
+static int cmd_check(const struct smctl_cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c, i, bad = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			print_cmd_help(cmd);
+			return 0;
+		default:
+			return usage_error(cmd, "unknown option%s", "");
+		}
+	}
+	if (optind >= argc)
+		return usage_error(cmd, "no machine file given%s", "");
+	for (i = optind; i < argc; i++) {
+		struct sm_machine *m = NULL;
+		struct sm_diags diags = { 0 };
+		int rc = sm_machine_load_file(argv[i], NULL, &m, &diags);
+
+		if (rc != 0) {
+			bad = 1;
+			if (diags.n == 0)
+				fprintf(stderr, "%s: %s\n", argv[i], sm_strerror(rc));
+			sm_diags_print(&diags, stderr);
+		} else {
+			sm_diags_print(&diags, stderr); /* warnings, if the loader gives any */
+			printf("%s: ok\n", argv[i]);
+		}
+		sm_diags_free(&diags);
+		sm_machine_free(m);
+	}
+	return bad ? 1 : 0;
+}
+
+/* ---- graph -------------------------------------------------------------- */
+
+static int cmd_graph(const struct smctl_cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sm_machine *m = NULL;
+	struct sm_diags diags = { 0 };
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			print_cmd_help(cmd);
+			return 0;
+		default:
+			return usage_error(cmd, "unknown option%s", "");
+		}
+	}
+	if (optind != argc - 1)
+		return usage_error(cmd, "give exactly one machine file%s", "");
+	rc = sm_machine_load_file(argv[optind], NULL, &m, &diags);
+	sm_diags_print(&diags, stderr);
+	sm_diags_free(&diags);
+	if (rc != 0) {
+		if (diags.n == 0)
+			fprintf(stderr, "%s: %s\n", argv[optind], sm_strerror(rc));
+		return 1;
+	}
+	rc = sm_machine_graph_dot(m, stdout);
+	sm_machine_free(m);
+	if (rc != 0 || fflush(stdout) != 0) {
+		fprintf(stderr, "%s graph: cannot write the graph to stdout\n", progname);
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- simulate ----------------------------------------------------------- */
+
+struct sim {
+	struct sm_loop *loop;
+	int done;
+	int timed_out;
+	int quiet;
+	char final_id[128];
+};
+
+static void sim_done(struct sm_engine *e, const char *id, const char *final_id, json_t *donedata,
+    void *arg)
+{
+	struct sim *s = arg;
+
+	(void)e;
+	(void)id;
+	(void)donedata;
+	s->done = 1;
+	snprintf(s->final_id, sizeof(s->final_id), "%s", final_id ? final_id : "");
+	sm_loop_stop(s->loop);
+}
+
+static void sim_trace(struct sm_engine *e, const char *id, const char *event, const char *from,
+    const char *targets, void *arg)
+{
+	struct sim *s = arg;
+
+	(void)e;
+	if (s->quiet)
+		return;
+	fprintf(stderr, "%s: [%s] %s -> %s\n", id, event ? event : "", from,
+	    targets[0] ? targets : "(targetless)");
+}
+
+static void sim_log(struct sm_engine *e, const char *id, const char *text, void *arg)
+{
+	struct sim *s = arg;
+
+	(void)e;
+	if (!s->quiet)
+		fprintf(stderr, "%s: log: %s\n", id, text);
+}
+
+static int64_t sim_watchdog(struct sm_loop *loop, uint64_t id, void *arg)
+{
+	struct sim *s = arg;
+
+	(void)id;
+	s->timed_out = 1;
+	sm_loop_stop(loop);
+	return -1;
+}
+
+struct sim_event {
+	char *name;
+	json_t *data;
+};
+
+static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "task", required_argument, NULL, 't' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct sim_event *events = NULL;
+	size_t nevents = 0, i;
+	json_t *task = NULL;
+	double timeout_s = 60;
+	struct sm_machine *m = NULL;
+	struct sm_diags diags = { 0 };
+	struct sm_engine *e = NULL;
+	struct sm_error err;
+	struct sim sim;
+	int c, rc, status = 1;
+	char *end;
+
+	memset(&sim, 0, sizeof(sim));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "he:t:T:q", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			print_cmd_help(cmd);
+			status = 0;
+			goto out;
+		case 'e': {
+			char *eq = strchr(optarg, '=');
+			struct sim_event *nv = realloc(events, (nevents + 1) * sizeof(*nv));
+			json_error_t jerr;
+
+			if (!nv) {
+				fprintf(stderr, "%s simulate: out of memory\n", progname);
+				goto out;
+			}
+			events = nv;
+			events[nevents].data = NULL;
+			events[nevents].name = eq ? strndup(optarg, (size_t)(eq - optarg))
+			    : strdup(optarg);
+			nevents++;
+			if (!events[nevents - 1].name || !events[nevents - 1].name[0]) {
+				status = usage_error(cmd, "--event needs a name: '%s'", optarg);
+				goto out;
+			}
+			if (eq) {
+				events[nevents - 1].data = json_loads(eq + 1, JSON_DECODE_ANY, &jerr);
+				if (!events[nevents - 1].data) {
+					fprintf(stderr, "%s simulate: --event '%s': data is not json: %s "
+					    "(column %d)\n", progname, optarg, jerr.text, jerr.column);
+					status = EXIT_USAGE;
+					goto out;
+				}
+			}
+			break;
+		}
+		case 't': {
+			json_error_t jerr;
+
+			json_decref(task);
+			task = json_loads(optarg, 0, &jerr);
+			if (!task || !json_is_object(task)) {
+				fprintf(stderr, "%s simulate: --task must be a json object: %s\n",
+				    progname, task ? "got another json type" : jerr.text);
+				status = EXIT_USAGE;
+				goto out;
+			}
+			break;
+		}
+		case 'T':
+			errno = 0;
+			timeout_s = strtod(optarg, &end);
+			if (errno || end == optarg || *end || timeout_s <= 0 || timeout_s > 86400) {
+				status = usage_error(cmd, "--timeout wants seconds (0 < s <= 86400), "
+				    "not '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'q':
+			sim.quiet = 1;
+			break;
+		default:
+			status = usage_error(cmd, "unknown option%s", "");
+			goto out;
+		}
+	}
+	if (optind != argc - 1) {
+		status = usage_error(cmd, "give exactly one machine file%s", "");
+		goto out;
+	}
+	rc = sm_machine_load_file(argv[optind], NULL, &m, &diags);
+	sm_diags_print(&diags, stderr);
+	if (rc != 0) {
+		if (diags.n == 0)
+			fprintf(stderr, "%s: %s\n", argv[optind], sm_strerror(rc));
+		goto out;
+	}
+	if (sm_loop_create(&sim.loop) != 0) {
+		fprintf(stderr, "%s simulate: cannot create the event loop\n", progname);
+		goto out;
+	}
+	sm_error_clear(&err);
+	if (sm_engine_create(&e, sim.loop, NULL, &err) != 0) {
+		fprintf(stderr, "%s simulate: %s\n", progname, err.msg);
+		goto out;
+	}
+	sm_engine_on_done(e, sim_done, &sim);
+	sm_engine_on_trace(e, sim_trace, &sim);
+	sm_engine_on_log(e, sim_log, &sim);
+	if (sm_engine_start(e, m, "sim", task, &err) != 0) {
+		fprintf(stderr, "%s simulate: %s\n", progname, err.msg);
+		goto out;
+	}
+	for (i = 0; i < nevents; i++)
+		sm_engine_post(e, "sim", events[i].name, events[i].data);
+	if (!sm_loop_timer_add(sim.loop, (int64_t)(timeout_s * 1000), sim_watchdog, &sim)) {
+		fprintf(stderr, "%s simulate: out of memory\n", progname);
+		goto out;
+	}
+	rc = sm_engine_flush(e, &err);
+	if (!sim.done)
+		rc = sm_loop_run(sim.loop);
+	if (rc != 0)
+		fprintf(stderr, "%s simulate: event loop failed: %s\n", progname, sm_strerror(rc));
+	if (sim.done) {
+		printf("%s\n", sim.final_id);
+		status = sim.final_id[0] ? 0 : 1;
+	} else {
+		json_t *conf = sm_engine_instance_config(e, "sim");
+		char *txt = conf ? json_dumps(conf, JSON_COMPACT) : NULL;
+
+		fprintf(stderr, "%s simulate: no final state reached%s; active states: %s\n", progname,
+		    sim.timed_out ? " before the timeout (--timeout)" : "", txt ? txt : "?");
+		free(txt);
+		json_decref(conf);
+		status = 1;
+	}
+out:
+	sm_engine_destroy(e);
+	if (sim.loop)
+		sm_loop_destroy(sim.loop);
+	sm_machine_free(m);
+	sm_diags_free(&diags);
+	for (i = 0; i < nevents; i++) {
+		free(events[i].name);
+		json_decref(events[i].data);
+	}
+	free(events);
+	json_decref(task);
+	return status;
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+static const struct smctl_cmd commands[] = {
+	{ "check", "FILE...", "validate machine files",
+	  "Loads each SCXML machine file, prints every problem as 'file:line: message'\n"
+	  "on stderr and 'FILE: ok' on stdout for each file that loads.  Exits 1 if\n"
+	  "any file was refused.\n",
+	  cmd_check },
+	{ "graph", "FILE", "print a machine as a Graphviz DOT graph",
+	  "Writes the machine's states and transitions as DOT on stdout, e.g.\n"
+	  "  smctl graph machines/task.scxml | dot -Tsvg > task.svg\n",
+	  cmd_graph },
+	{ "simulate", "[--event NAME[=JSON]]... [--task JSON] [--timeout S] [-q] FILE",
+	  "run a machine alone, with real timers",
+	  "Runs FILE as one instance without persistence.  Each transition is printed\n"
+	  "on stderr as 'instance: [event] source -> targets', <log> lines too.  The last\n"
+	  "line on stdout is the id of the top-level final state reached.\n"
+	  "\n"
+	  "  -e, --event NAME[=JSON]  queue an external event (in order) after start\n"
+	  "  -t, --task JSON          the task message (datamodel=\"task\": `task`)\n"
+	  "  -T, --timeout S          give up after S seconds (default 60)\n"
+	  "  -q, --quiet              do not print transitions and log lines\n"
+	  "\n"
+	  "Exit status: 0 when a final state was reached, 1 otherwise.\n",
+	  cmd_simulate },
+};
+
+static void print_help(FILE *fp)
+{
+	size_t i;
+
+	fprintf(fp, "usage: %s COMMAND [ARGS...]\n       %s COMMAND --help\n\ncommands:\n",
+	    progname, progname);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	sm_log_init(stderr, SM_LOG_WARN, "smctl");
+	if (argc < 2) {
+		print_help(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		if (argc > 2) {
+			for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+				if (strcmp(commands[i].name, argv[2]) == 0) {
+					print_cmd_help(&commands[i]);
+					return 0;
+				}
+			}
+		}
+		print_help(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, argv[1]) == 0)
+			return commands[i].run(&commands[i], argc - 1, argv + 1);
+	fprintf(stderr, "%s: unknown command '%s'\n", progname, argv[1]);
+	print_help(stderr);
+	return EXIT_USAGE;
+}
