@@ -1333,7 +1333,15 @@ store_check(const char *dir, size_t *entries, struct sm_error *err)
 		    "store '%s/%s': reading it crashed the checker (signal %d): the data "
 		    "file is damaged: restore it from a backup or move it away to start "
 		    "empty", dir, STORE_SUBDIR, WTERMSIG(status));
-	if ((size_t)got != sizeof(rep) || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	/* No report: the child died inside LMDB in another way (a sanitizer
+	 * turns SIGSEGV into exit(1)); it did nothing but read the store. */
+	if ((size_t)got != sizeof(rep))
+		return sm_error_set(err, SM_ECORRUPT,
+		    "store '%s/%s': reading it killed the checker (exit status %d): the "
+		    "data file is damaged: restore it from a backup or move it away to "
+		    "start empty", dir, STORE_SUBDIR,
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return sm_error_set(err, SM_ECHILD,
 		    "store '%s/%s': the checker process failed (status %d)", dir,
 		    STORE_SUBDIR, status);
