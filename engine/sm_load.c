@@ -67,6 +67,8 @@ struct ld {
 	size_t cap_states;
 	xmlNode **nodes;         /* state index -> element */
 	int walk;                /* state counter of the second walk */
+	int graph_bad;           /* a target/id/initial error: the reachability
+	                            checks would only repeat it, skip them */
 	size_t ntrans_cap;
 };
 
@@ -703,6 +705,7 @@ ld_ids(struct ld *L)
 				lerr(L, m->states[i].line, "duplicate id '%s' (first "
 				    "defined at line %d): state ids must be unique",
 				    m->states[i].id, m->states[j].line);
+				L->graph_bad = 1;
 				break;
 			}
 	}
@@ -744,6 +747,8 @@ ld_targets(struct ld *L, int line, const char *what, const char *list,
 		for (i = 0; i < cnt; i++) {
 			int idx = sm_machine_state_index(L->m, ids[i]);
 
+			if (idx <= 0)
+				L->graph_bad = 1;
 			if (idx < 0)
 				lerr(L, line, "%s '%s' does not exist: use the id of a "
 				    "state of this document", what, ids[i]);
@@ -1694,9 +1699,11 @@ ld_fill(struct ld *L, xmlNode *n)
 		    p->kind != SM_ST_PARALLEL && p->kind != SM_ST_ROOT)
 			lerr(L, s->line, "<history> '%s' is in a state without child "
 			    "states: it has nothing to remember", s->id);
-		if (s->ntransitions != 1)
+		if (s->ntransitions != 1) {
 			lerr(L, s->line, "%s '%s' must have exactly one <transition> "
 			    "(its default), it has %zu", what, s->id, s->ntransitions);
+			L->graph_bad = 1;
+		}
 		if (s->ntransitions >= 1) {
 			struct sm_transition *t = s->transitions[0];
 			size_t i;
@@ -1989,7 +1996,7 @@ ld_build(struct ld *L, xmlNode *root, struct sm_machine *m)
 	L->walk = 0;
 	if (!L->S->oom)
 		ld_fill(L, root);
-	if (!L->S->oom)
+	if (!L->S->oom && !L->graph_bad)
 		ld_check_finals(L);
 	free(L->nodes);
 	L->nodes = NULL;

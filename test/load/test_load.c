@@ -1,0 +1,763 @@
+/*
+ * test_load.c - the SCXML loader: data-driven invalid/valid cases, the
+ * W3C null-datamodel files, hostile inputs, the built model, graph output.
+ *
+ *   invalid/<case>/machine.scxml  must be refused; every line of
+ *   invalid/<case>/expected must be a substring of one diagnostic
+ *   formatted as "file:line: message" (the file part is matched from its
+ *   base name on).
+ *   valid/<case>/machine.scxml    must load without errors.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "sm_err.h"
+#include "sm_machine.h"
+#include "sm_model.h"
+#include "tap.h"
+
+static const char *src_dir, *shared_dir;
+
+static int
+known_action(void *arg, const char *name)
+{
+	(void)arg;
+	return strcmp(name, "spider") == 0 || strcmp(name, "upload") == 0 ||
+	    strcmp(name, "report") == 0;
+}
+
+static const struct sm_load_opts opts = { 0, 0, known_action, NULL };
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *b;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	b = malloc((size_t)n + 1);
+	if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+		free(b);
+		b = NULL;
+	}
+	if (b)
+		b[n] = '\0';
+	fclose(f);
+	if (len)
+		*len = (size_t)n;
+	return b;
+}
+
+static int
+n_errors(const struct sm_diags *d)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < d->n; i++)
+		n += !d->v[i].warning;
+	return n;
+}
+
+/* Does a diagnostic, formatted and cut to start at the file's base name,
+ * contain `want`? */
+static int
+has_diag(const struct sm_diags *d, const char *want)
+{
+	char buf[4096];
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		const char *s;
+
+		struct sm_diag nocol = d->v[i];
+
+		/* match with and without the column: "f:3: msg" ~ "f:3:7: msg" */
+		for (int pass = 0; pass < 2; pass++) {
+			nocol.col = pass ? 0 : d->v[i].col;
+			sm_diag_format(&nocol, buf, sizeof buf);
+			s = strrchr(d->v[i].file, '/');
+			s = s ? buf + (s + 1 - d->v[i].file) : buf;
+			if (strstr(s, want) != NULL)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+dump_diags(const struct sm_diags *d)
+{
+	char buf[4096];
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		diag("  %s", sm_diag_format(&d->v[i], buf, sizeof buf));
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted case folder names of dir. */
+static char **
+list_dir(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = NULL;
+
+	*n = 0;
+	if (d == NULL)
+		return NULL;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		v = realloc(v, (*n + 1) * sizeof *v);
+		v[(*n)++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(v, *n, sizeof *v, cmp_str);
+	return v;
+}
+
+static void
+test_invalid_cases(void)
+{
+	char dir[4096], path[4200];
+	size_t n, i;
+	char **cases;
+
+	snprintf(dir, sizeof dir, "%s/test/load/invalid", src_dir);
+	cases = list_dir(dir, &n);
+	ok(n >= 30, "found %zu invalid cases", n);
+	for (i = 0; i < n; i++) {
+		struct sm_diags d = { 0 };
+		struct sm_machine *m = NULL;
+		char *exp, *line, *save = NULL;
+		int rc, all = 1;
+
+		snprintf(path, sizeof path, "%s/%s/machine.scxml", dir, cases[i]);
+		rc = sm_machine_load_file(path, &opts, &m, &d);
+		ok(rc < 0 && m == NULL && n_errors(&d) > 0, "invalid/%s is refused "
+		    "(rc %s, %zu diagnostics)", cases[i], sm_errname(rc), d.n);
+		snprintf(path, sizeof path, "%s/%s/expected", dir, cases[i]);
+		exp = slurp(path, NULL);
+		ok(exp != NULL, "invalid/%s has an expected file", cases[i]);
+		for (line = exp ? strtok_r(exp, "\n", &save) : NULL; line;
+		    line = strtok_r(NULL, "\n", &save)) {
+			if (!has_diag(&d, line)) {
+				all = 0;
+				diag("missing: %s", line);
+			}
+		}
+		if (!ok(all, "invalid/%s reports every expected message", cases[i]))
+			dump_diags(&d);
+		free(exp);
+		sm_diags_free(&d);
+		sm_machine_free(m);
+		free(cases[i]);
+	}
+	free(cases);
+}
+
+static void
+test_valid_cases(void)
+{
+	char dir[4096], path[4200];
+	size_t n, i;
+	char **cases;
+
+	snprintf(dir, sizeof dir, "%s/test/load/valid", src_dir);
+	cases = list_dir(dir, &n);
+	ok(n >= 4, "found %zu valid cases", n);
+	for (i = 0; i < n; i++) {
+		struct sm_diags d = { 0 };
+		struct sm_machine *m = NULL;
+		int rc;
+
+		snprintf(path, sizeof path, "%s/%s/machine.scxml", dir, cases[i]);
+		rc = sm_machine_load_file(path, &opts, &m, &d);
+		if (!ok(rc == 0 && m != NULL && d.n == 0, "valid/%s loads cleanly (%s)",
+		    cases[i], sm_errname(rc)))
+			dump_diags(&d);
+		sm_diags_free(&d);
+		sm_machine_free(m);
+		free(cases[i]);
+	}
+	free(cases);
+}
+
+static void
+test_w3c(void)
+{
+	char dir[4096], path[4400];
+	size_t n, i, nfiles = 0;
+	char **files;
+	int good = 0;
+
+	snprintf(dir, sizeof dir, "%s/testdata/w3c-scxml/null", shared_dir);
+	files = list_dir(dir, &n);
+	for (i = 0; i < n; i++) {
+		struct sm_diags d = { 0 };
+		struct sm_machine *m = NULL;
+		int rc;
+
+		if (strstr(files[i], ".scxml") == NULL) {
+			free(files[i]);
+			continue;
+		}
+		nfiles++;
+		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+		rc = sm_machine_load_file(path, NULL, &m, &d);
+		if (rc == 0 && m != NULL && n_errors(&d) == 0)
+			good++;
+		else {
+			ok(0, "w3c %s loads (%s)", files[i], sm_errname(rc));
+			dump_diags(&d);
+		}
+		sm_diags_free(&d);
+		sm_machine_free(m);
+		free(files[i]);
+	}
+	free(files);
+	is_int(nfiles, 41, "41 W3C null-datamodel files present");
+	is_int(good, (int)nfiles, "every W3C file loads and validates");
+}
+
+/* Load `buf` from memory with stderr redirected; returns rc and whether
+ * anything was written to stderr. */
+static int
+load_quiet(const char *buf, size_t len, const struct sm_load_opts *o,
+    struct sm_diags *d, int *noisy)
+{
+	struct sm_machine *m = NULL;
+	char tmpl[] = "/tmp/test_load_stderr.XXXXXX";
+	int fd = mkstemp(tmpl), saved, rc;
+	struct stat st;
+
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	rc = sm_machine_load_memory(buf, len, "hostile.scxml", "/nonexistent",
+	    o, &m, d);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	fstat(fd, &st);
+	*noisy = st.st_size != 0;
+	close(fd);
+	unlink(tmpl);
+	sm_machine_free(m);
+	if (rc == 0 && m == NULL)
+		return SM_EBUG;
+	return rc;
+}
+
+static void
+hostile(const char *what, const char *buf, size_t len, const char *want)
+{
+	struct sm_diags d = { 0 };
+	int noisy, rc;
+
+	rc = load_quiet(buf, len, NULL, &d, &noisy);
+	ok(rc < 0, "%s: refused (%s)", what, sm_errname(rc));
+	ok(!noisy, "%s: nothing printed on stderr", what);
+	if (!ok(has_diag(&d, want), "%s: says '%s'", what, want))
+		dump_diags(&d);
+	sm_diags_free(&d);
+}
+
+static void
+test_hostile(void)
+{
+	static const char laughs[] =
+	    "<?xml version=\"1.0\"?>\n"
+	    "<!DOCTYPE scxml [\n"
+	    " <!ENTITY lol \"lol\">\n"
+	    " <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+	    " <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
+	    " <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
+	    " <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
+	    " <!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
+	    " <!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
+	    " <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
+	    " <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
+	    " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
+	    "]>\n"
+	    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\" version=\"1.0\">"
+	    "<final id=\"&lol9;\"/></scxml>\n";
+	static const char xxe[] =
+	    "<?xml version=\"1.0\"?>\n"
+	    "<!DOCTYPE scxml [ <!ENTITY xxe SYSTEM \"file:///etc/passwd\"> ]>\n"
+	    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\" version=\"1.0\">"
+	    "<state id=\"a\"><onentry><log label=\"&xxe;\"/></onentry></state>"
+	    "<final id=\"f\"/></scxml>\n";
+	static const char xxe_pe[] =
+	    "<?xml version=\"1.0\"?>\n"
+	    "<!DOCTYPE scxml [ <!ENTITY % pe SYSTEM \"file:///etc/passwd\"> %pe; ]>\n"
+	    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\" version=\"1.0\">"
+	    "<final id=\"f\"/></scxml>\n";
+	static const char ext_dtd[] =
+	    "<?xml version=\"1.0\"?>\n"
+	    "<!DOCTYPE scxml SYSTEM \"http://127.0.0.1:1/evil.dtd\">\n"
+	    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\" version=\"1.0\">"
+	    "<final id=\"f\"/></scxml>\n";
+	static const char undeclared[] =
+	    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\" version=\"1.0\">"
+	    "<final id=\"&nope;\"/></scxml>\n";
+	static const char truncated[] =
+	    "<?xml version=\"1.0\"?>\n"
+	    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\" version=\"1.0\">\n"
+	    "<state id=\"a\"><transition event=\"x\" targ";
+	static const char latin1[] =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\" version=\"1.0\">\n"
+	    "<final id=\"caf\xe9\"/></scxml>\n";
+	static const char wrongns[] =
+	    "<scxml xmlns=\"http://www.w3.org/2005/07/scxmlx\" version=\"1.0\">"
+	    "<final id=\"f\"/></scxml>";
+	static const char nons[] = "<scxml version=\"1.0\"><final id=\"f\"/></scxml>";
+	static const char notscxml[] = "<svg xmlns=\"http://www.w3.org/2000/svg\"/>";
+	static const char nul[] = "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\0</scxml>";
+	size_t big = 5u << 20, i, depth = 100000;
+	char *buf, *p;
+
+	hostile("billion laughs", laughs, sizeof laughs - 1, "hostile.scxml:2: document type declarations");
+	hostile("external entity (XXE)", xxe, sizeof xxe - 1, "hostile.scxml:2: document type declarations");
+	hostile("parameter entity XXE", xxe_pe, sizeof xxe_pe - 1, "hostile.scxml:2: document type declarations");
+	hostile("external DTD", ext_dtd, sizeof ext_dtd - 1, "hostile.scxml:2: document type declarations");
+	hostile("undeclared entity", undeclared, sizeof undeclared - 1, "hostile.scxml:1: malformed xml: entity 'nope' not defined");
+	hostile("truncated file", truncated, sizeof truncated - 1, "hostile.scxml:3: malformed xml");
+	hostile("non-UTF-8 bytes", latin1, sizeof latin1 - 1, "hostile.scxml:3: malformed xml");
+	hostile("empty file", "", 0, "hostile.scxml: empty document");
+	hostile("whitespace only", "  \n", 3, "hostile.scxml:2: malformed xml");
+	hostile("wrong namespace", wrongns, sizeof wrongns - 1, "is in namespace \"http://www.w3.org/2005/07/scxmlx\"");
+	hostile("no namespace", nons, sizeof nons - 1, "<scxml> is in namespace \"\"");
+	hostile("not scxml", notscxml, sizeof notscxml - 1, "root element is <svg>, not <scxml>");
+	hostile("NUL byte", nul, sizeof nul - 1, "malformed xml");
+
+	/* 100k nesting: stopped at max_depth with our message */
+	buf = malloc(depth * 16 + 200);
+	p = buf + sprintf(buf, "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\n");
+	for (i = 0; i < depth; i++)
+		p += sprintf(p, "<state>");
+	hostile("100k nesting", buf, (size_t)(p - buf), "hostile.scxml:2: elements nested deeper than 64 levels");
+	free(buf);
+
+	/* 5 MiB: refused before parsing (in memory and as a file) */
+	buf = malloc(big + 1);
+	memset(buf, ' ', big);
+	memcpy(buf, "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">", 48);
+	hostile("5 MiB document", buf, big, "over the limit of 1048576");
+	{
+		char tmpl[] = "/tmp/test_load_big.XXXXXX";
+		int fd = mkstemp(tmpl);
+		struct sm_diags d = { 0 };
+		struct sm_machine *m = NULL;
+		int rc;
+
+		ok(fd >= 0 && write(fd, buf, big) == (ssize_t)big, "wrote a 5 MiB file");
+		close(fd);
+		rc = sm_machine_load_file(tmpl, NULL, &m, &d);
+		is_int(rc, SM_ETOOBIG, "5 MiB file: SM_ETOOBIG");
+		ok(has_diag(&d, "over the limit of 1048576"), "5 MiB file: says why");
+		sm_diags_free(&d);
+		unlink(tmpl);
+	}
+	free(buf);
+
+	/* a missing file */
+	{
+		struct sm_diags d = { 0 };
+		struct sm_machine *m = NULL;
+		int rc = sm_machine_load_file("/nonexistent/x.scxml", NULL, &m, &d);
+
+		is_int(rc, SM_ENOTFOUND, "missing file: SM_ENOTFOUND");
+		ok(has_diag(&d, "x.scxml: cannot open: No such file"), "missing file: says so");
+		sm_diags_free(&d);
+	}
+	/* a smaller max_depth applies */
+	{
+		static const char doc[] =
+		    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">"
+		    "<state id=\"a\"><state id=\"b\"><transition target=\"f\"/></state></state>"
+		    "<final id=\"f\"/></scxml>";
+		struct sm_load_opts o = { 0, 3, NULL, NULL };
+		struct sm_diags d = { 0 };
+		int noisy, rc = load_quiet(doc, sizeof doc - 1, &o, &d, &noisy);
+
+		ok(rc == SM_EPARSE && has_diag(&d, "hostile.scxml:1: elements nested deeper than 3"),
+		    "max_depth 3 refuses depth 4");
+		sm_diags_free(&d);
+		o.max_depth = 4;
+		rc = load_quiet(doc, sizeof doc - 1, &o, &d, &noisy);
+		is_int(rc, 0, "max_depth 4 accepts depth 4");
+		sm_diags_free(&d);
+	}
+}
+
+static void
+test_duration(void)
+{
+	static const struct { const char *s; int64_t ms; } good[] = {
+		{ "2s", 2000 }, { "1.5s", 1500 }, { ".5s", 500 }, { "500ms", 500 },
+		{ "0s", 0 }, { "20s", 20000 }, { "1.0005s", 1001 }, { "0.1ms", 1 },
+	};
+	static const char *const bad[] = {
+		"", "s", "ms", "2", "2 s", " 2s", "2s ", "-1s", "+1s", "1h", "1m",
+		"1.5.5s", ".s", "1e3s", "99999999999999s", "0x10s", "2S",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		int64_t ms = -1;
+
+		ok(sm_duration_parse(good[i].s, &ms) == 0 && ms == good[i].ms,
+		    "duration '%s' = %lld ms (got %lld)", good[i].s,
+		    (long long)good[i].ms, (long long)ms);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int64_t ms = 7;
+
+		ok(sm_duration_parse(bad[i], &ms) < 0 && ms == 7,
+		    "duration '%s' refused", bad[i]);
+	}
+}
+
+static struct sm_machine *
+load_case(const char *kind, const char *name)
+{
+	char path[4096];
+	struct sm_diags d = { 0 };
+	struct sm_machine *m = NULL;
+
+	snprintf(path, sizeof path, "%s/test/load/%s/%s/machine.scxml", src_dir,
+	    kind, name);
+	if (sm_machine_load_file(path, &opts, &m, &d) != 0)
+		dump_diags(&d);
+	sm_diags_free(&d);
+	return m;
+}
+
+static const struct sm_state *
+st(const struct sm_machine *m, const char *id)
+{
+	int i = sm_machine_state_index(m, id);
+
+	return i < 0 ? NULL : &m->states[i];
+}
+
+static void
+test_model(void)
+{
+	struct sm_machine *m;
+	const struct sm_state *s;
+	char hex[65];
+	unsigned char md[32];
+	unsigned int mdlen = 32;
+
+	m = load_case("valid", "task_full");
+	ok(m != NULL, "task_full loads");
+	if (m == NULL)
+		return;
+	is_int(m->datamodel, SM_DM_TASK, "datamodel task");
+	is_str(m->name, "task", "name from <scxml name>");
+	is_int(m->states[0].kind, SM_ST_ROOT, "state 0 is the root");
+	is_int(m->states[0].parent, -1, "root has no parent");
+	is_int(sm_machine_state_index(m, "start"), 1, "start is index 1 (document order)");
+	is_int(sm_machine_state_index(m, "crawl"), 2, "crawl is index 2");
+	is_int(sm_machine_state_index(m, "nope"), -1, "unknown id: -1");
+	is_int(m->states[0].ninitial_targets, 1, "root has one initial target");
+	is_int(m->states[0].initial_targets[0], 1, "root initial is start");
+	s = st(m, "start");
+	is_int(s->ntransitions, 3, "start has 3 transitions");
+	is_str(s->transitions[0]->events[0], "product", "event descriptor kept");
+	ok(s->transitions[1]->events == NULL && s->transitions[1]->cond != NULL,
+	    "eventless transition with compiled cond");
+	is_str(s->transitions[1]->cond_src, "attempt > limits.max", "cond source kept");
+	is_int(s->nonentry, 1, "one onentry block");
+	{
+		const struct sm_exec *x = s->onentry[0];
+
+		is_int(x->kind, SM_X_ASSIGN, "first action is assign");
+		is_str(x->u.assign.location, "attempt", "assign location");
+		x = x->next;
+		ok(x && x->kind == SM_X_IF && x->u.if_.cond != NULL, "then an if");
+		ok(x && x->u.if_.body && x->u.if_.body->kind == SM_X_LOG, "if body: log");
+		x = x ? x->u.if_.next_branch : NULL;
+		ok(x && x->kind == SM_X_IF && x->u.if_.cond != NULL &&
+		    x->u.if_.body->kind == SM_X_RAISE, "elseif branch with raise");
+		x = x ? x->u.if_.next_branch : NULL;
+		ok(x && x->u.if_.cond == NULL && x->u.if_.body &&
+		    x->u.if_.body->kind == SM_X_SEND &&
+		    x->u.if_.body->u.send.delay_ms == 500 &&
+		    strcmp(x->u.if_.body->u.send.id, "t1") == 0 &&
+		    x->u.if_.body->next && x->u.if_.body->next->kind == SM_X_CANCEL,
+		    "else branch: send delay 500ms id t1, cancel");
+	}
+	s = st(m, "crawl");
+	is_int(s->ninvokes, 1, "crawl has one invoke");
+	if (s->ninvokes == 1) {
+		const struct sm_invoke *iv = &s->invokes[0];
+
+		is_int(iv->kind, SM_INV_ACTION, "action invoke");
+		is_str(iv->src, "spider", "action name");
+		is_str(iv->id, "spider", "invoke id");
+		is_int(iv->retry.max_attempts, 3, "sm:attempts");
+		ok(iv->retry.backoff_rate == 1.5, "sm:backoff");
+		is_int(iv->retry.initial_delay_ms, 2000, "sm:delay");
+		is_int(iv->retry.max_delay_ms, 30000, "sm:max-delay");
+		is_int(iv->retry.jitter, 0, "sm:jitter none");
+		ok(iv->retry.errors && strcmp(iv->retry.errors[0], "error.timeout") == 0 &&
+		    strcmp(iv->retry.errors[1], "error.io") == 0 && !iv->retry.errors[2],
+		    "sm:retry-on list");
+		is_int(iv->nparams, 2, "two params");
+		ok(iv->nparams == 2 && iv->params[0].expr && iv->params[1].location &&
+		    strcmp(iv->params[1].location, "task.searchterms_str") == 0,
+		    "param expr and location");
+		ok(iv->finalize && iv->finalize->kind == SM_X_ASSIGN, "finalize block");
+	}
+	ok(s->transitions[1]->nevents == 2 &&
+	    strcmp(s->transitions[1]->events[0], "error.*") == 0 &&
+	    strcmp(s->transitions[1]->events[1], "error") == 0, "event list split");
+	ok(json_is_integer(json_object_get(json_object_get(m->data, "limits"), "max")),
+	    "<data> JSON content parsed");
+	is_int(m->ndata_decls, 3, "three data declarations");
+	ok(m->data_decls[0].expr != NULL && strcmp(m->data_decls[0].name, "attempt") == 0,
+	    "data expr kept for the interpreter");
+	ok(json_is_null(json_object_get(m->data, "empty")), "empty <data> is null");
+	s = st(m, "ok");
+	ok(s && s->ndone_params == 1, "donedata param");
+	s = st(m, "failed");
+	ok(s && json_is_object(s->donedata), "donedata content as JSON");
+	/* the hash is the SHA-256 of the document bytes */
+	EVP_Digest(m->doc, m->doc_len, md, &mdlen, EVP_sha256(), NULL);
+	ok(memcmp(md, m->sha256, 32) == 0, "sha256 of the document bytes");
+	sm_machine_hash_hex(m, hex);
+	is_int(strlen(hex), 64, "hash hex has 64 digits");
+	{
+		size_t len;
+		char path[4096], *doc;
+
+		snprintf(path, sizeof path, "%s/test/load/valid/task_full/machine.scxml", src_dir);
+		doc = slurp(path, &len);
+		ok(doc && len == m->doc_len && memcmp(doc, m->doc, len) == 0,
+		    "machine->doc keeps the bytes");
+		free(doc);
+	}
+	sm_machine_free(m);
+
+	m = load_case("valid", "history_deep");
+	ok(m != NULL, "history_deep loads");
+	if (m) {
+		s = st(m, "h");
+		ok(s && s->kind == SM_ST_HISTORY_DEEP && s->ntransitions == 1 &&
+		    s->transitions[0]->targets[0] == sm_machine_state_index(m, "w2"),
+		    "deep history with default transition");
+		s = st(m, "work");
+		ok(s && s->kind == SM_ST_COMPOUND && s->ninitial_targets == 1 &&
+		    s->initial_targets[0] == sm_machine_state_index(m, "w1"),
+		    "default initial is the first child state (not the history)");
+		is_int(st(m, "w11")->depth, 3, "depth of w11");
+		sm_machine_free(m);
+	}
+	m = load_case("valid", "invoke_child");
+	ok(m != NULL, "invoke_child loads");
+	if (m) {
+		const struct sm_state *a = &m->states[1];
+
+		ok(strncmp(a->id, "__s", 3) == 0, "anonymous state gets a generated id (%s)", a->id);
+		ok(a->ninvokes == 1 && a->invokes[0].child != NULL &&
+		    a->invokes[0].kind == SM_INV_SCXML &&
+		    sm_machine_state_index(a->invokes[0].child, "f") == 1,
+		    "src= child loaded as its own machine");
+		ok(a->invokes[0].src && strstr(a->invokes[0].src, "invoke_child/child.scxml"),
+		    "src resolved beside the parent file");
+		s = st(m, "second");
+		ok(s && s->ninvokes == 1 && s->invokes[0].child &&
+		    s->invokes[0].autoforward &&
+		    sm_machine_state_index(s->invokes[0].child, "y") > 0 &&
+		    s->invokes[0].child->doc_len > 0,
+		    "inline <content> child machine, autoforward");
+		sm_machine_free(m);
+	}
+
+	/* W3C: initial with several ids, <initial> element */
+	{
+		char path[4096];
+		struct sm_diags d = { 0 };
+
+		snprintf(path, sizeof path, "%s/testdata/w3c-scxml/null/test576.scxml", shared_dir);
+		m = NULL;
+		sm_machine_load_file(path, NULL, &m, &d);
+		ok(m && m->states[0].ninitial_targets == 2 &&
+		    m->states[0].initial_targets[0] == sm_machine_state_index(m, "s11p112") &&
+		    m->states[0].initial_targets[1] == sm_machine_state_index(m, "s11p122"),
+		    "test576: scxml initial with two ids");
+		sm_machine_free(m);
+		sm_diags_free(&d);
+		snprintf(path, sizeof path, "%s/testdata/w3c-scxml/null/test412.scxml", shared_dir);
+		m = NULL;
+		sm_machine_load_file(path, NULL, &m, &d);
+		s = m ? st(m, "s01") : NULL;
+		ok(s && s->initial > 0 && m->states[s->initial].kind == SM_ST_INITIAL &&
+		    m->states[s->initial].ntransitions == 1 &&
+		    m->states[s->initial].transitions[0]->body != NULL,
+		    "test412: <initial> pseudo-state with content");
+		sm_machine_free(m);
+		sm_diags_free(&d);
+	}
+}
+
+static void
+test_graph(void)
+{
+	struct sm_machine *m = load_case("valid", "history_deep");
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	ok(m != NULL, "graph: machine loads");
+	if (m == NULL)
+		return;
+	f = open_memstream(&out, &len);
+	is_int(sm_machine_graph_dot(m, f), 0, "graph: writes");
+	fclose(f);
+	ok(strncmp(out, "digraph ", 8) == 0, "graph: a digraph");
+	ok(strstr(out, "subgraph \"cluster_work\"") != NULL, "graph: compound as cluster");
+	ok(strstr(out, "\"w11\" [shape=box") != NULL, "graph: atomic node");
+	ok(strstr(out, "\"end\" [shape=doublecircle") != NULL, "graph: final node");
+	ok(strstr(out, "\"h\" [shape=circle, label=\"H*\"") != NULL, "graph: deep history node");
+	ok(strstr(out, "\"w11\" -> \"w12\" [label=\"n\"]") != NULL, "graph: labelled edge");
+	ok(strstr(out, "\"work#anchor\" -> \"paused\" [label=\"pause\", ltail=\"cluster_work\"]") != NULL,
+	    "graph: edge from a cluster");
+	ok(strstr(out, "\"__root#initial\" -> \"work#anchor\" [label=\"initial\", lhead=\"cluster_work\"]") != NULL,
+	    "graph: initial marked");
+	ok(strstr(out, "\"work#initial\" -> \"w1#anchor\"") != NULL, "graph: nested initial marked");
+	free(out);
+	sm_machine_free(m);
+
+	{
+		static const char doc[] =
+		    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\" datamodel=\"task\">"
+		    "<state id='a\"b'><transition event='go' cond='task.x == \"q\"' target='f'/></state>"
+		    "<final id='f'/></scxml>";
+		struct sm_diags d = { 0 };
+
+		m = NULL;
+		sm_machine_load_memory(doc, sizeof doc - 1, NULL, NULL, NULL, &m, &d);
+		ok(m == NULL, "id with a quote is refused (NMTOKEN)");
+		sm_machine_free(m);
+		sm_diags_free(&d);
+	}
+	{
+		static const char doc[] =
+		    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\" datamodel=\"task\">"
+		    "<state id='a'><transition event='go' cond='task.x == \"q\\\\\"' target='f'/></state>"
+		    "<final id='f'/></scxml>";
+		struct sm_diags d = { 0 };
+
+		m = NULL;
+		sm_machine_load_memory(doc, sizeof doc - 1, NULL, NULL, NULL, &m, &d);
+		ok(m != NULL, "cond with quotes loads");
+		if (m) {
+			f = open_memstream(&out, &len);
+			sm_machine_graph_dot(m, f);
+			fclose(f);
+			if (!ok(strstr(out, "[label=\"go [task.x == \\\"q\\\\\\\\\\\"]\"]") != NULL,
+			    "graph: quotes and backslashes escaped in labels"))
+				diag("%s", out);
+			free(out);
+		} else
+			dump_diags(&d);
+		sm_machine_free(m);
+		sm_diags_free(&d);
+	}
+}
+
+static void
+test_schema_in_sync(void)
+{
+	char path[4096];
+	char *text;
+
+	snprintf(path, sizeof path, "%s/docs/scxml-profile.rng", src_dir);
+	text = slurp(path, NULL);
+	ok(text != NULL, "docs/scxml-profile.rng exists");
+	ok(text && strcmp(text, sm_machine_schema_text()) == 0,
+	    "embedded schema equals docs/scxml-profile.rng (regenerate "
+	    "engine/sm_load_schema.c)");
+	free(text);
+}
+
+static void
+test_memory_api(void)
+{
+	static const char doc[] =
+	    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\n"
+	    "<state id=\"a\"><invoke src=\"child.scxml\"/>"
+	    "<transition event=\"done.invoke\" target=\"f\"/></state>\n"
+	    "<final id=\"f\"/></scxml>";
+	struct sm_diags d = { 0 };
+	struct sm_machine *m = NULL;
+	int rc;
+
+	rc = sm_machine_load_memory(doc, sizeof doc - 1, "mem.scxml", NULL, NULL, &m, &d);
+	ok(rc < 0 && has_diag(&d, "mem.scxml:2: <invoke src=\"child.scxml\">: this "
+	    "document was loaded from memory without a base directory"),
+	    "memory without base_dir: src refused");
+	sm_diags_free(&d);
+	rc = sm_machine_load_memory(doc, sizeof doc - 1, "mem.scxml", NULL, NULL, &m, NULL);
+	ok(rc < 0 && m == NULL, "NULL diags allowed, still refused");
+	{
+		char dir[4096];
+
+		snprintf(dir, sizeof dir, "%s/test/load/valid/invoke_child", src_dir);
+		rc = sm_machine_load_memory(doc, sizeof doc - 1, "mem.scxml", dir, NULL, &m, &d);
+		ok(rc == 0 && m && m->states[1].invokes[0].child, "memory with base_dir loads src=");
+		ok(m && strcmp(m->path, "mem.scxml") == 0, "path is the given name");
+		sm_machine_free(m);
+		sm_diags_free(&d);
+	}
+	is_int(sm_machine_load_memory(NULL, 5, NULL, NULL, NULL, &m, &d), SM_EINVAL,
+	    "NULL buffer with a length: SM_EINVAL");
+}
+
+int
+main(void)
+{
+	src_dir = getenv("SM_SOURCE_DIR");
+	shared_dir = getenv("SM_SHARED_DIR");
+	plan_no_plan();
+	if (src_dir == NULL || shared_dir == NULL) {
+		ok(0, "SM_SOURCE_DIR and SM_SHARED_DIR are set (run through ctest)");
+		return done_testing();
+	}
+	test_duration();
+	test_schema_in_sync();
+	test_invalid_cases();
+	test_valid_cases();
+	test_w3c();
+	test_hostile();
+	test_model();
+	test_graph();
+	test_memory_api();
+	return done_testing();
+}
