@@ -688,8 +688,10 @@ creds_provider_create(struct creds_provider **out, struct sm_loop *loop,
 	if ((opt && opt->no_imds) || imds_disabled() || loop == NULL) {
 		rc = sm_error_set(err, SM_ECREDS,
 		    "no aws credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
-		    "give profile \"%s\" keys in the shared credentials file%s", profile,
-		    loop == NULL ? "" : " (instance metadata is disabled)");
+		    "give profile \"%s\" keys in the shared credentials file (%s)", profile,
+		    imds_disabled() ? "instance metadata is disabled by AWS_EC2_METADATA_DISABLED" :
+		    opt && opt->no_imds ? "instance metadata is disabled" :
+		    "instance metadata needs an event loop");
 		goto fail;
 	}
 	p->imds = 1;
