@@ -210,11 +210,17 @@ ld_strdup(struct ld *L, const char *s)
 static int
 ld_grow(struct ld *L, void **arr, size_t *n, size_t elem)
 {
-	void *p = realloc(*arr, (*n + 1) * elem);
+	void *p = *arr;
 
-	if (p == NULL) {
-		ld_oom(L->S);
-		return -1;
+	/* capacity is the next power of two: grow when n is 0 or one */
+	if (*n == 0 || (*n & (*n - 1)) == 0) {
+		size_t cap = *n ? *n * 2 : 1;
+
+		p = realloc(*arr, cap * elem);
+		if (p == NULL) {
+			ld_oom(L->S);
+			return -1;
+		}
 	}
 	*arr = p;
 	memset((char *)p + *n * elem, 0, elem);
@@ -554,6 +560,7 @@ sm_machine_free(struct sm_machine *m)
 		sm_expr_free(s->done_content_expr);
 	}
 	free(m->states);
+	free(m->by_id);
 	for (i = 0; i < m->ntransitions; i++)
 		transition_free(m->transitions[i]);
 	free(m->transitions);
@@ -573,6 +580,22 @@ sm_machine_state_index(const struct sm_machine *m, const char *id)
 
 	if (m == NULL || id == NULL)
 		return -1;
+	if (m->by_id != NULL) {
+		size_t lo = 0, hi = m->nstates;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			int c = strcmp(m->by_id[mid].id, id);
+
+			if (c == 0)
+				return m->by_id[mid].state;
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return -1;
+	}
 	for (i = 0; i < m->nstates; i++)
 		if (m->states[i].id != NULL && strcmp(m->states[i].id, id) == 0)
 			return (int)i;
@@ -686,28 +709,67 @@ ld_states(struct ld *L, xmlNode *n, int parent, int depth)
 		L->m->states[idx].kind = SM_ST_COMPOUND;
 }
 
-/* Give anonymous states an id no document id can collide with, check
- * for duplicates. */
+static int
+ld_id_cmp(const void *a, const void *b)
+{
+	const struct sm_id_entry *x = a, *y = b;
+	int c = strcmp(x->id, y->id);
+
+	return c ? c : (x->state > y->state) - (x->state < y->state);
+}
+
+static int
+ld_id_known(const struct sm_id_entry *v, size_t n, const char *id)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(v[mid].id, id);
+
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* Check for duplicate ids, give anonymous states (and the root) an id no
+ * document id collides with, and build the sorted id index. */
 static void
 ld_ids(struct ld *L)
 {
 	struct sm_machine *m = L->m;
-	size_t i, j;
+	struct sm_id_entry *v;
+	size_t i, n = 0;
 
-	m->states[0].id = ld_strdup(L, "__root");
-	for (i = 1; i < m->nstates; i++) {
+	v = ld_calloc(L, m->nstates, sizeof *v);
+	if (v == NULL)
+		return;
+	for (i = 0; i < m->nstates; i++) {
 		if (m->states[i].id == NULL)
 			continue;
 		if (m->states[i].id[0] == '\0')
-			lerr(L, m->states[i].line, "empty id: give the state a name or drop the attribute");
-		for (j = 0; j < i; j++)
-			if (m->states[j].id && strcmp(m->states[i].id, m->states[j].id) == 0) {
-				lerr(L, m->states[i].line, "duplicate id '%s' (first "
-				    "defined at line %d): state ids must be unique",
-				    m->states[i].id, m->states[j].line);
-				L->graph_bad = 1;
-				break;
-			}
+			lerr(L, m->states[i].line, "empty id: give the state a name or "
+			    "drop the attribute");
+		v[n].id = m->states[i].id;
+		v[n++].state = (int)i;
+	}
+	qsort(v, n, sizeof *v, ld_id_cmp);
+	for (i = 1; i < n; i++) {
+		size_t first = i - 1;
+
+		if (strcmp(v[i].id, v[first].id) != 0)
+			continue;
+		while (first > 0 && strcmp(v[first - 1].id, v[i].id) == 0)
+			first--;
+		lerr(L, m->states[v[i].state].line, "duplicate id '%s' (first "
+		    "defined at line %d): state ids must be unique", v[i].id,
+		    m->states[v[first].state].line);
+		L->graph_bad = 1;
 	}
 	for (i = 0; i < m->nstates; i++) {
 		char buf[64];
@@ -716,13 +778,24 @@ ld_ids(struct ld *L)
 		if (m->states[i].id != NULL)
 			continue;
 		do {
-			snprintf(buf, sizeof buf, k ? "__s%zu_%d" : "__s%zu", i, k);
+			if (i == 0)
+				snprintf(buf, sizeof buf, k ? "__root_%d" : "__root", k);
+			else
+				snprintf(buf, sizeof buf, k ? "__s%zu_%d" : "__s%zu", i, k);
 			k++;
-		} while (sm_machine_state_index(m, buf) >= 0);
+		} while (ld_id_known(v, n, buf));
 		m->states[i].id = ld_strdup(L, buf);
-		if (m->states[i].id == NULL)
+		if (m->states[i].id == NULL) {
+			free(v);
 			return;
+		}
 	}
+	for (i = 0; i < m->nstates; i++) {
+		v[i].id = m->states[i].id;
+		v[i].state = (int)i;
+	}
+	qsort(v, m->nstates, sizeof *v, ld_id_cmp);
+	m->by_id = v;
 }
 
 /* ------------------------------------------------------------------ */
@@ -755,6 +828,11 @@ ld_targets(struct ld *L, int line, const char *what, const char *list,
 			else if (idx == 0)
 				lerr(L, line, "%s '%s' names the root: target a state "
 				    "inside it", what, ids[i]);
+			else if (L->m->states[idx].kind == SM_ST_INITIAL) {
+				lerr(L, line, "%s '%s' is an <initial>: target its "
+				    "parent state instead", what, ids[i]);
+				L->graph_bad = 1;
+			}
 			else
 				v[k++] = idx;
 		}
@@ -1699,6 +1777,11 @@ ld_fill(struct ld *L, xmlNode *n)
 		    p->kind != SM_ST_PARALLEL && p->kind != SM_ST_ROOT)
 			lerr(L, s->line, "<history> '%s' is in a state without child "
 			    "states: it has nothing to remember", s->id);
+		if (s->kind == SM_ST_INITIAL && p->kind != SM_ST_COMPOUND) {
+			lerr(L, s->line, "<initial> in state '%s', which has no child "
+			    "states: drop it", p->id);
+			L->graph_bad = 1;
+		}
 		if (s->ntransitions != 1) {
 			lerr(L, s->line, "%s '%s' must have exactly one <transition> "
 			    "(its default), it has %zu", what, s->id, s->ntransitions);
@@ -1725,57 +1808,6 @@ ld_fill(struct ld *L, xmlNode *n)
 
 /* ------------------------------------------------------------------ */
 /* static checks                                                        */
-
-static int
-ld_enter_can(const struct sm_machine *m, const char *can, int t, int depth)
-{
-	const struct sm_state *s = &m->states[t];
-	size_t i;
-
-	if (depth > 1000)
-		return 0;
-	if (can[t])
-		return 1;
-	switch (s->kind) {
-	case SM_ST_ROOT:
-	case SM_ST_COMPOUND:
-		if (s->initial >= 0)
-			return ld_enter_can(m, can, s->initial, depth + 1);
-		for (i = 0; i < s->ninitial_targets; i++)
-			if (ld_enter_can(m, can, s->initial_targets[i], depth + 1))
-				return 1;
-		return 0;
-	case SM_ST_PARALLEL:
-		for (i = 0; i < s->nchildren; i++)
-			if (m->states[s->children[i]].kind != SM_ST_HISTORY_SHALLOW &&
-			    m->states[s->children[i]].kind != SM_ST_HISTORY_DEEP &&
-			    ld_enter_can(m, can, s->children[i], depth + 1))
-				return 1;
-		return 0;
-	case SM_ST_INITIAL:
-	case SM_ST_HISTORY_SHALLOW:
-	case SM_ST_HISTORY_DEEP:
-		if (s->ntransitions > 0)
-			for (i = 0; i < s->transitions[0]->ntargets; i++)
-				if (ld_enter_can(m, can, s->transitions[0]->targets[i], depth + 1))
-					return 1;
-		if (s->kind != SM_ST_INITIAL) {
-			/* history restores any configuration seen before */
-			const struct sm_state *p = &m->states[s->parent];
-
-			for (i = 0; i < p->nchildren; i++)
-				if (p->children[i] != t &&
-				    m->states[p->children[i]].kind != SM_ST_HISTORY_SHALLOW &&
-				    m->states[p->children[i]].kind != SM_ST_HISTORY_DEEP &&
-				    m->states[p->children[i]].kind != SM_ST_INITIAL &&
-				    ld_enter_can(m, can, p->children[i], depth + 1))
-					return 1;
-		}
-		return 0;
-	default:
-		return 0;
-	}
-}
 
 /* Mark what entering state t enters: t, its ancestors and its default
  * descendants. */
@@ -1864,22 +1896,108 @@ ld_reachable(struct ld *L)
 }
 
 /*
- * Every atomic state (and every final that is not a goal) must be able to
- * reach a goal: the top-level <final> states, or, when the document has
- * none at top level, any <final>.  While an atomic state is active, the
- * transitions of its ancestors are enabled too (done.state.* lands there),
- * and inside a <parallel> the sibling regions are active as well, so a
- * state may leave through them.  This over-approximates what can happen at
- * run time (conditions and events are ignored), so it never refuses a
- * machine that can finish, and it catches states that are dead ends.
+ * Every atomic state (and every final that is not a goal) that can be
+ * entered must be able to reach a goal: the top-level <final> states, or,
+ * when the document has none at top level, any <final>.  While an atomic
+ * state is active, the transitions of its ancestors are enabled too
+ * (done.state.* lands there), and inside a <parallel> the other regions
+ * are active as well, so a state may leave through them.  This
+ * over-approximates what can happen at run time (conditions and events
+ * are ignored), so it never refuses a machine that can finish, and it
+ * catches states that are dead ends.
+ *
+ * It is a backward search over an AND-free graph of facts per state,
+ * linear in the size of the machine:
+ *   A[s] "while s is active, a goal is reachable"
+ *   E[s] "entering s (with its default descendants) can reach a goal"
+ *   B[s] "a transition of s itself leads to a goal"
+ *   C[s] "a transition of s or of an ancestor leads to a goal"
+ *   D[s] "a region beside s or beside an ancestor can reach a goal"
  */
+enum { F_A, F_E, F_B, F_C, F_D, F_N };
+
+struct ld_fin {
+	const struct sm_machine *m;
+	size_t n;
+	char *f[F_N];
+	int *queue;
+	size_t qhead, qtail;
+	int *pcount, *pfirst;   /* per parallel: children with E, the first */
+	size_t *rev_off;        /* CSR: for each target, the sources */
+	int *rev;
+};
+
+static void
+fin_set(struct ld_fin *F, int fact, int s)
+{
+	if (s < 0 || F->f[fact][s])
+		return;
+	F->f[fact][s] = 1;
+	F->queue[F->qtail++] = fact * (int)F->n + s;
+}
+
+static int
+fin_pseudo(enum sm_state_kind k)
+{
+	return k == SM_ST_INITIAL || k == SM_ST_HISTORY_SHALLOW || k == SM_ST_HISTORY_DEEP;
+}
+
+static void
+fin_entered(struct ld_fin *F, int t)
+{
+	const struct sm_machine *m = F->m;
+	const struct sm_state *ts = &m->states[t];
+	int p = ts->parent;
+	size_t i;
+
+	if (ts->kind == SM_ST_ATOMIC || ts->kind == SM_ST_FINAL)
+		fin_set(F, F_A, t);
+	/* transitions (and pseudo-state defaults) that target t */
+	for (i = F->rev_off[t]; i < F->rev_off[t + 1]; i++) {
+		int src = F->rev[i];
+
+		fin_set(F, fin_pseudo(m->states[src].kind) ? F_E : F_B, src);
+	}
+	if (p < 0)
+		return;
+	{
+		const struct sm_state *ps = &m->states[p];
+
+		if (ps->kind == SM_ST_COMPOUND || ps->kind == SM_ST_ROOT) {
+			if (ps->initial == t)
+				fin_set(F, F_E, p);
+			for (i = 0; i < ps->ninitial_targets; i++)
+				if (ps->initial_targets[i] == t)
+					fin_set(F, F_E, p);
+		}
+		if (fin_pseudo(ts->kind))
+			return;
+		/* a history restores any configuration seen before */
+		for (i = 0; i < ps->nchildren; i++)
+			if (m->states[ps->children[i]].kind == SM_ST_HISTORY_SHALLOW ||
+			    m->states[ps->children[i]].kind == SM_ST_HISTORY_DEEP)
+				fin_set(F, F_E, ps->children[i]);
+		if (ps->kind == SM_ST_PARALLEL) {
+			fin_set(F, F_E, p);
+			if (++F->pcount[p] == 1) {
+				F->pfirst[p] = t;
+				for (i = 0; i < ps->nchildren; i++)
+					if (ps->children[i] != t)
+						fin_set(F, F_D, ps->children[i]);
+			} else if (F->pcount[p] == 2)
+				fin_set(F, F_D, F->pfirst[p]);
+		}
+	}
+}
+
 static void
 ld_check_finals(struct ld *L)
 {
 	const struct sm_machine *m = L->m;
-	size_t n = m->nstates, i, j, iter;
-	char *can, *seen;
-	int top = 0, any = 0, changed = 1;
+	struct ld_fin F;
+	size_t n = m->nstates, i, j, k, nedges = 0;
+	char *seen;
+	int top = 0, any = 0;
 
 	for (i = 0; i < n; i++)
 		if (m->states[i].kind == SM_ST_FINAL) {
@@ -1893,68 +2011,89 @@ ld_check_finals(struct ld *L)
 		return;
 	}
 	seen = ld_reachable(L);
-	can = ld_calloc(L, n, 1);
-	if (can == NULL || seen == NULL) {
-		free(seen);
-		free(can);
+	if (seen == NULL)
 		return;
+	memset(&F, 0, sizeof F);
+	F.m = m;
+	F.n = n;
+	for (i = 0; i < F_N; i++)
+		F.f[i] = ld_calloc(L, n, 1);
+	F.queue = ld_calloc(L, n * F_N, sizeof *F.queue);
+	F.pcount = ld_calloc(L, n, sizeof(int));
+	F.pfirst = ld_calloc(L, n, sizeof(int));
+	F.rev_off = ld_calloc(L, n + 1, sizeof(size_t));
+	for (i = 0; i < m->ntransitions; i++)
+		nedges += m->transitions[i]->ntargets;
+	F.rev = ld_calloc(L, nedges, sizeof(int));
+	if (L->S->oom)
+		goto out;
+	/* reverse edges target -> sources, counting sort */
+	for (i = 0; i < m->ntransitions; i++)
+		for (k = 0; k < m->transitions[i]->ntargets; k++)
+			F.rev_off[m->transitions[i]->targets[k] + 1]++;
+	for (i = 0; i < n; i++)
+		F.rev_off[i + 1] += F.rev_off[i];
+	{
+		size_t *fill = ld_calloc(L, n, sizeof(size_t));
+
+		if (fill == NULL)
+			goto out;
+		for (i = 0; i < m->ntransitions; i++)
+			for (k = 0; k < m->transitions[i]->ntargets; k++) {
+				int t = m->transitions[i]->targets[k];
+
+				F.rev[F.rev_off[t] + fill[t]++] = m->transitions[i]->source;
+			}
+		free(fill);
 	}
 	for (i = 0; i < n; i++)
-		if (m->states[i].kind == SM_ST_FINAL && (!top || m->states[i].parent == 0))
-			can[i] = 1;
-	for (iter = 0; changed && iter <= n + 1; iter++) {
-		changed = 0;
-		for (i = 1; i < n; i++) {
-			const struct sm_state *s = &m->states[i];
-			int a, ok = 0;
+		if (m->states[i].kind == SM_ST_FINAL && (!top || m->states[i].parent == 0)) {
+			fin_set(&F, F_A, (int)i);
+			fin_set(&F, F_E, (int)i);
+		}
+	while (F.qhead < F.qtail) {
+		int code = F.queue[F.qhead++];
+		int fact = code / (int)n, s = code % (int)n;
+		const struct sm_state *ss = &m->states[s];
 
-			if (can[i])
-				continue;
-			if (s->kind == SM_ST_COMPOUND || s->kind == SM_ST_PARALLEL ||
-			    s->kind == SM_ST_INITIAL || s->kind == SM_ST_HISTORY_SHALLOW ||
-			    s->kind == SM_ST_HISTORY_DEEP) {
-				/* only through what it enters */
-				if (ld_enter_can(m, can, (int)i, 0))
-					ok = 1;
-			}
-			for (a = (int)i; a > 0 && !ok; a = m->states[a].parent) {
-				const struct sm_state *as = &m->states[a];
-				const struct sm_state *ps;
-
-				if (as->kind != SM_ST_INITIAL && as->kind != SM_ST_HISTORY_SHALLOW &&
-				    as->kind != SM_ST_HISTORY_DEEP)
-					for (j = 0; j < as->ntransitions && !ok; j++) {
-						const struct sm_transition *t = as->transitions[j];
-						size_t k;
-
-						for (k = 0; k < t->ntargets && !ok; k++)
-							if (ld_enter_can(m, can, t->targets[k], 0))
-								ok = 1;
-					}
-				ps = &m->states[as->parent];
-				if (as->parent >= 0 && ps->kind == SM_ST_PARALLEL)
-					for (j = 0; j < ps->nchildren && !ok; j++)
-						if (ps->children[j] != a &&
-						    ld_enter_can(m, can, ps->children[j], 0))
-							ok = 1;
-			}
-			if (ok) {
-				can[i] = 1;
-				changed = 1;
-			}
+		switch (fact) {
+		case F_A:
+			if (ss->kind == SM_ST_ATOMIC || ss->kind == SM_ST_FINAL)
+				fin_set(&F, F_E, s);
+			break;
+		case F_E:
+			fin_entered(&F, s);
+			break;
+		case F_B:
+			fin_set(&F, F_C, s);
+			break;
+		case F_C:
+		case F_D:
+			fin_set(&F, F_A, s);
+			for (j = 0; j < ss->nchildren; j++)
+				fin_set(&F, fact, ss->children[j]);
+			break;
 		}
 	}
 	for (i = 1; i < n; i++) {
 		const struct sm_state *s = &m->states[i];
 
-		if (can[i] || !seen[i] || (s->kind != SM_ST_ATOMIC && s->kind != SM_ST_FINAL))
+		if (F.f[F_A][i] || !seen[i] ||
+		    (s->kind != SM_ST_ATOMIC && s->kind != SM_ST_FINAL))
 			continue;
 		lerr(L, s->line, "%s '%s' cannot reach a %sfinal state: add a "
 		    "transition that leads towards one", s->kind == SM_ST_FINAL ?
 		    "final" : "state", s->id, top ? "top-level " : "");
 	}
+out:
+	for (i = 0; i < F_N; i++)
+		free(F.f[i]);
+	free(F.queue);
+	free(F.pcount);
+	free(F.pfirst);
+	free(F.rev_off);
+	free(F.rev);
 	free(seen);
-	free(can);
 }
 
 /* ------------------------------------------------------------------ */

@@ -173,6 +173,12 @@ struct sm_state {
 	struct sm_expr *done_content_expr; /* <donedata><content expr=> or NULL */
 };
 
+/* One entry of the id index (the id points into states[state].id). */
+struct sm_id_entry {
+	const char *id;
+	int state;
+};
+
 struct sm_machine {
 	char *name;            /* <scxml name=> or the file name */
 	char *path;            /* source path, or "<memory>" */
@@ -192,6 +198,8 @@ struct sm_machine {
 	                          expr (evaluate at instance start; NULL when the
 	                          value is literal and already in `data`) */
 	size_t ndata_decls;
+	struct sm_id_entry *by_id; /* nstates entries sorted by id (strcmp);
+	                          sm_machine_state_index() searches it */
 };
 
 #endif
