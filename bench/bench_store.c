@@ -37,6 +37,7 @@ struct cfg {
 	long ops;
 	int rounds;
 	size_t vlen;
+	long group;
 	char dir[1024];
 };
 
@@ -49,6 +50,7 @@ struct lmdb_case {
 	MDB_dbi dbi;
 	uint64_t next;
 	size_t vlen;
+	long group;             /* puts per transaction */
 };
 
 static int
@@ -59,6 +61,7 @@ lmdb_open(struct lmdb_case *c, const char *path, unsigned extra, size_t vlen)
 
 	memset(c, 0, sizeof(*c));
 	c->vlen = vlen;
+	c->group = 1;
 	if (mkdir(path, 0700) != 0 && errno != EEXIST)
 		return errno;
 	if ((rc = mdb_env_create(&c->env)) != 0 ||
@@ -82,16 +85,19 @@ lmdb_round(void *arg, long ops)
 	unsigned char kb[8];
 	MDB_val k = { 8, kb }, v = { c->vlen, value };
 	MDB_txn *txn;
-	long i;
+	long i, g;
 	int rc;
 
-	for (i = 0; i < ops; i++) {
-		store_be64_put(kb, c->next++);
+	/* ops records, c->group of them per transaction */
+	for (i = 0; i < ops; i += c->group) {
 		if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
 			return rc;
-		if ((rc = mdb_put(txn, c->dbi, &k, &v, 0)) != 0) {
-			mdb_txn_abort(txn);
-			return rc;
+		for (g = 0; g < c->group; g++) {
+			store_be64_put(kb, c->next++);
+			if ((rc = mdb_put(txn, c->dbi, &k, &v, 0)) != 0) {
+				mdb_txn_abort(txn);
+				return rc;
+			}
 		}
 		if ((rc = mdb_txn_commit(txn)) != 0)
 			return rc;
@@ -135,6 +141,7 @@ struct sqlite_case {
 	sqlite3_stmt *begin, *ins, *commit;
 	uint64_t next;
 	size_t vlen;
+	long group;             /* inserts per transaction */
 };
 
 static int
@@ -145,6 +152,7 @@ sqlite_open(struct sqlite_case *c, const char *path, const char *sync, size_t vl
 
 	memset(c, 0, sizeof(*c));
 	c->vlen = vlen;
+	c->group = 1;
 	if (sqlite3_open(path, &c->db) != SQLITE_OK)
 		goto fail;
 	snprintf(sql, sizeof(sql),
@@ -182,15 +190,17 @@ static int
 sqlite_round(void *arg, long ops)
 {
 	struct sqlite_case *c = arg;
-	long i;
+	long i, g;
 
-	for (i = 0; i < ops; i++) {
+	for (i = 0; i < ops; i += c->group) {
 		if (sqlite_step(c->db, c->begin) != 0)
 			return 1;
-		sqlite3_bind_int64(c->ins, 1, (sqlite3_int64)c->next++);
-		sqlite3_bind_blob(c->ins, 2, value, (int)c->vlen, SQLITE_STATIC);
-		if (sqlite_step(c->db, c->ins) != 0)
-			return 1;
+		for (g = 0; g < c->group; g++) {
+			sqlite3_bind_int64(c->ins, 1, (sqlite3_int64)c->next++);
+			sqlite3_bind_blob(c->ins, 2, value, (int)c->vlen, SQLITE_STATIC);
+			if (sqlite_step(c->db, c->ins) != 0)
+				return 1;
+		}
 		if (sqlite_step(c->db, c->commit) != 0)
 			return 1;
 	}
@@ -221,35 +231,36 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_store [-n commits-per-round] [-r rounds] "
-	    "[-d directory] [-v value-bytes]\n");
+	    "[-d directory] [-v value-bytes] [-g records-per-group-commit]\n"
+	    "(-n must be a multiple of -g)\n");
 	exit(2);
 }
 
 static void
-report(const char *name, const double *rates, int n)
+report(const char *name, const double *rates, int n, const char *unit)
 {
 	double lo, hi;
 
 	bench_minmax(rates, (size_t)n, &lo, &hi);
-	printf("%-46s %10.0f commits/s  (min %.0f, max %.0f)\n", name,
-	    bench_median(rates, (size_t)n), lo, hi);
+	printf("%-40s %10.0f %s/s  (min %.0f, max %.0f)\n", name,
+	    bench_median(rates, (size_t)n), unit, lo, hi);
 }
 
 int
 main(int argc, char **argv)
 {
-	struct cfg cfg = { 2000, 7, 100, "" };
-	struct lmdb_case lf, lp;
+	struct cfg cfg = { 2000, 7, 100, 32, "" };
+	struct lmdb_case lf, lp, lg;
 	struct store_case sc;
-	struct sqlite_case qf, qn;
+	struct sqlite_case qf, qn, qg;
 	struct store_options opt;
 	struct sm_error err;
 	struct statfs sfs;
-	double *r_lf, *r_lp, *r_sc, *r_qf, *r_qn;
+	double *r_lf, *r_lp, *r_sc, *r_qf, *r_qn, *r_lg, *r_qg;
 	char path[1200];
 	int ch, i, rc, own_dir = 0;
 
-	while ((ch = getopt(argc, argv, "n:r:d:v:")) != -1) {
+	while ((ch = getopt(argc, argv, "n:r:d:v:g:")) != -1) {
 		switch (ch) {
 		case 'n':
 			cfg.ops = strtol(optarg, NULL, 10);
@@ -263,11 +274,15 @@ main(int argc, char **argv)
 		case 'v':
 			cfg.vlen = (size_t)strtoul(optarg, NULL, 10);
 			break;
+		case 'g':
+			cfg.group = strtol(optarg, NULL, 10);
+			break;
 		default:
 			usage();
 		}
 	}
-	if (cfg.ops <= 0 || cfg.rounds <= 0 || cfg.vlen == 0 || cfg.vlen > sizeof(value))
+	if (cfg.ops <= 0 || cfg.rounds <= 0 || cfg.vlen == 0 || cfg.vlen > sizeof(value) ||
+	    cfg.group <= 0 || cfg.ops % cfg.group != 0)
 		usage();
 	if (cfg.dir[0] == '\0') {
 		snprintf(cfg.dir, sizeof(cfg.dir), "./bench-store-XXXXXX");
@@ -296,6 +311,10 @@ main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/lmdb-nosync", cfg.dir);
 	if ((rc = lmdb_open(&lp, path, MDB_NOSYNC, cfg.vlen)) != 0)
 		goto lmdb_fail;
+	snprintf(path, sizeof(path), "%s/lmdb-group", cfg.dir);
+	if ((rc = lmdb_open(&lg, path, 0, cfg.vlen)) != 0)
+		goto lmdb_fail;
+	lg.group = cfg.group;
 	store_options_init(&opt);
 	memset(&sc, 0, sizeof(sc));
 	sc.vlen = cfg.vlen;
@@ -311,12 +330,18 @@ main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/sqlite-normal.db", cfg.dir);
 	if (sqlite_open(&qn, path, "NORMAL", cfg.vlen) != 0)
 		return 1;
+	snprintf(path, sizeof(path), "%s/sqlite-group.db", cfg.dir);
+	if (sqlite_open(&qg, path, "FULL", cfg.vlen) != 0)
+		return 1;
+	qg.group = cfg.group;
 
 	r_lf = calloc((size_t)cfg.rounds, sizeof(double));
 	r_lp = calloc((size_t)cfg.rounds, sizeof(double));
 	r_sc = calloc((size_t)cfg.rounds, sizeof(double));
 	r_qf = calloc((size_t)cfg.rounds, sizeof(double));
 	r_qn = calloc((size_t)cfg.rounds, sizeof(double));
+	r_lg = calloc((size_t)cfg.rounds, sizeof(double));
+	r_qg = calloc((size_t)cfg.rounds, sizeof(double));
 	/* warm-up: creates files, first pages, WAL */
 	if (lmdb_round(&lf, 50) || sqlite_round(&qf, 50) || store_round(&sc, 50)) {
 		fprintf(stderr, "bench_store: warm-up failed\n");
@@ -328,7 +353,9 @@ main(int argc, char **argv)
 		    bench_run(sqlite_round, &qf, cfg.ops, 1, &r_qf[i]) != 0 ||
 		    bench_run(store_round, &sc, cfg.ops, 1, &r_sc[i]) != 0 ||
 		    bench_run(lmdb_round, &lp, cfg.ops, 1, &r_lp[i]) != 0 ||
-		    bench_run(sqlite_round, &qn, cfg.ops, 1, &r_qn[i]) != 0) {
+		    bench_run(sqlite_round, &qn, cfg.ops, 1, &r_qn[i]) != 0 ||
+		    bench_run(lmdb_round, &lg, cfg.ops * 4, 1, &r_lg[i]) != 0 ||
+		    bench_run(sqlite_round, &qg, cfg.ops * 4, 1, &r_qg[i]) != 0) {
 			fprintf(stderr, "bench_store: round %d failed\n", i + 1);
 			return 1;
 		}
@@ -338,21 +365,31 @@ main(int argc, char **argv)
 
 	printf("\nmedian of %d rounds, one small write per transaction:\n", cfg.rounds);
 	printf("-- durable (fsync at every commit) --\n");
-	report("LMDB raw, store flags (FULL)", r_lf, cfg.rounds);
-	report("SQLite WAL, synchronous=FULL", r_qf, cfg.rounds);
-	report("store_batch_commit, 1 put (FULL)", r_sc, cfg.rounds);
+	report("LMDB raw, store flags (FULL)", r_lf, cfg.rounds, "commits");
+	report("SQLite WAL, synchronous=FULL", r_qf, cfg.rounds, "commits");
+	report("store_batch_commit, 1 put (FULL)", r_sc, cfg.rounds, "commits");
 	printf("-- survives a process crash, not a machine crash --\n");
-	report("LMDB raw, MDB_NOSYNC (PROCESS)", r_lp, cfg.rounds);
-	report("SQLite WAL, synchronous=NORMAL", r_qn, cfg.rounds);
+	report("LMDB raw, MDB_NOSYNC (PROCESS)", r_lp, cfg.rounds, "commits");
+	report("SQLite WAL, synchronous=NORMAL", r_qn, cfg.rounds, "commits");
+	printf("-- group commit, %ld records per durable transaction (records/s) --\n",
+	    cfg.group);
+	report("LMDB raw, store flags (FULL)", r_lg, cfg.rounds, "records");
+	report("SQLite WAL, synchronous=FULL", r_qg, cfg.rounds, "records");
 	printf("\nratio LMDB FULL / SQLite WAL FULL: %.2f\n",
 	    bench_median(r_lf, (size_t)cfg.rounds) / bench_median(r_qf, (size_t)cfg.rounds));
 	printf("ratio store API / LMDB raw (FULL): %.2f\n",
 	    bench_median(r_sc, (size_t)cfg.rounds) / bench_median(r_lf, (size_t)cfg.rounds));
 	printf("ratio LMDB NOSYNC / SQLite WAL NORMAL: %.2f\n",
 	    bench_median(r_lp, (size_t)cfg.rounds) / bench_median(r_qn, (size_t)cfg.rounds));
+	printf("ratio group commit LMDB / SQLite (FULL, records/s): %.2f\n",
+	    bench_median(r_lg, (size_t)cfg.rounds) / bench_median(r_qg, (size_t)cfg.rounds));
 
 	sqlite_close(&qf);
 	sqlite_close(&qn);
+	sqlite_close(&qg);
+	mdb_env_close(lg.env);
+	free(r_lg);
+	free(r_qg);
 	store_batch_destroy(sc.b);
 	store_close(sc.st);
 	mdb_env_close(lf.env);
