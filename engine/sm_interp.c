@@ -215,6 +215,8 @@ int64_t sm__parse_duration(const char *str)
 	}
 	if (*p == '.') {
 		p++;
+		if (!isdigit((unsigned char)*p))
+			return -1;
 		while (isdigit((unsigned char)*p)) {
 			v += (*p - '0') * frac;
 			frac /= 10;

@@ -1,0 +1,651 @@
+/*
+ * test_engine.c - the engine runtime: descriptor matching, durations, retry
+ * arithmetic, the action registry, actions finishing/failing/retrying/being
+ * cancelled, and persistence (close the engine, reopen from the store,
+ * continue, same outcome; timers and retry counts survive a restart).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "sm_engine.h"
+#include "sm_interp_private.h"
+#include "sm_log.h"
+#include "sm_loop.h"
+#include "sm_machine.h"
+#include "sm_model.h"
+#include "store.h"
+#include "tap.h"
+
+/* ---- a scriptable action --------------------------------------------------- */
+
+#define MAX_CALLS 16
+
+struct script {
+	/* per attempt (1-based): 0 succeed, 1 fail with fail_error, 2 hang */
+	int plan[MAX_CALLS];
+	const char *fail_error;
+	int attempts_seen[MAX_CALLS];
+	uint64_t start_ms[MAX_CALLS];
+	int nstarts;
+	int ncancels;
+	struct sm_action_call *hanging;
+	json_t *last_params;
+};
+
+static int script_start(struct sm_action_call *call)
+{
+	struct script *s = sm_action_call_arg(call);
+	int a = sm_action_call_attempt(call);
+	int what = a < MAX_CALLS ? s->plan[a] : 0;
+
+	if (s->nstarts < MAX_CALLS) {
+		s->attempts_seen[s->nstarts] = a;
+		s->start_ms[s->nstarts] = sm_time_mono_ms();
+	}
+	s->nstarts++;
+	json_decref(s->last_params);
+	s->last_params = json_deep_copy(sm_action_call_params(call));
+	if (what == 0) {
+		json_t *r = json_pack("{s:i,s:O}", "attempt", a, "params",
+		    sm_action_call_params(call));
+
+		sm_action_done(call, r);
+		json_decref(r);
+	} else if (what == 1) {
+		sm_action_fail(call, s->fail_error, "scripted failure");
+	} else {
+		s->hanging = call;
+	}
+	return 0;
+}
+
+static void script_cancel(struct sm_action_call *call)
+{
+	struct script *s = sm_action_call_arg(call);
+
+	s->ncancels++;
+	if (s->hanging == call)
+		s->hanging = NULL;
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+struct env {
+	struct sm_loop *loop;
+	struct store *st;
+	struct sm_engine *e;
+	struct sm_machine *m;
+	struct script sc;
+	int done;
+	char final_id[64];
+	json_t *donedata;
+};
+
+static void on_done(struct sm_engine *e, const char *id, const char *final_id, json_t *dd,
+    void *arg)
+{
+	struct env *v = arg;
+
+	(void)e;
+	(void)id;
+	v->done++;
+	snprintf(v->final_id, sizeof(v->final_id), "%s", final_id);
+	json_decref(v->donedata);
+	v->donedata = dd ? json_incref(dd) : NULL;
+}
+
+static struct sm_machine *load(const char *xml)
+{
+	struct sm_machine *m = NULL;
+	struct sm_diags d = { 0 };
+
+	if (sm_machine_load_memory(xml, strlen(xml), "test.scxml", NULL, NULL, &m, &d) != 0) {
+		sm_diags_print(&d, stderr);
+		bail_out("test machine does not load");
+	}
+	sm_diags_free(&d);
+	return m;
+}
+
+static void env_open(struct env *v, const char *dir, const char *xml)
+{
+	struct sm_error err;
+	struct sm_action_def def = { "script", script_start, script_cancel, &v->sc };
+
+	sm_loop_create(&v->loop);
+	if (dir) {
+		struct store_options o;
+
+		store_options_init(&o);
+		o.durability = STORE_DURABLE_PROCESS;
+		if (store_open(&v->st, dir, &o, &err) != 0)
+			bail_out("store_open: %s", err.msg);
+	}
+	if (sm_engine_create(&v->e, v->loop, v->st, &err) != 0)
+		bail_out("engine: %s", err.msg);
+	sm_engine_register_action(v->e, &def);
+	sm_engine_on_done(v->e, on_done, v);
+	if (!v->m)
+		v->m = load(xml);
+	sm_engine_add_machine(v->e, v->m);
+}
+
+static void env_close(struct env *v, int keep_machine)
+{
+	sm_engine_destroy(v->e);
+	v->e = NULL;
+	if (v->st)
+		store_close(v->st);
+	v->st = NULL;
+	sm_loop_destroy(v->loop);
+	v->loop = NULL;
+	if (!keep_machine) {
+		sm_machine_free(v->m);
+		v->m = NULL;
+	}
+}
+
+/* Run the loop until the instance is done or `ms` pass. */
+static void run_for(struct env *v, uint64_t ms, int until_done)
+{
+	struct sm_error err;
+	uint64_t end = sm_time_mono_ms() + ms;
+
+	sm_engine_flush(v->e, &err);
+	while (sm_time_mono_ms() < end) {
+		if (until_done && v->done)
+			break;
+		sm_loop_run_once(v->loop, 20);
+		sm_engine_flush(v->e, &err);
+	}
+}
+
+static char *tmpdir(void)
+{
+	char tmpl[] = "/tmp/sm_engine_test.XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	return d ? strdup(d) : NULL;
+}
+
+static void rmtree(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("could not remove %s", dir);
+}
+
+static json_t *dm_get(struct env *v, const char *id, const char *key)
+{
+	json_t *dm = sm_engine_instance_datamodel(v->e, id);
+	json_t *r = dm ? json_incref(json_object_get(dm, key)) : NULL;
+
+	json_decref(dm);
+	return r;
+}
+
+/* ---- unit tests --------------------------------------------------------------- */
+
+static void test_matching(void)
+{
+	static char d_foo[] = "foo", d_foostar[] = "foo.*", d_star[] = "*", d_ab[] = "a.b",
+	    d_c[] = "c";
+	char *foo[] = { d_foo, NULL };
+	char *foostar[] = { d_foostar, NULL };
+	char *star[] = { d_star, NULL };
+	char *multi[] = { d_ab, d_c, NULL };
+
+	ok(sm__event_match(foo, "foo"), "'foo' matches foo");
+	ok(sm__event_match(foo, "foo.bar"), "'foo' matches foo.bar");
+	ok(!sm__event_match(foo, "foos"), "'foo' does not match foos");
+	ok(!sm__event_match(foo, "fo"), "'foo' does not match fo");
+	ok(sm__event_match(foostar, "foo.bar.baz"), "'foo.*' matches foo.bar.baz");
+	ok(sm__event_match(foostar, "foo"), "'foo.*' matches foo");
+	ok(!sm__event_match(foostar, "foobar"), "'foo.*' does not match foobar");
+	ok(sm__event_match(star, "anything.at.all"), "'*' matches all");
+	ok(sm__event_match(multi, "c.d"), "second descriptor matches");
+	ok(!sm__event_match(multi, "a"), "'a.b' does not match a");
+	ok(!sm__event_match(NULL, "x"), "eventless matches no event");
+}
+
+static void test_durations(void)
+{
+	is_int(sm__parse_duration("2s"), 2000, "2s");
+	is_int(sm__parse_duration("1.5s"), 1500, "1.5s");
+	is_int(sm__parse_duration(".5s"), 500, ".5s");
+	is_int(sm__parse_duration("500ms"), 500, "500ms");
+	is_int(sm__parse_duration("0s"), 0, "0s");
+	is_int(sm__parse_duration("2"), -1, "no unit refused");
+	is_int(sm__parse_duration("s"), -1, "no number refused");
+	is_int(sm__parse_duration("-1s"), -1, "negative refused");
+	is_int(sm__parse_duration("1m"), -1, "minutes refused");
+	is_int(sm__parse_duration("1.s"), -1, "1.s refused (CSS2 wants a digit after the dot)");
+	is_int(sm__parse_duration("1 s"), -1, "blank refused");
+	is_int(sm__parse_duration("99999999999999s"), -1, "absurd value refused");
+	is_int(sm__parse_duration(""), -1, "empty refused");
+}
+
+static void test_retry_math(void)
+{
+	static char e_timeout[] = "error.timeout", e_io[] = "error.io";
+	char *on[] = { e_timeout, e_io, NULL };
+	struct sm_retry r = { 5, 1000, 2.0, 5000, 0, NULL };
+	int i, inside = 1, varied = 0;
+	int64_t first = -1;
+
+	is_int(sm_retry_delay_ms(&r, 1, 0), 1000, "after attempt 1: initial delay");
+	is_int(sm_retry_delay_ms(&r, 2, 0), 2000, "after attempt 2: doubled");
+	is_int(sm_retry_delay_ms(&r, 3, 0), 4000, "after attempt 3: doubled again");
+	is_int(sm_retry_delay_ms(&r, 4, 0), 5000, "after attempt 4: capped at max delay");
+	is_int(sm_retry_delay_ms(&r, 60, 0), 5000, "huge attempt numbers stay capped");
+	r.backoff_rate = 1.5;
+	is_int(sm_retry_delay_ms(&r, 2, 0), 1500, "rate 1.5");
+	r.jitter = 1;
+	r.backoff_rate = 2.0;
+	for (i = 0; i < 1000; i++) {
+		int64_t d = sm_retry_delay_ms(&r, 3, (uint64_t)i * 2654435761u + 12345);
+
+		if (d < 0 || d > 4000)
+			inside = 0;
+		if (first < 0)
+			first = d;
+		else if (d != first)
+			varied = 1;
+	}
+	ok(inside, "full jitter stays in [0, 4000]");
+	ok(varied, "full jitter varies");
+
+	ok(sm_retry_should(&r, 1, "error.timeout"), "attempt 1 of 5 retried");
+	ok(sm_retry_should(&r, 4, "error.io"), "attempt 4 of 5 retried");
+	ok(!sm_retry_should(&r, 5, "error.io"), "attempt 5 of 5 not retried");
+	r.errors = on;
+	ok(sm_retry_should(&r, 1, "error.timeout"), "retry-on lists error.timeout");
+	ok(sm_retry_should(&r, 1, "error.io.read"), "retry-on matches by token prefix");
+	ok(!sm_retry_should(&r, 1, "error.execution"), "error.execution not in retry-on");
+	ok(!sm_retry_should(&r, 1, "error.timeouts"), "no partial-token match");
+	r.max_attempts = 1;
+	r.errors = NULL;
+	ok(!sm_retry_should(&r, 1, "error.io"), "attempts=1 never retries");
+}
+
+static void test_registry(void)
+{
+	struct sm_loop *loop;
+	struct sm_engine *e;
+	struct sm_error err;
+	struct sm_action_def def = { "a", script_start, NULL, NULL };
+	struct sm_action_def bad = { "", script_start, NULL, NULL };
+	struct sm_action_def nostart = { "b", NULL, NULL, NULL };
+
+	sm_loop_create(&loop);
+	sm_engine_create(&e, loop, NULL, &err);
+	is_int(sm_engine_register_action(e, &def), 0, "register 'a'");
+	is_int(sm_engine_register_action(e, &def), SM_EEXISTS, "second 'a' refused");
+	is_int(sm_engine_register_action(e, &bad), SM_EINVAL, "empty name refused");
+	is_int(sm_engine_register_action(e, &nostart), SM_EINVAL, "no start function refused");
+	ok(sm_engine_action_known(e, "a"), "'a' known");
+	ok(!sm_engine_action_known(e, "b"), "'b' unknown");
+	sm_engine_destroy(e);
+	sm_loop_destroy(loop);
+}
+
+/* ---- actions ------------------------------------------------------------------ */
+
+static const char *action_machine =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' xmlns:sm='urn:smd:scxml:1'"
+    " version='1.0' datamodel='task' initial='work'>"
+    " <datamodel><data id='result' expr='null'/><data id='error' expr='null'/></datamodel>"
+    " <state id='work'>"
+    "  <invoke id='job' type='urn:smd:scxml:1' src='script' sm:attempts='3' sm:delay='100ms'"
+    "   sm:backoff='2.0' sm:max-delay='1s' sm:jitter='none' sm:retry-on='error.timeout'>"
+    "   <param name='site' expr='task.site'/>"
+    "   <param name='n' expr='1 + 1'/>"
+    "  </invoke>"
+    "  <transition event='done.invoke.job' target='ok'>"
+    "   <assign location='result' expr='_event.data'/>"
+    "  </transition>"
+    "  <transition event='error.invoke.job' target='failed'>"
+    "   <assign location='error' expr='_event.data'/>"
+    "  </transition>"
+    "  <transition event='leave' target='left'/>"
+    " </state>"
+    " <final id='ok'/><final id='failed'/><final id='left'/>"
+    "</scxml>";
+
+static void test_action_done(void)
+{
+	struct env v;
+	struct sm_error err;
+	json_t *task = json_pack("{s:s}", "site", "walmart"), *res;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, NULL, action_machine);
+	is_int(sm_engine_start(v.e, v.m, "t1", task, &err), 0, "start t1");
+	is_int(sm_engine_start(v.e, v.m, "t1", task, &err), SM_EEXISTS, "same id refused");
+	run_for(&v, 2000, 1);
+	is_str(v.final_id, "ok", "action success reaches 'ok'");
+	is_int(v.sc.nstarts, 1, "one start");
+	is_int(v.sc.attempts_seen[0], 1, "attempt 1");
+	res = dm_get(&v, "t1", "result");
+	is_str(json_string_value(json_object_get(json_object_get(res, "params"), "site")), "walmart",
+	    "params reach the action and come back in _event.data");
+	is_int((int)json_integer_value(json_object_get(json_object_get(res, "params"), "n")), 2,
+	    "param expressions are evaluated");
+	json_decref(res);
+	is_int(sm_engine_post(v.e, "t1", "x", NULL), SM_ENOTFOUND, "post to a finished instance");
+	is_int(sm_engine_post(v.e, "nope", "x", NULL), SM_ENOTFOUND, "post to an unknown instance");
+	json_decref(task);
+	json_decref(v.donedata);
+	json_decref(v.sc.last_params);
+	env_close(&v, 0);
+}
+
+static void test_action_retry(void)
+{
+	struct env v;
+	struct sm_error err;
+	json_t *e;
+	uint64_t d1, d2;
+
+	/* fails twice with a retried error, then succeeds on attempt 3 */
+	memset(&v, 0, sizeof(v));
+	v.sc.plan[1] = 1;
+	v.sc.plan[2] = 1;
+	v.sc.fail_error = "error.timeout";
+	env_open(&v, NULL, action_machine);
+	sm_engine_start(v.e, v.m, "r1", NULL, &err);
+	run_for(&v, 3000, 1);
+	is_str(v.final_id, "ok", "succeeds on the third attempt");
+	is_int(v.sc.nstarts, 3, "three starts");
+	is_int(v.sc.attempts_seen[0], 1, "attempt numbers: 1");
+	is_int(v.sc.attempts_seen[1], 2, "attempt numbers: 2");
+	is_int(v.sc.attempts_seen[2], 3, "attempt numbers: 3");
+	d1 = v.sc.start_ms[1] - v.sc.start_ms[0];
+	d2 = v.sc.start_ms[2] - v.sc.start_ms[1];
+	ok(d1 >= 95 && d1 < 400, "first backoff ~100ms (got %llu)", (unsigned long long)d1);
+	ok(d2 >= 195 && d2 < 600, "second backoff ~200ms (got %llu)", (unsigned long long)d2);
+	json_decref(v.sc.last_params);
+	json_decref(v.donedata);
+	env_close(&v, 0);
+
+	/* all three attempts fail: error.invoke.job with attempt 3 */
+	memset(&v, 0, sizeof(v));
+	v.sc.plan[1] = v.sc.plan[2] = v.sc.plan[3] = 1;
+	v.sc.fail_error = "error.timeout";
+	env_open(&v, NULL, action_machine);
+	sm_engine_start(v.e, v.m, "r2", NULL, &err);
+	run_for(&v, 3000, 1);
+	is_str(v.final_id, "failed", "gives up after sm:attempts");
+	is_int(v.sc.nstarts, 3, "exactly three starts");
+	e = dm_get(&v, "r2", "error");
+	is_str(json_string_value(json_object_get(e, "error")), "error.timeout",
+	    "_event.data.error names the error");
+	is_int((int)json_integer_value(json_object_get(e, "attempt")), 3, "_event.data.attempt");
+	json_decref(e);
+	json_decref(v.sc.last_params);
+	json_decref(v.donedata);
+	env_close(&v, 0);
+
+	/* an error outside sm:retry-on is not retried */
+	memset(&v, 0, sizeof(v));
+	v.sc.plan[1] = 1;
+	v.sc.fail_error = "error.io";
+	env_open(&v, NULL, action_machine);
+	sm_engine_start(v.e, v.m, "r3", NULL, &err);
+	run_for(&v, 2000, 1);
+	is_str(v.final_id, "failed", "error.io is not in retry-on: fails at once");
+	is_int(v.sc.nstarts, 1, "one start only");
+	json_decref(v.sc.last_params);
+	json_decref(v.donedata);
+	env_close(&v, 0);
+}
+
+static void test_action_cancel(void)
+{
+	struct env v;
+	struct sm_error err;
+
+	memset(&v, 0, sizeof(v));
+	v.sc.plan[1] = 2; /* hangs */
+	env_open(&v, NULL, action_machine);
+	sm_engine_start(v.e, v.m, "c1", NULL, &err);
+	run_for(&v, 100, 0);
+	ok(v.sc.hanging != NULL, "action is in flight");
+	sm_engine_post(v.e, "c1", "leave", NULL);
+	run_for(&v, 500, 1);
+	is_str(v.final_id, "left", "leaving the state ends the instance");
+	is_int(v.sc.ncancels, 1, "the action was cancelled");
+	ok(v.sc.hanging == NULL, "cancel released the call");
+	json_decref(v.sc.last_params);
+	json_decref(v.donedata);
+	env_close(&v, 0);
+}
+
+static void test_unknown_action(void)
+{
+	const char *xml =
+	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task' initial='w'>"
+	    " <datamodel><data id='err' expr='null'/></datamodel>"
+	    " <state id='w'>"
+	    "  <invoke id='j' type='urn:smd:scxml:1' src='not_registered'/>"
+	    "  <transition event='error.invoke.j' target='f'><assign location='err' expr='_event.data'/></transition>"
+	    " </state><final id='f'/></scxml>";
+	struct env v;
+	struct sm_error err;
+	json_t *e;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, NULL, xml);
+	sm_engine_start(v.e, v.m, "u1", NULL, &err);
+	run_for(&v, 1000, 1);
+	is_str(v.final_id, "f", "an unregistered action gives error.invoke");
+	e = dm_get(&v, "u1", "err");
+	like_str(json_string_value(json_object_get(e, "message")), "not_registered",
+	    "the message names the action");
+	json_decref(e);
+	json_decref(v.donedata);
+	env_close(&v, 0);
+}
+
+/* ---- persistence ------------------------------------------------------------- */
+
+static const char *persist_machine =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' xmlns:sm='urn:smd:scxml:1'"
+    " version='1.0' datamodel='task' initial='a'>"
+    " <datamodel><data id='log' expr=\"''\"/><data id='res' expr='null'/></datamodel>"
+    " <state id='a'>"
+    "  <transition event='step' target='b'><assign location='log' expr=\"log + 'a'\"/></transition>"
+    " </state>"
+    " <state id='b' initial='b1'>"
+    "  <onentry><assign location='log' expr=\"log + 'b'\"/></onentry>"
+    "  <invoke id='job' type='urn:smd:scxml:1' src='script' sm:attempts='4' sm:delay='300ms'"
+    "   sm:jitter='none'><param name='k' expr='log'/></invoke>"
+    "  <state id='b1'><transition event='step' target='b2'/></state>"
+    "  <state id='b2'/>"
+    "  <transition event='done.invoke.job' target='c'><assign location='res' expr='_event.data'/></transition>"
+    "  <transition event='error.invoke.job' target='bad'/>"
+    " </state>"
+    " <state id='c'>"
+    "  <onentry><send event='tick' delay='300ms'/></onentry>"
+    "  <transition event='tick' target='end'><assign location='log' expr=\"log + 't'\"/></transition>"
+    " </state>"
+    " <final id='end'/><final id='bad'/>"
+    "</scxml>";
+
+static int count_history(struct store *st, const char *id)
+{
+	struct store_txn *txn;
+	struct store_cursor *c;
+	const void *k, *val;
+	size_t kl, vl, idl = strlen(id);
+	int n = 0, rc;
+
+	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) != 0)
+		return -1;
+	store_cursor_open(txn, STORE_T_HISTORY, &c);
+	for (rc = store_cursor_seek(c, id, idl, &k, &kl, &val, &vl); rc == 0;
+	    rc = store_cursor_next(c, &k, &kl, &val, &vl)) {
+		if (kl != idl + 9 || memcmp(k, id, idl) != 0)
+			break;
+		n++;
+	}
+	store_cursor_close(c);
+	store_txn_abort(txn);
+	return n;
+}
+
+static void test_persistence(void)
+{
+	char *dir = tmpdir();
+	struct env v, ref;
+	struct sm_error err;
+	struct sm_instance_status stt;
+	json_t *ref_log, *log, *res;
+	int hist;
+
+	/* reference: one uninterrupted run (the action hangs on attempt 1, then
+	 * is completed by hand) */
+	memset(&ref, 0, sizeof(ref));
+	ref.sc.plan[1] = 2;
+	env_open(&ref, NULL, persist_machine);
+	sm_engine_start(ref.e, ref.m, "p1", NULL, &err);
+	sm_engine_post(ref.e, "p1", "step", NULL);
+	sm_engine_post(ref.e, "p1", "step", NULL);
+	run_for(&ref, 100, 0);
+	ok(ref.sc.hanging != NULL, "reference: action in flight");
+	if (ref.sc.hanging)
+		sm_action_done(ref.sc.hanging, NULL);
+	run_for(&ref, 2000, 1);
+	is_str(ref.final_id, "end", "reference run ends in 'end'");
+	ref_log = dm_get(&ref, "p1", "log");
+
+	/* the same with a restart while the action is in flight */
+	memset(&v, 0, sizeof(v));
+	v.sc.plan[1] = 2;
+	v.sc.plan[2] = 2;
+	env_open(&v, dir, persist_machine);
+	is_int(sm_engine_start(v.e, v.m, "p1", NULL, &err), 0, "start persisted instance");
+	sm_engine_post(v.e, "p1", "step", NULL);
+	sm_engine_post(v.e, "p1", "step", NULL);
+	run_for(&v, 100, 0);
+	ok(v.sc.hanging != NULL, "action in flight before the restart");
+	is_int(v.sc.attempts_seen[0], 1, "first run: attempt 1");
+	hist = count_history(v.st, "p1");
+	is_int(hist, 3, "three history records: start and two events");
+	env_close(&v, 1); /* the engine goes away; the store keeps the instance */
+	v.sc.hanging = NULL;
+
+	env_open(&v, dir, persist_machine);
+	is_int(sm_engine_instance_status(v.e, "p1", &stt), 0, "stored instance visible");
+	is_int(stt.state, SM_INSTANCE_RUNNING, "still running");
+	is_int(sm_engine_start(v.e, v.m, "p1", NULL, &err), SM_EEXISTS,
+	    "a stored id cannot be started again");
+	is_int(sm_engine_recover(v.e, &err), 0, "recover");
+	run_for(&v, 100, 0);
+	{
+		json_t *conf = sm_engine_instance_config(v.e, "p1");
+		char *t = json_dumps(conf, JSON_COMPACT);
+
+		is_str(t, "[\"b\",\"b2\"]", "configuration restored exactly");
+		free(t);
+		json_decref(conf);
+	}
+	is_int(v.sc.nstarts, 2, "the in-flight action was restarted");
+	is_int(v.sc.attempts_seen[1], 2, "with attempt 2 (the count continues)");
+	is_str(json_string_value(json_object_get(v.sc.last_params, "k")), "ab",
+	    "with its original params");
+	if (v.sc.hanging)
+		sm_action_done(v.sc.hanging, NULL);
+	/* close again while the delayed 'tick' is pending, wait past its due time */
+	run_for(&v, 50, 0);
+	env_close(&v, 1);
+	usleep(400 * 1000);
+	env_open(&v, dir, persist_machine);
+	sm_engine_recover(v.e, &err);
+	run_for(&v, 2000, 1);
+	is_str(v.final_id, "end", "after two restarts the instance ends in 'end'");
+	log = dm_get(&v, "p1", "log");
+	ok(json_equal(log, ref_log), "same datamodel as the uninterrupted run ('%s')",
+	    json_string_value(log));
+	res = dm_get(&v, "p1", "res");
+	ok(res && json_is_null(res), "done.invoke data restored as null");
+	json_decref(res);
+	json_decref(log);
+	run_for(&v, 50, 0);
+	env_close(&v, 1);
+
+	/* finished: status from the store, nothing reloaded */
+	env_open(&v, dir, persist_machine);
+	sm_engine_recover(v.e, &err);
+	is_int(sm_engine_instance_status(v.e, "p1", &stt), 0, "finished instance readable");
+	is_int(stt.state, SM_INSTANCE_DONE, "status done");
+	is_str(stt.final_id, "end", "final id stored");
+	is_int((int)sm_engine_running_count(v.e), 0, "nothing running after recovery");
+	is_int(count_history(v.st, "p1"), 5,
+	    "history: start, step, step, done.invoke.job, tick (a restart adds none)");
+	env_close(&v, 0);
+
+	json_decref(ref_log);
+	json_decref(ref.donedata);
+	json_decref(ref.sc.last_params);
+	json_decref(v.sc.last_params);
+	json_decref(v.donedata);
+	env_close(&ref, 0);
+	rmtree(dir);
+	free(dir);
+}
+
+static void test_retry_survives_restart(void)
+{
+	char *dir = tmpdir();
+	struct env v;
+	struct sm_error err;
+
+	memset(&v, 0, sizeof(v));
+	v.sc.plan[1] = 1; /* attempt 1 fails: retry in 300ms */
+	v.sc.fail_error = "error.io";
+	env_open(&v, dir, persist_machine);
+	sm_engine_start(v.e, v.m, "q1", NULL, &err);
+	sm_engine_post(v.e, "q1", "step", NULL);
+	run_for(&v, 50, 0);
+	is_int(v.sc.nstarts, 1, "attempt 1 ran and failed");
+	env_close(&v, 1);
+
+	memset(&v.sc, 0, sizeof(v.sc));
+	env_open(&v, dir, persist_machine);
+	sm_engine_recover(v.e, &err);
+	run_for(&v, 150, 0);
+	is_int(v.sc.nstarts, 0, "the retry waits for its persisted timer");
+	run_for(&v, 2000, 1);
+	is_int(v.sc.nstarts, 1, "the retry ran once after the restart");
+	is_int(v.sc.attempts_seen[0], 2, "as attempt 2");
+	is_str(v.final_id, "end", "and the instance finished");
+	json_decref(v.sc.last_params);
+	json_decref(v.donedata);
+	env_close(&v, 0);
+	rmtree(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	plan_no_plan();
+	sm_log_init(stderr, SM_LOG_WARN, "test_engine");
+	test_matching();
+	test_durations();
+	test_retry_math();
+	test_registry();
+	test_action_done();
+	test_action_retry();
+	test_action_cancel();
+	test_unknown_action();
+	test_persistence();
+	test_retry_survives_restart();
+	return done_testing();
+}
