@@ -436,9 +436,29 @@ store_close(struct store *st)
 		return;
 	if (st->txns > 0)
 		SM_BUG("store_close('%s') with %u transaction(s) open", st->path, st->txns);
+	if (st->opt.durability == STORE_DURABLE_PROCESS && !st->opt.read_only) {
+		int rc = mdb_env_sync(st->env, 1);
+
+		if (rc != 0)
+			sm_log_warn("store '%s': sync at close failed: %s: the last commits "
+			    "may be lost if the machine crashes now", st->path, mdb_strerror(rc));
+	}
 	mdb_env_close(st->env);
 	free(st->path);
 	free(st);
+}
+
+int
+store_sync(struct store *st, struct sm_error *err)
+{
+	int rc;
+
+	if (st->opt.read_only)
+		return 0;
+	rc = mdb_env_sync(st->env, 1);
+	if (rc != 0)
+		return store_fail(err, st->path, rc, "cannot sync");
+	return 0;
 }
 
 size_t

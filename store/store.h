@@ -114,8 +114,19 @@ void store_options_init(struct store_options *opt);
  */
 int store_open(struct store **out, const char *dir, const struct store_options *opt,
     struct sm_error *err);
-/* Close; every transaction must have ended (an open one is a bug). NULL ok. */
+/*
+ * Close; every transaction must have ended (an open one is a bug).  NULL
+ * is allowed.  With STORE_DURABLE_PROCESS the file is synced first, so a
+ * clean shutdown leaves every commit on disk.
+ */
 void store_close(struct store *st);
+
+/*
+ * Force every commit so far to disk (fdatasync).  Only useful with
+ * STORE_DURABLE_PROCESS, e.g. from a periodic timer to bound what a machine
+ * crash can take (FULL commits are already on disk).  No-op when read-only.
+ */
+int store_sync(struct store *st, struct sm_error *err);
 
 /* The current map size in bytes (grows by itself). */
 size_t store_map_size(struct store *st);

@@ -298,6 +298,22 @@ test_cursors(struct store *st)
 	is_int(store_cursor_seek_prefix(c, "zz", 2, &k, &kl, NULL, NULL), SM_ENOTFOUND,
 	    "prefix with no keys");
 	is_int(store_cursor_del(c), SM_EPERM, "cursor delete in read txn refused");
+	{
+		char longk[600];
+
+		/* keys over LMDB's limit cannot exist, but seeking with one works */
+		memset(longk, 'b', sizeof(longk));
+		longk[1] = '/';
+		longk[2] = '2';
+		rc = store_cursor_seek(c, longk, sizeof(longk), &k, &kl, NULL, NULL);
+		ok(rc == 0 && kl == 3 && memcmp(k, "b/3", 3) == 0,
+		    "seek with a 600-byte key lands on the next key");
+		is_int(store_get(txn, STORE_T_INDEX, longk, sizeof(longk), &v, &vl),
+		    SM_ENOTFOUND, "get with a 600-byte key: not found");
+		memset(longk, 'c', sizeof(longk));
+		is_int(store_cursor_seek(c, longk, sizeof(longk), &k, &kl, NULL, NULL),
+		    SM_ENOTFOUND, "seek with a long key past the last key");
+	}
 	/* a cursor left open is closed by the txn end; close afterwards is safe */
 	store_cursor_open(txn, STORE_T_INDEX, &c2);
 	store_cursor_close(c);
@@ -437,6 +453,7 @@ test_durability_flags(void)
 	mdb_env_get_flags(store__env(st), &flags);
 	is_int(store_durability(st), STORE_DURABLE_PROCESS, "durability PROCESS reported");
 	ok(flags & MDB_NOSYNC, "PROCESS: MDB_NOSYNC");
+	is_int(store_sync(st, NULL), 0, "store_sync");
 	ok(!(flags & MDB_WRITEMAP), "PROCESS: still no MDB_WRITEMAP");
 	store_close(st);
 }
