@@ -617,6 +617,7 @@ static void test_retry_survives_restart(void)
 	is_int(v.sc.nstarts, 1, "attempt 1 ran and failed");
 	env_close(&v, 1);
 
+	json_decref(v.sc.last_params);
 	memset(&v.sc, 0, sizeof(v.sc));
 	env_open(&v, dir, persist_machine);
 	sm_engine_recover(v.e, &err);
