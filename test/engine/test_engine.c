@@ -634,6 +634,127 @@ static void test_retry_survives_restart(void)
 	free(dir);
 }
 
+/* ---- hostile persisted data ---------------------------------------------------- */
+
+static void test_hostile_state(void)
+{
+	static const char *bad[] = {
+		"[]",
+		"{}",
+		"{\"config\": 5}",
+		"{\"config\": [\"nope\"]}",
+		"{\"config\": [7]}",
+		"{\"config\": [], \"history\": {\"zz\": []}}",
+		"{\"config\": [], \"history\": {\"a\": 3}}",
+		"{\"config\": [], \"history\": {\"a\": [\"ghost\"]}}",
+		"{\"config\": [], \"invocations\": [{\"id\": \"j\", \"state\": \"b\", \"index\": 9}]}",
+		"{\"config\": [], \"invocations\": [{\"id\": \"j\", \"state\": \"b\", \"index\": -1}]}",
+		"{\"config\": [], \"invocations\": [{\"state\": \"b\", \"index\": 0}]}",
+		"{\"config\": [], \"invocations\": [{\"id\": \"j\", \"state\": \"a\", \"index\": 0}]}",
+		NULL
+	};
+	struct sm_machine *m = load(persist_machine);
+	struct sm_session *s;
+	struct sm_error err;
+	size_t i;
+
+	for (i = 0; bad[i]; i++) {
+		json_t *j = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+		int rc;
+
+		sm__session_create(m, "h", NULL, &s, &err);
+		sm_error_clear(&err);
+		rc = sm__session_restore(s, j, &err);
+		ok(rc != 0 && err.msg[0], "corrupt state refused: %s (%s)", bad[i], err.msg);
+		sm__session_free(s);
+		json_decref(j);
+	}
+	{
+		json_t *j = json_loads("{\"config\": [\"b\", \"b1\"], \"running\": true,"
+		    " \"datamodel\": {\"log\": \"x\"}, \"send_seq\": \"bogus\"}", 0, NULL);
+
+		sm__session_create(m, "h", NULL, &s, &err);
+		is_int(sm__session_restore(s, j, &err), 0, "a valid state with odd extras restores");
+		ok(sm__session_running(s), "and runs");
+		sm__session_free(s);
+		json_decref(j);
+	}
+	{
+		static const char *evs[] = { "[]", "{}", "{\"name\": 3}", "5", NULL };
+		json_t *j;
+		struct sm_event *ev;
+
+		for (i = 0; evs[i]; i++) {
+			j = json_loads(evs[i], JSON_DECODE_ANY, NULL);
+			ok(sm__event_from_json(j) == NULL, "bad event refused: %s", evs[i]);
+			json_decref(j);
+		}
+		j = json_loads("{\"name\": \"x\", \"data\": [1], \"sendid\": 4, \"type\": \"weird\"}",
+		    0, NULL);
+		ev = sm__event_from_json(j);
+		ok(ev && strcmp(ev->name, "x") == 0 && !ev->sendid && ev->type == SM_EV_EXTERNAL,
+		    "odd members of an event are ignored");
+		sm__event_free(ev);
+		json_decref(j);
+	}
+	sm_machine_free(m);
+}
+
+static void test_hostile_store(void)
+{
+	char *dir = tmpdir();
+	struct env v;
+	struct sm_error err;
+	struct store_batch *b;
+	static const char *recs[][2] = {
+		{ "junk", "not json" },
+		{ "nomachine", "{\"id\": \"nomachine\", \"status\": \"running\", \"machine\": \"00\"}" },
+		{ "noid", "{\"status\": \"running\"}" },
+		{ "badsession", NULL },
+	};
+	size_t i;
+	char hash[65], *bs;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, persist_machine);
+	sm_machine_hash_hex(v.m, hash);
+	/* a real instance first, so the machine is stored */
+	sm_engine_start(v.e, v.m, "good", NULL, &err);
+	run_for(&v, 20, 0);
+	store_batch_create(&b);
+	for (i = 0; i < 3; i++)
+		store_batch_put(b, STORE_T_INSTANCES, recs[i][0], strlen(recs[i][0]), recs[i][1],
+		    strlen(recs[i][1]));
+	bs = NULL;
+	if (asprintf(&bs, "{\"id\": \"badsession\", \"status\": \"running\", \"machine\": \"%s\","
+	    " \"session\": {\"config\": [\"ghost\"]}}", hash) > 0)
+		store_batch_put(b, STORE_T_INSTANCES, "badsession", 10, bs, strlen(bs));
+	free(bs);
+	store_batch_put(b, STORE_T_INBOX, "x", 1, "y", 1);
+	is_int(store_batch_commit(v.st, b, &err), 0, "hostile records written");
+	store_batch_destroy(b);
+	env_close(&v, 1);
+
+	env_open(&v, dir, persist_machine);
+	is_int(sm_engine_recover(v.e, &err), 0, "recovery survives corrupt records");
+	is_int((int)sm_engine_running_count(v.e), 1, "only the good instance is loaded");
+	ok(sm_engine_instance_config(v.e, "badsession") == NULL, "the corrupt one is skipped");
+	sm_engine_post(v.e, "good", "step", NULL);
+	run_for(&v, 50, 0);
+	{
+		json_t *c = sm_engine_instance_config(v.e, "good");
+		char *t = json_dumps(c, JSON_COMPACT);
+
+		is_str(t, "[\"c\"]", "the good instance still runs (step, action, done)");
+		free(t);
+		json_decref(c);
+	}
+	json_decref(v.sc.last_params);
+	env_close(&v, 0);
+	rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -648,5 +769,7 @@ int main(void)
 	test_unknown_action();
 	test_persistence();
 	test_retry_survives_restart();
+	test_hostile_state();
+	test_hostile_store();
 	return done_testing();
 }

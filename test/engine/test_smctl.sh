@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# test_smctl.sh SMCTL - TAP tests of smctl check/graph/simulate (exit codes,
+# messages, output contract) including hostile command lines.
+set -u
+smctl=$1
+m=${SM_SOURCE_DIR:?}/test/engine/machines
+w3c=${SM_SHARED_DIR:?}/testdata/w3c-scxml/null
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0; failed=0
+t() { # t DESCRIPTION WANT_RC CMD...  (stdout in $tmp/out, stderr in $tmp/err)
+  local desc=$1 want=$2; shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+  local rc=$?
+  n=$((n + 1))
+  if [ "$rc" = "$want" ]; then echo "ok $n - $desc"; else
+    echo "not ok $n - $desc (rc $rc, want $want)"; sed 's/^/# /' "$tmp/err" | tail -5; failed=$((failed + 1)); fi
+}
+has() { # has DESCRIPTION FILE REGEX
+  n=$((n + 1))
+  if grep -Eq -- "$3" "$2"; then echo "ok $n - $1"; else
+    echo "not ok $n - $1"; sed 's/^/# /' "$2" | tail -5; failed=$((failed + 1)); fi
+}
+last() { grep -v '^[[:space:]]*$' "$tmp/out" | tail -n 1; }
+
+t "global --help" 0 "$smctl" --help
+has "help lists simulate" "$tmp/out" '^  simulate'
+t "no command is a usage error" 2 "$smctl"
+t "unknown command is a usage error" 2 "$smctl" frobnicate
+has "unknown command named" "$tmp/err" "unknown command 'frobnicate'"
+for c in check graph simulate; do
+  t "$c --help" 0 "$smctl" $c --help
+  has "$c --help shows usage" "$tmp/out" "^usage: smctl $c"
+  t "$c with a bad option" 2 "$smctl" $c --bogus
+done
+
+t "check good files" 0 "$smctl" check "$m/preemption/machine.scxml" "$m/task_assign/machine.scxml"
+has "check says ok" "$tmp/out" 'preemption/machine.scxml: ok$'
+printf '<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="a">\n<state id="a"><transition event="x" target="nowhere"/></state>\n<final id="f"/></scxml>\n' > "$tmp/bad.scxml"
+t "check a bad file exits 1" 1 "$smctl" check "$tmp/bad.scxml" "$m/preemption/machine.scxml"
+has "diagnostic is file:line: message" "$tmp/err" "bad.scxml:2: .*nowhere"
+has "the good file is still ok" "$tmp/out" 'preemption/machine.scxml: ok$'
+t "check a missing file exits 1" 1 "$smctl" check "$tmp/missing.scxml"
+has "missing file named" "$tmp/err" "missing.scxml"
+head -c 3000 /dev/urandom > "$tmp/noise.scxml"
+t "check random bytes exits 1" 1 "$smctl" check "$tmp/noise.scxml"
+t "check without files is a usage error" 2 "$smctl" check
+
+t "graph" 0 "$smctl" graph "$m/parallel_done/machine.scxml"
+has "graph is DOT" "$tmp/out" '^(strict )?digraph'
+t "graph of two files is a usage error" 2 "$smctl" graph a b
+t "graph of a bad file exits 1" 1 "$smctl" graph "$tmp/bad.scxml"
+
+t "simulate reaches pass" 0 "$smctl" simulate "$w3c/test144.scxml"
+[ "$(last)" = pass ]; n=$((n + 1)); if [ "$(last)" = pass ]; then echo "ok $n - last stdout line is the final id"; else echo "not ok $n - last line '$(last)'"; failed=$((failed+1)); fi
+has "transitions traced on stderr" "$tmp/err" '\] s0 -> s1'
+t "simulate with events and data" 0 "$smctl" simulate -e 'add={"n":2}' --event 'add={"n":3}' -e check "$m/task_assign/machine.scxml"
+[ "$(last)" = ok ]; n=$((n + 1)); if [ "$(last)" = ok ]; then echo "ok $n - events with data drive the machine"; else echo "not ok $n - got '$(last)'"; failed=$((failed+1)); fi
+t "simulate without a final exits 1" 1 "$smctl" simulate --timeout 0.3 -e next "$m/history_deep/machine.scxml"
+has "says no final state was reached" "$tmp/err" 'no final state reached'
+t "simulate: event data not json" 2 "$smctl" simulate -e 'x={bad' "$m/preemption/machine.scxml"
+has "names the bad event" "$tmp/err" "x=\\{bad"
+t "simulate: empty event name" 2 "$smctl" simulate -e '=1' "$m/preemption/machine.scxml"
+t "simulate: task not an object" 2 "$smctl" simulate --task '[1]' "$m/preemption/machine.scxml"
+t "simulate: task not json" 2 "$smctl" simulate --task '{' "$m/preemption/machine.scxml"
+t "simulate: bad timeout" 2 "$smctl" simulate --timeout -3 "$m/preemption/machine.scxml"
+t "simulate: timeout not a number" 2 "$smctl" simulate --timeout 5x "$m/preemption/machine.scxml"
+t "simulate: no file" 2 "$smctl" simulate
+t "simulate: bad machine exits 1" 1 "$smctl" simulate "$tmp/bad.scxml"
+t "simulate --task reaches the datamodel" 0 "$smctl" simulate -q --task '{"site":"walmart"}' -e go "$m/donedata/machine.scxml"
+
+echo "1..$n"
+[ $failed -eq 0 ]
