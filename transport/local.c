@@ -4,9 +4,9 @@
  *
  * Layout, receipts and the cross-process wake-up are documented in
  * docs/local-backend.md.  Every operation does its work from a zero-delay
- * loop timer, so callbacks never run inside the call that started them; a
- * long poll stays armed on the loop until a message is visible or its wait
- * ends.
+ * loop callback (an eventfd the backend watches), so callbacks never run
+ * inside the call that started them; a long poll stays armed on the loop
+ * (a timer) until a message is visible or its wait ends.
  */
 #include "transport_private.h"
 
@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -66,7 +67,9 @@ struct lop {
 	struct local *l;
 	enum lop_kind kind;
 	enum lop_what what;
-	uint64_t timer;
+	uint64_t timer;            /* long poll: armed re-check timer, or 0 */
+	uint64_t seq;              /* start order */
+	int ready;                 /* to run at the next kick */
 	union {
 		tp_url_cb *url;
 		tp_recv_cb *recv;
@@ -99,6 +102,7 @@ struct lop {
 
 struct local {
 	struct tp *tp;
+	struct sm_loop *loop;
 	struct store *store;
 	char *state_dir;           /* absolute */
 	char *objects_dir;         /* absolute */
@@ -106,7 +110,11 @@ struct local {
 	int objfd;                 /* <state>/objects, -1 if not there yet */
 	int tmpfd;                 /* <state>/objects/.tmp */
 	int inofd;                 /* inotify on the notify file, -1 if none */
+	int evfd;                  /* eventfd: ready operations to run */
 	struct lop *ops;           /* every operation in flight */
+	uint64_t next_seq;
+	int depth;                 /* nesting of run_ready() */
+	int dead;                  /* destroyed while run_ready() was running */
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -243,17 +251,24 @@ lop_unlink(struct lop *op)
 	op->next = op->prev = NULL;
 }
 
-/* Link `op` and arm its zero-delay timer.  On failure frees `op`. */
+static void
+kick(struct local *l)
+{
+	uint64_t one = 1;
+
+	if (write(l->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		sm_log_warn("local transport: cannot signal its eventfd: %s", strerror(errno));
+}
+
+/* Link `op` and have the loop run it.  On failure frees `op`. */
 static int
 lop_start(struct lop *op)
 {
 	struct local *l = op->l;
 
-	op->timer = sm_loop_timer_add(l->tp->loop, 0, lop_timer, op);
-	if (op->timer == 0) {
-		lop_free(op);
-		return SM_ENOMEM;
-	}
+	op->seq = ++l->next_seq;
+	op->ready = 1;
+	kick(l);
 	op->next = l->ops;
 	if (l->ops != NULL)
 		l->ops->prev = op;
@@ -601,8 +616,10 @@ wake_receivers(struct local *l, const char *name)
 			continue;
 		if (name != NULL && strcmp(op->s[0], name) != 0)
 			continue;
-		sm_loop_timer_del(l->tp->loop, op->timer);
-		op->timer = sm_loop_timer_add(l->tp->loop, 0, lop_timer, op);
+		sm_loop_timer_del(l->loop, op->timer);
+		op->timer = 0;
+		op->ready = 1;
+		kick(l);
 	}
 }
 
@@ -1598,7 +1615,7 @@ object_info(struct lop *op, const char *key, int fd, const struct stat *st,
 		return rc;
 	}
 	obj->key = pool_strdup(op, key);
-	obj->etag = pool_printf(op, "\"%s\"", etag);
+	obj->etag = pool_strdup(op, etag);
 	obj->size = (uint64_t)st->st_size;
 	obj->mtime_ms = (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
 	if (obj->key == NULL || obj->etag == NULL) {
@@ -1705,7 +1722,7 @@ put_object(struct lop *op, const char *bucket, const char *key, int srcfd, const
 	tmpname[0] = '\0';
 	memset(obj, 0, sizeof(*obj));
 	obj->key = pool_strdup(op, key);
-	obj->etag = pool_printf(op, "\"%s\"", etag);
+	obj->etag = pool_strdup(op, etag);
 	obj->size = (uint64_t)st.st_size;
 	obj->mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 	rc = obj->key != NULL && obj->etag != NULL ? 0 : SM_ENOMEM;
@@ -2252,28 +2269,86 @@ run_object(struct lop *op)
 	lop_finish_fail(op, rc, op->errbuf[0] ? op->errbuf : NULL);
 }
 
+/* A long poll's re-check is due: queue it for run_ready(). */
 static int64_t
 lop_timer(struct sm_loop *loop, uint64_t id, void *arg)
 {
 	struct lop *op = arg;
-	int64_t next;
 
 	(void)loop;
 	(void)id;
+	op->timer = 0;
+	op->ready = 1;
+	kick(op->l);
+	return -1;
+}
+
+/* Run one ready operation (its callback may destroy the transport). */
+static void
+lop_run(struct lop *op)
+{
+	struct local *l = op->l;
+	int64_t next;
+
 	if (op->what == W_RECEIVE) {
-		if ((next = run_receive(op)) >= 0)
-			return next;
-		lop_free(op);
-		return -1;
+		if ((next = run_receive(op)) < 0) {
+			lop_free(op);
+			return;
+		}
+		op->timer = sm_loop_timer_add(l->loop, next, lop_timer, op);
+		if (op->timer == 0) {
+			lop_unlink(op);
+			msgf(op, "out of memory");
+			lop_finish_fail(op, SM_ENOMEM, NULL);
+			lop_free(op);
+		}
+		return;
 	}
 	lop_unlink(op);
-	op->timer = 0;
 	if (op->what < W_BUCKET)
 		run_queue(op);
 	else
 		run_object(op);
 	lop_free(op);
-	return -1;
+}
+
+static void local_free(struct local *l);
+
+/*
+ * The eventfd is readable: run every operation that was ready when we
+ * started (ones started by callbacks wait for the next turn, so a callback
+ * that starts another operation cannot starve the loop).
+ */
+static void
+run_ready(struct sm_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct local *l = arg;
+	uint64_t snapshot = l->next_seq, cnt;
+	struct lop *op;
+
+	(void)loop;
+	(void)events;
+	while (read(fd, &cnt, sizeof(cnt)) > 0)
+		;
+	l->depth++;
+	while (!l->dead) {
+		for (op = l->ops; op != NULL; op = op->next)
+			if (op->ready && op->seq <= snapshot)
+				break;
+		if (op == NULL)
+			break;
+		op->ready = 0;
+		lop_run(op);
+	}
+	l->depth--;
+	if (l->dead && l->depth == 0)
+		local_free(l);
+	else if (!l->dead)
+		for (op = l->ops; op != NULL; op = op->next)
+			if (op->ready) {
+				kick(l);
+				break;
+			}
 }
 
 /* ---- the ops table entries ----------------------------------------------- */
@@ -2727,8 +2802,12 @@ local_free(struct local *l)
 	if (l == NULL)
 		return;
 	if (l->inofd >= 0) {
-		sm_loop_io_del(l->tp->loop, l->inofd);
+		sm_loop_io_del(l->loop, l->inofd);
 		close(l->inofd);
+	}
+	if (l->evfd >= 0) {
+		sm_loop_io_del(l->loop, l->evfd);
+		close(l->evfd);
 	}
 	if (l->tmpfd >= 0)
 		close(l->tmpfd);
@@ -2752,8 +2831,9 @@ local_create(struct tp *tp, const struct tp_config *cfg, struct sm_error *err)
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return sm_error_set(err, SM_ENOMEM, "out of memory");
 	l->tp = tp;
+	l->loop = tp->loop;
 	l->store = cfg->store;
-	l->objfd = l->tmpfd = l->inofd = -1;
+	l->objfd = l->tmpfd = l->inofd = l->evfd = -1;
 	if ((l->state_dir = realpath(cfg->state_dir, NULL)) == NULL) {
 		e = errno;
 		local_free(l);
@@ -2777,6 +2857,15 @@ local_create(struct tp *tp, const struct tp_config *cfg, struct sm_error *err)
 	    O_CLOEXEC)) < 0)
 		goto sys;
 	tmp_sweep(l);
+	if ((l->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		goto sys;
+	if (sm_loop_io_add(tp->loop, l->evfd, SM_LOOP_READ, run_ready, l) != 0) {
+		close(l->evfd);
+		l->evfd = -1;
+		local_free(l);
+		return sm_error_set(err, SM_ENOMEM, "cannot watch the local transport's "
+		    "eventfd on the loop");
+	}
 
 	if (l->store != NULL) {
 		fd = open(l->notify_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -2816,8 +2905,18 @@ local_destroy(struct tp *tp)
 		lop_fire_cancel(op);
 		lop_free(op);
 	}
-	local_free(l);
 	tp->impl = NULL;
+	if (l->depth > 0) {
+		/* inside run_ready(): it frees l when it unwinds */
+		l->dead = 1;
+		if (l->inofd >= 0) {
+			sm_loop_io_del(tp->loop, l->inofd);
+			close(l->inofd);
+			l->inofd = -1;
+		}
+		return;
+	}
+	local_free(l);
 }
 
 const struct tp__ops tp__local_ops = {
