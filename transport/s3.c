@@ -35,6 +35,7 @@
 #define S3_PARTS_IN_FLIGHT 4
 #define S3_KEY_MAX 1024
 #define S3_DEFAULT_CTYPE "application/octet-stream"
+#define S3_ERR_BODY_MAX (64u * 1024)
 
 /* ---- XML (hardened libxml2) ------------------------------------------- */
 
@@ -1000,7 +1001,9 @@ s3_mpu_complete_done(void *arg, const struct tp_result *r, const struct http_res
 		return;
 	}
 	root = xmlDocGetRootElement(doc);
-	if (!s3_xml_is(root, "CompleteMultipartUploadResult")) {
+	/* moto says CompleteMultipartUploadResponse */
+	if (!s3_xml_is(root, "CompleteMultipartUploadResult") &&
+	    !s3_xml_is(root, "CompleteMultipartUploadResponse")) {
 		s3_res_set(&res, SM_EPROTO, (int)resp->status, NULL,
 		    "s3 CompleteMultipartUpload '%s': unexpected answer <%s>", op->subject,
 		    (const char *)root->name);
@@ -1496,8 +1499,9 @@ tp__s3_object_get_mem(struct tp *tp, const char *bucket, const char *key, size_t
 	memset(&rq, 0, sizeof(rq));
 	rq.method = "GET";
 	rq.key = key;
-	/* One more byte than allowed so "exactly max" and "beyond" differ. */
-	rq.resp_max = max < SIZE_MAX ? max + 1 : max;
+	/* One more byte than allowed so "exactly max" and "beyond" differ;
+	 * at least S3_ERR_BODY_MAX so that an error body still parses. */
+	rq.resp_max = max < S3_ERR_BODY_MAX ? S3_ERR_BODY_MAX : max < SIZE_MAX ? max + 1 : max;
 	if ((rc = s3_send(op, &rq, s3_get_mem_done, op)) != 0)
 		s3_op_free(op);
 	return rc;
@@ -1708,7 +1712,8 @@ s3_copy_done(void *arg, const struct tp_result *r, const struct http_response *r
 		s3_finish(op, &res.r);
 		return;
 	}
-	if (!s3_xml_is(xmlDocGetRootElement(doc), "CopyObjectResult")) {
+	if (!s3_xml_is(xmlDocGetRootElement(doc), "CopyObjectResult") &&
+	    !s3_xml_is(xmlDocGetRootElement(doc), "CopyObjectResponse")) {
 		s3_res_set(&res, SM_EPROTO, r->http_status, NULL,
 		    "s3 CopyObject '%s': unexpected answer <%s>", op->subject,
 		    (const char *)xmlDocGetRootElement(doc)->name);

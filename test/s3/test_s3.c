@@ -373,7 +373,7 @@ test_small(struct tp *tp)
 	is_int(put_mem(tp, BUCKET, "hello.txt", body, sizeof(body) - 1, &x), 0,
 	    "put_mem hello.txt (%s)", x.msg);
 	ok(x.has_obj && x.size == sizeof(body) - 1, "put reports the size");
-	is_str(x.etag, "ffc0c8ef3ffca3d3c0dac2b76e8e1bd8", "put reports the ETag (MD5, no quotes)");
+	is_str(x.etag, "f9a2acab39f6f582dfddc66b44b22f59", "put reports the ETag (MD5, no quotes)");
 	is_str(x.key, "hello.txt", "put reports the key");
 
 	is_int(get_mem(tp, BUCKET, "hello.txt", 1024, &x), 0, "get_mem (%s)", x.msg);
@@ -387,13 +387,13 @@ test_small(struct tp *tp)
 
 	is_int(head(tp, BUCKET, "hello.txt", &x), 0, "head (%s)", x.msg);
 	is_int((long long)x.size, sizeof(body) - 1, "head size");
-	is_str(x.etag, "ffc0c8ef3ffca3d3c0dac2b76e8e1bd8", "head etag");
+	is_str(x.etag, "f9a2acab39f6f582dfddc66b44b22f59", "head etag");
 	ok(x.mtime_ms > now - 300000 && x.mtime_ms < now + 300000,
 	    "head Last-Modified is about now (%lld vs %lld)", (long long)x.mtime_ms,
 	    (long long)now);
 
 	is_int(run_boto(out, sizeof(out), "head", BUCKET, "hello.txt", NULL), 0, "boto3 head");
-	is_str(out, "10 ffc0c8ef3ffca3d3c0dac2b76e8e1bd8\n", "boto3 sees size and ETag");
+	is_str(out, "10 f9a2acab39f6f582dfddc66b44b22f59\n", "boto3 sees size and ETag");
 
 	/* empty object */
 	is_int(put_mem(tp, BUCKET, "empty", "", 0, &x), 0, "put an empty object (%s)", x.msg);
@@ -402,46 +402,91 @@ test_small(struct tp *tp)
 	res_reset(&x);
 }
 
-static const char *const odd_keys[] = {
+/*
+ * moto checks signatures by rebuilding the URL through werkzeug, which
+ * changes '+', '%', '=', '&', '*', non-ASCII... so it refuses even boto3's
+ * requests for such keys (and for any listing with a prefix).  Keys in
+ * safe_keys are tested with signatures enforced; odd_keys with moto's
+ * check switched off (our S3 canonical URI rules are tested against the
+ * AWS vectors and botocore in test/sigv4).
+ */
+static const char *const safe_keys[] = {
 	"with space.txt",
+	"a//double/slash/",
+	"hash#frag?query",
+	"tilde~dash-under_dot.",
+	"2026/11/28/28-11-2026____abc____srv--42____term with spaces____walmart.jl.zip",
+};
+#define NSAFE (sizeof(safe_keys) / sizeof(safe_keys[0]))
+
+static const char *const odd_keys[] = {
 	"dir/na\xc3\xafve caf\xc3\xa9/\xc3\xbc.jl",
 	"plus+sign",
 	"percent%41sign%",
 	"tilde~and=equals&amp?query#frag",
-	"a//double/slash/",
 	"./dot/../segments",
 	"star*paren()bang!quote'comma,semi;colon:at@dollar$",
 	"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e/\xf0\x9f\x98\x80.txt",
-	"2026/11/28/28-11-2026____abc____srv--42____term with spaces____walmart.jl.zip",
+	"2026/11/28/28-11-2026____abc____srv--42____caf\xc3\xa9 +1 50%____walmart.jl.zip",
 };
 #define NODD (sizeof(odd_keys) / sizeof(odd_keys[0]))
 
 static void
-test_keys(struct tp *tp)
+moto_auth(int on)
+{
+	if (run_boto(NULL, 0, "auth", on ? "on" : "off", NULL, NULL) != 0)
+		bail_out("cannot switch moto's signature check %s", on ? "on" : "off");
+	diag("moto signature check %s", on ? "enforced" : "OFF (moto cannot verify these)");
+}
+
+static void
+roundtrip_keys(struct tp *tp, const char *const *keys, size_t nkeys)
 {
 	struct res x = { 0 };
 	char path[512], body[512];
 	size_t i, n;
 	char *got;
 
-	for (i = 0; i < NODD; i++) {
-		snprintf(body, sizeof(body), "body of <%s>", odd_keys[i]);
-		is_int(put_mem(tp, BUCKET, odd_keys[i], body, strlen(body), &x), 0,
-		    "put key '%s' (%s)", odd_keys[i], x.msg);
-		is_int(get_mem(tp, BUCKET, odd_keys[i], 4096, &x), 0, "get key '%s' (%s)",
-		    odd_keys[i], x.msg);
+	for (i = 0; i < nkeys; i++) {
+		snprintf(body, sizeof(body), "body of <%s>", keys[i]);
+		is_int(put_mem(tp, BUCKET, keys[i], body, strlen(body), &x), 0,
+		    "put key '%s' (%s)", keys[i], x.msg);
+		is_int(get_mem(tp, BUCKET, keys[i], 4096, &x), 0, "get key '%s' (%s)",
+		    keys[i], x.msg);
 		ok(x.data != NULL && strcmp(x.data, body) == 0, "same bytes for '%s'",
-		    odd_keys[i]);
-		/* boto3 reads what we wrote, under the same key */
+		    keys[i]);
+		/* boto3 reads what we wrote, under the same key (except dot
+		 * segments: its HTTP stack removes them from the path) */
+		if (strstr(keys[i], "./") != NULL) {
+			diag("skipping the boto3 read of '%s': botocore normalises the path",
+			    keys[i]);
+			is_int(head(tp, BUCKET, keys[i], &x), 0, "head '%s'", keys[i]);
+			continue;
+		}
 		snprintf(path, sizeof(path), "%s/boto-get-%zu", workdir, i);
-		is_int(run_boto(NULL, 0, "get", BUCKET, odd_keys[i], path), 0,
-		    "boto3 gets '%s'", odd_keys[i]);
+		is_int(run_boto(NULL, 0, "get", BUCKET, keys[i], path), 0,
+		    "boto3 gets '%s'", keys[i]);
 		got = read_file(path, &n);
 		ok(got != NULL && strcmp(got, body) == 0, "boto3 read the same bytes for '%s'",
-		    odd_keys[i]);
+		    keys[i]);
 		free(got);
-		is_int(head(tp, BUCKET, odd_keys[i], &x), 0, "head '%s'", odd_keys[i]);
+		is_int(head(tp, BUCKET, keys[i], &x), 0, "head '%s'", keys[i]);
 	}
+	res_reset(&x);
+}
+
+static void
+test_keys(struct tp *tp)
+{
+	struct res x = { 0 };
+	char path[512];
+
+	roundtrip_keys(tp, safe_keys, NSAFE);
+	/* moto's own limit: boto3 is refused too for a '+' key */
+	ok(run_boto(NULL, 0, "put", BUCKET, "plus+probe", boto) != 0,
+	    "(moto limit) boto3 itself is refused for a '+' key while signatures are checked");
+	moto_auth(0);
+	roundtrip_keys(tp, odd_keys, NODD);
 
 	/* what boto3 puts, we read */
 	snprintf(path, sizeof(path), "%s/boto-put", workdir);
@@ -512,7 +557,7 @@ test_list(struct tp *tp)
 	ok(found_odd, "unicode common prefix decoded");
 
 	/* odd keys listed by prefix come back byte-exact */
-	is_int(list(tp, BUCKET, "tilde~", NULL, NULL, 0, &x), 0, "list odd prefix");
+	is_int(list(tp, BUCKET, "tilde~and", NULL, NULL, 0, &x), 0, "list odd prefix");
 	is_str(x.nkeys == 1 ? x.keys[0] : NULL, "tilde~and=equals&amp?query#frag",
 	    "odd key listed exactly");
 	is_int(list(tp, BUCKET, "plus+", NULL, NULL, 0, &x), 0, "list '+' prefix");
@@ -524,6 +569,39 @@ test_list(struct tp *tp)
 	res_reset(&x);
 }
 
+/* With signatures enforced: no prefix (moto cannot verify one), pages. */
+static void
+test_list_signed(struct tp *tp)
+{
+	struct res x = { 0 };
+	char token[1024] = "", prev[1100] = "";
+	int pages = 0, total = 0, all = -1, ordered = 1;
+	size_t j;
+
+	is_int(list(tp, BUCKET, NULL, NULL, NULL, 1000, &x), 0, "signed listing of the bucket (%s)",
+	    x.msg);
+	all = (int)x.nkeys;
+	ok(all > 10, "the bucket holds %d keys", all);
+	do {
+		is_int(list(tp, BUCKET, NULL, NULL, token[0] ? token : NULL, 4, &x), 0,
+		    "signed list page %d (%s)", pages + 1, x.msg);
+		if (x.code != 0)
+			break;
+		pages++;
+		for (j = 0; j < x.nkeys; j++) {
+			if (strcmp(prev, x.keys[j]) >= 0)
+				ordered = 0;
+			snprintf(prev, sizeof(prev), "%s", x.keys[j]);
+			total++;
+		}
+		snprintf(token, sizeof(token), "%s", x.next ? x.next : "");
+	} while (token[0] != '\0' && pages < 100);
+	is_int(total, all, "pages of 4 add up to the whole listing");
+	ok(pages >= 3, "%d pages", pages);
+	ok(ordered, "keys strictly increasing across pages (no duplicates)");
+	res_reset(&x);
+}
+
 static void
 test_copy_delete(struct tp *tp)
 {
@@ -532,10 +610,10 @@ test_copy_delete(struct tp *tp)
 
 	is_int(copy(tp, BUCKET, "hello.txt", BUCKET, dst, &x), 0, "copy (%s)", x.msg);
 	is_int((long long)x.size, 10, "copy reports the size");
-	is_str(x.etag, "ffc0c8ef3ffca3d3c0dac2b76e8e1bd8", "copy keeps the ETag");
+	is_str(x.etag, "f9a2acab39f6f582dfddc66b44b22f59", "copy keeps the ETag");
 	is_int(get_mem(tp, BUCKET, dst, 100, &x), 0, "get the copy");
 	ok(x.len == 10 && memcmp(x.data, "hello, s3\n", 10) == 0, "copy has the same bytes");
-	is_int(copy(tp, BUCKET, odd_keys[4], BUCKET, "copy/odd", &x), 0,
+	is_int(copy(tp, BUCKET, odd_keys[3], BUCKET, "copy/odd", &x), 0,
 	    "copy from an odd key (copy source encoded) (%s)", x.msg);
 	is_int(copy(tp, BUCKET, "no/such/key", BUCKET, "copy/x", &x), SM_ENOTFOUND,
 	    "copy of a missing key is SM_ENOTFOUND");
@@ -668,8 +746,10 @@ test_multipart(struct tp *tp)
 	is_int(run_boto(out, sizeof(out), "head", BUCKET, "big/40 MiB.bin", NULL), 0,
 	    "boto3 head");
 	snprintf(expect, sizeof(expect), "%zu ", size);
+	out[strcspn(out, "\n")] = '\0';
 	ok(strncmp(out, expect, strlen(expect)) == 0, "boto3 sees 40 MiB (%s)", out);
-	ok(strstr(out, "-5\n") != NULL, "boto3 sees a 5-part ETag");
+	ok(strlen(out) > 2 && strcmp(out + strlen(out) - 2, "-5") == 0,
+	    "boto3 sees a 5-part ETag");
 	is_int(run_boto(NULL, 0, "get", BUCKET, "big/40 MiB.bin", dst), 0, "boto3 get");
 	sha_file(dst, s2);
 	is_str(s2, s1, "boto3 reads the same bytes");
@@ -679,6 +759,7 @@ test_multipart(struct tp *tp)
 	is_str(out, "0\n", "no unfinished multipart upload after success");
 
 	/* failure midway: the file shrinks after the upload started */
+	res_reset(&x);
 	is_int(tp_object_put_file(tp, BUCKET, "big/shrinking", src, NULL, on_object, &x), 0,
 	    "start a multipart put");
 	ok(truncate(src, 6 * MiB) == 0, "the file shrinks to 6 MiB meanwhile");
@@ -703,26 +784,51 @@ test_multipart(struct tp *tp)
 	res_reset(&x);
 }
 
+/*
+ * moto cannot check presigned URLs while it enforces signatures (it answers
+ * 500), so: botocore re-signs each of our URLs at the same X-Amz-Date and
+ * must produce the same path and signature; then, with moto's check off,
+ * the URL must fetch the object.
+ */
 static void
 test_presign(struct tp *tp)
 {
+	static const char *const keys[] = {
+		"with space.txt",
+		"dir/na\xc3\xafve caf\xc3\xa9/\xc3\xbc.jl",
+		"plus+sign",
+		"tilde~and=equals&amp?query#frag",
+		"star*paren()bang!quote'comma,semi;colon:at@dollar$",
+	};
 	struct sm_error err;
-	char path[512], *url, *got;
-	size_t n = 0;
+	char path[512], out[4096], want[600], *url, *got;
+	size_t i, n = 0;
 
-	sm_error_clear(&err);
-	url = tp_presign_get(tp, BUCKET, odd_keys[1], 300, &err);
-	ok(url != NULL, "presign (%s)", err.msg);
-	if (url == NULL)
-		return;
-	like_str(url, "X-Amz-Signature=", "URL is signed");
-	snprintf(path, sizeof(path), "%s/presigned", workdir);
-	is_int(run_boto(NULL, 0, "fetch", url, path, NULL), 0, "presigned URL fetched");
-	got = read_file(path, &n);
-	is_str(got, "body of <dir/na\xc3\xafve caf\xc3\xa9/\xc3\xbc.jl>",
-	    "presigned GET returns the object");
-	free(got);
-	free(url);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		sm_error_clear(&err);
+		url = tp_presign_get(tp, BUCKET, keys[i], 300, &err);
+		ok(url != NULL, "presign '%s' (%s)", keys[i], err.msg);
+		if (url == NULL)
+			continue;
+		like_str(url, "X-Amz-Signature=", "URL is signed");
+		ok(strstr(url, "X-Amz-Expires=300") != NULL, "URL expires in 300 s");
+		ok(strstr(url, getenv("AWS_SECRET_ACCESS_KEY")) == NULL, "URL has no secret");
+		is_int(run_boto(out, sizeof(out), "presign-check", url, BUCKET, keys[i]), 0,
+		    "botocore re-signs");
+		is_str(out, "match\n", "botocore makes the same presigned URL for '%s'", keys[i]);
+		moto_auth(0);
+		snprintf(path, sizeof(path), "%s/presigned", workdir);
+		unlink(path);
+		is_int(run_boto(NULL, 0, "fetch", url, path, NULL), 0, "presigned URL fetched");
+		got = read_file(path, &n);
+		snprintf(want, sizeof(want), "body of <%s>", keys[i]);
+		is_str(got, want, "presigned GET of '%s' returns the object", keys[i]);
+		free(got);
+		free(url);
+		moto_auth(1);
+	}
+	ok(tp_presign_get(tp, BUCKET, "k", 0, &err) == NULL && err.code == SM_EINVAL,
+	    "expiry 0 refused");
 }
 
 int
@@ -755,6 +861,8 @@ main(void)
 	test_keys(tp);
 	test_list(tp);
 	test_copy_delete(tp);
+	moto_auth(1);
+	test_list_signed(tp);
 	test_errors(tp);
 	test_files(tp);
 	test_multipart(tp);
