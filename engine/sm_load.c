@@ -2322,9 +2322,23 @@ ld_parse_xml(struct ld_shared *S, const char *buf, size_t len, const char *file)
 
 /* RelaxNG validation against the embedded schema. */
 struct ld_rng {
-	struct ld_shared *S;
+	struct ld_shared *S;   /* counts and codes; diags go to `list` */
 	const char *file;
+	struct sm_diags list;
 };
+
+static void
+ld_rng_push(struct ld_rng *R, int line, int code, const char *msg)
+{
+	struct ld_shared T;
+
+	T = *R->S;
+	T.diags = &R->list;
+	ld_push(&T, R->file, line, 0, code, msg);
+	R->S->nerr = T.nerr;
+	R->S->code = T.code;
+	R->S->oom = T.oom;
+}
 
 static void
 ld_rng_error(void *arg, ld_xmlerr e)
@@ -2341,56 +2355,140 @@ ld_rng_error(void *arg, ld_xmlerr e)
 		msg[--len] = '\0';
 	if (len > 9 && isupper((unsigned char)msg[8]) && islower((unsigned char)msg[9]))
 		msg[8] = (char)tolower((unsigned char)msg[8]);
-	ld_push(R->S, R->file, e->line, 0, SM_EINVALID, msg);
+	ld_rng_push(R, e->line, SM_EINVALID, msg);
 }
 
 static void
 ld_rng_schema_error(void *arg, ld_xmlerr e)
 {
 	struct ld_rng *R = arg;
+	char msg[768];
 
 	if (e == NULL || e->level < XML_ERR_ERROR)
 		return;
-	ld_diag(R->S, "<schema>", e->line, SM_EBUG, "embedded schema: %s",
-	    e->message ? e->message : "error");
+	snprintf(msg, sizeof msg, "embedded schema: %s", e->message ? e->message : "error");
+	ld_rng_push(R, e->line, SM_EBUG, msg);
 }
 
+/* Validate `doc` against the schema; messages are collected in R->list. */
 static int
-ld_validate(struct ld_shared *S, xmlDoc *doc, const char *file)
+ld_validate(struct ld_rng *R, xmlDoc *doc)
 {
 	const char *text = sm_machine_schema_text();
-	struct ld_rng R = { S, file };
 	xmlRelaxNGParserCtxt *pc;
 	xmlRelaxNG *schema = NULL;
 	xmlRelaxNGValidCtxt *vc = NULL;
-	int before = S->nerr, rc;
+	int before = R->S->nerr, rc;
 
 	pc = xmlRelaxNGNewMemParserCtxt(text, (int)strlen(text));
 	if (pc == NULL) {
-		ld_oom(S);
+		ld_oom(R->S);
 		return -1;
 	}
-	xmlRelaxNGSetParserStructuredErrors(pc, ld_rng_schema_error, &R);
+	xmlRelaxNGSetParserStructuredErrors(pc, ld_rng_schema_error, R);
 	schema = xmlRelaxNGParse(pc);
 	xmlRelaxNGFreeParserCtxt(pc);
 	if (schema == NULL) {
-		if (S->nerr == before)
-			ld_diag(S, "<schema>", 0, SM_EBUG, "embedded schema does not parse");
+		if (R->S->nerr == before)
+			ld_rng_push(R, 0, SM_EBUG, "embedded schema does not parse");
 		return -1;
 	}
 	vc = xmlRelaxNGNewValidCtxt(schema);
 	if (vc == NULL) {
 		xmlRelaxNGFree(schema);
-		ld_oom(S);
+		ld_oom(R->S);
 		return -1;
 	}
-	xmlRelaxNGSetValidStructuredErrors(vc, ld_rng_error, &R);
+	xmlRelaxNGSetValidStructuredErrors(vc, ld_rng_error, R);
 	rc = xmlRelaxNGValidateDoc(vc, doc);
-	if (rc != 0 && S->nerr == before)
-		ld_diag(S, file, 0, SM_EINVALID, "schema: document does not validate");
+	if (rc != 0 && R->S->nerr == before)
+		ld_rng_push(R, 0, SM_EINVALID, "schema: document does not validate");
 	xmlRelaxNGFreeValidCtxt(vc);
 	xmlRelaxNGFree(schema);
 	return rc == 0 ? 0 : -1;
+}
+
+static void
+ld_diag_move(struct sm_diags *d, struct sm_diag *x)
+{
+	struct sm_diag *v;
+
+	if (d != NULL && d->n < SM_DIAGS_MAX &&
+	    (v = realloc(d->v, (d->n + 1) * sizeof *v)) != NULL) {
+		d->v = v;
+		v[d->n++] = *x;
+		return;
+	}
+	free(x->file);
+	free(x->msg);
+}
+
+/*
+ * Add the schema messages of one document to S->diags (from index
+ * `start` on, the messages of this document and its children): a schema
+ * message about attributes is dropped when the loader already said
+ * something about that line (its own message is more precise: "<raise>
+ * needs an event attribute" beats "element raise failed to validate
+ * attributes"), and
+ * only the first schema message per line is kept.  Then the range is
+ * sorted by file (first appearance) and line, stable.
+ */
+static void
+ld_merge_schema(struct ld_shared *S, const char *file, struct ld_rng *R,
+    size_t start)
+{
+	struct sm_diags *d = S->diags;
+	size_t i, j, end;
+
+	if (d == NULL) {
+		sm_diags_free(&R->list);
+		return;
+	}
+	end = d->n;
+	for (i = 0; i < R->list.n; i++) {
+		struct sm_diag *x = &R->list.v[i];
+		int drop = 0;
+
+		for (j = start; j < end && !drop && strstr(x->msg, "attribute"); j++)
+			if (!d->v[j].warning && d->v[j].line == x->line &&
+			    strcmp(d->v[j].file, file) == 0)
+				drop = 1;
+		if (!drop && i > 0 && R->list.v[i - 1].line == x->line && x->line > 0)
+			drop = 1;
+		if (drop) {
+			free(x->file);
+			free(x->msg);
+		} else
+			ld_diag_move(d, x);
+	}
+	free(R->list.v);
+	R->list.v = NULL;
+	R->list.n = 0;
+	/* stable insertion sort by (file rank, line); the range is small */
+	for (i = start + 1; i < d->n; i++) {
+		struct sm_diag x = d->v[i];
+		size_t rx = 0, k;
+
+		for (k = start; k < i; k++)
+			if (strcmp(d->v[k].file, x.file) == 0)
+				break;
+		rx = k;
+		j = i;
+		while (j > start) {
+			struct sm_diag *y = &d->v[j - 1];
+			size_t ry;
+
+			for (k = start; k < j - 1; k++)
+				if (strcmp(d->v[k].file, y->file) == 0)
+					break;
+			ry = k;
+			if (ry < rx || (ry == rx && y->line <= x.line))
+				break;
+			d->v[j] = *y;
+			j--;
+		}
+		d->v[j] = x;
+	}
 }
 
 static int
@@ -2401,8 +2499,11 @@ ld_load_doc(struct ld_shared *S, const char *buf, size_t len, const char *name,
 	xmlDoc *doc = NULL;
 	xmlNode *root;
 	struct ld L;
+	struct ld_rng R;
 	int before = S->nerr;
+	size_t dstart = S->diags ? S->diags->n : 0;
 
+	memset(&R, 0, sizeof R);
 	*out = NULL;
 	if (len > S->opt.max_bytes) {
 		ld_diag(S, name, 0, SM_ETOOBIG, "document is %zu bytes, over the limit "
@@ -2430,7 +2531,10 @@ ld_load_doc(struct ld_shared *S, const char *buf, size_t len, const char *name,
 		    root->ns ? (const char *)root->ns->href : "", NS_SCXML);
 		goto out;
 	}
-	ld_validate(S, doc, name);
+	memset(&R, 0, sizeof R);
+	R.S = S;
+	R.file = name;
+	ld_validate(&R, doc);
 
 	m = calloc(1, sizeof *m);
 	if (m == NULL) {
@@ -2453,6 +2557,7 @@ ld_load_doc(struct ld_shared *S, const char *buf, size_t len, const char *name,
 	L.invoke_depth = invoke_depth;
 	ld_build(&L, root, m);
 out:
+	ld_merge_schema(S, name, &R, dstart);
 	xmlFreeDoc(doc);
 	if (S->nerr != before || S->oom) {
 		sm_machine_free(m);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -692,6 +693,65 @@ test_graph(void)
 	}
 }
 
+/* Diagnostics come sorted by line, schema messages about attributes are
+ * replaced by the loader's own, at most one schema message per line. */
+static void
+test_diag_order(void)
+{
+	char path[4096];
+	struct sm_diags d = { 0 };
+	struct sm_machine *m = NULL;
+	size_t i;
+	int sorted = 1, attr_dup = 0;
+
+	snprintf(path, sizeof path, "%s/test/load/invalid/schema_and_loader/machine.scxml",
+	    src_dir);
+	sm_machine_load_file(path, NULL, &m, &d);
+	for (i = 1; i < d.n; i++)
+		if (strcmp(d.v[i].file, d.v[i - 1].file) == 0 && d.v[i].line < d.v[i - 1].line)
+			sorted = 0;
+	for (i = 0; i < d.n; i++)
+		if (strstr(d.v[i].msg, "failed to validate attributes"))
+			attr_dup = 1;
+	ok(d.n > 5 && sorted, "diagnostics sorted by line");
+	ok(!attr_dup, "schema attribute messages replaced by the loader's");
+	sm_diags_free(&d);
+}
+
+/* A machine near the 1 MiB limit with 15000 states chained against
+ * document order loads quickly (the checks are linear, the id lookup
+ * logarithmic). */
+static void
+test_big_machine(void)
+{
+	size_t cap = 1u << 20, len, n = 15000, i;
+	char *buf = malloc(cap);
+	struct sm_diags d = { 0 };
+	struct sm_machine *m = NULL;
+	struct timespec t0, t1;
+	double secs;
+	int rc;
+
+	len = (size_t)snprintf(buf, cap, "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\" initial=\"s0\">\n");
+	for (i = n; i-- > 0;)
+		len += (size_t)snprintf(buf + len, cap - len,
+		    "<state id=\"s%zu\"><transition event=\"e\" target=\"%s%zu\"/></state>\n",
+		    i, i + 1 < n ? "s" : "f", i + 1 < n ? i + 1 : 0);
+	len += (size_t)snprintf(buf + len, cap - len, "<final id=\"f0\"/></scxml>\n");
+	ok(len < cap, "big machine is %zu bytes", len);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = sm_machine_load_memory(buf, len, "big.scxml", NULL, NULL, &m, &d);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ok(rc == 0 && m && m->nstates == n + 2, "big machine loads (%zu states)",
+	    m ? m->nstates : 0);
+	diag("loaded %zu bytes, %zu states in %.3f s", len, n + 2, secs);
+	ok(secs < 10.0, "big machine loads in under 10 s (%.3f s)", secs);
+	sm_machine_free(m);
+	sm_diags_free(&d);
+	free(buf);
+}
+
 static void
 test_schema_in_sync(void)
 {
@@ -759,5 +819,7 @@ main(void)
 	test_model();
 	test_graph();
 	test_memory_api();
+	test_diag_order();
+	test_big_machine();
 	return done_testing();
 }
