@@ -92,7 +92,7 @@ lmdb_round(void *arg, long ops)
 	for (i = 0; i < ops; i += c->group) {
 		if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
 			return rc;
-		for (g = 0; g < c->group; g++) {
+		for (g = 0; g < c->group && i + g < ops; g++) {
 			store_be64_put(kb, c->next++);
 			if ((rc = mdb_put(txn, c->dbi, &k, &v, 0)) != 0) {
 				mdb_txn_abort(txn);
@@ -195,7 +195,7 @@ sqlite_round(void *arg, long ops)
 	for (i = 0; i < ops; i += c->group) {
 		if (sqlite_step(c->db, c->begin) != 0)
 			return 1;
-		for (g = 0; g < c->group; g++) {
+		for (g = 0; g < c->group && i + g < ops; g++) {
 			sqlite3_bind_int64(c->ins, 1, (sqlite3_int64)c->next++);
 			sqlite3_bind_blob(c->ins, 2, value, (int)c->vlen, SQLITE_STATIC);
 			if (sqlite_step(c->db, c->ins) != 0)
@@ -231,8 +231,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_store [-n commits-per-round] [-r rounds] "
-	    "[-d directory] [-v value-bytes] [-g records-per-group-commit]\n"
-	    "(-n must be a multiple of -g)\n");
+	    "[-d directory] [-v value-bytes] [-g records-per-group-commit]\n");
 	exit(2);
 }
 
@@ -282,7 +281,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (cfg.ops <= 0 || cfg.rounds <= 0 || cfg.vlen == 0 || cfg.vlen > sizeof(value) ||
-	    cfg.group <= 0 || cfg.ops % cfg.group != 0)
+	    cfg.group <= 0)
 		usage();
 	if (cfg.dir[0] == '\0') {
 		snprintf(cfg.dir, sizeof(cfg.dir), "./bench-store-XXXXXX");
