@@ -989,14 +989,14 @@ s3_mpu_complete_done(void *arg, const struct tp_result *r, const struct http_res
 	if (resp != NULL && tp__s3_parse_error(resp->body, resp->body_len, code, sizeof(code),
 	    msg, sizeof(msg)) == 0) {
 		s3_res_set(&res, SM_ESERVICE, (int)resp->status, code,
-		    "s3 CompleteMultipartUpload '%s': %s: %s (http %ld with an error body)",
+		    "s3 CompleteMultipartUpload on '%s' failed: %s: %s (http %ld with an error body)",
 		    op->subject, code, msg, resp->status);
 		s3_mpu_fail(m, &res);
 		return;
 	}
 	if (resp == NULL || (doc = s3_xml_read(resp->body, resp->body_len)) == NULL) {
 		s3_res_set(&res, SM_EPROTO, resp != NULL ? (int)resp->status : 0, NULL,
-		    "s3 CompleteMultipartUpload '%s': the answer is not XML", op->subject);
+		    "s3 CompleteMultipartUpload on '%s' failed: the answer is not XML", op->subject);
 		s3_mpu_fail(m, &res);
 		return;
 	}
@@ -1005,7 +1005,7 @@ s3_mpu_complete_done(void *arg, const struct tp_result *r, const struct http_res
 	if (!s3_xml_is(root, "CompleteMultipartUploadResult") &&
 	    !s3_xml_is(root, "CompleteMultipartUploadResponse")) {
 		s3_res_set(&res, SM_EPROTO, (int)resp->status, NULL,
-		    "s3 CompleteMultipartUpload '%s': unexpected answer <%s>", op->subject,
+		    "s3 CompleteMultipartUpload on '%s' failed: unexpected answer <%s>", op->subject,
 		    (const char *)root->name);
 		xmlFreeDoc(doc);
 		s3_mpu_fail(m, &res);
@@ -1086,7 +1086,7 @@ s3_mpu_complete(struct s3_mpu *m)
 	if (rc != 0) {
 		free(body);
 		s3_res_set(&res, SM_ENOMEM, 0, NULL,
-		    "s3 CompleteMultipartUpload '%s': out of memory", m->op->subject);
+		    "s3 CompleteMultipartUpload on '%s' failed: out of memory", m->op->subject);
 		s3_mpu_fail(m, &res);
 		return;
 	}
@@ -1106,7 +1106,7 @@ s3_mpu_complete(struct s3_mpu *m)
 	if (rc != 0) {
 		m->completing = 0;
 		s3_res_set(&res, rc, 0, NULL,
-		    "s3 CompleteMultipartUpload '%s': could not start the request: %s",
+		    "s3 CompleteMultipartUpload on '%s' failed: could not start the request: %s",
 		    m->op->subject, sm_strerror(rc));
 		s3_mpu_fail(m, &res);
 	}
@@ -1133,10 +1133,10 @@ s3_mpu_part_done(void *arg, const struct tp_result *r, const struct http_respons
 		etag = resp != NULL ? http_response_header(resp, "ETag") : NULL;
 		if (etag == NULL || *etag == '\0') {
 			s3_res_set(&res, SM_EPROTO, resp != NULL ? (int)resp->status : 0, NULL,
-			    "s3 UploadPart '%s' part %u: the answer has no ETag",
+			    "s3 UploadPart on '%s' failed: part %u: the answer has no ETag",
 			    m->op->subject, index + 1);
 		} else if ((m->etags[index] = strdup(etag)) == NULL) {
-			s3_res_set(&res, SM_ENOMEM, 0, NULL, "s3 UploadPart '%s': out of memory",
+			s3_res_set(&res, SM_ENOMEM, 0, NULL, "s3 UploadPart on '%s' failed: out of memory",
 			    m->op->subject);
 		} else {
 			m->done++;
@@ -1166,7 +1166,7 @@ s3_mpu_part_start(struct s3_mpu *m, unsigned index, struct s3_res *res)
 
 	if ((fd = open(op->path, O_RDONLY | O_CLOEXEC)) < 0) {
 		s3_res_set(res, sm_error_from_errno(errno), 0, NULL,
-		    "s3 UploadPart '%s' part %u: cannot open '%s': %s", op->subject, index + 1,
+		    "s3 UploadPart on '%s' failed: part %u: cannot open '%s': %s", op->subject, index + 1,
 		    op->path, strerror(errno));
 		return res->r.code;
 	}
@@ -1174,13 +1174,13 @@ s3_mpu_part_start(struct s3_mpu *m, unsigned index, struct s3_res *res)
 	close(fd);
 	if (rc != 0) {
 		s3_res_set(res, rc, 0, NULL,
-		    "s3 UploadPart '%s' part %u: cannot read bytes %" PRIu64 "..%" PRIu64
+		    "s3 UploadPart on '%s' failed: part %u: cannot read bytes %" PRIu64 "..%" PRIu64
 		    " of '%s' (file shrank or read error)", op->subject, index + 1, off,
 		    off + len, op->path);
 		return rc;
 	}
 	if ((p = malloc(sizeof(*p))) == NULL) {
-		s3_res_set(res, SM_ENOMEM, 0, NULL, "s3 UploadPart '%s': out of memory",
+		s3_res_set(res, SM_ENOMEM, 0, NULL, "s3 UploadPart on '%s' failed: out of memory",
 		    op->subject);
 		return SM_ENOMEM;
 	}
@@ -1203,7 +1203,7 @@ s3_mpu_part_start(struct s3_mpu *m, unsigned index, struct s3_res *res)
 	rq.payload_hash = hash;
 	if ((rc = s3_send(op, &rq, s3_mpu_part_done, p)) != 0) {
 		free(p);
-		s3_res_set(res, rc, 0, NULL, "s3 UploadPart '%s' part %u: could not start: %s",
+		s3_res_set(res, rc, 0, NULL, "s3 UploadPart on '%s' failed: part %u: could not start: %s",
 		    op->subject, index + 1, sm_strerror(rc));
 		return rc;
 	}
@@ -1243,7 +1243,7 @@ s3_mpu_create_done(void *arg, const struct tp_result *r, const struct http_respo
 	    (m->upload_id = s3_xml_text(root, "UploadId", NULL)) == NULL ||
 	    *m->upload_id == '\0') {
 		s3_res_set(&res, SM_EPROTO, resp != NULL ? (int)resp->status : 0, NULL,
-		    "s3 CreateMultipartUpload '%s': the answer has no UploadId", m->op->subject);
+		    "s3 CreateMultipartUpload on '%s' failed: the answer has no UploadId", m->op->subject);
 		xmlFreeDoc(doc);
 		free(m->upload_id);
 		m->upload_id = NULL;
@@ -1400,14 +1400,14 @@ s3_get_file_done(void *arg, const struct tp_result *r, const struct http_respons
 		if (fd >= 0)
 			close(fd);
 		s3_res_set(&res, sm_error_from_errno(e), r->http_status, NULL,
-		    "s3 GetObject '%s': cannot sync '%s': %s", op->subject, op->tmp, strerror(e));
+		    "s3 GetObject on '%s' failed: cannot sync '%s': %s", op->subject, op->tmp, strerror(e));
 		goto fail;
 	}
 	close(fd);
 	if (rename(op->tmp, op->path) != 0) {
 		e = errno;
 		s3_res_set(&res, sm_error_from_errno(e), r->http_status, NULL,
-		    "s3 GetObject '%s': cannot rename '%s' to '%s': %s", op->subject, op->tmp,
+		    "s3 GetObject on '%s' failed: cannot rename '%s' to '%s': %s", op->subject, op->tmp,
 		    op->path, strerror(e));
 		goto fail;
 	}
@@ -1468,11 +1468,11 @@ s3_get_mem_done(void *arg, const struct tp_result *r, const struct http_response
 	s3_res_copy(&res, r);
 	if (res.r.code == 0 && (resp == NULL || resp->body_len > op->max))
 		s3_res_set(&res, SM_ETOOBIG, r->http_status, NULL,
-		    "s3 GetObject '%s': the object is larger than the %zu bytes allowed",
+		    "s3 GetObject on '%s' failed: the object is larger than the %zu bytes allowed",
 		    op->subject, op->max);
 	else if (res.r.code == SM_ETOOBIG)
 		s3_res_set(&res, SM_ETOOBIG, r->http_status, NULL,
-		    "s3 GetObject '%s': the object is larger than the %zu bytes allowed",
+		    "s3 GetObject on '%s' failed: the object is larger than the %zu bytes allowed",
 		    op->subject, op->max);
 	if (res.r.code != 0) {
 		s3_finish(op, &res.r);
@@ -1604,7 +1604,7 @@ s3_list_done(void *arg, const struct tp_result *r, const struct http_response *r
 	sm_error_clear(&err);
 	if (tp__s3_parse_list(resp != NULL ? resp->body : NULL, resp != NULL ? resp->body_len : 0,
 	    &l, &err) != 0) {
-		s3_res_set(&res, err.code, r->http_status, NULL, "s3 ListObjectsV2 '%s': %s",
+		s3_res_set(&res, err.code, r->http_status, NULL, "s3 ListObjectsV2 on '%s' failed: %s",
 		    op->subject, err.msg);
 		s3_finish(op, &res.r);
 		return;
@@ -1699,7 +1699,7 @@ s3_copy_done(void *arg, const struct tp_result *r, const struct http_response *r
 	if (resp != NULL && tp__s3_parse_error(resp->body, resp->body_len, code, sizeof(code),
 	    msg, sizeof(msg)) == 0) {
 		s3_res_set(&res, SM_ESERVICE, (int)resp->status, code,
-		    "s3 CopyObject '%s': %s: %s (http %ld with an error body)", op->subject, code,
+		    "s3 CopyObject on '%s' failed: %s: %s (http %ld with an error body)", op->subject, code,
 		    msg, resp->status);
 		if (s3_code_in(code, s3_notfound_codes))
 			res.r.code = SM_ENOTFOUND;
@@ -1708,14 +1708,14 @@ s3_copy_done(void *arg, const struct tp_result *r, const struct http_response *r
 	}
 	if (resp == NULL || (doc = s3_xml_read(resp->body, resp->body_len)) == NULL) {
 		s3_res_set(&res, SM_EPROTO, r->http_status, NULL,
-		    "s3 CopyObject '%s': the answer is not XML", op->subject);
+		    "s3 CopyObject on '%s' failed: the answer is not XML", op->subject);
 		s3_finish(op, &res.r);
 		return;
 	}
 	if (!s3_xml_is(xmlDocGetRootElement(doc), "CopyObjectResult") &&
 	    !s3_xml_is(xmlDocGetRootElement(doc), "CopyObjectResponse")) {
 		s3_res_set(&res, SM_EPROTO, r->http_status, NULL,
-		    "s3 CopyObject '%s': unexpected answer <%s>", op->subject,
+		    "s3 CopyObject on '%s' failed: unexpected answer <%s>", op->subject,
 		    (const char *)xmlDocGetRootElement(doc)->name);
 		xmlFreeDoc(doc);
 		s3_finish(op, &res.r);

@@ -1,0 +1,433 @@
+/*
+ * test_s3_fault.c - S3 paths moto cannot show, against the scripted
+ * test/support/faultd.py: CompleteMultipartUpload and CopyObject answering
+ * 200 with an <Error> body, a part failing (retried / not retried), parts
+ * in flight at once, the abort after any failure, the request shapes
+ * (copy source encoding, CreateBucket LocationConstraint, Complete body),
+ * and hostile answers.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aws_private.h"
+#include "sm_loop.h"
+#include "support/faultd_client.h"
+#include "tap.h"
+#include "transport.h"
+
+#define MiB (1024u * 1024u)
+#define SECRET "faultd-s3-secret-never-shown"
+
+static struct sm_loop *loop;
+static struct faultd fd;
+static char bigfile[256];
+
+struct res {
+	int done;
+	int code;
+	char err_code[128];
+	char msg[SM_ERROR_MSG_MAX];
+	char etag[256];
+	uint64_t size;
+	size_t nkeys;
+};
+
+static void
+take(struct res *x, const struct tp_result *r)
+{
+	x->done = 1;
+	x->code = r->code;
+	snprintf(x->err_code, sizeof(x->err_code), "%s", r->err_code ? r->err_code : "");
+	snprintf(x->msg, sizeof(x->msg), "%s", r->message ? r->message : "");
+}
+
+static void
+on_object(void *arg, const struct tp_result *r, const struct tp_object *o)
+{
+	struct res *x = arg;
+
+	take(x, r);
+	if (o != NULL) {
+		snprintf(x->etag, sizeof(x->etag), "%s", o->etag ? o->etag : "");
+		x->size = o->size;
+	}
+}
+
+static void
+on_done(void *arg, const struct tp_result *r)
+{
+	take(arg, r);
+}
+
+static void
+on_list(void *arg, const struct tp_result *r, const struct tp_object *objs, size_t n,
+    const char *const *prefixes, size_t np, const char *next)
+{
+	struct res *x = arg;
+
+	(void)objs;
+	(void)prefixes;
+	(void)np;
+	(void)next;
+	take(x, r);
+	x->nkeys = n;
+}
+
+static struct tp *
+make_tp(const char *region)
+{
+	struct tp_config cfg;
+	struct sm_error err;
+	struct tp *tp = NULL;
+
+	setenv("AWS_REGION", region, 1);
+	tp_config_init(&cfg);
+	cfg.backend = "aws";
+	cfg.multipart_threshold = 5 * MiB;
+	sm_error_clear(&err);
+	if (tp_create(&tp, loop, &cfg, &err) != 0)
+		bail_out("tp_create: %s", err.msg);
+	aws_set_backoff_scale(tp, 0);
+	return tp;
+}
+
+static int
+wait_for(struct tp *tp, struct res *x, int rc)
+{
+	if (rc != 0) {
+		x->code = rc;
+		return rc;
+	}
+	if ((rc = tp_wait(tp, &x->done, 60000)) != 0)
+		x->code = rc;
+	return x->code;
+}
+
+/* The requests faultd saw, as a JSON array (caller json_decref's). */
+static json_t *
+faultd_log(void)
+{
+	char *body = faultd_control(&fd, "/__log", NULL);
+	json_t *j = body ? json_loads(body, 0, NULL) : NULL;
+
+	free(body);
+	return j;
+}
+
+static const char *
+req_field(json_t *log, size_t i, const char *name)
+{
+	return json_string_value(json_object_get(json_array_get(log, i), name));
+}
+
+static const char *
+req_header(json_t *log, size_t i, const char *name)
+{
+	json_t *h = json_object_get(json_array_get(log, i), "headers");
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(h, k, v)
+		if (strcasecmp(k, name) == 0)
+			return json_string_value(v);
+	return NULL;
+}
+
+static int
+count_method(json_t *log, const char *method, const char *path_part)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < json_array_size(log); i++)
+		if (strcmp(req_field(log, i, "method"), method) == 0 &&
+		    (path_part == NULL || strstr(req_field(log, i, "path"), path_part) != NULL))
+			n++;
+	return n;
+}
+
+#define INIT_OK "{\"status\":200,\"body\":\"<?xml version=\\\"1.0\\\"?><InitiateMultipartUploadResult>" \
+	"<Bucket>b</Bucket><Key>k</Key><UploadId>UP1</UploadId></InitiateMultipartUploadResult>\"}"
+#define PART_OK "{\"status\":200,\"headers\":{\"ETag\":\"\\\"e1\\\"\"},\"delay\":0.4}"
+#define ERR200 "{\"status\":200,\"body\":\"<?xml version=\\\"1.0\\\"?>\\n<Error><Code>InternalError</Code>" \
+	"<Message>We encountered an internal error. Please try again.</Message></Error>\"}"
+#define ABORT_OK "{\"status\":204}"
+
+static void
+test_complete_error_body(void)
+{
+	struct tp *tp = make_tp("us-east-1");
+	struct res x = { 0 };
+	json_t *log;
+	size_t n, i;
+	double tmin = 1e300, tmax = 0;
+	const char *last, *body = NULL;
+
+	faultd_script(&fd, "{\"steps\":[" INIT_OK "," PART_OK "," PART_OK "," PART_OK "," PART_OK
+	    "," ERR200 "," ABORT_OK "]}");
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "dir/k", bigfile, NULL, on_object, &x));
+	ok(x.code != 0, "CompleteMultipartUpload 200 with <Error> is a failure (%s)",
+	    sm_errname(x.code));
+	is_str(x.err_code, "InternalError", "its code is reported");
+	like_str(x.msg, "CompleteMultipartUpload", "message names the operation");
+	like_str(x.msg, "b/dir/k", "message names bucket and key");
+	diag("%s", x.msg);
+	log = faultd_log();
+	n = json_array_size(log);
+	is_int((int)n, 7, "init, 4 parts, complete, abort");
+	is_int(count_method(log, "PUT", "uploadId=UP1"), 4, "4 UploadPart with the upload id");
+	for (i = 0; i < n; i++) {
+		if (strcmp(req_field(log, i, "method"), "PUT") == 0) {
+			double t = json_real_value(json_object_get(json_array_get(log, i), "time"));
+			if (t < tmin)
+				tmin = t;
+			if (t > tmax)
+				tmax = t;
+		}
+		if (strcmp(req_field(log, i, "method"), "POST") == 0 &&
+		    strstr(req_field(log, i, "path"), "uploadId=UP1") != NULL)
+			body = req_field(log, i, "body");
+	}
+	ok(n == 7 && tmax - tmin < 0.3, "the 4 parts were in flight at once (%.2f s apart)",
+	    tmax - tmin);
+	ok(body != NULL && strstr(body, "<Part><PartNumber>1</PartNumber><ETag>&quot;e1&quot;"
+	    "</ETag></Part>") != NULL, "Complete lists part 1 with its quoted ETag");
+	ok(body != NULL && strstr(body, "<PartNumber>4</PartNumber>") != NULL &&
+	    strstr(body, "<PartNumber>5</PartNumber>") == NULL, "Complete lists parts 1..4");
+	last = n > 0 ? req_field(log, n - 1, "method") : "";
+	is_str(last, "DELETE", "the upload is aborted last");
+	like_str(n > 0 ? req_field(log, n - 1, "path") : "", "uploadId=UP1",
+	    "abort names the upload id");
+	json_decref(log);
+	tp_destroy(tp);
+}
+
+static void
+test_part_retry(void)
+{
+	struct tp *tp = make_tp("us-east-1");
+	struct res x = { 0 };
+	json_t *log;
+
+	faultd_script(&fd, "{\"steps\":[" INIT_OK ",{\"preset\":\"slowdown\"}," PART_OK ","
+	    PART_OK "," PART_OK "," PART_OK ",{\"status\":200,\"body\":\"<CompleteMultipartUploadResult>"
+	    "<ETag>&quot;final-4&quot;</ETag></CompleteMultipartUploadResult>\"}]}");
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "k", bigfile, NULL, on_object, &x));
+	is_int(x.code, 0, "a part answered 503 SlowDown once is retried (%s)", x.msg);
+	is_str(x.etag, "final-4", "the final ETag comes from the Complete answer");
+	is_int((long long)x.size, (long long)(15 * MiB + 100), "size of the whole file");
+	log = faultd_log();
+	is_int(count_method(log, "PUT", "partNumber="), 5, "5 UploadPart requests (one retry)");
+	is_int(count_method(log, "DELETE", NULL), 0, "no abort after success");
+	json_decref(log);
+	tp_destroy(tp);
+}
+
+static void
+test_part_denied(void)
+{
+	struct tp *tp = make_tp("us-east-1");
+	struct res x = { 0 };
+	json_t *log;
+	size_t n;
+
+	faultd_script(&fd, "{\"steps\":[" INIT_OK ",{\"status\":403,\"body\":\"<Error><Code>"
+	    "AccessDenied</Code><Message>Access Denied</Message></Error>\"}," PART_OK ","
+	    PART_OK "," PART_OK "," ABORT_OK "]}");
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "k", bigfile, NULL, on_object, &x));
+	is_int(x.code, SM_EAUTH, "a part refused with 403 fails the upload");
+	is_str(x.err_code, "AccessDenied", "AccessDenied");
+	like_str(x.msg, "UploadPart", "message names UploadPart");
+	log = faultd_log();
+	n = json_array_size(log);
+	is_int(count_method(log, "PUT", "partNumber="), 4, "403 is not retried");
+	is_int(count_method(log, "POST", "uploadId="), 0, "no Complete after a failed part");
+	is_str(n > 0 ? req_field(log, n - 1, "method") : "", "DELETE",
+	    "aborted after the parts in flight ended");
+	json_decref(log);
+
+	/* the abort itself failing is said too */
+	x.done = 0;
+	faultd_script(&fd, "{\"steps\":[" INIT_OK ",{\"status\":400,\"body\":\"<Error><Code>"
+	    "InvalidPart</Code><Message>bad part</Message></Error>\"}," PART_OK ","
+	    PART_OK "," PART_OK ",{\"status\":403,\"body\":\"<Error><Code>AccessDenied</Code>"
+	    "<Message>no abort for you</Message></Error>\"}]}");
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "k", bigfile, NULL, on_object, &x));
+	is_str(x.err_code, "InvalidPart", "the first failure is reported");
+	like_str(x.msg, "aborting multipart upload 'UP1' failed too",
+	    "and that the abort failed, with the upload id");
+	diag("%s", x.msg);
+	tp_destroy(tp);
+}
+
+static void
+test_init_garbage(void)
+{
+	struct tp *tp = make_tp("us-east-1");
+	struct res x = { 0 };
+
+	faultd_script(&fd, "{\"steps\":[{\"status\":200,\"body\":\"<!DOCTYPE x [<!ENTITY a "
+	    "\\\"UP\\\">]><InitiateMultipartUploadResult><UploadId>&a;</UploadId>"
+	    "</InitiateMultipartUploadResult>\"}]}");
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "k", bigfile, NULL, on_object, &x));
+	is_int(x.code, SM_EPROTO, "an Initiate answer with a DTD is refused");
+	like_str(x.msg, "UploadId", "message says the upload id is missing");
+	is_int(faultd_count(&fd), 1, "nothing else sent (no upload to abort)");
+	tp_destroy(tp);
+}
+
+static void
+test_copy(void)
+{
+	struct tp *tp = make_tp("us-east-1");
+	struct res x = { 0 };
+	json_t *log;
+
+	faultd_script(&fd, "{\"steps\":[" ERR200 "]}");
+	wait_for(tp, &x, tp_object_copy(tp, "src-bucket", "dir/a b+c\xc3\xa9", "dst", "k2",
+	    on_object, &x));
+	ok(x.code != 0, "CopyObject 200 with <Error> is a failure (%s)", sm_errname(x.code));
+	is_str(x.err_code, "InternalError", "its code is reported");
+	like_str(x.msg, "CopyObject", "message names the operation");
+	log = faultd_log();
+	is_str(req_header(log, 0, "x-amz-copy-source"), "/src-bucket/dir/a%20b%2Bc%C3%A9",
+	    "copy source is URL-encoded");
+	is_str(req_field(log, 0, "path"), "/dst/k2", "copy goes to the destination (path style)");
+	json_decref(log);
+
+	x.done = 0;
+	faultd_script(&fd, "{\"steps\":[{\"status\":200,\"body\":\"<CopyObjectResult><ETag>"
+	    "&quot;abc&quot;</ETag><LastModified>2024-01-01T00:00:00.000Z</LastModified>"
+	    "</CopyObjectResult>\"},{\"status\":200,\"headers\":{\"Content-Length\":\"0\","
+	    "\"ETag\":\"\\\"abc\\\"\"}}]}");
+	wait_for(tp, &x, tp_object_copy(tp, "s", "a", "d", "b", on_object, &x));
+	is_int(x.code, 0, "a good copy answer succeeds (%s)", x.msg);
+	is_str(x.etag, "abc", "with the ETag");
+	tp_destroy(tp);
+}
+
+static void
+test_bucket_region(void)
+{
+	struct tp *tp = make_tp("eu-west-1");
+	struct res x = { 0 };
+	json_t *log;
+	const char *body;
+
+	faultd_script(&fd, "{\"steps\":[{\"status\":200}]}");
+	wait_for(tp, &x, tp_bucket_create(tp, "new-bucket", on_done, &x));
+	is_int(x.code, 0, "create bucket in eu-west-1");
+	log = faultd_log();
+	body = req_field(log, 0, "body");
+	like_str(body, "<LocationConstraint>eu-west-1</LocationConstraint>",
+	    "CreateBucket carries the LocationConstraint");
+	is_str(req_field(log, 0, "path"), "/new-bucket", "path style on 127.0.0.1");
+	like_str(req_header(log, 0, "Authorization"), "/eu-west-1/s3/aws4_request",
+	    "signed for the region");
+	json_decref(log);
+
+	x.done = 0;
+	faultd_script(&fd, "{\"steps\":[{\"status\":409,\"body\":\"<Error><Code>"
+	    "BucketAlreadyOwnedByYou</Code><Message>yours</Message></Error>\"}]}");
+	wait_for(tp, &x, tp_bucket_create(tp, "new-bucket", on_done, &x));
+	is_int(x.code, 0, "BucketAlreadyOwnedByYou is success");
+	x.done = 0;
+	faultd_script(&fd, "{\"steps\":[{\"status\":409,\"body\":\"<Error><Code>"
+	    "BucketAlreadyExists</Code><Message>taken</Message></Error>\"}]}");
+	wait_for(tp, &x, tp_bucket_create(tp, "new-bucket", on_done, &x));
+	is_int(x.code, SM_EEXISTS, "BucketAlreadyExists (someone else's) is SM_EEXISTS");
+	tp_destroy(tp);
+
+	tp = make_tp("us-east-1");
+	x.done = 0;
+	faultd_script(&fd, "{\"steps\":[{\"status\":200}]}");
+	wait_for(tp, &x, tp_bucket_create(tp, "new-bucket", on_done, &x));
+	log = faultd_log();
+	is_str(req_field(log, 0, "body"), "", "no LocationConstraint body in us-east-1");
+	json_decref(log);
+	tp_destroy(tp);
+}
+
+static void
+test_hostile_list(void)
+{
+	struct tp *tp = make_tp("us-east-1");
+	struct res x = { 0 };
+	json_t *log;
+	const char *path;
+
+	faultd_script(&fd, "{\"steps\":[{\"status\":200,\"body\":\"<ListBucketResult>"
+	    "<IsTruncated>true</IsTruncated><Contents><Key>k</Key><Size>1</Size></Contents>"
+	    "</ListBucketResult>\"}]}");
+	wait_for(tp, &x, tp_object_list(tp, "b", "p/", "/", "tok/=+", 7, on_list, &x));
+	is_int(x.code, SM_EPROTO, "truncated listing without a token is a protocol error");
+	like_str(x.msg, "ListObjectsV2", "message names the operation");
+	log = faultd_log();
+	path = req_field(log, 0, "path");
+	like_str(path, "list-type=2", "list-type=2");
+	like_str(path, "prefix=p%2F", "prefix encoded");
+	like_str(path, "delimiter=%2F", "delimiter encoded");
+	like_str(path, "continuation-token=tok%2F%3D%2B", "token encoded");
+	like_str(path, "max-keys=7", "max-keys");
+	like_str(path, "encoding-type=url", "encoding-type=url asked");
+	json_decref(log);
+
+	x.done = 0;
+	faultd_script(&fd, "{\"steps\":[{\"status\":200,\"big\":9000000,\"body\":\"<ListBucketResult>\"}]}");
+	wait_for(tp, &x, tp_object_list(tp, "b", NULL, NULL, NULL, 0, on_list, &x));
+	ok(x.code != 0, "a 9 MB listing answer is refused (%s)", sm_errname(x.code));
+	tp_destroy(tp);
+}
+
+int
+main(void)
+{
+	FILE *f;
+	size_t i;
+	static char chunk[1024 * 1024];
+
+	plan_no_plan();
+	if (faultd_start(&fd) != 0) {
+		skip_all("python3 cannot run test/support/faultd.py");
+		return 0;
+	}
+	setenv("AWS_ENDPOINT_URL", fd.url, 1);
+	setenv("AWS_ACCESS_KEY_ID", "AKIDFAULTD", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", SECRET, 1);
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+	setenv("AWS_CONFIG_FILE", "/nonexistent/smd-test/config", 1);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/smd-test/credentials", 1);
+	unsetenv("AWS_PROFILE");
+	unsetenv("AWS_MAX_ATTEMPTS");
+	unsetenv("AWS_SESSION_TOKEN");
+	unsetenv("AWS_ENDPOINT_URL_S3");
+	unsetenv("AWS_S3_FORCE_PATH_STYLE");
+	if (sm_loop_create(&loop) != 0)
+		bail_out("no loop");
+	/* 15 MiB + 100 bytes of ASCII: 4 parts of 5 MiB at threshold 5 MiB */
+	snprintf(bigfile, sizeof(bigfile), "%s/test_s3_fault.%d.bin",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+	memset(chunk, 'a', sizeof(chunk));
+	if ((f = fopen(bigfile, "wb")) == NULL)
+		bail_out("cannot create %s", bigfile);
+	for (i = 0; i < 15; i++)
+		fwrite(chunk, 1, sizeof(chunk), f);
+	fwrite(chunk, 1, 100, f);
+	fclose(f);
+
+	test_complete_error_body();
+	test_part_retry();
+	test_part_denied();
+	test_init_garbage();
+	test_copy();
+	test_bucket_region();
+	test_hostile_list();
+
+	unlink(bigfile);
+	sm_loop_destroy(loop);
+	faultd_stop(&fd);
+	return done_testing();
+}
