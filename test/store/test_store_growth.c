@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store_private.h"
 #include "tap.h"
 #include "store_test_util.h"
 
@@ -398,6 +399,95 @@ test_reader_process(void)
 	stu_rmtree(dir);
 }
 
+struct reader_scan {
+	pid_t pid;
+	int found;
+};
+
+static int
+reader_line(const char *msg, void *ctx)
+{
+	struct reader_scan *rs = ctx;
+	long pid;
+
+	if (sscanf(msg, "%ld", &pid) == 1 && pid == (long)rs->pid)
+		rs->found = 1;
+	return 0;
+}
+
+/*
+ * A reader killed with -9 while holding a read txn leaves its slot in
+ * lock.mdb (pinning old pages).  store_open() must clear it.  A holder
+ * process keeps the environment open meanwhile, so that LMDB does not
+ * simply reset the lock file because nobody else has it open.
+ */
+static void
+test_stale_reader(void)
+{
+	char dir[512];
+	struct sm_error err;
+	struct store *st;
+	struct reader_scan rs;
+	int hold[2], ready[2], status;
+	pid_t holder, reader;
+	char c;
+
+	stu_tmpdir(dir, sizeof(dir), "stale");
+	st = open_tiny(dir, 256 * KIB, 0, 0, &err);
+	if (st == NULL) {
+		ok(0, "open (%s)", err.msg);
+		return;
+	}
+	store_close(st);
+	if (pipe(hold) != 0 || pipe(ready) != 0)
+		bail_out("pipe: %s", strerror(errno));
+	fflush(stdout);
+	holder = fork();
+	if (holder == 0) {
+		close(hold[1]);
+		close(ready[0]);
+		st = open_tiny(dir, 256 * KIB, 0, 1, &err);
+		c = st ? 'h' : 'x';
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		(void)!read(hold[0], &c, 1); /* until the parent closes the pipe */
+		store_close(st);
+		_exit(0);
+	}
+	close(hold[0]);
+	ok(read(ready[0], &c, 1) == 1 && c == 'h', "holder process has the store open");
+	reader = fork();
+	if (reader == 0) {
+		struct store_txn *txn;
+
+		st = open_tiny(dir, 256 * KIB, 0, 1, &err);
+		c = (st && store_txn_begin(st, STORE_TXN_READ, &txn, NULL) == 0) ? 'r' : 'x';
+		if (write(ready[1], &c, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ok(read(ready[0], &c, 1) == 1 && c == 'r', "reader process holds a read txn");
+	kill(reader, SIGKILL);
+	waitpid(reader, &status, 0);
+
+	st = open_tiny(dir, 256 * KIB, 0, 0, &err);
+	ok(st != NULL, "open after the reader was killed (%s)", st ? "" : err.msg);
+	if (st != NULL) {
+		rs.pid = reader;
+		rs.found = 0;
+		mdb_reader_list(store__env(st), reader_line, &rs);
+		ok(!rs.found, "the dead reader's slot (pid %ld) was cleared at open",
+		    (long)reader);
+		store_close(st);
+	}
+	close(hold[1]);
+	close(ready[0]);
+	close(ready[1]);
+	waitpid(holder, &status, 0);
+	stu_rmtree(dir);
+}
+
 int
 main(void)
 {
@@ -405,5 +495,6 @@ main(void)
 	test_growth();
 	test_atomic_full();
 	test_reader_process();
+	test_stale_reader();
 	return done_testing();
 }
