@@ -2,7 +2,7 @@
  * sm_load_schema.c - docs/scxml-profile.rng compiled into the library.
  *
  * GENERATED from docs/scxml-profile.rng: edit that file, then regenerate
- * this one with the script in docs/machine-format.md ("The schema");
+ * this one with test/load/gen_schema.py (see docs/machine-format.md);
  * test/load checks that both hold the same text.
  */
 #include "sm_machine.h"
