@@ -8,6 +8,10 @@ Prints the port it listens on as the first line of stdout, then serves:
 Each credentials answer is fresh: AccessKeyId ASIAFAKE<n>, SecretAccessKey
 fake-secret-<n>, Token fake-token-<n>, Expiration now + `expiry` seconds.
 
+With FAKE_IMDS_ACCESS_KEY / FAKE_IMDS_SECRET_KEY in the environment those
+fixed keys are served instead (no Token), so that a test can hand real
+(moto) keys to the credentials chain through the metadata path.
+
 Control (no token needed), for the test to steer and observe:
   GET /_ctl/set?expiry=S&revoke=1&creds_status=N&token_status=N&body=bad|expired|nocode
   GET /_ctl/stats  -> JSON counters {token, role, creds, unauthorized, ...}
@@ -15,6 +19,7 @@ Control (no token needed), for the test to steer and observe:
 """
 import datetime
 import json
+import os
 import sys
 import threading
 import urllib.parse
@@ -127,6 +132,11 @@ class H(BaseHTTPRequestHandler):
                 "Token": "fake-token-%d" % n,
                 "Expiration": iso(now + datetime.timedelta(seconds=expiry)),
             }
+            fixed_ak = os.environ.get("FAKE_IMDS_ACCESS_KEY")
+            if fixed_ak:
+                doc["AccessKeyId"] = fixed_ak
+                doc["SecretAccessKey"] = os.environ.get("FAKE_IMDS_SECRET_KEY", "")
+                del doc["Token"]
             if kind == "bad":
                 return self.send(200, '{"AccessKeyId": "fake-secret-leak', "application/json")
             if kind == "expired":
