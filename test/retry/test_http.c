@@ -308,6 +308,38 @@ main(void)
 		is_int(http_inflight(h), 0, "nothing in flight");
 	}
 
+	/* TLS peers are verified: a self-signed certificate is refused */
+	{
+		char dir[] = "/tmp/test_http_tls.XXXXXX", cmd[1024], cert[256], key[256];
+		struct faultd tls;
+		struct http_req_spec s4;
+		if (mkdtemp(dir) == NULL)
+			bail_out("mkdtemp");
+		snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+		snprintf(key, sizeof(key), "%s/key.pem", dir);
+		snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+		    "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s "
+		    "-out %s >/dev/null 2>&1", key, cert);
+		if (system(cmd) == 0 && faultd_start_tls(&tls, cert, key) == 0) {
+			char url[128];
+			snprintf(url, sizeof(url), "%s/", tls.url);
+			memset(&s4, 0, sizeof(s4));
+			s4.url = url;
+			memset(&r[0], 0, sizeof(r[0]));
+			http_start(h, &s4, on_done, &r[0], NULL, NULL);
+			wait_all(r, 1, 10000);
+			is_int(r[0].code, SM_ETLS, "https to a self-signed server: SM_ETLS");
+			ok(r[0].status == 0, "no answer was accepted");
+			diag("%s", r[0].error);
+			faultd_stop(&tls);
+		} else {
+			ok(1, "# SKIP openssl or python3 ssl not available");
+		}
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			diag("cannot remove %s", dir);
+	}
+
 	/* destroy with requests in flight: SM_ECANCELED callbacks */
 	faultd_script(&fd, "{\"default\":{\"delay\":2}}");
 	start("GET", "/d1", NULL, 0, &r[0], NULL);

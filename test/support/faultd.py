@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """faultd.py - a scripted, fault-injecting HTTP server for transport tests.
 
-Listens on a free 127.0.0.1 port and prints "PORT <n>" on stdout (then
+Listens on a free 127.0.0.1 port (HTTPS with "--tls CERT KEY") and prints "PORT <n>" on stdout (then
 flushes), so a test that spawned it knows where to connect.  Serves until
 stdin reaches EOF (the test exits) or SIGTERM.
 
@@ -155,6 +155,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # many clients connect at once
 
     def handle_error(self, request, client_address):
         pass  # resets and broken pipes are what we script
@@ -162,6 +163,11 @@ class Server(ThreadingHTTPServer):
 
 def main():
     server = Server(("127.0.0.1", 0), Handler)
+    if len(sys.argv) == 4 and sys.argv[1] == "--tls":
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     print("PORT %d" % server.server_address[1], flush=True)
     t = threading.Thread(target=server.serve_forever, daemon=True)

@@ -51,8 +51,9 @@ faultd__write(char *b, size_t s, size_t n, void *u)
 	return s * n;
 }
 
+/* Start faultd; with `tls_cert`/`tls_key` (PEM files) it speaks HTTPS. */
 __attribute__((unused)) static int
-faultd_start(struct faultd *f)
+faultd_start_tls(struct faultd *f, const char *tls_cert, const char *tls_key)
 {
 	int in[2], out[2];
 	const char *src = getenv("SM_SOURCE_DIR");
@@ -74,7 +75,11 @@ faultd_start(struct faultd *f)
 		close(in[1]);
 		close(out[0]);
 		close(out[1]);
-		execlp("python3", "python3", script, (char *)NULL);
+		if (tls_cert != NULL)
+			execlp("python3", "python3", script, "--tls", tls_cert, tls_key,
+			    (char *)NULL);
+		else
+			execlp("python3", "python3", script, (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
@@ -87,8 +92,15 @@ faultd_start(struct faultd *f)
 		return -1;
 	}
 	fclose(fp);
-	snprintf(f->url, sizeof(f->url), "http://127.0.0.1:%d", f->port);
+	snprintf(f->url, sizeof(f->url), "%s://127.0.0.1:%d", tls_cert ? "https" : "http",
+	    f->port);
 	return 0;
+}
+
+__attribute__((unused)) static int
+faultd_start(struct faultd *f)
+{
+	return faultd_start_tls(f, NULL, NULL);
 }
 
 __attribute__((unused)) static void
