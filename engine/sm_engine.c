@@ -28,7 +28,7 @@
 #include "store.h"
 
 #define INSTANCE_FORMAT 1
-#define MAX_ROUNDS 100000
+#define MAX_ROUNDS 256   /* per turn; more work continues next turn */
 
 struct eng_timer {
 	struct sm__inst *inst;
@@ -981,6 +981,14 @@ static void release_finished_calls(struct sm__inst *in)
 	}
 }
 
+static int64_t wake_cb(struct sm_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop;
+	(void)id;
+	(void)arg;
+	return -1; /* the prepare hook of this turn does the work */
+}
+
 int sm_engine_flush(struct sm_engine *e, struct sm_error *err)
 {
 	int rounds, rc = 0;
@@ -1031,6 +1039,12 @@ int sm_engine_flush(struct sm_engine *e, struct sm_error *err)
 			e->grave = in->grave_next;
 			inst_free(in);
 		}
+	}
+	if (rc == 0 && (e->ready_head || e->pend_head)) {
+		/* a busy machine (e.g. one that keeps sending itself events) must
+		 * not hold the loop: wake the next turn instead of blocking */
+		if (!sm_loop_timer_add(e->loop, 0, wake_cb, e))
+			sm_log_error("engine: out of memory arming a wake-up timer");
 	}
 	e->in_flush = 0;
 	return rc;
@@ -1341,6 +1355,26 @@ size_t sm_engine_running_count(const struct sm_engine *e)
 				n++;
 	}
 	return n;
+}
+
+int sm_engine_forget(struct sm_engine *e, const char *id)
+{
+	struct sm__inst **pp, *in;
+
+	if (!e->nbuckets || !id)
+		return SM_ENOTFOUND;
+	for (pp = &e->buckets[hash_str(id) % e->nbuckets]; (in = *pp) != NULL; pp = &in->hnext) {
+		if (strcmp(in->id, id) != 0)
+			continue;
+		if (!in->done)
+			return SM_EBUSY;
+		*pp = in->hnext;
+		e->ninst--;
+		in->hnext = NULL;
+		inst_bury(in);
+		return 0;
+	}
+	return SM_ENOTFOUND;
 }
 
 void sm_engine_on_done(struct sm_engine *e, sm_engine_done_fn *fn, void *arg)

@@ -173,6 +173,14 @@ int sm_engine_instance_status(struct sm_engine *e, const char *id,
 json_t *sm_engine_instance_config(struct sm_engine *e, const char *id);
 /* The instance's datamodel (new ref: deep copy) or NULL. */
 json_t *sm_engine_instance_datamodel(struct sm_engine *e, const char *id);
+/*
+ * Drop a finished instance from memory (its record stays in the store,
+ * where sm_engine_instance_status still finds it).  A daemon calls this once
+ * it has dealt with the instance's end.  SM_EBUSY if it is still running,
+ * SM_ENOTFOUND if it is not loaded.
+ */
+int sm_engine_forget(struct sm_engine *e, const char *id);
+
 /* Number of loaded instances that are still running. */
 size_t sm_engine_running_count(const struct sm_engine *e);
 
@@ -180,6 +188,9 @@ size_t sm_engine_running_count(const struct sm_engine *e);
  * `final_id` the final state reached, `donedata` borrowed (may be NULL). */
 typedef void sm_engine_done_fn(struct sm_engine *e, const char *id, const char *final_id,
     json_t *donedata, void *arg);
+/* (`final_id` is "" when the session was stopped without reaching a final
+ * state, e.g. a macrostep that never settles.  The callback may start,
+ * post and forget, but must not destroy the engine.) */
 void sm_engine_on_done(struct sm_engine *e, sm_engine_done_fn *fn, void *arg);
 
 /* Tracing: called for every transition taken, before it is committed.

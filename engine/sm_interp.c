@@ -16,6 +16,8 @@
 #include "sm_interp_private.h"
 #include "sm_log.h"
 
+#define SM_MAX_MICROSTEPS 100000
+
 struct sm_session {
 	const struct sm_machine *m;
 	char *sessionid;
@@ -593,7 +595,7 @@ static int exec_send(struct sm_session *s, const struct sm_exec *x)
 		}
 	}
 	if (sd->target && strcmp(sd->target, "#_internal") == 0) {
-		struct sm_event *ev = sm__event_new(event, data, SM_EV_EXTERNAL);
+		struct sm_event *ev = sm__event_new(event, data, SM_EV_INTERNAL);
 
 		if (!ev) {
 			s->nomem = 1;
@@ -1344,10 +1346,26 @@ static void exit_interpreter(struct sm_session *s)
 static void macrostep(struct sm_session *s)
 {
 	struct tlist en = { 0 };
+	unsigned long steps = 0;
 
 	for (;;) {
 		while (s->running) {
 			struct sm_event *ev = NULL;
+
+			if (++steps > SM_MAX_MICROSTEPS) {
+				/* an eventless or raise loop would hang the whole process:
+				 * end this session instead (no final state reached) */
+				char msg[300];
+
+				snprintf(msg, sizeof(msg), "%s: macrostep did not settle after %d "
+				    "microsteps (a loop of eventless transitions or raised events?): "
+				    "session stopped", s->m->path ? s->m->path : "<machine>",
+				    SM_MAX_MICROSTEPS);
+				json_array_append_new(s->errors, json_string(msg));
+				sm_log_error("%s: %s", s->sessionid, msg);
+				s->running = 0;
+				break;
+			}
 
 			en.n = 0;
 			select_transitions(s, NULL, &en);

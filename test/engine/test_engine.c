@@ -755,6 +755,52 @@ static void test_hostile_store(void)
 	free(dir);
 }
 
+/* ---- machines that never settle ------------------------------------------------ */
+
+static void test_runaway(void)
+{
+	const char *loop_xml =
+	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='null' initial='a'>"
+	    " <state id='a'><transition target='b'/><transition event='x' target='f'/></state>"
+	    " <state id='b'><transition target='a'/></state>"
+	    " <final id='f'/></scxml>";
+	const char *busy_xml =
+	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='null' initial='a'>"
+	    " <state id='a'>"
+	    "  <onentry><send event='ping'/><send event='stop' delay='200ms'/></onentry>"
+	    "  <transition event='ping'><send event='ping'/></transition>"
+	    "  <transition event='stop' target='f'/>"
+	    " </state><final id='f'/></scxml>";
+	struct env v;
+	struct sm_error err;
+	uint64_t t0;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, NULL, loop_xml);
+	sm_engine_start(v.e, v.m, "loop", NULL, &err);
+	t0 = sm_time_mono_ms();
+	run_for(&v, 3000, 1);
+	ok(v.done == 1, "an eventless loop is stopped instead of hanging");
+	is_str(v.final_id, "", "without a final state");
+	ok(sm_time_mono_ms() - t0 < 3000, "within the time limit");
+	is_int(sm_engine_forget(v.e, "loop"), 0, "a finished instance can be forgotten");
+	is_int(sm_engine_forget(v.e, "loop"), SM_ENOTFOUND, "once");
+	ok(sm_engine_instance_config(v.e, "loop") == NULL, "it is gone from memory");
+	json_decref(v.donedata);
+	env_close(&v, 0);
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, NULL, busy_xml);
+	sm_engine_start(v.e, v.m, "busy", NULL, &err);
+	is_int(sm_engine_forget(v.e, "busy"), SM_EBUSY, "a running instance cannot be forgotten");
+	t0 = sm_time_mono_ms();
+	while (!v.done && sm_time_mono_ms() - t0 < 3000)
+		sm_loop_run_once(v.loop, 1000); /* the prepare hook alone drives it */
+	is_str(v.final_id, "f", "a machine that keeps sending itself events does not starve timers");
+	json_decref(v.donedata);
+	env_close(&v, 0);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -771,5 +817,6 @@ int main(void)
 	test_retry_survives_restart();
 	test_hostile_state();
 	test_hostile_store();
+	test_runaway();
 	return done_testing();
 }
