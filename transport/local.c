@@ -908,7 +908,7 @@ tx_send(struct store_txn *txn, void *arg, struct sm_error *err)
 		rc = rc == SM_EFULL ? rc : 0;
 	}
 	if (rc == 0) {
-		json_object_set_new(meta, "modified_ms", json_integer(sm_time_wall_ms()));
+		/* next_seq moved; LastModifiedTimestamp (attributes) did not */
 		rc = meta_save(txn, name, meta);
 		if (rc != 0)
 			lq_failf(&c->out->fail, rc, NULL, "cannot update queue '%s': %s", name,

