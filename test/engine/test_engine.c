@@ -634,6 +634,46 @@ static void test_retry_survives_restart(void)
 	free(dir);
 }
 
+static void test_machine_from_store(void)
+{
+	char *dir = tmpdir();
+	struct env v;
+	struct sm_error err;
+	struct sm_action_def def = { "script", script_start, script_cancel, NULL };
+	struct store_options o;
+
+	memset(&v, 0, sizeof(v));
+	v.sc.plan[1] = 2;
+	env_open(&v, dir, persist_machine);
+	sm_engine_start(v.e, v.m, "s1", NULL, &err);
+	sm_engine_post(v.e, "s1", "step", NULL);
+	run_for(&v, 50, 0);
+	env_close(&v, 0); /* the machine object is gone too */
+
+	/* a new engine that knows no machine: the stored document is used */
+	memset(&v, 0, sizeof(v));
+	def.arg = &v.sc;
+	sm_loop_create(&v.loop);
+	store_options_init(&o);
+	store_open(&v.st, dir, &o, &err);
+	sm_engine_create(&v.e, v.loop, v.st, &err);
+	sm_engine_register_action(v.e, &def);
+	sm_engine_on_done(v.e, on_done, &v);
+	is_int(sm_engine_recover(v.e, &err), 0, "recover without the machine registered");
+	run_for(&v, 50, 0);
+	is_int(v.sc.nstarts, 1, "the action restarted from the stored machine");
+	is_int(v.sc.attempts_seen[0], 2, "as attempt 2");
+	if (v.sc.hanging)
+		sm_action_done(v.sc.hanging, NULL);
+	run_for(&v, 2000, 1);
+	is_str(v.final_id, "end", "the instance finishes on the stored machine");
+	json_decref(v.sc.last_params);
+	json_decref(v.donedata);
+	env_close(&v, 0);
+	rmtree(dir);
+	free(dir);
+}
+
 /* ---- hostile persisted data ---------------------------------------------------- */
 
 static void test_hostile_state(void)
@@ -815,6 +855,7 @@ int main(void)
 	test_unknown_action();
 	test_persistence();
 	test_retry_survives_restart();
+	test_machine_from_store();
 	test_hostile_state();
 	test_hostile_store();
 	test_runaway();
