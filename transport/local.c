@@ -92,7 +92,7 @@ struct lop {
 	struct tp_batch_entry *entries;
 	size_t nentries;
 
-	int64_t deadline_ms;       /* receive: wall ms when the long poll ends */
+	int64_t deadline_ms;       /* receive: monotonic ms when the long poll ends */
 	int64_t next_visible_ms;   /* receive: earliest invisible message, 0 none */
 	void **pool;               /* result memory, freed with the op */
 	size_t npool, apool;
@@ -1302,7 +1302,7 @@ run_receive(struct lop *op)
 	struct tp_message msgs[10];
 	struct lq_out out;
 	struct tp_result r;
-	int64_t now, delay;
+	int64_t now, wall, delay;
 	int rc;
 
 	memset(&out, 0, sizeof(out));
@@ -1312,7 +1312,9 @@ run_receive(struct lop *op)
 		lq_fail_cb(op, &out, rc);
 		return -1;
 	}
-	now = sm_time_wall_ms();
+	/* the deadline is monotonic; visibility times are wall-clock */
+	now = (int64_t)sm_time_mono_ms();
+	wall = sm_time_wall_ms();
 	if (out.nmsgs > 0 || now >= op->deadline_ms) {
 		lop_unlink(op);
 		res_ok(&r);
@@ -1320,8 +1322,8 @@ run_receive(struct lop *op)
 		return -1;
 	}
 	delay = op->deadline_ms - now;
-	if (op->next_visible_ms > 0 && op->next_visible_ms - now < delay)
-		delay = op->next_visible_ms - now;
+	if (op->next_visible_ms > 0 && op->next_visible_ms - wall < delay)
+		delay = op->next_visible_ms - wall;
 	if (op->l->inofd < 0 && delay > LQ_POLL_NOINOTIFY_MS)
 		delay = LQ_POLL_NOINOTIFY_MS;
 	else if (delay > LQ_POLL_MS)
@@ -2462,7 +2464,7 @@ l_receive(struct tp *tp, const char *url, int max, int wait_s, int vis, tp_recv_
 	op->i[0] = max;
 	op->i[1] = wait_s;
 	op->i[2] = vis;
-	op->deadline_ms = sm_time_wall_ms() + (int64_t)wait_s * 1000;
+	op->deadline_ms = (int64_t)sm_time_mono_ms() + (int64_t)wait_s * 1000;
 	return lop_start(op);
 }
 
