@@ -2334,13 +2334,17 @@ run_ready(struct sm_loop *loop, int fd, unsigned events, void *arg)
 		;
 	l->depth++;
 	while (!l->dead) {
+		struct lop *first = NULL;
+
+		/* in the order they were started (the list is newest first) */
 		for (op = l->ops; op != NULL; op = op->next)
-			if (op->ready && op->seq <= snapshot)
-				break;
-		if (op == NULL)
+			if (op->ready && op->seq <= snapshot &&
+			    (first == NULL || op->seq < first->seq))
+				first = op;
+		if (first == NULL)
 			break;
-		op->ready = 0;
-		lop_run(op);
+		first->ready = 0;
+		lop_run(first);
 	}
 	l->depth--;
 	if (l->dead && l->depth == 0)

@@ -299,6 +299,38 @@ conflicts(struct tp *tp)
 }
 
 static void
+list_pages(struct tp *tp)
+{
+	struct tres t = {0};
+	static const char *const keys[] = { "p/a/1", "p/a/2", "p/b/1", "p/c", "p/d/e/f" };
+	static const char *const want[] = { "p/a/", "p/b/", "p/c", "p/d/" };
+	char cont[1200] = "", got[4][64];
+	size_t i, n = 0;
+	int pages = 0;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		s_put_mem(tp, &t, BUCKET, keys[i], "x", 1);
+	do {
+		s_list(tp, &t, BUCKET, "p/", "/", cont[0] ? cont : NULL, 1);
+		if (t.code != 0 || t.nkeys + t.nprefixes != 1)
+			break;
+		if (n < 4)
+			snprintf(got[n++], sizeof(got[0]), "%s",
+			    t.nkeys ? t.keys[0] : t.prefixes[0]);
+		snprintf(cont, sizeof(cont), "%s", t.next);
+		pages++;
+	} while (t.has_next && pages < 10);
+	is_int(pages, 4, "one entry per page: four pages (prefixes count as entries)");
+	for (i = 0; i < n; i++)
+		is_str(got[i], want[i], "page %zu holds the expected entry", i + 1);
+	s_list(tp, &t, BUCKET, "p/", "/", "bogus-token", 10);
+	is_int(t.code, SM_EINVAL, "a continuation token we did not give is refused");
+	s_list(tp, &t, BUCKET, "../", NULL, NULL, 10);
+	ok(t.code == 0 && t.nkeys == 0, "a hostile prefix lists nothing");
+	tres_free(&t);
+}
+
+static void
 concurrent_puts(struct tp *tp, char *argv0)
 {
 	struct tres t = {0};
@@ -434,6 +466,7 @@ main(int argc, char **argv)
 	hostile_keys(tp);
 	symlinks(tp);
 	conflicts(tp);
+	list_pages(tp);
 	concurrent_puts(tp, argv[0]);
 	crash_in_put(tp, argv[0], "crash/new", 0);
 	s_put_mem(tp, &t, BUCKET, "crash/old", "old", 3);

@@ -88,6 +88,24 @@ send_later(struct sm_loop *loop, uint64_t id, void *arg)
 	return -1;
 }
 
+/* A callback that destroys the transport while another op is pending. */
+struct destroyer {
+	struct env *e;
+	int ran;
+};
+
+static void
+destroy_in_cb(void *arg, const struct tp_result *r, const char *url)
+{
+	struct destroyer *d = arg;
+
+	(void)r;
+	(void)url;
+	d->ran++;
+	tp_destroy(d->e->tp);
+	d->e->tp = NULL;
+}
+
 /* Delete the first message `t` holds (TRES_RUN resets t before the call). */
 static void
 delete_msg(struct env *e, struct tres *t, const char *url)
@@ -288,6 +306,29 @@ main(int argc, char **argv)
 		ok(c.done && c.code == SM_ECANCELED, "destroy canceled it (%s)",
 		    sm_errname(c.code));
 		tres_free(&c);
+	}
+
+	/* destroying the transport from inside one of its callbacks */
+	{
+		struct destroyer d = { &e, 0 };
+		struct tres o2 = {0};
+		int i;
+
+		env_open(&e);
+		ok(tp_queue_get_url(e.tp, "work", destroy_in_cb, &d) == 0 &&
+		    tp_queue_get_url(e.tp, "work", tres_url_cb, &o2) == 0,
+		    "started two operations");
+		for (i = 0; i < 20 && !d.ran; i++)
+			sm_loop_run_once(e.loop, 100);
+		is_int(d.ran, 1, "the first callback ran and destroyed the transport");
+		ok(o2.done && o2.code == SM_ECANCELED,
+		    "the other operation was canceled (%s)", sm_errname(o2.code));
+		for (i = 0; i < 3; i++)
+			sm_loop_run_once(e.loop, 10);
+		ok(1, "the loop runs on after the destroy");
+		store_close(e.st);
+		sm_loop_destroy(e.loop);
+		tres_free(&o2);
 	}
 
 	tres_free(&t);
