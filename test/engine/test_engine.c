@@ -649,6 +649,7 @@ static void test_machine_from_store(void)
 	sm_engine_post(v.e, "s1", "step", NULL);
 	run_for(&v, 50, 0);
 	env_close(&v, 0); /* the machine object is gone too */
+	json_decref(v.sc.last_params);
 
 	/* a new engine that knows no machine: the stored document is used */
 	memset(&v, 0, sizeof(v));
