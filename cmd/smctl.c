@@ -190,6 +190,54 @@ struct sim_event {
 	json_t *data;
 };
 
+/* --action NAME=JSON (done with that result) or NAME!ERROR (fails) */
+struct sim_action {
+	char *name;
+	json_t *result;    /* NULL when it fails */
+	char *error;
+	struct sim *sim;
+};
+
+static int sim_action_start(struct sm_action_call *call)
+{
+	struct sim_action *a = sm_action_call_arg(call);
+
+	if (!a->sim->quiet) {
+		char *p = json_dumps(sm_action_call_params(call), JSON_COMPACT);
+
+		fprintf(stderr, "%s: action %s (invoke '%s', attempt %d) params %s -> %s%s\n",
+		    sm_action_call_instance(call), a->name, sm_action_call_invokeid(call),
+		    sm_action_call_attempt(call), p ? p : "?", a->result ? "done" : "fails with ",
+		    a->result ? "" : a->error);
+		free(p);
+	}
+	if (a->result)
+		return sm_action_done(call, a->result);
+	return sm_action_fail(call, a->error, "simulated failure (smctl simulate --action)");
+}
+
+static int parse_action(const char *arg, struct sim_action *a)
+{
+	size_t n = strcspn(arg, "=!");
+	json_error_t jerr;
+
+	memset(a, 0, sizeof(*a));
+	if (n == 0 || !arg[n])
+		return -1;
+	a->name = strndup(arg, n);
+	if (arg[n] == '=') {
+		a->result = json_loads(arg + n + 1, JSON_DECODE_ANY, &jerr);
+		if (!a->result)
+			return -1;
+	} else {
+		a->error = strdup(arg + n + 1);
+		if (!a->error[0] || strspn(a->error, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(a->error))
+			return -1;
+	}
+	return 0;
+}
+
 static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -198,10 +246,12 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		{ "task", required_argument, NULL, 't' },
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "action", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct sim_event *events = NULL;
-	size_t nevents = 0, i;
+	struct sim_action *actions = NULL;
+	size_t nevents = 0, nactions = 0, i;
 	json_t *task = NULL;
 	double timeout_s = 60;
 	struct sm_machine *m = NULL;
@@ -214,12 +264,28 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 
 	memset(&sim, 0, sizeof(sim));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "he:t:T:q", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "he:t:T:qa:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			print_cmd_help(cmd);
 			status = 0;
 			goto out;
+		case 'a': {
+			struct sim_action *nv = realloc(actions, (nactions + 1) * sizeof(*nv));
+
+			if (!nv) {
+				fprintf(stderr, "%s simulate: out of memory\n", progname);
+				goto out;
+			}
+			actions = nv;
+			if (parse_action(optarg, &actions[nactions++]) != 0) {
+				status = usage_error(cmd, "--action wants NAME=JSON (succeeds with that "
+				    "result) or NAME!ERROR (fails with that error event), not '%s'",
+				    optarg);
+				goto out;
+			}
+			break;
+		}
 		case 'e': {
 			char *eq = strchr(optarg, '=');
 			struct sim_event *nv = realloc(events, (nevents + 1) * sizeof(*nv));
@@ -299,6 +365,15 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		fprintf(stderr, "%s simulate: %s\n", progname, err.msg);
 		goto out;
 	}
+	for (i = 0; i < nactions; i++) {
+		struct sm_action_def def = { actions[i].name, sim_action_start, NULL, &actions[i] };
+
+		actions[i].sim = &sim;
+		if (sm_engine_register_action(e, &def) != 0) {
+			status = usage_error(cmd, "--action '%s' given twice", actions[i].name);
+			goto out;
+		}
+	}
 	sm_engine_on_done(e, sim_done, &sim);
 	sm_engine_on_trace(e, sim_trace, &sim);
 	sm_engine_on_log(e, sim_log, &sim);
@@ -341,6 +416,12 @@ out:
 		json_decref(events[i].data);
 	}
 	free(events);
+	for (i = 0; i < nactions; i++) {
+		free(actions[i].name);
+		json_decref(actions[i].result);
+		free(actions[i].error);
+	}
+	free(actions);
 	json_decref(task);
 	return status;
 }
@@ -357,13 +438,18 @@ static const struct smctl_cmd commands[] = {
 	  "Writes the machine's states and transitions as DOT on stdout, e.g.\n"
 	  "  smctl graph machines/task.scxml | dot -Tsvg > task.svg\n",
 	  cmd_graph },
-	{ "simulate", "[--event NAME[=JSON]]... [--task JSON] [--timeout S] [-q] FILE",
+	{ "simulate", "[--event NAME[=JSON]]... [--action NAME=JSON|NAME!ERROR]... [--task JSON] "
+	  "[--timeout S] [-q] FILE",
 	  "run a machine alone, with real timers",
 	  "Runs FILE as one instance without persistence.  Each transition is printed\n"
 	  "on stderr as 'instance: [event] source -> targets', <log> lines too.  The last\n"
 	  "line on stdout is the id of the top-level final state reached.\n"
 	  "\n"
 	  "  -e, --event NAME[=JSON]  queue an external event (in order) after start\n"
+	  "  -a, --action NAME=JSON   the action NAME succeeds with that result\n"
+	  "  -a, --action NAME!ERROR  the action NAME fails with that error event\n"
+	  "                           (its sm: retry policy applies, with real delays);\n"
+	  "                           actions not given are not registered and fail\n"
 	  "  -t, --task JSON          the task message (datamodel=\"task\": `task`)\n"
 	  "  -T, --timeout S          give up after S seconds (default 60)\n"
 	  "  -q, --quiet              do not print transitions and log lines\n"

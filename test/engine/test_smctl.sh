@@ -69,5 +69,30 @@ t "simulate: no file" 2 "$smctl" simulate
 t "simulate: bad machine exits 1" 1 "$smctl" simulate "$tmp/bad.scxml"
 t "simulate --task reaches the datamodel" 0 "$smctl" simulate -q --task '{"site":"walmart"}' -e go "$m/donedata/machine.scxml"
 
+cat > "$tmp/act.scxml" <<'XML'
+<scxml xmlns="http://www.w3.org/2005/07/scxml" xmlns:sm="urn:smd:scxml:1" version="1.0"
+       datamodel="task" initial="w">
+  <state id="w">
+    <invoke id="j" type="urn:smd:scxml:1" src="job" sm:attempts="2" sm:delay="100ms"/>
+    <transition event="done.invoke.j" cond="_event.data.n == 3" target="good"/>
+    <transition event="error.invoke.j" cond="_event.data.attempt == 2" target="gave_up"/>
+    <transition event="error.invoke.j" target="other"/>
+  </state>
+  <final id="good"/><final id="gave_up"/><final id="other"/>
+</scxml>
+XML
+t "simulate --action NAME=JSON" 0 "$smctl" simulate -a 'job={"n":3}' "$tmp/act.scxml"
+[ "$(last)" = good ]; n=$((n + 1)); if [ "$(last)" = good ]; then echo "ok $n - the action result is _event.data"; else echo "not ok $n - got '$(last)'"; failed=$((failed+1)); fi
+has "the action start is shown" "$tmp/err" 'action job \(invoke .j., attempt 1\)'
+t "simulate --action NAME!ERROR retries then fails" 0 "$smctl" simulate -a 'job!error.io' "$tmp/act.scxml"
+[ "$(last)" = gave_up ]; n=$((n + 1)); if [ "$(last)" = gave_up ]; then echo "ok $n - two attempts, then error.invoke"; else echo "not ok $n - got '$(last)'"; failed=$((failed+1)); fi
+has "second attempt shown" "$tmp/err" 'attempt 2'
+t "simulate: unregistered action fails the invoke" 0 "$smctl" simulate "$tmp/act.scxml"
+[ "$(last)" = other ]; n=$((n + 1)); if [ "$(last)" = other ]; then echo "ok $n - error.invoke for an unknown action"; else echo "not ok $n - got '$(last)'"; failed=$((failed+1)); fi
+t "simulate: --action without result" 2 "$smctl" simulate -a job "$tmp/act.scxml"
+t "simulate: --action bad json" 2 "$smctl" simulate -a 'job={' "$tmp/act.scxml"
+t "simulate: --action bad error name" 2 "$smctl" simulate -a 'job!bad name' "$tmp/act.scxml"
+t "simulate: --action twice" 2 "$smctl" simulate -a 'job=1' -a 'job=2' "$tmp/act.scxml"
+
 echo "1..$n"
 [ $failed -eq 0 ]
