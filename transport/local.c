@@ -10,6 +10,7 @@
  */
 #include "transport_private.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -509,8 +510,13 @@ receipt_parse(const char *rh, const char *name, uint64_t *seq, uint32_t *gen)
 	unsigned long long s;
 	unsigned long g;
 
+	size_t i;
+
 	if (strncmp(rh, "lr1.", 4) != 0 || strlen(rh) < 4 + 16 + 1 + 8 + 1 + 1)
 		return SM_EINVAL;
+	for (i = 4; i < 29; i++)   /* exactly 16 + 8 hex digits, no sign or space */
+		if (i != 20 && !isxdigit((unsigned char)rh[i]))
+			return SM_EINVAL;
 	errno = 0;
 	s = strtoull(rh + 4, &end, 16);
 	if (errno != 0 || end != rh + 20 || *end != '.')

@@ -206,6 +206,25 @@ main(int argc, char **argv)
 	s_delete(e.tp, &t, url, "garbage");
 	is_int(t.code, SM_EINVAL, "delete with a malformed receipt refused");
 	is_str(t.err_code, "ReceiptHandleIsInvalid", "malformed receipt: ReceiptHandleIsInvalid");
+	{
+		static const char *const hostile[] = {
+			"lr1.", "lr1.0000000000000001", "lr1.0000000000000001.00000002.",
+			"lr1.-000000000000001.00000002.work", "lr1. 000000000000001.00000002.work",
+			"lr1.000000000000000g.00000002.work", "lr1.0000000000000001.0000000x.work",
+			"lr1.00000000000000010.0000002.work", "lr2.0000000000000001.00000002.work",
+			"lr1.0000000000000001.00000002.work/../x", "lr1.ffffffffffffffff.ffffffff.work",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+			s_chvis(e.tp, &t, url, hostile[i], 10);
+			is_int(t.code, SM_EINVAL, "hostile receipt #%zu refused by change "
+			    "visibility", i);
+		}
+		s_attrs(e.tp, &t, url, NULL, 0);
+		is_str(tres_attr(&t, "ApproximateNumberOfMessagesNotVisible"), "1",
+		    "hostile receipts changed nothing");
+	}
 	s_create_queue(e.tp, &t, "other", NULL, 0);
 	snprintf(other, sizeof(other), "%s", t.url);
 	s_delete(e.tp, &t, other, r2);
