@@ -925,6 +925,18 @@ static void collect(struct sm__inst *in, const struct sm_event *ev, json_t *from
 	}
 }
 
+static void inbox_del(struct sm__inst *in, const struct sm_event *ev)
+{
+	unsigned char key[600];
+	size_t kl;
+
+	if (!ev->inbox_seq || !in->persist || !in->e->store)
+		return;
+	kl = key_seq(key, sizeof(key), in->id, ev->inbox_seq);
+	if (kl)
+		store_batch_del(in->e->batch, STORE_T_INBOX, key, kl);
+}
+
 static void process(struct sm__inst *in)
 {
 	struct sm_event *ev;
@@ -951,16 +963,20 @@ static void process(struct sm__inst *in)
 			json_decref(from);
 			break;
 		}
-		if (ev->inbox_seq && in->persist && in->e->store) {
-			unsigned char key[600];
-			size_t kl = key_seq(key, sizeof(key), in->id, ev->inbox_seq);
-
-			if (kl)
-				store_batch_del(in->e->batch, STORE_T_INBOX, key, kl);
-		}
+		inbox_del(in, ev);
 		collect(in, ev, from, "event");
 		json_decref(from);
 		sm__event_free(ev);
+	}
+	if (in->done) {
+		/* events still queued when the instance ended are dropped */
+		struct sm_event *q = sm__session_take_queue(in->s), *next;
+
+		for (; q; q = next) {
+			next = q->next;
+			inbox_del(in, q);
+			sm__event_free(q);
+		}
 	}
 	write_state(in);
 }

@@ -1592,6 +1592,15 @@ int sm__session_step(struct sm_session *s, struct sm_event **consumed)
 	return 1;
 }
 
+struct sm_event *sm__session_take_queue(struct sm_session *s)
+{
+	struct sm_event *q = s->eq_head;
+
+	s->eq_head = s->eq_tail = NULL;
+	s->eq_len = 0;
+	return q;
+}
+
 struct sm_effect *sm__session_take_effects(struct sm_session *s)
 {
 	struct sm_effect *fx = s->fx_head;

@@ -115,6 +115,9 @@ size_t sm__session_pending(const struct sm_session *s);
  * consumed event is handed to *consumed (caller frees) if not NULL.
  */
 int sm__session_step(struct sm_session *s, struct sm_event **consumed);
+/* Take every queued external event (a list linked by `next`; caller frees
+ * each with sm__event_free), e.g. when the session has ended. */
+struct sm_event *sm__session_take_queue(struct sm_session *s);
 /* Take the effects produced so far (caller frees with sm__effects_free). */
 struct sm_effect *sm__session_take_effects(struct sm_session *s);
 /* Errors (error.execution messages) since the last call, as a JSON array (new ref). */

@@ -675,6 +675,58 @@ static void test_machine_from_store(void)
 	free(dir);
 }
 
+static int count_prefix(struct store *st, enum store_table t, const char *id)
+{
+	struct store_txn *txn;
+	struct store_cursor *c;
+	const void *k, *val;
+	size_t kl, vl, idl = strlen(id);
+	int n = 0, rc;
+
+	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) != 0)
+		return -1;
+	store_cursor_open(txn, t, &c);
+	for (rc = store_cursor_seek(c, id, idl, &k, &kl, &val, &vl); rc == 0;
+	    rc = store_cursor_next(c, &k, &kl, &val, &vl)) {
+		if (kl < idl + 1 || memcmp(k, id, idl) != 0 || ((const char *)k)[idl] != 0)
+			break;
+		n++;
+	}
+	store_cursor_close(c);
+	store_txn_abort(txn);
+	return n;
+}
+
+static void test_inbox(void)
+{
+	const char *xml =
+	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='null' initial='a'>"
+	    " <state id='a'><transition event='go' target='f'/></state><final id='f'/></scxml>";
+	char *dir = tmpdir();
+	struct env v;
+	struct sm_error err;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, xml);
+	sm_engine_start(v.e, v.m, "in1", NULL, &err);
+	sm_engine_start(v.e, v.m, "in2", NULL, &err);
+	run_for(&v, 20, 0);
+	sm_engine_post(v.e, "in1", "noise", NULL);
+	sm_engine_post(v.e, "in1", "go", NULL);
+	sm_engine_post(v.e, "in1", "after", NULL);
+	sm_engine_post(v.e, "in2", "noise", NULL);
+	run_for(&v, 50, 0);
+	is_int(v.done, 1, "in1 finished");
+	is_int(count_prefix(v.st, STORE_T_INBOX, "in1"), 0,
+	    "no inbox record left behind by a finished instance");
+	is_int(count_prefix(v.st, STORE_T_INBOX, "in2"), 0, "consumed events leave the inbox");
+	is_int(count_prefix(v.st, STORE_T_HISTORY, "in1"), 3, "in1: start, noise, go");
+	is_int(count_prefix(v.st, STORE_T_HISTORY, "in2"), 2, "in2: start, noise");
+	env_close(&v, 0);
+	rmtree(dir);
+	free(dir);
+}
+
 /* ---- hostile persisted data ---------------------------------------------------- */
 
 static void test_hostile_state(void)
@@ -857,6 +909,7 @@ int main(void)
 	test_persistence();
 	test_retry_survives_restart();
 	test_machine_from_store();
+	test_inbox();
 	test_hostile_state();
 	test_hostile_store();
 	test_runaway();
