@@ -729,7 +729,9 @@ sm_loop_run_once(struct sm_loop *loop, int timeout_ms)
 		if (timeout_ms < 0 || wait < timeout_ms)
 			timeout_ms = wait > 86400000 ? 86400000 : (int)wait;
 	}
-	if (loop->stop)
+	/* Callbacks already ran this turn: let the caller see their effects
+	 * (e.g. a completion flag) instead of blocking after them. */
+	if (loop->stop || ran > 0)
 		timeout_ms = 0;
 	n = epoll_wait(loop->epfd, evs, SM_LOOP_MAX_EVENTS, timeout_ms);
 	if (n == -1) {

@@ -9,7 +9,8 @@
  *
  * A turn: run due timers; call every "prepare" hook (the engine commits its
  * group batch there, before anything waits); poll for at most the time to
- * the next timer; dispatch ready fds, child exits and signals.
+ * the next timer (not at all if a timer already ran this turn); dispatch
+ * ready fds, child exits and signals; run timers that came due.
  *
  * Times: sm_loop_now_ms() is CLOCK_MONOTONIC in ms, cached per turn;
  * sm_time_wall_ms() is CLOCK_REALTIME in ms (for persisted due times).

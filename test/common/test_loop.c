@@ -220,6 +220,38 @@ test_signal_prepare(void)
 	sm_loop_destroy(loop);
 }
 
+static int64_t
+flag_timer(struct sm_loop *loop, uint64_t id, void *arg)
+{
+	(void)loop;
+	(void)id;
+	*(int *)arg = 1;
+	return -1;
+}
+
+/* A turn whose timers ran returns without blocking, so a caller waiting
+ * for a flag set by a zero-delay timer sees it at once. */
+static void
+test_no_block_after_timers(void)
+{
+	struct sm_loop *loop;
+	int done = 0, fds[2];
+	uint64_t t0;
+
+	sm_loop_create(&loop);
+	ok(pipe(fds) == 0, "pipe for an idle watch");
+	sm_loop_io_add(loop, fds[0], SM_LOOP_READ, on_read, NULL);
+	sm_loop_timer_add(loop, 0, flag_timer, &done);
+	t0 = sm_time_mono_ms();
+	sm_loop_run_once(loop, 2000);
+	ok(done, "zero-delay timer ran in the first turn");
+	ok(sm_time_mono_ms() - t0 < 1000, "the turn did not block after the timer ran (%llu ms)",
+	    (unsigned long long)(sm_time_mono_ms() - t0));
+	close(fds[0]);
+	close(fds[1]);
+	sm_loop_destroy(loop);
+}
+
 int
 main(void)
 {
@@ -229,5 +261,6 @@ main(void)
 	test_io();
 	test_child();
 	test_signal_prepare();
+	test_no_block_after_timers();
 	return done_testing();
 }
