@@ -6,6 +6,7 @@
  * (copy source encoding, CreateBucket LocationConstraint, Complete body),
  * and hostile answers.
  */
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "aws_private.h"
+#include "sigv4.h"
 #include "sm_loop.h"
 #include "support/faultd_client.h"
 #include "tap.h"
@@ -382,6 +384,121 @@ test_hostile_list(void)
 	tp_destroy(tp);
 }
 
+/* What we send: Content-Type, Content-Length and x-amz-content-sha256 of the
+ * real bytes, for memory, file and every part. */
+static void
+test_put_headers(void)
+{
+	struct tp *tp = make_tp("us-east-1");
+	struct res x = { 0 };
+	char sha[65], small[300];
+	json_t *log;
+	size_t i, n;
+	int parts_ok = 0, fdsc;
+	FILE *f;
+
+	faultd_script(&fd, "{\"steps\":[{\"status\":200,\"headers\":{\"ETag\":\"\\\"m\\\"\"}}]}");
+	wait_for(tp, &x, tp_object_put_mem(tp, "b", "mem key", "hello", 5, "text/plain",
+	    on_object, &x));
+	is_int(x.code, 0, "put_mem (%s)", x.msg);
+	is_str(x.etag, "m", "ETag from the answer, unquoted");
+	log = faultd_log();
+	sigv4_sha256_hex("hello", 5, sha);
+	is_str(req_header(log, 0, "x-amz-content-sha256"), sha, "payload hash of the bytes");
+	is_str(req_header(log, 0, "Content-Type"), "text/plain", "Content-Type as given");
+	is_str(req_header(log, 0, "Content-Length"), "5", "Content-Length");
+	is_str(req_field(log, 0, "path"), "/b/mem%20key", "key encoded in the path");
+	is_str(req_field(log, 0, "body"), "hello", "body sent");
+	json_decref(log);
+
+	snprintf(small, sizeof(small), "%s.small", bigfile);
+	f = fopen(small, "wb");
+	fputs("file body\n", f);
+	fclose(f);
+	x.done = 0;
+	faultd_script(&fd, "{\"steps\":[{\"status\":200}]}");
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "f", small, NULL, on_object, &x));
+	is_int(x.code, 0, "put_file below the threshold: one PUT (%s)", x.msg);
+	is_int((int)x.size, 10, "size of the file");
+	log = faultd_log();
+	sigv4_sha256_hex("file body\n", 10, sha);
+	is_str(req_header(log, 0, "x-amz-content-sha256"), sha, "file streamed through SHA-256");
+	is_str(req_header(log, 0, "Content-Type"), "application/octet-stream",
+	    "default Content-Type");
+	is_str(req_field(log, 0, "body"), "file body\n", "file body sent");
+	json_decref(log);
+	unlink(small);
+
+	x.done = 0;
+	faultd_script(&fd, "{\"steps\":[" INIT_OK "],\"default\":{\"status\":200,\"headers\":"
+	    "{\"ETag\":\"\\\"p\\\"\"},\"body\":\"<CompleteMultipartUploadResult><ETag>x-4</ETag>"
+	    "</CompleteMultipartUploadResult>\"}}");
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "big", bigfile, "application/x-ndjson",
+	    on_object, &x));
+	is_int(x.code, 0, "multipart put (%s)", x.msg);
+	log = faultd_log();
+	n = json_array_size(log);
+	is_str(req_header(log, 0, "Content-Type"), "application/x-ndjson",
+	    "Content-Type given at CreateMultipartUpload");
+	if ((fdsc = open(bigfile, O_RDONLY)) >= 0) {
+		for (i = 0; i < n; i++) {
+			const char *path = req_field(log, i, "path");
+			const char *pn = strstr(path, "partNumber=");
+			char want[65];
+			uint64_t off, len;
+			if (pn == NULL)
+				continue;
+			off = (uint64_t)(atoi(pn + 11) - 1) * 5 * MiB;
+			len = off + 5 * MiB > 15 * MiB + 100 ? 15 * MiB + 100 - off : 5 * MiB;
+			sigv4_sha256_fd_hex(fdsc, off, len, want);
+			if (req_header(log, i, "x-amz-content-sha256") != NULL &&
+			    strcmp(req_header(log, i, "x-amz-content-sha256"), want) == 0 &&
+			    strlen(req_field(log, i, "body")) == len)
+				parts_ok++;
+		}
+		close(fdsc);
+	}
+	is_int(parts_ok, 4, "each part carries its own range's SHA-256 and length");
+	json_decref(log);
+	tp_destroy(tp);
+}
+
+/* tp_destroy with a multipart upload in flight: one callback, canceled. */
+static int destroy_calls;
+static int destroy_code;
+
+static void
+on_destroyed(void *arg, const struct tp_result *r, const struct tp_object *o)
+{
+	(void)arg;
+	(void)o;
+	destroy_calls++;
+	destroy_code = r->code;
+}
+
+static void
+test_destroy_midway(void)
+{
+	struct tp *tp = make_tp("us-east-1");
+	uint64_t until;
+
+	faultd_script(&fd, "{\"steps\":[" INIT_OK "],\"default\":{\"status\":200,"
+	    "\"delay\":3,\"headers\":{\"ETag\":\"\\\"p\\\"\"}}}");
+	is_int(tp_object_put_file(tp, "b", "k", bigfile, NULL, on_destroyed, NULL), 0,
+	    "multipart started");
+	until = sm_time_mono_ms() + 1500;
+	while (sm_time_mono_ms() < until)
+		sm_loop_run_once(loop, 100);
+	is_int(destroy_calls, 0, "still running after 1.5 s (parts take 3 s)");
+	tp_destroy(tp);
+	is_int(destroy_calls, 1, "tp_destroy ran the callback once");
+	is_int(destroy_code, SM_ECANCELED, "with SM_ECANCELED");
+	until = sm_time_mono_ms() + 200;
+	while (sm_time_mono_ms() < until)
+		sm_loop_run_once(loop, 50);
+	is_int(destroy_calls, 1, "and never again");
+}
+
 int
 main(void)
 {
@@ -425,6 +542,8 @@ main(void)
 	test_copy();
 	test_bucket_region();
 	test_hostile_list();
+	test_put_headers();
+	test_destroy_midway();
 
 	unlink(bigfile);
 	sm_loop_destroy(loop);
