@@ -1310,10 +1310,14 @@ tp__s3_object_put_file(struct tp *tp, const char *bucket, const char *key,
 		return SM_EINVAL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return sm_error_from_errno(errno);
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		rc = S_ISREG(st.st_mode) ? sm_error_from_errno(errno) : SM_EINVAL;
+	if (fstat(fd, &st) != 0) {
+		rc = sm_error_from_errno(errno);
 		close(fd);
 		return rc;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return SM_EINVAL;
 	}
 	if ((op = s3_op_new(tp, "PutObject", bucket, key, S3_CB_OBJECT, arg)) == NULL ||
 	    (op->path = strdup(path)) == NULL ||

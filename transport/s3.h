@@ -13,17 +13,29 @@
  *     unreserved characters and '/', never normalised;
  *   - service errors come from the XML body (<Error><Code>, <Message>) into
  *     tp_result.err_code / message, the message naming operation, bucket
- *     and key; HEAD errors have no body: 404 -> "NotFound"/"NoSuchKey"
- *     (code SM_ENOTFOUND), 403 -> "AccessDenied" (SM_EAUTH);
- *   - put_file switches to multipart above cfg->multipart_threshold; a
- *     failed multipart upload is aborted before the callback runs;
+ *     and key; NoSuchKey/NoSuchBucket/NoSuchUpload -> SM_ENOTFOUND,
+ *     AccessDenied/InvalidAccessKeyId/SignatureDoesNotMatch -> SM_EAUTH;
+ *     HEAD errors have no body: 404 -> "NotFound" (SM_ENOTFOUND), 403 ->
+ *     "AccessDenied" (SM_EAUTH);
+ *   - put_file switches to multipart above cfg->multipart_threshold
+ *     (parts of max(threshold, 5 MiB), doubled while over 10000 parts, 4
+ *     in flight, each hashed from its file range and retried by aws_call);
+ *     a failed multipart upload is aborted before the callback runs (a
+ *     failed abort is added to the message with the upload id); 200 with
+ *     an <Error> body from CompleteMultipartUpload or CopyObject fails;
  *   - get_file writes <path>.tmp.XXXXXX, fsyncs and renames; the temporary
  *     file is removed on failure;
  *   - tp_object.etag is the ETag without its quotes; put/copy report the
  *     time of the answer as mtime_ms when the service gives none;
  *   - bucket_create: a bucket we already own is success; one owned by
  *     someone else is SM_EEXISTS ("BucketAlreadyExists");
- *   - object_list asks for encoding-type=url and decodes keys/prefixes.
+ *   - object_list asks for encoding-type=url and decodes keys/prefixes;
+ *   - put_file of something that is not a regular file is SM_EINVAL (no
+ *     callback); a file that shrinks during a multipart upload fails it;
+ *   - object_copy reports the destination's size from a HEAD after the
+ *     copy (0 if that HEAD fails: the copy itself succeeded);
+ *   - get_mem: the whole answer is read into memory up to max + 1 bytes
+ *     (at least 64 KiB so that an error body still parses).
  * Requests use aws_parse_error_xml (aws.c, built on tp__s3_parse_error)
  * with a fallback naming the status for bodyless (HEAD) answers.
  */
