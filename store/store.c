@@ -166,6 +166,9 @@ store_fail(struct sm_error *err, const char *path, int rc, const char *what)
 	case ENOSPC:
 		hint = ": free disk space";
 		break;
+	case ENOENT:
+		hint = ": no store here yet: give the daemon's state directory";
+		break;
 	default:
 		break;
 	}
