@@ -801,6 +801,44 @@ ld_ids(struct ld *L)
 /* ------------------------------------------------------------------ */
 /* targets                                                              */
 
+static int ld_is_desc(const struct sm_machine *m, int s, int anc);
+
+/* Several targets must be able to be active together: every pair lies in
+ * different regions of a <parallel> (their nearest common ancestor is a
+ * parallel state, and neither contains the other). */
+static void
+ld_targets_compatible(struct ld *L, int line, const char *what, const int *v,
+    size_t k)
+{
+	const struct sm_machine *m = L->m;
+	size_t i, j;
+
+	if (k > 64)
+		k = 64; /* a quadratic check; real lists are short */
+	for (i = 0; i < k; i++)
+		for (j = i + 1; j < k; j++) {
+			int a = v[i], lca;
+
+			if (v[i] == v[j] || ld_is_desc(m, v[j], v[i]) ||
+			    ld_is_desc(m, v[i], v[j])) {
+				lerr(L, line, "%ss '%s' and '%s' overlap: name each state "
+				    "once and not together with its ancestor", what,
+				    m->states[v[i]].id, m->states[v[j]].id);
+				return;
+			}
+			for (lca = m->states[a].parent; lca >= 0 &&
+			    !ld_is_desc(m, v[j], lca); lca = m->states[lca].parent)
+				;
+			if (lca < 0 || m->states[lca].kind != SM_ST_PARALLEL) {
+				lerr(L, line, "%ss '%s' and '%s' cannot be active "
+				    "together: several targets must lie in different "
+				    "regions of a <parallel>", what, m->states[v[i]].id,
+				    m->states[v[j]].id);
+				return;
+			}
+		}
+}
+
 /* Resolve a space-separated id list; NULL result and n 0 for none.
  * Missing ids are reported and skipped. */
 static int *
@@ -842,6 +880,7 @@ ld_targets(struct ld *L, int line, const char *what, const char *list,
 		free(v);
 		return NULL;
 	}
+	ld_targets_compatible(L, line, what, v, k);
 	*n = k;
 	return v;
 }
@@ -2464,8 +2503,10 @@ ld_merge_schema(struct ld_shared *S, const char *file, struct ld_rng *R,
 	free(R->list.v);
 	R->list.v = NULL;
 	R->list.n = 0;
-	/* stable insertion sort by (file rank, line); the range is small */
-	for (i = start + 1; i < d->n; i++) {
+	/* stable insertion sort by (file rank, line); the range is small;
+	 * the "too many errors" line stays last */
+	end = d->n > SM_DIAGS_MAX ? d->n - 1 : d->n;
+	for (i = start + 1; i < end; i++) {
 		struct sm_diag x = d->v[i];
 		size_t rx = 0, k;
 
