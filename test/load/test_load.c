@@ -718,6 +718,33 @@ test_diag_order(void)
 	sm_diags_free(&d);
 }
 
+/* A file with hundreds of errors: at most SM_DIAGS_MAX, then one line
+ * that says so, last. */
+static void
+test_diag_cap(void)
+{
+	size_t cap = 1u << 18, len, i;
+	char *buf = malloc(cap);
+	struct sm_diags d = { 0 };
+	struct sm_machine *m = NULL;
+	int rc;
+
+	len = (size_t)snprintf(buf, cap, "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\n<state id=\"a\">\n");
+	for (i = 0; i < 300; i++)
+		len += (size_t)snprintf(buf + len, cap - len,
+		    "<transition event=\"e\" target=\"missing%zu\"/>\n", i);
+	len += (size_t)snprintf(buf + len, cap - len, "</state><final id=\"f\"/></scxml>\n");
+	rc = sm_machine_load_memory(buf, len, "many.scxml", NULL, NULL, &m, &d);
+	ok(rc == SM_EINVALID && m == NULL, "300 errors: refused");
+	is_int(d.n, SM_DIAGS_MAX + 1, "diagnostics capped");
+	ok(d.n > 0 && strstr(d.v[d.n - 1].msg, "too many errors") != NULL,
+	    "last diagnostic says there were too many");
+	ok(d.n > 1 && strstr(d.v[0].msg, "missing0") != NULL && d.v[0].line == 3,
+	    "first diagnostic is the first error");
+	sm_diags_free(&d);
+	free(buf);
+}
+
 /* A machine near the 1 MiB limit with 15000 states chained against
  * document order loads quickly (the checks are linear, the id lookup
  * logarithmic). */
@@ -821,5 +848,6 @@ main(void)
 	test_memory_api();
 	test_diag_order();
 	test_big_machine();
+	test_diag_cap();
 	return done_testing();
 }
