@@ -914,6 +914,9 @@ ld_event_name_ok(const char *s)
 	return 1;
 }
 
+static void ld_location(struct ld *L, int line, const char *el,
+    const char *attr, const char *loc);
+
 static void
 ld_param(struct ld *L, xmlNode *c, struct sm_param *p, const char *parent)
 {
@@ -929,15 +932,8 @@ ld_param(struct ld *L, xmlNode *c, struct sm_param *p, const char *parent)
 		    p->name ? p->name : "");
 	if (p->expr_src)
 		p->expr = ld_expr(L, p->line, "param", "expr", p->expr_src, 0);
-	if (p->location) {
-		struct sm_error err = { 0, "" };
-
-		if (L->m->datamodel == SM_DM_NULL)
-			lerr(L, p->line, "<param location=\"%s\">: locations need "
-			    "datamodel=\"task\"", p->location);
-		else if (sm_location_check(p->location, &err) < 0)
-			lerr(L, p->line, "<param location=\"%s\">: %s", p->location, err.msg);
-	}
+	if (p->location)
+		ld_location(L, p->line, "param", "location", p->location);
 }
 
 static void
@@ -963,6 +959,52 @@ ld_child(xmlNode *el, const char *name)
 		if (is_el(c, name))
 			return c;
 	return NULL;
+}
+
+/* Check a location attribute (`idlocation`, a `namelist` entry...):
+ * the task datamodel and an assignable path. */
+static void
+ld_location(struct ld *L, int line, const char *el, const char *attr,
+    const char *loc)
+{
+	struct sm_error err = { 0, "" };
+
+	if (L->m->datamodel == SM_DM_NULL)
+		lerr(L, line, "<%s %s=\"%s\">: locations need datamodel=\"task\"",
+		    el, attr, loc);
+	else if (sm_location_check(loc, &err) < 0)
+		lerr(L, line, "<%s %s=\"%s\">: %s", el, attr, loc, err.msg);
+}
+
+static void
+ld_namelist(struct ld *L, int line, const char *el, const char *list,
+    char ***out)
+{
+	size_t k, i;
+
+	*out = ld_split(L, list, &k);
+	if (L->m->datamodel == SM_DM_NULL) {
+		lerr(L, line, "<%s namelist>: needs datamodel=\"task\"", el);
+		return;
+	}
+	/* read, not written: any dotted path of identifiers (task.site, _event.data) */
+	for (i = 0; i < k; i++) {
+		const char *p = (*out)[i];
+		int okname = 1, start = 1;
+
+		for (; *p && okname; p++) {
+			if (*p == '.' && !start)
+				start = 1;
+			else if (isalpha((unsigned char)*p) || *p == '_' ||
+			    (!start && isdigit((unsigned char)*p)))
+				start = 0;
+			else
+				okname = 0;
+		}
+		if (!okname || start)
+			lerr(L, line, "<%s namelist>: '%s' is not a name or dotted "
+			    "path (like task.site)", el, (*out)[i]);
+	}
 }
 
 static void
@@ -994,9 +1036,8 @@ ld_send(struct ld *L, xmlNode *n, struct sm_exec *x)
 	s->eventexpr = ld_expr(L, line, "send", "eventexpr", eventexpr, 0);
 	if (s->id && s->idlocation)
 		lerr(L, line, "<send> has both id and idlocation: keep one");
-	if (s->idlocation && L->m->datamodel == SM_DM_NULL)
-		lerr(L, line, "<send idlocation=\"%s\">: locations need datamodel=\"task\"",
-		    s->idlocation);
+	if (s->idlocation)
+		ld_location(L, line, "send", "idlocation", s->idlocation);
 	if (s->target) {
 		if (strcmp(s->target, "#_internal") != 0 &&
 		    strcmp(s->target, "#_parent") != 0 &&
@@ -1018,13 +1059,8 @@ ld_send(struct ld *L, xmlNode *n, struct sm_exec *x)
 		lerr(L, line, "<send target=\"#_internal\"> cannot be delayed: "
 		    "drop the delay or send to this session (no target)");
 	s->delayexpr = ld_expr(L, line, "send", "delayexpr", delayexpr, 0);
-	if (namelist) {
-		size_t k;
-
-		if (L->m->datamodel == SM_DM_NULL)
-			lerr(L, line, "<send namelist>: needs datamodel=\"task\"");
-		s->namelist = ld_split(L, namelist, &k);
-	}
+	if (namelist)
+		ld_namelist(L, line, "send", namelist, &s->namelist);
 	ld_params(L, n, &s->params, &s->nparams);
 	if (content) {
 		char *cexpr = ld_attr(L, content, "expr");
@@ -1551,8 +1587,8 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 		    "the type and src literally");
 	if (iv->id && iv->idlocation)
 		lerr(L, iv->line, "<invoke> has both id and idlocation: keep one");
-	if (iv->idlocation && L->m->datamodel == SM_DM_NULL)
-		lerr(L, iv->line, "<invoke idlocation>: locations need datamodel=\"task\"");
+	if (iv->idlocation)
+		ld_location(L, iv->line, "invoke", "idlocation", iv->idlocation);
 	if (iv->id && !ld_event_name_ok(iv->id))
 		lerr(L, iv->line, "<invoke id=\"%s\">: ids become part of event names "
 		    "(done.invoke.<id>): no spaces or '*'", iv->id);
@@ -1593,11 +1629,7 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 	free(af);
 	namelist = ld_attr(L, n, "namelist");
 	if (namelist) {
-		size_t k;
-
-		if (L->m->datamodel == SM_DM_NULL)
-			lerr(L, iv->line, "<invoke namelist>: needs datamodel=\"task\"");
-		iv->namelist = ld_split(L, namelist, &k);
+		ld_namelist(L, iv->line, "invoke", namelist, &iv->namelist);
 		free(namelist);
 	}
 	ld_params(L, n, &iv->params, &iv->nparams);
