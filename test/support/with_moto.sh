@@ -19,6 +19,10 @@ if [ $# -lt 1 ]; then
 fi
 if ! command -v moto_server >/dev/null 2>&1; then
 	echo "with_moto.sh: moto_server not found in PATH; install moto[server]" >&2
+	if [ "${SM_REQUIRE_MOTO:-0}" = 1 ]; then
+		echo "with_moto.sh: SM_REQUIRE_MOTO=1: failing instead of skipping" >&2
+		exit 1
+	fi
 	SM_MOTO_SKIP=1 exec "$@"
 fi
 
