@@ -426,6 +426,19 @@ static void push_named(struct sm__inst *in, const char *name, json_t *data, cons
 	inst_push(in, ev);
 }
 
+/* Data from outside the engine is copied: the caller keeps its object. */
+static void push_copy(struct sm__inst *in, const char *name, json_t *data, const char *invokeid)
+{
+	json_t *copy = data ? json_deep_copy(data) : NULL;
+
+	if (data && !copy) {
+		sm_log_error("engine: out of memory copying the data of '%s' for '%s'", name, in->id);
+		return;
+	}
+	push_named(in, name, copy, invokeid, SM_EV_EXTERNAL);
+	json_decref(copy);
+}
+
 /* ---- timers ------------------------------------------------------------- */
 
 static void timer_store_put(struct sm__inst *in, struct eng_timer *t)
@@ -1090,7 +1103,7 @@ int sm_action_done(struct sm_action_call *call, json_t *result)
 	if (in->removed || in->done || !sm__session_invocation(in->s, call->invokeid))
 		return 0;
 	snprintf(name, sizeof(name), "done.invoke.%s", call->invokeid);
-	push_named(in, name, result, call->invokeid, SM_EV_EXTERNAL);
+	push_copy(in, name, result, call->invokeid);
 	return 0;
 }
 
@@ -1299,7 +1312,7 @@ int sm_engine_post(struct sm_engine *e, const char *id, const char *event, json_
 		return SM_ENOTFOUND;
 	if (!event || !event[0])
 		return SM_EINVAL;
-	push_named(in, event, data, NULL, SM_EV_EXTERNAL);
+	push_copy(in, event, data, NULL);
 	return 0;
 }
 
