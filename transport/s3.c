@@ -597,6 +597,8 @@ struct s3_op {
 	char *path;                /* get_file destination, put_file source */
 	char *tmp;                 /* get_file temporary file */
 	char *content_type;
+	char *copy_src;            /* copy: the x-amz-copy-source value */
+	int tries;                 /* copy: attempts after 200-with-Error */
 	struct s3_mpu *mpu;
 };
 
@@ -611,6 +613,7 @@ s3_op_free(struct s3_op *op)
 	free(op->path);
 	free(op->tmp);
 	free(op->content_type);
+	free(op->copy_src);
 	free(op);
 }
 
@@ -879,6 +882,7 @@ struct s3_mpu {
 	char **etags;              /* as sent by the service (quotes kept) */
 	int failed;
 	int completing;
+	int complete_tries;
 	struct s3_res err;         /* the first failure */
 };
 
@@ -967,6 +971,16 @@ s3_mpu_fail(struct s3_mpu *m, const struct s3_res *res)
 		s3_mpu_abort(m);
 }
 
+static void s3_mpu_complete(struct s3_mpu *m);
+
+/* Send again after a 200 answer with a transient <Error> body? */
+static int
+s3_error_200_retryable(struct tp *tp, const char *code, int tries)
+{
+	return (aws_code_is_transient(code) || aws_code_is_throttling(code)) &&
+	    tries < aws_backend(tp)->max_attempts;
+}
+
 static void
 s3_mpu_complete_done(void *arg, const struct tp_result *r, const struct http_response *resp)
 {
@@ -985,12 +999,18 @@ s3_mpu_complete_done(void *arg, const struct tp_result *r, const struct http_res
 		s3_mpu_fail(m, &res);
 		return;
 	}
-	/* 200 with an <Error> body: the service failed after answering. */
+	/* 200 with an <Error> body: the service failed after answering;
+	 * a transient one is sent again, as the SDKs do. */
 	if (resp != NULL && tp__s3_parse_error(resp->body, resp->body_len, code, sizeof(code),
 	    msg, sizeof(msg)) == 0) {
+		if (s3_error_200_retryable(op->tp, code, m->complete_tries)) {
+			s3_mpu_complete(m);
+			return;
+		}
 		s3_res_set(&res, SM_ESERVICE, (int)resp->status, code,
-		    "s3 CompleteMultipartUpload on '%s' failed: %s: %s (http %ld with an error body)",
-		    op->subject, code, msg, resp->status);
+		    "s3 CompleteMultipartUpload on '%s' failed: %s: %s (http %ld with an error "
+		    "body, %d attempt%s)", op->subject, code, msg, resp->status, m->complete_tries,
+		    m->complete_tries == 1 ? "" : "s");
 		s3_mpu_fail(m, &res);
 		return;
 	}
@@ -1101,6 +1121,7 @@ s3_mpu_complete(struct s3_mpu *m)
 	rq.body = body;
 	rq.body_len = len;
 	m->completing = 1;
+	m->complete_tries++;
 	rc = s3_send(m->op, &rq, s3_mpu_complete_done, m);
 	free(body);
 	if (rc != 0) {
@@ -1686,6 +1707,8 @@ s3_copy_head_done(void *arg, const struct tp_result *r, const struct http_respon
 	s3_op_free(op);
 }
 
+static int s3_copy_send(struct s3_op *op);
+
 static void
 s3_copy_done(void *arg, const struct tp_result *r, const struct http_response *resp)
 {
@@ -1702,9 +1725,13 @@ s3_copy_done(void *arg, const struct tp_result *r, const struct http_response *r
 	}
 	if (resp != NULL && tp__s3_parse_error(resp->body, resp->body_len, code, sizeof(code),
 	    msg, sizeof(msg)) == 0) {
+		if (s3_error_200_retryable(op->tp, code, op->tries) &&
+		    s3_copy_send(op) == 0)
+			return;
 		s3_res_set(&res, SM_ESERVICE, (int)resp->status, code,
-		    "s3 CopyObject on '%s' failed: %s: %s (http %ld with an error body)", op->subject, code,
-		    msg, resp->status);
+		    "s3 CopyObject on '%s' failed: %s: %s (http %ld with an error body, %d "
+		    "attempt%s)", op->subject, code, msg, resp->status, op->tries,
+		    op->tries == 1 ? "" : "s");
 		if (s3_code_in(code, s3_notfound_codes))
 			res.r.code = SM_ENOTFOUND;
 		s3_finish(op, &res.r);
@@ -1734,14 +1761,27 @@ s3_copy_done(void *arg, const struct tp_result *r, const struct http_response *r
 		s3_copy_head_done(op, r, NULL);
 }
 
+static int
+s3_copy_send(struct s3_op *op)
+{
+	struct s3_req rq;
+	struct http_header h = { "x-amz-copy-source", op->copy_src };
+
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "PUT";
+	rq.key = op->key;
+	rq.headers = &h;
+	rq.nheaders = 1;
+	op->tries++;
+	return s3_send(op, &rq, s3_copy_done, op);
+}
+
 int
 tp__s3_object_copy(struct tp *tp, const char *src_bucket, const char *src_key,
     const char *dst_bucket, const char *dst_key, tp_object_cb *cb, void *arg)
 {
 	struct s3_op *op;
-	struct s3_req rq;
-	struct http_header h;
-	char *enc = NULL, *src = NULL;
+	char *enc = NULL;
 	size_t n;
 	int rc = SM_ENOMEM;
 
@@ -1750,23 +1790,16 @@ tp__s3_object_copy(struct tp *tp, const char *src_bucket, const char *src_key,
 	if ((op = s3_op_new(tp, "CopyObject", dst_bucket, dst_key, S3_CB_OBJECT, arg)) == NULL)
 		return SM_ENOMEM;
 	op->cb.object = cb;
+	/* the source key URL-encoded as in a path ('/' kept) */
 	if ((enc = sigv4_uri_encode(src_key, strlen(src_key), 1)) == NULL)
 		goto out;
 	n = strlen(src_bucket) + strlen(enc) + 3;
-	if ((src = malloc(n)) == NULL)
+	if ((op->copy_src = malloc(n)) == NULL)
 		goto out;
-	snprintf(src, n, "/%s/%s", src_bucket, enc);
-	h.name = "x-amz-copy-source";
-	h.value = src;
-	memset(&rq, 0, sizeof(rq));
-	rq.method = "PUT";
-	rq.key = dst_key;
-	rq.headers = &h;
-	rq.nheaders = 1;
-	rc = s3_send(op, &rq, s3_copy_done, op);
+	snprintf(op->copy_src, n, "/%s/%s", src_bucket, enc);
+	rc = s3_copy_send(op);
 out:
 	free(enc);
-	free(src);
 	if (rc != 0)
 		s3_op_free(op);
 	return rc;

@@ -21,8 +21,10 @@
  *     (parts of max(threshold, 5 MiB), doubled while over 10000 parts, 4
  *     in flight, each hashed from its file range and retried by aws_call);
  *     a failed multipart upload is aborted before the callback runs (a
- *     failed abort is added to the message with the upload id); 200 with
- *     an <Error> body from CompleteMultipartUpload or CopyObject fails;
+ *     failed abort is added to the message with the upload id); a 200
+ *     answer with an <Error> body from CompleteMultipartUpload or
+ *     CopyObject is sent again while transient/throttling and attempts
+ *     remain (max attempts), else fails;
  *   - get_file writes <path>.tmp.XXXXXX, fsyncs and renames; the temporary
  *     file is removed on failure;
  *   - tp_object.etag is the ETag without its quotes; put/copy report the

@@ -169,17 +169,18 @@ test_complete_error_body(void)
 	const char *last, *body = NULL;
 
 	faultd_script(&fd, "{\"steps\":[" INIT_OK "," PART_OK "," PART_OK "," PART_OK "," PART_OK
-	    "," ERR200 "," ABORT_OK "]}");
+	    "," ERR200 "," ERR200 "," ERR200 "," ABORT_OK "]}");
 	wait_for(tp, &x, tp_object_put_file(tp, "b", "dir/k", bigfile, NULL, on_object, &x));
 	ok(x.code != 0, "CompleteMultipartUpload 200 with <Error> is a failure (%s)",
 	    sm_errname(x.code));
 	is_str(x.err_code, "InternalError", "its code is reported");
+	like_str(x.msg, "3 attempts", "a transient one was sent 3 times (max attempts)");
 	like_str(x.msg, "CompleteMultipartUpload", "message names the operation");
 	like_str(x.msg, "b/dir/k", "message names bucket and key");
 	diag("%s", x.msg);
 	log = faultd_log();
 	n = json_array_size(log);
-	is_int((int)n, 7, "init, 4 parts, complete, abort");
+	is_int((int)n, 9, "init, 4 parts, 3 completes, abort");
 	is_int(count_method(log, "PUT", "uploadId=UP1"), 4, "4 UploadPart with the upload id");
 	for (i = 0; i < n; i++) {
 		if (strcmp(req_field(log, i, "method"), "PUT") == 0) {
@@ -193,7 +194,7 @@ test_complete_error_body(void)
 		    strstr(req_field(log, i, "path"), "uploadId=UP1") != NULL)
 			body = req_field(log, i, "body");
 	}
-	ok(n == 7 && tmax - tmin < 0.3, "the 4 parts were in flight at once (%.2f s apart)",
+	ok(n == 9 && tmax - tmin < 0.3, "the 4 parts were in flight at once (%.2f s apart)",
 	    tmax - tmin);
 	ok(body != NULL && strstr(body, "<Part><PartNumber>1</PartNumber><ETag>&quot;e1&quot;"
 	    "</ETag></Part>") != NULL, "Complete lists part 1 with its quoted ETag");
@@ -203,6 +204,30 @@ test_complete_error_body(void)
 	is_str(last, "DELETE", "the upload is aborted last");
 	like_str(n > 0 ? req_field(log, n - 1, "path") : "", "uploadId=UP1",
 	    "abort names the upload id");
+	json_decref(log);
+
+	/* once, then fine: success, no abort */
+	x.done = 0;
+	faultd_script(&fd, "{\"steps\":[" INIT_OK "," PART_OK "," PART_OK "," PART_OK "," PART_OK
+	    "," ERR200 ",{\"status\":200,\"body\":\"<CompleteMultipartUploadResult><ETag>f-4"
+	    "</ETag></CompleteMultipartUploadResult>\"}]}");
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "dir/k", bigfile, NULL, on_object, &x));
+	is_int(x.code, 0, "a transient 200-with-Error on Complete is sent again (%s)", x.msg);
+	is_str(x.etag, "f-4", "and succeeds");
+	log = faultd_log();
+	is_int(count_method(log, "DELETE", NULL), 0, "no abort");
+	json_decref(log);
+
+	/* a non-transient error body is not sent again */
+	x.done = 0;
+	faultd_script(&fd, "{\"steps\":[" INIT_OK "," PART_OK "," PART_OK "," PART_OK "," PART_OK
+	    ",{\"status\":200,\"body\":\"<Error><Code>InvalidPart</Code><Message>m</Message>"
+	    "</Error>\"}," ABORT_OK "]}");
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "dir/k", bigfile, NULL, on_object, &x));
+	is_str(x.err_code, "InvalidPart", "InvalidPart in a 200 answer fails");
+	log = faultd_log();
+	is_int(count_method(log, "POST", "uploadId=UP1"), 1, "Complete sent once");
+	is_int(count_method(log, "DELETE", "uploadId=UP1"), 1, "then aborted");
 	json_decref(log);
 	tp_destroy(tp);
 }
@@ -288,12 +313,14 @@ test_copy(void)
 	struct res x = { 0 };
 	json_t *log;
 
-	faultd_script(&fd, "{\"steps\":[" ERR200 "]}");
+	faultd_script(&fd, "{\"steps\":[" ERR200 "," ERR200 "," ERR200 "]}");
 	wait_for(tp, &x, tp_object_copy(tp, "src-bucket", "dir/a b+c\xc3\xa9", "dst", "k2",
 	    on_object, &x));
 	ok(x.code != 0, "CopyObject 200 with <Error> is a failure (%s)", sm_errname(x.code));
 	is_str(x.err_code, "InternalError", "its code is reported");
 	like_str(x.msg, "CopyObject", "message names the operation");
+	like_str(x.msg, "3 attempts", "after 3 attempts");
+	is_int(faultd_count(&fd), 3, "3 requests");
 	log = faultd_log();
 	is_str(req_header(log, 0, "x-amz-copy-source"), "/src-bucket/dir/a%20b%2Bc%C3%A9",
 	    "copy source is URL-encoded");
@@ -301,12 +328,13 @@ test_copy(void)
 	json_decref(log);
 
 	x.done = 0;
-	faultd_script(&fd, "{\"steps\":[{\"status\":200,\"body\":\"<CopyObjectResult><ETag>"
+	faultd_script(&fd, "{\"steps\":[" ERR200 ",{\"status\":200,\"body\":\"<CopyObjectResult><ETag>"
 	    "&quot;abc&quot;</ETag><LastModified>2024-01-01T00:00:00.000Z</LastModified>"
 	    "</CopyObjectResult>\"},{\"status\":200,\"headers\":{\"Content-Length\":\"0\","
 	    "\"ETag\":\"\\\"abc\\\"\"}}]}");
 	wait_for(tp, &x, tp_object_copy(tp, "s", "a", "d", "b", on_object, &x));
-	is_int(x.code, 0, "a good copy answer succeeds (%s)", x.msg);
+	is_int(x.code, 0, "a transient 200-with-Error copy is sent again, then succeeds (%s)",
+	    x.msg);
 	is_str(x.etag, "abc", "with the ETag");
 	tp_destroy(tp);
 }
