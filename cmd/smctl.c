@@ -2,7 +2,8 @@
  * smctl.c - the operators' tool.  Subcommands are rows of one table
  * (`commands` below): a name, a usage line, a one-line summary, a help
  * text and a run function that gets argv starting at the subcommand name.
- * Adding a command = writing its run function and adding its row.
+ * Adding a command = writing its run function (here or in a new
+ * cmd/smctl_<name>.c, see smctl.h) and adding its row.
  *
  * Exit status: 0 success, 1 the command ran and found a failure, 2 usage
  * error.
@@ -20,20 +21,15 @@
 #include "sm_log.h"
 #include "sm_loop.h"
 #include "sm_machine.h"
+#include "smctl.h"
+#include "store.h"
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE SMCTL_EXIT_USAGE
 
-struct smctl_cmd {
-	const char *name;
-	const char *usage;    /* arguments after the name */
-	const char *summary;
-	const char *help;     /* option list and details */
-	int (*run)(const struct smctl_cmd *cmd, int argc, char **argv);
-};
+const char *smctl_progname = "smctl";
+#define progname smctl_progname
 
-static const char *progname = "smctl";
-
-static int usage_error(const struct smctl_cmd *cmd, const char *fmt, const char *arg)
+int smctl_usage_error(const struct smctl_cmd *cmd, const char *fmt, const char *arg)
 {
 	fprintf(stderr, "%s %s: ", progname, cmd->name);
 	fprintf(stderr, fmt, arg ? arg : "");
@@ -42,7 +38,7 @@ static int usage_error(const struct smctl_cmd *cmd, const char *fmt, const char 
 	return EXIT_USAGE;
 }
 
-static void print_cmd_help(const struct smctl_cmd *cmd)
+void smctl_print_help(const struct smctl_cmd *cmd)
 {
 	printf("usage: %s %s %s\n\n%s\n\n%s", progname, cmd->name, cmd->usage, cmd->summary,
 	    cmd->help);
@@ -62,14 +58,14 @@ static int cmd_check(const struct smctl_cmd *cmd, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			print_cmd_help(cmd);
+			smctl_print_help(cmd);
 			return 0;
 		default:
-			return usage_error(cmd, "unknown option%s", "");
+			return smctl_usage_error(cmd, "unknown option%s", "");
 		}
 	}
 	if (optind >= argc)
-		return usage_error(cmd, "no machine file given%s", "");
+		return smctl_usage_error(cmd, "no machine file given%s", "");
 	for (i = optind; i < argc; i++) {
 		struct sm_machine *m = NULL;
 		struct sm_diags diags = { 0 };
@@ -106,14 +102,14 @@ static int cmd_graph(const struct smctl_cmd *cmd, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
-			print_cmd_help(cmd);
+			smctl_print_help(cmd);
 			return 0;
 		default:
-			return usage_error(cmd, "unknown option%s", "");
+			return smctl_usage_error(cmd, "unknown option%s", "");
 		}
 	}
 	if (optind != argc - 1)
-		return usage_error(cmd, "give exactly one machine file%s", "");
+		return smctl_usage_error(cmd, "give exactly one machine file%s", "");
 	rc = sm_machine_load_file(argv[optind], NULL, &m, &diags);
 	sm_diags_print(&diags, stderr);
 	sm_diags_free(&diags);
@@ -247,8 +243,12 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "action", required_argument, NULL, 'a' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "id", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *state_dir = NULL, *inst_id = "sim";
+	struct store *st = NULL;
 	struct sim_event *events = NULL;
 	struct sim_action *actions = NULL;
 	size_t nevents = 0, nactions = 0, i;
@@ -264,10 +264,20 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 
 	memset(&sim, 0, sizeof(sim));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "he:t:T:qa:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "he:t:T:qa:d:i:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'd':
+			state_dir = optarg;
+			break;
+		case 'i':
+			inst_id = optarg;
+			if (!inst_id[0] || strlen(inst_id) > 256) {
+				status = smctl_usage_error(cmd, "--id wants 1 to 256 bytes%s", "");
+				goto out;
+			}
+			break;
 		case 'h':
-			print_cmd_help(cmd);
+			smctl_print_help(cmd);
 			status = 0;
 			goto out;
 		case 'a': {
@@ -279,7 +289,7 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 			}
 			actions = nv;
 			if (parse_action(optarg, &actions[nactions++]) != 0) {
-				status = usage_error(cmd, "--action wants NAME=JSON (succeeds with that "
+				status = smctl_usage_error(cmd, "--action wants NAME=JSON (succeeds with that "
 				    "result) or NAME!ERROR (fails with that error event), not '%s'",
 				    optarg);
 				goto out;
@@ -301,7 +311,7 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 			    : strdup(optarg);
 			nevents++;
 			if (!events[nevents - 1].name || !events[nevents - 1].name[0]) {
-				status = usage_error(cmd, "--event needs a name: '%s'", optarg);
+				status = smctl_usage_error(cmd, "--event needs a name: '%s'", optarg);
 				goto out;
 			}
 			if (eq) {
@@ -332,7 +342,7 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 			errno = 0;
 			timeout_s = strtod(optarg, &end);
 			if (errno || end == optarg || *end || timeout_s <= 0 || timeout_s > 86400) {
-				status = usage_error(cmd, "--timeout wants seconds (0 < s <= 86400), "
+				status = smctl_usage_error(cmd, "--timeout wants seconds (0 < s <= 86400), "
 				    "not '%s'", optarg);
 				goto out;
 			}
@@ -341,12 +351,12 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 			sim.quiet = 1;
 			break;
 		default:
-			status = usage_error(cmd, "unknown option%s", "");
+			status = smctl_usage_error(cmd, "unknown option%s", "");
 			goto out;
 		}
 	}
 	if (optind != argc - 1) {
-		status = usage_error(cmd, "give exactly one machine file%s", "");
+		status = smctl_usage_error(cmd, "give exactly one machine file%s", "");
 		goto out;
 	}
 	rc = sm_machine_load_file(argv[optind], NULL, &m, &diags);
@@ -361,7 +371,17 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		goto out;
 	}
 	sm_error_clear(&err);
-	if (sm_engine_create(&e, sim.loop, NULL, &err) != 0) {
+	if (state_dir) {
+		struct store_options so;
+
+		store_options_init(&so);
+		so.durability = STORE_DURABLE_PROCESS;
+		if (store_open(&st, state_dir, &so, &err) != 0) {
+			fprintf(stderr, "%s simulate: %s\n", progname, err.msg);
+			goto out;
+		}
+	}
+	if (sm_engine_create(&e, sim.loop, st, &err) != 0) {
 		fprintf(stderr, "%s simulate: %s\n", progname, err.msg);
 		goto out;
 	}
@@ -370,19 +390,19 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 
 		actions[i].sim = &sim;
 		if (sm_engine_register_action(e, &def) != 0) {
-			status = usage_error(cmd, "--action '%s' given twice", actions[i].name);
+			status = smctl_usage_error(cmd, "--action '%s' given twice", actions[i].name);
 			goto out;
 		}
 	}
 	sm_engine_on_done(e, sim_done, &sim);
 	sm_engine_on_trace(e, sim_trace, &sim);
 	sm_engine_on_log(e, sim_log, &sim);
-	if (sm_engine_start(e, m, "sim", task, &err) != 0) {
+	if (sm_engine_start(e, m, inst_id, task, &err) != 0) {
 		fprintf(stderr, "%s simulate: %s\n", progname, err.msg);
 		goto out;
 	}
 	for (i = 0; i < nevents; i++)
-		sm_engine_post(e, "sim", events[i].name, events[i].data);
+		sm_engine_post(e, inst_id, events[i].name, events[i].data);
 	if (!sm_loop_timer_add(sim.loop, (int64_t)(timeout_s * 1000), sim_watchdog, &sim)) {
 		fprintf(stderr, "%s simulate: out of memory\n", progname);
 		goto out;
@@ -396,7 +416,7 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		printf("%s\n", sim.final_id);
 		status = sim.final_id[0] ? 0 : 1;
 	} else {
-		json_t *conf = sm_engine_instance_config(e, "sim");
+		json_t *conf = sm_engine_instance_config(e, inst_id);
 		char *txt = conf ? json_dumps(conf, JSON_COMPACT) : NULL;
 
 		fprintf(stderr, "%s simulate: no final state reached%s; active states: %s\n", progname,
@@ -406,7 +426,10 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		status = 1;
 	}
 out:
+	if (e)
+		sm_engine_flush(e, NULL); /* what reached the store stays consistent */
 	sm_engine_destroy(e);
+	store_close(st);
 	if (sim.loop)
 		sm_loop_destroy(sim.loop);
 	sm_machine_free(m);
@@ -439,7 +462,7 @@ static const struct smctl_cmd commands[] = {
 	  "  smctl graph machines/task.scxml | dot -Tsvg > task.svg\n",
 	  cmd_graph },
 	{ "simulate", "[--event NAME[=JSON]]... [--action NAME=JSON|NAME!ERROR]... [--task JSON] "
-	  "[--timeout S] [-q] FILE",
+	  "[--timeout S] [--state-dir DIR [--id ID]] [-q] FILE",
 	  "run a machine alone, with real timers",
 	  "Runs FILE as one instance without persistence.  Each transition is printed\n"
 	  "on stderr as 'instance: [event] source -> targets', <log> lines too.  The last\n"
@@ -453,9 +476,15 @@ static const struct smctl_cmd commands[] = {
 	  "  -t, --task JSON          the task message (datamodel=\"task\": `task`)\n"
 	  "  -T, --timeout S          give up after S seconds (default 60)\n"
 	  "  -q, --quiet              do not print transitions and log lines\n"
+	  "  -d, --state-dir DIR      persist the run in DIR's store (new or existing), so\n"
+	  "                           that 'smctl inspect -d DIR ID' shows it\n"
+	  "  -i, --id ID              the instance id (default 'sim')\n"
 	  "\n"
 	  "Exit status: 0 when a final state was reached, 1 otherwise.\n",
 	  cmd_simulate },
+	{ "inspect", "[--state-dir DIR] [--json] [--last N] ID",
+	  "show an instance: state, history, invocations, timers, errors",
+	  smctl_inspect_help, smctl_cmd_inspect },
 };
 
 static void print_help(FILE *fp)
@@ -482,7 +511,7 @@ int main(int argc, char **argv)
 		if (argc > 2) {
 			for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 				if (strcmp(commands[i].name, argv[2]) == 0) {
-					print_cmd_help(&commands[i]);
+					smctl_print_help(&commands[i]);
 					return 0;
 				}
 			}

@@ -873,6 +873,17 @@ static void write_state(struct sm__inst *in)
 	json_decref(j);
 }
 
+/* The configuration after a step; a session that ended shows its final. */
+static json_t *to_config(struct sm__inst *in)
+{
+	const char *f;
+
+	if (sm__session_running(in->s))
+		return sm__session_config_json(in->s);
+	f = sm__session_final(in->s);
+	return f ? json_pack("[s]", f) : json_array();
+}
+
 static void write_history(struct sm__inst *in, const struct sm_event *ev, json_t *from,
     const struct sm_effect *fx, const char *kind)
 {
@@ -904,7 +915,7 @@ static void write_history(struct sm__inst *in, const struct sm_event *ev, json_t
 	    "time", (json_int_t)sm_time_wall_ms(),
 	    "event", ev ? sm__event_to_json(ev) : json_null(),
 	    "from", from ? from : json_null(),
-	    "to", sm__session_config_json(in->s),
+	    "to", to_config(in),
 	    "actions", actions,
 	    "errors", sm__session_take_errors(in->s));
 	kl = key_seq(key, sizeof(key), in->id, in->hist_seq);

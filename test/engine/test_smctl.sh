@@ -94,5 +94,25 @@ t "simulate: --action bad json" 2 "$smctl" simulate -a 'job={' "$tmp/act.scxml"
 t "simulate: --action bad error name" 2 "$smctl" simulate -a 'job!bad name' "$tmp/act.scxml"
 t "simulate: --action twice" 2 "$smctl" simulate -a 'job=1' -a 'job=2' "$tmp/act.scxml"
 
+# simulate --state-dir persists; inspect reads it back
+t "simulate --state-dir" 0 "$smctl" simulate -q -d "$tmp/state" --id t1 -a 'job!error.io' "$tmp/act.scxml"
+t "simulate: an existing id is refused" 1 "$smctl" simulate -q -d "$tmp/state" --id t1 "$tmp/act.scxml"
+has "says it exists" "$tmp/err" "instance 't1' already exists"
+t "inspect" 0 "$smctl" inspect -d "$tmp/state" t1
+has "inspect: status and final" "$tmp/out" "^status +done \\(final state 'gave_up'\\)"
+has "inspect: the start record" "$tmp/out" "#1 .* start: \\(none\\) -> w  \\[start j\\]"
+has "inspect: the retry record" "$tmp/out" "retry after error.io: w -> w  \\(attempt 2 in [0-9]+ ms"
+has "inspect: the final step" "$tmp/out" "error.invoke.j: w -> gave_up"
+t "inspect --json" 0 "$smctl" inspect -d "$tmp/state" --json t1
+n=$((n + 1)); if python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["instance"]["final"]=="gave_up" and len(j["history"])==3' "$tmp/out" 2>/dev/null; then echo "ok $n - inspect --json is the stored record and 3 history records (start, retry, error)"; else echo "not ok $n - inspect --json"; failed=$((failed+1)); fi
+t "inspect --last 1" 0 "$smctl" inspect -d "$tmp/state" --last 1 t1
+has "only one record" "$tmp/out" "history \\(1 record\\)"
+t "inspect: SMD_STATE_DIR" 0 env SMD_STATE_DIR="$tmp/state" "$smctl" inspect t1
+t "inspect: unknown id exits 1" 1 "$smctl" inspect -d "$tmp/state" nope
+has "inspect: says what is missing" "$tmp/err" "no instance 'nope'"
+t "inspect: no state dir is a usage error" 2 env -u SMD_STATE_DIR "$smctl" inspect t1
+t "inspect: missing state dir exits 1" 1 "$smctl" inspect -d "$tmp/none" t1
+t "inspect: bad --last" 2 "$smctl" inspect -d "$tmp/state" --last x t1
+
 echo "1..$n"
 [ $failed -eq 0 ]
