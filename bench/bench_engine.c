@@ -1,0 +1,668 @@
+/*
+ * bench_engine.c - what durability costs the engine, against the raw
+ * durable commit of the same LMDB, measured in the same run, in one
+ * directory on one file system, with the rounds interleaved:
+ *
+ *   LMDB raw        one 100-byte put per write transaction, raw mdb_* calls
+ *                   with the store's environment flags (MDB_NOTLS, no
+ *                   MDB_WRITEMAP, synced commits: what STORE_DURABLE_FULL
+ *                   opens); also, for context, the same through the store API
+ *                   (store_batch_commit of a one-put batch)
+ *   SQLite          WAL, synchronous=FULL, one insert per transaction
+ *   engine x1       ONE instance of a machine whose every macrostep is one
+ *                   transition (an action that reports at once; its
+ *                   done.invoke event re-enters the state and invokes it
+ *                   again), store FULL: one durable commit per transition
+ *   engine x64      64 such instances stepping at once: the engine's group
+ *                   commit puts the 64 macrosteps of a turn in one commit
+ *   resume          sm_engine_recover() of 10,000 unfinished instances (each
+ *                   with an action in flight), and the first turn after it
+ *                   (restarting the 10,000 actions, committing their states)
+ *
+ *	bench_engine [-n transitions-per-round] [-r rounds] [-d directory]
+ *	             [-R instances-to-resume] [-x e1|e64|resume]
+ *
+ * -x runs one engine case alone (for perf/callgrind; no ratios printed).
+ *
+ * The last line is "engine/lmdb: R", R = engine x1 transitions per second
+ * divided by raw LMDB commits per second (medians).
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <lmdb.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "bench_util.h"
+#include "sm_engine.h"
+#include "sm_err.h"
+#include "sm_log.h"
+#include "sm_loop.h"
+#include "sm_machine.h"
+#include "store.h"
+
+#define TMPFS_MAGIC_ 0x01021994
+#define VALUE_BYTES 100
+#define GROUP 64
+
+static unsigned char value[VALUE_BYTES];
+
+/* ---- raw LMDB (as bench_store) ------------------------------------------ */
+
+struct lmdb_case {
+	MDB_env *env;
+	MDB_dbi dbi;
+	uint64_t next;
+};
+
+static int lmdb_open(struct lmdb_case *c, const char *path)
+{
+	MDB_txn *txn;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return errno;
+	if ((rc = mdb_env_create(&c->env)) != 0 ||
+	    (rc = mdb_env_set_mapsize(c->env, (size_t)1 << 30)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(c->env, 4)) != 0 ||
+	    /* the store's flags: MDB_NOTLS, no WRITEMAP, synced commits */
+	    (rc = mdb_env_open(c->env, path, MDB_NOTLS, 0600)) != 0 ||
+	    (rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_dbi_open(txn, "bench", MDB_CREATE, &c->dbi)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_txn_commit(txn);
+}
+
+static int lmdb_round(void *arg, long ops)
+{
+	struct lmdb_case *c = arg;
+	unsigned char kb[8];
+	MDB_val k = { 8, kb }, v = { sizeof(value), value };
+	MDB_txn *txn;
+	long i;
+	int rc;
+
+	for (i = 0; i < ops; i++) {
+		if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
+			return rc;
+		store_be64_put(kb, c->next++);
+		if ((rc = mdb_put(txn, c->dbi, &k, &v, 0)) != 0) {
+			mdb_txn_abort(txn);
+			return rc;
+		}
+		if ((rc = mdb_txn_commit(txn)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- the store API, one put per batch ------------------------------------ */
+
+struct store_case {
+	struct store *st;
+	struct store_batch *b;
+	uint64_t next;
+};
+
+static int store_round(void *arg, long ops)
+{
+	struct store_case *c = arg;
+	unsigned char kb[8];
+	struct sm_error err;
+	long i;
+
+	for (i = 0; i < ops; i++) {
+		store_be64_put(kb, c->next++);
+		store_batch_put(c->b, STORE_T_META, kb, 8, value, sizeof(value));
+		if (store_batch_commit(c->st, c->b, &err) != 0) {
+			fprintf(stderr, "bench_engine: %s\n", err.msg);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- SQLite WAL synchronous=FULL ----------------------------------------- */
+
+struct sqlite_case {
+	sqlite3 *db;
+	sqlite3_stmt *begin, *ins, *commit;
+	uint64_t next;
+};
+
+static int sqlite_open(struct sqlite_case *c, const char *path)
+{
+	char *msg = NULL;
+
+	memset(c, 0, sizeof(*c));
+	if (sqlite3_open(path, &c->db) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	    "CREATE TABLE IF NOT EXISTS t(k INTEGER PRIMARY KEY, v BLOB);", NULL, NULL,
+	    &msg) != SQLITE_OK)
+		goto fail;
+	if (sqlite3_prepare_v2(c->db, "BEGIN", -1, &c->begin, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db, "INSERT INTO t(k, v) VALUES(?, ?)", -1, &c->ins,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(c->db, "COMMIT", -1, &c->commit, NULL) != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "bench_engine: sqlite '%s': %s\n", path, msg ? msg : sqlite3_errmsg(c->db));
+	sqlite3_free(msg);
+	return 1;
+}
+
+static int sqlite_step(sqlite3 *db, sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		fprintf(stderr, "bench_engine: sqlite: %s\n", sqlite3_errmsg(db));
+		return 1;
+	}
+	return 0;
+}
+
+static int sqlite_round(void *arg, long ops)
+{
+	struct sqlite_case *c = arg;
+	long i;
+
+	for (i = 0; i < ops; i++) {
+		if (sqlite_step(c->db, c->begin) != 0)
+			return 1;
+		sqlite3_bind_int64(c->ins, 1, (sqlite3_int64)c->next++);
+		sqlite3_bind_blob(c->ins, 2, value, (int)sizeof(value), SQLITE_STATIC);
+		if (sqlite_step(c->db, c->ins) != 0 || sqlite_step(c->db, c->commit) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+static void sqlite_close(struct sqlite_case *c)
+{
+	sqlite3_finalize(c->begin);
+	sqlite3_finalize(c->ins);
+	sqlite3_finalize(c->commit);
+	sqlite3_close(c->db);
+}
+
+/* ---- the engine ------------------------------------------------------------ */
+
+/*
+ * Every macrostep is one transition: "step" reports from its start, so its
+ * done.invoke.s is queued when the effects of the previous macrostep are
+ * performed (after that macrostep's commit); the next engine round takes
+ * the transition (re-entering 'a': n + 1, a new invocation) and commits.
+ */
+static const char *loop_machine =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' xmlns:sm='urn:smd:scxml:1'"
+    " version='1.0' datamodel='task' name='bench' initial='a'>"
+    " <datamodel><data id='n' expr='0'/></datamodel>"
+    " <state id='a'>"
+    "  <invoke id='s' type='urn:smd:scxml:1' src='step'><param name='n' expr='n'/></invoke>"
+    "  <transition event='done.invoke.s' target='a'><assign location='n' expr='n + 1'/></transition>"
+    "  <transition event='stop' target='end'/>"
+    " </state>"
+    " <final id='end'/>"
+    "</scxml>";
+
+struct engine_case {
+	struct store *st;
+	struct sm_loop *loop;
+	struct sm_engine *e;
+	struct sm_machine *m;
+	uint64_t transitions;
+	int hang;               /* "step" never reports (resume bench) */
+	long ninst;
+};
+
+static int step_start(struct sm_action_call *call)
+{
+	struct engine_case *c = sm_action_call_arg(call);
+	json_t *r;
+
+	if (c->hang)
+		return 0;
+	r = json_pack("{s:i}", "attempt", sm_action_call_attempt(call));
+	sm_action_done(call, r);
+	json_decref(r);
+	return 0;
+}
+
+static void step_cancel(struct sm_action_call *call)
+{
+	(void)call;
+}
+
+static void on_trace(struct sm_engine *e, const char *id, const char *event, const char *from,
+    const char *targets, void *arg)
+{
+	struct engine_case *c = arg;
+
+	(void)e;
+	(void)id;
+	(void)event;
+	(void)from;
+	(void)targets;
+	c->transitions++;
+}
+
+static struct sm_machine *load_machine(void)
+{
+	struct sm_machine *m = NULL;
+	struct sm_diags d = { 0 };
+
+	if (sm_machine_load_memory(loop_machine, strlen(loop_machine), "bench.scxml", NULL, NULL,
+	    &m, &d) != 0) {
+		sm_diags_print(&d, stderr);
+		return NULL;
+	}
+	sm_diags_free(&d);
+	return m;
+}
+
+static int engine_open(struct engine_case *c, const char *dir, enum store_durability dur,
+    struct sm_machine *m)
+{
+	struct store_options o;
+	struct sm_error err;
+	struct sm_action_def def = { "step", step_start, step_cancel, NULL };
+
+	store_options_init(&o);
+	o.durability = dur;
+	if (store_open(&c->st, dir, &o, &err) != 0) {
+		fprintf(stderr, "bench_engine: %s\n", err.msg);
+		return 1;
+	}
+	if (sm_loop_create(&c->loop) != 0 || sm_engine_create(&c->e, c->loop, c->st, &err) != 0) {
+		fprintf(stderr, "bench_engine: cannot create the engine\n");
+		return 1;
+	}
+	def.arg = c;
+	sm_engine_register_action(c->e, &def);
+	sm_engine_add_machine(c->e, m);
+	sm_engine_on_trace(c->e, on_trace, c);
+	c->m = m;
+	return 0;
+}
+
+static void engine_close(struct engine_case *c)
+{
+	sm_engine_destroy(c->e);
+	sm_loop_destroy(c->loop);
+	store_close(c->st);
+	c->e = NULL;
+	c->loop = NULL;
+	c->st = NULL;
+}
+
+static int engine_start(struct engine_case *c, long n, const char *prefix)
+{
+	struct sm_error err;
+	long i;
+
+	for (i = 0; i < n; i++) {
+		char id[64];
+
+		snprintf(id, sizeof(id), "%s-%06ld", prefix, i);
+		if (sm_engine_start(c->e, c->m, id, NULL, &err) != 0) {
+			fprintf(stderr, "bench_engine: start %s: %s\n", id, err.msg);
+			return 1;
+		}
+	}
+	c->ninst = n;
+	return 0;
+}
+
+/*
+ * Run loop turns until at least `ops` more transitions were taken; one turn
+ * may take many (the engine runs up to MAX_ROUNDS rounds, one commit each,
+ * per turn), so the rate is computed from the transitions actually taken.
+ * Every transition traced in a turn is committed by the end of that turn.
+ */
+static int engine_run(struct engine_case *c, long ops, double *rate)
+{
+	uint64_t start = c->transitions;
+	double t0 = bench_now(), dt;
+
+	while (c->transitions - start < (uint64_t)ops) {
+		if (sm_loop_run_once(c->loop, 10) < 0)
+			return 1;
+	}
+	dt = bench_now() - t0;
+	if (rate)
+		*rate = dt > 0 ? (double)(c->transitions - start) / dt : 0;
+	return 0;
+}
+
+/* ---- resume ------------------------------------------------------------------- */
+
+static int resume_prepare(const char *dir, struct sm_machine *m, long n)
+{
+	struct engine_case c;
+	struct sm_error err;
+
+	memset(&c, 0, sizeof(c));
+	c.hang = 1;
+	/* created fast (PROCESS); store_close syncs it */
+	if (engine_open(&c, dir, STORE_DURABLE_PROCESS, m) != 0 || engine_start(&c, n, "r") != 0)
+		return 1;
+	if (sm_engine_flush(c.e, &err) != 0) {
+		fprintf(stderr, "bench_engine: %s\n", err.msg);
+		return 1;
+	}
+	if (sm_engine_running_count(c.e) != (size_t)n) {
+		fprintf(stderr, "bench_engine: %zu of %ld instances running\n",
+		    sm_engine_running_count(c.e), n);
+		return 1;
+	}
+	engine_close(&c);
+	return 0;
+}
+
+static int resume_round(const char *dir, struct sm_machine *m, long n, double *t_recover,
+    double *t_turn)
+{
+	struct engine_case c;
+	struct sm_error err;
+	double t0, t1, t2;
+
+	memset(&c, 0, sizeof(c));
+	c.hang = 1;
+	if (engine_open(&c, dir, STORE_DURABLE_FULL, m) != 0)
+		return 1;
+	t0 = bench_now();
+	if (sm_engine_recover(c.e, &err) != 0) {
+		fprintf(stderr, "bench_engine: recover: %s\n", err.msg);
+		return 1;
+	}
+	t1 = bench_now();
+	if (sm_engine_flush(c.e, &err) != 0) {
+		fprintf(stderr, "bench_engine: %s\n", err.msg);
+		return 1;
+	}
+	t2 = bench_now();
+	if (sm_engine_running_count(c.e) != (size_t)n) {
+		fprintf(stderr, "bench_engine: resumed %zu of %ld instances\n",
+		    sm_engine_running_count(c.e), n);
+		return 1;
+	}
+	*t_recover = t1 - t0;
+	*t_turn = t2 - t1;
+	engine_close(&c);
+	return 0;
+}
+
+/* ---- main --------------------------------------------------------------------- */
+
+static void usage(void);
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* One engine case alone, for profiling. */
+static int run_only(const char *what, const char *dir, struct sm_machine *m, long ops,
+    int rounds, long nresume)
+{
+	char path[1200];
+	struct engine_case c;
+	double rate, t_rec, t_turn;
+	int i, n = strcmp(what, "e64") == 0 ? GROUP : 1;
+
+	memset(&c, 0, sizeof(c));
+	if (strcmp(what, "resume") == 0) {
+		snprintf(path, sizeof(path), "%s/resume", dir);
+		if (resume_prepare(path, m, nresume) != 0)
+			return 1;
+		for (i = 0; i < rounds; i++) {
+			if (resume_round(path, m, nresume, &t_rec, &t_turn) != 0)
+				return 1;
+			printf("resume %ld: recover %.3f s, first turn %.3f s\n", nresume, t_rec,
+			    t_turn);
+		}
+		return 0;
+	}
+	if (strcmp(what, "e1") != 0 && strcmp(what, "e64") != 0)
+		usage();
+	snprintf(path, sizeof(path), "%s/%s", dir, what);
+	if (engine_open(&c, path, STORE_DURABLE_FULL, m) != 0 || engine_start(&c, n, what) != 0)
+		return 1;
+	for (i = 0; i < rounds; i++) {
+		if (engine_run(&c, ops * n, &rate) != 0)
+			return 1;
+		printf("engine x%d: %.0f transitions/s\n", n, rate);
+	}
+	engine_close(&c);
+	return 0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench_engine [-n transitions-per-round] [-r rounds] "
+	    "[-d directory] [-R instances-to-resume] [-x e1|e64|resume]\n");
+	exit(2);
+}
+
+static void report(const char *name, const double *rates, int n, const char *unit)
+{
+	double lo, hi;
+
+	bench_minmax(rates, (size_t)n, &lo, &hi);
+	printf("%-44s %10.0f %s/s  (min %.0f, max %.0f)\n", name, bench_median(rates, (size_t)n),
+	    unit, lo, hi);
+}
+
+int main(int argc, char **argv)
+{
+	long ops = 300, nresume = 10000;
+	int rounds = 5, ch, i, own_dir = 0;
+	const char *only = NULL;
+	char dir[1024] = "", path[1200];
+	struct lmdb_case lc;
+	struct store_case sc;
+	struct sqlite_case qc;
+	struct engine_case e1, e64;
+	struct sm_machine *m;
+	struct statfs sfs;
+	struct store_options opt;
+	struct sm_error err;
+	double *r_l, *r_s, *r_q, *r_e1, *r_e64, *t_rec, *t_turn;
+	double med_l, med_e1, med_e64;
+	int rc;
+
+	while ((ch = getopt(argc, argv, "n:r:d:R:x:")) != -1) {
+		switch (ch) {
+		case 'n':
+			ops = strtol(optarg, NULL, 10);
+			break;
+		case 'r':
+			rounds = atoi(optarg);
+			break;
+		case 'd':
+			snprintf(dir, sizeof(dir), "%s", optarg);
+			break;
+		case 'R':
+			nresume = strtol(optarg, NULL, 10);
+			break;
+		case 'x':
+			only = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (ops <= 0 || rounds <= 0 || nresume <= 0)
+		usage();
+	sm_log_init(stderr, SM_LOG_WARN, "bench_engine");
+	if (dir[0] == '\0') {
+		snprintf(dir, sizeof(dir), "./bench-engine-XXXXXX");
+		if (mkdtemp(dir) == NULL) {
+			perror("bench_engine: mkdtemp");
+			return 1;
+		}
+		own_dir = 1;
+	} else if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		perror("bench_engine: mkdir");
+		return 1;
+	}
+	for (i = 0; i < (int)sizeof(value); i++)
+		value[i] = (unsigned char)(i * 37);
+	m = load_machine();
+	if (!m)
+		return 1;
+
+	printf("bench_engine: %ld transitions/commits per round, %d rounds, in %s\n", ops, rounds,
+	    dir);
+	printf("%s, SQLite %s, %ld cpus\n", MDB_VERSION_STRING, sqlite3_libversion(),
+	    sysconf(_SC_NPROCESSORS_ONLN));
+	if (statfs(dir, &sfs) == 0 && (unsigned long)sfs.f_type == TMPFS_MAGIC_)
+		printf("WARNING: %s is on tmpfs: fsync is free there, the figures are not "
+		    "durable-commit figures\n", dir);
+
+	if (only) {
+		rc = run_only(only, dir, m, ops, rounds, nresume);
+		sm_machine_free(m);
+		if (own_dir)
+			nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		return rc;
+	}
+	snprintf(path, sizeof(path), "%s/lmdb", dir);
+	if ((rc = lmdb_open(&lc, path)) != 0) {
+		fprintf(stderr, "bench_engine: lmdb '%s': %s\n", path, mdb_strerror(rc));
+		return 1;
+	}
+	memset(&sc, 0, sizeof(sc));
+	store_options_init(&opt);
+	snprintf(path, sizeof(path), "%s/storeapi", dir);
+	if (store_open(&sc.st, path, &opt, &err) != 0) {
+		fprintf(stderr, "bench_engine: %s\n", err.msg);
+		return 1;
+	}
+	store_batch_create(&sc.b);
+	snprintf(path, sizeof(path), "%s/sqlite.db", dir);
+	if (sqlite_open(&qc, path) != 0)
+		return 1;
+	memset(&e1, 0, sizeof(e1));
+	memset(&e64, 0, sizeof(e64));
+	snprintf(path, sizeof(path), "%s/engine1", dir);
+	if (engine_open(&e1, path, STORE_DURABLE_FULL, m) != 0 || engine_start(&e1, 1, "one") != 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/engine64", dir);
+	if (engine_open(&e64, path, STORE_DURABLE_FULL, m) != 0 ||
+	    engine_start(&e64, GROUP, "grp") != 0)
+		return 1;
+
+	r_l = calloc((size_t)rounds, sizeof(double));
+	r_s = calloc((size_t)rounds, sizeof(double));
+	r_q = calloc((size_t)rounds, sizeof(double));
+	r_e1 = calloc((size_t)rounds, sizeof(double));
+	r_e64 = calloc((size_t)rounds, sizeof(double));
+	t_rec = calloc((size_t)rounds, sizeof(double));
+	t_turn = calloc((size_t)rounds, sizeof(double));
+	if (!r_l || !r_s || !r_q || !r_e1 || !r_e64 || !t_rec || !t_turn)
+		return 1;
+	/* warm-up: files, first pages, WAL; the engines' first macrosteps */
+	if (lmdb_round(&lc, 30) || store_round(&sc, 30) || sqlite_round(&qc, 30) ||
+	    engine_run(&e1, 30, NULL) || engine_run(&e64, 30 * GROUP, NULL)) {
+		fprintf(stderr, "bench_engine: warm-up failed\n");
+		return 1;
+	}
+	for (i = 0; i < rounds; i++) {
+		if (bench_run(lmdb_round, &lc, ops, 1, &r_l[i]) != 0 ||
+		    bench_run(sqlite_round, &qc, ops, 1, &r_q[i]) != 0 ||
+		    engine_run(&e1, ops, &r_e1[i]) != 0 ||
+		    engine_run(&e64, ops * GROUP, &r_e64[i]) != 0 ||
+		    bench_run(store_round, &sc, ops, 1, &r_s[i]) != 0) {
+			fprintf(stderr, "bench_engine: round %d failed\n", i + 1);
+			return 1;
+		}
+		fprintf(stderr, "round %d/%d: lmdb %.0f/s, sqlite %.0f/s, engine x1 %.0f/s, "
+		    "engine x%d %.0f/s\n", i + 1, rounds, r_l[i], r_q[i], r_e1[i], GROUP, r_e64[i]);
+	}
+	engine_close(&e1);
+	engine_close(&e64);
+
+	/* resume */
+	snprintf(path, sizeof(path), "%s/resume", dir);
+	fprintf(stderr, "creating %ld unfinished instances...\n", nresume);
+	if (resume_prepare(path, m, nresume) != 0)
+		return 1;
+	for (i = 0; i < rounds; i++) {
+		if (resume_round(path, m, nresume, &t_rec[i], &t_turn[i]) != 0)
+			return 1;
+		fprintf(stderr, "resume %d/%d: recover %.3f s, first turn %.3f s\n", i + 1, rounds,
+		    t_rec[i], t_turn[i]);
+	}
+
+	med_l = bench_median(r_l, (size_t)rounds);
+	med_e1 = bench_median(r_e1, (size_t)rounds);
+	med_e64 = bench_median(r_e64, (size_t)rounds);
+	printf("\nmedian of %d rounds:\n", rounds);
+	printf("-- durable commits, one small write per transaction --\n");
+	report("LMDB raw, store flags (FULL)", r_l, rounds, "commits");
+	report("SQLite WAL, synchronous=FULL", r_q, rounds, "commits");
+	report("store_batch_commit, 1 put (FULL)", r_s, rounds, "commits");
+	printf("-- engine, every macrostep committed (FULL) --\n");
+	report("engine, 1 instance", r_e1, rounds, "transitions");
+	{
+		char name[64];
+
+		snprintf(name, sizeof(name), "engine, %d instances (group commit)", GROUP);
+		report(name, r_e64, rounds, "transitions");
+	}
+	printf("-- resume %ld unfinished instances (each with an action in flight) --\n", nresume);
+	{
+		double lo, hi;
+
+		bench_minmax(t_rec, (size_t)rounds, &lo, &hi);
+		printf("%-44s %10.3f s  (min %.3f, max %.3f)\n", "sm_engine_recover",
+		    bench_median(t_rec, (size_t)rounds), lo, hi);
+		bench_minmax(t_turn, (size_t)rounds, &lo, &hi);
+		printf("%-44s %10.3f s  (min %.3f, max %.3f)\n",
+		    "first turn after it (restart actions, commit)",
+		    bench_median(t_turn, (size_t)rounds), lo, hi);
+	}
+	printf("\nratio SQLite WAL FULL / LMDB raw: %.2f\n",
+	    bench_median(r_q, (size_t)rounds) / med_l);
+	printf("ratio engine x%d / LMDB raw (aim >= 10): %.2f\n", GROUP, med_e64 / med_l);
+	printf("resume of %ld in < 1 s (aim): %s\n", nresume,
+	    bench_median(t_rec, (size_t)rounds) < 1.0 ? "yes" : "NO");
+	printf("engine/lmdb: %.2f\n", med_e1 / med_l);
+
+	sqlite_close(&qc);
+	store_batch_destroy(sc.b);
+	store_close(sc.st);
+	mdb_env_close(lc.env);
+	sm_machine_free(m);
+	free(r_l);
+	free(r_s);
+	free(r_q);
+	free(r_e1);
+	free(r_e64);
+	free(t_rec);
+	free(t_turn);
+	if (own_dir) /* our own fresh mkdtemp directory, nothing else */
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
