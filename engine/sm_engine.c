@@ -681,6 +681,7 @@ static void start_invoke(struct sm__inst *in, const struct sm_effect *fx)
 			return;
 		}
 		ch->parent = in;
+		sm__session_set_initial(ch->s, fx->data);
 		ch->sibling = in->children;
 		in->children = ch;
 		inst_ready(ch);

@@ -37,6 +37,7 @@ struct sm_session {
 	int started;
 	int final;                 /* top-level final entered, or -1 */
 	json_t *donedata;
+	json_t *init;              /* values overriding <data> at start */
 	uint64_t send_seq;
 	uint64_t invoke_seq;
 	sm_trace_fn *trace;
@@ -1474,8 +1475,15 @@ void sm__session_free(struct sm_session *s)
 	json_decref(s->dm);
 	json_decref(s->errors);
 	json_decref(s->donedata);
+	json_decref(s->init);
 	free(s->sessionid);
 	free(s);
+}
+
+void sm__session_set_initial(struct sm_session *s, json_t *params)
+{
+	json_decref(s->init);
+	s->init = params ? json_deep_copy(params) : NULL;
 }
 
 void sm__session_set_trace(struct sm_session *s, sm_trace_fn *fn, void *arg)
@@ -1510,6 +1518,14 @@ int sm__session_start(struct sm_session *s)
 				continue;
 			json_object_set_new(s->dm, d->name, v);
 		}
+	}
+	if (s->dm && json_is_object(s->init)) {
+		const char *key;
+		json_t *v;
+
+		json_object_foreach(s->init, key, v)
+			if (strcmp(key, "task") != 0 && strcmp(key, "_event") != 0)
+				json_object_set(s->dm, key, v);
 	}
 	memset(&init, 0, sizeof(init));
 	initial_of(s, 0, &tg, &n, &body, &tmp);

@@ -103,6 +103,9 @@ int sm__session_create(const struct sm_machine *m, const char *sessionid, json_t
 void sm__session_free(struct sm_session *s);
 void sm__session_set_trace(struct sm_session *s, sm_trace_fn *fn, void *arg);
 
+/* Values that override <data> initial values at start (an invoked child
+ * gets its <invoke>'s params this way).  `params` is borrowed (copied). */
+void sm__session_set_initial(struct sm_session *s, json_t *params);
 /* Enter the initial configuration and run the first macrostep. */
 int sm__session_start(struct sm_session *s);
 /* Append an external event (takes ownership). */
