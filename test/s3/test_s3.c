@@ -727,18 +727,26 @@ test_multipart(struct tp *tp)
 	struct res x = { 0 };
 	char src[512], dst[512], s1[65], s2[65], out[256], expect[128];
 	size_t size = 40 * MiB;
+	uint64_t t0, t1;
 
 	snprintf(src, sizeof(src), "%s/big.bin", workdir);
 	snprintf(dst, sizeof(dst), "%s/big.out", workdir);
 	ok(make_big(src, size, 0x9e3779b97f4a7c15ULL) == 0, "40 MiB file generated");
 	sha_file(src, s1);
+	t0 = sm_time_mono_ms();
 	is_int(put_file(tp, BUCKET, "big/40 MiB.bin", src, &x), 0,
 	    "multipart put of 40 MiB, threshold 8 MiB (%s)", x.msg);
+	t1 = sm_time_mono_ms();
+	diag("40 MiB multipart upload to moto: %llu ms (%.1f MiB/s)",
+	    (unsigned long long)(t1 - t0), 40.0 * 1000.0 / (double)(t1 - t0 + 1));
 	is_int((long long)x.size, (long long)size, "reports the size");
 	ok(strlen(x.etag) > 2 && strcmp(x.etag + strlen(x.etag) - 2, "-5") == 0,
 	    "ETag of a 5-part upload ends in -5 (%s)", x.etag);
 
+	t0 = sm_time_mono_ms();
 	is_int(get_file(tp, BUCKET, "big/40 MiB.bin", dst, &x), 0, "download it (%s)", x.msg);
+	t1 = sm_time_mono_ms();
+	diag("40 MiB download from moto to a file: %llu ms", (unsigned long long)(t1 - t0));
 	sha_file(dst, s2);
 	is_str(s2, s1, "downloaded SHA-256 equals the source's");
 	unlink(dst);

@@ -527,6 +527,51 @@ test_destroy_midway(void)
 	is_int(destroy_calls, 1, "and never again");
 }
 
+/* Addressing as seen in presigned URLs (nothing is sent anywhere). */
+static void
+test_addressing(void)
+{
+	struct tp_config cfg;
+	struct sm_error err;
+	struct tp *tp = NULL;
+	struct res x = { 0 };
+	char *url, key[1100];
+
+	setenv("AWS_REGION", "eu-west-1", 1);
+	tp_config_init(&cfg);
+	cfg.backend = "aws";
+	cfg.endpoint_s3 = "https://s3.eu-west-1.amazonaws.com";
+	sm_error_clear(&err);
+	if (tp_create(&tp, loop, &cfg, &err) != 0) {
+		ok(0, "tp_create with an AWS endpoint (%s)", err.msg);
+		return;
+	}
+	url = tp_presign_get(tp, "my-bucket", "dir/a b+c", 60, &err);
+	like_str(url, "https://my-bucket.s3.eu-west-1.amazonaws.com/dir/a%20b%2Bc?",
+	    "virtual-hosted style on AWS, key encoded once");
+	like_str(url, "%2Feu-west-1%2Fs3%2Faws4_request", "credential scope names the region");
+	free(url);
+	url = tp_presign_get(tp, "my.dotted.bucket", "k", 60, &err);
+	like_str(url, "https://s3.eu-west-1.amazonaws.com/my.dotted.bucket/k?",
+	    "a dotted bucket over TLS falls back to path style");
+	free(url);
+	tp_destroy(tp);
+
+	cfg.s3_path_style = 1;
+	if (tp_create(&tp, loop, &cfg, &err) == 0) {
+		url = tp_presign_get(tp, "my-bucket", "k", 60, &err);
+		like_str(url, "https://s3.eu-west-1.amazonaws.com/my-bucket/k?",
+		    "path style when configured");
+		free(url);
+		memset(key, 'k', 1025);
+		key[1025] = '\0';
+		is_int(tp_object_put_mem(tp, "b", key, "x", 1, NULL, on_object, &x), SM_EINVAL,
+		    "a key over 1024 bytes is refused at once");
+		tp_destroy(tp);
+	}
+	setenv("AWS_REGION", "us-east-1", 1);
+}
+
 int
 main(void)
 {
@@ -572,6 +617,7 @@ main(void)
 	test_hostile_list();
 	test_put_headers();
 	test_destroy_midway();
+	test_addressing();
 
 	unlink(bigfile);
 	sm_loop_destroy(loop);
