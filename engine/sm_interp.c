@@ -46,6 +46,7 @@ struct sm_session {
 	unsigned char *enter, *default_entry;
 	struct sm_exec **default_hist;
 	int nomem;
+	int pseudo_loop;
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -742,13 +743,33 @@ static int tl_add(struct tlist *l, const struct sm_transition *t)
 	return 0;
 }
 
+/* History defaults that lead to each other would recurse forever: the
+ * loader should refuse them; the interpreter stops and says so. */
+#define SM_MAX_PSEUDO_CHAIN 64
+#define SM_MAX_DEPTH 1024 /* nesting; the loader allows far less */
+
+static void pseudo_loop_error(struct sm_session *s)
+{
+	if (s->pseudo_loop)
+		return;
+	s->pseudo_loop = 1; /* aborts the current computation (reset by its caller) */
+	exec_error(s, 0, "history/initial defaults form a loop (more than %d in a chain): "
+	    "make a history's default transition target real states", SM_MAX_PSEUDO_CHAIN);
+}
+
 /* getEffectiveTargetStates into set `out` */
-static void effective_targets(struct sm_session *s, const int *targets, size_t nt,
-    unsigned char *out)
+static void effective_targets_d(struct sm_session *s, const int *targets, size_t nt,
+    unsigned char *out, int depth)
 {
 	size_t i;
 	int k;
 
+	if (s->pseudo_loop)
+		return;
+	if (depth > SM_MAX_PSEUDO_CHAIN) {
+		pseudo_loop_error(s);
+		return;
+	}
 	for (i = 0; i < nt; i++) {
 		int t = targets[i];
 
@@ -759,12 +780,19 @@ static void effective_targets(struct sm_session *s, const int *targets, size_t n
 			} else if (ST(s, t)->ntransitions > 0) {
 				const struct sm_transition *d = ST(s, t)->transitions[0];
 
-				effective_targets(s, d->targets, d->ntargets, out);
+				effective_targets_d(s, d->targets, d->ntargets, out, depth + 1);
 			}
 		} else {
 			out[t] = 1;
 		}
 	}
+}
+
+static void effective_targets(struct sm_session *s, const int *targets, size_t nt,
+    unsigned char *out)
+{
+	s->pseudo_loop = 0;
+	effective_targets_d(s, targets, nt, out, 0);
 }
 
 /* getTransitionDomain; -1 for a targetless transition */
@@ -1029,7 +1057,7 @@ static void exit_states(struct sm_session *s, const struct tlist *enabled)
 	free(ex);
 }
 
-static void add_descendants(struct sm_session *s, int st);
+static void add_descendants(struct sm_session *s, int st, int depth);
 
 static int any_enter_descendant(struct sm_session *s, int child)
 {
@@ -1041,7 +1069,7 @@ static int any_enter_descendant(struct sm_session *s, int child)
 	return 0;
 }
 
-static void add_ancestors(struct sm_session *s, int st, int anc)
+static void add_ancestors(struct sm_session *s, int st, int anc, int depth)
 {
 	int p;
 	size_t k;
@@ -1055,32 +1083,39 @@ static void add_ancestors(struct sm_session *s, int st, int anc)
 				int c = ST(s, p)->children[k];
 
 				if (is_real_state(ST(s, c)) && !any_enter_descendant(s, c))
-					add_descendants(s, c);
+					add_descendants(s, c, depth + 1);
 			}
 		}
 	}
 }
 
-static void add_descendants(struct sm_session *s, int st)
+static void add_descendants(struct sm_session *s, int st, int depth)
 {
 	const struct sm_state *S = ST(s, st);
 	size_t k;
 	int j;
 
+	if (s->pseudo_loop)
+		return;
+	if (depth > SM_MAX_PSEUDO_CHAIN + SM_MAX_DEPTH) {
+		pseudo_loop_error(s);
+		return;
+	}
+
 	if (is_history(s, st)) {
 		if (s->hvn[st] >= 0) {
 			for (j = 0; j < s->hvn[st]; j++)
-				add_descendants(s, s->hv[st][j]);
+				add_descendants(s, s->hv[st][j], depth + 1);
 			for (j = 0; j < s->hvn[st]; j++)
-				add_ancestors(s, s->hv[st][j], S->parent);
+				add_ancestors(s, s->hv[st][j], S->parent, depth + 1);
 		} else if (S->ntransitions > 0) {
 			const struct sm_transition *d = S->transitions[0];
 
 			s->default_hist[S->parent] = d->body;
 			for (k = 0; k < d->ntargets; k++)
-				add_descendants(s, d->targets[k]);
+				add_descendants(s, d->targets[k], depth + 1);
 			for (k = 0; k < d->ntargets; k++)
-				add_ancestors(s, d->targets[k], S->parent);
+				add_ancestors(s, d->targets[k], S->parent, depth + 1);
 		} else {
 			/* no default: behave like the parent's default entry */
 			const int *tg;
@@ -1090,9 +1125,9 @@ static void add_descendants(struct sm_session *s, int st)
 
 			initial_of(s, S->parent, &tg, &n, &body, &tmp);
 			for (k = 0; k < n; k++)
-				add_descendants(s, tg[k]);
+				add_descendants(s, tg[k], depth + 1);
 			for (k = 0; k < n; k++)
-				add_ancestors(s, tg[k], S->parent);
+				add_ancestors(s, tg[k], S->parent, depth + 1);
 		}
 		return;
 	}
@@ -1107,15 +1142,15 @@ static void add_descendants(struct sm_session *s, int st)
 		s->default_entry[st] = 1;
 		initial_of(s, st, &tg, &n, &body, &tmp);
 		for (k = 0; k < n; k++)
-			add_descendants(s, tg[k]);
+			add_descendants(s, tg[k], depth + 1);
 		for (k = 0; k < n; k++)
-			add_ancestors(s, tg[k], st);
+			add_ancestors(s, tg[k], st, depth + 1);
 	} else if (S->kind == SM_ST_PARALLEL) {
 		for (k = 0; k < S->nchildren; k++) {
 			int c = S->children[k];
 
 			if (is_real_state(ST(s, c)) && !any_enter_descendant(s, c))
-				add_descendants(s, c);
+				add_descendants(s, c, depth + 1);
 		}
 	}
 }
@@ -1177,8 +1212,10 @@ static void enter_states(struct sm_session *s, const struct tlist *enabled)
 		unsigned char *eff;
 		int dom;
 
+		s->pseudo_loop = 0;
 		for (k = 0; k < t->ntargets; k++)
-			add_descendants(s, t->targets[k]);
+			add_descendants(s, t->targets[k], 0);
+		s->pseudo_loop = 0;
 		dom = transition_domain(s, t);
 		eff = calloc(s->n, 1);
 		if (!eff) {
@@ -1187,8 +1224,10 @@ static void enter_states(struct sm_session *s, const struct tlist *enabled)
 		}
 		effective_targets(s, t->targets, t->ntargets, eff);
 		for (k = 0; k < s->n; k++)
-			if (eff[k])
-				add_ancestors(s, (int)k, dom);
+			if (eff[k]) {
+				s->pseudo_loop = 0;
+				add_ancestors(s, (int)k, dom, 0);
+			}
 		free(eff);
 	}
 	for (st = 1; st < (int)s->n; st++) {
