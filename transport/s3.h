@@ -24,7 +24,9 @@
  *     failed abort is added to the message with the upload id); a 200
  *     answer with an <Error> body from CompleteMultipartUpload or
  *     CopyObject is sent again while transient/throttling and attempts
- *     remain (max attempts), else fails;
+ *     remain (max attempts), else fails; an upload canceled by
+ *     tp_destroy is not aborted (nothing may be sent then: a bucket
+ *     lifecycle rule for incomplete uploads cleans it up);
  *   - get_file writes <path>.tmp.XXXXXX, fsyncs and renames; the temporary
  *     file is removed on failure;
  *   - tp_object.etag is the ETag without its quotes; put/copy report the
