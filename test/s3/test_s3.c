@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,6 +333,15 @@ tmp_leftovers(void)
 			n++;
 	closedir(d);
 	return n;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
 }
 
 static struct tp *
@@ -878,11 +888,7 @@ main(void)
 
 	tp_destroy(tp);
 	sm_loop_destroy(loop);
-	{
-		char cmd[600];
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", workdir);
-		if (system(cmd) != 0)
-			diag("could not remove %s", workdir);
-	}
+	if (nftw(workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+		diag("could not remove %s", workdir);
 	return done_testing();
 }
