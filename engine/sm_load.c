@@ -55,6 +55,8 @@ struct ld_shared {
 	int nerr;          /* errors seen (also when diags is NULL) */
 	int oom;
 	int code;          /* first "worst" code: PARSE beats INVALID */
+	int ndocs;         /* documents loaded so far (top + children) */
+	size_t total_bytes; /* their bytes */
 };
 
 /* One document (or inline child <scxml>) being built. */
@@ -1391,6 +1393,12 @@ ld_invoke_src(struct ld *L, struct sm_invoke *iv, const char *src)
 		    "than %d (recursive src?)", src, SM_LOAD_MAX_INVOKE_DEPTH);
 		return;
 	}
+	if (L->S->ndocs >= SM_LOAD_MAX_DOCUMENTS) {
+		lerr(L, iv->line, "<invoke src=\"%s\">: more than %d documents in "
+		    "one machine (child machines included): invoke fewer files",
+		    src, SM_LOAD_MAX_DOCUMENTS);
+		return;
+	}
 	if (asprintf(&path, "%s/%s", L->base_dir, rel) < 0) {
 		ld_oom(L->S);
 		return;
@@ -1401,6 +1409,13 @@ ld_invoke_src(struct ld *L, struct sm_invoke *iv, const char *src)
 	if (rc < 0) {
 		ld_diag(L->S, L->file, iv->line, rc, "<invoke src=\"%s\">: %s: %s",
 		    src, path, why);
+		return;
+	}
+	if (L->S->total_bytes + len > SM_LOAD_MAX_TOTAL_FACTOR * L->S->opt.max_bytes) {
+		ld_diag(L->S, L->file, iv->line, SM_ETOOBIG, "<invoke src=\"%s\">: "
+		    "the machine and its child documents exceed %d times the size "
+		    "limit together", src, SM_LOAD_MAX_TOTAL_FACTOR);
+		free(buf);
 		return;
 	}
 	{
@@ -1443,6 +1458,12 @@ ld_invoke_content(struct ld *L, struct sm_invoke *iv, xmlNode *content)
 		    SM_LOAD_MAX_INVOKE_DEPTH);
 		return;
 	}
+	if (L->S->ndocs >= SM_LOAD_MAX_DOCUMENTS) {
+		lerr(L, iv->line, "<invoke>: more than %d documents in one machine "
+		    "(child machines included)", SM_LOAD_MAX_DOCUMENTS);
+		return;
+	}
+	L->S->ndocs++;
 	m = ld_calloc(L, 1, sizeof *m);
 	if (m == NULL)
 		return;
@@ -2588,6 +2609,8 @@ ld_load_doc(struct ld_shared *S, const char *buf, size_t len, const char *name,
 		    "hold an <scxml> element");
 		return SM_EPARSE;
 	}
+	S->ndocs++;
+	S->total_bytes += len;
 	doc = ld_parse_xml(S, buf, len, name);
 	if (doc == NULL)
 		return S->code ? S->code : SM_EPARSE;

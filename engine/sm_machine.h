@@ -59,6 +59,8 @@ void sm_diags_print(const struct sm_diags *d, FILE *fp);
 #define SM_LOAD_MAX_BYTES_DEFAULT ((size_t)1 << 20) /* 1 MiB */
 #define SM_LOAD_MAX_DEPTH_DEFAULT 64
 #define SM_LOAD_MAX_INVOKE_DEPTH  8   /* nested child documents (src=/content) */
+#define SM_LOAD_MAX_DOCUMENTS     64  /* documents per load, children included */
+#define SM_LOAD_MAX_TOTAL_FACTOR  4   /* all documents together: 4 x max_bytes */
 
 struct sm_load_opts {
 	size_t max_bytes;    /* 0: SM_LOAD_MAX_BYTES_DEFAULT; files (and each

@@ -718,6 +718,38 @@ test_diag_order(void)
 	sm_diags_free(&d);
 }
 
+/* A machine that invokes itself ten times per level would load 10^8
+ * documents without the per-load document limit. */
+static void
+test_invoke_fanout(void)
+{
+	char dir[] = "/tmp/test_load_fanout.XXXXXX", path[256];
+	struct sm_diags d = { 0 };
+	struct sm_machine *m = NULL;
+	struct timespec t0, t1;
+	FILE *f;
+	int rc, i;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(path, sizeof path, "%s/m.scxml", dir);
+	f = fopen(path, "w");
+	fputs("<scxml xmlns=\"http://www.w3.org/2005/07/scxml\"><state id=\"a\">\n", f);
+	for (i = 0; i < 10; i++)
+		fputs("<invoke src=\"m.scxml\"/>\n", f);
+	fputs("<transition event=\"done.invoke\" target=\"f\"/></state><final id=\"f\"/></scxml>\n", f);
+	fclose(f);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = sm_machine_load_file(path, NULL, &m, &d);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ok(rc < 0 && m == NULL, "self-invoking fan-out refused");
+	ok(t1.tv_sec - t0.tv_sec < 10, "and quickly (%ld s)", (long)(t1.tv_sec - t0.tv_sec));
+	ok(has_diag(&d, "m.scxml:2: <invoke src=\"m.scxml\">: child documents nested deeper than 8"),
+	    "depth limit reported");
+	sm_diags_free(&d);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* A file with hundreds of errors: at most SM_DIAGS_MAX, then one line
  * that says so, last. */
 static void
@@ -849,5 +881,6 @@ main(void)
 	test_diag_order();
 	test_big_machine();
 	test_diag_cap();
+	test_invoke_fanout();
 	return done_testing();
 }
