@@ -344,6 +344,19 @@ test_hostile(void)
 	hostile("external entity (XXE)", xxe, sizeof xxe - 1, "hostile.scxml:2: document type declarations");
 	hostile("parameter entity XXE", xxe_pe, sizeof xxe_pe - 1, "hostile.scxml:2: document type declarations");
 	hostile("external DTD", ext_dtd, sizeof ext_dtd - 1, "hostile.scxml:2: document type declarations");
+	{
+		struct sm_diags d = { 0 };
+		int noisy;
+		size_t k;
+		int leaked = 0;
+
+		load_quiet(xxe, sizeof xxe - 1, NULL, &d, &noisy);
+		for (k = 0; k < d.n; k++)
+			if (strstr(d.v[k].msg, "root:") != NULL)
+				leaked = 1;
+		ok(!leaked, "XXE: /etc/passwd never shows up in a message");
+		sm_diags_free(&d);
+	}
 	hostile("undeclared entity", undeclared, sizeof undeclared - 1, "hostile.scxml:1: malformed xml: entity 'nope' not defined");
 	hostile("truncated file", truncated, sizeof truncated - 1, "hostile.scxml:3: malformed xml");
 	hostile("non-UTF-8 bytes", latin1, sizeof latin1 - 1, "hostile.scxml:3: malformed xml");
@@ -597,6 +610,16 @@ test_model(void)
 		    sm_machine_state_index(s->invokes[0].child, "y") > 0 &&
 		    s->invokes[0].child->doc_len > 0,
 		    "inline <content> child machine, autoforward");
+		if (s && s->ninvokes == 1 && s->invokes[0].child) {
+			const struct sm_machine *c = s->invokes[0].child;
+			unsigned char cmd[32];
+			unsigned int clen = 32;
+
+			EVP_Digest(c->doc, c->doc_len, cmd, &clen, EVP_sha256(), NULL);
+			ok(memcmp(cmd, c->sha256, 32) == 0 && memcmp(c->sha256, m->sha256, 32) != 0 &&
+			    strncmp(c->doc, "<scxml", 6) == 0,
+			    "inline child: its own document bytes and hash");
+		}
 		sm_machine_free(m);
 	}
 
