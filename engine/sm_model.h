@@ -183,7 +183,11 @@ struct sm_machine {
 	char *name;            /* <scxml name=> or the file name */
 	char *path;            /* source path, or "<memory>" */
 	unsigned char sha256[32]; /* hash of the document bytes (machine version) */
-	char *doc;             /* the document bytes, kept for the store */
+	char *doc;             /* the document bytes, kept for the store; for an
+	                          inline <invoke><content> child: its <scxml>
+	                          element as serialized (namespace declarations
+	                          it inherits are not repeated: reload a child
+	                          through its parent's document) */
 	size_t doc_len;
 	enum sm_datamodel_kind datamodel;
 	json_t *data;          /* initial datamodel (task): <data id expr/src> */
