@@ -367,6 +367,15 @@ test_hostile(void)
 	hostile("not scxml", notscxml, sizeof notscxml - 1, "root element is <svg>, not <scxml>");
 	hostile("NUL byte", nul, sizeof nul - 1, "malformed xml");
 
+	{
+		static const char schema_bad[] =
+		    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\" version=\"2.0\">\n"
+		    "<state id=\"a\" bogus=\"1\"><foreach/><transition target=\"f\" type=\"x\"/></state>\n"
+		    "<final id=\"f\"><state/></final></scxml>";
+
+		hostile("schema errors", schema_bad, sizeof schema_bad - 1, "hostile.scxml:2: schema:");
+	}
+
 	/* 100k nesting: stopped at max_depth with our message */
 	buf = malloc(depth * 16 + 200);
 	p = buf + sprintf(buf, "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\n");
