@@ -25,7 +25,7 @@
 
 struct sm_machine; /* body in sm_model.h (engine-internal) */
 
-/* One refusal.  `file` is the document it is about (a child document
+/* One diagnostic: an error (a refusal) or a warning.  `file` is the document it is about (a child document
  * loaded through <invoke src=> has its own path); line 0 means "the whole
  * file", col 0 means "column unknown".  Strings are owned by the diags. */
 struct sm_diag {
@@ -42,8 +42,8 @@ struct sm_diags {
 	size_t n;
 };
 
-/* The loader stops adding diagnostics after this many (the last one says
- * so); a broken file should not flood a terminal. */
+/* The loader keeps at most this many diagnostics per load, plus one last
+ * entry saying that it stopped; a broken file should not flood a terminal. */
 #define SM_DIAGS_MAX 100
 
 /* Free every diagnostic and reset `d` to empty.  NULL is allowed. */
