@@ -2436,12 +2436,28 @@ static void
 ld_rng_error(void *arg, ld_xmlerr e)
 {
 	struct ld_rng *R = arg;
-	char msg[768];
+	const xmlNode *node = e ? e->node : NULL;
+	char msg[768], a[128], b[128];
 	size_t len;
 
 	if (e == NULL || e->level < XML_ERR_ERROR)
 		return;
-	snprintf(msg, sizeof msg, "schema: %s", e->message ? e->message : "invalid");
+	/* libxml2's wording, made to say where and what to do for the
+	 * common cases */
+	if (e->message && sscanf(e->message, "Did not expect element %127s there", a) == 1)
+		snprintf(msg, sizeof msg, "schema: <%s> is not allowed %s%s%s in this "
+		    "profile (see docs/machine-format.md)", a,
+		    node && node->parent && node->parent->type == XML_ELEMENT_NODE ?
+		    "inside <" : "here",
+		    node && node->parent && node->parent->type == XML_ELEMENT_NODE ?
+		    (const char *)node->parent->name : "",
+		    node && node->parent && node->parent->type == XML_ELEMENT_NODE ? ">" : "");
+	else if (e->message && sscanf(e->message, "Invalid attribute %127s for element %127s", a, b) == 2)
+		snprintf(msg, sizeof msg, "schema: <%s %s=...>: the attribute is not "
+		    "part of this profile or its value is not allowed (see "
+		    "docs/machine-format.md)", b, a);
+	else
+		snprintf(msg, sizeof msg, "schema: %s", e->message ? e->message : "invalid");
 	len = strlen(msg);
 	while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
 		msg[--len] = '\0';
