@@ -9,6 +9,7 @@
  * never a crash, and received bodies are checked against their MD5OfBody.
  */
 #include "aws_private.h"
+#include "sqs_private.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -670,4 +671,74 @@ aws_sqs_attributes(struct tp *tp, const char *url, const char *const *names, siz
 		return SM_EINVAL;
 	}
 	return sqs_call(tp, x, url, b, 0, SQS_RESP_MAX);
+}
+
+/* ---- the parser alone (sqs_private.h) ----------------------------------- */
+
+int
+tp__sqs_parse_answer(const char *op, const char *body, size_t len, const char *sent_body,
+    const char *const *ids, size_t nids, const struct tp__sqs_sink *sink)
+{
+	static const struct {
+		const char *op;
+		enum sqs_kind kind;
+	} ops[] = {
+		{ "GetQueueUrl", K_URL }, { "CreateQueue", K_URL },
+		{ "ReceiveMessage", K_RECV }, { "SendMessage", K_SENT },
+		{ "DeleteMessage", K_DONE }, { "ChangeMessageVisibility", K_DONE },
+		{ "SendMessageBatch", K_BATCH }, { "DeleteMessageBatch", K_BATCH },
+		{ "ChangeMessageVisibilityBatch", K_BATCH },
+		{ "GetQueueAttributes", K_ATTRS },
+	};
+	struct http_response resp;
+	struct tp_result r;
+	struct sqs_ctx *x;
+	void *cb = NULL;
+	size_t i;
+
+	if (op == NULL || sink == NULL || (body == NULL && len > 0))
+		return SM_EINVAL;
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(op, ops[i].op) == 0)
+			break;
+	if (i == sizeof(ops) / sizeof(ops[0]))
+		return SM_EINVAL;
+	switch (ops[i].kind) {
+	case K_URL: cb = FUNCPTR(sink->url); break;
+	case K_RECV: cb = FUNCPTR(sink->recv); break;
+	case K_SENT: cb = FUNCPTR(sink->sent); break;
+	case K_DONE: cb = FUNCPTR(sink->done); break;
+	case K_BATCH: cb = FUNCPTR(sink->batch); break;
+	case K_ATTRS: cb = FUNCPTR(sink->attrs); break;
+	}
+	if (cb == NULL)
+		return SM_EINVAL;
+	if ((x = ctx_new(ops[i].kind, ops[i].op, cb, sink->arg)) == NULL)
+		return SM_ENOMEM;
+	if (ops[i].kind == K_SENT)
+		md5_hex(sent_body != NULL ? sent_body : "",
+		    sent_body != NULL ? strlen(sent_body) : 0, x->sent_md5);
+	if (ops[i].kind == K_BATCH && nids > 0) {
+		if ((x->ids = calloc(nids, sizeof(*x->ids))) == NULL) {
+			ctx_free(x);
+			return SM_ENOMEM;
+		}
+		for (; x->nids < nids; x->nids++) {
+			if (ids[x->nids] == NULL ||
+			    (x->ids[x->nids] = strdup(ids[x->nids])) == NULL) {
+				int rc = ids[x->nids] == NULL ? SM_EINVAL : SM_ENOMEM;
+				ctx_free(x);
+				return rc;
+			}
+		}
+	}
+	memset(&resp, 0, sizeof(resp));
+	resp.status = 200;
+	resp.body = body != NULL ? body : "";
+	resp.body_len = len;
+	memset(&r, 0, sizeof(r));
+	r.http_status = 200;
+	r.attempts = 1;
+	on_done(x, &r, &resp);   /* frees x */
+	return 0;
 }

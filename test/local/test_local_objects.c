@@ -435,7 +435,7 @@ int
 main(int argc, char **argv)
 {
 	struct sm_loop *loop;
-	struct store *st;
+	struct store *st = NULL;
 	struct tp *tp;
 	struct tp_config cfg;
 	struct sm_error err;

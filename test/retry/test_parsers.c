@@ -43,8 +43,8 @@ main(void)
 	struct aws_service_error se;
 	static const char *const seeds[] = {
 		"{\"__type\":\"com.amazonaws.sqs#QueueDoesNotExist\",\"message\":\"gone\"}",
-		"<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>sig</Message>"
-		"</Error></ErrorResponse>",
+		("<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>sig</Message>"
+		"</Error></ErrorResponse>"),
 		"<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message>k</Message></Error>",
 		"{\"code\":\"X\",\"Message\":\"y\"}",
 	};
