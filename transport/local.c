@@ -9,6 +9,7 @@
  * (a timer) until a message is visible or its wait ends.
  */
 #include "transport_private.h"
+#include "local_private.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -2956,3 +2957,41 @@ const struct tp__ops tp__local_ops = {
 	.object_copy = l_copy,
 	.presign_get = l_presign,
 };
+
+/* ---- the name checks alone (local_private.h) ----------------------------- */
+
+int
+tp__local_key_check(const char *key, char *msg, size_t msg_size)
+{
+	struct lop scratch;
+	int rc;
+
+	if (key == NULL)
+		return SM_EINVAL;
+	memset(&scratch, 0, sizeof(scratch));
+	rc = key_check(&scratch, key);
+	if (rc != 0 && msg_size > 0)
+		snprintf(msg, msg_size, "%s", scratch.msg);
+	return rc;
+}
+
+int
+tp__local_bucket_valid(const char *bucket)
+{
+	return bucket != NULL && bucket_valid(bucket);
+}
+
+int
+tp__local_qname_valid(const char *name)
+{
+	return name != NULL && qname_valid(name);
+}
+
+int
+tp__local_receipt_parse(const char *receipt, const char *name, uint64_t *seq,
+    uint32_t *gen)
+{
+	if (receipt == NULL || name == NULL)
+		return SM_EINVAL;
+	return receipt_parse(receipt, name, seq, gen);
+}

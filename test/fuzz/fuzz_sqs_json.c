@@ -13,6 +13,8 @@
  * in order, each failure with a message; attributes with names and
  * values); the error parser returns 0 or SM_EPARSE with printable,
  * NUL-terminated code and message.
+ *
+ * SM_FUZZ_VERBOSE=1 prints each outcome (to see what a corpus file does).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +53,8 @@ check_result(struct seen *s, const struct tp_result *r)
 	s->calls++;
 	if (r == NULL)
 		abort();
+	if (getenv("SM_FUZZ_VERBOSE") != NULL)
+		fprintf(stderr, "%s: %s\n", s->op, r->code == 0 ? "ok" : r->message);
 	if (r->code == 0)
 		return 0;
 	if (r->code != SM_EPROTO && r->code != SM_ECORRUPT && r->code != SM_ENOMEM)
