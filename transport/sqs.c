@@ -190,6 +190,7 @@ on_batch(struct sqs_ctx *x, const struct tp_result *r, json_t *root)
 	json_t *bad = json_object_get(root, "Failed");
 	struct tp_batch_outcome *out;
 	char (*msgs)[512];
+	int send = strcmp(x->op, "SendMessageBatch") == 0;
 	size_t i, j;
 	json_t *e;
 
@@ -215,7 +216,13 @@ on_batch(struct sqs_ctx *x, const struct tp_result *r, json_t *root)
 	json_array_foreach(ok, j, e) {
 		const char *id = jstr(e, "Id");
 		for (i = 0; id != NULL && i < x->nids; i++) {
-			if (strcmp(id, x->ids[i]) == 0) {
+			if (strcmp(id, x->ids[i]) != 0)
+				continue;
+			if (send && jstr(e, "MessageId") == NULL) {
+				/* as SendMessage: a sent message without an id is no answer */
+				snprintf(msgs[i], sizeof(msgs[i]), "sqs %s: entry '%s' is listed "
+				    "as sent but has no 'MessageId'", x->op, x->ids[i]);
+			} else {
 				out[i].code = 0;
 				out[i].message = NULL;
 				out[i].message_id = jstr(e, "MessageId");

@@ -10,7 +10,8 @@
  * naming the operation; a success is well-formed for its kind (a non-empty
  * queue URL; at most 10 messages, each with an id, a receipt, a body whose
  * MD5 matches MD5OfBody when one is given; one batch outcome per sent id,
- * in order, each failure with a message; attributes with names and
+ * in order, each failure with a message, each sent one with a message id;
+ * attributes with names and
  * values); the error parser returns 0 or SM_EPARSE with printable,
  * NUL-terminated code and message.
  *
@@ -155,6 +156,10 @@ on_batch(void *arg, const struct tp_result *r, const struct tp_batch_outcome *o,
 		if (o[i].code != 0 && (o[i].message == NULL || strstr(o[i].message, ids[i]) == NULL))
 			abort();
 		if (o[i].code == 0 && o[i].message != NULL)
+			abort();
+		/* as for SendMessage: a sent message has an id */
+		if (o[i].code == 0 && strcmp(s->op, "SendMessageBatch") == 0 &&
+		    o[i].message_id == NULL)
 			abort();
 	}
 }

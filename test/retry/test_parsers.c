@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "aws_private.h"
+#include "sqs_private.h"
 #include "tap.h"
 
 static int
@@ -35,6 +36,101 @@ sane(const struct aws_service_error *se)
 		if ((unsigned char)se->message[i] < 0x20)
 			return 0;
 	return 1;
+}
+
+/* ---- SQS answers (tp__sqs_parse_answer) ---- */
+
+struct sqs_seen {
+	int calls, code, n;
+	int codes[4];
+	char ids[4][16], msgs[4][160];
+};
+
+static void
+sqs_batch_cb(void *arg, const struct tp_result *r, const struct tp_batch_outcome *o, size_t n)
+{
+	struct sqs_seen *s = arg;
+	size_t i;
+
+	s->calls++;
+	s->code = r->code;
+	s->n = (int)n;
+	for (i = 0; i < n && i < 4; i++) {
+		s->codes[i] = o[i].code;
+		snprintf(s->ids[i], sizeof(s->ids[i]), "%s",
+		    o[i].message_id != NULL ? o[i].message_id : "(null)");
+		snprintf(s->msgs[i], sizeof(s->msgs[i]), "%s",
+		    o[i].message != NULL ? o[i].message : "");
+	}
+}
+
+static void
+sqs_recv_cb(void *arg, const struct tp_result *r, const struct tp_message *m, size_t n)
+{
+	struct sqs_seen *s = arg;
+
+	(void)m;
+	s->calls++;
+	s->code = r->code;
+	s->n = (int)n;
+}
+
+static void
+test_sqs_answers(void)
+{
+	static const char *const ids[] = { "e0", "e1", "e2" };
+	struct tp__sqs_sink sink;
+	struct sqs_seen s;
+	const char *a;
+	char many[2048];
+	size_t k;
+
+	memset(&sink, 0, sizeof(sink));
+	sink.batch = sqs_batch_cb;
+	sink.recv = sqs_recv_cb;
+	sink.arg = &s;
+
+	/* found by fuzz_sqs_json: a "Successful" send entry without a MessageId
+	 * was reported sent with a NULL message id */
+	memset(&s, 0, sizeof(s));
+	a = "{\"Successful\":[{\"Id\":\"e0\",\"MessageId\":\"m0\"},{\"Id\":\"e1\"}],"
+	    "\"Failed\":[{\"Id\":\"e2\",\"Code\":\"X\",\"Message\":\"no\"}]}";
+	is_int(tp__sqs_parse_answer("SendMessageBatch", a, strlen(a), NULL, ids, 3, &sink), 0,
+	    "send batch answer parsed");
+	is_int(s.calls, 1, "callback ran once");
+	is_int(s.n, 3, "one outcome per entry");
+	is_int(s.codes[0], 0, "e0 sent");
+	is_str(s.ids[0], "m0", "with its message id");
+	is_int(s.codes[1], SM_EPROTO, "e1 listed as sent without a MessageId: SM_EPROTO");
+	like_str(s.msgs[1], "entry 'e1' is listed as sent but has no 'MessageId'",
+	    "and says so");
+	is_int(s.codes[2], SM_ESERVICE, "e2 failed");
+	/* a delete batch answer carries no message ids */
+	memset(&s, 0, sizeof(s));
+	a = "{\"Successful\":[{\"Id\":\"e0\"}]}";
+	tp__sqs_parse_answer("DeleteMessageBatch", a, strlen(a), NULL, ids, 2, &sink);
+	is_int(s.codes[0], 0, "delete batch: e0 deleted without a message id");
+	is_int(s.codes[1], SM_EPROTO, "e1 not mentioned: SM_EPROTO");
+
+	/* receive: more than 10 messages, not JSON, a body not matching its MD5 */
+	k = (size_t)snprintf(many, sizeof(many), "{\"Messages\":[");
+	for (int i = 0; i < 11; i++)
+		k += (size_t)snprintf(many + k, sizeof(many) - k, "%s{\"MessageId\":\"m%d\","
+		    "\"ReceiptHandle\":\"r\",\"Body\":\"b\"}", i ? "," : "", i);
+	snprintf(many + k, sizeof(many) - k, "]}");
+	memset(&s, 0, sizeof(s));
+	tp__sqs_parse_answer("ReceiveMessage", many, strlen(many), NULL, NULL, 0, &sink);
+	is_int(s.code, SM_EPROTO, "11 messages in an answer: SM_EPROTO");
+	memset(&s, 0, sizeof(s));
+	tp__sqs_parse_answer("ReceiveMessage", "<html>", 6, NULL, NULL, 0, &sink);
+	is_int(s.code, SM_EPROTO, "an HTML answer: SM_EPROTO");
+	memset(&s, 0, sizeof(s));
+	a = "{\"Messages\":[{\"MessageId\":\"m\",\"ReceiptHandle\":\"r\",\"Body\":\"b\","
+	    "\"MD5OfBody\":\"00000000000000000000000000000000\"}]}";
+	tp__sqs_parse_answer("ReceiveMessage", a, strlen(a), NULL, NULL, 0, &sink);
+	ok(s.code == 0 && s.n == 0, "a message whose body does not match its MD5 is skipped");
+	is_int(tp__sqs_parse_answer("NoSuchOperation", "{}", 2, NULL, NULL, 0, &sink), SM_EINVAL,
+	    "unknown operation refused");
 }
 
 int
@@ -124,5 +220,6 @@ main(void)
 	ok(aws_code_is_transient("InternalError"), "InternalError is transient");
 	ok(aws_code_is_transient("RequestTimeout"), "RequestTimeout is transient");
 	ok(!aws_code_is_transient("AccessDenied"), "AccessDenied is not");
+	test_sqs_answers();
 	return done_testing();
 }
