@@ -2188,6 +2188,58 @@ out:
 	free(seen);
 }
 
+/*
+ * Pseudo-states (<history>, <initial>) whose default transitions lead to
+ * each other in a circle can never settle on real states.  The
+ * interpreter raises error.execution when it meets one; the loader warns.
+ * Colour DFS over the pseudo-state edges only.
+ */
+static int
+ld_pseudo_dfs(struct ld *L, char *colour, int p)
+{
+	const struct sm_machine *m = L->m;
+	const struct sm_state *s = &m->states[p];
+	size_t i;
+
+	colour[p] = 1;
+	if (s->ntransitions > 0)
+		for (i = 0; i < s->transitions[0]->ntargets; i++) {
+			int q = s->transitions[0]->targets[i];
+
+			if (!fin_pseudo(m->states[q].kind))
+				continue;
+			if (colour[q] == 1) {
+				lwarn(L, s->line, "the default transition of '%s' targets "
+				    "'%s', whose default leads back here: entering them "
+				    "is an error at run time (error.execution); target "
+				    "real states", s->id, m->states[q].id);
+				colour[p] = 2;
+				return 1;
+			}
+			if (colour[q] == 0 && ld_pseudo_dfs(L, colour, q)) {
+				colour[p] = 2;
+				return 1;
+			}
+		}
+	colour[p] = 2;
+	return 0;
+}
+
+static void
+ld_check_pseudo_cycles(struct ld *L)
+{
+	const struct sm_machine *m = L->m;
+	char *colour = ld_calloc(L, m->nstates, 1);
+	size_t i;
+
+	if (colour == NULL)
+		return;
+	for (i = 0; i < m->nstates; i++)
+		if (fin_pseudo(m->states[i].kind) && colour[i] == 0)
+			ld_pseudo_dfs(L, colour, (int)i);
+	free(colour);
+}
+
 /* ------------------------------------------------------------------ */
 /* building                                                             */
 
@@ -2227,8 +2279,10 @@ ld_build(struct ld *L, xmlNode *root, struct sm_machine *m)
 	L->walk = 0;
 	if (!L->S->oom)
 		ld_fill(L, root);
-	if (!L->S->oom && !L->graph_bad)
+	if (!L->S->oom && !L->graph_bad) {
+		ld_check_pseudo_cycles(L);
 		ld_check_finals(L);
+	}
 	free(L->nodes);
 	L->nodes = NULL;
 	return 0;

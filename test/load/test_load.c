@@ -782,6 +782,32 @@ test_invoke_fanout(void)
 	rmdir(dir);
 }
 
+/* History defaults in a circle: loads (the interpreter raises
+ * error.execution), with a warning. */
+static void
+test_pseudo_cycle(void)
+{
+	static const char doc[] =
+	    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\" initial=\"s\">\n"
+	    "<state id=\"s\" initial=\"a\">\n"
+	    "<history id=\"h1\"><transition target=\"h2\"/></history>\n"
+	    "<history id=\"h2\"><transition target=\"h1\"/></history>\n"
+	    "<state id=\"a\"><transition event=\"x\" target=\"h1\"/>"
+	    "<transition event=\"y\" target=\"f\"/></state>\n"
+	    "</state><final id=\"f\"/></scxml>\n";
+	struct sm_diags d = { 0 };
+	struct sm_machine *m = NULL;
+	int rc;
+
+	rc = sm_machine_load_memory(doc, sizeof doc - 1, "loop.scxml", NULL, NULL, &m, &d);
+	ok(rc == 0 && m != NULL, "history defaults in a circle: loads");
+	ok(d.n == 1 && d.v[0].warning && has_diag(&d, "loop.scxml:4: warning: the "
+	    "default transition of 'h2' targets 'h1', whose default leads back here"),
+	    "with a warning");
+	sm_machine_free(m);
+	sm_diags_free(&d);
+}
+
 /* A file with hundreds of errors: at most SM_DIAGS_MAX, then one line
  * that says so, last. */
 static void
@@ -914,5 +940,6 @@ main(void)
 	test_big_machine();
 	test_diag_cap();
 	test_invoke_fanout();
+	test_pseudo_cycle();
 	return done_testing();
 }
