@@ -2966,8 +2966,11 @@ tp__local_key_check(const char *key, char *msg, size_t msg_size)
 	struct lop scratch;
 	int rc;
 
-	if (key == NULL)
+	if (key == NULL) {
+		if (msg_size > 0)
+			snprintf(msg, msg_size, "no object key given");
 		return SM_EINVAL;
+	}
 	memset(&scratch, 0, sizeof(scratch));
 	rc = key_check(&scratch, key);
 	if (rc != 0 && msg_size > 0)
