@@ -28,6 +28,7 @@
 #include "store.h"
 
 #define INSTANCE_FORMAT 1
+#define SM_MAX_QUEUED 100000   /* external events queued per instance */
 #define MAX_ROUNDS 256   /* per turn; more work continues next turn */
 
 struct eng_timer {
@@ -395,6 +396,19 @@ static void inst_push(struct sm__inst *in, struct sm_event *ev)
 
 	if (in->removed || in->done) {
 		sm__event_free(ev);
+		return;
+	}
+	if (sm__session_pending(in->s) >= SM_MAX_QUEUED) {
+		char msg[300];
+
+		/* an event storm (e.g. every event sends two more) would eat all
+		 * memory: stop this instance, the process goes on */
+		snprintf(msg, sizeof(msg), "more than %d events queued: session stopped (does "
+		    "the machine send itself events in a loop?)", SM_MAX_QUEUED);
+		sm_log_error("engine: instance '%s': %s", in->id, msg);
+		sm__event_free(ev);
+		sm__session_abort(in->s, msg);
+		inst_ready(in);
 		return;
 	}
 	if (in->persist && e->store) {
@@ -992,6 +1006,12 @@ static void process(struct sm__inst *in)
 		collect(in, ev, from, "event");
 		json_decref(from);
 		sm__event_free(ev);
+	}
+	if (sm__session_has_effects(in->s)) {
+		/* stopped from outside (sm__session_abort) */
+		from = sm__session_config_json(in->s);
+		collect(in, NULL, from, "abort");
+		json_decref(from);
 	}
 	if (in->done) {
 		/* events still queued when the instance ended are dropped */

@@ -16,7 +16,7 @@
 #include "sm_interp_private.h"
 #include "sm_log.h"
 
-#define SM_MAX_MICROSTEPS 100000
+#define SM_MAX_MICROSTEPS 10000
 
 struct sm_session {
 	const struct sm_machine *m;
@@ -1645,6 +1645,24 @@ int sm__session_step(struct sm_session *s, struct sm_event **consumed)
 	else
 		sm__event_free(ev);
 	return 1;
+}
+
+void sm__session_abort(struct sm_session *s, const char *msg)
+{
+	struct sm_event *ev;
+
+	if (!s->running)
+		return;
+	json_array_append_new(s->errors, json_string(msg));
+	s->running = 0;
+	while ((ev = dequeue(&s->iq_head, &s->iq_tail)) != NULL)
+		sm__event_free(ev);
+	exit_interpreter(s);
+}
+
+int sm__session_has_effects(const struct sm_session *s)
+{
+	return s->fx_head != NULL;
 }
 
 struct sm_event *sm__session_take_queue(struct sm_session *s)

@@ -118,6 +118,12 @@ size_t sm__session_pending(const struct sm_session *s);
  * consumed event is handed to *consumed (caller frees) if not NULL.
  */
 int sm__session_step(struct sm_session *s, struct sm_event **consumed);
+/* Stop a running session from outside (e.g. its queue overflows): the
+ * message is recorded as an error, remaining states are exited and a DONE
+ * effect without a final state is produced.  No-op if not running. */
+void sm__session_abort(struct sm_session *s, const char *msg);
+/* 1 if effects are waiting to be taken. */
+int sm__session_has_effects(const struct sm_session *s);
 /* Take every queued external event (a list linked by `next`; caller frees
  * each with sm__event_free), e.g. when the session has ended. */
 struct sm_event *sm__session_take_queue(struct sm_session *s);

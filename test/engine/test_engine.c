@@ -892,6 +892,27 @@ static void test_runaway(void)
 	is_str(v.final_id, "f", "a machine that keeps sending itself events does not starve timers");
 	json_decref(v.donedata);
 	env_close(&v, 0);
+
+	{
+		const char *storm_xml =
+		    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='null' initial='a'>"
+		    " <state id='a'>"
+		    "  <onentry><send event='ping'/></onentry>"
+		    "  <transition event='ping'><send event='ping'/><send event='ping'/></transition>"
+		    "  <transition event='stop' target='f'/>"
+		    " </state><final id='f'/></scxml>";
+
+		memset(&v, 0, sizeof(v));
+		env_open(&v, NULL, storm_xml);
+		sm_engine_start(v.e, v.m, "storm", NULL, &err);
+		t0 = sm_time_mono_ms();
+		while (!v.done && sm_time_mono_ms() - t0 < 20000)
+			sm_loop_run_once(v.loop, 100);
+		ok(v.done == 1, "an event storm (each event sends two) stops the instance");
+		is_str(v.final_id, "", "without a final state");
+		json_decref(v.donedata);
+		env_close(&v, 0);
+	}
 }
 
 int main(void)
