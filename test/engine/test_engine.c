@@ -727,6 +727,50 @@ static void test_inbox(void)
 	free(dir);
 }
 
+static void test_child_restart(void)
+{
+	const char *xml =
+	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task' initial='p'>"
+	    " <datamodel><data id='hellos' expr='0'/></datamodel>"
+	    " <state id='p'>"
+	    "  <invoke id='kid' type='scxml' autoforward='true'><content>"
+	    "   <scxml version='1.0' datamodel='null' initial='k0'>"
+	    "    <state id='k0'><onentry><send target='#_parent' event='hello'/></onentry>"
+	    "     <transition event='go' target='kf'/></state>"
+	    "    <final id='kf'/></scxml>"
+	    "  </content></invoke>"
+	    "  <transition event='hello'><assign location='hellos' expr='hellos + 1'/></transition>"
+	    "  <transition event='done.invoke.kid' target='end'/>"
+	    " </state><final id='end'/></scxml>";
+	char *dir = tmpdir();
+	struct env v;
+	struct sm_error err;
+	json_t *h;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, xml);
+	sm_engine_start(v.e, v.m, "k1", NULL, &err);
+	run_for(&v, 50, 0);
+	h = dm_get(&v, "k1", "hellos");
+	is_int((int)json_integer_value(h), 1, "the child said hello once");
+	json_decref(h);
+	env_close(&v, 1);
+
+	env_open(&v, dir, xml);
+	sm_engine_recover(v.e, &err);
+	run_for(&v, 50, 0);
+	h = dm_get(&v, "k1", "hellos");
+	is_int((int)json_integer_value(h), 2, "after a restart the child started from scratch");
+	json_decref(h);
+	sm_engine_post(v.e, "k1", "go", NULL);
+	run_for(&v, 1000, 1);
+	is_str(v.final_id, "end", "the restarted child gets autoforwarded events and ends");
+	json_decref(v.donedata);
+	env_close(&v, 0);
+	rmtree(dir);
+	free(dir);
+}
+
 /* ---- hostile persisted data ---------------------------------------------------- */
 
 static void test_hostile_state(void)
@@ -931,6 +975,7 @@ int main(void)
 	test_retry_survives_restart();
 	test_machine_from_store();
 	test_inbox();
+	test_child_restart();
 	test_hostile_state();
 	test_hostile_store();
 	test_runaway();
