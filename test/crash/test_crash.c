@@ -336,6 +336,7 @@ struct outcome {
 	char id[32];
 	char status[16];
 	char final_id[32];
+	char config[128];
 	char *dm;        /* deterministic datamodel values, canonical json */
 	char *events;    /* sorted names of the events consumed ("event" records) */
 	uint64_t hist_seq;
@@ -481,6 +482,13 @@ static int read_result(const char *dir, struct result *r)
 		    json_string_value(json_object_get(j, "final")) ?
 		    json_string_value(json_object_get(j, "final")) : "");
 		oc->hist_seq = (uint64_t)json_integer_value(json_object_get(j, "hist_seq"));
+		{
+			char *cf = json_dumps(json_object_get(json_object_get(j, "session"), "config"),
+			    JSON_COMPACT | JSON_ENCODE_ANY);
+
+			snprintf(oc->config, sizeof(oc->config), "%s", cf ? cf : "?");
+			free(cf);
+		}
 		dm = json_object_get(json_object_get(j, "session"), "datamodel");
 		sel = json_object();
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -903,8 +911,25 @@ static void crash_run(struct run *r, const struct result *ref, struct result *go
 	ok(r->kills >= r->kills_wanted * 3 / 4, "%s: %d kills (wanted %d, at least %d)", r->name,
 	    r->kills, r->kills_wanted, r->kills_wanted * 3 / 4);
 	report_points(r);
-	if (!r->ok)
+	if (!r->ok) {
+		/* say where the instances that never finished are stuck */
+		if (read_result(r->dir, got) == 0) {
+			int i, shown = 0, running = 0;
+
+			for (i = 0; i < N_INST; i++)
+				running += got->o[i].seen && strcmp(got->o[i].status, "running") == 0;
+			diag("%s: %d instance(s) still running; %zu inbox record(s), %zu timer(s) stored",
+			    r->name, running, got->ninbox, got->ntimers);
+			for (i = 0; i < N_INST && shown < 5; i++) {
+				if (!got->o[i].seen || strcmp(got->o[i].status, "running") != 0)
+					continue;
+				diag("  %s in %s, datamodel %s", got->o[i].id, got->o[i].config,
+				    got->o[i].dm ? got->o[i].dm : "-");
+				shown++;
+			}
+		}
 		return;
+	}
 	if (read_result(r->dir, got) != 0) {
 		ok(0, "%s: store readable", r->name);
 		return;
