@@ -21,6 +21,12 @@
  *  4. map growth: a store opened with a 128 KiB map runs instances that
  *     need many MiB through the engine.
  *
+ * Before all that, two deterministic kill points (an action that SIGKILLs
+ * its own process when started, i.e. right after the commit of the
+ * macrostep that invoked it): a zero-delay <send> to the instance itself in
+ * that macrostep, and one to a child SCXML session.  Both are known engine
+ * gaps today, reported as TAP TODO.
+ *
  * Environment: SM_CRASH_SEED=n replays a kill schedule; SM_CRASH_KILLS=n
  * sets the number of kills of the FULL run (default 40).
  */
@@ -1133,7 +1139,7 @@ static void lost_done(struct sm_engine *e, const char *id, const char *final_id,
 	snprintf(v->final_id, sizeof(v->final_id), "%s", final_id);
 }
 
-static int lost_open(struct lost_env *v, const char *dir)
+static int lost_open(struct lost_env *v, const char *dir, const char *xml)
 {
 	struct store_options o;
 	struct sm_error err;
@@ -1147,8 +1153,8 @@ static int lost_open(struct lost_env *v, const char *dir)
 		return -1;
 	sm_engine_register_action(v->e, &def);
 	sm_engine_on_done(v->e, lost_done, v);
-	if (sm_machine_load_memory(lost_send_machine, strlen(lost_send_machine), "lost.scxml",
-	    NULL, NULL, &v->m, &diags) != 0) {
+	if (sm_machine_load_memory(xml, strlen(xml), "lost.scxml", NULL, NULL, &v->m,
+	    &diags) != 0) {
 		sm_diags_print(&diags, stderr);
 		return -1;
 	}
@@ -1174,13 +1180,19 @@ static void lost_close(struct lost_env *v)
 		tap__.failed = todo__f;                                         \
 	} while (0)
 
-static void test_lost_send(void)
+/*
+ * Start instance "x" of `xml` in a child that the crash_now action kills;
+ * then recover it here and run it for up to a second.  `final_id` gets the
+ * final state reached ("" if none), `conf` the configuration.
+ */
+static void kill_after_commit(const char *name, const char *xml, char *final_id, size_t fsize,
+    char *conf, size_t csize)
 {
 	char dir[256];
 	struct lost_env v;
 	struct sm_error err;
-	json_t *conf;
-	char *conf_txt;
+	json_t *c;
+	char *txt;
 	pid_t pid;
 	int status = 0;
 	uint64_t end;
@@ -1190,35 +1202,93 @@ static void test_lost_send(void)
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
-		if (lost_open(&v, dir) != 0 ||
-		    sm_engine_start(v.e, v.m, "x", NULL, &err) != 0)
+		if (lost_open(&v, dir, xml) != 0 || sm_engine_start(v.e, v.m, "x", NULL, &err) != 0)
 			_exit(3);
-		sm_engine_flush(v.e, &err); /* kills this process */
-		_exit(4);
+		for (;;) { /* until crash_now kills this process */
+			sm_engine_flush(v.e, &err);
+			sm_loop_run_once(v.loop, 10);
+		}
 	}
 	waitpid(pid, &status, 0);
 	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
-	    "lost send: the child died by SIGKILL inside the action start (status 0x%x)", status);
-	if (lost_open(&v, dir) != 0)
-		bail_out("lost send: cannot reopen");
-	is_int(sm_engine_recover(v.e, &err), 0, "lost send: recover");
+	    "%s: the child died by SIGKILL inside the action start (status 0x%x)", name, status);
+	if (lost_open(&v, dir, xml) != 0)
+		bail_out("%s: cannot reopen", name);
+	is_int(sm_engine_recover(v.e, &err), 0, "%s: recover", name);
 	end = sm_time_mono_ms() + 1000;
 	while (!v.final_id[0] && sm_time_mono_ms() < end) {
 		sm_engine_flush(v.e, &err);
 		sm_loop_run_once(v.loop, 10);
 	}
-	conf = sm_engine_instance_config(v.e, "x");
-	conf_txt = conf ? json_dumps(conf, JSON_COMPACT) : NULL;
-	todo_ok(strcmp(v.final_id, "end") == 0,
+	snprintf(final_id, fsize, "%s", v.final_id);
+	c = sm_engine_instance_config(v.e, "x");
+	txt = c ? json_dumps(c, JSON_COMPACT) : NULL;
+	snprintf(conf, csize, "%s", txt ? txt : "-");
+	free(txt);
+	json_decref(c);
+	lost_close(&v);
+	rmtree(dir);
+}
+
+static void test_lost_send(void)
+{
+	char final_id[64], conf[256];
+
+	kill_after_commit("lost send", lost_send_machine, final_id, sizeof(final_id), conf,
+	    sizeof(conf));
+	todo_ok(strcmp(final_id, "end") == 0,
 	    "engine bug: a zero-delay <send> is written to the inbox only in the batch after "
 	    "its macrostep's commit (engine/sm_engine.c perform/deliver)",
 	    "lost send: after a kill right after the commit of the macrostep that sent 'go', "
 	    "the recovered instance still gets 'go' and ends in 'end' (final '%s', "
-	    "configuration %s)", v.final_id, conf_txt ? conf_txt : "-");
-	free(conf_txt);
-	json_decref(conf);
-	lost_close(&v);
-	rmtree(dir);
+	    "configuration %s)", final_id, conf);
+}
+
+/*
+ * The same kill point, but the event goes to a child SCXML session: the
+ * parent, told 'ready' by its child, sends it 'go' and (next state) invokes
+ * crash_now.  The parent's move to p2 is committed; the child is not
+ * persisted and restarts from scratch after recovery, says 'ready' again, but
+ * the parent (already in p2) never sends 'go' again: the child waits forever
+ * and the parent never gets done.invoke.kid.
+ */
+static const char *child_send_machine =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    " initial='p'>"
+    " <state id='p' initial='p1'>"
+    "  <invoke id='kid'><content>"
+    "   <scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    "    initial='w'>"
+    "    <state id='w'>"
+    "     <onentry><send event='ready' target='#_parent'/></onentry>"
+    "     <transition event='go' target='k_end'/>"
+    "    </state>"
+    "    <final id='k_end'/>"
+    "   </scxml>"
+    "  </content></invoke>"
+    "  <state id='p1'>"
+    "   <transition event='ready' target='p2'><send event='go' target='#_kid'/></transition>"
+    "  </state>"
+    "  <state id='p2'>"
+    "   <invoke id='boom' type='urn:smd:scxml:1' src='crash_now'/>"
+    "  </state>"
+    "  <transition event='done.invoke.kid' target='end'/>"
+    " </state>"
+    " <final id='end'/>"
+    "</scxml>";
+
+static void test_child_send(void)
+{
+	char final_id[64], conf[256];
+
+	kill_after_commit("child send", child_send_machine, final_id, sizeof(final_id), conf,
+	    sizeof(conf));
+	todo_ok(strcmp(final_id, "end") == 0,
+	    "engine limitation: child sessions are not persisted and restart from scratch, "
+	    "so events the parent sent them before a crash are gone",
+	    "child send: after a kill right after the parent committed its <send> to a child "
+	    "session, the restarted child still completes and the parent ends in 'end' "
+	    "(final '%s', configuration %s)", final_id, conf);
 }
 
 /* ---- main --------------------------------------------------------------------- */
@@ -1253,6 +1323,7 @@ int main(void)
 
 	/* 0. a deterministic kill point: right after a commit, before the next */
 	test_lost_send();
+	test_child_send();
 
 	/* 1. the reference: one process, no kill */
 	refrun.name = "reference";
