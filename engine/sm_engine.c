@@ -395,6 +395,13 @@ static void inst_push(struct sm__inst *in, struct sm_event *ev)
 	struct sm_engine *e = in->e;
 
 	if (in->removed || in->done) {
+		if (ev->inbox_seq && in->persist && e->store) {
+			unsigned char key[600];
+			size_t kl = key_seq(key, sizeof(key), in->id, ev->inbox_seq);
+
+			if (kl)
+				store_batch_del(e->batch, STORE_T_INBOX, key, kl);
+		}
 		sm__event_free(ev);
 		return;
 	}
@@ -411,7 +418,7 @@ static void inst_push(struct sm__inst *in, struct sm_event *ev)
 		inst_ready(in);
 		return;
 	}
-	if (in->persist && e->store) {
+	if (in->persist && e->store && !ev->inbox_seq) {
 		unsigned char key[600];
 		size_t kl = key_seq(key, sizeof(key), in->id, ++in->inbox_seq);
 		json_t *j = sm__event_to_json(ev);
@@ -616,25 +623,55 @@ static struct sm__inst *child_by_invokeid(struct sm__inst *in, const char *invok
 	return NULL;
 }
 
-static void deliver(struct sm__inst *in, const char *target, const char *name, json_t *data,
-    const char *sendid)
+/* Where a send from `in` to `target` goes; *invokeid is set for #_parent. */
+static struct sm__inst *resolve_target(struct sm__inst *in, const char *target,
+    const char **invokeid)
 {
-	struct sm__inst *dst = NULL;
-	struct sm_event *ev;
-	const char *invokeid = NULL;
 	char own[600];
 
+	*invokeid = NULL;
 	snprintf(own, sizeof(own), "#_scxml_%s", in->id);
-	if (!target || strcmp(target, own) == 0) {
-		dst = in;
-	} else if (strcmp(target, "#_parent") == 0) {
+	if (!target || strcmp(target, own) == 0)
+		return in;
+	if (strcmp(target, "#_parent") == 0) {
 		if (in->parent && !in->parent->removed) {
-			dst = in->parent;
-			invokeid = in->parent_invokeid;
+			*invokeid = in->parent_invokeid;
+			return in->parent;
 		}
-	} else if (strncmp(target, "#_", 2) == 0) {
-		dst = child_by_invokeid(in, target + 2);
+		return NULL;
 	}
+	if (strncmp(target, "#_", 2) == 0)
+		return child_by_invokeid(in, target + 2);
+	return NULL;
+}
+
+static struct sm_event *sent_event(struct sm__inst *in, const char *name, json_t *data,
+    const char *sendid, const char *invokeid)
+{
+	struct sm_event *ev;
+	char own[600];
+
+	ev = sm__event_new(name ? name : "", json_is_null(data) ? NULL : data, SM_EV_EXTERNAL);
+	if (!ev)
+		return NULL;
+	if (sendid)
+		ev->sendid = strdup(sendid);
+	if (invokeid)
+		ev->invokeid = strdup(invokeid);
+	snprintf(own, sizeof(own), "#_scxml_%s", in->id);
+	ev->origin = strdup(own);
+	return ev;
+}
+
+/* `inbox_seq`: nonzero when precommit already wrote the event to the
+ * target's inbox (in the batch of the sending macrostep). */
+static void deliver_seq(struct sm__inst *in, const char *target, const char *name, json_t *data,
+    const char *sendid, uint64_t inbox_seq)
+{
+	const char *invokeid;
+	struct sm__inst *dst = resolve_target(in, target, &invokeid);
+	struct sm_event *ev;
+
 	if (!dst) {
 		json_t *d = json_pack("{s:s,s:s}", "target", target, "message",
 		    "no session is reachable at that target");
@@ -643,16 +680,17 @@ static void deliver(struct sm__inst *in, const char *target, const char *name, j
 		json_decref(d);
 		return;
 	}
-	ev = sm__event_new(name ? name : "", json_is_null(data) ? NULL : data, SM_EV_EXTERNAL);
+	ev = sent_event(in, name, data, sendid, invokeid);
 	if (!ev)
 		return;
-	if (sendid)
-		ev->sendid = strdup(sendid);
-	if (invokeid)
-		ev->invokeid = strdup(invokeid);
-	snprintf(own, sizeof(own), "#_scxml_%s", in->id);
-	ev->origin = strdup(own);
+	ev->inbox_seq = inbox_seq;
 	inst_push(dst, ev);
+}
+
+static void deliver(struct sm__inst *in, const char *target, const char *name, json_t *data,
+    const char *sendid)
+{
+	deliver_seq(in, target, name, data, sendid, 0);
 }
 
 static void action_report_error(struct sm__inst *in, const char *invokeid, const char *error,
@@ -751,7 +789,7 @@ static void perform(struct sm_engine *e, struct sm__inst *in, struct sm_effect *
 	switch (fx->kind) {
 	case SM_FX_SEND:
 		if (!in->removed)
-			deliver(in, fx->target, fx->event, fx->data, fx->sendid);
+			deliver_seq(in, fx->target, fx->event, fx->data, fx->sendid, fx->inbox_seq);
 		break;
 	case SM_FX_INVOKE:
 		start_invoke(in, fx);
@@ -812,6 +850,30 @@ static void precommit(struct sm__inst *in, struct sm_effect **list)
 			if (payload)
 				timer_add(in, fx->sendid, sm_time_wall_ms() + fx->delay_ms, payload);
 			drop = 1;
+		} else if (fx->kind == SM_FX_SEND && in->e->store) {
+			/* The event must be as durable as the macrostep that sent it:
+			 * write it to the target's inbox in this batch; the delivery
+			 * after the commit only queues it in memory. */
+			const char *invokeid;
+			struct sm__inst *dst = resolve_target(in, fx->target, &invokeid);
+
+			if (dst && dst->persist && !dst->done && !dst->removed) {
+				struct sm_event *ev = sent_event(in, fx->event, fx->data, fx->sendid,
+				    invokeid);
+				unsigned char key[600];
+				size_t kl = key_seq(key, sizeof(key), dst->id, dst->inbox_seq + 1);
+				json_t *j = ev ? sm__event_to_json(ev) : NULL;
+
+				if (kl && j) {
+					dst->inbox_seq++;
+					batch_put_json(in->e, STORE_T_INBOX, key, kl, j);
+					fx->inbox_seq = dst->inbox_seq;
+					if (dst != in)
+						inst_ready(dst); /* its inbox_seq must be saved */
+				}
+				json_decref(j);
+				sm__event_free(ev);
+			}
 		} else if (fx->kind == SM_FX_CANCEL) {
 			struct eng_timer *t = fx->sendid ? timer_find(in, fx->sendid) : NULL;
 
@@ -1644,6 +1706,8 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 			if (!ev)
 				continue;
 			ev->inbox_seq = store_be64_get((const unsigned char *)kk + idl + 1);
+			if (ev->inbox_seq > in->inbox_seq)
+				in->inbox_seq = ev->inbox_seq; /* never reuse a pending key */
 			sm__session_push(in->s, ev);
 			inst_ready(in);
 		}

@@ -72,6 +72,7 @@ struct sm_effect {
 	int state;             /* INVOKE: state index; DONE: final state or -1 */
 	int inv_index;         /* INVOKE: index into states[state].invokes */
 	char *text;            /* LOG */
+	uint64_t inbox_seq;    /* engine: SEND already written to the target's inbox */
 	struct sm_effect *next;
 };
 
