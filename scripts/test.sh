@@ -29,16 +29,21 @@ step "tests under ASan + UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
 
-step "fuzz targets (clang, libFuzzer) smoke"
+step "fuzz targets (clang, libFuzzer): corpus replay, then a short timed run each"
 CC=clang cmake -S . -B build-fuzz -DSM_FUZZ=ON -DSM_BENCH=OFF -DCMAKE_C_COMPILER=clang >/dev/null
 cmake --build build-fuzz -j"$jobs"
+(cd build-fuzz && ctest --output-on-failure -L fuzz -j"$jobs")
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
 for f in build-fuzz/test/fuzz/fuzz_*; do
   [ -x "$f" ] || continue
   name=$(basename "$f")
+  mkdir -p "$scratch/$name"
+  args=("$scratch/$name") # new inputs go here, never into the repository
   corpus="$top/test/fuzz/corpus/${name#fuzz_}"
-  args=()
   [ -d "$corpus" ] && args+=("$corpus")
-  echo "fuzz smoke: $name"
-  "$f" -max_total_time="${SM_FUZZ_SECONDS:-20}" -rss_limit_mb=2048 "${args[@]}" 2>&1 | tail -n 2
+  echo "fuzz: $name for ${SM_FUZZ_SECONDS:-20} s"
+  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    "$f" -max_total_time="${SM_FUZZ_SECONDS:-20}" -rss_limit_mb=2048 "${args[@]}" 2>&1 | tail -n 1
 done
 step "all tests passed"
