@@ -148,7 +148,10 @@ main(void)
 	faultd_script(&fd, "{\"steps\":[{\"delay\":2.0,\"body\":\"slow\"}],"
 	    "\"default\":{\"body\":\"fast\"}}");
 	start("GET", "/slow", NULL, 0, &r[0], NULL);
-	usleep(100000);
+	/* the server must take the slow request first: run the loop (sleeping
+	 * does not send anything) until it has it */
+	for (i = 0; i < 100 && faultd_count(&fd) < 1; i++)
+		sm_loop_run_once(loop, 20);
 	for (i = 1; i <= 20; i++) {
 		snprintf(path, sizeof(path), "/fast/%d", i);
 		start("GET", path, NULL, 0, &r[i], NULL);
