@@ -411,6 +411,12 @@ awsconf_split_url(const char *url, char **scheme, char **host, char **path,
 	*scheme = *host = *path = NULL;
 	if (url == NULL)
 		return sm_error_set(err, SM_EINVAL, "no endpoint url");
+	/* user information first: no message below may quote a password */
+	p = strstr(url, "://");
+	auth = p != NULL ? p + 3 : url;
+	if (memchr(auth, '@', strcspn(auth, "/?#")))
+		return sm_error_set(err, SM_EINVAL,
+		    "endpoint url must not hold user information; use credentials instead");
 	if (strncasecmp(url, "https://", 8) == 0) {
 		https = 1;
 		auth = url + 8;

@@ -305,6 +305,14 @@ test_load(void)
 	setenv("AWS_ENDPOINT_URL", "http://user:pw@127.0.0.1", 1);
 	is_int(load(NULL, &err), SM_EINVAL, "load: user info in endpoint refused");
 	ok(strstr(err.msg, "pw") == NULL, "load: the password is not quoted");
+	/* regression: these were refused for their scheme or query first,
+	 * with the whole url (and its password) in the message */
+	setenv("AWS_ENDPOINT_URL", "ftp://user:s3cr3tpw@127.0.0.1", 1);
+	is_int(load(NULL, &err), SM_EINVAL, "load: ftp endpoint with user info refused");
+	ok(strstr(err.msg, "s3cr3tpw") == NULL, "load: ...without quoting the password");
+	setenv("AWS_ENDPOINT_URL", "http://user:s3cr3tpw@127.0.0.1/?x=1", 1);
+	is_int(load(NULL, &err), SM_EINVAL, "load: endpoint with user info and a query refused");
+	ok(strstr(err.msg, "s3cr3tpw") == NULL, "load: ...without quoting the password");
 	unsetenv("AWS_ENDPOINT_URL");
 	setenv("AWS_REGION", "us east 1", 1);
 	is_int(load(NULL, &err), SM_EINVAL, "load: region with spaces refused");
