@@ -1106,7 +1106,8 @@ ld_exec(struct ld *L, xmlNode *n)
 		if (x->u.raise.event == NULL)
 			lerr(L, x->line, "<raise> needs an event attribute");
 		else if (!ld_event_name_ok(x->u.raise.event))
-			lerr(L, x->line, "<raise event=\"%s\">: not an event name",
+			lerr(L, x->line, "<raise event=\"%s\">: not an event name (no "
+			    "spaces, no '*', no empty parts between dots)",
 			    x->u.raise.event);
 	} else if (is_el(n, "send")) {
 		x->kind = SM_X_SEND;
@@ -1578,7 +1579,8 @@ ld_retry(struct ld *L, xmlNode *n, struct sm_invoke *iv, int is_action)
 			    "(e.g. \"error.timeout error.io\") or drop it");
 		for (j = 0; j < k; j++)
 			if (!ld_event_name_ok(r->errors[j]))
-				lerr(L, iv->line, "sm:retry-on: '%s' is not an event name",
+				lerr(L, iv->line, "sm:retry-on: '%s' is not an event "
+				    "name: list names like error.timeout or error.io",
 				    r->errors[j]);
 		free(v);
 	}
@@ -1699,7 +1701,8 @@ ld_data(struct ld *L, xmlNode *dm)
 			continue;
 		}
 		if (json_object_get(m->data, p->name) != NULL)
-			lerr(L, p->line, "<data id=\"%s\"> declared twice", p->name);
+			lerr(L, p->line, "<data id=\"%s\"> declared twice: all <data> "
+			    "share one scope, rename or drop one", p->name);
 		if (ld_has_attr(c, "src"))
 			lerr(L, p->line, "<data src> is not supported: write the value "
 			    "inline or as expr");
@@ -1818,9 +1821,10 @@ ld_fill(struct ld *L, xmlNode *n)
 	if (init) {
 		if (s->kind == SM_ST_ATOMIC)
 			lerr(L, s->line, "state '%s' has initial=\"%s\" but no child "
-			    "states", s->id, init);
+			    "states: drop the attribute", s->id, init);
 		else if (s->kind == SM_ST_PARALLEL)
-			lerr(L, s->line, "<parallel> cannot have an initial attribute");
+			lerr(L, s->line, "<parallel> cannot have an initial attribute: "
+			    "all its regions start at once, drop it");
 		else if (s->initial >= 0)
 			lerr(L, s->line, "state '%s' has both an initial attribute and an "
 			    "<initial> element: keep one", s->id);
@@ -1862,21 +1866,30 @@ ld_fill(struct ld *L, xmlNode *n)
 	/* pseudo-states: exactly one default transition, inside the parent */
 	if (s->kind == SM_ST_INITIAL || s->kind == SM_ST_HISTORY_SHALLOW ||
 	    s->kind == SM_ST_HISTORY_DEEP) {
-		const char *what = s->kind == SM_ST_INITIAL ? "<initial>" : "<history>";
 		struct sm_state *p = &m->states[s->parent];
+		int childless = 0;
+		char who[512];
 
+		/* an <initial> usually has no id of its own: name its parent */
+		if (s->kind == SM_ST_INITIAL)
+			snprintf(who, sizeof who, "the <initial> of '%.200s'", p->id);
+		else
+			snprintf(who, sizeof who, "<history> '%.200s'", s->id);
 		if (s->kind != SM_ST_INITIAL && p->kind != SM_ST_COMPOUND &&
-		    p->kind != SM_ST_PARALLEL && p->kind != SM_ST_ROOT)
+		    p->kind != SM_ST_PARALLEL && p->kind != SM_ST_ROOT) {
 			lerr(L, s->line, "<history> '%s' is in a state without child "
 			    "states: it has nothing to remember", s->id);
+			childless = 1;
+		}
 		if (s->kind == SM_ST_INITIAL && p->kind != SM_ST_COMPOUND) {
 			lerr(L, s->line, "<initial> in state '%s', which has no child "
 			    "states: drop it", p->id);
 			L->graph_bad = 1;
+			childless = 1;
 		}
 		if (s->ntransitions != 1) {
-			lerr(L, s->line, "%s '%s' must have exactly one <transition> "
-			    "(its default), it has %zu", what, s->id, s->ntransitions);
+			lerr(L, s->line, "%s must have exactly one <transition> "
+			    "(its default), it has %zu", who, s->ntransitions);
 			L->graph_bad = 1;
 		}
 		if (s->ntransitions >= 1) {
@@ -1884,15 +1897,16 @@ ld_fill(struct ld *L, xmlNode *n)
 			size_t i;
 
 			if (t->events != NULL || t->cond_src != NULL)
-				lerr(L, t->line, "the transition of %s '%s' cannot have "
-				    "event or cond", what, s->id);
-			if (t->ntargets == 0)
-				lerr(L, t->line, "the transition of %s '%s' needs a "
-				    "target", what, s->id);
-			for (i = 0; i < t->ntargets; i++)
+				lerr(L, t->line, "the transition of %s cannot have "
+				    "event or cond: a default transition is always "
+				    "taken, drop them", who);
+			if (t->ntargets == 0 && !childless)
+				lerr(L, t->line, "the transition of %s needs a "
+				    "target: name the state(s) to enter", who);
+			for (i = 0; i < t->ntargets && !childless; i++)
 				if (!ld_is_desc(m, t->targets[i], s->parent))
-					lerr(L, t->line, "%s '%s': default target '%s' is not "
-					    "inside '%s'", what, s->id,
+					lerr(L, t->line, "%s: default target '%s' is not "
+					    "inside '%s': name a state within it", who,
 					    m->states[t->targets[i]].id, p->id);
 		}
 	}
@@ -2510,6 +2524,15 @@ ld_rng_error(void *arg, ld_xmlerr e)
 		snprintf(msg, sizeof msg, "schema: <%s %s=...>: the attribute is not "
 		    "part of this profile or its value is not allowed (see "
 		    "docs/machine-format.md)", b, a);
+	else if (e->message && sscanf(e->message, "Did not expect text in element %127s", a) == 1)
+		snprintf(msg, sizeof msg, "schema: <%s> holds text where only "
+		    "elements belong: remove it or make it a comment (<!-- ... -->)", a);
+	else if (e->message && strncmp(e->message, "Expecting an element", 20) == 0 &&
+	    strstr(e->message, "got nothing") != NULL && node != NULL &&
+	    node->type == XML_ELEMENT_NODE)
+		snprintf(msg, sizeof msg, "schema: <%s> is missing a child element "
+		    "(see docs/machine-format.md for what it holds)",
+		    (const char *)node->name);
 	else
 		snprintf(msg, sizeof msg, "schema: %s", e->message ? e->message : "invalid");
 	len = strlen(msg);
@@ -2586,14 +2609,28 @@ ld_diag_move(struct sm_diags *d, struct sm_diag *x)
 }
 
 /*
+ * Does a loader error on the same line make the schema message `schema`
+ * redundant?  Yes, unless it says that something "is not allowed" where
+ * it stands: the loader's messages are more precise ("<raise> needs an
+ * event attribute" beats "element raise failed to validate attributes",
+ * "<invoke><content> must hold exactly one <scxml> element" beats
+ * "expecting an element , got nothing"), but a misplaced element may be
+ * the cause of what the loader complains about.
+ */
+static int
+ld_schema_msg_covered(const char *schema)
+{
+	return strstr(schema, "attribute") != NULL ||
+	    strstr(schema, " is not allowed ") == NULL;
+}
+
+/*
  * Add the schema messages of one document to S->diags (from index
  * `start` on, the messages of this document and its children): a schema
- * message about attributes is dropped when the loader already said
- * something about that line (its own message is more precise: "<raise>
- * needs an event attribute" beats "element raise failed to validate
- * attributes"), and
- * only the first schema message per line is kept.  Then the range is
- * sorted by file (first appearance) and line, stable.
+ * message is dropped when the loader already said the same about that
+ * line (ld_schema_msg_covered), and only the first schema message per
+ * line is kept.  Then the range is sorted by file (first appearance) and
+ * line, stable.
  */
 static void
 ld_merge_schema(struct ld_shared *S, const char *file, struct ld_rng *R,
@@ -2611,9 +2648,10 @@ ld_merge_schema(struct ld_shared *S, const char *file, struct ld_rng *R,
 		struct sm_diag *x = &R->list.v[i];
 		int drop = 0;
 
-		for (j = start; j < end && !drop && strstr(x->msg, "attribute"); j++)
+		for (j = start; j < end && !drop; j++)
 			if (!d->v[j].warning && d->v[j].line == x->line &&
-			    strcmp(d->v[j].file, file) == 0)
+			    strcmp(d->v[j].file, file) == 0 &&
+			    ld_schema_msg_covered(x->msg))
 				drop = 1;
 		if (!drop && i > 0 && R->list.v[i - 1].line == x->line && x->line > 0)
 			drop = 1;

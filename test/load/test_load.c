@@ -869,6 +869,110 @@ test_big_machine(void)
 	free(buf);
 }
 
+/* A schema message is left out where the loader says the same about the
+ * line (and libxml2's raw wording never reaches the user there). */
+static void
+test_schema_dedup(void)
+{
+	static const struct { const char *kase; int line; } quiet[] = {
+		{ "invoke_problems", 7 },   /* "expecting an element , got nothing" */
+		{ "invoke_problems", 11 },  /* "did not expect text in element content" */
+		{ "schema_messages", 6 },
+	};
+	size_t i, k;
+
+	for (i = 0; i < sizeof quiet / sizeof quiet[0]; i++) {
+		char path[4096];
+		struct sm_diags d = { 0 };
+		struct sm_machine *m = NULL;
+		int schema = 0, mine = 0;
+
+		snprintf(path, sizeof path, "%s/test/load/invalid/%s/machine.scxml",
+		    src_dir, quiet[i].kase);
+		sm_machine_load_file(path, &opts, &m, &d);
+		for (k = 0; k < d.n; k++) {
+			if (d.v[k].line != quiet[i].line || d.v[k].warning)
+				continue;
+			if (strncmp(d.v[k].msg, "schema:", 7) == 0)
+				schema++;
+			else
+				mine++;
+		}
+		if (!ok(mine == 1 && schema == 0, "%s line %d: the loader's message "
+		    "only (%d of ours, %d schema)", quiet[i].kase, quiet[i].line,
+		    mine, schema))
+			dump_diags(&d);
+		sm_diags_free(&d);
+		sm_machine_free(m);
+	}
+}
+
+/* Inline child machines count against the same limits as src= files:
+ * nesting depth and documents per load. */
+static void
+test_content_limits(void)
+{
+	size_t cap = 1u << 16, len = 0;
+	char *buf = malloc(cap);
+	struct sm_diags d = { 0 };
+	struct sm_machine *m = NULL;
+	int i, rc, levels = SM_LOAD_MAX_INVOKE_DEPTH + 1;
+
+	/* a chain of inline children, one level deeper than allowed */
+	for (i = 0; i <= levels; i++)
+		len += (size_t)snprintf(buf + len, cap - len,
+		    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\n"
+		    "<state id=\"s%d\"><transition event=\"done.invoke\" target=\"f\"/>%s",
+		    i, i < levels ? "<invoke><content>" : "");
+	for (i = levels; i >= 0; i--)
+		len += (size_t)snprintf(buf + len, cap - len, "%s</state><final id=\"f\"/></scxml>\n",
+		    i < levels ? "</content></invoke>" : "");
+	rc = sm_machine_load_memory(buf, len, "deep.scxml", NULL, NULL, &m, &d);
+	ok(rc == SM_EINVALID && m == NULL, "inline children %d deep: refused (%s)",
+	    levels, sm_errname(rc));
+	if (!ok(has_diag(&d, "<invoke>: child machines nested deeper than 8"),
+	    "says the nesting is too deep"))
+		dump_diags(&d);
+	sm_diags_free(&d);
+	sm_machine_free(m);
+
+	/* one level less loads */
+	len = 0;
+	levels = SM_LOAD_MAX_INVOKE_DEPTH;
+	for (i = 0; i <= levels; i++)
+		len += (size_t)snprintf(buf + len, cap - len,
+		    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\n"
+		    "<state id=\"s%d\"><transition event=\"done.invoke\" target=\"f\"/>%s",
+		    i, i < levels ? "<invoke><content>" : "");
+	for (i = levels; i >= 0; i--)
+		len += (size_t)snprintf(buf + len, cap - len, "%s</state><final id=\"f\"/></scxml>\n",
+		    i < levels ? "</content></invoke>" : "");
+	m = NULL;
+	rc = sm_machine_load_memory(buf, len, "deep.scxml", NULL, NULL, &m, &d);
+	if (!ok(rc == 0 && m != NULL, "inline children %d deep: loads", levels))
+		dump_diags(&d);
+	sm_diags_free(&d);
+	sm_machine_free(m);
+
+	/* more inline children side by side than documents per load */
+	len = (size_t)snprintf(buf, cap, "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\n"
+	    "<state id=\"a\"><transition event=\"done.invoke\" target=\"f\"/>\n");
+	for (i = 0; i < SM_LOAD_MAX_DOCUMENTS; i++)
+		len += (size_t)snprintf(buf + len, cap - len,
+		    "<invoke><content><scxml xmlns=\"http://www.w3.org/2005/07/scxml\">"
+		    "<final id=\"c\"/></scxml></content></invoke>\n");
+	len += (size_t)snprintf(buf + len, cap - len, "</state><final id=\"f\"/></scxml>\n");
+	m = NULL;
+	rc = sm_machine_load_memory(buf, len, "wide.scxml", NULL, NULL, &m, &d);
+	ok(rc == SM_EINVALID && m == NULL, "%d inline children: refused", SM_LOAD_MAX_DOCUMENTS);
+	if (!ok(has_diag(&d, "wide.scxml:66: <invoke>: more than 64 documents in one machine"),
+	    "says there are too many documents, with the line"))
+		dump_diags(&d);
+	sm_diags_free(&d);
+	sm_machine_free(m);
+	free(buf);
+}
+
 static void
 test_schema_in_sync(void)
 {
@@ -941,5 +1045,7 @@ main(void)
 	test_diag_cap();
 	test_invoke_fanout();
 	test_pseudo_cycle();
+	test_schema_dedup();
+	test_content_limits();
 	return done_testing();
 }
