@@ -492,10 +492,19 @@ main(void)
 	backend = getenv("SM_TEST_BACKEND");
 	if (backend == NULL || *backend == '\0')
 		backend = "local";
-	if (strcmp(backend, "aws") == 0 && getenv("AWS_ENDPOINT_URL") == NULL &&
-	    getenv("AWS_REGION") == NULL)
-		skip_all("SM_TEST_BACKEND=aws but no AWS environment (run under "
-		    "test/support/with_moto.sh)");
+	if (strcmp(backend, "aws") == 0) {
+		const char *ep = getenv("AWS_ENDPOINT_URL");
+		const char *eps = getenv("AWS_ENDPOINT_URL_SQS");
+		const char *ep3 = getenv("AWS_ENDPOINT_URL_S3");
+
+		/* a test talks to 127.0.0.1 only: never to AWS, never to IMDS */
+		if (ep == NULL || strncmp(ep, "http://127.0.0.1:", 17) != 0 ||
+		    (eps != NULL && strncmp(eps, "http://127.0.0.1:", 17) != 0) ||
+		    (ep3 != NULL && strncmp(ep3, "http://127.0.0.1:", 17) != 0))
+			skip_all("SM_TEST_BACKEND=aws needs a loopback AWS_ENDPOINT_URL "
+			    "(run under test/support/with_moto.sh)");
+		setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+	}
 	diag("backend: %s", backend);
 	snprintf(suffix, sizeof(suffix), "%ld-%ld", (long)getpid(), (long)(sm_time_wall_ms() % 100000));
 

@@ -862,6 +862,12 @@ main(void)
 	if (getenv("AWS_ENDPOINT_URL") == NULL ||
 	    strncmp(getenv("AWS_ENDPOINT_URL"), "http://127.0.0.1:", 17) != 0)
 		skip_all("run under test/support/with_moto.sh (AWS_ENDPOINT_URL on 127.0.0.1)");
+	if ((getenv("AWS_ENDPOINT_URL_SQS") != NULL &&
+	    strncmp(getenv("AWS_ENDPOINT_URL_SQS"), "http://127.0.0.1:", 17) != 0) ||
+	    (getenv("AWS_ENDPOINT_URL_S3") != NULL &&
+	    strncmp(getenv("AWS_ENDPOINT_URL_S3"), "http://127.0.0.1:", 17) != 0))
+		skip_all("AWS_ENDPOINT_URL_SQS/_S3 must be on 127.0.0.1 too");
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 	snprintf(boto, sizeof(boto), "%s/test/s3/s3_boto.py", src ? src : ".");
 	snprintf(workdir, sizeof(workdir), "%s/test_s3.XXXXXX", getenv("TMPDIR") ?
 	    getenv("TMPDIR") : "/tmp");

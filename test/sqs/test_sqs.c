@@ -574,6 +574,12 @@ main(void)
 		skip_all("run under test/support/with_moto.sh (moto_server needed)");
 	if (strncmp(getenv("AWS_ENDPOINT_URL"), "http://127.0.0.1:", 17) != 0)
 		bail_out("refusing to run against a non-loopback endpoint");
+	if ((getenv("AWS_ENDPOINT_URL_SQS") != NULL &&
+	    strncmp(getenv("AWS_ENDPOINT_URL_SQS"), "http://127.0.0.1:", 17) != 0) ||
+	    (getenv("AWS_ENDPOINT_URL_S3") != NULL &&
+	    strncmp(getenv("AWS_ENDPOINT_URL_S3"), "http://127.0.0.1:", 17) != 0))
+		bail_out("refusing to run against a non-loopback endpoint");
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 	if (sm_loop_create(&loop) != 0)
 		bail_out("no loop");
 	tp_config_init(&cfg);
