@@ -473,6 +473,48 @@ test_hostile(void)
 	tp_destroy(tp);
 }
 
+/* Connection reuse through the whole aws layer: 10 signed requests made
+ * one after the other travel on one TCP connection (faultd logs each
+ * request's client port).  moto cannot show this: it answers with
+ * "Connection: close". */
+static void
+test_reuse(void)
+{
+	struct tp *tp = make_tp(0, 5000);
+	struct out o;
+	json_t *log;
+	json_int_t first = -1;
+	int i, same = 1, all_ok = 1;
+
+	if (tp == NULL)
+		return;
+	faultd_script(&fd, "{\"default\":{\"body\":\"{\\\"MessageId\\\": \\\"m\\\", "
+	    "\\\"MD5OfMessageBody\\\": \\\"9dd4e461268c8034f5c8564e155c67a6\\\"}\"}}");
+	for (i = 0; i < 10; i++) {
+		memset(&o, 0, sizeof(o));
+		if (tp_queue_send(tp, qurl, "x", 0, on_sent, &o) != 0) {
+			all_ok = 0;
+			break;
+		}
+		tp_wait(tp, &o.done, 30000);
+		all_ok &= o.done && o.code == 0;
+	}
+	ok(all_ok, "reuse: 10 sequential sends succeed (%s)", o.msg);
+	log = faultd_log();
+	is_int((int)json_array_size(log), 10, "reuse: the server saw 10 requests");
+	for (i = 0; i < (int)json_array_size(log); i++) {
+		json_int_t peer = json_integer_value(json_object_get(json_array_get(log,
+		    (size_t)i), "peer"));
+		if (first < 0)
+			first = peer;
+		same &= peer == first;
+	}
+	ok(same && first > 0, "reuse: all 10 on one connection (client port %lld)",
+	    (long long)first);
+	json_decref(log);
+	tp_destroy(tp);
+}
+
 static void
 test_destroy_cancels(void)
 {
@@ -521,6 +563,7 @@ main(void)
 	test_retry_after();
 	test_quota();
 	test_hostile();
+	test_reuse();
 	test_destroy_cancels();
 
 	sm_loop_destroy(loop);
