@@ -1304,14 +1304,16 @@ ld_read_file(const char *path, size_t max, char **buf, size_t *len,
 	size_t got = 0;
 	char *b;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO (or a device) must not hang the loader;
+	 * it has no effect on the reads of a regular file */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		e = errno;
 		snprintf(why, whylen, "cannot open: %s", strerror(e));
 		return sm_error_from_errno(e);
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "not a regular file");
+		snprintf(why, whylen, "not a regular file: name a machine file");
 		close(fd);
 		return SM_EIO;
 	}

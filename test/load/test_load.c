@@ -973,6 +973,46 @@ test_content_limits(void)
 	free(buf);
 }
 
+/* A FIFO or a directory where a machine file should be: refused at once
+ * (opening a FIFO for reading would wait for a writer forever). */
+static void
+test_not_regular(void)
+{
+	char dir[] = "/tmp/test_load_fifo.XXXXXX", fifo[256], parent[256];
+	struct sm_diags d = { 0 };
+	struct sm_machine *m = NULL;
+	FILE *f;
+	int rc;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(fifo, sizeof fifo, "%s/fifo.scxml", dir);
+	ok(mkfifo(fifo, 0600) == 0, "made a FIFO");
+	alarm(20); /* a hang fails the test instead of stalling it */
+	rc = sm_machine_load_file(fifo, NULL, &m, &d);
+	ok(rc < 0 && m == NULL && has_diag(&d, "fifo.scxml: not a regular file"),
+	    "a FIFO as the machine file: refused without waiting (%s)", sm_errname(rc));
+	sm_diags_free(&d);
+	snprintf(parent, sizeof parent, "%s/m.scxml", dir);
+	f = fopen(parent, "w");
+	fputs("<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\n"
+	    "<state id=\"a\"><invoke src=\"fifo.scxml\"/>"
+	    "<transition event=\"done.invoke\" target=\"f\"/></state>\n"
+	    "<final id=\"f\"/></scxml>\n", f);
+	fclose(f);
+	rc = sm_machine_load_file(parent, NULL, &m, &d);
+	ok(rc < 0 && m == NULL && has_diag(&d, "m.scxml:2: <invoke src=\"fifo.scxml\">:"),
+	    "a FIFO as a child file: refused without waiting");
+	sm_diags_free(&d);
+	rc = sm_machine_load_file(dir, NULL, &m, &d);
+	ok(rc < 0 && m == NULL && has_diag(&d, "not a regular file"),
+	    "a directory: refused (%s)", sm_errname(rc));
+	sm_diags_free(&d);
+	alarm(0);
+	unlink(parent);
+	unlink(fifo);
+	rmdir(dir);
+}
+
 static void
 test_schema_in_sync(void)
 {
@@ -1047,5 +1087,6 @@ main(void)
 	test_pseudo_cycle();
 	test_schema_dedup();
 	test_content_limits();
+	test_not_regular();
 	return done_testing();
 }
