@@ -61,8 +61,12 @@ struct sm__inst {
 	int done;
 	int removed;
 	int persist;
+	int cancelling;        /* a child whose parent cancelled it (store mode):
+	                          its record is deleted, it runs no more steps */
+	int recovered;         /* loaded by sm_engine_recover, invocations pending */
 	uint64_t hist_seq;
-	uint64_t inbox_seq;
+	uint64_t inbox_seq;    /* top-level: last inbox key used by any session of
+	                          its tree (children draw their keys from it) */
 	int64_t created;
 	char final_id[128];
 	struct sm__inst *grave_next;
@@ -96,6 +100,8 @@ struct sm_engine {
 	size_t nmachines;
 	json_t *stored_machines;   /* set of hashes written this session */
 	int in_flush;
+	char *buf;                 /* reusable buffer for serialized records */
+	size_t bufcap;
 	uint64_t rng;
 	sm_engine_done_fn *done_fn;
 	void *done_arg;
@@ -201,21 +207,53 @@ static size_t key_timer(unsigned char *buf, size_t cap, int64_t due, const char 
 	return 9 + l + t;
 }
 
-static void batch_put_json(struct sm_engine *e, enum store_table t, const void *key, size_t klen,
+/* Serialize `v` into the engine's reusable buffer and queue it; 0 or an
+ * SM_E* code (logged). */
+static int batch_put_json(struct sm_engine *e, enum store_table t, const void *key, size_t klen,
     json_t *v)
 {
-	char *txt;
+	size_t n;
+	int rc;
 
 	if (!e->store || !v)
-		return;
-	txt = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (!txt) {
-		sm_log_error("engine: out of memory serializing a store record");
-		return;
+		return 0;
+	n = json_dumpb(v, e->buf, e->bufcap, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (n > e->bufcap) {
+		size_t cap = e->bufcap ? e->bufcap : 4096;
+		char *nb;
+
+		while (cap < n)
+			cap *= 2;
+		nb = realloc(e->buf, cap);
+		if (!nb) {
+			sm_log_error("engine: out of memory serializing a store record");
+			return SM_ENOMEM;
+		}
+		e->buf = nb;
+		e->bufcap = cap;
+		n = json_dumpb(v, e->buf, e->bufcap, JSON_COMPACT | JSON_ENCODE_ANY);
 	}
-	if (store_batch_put(e->batch, t, key, klen, txt, strlen(txt)) != 0)
-		sm_log_error("engine: out of memory queueing a store record");
-	free(txt);
+	if (n == 0 || n > e->bufcap) {
+		sm_log_error("engine: cannot serialize a store record (out of memory?)");
+		return SM_ENOMEM;
+	}
+	rc = store_batch_put(e->batch, t, key, klen, e->buf, n);
+	if (rc != 0)
+		sm_log_error("engine: cannot queue a store record (key of %zu bytes): %s", klen,
+		    sm_strerror(rc));
+	return rc;
+}
+
+static void batch_del(struct sm_engine *e, enum store_table t, const void *key, size_t klen)
+{
+	int rc;
+
+	if (!e->store)
+		return;
+	rc = store_batch_del(e->batch, t, key, klen);
+	if (rc != 0)
+		sm_log_error("engine: cannot queue a store deletion (key of %zu bytes): %s", klen,
+		    sm_strerror(rc));
 }
 
 static const struct known_machine *machine_known(struct sm_engine *e, const struct sm_machine *m)
@@ -389,6 +427,43 @@ static void inst_ready(struct sm__inst *in)
 	e->ready_tail = in;
 }
 
+static struct sm__inst *inst_root(struct sm__inst *in)
+{
+	while (in->parent)
+		in = in->parent;
+	return in;
+}
+
+/*
+ * Write `ev` to the durable inbox of `dst` (in the current batch) under a
+ * new key drawn from the counter of dst's top-level instance, which is
+ * marked ready so that its state (the counter) is written in the same
+ * batch.  Keys are never reused, also across child incarnations of the
+ * same id.  Sets ev->inbox_seq; 0 or an SM_E* code.
+ */
+static int inbox_put(struct sm__inst *dst, struct sm_event *ev, const struct sm__inst *current)
+{
+	struct sm__inst *root = inst_root(dst);
+	unsigned char key[600];
+	size_t kl = key_seq(key, sizeof(key), dst->id, root->inbox_seq + 1);
+	json_t *j;
+	int rc;
+
+	if (!kl)
+		return SM_EINVAL;
+	j = sm__event_to_json(ev);
+	if (!j)
+		return SM_ENOMEM;
+	rc = batch_put_json(dst->e, STORE_T_INBOX, key, kl, j);
+	json_decref(j);
+	if (rc != 0)
+		return rc;
+	ev->inbox_seq = ++root->inbox_seq;
+	if (root != current)
+		inst_ready(root); /* its inbox_seq must be saved */
+	return 0;
+}
+
 /* Append an event to an instance's external queue (and durable inbox). */
 static void inst_push(struct sm__inst *in, struct sm_event *ev)
 {
@@ -400,7 +475,7 @@ static void inst_push(struct sm__inst *in, struct sm_event *ev)
 			size_t kl = key_seq(key, sizeof(key), in->id, ev->inbox_seq);
 
 			if (kl)
-				store_batch_del(e->batch, STORE_T_INBOX, key, kl);
+				batch_del(e, STORE_T_INBOX, key, kl);
 		}
 		sm__event_free(ev);
 		return;
@@ -418,17 +493,8 @@ static void inst_push(struct sm__inst *in, struct sm_event *ev)
 		inst_ready(in);
 		return;
 	}
-	if (in->persist && e->store && !ev->inbox_seq) {
-		unsigned char key[600];
-		size_t kl = key_seq(key, sizeof(key), in->id, ++in->inbox_seq);
-		json_t *j = sm__event_to_json(ev);
-
-		if (kl) {
-			batch_put_json(e, STORE_T_INBOX, key, kl, j);
-			ev->inbox_seq = in->inbox_seq;
-		}
-		json_decref(j);
-	}
+	if (in->persist && e->store && !ev->inbox_seq)
+		inbox_put(in, ev, NULL);
 	sm__session_push(in->s, ev);
 	inst_ready(in);
 }
@@ -483,7 +549,7 @@ static void timer_store_del(struct sm__inst *in, struct eng_timer *t)
 		return;
 	kl = key_timer(key, sizeof(key), t->due, in->id, t->tid);
 	if (kl)
-		store_batch_del(in->e->batch, STORE_T_TIMERS, key, kl);
+		batch_del(in->e, STORE_T_TIMERS, key, kl);
 }
 
 static struct eng_timer *timer_add(struct sm__inst *in, const char *tid, int64_t due,
@@ -693,6 +759,51 @@ static void deliver(struct sm__inst *in, const char *target, const char *name, j
 	deliver_seq(in, target, name, data, sendid, 0);
 }
 
+static void inbox_del_key(struct sm__inst *dst, uint64_t seq)
+{
+	unsigned char key[600];
+	size_t kl = key_seq(key, sizeof(key), dst->id, seq);
+
+	if (kl)
+		batch_del(dst->e, STORE_T_INBOX, key, kl);
+}
+
+static struct sm_event *comm_error_event(const char *target)
+{
+	json_t *d = json_pack("{s:s?,s:s}", "target", target, "message",
+	    "no session is reachable at that target");
+	struct sm_event *ev = sm__event_new("error.communication", d, SM_EV_PLATFORM);
+
+	json_decref(d);
+	return ev;
+}
+
+/* A send whose target precommit() resolved (and wrote to its inbox). */
+static void deliver_pre(struct sm__inst *in, const struct sm_effect *fx)
+{
+	struct sm__inst *dst = fx->dst;
+	struct sm_event *ev;
+
+	if (in->removed) {
+		if (fx->inbox_seq) /* not delivered after all */
+			inbox_del_key(dst ? dst : in, fx->inbox_seq);
+		return;
+	}
+	if (!dst) {
+		ev = comm_error_event(fx->target);
+	} else {
+		const char *invokeid = dst == in->parent ? in->parent_invokeid : NULL;
+
+		ev = sent_event(in, fx->event, fx->data, fx->sendid, invokeid);
+	}
+	if (!ev) {
+		sm_log_error("engine: out of memory delivering '%s' from '%s'", fx->event, in->id);
+		return;
+	}
+	ev->inbox_seq = fx->inbox_seq;
+	inst_push(dst ? dst : in, ev);
+}
+
 static void action_report_error(struct sm__inst *in, const char *invokeid, const char *error,
     const char *message, int attempt)
 {
@@ -724,7 +835,15 @@ static void start_invoke(struct sm__inst *in, const struct sm_effect *fx)
 			    "the invoked document was not loaded", 1);
 			return;
 		}
-		snprintf(id, sizeof(id), "%s/%s", in->id, fx->invokeid);
+		if ((size_t)snprintf(id, sizeof(id), "%s/%s", in->id, fx->invokeid) >
+		    SM_ENGINE_CHILD_ID_MAX) {
+			char msg[200];
+
+			snprintf(msg, sizeof(msg), "child session id '%s/%s' is over %d bytes: use a "
+			    "shorter invoke id", in->id, fx->invokeid, SM_ENGINE_CHILD_ID_MAX);
+			action_report_error(in, fx->invokeid, "error.execution", msg, 1);
+			return;
+		}
 		sm_error_clear(&err);
 		ch = inst_new(e, iv->child, id, NULL, &err);
 		if (!ch || !(ch->parent_invokeid = strdup(fx->invokeid))) {
@@ -733,6 +852,7 @@ static void start_invoke(struct sm__inst *in, const struct sm_effect *fx)
 			return;
 		}
 		ch->parent = in;
+		ch->persist = in->persist; /* its first state is written with its first step */
 		sm__session_set_initial(ch->s, fx->data);
 		ch->sibling = in->children;
 		in->children = ch;
@@ -788,8 +908,10 @@ static void perform(struct sm_engine *e, struct sm__inst *in, struct sm_effect *
 {
 	switch (fx->kind) {
 	case SM_FX_SEND:
-		if (!in->removed)
-			deliver_seq(in, fx->target, fx->event, fx->data, fx->sendid, fx->inbox_seq);
+		if (fx->pre)
+			deliver_pre(in, fx);
+		else if (!in->removed)
+			deliver_seq(in, fx->target, fx->event, fx->data, fx->sendid, 0);
 		break;
 	case SM_FX_INVOKE:
 		start_invoke(in, fx);
@@ -798,10 +920,16 @@ static void perform(struct sm_engine *e, struct sm__inst *in, struct sm_effect *
 		stop_invoke(in, fx->invokeid);
 		break;
 	case SM_FX_FORWARD: {
-		struct sm__inst *ch = child_by_invokeid(in, fx->invokeid);
+		struct sm__inst *ch = fx->pre ? fx->dst : child_by_invokeid(in, fx->invokeid);
 
-		if (ch)
-			push_named(ch, fx->event, fx->data, NULL, SM_EV_EXTERNAL);
+		if (ch) {
+			struct sm_event *ev = sm__event_new(fx->event, fx->data, SM_EV_EXTERNAL);
+
+			if (ev) {
+				ev->inbox_seq = fx->inbox_seq;
+				inst_push(ch, ev);
+			}
+		}
 		break;
 	}
 	case SM_FX_LOG:
@@ -815,9 +943,25 @@ static void perform(struct sm_engine *e, struct sm__inst *in, struct sm_effect *
 			struct sm__inst *p = in->parent;
 			char name[600];
 
-			if (!in->removed && !p->removed && fx->state >= 0) {
+			if (fx->pre && fx->inbox_seq && (in->removed || p->removed)) {
+				if (p->persist)
+					inbox_del_key(p, fx->inbox_seq); /* not delivered after all */
+			} else if (!in->removed && !p->removed && fx->state >= 0) {
+				struct sm_event *ev;
+
 				snprintf(name, sizeof(name), "done.invoke.%s", in->parent_invokeid);
-				push_named(p, name, fx->data, in->parent_invokeid, SM_EV_EXTERNAL);
+				ev = sm__event_new(name, fx->data, SM_EV_EXTERNAL);
+				if (ev && !(ev->invokeid = strdup(in->parent_invokeid))) {
+					sm__event_free(ev);
+					ev = NULL;
+				}
+				if (ev) {
+					ev->inbox_seq = fx->inbox_seq;
+					inst_push(p, ev);
+				} else {
+					sm_log_error("engine: out of memory delivering '%s' to '%s'", name,
+					    p->id);
+				}
 			}
 			if (!in->removed) {
 				unlink_child(p, in);
@@ -832,10 +976,74 @@ static void perform(struct sm_engine *e, struct sm__inst *in, struct sm_effect *
 	}
 }
 
-/* Pre-commit part of effects: timers for delayed sends, cancels, the end. */
+/* Delete, in the current batch, inbox records that effects in `fx` (a list
+ * linked by next) wrote for `node`. */
+static void drop_written_for(struct sm__inst *node, struct sm_effect *fx)
+{
+	for (; fx; fx = fx->next)
+		if (fx->pre && fx->dst == node && fx->inbox_seq)
+			inbox_del_key(node, fx->inbox_seq);
+}
+
+/*
+ * A child session (and its children) is being cancelled by the macrostep
+ * being collected: delete everything the store holds for it in the same
+ * batch (instance record, queued inbox events, events written for it by
+ * effects not yet performed, timers), so that the committed snapshot no
+ * longer has it.  It runs no more steps; perform() buries it.
+ */
+static void unpersist_tree(struct sm__inst *node, struct sm_effect *current)
+{
+	struct sm_engine *e = node->e;
+	const struct sm_event *q;
+	struct pending *p;
+	struct eng_timer *t;
+	struct sm__inst *ch;
+
+	if (node->cancelling || node->removed)
+		return;
+	node->cancelling = 1;
+	if (node->persist && e->store) {
+		batch_del(e, STORE_T_INSTANCES, node->id, strlen(node->id));
+		for (q = sm__session_queue(node->s); q; q = q->next)
+			if (q->inbox_seq)
+				inbox_del_key(node, q->inbox_seq);
+		for (p = e->pend_head; p; p = p->next)
+			drop_written_for(node, p->fx);
+		drop_written_for(node, current);
+		for (t = node->timers; t; t = t->next)
+			timer_store_del(node, t);
+	}
+	node->persist = 0;
+	for (ch = node->children; ch; ch = ch->sibling)
+		unpersist_tree(ch, current);
+}
+
+/* An event for `dst` produced by a macrostep of `in`: write it to dst's
+ * inbox in this batch (fx->inbox_seq); 0 when not written. */
+static uint64_t precommit_event(struct sm__inst *in, struct sm__inst *dst, struct sm_event *ev)
+{
+	if (!ev || !dst->persist || dst->done || dst->removed || dst->cancelling)
+		return 0;
+	if (inbox_put(dst, ev, in) != 0)
+		return 0;
+	return ev->inbox_seq;
+}
+
+/*
+ * Pre-commit part of effects: timers for delayed sends, cancels, the end.
+ * With a store, every event this macrostep sends to a persisted session
+ * (itself, #_parent, #_<invokeid>, an autoforwarded copy, done.invoke of
+ * a child, error.communication for an unreachable target) is written to
+ * that session's inbox in the batch of this macrostep, and its target is
+ * resolved now (fx->pre, fx->dst): perform() after the commit only queues
+ * it in memory.  So every committed batch is a consistent snapshot of a
+ * parent, its children and the events in flight between them.
+ */
 static void precommit(struct sm__inst *in, struct sm_effect **list)
 {
 	struct sm_effect **pp = list;
+	int store = in->e->store != NULL && in->persist;
 
 	while (*pp) {
 		struct sm_effect *fx = *pp;
@@ -850,28 +1058,28 @@ static void precommit(struct sm__inst *in, struct sm_effect **list)
 			if (payload)
 				timer_add(in, fx->sendid, sm_time_wall_ms() + fx->delay_ms, payload);
 			drop = 1;
-		} else if (fx->kind == SM_FX_SEND && in->e->store) {
-			/* The event must be as durable as the macrostep that sent it:
-			 * write it to the target's inbox in this batch; the delivery
-			 * after the commit only queues it in memory. */
+		} else if (fx->kind == SM_FX_SEND && store) {
 			const char *invokeid;
 			struct sm__inst *dst = resolve_target(in, fx->target, &invokeid);
+			struct sm_event *ev;
 
-			if (dst && dst->persist && !dst->done && !dst->removed) {
-				struct sm_event *ev = sent_event(in, fx->event, fx->data, fx->sendid,
-				    invokeid);
-				unsigned char key[600];
-				size_t kl = key_seq(key, sizeof(key), dst->id, dst->inbox_seq + 1);
-				json_t *j = ev ? sm__event_to_json(ev) : NULL;
+			fx->pre = 1;
+			fx->dst = dst;
+			if (dst && dst->cancelling)
+				fx->dst = dst = NULL; /* gone by the time it would arrive */
+			ev = dst ? sent_event(in, fx->event, fx->data, fx->sendid, invokeid) :
+			    comm_error_event(fx->target);
+			fx->inbox_seq = precommit_event(in, dst ? dst : in, ev);
+			sm__event_free(ev);
+		} else if (fx->kind == SM_FX_FORWARD && store) {
+			struct sm__inst *ch = child_by_invokeid(in, fx->invokeid);
+			struct sm_event *ev;
 
-				if (kl && j) {
-					dst->inbox_seq++;
-					batch_put_json(in->e, STORE_T_INBOX, key, kl, j);
-					fx->inbox_seq = dst->inbox_seq;
-					if (dst != in)
-						inst_ready(dst); /* its inbox_seq must be saved */
-				}
-				json_decref(j);
+			fx->pre = 1;
+			fx->dst = ch && !ch->cancelling ? ch : NULL;
+			if (fx->dst) {
+				ev = sm__event_new(fx->event, fx->data, SM_EV_EXTERNAL);
+				fx->inbox_seq = precommit_event(in, ch, ev);
 				sm__event_free(ev);
 			}
 		} else if (fx->kind == SM_FX_CANCEL) {
@@ -883,10 +1091,13 @@ static void precommit(struct sm__inst *in, struct sm_effect **list)
 		} else if (fx->kind == SM_FX_UNINVOKE) {
 			char tid[600];
 			struct eng_timer *t;
+			struct sm__inst *ch;
 
 			snprintf(tid, sizeof(tid), "retry:%s", fx->invokeid);
 			if ((t = timer_find(in, tid)) != NULL)
 				timer_remove(in, t);
+			if (in->e->store && (ch = child_by_invokeid(in, fx->invokeid)) != NULL)
+				unpersist_tree(ch, *list);
 		} else if (fx->kind == SM_FX_DONE) {
 			const char *f = sm__session_final(in->s);
 
@@ -894,6 +1105,20 @@ static void precommit(struct sm__inst *in, struct sm_effect **list)
 			snprintf(in->final_id, sizeof(in->final_id), "%s", f ? f : "");
 			while (in->timers)
 				timer_remove(in, in->timers);
+			if (store && in->parent && fx->state >= 0) {
+				struct sm__inst *p = in->parent;
+				char name[600];
+				struct sm_event *ev;
+
+				snprintf(name, sizeof(name), "done.invoke.%s", in->parent_invokeid);
+				ev = sm__event_new(name, fx->data, SM_EV_EXTERNAL);
+				if (ev)
+					ev->invokeid = strdup(in->parent_invokeid);
+				fx->pre = 1;
+				fx->dst = p;
+				fx->inbox_seq = precommit_event(in, p, ev);
+				sm__event_free(ev);
+			}
 		}
 		if (drop) {
 			*pp = fx->next;
@@ -932,6 +1157,10 @@ static json_t *inst_state_json(struct sm__inst *in)
 	    "timers", timers);
 	if (j)
 		json_object_set_new(j, "final", in->done ? json_string(in->final_id) : json_null());
+	if (j && in->parent) {
+		json_object_set_new(j, "parent", json_string(in->parent->id));
+		json_object_set_new(j, "invokeid", json_string(in->parent_invokeid));
+	}
 	return j;
 }
 
@@ -941,12 +1170,18 @@ static void write_state(struct sm__inst *in)
 
 	if (!in->persist || !in->e->store)
 		return;
+	if (in->parent && in->done) {
+		/* a child that ended: its done.invoke is in the parent's inbox */
+		batch_del(in->e, STORE_T_INSTANCES, in->id, strlen(in->id));
+		return;
+	}
 	j = inst_state_json(in);
 	if (!j) {
 		sm_log_error("engine: out of memory saving instance '%s'", in->id);
 		return;
 	}
-	batch_put_json(in->e, STORE_T_INSTANCES, in->id, strlen(in->id), j);
+	if (batch_put_json(in->e, STORE_T_INSTANCES, in->id, strlen(in->id), j) != 0)
+		sm_log_error("engine: the state of instance '%s' is not saved in this turn", in->id);
 	json_decref(j);
 }
 
@@ -970,7 +1205,7 @@ static void write_history(struct sm__inst *in, const struct sm_event *ev, json_t
 	const struct sm_effect *f;
 
 	in->hist_seq++;
-	if (!in->persist || !in->e->store) {
+	if (!in->persist || !in->e->store || in->parent) { /* children: no history */
 		json_decref(actions);
 		return;
 	}
@@ -1035,7 +1270,7 @@ static void inbox_del(struct sm__inst *in, const struct sm_event *ev)
 		return;
 	kl = key_seq(key, sizeof(key), in->id, ev->inbox_seq);
 	if (kl)
-		store_batch_del(in->e->batch, STORE_T_INBOX, key, kl);
+		batch_del(in->e, STORE_T_INBOX, key, kl);
 }
 
 static void process(struct sm__inst *in)
@@ -1043,7 +1278,7 @@ static void process(struct sm__inst *in)
 	struct sm_event *ev;
 	json_t *from;
 
-	if (in->removed)
+	if (in->removed || in->cancelling)
 		return;
 	if (!in->in_touched) {
 		in->in_touched = 1;
@@ -1335,6 +1570,7 @@ void sm_engine_destroy(struct sm_engine *e)
 	json_decref(e->stored_machines);
 	store_batch_destroy(e->batch);
 	sm__actions_free(&e->actions);
+	free(e->buf);
 	free(e);
 }
 
@@ -1373,10 +1609,22 @@ int sm_engine_start(struct sm_engine *e, const struct sm_machine *m, const char 
     json_t *task, struct sm_error *err)
 {
 	struct sm__inst *in;
+	const char *p;
 	int rc;
 
-	if (!m || !id || !id[0] || strlen(id) > 256)
-		return sm_error_set(err, SM_EINVAL, "instance id must be 1 to 256 bytes");
+	if (!m || !id || !id[0] || strlen(id) > SM_ENGINE_ID_MAX)
+		return sm_error_set(err, SM_EINVAL, "instance id must be 1 to %d bytes (got %zu)",
+		    SM_ENGINE_ID_MAX, id ? strlen(id) : 0);
+	for (p = id; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return sm_error_set(err, SM_EINVAL, "instance id has a control character "
+			    "(byte 0x%02x at offset %zu): use printable characters",
+			    (unsigned char)*p, (size_t)(p - id));
+		if (*p == '/')
+			return sm_error_set(err, SM_EINVAL, "instance id '%s' has a '/' at offset "
+			    "%zu: '/' is reserved for child sessions (<parent>/<invokeid>)", id,
+			    (size_t)(p - id));
+	}
 	if (task && !json_is_object(task))
 		return sm_error_set(err, SM_EINVAL, "task of instance '%s' must be a json object", id);
 	if (inst_find(e, id) || stored_instance_exists(e, id))
@@ -1557,40 +1805,64 @@ static const struct sm_machine *machine_for_hash(struct sm_engine *e, struct sto
 	return m;
 }
 
-static int recover_one(struct sm_engine *e, struct store_txn *txn, json_t *j)
+/* A loaded session by id: a top-level instance or a child of one (ids of
+ * children are "<parent id>/<invokeid>"; top-level ids have no '/'). */
+static struct sm__inst *tree_find(struct sm__inst *in, const char *id)
 {
-	const char *id = json_string_value(json_object_get(j, "id"));
-	const char *hash = json_string_value(json_object_get(j, "machine"));
-	const struct sm_machine *m;
+	struct sm__inst *ch, *r;
+
+	if (strcmp(in->id, id) == 0)
+		return in;
+	for (ch = in->children; ch; ch = ch->sibling)
+		if (!ch->removed && (r = tree_find(ch, id)) != NULL)
+			return r;
+	return NULL;
+}
+
+static struct sm__inst *session_find(struct sm_engine *e, const char *id)
+{
+	const char *slash = strchr(id, '/');
+	char root[SM_ENGINE_ID_MAX + 1];
 	struct sm__inst *in;
-	struct sm_error err;
+
+	if (!slash)
+		return inst_find(e, id);
+	if ((size_t)(slash - id) > SM_ENGINE_ID_MAX)
+		return NULL;
+	memcpy(root, id, (size_t)(slash - id));
+	root[slash - id] = 0;
+	in = inst_find(e, root);
+	return in ? tree_find(in, id) : NULL;
+}
+
+static void pend_invoke(struct sm__inst *in, const struct sm_invocation *inv)
+{
+	struct sm_effect *fx = calloc(1, sizeof(*fx));
+
+	if (!fx || !(fx->invokeid = strdup(inv->invokeid))) {
+		free(fx);
+		sm_log_error("engine: out of memory restarting invocation '%s' of '%s'",
+		    inv->invokeid, in->id);
+		return;
+	}
+	fx->kind = SM_FX_INVOKE;
+	fx->state = inv->state;
+	fx->inv_index = inv->inv_index;
+	fx->data = inv->params ? json_incref(inv->params) : NULL;
+	pend_add(in->e, in, fx);
+}
+
+/* Restore what a stored record holds beyond the session: counters, timers;
+ * restart in-flight actions (attempt + 1). */
+static void recover_session(struct sm_engine *e, struct sm__inst *in, json_t *j)
+{
 	json_t *timers, *t;
 	size_t i;
 	struct sm_invocation *inv;
 
-	if (!id || !hash)
-		return SM_ECORRUPT;
-	if (inst_find(e, id))
-		return 0;
-	m = machine_for_hash(e, txn, hash, json_string_value(json_object_get(j, "machine_path")));
-	if (!m) {
-		sm_log_error("engine: instance '%s' needs machine %s, which is not available: skipped",
-		    id, hash);
-		return SM_ENOTFOUND;
-	}
-	sm_error_clear(&err);
-	in = inst_new(e, m, id, json_object_get(j, "task"), &err);
-	if (!in) {
-		sm_log_error("engine: cannot reload instance '%s': %s", id, err.msg);
-		return err.code;
-	}
-	if (sm__session_restore(in->s, json_object_get(j, "session"), &err) != 0) {
-		sm_log_error("engine: cannot reload instance '%s': %s", id, err.msg);
-		inst_free(in);
-		return err.code;
-	}
 	in->persist = 1;
 	in->started = 1;
+	in->recovered = 1;
 	in->created = json_integer_value(json_object_get(j, "created"));
 	in->hist_seq = (uint64_t)json_integer_value(json_object_get(j, "hist_seq"));
 	in->inbox_seq = (uint64_t)json_integer_value(json_object_get(j, "inbox_seq"));
@@ -1613,36 +1885,126 @@ static int recover_one(struct sm_engine *e, struct store_txn *txn, json_t *j)
 		et->next = in->timers;
 		in->timers = et;
 	}
-	if (inst_insert(e, in) != 0) {
-		inst_free(in);
-		return SM_ENOMEM;
-	}
-	/* in-flight invocations restart (actions with the next attempt number) */
+	/* in-flight actions restart with the next attempt number; child SCXML
+	 * sessions are restored from their own records (restart_children) */
 	for (inv = sm__session_invocations(in->s); inv; inv = inv->next) {
-		const struct sm_invoke *iv = &m->states[inv->state].invokes[inv->inv_index];
+		const struct sm_invoke *iv = &in->m->states[inv->state].invokes[inv->inv_index];
 		char tid[600];
-		struct sm_effect *fx;
 
-		snprintf(tid, sizeof(tid), "retry:%s", inv->invokeid);
-		if (iv->kind == SM_INV_ACTION) {
-			if (timer_find(in, tid))
-				continue; /* a retry is already scheduled */
-			inv->attempt++;
-		}
-		fx = calloc(1, sizeof(*fx));
-		if (!fx)
+		if (iv->kind != SM_INV_ACTION)
 			continue;
-		fx->kind = SM_FX_INVOKE;
-		fx->invokeid = strdup(inv->invokeid);
-		fx->state = inv->state;
-		fx->inv_index = inv->inv_index;
-		fx->data = inv->params ? json_incref(inv->params) : NULL;
-		pend_add(e, in, fx);
+		snprintf(tid, sizeof(tid), "retry:%s", inv->invokeid);
+		if (timer_find(in, tid))
+			continue; /* a retry is already scheduled */
+		inv->attempt++;
+		pend_invoke(in, inv);
 	}
 	in->in_touched = 1;
 	in->touched_next = e->touched;
 	e->touched = in;
 	inst_ready(in); /* writes the state with the new attempt numbers first */
+}
+
+/* After every record is loaded: an SCXML invocation whose child has no
+ * record (it had not committed its first step) starts from scratch. */
+static void restart_children(struct sm__inst *in)
+{
+	struct sm_invocation *inv;
+	struct sm__inst *ch;
+
+	if (!in->recovered)
+		return;
+	in->recovered = 0;
+	for (inv = sm__session_invocations(in->s); inv; inv = inv->next) {
+		const struct sm_invoke *iv = &in->m->states[inv->state].invokes[inv->inv_index];
+
+		if (iv->kind == SM_INV_SCXML && !child_by_invokeid(in, inv->invokeid))
+			pend_invoke(in, inv);
+	}
+	for (ch = in->children; ch; ch = ch->sibling)
+		restart_children(ch);
+}
+
+static int recover_one(struct sm_engine *e, struct store_txn *txn, json_t *j)
+{
+	const char *id = json_string_value(json_object_get(j, "id"));
+	const char *hash = json_string_value(json_object_get(j, "machine"));
+	const struct sm_machine *m;
+	struct sm__inst *in;
+	struct sm_error err;
+
+	if (!id || !hash)
+		return SM_ECORRUPT;
+	if (inst_find(e, id))
+		return 0;
+	m = machine_for_hash(e, txn, hash, json_string_value(json_object_get(j, "machine_path")));
+	if (!m) {
+		sm_log_error("engine: instance '%s' needs machine %s, which is not available: skipped",
+		    id, hash);
+		return SM_ENOTFOUND;
+	}
+	sm_error_clear(&err);
+	in = inst_new(e, m, id, json_object_get(j, "task"), &err);
+	if (!in) {
+		sm_log_error("engine: cannot reload instance '%s': %s", id, err.msg);
+		return err.code;
+	}
+	if (sm__session_restore(in->s, json_object_get(j, "session"), &err) != 0) {
+		sm_log_error("engine: cannot reload instance '%s': %s", id, err.msg);
+		inst_free(in);
+		return err.code;
+	}
+	if (inst_insert(e, in) != 0) {
+		inst_free(in);
+		return SM_ENOMEM;
+	}
+	recover_session(e, in, j);
+	return 0;
+}
+
+/* A child session's record: attach it to its (already loaded) parent. */
+static int recover_child(struct sm_engine *e, json_t *j)
+{
+	const char *id = json_string_value(json_object_get(j, "id"));
+	const char *pid = json_string_value(json_object_get(j, "parent"));
+	const char *invokeid = json_string_value(json_object_get(j, "invokeid"));
+	struct sm__inst *parent, *in;
+	struct sm_invocation *inv;
+	const struct sm_invoke *iv;
+	struct sm_error err;
+
+	if (!id || !pid || !invokeid)
+		return SM_ECORRUPT;
+	parent = session_find(e, pid);
+	if (!parent || parent->done || !parent->recovered) {
+		sm_log_warn("engine: child session '%s' has no running parent '%s': skipped", id,
+		    pid);
+		return SM_ENOTFOUND;
+	}
+	inv = sm__session_invocation(parent->s, invokeid);
+	iv = inv ? &parent->m->states[inv->state].invokes[inv->inv_index] : NULL;
+	if (!iv || iv->kind != SM_INV_SCXML || !iv->child || child_by_invokeid(parent, invokeid)) {
+		sm_log_warn("engine: child session '%s' is not an invocation of '%s': skipped", id,
+		    pid);
+		return SM_ENOTFOUND;
+	}
+	sm_error_clear(&err);
+	in = inst_new(e, iv->child, id, NULL, &err);
+	if (!in || !(in->parent_invokeid = strdup(invokeid))) {
+		inst_free(in);
+		sm_log_error("engine: cannot reload child session '%s': %s", id, err.msg);
+		return SM_ENOMEM;
+	}
+	if (sm__session_restore(in->s, json_object_get(j, "session"), &err) != 0) {
+		sm_log_error("engine: cannot reload child session '%s': %s", id, err.msg);
+		inst_free(in);
+		return err.code;
+	}
+	in->parent = parent;
+	in->sibling = parent->children;
+	parent->children = in;
+	recover_session(e, in, j);
+	in->inbox_seq = 0; /* children draw inbox keys from their top-level instance */
 	return 0;
 }
 
@@ -1653,10 +2015,14 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 	const void *k, *v;
 	size_t kl, vl;
 	int rc;
-	size_t nloaded = 0;
+	size_t nloaded = 0, i;
+	json_t *children, *cj;
 
 	if (!e->store)
 		return 0;
+	children = json_array();
+	if (!children)
+		return sm_error_set(err, SM_ENOMEM, "out of memory recovering instances");
 	rc = store_txn_begin(e->store, STORE_TXN_READ, &txn, err);
 	if (rc != 0)
 		return rc;
@@ -1676,11 +2042,25 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 			    (const char *)k);
 			continue;
 		}
-		if (status && strcmp(status, "running") == 0 && recover_one(e, txn, j) == 0)
-			nloaded++;
+		if (status && strcmp(status, "running") == 0) {
+			if (json_is_string(json_object_get(j, "parent")))
+				json_array_append(children, j); /* once its parent is loaded */
+			else if (recover_one(e, txn, j) == 0)
+				nloaded++;
+		}
 		json_decref(j);
 	}
 	store_cursor_close(cur);
+	/* key order puts "p" before "p/kid" before "p/kid/grandkid" */
+	json_array_foreach(children, i, cj)
+		recover_child(e, cj);
+	json_decref(children);
+	for (i = 0; i < e->nbuckets; i++) {
+		struct sm__inst *in;
+
+		for (in = e->buckets[i]; in; in = in->hnext)
+			restart_children(in);
+	}
 	/* queued external events that were not yet processed */
 	rc = store_cursor_open(txn, STORE_T_INBOX, &cur);
 	if (rc == 0) {
@@ -1688,8 +2068,8 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 		    rc = store_cursor_next(cur, &k, &kl, &v, &vl)) {
 			const char *kk = k;
 			size_t idl = strnlen(kk, kl);
-			char id[300];
-			struct sm__inst *in;
+			char id[STORE_KEY_MAX + 1];
+			struct sm__inst *in, *root;
 			json_t *j;
 			struct sm_event *ev;
 
@@ -1697,7 +2077,7 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 				continue;
 			memcpy(id, kk, idl);
 			id[idl] = 0;
-			in = inst_find(e, id);
+			in = session_find(e, id);
 			if (!in || in->done)
 				continue;
 			j = json_loadb(v, vl, 0, NULL);
@@ -1706,8 +2086,9 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 			if (!ev)
 				continue;
 			ev->inbox_seq = store_be64_get((const unsigned char *)kk + idl + 1);
-			if (ev->inbox_seq > in->inbox_seq)
-				in->inbox_seq = ev->inbox_seq; /* never reuse a pending key */
+			root = inst_root(in);
+			if (ev->inbox_seq > root->inbox_seq)
+				root->inbox_seq = ev->inbox_seq; /* never reuse a pending key */
 			sm__session_push(in->s, ev);
 			inst_ready(in);
 		}

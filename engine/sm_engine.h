@@ -139,10 +139,21 @@ int sm_engine_add_machine(struct sm_engine *e, const struct sm_machine *m);
 int sm_engine_recover(struct sm_engine *e, struct sm_error *err);
 
 /*
+ * Instance ids: 1 to SM_ENGINE_ID_MAX bytes, no control characters and no
+ * '/' (child sessions are named "<parent id>/<invokeid>"; their ids are
+ * limited to SM_ENGINE_CHILD_ID_MAX bytes, a longer one fails the invoke
+ * with error.execution), so that every store key derived from an id stays
+ * under STORE_KEY_MAX.
+ */
+#define SM_ENGINE_ID_MAX 200
+#define SM_ENGINE_CHILD_ID_MAX 240
+
+/*
  * Start a new instance `id` of `m` (borrowed: must outlive the instance)
  * with `task` (borrowed, copied; NULL: {}) as `task` in the datamodel.
  * The instance enters its initial configuration at the next engine turn.
- * SM_EEXISTS if an instance with that id is loaded or stored.
+ * SM_EEXISTS if an instance with that id is loaded or stored; SM_EINVAL
+ * for an id that breaks the rules above (err says which).
  */
 int sm_engine_start(struct sm_engine *e, const struct sm_machine *m, const char *id,
     json_t *task, struct sm_error *err);

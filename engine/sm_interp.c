@@ -1674,6 +1674,11 @@ struct sm_event *sm__session_take_queue(struct sm_session *s)
 	return q;
 }
 
+const struct sm_event *sm__session_queue(const struct sm_session *s)
+{
+	return s->eq_head;
+}
+
 struct sm_effect *sm__session_take_effects(struct sm_session *s)
 {
 	struct sm_effect *fx = s->fx_head;
@@ -1751,11 +1756,13 @@ json_t *sm__session_save(const struct sm_session *s)
 		json_object_set_new(hist, s->m->states[i].id, a);
 	}
 	json_object_set_new(j, "history", hist);
-	json_object_set_new(j, "datamodel", s->dm ? json_deep_copy(s->dm) : json_null());
+	/* a reference, not a copy: the caller dumps the tree before the
+	 * session runs again */
+	json_object_set_new(j, "datamodel", s->dm ? json_incref(s->dm) : json_null());
 	json_object_set_new(j, "running", json_boolean(s->running));
 	json_object_set_new(j, "final", s->final >= 0 ? json_string(s->m->states[s->final].id)
 	    : json_null());
-	json_object_set_new(j, "donedata", s->donedata ? json_deep_copy(s->donedata) : json_null());
+	json_object_set_new(j, "donedata", s->donedata ? json_incref(s->donedata) : json_null());
 	json_object_set_new(j, "send_seq", json_integer((json_int_t)s->send_seq));
 	json_object_set_new(j, "invoke_seq", json_integer((json_int_t)s->invoke_seq));
 	for (inv = s->invs; inv; inv = inv->next)

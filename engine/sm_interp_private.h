@@ -72,7 +72,11 @@ struct sm_effect {
 	int state;             /* INVOKE: state index; DONE: final state or -1 */
 	int inv_index;         /* INVOKE: index into states[state].invokes */
 	char *text;            /* LOG */
-	uint64_t inbox_seq;    /* engine: SEND already written to the target's inbox */
+	uint64_t inbox_seq;    /* engine: SEND/FORWARD/DONE already written to the
+	                          target's inbox under this key (0: not written) */
+	int pre;               /* engine: the target was resolved before the commit */
+	void *dst;             /* engine: that target (struct sm__inst; NULL when the
+	                          send failed: error.communication goes to the sender) */
 	struct sm_effect *next;
 };
 
@@ -128,6 +132,8 @@ int sm__session_has_effects(const struct sm_session *s);
 /* Take every queued external event (a list linked by `next`; caller frees
  * each with sm__event_free), e.g. when the session has ended. */
 struct sm_event *sm__session_take_queue(struct sm_session *s);
+/* The queued external events (a list linked by `next`; borrowed). */
+const struct sm_event *sm__session_queue(const struct sm_session *s);
 /* Take the effects produced so far (caller frees with sm__effects_free). */
 struct sm_effect *sm__session_take_effects(struct sm_session *s);
 /* Errors (error.execution messages) since the last call, as a JSON array (new ref). */
@@ -147,7 +153,9 @@ json_t *sm__session_datamodel(struct sm_session *s);
 /*
  * Persistence: the whole state of a session between macrosteps, as JSON
  * (see docs/engine.md), and back.  sm__session_restore() takes a session
- * fresh from sm__session_create() (not started).
+ * fresh from sm__session_create() (not started).  The saved tree shares
+ * the datamodel and donedata with the session (references, not copies):
+ * dump it before the session runs again.
  */
 json_t *sm__session_save(const struct sm_session *s);
 int sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *err);

@@ -24,8 +24,8 @@
  * Before all that, two deterministic kill points (an action that SIGKILLs
  * its own process when started, i.e. right after the commit of the
  * macrostep that invoked it): a zero-delay <send> to the instance itself in
- * that macrostep, and one to a child SCXML session.  Both are known engine
- * gaps today, reported as TAP TODO.
+ * that macrostep, and one to a child SCXML session (persisted with its
+ * parent: the event waits in the child's stored inbox).
  *
  * Environment: SM_CRASH_SEED=n replays a kill schedule; SM_CRASH_KILLS=n
  * sets the number of kills of the FULL run (default 40).
@@ -1170,16 +1170,6 @@ static void lost_close(struct lost_env *v)
 	sm_machine_free(v->m);
 }
 
-/* ok() for a known bug that is not this test's to fix: TAP "# TODO" in the
- * description (prove reports it as a TODO, or as "TODO passed" once fixed),
- * and a failure does not fail the program.  why and fmt are literals. */
-#define todo_ok(cond, why, fmt, ...)                                            \
-	do {                                                                    \
-		int todo__f = tap__.failed;                                     \
-		ok(cond, fmt " # TODO " why, __VA_ARGS__);                      \
-		tap__.failed = todo__f;                                         \
-	} while (0)
-
 /*
  * Start instance "x" of `xml` in a child that the crash_now action kills;
  * then recover it here and run it for up to a second.  `final_id` gets the
@@ -1236,9 +1226,7 @@ static void test_lost_send(void)
 
 	kill_after_commit("lost send", lost_send_machine, final_id, sizeof(final_id), conf,
 	    sizeof(conf));
-	todo_ok(strcmp(final_id, "end") == 0,
-	    "engine bug: a zero-delay <send> is written to the inbox only in the batch after "
-	    "its macrostep's commit (engine/sm_engine.c perform/deliver)",
+	ok(strcmp(final_id, "end") == 0,
 	    "lost send: after a kill right after the commit of the macrostep that sent 'go', "
 	    "the recovered instance still gets 'go' and ends in 'end' (final '%s', "
 	    "configuration %s)", final_id, conf);
@@ -1247,10 +1235,10 @@ static void test_lost_send(void)
 /*
  * The same kill point, but the event goes to a child SCXML session: the
  * parent, told 'ready' by its child, sends it 'go' and (next state) invokes
- * crash_now.  The parent's move to p2 is committed; the child is not
- * persisted and restarts from scratch after recovery, says 'ready' again, but
- * the parent (already in p2) never sends 'go' again: the child waits forever
- * and the parent never gets done.invoke.kid.
+ * crash_now.  The parent's move to p2 and 'go' in the child's inbox are one
+ * commit; the child is restored from its own record (it does not start
+ * again: the parent, already in p2, would never send 'go' again), gets
+ * 'go', ends, and the parent gets done.invoke.kid.
  */
 static const char *child_send_machine =
     "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
@@ -1283,9 +1271,7 @@ static void test_child_send(void)
 
 	kill_after_commit("child send", child_send_machine, final_id, sizeof(final_id), conf,
 	    sizeof(conf));
-	todo_ok(strcmp(final_id, "end") == 0,
-	    "engine limitation: child sessions are not persisted and restart from scratch, "
-	    "so events the parent sent them before a crash are gone",
+	ok(strcmp(final_id, "end") == 0,
 	    "child send: after a kill right after the parent committed its <send> to a child "
 	    "session, the restarted child still completes and the parent ends in 'end' "
 	    "(final '%s', configuration %s)", final_id, conf);

@@ -1,0 +1,528 @@
+/*
+ * test_engine_child.c - child SCXML sessions are persisted with their
+ * parent: close the engine mid-conversation (what a kill -9 leaves is the
+ * last commit; engine destroy writes nothing more), reopen, recover, and
+ * the conversation goes on where the last commit left it, with no event
+ * between parent and child lost or duplicated.  Also: the stored layout
+ * (child record "<parent>/<invokeid>", its inbox), cleanup when a child
+ * ends or is cancelled, and instance id checks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "sm_engine.h"
+#include "sm_err.h"
+#include "sm_log.h"
+#include "sm_loop.h"
+#include "sm_machine.h"
+#include "store.h"
+#include "tap.h"
+
+struct env {
+	struct sm_loop *loop;
+	struct store *st;
+	struct sm_engine *e;
+	struct sm_machine *m;
+	char final_id[128];
+	json_t *donedata;
+	int done;
+	int halted;      /* the 'halt' action was started */
+	const char *snap; /* if set: copy the store here when 'halt' starts */
+};
+
+static void on_done(struct sm_engine *e, const char *id, const char *final_id, json_t *dd,
+    void *arg)
+{
+	struct env *v = arg;
+
+	(void)e;
+	(void)id;
+	v->done++;
+	snprintf(v->final_id, sizeof(v->final_id), "%s", final_id);
+	json_decref(v->donedata);
+	v->donedata = dd ? json_deep_copy(dd) : NULL;
+}
+
+/* 'halt': never reports.  Actions start right after the commit of the
+ * macrostep that invoked them, so a copy of the store file made here is
+ * exactly what a kill -9 at this instant would leave behind (the engine
+ * would go on in the same flush). */
+static int halt_start(struct sm_action_call *call)
+{
+	struct env *v = sm_action_call_arg(call);
+	char cmd[1024];
+
+	v->halted++;
+	if (v->snap && v->halted == 1) {
+		snprintf(cmd, sizeof(cmd), "mkdir -p '%s/store' && cp '%s/data.mdb' '%s/store/'",
+		    v->snap, store_path(v->st), v->snap);
+		if (system(cmd) != 0)
+			bail_out("cannot snapshot the store: %s", cmd);
+	}
+	return 0;
+}
+
+static struct sm_machine *load(const char *xml)
+{
+	struct sm_machine *m = NULL;
+	struct sm_diags d = { 0 };
+
+	if (sm_machine_load_memory(xml, strlen(xml), "child.scxml", NULL, NULL, &m, &d) != 0) {
+		sm_diags_print(&d, stderr);
+		bail_out("machine does not load");
+	}
+	sm_diags_free(&d);
+	return m;
+}
+
+static void env_open(struct env *v, const char *dir, const char *xml)
+{
+	struct sm_error err;
+	struct store_options o;
+	struct sm_action_def def = { "halt", halt_start, NULL, v };
+
+	v->halted = 0;
+	if (sm_loop_create(&v->loop) != 0)
+		bail_out("loop");
+	store_options_init(&o);
+	o.durability = STORE_DURABLE_PROCESS;
+	if (store_open(&v->st, dir, &o, &err) != 0)
+		bail_out("store_open: %s", err.msg);
+	if (sm_engine_create(&v->e, v->loop, v->st, &err) != 0)
+		bail_out("engine: %s", err.msg);
+	sm_engine_register_action(v->e, &def);
+	sm_engine_on_done(v->e, on_done, v);
+	if (!v->m)
+		v->m = load(xml);
+	sm_engine_add_machine(v->e, v->m);
+}
+
+static void env_close(struct env *v)
+{
+	sm_engine_destroy(v->e);
+	store_close(v->st);
+	sm_loop_destroy(v->loop);
+	v->e = NULL;
+	v->st = NULL;
+	v->loop = NULL;
+}
+
+static void env_free(struct env *v)
+{
+	sm_machine_free(v->m);
+	json_decref(v->donedata);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Run until done (or halted, if stop_on_halt) or `ms` pass. */
+static void run_for(struct env *v, uint64_t ms, int stop_on_halt)
+{
+	struct sm_error err;
+	uint64_t end = sm_time_mono_ms() + ms;
+
+	sm_engine_flush(v->e, &err);
+	while (sm_time_mono_ms() < end && !v->done && !(stop_on_halt && v->halted)) {
+		sm_loop_run_once(v->loop, 5);
+		sm_engine_flush(v->e, &err);
+	}
+}
+
+static char *tmpdir(void)
+{
+	char tmpl[] = "/tmp/sm_engine_child.XXXXXX";
+	char *d = mkdtemp(tmpl);
+
+	if (!d)
+		bail_out("mkdtemp failed");
+	return strdup(d);
+}
+
+static void rmtree(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("could not remove %s", dir);
+}
+
+/* The stored record of `key` in `t` as JSON (new ref) or NULL. */
+static json_t *stored(struct store *st, enum store_table t, const char *key)
+{
+	struct store_txn *txn;
+	const void *v;
+	size_t vl;
+	json_t *j = NULL;
+
+	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) != 0)
+		return NULL;
+	if (store_get(txn, t, key, strlen(key), &v, &vl) == 0)
+		j = json_loadb(v, vl, 0, NULL);
+	store_txn_abort(txn);
+	return j;
+}
+
+/* Records of `t` whose key starts with `id` followed by NUL (inbox/history). */
+static int count_prefix(struct store *st, enum store_table t, const char *id, char *names,
+    size_t nsize)
+{
+	struct store_txn *txn;
+	struct store_cursor *c;
+	const void *k, *val;
+	size_t kl, vl, idl = strlen(id), off = 0;
+	int n = 0, rc;
+
+	if (names && nsize)
+		names[0] = 0;
+	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) != 0)
+		return -1;
+	store_cursor_open(txn, t, &c);
+	for (rc = store_cursor_seek(c, id, idl, &k, &kl, &val, &vl); rc == 0;
+	    rc = store_cursor_next(c, &k, &kl, &val, &vl)) {
+		json_t *j;
+
+		if (kl < idl + 1 || memcmp(k, id, idl) != 0 || ((const char *)k)[idl] != 0)
+			break;
+		n++;
+		j = json_loadb(val, vl, 0, NULL);
+		if (names && j && off < nsize) {
+			int w = snprintf(names + off, nsize - off, "%s%s", off ? " " : "",
+			    json_string_value(json_object_get(j, "name")));
+
+			if (w > 0)
+				off += (size_t)w;
+		}
+		json_decref(j);
+	}
+	store_cursor_close(c);
+	store_txn_abort(txn);
+	return n;
+}
+
+static int count_table(struct store *st, enum store_table t)
+{
+	struct store_txn *txn;
+	struct store_cursor *c;
+	const void *k, *val;
+	size_t kl, vl;
+	int n = 0, rc;
+
+	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) != 0)
+		return -1;
+	store_cursor_open(txn, t, &c);
+	for (rc = store_cursor_seek(c, NULL, 0, &k, &kl, &val, &vl); rc == 0;
+	    rc = store_cursor_next(c, &k, &kl, &val, &vl))
+		n++;
+	store_cursor_close(c);
+	store_txn_abort(txn);
+	return n;
+}
+
+/* ---- 1. the kill point of test/crash, in process ----------------------------- */
+
+static const char *child_send_xml =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    " initial='p'>"
+    " <state id='p' initial='p1'>"
+    "  <invoke id='kid'><content>"
+    "   <scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    "    initial='w'>"
+    "    <datamodel><data id='readies' expr='0'/></datamodel>"
+    "    <state id='w'>"
+    "     <onentry><assign location='readies' expr='readies + 1'/>"
+    "      <send event='ready' target='#_parent'/></onentry>"
+    "     <transition event='go' target='k_end'/>"
+    "    </state>"
+    "    <final id='k_end'><donedata><param name='readies' expr='readies'/></donedata>"
+    "    </final>"
+    "   </scxml>"
+    "  </content></invoke>"
+    "  <state id='p1'>"
+    "   <transition event='ready' target='p2'><send event='go' target='#_kid'/></transition>"
+    "  </state>"
+    "  <state id='p2'>"
+    "   <invoke id='boom' type='urn:smd:scxml:1' src='halt'/>"
+    "  </state>"
+    "  <transition event='done.invoke.kid' target='end'>"
+    "   <assign location='kid_readies' expr='_event.data.readies'/></transition>"
+    " </state>"
+    " <final id='end'/>"
+    "</scxml>";
+
+static void test_send_to_child_survives(void)
+{
+	char *dir = tmpdir(), *snap = tmpdir();
+	struct env v;
+	struct sm_error err;
+	json_t *rec, *sess;
+	char names[256];
+	struct sm_instance_status stt;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, child_send_xml);
+	v.snap = snap;
+	is_int(sm_engine_start(v.e, v.m, "x", NULL, &err), 0, "start x");
+	run_for(&v, 2000, 1);
+	is_int(v.halted, 1, "the parent reached p2 (its send 'go' to the child is committed)");
+	env_close(&v);
+	v.snap = NULL;
+	rmtree(dir);
+	free(dir);
+	dir = snap; /* what a kill right after that commit leaves */
+
+	/* the committed snapshot: parent in p2, child still in w, 'go' in its inbox */
+	store_open(&v.st, dir, NULL, &err);
+	rec = stored(v.st, STORE_T_INSTANCES, "x/kid");
+	ok(rec != NULL, "the child session has its own record 'x/kid'");
+	is_str(json_string_value(json_object_get(rec, "parent")), "x", "it names its parent");
+	is_str(json_string_value(json_object_get(rec, "invokeid")), "kid", "and its invoke id");
+	is_str(json_string_value(json_object_get(rec, "status")), "running", "it is running");
+	sess = json_object_get(rec, "session");
+	is_str(json_string_value(json_array_get(json_object_get(sess, "config"), 0)), "w",
+	    "the child is in 'w'");
+	json_decref(rec);
+	is_int(count_prefix(v.st, STORE_T_INBOX, "x/kid", names, sizeof(names)), 1,
+	    "one event waits in the child's inbox");
+	is_str(names, "go", "it is the parent's 'go'");
+	is_int(count_prefix(v.st, STORE_T_INBOX, "x", NULL, 0), 0,
+	    "the parent's inbox is empty ('ready' was consumed)");
+	store_close(v.st);
+	v.st = NULL;
+
+	env_open(&v, dir, child_send_xml);
+	is_int(sm_engine_recover(v.e, &err), 0, "recover");
+	run_for(&v, 2000, 0);
+	is_str(v.final_id, "end", "the restored child got 'go', ended, and the parent ended");
+	{
+		json_t *dm = sm_engine_instance_datamodel(v.e, "x");
+
+		is_int((int)json_integer_value(json_object_get(dm, "kid_readies")), 1,
+		    "the child did not start again (it said 'ready' once)");
+		json_decref(dm);
+	}
+	rec = stored(v.st, STORE_T_INSTANCES, "x/kid");
+	ok(rec == NULL, "the record of the finished child is gone");
+	json_decref(rec);
+	is_int(count_table(v.st, STORE_T_INBOX), 0, "no inbox record is left");
+	is_int(count_table(v.st, STORE_T_TIMERS), 0, "no timer record is left");
+	is_int(sm_engine_instance_status(v.e, "x", &stt), 0, "status of x");
+	is_int((int)stt.state, SM_INSTANCE_DONE, "x is done");
+	env_close(&v);
+	env_free(&v);
+	rmtree(dir);
+	free(dir);
+}
+
+/* ---- 2. a ping-pong conversation, closed and reopened many times -------------- */
+
+#define ROUNDS 25
+
+static const char *pingpong_xml =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    " initial='p'>"
+    " <datamodel><data id='pongs' expr='0'/><data id='trail' expr='\"\"'/></datamodel>"
+    " <state id='p'>"
+    "  <invoke id='kid' autoforward='true'><content>"
+    "   <scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    "    initial='k'>"
+    "    <datamodel><data id='pings' expr='0'/><data id='taps' expr='0'/></datamodel>"
+    "    <state id='k'>"
+    "     <transition event='ping' cond='pings &lt; 24'>"
+    "      <assign location='pings' expr='pings + 1'/>"
+    "      <send event='pong' target='#_parent' delay='3ms'>"
+    "       <param name='n' expr='pings'/></send></transition>"
+    "     <transition event='ping' target='kf'><assign location='pings' expr='pings + 1'/>"
+    "     </transition>"
+    "     <transition event='tap'><assign location='taps' expr='taps + 1'/></transition>"
+    "    </state>"
+    "    <final id='kf'><donedata><param name='pings' expr='pings'/>"
+    "     <param name='taps' expr='taps'/></donedata></final>"
+    "   </scxml>"
+    "  </content></invoke>"
+    "  <onentry><send event='ping' target='#_kid' delay='2ms'/></onentry>"
+    "  <transition event='pong'><assign location='pongs' expr='pongs + 1'/>"
+    "   <assign location='trail' expr='trail + \"p\"'/>"
+    "   <send event='ping' target='#_kid'/></transition>"
+    "  <transition event='tap'><assign location='trail' expr='trail + \"t\"'/></transition>"
+    "  <transition event='done.invoke.kid' target='end'>"
+    "   <assign location='kid' expr='_event.data'/></transition>"
+    " </state>"
+    " <final id='end'/>"
+    "</scxml>";
+
+static void test_pingpong_restarts(void)
+{
+	char *dir = tmpdir();
+	struct env v;
+	struct sm_error err;
+	json_t *dm;
+	int restarts = 0, i, taps = 0;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, pingpong_xml);
+	is_int(sm_engine_start(v.e, v.m, "pp", NULL, &err), 0, "start pp");
+	for (i = 0; i < 200 && !v.done; i++) {
+		/* a few ms of conversation, an external event now and then
+		 * (autoforwarded to the child), then "crash" and reopen */
+		run_for(&v, (uint64_t)(1 + i % 7), 0);
+		if (i % 3 == 0 && !v.done && sm_engine_post(v.e, "pp", "tap", NULL) == 0) {
+			taps++;
+			sm_engine_flush(v.e, &err); /* committed: it must not be lost */
+		}
+		if (v.done)
+			break;
+		env_close(&v);
+		env_open(&v, dir, pingpong_xml);
+		if (sm_engine_recover(v.e, &err) != 0)
+			bail_out("recover: %s", err.msg);
+		restarts++;
+	}
+	run_for(&v, 3000, 0);
+	diag("%d restarts, %d taps posted", restarts, taps);
+	ok(restarts >= 5, "the conversation was interrupted by restarts (%d)", restarts);
+	is_str(v.final_id, "end", "the conversation ends");
+	dm = sm_engine_instance_datamodel(v.e, "pp");
+	is_int((int)json_integer_value(json_object_get(dm, "pongs")), ROUNDS - 1,
+	    "the parent got every pong exactly once");
+	is_int((int)json_integer_value(json_object_get(json_object_get(dm, "kid"), "pings")),
+	    ROUNDS, "the child got every ping exactly once");
+	{
+		const char *trail = json_string_value(json_object_get(dm, "trail"));
+		int tp = 0, kt = (int)json_integer_value(json_object_get(json_object_get(dm, "kid"),
+		    "taps"));
+
+		for (; trail && *trail; trail++)
+			tp += *trail == 't';
+		is_int(tp, taps, "the parent consumed every committed tap exactly once");
+		/* each was autoforwarded to the child, unless the child had ended */
+		ok(kt >= 1 && kt <= taps, "the child got %d of the %d taps (not more)", kt, taps);
+	}
+	json_decref(dm);
+	is_int(count_table(v.st, STORE_T_INBOX), 0, "no inbox record is left");
+	is_int(count_table(v.st, STORE_T_TIMERS), 0, "no timer record is left");
+	ok(stored(v.st, STORE_T_INSTANCES, "pp/kid") == NULL, "no child record is left");
+	env_close(&v);
+	env_free(&v);
+	rmtree(dir);
+	free(dir);
+}
+
+/* ---- 3. a cancelled child is deleted in the same commit ---------------------- */
+
+static const char *cancel_xml =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    " initial='a'>"
+    " <state id='a'>"
+    "  <invoke id='kid'><content>"
+    "   <scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    "    initial='k'>"
+    "    <state id='k'><onentry><send event='later' delay='60s'/></onentry>"
+    "     <transition event='later' target='kf'/></state><final id='kf'/>"
+    "   </scxml>"
+    "  </content></invoke>"
+    "  <transition event='leave' target='b'><send event='hello' target='#_kid'/></transition>"
+    " </state>"
+    " <state id='b'><invoke id='h' type='urn:smd:scxml:1' src='halt'/>"
+    "  <transition event='finish' target='end'/></state>"
+    " <final id='end'/>"
+    "</scxml>";
+
+static void test_cancelled_child(void)
+{
+	char *dir = tmpdir();
+	struct env v;
+	struct sm_error err;
+	json_t *rec;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, cancel_xml);
+	sm_engine_start(v.e, v.m, "c", NULL, &err);
+	run_for(&v, 200, 0);
+	rec = stored(v.st, STORE_T_INSTANCES, "c/kid");
+	ok(rec != NULL, "the running child has a record");
+	json_decref(rec);
+	is_int(count_table(v.st, STORE_T_TIMERS), 1, "its delayed send is a stored timer");
+	sm_engine_post(v.e, "c", "leave", NULL);
+	run_for(&v, 2000, 1);
+	is_int(v.halted, 1, "the parent left 'a' (the child is cancelled)");
+	env_close(&v);
+
+	store_open(&v.st, dir, NULL, &err);
+	rec = stored(v.st, STORE_T_INSTANCES, "c/kid");
+	ok(rec == NULL, "the cancelled child's record was deleted in the commit that left 'a'");
+	json_decref(rec);
+	is_int(count_table(v.st, STORE_T_TIMERS), 0, "and its timer");
+	is_int(count_table(v.st, STORE_T_INBOX), 0,
+	    "and the event sent to it in the same macrostep");
+	store_close(v.st);
+	v.st = NULL;
+
+	env_open(&v, dir, cancel_xml);
+	is_int(sm_engine_recover(v.e, &err), 0, "recover");
+	sm_engine_post(v.e, "c", "finish", NULL);
+	run_for(&v, 2000, 0);
+	is_str(v.final_id, "end", "the parent goes on without the child");
+	env_close(&v);
+	env_free(&v);
+	rmtree(dir);
+	free(dir);
+}
+
+/* ---- 4. instance ids ----------------------------------------------------------- */
+
+static void test_ids(void)
+{
+	const char *xml =
+	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='null'"
+	    " initial='a'><state id='a'><transition event='x' target='f'/></state>"
+	    "<final id='f'/></scxml>";
+	char *dir = tmpdir();
+	struct env v;
+	struct sm_error err;
+	char id[512];
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, xml);
+	memset(id, 'a', sizeof(id));
+	id[SM_ENGINE_ID_MAX] = 0;
+	is_int(sm_engine_start(v.e, v.m, id, NULL, &err), 0, "an id of %d bytes is fine",
+	    SM_ENGINE_ID_MAX);
+	id[SM_ENGINE_ID_MAX] = 'a';
+	id[SM_ENGINE_ID_MAX + 1] = 0;
+	is_int(sm_engine_start(v.e, v.m, id, NULL, &err), SM_EINVAL, "one byte more is refused");
+	like_str(err.msg, "1 to 200 bytes", "the error says the limit");
+	memset(id, 'a', sizeof(id));
+	id[sizeof(id) - 1] = 0;
+	is_int(sm_engine_start(v.e, v.m, id, NULL, &err), SM_EINVAL,
+	    "an id over STORE_KEY_MAX is refused");
+	is_int(sm_engine_start(v.e, v.m, "", NULL, &err), SM_EINVAL, "an empty id is refused");
+	is_int(sm_engine_start(v.e, v.m, "a\nb", NULL, &err), SM_EINVAL,
+	    "an id with a newline is refused");
+	like_str(err.msg, "control character", "the error says why");
+	is_int(sm_engine_start(v.e, v.m, "a\x7f", NULL, &err), SM_EINVAL, "DEL is refused");
+	is_int(sm_engine_start(v.e, v.m, "a/b", NULL, &err), SM_EINVAL,
+	    "'/' is refused (reserved for child sessions)");
+	like_str(err.msg, "reserved for child sessions", "the error says why");
+	is_int(sm_engine_start(v.e, v.m, "task-42.\xc3\xa9", NULL, &err), 0,
+	    "UTF-8 and punctuation are fine");
+	run_for(&v, 50, 0);
+	env_close(&v);
+	env_free(&v);
+	rmtree(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	plan_no_plan();
+	sm_log_init(stderr, SM_LOG_ERROR, "test_engine_child");
+	test_send_to_child_survives();
+	test_pingpong_restarts();
+	test_cancelled_child();
+	test_ids();
+	return done_testing();
+}
