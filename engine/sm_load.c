@@ -39,6 +39,7 @@
 #define NS_SMD   "urn:smd:scxml:1"
 #define SM_SCXML_EVENT_PROCESSOR "http://www.w3.org/TR/scxml/#SCXMLEventProcessor"
 #define SM_LOAD_MAX_ATTEMPTS 100
+#define SM_LOAD_MAX_TARGETS 64 /* targets of one transition or initial list */
 
 static void sm__strv_free(char **v);
 
@@ -815,8 +816,12 @@ ld_targets_compatible(struct ld *L, int line, const char *what, const int *v,
 	const struct sm_machine *m = L->m;
 	size_t i, j;
 
-	if (k > 64)
-		k = 64; /* a quadratic check; real lists are short */
+	/* a quadratic check, so the list is bounded; real lists are short */
+	if (k > SM_LOAD_MAX_TARGETS) {
+		lerr(L, line, "%zu %ss: at most %d can be named together (one per "
+		    "region of a <parallel>)", k, what, SM_LOAD_MAX_TARGETS);
+		return;
+	}
 	for (i = 0; i < k; i++)
 		for (j = i + 1; j < k; j++) {
 			int a = v[i], lca;

@@ -1013,6 +1013,47 @@ test_not_regular(void)
 	rmdir(dir);
 }
 
+/* Several targets are checked pairwise, so a list is bounded: 64 regions
+ * of a parallel can be entered by one transition, 65 are refused (also
+ * when the 65th is the one that conflicts). */
+static void
+test_many_targets(void)
+{
+	size_t cap = 1u << 16, len;
+	char *buf = malloc(cap);
+	int n, i, rc;
+
+	for (n = 64; n <= 65; n++) {
+		struct sm_diags d = { 0 };
+		struct sm_machine *m = NULL;
+
+		len = (size_t)snprintf(buf, cap, "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\n"
+		    "<state id=\"a\"><transition event=\"go\" target=\"");
+		for (i = 0; i < n; i++)
+			len += (size_t)snprintf(buf + len, cap - len, "%sr%d", i ? " " : "",
+			    i == 64 ? 0 : i); /* the 65th names r0 again */
+		len += (size_t)snprintf(buf + len, cap - len, "\"/></state>\n<parallel id=\"p\">");
+		for (i = 0; i < 64; i++)
+			len += (size_t)snprintf(buf + len, cap - len,
+			    "<state id=\"r%d\"><transition event=\"x\" target=\"f\"/></state>", i);
+		len += (size_t)snprintf(buf + len, cap - len, "</parallel>\n<final id=\"f\"/></scxml>\n");
+		rc = sm_machine_load_memory(buf, len, "targets.scxml", NULL, NULL, &m, &d);
+		if (n == 64) {
+			if (!ok(rc == 0 && m != NULL && m->states[1].transitions[0]->ntargets == 64,
+			    "64 targets in 64 regions: loads"))
+				dump_diags(&d);
+		} else {
+			ok(rc == SM_EINVALID && m == NULL, "65 targets: refused");
+			if (!ok(has_diag(&d, "targets.scxml:2: 65 transition targets: at most 64"),
+			    "says how many are allowed"))
+				dump_diags(&d);
+		}
+		sm_diags_free(&d);
+		sm_machine_free(m);
+	}
+	free(buf);
+}
+
 static void
 test_schema_in_sync(void)
 {
@@ -1088,5 +1129,6 @@ main(void)
 	test_schema_dedup();
 	test_content_limits();
 	test_not_regular();
+	test_many_targets();
 	return done_testing();
 }
