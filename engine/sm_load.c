@@ -1299,40 +1299,40 @@ ld_scxml_type(const char *t)
 	return 0;
 }
 
-/* Read a whole file, refusing it unread when larger than max. */
+/* Read a whole file, refusing it unread when larger than max.  On
+ * failure returns a negative SM_E* code and says why in `why`. */
 static int
 ld_read_file(const char *path, size_t max, char **buf, size_t *len,
     char *why, size_t whylen)
 {
 	struct stat st;
-	int fd, e;
+	int fd, rc = 0;
 	size_t got = 0;
-	char *b;
+	char *b = NULL;
 
 	/* O_NONBLOCK: opening a FIFO (or a device) must not hang the loader;
 	 * it has no effect on the reads of a regular file */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
-		e = errno;
-		snprintf(why, whylen, "cannot open: %s", strerror(e));
-		return sm_error_from_errno(e);
+		rc = sm_error_from_errno(errno);
+		snprintf(why, whylen, "cannot open: %s", strerror(errno));
+		return rc;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		snprintf(why, whylen, "not a regular file: name a machine file");
-		close(fd);
-		return SM_EIO;
+		rc = SM_EIO;
+		goto out;
 	}
 	if ((uint64_t)st.st_size > (uint64_t)max) {
 		snprintf(why, whylen, "file is %lld bytes, over the limit of %zu: "
 		    "machine files must be small", (long long)st.st_size, max);
-		close(fd);
-		return SM_ETOOBIG;
+		rc = SM_ETOOBIG;
+		goto out;
 	}
-	b = malloc((size_t)st.st_size + 1);
-	if (b == NULL) {
-		close(fd);
+	if ((b = malloc((size_t)st.st_size + 1)) == NULL) {
 		snprintf(why, whylen, "out of memory");
-		return SM_ENOMEM;
+		rc = SM_ENOMEM;
+		goto out;
 	}
 	while (got <= max) {
 		ssize_t r = read(fd, b + got, (size_t)st.st_size + 1 - got);
@@ -1340,26 +1340,26 @@ ld_read_file(const char *path, size_t max, char **buf, size_t *len,
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			e = errno;
-			snprintf(why, whylen, "read failed: %s", strerror(e));
-			free(b);
-			close(fd);
-			return sm_error_from_errno(e);
+			rc = sm_error_from_errno(errno);
+			snprintf(why, whylen, "read failed: %s", strerror(errno));
+			goto out;
 		}
 		if (r == 0)
 			break;
 		got += (size_t)r;
 		if (got == (size_t)st.st_size + 1) { /* grew while we read */
 			snprintf(why, whylen, "file changed while being read");
-			free(b);
-			close(fd);
-			return SM_EIO;
+			rc = SM_EIO;
+			goto out;
 		}
 	}
-	close(fd);
 	*buf = b;
 	*len = got;
-	return 0;
+	b = NULL;
+out:
+	free(b);
+	close(fd);
+	return rc;
 }
 
 static void
