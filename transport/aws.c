@@ -515,6 +515,7 @@ start_attempt(struct aws_call *c)
 	hs.resp_max = c->resp_max;
 	hs.resp_file = c->resp_file;
 	hs.connect_timeout_ms = b->connect_timeout_ms;
+	hs.ca_file = b->conf->ca_bundle;
 	hs.timeout_ms = c->timeout_ms;
 	sm_error_clear(&err);
 	c->state = CALL_HTTP;
@@ -630,7 +631,9 @@ on_http_done(void *arg, const struct http_response *resp)
 		    resp->error ? resp->error : "", extra);
 		call_fail(c, resp->code, what,
 		    resp->code == SM_ENET || resp->code == SM_ETIMEOUT ?
-		    "check the endpoint and the network" : NULL);
+		    "check the endpoint and the network" :
+		    resp->code == SM_ETLS ? "the server's certificate was not accepted; "
+		    "for a private CA set AWS_CA_BUNDLE to its PEM file" : NULL);
 		return;
 	}
 	if ((resp->status >= 200 && resp->status < 300) ||

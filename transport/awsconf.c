@@ -647,6 +647,7 @@ awsconf_free(struct awsconf *conf)
 	free(conf->region);
 	free(conf->endpoint_sqs);
 	free(conf->endpoint_s3);
+	free(conf->ca_bundle);
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -854,6 +855,24 @@ awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error 
 		rc = sm_error_set(err, SM_EINVAL, "max attempts %d is above 100",
 		    conf->max_attempts);
 		goto out;
+	}
+
+	/* CA bundle: a file of trusted CAs (checked when a request starts) */
+	src = "AWS_CA_BUNDLE";
+	if ((v = env("AWS_CA_BUNDLE")) == NULL &&
+	    (v = awsconf_ini_get(ini, section, "ca_bundle")) != NULL)
+		src = cpath;
+	if (v != NULL && *v != '\0') {
+		if (access(v, R_OK) != 0) {
+			rc = sm_error_set(err, SM_EINVAL,
+			    "CA bundle '%.200s' (from %s) cannot be read: %s; give a PEM file",
+			    v, src, strerror(errno));
+			goto out;
+		}
+		if ((conf->ca_bundle = strdup(v)) == NULL) {
+			rc = sm_error_set(err, SM_ENOMEM, "out of memory");
+			goto out;
+		}
 	}
 out:
 	awsconf_ini_free(ini);

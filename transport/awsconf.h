@@ -16,7 +16,9 @@
  *                 path|virtual|auto", else decided per bucket (below);
  *   max attempts: tp_config.max_attempts, AWS_MAX_ATTEMPTS, config
  *                 `max_attempts`, else 3;
- *   profile:      AWS_PROFILE, else "default".
+ *   profile:      AWS_PROFILE, else "default";
+ *   CA bundle:    AWS_CA_BUNDLE, config `ca_bundle`, else none (the
+ *                 system's trust store).
  * The config file is AWS_CONFIG_FILE or $HOME/.aws/config, sections
  * "[profile NAME]" (and "[default]").
  */
@@ -43,6 +45,10 @@ struct awsconf {
 	int endpoint_s3_custom;
 	int s3_path_style;         /* -1: per bucket, 0: virtual-hosted, 1: path */
 	int max_attempts;          /* >= 1 */
+	/* PEM file of the certificate authorities trusted for https
+	 * endpoints instead of the system's (a private CA of MinIO, Ceph...);
+	 * NULL: the system's trust store.  Peers are verified either way. */
+	char *ca_bundle;
 };
 
 /*

@@ -635,6 +635,8 @@ http_start(struct http *h, const struct http_req_spec *spec, http_done_cb *cb, v
 	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (spec->ca_file != NULL)
+		curl_easy_setopt(r->easy, CURLOPT_CAINFO, spec->ca_file);
 	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,

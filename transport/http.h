@@ -54,6 +54,10 @@ struct http_req_spec {
 	size_t resp_max;
 	const char *resp_file;
 
+	/* PEM file of trusted CAs for https (NULL: the system's store); the
+	 * peer and its host name are verified either way. */
+	const char *ca_file;
+
 	long connect_timeout_ms;       /* 0: 10 s */
 	long timeout_ms;               /* whole transfer; 0: 60 s */
 };

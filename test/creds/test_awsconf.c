@@ -44,7 +44,8 @@ clean_env(void)
 		"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3",
 		"AWS_S3_FORCE_PATH_STYLE", "AWS_MAX_ATTEMPTS", "AWS_CONFIG_FILE",
 		"AWS_SHARED_CREDENTIALS_FILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN" };
+		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+		"AWS_CA_BUNDLE" };
 
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		unsetenv(vars[i]);
@@ -337,6 +338,30 @@ test_load(void)
 	like_str(err.msg, "config:3:", "load: message gives file:line");
 	write_str("config", "[default]\ns3 =\n  addressing_style = sideways\n");
 	is_int(load(NULL, &err), SM_EINVAL, "load: unknown addressing style refused");
+
+	/* CA bundle: none by default, config ca_bundle, AWS_CA_BUNDLE wins */
+	{
+		char ca1[512], ca2[512], text[700];
+
+		snprintf(ca1, sizeof(ca1), "%s/ca1.pem", tmpdir);
+		snprintf(ca2, sizeof(ca2), "%s/ca2.pem", tmpdir);
+		write_str("ca1.pem", "pem\n");
+		write_str("ca2.pem", "pem\n");
+		write_str("config", "[default]\nregion = eu-west-1\n");
+		is_int(load(NULL, &err), 0, "load: config without ca_bundle");
+		ok(conf.ca_bundle == NULL, "load: no CA bundle by default (system store)");
+		snprintf(text, sizeof(text), "[default]\nca_bundle = %s\n", ca1);
+		write_str("config", text);
+		is_int(load(NULL, &err), 0, "load: config with ca_bundle");
+		is_str(conf.ca_bundle, ca1, "load: ca_bundle from config");
+		setenv("AWS_CA_BUNDLE", ca2, 1);
+		load(NULL, &err);
+		is_str(conf.ca_bundle, ca2, "load: AWS_CA_BUNDLE beats config");
+		setenv("AWS_CA_BUNDLE", "/nonexistent/ca.pem", 1);
+		is_int(load(NULL, &err), SM_EINVAL, "load: unreadable CA bundle refused");
+		like_str(err.msg, "AWS_CA_BUNDLE", "load: message names where it came from");
+		unsetenv("AWS_CA_BUNDLE");
+	}
 	unsetenv("AWS_CONFIG_FILE");
 	awsconf_free(&conf);
 }

@@ -515,6 +515,84 @@ test_reuse(void)
 	tp_destroy(tp);
 }
 
+/* TLS through the aws layer: a self-signed server is refused with a TLS
+ * error that says what to do, not retried; trusting its certificate with
+ * AWS_CA_BUNDLE makes the same call succeed. */
+static void
+test_tls(void)
+{
+	char dir[] = "/tmp/test_retry_tls.XXXXXX", cmd[1024], cert[256], key[256];
+	char url[160];
+	struct faultd tls;
+	struct tp_config cfg;
+	struct sm_error err;
+	struct tp *tp = NULL;
+	struct out o;
+
+	if (mkdtemp(dir) == NULL)
+		bail_out("mkdtemp");
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+	    "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s "
+	    "-out %s >/dev/null 2>&1", key, cert);
+	if (system(cmd) != 0 || faultd_start_tls(&tls, cert, key) != 0) {
+		ok(1, "# SKIP openssl or python3 ssl not available");
+		goto out;
+	}
+	snprintf(url, sizeof(url), "%s/123456789012/q", tls.url);
+
+	tp_config_init(&cfg);
+	cfg.backend = "aws";
+	cfg.endpoint_sqs = tls.url;
+	cfg.connect_timeout_ms = 2000;
+	cfg.request_timeout_ms = 5000;
+	unsetenv("AWS_CA_BUNDLE");
+	sm_error_clear(&err);
+	if (tp_create(&tp, loop, &cfg, &err) != 0) {
+		ok(0, "tls: tp_create (%s)", err.msg);
+		goto stop;
+	}
+	aws_set_backoff_scale(tp, 0);
+	memset(&o, 0, sizeof(o));
+	tp_queue_delete(tp, url, "r", on_done, &o);
+	tp_wait(tp, &o.done, 30000);
+	is_int(o.code, SM_ETLS, "tls: a self-signed server is refused (SM_ETLS)");
+	is_int(o.attempts, 1, "tls: not retried");
+	like_str(o.msg, "certificate", "tls: the message says it is the certificate");
+	like_str(o.msg, "AWS_CA_BUNDLE", "tls: and how to trust a private CA");
+	diag("%s", o.msg);
+	tp_destroy(tp);
+	tp = NULL;
+
+	setenv("AWS_CA_BUNDLE", cert, 1);
+	sm_error_clear(&err);
+	if (tp_create(&tp, loop, &cfg, &err) != 0) {
+		ok(0, "tls: tp_create with AWS_CA_BUNDLE (%s)", err.msg);
+		goto stop;
+	}
+	memset(&o, 0, sizeof(o));
+	tp_queue_delete(tp, url, "r", on_done, &o);
+	tp_wait(tp, &o.done, 30000);
+	is_int(o.code, 0, "tls: trusted through AWS_CA_BUNDLE, the call succeeds (%s)", o.msg);
+	tp_destroy(tp);
+	tp = NULL;
+
+	setenv("AWS_CA_BUNDLE", "/nonexistent/smd-ca.pem", 1);
+	sm_error_clear(&err);
+	is_int(tp_create(&tp, loop, &cfg, &err), SM_EINVAL, "tls: an unreadable CA bundle is refused");
+	like_str(err.msg, "/nonexistent/smd-ca.pem", "tls: the message names the file");
+	if (tp != NULL)
+		tp_destroy(tp);
+stop:
+	unsetenv("AWS_CA_BUNDLE");
+	faultd_stop(&tls);
+out:
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		diag("cannot remove %s", dir);
+}
+
 static void
 test_destroy_cancels(void)
 {
@@ -564,6 +642,7 @@ main(void)
 	test_quota();
 	test_hostile();
 	test_reuse();
+	test_tls();
 	test_destroy_cancels();
 
 	sm_loop_destroy(loop);
