@@ -1503,6 +1503,28 @@ ld_invoke_content(struct ld *L, struct sm_invoke *iv, xmlNode *content)
 	iv->child = m;
 }
 
+/* Digits, and with `frac` an optional fraction ("2", "1.5"): no sign,
+ * blanks, exponent or hex, which strtol/strtod would take. */
+static int
+ld_plain_number(const char *v, int frac)
+{
+	const char *p = v;
+
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (p == v)
+		return 0;
+	if (frac && *p == '.') {
+		const char *q = ++p;
+
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (p == q)
+			return 0;
+	}
+	return *p == '\0';
+}
+
 static void
 ld_retry(struct ld *L, xmlNode *n, struct sm_invoke *iv, int is_action)
 {
@@ -1534,7 +1556,8 @@ ld_retry(struct ld *L, xmlNode *n, struct sm_invoke *iv, int is_action)
 
 		errno = 0;
 		a = strtol(v, &end, 10);
-		if (errno || end == v || *end || a < 1 || a > SM_LOAD_MAX_ATTEMPTS)
+		if (!ld_plain_number(v, 0) || errno || end == v || *end || a < 1 ||
+		    a > SM_LOAD_MAX_ATTEMPTS)
 			lerr(L, iv->line, "sm:attempts=\"%s\": want a whole number from 1 "
 			    "to %d (total attempts)", v, SM_LOAD_MAX_ATTEMPTS);
 		else
@@ -1547,7 +1570,8 @@ ld_retry(struct ld *L, xmlNode *n, struct sm_invoke *iv, int is_action)
 
 		errno = 0;
 		b = strtod(v, &end);
-		if (errno || end == v || *end || !(b >= 1.0 && b <= 100.0))
+		if (!ld_plain_number(v, 1) || errno || end == v || *end ||
+		    !(b >= 1.0 && b <= 100.0))
 			lerr(L, iv->line, "sm:backoff=\"%s\": want a number from 1.0 to "
 			    "100 (delay multiplier per attempt)", v);
 		else
