@@ -725,6 +725,74 @@ test_graph(void)
 	}
 }
 
+/* The DOT output of real machines is accepted by Graphviz itself (when
+ * `dot` is installed): every valid case, machines/task.scxml and the W3C
+ * files, rendered without a warning. */
+static void
+test_graph_renders(void)
+{
+	char path[4400], dotf[] = "/tmp/test_load_dot.XXXXXX", cmd[4600];
+	const char *dirs[2];
+	size_t n, i, d, count = 0;
+	int fd, bad = 0;
+
+	if (system("dot -V >/dev/null 2>&1") != 0) {
+		ok(1, "# SKIP graphviz 'dot' is not installed");
+		return;
+	}
+	if ((fd = mkstemp(dotf)) < 0) {
+		ok(0, "temp file");
+		return;
+	}
+	close(fd);
+	snprintf(path, sizeof path, "%s/test/load/valid", src_dir);
+	dirs[0] = strdup(path);
+	snprintf(path, sizeof path, "%s/testdata/w3c-scxml/null", shared_dir);
+	dirs[1] = strdup(path);
+	for (d = 0; d < 3; d++) {
+		char **names = d < 2 ? list_dir(dirs[d], &n) : NULL;
+
+		if (d == 2)
+			n = 1;
+		for (i = 0; i < n; i++) {
+			struct sm_diags dg = { 0 };
+			struct sm_machine *m = NULL;
+			FILE *f;
+
+			if (d == 0)
+				snprintf(path, sizeof path, "%s/%s/machine.scxml", dirs[d], names[i]);
+			else if (d == 1)
+				snprintf(path, sizeof path, "%s/%s", dirs[d], names[i]);
+			else
+				snprintf(path, sizeof path, "%s/machines/task.scxml", src_dir);
+			if (names)
+				free(names[i]);
+			if (strstr(path, ".scxml") == NULL ||
+			    sm_machine_load_file(path, &opts, &m, &dg) != 0) {
+				sm_diags_free(&dg);
+				continue;
+			}
+			f = fopen(dotf, "w");
+			sm_machine_graph_dot(m, f);
+			fclose(f);
+			snprintf(cmd, sizeof cmd, "dot -Tsvg -o /dev/null %s 2>&1 | grep -q .", dotf);
+			if (system(cmd) == 0) { /* dot said something */
+				bad++;
+				diag("dot complains about the graph of %s", path);
+			}
+			count++;
+			sm_machine_free(m);
+			sm_diags_free(&dg);
+		}
+		free(names);
+	}
+	ok(count >= 40 && bad == 0, "graphviz renders the graphs of %zu machines "
+	    "without a word (%d complaints)", count, bad);
+	unlink(dotf);
+	free((void *)dirs[0]);
+	free((void *)dirs[1]);
+}
+
 /* Diagnostics come sorted by line, schema messages about attributes are
  * replaced by the loader's own, at most one schema message per line. */
 static void
@@ -1120,6 +1188,7 @@ main(void)
 	test_hostile();
 	test_model();
 	test_graph();
+	test_graph_renders();
 	test_memory_api();
 	test_diag_order();
 	test_big_machine();
