@@ -39,7 +39,6 @@
 #define NS_SMD   "urn:smd:scxml:1"
 #define SM_SCXML_EVENT_PROCESSOR "http://www.w3.org/TR/scxml/#SCXMLEventProcessor"
 #define SM_LOAD_MAX_ATTEMPTS 100
-#define SM_LOAD_MAX_TARGETS 64 /* targets of one transition or initial list */
 
 static void sm__strv_free(char **v);
 

@@ -61,6 +61,8 @@ void sm_diags_print(const struct sm_diags *d, FILE *fp);
 #define SM_LOAD_MAX_INVOKE_DEPTH  8   /* nested child documents (src=/content) */
 #define SM_LOAD_MAX_DOCUMENTS     64  /* documents per load, children included */
 #define SM_LOAD_MAX_TOTAL_FACTOR  4   /* all documents together: 4 x max_bytes */
+#define SM_LOAD_MAX_TARGETS       64  /* ids in one target or initial list
+                                         (checked pairwise) */
 
 struct sm_load_opts {
 	size_t max_bytes;    /* 0: SM_LOAD_MAX_BYTES_DEFAULT; files (and each
