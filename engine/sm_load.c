@@ -121,6 +121,35 @@ sm_diags_print(const struct sm_diags *d, FILE *fp)
 		fprintf(fp, "%s\n", sm_diag_format(&d->v[i], buf, sizeof buf));
 }
 
+/* A copy of `s` fit for one line of a terminal: the control characters
+ * an attribute may carry (&#10; is well-formed XML) are written as \n,
+ * \r, \t or '?', so a message can neither span lines nor forge one. */
+static char *
+ld_one_line(const char *s)
+{
+	size_t n = 0, i;
+	char *o, *p;
+
+	for (i = 0; s[i]; i++)
+		n += (unsigned char)s[i] < 0x20 ? 2 : 1;
+	if ((o = malloc(n + 1)) == NULL)
+		return NULL;
+	for (p = o; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != 0x7f) {
+			*p++ = (char)c;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			*p++ = '\\';
+			*p++ = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else {
+			*p++ = '?';
+		}
+	}
+	*p = '\0';
+	return o;
+}
+
 static void
 ld_push(struct ld_shared *S, const char *file, int line, int col, int code,
     const char *msg)
@@ -147,8 +176,8 @@ ld_push(struct ld_shared *S, const char *file, int line, int col, int code,
 		return;
 	}
 	d->v = v;
-	v[d->n].file = strdup(file ? file : "<memory>");
-	v[d->n].msg = strdup(msg);
+	v[d->n].file = ld_one_line(file ? file : "<memory>");
+	v[d->n].msg = ld_one_line(msg);
 	v[d->n].line = line;
 	v[d->n].col = col;
 	v[d->n].warning = code == 0;

@@ -366,6 +366,31 @@ test_hostile(void)
 	hostile("no namespace", nons, sizeof nons - 1, "<scxml> is in namespace \"\"");
 	hostile("not scxml", notscxml, sizeof notscxml - 1, "root element is <svg>, not <scxml>");
 	hostile("NUL byte", nul, sizeof nul - 1, "malformed xml");
+	{
+		/* &#10; in an attribute is well-formed: the message stays one line
+		 * and cannot forge a second diagnostic */
+		static const char forge[] =
+		    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\n"
+		    "<state id=\"a\"><onentry><send "
+		    "event=\"x&#10;hostile.scxml:1:&#9;ok&#13;\"/></onentry>"
+		    "<transition event=\"go\" target=\"f\"/></state>\n"
+		    "<final id=\"f\"/></scxml>\n";
+		struct sm_diags d = { 0 };
+		int noisy, rc, oneline = 1;
+		size_t k;
+
+		rc = load_quiet(forge, sizeof forge - 1, NULL, &d, &noisy);
+		for (k = 0; k < d.n; k++)
+			if (strpbrk(d.v[k].msg, "\n\r\t") != NULL)
+				oneline = 0;
+		ok(rc == SM_EINVALID && oneline, "newline in an attribute: every "
+		    "message is one line");
+		if (!ok(has_diag(&d, "hostile.scxml:2: <send "
+		    "event=\"x\\nhostile.scxml:1:\\tok\\r\">: not an event name"),
+		    "control characters are shown escaped"))
+			dump_diags(&d);
+		sm_diags_free(&d);
+	}
 
 	{
 		static const char schema_bad[] =
