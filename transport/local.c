@@ -48,11 +48,6 @@
 #define ERR_NOQUEUE "AWS.SimpleQueueService.NonExistentQueue"
 #define ERR_BADRECEIPT "ReceiptHandleIsInvalid"
 
-enum lop_kind {
-	LOP_URL, LOP_RECV, LOP_SENT, LOP_DONE, LOP_BATCH, LOP_ATTRS,
-	LOP_OBJECT, LOP_DATA, LOP_LIST
-};
-
 enum lop_what {
 	W_GET_URL, W_CREATE_QUEUE, W_RECEIVE, W_SEND, W_DELETE, W_CHVIS,
 	W_SEND_BATCH, W_DELETE_BATCH, W_CHVIS_BATCH, W_ATTRS,
@@ -67,22 +62,12 @@ struct local;
 struct lop {
 	struct lop *next, *prev;
 	struct local *l;
-	enum lop_kind kind;
+	enum tp__cb_kind kind;
 	enum lop_what what;
 	uint64_t timer;            /* long poll: armed re-check timer, or 0 */
 	uint64_t seq;              /* start order */
 	int ready;                 /* to run at the next kick */
-	union {
-		tp_url_cb *url;
-		tp_recv_cb *recv;
-		tp_sent_cb *sent;
-		tp_done_cb *done;
-		tp_batch_cb *batch;
-		tp_attrs_cb *attrs;
-		tp_object_cb *object;
-		tp_data_cb *data;
-		tp_list_cb *list;
-	} cb;
+	union tp__cb cb;
 	void *arg;
 
 	char *s[5];                /* copied string arguments */
@@ -201,7 +186,7 @@ static void lop_fire_cancel(struct lop *op);
 static int64_t lop_timer(struct sm_loop *loop, uint64_t id, void *arg);
 
 static struct lop *
-lop_new(struct local *l, enum lop_kind kind, enum lop_what what, void *arg)
+lop_new(struct local *l, enum tp__cb_kind kind, enum lop_what what, void *arg)
 {
 	struct lop *op = calloc(1, sizeof(*op));
 
@@ -282,35 +267,7 @@ lop_start(struct lop *op)
 static void
 lop_fire_fail(struct lop *op, const struct tp_result *r)
 {
-	switch (op->kind) {
-	case LOP_URL:
-		op->cb.url(op->arg, r, NULL);
-		break;
-	case LOP_RECV:
-		op->cb.recv(op->arg, r, NULL, 0);
-		break;
-	case LOP_SENT:
-		op->cb.sent(op->arg, r, NULL);
-		break;
-	case LOP_DONE:
-		op->cb.done(op->arg, r);
-		break;
-	case LOP_BATCH:
-		op->cb.batch(op->arg, r, NULL, 0);
-		break;
-	case LOP_ATTRS:
-		op->cb.attrs(op->arg, r, NULL, 0);
-		break;
-	case LOP_OBJECT:
-		op->cb.object(op->arg, r, NULL);
-		break;
-	case LOP_DATA:
-		op->cb.data(op->arg, r, NULL, 0);
-		break;
-	case LOP_LIST:
-		op->cb.list(op->arg, r, NULL, 0, NULL, 0, NULL);
-		break;
-	}
+	tp__cb_fail(op->kind, op->cb, op->arg, r);
 }
 
 static void
@@ -2367,7 +2324,7 @@ run_ready(struct sm_loop *loop, int fd, unsigned events, void *arg)
 /* ---- the ops table entries ----------------------------------------------- */
 
 static struct lop *
-new_op(struct tp *tp, enum lop_kind kind, enum lop_what what, void *arg, const char *s0,
+new_op(struct tp *tp, enum tp__cb_kind kind, enum lop_what what, void *arg, const char *s0,
     const char *s1, const char *s2, const char *s3)
 {
 	struct lop *op = lop_new(tp->impl, kind, what, arg);
@@ -2387,7 +2344,7 @@ new_op(struct tp *tp, enum lop_kind kind, enum lop_what what, void *arg, const c
 
 /* Queue operations need the store; the URL gives the queue name. */
 static int
-queue_op(struct tp *tp, enum lop_kind kind, enum lop_what what, void *arg, const char *url,
+queue_op(struct tp *tp, enum tp__cb_kind kind, enum lop_what what, void *arg, const char *url,
     const char *s1, struct lop **out)
 {
 	struct local *l = tp->impl;
@@ -2412,7 +2369,7 @@ l_get_url(struct tp *tp, const char *name, tp_url_cb *cb, void *arg)
 		return SM_EUNSUPPORTED;
 	if (!qname_valid(name))
 		return SM_EINVAL;
-	if ((op = new_op(tp, LOP_URL, W_GET_URL, arg, name, NULL, NULL, NULL)) == NULL)
+	if ((op = new_op(tp, TP__CB_URL, W_GET_URL, arg, name, NULL, NULL, NULL)) == NULL)
 		return SM_ENOMEM;
 	op->cb.url = cb;
 	return lop_start(op);
@@ -2442,7 +2399,7 @@ l_create_q(struct tp *tp, const char *name, const struct tp_attr *attrs, size_t 
 		    v > d->max)
 			return SM_EINVAL;
 	}
-	if ((op = new_op(tp, LOP_URL, W_CREATE_QUEUE, arg, name, NULL, NULL, NULL)) == NULL)
+	if ((op = new_op(tp, TP__CB_URL, W_CREATE_QUEUE, arg, name, NULL, NULL, NULL)) == NULL)
 		return SM_ENOMEM;
 	op->cb.url = cb;
 	if (nattrs > 0) {
@@ -2469,7 +2426,7 @@ l_receive(struct tp *tp, const char *url, int max, int wait_s, int vis, tp_recv_
 	struct lop *op;
 	int rc;
 
-	if ((rc = queue_op(tp, LOP_RECV, W_RECEIVE, arg, url, NULL, &op)) != 0)
+	if ((rc = queue_op(tp, TP__CB_RECV, W_RECEIVE, arg, url, NULL, &op)) != 0)
 		return rc;
 	op->cb.recv = cb;
 	op->i[0] = max;
@@ -2486,7 +2443,7 @@ l_send(struct tp *tp, const char *url, const char *body, int delay_s, tp_sent_cb
 	struct lop *op;
 	int rc;
 
-	if ((rc = queue_op(tp, LOP_SENT, W_SEND, arg, url, body, &op)) != 0)
+	if ((rc = queue_op(tp, TP__CB_SENT, W_SEND, arg, url, body, &op)) != 0)
 		return rc;
 	op->cb.sent = cb;
 	op->i[1] = delay_s;
@@ -2499,7 +2456,7 @@ l_delete(struct tp *tp, const char *url, const char *receipt, tp_done_cb *cb, vo
 	struct lop *op;
 	int rc;
 
-	if ((rc = queue_op(tp, LOP_DONE, W_DELETE, arg, url, receipt, &op)) != 0)
+	if ((rc = queue_op(tp, TP__CB_DONE, W_DELETE, arg, url, receipt, &op)) != 0)
 		return rc;
 	op->cb.done = cb;
 	return lop_start(op);
@@ -2512,7 +2469,7 @@ l_chvis(struct tp *tp, const char *url, const char *receipt, int vis, tp_done_cb
 	struct lop *op;
 	int rc;
 
-	if ((rc = queue_op(tp, LOP_DONE, W_CHVIS, arg, url, receipt, &op)) != 0)
+	if ((rc = queue_op(tp, TP__CB_DONE, W_CHVIS, arg, url, receipt, &op)) != 0)
 		return rc;
 	op->cb.done = cb;
 	op->i[0] = vis;
@@ -2529,7 +2486,7 @@ batch_op(struct tp *tp, enum lop_what what, const char *url, const struct tp_bat
 
 	if (n > 10)
 		return SM_EINVAL;
-	if ((rc = queue_op(tp, LOP_BATCH, what, arg, url, NULL, &op)) != 0)
+	if ((rc = queue_op(tp, TP__CB_BATCH, what, arg, url, NULL, &op)) != 0)
 		return rc;
 	op->cb.batch = cb;
 	if ((op->entries = calloc(n, sizeof(*op->entries))) == NULL)
@@ -2593,7 +2550,7 @@ l_attrs(struct tp *tp, const char *url, const char *const *names, size_t nnames,
 		if (j == sizeof(known) / sizeof(known[0]))
 			return SM_EINVAL;
 	}
-	if ((rc = queue_op(tp, LOP_ATTRS, W_ATTRS, arg, url, NULL, &op)) != 0)
+	if ((rc = queue_op(tp, TP__CB_ATTRS, W_ATTRS, arg, url, NULL, &op)) != 0)
 		return rc;
 	op->cb.attrs = cb;
 	if (nnames > 0) {
@@ -2611,7 +2568,7 @@ nomem:
 }
 
 static int
-obj_op(struct tp *tp, enum lop_kind kind, enum lop_what what, void *arg, const char *s0,
+obj_op(struct tp *tp, enum tp__cb_kind kind, enum lop_what what, void *arg, const char *s0,
     const char *s1, const char *s2, const char *s3, struct lop **out)
 {
 	struct local *l = tp->impl;
@@ -2630,7 +2587,7 @@ l_bucket(struct tp *tp, const char *bucket, tp_done_cb *cb, void *arg)
 	struct lop *op;
 	int rc;
 
-	if ((rc = obj_op(tp, LOP_DONE, W_BUCKET, arg, bucket, NULL, NULL, NULL, &op)) != 0)
+	if ((rc = obj_op(tp, TP__CB_DONE, W_BUCKET, arg, bucket, NULL, NULL, NULL, &op)) != 0)
 		return rc;
 	op->cb.done = cb;
 	return lop_start(op);
@@ -2644,7 +2601,7 @@ l_put_file(struct tp *tp, const char *bucket, const char *key, const char *path,
 	int rc;
 
 	(void)ctype;   /* not kept: files have no content type */
-	if ((rc = obj_op(tp, LOP_OBJECT, W_PUT_FILE, arg, bucket, key, path, NULL, &op)) != 0)
+	if ((rc = obj_op(tp, TP__CB_OBJECT, W_PUT_FILE, arg, bucket, key, path, NULL, &op)) != 0)
 		return rc;
 	op->cb.object = cb;
 	return lop_start(op);
@@ -2658,7 +2615,7 @@ l_put_mem(struct tp *tp, const char *bucket, const char *key, const void *data, 
 	int rc;
 
 	(void)ctype;
-	if ((rc = obj_op(tp, LOP_OBJECT, W_PUT_MEM, arg, bucket, key, NULL, NULL, &op)) != 0)
+	if ((rc = obj_op(tp, TP__CB_OBJECT, W_PUT_MEM, arg, bucket, key, NULL, NULL, &op)) != 0)
 		return rc;
 	op->cb.object = cb;
 	if ((op->buf = malloc(len ? len : 1)) == NULL) {
@@ -2678,7 +2635,7 @@ l_get_file(struct tp *tp, const char *bucket, const char *key, const char *path,
 	struct lop *op;
 	int rc;
 
-	if ((rc = obj_op(tp, LOP_OBJECT, W_GET_FILE, arg, bucket, key, path, NULL, &op)) != 0)
+	if ((rc = obj_op(tp, TP__CB_OBJECT, W_GET_FILE, arg, bucket, key, path, NULL, &op)) != 0)
 		return rc;
 	op->cb.object = cb;
 	return lop_start(op);
@@ -2691,7 +2648,7 @@ l_get_mem(struct tp *tp, const char *bucket, const char *key, size_t max, tp_dat
 	struct lop *op;
 	int rc;
 
-	if ((rc = obj_op(tp, LOP_DATA, W_GET_MEM, arg, bucket, key, NULL, NULL, &op)) != 0)
+	if ((rc = obj_op(tp, TP__CB_DATA, W_GET_MEM, arg, bucket, key, NULL, NULL, &op)) != 0)
 		return rc;
 	op->cb.data = cb;
 	op->len = max;
@@ -2704,7 +2661,7 @@ l_head(struct tp *tp, const char *bucket, const char *key, tp_object_cb *cb, voi
 	struct lop *op;
 	int rc;
 
-	if ((rc = obj_op(tp, LOP_OBJECT, W_HEAD, arg, bucket, key, NULL, NULL, &op)) != 0)
+	if ((rc = obj_op(tp, TP__CB_OBJECT, W_HEAD, arg, bucket, key, NULL, NULL, &op)) != 0)
 		return rc;
 	op->cb.object = cb;
 	return lop_start(op);
@@ -2716,7 +2673,7 @@ l_odel(struct tp *tp, const char *bucket, const char *key, tp_done_cb *cb, void 
 	struct lop *op;
 	int rc;
 
-	if ((rc = obj_op(tp, LOP_DONE, W_ODELETE, arg, bucket, key, NULL, NULL, &op)) != 0)
+	if ((rc = obj_op(tp, TP__CB_DONE, W_ODELETE, arg, bucket, key, NULL, NULL, &op)) != 0)
 		return rc;
 	op->cb.done = cb;
 	return lop_start(op);
@@ -2729,7 +2686,7 @@ l_list(struct tp *tp, const char *bucket, const char *prefix, const char *delim,
 	struct lop *op;
 	int rc;
 
-	if ((rc = obj_op(tp, LOP_LIST, W_LIST, arg, bucket, prefix, delim, cont, &op)) != 0)
+	if ((rc = obj_op(tp, TP__CB_LIST, W_LIST, arg, bucket, prefix, delim, cont, &op)) != 0)
 		return rc;
 	op->cb.list = cb;
 	op->i[0] = max_keys;
@@ -2743,7 +2700,7 @@ l_copy(struct tp *tp, const char *sb, const char *sk, const char *db, const char
 	struct lop *op;
 	int rc;
 
-	if ((rc = obj_op(tp, LOP_OBJECT, W_COPY, arg, sb, sk, db, dk, &op)) != 0)
+	if ((rc = obj_op(tp, TP__CB_OBJECT, W_COPY, arg, sb, sk, db, dk, &op)) != 0)
 		return rc;
 	op->cb.object = cb;
 	return lop_start(op);

@@ -574,8 +574,6 @@ s3_res_set(struct s3_res *d, int code, int status, const char *err_code, const c
 
 /* ---- operations --------------------------------------------------------- */
 
-enum s3_cbkind { S3_CB_DONE, S3_CB_OBJECT, S3_CB_DATA, S3_CB_LIST };
-
 struct s3_mpu;
 
 struct s3_op {
@@ -584,13 +582,8 @@ struct s3_op {
 	char *bucket;
 	char *key;                 /* NULL for bucket operations */
 	char *subject;             /* "bucket/key" or "bucket" */
-	enum s3_cbkind kind;
-	union {
-		tp_done_cb *done;
-		tp_object_cb *object;
-		tp_data_cb *data;
-		tp_list_cb *list;
-	} cb;
+	enum tp__cb_kind kind;
+	union tp__cb cb;
 	void *arg;
 	uint64_t size;             /* put: bytes sent */
 	size_t max;                /* get_mem */
@@ -619,7 +612,7 @@ s3_op_free(struct s3_op *op)
 
 static struct s3_op *
 s3_op_new(struct tp *tp, const char *opname, const char *bucket, const char *key,
-    enum s3_cbkind kind, void *arg)
+    enum tp__cb_kind kind, void *arg)
 {
 	struct s3_op *op;
 	size_t n;
@@ -735,20 +728,7 @@ s3_object_from_headers(const struct s3_op *op, const struct http_response *resp,
 static void
 s3_finish(struct s3_op *op, const struct tp_result *r)
 {
-	switch (op->kind) {
-	case S3_CB_DONE:
-		op->cb.done(op->arg, r);
-		break;
-	case S3_CB_OBJECT:
-		op->cb.object(op->arg, r, NULL);
-		break;
-	case S3_CB_DATA:
-		op->cb.data(op->arg, r, NULL, 0);
-		break;
-	case S3_CB_LIST:
-		op->cb.list(op->arg, r, NULL, 0, NULL, 0, NULL);
-		break;
-	}
+	tp__cb_fail(op->kind, op->cb, op->arg, r);
 	s3_op_free(op);
 }
 
@@ -792,7 +772,7 @@ tp__s3_bucket_create(struct tp *tp, const char *bucket, tp_done_cb *cb, void *ar
 	char body[512];
 	int rc;
 
-	if ((op = s3_op_new(tp, "CreateBucket", bucket, NULL, S3_CB_DONE, arg)) == NULL)
+	if ((op = s3_op_new(tp, "CreateBucket", bucket, NULL, TP__CB_DONE, arg)) == NULL)
 		return SM_ENOMEM;
 	op->cb.done = cb;
 	memset(&rq, 0, sizeof(rq));
@@ -849,7 +829,7 @@ tp__s3_object_put_mem(struct tp *tp, const char *bucket, const char *key,
 
 	if (s3_check_key(key) != 0)
 		return SM_EINVAL;
-	if ((op = s3_op_new(tp, "PutObject", bucket, key, S3_CB_OBJECT, arg)) == NULL)
+	if ((op = s3_op_new(tp, "PutObject", bucket, key, TP__CB_OBJECT, arg)) == NULL)
 		return SM_ENOMEM;
 	op->cb.object = cb;
 	op->size = len;
@@ -1340,7 +1320,7 @@ tp__s3_object_put_file(struct tp *tp, const char *bucket, const char *key,
 		close(fd);
 		return SM_EINVAL;
 	}
-	if ((op = s3_op_new(tp, "PutObject", bucket, key, S3_CB_OBJECT, arg)) == NULL ||
+	if ((op = s3_op_new(tp, "PutObject", bucket, key, TP__CB_OBJECT, arg)) == NULL ||
 	    (op->path = strdup(path)) == NULL ||
 	    (op->content_type = strdup(content_type != NULL ? content_type :
 	    S3_DEFAULT_CTYPE)) == NULL) {
@@ -1456,7 +1436,7 @@ tp__s3_object_get_file(struct tp *tp, const char *bucket, const char *key,
 
 	if (s3_check_key(key) != 0)
 		return SM_EINVAL;
-	if ((op = s3_op_new(tp, "GetObject", bucket, key, S3_CB_OBJECT, arg)) == NULL ||
+	if ((op = s3_op_new(tp, "GetObject", bucket, key, TP__CB_OBJECT, arg)) == NULL ||
 	    (op->path = strdup(path)) == NULL)
 		goto nomem;
 	n = strlen(path) + sizeof(".tmp.XXXXXX");
@@ -1517,7 +1497,7 @@ tp__s3_object_get_mem(struct tp *tp, const char *bucket, const char *key, size_t
 
 	if (s3_check_key(key) != 0)
 		return SM_EINVAL;
-	if ((op = s3_op_new(tp, "GetObject", bucket, key, S3_CB_DATA, arg)) == NULL)
+	if ((op = s3_op_new(tp, "GetObject", bucket, key, TP__CB_DATA, arg)) == NULL)
 		return SM_ENOMEM;
 	op->cb.data = cb;
 	op->max = max;
@@ -1562,7 +1542,7 @@ tp__s3_object_head(struct tp *tp, const char *bucket, const char *key,
 
 	if (s3_check_key(key) != 0)
 		return SM_EINVAL;
-	if ((op = s3_op_new(tp, "HeadObject", bucket, key, S3_CB_OBJECT, arg)) == NULL)
+	if ((op = s3_op_new(tp, "HeadObject", bucket, key, TP__CB_OBJECT, arg)) == NULL)
 		return SM_ENOMEM;
 	op->cb.object = cb;
 	memset(&rq, 0, sizeof(rq));
@@ -1600,7 +1580,7 @@ tp__s3_object_delete(struct tp *tp, const char *bucket, const char *key,
 
 	if (s3_check_key(key) != 0)
 		return SM_EINVAL;
-	if ((op = s3_op_new(tp, "DeleteObject", bucket, key, S3_CB_DONE, arg)) == NULL)
+	if ((op = s3_op_new(tp, "DeleteObject", bucket, key, TP__CB_DONE, arg)) == NULL)
 		return SM_ENOMEM;
 	op->cb.done = cb;
 	memset(&rq, 0, sizeof(rq));
@@ -1652,7 +1632,7 @@ tp__s3_object_list(struct tp *tp, const char *bucket, const char *prefix,
 	size_t nq = 0;
 	int rc;
 
-	if ((op = s3_op_new(tp, "ListObjectsV2", bucket, NULL, S3_CB_LIST, arg)) == NULL)
+	if ((op = s3_op_new(tp, "ListObjectsV2", bucket, NULL, TP__CB_LIST, arg)) == NULL)
 		return SM_ENOMEM;
 	op->cb.list = cb;
 	q[nq].name = "list-type";
@@ -1787,7 +1767,7 @@ tp__s3_object_copy(struct tp *tp, const char *src_bucket, const char *src_key,
 
 	if (s3_check_key(src_key) != 0 || s3_check_key(dst_key) != 0)
 		return SM_EINVAL;
-	if ((op = s3_op_new(tp, "CopyObject", dst_bucket, dst_key, S3_CB_OBJECT, arg)) == NULL)
+	if ((op = s3_op_new(tp, "CopyObject", dst_bucket, dst_key, TP__CB_OBJECT, arg)) == NULL)
 		return SM_ENOMEM;
 	op->cb.object = cb;
 	/* the source key URL-encoded as in a path ('/' kept) */

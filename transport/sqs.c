@@ -26,21 +26,10 @@
 #define SQS_RECV_MAX (16u * 1024 * 1024)
 #define SQS_RESP_MAX (1024u * 1024)
 
-enum sqs_kind {
-	K_URL, K_RECV, K_SENT, K_DONE, K_BATCH, K_ATTRS
-};
-
 struct sqs_ctx {
-	enum sqs_kind kind;
+	enum tp__cb_kind kind;
 	const char *op;
-	union {
-		tp_url_cb *url;
-		tp_recv_cb *recv;
-		tp_sent_cb *sent;
-		tp_done_cb *done;
-		tp_batch_cb *batch;
-		tp_attrs_cb *attrs;
-	} cb;
+	union tp__cb cb;
 	void *arg;
 	char sent_md5[33];          /* SendMessage: MD5 of the body we sent */
 	char **ids;                 /* batch: entry ids in order */
@@ -78,26 +67,7 @@ ctx_free(struct sqs_ctx *x)
 static void
 deliver_error(struct sqs_ctx *x, const struct tp_result *r)
 {
-	switch (x->kind) {
-	case K_URL:
-		x->cb.url(x->arg, r, NULL);
-		break;
-	case K_RECV:
-		x->cb.recv(x->arg, r, NULL, 0);
-		break;
-	case K_SENT:
-		x->cb.sent(x->arg, r, NULL);
-		break;
-	case K_DONE:
-		x->cb.done(x->arg, r);
-		break;
-	case K_BATCH:
-		x->cb.batch(x->arg, r, NULL, 0);
-		break;
-	case K_ATTRS:
-		x->cb.attrs(x->arg, r, NULL, 0);
-		break;
-	}
+	tp__cb_fail(x->kind, x->cb, x->arg, r);
 }
 
 __attribute__((format(printf, 4, 5))) static void
@@ -288,7 +258,7 @@ on_done(void *arg, const struct tp_result *r, const struct http_response *resp)
 		deliver_error(x, r);
 		goto out;
 	}
-	if (resp->body_len == 0 && (x->kind == K_DONE)) {
+	if (resp->body_len == 0 && (x->kind == TP__CB_DONE)) {
 		x->cb.done(x->arg, r);
 		goto out;
 	}
@@ -303,17 +273,17 @@ on_done(void *arg, const struct tp_result *r, const struct http_response *resp)
 		goto out;
 	}
 	switch (x->kind) {
-	case K_URL:
+	case TP__CB_URL:
 		if ((s = jstr(root, "QueueUrl")) == NULL || *s == '\0') {
 			deliver_proto(x, r, SM_EPROTO, "the answer has no 'QueueUrl'");
 			break;
 		}
 		x->cb.url(x->arg, r, s);
 		break;
-	case K_RECV:
+	case TP__CB_RECV:
 		on_receive(x, r, root);
 		break;
-	case K_SENT:
+	case TP__CB_SENT:
 		if ((s = jstr(root, "MessageId")) == NULL) {
 			deliver_proto(x, r, SM_EPROTO, "the answer has no 'MessageId'");
 			break;
@@ -329,14 +299,17 @@ on_done(void *arg, const struct tp_result *r, const struct http_response *resp)
 		}
 		x->cb.sent(x->arg, r, s);
 		break;
-	case K_DONE:
+	case TP__CB_DONE:
 		x->cb.done(x->arg, r);
 		break;
-	case K_BATCH:
+	case TP__CB_BATCH:
 		on_batch(x, r, root);
 		break;
-	case K_ATTRS:
+	case TP__CB_ATTRS:
 		on_attrs(x, r, root);
+		break;
+	default:                   /* object kinds: never made by ctx_new here */
+		deliver_proto(x, r, SM_EPROTO, "no handler for this answer");
 		break;
 	}
 out:
@@ -388,7 +361,7 @@ sqs_call(struct tp *tp, struct sqs_ctx *x, const char *subject, json_t *body, lo
 }
 
 static struct sqs_ctx *
-ctx_new(enum sqs_kind kind, const char *op, void *cb, void *arg)
+ctx_new(enum tp__cb_kind kind, const char *op, void *cb, void *arg)
 {
 	struct sqs_ctx *x = calloc(1, sizeof(*x));
 
@@ -397,12 +370,13 @@ ctx_new(enum sqs_kind kind, const char *op, void *cb, void *arg)
 	x->kind = kind;
 	x->op = op;
 	switch (kind) {
-	case K_URL: x->cb.url = (tp_url_cb *)cb; break;
-	case K_RECV: x->cb.recv = (tp_recv_cb *)cb; break;
-	case K_SENT: x->cb.sent = (tp_sent_cb *)cb; break;
-	case K_DONE: x->cb.done = (tp_done_cb *)cb; break;
-	case K_BATCH: x->cb.batch = (tp_batch_cb *)cb; break;
-	case K_ATTRS: x->cb.attrs = (tp_attrs_cb *)cb; break;
+	case TP__CB_URL: x->cb.url = (tp_url_cb *)cb; break;
+	case TP__CB_RECV: x->cb.recv = (tp_recv_cb *)cb; break;
+	case TP__CB_SENT: x->cb.sent = (tp_sent_cb *)cb; break;
+	case TP__CB_DONE: x->cb.done = (tp_done_cb *)cb; break;
+	case TP__CB_BATCH: x->cb.batch = (tp_batch_cb *)cb; break;
+	case TP__CB_ATTRS: x->cb.attrs = (tp_attrs_cb *)cb; break;
+	default: break;            /* object kinds: not SQS */
 	}
 	x->arg = arg;
 	return x;
@@ -429,7 +403,7 @@ jset(json_t *o, const char *key, json_t *v)
 int
 aws_sqs_get_url(struct tp *tp, const char *name, tp_url_cb *cb, void *arg)
 {
-	struct sqs_ctx *x = ctx_new(K_URL, "GetQueueUrl", FUNCPTR(cb), arg);
+	struct sqs_ctx *x = ctx_new(TP__CB_URL, "GetQueueUrl", FUNCPTR(cb), arg);
 	json_t *b = json_object();
 
 	if (x == NULL || b == NULL || jset(b, "QueueName", jsn(name)) != 0) {
@@ -444,7 +418,7 @@ int
 aws_sqs_create(struct tp *tp, const char *name, const struct tp_attr *attrs, size_t n,
     tp_url_cb *cb, void *arg)
 {
-	struct sqs_ctx *x = ctx_new(K_URL, "CreateQueue", FUNCPTR(cb), arg);
+	struct sqs_ctx *x = ctx_new(TP__CB_URL, "CreateQueue", FUNCPTR(cb), arg);
 	json_t *b = json_object(), *a = NULL;
 	size_t i;
 
@@ -478,7 +452,7 @@ int
 aws_sqs_receive(struct tp *tp, const char *url, int max, int wait_s, int visibility_s,
     tp_recv_cb *cb, void *arg)
 {
-	struct sqs_ctx *x = ctx_new(K_RECV, "ReceiveMessage", FUNCPTR(cb), arg);
+	struct sqs_ctx *x = ctx_new(TP__CB_RECV, "ReceiveMessage", FUNCPTR(cb), arg);
 	json_t *b = json_object(), *names;
 
 	if (x == NULL || b == NULL)
@@ -506,7 +480,7 @@ int
 aws_sqs_send(struct tp *tp, const char *url, const char *body, int delay_s, tp_sent_cb *cb,
     void *arg)
 {
-	struct sqs_ctx *x = ctx_new(K_SENT, "SendMessage", FUNCPTR(cb), arg);
+	struct sqs_ctx *x = ctx_new(TP__CB_SENT, "SendMessage", FUNCPTR(cb), arg);
 	json_t *b = json_object();
 
 	if (x == NULL || b == NULL) {
@@ -530,7 +504,7 @@ static int
 receipt_op(struct tp *tp, const char *op, const char *url, const char *receipt, int vis,
     tp_done_cb *cb, void *arg)
 {
-	struct sqs_ctx *x = ctx_new(K_DONE, op, FUNCPTR(cb), arg);
+	struct sqs_ctx *x = ctx_new(TP__CB_DONE, op, FUNCPTR(cb), arg);
 	json_t *b = json_object();
 
 	if (x == NULL || b == NULL) {
@@ -570,7 +544,7 @@ batch_op(struct tp *tp, enum batch_kind kind, const char *url,
 {
 	static const char *const ops[] = { "SendMessageBatch", "DeleteMessageBatch",
 		"ChangeMessageVisibilityBatch" };
-	struct sqs_ctx *x = ctx_new(K_BATCH, ops[kind], FUNCPTR(cb), arg);
+	struct sqs_ctx *x = ctx_new(TP__CB_BATCH, ops[kind], FUNCPTR(cb), arg);
 	json_t *b = json_object(), *arr = json_array(), *o = NULL;
 	int rc = SM_ENOMEM;
 	size_t i;
@@ -651,7 +625,7 @@ int
 aws_sqs_attributes(struct tp *tp, const char *url, const char *const *names, size_t n,
     tp_attrs_cb *cb, void *arg)
 {
-	struct sqs_ctx *x = ctx_new(K_ATTRS, "GetQueueAttributes", FUNCPTR(cb), arg);
+	struct sqs_ctx *x = ctx_new(TP__CB_ATTRS, "GetQueueAttributes", FUNCPTR(cb), arg);
 	json_t *b = json_object(), *arr = json_array();
 	size_t i;
 
@@ -688,14 +662,14 @@ tp__sqs_parse_answer(const char *op, const char *body, size_t len, const char *s
 {
 	static const struct {
 		const char *op;
-		enum sqs_kind kind;
+		enum tp__cb_kind kind;
 	} ops[] = {
-		{ "GetQueueUrl", K_URL }, { "CreateQueue", K_URL },
-		{ "ReceiveMessage", K_RECV }, { "SendMessage", K_SENT },
-		{ "DeleteMessage", K_DONE }, { "ChangeMessageVisibility", K_DONE },
-		{ "SendMessageBatch", K_BATCH }, { "DeleteMessageBatch", K_BATCH },
-		{ "ChangeMessageVisibilityBatch", K_BATCH },
-		{ "GetQueueAttributes", K_ATTRS },
+		{ "GetQueueUrl", TP__CB_URL }, { "CreateQueue", TP__CB_URL },
+		{ "ReceiveMessage", TP__CB_RECV }, { "SendMessage", TP__CB_SENT },
+		{ "DeleteMessage", TP__CB_DONE }, { "ChangeMessageVisibility", TP__CB_DONE },
+		{ "SendMessageBatch", TP__CB_BATCH }, { "DeleteMessageBatch", TP__CB_BATCH },
+		{ "ChangeMessageVisibilityBatch", TP__CB_BATCH },
+		{ "GetQueueAttributes", TP__CB_ATTRS },
 	};
 	struct http_response resp;
 	struct tp_result r;
@@ -711,21 +685,22 @@ tp__sqs_parse_answer(const char *op, const char *body, size_t len, const char *s
 	if (i == sizeof(ops) / sizeof(ops[0]))
 		return SM_EINVAL;
 	switch (ops[i].kind) {
-	case K_URL: cb = FUNCPTR(sink->url); break;
-	case K_RECV: cb = FUNCPTR(sink->recv); break;
-	case K_SENT: cb = FUNCPTR(sink->sent); break;
-	case K_DONE: cb = FUNCPTR(sink->done); break;
-	case K_BATCH: cb = FUNCPTR(sink->batch); break;
-	case K_ATTRS: cb = FUNCPTR(sink->attrs); break;
+	case TP__CB_URL: cb = FUNCPTR(sink->url); break;
+	case TP__CB_RECV: cb = FUNCPTR(sink->recv); break;
+	case TP__CB_SENT: cb = FUNCPTR(sink->sent); break;
+	case TP__CB_DONE: cb = FUNCPTR(sink->done); break;
+	case TP__CB_BATCH: cb = FUNCPTR(sink->batch); break;
+	case TP__CB_ATTRS: cb = FUNCPTR(sink->attrs); break;
+	default: break;
 	}
 	if (cb == NULL)
 		return SM_EINVAL;
 	if ((x = ctx_new(ops[i].kind, ops[i].op, cb, sink->arg)) == NULL)
 		return SM_ENOMEM;
-	if (ops[i].kind == K_SENT)
+	if (ops[i].kind == TP__CB_SENT)
 		md5_hex(sent_body != NULL ? sent_body : "",
 		    sent_body != NULL ? strlen(sent_body) : 0, x->sent_md5);
-	if (ops[i].kind == K_BATCH && nids > 0) {
+	if (ops[i].kind == TP__CB_BATCH && nids > 0) {
 		if ((x->ids = calloc(nids, sizeof(*x->ids))) == NULL) {
 			ctx_free(x);
 			return SM_ENOMEM;

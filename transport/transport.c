@@ -12,6 +12,40 @@ tp_config_init(struct tp_config *cfg)
 	cfg->s3_path_style = -1;
 }
 
+void
+tp__cb_fail(enum tp__cb_kind kind, union tp__cb cb, void *arg, const struct tp_result *r)
+{
+	switch (kind) {
+	case TP__CB_URL:
+		cb.url(arg, r, NULL);
+		break;
+	case TP__CB_RECV:
+		cb.recv(arg, r, NULL, 0);
+		break;
+	case TP__CB_SENT:
+		cb.sent(arg, r, NULL);
+		break;
+	case TP__CB_DONE:
+		cb.done(arg, r);
+		break;
+	case TP__CB_BATCH:
+		cb.batch(arg, r, NULL, 0);
+		break;
+	case TP__CB_ATTRS:
+		cb.attrs(arg, r, NULL, 0);
+		break;
+	case TP__CB_OBJECT:
+		cb.object(arg, r, NULL);
+		break;
+	case TP__CB_DATA:
+		cb.data(arg, r, NULL, 0);
+		break;
+	case TP__CB_LIST:
+		cb.list(arg, r, NULL, 0, NULL, 0, NULL);
+		break;
+	}
+}
+
 static int
 env_set(const char *name)
 {

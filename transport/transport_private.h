@@ -50,6 +50,31 @@ struct tp__ops {
 	char *(*presign_get)(struct tp *, const char *, const char *, int, struct sm_error *);
 };
 
+/*
+ * The caller's callback of any public operation, and which kind it is: a
+ * backend keeps one such field per operation and reports a failure (or a
+ * cancellation) through tp__cb_fail, which calls it with `r` and empty
+ * outputs (NULL pointers, zero counts).
+ */
+enum tp__cb_kind {
+	TP__CB_URL, TP__CB_RECV, TP__CB_SENT, TP__CB_DONE, TP__CB_BATCH, TP__CB_ATTRS,
+	TP__CB_OBJECT, TP__CB_DATA, TP__CB_LIST
+};
+
+union tp__cb {
+	tp_url_cb *url;
+	tp_recv_cb *recv;
+	tp_sent_cb *sent;
+	tp_done_cb *done;
+	tp_batch_cb *batch;
+	tp_attrs_cb *attrs;
+	tp_object_cb *object;
+	tp_data_cb *data;
+	tp_list_cb *list;
+};
+
+void tp__cb_fail(enum tp__cb_kind kind, union tp__cb cb, void *arg, const struct tp_result *r);
+
 struct tp {
 	const struct tp__ops *ops;
 	struct sm_loop *loop;
