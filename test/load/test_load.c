@@ -1000,6 +1000,25 @@ test_schema_dedup(void)
 	}
 }
 
+/* A machine whose state invokes an inline child machine, whose state
+ * invokes one, ... `levels` deep; returns the length written to buf. */
+static size_t
+inline_chain(char *buf, size_t cap, int levels)
+{
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i <= levels; i++)
+		len += (size_t)snprintf(buf + len, cap - len,
+		    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\n"
+		    "<state id=\"s%d\"><transition event=\"done.invoke\" target=\"f\"/>%s",
+		    i, i < levels ? "<invoke><content>" : "");
+	for (i = levels; i >= 0; i--)
+		len += (size_t)snprintf(buf + len, cap - len, "%s</state><final id=\"f\"/></scxml>\n",
+		    i < levels ? "</content></invoke>" : "");
+	return len;
+}
+
 /* Inline child machines count against the same limits as src= files:
  * nesting depth and documents per load. */
 static void
@@ -1012,14 +1031,7 @@ test_content_limits(void)
 	int i, rc, levels = SM_LOAD_MAX_INVOKE_DEPTH + 1;
 
 	/* a chain of inline children, one level deeper than allowed */
-	for (i = 0; i <= levels; i++)
-		len += (size_t)snprintf(buf + len, cap - len,
-		    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\n"
-		    "<state id=\"s%d\"><transition event=\"done.invoke\" target=\"f\"/>%s",
-		    i, i < levels ? "<invoke><content>" : "");
-	for (i = levels; i >= 0; i--)
-		len += (size_t)snprintf(buf + len, cap - len, "%s</state><final id=\"f\"/></scxml>\n",
-		    i < levels ? "</content></invoke>" : "");
+	len = inline_chain(buf, cap, levels);
 	rc = sm_machine_load_memory(buf, len, "deep.scxml", NULL, NULL, &m, &d);
 	ok(rc == SM_EINVALID && m == NULL, "inline children %d deep: refused (%s)",
 	    levels, sm_errname(rc));
@@ -1030,16 +1042,8 @@ test_content_limits(void)
 	sm_machine_free(m);
 
 	/* one level less loads */
-	len = 0;
 	levels = SM_LOAD_MAX_INVOKE_DEPTH;
-	for (i = 0; i <= levels; i++)
-		len += (size_t)snprintf(buf + len, cap - len,
-		    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\n"
-		    "<state id=\"s%d\"><transition event=\"done.invoke\" target=\"f\"/>%s",
-		    i, i < levels ? "<invoke><content>" : "");
-	for (i = levels; i >= 0; i--)
-		len += (size_t)snprintf(buf + len, cap - len, "%s</state><final id=\"f\"/></scxml>\n",
-		    i < levels ? "</content></invoke>" : "");
+	len = inline_chain(buf, cap, levels);
 	m = NULL;
 	rc = sm_machine_load_memory(buf, len, "deep.scxml", NULL, NULL, &m, &d);
 	if (!ok(rc == 0 && m != NULL, "inline children %d deep: loads", levels))
