@@ -1151,6 +1151,109 @@ test_many_targets(void)
 	free(buf);
 }
 
+/* Does the loader have an error about `line` of the file `path`? */
+static int
+has_error_at(const struct sm_diags *d, const char *path, int line)
+{
+	size_t j;
+
+	for (j = 0; j < d->n; j++)
+		if (!d->v[j].warning && d->v[j].line == line &&
+		    strcmp(d->v[j].file, path) == 0)
+			return 1;
+	return 0;
+}
+
+/* The schema in docs/ is what the loader checks: for every case folder
+ * and W3C file, xmllint with docs/scxml-profile.rng accepts the file
+ * exactly when the loader has no "schema:" message, and every line
+ * xmllint complains about has an error of the loader (its own message
+ * may stand in for the schema's).  Files the loader refuses before
+ * validation (malformed, DOCTYPE, not SCXML, too deep) are left out.
+ * Skipped without xmllint. */
+static void
+test_schema_xmllint(void)
+{
+	char dir[4096], path[4400], cmd[9000], line[8192];
+	static const char *const kinds[] = { "invalid", "valid" };
+	size_t n, i, k, checked = 0;
+	int agree = 1;
+
+	if (system("xmllint --version >/dev/null 2>&1") != 0) {
+		ok(1, "# SKIP xmllint is not installed");
+		return;
+	}
+	for (k = 0; k < 3; k++) {
+		char **names;
+
+		if (k < 2)
+			snprintf(dir, sizeof dir, "%s/test/load/%s", src_dir, kinds[k]);
+		else
+			snprintf(dir, sizeof dir, "%s/testdata/w3c-scxml/null", shared_dir);
+		names = list_dir(dir, &n);
+		for (i = 0; i < n; i++) {
+			struct sm_diags d = { 0 };
+			struct sm_machine *m = NULL;
+			size_t j, plen;
+			int schema = 0, early = 0, lint = 1;
+			FILE *p;
+
+			if (k < 2)
+				snprintf(path, sizeof path, "%s/%s/machine.scxml", dir, names[i]);
+			else
+				snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+			free(names[i]);
+			if (strstr(path, ".scxml") == NULL)
+				continue;
+			sm_machine_load_file(path, &opts, &m, &d);
+			sm_machine_free(m);
+			for (j = 0; j < d.n; j++) {
+				schema |= strncmp(d.v[j].msg, "schema:", 7) == 0;
+				early |= strstr(d.v[j].msg, "malformed xml") != NULL ||
+				    strstr(d.v[j].msg, "document type declarations") != NULL ||
+				    strstr(d.v[j].msg, "root element is") != NULL ||
+				    strstr(d.v[j].msg, "is in namespace") != NULL ||
+				    strstr(d.v[j].msg, "nested deeper than") != NULL;
+			}
+			if (early) {
+				sm_diags_free(&d);
+				continue;
+			}
+			snprintf(cmd, sizeof cmd, "xmllint --noout --nonet --relaxng "
+			    "'%s/docs/scxml-profile.rng' '%s' 2>&1", src_dir, path);
+			p = popen(cmd, "r");
+			plen = strlen(path);
+			while (p && fgets(line, sizeof line, p) != NULL) {
+				int ln;
+
+				if (strncmp(line, path, plen) != 0 || line[plen] != ':' ||
+				    strstr(line, "validity error") == NULL)
+					continue;
+				lint = 0;
+				ln = atoi(line + plen + 1);
+				if (!has_error_at(&d, path, ln)) {
+					agree = 0;
+					diag("%s:%d: xmllint complains, the loader says nothing "
+					    "about the line", path, ln);
+				}
+			}
+			if (p == NULL || pclose(p) == -1)
+				agree = 0;
+			checked++;
+			if (lint && schema) {
+				agree = 0;
+				diag("%s: xmllint accepts, the loader has schema errors", path);
+			}
+			if (!lint && !schema && d.n == 0)
+				agree = 0;
+			sm_diags_free(&d);
+		}
+		free(names);
+	}
+	ok(checked >= 80 && agree, "xmllint and the loader agree on the schema "
+	    "for %zu files", checked);
+}
+
 static void
 test_schema_in_sync(void)
 {
@@ -1211,6 +1314,7 @@ main(void)
 	}
 	test_duration();
 	test_schema_in_sync();
+	test_schema_xmllint();
 	test_invalid_cases();
 	test_valid_cases();
 	test_w3c();
