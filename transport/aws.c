@@ -407,6 +407,11 @@ on_creds(void *arg, int code)
 			break;
 		if (code == 0) {
 			start_attempt(c);
+			/* credentials gone again (they expired in between): the
+			 * call waits anew and the next on_creds resumes the rest;
+			 * scanning on would pick the same call forever */
+			if (b->creds_waiting)
+				break;
 		} else {
 			c->attempts++;
 			call_fail(c, SM_ECREDS, creds_last_error(b->creds)[0] ?
