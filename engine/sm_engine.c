@@ -46,6 +46,8 @@ struct sm__inst {
 	const struct sm_machine *m;
 	struct sm_session *s;
 	json_t *task;
+	char *task_txt;        /* the task serialized once (it never changes) */
+	size_t task_len;
 	struct sm__inst *parent;
 	char *parent_invokeid;
 	struct sm__inst *children;
@@ -100,8 +102,9 @@ struct sm_engine {
 	size_t nmachines;
 	json_t *stored_machines;   /* set of hashes written this session */
 	int in_flush;
-	char *buf;                 /* reusable buffer for serialized records */
-	size_t bufcap;
+	struct sm_jw jw;           /* reusable writer for every store record */
+	unsigned char *from;       /* configuration before a step */
+	size_t fromcap;
 	uint64_t rng;
 	sm_engine_done_fn *done_fn;
 	void *done_arg;
@@ -207,37 +210,16 @@ static size_t key_timer(unsigned char *buf, size_t cap, int64_t due, const char 
 	return 9 + l + t;
 }
 
-/* Serialize `v` into the engine's reusable buffer and queue it; 0 or an
- * SM_E* code (logged). */
-static int batch_put_json(struct sm_engine *e, enum store_table t, const void *key, size_t klen,
-    json_t *v)
+/* Queue the writer's record under `key`; 0 or an SM_E* code (logged). */
+static int batch_put_jw(struct sm_engine *e, enum store_table t, const void *key, size_t klen)
 {
-	size_t n;
 	int rc;
 
-	if (!e->store || !v)
-		return 0;
-	n = json_dumpb(v, e->buf, e->bufcap, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (n > e->bufcap) {
-		size_t cap = e->bufcap ? e->bufcap : 4096;
-		char *nb;
-
-		while (cap < n)
-			cap *= 2;
-		nb = realloc(e->buf, cap);
-		if (!nb) {
-			sm_log_error("engine: out of memory serializing a store record");
-			return SM_ENOMEM;
-		}
-		e->buf = nb;
-		e->bufcap = cap;
-		n = json_dumpb(v, e->buf, e->bufcap, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (e->jw.err) {
+		sm_log_error("engine: cannot serialize a store record: %s", sm_strerror(e->jw.err));
+		return e->jw.err;
 	}
-	if (n == 0 || n > e->bufcap) {
-		sm_log_error("engine: cannot serialize a store record (out of memory?)");
-		return SM_ENOMEM;
-	}
-	rc = store_batch_put(e->batch, t, key, klen, e->buf, n);
+	rc = store_batch_put(e->batch, t, key, klen, e->jw.buf, e->jw.len);
 	if (rc != 0)
 		sm_log_error("engine: cannot queue a store record (key of %zu bytes): %s", klen,
 		    sm_strerror(rc));
@@ -322,7 +304,18 @@ static struct sm__inst *inst_new(struct sm_engine *e, const struct sm_machine *m
 	in->id = strdup(id);
 	in->task = task ? json_deep_copy(task) : json_object();
 	in->created = sm_time_wall_ms();
-	if (!in->id || !in->task) {
+	if (in->id && in->task) {
+		struct sm_jw w = { 0 };
+
+		sm__jw_json(&w, in->task);
+		if (!w.err) {
+			in->task_txt = w.buf;
+			in->task_len = w.len;
+		} else {
+			sm__jw_free(&w);
+		}
+	}
+	if (!in->id || !in->task || !in->task_txt) {
 		sm_error_set(err, SM_ENOMEM, "out of memory creating instance '%s'", id);
 		inst_free(in);
 		return NULL;
@@ -366,6 +359,7 @@ static void inst_free(struct sm__inst *in)
 	}
 	sm__session_free(in->s);
 	json_decref(in->task);
+	free(in->task_txt);
 	free(in->id);
 	free(in->parent_invokeid);
 	free(in);
@@ -446,16 +440,13 @@ static int inbox_put(struct sm__inst *dst, struct sm_event *ev, const struct sm_
 	struct sm__inst *root = inst_root(dst);
 	unsigned char key[600];
 	size_t kl = key_seq(key, sizeof(key), dst->id, root->inbox_seq + 1);
-	json_t *j;
 	int rc;
 
 	if (!kl)
 		return SM_EINVAL;
-	j = sm__event_to_json(ev);
-	if (!j)
-		return SM_ENOMEM;
-	rc = batch_put_json(dst->e, STORE_T_INBOX, key, kl, j);
-	json_decref(j);
+	sm__jw_reset(&dst->e->jw);
+	sm__event_write(ev, &dst->e->jw);
+	rc = batch_put_jw(dst->e, STORE_T_INBOX, key, kl);
 	if (rc != 0)
 		return rc;
 	ev->inbox_seq = ++root->inbox_seq;
@@ -536,8 +527,11 @@ static void timer_store_put(struct sm__inst *in, struct eng_timer *t)
 	if (!in->persist || !in->e->store)
 		return;
 	kl = key_timer(key, sizeof(key), t->due, in->id, t->tid);
-	if (kl)
-		batch_put_json(in->e, STORE_T_TIMERS, key, kl, t->payload);
+	if (kl) {
+		sm__jw_reset(&in->e->jw);
+		sm__jw_json(&in->e->jw, t->payload);
+		batch_put_jw(in->e, STORE_T_TIMERS, key, kl);
+	}
 }
 
 static void timer_store_del(struct sm__inst *in, struct eng_timer *t)
@@ -1132,42 +1126,64 @@ static void precommit(struct sm__inst *in, struct sm_effect **list)
 
 /* ---- persistence -------------------------------------------------------- */
 
-static json_t *inst_state_json(struct sm__inst *in)
+/* The instance state record (docs/engine.md), written directly. */
+static void write_state_record(struct sm__inst *in, struct sm_jw *w)
 {
 	const struct known_machine *km = machine_known(in->e, in->m);
-	json_t *timers = json_array(), *j;
 	struct eng_timer *t;
 
-	for (t = in->timers; t; t = t->next)
-		json_array_append_new(timers, json_pack("{s:s,s:I,s:O}", "id", t->tid,
-		    "due", (json_int_t)t->due, "payload", t->payload));
-	j = json_pack("{s:i,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:O,s:o,s:o}",
-	    "v", INSTANCE_FORMAT,
-	    "id", in->id,
-	    "machine", km ? km->hash : "",
-	    "machine_name", in->m->name ? in->m->name : "",
-	    "machine_path", in->m->path ? in->m->path : "",
-	    "status", in->done ? "done" : "running",
-	    "created", (json_int_t)in->created,
-	    "updated", (json_int_t)sm_time_wall_ms(),
-	    "hist_seq", (json_int_t)in->hist_seq,
-	    "inbox_seq", (json_int_t)in->inbox_seq,
-	    "task", in->task,
-	    "session", sm__session_save(in->s),
-	    "timers", timers);
-	if (j)
-		json_object_set_new(j, "final", in->done ? json_string(in->final_id) : json_null());
-	if (j && in->parent) {
-		json_object_set_new(j, "parent", json_string(in->parent->id));
-		json_object_set_new(j, "invokeid", json_string(in->parent_invokeid));
+	sm__jw_reset(w);
+	sm__jw_lit(w, "{\"v\":");
+	sm__jw_int(w, INSTANCE_FORMAT);
+	sm__jw_lit(w, ",\"id\":");
+	sm__jw_str(w, in->id);
+	sm__jw_lit(w, ",\"machine\":");
+	sm__jw_str(w, km ? km->hash : "");
+	sm__jw_lit(w, ",\"machine_name\":");
+	sm__jw_str(w, in->m->name ? in->m->name : "");
+	sm__jw_lit(w, ",\"machine_path\":");
+	sm__jw_str(w, in->m->path ? in->m->path : "");
+	sm__jw_lit(w, in->done ? ",\"status\":\"done\",\"final\":" :
+	    ",\"status\":\"running\",\"final\":");
+	sm__jw_str(w, in->done ? in->final_id : NULL);
+	sm__jw_lit(w, ",\"created\":");
+	sm__jw_int(w, in->created);
+	sm__jw_lit(w, ",\"updated\":");
+	sm__jw_int(w, sm_time_wall_ms());
+	sm__jw_lit(w, ",\"hist_seq\":");
+	sm__jw_int(w, (int64_t)in->hist_seq);
+	sm__jw_lit(w, ",\"inbox_seq\":");
+	sm__jw_int(w, (int64_t)in->inbox_seq);
+	sm__jw_lit(w, ",\"task\":");
+	if (in->task_txt) /* serialized once: the task never changes */
+		sm__jw_raw(w, in->task_txt, in->task_len);
+	else
+		sm__jw_json(w, in->task);
+	if (in->parent) {
+		sm__jw_lit(w, ",\"parent\":");
+		sm__jw_str(w, in->parent->id);
+		sm__jw_lit(w, ",\"invokeid\":");
+		sm__jw_str(w, in->parent_invokeid);
 	}
-	return j;
+	sm__jw_lit(w, ",\"session\":");
+	sm__session_write(in->s, w);
+	sm__jw_lit(w, ",\"timers\":[");
+	for (t = in->timers; t; t = t->next) {
+		if (t != in->timers)
+			sm__jw_raw(w, ",", 1);
+		sm__jw_lit(w, "{\"id\":");
+		sm__jw_str(w, t->tid);
+		sm__jw_lit(w, ",\"due\":");
+		sm__jw_int(w, t->due);
+		sm__jw_lit(w, ",\"payload\":");
+		sm__jw_json(w, t->payload);
+		sm__jw_raw(w, "}", 1);
+	}
+	sm__jw_lit(w, "]}");
 }
 
 static void write_state(struct sm__inst *in)
 {
-	json_t *j;
-
 	if (!in->persist || !in->e->store)
 		return;
 	if (in->parent && in->done) {
@@ -1175,65 +1191,90 @@ static void write_state(struct sm__inst *in)
 		batch_del(in->e, STORE_T_INSTANCES, in->id, strlen(in->id));
 		return;
 	}
-	j = inst_state_json(in);
-	if (!j) {
-		sm_log_error("engine: out of memory saving instance '%s'", in->id);
-		return;
-	}
-	if (batch_put_json(in->e, STORE_T_INSTANCES, in->id, strlen(in->id), j) != 0)
+	write_state_record(in, &in->e->jw);
+	if (batch_put_jw(in->e, STORE_T_INSTANCES, in->id, strlen(in->id)) != 0)
 		sm_log_error("engine: the state of instance '%s' is not saved in this turn", in->id);
-	json_decref(j);
 }
 
 /* The configuration after a step; a session that ended shows its final. */
-static json_t *to_config(struct sm__inst *in)
+static void write_to_config(struct sm__inst *in, struct sm_jw *w)
 {
 	const char *f;
 
-	if (sm__session_running(in->s))
-		return sm__session_config_json(in->s);
+	if (sm__session_running(in->s)) {
+		sm__config_write(in->m, sm__session_active(in->s), w);
+		return;
+	}
 	f = sm__session_final(in->s);
-	return f ? json_pack("[s]", f) : json_array();
+	sm__jw_raw(w, "[", 1);
+	if (f)
+		sm__jw_str(w, f);
+	sm__jw_raw(w, "]", 1);
 }
 
-static void write_history(struct sm__inst *in, const struct sm_event *ev, json_t *from,
-    const struct sm_effect *fx, const char *kind)
+/* `from`: the configuration before the step (sm__session_active bytes,
+ * NULL for start). */
+static void write_history(struct sm__inst *in, const struct sm_event *ev,
+    const unsigned char *from, const struct sm_effect *fx, const char *kind)
 {
+	struct sm_jw *w = &in->e->jw;
 	unsigned char key[600];
 	size_t kl;
-	json_t *rec, *actions = json_array();
 	const struct sm_effect *f;
+	json_t *errors;
+	int first = 1;
 
 	in->hist_seq++;
 	if (!in->persist || !in->e->store || in->parent) { /* children: no history */
-		json_decref(actions);
+		sm__session_clear_errors(in->s);
 		return;
 	}
+	sm__jw_reset(w);
+	sm__jw_lit(w, "{\"kind\":");
+	sm__jw_str(w, kind);
+	sm__jw_lit(w, ",\"seq\":");
+	sm__jw_int(w, (int64_t)in->hist_seq);
+	sm__jw_lit(w, ",\"time\":");
+	sm__jw_int(w, sm_time_wall_ms());
+	sm__jw_lit(w, ",\"event\":");
+	if (ev)
+		sm__event_write(ev, w);
+	else
+		sm__jw_raw(w, "null", 4);
+	sm__jw_lit(w, ",\"from\":");
+	if (from)
+		sm__config_write(in->m, from, w);
+	else
+		sm__jw_raw(w, "null", 4);
+	sm__jw_lit(w, ",\"to\":");
+	write_to_config(in, w);
+	sm__jw_lit(w, ",\"actions\":[");
 	for (f = fx; f; f = f->next) {
 		if (f->kind == SM_FX_INVOKE) {
 			const struct sm_invoke *iv = &in->m->states[f->state].invokes[f->inv_index];
 
-			json_array_append_new(actions, json_pack("{s:s,s:s,s:s}", "invokeid",
-			    f->invokeid, "type", iv->kind == SM_INV_ACTION ? "action" : "scxml",
-			    "src", iv->src ? iv->src : ""));
+			sm__jw_lit(w, first ? "{\"invokeid\":" : ",{\"invokeid\":");
+			sm__jw_str(w, f->invokeid);
+			sm__jw_lit(w, iv->kind == SM_INV_ACTION ? ",\"type\":\"action\",\"src\":" :
+			    ",\"type\":\"scxml\",\"src\":");
+			sm__jw_str(w, iv->src ? iv->src : "");
+			sm__jw_raw(w, "}", 1);
+			first = 0;
 		} else if (f->kind == SM_FX_UNINVOKE) {
-			json_array_append_new(actions, json_pack("{s:s,s:s}", "invokeid", f->invokeid,
-			    "type", "cancel"));
+			sm__jw_lit(w, first ? "{\"invokeid\":" : ",{\"invokeid\":");
+			sm__jw_str(w, f->invokeid);
+			sm__jw_lit(w, ",\"type\":\"cancel\"}");
+			first = 0;
 		}
 	}
-	rec = json_pack("{s:s,s:I,s:I,s:o,s:O,s:o,s:o,s:o}",
-	    "kind", kind,
-	    "seq", (json_int_t)in->hist_seq,
-	    "time", (json_int_t)sm_time_wall_ms(),
-	    "event", ev ? sm__event_to_json(ev) : json_null(),
-	    "from", from ? from : json_null(),
-	    "to", to_config(in),
-	    "actions", actions,
-	    "errors", sm__session_take_errors(in->s));
+	sm__jw_lit(w, "],\"errors\":");
+	errors = sm__session_errors(in->s);
+	sm__jw_json(w, errors);
+	sm__session_clear_errors(in->s);
+	sm__jw_raw(w, "}", 1);
 	kl = key_seq(key, sizeof(key), in->id, in->hist_seq);
-	if (kl && rec)
-		batch_put_json(in->e, STORE_T_HISTORY, key, kl, rec);
-	json_decref(rec);
+	if (kl)
+		batch_put_jw(in->e, STORE_T_HISTORY, key, kl);
 }
 
 static void store_machine(struct sm_engine *e, const struct sm_machine *m)
@@ -1249,7 +1290,8 @@ static void store_machine(struct sm_engine *e, const struct sm_machine *m)
 
 /* ---- the turn ----------------------------------------------------------- */
 
-static void collect(struct sm__inst *in, const struct sm_event *ev, json_t *from, const char *kind)
+static void collect(struct sm__inst *in, const struct sm_event *ev, const unsigned char *from,
+    const char *kind)
 {
 	struct sm_effect *fx = sm__session_take_effects(in->s), *next;
 
@@ -1273,10 +1315,28 @@ static void inbox_del(struct sm__inst *in, const struct sm_event *ev)
 		batch_del(in->e, STORE_T_INBOX, key, kl);
 }
 
+/* A copy of the configuration before a step, in the engine's scratch. */
+static const unsigned char *config_before(struct sm__inst *in)
+{
+	struct sm_engine *e = in->e;
+	size_t n = in->m->nstates ? in->m->nstates : 1;
+
+	if (n > e->fromcap) {
+		unsigned char *nb = realloc(e->from, n);
+
+		if (!nb)
+			return NULL;
+		e->from = nb;
+		e->fromcap = n;
+	}
+	memcpy(e->from, sm__session_active(in->s), in->m->nstates);
+	return e->from;
+}
+
 static void process(struct sm__inst *in)
 {
 	struct sm_event *ev;
-	json_t *from;
+	const unsigned char *from;
 
 	if (in->removed || in->cancelling)
 		return;
@@ -1294,21 +1354,18 @@ static void process(struct sm__inst *in)
 	for (;;) {
 		if (in->done || in->removed)
 			break;
-		from = sm__session_config_json(in->s);
-		if (!sm__session_step(in->s, &ev)) {
-			json_decref(from);
+		if (!sm__session_pending(in->s))
 			break;
-		}
+		from = config_before(in);
+		if (!sm__session_step(in->s, &ev))
+			break;
 		inbox_del(in, ev);
 		collect(in, ev, from, "event");
-		json_decref(from);
 		sm__event_free(ev);
 	}
 	if (sm__session_has_effects(in->s)) {
 		/* stopped from outside (sm__session_abort) */
-		from = sm__session_config_json(in->s);
-		collect(in, NULL, from, "abort");
-		json_decref(from);
+		collect(in, NULL, config_before(in), "abort");
 	}
 	if (in->done) {
 		/* events still queued when the instance ended are dropped */
@@ -1470,14 +1527,11 @@ int sm_action_fail(struct sm_action_call *call, const char *error, const char *m
 		/* a history record says why the step is retried */
 		ev = sm__event_new(error, NULL, SM_EV_PLATFORM);
 		if (ev) {
-			json_t *from = sm__session_config_json(in->s);
-
 			ev->data = json_pack("{s:s,s:s,s:i,s:I}", "invokeid", call->invokeid,
 			    "message", message ? message : "", "next_attempt", inv->attempt,
 			    "delay_ms", (json_int_t)delay);
 			ev->invokeid = strdup(call->invokeid);
-			write_history(in, ev, from, NULL, "retry");
-			json_decref(from);
+			write_history(in, ev, sm__session_active(in->s), NULL, "retry");
 			sm__event_free(ev);
 		}
 		if (!in->in_touched) {
@@ -1570,7 +1624,8 @@ void sm_engine_destroy(struct sm_engine *e)
 	json_decref(e->stored_machines);
 	store_batch_destroy(e->batch);
 	sm__actions_free(&e->actions);
-	free(e->buf);
+	sm__jw_free(&e->jw);
+	free(e->from);
 	free(e);
 }
 

@@ -138,6 +138,9 @@ const struct sm_event *sm__session_queue(const struct sm_session *s);
 struct sm_effect *sm__session_take_effects(struct sm_session *s);
 /* Errors (error.execution messages) since the last call, as a JSON array (new ref). */
 json_t *sm__session_take_errors(struct sm_session *s);
+/* The same errors, borrowed (may be NULL), and forgetting them. */
+json_t *sm__session_errors(struct sm_session *s);
+void sm__session_clear_errors(struct sm_session *s);
 
 int sm__session_running(const struct sm_session *s);
 /* Id of the top-level final state reached, or NULL. */
@@ -158,6 +161,40 @@ json_t *sm__session_datamodel(struct sm_session *s);
  * dump it before the session runs again.
  */
 json_t *sm__session_save(const struct sm_session *s);
+
+/*
+ * A direct JSON writer into one growing buffer (the engine reuses it for
+ * every record): no temporary trees.  Errors (ENOMEM, a value nested over
+ * 1000 levels or in a cycle, an unprintable real) stick in `err`; check it
+ * once at the end.  Strings are escaped as Jansson does (", \, control
+ * characters; UTF-8 kept as is); a byte that is not UTF-8 becomes \u00XX
+ * so the record stays valid JSON.
+ */
+struct sm_jw {
+	char *buf;
+	size_t len, cap;
+	int err;               /* 0 or an SM_E* code */
+};
+
+void sm__jw_reset(struct sm_jw *w);
+void sm__jw_free(struct sm_jw *w);
+void sm__jw_raw(struct sm_jw *w, const char *s, size_t n);
+void sm__jw_lit(struct sm_jw *w, const char *s);
+/* A JSON string (NULL: null). */
+void sm__jw_str(struct sm_jw *w, const char *s);
+void sm__jw_strn(struct sm_jw *w, const char *s, size_t n);
+void sm__jw_int(struct sm_jw *w, int64_t v);
+/* Any JSON value, compact, object members in insertion order (as
+ * json_dumpb(v, JSON_COMPACT | JSON_ENCODE_ANY)); NULL: null. */
+void sm__jw_json(struct sm_jw *w, const json_t *v);
+/* The _event shape of sm__event_to_json. */
+void sm__event_write(const struct sm_event *ev, struct sm_jw *w);
+/* A configuration (one byte per state, as sm__session_active) as an array of ids. */
+void sm__config_write(const struct sm_machine *m, const unsigned char *active, struct sm_jw *w);
+/* The configuration: m->nstates bytes, 1 = active (borrowed, changes with steps). */
+const unsigned char *sm__session_active(const struct sm_session *s);
+/* What sm__session_save returns, written directly (same members, same order). */
+void sm__session_write(const struct sm_session *s, struct sm_jw *w);
 int sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *err);
 
 /* Event descriptor matching ("foo" matches "foo" and "foo.bar", not "foos"). */
