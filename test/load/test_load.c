@@ -875,6 +875,57 @@ test_invoke_fanout(void)
 	rmdir(dir);
 }
 
+/* All documents of one load together: at most 4 x max_bytes, although
+ * each child file is under max_bytes. */
+static void
+test_total_bytes(void)
+{
+	char dir[] = "/tmp/test_load_total.XXXXXX", path[256];
+	struct sm_load_opts o = { 4096, 0, NULL, NULL };
+	struct sm_diags d = { 0 };
+	struct sm_machine *m = NULL;
+	FILE *f;
+	int rc, i, j;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	for (i = 0; i < 5; i++) {
+		snprintf(path, sizeof path, "%s/c%d.scxml", dir, i);
+		f = fopen(path, "w");
+		fputs("<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\n", f);
+		for (j = 0; j < 140; j++) /* about 3500 bytes */
+			fprintf(f, "<!-- padding padding -->\n");
+		fputs("<final id=\"f\"/></scxml>\n", f);
+		fclose(f);
+	}
+	snprintf(path, sizeof path, "%s/m.scxml", dir);
+	f = fopen(path, "w");
+	fputs("<scxml xmlns=\"http://www.w3.org/2005/07/scxml\"><state id=\"a\">\n", f);
+	for (i = 0; i < 5; i++)
+		fprintf(f, "<invoke src=\"c%d.scxml\"/>\n", i);
+	fputs("<transition event=\"done.invoke\" target=\"f\"/></state><final id=\"f\"/></scxml>\n", f);
+	fclose(f);
+	rc = sm_machine_load_file(path, &o, &m, &d);
+	ok(rc == SM_ETOOBIG && m == NULL, "five 3.5 KiB children with max_bytes 4096: "
+	    "refused (%s)", sm_errname(rc));
+	if (!ok(has_diag(&d, "m.scxml:6: <invoke src=\"c4.scxml\">: the machine and its "
+	    "child documents exceed 4 times the size limit together"),
+	    "the fifth child is the one over the total"))
+		dump_diags(&d);
+	sm_diags_free(&d);
+	o.max_bytes = 0;
+	rc = sm_machine_load_file(path, &o, &m, &d);
+	ok(rc == 0 && m != NULL, "with the default limit: loads");
+	sm_machine_free(m);
+	sm_diags_free(&d);
+	for (i = 0; i < 5; i++) {
+		snprintf(path, sizeof path, "%s/c%d.scxml", dir, i);
+		unlink(path);
+	}
+	snprintf(path, sizeof path, "%s/m.scxml", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* History defaults in a circle: loads (the interpreter raises
  * error.execution), with a warning. */
 static void
@@ -1332,5 +1383,6 @@ main(void)
 	test_content_limits();
 	test_not_regular();
 	test_many_targets();
+	test_total_bytes();
 	return done_testing();
 }
