@@ -66,6 +66,7 @@ struct sm__inst {
 	int cancelling;        /* a child whose parent cancelled it (store mode):
 	                          its record is deleted, it runs no more steps */
 	int recovered;         /* loaded by sm_engine_recover, invocations pending */
+	int aborted;           /* stopped by an event storm: further events dropped */
 	uint64_t hist_seq;
 	uint64_t inbox_seq;    /* top-level: last inbox key used by any session of
 	                          its tree (children draw their keys from it) */
@@ -421,6 +422,15 @@ static void inst_ready(struct sm__inst *in)
 	e->ready_tail = in;
 }
 
+static void inbox_del_key(struct sm__inst *dst, uint64_t seq)
+{
+	unsigned char key[600];
+	size_t kl = key_seq(key, sizeof(key), dst->id, seq);
+
+	if (kl)
+		batch_del(dst->e, STORE_T_INBOX, key, kl);
+}
+
 static struct sm__inst *inst_root(struct sm__inst *in)
 {
 	while (in->parent)
@@ -460,7 +470,7 @@ static void inst_push(struct sm__inst *in, struct sm_event *ev)
 {
 	struct sm_engine *e = in->e;
 
-	if (in->removed || in->done) {
+	if (in->removed || in->done || in->aborted) {
 		if (ev->inbox_seq && in->persist && e->store) {
 			unsigned char key[600];
 			size_t kl = key_seq(key, sizeof(key), in->id, ev->inbox_seq);
@@ -479,7 +489,10 @@ static void inst_push(struct sm__inst *in, struct sm_event *ev)
 		snprintf(msg, sizeof(msg), "more than %d events queued: session stopped (does "
 		    "the machine send itself events in a loop?)", SM_MAX_QUEUED);
 		sm_log_error("engine: instance '%s': %s", in->id, msg);
+		if (ev->inbox_seq && in->persist && e->store)
+			inbox_del_key(in, ev->inbox_seq);
 		sm__event_free(ev);
+		in->aborted = 1;
 		sm__session_abort(in->s, msg);
 		inst_ready(in);
 		return;
@@ -751,15 +764,6 @@ static void deliver(struct sm__inst *in, const char *target, const char *name, j
     const char *sendid)
 {
 	deliver_seq(in, target, name, data, sendid, 0);
-}
-
-static void inbox_del_key(struct sm__inst *dst, uint64_t seq)
-{
-	unsigned char key[600];
-	size_t kl = key_seq(key, sizeof(key), dst->id, seq);
-
-	if (kl)
-		batch_del(dst->e, STORE_T_INBOX, key, kl);
 }
 
 static struct sm_event *comm_error_event(const char *target)
