@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aws_private.h"
@@ -76,6 +77,17 @@ on_list(void *arg, const struct tp_result *r, const struct tp_object *objs, size
 	(void)next;
 	take(x, r);
 	x->nkeys = n;
+}
+
+static void
+on_data(void *arg, const struct tp_result *r, const void *data, size_t len)
+{
+	struct res *x = arg;
+
+	take(x, r);
+	x->size = len;
+	snprintf(x->etag, sizeof(x->etag), "%.*s", (int)(len < 200 ? len : 200),
+	    data != NULL ? (const char *)data : "");
 }
 
 static struct tp *
@@ -157,6 +169,40 @@ count_method(json_t *log, const char *method, const char *path_part)
 #define ERR200 "{\"status\":200,\"body\":\"<?xml version=\\\"1.0\\\"?>\\n<Error><Code>InternalError</Code>" \
 	"<Message>We encountered an internal error. Please try again.</Message></Error>\"}"
 #define ABORT_OK "{\"status\":204}"
+
+/* S3's own skew error (XML RequestTimeTooSkewed, our clock an hour ahead
+ * of the server's Date): corrected from Date and retried at once; the
+ * retry is signed with the server's time. */
+static void
+test_s3_skew(void)
+{
+	struct tp *tp = make_tp("us-east-1");
+	struct res x = { 0 };
+	json_t *log;
+	const char *d;
+	struct tm tm;
+	int64_t now = (int64_t)time(NULL), signed_at = 0;
+
+	faultd_script(&fd, "{\"steps\":[{\"status\":403,\"date_skew\":-3600,"
+	    "\"headers\":{\"Content-Type\":\"application/xml\"},\"body\":\"<?xml version="
+	    "\\\"1.0\\\"?><Error><Code>RequestTimeTooSkewed</Code><Message>The difference "
+	    "between the request time and the current time is too large.</Message></Error>\"}],"
+	    "\"default\":{\"date_skew\":-3600,\"body\":\"hello\"}}");
+	wait_for(tp, &x, tp_object_get_mem(tp, "b", "k", 100, on_data, &x));
+	is_int(x.code, 0, "RequestTimeTooSkewed: corrected and retried (%s)", x.msg);
+	is_str(x.etag, "hello", "the retry's answer is delivered");
+	log = faultd_log();
+	is_int((int)json_array_size(log), 2, "2 requests");
+	d = req_header(log, 1, "x-amz-date");
+	memset(&tm, 0, sizeof(tm));
+	if (d != NULL && strptime(d, "%Y%m%dT%H%M%SZ", &tm) != NULL)
+		signed_at = (int64_t)timegm(&tm);
+	ok(signed_at > 0 && llabs(signed_at - (now - 3600)) < 60,
+	    "the retry is signed with the server's clock (%lld s off ours)",
+	    (long long)(signed_at - now));
+	json_decref(log);
+	tp_destroy(tp);
+}
 
 static void
 test_complete_error_body(void)
@@ -608,6 +654,7 @@ main(void)
 	fwrite(chunk, 1, 100, f);
 	fclose(f);
 
+	test_s3_skew();
 	test_complete_error_body();
 	test_part_retry();
 	test_part_denied();
