@@ -46,30 +46,90 @@ void smctl_print_help(const struct smctl_cmd *cmd)
 
 /* ---- check -------------------------------------------------------------- */
 
+/*
+ * The action names `smctl check --actions` was given: a machine that invokes
+ * any other action is refused, as the daemon would refuse it.
+ */
+struct check_actions {
+	char **names;
+	size_t n;
+};
+
+static int check_action_known(void *arg, const char *name)
+{
+	const struct check_actions *a = arg;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Split "a,b c" into names; returns 0 or -1 when out of memory. */
+static int check_actions_add(struct check_actions *a, const char *list)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, ", \t");
+		if (len > 0) {
+			char **v = realloc(a->names, (a->n + 1) * sizeof(*v));
+			if (v == NULL)
+				return -1;
+			a->names = v;
+			if ((a->names[a->n] = strndup(p, len)) == NULL)
+				return -1;
+			a->n++;
+		}
+		p += len;
+		p += strspn(p, ", \t");
+	}
+	return 0;
+}
+
 static int cmd_check(const struct smctl_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
+		{ "actions", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int c, i, bad = 0;
+	struct check_actions actions = { NULL, 0 };
+	struct sm_load_opts lopts;
+	int c, i, bad = 0, with_actions = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			with_actions = 1;
+			if (check_actions_add(&actions, optarg) != 0) {
+				fprintf(stderr, "%s check: out of memory\n", progname);
+				bad = 1;
+				goto out;
+			}
+			break;
 		case 'h':
 			smctl_print_help(cmd);
-			return 0;
+			goto out;
 		default:
-			return smctl_usage_error(cmd, "unknown option%s", "");
+			bad = smctl_usage_error(cmd, "unknown option%s", "");
+			goto out;
 		}
 	}
-	if (optind >= argc)
-		return smctl_usage_error(cmd, "no machine file given%s", "");
+	if (optind >= argc) {
+		bad = smctl_usage_error(cmd, "no machine file given%s", "");
+		goto out;
+	}
+	memset(&lopts, 0, sizeof(lopts));
+	if (with_actions) {
+		lopts.action_known = check_action_known;
+		lopts.action_arg = &actions;
+	}
 	for (i = optind; i < argc; i++) {
 		struct sm_machine *m = NULL;
 		struct sm_diags diags = { 0 };
-		int rc = sm_machine_load_file(argv[i], NULL, &m, &diags);
+		int rc = sm_machine_load_file(argv[i], &lopts, &m, &diags);
 
 		if (rc != 0) {
 			bad = 1;
@@ -83,7 +143,11 @@ static int cmd_check(const struct smctl_cmd *cmd, int argc, char **argv)
 		sm_diags_free(&diags);
 		sm_machine_free(m);
 	}
-	return bad ? 1 : 0;
+out:
+	for (size_t k = 0; k < actions.n; k++)
+		free(actions.names[k]);
+	free(actions.names);
+	return bad;
 }
 
 /* ---- graph -------------------------------------------------------------- */
@@ -452,10 +516,14 @@ out:
 /* ---- the table ---------------------------------------------------------- */
 
 static const struct smctl_cmd commands[] = {
-	{ "check", "FILE...", "validate machine files",
+	{ "check", "[--actions NAMES]... FILE...", "validate machine files",
 	  "Loads each SCXML machine file, prints every problem as 'file:line: message'\n"
 	  "on stderr and 'FILE: ok' on stdout for each file that loads.  Exits 1 if\n"
-	  "any file was refused.\n",
+	  "any file was refused.\n"
+	  "\n"
+	  "  -a, --actions NAMES  the registered action names (comma or space separated,\n"
+	  "                       repeatable): an invoke of any other action is refused.\n"
+	  "                       Without it, action names are not checked.\n",
 	  cmd_check },
 	{ "graph", "FILE", "print a machine as a Graphviz DOT graph",
 	  "Writes the machine's states and transitions as DOT on stdout, e.g.\n"
@@ -464,9 +532,9 @@ static const struct smctl_cmd commands[] = {
 	{ "simulate", "[--event NAME[=JSON]]... [--action NAME=JSON|NAME!ERROR]... [--task JSON] "
 	  "[--timeout S] [--state-dir DIR [--id ID]] [-q] FILE",
 	  "run a machine alone, with real timers",
-	  "Runs FILE as one instance without persistence.  Each transition is printed\n"
-	  "on stderr as 'instance: [event] source -> targets', <log> lines too.  The last\n"
-	  "line on stdout is the id of the top-level final state reached.\n"
+	  "Runs FILE as one instance (persisted only with --state-dir).  Each transition\n"
+	  "is printed on stderr as 'instance: [event] source -> targets', <log> lines\n"
+	  "too.  The last line on stdout is the id of the top-level final state reached.\n"
 	  "\n"
 	  "  -e, --event NAME[=JSON]  queue an external event (in order) after start\n"
 	  "  -a, --action NAME=JSON   the action NAME succeeds with that result\n"

@@ -45,6 +45,11 @@ has "missing file named" "$tmp/err" "missing.scxml"
 head -c 3000 /dev/urandom > "$tmp/noise.scxml"
 t "check random bytes exits 1" 1 "$smctl" check "$tmp/noise.scxml"
 t "check without files is a usage error" 2 "$smctl" check
+task=${SM_SOURCE_DIR}/machines/task.scxml
+t "check task.scxml with all its actions registered" 0 "$smctl" check \
+  --actions cache_get,spider,pack,upload --actions 'cache_put report upload_logs' "$task"
+t "check task.scxml with an action missing exits 1" 1 "$smctl" check -a cache_get,spider,pack,upload,report,upload_logs "$task"
+has "the unregistered action is named with its line" "$tmp/err" 'task.scxml:[0-9]+: <invoke src="cache_put">: no action of that name is registered'
 
 t "graph" 0 "$smctl" graph "$m/parallel_done/machine.scxml"
 has "graph is DOT" "$tmp/out" '^(strict )?digraph'
