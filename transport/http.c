@@ -523,6 +523,23 @@ http_url_is_loopback(const char *url)
 	    (n == 9 && strncasecmp(p, "localhost", 9) == 0);
 }
 
+int
+http_url_bypasses_proxy(const char *url)
+{
+	const char *p;
+	size_t n;
+
+	if (http_url_is_loopback(url))
+		return 1;
+	if ((p = strstr(url, "://")) == NULL)
+		return 0;
+	p += 3;
+	if (strncmp(p, "[fd00:ec2::254]", 15) == 0)
+		return 1;
+	n = strcspn(p, ":/?#");
+	return n == 15 && strncmp(p, "169.254.169.254", 15) == 0;
+}
+
 static int
 setup_body(struct http_request *r, const struct http_req_spec *spec, struct sm_error *err)
 {
@@ -643,8 +660,8 @@ http_start(struct http *h, const struct http_req_spec *spec, http_done_cb *cb, v
 	    spec->connect_timeout_ms > 0 ? spec->connect_timeout_ms : 10000L);
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
 	    spec->timeout_ms > 0 ? spec->timeout_ms : 60000L);
-	if (http_url_is_loopback(spec->url))
-		curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
+	if (http_url_bypasses_proxy(spec->url))
+		curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->slist);
 	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);

@@ -105,5 +105,10 @@ size_t http_inflight(const struct http *h);
 
 /* Nonzero if the URL's host is 127.0.0.1, ::1 or localhost. */
 int http_url_is_loopback(const char *url);
+/* Nonzero if requests to the URL never go through a proxy from the
+ * environment (http_proxy, HTTPS_PROXY...): loopback hosts and the EC2
+ * instance metadata addresses 169.254.169.254 and [fd00:ec2::254], whose
+ * answers hold credentials that no proxy may see. */
+int http_url_bypasses_proxy(const char *url);
 
 #endif

@@ -126,6 +126,16 @@ main(void)
 	ok(http_url_is_loopback("http://[::1]:9/"), "::1 is loopback");
 	ok(!http_url_is_loopback("https://sqs.us-east-1.amazonaws.com/"), "aws is not");
 	ok(!http_url_is_loopback("http://127.0.0.1.evil.com/"), "127.0.0.1.evil.com is not");
+	/* no proxy ever sees loopback or instance metadata traffic */
+	ok(http_url_bypasses_proxy("http://127.0.0.1:9/x"), "no proxy for loopback");
+	ok(http_url_bypasses_proxy("http://169.254.169.254/latest/api/token"),
+	    "no proxy for instance metadata");
+	ok(http_url_bypasses_proxy("http://[fd00:ec2::254]/latest/api/token"),
+	    "no proxy for instance metadata over IPv6");
+	ok(!http_url_bypasses_proxy("http://169.254.169.254.evil.com/"),
+	    "169.254.169.254.evil.com may use the proxy");
+	ok(!http_url_bypasses_proxy("https://sqs.us-east-1.amazonaws.com/"),
+	    "aws endpoints may use the proxy");
 
 	/* a plain answer: body, status, headers */
 	faultd_script(&fd, "{\"steps\":[{\"status\":201,\"body\":\"hello\","
