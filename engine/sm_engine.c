@@ -10,8 +10,11 @@
  *      delivered to sessions, actions started or cancelled, timers armed,
  *      log lines written.  Delivered events make instances ready again, so
  *      the turn repeats until nothing is ready.
- * Child SCXML sessions (<invoke> of a document) run in the same engine but
- * are not persisted: after a restart the parent restarts them from scratch.
+ * Child SCXML sessions (<invoke> of a document) run in the same engine and
+ * are persisted as their own records "<parent id>/<invokeid>"; every event
+ * between persisted sessions is written to its target's inbox in the batch
+ * of the macrostep that sent it (precommit), so each commit is a
+ * consistent snapshot of a parent, its children and the events between them.
  */
 #include <errno.h>
 #include <stdio.h>

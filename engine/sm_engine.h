@@ -131,8 +131,10 @@ int sm_engine_add_machine(struct sm_engine *e, const struct sm_machine *m);
 /*
  * Reload every unfinished instance from the store, as committed: re-arm
  * its timers (overdue ones fire at once), requeue its inbox, and restart
- * its in-flight invocations (actions with attempt+1; child SCXML sessions
- * from scratch).  Call once, after registering actions and machines.
+ * its in-flight invocations (actions with attempt+1); child SCXML sessions
+ * are restored from their own records (one that had not committed its
+ * first step starts from scratch).  Call once, after registering actions
+ * and machines.
  * Returns 0 (also without a store) or an error for an unreadable store; an
  * instance that cannot be reloaded is logged and skipped.
  */
