@@ -472,6 +472,91 @@ static void test_cancelled_child(void)
 	free(dir);
 }
 
+/* ---- 3b. grandchildren ------------------------------------------------------ */
+
+static const char *nested_xml =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    " initial='p'>"
+    " <state id='p' initial='p1'>"
+    "  <invoke id='kid'><content>"
+    "   <scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    "    initial='k'>"
+    "    <state id='k' initial='k1'>"
+    "     <invoke id='sub'><content>"
+    "      <scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    "       initial='s'>"
+    "       <datamodel><data id='ups' expr='0'/></datamodel>"
+    "       <state id='s'><onentry><assign location='ups' expr='ups + 1'/>"
+    "        <send event='up' target='#_parent'/></onentry>"
+    "        <transition event='down' target='sf'/></state>"
+    "       <final id='sf'><donedata><param name='ups' expr='ups'/></donedata></final>"
+    "      </scxml>"
+    "     </content></invoke>"
+    "     <state id='k1'><transition event='up' target='k2'>"
+    "      <send event='hi' target='#_parent'/></transition></state>"
+    "     <state id='k2'><transition event='go'><send event='down' target='#_sub'/>"
+    "      </transition></state>"
+    "     <transition event='done.invoke.sub' target='kf'>"
+    "      <assign location='sub_ups' expr='_event.data.ups'/></transition>"
+    "    </state>"
+    "    <final id='kf'><donedata><param name='sub_ups' expr='sub_ups'/></donedata></final>"
+    "   </scxml>"
+    "  </content></invoke>"
+    "  <state id='p1'><transition event='hi' target='p2'>"
+    "   <send event='go' target='#_kid'/></transition></state>"
+    "  <state id='p2'><invoke id='boom' type='urn:smd:scxml:1' src='halt'/></state>"
+    "  <transition event='done.invoke.kid' target='end'>"
+    "   <assign location='sub_ups' expr='_event.data.sub_ups'/></transition>"
+    " </state>"
+    " <final id='end'/>"
+    "</scxml>";
+
+static void test_grandchild(void)
+{
+	char *dir = tmpdir(), *snap = tmpdir();
+	struct env v;
+	struct sm_error err;
+	json_t *rec, *dm;
+	char names[256];
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, nested_xml);
+	v.snap = snap;
+	sm_engine_start(v.e, v.m, "g", NULL, &err);
+	run_for(&v, 2000, 1);
+	is_int(v.halted, 1, "nested: the parent sent 'go' to its child and reached p2");
+	env_close(&v);
+	v.snap = NULL;
+	rmtree(dir);
+	free(dir);
+	dir = snap;
+
+	store_open(&v.st, dir, NULL, &err);
+	rec = stored(v.st, STORE_T_INSTANCES, "g/kid/sub");
+	ok(rec != NULL, "nested: the grandchild has its record 'g/kid/sub'");
+	is_str(json_string_value(json_object_get(rec, "parent")), "g/kid", "its parent is g/kid");
+	json_decref(rec);
+	is_int(count_prefix(v.st, STORE_T_INBOX, "g/kid", names, sizeof(names)), 1,
+	    "nested: 'go' waits in the child's inbox");
+	store_close(v.st);
+	v.st = NULL;
+
+	env_open(&v, dir, nested_xml);
+	is_int(sm_engine_recover(v.e, &err), 0, "nested: recover");
+	run_for(&v, 2000, 0);
+	is_str(v.final_id, "end", "nested: grandchild, child and parent end after the restart");
+	dm = sm_engine_instance_datamodel(v.e, "g");
+	is_int((int)json_integer_value(json_object_get(dm, "sub_ups")), 1,
+	    "nested: the grandchild was restored, not started again (one 'up')");
+	json_decref(dm);
+	is_int(count_table(v.st, STORE_T_INSTANCES), 1, "nested: only the parent's record is left");
+	is_int(count_table(v.st, STORE_T_INBOX), 0, "nested: no inbox record is left");
+	env_close(&v);
+	env_free(&v);
+	rmtree(dir);
+	free(dir);
+}
+
 /* ---- 4. instance ids ----------------------------------------------------------- */
 
 static void test_ids(void)
@@ -523,6 +608,7 @@ int main(void)
 	test_send_to_child_survives();
 	test_pingpong_restarts();
 	test_cancelled_child();
+	test_grandchild();
 	test_ids();
 	return done_testing();
 }
