@@ -543,7 +543,12 @@ static void timer_store_put(struct sm__inst *in, struct eng_timer *t)
 	if (!in->persist || !in->e->store)
 		return;
 	kl = key_timer(key, sizeof(key), t->due, in->id, t->tid);
-	if (kl) {
+	if (!kl || kl > STORE_KEY_MAX) {
+		/* the instance state still lists it: recovery re-arms it */
+		sm_log_warn("engine: timer '%s' of '%s' is left out of the timers table: its key "
+		    "would be over %d bytes (use a shorter send id)", t->tid, in->id,
+		    STORE_KEY_MAX);
+	} else {
 		sm__jw_reset(&in->e->jw);
 		sm__jw_json(&in->e->jw, t->payload);
 		batch_put_jw(in->e, STORE_T_TIMERS, key, kl);
@@ -558,7 +563,7 @@ static void timer_store_del(struct sm__inst *in, struct eng_timer *t)
 	if (!in->persist || !in->e->store)
 		return;
 	kl = key_timer(key, sizeof(key), t->due, in->id, t->tid);
-	if (kl)
+	if (kl && kl <= STORE_KEY_MAX) /* a longer one was never written */
 		batch_del(in->e, STORE_T_TIMERS, key, kl);
 }
 
@@ -1290,9 +1295,13 @@ static void store_machine(struct sm_engine *e, const struct sm_machine *m)
 
 	if (!e->store || !km || json_object_get(e->stored_machines, km->hash))
 		return;
-	if (m->doc && store_batch_put(e->batch, STORE_T_MACHINES, km->hash, 64, m->doc,
-	    m->doc_len) == 0)
+	if (!m->doc)
+		return;
+	if (store_batch_put(e->batch, STORE_T_MACHINES, km->hash, 64, m->doc, m->doc_len) == 0)
 		json_object_set_new(e->stored_machines, km->hash, json_true());
+	else
+		sm_log_error("engine: cannot queue machine document %s for the store (out of "
+		    "memory?): recovery will need the machine registered", km->hash);
 }
 
 /* ---- the turn ----------------------------------------------------------- */
@@ -1687,6 +1696,8 @@ int sm_engine_start(struct sm_engine *e, const struct sm_machine *m, const char 
 			    "%zu: '/' is reserved for child sessions (<parent>/<invokeid>)", id,
 			    (size_t)(p - id));
 	}
+	if (!sm__utf8_valid(id, strlen(id)))
+		return sm_error_set(err, SM_EINVAL, "instance id is not valid UTF-8: use UTF-8 text");
 	if (task && !json_is_object(task))
 		return sm_error_set(err, SM_EINVAL, "task of instance '%s' must be a json object", id);
 	if (inst_find(e, id) || stored_instance_exists(e, id))

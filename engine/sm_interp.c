@@ -1953,6 +1953,20 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+int sm__utf8_valid(const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, l;
+
+	while (i < n) {
+		l = utf8_len(s + i, n - i);
+		if (!l)
+			return 0;
+		i += l;
+	}
+	return 1;
+}
+
 void sm__jw_strn(struct sm_jw *w, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";

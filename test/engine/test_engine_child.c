@@ -592,6 +592,11 @@ static void test_ids(void)
 	is_int(sm_engine_start(v.e, v.m, "a/b", NULL, &err), SM_EINVAL,
 	    "'/' is refused (reserved for child sessions)");
 	like_str(err.msg, "reserved for child sessions", "the error says why");
+	is_int(sm_engine_start(v.e, v.m, "bad\xff", NULL, &err), SM_EINVAL,
+	    "an id that is not UTF-8 is refused");
+	like_str(err.msg, "UTF-8", "the error says why");
+	is_int(sm_engine_start(v.e, v.m, "\xc0\xaf", NULL, &err), SM_EINVAL,
+	    "an overlong UTF-8 sequence is refused");
 	is_int(sm_engine_start(v.e, v.m, "task-42.\xc3\xa9", NULL, &err), 0,
 	    "UTF-8 and punctuation are fine");
 	run_for(&v, 50, 0);
