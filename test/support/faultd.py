@@ -9,7 +9,9 @@ Control (paths under /__ are never counted nor scripted):
   POST /__script   body: {"steps": [STEP...], "default": STEP}
                    replaces the script and clears the count and the log
   GET  /__count    number of scripted (non-control) requests served
-  GET  /__log      JSON list of {"method","path","headers","body","time","peer"}
+  GET  /__log      JSON list of {"method","path","headers","body","body_len",
+                   "body_sha256","time","peer"}; "body" holds at most the first
+                   64 KiB
                    of them (peer: the client's port, to see connection reuse)
 
 Each ordinary request takes the next STEP (the "default" step once the list
@@ -26,6 +28,7 @@ object with:
   "big": int                append this many bytes of 'x' to the body
 Shorthands: {"preset": "500"|"503"|"slowdown"|"throttle"|"skew"|"retry_after"}.
 """
+import hashlib
 import json
 import socket
 import struct
@@ -34,6 +37,8 @@ import threading
 import time
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOG_BODY_MAX = 64 * 1024
 
 PRESETS = {
     "500": {"status": 500, "body": '{"__type":"InternalError","message":"scripted 500"}'},
@@ -124,7 +129,11 @@ class Handler(BaseHTTPRequestHandler):
         with STATE.lock:
             STATE.log.append({"method": self.command, "path": self.path,
                               "headers": dict(self.headers.items()),
-                              "body": body.decode("utf-8", "replace"),
+                              # big bodies (multipart parts) are logged by
+                              # length and digest, not byte for byte
+                              "body": body[:LOG_BODY_MAX].decode("utf-8", "replace"),
+                              "body_len": len(body),
+                              "body_sha256": hashlib.sha256(body).hexdigest(),
                               "time": time.time(),
                               "peer": self.client_address[1]})
         action = step.get("action", "respond")

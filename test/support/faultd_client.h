@@ -132,7 +132,7 @@ faultd_control(struct faultd *f, const char *path, const char *post)
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "127.0.0.1");
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, faultd__write);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &buf);
-	/* a log of multipart uploads is tens of MB of JSON: slow under sanitizers */
+	/* generous: control requests wait behind test traffic under sanitizers */
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
 	if (post != NULL)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
