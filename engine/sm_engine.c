@@ -754,7 +754,7 @@ static void deliver_seq(struct sm__inst *in, const char *target, const char *nam
 	struct sm_event *ev;
 
 	if (!dst) {
-		json_t *d = json_pack("{s:s,s:s}", "target", target, "message",
+		json_t *d = json_pack("{s:s?,s:s}", "target", target, "message",
 		    "no session is reachable at that target");
 
 		push_named(in, "error.communication", d, NULL, SM_EV_PLATFORM);
