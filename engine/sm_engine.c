@@ -24,6 +24,7 @@
 
 #include "sm_engine.h"
 #include "sm_interp_private.h"
+#include "sm_text.h"
 #include "sm_log.h"
 #include "sm_loop.h"
 #include "sm_machine.h"
@@ -1696,7 +1697,7 @@ int sm_engine_start(struct sm_engine *e, const struct sm_machine *m, const char 
 			    "%zu: '/' is reserved for child sessions (<parent>/<invokeid>)", id,
 			    (size_t)(p - id));
 	}
-	if (!sm__utf8_valid(id, strlen(id)))
+	if (!sm_utf8_valid(id, strlen(id)))
 		return sm_error_set(err, SM_EINVAL, "instance id is not valid UTF-8: use UTF-8 text");
 	if (task && !json_is_object(task))
 		return sm_error_set(err, SM_EINVAL, "task of instance '%s' must be a json object", id);

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE /* memmem, strndup (CMake defines it for the project) */
 #endif
 #include "sm_expr.h"
+#include "sm_text.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -196,52 +197,6 @@ tok_name(enum tok t)
 	return "a token";
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes available), 0 if invalid. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	uint32_t cp;
-	size_t len, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 static size_t
 utf8_put(char *out, uint32_t cp)
 {
@@ -275,7 +230,7 @@ lex_hex4(struct lexer *lx, size_t at, uint32_t *cp)
 	*cp = 0;
 	for (i = 0; i < 4; i++) {
 		if (at + (size_t)i >= lx->len ||
-		    (h = hexval((unsigned char)lx->src[at + (size_t)i])) < 0)
+		    (h = sm_hexval((unsigned char)lx->src[at + (size_t)i])) < 0)
 			return lex_fail(lx, at - 2,
 			    "'\\u' needs four hex digits, as in '\\u00e9'");
 		*cp = (*cp << 4) | (uint32_t)h;
@@ -371,7 +326,7 @@ lex_string(struct lexer *lx)
 			    "write it as an escape such as \\n");
 			goto fail;
 		}
-		n = utf8_seq(s + p, lx->len - p);
+		n = sm_utf8_seq(s + p, lx->len - p);
 		if (n == 0) {
 			rc = lex_fail(lx, p, "string is not valid UTF-8");
 			goto fail;

@@ -14,6 +14,7 @@
 
 #include "sm_expr.h"
 #include "sm_interp_private.h"
+#include "sm_text.h"
 #include "sm_log.h"
 
 #define SM_MAX_MICROSTEPS 10000
@@ -1920,53 +1921,6 @@ void sm__jw_lit(struct sm_jw *w, const char *s)
 	sm__jw_raw(w, s, strlen(s));
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-int sm__utf8_valid(const char *str, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, l;
-
-	while (i < n) {
-		l = utf8_len(s + i, n - i);
-		if (!l)
-			return 0;
-		i += l;
-	}
-	return 1;
-}
-
 void sm__jw_strn(struct sm_jw *w, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
@@ -1996,7 +1950,7 @@ void sm__jw_strn(struct sm_jw *w, const char *str, size_t n)
 		}
 		c = s[i];
 		if (c >= 0x80) {
-			l = utf8_len(s + i, n - i);
+			l = sm_utf8_seq(s + i, n - i);
 			if (l) {
 				memcpy(w->buf + w->len, s + i, l);
 				w->len += l;

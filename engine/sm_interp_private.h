@@ -176,8 +176,6 @@ struct sm_jw {
 	int err;               /* 0 or an SM_E* code */
 };
 
-/* 1 if s[0..n) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
-int sm__utf8_valid(const char *s, size_t n);
 void sm__jw_reset(struct sm_jw *w);
 void sm__jw_free(struct sm_jw *w);
 void sm__jw_raw(struct sm_jw *w, const char *s, size_t n);

@@ -26,6 +26,7 @@
 #include "awsconf.h"
 #include "creds.h"
 #include "sigv4.h"
+#include "sm_text.h"
 #include "sm_loop.h"
 #include "transport_private.h"
 
@@ -202,18 +203,6 @@ s3_parse_error_resp(const struct http_response *resp, struct aws_service_error *
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static int
-s3_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decode an encoding-type=url value in place ('+' is a space as S3 writes
  * it, %XX a byte).  Returns 0, or SM_EPARSE for a bad escape or %00.
@@ -229,8 +218,8 @@ s3_url_decode(char *s)
 			*w++ = ' ';
 			r++;
 		} else if (*r == '%') {
-			if ((hi = s3_hexval((unsigned char)r[1])) < 0 ||
-			    (lo = s3_hexval((unsigned char)r[2])) < 0 || (hi | lo) == 0)
+			if ((hi = sm_hexval((unsigned char)r[1])) < 0 ||
+			    (lo = sm_hexval((unsigned char)r[2])) < 0 || (hi | lo) == 0)
 				return SM_EPARSE;
 			*w++ = (char)(hi * 16 + lo);
 			r += 3;

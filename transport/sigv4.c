@@ -20,6 +20,8 @@
 
 #include "sigv4.h"
 
+#include "sm_text.h"
+
 /* ---- a small growable string ------------------------------------------ */
 
 struct buf {
@@ -284,18 +286,6 @@ sigv4_uri_encode(const char *s, size_t len, int keep_slash)
 	return buf_take(&b);
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode %XX escapes (a '%' not followed by two hex digits stays). */
 static char *
 pct_decode(const char *s, size_t *outlen)
@@ -306,10 +296,10 @@ pct_decode(const char *s, size_t *outlen)
 	if (d == NULL)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
-		    hexval((unsigned char)s[i + 2]) >= 0) {
-			d[o++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
-			    hexval((unsigned char)s[i + 2]));
+		if (s[i] == '%' && i + 2 < n && sm_hexval((unsigned char)s[i + 1]) >= 0 &&
+		    sm_hexval((unsigned char)s[i + 2]) >= 0) {
+			d[o++] = (char)(sm_hexval((unsigned char)s[i + 1]) * 16 +
+			    sm_hexval((unsigned char)s[i + 2]));
 			i += 2;
 		} else {
 			d[o++] = s[i];

@@ -1,0 +1,23 @@
+/*
+ * sm_text.h - small byte-level text helpers shared by the parsers
+ * (expressions, the engine's JSON writer, SigV4 and S3 URL decoding).
+ */
+#ifndef SM_TEXT_H
+#define SM_TEXT_H
+
+#include <stddef.h>
+
+/* Value of one hex digit (0-9, a-f, A-F), or -1. */
+int sm_hexval(int c);
+
+/*
+ * Length (1-4) of the well-formed UTF-8 sequence at `s`, with `n` >= 1
+ * bytes available; 0 if it is not one (overlong forms, surrogates, code
+ * points above U+10FFFF and truncated sequences are refused).
+ */
+size_t sm_utf8_seq(const unsigned char *s, size_t n);
+
+/* 1 if the `n` bytes at `s` are all well-formed UTF-8, else 0. */
+int sm_utf8_valid(const char *s, size_t n);
+
+#endif

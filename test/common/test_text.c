@@ -1,0 +1,37 @@
+/* test_text.c - hex digits and UTF-8 validation shared by the parsers. */
+#include <string.h>
+
+#include "sm_text.h"
+#include "tap.h"
+
+static int
+valid(const char *s)
+{
+	return sm_utf8_valid(s, strlen(s));
+}
+
+int
+main(void)
+{
+	plan_no_plan();
+	is_int(sm_hexval('0'), 0, "hex 0");
+	is_int(sm_hexval('f'), 15, "hex f");
+	is_int(sm_hexval('A'), 10, "hex A");
+	is_int(sm_hexval('g'), -1, "g is not hex");
+	is_int(sm_hexval('\0'), -1, "NUL is not hex");
+
+	ok(valid("plain ascii"), "ASCII is UTF-8");
+	ok(valid("na\xc3\xafve caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "2, 3 and 4 byte sequences");
+	is_int(sm_utf8_seq((const unsigned char *)"\xf0\x9f\x98\x80", 4), 4, "emoji is 4 bytes");
+	ok(!valid("\xc0\xaf"), "overlong '/' refused");
+	ok(!valid("\xe0\x80\xaf"), "overlong 3-byte refused");
+	ok(!valid("\xed\xa0\x80"), "surrogate U+D800 refused");
+	ok(!valid("\xf4\x90\x80\x80"), "above U+10FFFF refused");
+	ok(!valid("\xc3"), "truncated sequence refused");
+	ok(!valid("a\x80"), "lone continuation byte refused");
+	is_int(sm_utf8_seq((const unsigned char *)"\xe2\x82\xac", 2), 0,
+	    "a sequence longer than the bytes available is refused");
+	is_int(sm_utf8_seq((const unsigned char *)"", 0), 0, "no bytes: 0");
+	ok(sm_utf8_valid("", 0), "the empty string is valid");
+	return done_testing();
+}
