@@ -1267,9 +1267,17 @@ static void enter_states(struct sm_session *s, const struct tlist *enabled)
 				snprintf(name, sizeof(name), "done.state.%s", ST(s, parent)->id);
 				raise_internal(s, name, dd, SM_EV_PLATFORM);
 				json_decref(dd);
-				if (gp > 0 && ST(s, gp)->kind == SM_ST_PARALLEL && in_final_state(s, gp)) {
+				/*
+				 * The W3C algorithm looks at the grandparent only; the
+				 * prose (3.4) says a parallel whose children are all final
+				 * is final itself, so a parallel nested in parallels
+				 * completes each enclosing one that is now done too.
+				 */
+				while (gp > 0 && ST(s, gp)->kind == SM_ST_PARALLEL &&
+				    in_final_state(s, gp)) {
 					snprintf(name, sizeof(name), "done.state.%s", ST(s, gp)->id);
 					raise_internal(s, name, NULL, SM_EV_PLATFORM);
+					gp = ST(s, gp)->parent;
 				}
 			}
 		}
