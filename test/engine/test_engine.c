@@ -960,6 +960,61 @@ static void test_runaway(void)
 	}
 }
 
+/*
+ * A delayed send with an id, armed before a restart, is cancelled by
+ * <cancel> of the same session after the restart: the recovered timer must
+ * be found by its sendid, and never fire.
+ */
+static const char *cancel_machine =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='null'"
+    " initial='s0'>"
+    " <state id='s0'>"
+    "  <onentry><send event='late' id='t1' delay='400ms'/></onentry>"
+    "  <transition event='stop' target='s1'/>"
+    "  <transition event='late' target='fail'/>"
+    " </state>"
+    " <state id='s1'>"
+    "  <onentry><cancel sendid='t1'/><send event='ok' delay='700ms'/></onentry>"
+    "  <transition event='late' target='fail'/>"
+    "  <transition event='ok' target='pass'/>"
+    " </state>"
+    " <final id='pass'/><final id='fail'/>"
+    "</scxml>";
+
+static void test_cancel_after_restart(void)
+{
+	char *dir = tmpdir();
+	struct env v;
+	struct sm_error err;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, cancel_machine);
+	is_int(sm_engine_start(v.e, v.m, "c1", NULL, &err), 0, "cancel: start");
+	run_for(&v, 50, 0);
+	env_close(&v, 1); /* 'late' (id t1) is armed and stored */
+
+	env_open(&v, dir, cancel_machine);
+	is_int(sm_engine_recover(v.e, &err), 0, "cancel: recover");
+	is_int(sm_engine_post(v.e, "c1", "stop", NULL), 0, "cancel: post stop");
+	run_for(&v, 2000, 1);
+	is_str(v.final_id, "pass", "a delayed send armed before a restart is cancelled "
+	    "by its sendid after it");
+	json_decref(v.donedata);
+	env_close(&v, 1);
+
+	/* and the cancelled timer is gone from the store: a second recovery
+	 * of the finished instance fires nothing */
+	v.done = 0;
+	env_open(&v, dir, cancel_machine);
+	sm_engine_recover(v.e, &err);
+	run_for(&v, 600, 0);
+	is_int(v.done, 0, "nothing fires for the finished instance");
+	is_int((int)sm_engine_running_count(v.e), 0, "nothing running");
+	env_close(&v, 0);
+	rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -974,6 +1029,7 @@ int main(void)
 	test_unknown_action();
 	test_persistence();
 	test_retry_survives_restart();
+	test_cancel_after_restart();
 	test_machine_from_store();
 	test_inbox();
 	test_child_restart();
