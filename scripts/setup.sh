@@ -3,9 +3,9 @@
 # Runs apt-get only for packages that are missing; needs root for that.
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config clang
+pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libcurl4-openssl-dev libxml2-dev libxml2-utils libjansson-dev liblmdb-dev lmdb-utils
-  libssl-dev libzip-dev libsqlite3-dev graphviz python3)
+  libssl-dev libzip-dev libsqlite3-dev graphviz)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,7 +20,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-# Test peers: moto_server (AWS API emulator), boto3 and the aws CLI.
-for c in moto_server aws; do
+# Test peers: moto_server (AWS API emulator), python3 with boto3, the aws CLI.
+for c in python3 moto_server aws; do
   command -v "$c" >/dev/null || echo "setup: warning: '$c' not found; the AWS integration tests need it" >&2
 done
