@@ -220,7 +220,7 @@ int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 		    sm_strerror(rc));
 		goto out;
 	}
-	inst = json_loadb(v, vl, 0, NULL);
+	inst = json_loadb(v, vl, JSON_ALLOW_NUL, NULL);
 	if (!json_is_object(inst)) {
 		fprintf(stderr, "%s inspect: the record of '%s' is not readable JSON: the store is "
 		    "damaged or from another version\n", smctl_progname, id);
@@ -235,7 +235,7 @@ int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 
 			if (kl != idl + 9 || memcmp(k, id, idl) != 0 || ((const char *)k)[idl] != 0)
 				break;
-			r = json_loadb(v, vl, 0, NULL);
+			r = json_loadb(v, vl, JSON_ALLOW_NUL, NULL);
 			json_array_append_new(hist, r ? r : json_pack("{s:s}", "kind", "unreadable"));
 		}
 	}

@@ -1505,6 +1505,15 @@ int sm_action_done(struct sm_action_call *call, json_t *result)
 	in = call->inst;
 	if (in->removed || in->done || !sm__session_invocation(in->s, call->invokeid))
 		return 0;
+	if (result && sm__json_depth(result, SM_DM_DEPTH_MAX) >= SM_DM_DEPTH_MAX) {
+		char msg[200];
+
+		/* it could not be stored: the invocation fails instead (and may retry) */
+		snprintf(msg, sizeof(msg), "action result is nested deeper than %d levels: "
+		    "return flatter data", SM_DM_DEPTH_MAX - 1);
+		call->finished = 0;
+		return sm_action_fail(call, "error.execution", msg);
+	}
 	snprintf(name, sizeof(name), "done.invoke.%s", call->invokeid);
 	push_copy(in, name, result, call->invokeid);
 	return 0;
@@ -1701,6 +1710,9 @@ int sm_engine_start(struct sm_engine *e, const struct sm_machine *m, const char 
 		return sm_error_set(err, SM_EINVAL, "instance id is not valid UTF-8: use UTF-8 text");
 	if (task && !json_is_object(task))
 		return sm_error_set(err, SM_EINVAL, "task of instance '%s' must be a json object", id);
+	if (task && sm__json_depth(task, SM_DM_DEPTH_MAX) >= SM_DM_DEPTH_MAX)
+		return sm_error_set(err, SM_ETOOBIG, "task of instance '%s' is nested deeper than "
+		    "%d levels: flatten it", id, SM_DM_DEPTH_MAX - 1);
 	if (inst_find(e, id) || stored_instance_exists(e, id))
 		return sm_error_set(err, SM_EEXISTS, "instance '%s' already exists", id);
 	rc = machine_register(e, m, 0);
@@ -1728,6 +1740,11 @@ int sm_engine_post(struct sm_engine *e, const char *id, const char *event, json_
 		return SM_ENOTFOUND;
 	if (!event || !event[0])
 		return SM_EINVAL;
+	if (data && sm__json_depth(data, SM_DM_DEPTH_MAX) >= SM_DM_DEPTH_MAX) {
+		sm_log_error("engine: event '%s' for '%s' refused: its data is nested deeper than "
+		    "%d levels (flatten it)", event, id, SM_DM_DEPTH_MAX - 1);
+		return SM_ETOOBIG;
+	}
 	push_copy(in, event, data, NULL);
 	return 0;
 }
@@ -1754,7 +1771,7 @@ int sm_engine_instance_status(struct sm_engine *e, const char *id, struct sm_ins
 			return SM_ESTORE;
 		rc = store_get(txn, STORE_T_INSTANCES, id, strlen(id), &v, &vl);
 		if (rc == 0)
-			j = json_loadb(v, vl, 0, NULL);
+			j = json_loadb(v, vl, JSON_ALLOW_NUL, NULL);
 		store_txn_abort(txn);
 		if (rc != 0)
 			return rc;
@@ -2108,7 +2125,7 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 	}
 	for (rc = store_cursor_seek(cur, NULL, 0, &k, &kl, &v, &vl); rc == 0;
 	    rc = store_cursor_next(cur, &k, &kl, &v, &vl)) {
-		json_t *j = json_loadb(v, vl, 0, NULL);
+		json_t *j = json_loadb(v, vl, JSON_ALLOW_NUL, NULL);
 		const char *status = json_string_value(json_object_get(j, "status"));
 
 		if (!j) {
@@ -2154,7 +2171,7 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 			in = session_find(e, id);
 			if (!in || in->done)
 				continue;
-			j = json_loadb(v, vl, 0, NULL);
+			j = json_loadb(v, vl, JSON_ALLOW_NUL, NULL);
 			ev = j ? sm__event_from_json(j) : NULL;
 			json_decref(j);
 			if (!ev)

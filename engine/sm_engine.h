@@ -78,6 +78,8 @@ void *sm_action_call_data(const struct sm_action_call *call);
 /*
  * Report success: the instance gets done.invoke.<id> with _event.data =
  * result (borrowed; NULL means null).  The call is invalid afterwards.
+ * A result nested deeper than 899 levels cannot be stored: the call fails
+ * with error.execution instead (retried as the invoke's policy says).
  */
 int sm_action_done(struct sm_action_call *call, json_t *result);
 /*
@@ -155,13 +157,16 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err);
  * with `task` (borrowed, copied; NULL: {}) as `task` in the datamodel.
  * The instance enters its initial configuration at the next engine turn.
  * SM_EEXISTS if an instance with that id is loaded or stored; SM_EINVAL
- * for an id that breaks the rules above (err says which).
+ * for an id that breaks the rules above (err says which); SM_ETOOBIG for a
+ * task nested deeper than 899 levels (the datamodel could not be stored).
+ * Any JSON string is kept, NUL bytes included.
  */
 int sm_engine_start(struct sm_engine *e, const struct sm_machine *m, const char *id,
     json_t *task, struct sm_error *err);
 
 /* Queue an external event (data borrowed, may be NULL).  SM_ENOTFOUND if
- * no running instance has that id. */
+ * no running instance has that id; SM_ETOOBIG (logged) for data nested
+ * deeper than 899 levels. */
 int sm_engine_post(struct sm_engine *e, const char *id, const char *event, json_t *data);
 
 /* Run pending macrosteps, commit, perform effects, until nothing is

@@ -497,12 +497,61 @@ fail:
 	return NULL;
 }
 
+int sm__json_depth(const json_t *v, int cap)
+{
+	int d = 0, c;
+
+	if (cap <= 0)
+		return 1;
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *x;
+
+		json_object_foreach((json_t *)v, k, x) {
+			c = sm__json_depth(x, cap - 1);
+			if (c > d)
+				d = c;
+			if (d >= cap)
+				break;
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *x;
+
+		json_array_foreach(v, i, x) {
+			c = sm__json_depth(x, cap - 1);
+			if (c > d)
+				d = c;
+			if (d >= cap)
+				break;
+		}
+	}
+	return d + 1;
+}
+
+/* Path segments of a location ("a.b[2]" is 3); quoted keys may count a
+ * few too many, which only makes the depth check stricter. */
+static int location_depth(const char *loc)
+{
+	int n = 1;
+
+	for (; *loc; loc++)
+		if (*loc == '.' || *loc == '[')
+			n++;
+	return n;
+}
+
 static int assign_location(struct sm_session *s, const char *loc, json_t *v, int line)
 {
 	struct sm_error err;
 
 	if (!s->dm) {
 		exec_error(s, line, "cannot assign '%s' in the null datamodel", loc);
+		return -1;
+	}
+	if (v && location_depth(loc) + sm__json_depth(v, SM_DM_DEPTH_MAX) > SM_DM_DEPTH_MAX) {
+		exec_error(s, line, "assign to '%s': the value would nest the datamodel deeper "
+		    "than %d levels: keep data flatter", loc, SM_DM_DEPTH_MAX);
 		return -1;
 	}
 	sm_error_clear(&err);

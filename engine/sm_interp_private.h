@@ -187,6 +187,16 @@ void sm__jw_int(struct sm_jw *w, int64_t v);
 /* Any JSON value, compact, object members in insertion order (as
  * json_dumpb(v, JSON_COMPACT | JSON_ENCODE_ANY)); NULL: null. */
 void sm__jw_json(struct sm_jw *w, const json_t *v);
+/*
+ * Nesting limit of a datamodel (the writer refuses over 1000 levels, and
+ * Jansson's parser over 2048 when a record is read back): a task, event data
+ * or action result deeper than SM_DM_DEPTH_MAX - 1 is refused where it enters,
+ * an <assign> that would nest the datamodel deeper raises error.execution.
+ */
+#define SM_DM_DEPTH_MAX 900
+/* Nesting depth of v (a scalar or an empty container is 1), counted up to
+ * `cap` + 1 at most (so a cycle or a huge depth costs little). */
+int sm__json_depth(const json_t *v, int cap);
 /* The _event shape of sm__event_to_json. */
 void sm__event_write(const struct sm_event *ev, struct sm_jw *w);
 /* A configuration (one byte per state, as sm__session_active) as an array of ids. */

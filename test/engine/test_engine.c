@@ -838,6 +838,86 @@ static void test_hostile_state(void)
 	sm_machine_free(m);
 }
 
+/*
+ * Hostile task values: what sm_engine_start accepts must come back from the
+ * store unchanged after a restart (a NUL inside a string, a big document,
+ * deep nesting); what it cannot store it must refuse at start.
+ */
+static json_t *nested(int depth)
+{
+	json_t *j = json_string("bottom"), *o;
+	int i;
+
+	for (i = 0; i < depth; i++) {
+		o = json_array();
+		json_array_append_new(o, j);
+		j = o;
+	}
+	return j;
+}
+
+static void test_hostile_task(void)
+{
+	char *dir = tmpdir();
+	struct env v;
+	struct sm_error err;
+	json_t *nul, *big, *deep, *deeper, *edge, *got, *dm;
+	char *blob = malloc(4u << 20);
+	int rc;
+
+	memset(blob, 'x', (4u << 20) - 1);
+	blob[(4u << 20) - 1] = '\0';
+	nul = json_pack("{s:s%}", "s", "a\0b\0c", (size_t)5);
+	big = json_pack("{s:s}", "blob", blob);
+	deep = json_pack("{s:o}", "d", nested(799));
+	deeper = json_pack("{s:o}", "d", nested(10000));
+	edge = json_pack("{s:o}", "d", nested(899));
+	free(blob);
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, persist_machine);
+	is_int(sm_engine_start(v.e, v.m, "nul", nul, &err), 0, "task with NUL in a string starts");
+	is_int(sm_engine_start(v.e, v.m, "big", big, &err), 0, "4 MB task starts");
+	is_int(sm_engine_start(v.e, v.m, "deep", deep, &err), 0, "task nested 800 deep starts");
+	sm_error_clear(&err);
+	rc = sm_engine_start(v.e, v.m, "deeper", deeper, &err);
+	is_int(rc, SM_ETOOBIG, "task nested 10000 deep is refused at start");
+	like_str(err.msg, "nested deeper than 899 levels", "with a message saying the limit");
+	sm_error_clear(&err);
+	is_int(sm_engine_start(v.e, v.m, "edge", edge, &err), SM_ETOOBIG,
+	    "task nested 900 deep is refused (the datamodel adds a level)");
+	is_int(sm_engine_post(v.e, "big", "step", deeper), SM_ETOOBIG,
+	    "event data nested 10000 deep is refused by post");
+	run_for(&v, 50, 0);
+	env_close(&v, 1);
+
+	env_open(&v, dir, persist_machine);
+	is_int(sm_engine_recover(v.e, &err), 0, "recover hostile tasks");
+	dm = sm_engine_instance_datamodel(v.e, "nul");
+	got = dm ? json_object_get(dm, "task") : NULL;
+	ok(got && json_equal(got, nul), "NUL in a string survives a restart");
+	json_decref(dm);
+	dm = sm_engine_instance_datamodel(v.e, "big");
+	got = dm ? json_object_get(dm, "task") : NULL;
+	ok(got && json_equal(got, big), "4 MB task survives a restart");
+	json_decref(dm);
+	dm = sm_engine_instance_datamodel(v.e, "deep");
+	got = dm ? json_object_get(dm, "task") : NULL;
+	ok(got && json_equal(got, deep), "800-deep task survives a restart");
+	json_decref(dm);
+	is_int(sm_engine_post(v.e, "nul", "step", NULL), 0, "the NUL instance runs on");
+	run_for(&v, 50, 0);
+	json_decref(v.sc.last_params);
+	env_close(&v, 0);
+	json_decref(nul);
+	json_decref(big);
+	json_decref(deep);
+	json_decref(deeper);
+	json_decref(edge);
+	rmtree(dir);
+	free(dir);
+}
+
 static void test_hostile_store(void)
 {
 	char *dir = tmpdir();
@@ -1034,6 +1114,7 @@ int main(void)
 	test_inbox();
 	test_child_restart();
 	test_hostile_state();
+	test_hostile_task();
 	test_hostile_store();
 	test_runaway();
 	return done_testing();
