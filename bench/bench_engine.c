@@ -26,9 +26,12 @@
  *
  * The last line is "engine/lmdb: R", R = engine x1 transitions per second
  * divided by raw LMDB commits per second (medians).
+ *
+ * The three baselines (LMDB raw, store API, SQLite) are bench_baselines.h's
+ * cases with one record per transaction and a VALUE_BYTES value, the same
+ * code as bench_store's.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <lmdb.h>
 #include <sqlite3.h>
@@ -37,11 +40,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "bench_baselines.h"
 #include "bench_util.h"
 #include "sm_engine.h"
 #include "sm_err.h"
@@ -50,158 +53,11 @@
 #include "sm_machine.h"
 #include "store.h"
 
-#define TMPFS_MAGIC_ 0x01021994
 #define VALUE_BYTES 100
 #define GROUP 64
 #define CHUNKS 6
 
 static unsigned char value[VALUE_BYTES];
-
-/* ---- raw LMDB (as bench_store) ------------------------------------------ */
-
-struct lmdb_case {
-	MDB_env *env;
-	MDB_dbi dbi;
-	uint64_t next;
-};
-
-static int lmdb_open(struct lmdb_case *c, const char *path)
-{
-	MDB_txn *txn;
-	int rc;
-
-	memset(c, 0, sizeof(*c));
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return errno;
-	if ((rc = mdb_env_create(&c->env)) != 0 ||
-	    (rc = mdb_env_set_mapsize(c->env, (size_t)1 << 30)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(c->env, 4)) != 0 ||
-	    /* the store's flags: MDB_NOTLS, no WRITEMAP, synced commits */
-	    (rc = mdb_env_open(c->env, path, MDB_NOTLS, 0600)) != 0 ||
-	    (rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
-		return rc;
-	if ((rc = mdb_dbi_open(txn, "bench", MDB_CREATE, &c->dbi)) != 0) {
-		mdb_txn_abort(txn);
-		return rc;
-	}
-	return mdb_txn_commit(txn);
-}
-
-static int lmdb_round(void *arg, long ops)
-{
-	struct lmdb_case *c = arg;
-	unsigned char kb[8];
-	MDB_val k = { 8, kb }, v = { sizeof(value), value };
-	MDB_txn *txn;
-	long i;
-	int rc;
-
-	for (i = 0; i < ops; i++) {
-		if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0)
-			return rc;
-		store_be64_put(kb, c->next++);
-		if ((rc = mdb_put(txn, c->dbi, &k, &v, 0)) != 0) {
-			mdb_txn_abort(txn);
-			return rc;
-		}
-		if ((rc = mdb_txn_commit(txn)) != 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* ---- the store API, one put per batch ------------------------------------ */
-
-struct store_case {
-	struct store *st;
-	struct store_batch *b;
-	uint64_t next;
-};
-
-static int store_round(void *arg, long ops)
-{
-	struct store_case *c = arg;
-	unsigned char kb[8];
-	struct sm_error err;
-	long i;
-
-	for (i = 0; i < ops; i++) {
-		store_be64_put(kb, c->next++);
-		store_batch_put(c->b, STORE_T_META, kb, 8, value, sizeof(value));
-		if (store_batch_commit(c->st, c->b, &err) != 0) {
-			fprintf(stderr, "bench_engine: %s\n", err.msg);
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/* ---- SQLite WAL synchronous=FULL ----------------------------------------- */
-
-struct sqlite_case {
-	sqlite3 *db;
-	sqlite3_stmt *begin, *ins, *commit;
-	uint64_t next;
-};
-
-static int sqlite_open(struct sqlite_case *c, const char *path)
-{
-	char *msg = NULL;
-
-	memset(c, 0, sizeof(*c));
-	if (sqlite3_open(path, &c->db) != SQLITE_OK)
-		goto fail;
-	if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-	    "CREATE TABLE IF NOT EXISTS t(k INTEGER PRIMARY KEY, v BLOB);", NULL, NULL,
-	    &msg) != SQLITE_OK)
-		goto fail;
-	if (sqlite3_prepare_v2(c->db, "BEGIN", -1, &c->begin, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(c->db, "INSERT INTO t(k, v) VALUES(?, ?)", -1, &c->ins,
-	    NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(c->db, "COMMIT", -1, &c->commit, NULL) != SQLITE_OK)
-		goto fail;
-	return 0;
-fail:
-	fprintf(stderr, "bench_engine: sqlite '%s': %s\n", path, msg ? msg : sqlite3_errmsg(c->db));
-	sqlite3_free(msg);
-	return 1;
-}
-
-static int sqlite_step(sqlite3 *db, sqlite3_stmt *s)
-{
-	int rc = sqlite3_step(s);
-
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		fprintf(stderr, "bench_engine: sqlite: %s\n", sqlite3_errmsg(db));
-		return 1;
-	}
-	return 0;
-}
-
-static int sqlite_round(void *arg, long ops)
-{
-	struct sqlite_case *c = arg;
-	long i;
-
-	for (i = 0; i < ops; i++) {
-		if (sqlite_step(c->db, c->begin) != 0)
-			return 1;
-		sqlite3_bind_int64(c->ins, 1, (sqlite3_int64)c->next++);
-		sqlite3_bind_blob(c->ins, 2, value, (int)sizeof(value), SQLITE_STATIC);
-		if (sqlite_step(c->db, c->ins) != 0 || sqlite_step(c->db, c->commit) != 0)
-			return 1;
-	}
-	return 0;
-}
-
-static void sqlite_close(struct sqlite_case *c)
-{
-	sqlite3_finalize(c->begin);
-	sqlite3_finalize(c->ins);
-	sqlite3_finalize(c->commit);
-	sqlite3_close(c->db);
-}
 
 /* ---- the engine ------------------------------------------------------------ */
 
@@ -373,18 +229,21 @@ static int resume_prepare(const char *dir, struct sm_machine *m, long n)
 	c.hang = 1;
 	/* created fast (PROCESS); store_close syncs it */
 	if (engine_open(&c, dir, STORE_DURABLE_PROCESS, m) != 0 || engine_start(&c, n, "r") != 0)
-		return 1;
+		goto fail;
 	if (sm_engine_flush(c.e, &err) != 0) {
 		fprintf(stderr, "bench_engine: %s\n", err.msg);
-		return 1;
+		goto fail;
 	}
 	if (sm_engine_running_count(c.e) != (size_t)n) {
 		fprintf(stderr, "bench_engine: %zu of %ld instances running\n",
 		    sm_engine_running_count(c.e), n);
-		return 1;
+		goto fail;
 	}
 	engine_close(&c);
 	return 0;
+fail:
+	engine_close(&c);
+	return 1;
 }
 
 static int resume_round(const char *dir, struct sm_machine *m, long n, double *t_recover,
@@ -397,40 +256,35 @@ static int resume_round(const char *dir, struct sm_machine *m, long n, double *t
 	memset(&c, 0, sizeof(c));
 	c.hang = 1;
 	if (engine_open(&c, dir, STORE_DURABLE_FULL, m) != 0)
-		return 1;
+		goto fail;
 	t0 = bench_now();
 	if (sm_engine_recover(c.e, &err) != 0) {
 		fprintf(stderr, "bench_engine: recover: %s\n", err.msg);
-		return 1;
+		goto fail;
 	}
 	t1 = bench_now();
 	if (sm_engine_flush(c.e, &err) != 0) {
 		fprintf(stderr, "bench_engine: %s\n", err.msg);
-		return 1;
+		goto fail;
 	}
 	t2 = bench_now();
 	if (sm_engine_running_count(c.e) != (size_t)n) {
 		fprintf(stderr, "bench_engine: resumed %zu of %ld instances\n",
 		    sm_engine_running_count(c.e), n);
-		return 1;
+		goto fail;
 	}
 	*t_recover = t1 - t0;
 	*t_turn = t2 - t1;
 	engine_close(&c);
 	return 0;
+fail:
+	engine_close(&c);
+	return 1;
 }
 
 /* ---- main --------------------------------------------------------------------- */
 
 static void usage(void);
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 /* One engine case alone, for profiling. */
 static int run_only(const char *what, const char *dir, struct sm_machine *m, long ops,
@@ -490,17 +344,15 @@ int main(int argc, char **argv)
 	int rounds = 5, ch, i, own_dir = 0;
 	const char *only = NULL;
 	char dir[1024] = "", path[1200];
-	struct lmdb_case lc;
-	struct store_case sc;
-	struct sqlite_case qc;
+	struct bench_lmdb lc;
+	struct bench_storeapi sc;
+	struct bench_sqlite qc;
 	struct engine_case e1, e64;
 	struct sm_machine *m;
-	struct statfs sfs;
-	struct store_options opt;
-	struct sm_error err;
-	double *r_l, *r_s, *r_q, *r_e1, *r_e64, *t_rec, *t_turn;
+	double *r_l = NULL, *r_s = NULL, *r_q = NULL, *r_e1 = NULL, *r_e64 = NULL;
+	double *t_rec = NULL, *t_turn = NULL;
 	double med_l, med_e1, med_e64;
-	int rc;
+	int rc, status = 1;
 
 	while ((ch = getopt(argc, argv, "n:r:d:R:x:")) != -1) {
 		switch (ch) {
@@ -547,7 +399,7 @@ int main(int argc, char **argv)
 	    dir);
 	printf("%s, SQLite %s, %ld cpus\n", MDB_VERSION_STRING, sqlite3_libversion(),
 	    sysconf(_SC_NPROCESSORS_ONLN));
-	if (statfs(dir, &sfs) == 0 && (unsigned long)sfs.f_type == TMPFS_MAGIC_)
+	if (bench_on_tmpfs(dir))
 		printf("WARNING: %s is on tmpfs: fsync is free there, the figures are not "
 		    "durable-commit figures\n", dir);
 
@@ -555,34 +407,32 @@ int main(int argc, char **argv)
 		rc = run_only(only, dir, m, ops, rounds, nresume);
 		sm_machine_free(m);
 		if (own_dir)
-			nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+			bench_rm_tree(dir);
 		return rc;
 	}
-	snprintf(path, sizeof(path), "%s/lmdb", dir);
-	if ((rc = lmdb_open(&lc, path)) != 0) {
-		fprintf(stderr, "bench_engine: lmdb '%s': %s\n", path, mdb_strerror(rc));
-		return 1;
-	}
+	memset(&lc, 0, sizeof(lc));
 	memset(&sc, 0, sizeof(sc));
-	store_options_init(&opt);
-	snprintf(path, sizeof(path), "%s/storeapi", dir);
-	if (store_open(&sc.st, path, &opt, &err) != 0) {
-		fprintf(stderr, "bench_engine: %s\n", err.msg);
-		return 1;
-	}
-	store_batch_create(&sc.b);
-	snprintf(path, sizeof(path), "%s/sqlite.db", dir);
-	if (sqlite_open(&qc, path) != 0)
-		return 1;
+	memset(&qc, 0, sizeof(qc));
 	memset(&e1, 0, sizeof(e1));
 	memset(&e64, 0, sizeof(e64));
+	snprintf(path, sizeof(path), "%s/lmdb", dir);
+	if ((rc = bench_lmdb_open(&lc, path, 0, value, sizeof(value))) != 0) {
+		fprintf(stderr, "bench_engine: lmdb '%s': %s\n", path, mdb_strerror(rc));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/storeapi", dir);
+	if (bench_storeapi_open(&sc, path, STORE_T_META, value, sizeof(value), "bench_engine") != 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/sqlite.db", dir);
+	if (bench_sqlite_open(&qc, path, "FULL", value, sizeof(value), "bench_engine") != 0)
+		goto out;
 	snprintf(path, sizeof(path), "%s/engine1", dir);
 	if (engine_open(&e1, path, STORE_DURABLE_FULL, m) != 0 || engine_start(&e1, 1, "one") != 0)
-		return 1;
+		goto out;
 	snprintf(path, sizeof(path), "%s/engine64", dir);
 	if (engine_open(&e64, path, STORE_DURABLE_FULL, m) != 0 ||
 	    engine_start(&e64, GROUP, "grp") != 0)
-		return 1;
+		goto out;
 
 	r_l = calloc((size_t)rounds, sizeof(double));
 	r_s = calloc((size_t)rounds, sizeof(double));
@@ -591,13 +441,16 @@ int main(int argc, char **argv)
 	r_e64 = calloc((size_t)rounds, sizeof(double));
 	t_rec = calloc((size_t)rounds, sizeof(double));
 	t_turn = calloc((size_t)rounds, sizeof(double));
-	if (!r_l || !r_s || !r_q || !r_e1 || !r_e64 || !t_rec || !t_turn)
-		return 1;
+	if (!r_l || !r_s || !r_q || !r_e1 || !r_e64 || !t_rec || !t_turn) {
+		fprintf(stderr, "bench_engine: out of memory\n");
+		goto out;
+	}
 	/* warm-up: files, first pages, WAL; the engines' first macrosteps */
-	if (lmdb_round(&lc, 30) || store_round(&sc, 30) || sqlite_round(&qc, 30) ||
-	    engine_run(&e1, 30, NULL) || engine_run(&e64, 30 * GROUP, NULL)) {
+	if (bench_lmdb_round(&lc, 30) || bench_storeapi_round(&sc, 30) ||
+	    bench_sqlite_round(&qc, 30) || engine_run(&e1, 30, NULL) ||
+	    engine_run(&e64, 30 * GROUP, NULL)) {
 		fprintf(stderr, "bench_engine: warm-up failed\n");
-		return 1;
+		goto out;
 	}
 	/*
 	 * Interleave finely: the fsync cost of a virtual disk drifts within
@@ -611,12 +464,12 @@ int main(int argc, char **argv)
 
 		for (k = 0; k < CHUNKS; k++) {
 			t0 = bench_now();
-			if (lmdb_round(&lc, chunk) != 0)
+			if (bench_lmdb_round(&lc, chunk) != 0)
 				goto round_fail;
 			t[0] += bench_now() - t0;
 			n[0] += (double)chunk;
 			t0 = bench_now();
-			if (sqlite_round(&qc, chunk) != 0)
+			if (bench_sqlite_round(&qc, chunk) != 0)
 				goto round_fail;
 			t[1] += bench_now() - t0;
 			n[1] += (double)chunk;
@@ -629,7 +482,7 @@ int main(int argc, char **argv)
 			t[3] += dt;
 			n[3] += cnt;
 			t0 = bench_now();
-			if (store_round(&sc, chunk) != 0)
+			if (bench_storeapi_round(&sc, chunk) != 0)
 				goto round_fail;
 			t[4] += bench_now() - t0;
 			n[4] += (double)chunk;
@@ -645,7 +498,7 @@ int main(int argc, char **argv)
 		continue;
 round_fail:
 		fprintf(stderr, "bench_engine: round %d failed\n", i + 1);
-		return 1;
+		goto out;
 	}
 	engine_close(&e1);
 	engine_close(&e64);
@@ -654,10 +507,10 @@ round_fail:
 	snprintf(path, sizeof(path), "%s/resume", dir);
 	fprintf(stderr, "creating %ld unfinished instances...\n", nresume);
 	if (resume_prepare(path, m, nresume) != 0)
-		return 1;
+		goto out;
 	for (i = 0; i < rounds; i++) {
 		if (resume_round(path, m, nresume, &t_rec[i], &t_turn[i]) != 0)
-			return 1;
+			goto out;
 		fprintf(stderr, "resume %d/%d: recover %.3f s, first turn %.3f s\n", i + 1, rounds,
 		    t_rec[i], t_turn[i]);
 	}
@@ -709,11 +562,14 @@ round_fail:
 		    bench_median(pr, (size_t)np));
 	}
 	printf("engine/lmdb: %.2f\n", med_e1 / med_l);
+	status = 0;
 
-	sqlite_close(&qc);
-	store_batch_destroy(sc.b);
-	store_close(sc.st);
-	mdb_env_close(lc.env);
+out:
+	engine_close(&e1);
+	engine_close(&e64);
+	bench_sqlite_close(&qc);
+	bench_storeapi_close(&sc);
+	bench_lmdb_close(&lc);
 	sm_machine_free(m);
 	free(r_l);
 	free(r_s);
@@ -723,6 +579,6 @@ round_fail:
 	free(t_rec);
 	free(t_turn);
 	if (own_dir) /* our own fresh mkdtemp directory, nothing else */
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	return 0;
+		bench_rm_tree(dir);
+	return status;
 }

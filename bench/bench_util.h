@@ -10,13 +10,23 @@
  * which performs n operations, and the per-round rates (operations per
  * second) go to rates[].  The median is the figure to report: it is not
  * moved by one slow round (a checkpoint, another process's fsync).
+ *
+ * bench_on_tmpfs() tells a directory on tmpfs (fsync is free there: the
+ * figures of a durable-commit benchmark mean little); bench_rm_tree()
+ * removes a directory the program created itself, with what is in it.
  */
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
 
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
+
+#define BENCH_TMPFS_MAGIC 0x01021994
 
 /* Monotonic seconds. */
 static inline double
@@ -89,6 +99,34 @@ bench_run(bench_fn *fn, void *arg, long ops, int rounds, double *rates)
 		rates[i] = dt > 0 ? (double)ops / dt : 0;
 	}
 	return 0;
+}
+
+/* 1 if `dir` is on tmpfs, 0 if not or when it cannot be told. */
+static inline int
+bench_on_tmpfs(const char *dir)
+{
+	struct statfs sfs;
+
+	return statfs(dir, &sfs) == 0 && (unsigned long)sfs.f_type == BENCH_TMPFS_MAGIC;
+}
+
+static int
+bench__rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/*
+ * Remove `dir` and everything below it, not following links.  Only for a
+ * directory the program made itself (mkdtemp): never a user's -d.
+ */
+static inline void
+bench_rm_tree(const char *dir)
+{
+	nftw(dir, bench__rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 #endif
