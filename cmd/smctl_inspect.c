@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "sm_engine.h"
 #include "sm_err.h"
 #include "smctl.h"
 #include "store.h"
@@ -224,6 +225,13 @@ int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 	if (!json_is_object(inst)) {
 		fprintf(stderr, "%s inspect: the record of '%s' is not readable JSON: the store is "
 		    "damaged or from another version\n", smctl_progname, id);
+		goto out;
+	}
+	if (json_integer_value(json_object_get(inst, "v")) > SM_ENGINE_RECORD_FORMAT) {
+		fprintf(stderr, "%s inspect: the record of '%s' has format %" JSON_INTEGER_FORMAT
+		    ", newer than this smctl reads (%d): use the smctl of the smd that wrote "
+		    "it\n", smctl_progname, id, json_integer_value(json_object_get(inst, "v")),
+		    SM_ENGINE_RECORD_FORMAT);
 		goto out;
 	}
 	hist = json_array();

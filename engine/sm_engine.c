@@ -31,7 +31,7 @@
 #include "sm_model.h"
 #include "store.h"
 
-#define INSTANCE_FORMAT 1
+#define INSTANCE_FORMAT SM_ENGINE_RECORD_FORMAT
 #define SM_MAX_QUEUED 100000   /* external events queued per instance */
 #define MAX_ROUNDS 256   /* per turn; more work continues next turn */
 
@@ -2131,6 +2131,14 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 		if (!j) {
 			sm_log_error("engine: instance record '%.*s' is not json: skipped", (int)kl,
 			    (const char *)k);
+			continue;
+		}
+		if (json_integer_value(json_object_get(j, "v")) > INSTANCE_FORMAT) {
+			sm_log_error("engine: instance record '%.*s' has format %" JSON_INTEGER_FORMAT
+			    " and this engine reads up to %d: skipped (run the newer smd that "
+			    "wrote it)", (int)(kl > 200 ? 200 : kl), (const char *)k,
+			    json_integer_value(json_object_get(j, "v")), INSTANCE_FORMAT);
+			json_decref(j);
 			continue;
 		}
 		if (status && strcmp(status, "running") == 0) {

@@ -150,6 +150,9 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err);
  * under STORE_KEY_MAX.
  */
 #define SM_ENGINE_ID_MAX 200
+/* The format number ("v") of the instance records this engine writes; a
+ * record with a higher one is skipped by recovery and refused by smctl. */
+#define SM_ENGINE_RECORD_FORMAT 1
 #define SM_ENGINE_CHILD_ID_MAX 240
 
 /*

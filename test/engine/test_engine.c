@@ -948,6 +948,13 @@ static void test_hostile_store(void)
 	    " \"session\": {\"config\": [\"ghost\"]}}", hash) > 0)
 		store_batch_put(b, STORE_T_INSTANCES, "badsession", 10, bs, strlen(bs));
 	free(bs);
+	/* a valid record of a newer format: skipped, not misread */
+	bs = NULL;
+	if (asprintf(&bs, "{\"v\": 99, \"id\": \"future\", \"status\": \"running\","
+	    " \"machine\": \"%s\", \"session\": {\"config\": [\"a\"], \"running\": true,"
+	    " \"datamodel\": {\"log\": \"\", \"res\": null}}}", hash) > 0)
+		store_batch_put(b, STORE_T_INSTANCES, "future", 6, bs, strlen(bs));
+	free(bs);
 	store_batch_put(b, STORE_T_INBOX, "x", 1, "y", 1);
 	is_int(store_batch_commit(v.st, b, &err), 0, "hostile records written");
 	store_batch_destroy(b);
@@ -957,6 +964,8 @@ static void test_hostile_store(void)
 	is_int(sm_engine_recover(v.e, &err), 0, "recovery survives corrupt records");
 	is_int((int)sm_engine_running_count(v.e), 1, "only the good instance is loaded");
 	ok(sm_engine_instance_config(v.e, "badsession") == NULL, "the corrupt one is skipped");
+	ok(sm_engine_instance_config(v.e, "future") == NULL,
+	    "a record of a newer format is skipped");
 	sm_engine_post(v.e, "good", "step", NULL);
 	run_for(&v, 50, 0);
 	{

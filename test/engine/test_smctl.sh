@@ -118,6 +118,30 @@ has "inspect: says what is missing" "$tmp/err" "no instance 'nope'"
 t "inspect: no state dir is a usage error" 2 env -u SMD_STATE_DIR "$smctl" inspect t1
 t "inspect: missing state dir exits 1" 1 "$smctl" inspect -d "$tmp/none" t1
 t "inspect: bad --last" 2 "$smctl" inspect -d "$tmp/state" --last x t1
+t "inspect --help" 0 "$smctl" inspect --help
+has "inspect --help shows usage" "$tmp/out" "^usage: smctl inspect"
+t "inspect with a bad option" 2 "$smctl" inspect --bogus t1
+
+# stores and records written by a newer version are refused with a message
+# (mdb_dump/mdb_load from lmdb-utils edit the store)
+if command -v mdb_dump >/dev/null && command -v mdb_load >/dev/null; then
+  cp -r "$tmp/state" "$tmp/newrec"
+  mdb_dump -p -s instances "$tmp/newrec/store" | sed 's/^ {"v":1,/ {"v":99,/' > "$tmp/inst.dump"
+  mdb_load -s instances -f "$tmp/inst.dump" "$tmp/newrec/store" 2>/dev/null
+  t "inspect: a record of a newer format exits 1" 1 "$smctl" inspect -d "$tmp/newrec" t1
+  has "says the record is newer and what to do" "$tmp/err" "has format 99, newer than this smctl reads \\(1\\): use the smctl"
+  cp -r "$tmp/state" "$tmp/newstore"
+  printf 'VERSION=3\nformat=print\ntype=btree\nHEADER=END\n format\n \\00\\00\\00\\00\\00\\00\\00\\09\nDATA=END\n' > "$tmp/meta.dump"
+  mdb_load -s meta -f "$tmp/meta.dump" "$tmp/newstore/store"
+  t "inspect: a store of a newer format exits 1" 1 "$smctl" inspect -d "$tmp/newstore" t1
+  has "says the store format is newer" "$tmp/err" "[Ff]ormat|version|newer"
+  head -c 8192 /dev/urandom > "$tmp/garbage.mdb"
+  mkdir -p "$tmp/garbage/store" && cp "$tmp/garbage.mdb" "$tmp/garbage/store/data.mdb"
+  t "inspect: a garbage store exits 1" 1 "$smctl" inspect -d "$tmp/garbage" t1
+  n=$((n + 1)); if [ -s "$tmp/err" ]; then echo "ok $n - with a message"; else echo "not ok $n - no message for a garbage store"; failed=$((failed+1)); fi
+else
+  echo "ok $((n + 1)) # skip no mdb_dump/mdb_load"; n=$((n + 1))
+fi
 
 echo "1..$n"
 [ $failed -eq 0 ]
