@@ -145,6 +145,25 @@ static size_t hash_str(const char *s)
 	return h;
 }
 
+/*
+ * A store key or id for a log line: bytes under 0x20, 0x7f and backslash
+ * as \xNN, cut at `cap` - 1 bytes (a hostile record cannot forge a line).
+ */
+static const char *log_text(char *buf, size_t cap, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	size_t i, o = 0;
+
+	for (i = 0; i < n && o + 5 < cap; i++) {
+		if (s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\')
+			o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", s[i]);
+		else
+			buf[o++] = (char)s[i];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
 static struct sm__inst *inst_find(struct sm_engine *e, const char *id)
 {
 	struct sm__inst *in;
@@ -1686,14 +1705,12 @@ static int stored_instance_exists(struct sm_engine *e, const char *id)
 	return rc == 0;
 }
 
-int sm_engine_start(struct sm_engine *e, const struct sm_machine *m, const char *id,
-    json_t *task, struct sm_error *err)
+/* The rules of SM_ENGINE_ID_MAX in sm_engine.h; err may be NULL. */
+static int check_id(const char *id, struct sm_error *err)
 {
-	struct sm__inst *in;
 	const char *p;
-	int rc;
 
-	if (!m || !id || !id[0] || strlen(id) > SM_ENGINE_ID_MAX)
+	if (!id || !id[0] || strlen(id) > SM_ENGINE_ID_MAX)
 		return sm_error_set(err, SM_EINVAL, "instance id must be 1 to %d bytes (got %zu)",
 		    SM_ENGINE_ID_MAX, id ? strlen(id) : 0);
 	for (p = id; *p; p++) {
@@ -1708,6 +1725,21 @@ int sm_engine_start(struct sm_engine *e, const struct sm_machine *m, const char 
 	}
 	if (!sm_utf8_valid(id, strlen(id)))
 		return sm_error_set(err, SM_EINVAL, "instance id is not valid UTF-8: use UTF-8 text");
+	return 0;
+}
+
+int sm_engine_start(struct sm_engine *e, const struct sm_machine *m, const char *id,
+    json_t *task, struct sm_error *err)
+{
+	struct sm__inst *in;
+	int rc;
+
+	if (!m)
+		return sm_error_set(err, SM_EINVAL, "no machine given for instance '%s'",
+		    id ? id : "");
+	rc = check_id(id, err);
+	if (rc != 0)
+		return rc;
 	if (task && !json_is_object(task))
 		return sm_error_set(err, SM_EINVAL, "task of instance '%s' must be a json object", id);
 	if (task && sm__json_depth(task, SM_DM_DEPTH_MAX) >= SM_DM_DEPTH_MAX)
@@ -2025,7 +2057,7 @@ static int recover_one(struct sm_engine *e, struct store_txn *txn, json_t *j)
 	struct sm_error err;
 
 	if (!id || !hash)
-		return SM_ECORRUPT;
+		return SM_ECORRUPT; /* the caller checked and logged */
 	if (inst_find(e, id))
 		return 0;
 	m = machine_for_hash(e, txn, hash, json_string_value(json_object_get(j, "machine_path")));
@@ -2064,8 +2096,11 @@ static int recover_child(struct sm_engine *e, json_t *j)
 	const struct sm_invoke *iv;
 	struct sm_error err;
 
-	if (!id || !pid || !invokeid)
+	if (!id || !pid || !invokeid) {
+		sm_log_error("engine: child session record '%s' lacks its parent or invoke id: "
+		    "skipped (the store is damaged; inspect it with smctl)", id ? id : "?");
 		return SM_ECORRUPT;
+	}
 	parent = session_find(e, pid);
 	if (!parent || parent->done || !parent->recovered) {
 		sm_log_warn("engine: child session '%s' has no running parent '%s': skipped", id,
@@ -2128,16 +2163,36 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 		json_t *j = json_loadb(v, vl, JSON_ALLOW_NUL, NULL);
 		const char *status = json_string_value(json_object_get(j, "status"));
 
+		const char *jid = json_string_value(json_object_get(j, "id"));
+		char kbuf[256];
+
+		log_text(kbuf, sizeof(kbuf), k, kl);
 		if (!j) {
-			sm_log_error("engine: instance record '%.*s' is not json: skipped", (int)kl,
-			    (const char *)k);
+			sm_log_error("engine: instance record '%s' is not json: skipped (the store "
+			    "is damaged; inspect it with smctl)", kbuf);
 			continue;
 		}
 		if (json_integer_value(json_object_get(j, "v")) > INSTANCE_FORMAT) {
-			sm_log_error("engine: instance record '%.*s' has format %" JSON_INTEGER_FORMAT
+			sm_log_error("engine: instance record '%s' has format %" JSON_INTEGER_FORMAT
 			    " and this engine reads up to %d: skipped (run the newer smd that "
-			    "wrote it)", (int)(kl > 200 ? 200 : kl), (const char *)k,
-			    json_integer_value(json_object_get(j, "v")), INSTANCE_FORMAT);
+			    "wrote it)", kbuf, json_integer_value(json_object_get(j, "v")),
+			    INSTANCE_FORMAT);
+			json_decref(j);
+			continue;
+		}
+		if (status && strcmp(status, "running") == 0 &&
+		    (!jid || strlen(jid) != kl || memcmp(jid, k, kl) != 0 ||
+		    !json_is_string(json_object_get(j, "machine")))) {
+			sm_log_error("engine: instance record '%s' has no machine or does not name "
+			    "its own id: skipped (the store is damaged; inspect it with smctl)", kbuf);
+			json_decref(j);
+			continue;
+		}
+		if (status && strcmp(status, "running") == 0 &&
+		    !json_is_string(json_object_get(j, "parent")) &&
+		    check_id(jid, NULL) != 0) {
+			sm_log_error("engine: instance record '%s': not a valid instance id: skipped",
+			    kbuf);
 			json_decref(j);
 			continue;
 		}

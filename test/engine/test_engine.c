@@ -932,6 +932,7 @@ static void test_hostile_store(void)
 	};
 	size_t i;
 	char hash[65], *bs;
+	FILE *logf;
 
 	memset(&v, 0, sizeof(v));
 	env_open(&v, dir, persist_machine);
@@ -955,15 +956,45 @@ static void test_hostile_store(void)
 	    " \"datamodel\": {\"log\": \"\", \"res\": null}}}", hash) > 0)
 		store_batch_put(b, STORE_T_INSTANCES, "future", 6, bs, strlen(bs));
 	free(bs);
+	/* a valid record stored under another key, and a key that could forge
+	 * a log line */
+	bs = NULL;
+	if (asprintf(&bs, "{\"id\": \"other\", \"status\": \"running\","
+	    " \"machine\": \"%s\", \"session\": {\"config\": [\"a\"], \"running\": true,"
+	    " \"datamodel\": {\"log\": \"\", \"res\": null}}}", hash) > 0)
+		store_batch_put(b, STORE_T_INSTANCES, "copied", 6, bs, strlen(bs));
+	free(bs);
+	store_batch_put(b, STORE_T_INSTANCES, "evil\nengine: forged", 19, "{", 1);
 	store_batch_put(b, STORE_T_INBOX, "x", 1, "y", 1);
 	is_int(store_batch_commit(v.st, b, &err), 0, "hostile records written");
 	store_batch_destroy(b);
 	env_close(&v, 1);
 
 	env_open(&v, dir, persist_machine);
+	logf = tmpfile();
+	sm_log_init(logf, SM_LOG_WARN, "test_engine");
 	is_int(sm_engine_recover(v.e, &err), 0, "recovery survives corrupt records");
+	sm_log_init(stderr, SM_LOG_WARN, "test_engine");
+	{
+		char text[8192];
+		size_t n;
+
+		rewind(logf);
+		n = fread(text, 1, sizeof(text) - 1, logf);
+		text[n] = 0;
+		like_str(text, "instance record 'noid' has no machine or does not name its own id: "
+		    "skipped", "a record without an id is logged");
+		like_str(text, "instance record 'copied' has no machine or does not name its own "
+		    "id", "a record under another instance's key is logged");
+		like_str(text, "instance record 'evil\\x0aengine: forged' is not json",
+		    "a control character in a key is escaped in the log");
+		ok(strstr(text, "\nengine: forged") == NULL, "the key cannot forge a log line");
+		fclose(logf);
+	}
 	is_int((int)sm_engine_running_count(v.e), 1, "only the good instance is loaded");
 	ok(sm_engine_instance_config(v.e, "badsession") == NULL, "the corrupt one is skipped");
+	ok(sm_engine_instance_config(v.e, "other") == NULL,
+	    "a record stored under another key is not loaded");
 	ok(sm_engine_instance_config(v.e, "future") == NULL,
 	    "a record of a newer format is skipped");
 	sm_engine_post(v.e, "good", "step", NULL);
