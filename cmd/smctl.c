@@ -24,6 +24,9 @@
 #include "smctl.h"
 #include "store.h"
 
+#define SMCTL_STR_(x) #x
+#define SMCTL_STR(x) SMCTL_STR_(x)
+
 #define EXIT_USAGE SMCTL_EXIT_USAGE
 
 const char *smctl_progname = "smctl";
@@ -335,8 +338,9 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 			break;
 		case 'i':
 			inst_id = optarg;
-			if (!inst_id[0] || strlen(inst_id) > 256) {
-				status = smctl_usage_error(cmd, "--id wants 1 to 256 bytes%s", "");
+			if (!inst_id[0] || strlen(inst_id) > SM_ENGINE_ID_MAX) {
+				status = smctl_usage_error(cmd, "--id wants 1 to %s bytes",
+				    SMCTL_STR(SM_ENGINE_ID_MAX));
 				goto out;
 			}
 			break;
@@ -405,7 +409,8 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		case 'T':
 			errno = 0;
 			timeout_s = strtod(optarg, &end);
-			if (errno || end == optarg || *end || timeout_s <= 0 || timeout_s > 86400) {
+			/* written so that NaN fails too */
+			if (errno || end == optarg || *end || !(timeout_s > 0 && timeout_s <= 86400)) {
 				status = smctl_usage_error(cmd, "--timeout wants seconds (0 < s <= 86400), "
 				    "not '%s'", optarg);
 				goto out;

@@ -70,6 +70,11 @@ t "simulate: task not an object" 2 "$smctl" simulate --task '[1]' "$m/preemption
 t "simulate: task not json" 2 "$smctl" simulate --task '{' "$m/preemption/machine.scxml"
 t "simulate: bad timeout" 2 "$smctl" simulate --timeout -3 "$m/preemption/machine.scxml"
 t "simulate: timeout not a number" 2 "$smctl" simulate --timeout 5x "$m/preemption/machine.scxml"
+t "simulate: timeout NaN" 2 "$smctl" simulate --timeout nan "$m/preemption/machine.scxml"
+t "simulate: timeout inf" 2 "$smctl" simulate --timeout inf "$m/preemption/machine.scxml"
+t "simulate: id over the engine's limit is a usage error" 2 "$smctl" simulate --id "$(printf 'x%.0s' $(seq 201))" "$m/preemption/machine.scxml"
+has "says the limit" "$tmp/err" "--id wants 1 to 200 bytes"
+t "simulate: id of 200 bytes is fine" 0 "$smctl" simulate -q --id "$(printf 'x%.0s' $(seq 200))" -e go "$m/preemption/machine.scxml"
 t "simulate: no file" 2 "$smctl" simulate
 t "simulate: bad machine exits 1" 1 "$smctl" simulate "$tmp/bad.scxml"
 t "simulate --task reaches the datamodel" 0 "$smctl" simulate -q --task '{"site":"walmart"}' -e go "$m/donedata/machine.scxml"
