@@ -1135,6 +1135,51 @@ static void test_cancel_after_restart(void)
 	free(dir);
 }
 
+/* An action whose result is too deep to store: the call fails instead. */
+static int deep_start(struct sm_action_call *call)
+{
+	json_t *r = nested(2000);
+
+	sm_action_done(call, r);
+	json_decref(r);
+	return 0;
+}
+
+static void test_deep_result(void)
+{
+	static const char *xml =
+	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+	    " initial='w'>"
+	    " <datamodel><data id='err' expr='null'/></datamodel>"
+	    " <state id='w'>"
+	    "  <invoke id='j' type='urn:smd:scxml:1' src='deep'/>"
+	    "  <transition event='done.invoke.j' target='stored'/>"
+	    "  <transition event='error.invoke.j' target='refused'>"
+	    "   <assign location='err' expr='_event.data.error'/></transition>"
+	    " </state>"
+	    " <final id='stored'/><final id='refused'/>"
+	    "</scxml>";
+	struct sm_action_def def = { "deep", deep_start, NULL, NULL };
+	char *dir = tmpdir();
+	struct env v;
+	struct sm_error err;
+	json_t *e;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, xml);
+	sm_engine_register_action(v.e, &def);
+	is_int(sm_engine_start(v.e, v.m, "d1", NULL, &err), 0, "deep result: start");
+	run_for(&v, 1000, 1);
+	is_str(v.final_id, "refused", "a result nested 2000 deep fails the invoke");
+	e = dm_get(&v, "d1", "err");
+	is_str(json_string_value(e), "error.execution", "with error.execution");
+	json_decref(e);
+	json_decref(v.donedata);
+	env_close(&v, 0);
+	rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -1155,6 +1200,7 @@ int main(void)
 	test_child_restart();
 	test_hostile_state();
 	test_hostile_task();
+	test_deep_result();
 	test_hostile_store();
 	test_runaway();
 	return done_testing();
