@@ -622,13 +622,20 @@ static void timer_remove(struct sm__inst *in, struct eng_timer *t)
 	timer_free(in->e, t);
 }
 
-static struct eng_timer *timer_find(struct sm__inst *in, const char *tid)
+/* The first timer `tid` of `kind` ("send" or "retry"): a machine may name a
+ * send "retry:<invokeid>", which must not be taken for a retry timer. */
+static struct eng_timer *timer_find(struct sm__inst *in, const char *tid, const char *kind)
 {
 	struct eng_timer *t;
+	const char *k;
 
-	for (t = in->timers; t; t = t->next)
-		if (strcmp(t->tid, tid) == 0)
+	for (t = in->timers; t; t = t->next) {
+		if (strcmp(t->tid, tid) != 0)
+			continue;
+		k = json_string_value(json_object_get(t->payload, "kind"));
+		if (k && strcmp(k, kind) == 0)
 			return t;
+	}
 	return NULL;
 }
 
@@ -1109,9 +1116,10 @@ static void precommit(struct sm__inst *in, struct sm_effect **list)
 				sm__event_free(ev);
 			}
 		} else if (fx->kind == SM_FX_CANCEL) {
-			struct eng_timer *t = fx->sendid ? timer_find(in, fx->sendid) : NULL;
+			struct eng_timer *t;
 
-			if (t)
+			/* every pending send with that id (ids need not be unique) */
+			while (fx->sendid && (t = timer_find(in, fx->sendid, "send")) != NULL)
 				timer_remove(in, t);
 			drop = 1;
 		} else if (fx->kind == SM_FX_UNINVOKE) {
@@ -1120,7 +1128,7 @@ static void precommit(struct sm__inst *in, struct sm_effect **list)
 			struct sm__inst *ch;
 
 			snprintf(tid, sizeof(tid), "retry:%s", fx->invokeid);
-			if ((t = timer_find(in, tid)) != NULL)
+			if ((t = timer_find(in, tid, "retry")) != NULL)
 				timer_remove(in, t);
 			if (in->e->store && (ch = child_by_invokeid(in, fx->invokeid)) != NULL)
 				unpersist_tree(ch, *list);
@@ -2017,7 +2025,7 @@ static void recover_session(struct sm_engine *e, struct sm__inst *in, json_t *j)
 		if (iv->kind != SM_INV_ACTION)
 			continue;
 		snprintf(tid, sizeof(tid), "retry:%s", inv->invokeid);
-		if (timer_find(in, tid))
+		if (timer_find(in, tid, "retry"))
 			continue; /* a retry is already scheduled */
 		inv->attempt++;
 		pend_invoke(in, inv);

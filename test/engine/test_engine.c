@@ -1180,6 +1180,50 @@ static void test_deep_result(void)
 	free(dir);
 }
 
+/*
+ * A delayed send named like a retry timer ("retry:<invokeid>") is not taken
+ * for one: after a restart the in-flight action is restarted.
+ */
+static void test_retry_name_clash(void)
+{
+	static const char *xml =
+	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='null'"
+	    " initial='w'>"
+	    " <state id='w'>"
+	    "  <onentry><send event='late' id='retry:job' delay='5s'/></onentry>"
+	    "  <invoke id='job' type='urn:smd:scxml:1' src='script'/>"
+	    "  <transition event='done.invoke.job' target='end'/>"
+	    "  <transition event='late' target='end'/>"
+	    " </state>"
+	    " <final id='end'/>"
+	    "</scxml>";
+	char *dir = tmpdir();
+	struct env v;
+	struct sm_error err;
+
+	memset(&v, 0, sizeof(v));
+	v.sc.plan[1] = 2; /* attempt 1 hangs */
+	env_open(&v, dir, xml);
+	sm_engine_start(v.e, v.m, "rc1", NULL, &err);
+	run_for(&v, 50, 0);
+	is_int(v.sc.nstarts, 1, "name clash: attempt 1 in flight");
+	env_close(&v, 1);
+	v.sc.hanging = NULL;
+	json_decref(v.sc.last_params);
+	memset(&v.sc, 0, sizeof(v.sc));
+	env_open(&v, dir, xml);
+	sm_engine_recover(v.e, &err);
+	run_for(&v, 1000, 1);
+	is_int(v.sc.nstarts, 1, "a send named 'retry:job' does not stop the restart of 'job'");
+	is_int(v.sc.attempts_seen[0], 2, "restarted as attempt 2");
+	is_str(v.final_id, "end", "and the instance ends");
+	json_decref(v.sc.last_params);
+	json_decref(v.donedata);
+	env_close(&v, 0);
+	rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -1195,6 +1239,7 @@ int main(void)
 	test_persistence();
 	test_retry_survives_restart();
 	test_cancel_after_restart();
+	test_retry_name_clash();
 	test_machine_from_store();
 	test_inbox();
 	test_child_restart();
