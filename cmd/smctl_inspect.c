@@ -150,6 +150,34 @@ static void print_text(json_t *inst, json_t *hist, FILE *out)
 	}
 }
 
+/*
+ * The text view, with control characters other than newline shown as \xNN:
+ * ids, event names and messages come from the store (and from outside before
+ * that) and must not drive the operator's terminal (escape sequences).
+ */
+static void print_safe(json_t *inst, json_t *hist, FILE *out)
+{
+	char *buf = NULL;
+	size_t len = 0, i;
+	FILE *mem = open_memstream(&buf, &len);
+
+	if (!mem) {
+		fprintf(stderr, "%s inspect: out of memory formatting the record\n", smctl_progname);
+		return;
+	}
+	print_text(inst, hist, mem);
+	fclose(mem);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if ((c < 0x20 && c != '\n') || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else
+			fputc(c, out);
+	}
+	free(buf);
+}
+
 int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -259,7 +287,7 @@ int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 		free(t);
 		json_decref(j);
 	} else {
-		print_text(inst, hist, stdout);
+		print_safe(inst, hist, stdout);
 	}
 	status = fflush(stdout) == 0 ? 0 : 1;
 out:

@@ -123,6 +123,10 @@ has "inspect: says what is missing" "$tmp/err" "no instance 'nope'"
 t "inspect: no state dir is a usage error" 2 env -u SMD_STATE_DIR "$smctl" inspect t1
 t "inspect: missing state dir exits 1" 1 "$smctl" inspect -d "$tmp/none" t1
 t "inspect: bad --last" 2 "$smctl" inspect -d "$tmp/state" --last x t1
+t "simulate: an event name with an escape sequence" 1 "$smctl" simulate -q -d "$tmp/esc" --id e1 --timeout 0.3 -e "$(printf 'x\033[31mred')" "$m/history_deep/machine.scxml"
+t "inspect it" 0 "$smctl" inspect -d "$tmp/esc" e1
+n=$((n + 1)); if grep -q "$(printf '\033')" "$tmp/out"; then echo "not ok $n - inspect printed a raw ESC"; failed=$((failed+1)); else echo "ok $n - inspect prints no raw control characters"; fi
+has "the event name is shown escaped" "$tmp/out" 'x\\x1b\[31mred'
 t "inspect --help" 0 "$smctl" inspect --help
 has "inspect --help shows usage" "$tmp/out" "^usage: smctl inspect"
 t "inspect with a bad option" 2 "$smctl" inspect --bogus t1
