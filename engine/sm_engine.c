@@ -937,6 +937,22 @@ static void stop_invoke(struct sm__inst *in, const char *invokeid)
 	}
 }
 
+/* The default <log> sink: one line per <log>, whatever the text holds (it
+ * may come from the task): control characters and backslash as \xNN. */
+static void log_default(const char *id, const char *text)
+{
+	size_t n = strlen(text);
+	char *buf = n < SIZE_MAX / 4 - 2 ? malloc(4 * n + 8) : NULL;
+
+	if (!buf) {
+		sm_log_info("%s: log: (%zu bytes, out of memory to show them)", id, n);
+		return;
+	}
+	log_text(buf, 4 * n + 8, text, n);
+	sm_log_info("%s: log: %s", id, buf);
+	free(buf);
+}
+
 static void perform(struct sm_engine *e, struct sm__inst *in, struct sm_effect *fx)
 {
 	switch (fx->kind) {
@@ -969,7 +985,7 @@ static void perform(struct sm_engine *e, struct sm__inst *in, struct sm_effect *
 		if (e->log_fn)
 			e->log_fn(e, in->id, fx->text ? fx->text : "", e->log_arg);
 		else
-			sm_log_info("%s: log: %s", in->id, fx->text ? fx->text : "");
+			log_default(in->id, fx->text ? fx->text : "");
 		break;
 	case SM_FX_DONE:
 		if (in->parent) {

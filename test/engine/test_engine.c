@@ -1224,6 +1224,41 @@ static void test_retry_name_clash(void)
 	free(dir);
 }
 
+/* <log> text from the task goes to the default sink as one escaped line. */
+static void test_log_escaped(void)
+{
+	static const char *xml =
+	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+	    " initial='a'>"
+	    " <state id='a'><onentry><log label='site' expr='task.s'/></onentry>"
+	    "  <transition target='end'/></state>"
+	    " <final id='end'/>"
+	    "</scxml>";
+	struct env v;
+	struct sm_error err;
+	json_t *task = json_pack("{s:s}", "s", "x\n2026-01-01T00:00:00.000Z forged\033[2J\\y");
+	FILE *logf = tmpfile();
+	char text[4096];
+	size_t n;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, NULL, xml);
+	sm_log_init(logf, SM_LOG_INFO, "test_engine");
+	sm_engine_start(v.e, v.m, "l1", task, &err);
+	run_for(&v, 200, 1);
+	sm_log_init(stderr, SM_LOG_WARN, "test_engine");
+	rewind(logf);
+	n = fread(text, 1, sizeof(text) - 1, logf);
+	text[n] = 0;
+	like_str(text, "l1: log: site: x\\x0a2026-01-01T00:00:00.000Z forged\\x1b[2J\\x5cy\n",
+	    "log text escaped on one line");
+	ok(strchr(text, '\033') == NULL, "no raw escape character in the log");
+	fclose(logf);
+	json_decref(task);
+	json_decref(v.donedata);
+	env_close(&v, 0);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -1246,6 +1281,7 @@ int main(void)
 	test_hostile_state();
 	test_hostile_task();
 	test_deep_result();
+	test_log_escaped();
 	test_hostile_store();
 	test_runaway();
 	return done_testing();
