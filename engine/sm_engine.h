@@ -221,7 +221,8 @@ typedef void sm_engine_trace_fn(struct sm_engine *e, const char *id, const char 
     const char *from, const char *targets, void *arg);
 void sm_engine_on_trace(struct sm_engine *e, sm_engine_trace_fn *fn, void *arg);
 
-/* <log> lines (after the commit); default: sm_log_info. */
+/* <log> lines (after the commit), the text as evaluated; default: one
+ * sm_log_info line with control characters and backslash shown as \xNN. */
 typedef void sm_engine_log_fn(struct sm_engine *e, const char *id, const char *text, void *arg);
 void sm_engine_on_log(struct sm_engine *e, sm_engine_log_fn *fn, void *arg);
 
