@@ -14,96 +14,15 @@
 #include "aws_private.h"
 #include "sm_loop.h"
 #include "support/faultd_client.h"
+#include "support/tp_collect.h"
 #include "tap.h"
 #include "transport.h"
 
 #define SECRET "faultd-secret-never-shown"
 
-struct out {
-	int done;
-	int code;
-	int attempts;
-	int status;
-	char err_code[128];
-	char msg[1024];
-	char url[256];
-	char msgid[128];
-	size_t n;
-	char bodies[4][64];
-	size_t nout;
-	int out_codes[10];
-	char out_msgs[10][256];
-};
-
 static struct sm_loop *loop;
 static struct faultd fd;
 static char qurl[128];
-static int secret_leaked;
-
-static void
-take(struct out *o, const struct tp_result *r)
-{
-	o->done = 1;
-	o->code = r->code;
-	o->attempts = r->attempts;
-	o->status = r->http_status;
-	snprintf(o->err_code, sizeof(o->err_code), "%s", r->err_code ? r->err_code : "");
-	snprintf(o->msg, sizeof(o->msg), "%s", r->message ? r->message : "");
-	if (strstr(o->msg, SECRET) != NULL)
-		secret_leaked = 1;
-}
-
-static void
-on_done(void *arg, const struct tp_result *r)
-{
-	take(arg, r);
-}
-
-static void
-on_url(void *arg, const struct tp_result *r, const char *url)
-{
-	struct out *o = arg;
-
-	take(o, r);
-	snprintf(o->url, sizeof(o->url), "%s", url ? url : "");
-}
-
-static void
-on_sent(void *arg, const struct tp_result *r, const char *id)
-{
-	struct out *o = arg;
-
-	take(o, r);
-	snprintf(o->msgid, sizeof(o->msgid), "%s", id ? id : "");
-}
-
-static void
-on_recv(void *arg, const struct tp_result *r, const struct tp_message *m, size_t n)
-{
-	struct out *o = arg;
-	size_t i;
-
-	take(o, r);
-	o->n = n;
-	for (i = 0; i < n && i < 4; i++)
-		snprintf(o->bodies[i], sizeof(o->bodies[i]), "%.*s", (int)m[i].body_len,
-		    m[i].body);
-}
-
-static void
-on_batch(void *arg, const struct tp_result *r, const struct tp_batch_outcome *b, size_t n)
-{
-	struct out *o = arg;
-	size_t i;
-
-	take(o, r);
-	o->nout = n;
-	for (i = 0; i < n && i < 10; i++) {
-		o->out_codes[i] = b[i].code;
-		snprintf(o->out_msgs[i], sizeof(o->out_msgs[i]), "%s",
-		    b[i].message ? b[i].message : "");
-	}
-}
 
 static struct tp *
 make_tp(int max_attempts, long timeout_ms)
@@ -127,10 +46,10 @@ make_tp(int max_attempts, long timeout_ms)
 }
 
 static void
-run_delete(struct tp *tp, struct out *o)
+run_delete(struct tp *tp, struct tp_out *o)
 {
 	memset(o, 0, sizeof(*o));
-	if (tp_queue_delete(tp, qurl, "rh-1", on_done, o) != 0) {
+	if (tp_queue_delete(tp, qurl, "rh-1", tpc_on_done, o) != 0) {
 		o->code = -1;
 		return;
 	}
@@ -167,7 +86,7 @@ static void
 test_retries(void)
 {
 	struct tp *tp = make_tp(0, 1000);
-	struct out o;
+	struct tp_out o;
 
 	ok(tp != NULL, "aws backend against faultd");
 	if (tp == NULL)
@@ -255,7 +174,7 @@ test_retries(void)
 	run_delete(tp, &o);
 	ok(strchr(o.msg, '\n') == NULL, "control characters never reach the message");
 
-	ok(!secret_leaked, "no message ever held the secret key");
+	ok(!tpc_watch_seen, "no message ever held the secret key");
 	tp_destroy(tp);
 }
 
@@ -263,7 +182,7 @@ static void
 test_skew(void)
 {
 	struct tp *tp = make_tp(0, 5000);
-	struct out o;
+	struct tp_out o;
 	json_t *log;
 	int64_t now = (int64_t)time(NULL), d0, d1, d2;
 
@@ -301,7 +220,7 @@ static void
 test_retry_after(void)
 {
 	struct tp *tp = make_tp(0, 5000);
-	struct out o;
+	struct tp_out o;
 	json_t *log;
 	double t0, t1;
 
@@ -333,7 +252,7 @@ static void
 test_quota(void)
 {
 	struct tp *tp = make_tp(100, 5000);
-	struct out o;
+	struct tp_out o;
 
 	ok(tp != NULL, "backend with 100 attempts");
 	if (tp == NULL)
@@ -370,7 +289,7 @@ static void
 test_hostile(void)
 {
 	struct tp *tp = make_tp(1, 5000);
-	struct out o;
+	struct tp_out o;
 	char script[4096];
 
 	if (tp == NULL)
@@ -380,7 +299,7 @@ test_hostile(void)
 		snprintf(script, sizeof(script), "{\"default\":{\"body\":%s}}", json_body); \
 		faultd_script(&fd, script);                                     \
 		memset(&o, 0, sizeof(o));                                       \
-		tp_queue_receive(tp, qurl, 10, 0, 30, on_recv, &o);             \
+		tp_queue_receive(tp, qurl, 10, 0, 30, tpc_on_recv, &o);             \
 		tp_wait(tp, &o.done, 30000);                                    \
 	} while (0)
 
@@ -405,14 +324,14 @@ test_hostile(void)
 	    " \\\"Body\\\": \\\"tampered\\\", \\\"MD5OfBody\\\": \\\"5d41402abc4b2a76b9719d911017c592\\\"}]}\"");
 	is_int(o.code, 0, "receive: good and corrupt messages");
 	is_int(o.n, 1, "the message whose body does not match its MD5 is dropped");
-	is_str(o.bodies[0], "hello", "the good one is delivered");
+	is_str(o.m[0].body, "hello", "the good one is delivered");
 	RECV("\"{\\\"Messages\\\": [{\\\"MessageId\\\": 1, \\\"ReceiptHandle\\\": [], \\\"Body\\\": {}}]}\"");
 	is_int(o.code, SM_EPROTO, "receive: wrong types are SM_EPROTO");
 
 	/* an answer over the receive cap (16 MiB) */
 	faultd_script(&fd, "{\"default\":{\"body\":\"{\\\"Messages\\\":[\",\"big\":17000000}}");
 	memset(&o, 0, sizeof(o));
-	tp_queue_receive(tp, qurl, 10, 0, 30, on_recv, &o);
+	tp_queue_receive(tp, qurl, 10, 0, 30, tpc_on_recv, &o);
 	tp_wait(tp, &o.done, 60000);
 	is_int(o.code, SM_ETOOBIG, "receive: a 17 MB answer is refused (SM_ETOOBIG)");
 
@@ -420,27 +339,27 @@ test_hostile(void)
 	faultd_script(&fd, "{\"default\":{\"body\":\"{\\\"MessageId\\\":\\\"id1\\\","
 	    "\\\"MD5OfMessageBody\\\":\\\"00000000000000000000000000000000\\\"}\"}}");
 	memset(&o, 0, sizeof(o));
-	tp_queue_send(tp, qurl, "hello", 0, on_sent, &o);
+	tp_queue_send(tp, qurl, "hello", 0, tpc_on_sent, &o);
 	tp_wait(tp, &o.done, 30000);
 	is_int(o.code, SM_ECORRUPT, "send: an MD5OfMessageBody that is not ours: SM_ECORRUPT");
 	faultd_script(&fd, "{\"default\":{\"body\":\"{\\\"MessageId\\\":\\\"id1\\\","
 	    "\\\"MD5OfMessageBody\\\":\\\"5d41402abc4b2a76b9719d911017c592\\\"}\"}}");
 	memset(&o, 0, sizeof(o));
-	tp_queue_send(tp, qurl, "hello", 0, on_sent, &o);
+	tp_queue_send(tp, qurl, "hello", 0, tpc_on_sent, &o);
 	tp_wait(tp, &o.done, 30000);
 	ok(o.code == 0 && strcmp(o.msgid, "id1") == 0, "send: matching MD5 accepted");
 	faultd_script(&fd, "{\"default\":{\"body\":\"{}\"}}");
 	memset(&o, 0, sizeof(o));
-	tp_queue_send(tp, qurl, "hello", 0, on_sent, &o);
+	tp_queue_send(tp, qurl, "hello", 0, tpc_on_sent, &o);
 	tp_wait(tp, &o.done, 30000);
 	is_int(o.code, SM_EPROTO, "send: no MessageId is SM_EPROTO");
 	memset(&o, 0, sizeof(o));
-	is_int(tp_queue_send(tp, qurl, "\xff\xfe bad utf-8", 0, on_sent, &o), SM_EINVAL,
+	is_int(tp_queue_send(tp, qurl, "\xff\xfe bad utf-8", 0, tpc_on_sent, &o), SM_EINVAL,
 	    "send: a body that is not UTF-8 is refused before sending");
 
 	faultd_script(&fd, "{\"default\":{\"body\":\"{\\\"QueueUrl\\\": null}\"}}");
 	memset(&o, 0, sizeof(o));
-	tp_queue_get_url(tp, "q", on_url, &o);
+	tp_queue_get_url(tp, "q", tpc_on_url, &o);
 	tp_wait(tp, &o.done, 30000);
 	is_int(o.code, SM_EPROTO, "get_url: no QueueUrl is SM_EPROTO");
 
@@ -453,7 +372,7 @@ test_hostile(void)
 			{ .id = "a", .receipt = "r-a" }, { .id = "b", .receipt = "r-b" },
 			{ .id = "c", .receipt = "r-c" } };
 		memset(&o, 0, sizeof(o));
-		tp_queue_delete_batch(tp, qurl, e, 3, on_batch, &o);
+		tp_queue_delete_batch(tp, qurl, e, 3, tpc_on_batch, &o);
 		tp_wait(tp, &o.done, 30000);
 		is_int(o.code, 0, "batch: the call succeeds");
 		is_int(o.nout, 3, "3 outcomes");
@@ -466,7 +385,7 @@ test_hostile(void)
 	{
 		struct tp_batch_entry e[1] = { { .id = "a", .receipt = "r-a" } };
 		memset(&o, 0, sizeof(o));
-		tp_queue_delete_batch(tp, qurl, e, 1, on_batch, &o);
+		tp_queue_delete_batch(tp, qurl, e, 1, tpc_on_batch, &o);
 		tp_wait(tp, &o.done, 30000);
 		is_int(o.code, SM_EPROTO, "batch: Successful not a list is SM_EPROTO");
 	}
@@ -481,7 +400,7 @@ static void
 test_reuse(void)
 {
 	struct tp *tp = make_tp(0, 5000);
-	struct out o;
+	struct tp_out o;
 	json_t *log;
 	json_int_t first = -1;
 	int i, same = 1, all_ok = 1;
@@ -492,7 +411,7 @@ test_reuse(void)
 	    "\\\"MD5OfMessageBody\\\": \\\"9dd4e461268c8034f5c8564e155c67a6\\\"}\"}}");
 	for (i = 0; i < 10; i++) {
 		memset(&o, 0, sizeof(o));
-		if (tp_queue_send(tp, qurl, "x", 0, on_sent, &o) != 0) {
+		if (tp_queue_send(tp, qurl, "x", 0, tpc_on_sent, &o) != 0) {
 			all_ok = 0;
 			break;
 		}
@@ -527,7 +446,7 @@ test_tls(void)
 	struct tp_config cfg;
 	struct sm_error err;
 	struct tp *tp = NULL;
-	struct out o;
+	struct tp_out o;
 
 	if (mkdtemp(dir) == NULL)
 		bail_out("mkdtemp");
@@ -555,7 +474,7 @@ test_tls(void)
 	}
 	aws_set_backoff_scale(tp, 0);
 	memset(&o, 0, sizeof(o));
-	tp_queue_delete(tp, url, "r", on_done, &o);
+	tp_queue_delete(tp, url, "r", tpc_on_done, &o);
 	tp_wait(tp, &o.done, 30000);
 	is_int(o.code, SM_ETLS, "tls: a self-signed server is refused (SM_ETLS)");
 	is_int(o.attempts, 1, "tls: not retried");
@@ -572,7 +491,7 @@ test_tls(void)
 		goto stop;
 	}
 	memset(&o, 0, sizeof(o));
-	tp_queue_delete(tp, url, "r", on_done, &o);
+	tp_queue_delete(tp, url, "r", tpc_on_done, &o);
 	tp_wait(tp, &o.done, 30000);
 	is_int(o.code, 0, "tls: trusted through AWS_CA_BUNDLE, the call succeeds (%s)", o.msg);
 	tp_destroy(tp);
@@ -597,15 +516,15 @@ static void
 test_destroy_cancels(void)
 {
 	struct tp *tp = make_tp(0, 5000);
-	struct out o1, o2;
+	struct tp_out o1, o2;
 
 	if (tp == NULL)
 		return;
 	faultd_script(&fd, "{\"default\":{\"delay\":2}}");
 	memset(&o1, 0, sizeof(o1));
 	memset(&o2, 0, sizeof(o2));
-	tp_queue_delete(tp, qurl, "r", on_done, &o1);
-	tp_queue_delete(tp, qurl, "r", on_done, &o2);
+	tp_queue_delete(tp, qurl, "r", tpc_on_done, &o1);
+	tp_queue_delete(tp, qurl, "r", tpc_on_done, &o2);
 	ok(!o1.done, "no callback inside the call");
 	sm_loop_run_once(loop, 50);
 	tp_destroy(tp);
@@ -625,6 +544,7 @@ main(void)
 	setenv("AWS_ENDPOINT_URL", fd.url, 1);
 	setenv("AWS_ACCESS_KEY_ID", "AKIDFAULTD", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", SECRET, 1);
+	tpc_watch = SECRET;
 	setenv("AWS_REGION", "us-east-1", 1);
 	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
 	setenv("AWS_CONFIG_FILE", "/nonexistent/smd-test/config", 1);

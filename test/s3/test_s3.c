@@ -18,6 +18,7 @@
 
 #include "sigv4.h"
 #include "sm_loop.h"
+#include "support/tp_collect.h"
 #include "tap.h"
 #include "transport.h"
 
@@ -31,108 +32,8 @@ static char boto[1024];
 
 /* ---- synchronous wrappers over the async API ----------------------------- */
 
-struct res {
-	int done;
-	int code;
-	int status;
-	char err_code[128];
-	char msg[SM_ERROR_MSG_MAX];
-	int has_obj;
-	char key[1100];
-	char etag[256];
-	uint64_t size;
-	int64_t mtime_ms;
-	char *data;
-	size_t len;
-	char **keys;
-	size_t nkeys;
-	char **prefixes;
-	size_t nprefixes;
-	char *next;
-};
-
-static void
-res_reset(struct res *x)
-{
-	size_t i;
-
-	free(x->data);
-	for (i = 0; i < x->nkeys; i++)
-		free(x->keys[i]);
-	free(x->keys);
-	for (i = 0; i < x->nprefixes; i++)
-		free(x->prefixes[i]);
-	free(x->prefixes);
-	free(x->next);
-	memset(x, 0, sizeof(*x));
-}
-
-static void
-res_take(struct res *x, const struct tp_result *r)
-{
-	x->done = 1;
-	x->code = r->code;
-	x->status = r->http_status;
-	snprintf(x->err_code, sizeof(x->err_code), "%s", r->err_code ? r->err_code : "");
-	snprintf(x->msg, sizeof(x->msg), "%s", r->message ? r->message : "");
-}
-
-static void
-on_done(void *arg, const struct tp_result *r)
-{
-	res_take(arg, r);
-}
-
-static void
-on_object(void *arg, const struct tp_result *r, const struct tp_object *o)
-{
-	struct res *x = arg;
-
-	res_take(x, r);
-	if (o != NULL) {
-		x->has_obj = 1;
-		snprintf(x->key, sizeof(x->key), "%s", o->key ? o->key : "");
-		snprintf(x->etag, sizeof(x->etag), "%s", o->etag ? o->etag : "");
-		x->size = o->size;
-		x->mtime_ms = o->mtime_ms;
-	}
-}
-
-static void
-on_data(void *arg, const struct tp_result *r, const void *data, size_t len)
-{
-	struct res *x = arg;
-
-	res_take(x, r);
-	if (data != NULL) {
-		x->data = malloc(len + 1);
-		memcpy(x->data, data, len);
-		x->data[len] = '\0';
-		x->len = len;
-	}
-}
-
-static void
-on_list(void *arg, const struct tp_result *r, const struct tp_object *objs, size_t n,
-    const char *const *prefixes, size_t np, const char *next)
-{
-	struct res *x = arg;
-	size_t i;
-
-	res_take(x, r);
-	x->keys = calloc(n + 1, sizeof(char *));
-	for (i = 0; i < n; i++)
-		x->keys[i] = strdup(objs[i].key);
-	x->nkeys = n;
-	x->prefixes = calloc(np + 1, sizeof(char *));
-	for (i = 0; i < np; i++)
-		x->prefixes[i] = strdup(prefixes[i]);
-	x->nprefixes = np;
-	x->next = next ? strdup(next) : NULL;
-}
-
 static int
-finish(struct tp *tp, struct res *x, int rc)
+finish(struct tp *tp, struct tp_out *x, int rc)
 {
 	if (rc != 0) {
 		x->code = rc;
@@ -148,68 +49,68 @@ finish(struct tp *tp, struct res *x, int rc)
 }
 
 static int
-put_mem(struct tp *tp, const char *b, const char *k, const void *d, size_t n, struct res *x)
+put_mem(struct tp *tp, const char *b, const char *k, const void *d, size_t n, struct tp_out *x)
 {
-	res_reset(x);
-	return finish(tp, x, tp_object_put_mem(tp, b, k, d, n, "text/plain", on_object, x));
+	tpc_reset(x);
+	return finish(tp, x, tp_object_put_mem(tp, b, k, d, n, "text/plain", tpc_on_object, x));
 }
 
 static int
-put_file(struct tp *tp, const char *b, const char *k, const char *path, struct res *x)
+put_file(struct tp *tp, const char *b, const char *k, const char *path, struct tp_out *x)
 {
-	res_reset(x);
-	return finish(tp, x, tp_object_put_file(tp, b, k, path, NULL, on_object, x));
+	tpc_reset(x);
+	return finish(tp, x, tp_object_put_file(tp, b, k, path, NULL, tpc_on_object, x));
 }
 
 static int
-get_mem(struct tp *tp, const char *b, const char *k, size_t max, struct res *x)
+get_mem(struct tp *tp, const char *b, const char *k, size_t max, struct tp_out *x)
 {
-	res_reset(x);
-	return finish(tp, x, tp_object_get_mem(tp, b, k, max, on_data, x));
+	tpc_reset(x);
+	return finish(tp, x, tp_object_get_mem(tp, b, k, max, tpc_on_data, x));
 }
 
 static int
-get_file(struct tp *tp, const char *b, const char *k, const char *path, struct res *x)
+get_file(struct tp *tp, const char *b, const char *k, const char *path, struct tp_out *x)
 {
-	res_reset(x);
-	return finish(tp, x, tp_object_get_file(tp, b, k, path, on_object, x));
+	tpc_reset(x);
+	return finish(tp, x, tp_object_get_file(tp, b, k, path, tpc_on_object, x));
 }
 
 static int
-head(struct tp *tp, const char *b, const char *k, struct res *x)
+head(struct tp *tp, const char *b, const char *k, struct tp_out *x)
 {
-	res_reset(x);
-	return finish(tp, x, tp_object_head(tp, b, k, on_object, x));
+	tpc_reset(x);
+	return finish(tp, x, tp_object_head(tp, b, k, tpc_on_object, x));
 }
 
 static int
-del(struct tp *tp, const char *b, const char *k, struct res *x)
+del(struct tp *tp, const char *b, const char *k, struct tp_out *x)
 {
-	res_reset(x);
-	return finish(tp, x, tp_object_delete(tp, b, k, on_done, x));
+	tpc_reset(x);
+	return finish(tp, x, tp_object_delete(tp, b, k, tpc_on_done, x));
 }
 
 static int
 list(struct tp *tp, const char *b, const char *prefix, const char *delim, const char *cont,
-    int max, struct res *x)
+    int max, struct tp_out *x)
 {
-	res_reset(x);
-	return finish(tp, x, tp_object_list(tp, b, prefix, delim, cont, max, on_list, x));
+	tpc_reset(x);
+	return finish(tp, x, tp_object_list(tp, b, prefix, delim, cont, max, tpc_on_list, x));
 }
 
 static int
 copy(struct tp *tp, const char *sb, const char *sk, const char *db, const char *dk,
-    struct res *x)
+    struct tp_out *x)
 {
-	res_reset(x);
-	return finish(tp, x, tp_object_copy(tp, sb, sk, db, dk, on_object, x));
+	tpc_reset(x);
+	return finish(tp, x, tp_object_copy(tp, sb, sk, db, dk, tpc_on_object, x));
 }
 
 static int
-mkbucket(struct tp *tp, const char *b, struct res *x)
+mkbucket(struct tp *tp, const char *b, struct tp_out *x)
 {
-	res_reset(x);
-	return finish(tp, x, tp_bucket_create(tp, b, on_done, x));
+	tpc_reset(x);
+	return finish(tp, x, tp_bucket_create(tp, b, tpc_on_done, x));
 }
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -363,20 +264,20 @@ make_tp(size_t threshold, struct sm_error *err)
 static void
 test_bucket(struct tp *tp)
 {
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 
 	is_int(mkbucket(tp, BUCKET, &x), 0, "create bucket '%s' (%s)", BUCKET, x.msg);
 	is_int(mkbucket(tp, BUCKET, &x), 0, "creating it again is fine (%s)", x.msg);
 	is_int(mkbucket(tp, "Bad_Bucket!", &x) != 0, 1, "an invalid bucket name is refused");
 	diag("invalid bucket: %s", x.msg);
-	res_reset(&x);
+	tpc_reset(&x);
 }
 
 static void
 test_small(struct tp *tp)
 {
 	static const char body[] = "hello, s3\n";
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	char out[256];
 	int64_t now = sm_time_wall_ms();
 
@@ -409,7 +310,7 @@ test_small(struct tp *tp)
 	is_int(put_mem(tp, BUCKET, "empty", "", 0, &x), 0, "put an empty object (%s)", x.msg);
 	is_int(get_mem(tp, BUCKET, "empty", 0, &x), 0, "get it with max 0 (%s)", x.msg);
 	is_int((int)x.len, 0, "empty object is empty");
-	res_reset(&x);
+	tpc_reset(&x);
 }
 
 /*
@@ -452,7 +353,7 @@ moto_auth(int on)
 static void
 roundtrip_keys(struct tp *tp, const char *const *keys, size_t nkeys)
 {
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	char path[512], body[512];
 	size_t i, n;
 	char *got;
@@ -482,13 +383,13 @@ roundtrip_keys(struct tp *tp, const char *const *keys, size_t nkeys)
 		free(got);
 		is_int(head(tp, BUCKET, keys[i], &x), 0, "head '%s'", keys[i]);
 	}
-	res_reset(&x);
+	tpc_reset(&x);
 }
 
 static void
 test_keys(struct tp *tp)
 {
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	char path[512];
 
 	roundtrip_keys(tp, safe_keys, NSAFE);
@@ -507,13 +408,13 @@ test_keys(struct tp *tp)
 	    "we get what boto3 put (%s)", x.msg);
 	ok(x.len == 14 && memcmp(x.data, "from boto3 \xe2\x9c\x93", 14) == 0,
 	    "same bytes as boto3 put");
-	res_reset(&x);
+	tpc_reset(&x);
 }
 
 static void
 test_list(struct tp *tp)
 {
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	char key[64], token[1024], seen[4096] = "";
 	int i, pages = 0, nkeys = 0, sub = 0, found_odd = 0;
 	size_t j;
@@ -576,14 +477,14 @@ test_list(struct tp *tp)
 	is_str(x.nkeys == 1 ? x.keys[0] : NULL, "with space.txt", "space key listed exactly");
 	is_int(list(tp, BUCKET, "nothing-here/", "/", NULL, 5, &x), 0, "empty listing");
 	ok(x.nkeys == 0 && x.nprefixes == 0 && x.next == NULL, "empty listing is empty");
-	res_reset(&x);
+	tpc_reset(&x);
 }
 
 /* With signatures enforced: no prefix (moto cannot verify one), pages. */
 static void
 test_list_signed(struct tp *tp)
 {
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	char token[1024] = "", prev[1100] = "";
 	int pages = 0, total = 0, all = -1, ordered = 1;
 	size_t j;
@@ -609,13 +510,13 @@ test_list_signed(struct tp *tp)
 	is_int(total, all, "pages of 4 add up to the whole listing");
 	ok(pages >= 3, "%d pages", pages);
 	ok(ordered, "keys strictly increasing across pages (no duplicates)");
-	res_reset(&x);
+	tpc_reset(&x);
 }
 
 static void
 test_copy_delete(struct tp *tp)
 {
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	const char *dst = "copy/of hello+1 \xc3\xa9.txt";
 
 	is_int(copy(tp, BUCKET, "hello.txt", BUCKET, dst, &x), 0, "copy (%s)", x.msg);
@@ -633,13 +534,13 @@ test_copy_delete(struct tp *tp)
 	is_int(del(tp, BUCKET, dst, &x), 0, "delete (%s)", x.msg);
 	is_int(head(tp, BUCKET, dst, &x), SM_ENOTFOUND, "deleted key is gone");
 	is_int(del(tp, BUCKET, dst, &x), 0, "deleting a missing key succeeds");
-	res_reset(&x);
+	tpc_reset(&x);
 }
 
 static void
 test_errors(struct tp *tp)
 {
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	struct sm_error err;
 	struct tp *bad;
 	const char *secret;
@@ -689,13 +590,13 @@ test_errors(struct tp *tp)
 		tp_destroy(bad);
 	}
 	free(saved);
-	res_reset(&x);
+	tpc_reset(&x);
 }
 
 static void
 test_files(struct tp *tp)
 {
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	char src[512], dst[512], s1[65], s2[65];
 	struct stat st;
 
@@ -726,15 +627,15 @@ test_files(struct tp *tp)
 	is_int(get_file(tp, BUCKET, "files/empty", dst, &x), 0, "get an empty file");
 	ok(stat(dst, &st) == 0 && st.st_size == 0, "empty file downloaded");
 
-	is_int(tp_object_put_file(tp, BUCKET, "files/x", "/nonexistent/file", NULL, on_object,
+	is_int(tp_object_put_file(tp, BUCKET, "files/x", "/nonexistent/file", NULL, tpc_on_object,
 	    &x) != 0, 1, "put_file of a missing file fails at once");
-	res_reset(&x);
+	tpc_reset(&x);
 }
 
 static void
 test_multipart(struct tp *tp)
 {
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	char src[512], dst[512], s1[65], s2[65], out[256], expect[128];
 	size_t size = 40 * MiB;
 	uint64_t t0, t1;
@@ -777,8 +678,8 @@ test_multipart(struct tp *tp)
 	is_str(out, "0\n", "no unfinished multipart upload after success");
 
 	/* failure midway: the file shrinks after the upload started */
-	res_reset(&x);
-	is_int(tp_object_put_file(tp, BUCKET, "big/shrinking", src, NULL, on_object, &x), 0,
+	tpc_reset(&x);
+	is_int(tp_object_put_file(tp, BUCKET, "big/shrinking", src, NULL, tpc_on_object, &x), 0,
 	    "start a multipart put");
 	ok(truncate(src, 6 * MiB) == 0, "the file shrinks to 6 MiB meanwhile");
 	finish(tp, &x, 0);
@@ -799,7 +700,7 @@ test_multipart(struct tp *tp)
 	is_int(run_boto(out, sizeof(out), "uploads", BUCKET, NULL, NULL), 0, "uploads");
 	is_str(out, "0\n", "still nothing left");
 	unlink(src);
-	res_reset(&x);
+	tpc_reset(&x);
 }
 
 /*

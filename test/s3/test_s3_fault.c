@@ -18,6 +18,7 @@
 #include "sigv4.h"
 #include "sm_loop.h"
 #include "support/faultd_client.h"
+#include "support/tp_collect.h"
 #include "tap.h"
 #include "transport.h"
 
@@ -27,68 +28,6 @@
 static struct sm_loop *loop;
 static struct faultd fd;
 static char bigfile[256];
-
-struct res {
-	int done;
-	int code;
-	char err_code[128];
-	char msg[SM_ERROR_MSG_MAX];
-	char etag[256];
-	uint64_t size;
-	size_t nkeys;
-};
-
-static void
-take(struct res *x, const struct tp_result *r)
-{
-	x->done = 1;
-	x->code = r->code;
-	snprintf(x->err_code, sizeof(x->err_code), "%s", r->err_code ? r->err_code : "");
-	snprintf(x->msg, sizeof(x->msg), "%s", r->message ? r->message : "");
-}
-
-static void
-on_object(void *arg, const struct tp_result *r, const struct tp_object *o)
-{
-	struct res *x = arg;
-
-	take(x, r);
-	if (o != NULL) {
-		snprintf(x->etag, sizeof(x->etag), "%s", o->etag ? o->etag : "");
-		x->size = o->size;
-	}
-}
-
-static void
-on_done(void *arg, const struct tp_result *r)
-{
-	take(arg, r);
-}
-
-static void
-on_list(void *arg, const struct tp_result *r, const struct tp_object *objs, size_t n,
-    const char *const *prefixes, size_t np, const char *next)
-{
-	struct res *x = arg;
-
-	(void)objs;
-	(void)prefixes;
-	(void)np;
-	(void)next;
-	take(x, r);
-	x->nkeys = n;
-}
-
-static void
-on_data(void *arg, const struct tp_result *r, const void *data, size_t len)
-{
-	struct res *x = arg;
-
-	take(x, r);
-	x->size = len;
-	snprintf(x->etag, sizeof(x->etag), "%.*s", (int)(len < 200 ? len : 200),
-	    data != NULL ? (const char *)data : "");
-}
 
 static struct tp *
 make_tp(const char *region)
@@ -109,7 +48,7 @@ make_tp(const char *region)
 }
 
 static int
-wait_for(struct tp *tp, struct res *x, int rc)
+wait_for(struct tp *tp, struct tp_out *x, int rc)
 {
 	if (rc != 0) {
 		x->code = rc;
@@ -177,7 +116,7 @@ static void
 test_s3_skew(void)
 {
 	struct tp *tp = make_tp("us-east-1");
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	json_t *log;
 	const char *d;
 	struct tm tm;
@@ -188,9 +127,9 @@ test_s3_skew(void)
 	    "\\\"1.0\\\"?><Error><Code>RequestTimeTooSkewed</Code><Message>The difference "
 	    "between the request time and the current time is too large.</Message></Error>\"}],"
 	    "\"default\":{\"date_skew\":-3600,\"body\":\"hello\"}}");
-	wait_for(tp, &x, tp_object_get_mem(tp, "b", "k", 100, on_data, &x));
+	wait_for(tp, &x, tp_object_get_mem(tp, "b", "k", 100, tpc_on_data, &x));
 	is_int(x.code, 0, "RequestTimeTooSkewed: corrected and retried (%s)", x.msg);
-	is_str(x.etag, "hello", "the retry's answer is delivered");
+	is_str(x.data, "hello", "the retry's answer is delivered");
 	log = faultd_log();
 	is_int((int)json_array_size(log), 2, "2 requests");
 	d = req_header(log, 1, "x-amz-date");
@@ -201,6 +140,7 @@ test_s3_skew(void)
 	    "the retry is signed with the server's clock (%lld s off ours)",
 	    (long long)(signed_at - now));
 	json_decref(log);
+	tpc_reset(&x);
 	tp_destroy(tp);
 }
 
@@ -208,7 +148,7 @@ static void
 test_complete_error_body(void)
 {
 	struct tp *tp = make_tp("us-east-1");
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	json_t *log;
 	size_t n, i;
 	double tmin = 1e300, tmax = 0;
@@ -216,7 +156,7 @@ test_complete_error_body(void)
 
 	faultd_script(&fd, "{\"steps\":[" INIT_OK "," PART_OK "," PART_OK "," PART_OK "," PART_OK
 	    "," ERR200 "," ERR200 "," ERR200 "," ABORT_OK "]}");
-	wait_for(tp, &x, tp_object_put_file(tp, "b", "dir/k", bigfile, NULL, on_object, &x));
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "dir/k", bigfile, NULL, tpc_on_object, &x));
 	ok(x.code != 0, "CompleteMultipartUpload 200 with <Error> is a failure (%s)",
 	    sm_errname(x.code));
 	is_str(x.err_code, "InternalError", "its code is reported");
@@ -257,7 +197,7 @@ test_complete_error_body(void)
 	faultd_script(&fd, "{\"steps\":[" INIT_OK "," PART_OK "," PART_OK "," PART_OK "," PART_OK
 	    "," ERR200 ",{\"status\":200,\"body\":\"<CompleteMultipartUploadResult><ETag>f-4"
 	    "</ETag></CompleteMultipartUploadResult>\"}]}");
-	wait_for(tp, &x, tp_object_put_file(tp, "b", "dir/k", bigfile, NULL, on_object, &x));
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "dir/k", bigfile, NULL, tpc_on_object, &x));
 	is_int(x.code, 0, "a transient 200-with-Error on Complete is sent again (%s)", x.msg);
 	is_str(x.etag, "f-4", "and succeeds");
 	log = faultd_log();
@@ -269,7 +209,7 @@ test_complete_error_body(void)
 	faultd_script(&fd, "{\"steps\":[" INIT_OK "," PART_OK "," PART_OK "," PART_OK "," PART_OK
 	    ",{\"status\":200,\"body\":\"<Error><Code>InvalidPart</Code><Message>m</Message>"
 	    "</Error>\"}," ABORT_OK "]}");
-	wait_for(tp, &x, tp_object_put_file(tp, "b", "dir/k", bigfile, NULL, on_object, &x));
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "dir/k", bigfile, NULL, tpc_on_object, &x));
 	is_str(x.err_code, "InvalidPart", "InvalidPart in a 200 answer fails");
 	log = faultd_log();
 	is_int(count_method(log, "POST", "uploadId=UP1"), 1, "Complete sent once");
@@ -282,13 +222,13 @@ static void
 test_part_retry(void)
 {
 	struct tp *tp = make_tp("us-east-1");
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	json_t *log;
 
 	faultd_script(&fd, "{\"steps\":[" INIT_OK ",{\"preset\":\"slowdown\"}," PART_OK ","
 	    PART_OK "," PART_OK "," PART_OK ",{\"status\":200,\"body\":\"<CompleteMultipartUploadResult>"
 	    "<ETag>&quot;final-4&quot;</ETag></CompleteMultipartUploadResult>\"}]}");
-	wait_for(tp, &x, tp_object_put_file(tp, "b", "k", bigfile, NULL, on_object, &x));
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "k", bigfile, NULL, tpc_on_object, &x));
 	is_int(x.code, 0, "a part answered 503 SlowDown once is retried (%s)", x.msg);
 	is_str(x.etag, "final-4", "the final ETag comes from the Complete answer");
 	is_int((long long)x.size, (long long)(15 * MiB + 100), "size of the whole file");
@@ -303,14 +243,14 @@ static void
 test_part_denied(void)
 {
 	struct tp *tp = make_tp("us-east-1");
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	json_t *log;
 	size_t n;
 
 	faultd_script(&fd, "{\"steps\":[" INIT_OK ",{\"status\":403,\"body\":\"<Error><Code>"
 	    "AccessDenied</Code><Message>Access Denied</Message></Error>\"}," PART_OK ","
 	    PART_OK "," PART_OK "," ABORT_OK "]}");
-	wait_for(tp, &x, tp_object_put_file(tp, "b", "k", bigfile, NULL, on_object, &x));
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "k", bigfile, NULL, tpc_on_object, &x));
 	is_int(x.code, SM_EAUTH, "a part refused with 403 fails the upload");
 	is_str(x.err_code, "AccessDenied", "AccessDenied");
 	like_str(x.msg, "UploadPart", "message names UploadPart");
@@ -328,7 +268,7 @@ test_part_denied(void)
 	    "InvalidPart</Code><Message>bad part</Message></Error>\"}," PART_OK ","
 	    PART_OK "," PART_OK ",{\"status\":403,\"body\":\"<Error><Code>AccessDenied</Code>"
 	    "<Message>no abort for you</Message></Error>\"}]}");
-	wait_for(tp, &x, tp_object_put_file(tp, "b", "k", bigfile, NULL, on_object, &x));
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "k", bigfile, NULL, tpc_on_object, &x));
 	is_str(x.err_code, "InvalidPart", "the first failure is reported");
 	like_str(x.msg, "aborting multipart upload 'UP1' failed too",
 	    "and that the abort failed, with the upload id");
@@ -340,12 +280,12 @@ static void
 test_init_garbage(void)
 {
 	struct tp *tp = make_tp("us-east-1");
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 
 	faultd_script(&fd, "{\"steps\":[{\"status\":200,\"body\":\"<!DOCTYPE x [<!ENTITY a "
 	    "\\\"UP\\\">]><InitiateMultipartUploadResult><UploadId>&a;</UploadId>"
 	    "</InitiateMultipartUploadResult>\"}]}");
-	wait_for(tp, &x, tp_object_put_file(tp, "b", "k", bigfile, NULL, on_object, &x));
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "k", bigfile, NULL, tpc_on_object, &x));
 	is_int(x.code, SM_EPROTO, "an Initiate answer with a DTD is refused");
 	like_str(x.msg, "UploadId", "message says the upload id is missing");
 	is_int(faultd_count(&fd), 1, "nothing else sent (no upload to abort)");
@@ -356,12 +296,12 @@ static void
 test_copy(void)
 {
 	struct tp *tp = make_tp("us-east-1");
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	json_t *log;
 
 	faultd_script(&fd, "{\"steps\":[" ERR200 "," ERR200 "," ERR200 "]}");
 	wait_for(tp, &x, tp_object_copy(tp, "src-bucket", "dir/a b+c\xc3\xa9", "dst", "k2",
-	    on_object, &x));
+	    tpc_on_object, &x));
 	ok(x.code != 0, "CopyObject 200 with <Error> is a failure (%s)", sm_errname(x.code));
 	is_str(x.err_code, "InternalError", "its code is reported");
 	like_str(x.msg, "CopyObject", "message names the operation");
@@ -378,7 +318,7 @@ test_copy(void)
 	    "&quot;abc&quot;</ETag><LastModified>2024-01-01T00:00:00.000Z</LastModified>"
 	    "</CopyObjectResult>\"},{\"status\":200,\"headers\":{\"Content-Length\":\"0\","
 	    "\"ETag\":\"\\\"abc\\\"\"}}]}");
-	wait_for(tp, &x, tp_object_copy(tp, "s", "a", "d", "b", on_object, &x));
+	wait_for(tp, &x, tp_object_copy(tp, "s", "a", "d", "b", tpc_on_object, &x));
 	is_int(x.code, 0, "a transient 200-with-Error copy is sent again, then succeeds (%s)",
 	    x.msg);
 	is_str(x.etag, "abc", "with the ETag");
@@ -389,12 +329,12 @@ static void
 test_bucket_region(void)
 {
 	struct tp *tp = make_tp("eu-west-1");
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	json_t *log;
 	const char *body;
 
 	faultd_script(&fd, "{\"steps\":[{\"status\":200}]}");
-	wait_for(tp, &x, tp_bucket_create(tp, "new-bucket", on_done, &x));
+	wait_for(tp, &x, tp_bucket_create(tp, "new-bucket", tpc_on_done, &x));
 	is_int(x.code, 0, "create bucket in eu-west-1");
 	log = faultd_log();
 	body = req_field(log, 0, "body");
@@ -408,19 +348,19 @@ test_bucket_region(void)
 	x.done = 0;
 	faultd_script(&fd, "{\"steps\":[{\"status\":409,\"body\":\"<Error><Code>"
 	    "BucketAlreadyOwnedByYou</Code><Message>yours</Message></Error>\"}]}");
-	wait_for(tp, &x, tp_bucket_create(tp, "new-bucket", on_done, &x));
+	wait_for(tp, &x, tp_bucket_create(tp, "new-bucket", tpc_on_done, &x));
 	is_int(x.code, 0, "BucketAlreadyOwnedByYou is success");
 	x.done = 0;
 	faultd_script(&fd, "{\"steps\":[{\"status\":409,\"body\":\"<Error><Code>"
 	    "BucketAlreadyExists</Code><Message>taken</Message></Error>\"}]}");
-	wait_for(tp, &x, tp_bucket_create(tp, "new-bucket", on_done, &x));
+	wait_for(tp, &x, tp_bucket_create(tp, "new-bucket", tpc_on_done, &x));
 	is_int(x.code, SM_EEXISTS, "BucketAlreadyExists (someone else's) is SM_EEXISTS");
 	tp_destroy(tp);
 
 	tp = make_tp("us-east-1");
 	x.done = 0;
 	faultd_script(&fd, "{\"steps\":[{\"status\":200}]}");
-	wait_for(tp, &x, tp_bucket_create(tp, "new-bucket", on_done, &x));
+	wait_for(tp, &x, tp_bucket_create(tp, "new-bucket", tpc_on_done, &x));
 	log = faultd_log();
 	is_str(req_field(log, 0, "body"), "", "no LocationConstraint body in us-east-1");
 	json_decref(log);
@@ -431,14 +371,14 @@ static void
 test_hostile_list(void)
 {
 	struct tp *tp = make_tp("us-east-1");
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	json_t *log;
 	const char *path;
 
 	faultd_script(&fd, "{\"steps\":[{\"status\":200,\"body\":\"<ListBucketResult>"
 	    "<IsTruncated>true</IsTruncated><Contents><Key>k</Key><Size>1</Size></Contents>"
 	    "</ListBucketResult>\"}]}");
-	wait_for(tp, &x, tp_object_list(tp, "b", "p/", "/", "tok/=+", 7, on_list, &x));
+	wait_for(tp, &x, tp_object_list(tp, "b", "p/", "/", "tok/=+", 7, tpc_on_list, &x));
 	is_int(x.code, SM_EPROTO, "truncated listing without a token is a protocol error");
 	like_str(x.msg, "ListObjectsV2", "message names the operation");
 	log = faultd_log();
@@ -453,8 +393,9 @@ test_hostile_list(void)
 
 	x.done = 0;
 	faultd_script(&fd, "{\"steps\":[{\"status\":200,\"big\":9000000,\"body\":\"<ListBucketResult>\"}]}");
-	wait_for(tp, &x, tp_object_list(tp, "b", NULL, NULL, NULL, 0, on_list, &x));
+	wait_for(tp, &x, tp_object_list(tp, "b", NULL, NULL, NULL, 0, tpc_on_list, &x));
 	ok(x.code != 0, "a 9 MB listing answer is refused (%s)", sm_errname(x.code));
+	tpc_reset(&x);
 	tp_destroy(tp);
 }
 
@@ -464,7 +405,7 @@ static void
 test_put_headers(void)
 {
 	struct tp *tp = make_tp("us-east-1");
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	char sha[65], small[300];
 	json_t *log;
 	size_t i, n;
@@ -473,7 +414,7 @@ test_put_headers(void)
 
 	faultd_script(&fd, "{\"steps\":[{\"status\":200,\"headers\":{\"ETag\":\"\\\"m\\\"\"}}]}");
 	wait_for(tp, &x, tp_object_put_mem(tp, "b", "mem key", "hello", 5, "text/plain",
-	    on_object, &x));
+	    tpc_on_object, &x));
 	is_int(x.code, 0, "put_mem (%s)", x.msg);
 	is_str(x.etag, "m", "ETag from the answer, unquoted");
 	log = faultd_log();
@@ -491,7 +432,7 @@ test_put_headers(void)
 	fclose(f);
 	x.done = 0;
 	faultd_script(&fd, "{\"steps\":[{\"status\":200}]}");
-	wait_for(tp, &x, tp_object_put_file(tp, "b", "f", small, NULL, on_object, &x));
+	wait_for(tp, &x, tp_object_put_file(tp, "b", "f", small, NULL, tpc_on_object, &x));
 	is_int(x.code, 0, "put_file below the threshold: one PUT (%s)", x.msg);
 	is_int((int)x.size, 10, "size of the file");
 	log = faultd_log();
@@ -508,7 +449,7 @@ test_put_headers(void)
 	    "{\"ETag\":\"\\\"p\\\"\"},\"body\":\"<CompleteMultipartUploadResult><ETag>x-4</ETag>"
 	    "</CompleteMultipartUploadResult>\"}}");
 	wait_for(tp, &x, tp_object_put_file(tp, "b", "big", bigfile, "application/x-ndjson",
-	    on_object, &x));
+	    tpc_on_object, &x));
 	is_int(x.code, 0, "multipart put (%s)", x.msg);
 	log = faultd_log();
 	n = json_array_size(log);
@@ -582,7 +523,7 @@ test_addressing(void)
 	struct tp_config cfg;
 	struct sm_error err;
 	struct tp *tp = NULL;
-	struct res x = { 0 };
+	struct tp_out x = { 0 };
 	char *url, key[1100];
 
 	setenv("AWS_REGION", "eu-west-1", 1);
@@ -613,7 +554,7 @@ test_addressing(void)
 		free(url);
 		memset(key, 'k', 1025);
 		key[1025] = '\0';
-		is_int(tp_object_put_mem(tp, "b", key, "x", 1, NULL, on_object, &x), SM_EINVAL,
+		is_int(tp_object_put_mem(tp, "b", key, "x", 1, NULL, tpc_on_object, &x), SM_EINVAL,
 		    "a key over 1024 bytes is refused at once");
 		tp_destroy(tp);
 	}

@@ -11,132 +11,15 @@
 #include <unistd.h>
 
 #include "sm_loop.h"
+#include "support/tp_collect.h"
 #include "tap.h"
 #include "transport.h"
-
-struct out {
-	int done;
-	int code;
-	int attempts;
-	char err_code[128];
-	char msg[1024];
-	char url[512];
-	char msgid[128];
-	uint64_t at_ms;
-	size_t n;
-	struct {
-		char body[2048];
-		size_t len;
-		char receipt[1024];
-		char id[128];
-		unsigned count;
-		int64_t sent_ms;
-		int has_md5;
-	} m[10];
-	size_t nout;
-	int out_codes[10];
-	char out_ids[10][64];
-	char out_msgs[10][512];
-	char out_msgids[10][128];
-	size_t nattrs;
-	char attr_names[32][64];
-	char attr_values[32][128];
-};
 
 static struct sm_loop *loop;
 static struct tp *tp;
 
-static void
-take(struct out *o, const struct tp_result *r)
-{
-	o->done = 1;
-	o->code = r->code;
-	o->attempts = r->attempts;
-	o->at_ms = sm_time_mono_ms();
-	snprintf(o->err_code, sizeof(o->err_code), "%s", r->err_code ? r->err_code : "");
-	snprintf(o->msg, sizeof(o->msg), "%s", r->message ? r->message : "");
-}
-
-static void
-on_done(void *arg, const struct tp_result *r)
-{
-	take(arg, r);
-}
-
-static void
-on_url(void *arg, const struct tp_result *r, const char *url)
-{
-	struct out *o = arg;
-
-	take(o, r);
-	snprintf(o->url, sizeof(o->url), "%s", url ? url : "");
-}
-
-static void
-on_sent(void *arg, const struct tp_result *r, const char *id)
-{
-	struct out *o = arg;
-
-	take(o, r);
-	snprintf(o->msgid, sizeof(o->msgid), "%s", id ? id : "");
-}
-
-static void
-on_recv(void *arg, const struct tp_result *r, const struct tp_message *m, size_t n)
-{
-	struct out *o = arg;
-	size_t i;
-
-	take(o, r);
-	o->n = n;
-	for (i = 0; i < n && i < 10; i++) {
-		size_t len = m[i].body_len < sizeof(o->m[i].body) - 1 ? m[i].body_len :
-		    sizeof(o->m[i].body) - 1;
-		memcpy(o->m[i].body, m[i].body, len);
-		o->m[i].body[len] = '\0';
-		o->m[i].len = m[i].body_len;
-		snprintf(o->m[i].receipt, sizeof(o->m[i].receipt), "%s", m[i].receipt);
-		snprintf(o->m[i].id, sizeof(o->m[i].id), "%s", m[i].message_id);
-		o->m[i].count = m[i].receive_count;
-		o->m[i].sent_ms = m[i].sent_ms;
-		o->m[i].has_md5 = m[i].md5_body != NULL;
-	}
-}
-
-static void
-on_batch(void *arg, const struct tp_result *r, const struct tp_batch_outcome *b, size_t n)
-{
-	struct out *o = arg;
-	size_t i;
-
-	take(o, r);
-	o->nout = n;
-	for (i = 0; i < n && i < 10; i++) {
-		o->out_codes[i] = b[i].code;
-		snprintf(o->out_ids[i], sizeof(o->out_ids[i]), "%s", b[i].id);
-		snprintf(o->out_msgs[i], sizeof(o->out_msgs[i]), "%s",
-		    b[i].message ? b[i].message : "");
-		snprintf(o->out_msgids[i], sizeof(o->out_msgids[i]), "%s",
-		    b[i].message_id ? b[i].message_id : "");
-	}
-}
-
-static void
-on_attrs(void *arg, const struct tp_result *r, const struct tp_attr *a, size_t n)
-{
-	struct out *o = arg;
-	size_t i;
-
-	take(o, r);
-	o->nattrs = n;
-	for (i = 0; i < n && i < 32; i++) {
-		snprintf(o->attr_names[i], sizeof(o->attr_names[i]), "%s", a[i].name);
-		snprintf(o->attr_values[i], sizeof(o->attr_values[i]), "%s", a[i].value);
-	}
-}
-
 static const char *
-attr(const struct out *o, const char *name)
+attr(const struct tp_out *o, const char *name)
 {
 	size_t i;
 
@@ -147,7 +30,7 @@ attr(const struct out *o, const char *name)
 }
 
 static void
-wait_for(struct out *o)
+wait_for(struct tp_out *o)
 {
 	if (tp_wait(tp, &o->done, 60000) != 0)
 		diag("timed out waiting");
@@ -156,10 +39,10 @@ wait_for(struct out *o)
 static int
 create_queue(const char *name, char *url, size_t size)
 {
-	struct out o;
+	struct tp_out o;
 
 	memset(&o, 0, sizeof(o));
-	if (tp_queue_create(tp, name, NULL, 0, on_url, &o) != 0)
+	if (tp_queue_create(tp, name, NULL, 0, tpc_on_url, &o) != 0)
 		return -1;
 	wait_for(&o);
 	snprintf(url, size, "%s", o.url);
@@ -167,10 +50,10 @@ create_queue(const char *name, char *url, size_t size)
 }
 
 static void
-send_one(const char *url, const char *body, struct out *o)
+send_one(const char *url, const char *body, struct tp_out *o)
 {
 	memset(o, 0, sizeof(*o));
-	if (tp_queue_send(tp, url, body, 0, on_sent, o) != 0) {
+	if (tp_queue_send(tp, url, body, 0, tpc_on_sent, o) != 0) {
 		o->code = -1;
 		return;
 	}
@@ -178,10 +61,10 @@ send_one(const char *url, const char *body, struct out *o)
 }
 
 static void
-recv_some(const char *url, int max, int wait_s, int vis, struct out *o)
+recv_some(const char *url, int max, int wait_s, int vis, struct tp_out *o)
 {
 	memset(o, 0, sizeof(*o));
-	if (tp_queue_receive(tp, url, max, wait_s, vis, on_recv, o) != 0) {
+	if (tp_queue_receive(tp, url, max, wait_s, vis, tpc_on_recv, o) != 0) {
 		o->code = -1;
 		return;
 	}
@@ -194,7 +77,7 @@ test_basic(void)
 	struct tp_attr qa[1] = { { "VisibilityTimeout", "45" } };
 	const char *names[2] = { "VisibilityTimeout", "ApproximateNumberOfMessages" };
 	char url[512], url2[512];
-	struct out o;
+	struct tp_out o;
 
 	is_int(create_queue("smd-basic", url, sizeof(url)), 0, "CreateQueue");
 	like_str(url, "smd-basic", "queue URL names the queue");
@@ -202,18 +85,18 @@ test_basic(void)
 	is_str(url2, url, "same URL");
 
 	memset(&o, 0, sizeof(o));
-	tp_queue_get_url(tp, "smd-basic", on_url, &o);
+	tp_queue_get_url(tp, "smd-basic", tpc_on_url, &o);
 	wait_for(&o);
 	is_int(o.code, 0, "GetQueueUrl");
 	is_str(o.url, url, "GetQueueUrl gives the created URL");
 
 	memset(&o, 0, sizeof(o));
-	tp_queue_create(tp, "smd-attrs", qa, 1, on_url, &o);
+	tp_queue_create(tp, "smd-attrs", qa, 1, tpc_on_url, &o);
 	wait_for(&o);
 	is_int(o.code, 0, "CreateQueue with attributes");
 	snprintf(url2, sizeof(url2), "%s", o.url);
 	memset(&o, 0, sizeof(o));
-	tp_queue_attributes(tp, url2, names, 2, on_attrs, &o);
+	tp_queue_attributes(tp, url2, names, 2, tpc_on_attrs, &o);
 	wait_for(&o);
 	is_int(o.code, 0, "GetQueueAttributes (two names)");
 	is_str(attr(&o, "VisibilityTimeout"), "45", "the attribute we created it with");
@@ -236,21 +119,21 @@ test_basic(void)
 	is_int(o.m[0].count, 2, "ApproximateReceiveCount 2");
 	{
 		char receipt[1024];
-		struct out d;
+		struct tp_out d;
 		snprintf(receipt, sizeof(receipt), "%s", o.m[0].receipt);
 		memset(&d, 0, sizeof(d));
-		tp_queue_change_visibility(tp, url, receipt, 0, on_done, &d);
+		tp_queue_change_visibility(tp, url, receipt, 0, tpc_on_done, &d);
 		wait_for(&d);
 		is_int(d.code, 0, "ChangeMessageVisibility to 0");
 		recv_some(url, 10, 2, 30, &o);
 		is_int(o.n, 1, "visible again after ChangeMessageVisibility");
 		memset(&d, 0, sizeof(d));
-		tp_queue_delete(tp, url, o.m[0].receipt, on_done, &d);
+		tp_queue_delete(tp, url, o.m[0].receipt, tpc_on_done, &d);
 		wait_for(&d);
 		is_int(d.code, 0, "DeleteMessage");
 	}
 	memset(&o, 0, sizeof(o));
-	tp_queue_attributes(tp, url, NULL, 0, on_attrs, &o);
+	tp_queue_attributes(tp, url, NULL, 0, tpc_on_attrs, &o);
 	wait_for(&o);
 	is_int(o.code, 0, "GetQueueAttributes All");
 	ok(o.nattrs >= 5, "several attributes (%zu)", o.nattrs);
@@ -261,11 +144,11 @@ test_basic(void)
 static void
 test_missing(void)
 {
-	struct out o;
+	struct tp_out o;
 	char url[512];
 
 	memset(&o, 0, sizeof(o));
-	tp_queue_get_url(tp, "smd-no-such-queue", on_url, &o);
+	tp_queue_get_url(tp, "smd-no-such-queue", tpc_on_url, &o);
 	wait_for(&o);
 	is_int(o.code, SM_ENOTFOUND, "GetQueueUrl of a missing queue: SM_ENOTFOUND");
 	ok(strstr(o.err_code, "NonExistentQueue") || strstr(o.err_code, "QueueDoesNotExist"),
@@ -287,7 +170,7 @@ test_batches(void)
 {
 	struct tp_batch_entry e[4];
 	char url[512], receipts[3][1024];
-	struct out o, r;
+	struct tp_out o, r;
 	size_t got = 0, i;
 	int tries;
 
@@ -300,7 +183,7 @@ test_batches(void)
 	e[2].id = "e3";
 	e[2].body = "batch three";
 	memset(&o, 0, sizeof(o));
-	tp_queue_send_batch(tp, url, e, 3, on_batch, &o);
+	tp_queue_send_batch(tp, url, e, 3, tpc_on_batch, &o);
 	wait_for(&o);
 	is_int(o.code, 0, "SendMessageBatch");
 	ok(o.nout == 3 && o.out_codes[0] == 0 && o.out_codes[1] == 0 && o.out_codes[2] == 0,
@@ -323,7 +206,7 @@ test_batches(void)
 	e[1].receipt = "not-a-receipt-handle";
 	e[1].visibility_s = 120;
 	memset(&o, 0, sizeof(o));
-	tp_queue_change_visibility_batch(tp, url, e, 2, on_batch, &o);
+	tp_queue_change_visibility_batch(tp, url, e, 2, tpc_on_batch, &o);
 	wait_for(&o);
 	is_int(o.code, 0, "ChangeMessageVisibilityBatch call");
 	is_int(o.out_codes[0], 0, "the valid entry succeeded");
@@ -340,7 +223,7 @@ test_batches(void)
 	e[3].id = "d4";
 	e[3].receipt = "bogus-receipt";
 	memset(&o, 0, sizeof(o));
-	tp_queue_delete_batch(tp, url, e, 4, on_batch, &o);
+	tp_queue_delete_batch(tp, url, e, 4, tpc_on_batch, &o);
 	wait_for(&o);
 	is_int(o.code, 0, "DeleteMessageBatch call");
 	ok(o.out_codes[0] == 0 && o.out_codes[1] == 0 && o.out_codes[2] == 0,
@@ -361,7 +244,7 @@ test_bodies(void)
 		"\xe2\x80\xa8 line separator, \xef\xbb\xbf bom, \xf4\x8f\xbf\xbd max plane",
 	};
 	char url[512];
-	struct out o, r;
+	struct tp_out o, r;
 	size_t i;
 
 	create_queue("smd-bodies", url, sizeof(url));
@@ -373,23 +256,23 @@ test_bodies(void)
 		    memcmp(r.m[0].body, bodies[i], r.m[0].len) == 0,
 		    "body %zu comes back byte for byte", i);
 		if (r.n == 1) {
-			struct out d;
+			struct tp_out d;
 			memset(&d, 0, sizeof(d));
-			tp_queue_delete(tp, url, r.m[0].receipt, on_done, &d);
+			tp_queue_delete(tp, url, r.m[0].receipt, tpc_on_done, &d);
 			wait_for(&d);
 		}
 	}
 }
 
 struct timed {
-	struct out o;
+	struct tp_out o;
 	int i;
 };
 
 static int64_t
 send_later(struct sm_loop *l, uint64_t id, void *arg)
 {
-	struct out *o = arg;
+	struct tp_out *o = arg;
 
 	(void)l;
 	(void)id;
@@ -401,7 +284,7 @@ static void
 test_long_poll(void)
 {
 	char url_lp[512], url_other[512];
-	struct out lp, others[6], s;
+	struct tp_out lp, others[6], s;
 	uint64_t t0;
 	int i, all_before = 1, all_ok = 1;
 
@@ -411,14 +294,14 @@ test_long_poll(void)
 	/* a 6 s long poll on an empty queue, and other requests meanwhile */
 	memset(&lp, 0, sizeof(lp));
 	t0 = sm_time_mono_ms();
-	is_int(tp_queue_receive(tp, url_lp, 1, 6, 30, on_recv, &lp), 0, "long poll started");
+	is_int(tp_queue_receive(tp, url_lp, 1, 6, 30, tpc_on_recv, &lp), 0, "long poll started");
 	sm_loop_run_once(loop, 200);
 	for (i = 0; i < 6; i++) {
 		memset(&others[i], 0, sizeof(others[i]));
 		if (i % 2 == 0)
-			tp_queue_attributes(tp, url_other, NULL, 0, on_attrs, &others[i]);
+			tp_queue_attributes(tp, url_other, NULL, 0, tpc_on_attrs, &others[i]);
 		else
-			tp_queue_send(tp, url_other, "meanwhile", 0, on_sent, &others[i]);
+			tp_queue_send(tp, url_other, "meanwhile", 0, tpc_on_sent, &others[i]);
 	}
 	wait_for(&lp);
 	for (i = 0; i < 6; i++) {
@@ -439,15 +322,15 @@ test_long_poll(void)
 	memset(&lp, 0, sizeof(lp));
 	memset(&s, 0, sizeof(s));
 	t0 = sm_time_mono_ms();
-	tp_queue_receive(tp, url_lp, 1, 20, 30, on_recv, &lp);
+	tp_queue_receive(tp, url_lp, 1, 20, 30, tpc_on_recv, &lp);
 	{
-		struct out tick;
+		struct tp_out tick;
 		memset(&tick, 0, sizeof(tick));
 		sm_loop_timer_add(loop, 1000, send_later, &tick);
 		while (tick.at_ms == 0)
 			sm_loop_run_once(loop, 100);
 	}
-	tp_queue_send(tp, url_lp, "wake up", 0, on_sent, &s);
+	tp_queue_send(tp, url_lp, "wake up", 0, tpc_on_sent, &s);
 	wait_for(&lp);
 	is_int(lp.code, 0, "20 s long poll returns");
 	is_int(lp.n, 1, "with the message sent during it");
@@ -464,7 +347,7 @@ test_wrong_secret(void)
 	struct tp_config cfg;
 	struct sm_error err;
 	struct tp *bad = NULL;
-	struct out o;
+	struct tp_out o;
 
 	snprintf(saved, sizeof(saved), "%s", secret ? secret : "");
 	setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-value", 1);
@@ -475,7 +358,7 @@ test_wrong_secret(void)
 	if (bad == NULL)
 		return;
 	memset(&o, 0, sizeof(o));
-	tp_queue_get_url(bad, "smd-basic", on_url, &o);
+	tp_queue_get_url(bad, "smd-basic", tpc_on_url, &o);
 	tp_wait(bad, &o.done, 60000);
 	is_int(o.code, SM_EAUTH, "a wrong secret: SM_EAUTH");
 	like_str(o.msg, "signature", "the message says 'signature'");
@@ -538,7 +421,7 @@ test_boto3(void)
 	static const char body[] = "{\"site\": \"walmart\", \"searchterms_str\": "
 	    "\"caf\xc3\xa9 \\\"cr\xc3\xa8me\\\" & <br/>\", \"emoji\": \"\xf0\x9f\x9a\x80\"}\n\ttail";
 	char url[512], line[512], bodyf[] = "/tmp/test_sqs_body.XXXXXX";
-	struct out o, r;
+	struct tp_out o, r;
 	int fd;
 
 	if (system("python3 -c 'import boto3' 2>/dev/null") != 0) {
