@@ -19,27 +19,13 @@
 #include <unistd.h>
 
 #include "creds.h"
+#include "creds_test_util.h"
 #include "sm_log.h"
 #include "sm_loop.h"
 #include "tap.h"
 
 static char tmpdir[256];
 static FILE *log_fp;
-
-static void
-write_str(const char *name, const char *s)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "wb");
-	if (f == NULL || fputs(s, f) < 0) {
-		printf("Bail out! cannot write %s: %s\n", path, strerror(errno));
-		exit(1);
-	}
-	fclose(f);
-}
 
 static void
 rm(const char *name)
@@ -86,7 +72,7 @@ test_env(void)
 	setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "ENVSECRET123", 1);
 	setenv("AWS_SESSION_TOKEN", "ENVTOKEN", 1);
-	write_str(".aws/credentials", "[default]\naws_access_key_id = AKIDFILE\n"
+	ctu_write_str(tmpdir, ".aws/credentials", "[default]\naws_access_key_id = AKIDFILE\n"
 	    "aws_secret_access_key = FILESECRET\n");
 	is_int(mk(&p, &err), 0, "env: provider created");
 	is_str(creds_source(p), "env", "env: source is env (beats the file)");
@@ -125,10 +111,10 @@ test_files(void)
 
 	clean_env();
 	/* credentials file [default] */
-	write_str(".aws/credentials", "# keys\n[default]\r\naws_access_key_id = AKIDDEF\r\n"
+	ctu_write_str(tmpdir, ".aws/credentials", "# keys\n[default]\r\naws_access_key_id = AKIDDEF\r\n"
 	    "aws_secret_access_key = DEFSECRET\r\n\r\n[dev]\naws_access_key_id=AKIDDEV\n"
 	    "aws_secret_access_key=DEVSECRET\naws_session_token=DEVTOKEN\n");
-	write_str(".aws/config", "[default]\nregion = eu-west-1\naws_access_key_id = AKIDCFGDEF\n"
+	ctu_write_str(tmpdir, ".aws/config", "[default]\nregion = eu-west-1\naws_access_key_id = AKIDCFGDEF\n"
 	    "aws_secret_access_key = CFGDEFSECRET\n[profile dev]\naws_access_key_id = AKIDCFGDEV\n"
 	    "aws_secret_access_key = CFGDEVSECRET\n[profile onlycfg]\n"
 	    "aws_access_key_id = AKIDONLYCFG\naws_secret_access_key = ONLYCFGSECRET\n"
@@ -172,7 +158,7 @@ test_files(void)
 	unsetenv("AWS_PROFILE");
 
 	/* config [default] when the credentials file has no [default] */
-	write_str(".aws/credentials", "[dev]\naws_access_key_id=AKIDDEV\n"
+	ctu_write_str(tmpdir, ".aws/credentials", "[dev]\naws_access_key_id=AKIDDEV\n"
 	    "aws_secret_access_key=DEVSECRET\n");
 	mk(&p, &err);
 	creds_get(p, &c);
@@ -181,7 +167,7 @@ test_files(void)
 
 	/* overridden locations */
 	snprintf(path, sizeof(path), "%s/other-creds", tmpdir);
-	write_str("other-creds", "[default]\naws_access_key_id=AKIDOTHER\n"
+	ctu_write_str(tmpdir, "other-creds", "[default]\naws_access_key_id=AKIDOTHER\n"
 	    "aws_secret_access_key=OTHERSECRET\n");
 	setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
 	mk(&p, &err);
@@ -190,7 +176,7 @@ test_files(void)
 	creds_provider_destroy(p);
 	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
 	snprintf(path, sizeof(path), "%s/other-config", tmpdir);
-	write_str("other-config", "[profile x]\naws_access_key_id=AKIDOTHERCFG\n"
+	ctu_write_str(tmpdir, "other-config", "[profile x]\naws_access_key_id=AKIDOTHERCFG\n"
 	    "aws_secret_access_key=OTHERCFGSECRET\n");
 	setenv("AWS_CONFIG_FILE", path, 1);
 	setenv("AWS_PROFILE", "x", 1);
@@ -211,26 +197,26 @@ test_files(void)
 	setenv("HOME", tmpdir, 1);
 
 	/* malformed files never leak the secret */
-	write_str(".aws/credentials", "[default]\naws_access_key_id = AKIDX\n"
+	ctu_write_str(tmpdir, ".aws/credentials", "[default]\naws_access_key_id = AKIDX\n"
 	    "aws_secret_access_key  wJalrSECRETLEAK\n");
 	is_int(mk(&p, &err), SM_EPARSE, "malformed: line without '=' refused");
 	like_str(err.msg, "credentials:3:", "malformed: file:line in the message");
 	ok(strstr(err.msg, "wJalrSECRETLEAK") == NULL, "malformed: secret not in the message");
-	write_str(".aws/credentials", "[default\naws_access_key_id = AKIDX\n"
+	ctu_write_str(tmpdir, ".aws/credentials", "[default\naws_access_key_id = AKIDX\n"
 	    "aws_secret_access_key = wJalrSECRETLEAK\n");
 	is_int(mk(&p, &err), SM_EPARSE, "malformed: missing ']' refused");
 	ok(strstr(err.msg, "wJalrSECRETLEAK") == NULL, "malformed: secret not in the message");
-	write_str(".aws/credentials", "[default]\naws_secret_access_key = wJalrSECRETLEAK\n");
+	ctu_write_str(tmpdir, ".aws/credentials", "[default]\naws_secret_access_key = wJalrSECRETLEAK\n");
 	is_int(mk(&p, &err), SM_ECREDS, "malformed: secret without access key refused");
 	like_str(err.msg, "aws_access_key_id", "malformed: says which key is missing");
 	ok(strstr(err.msg, "wJalrSECRETLEAK") == NULL, "malformed: secret not in the message");
-	write_str(".aws/credentials", "[default]\naws_access_key_id = AKID X\n"
+	ctu_write_str(tmpdir, ".aws/credentials", "[default]\naws_access_key_id = AKID X\n"
 	    "aws_secret_access_key = wJalrSECRETLEAK\n");
 	is_int(mk(&p, &err), SM_ECREDS, "malformed: blank inside a key refused");
 	ok(strstr(err.msg, "wJalrSECRETLEAK") == NULL, "malformed: secret not in the message");
 	rm(".aws/credentials");
 	/* a malformed config file is an error too (it would hold the profile) */
-	write_str(".aws/config", "[default]\nregion\n");
+	ctu_write_str(tmpdir, ".aws/config", "[default]\nregion\n");
 	is_int(mk(&p, &err), SM_EPARSE, "malformed: config file refused");
 	rm(".aws/config");
 }
@@ -243,45 +229,19 @@ static int imds_port;
 static int
 imds_start_server(void)
 {
-	const char *src = getenv("SM_SOURCE_DIR");
-	char script[1024], line[64];
-	int fds[2];
-	FILE *f;
-
-	snprintf(script, sizeof(script), "%s/test/creds/fake_imds.py",
-	    src ? src : "/work/main");
-	if (pipe(fds) != 0)
-		return -1;
-	imds_pid = fork();
-	if (imds_pid < 0)
-		return -1;
-	if (imds_pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execlp("python3", "python3", script, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	if (f == NULL || fgets(line, sizeof(line), f) == NULL) {
-		if (f)
-			fclose(f);
+	imds_pid = ctu_imds_start(&imds_port);
+	if (imds_pid < 0) {
+		imds_pid = 0;
 		return -1;
 	}
-	fclose(f);
-	imds_port = atoi(line);
 	return imds_port > 0 ? 0 : -1;
 }
 
 static void
 imds_stop_server(void)
 {
-	if (imds_pid > 0) {
-		kill(imds_pid, SIGTERM);
-		waitpid(imds_pid, NULL, 0);
-		imds_pid = 0;
-	}
+	ctu_imds_stop(imds_pid);
+	imds_pid = 0;
 }
 
 static size_t

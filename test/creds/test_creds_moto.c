@@ -15,63 +15,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "creds_test_util.h"
 #include "sm_loop.h"
+#include "support/tp_collect.h"
 #include "tap.h"
 #include "transport.h"
 
 static char tmpdir[256];
 static char *ak, *sk;
-
-struct done {
-	int done;
-	int code;
-	char msg[1024];
-	char data[256];
-};
-
-static void
-on_done(void *arg, const struct tp_result *r)
-{
-	struct done *d = arg;
-
-	d->code = r->code;
-	snprintf(d->msg, sizeof(d->msg), "%s", r->message ? r->message : "");
-	d->done = 1;
-}
-
-static void
-on_obj(void *arg, const struct tp_result *r, const struct tp_object *o)
-{
-	(void)o;
-	on_done(arg, r);
-}
-
-static void
-on_data(void *arg, const struct tp_result *r, const void *data, size_t len)
-{
-	struct done *d = arg;
-
-	if (r->code == 0 && len < sizeof(d->data)) {
-		memcpy(d->data, data, len);
-		d->data[len] = '\0';
-	}
-	on_done(arg, r);
-}
-
-static void
-write_str(const char *name, const char *s)
-{
-	char path[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "w");
-	if (f == NULL || fputs(s, f) < 0) {
-		printf("Bail out! cannot write %s: %s\n", path, strerror(errno));
-		exit(1);
-	}
-	fclose(f);
-}
 
 /* Create the aws backend, then a bucket, an object, and read it back. */
 static void
@@ -81,7 +32,7 @@ round_trip(const char *label, const char *bucket, int expect_ok)
 	struct tp *tp = NULL;
 	struct tp_config cfg;
 	struct sm_error err;
-	struct done d;
+	struct tp_out d = { 0 };
 	int rc;
 
 	sm_loop_create(&loop);
@@ -95,8 +46,8 @@ round_trip(const char *label, const char *bucket, int expect_ok)
 		sm_loop_destroy(loop);
 		return;
 	}
-	memset(&d, 0, sizeof(d));
-	rc = tp_bucket_create(tp, bucket, on_done, &d);
+	tpc_reset(&d);
+	rc = tp_bucket_create(tp, bucket, tpc_on_done, &d);
 	if (rc == 0)
 		tp_wait(tp, &d.done, 20000);
 	if (!expect_ok) {
@@ -108,54 +59,22 @@ round_trip(const char *label, const char *bucket, int expect_ok)
 		goto out;
 	}
 	ok(rc == 0 && d.done && d.code == 0, "%s: bucket created (%s)", label, d.msg);
-	memset(&d, 0, sizeof(d));
+	tpc_reset(&d);
 	rc = tp_object_put_mem(tp, bucket, "dir/hello world.txt", "hi there", 8, "text/plain",
-	    on_obj, &d);
+	    tpc_on_object, &d);
 	if (rc == 0)
 		tp_wait(tp, &d.done, 20000);
 	ok(rc == 0 && d.done && d.code == 0, "%s: object put (%s)", label, d.msg);
-	memset(&d, 0, sizeof(d));
-	rc = tp_object_get_mem(tp, bucket, "dir/hello world.txt", 1024, on_data, &d);
+	tpc_reset(&d);
+	rc = tp_object_get_mem(tp, bucket, "dir/hello world.txt", 1024, tpc_on_data, &d);
 	if (rc == 0)
 		tp_wait(tp, &d.done, 20000);
 	ok(rc == 0 && d.done && d.code == 0, "%s: object get (%s)", label, d.msg);
 	is_str(d.data, "hi there", "%s: content", label);
 out:
+	tpc_reset(&d);
 	tp_destroy(tp);
 	sm_loop_destroy(loop);
-}
-
-static pid_t
-start_imds(int *port)
-{
-	const char *src = getenv("SM_SOURCE_DIR");
-	char script[1024], line[64];
-	int fds[2];
-	pid_t pid;
-	FILE *f;
-
-	snprintf(script, sizeof(script), "%s/test/creds/fake_imds.py",
-	    src ? src : "/work/main");
-	if (pipe(fds) != 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execlp("python3", "python3", script, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	if (pid < 0 || f == NULL || fgets(line, sizeof(line), f) == NULL) {
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	fclose(f);
-	*port = atoi(line);
-	return pid;
 }
 
 int
@@ -187,17 +106,17 @@ main(void)
 	/* 1. shared credentials file */
 	snprintf(buf, sizeof(buf), "[default]\naws_access_key_id = %s\n"
 	    "aws_secret_access_key = %s\n", ak, sk);
-	write_str("credentials", buf);
+	ctu_write_str(tmpdir, "credentials", buf);
 	snprintf(path, sizeof(path), "%s/credentials", tmpdir);
 	setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
 	round_trip("credentials file", "creds-file-bucket", 1);
 
 	/* 2. config-file profile selected by AWS_PROFILE */
-	write_str("credentials", "[other]\naws_access_key_id = AKIDNOPE\n"
+	ctu_write_str(tmpdir, "credentials", "[other]\naws_access_key_id = AKIDNOPE\n"
 	    "aws_secret_access_key = nope\n");
 	snprintf(buf, sizeof(buf), "[profile moto]\naws_access_key_id = %s\n"
 	    "aws_secret_access_key = %s\nregion = us-east-1\n", ak, sk);
-	write_str("config2", buf);
+	ctu_write_str(tmpdir, "config2", buf);
 	snprintf(path, sizeof(path), "%s/config2", tmpdir);
 	setenv("AWS_CONFIG_FILE", path, 1);
 	setenv("AWS_PROFILE", "moto", 1);
@@ -207,22 +126,21 @@ main(void)
 	/* 3. wrong secret: refused, and never echoed */
 	snprintf(buf, sizeof(buf), "[default]\naws_access_key_id = %s\n"
 	    "aws_secret_access_key = WRONGSECRETWRONGSECRETWRONGSECRET1234\n", ak);
-	write_str("credentials", buf);
+	ctu_write_str(tmpdir, "credentials", buf);
 	round_trip("wrong secret", "creds-wrong-bucket", 0);
 
 	/* 4. instance metadata (fake, loopback) serving moto's keys */
-	write_str("credentials", "");
+	ctu_write_str(tmpdir, "credentials", "");
 	setenv("FAKE_IMDS_ACCESS_KEY", ak, 1);
 	setenv("FAKE_IMDS_SECRET_KEY", sk, 1);
-	imds = start_imds(&port);
+	imds = ctu_imds_start(&port);
 	ok(imds > 0 && port > 0, "imds: fake server started");
 	if (imds > 0) {
 		snprintf(buf, sizeof(buf), "http://127.0.0.1:%d", port);
 		setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", buf, 1);
 		unsetenv("AWS_EC2_METADATA_DISABLED");
 		round_trip("instance metadata", "creds-imds-bucket", 1);
-		kill(imds, SIGTERM);
-		waitpid(imds, NULL, 0);
+		ctu_imds_stop(imds);
 	}
 	unsetenv("FAKE_IMDS_ACCESS_KEY");
 	unsetenv("FAKE_IMDS_SECRET_KEY");
