@@ -91,16 +91,6 @@ start(const char *method, const char *path, const void *body, size_t len, struct
 	return http_start(h, &s, on_done, r, NULL, NULL);
 }
 
-static json_t *
-faultd_log(void)
-{
-	char *t = faultd_control(&fd, "/__log", NULL);
-	json_t *j = t ? json_loads(t, 0, NULL) : NULL;
-
-	free(t);
-	return j;
-}
-
 int
 main(void)
 {
@@ -149,7 +139,7 @@ main(void)
 	is_str(r[0].body, "hello", "body");
 	ok(strncmp(r[0].reqid, "faultd-", 7) == 0, "x-amzn-requestid header (any case)");
 	ok(strstr(r[0].date, "GMT") != NULL, "Date header");
-	log = faultd_log();
+	log = faultd_log(&fd);
 	is_str(json_string_value(json_object_get(json_array_get(log, 0), "body")), "ping",
 	    "the server got the body");
 	json_decref(log);
@@ -185,7 +175,7 @@ main(void)
 	wait_all(r, 1, 5000);
 	start("GET", "/2", NULL, 0, &r[1], NULL);
 	wait_all(&r[1], 1, 5000);
-	log = faultd_log();
+	log = faultd_log(&fd);
 	ok(json_array_size(log) == 2 &&
 	    json_integer_value(json_object_get(json_array_get(log, 0), "peer")) ==
 	    json_integer_value(json_object_get(json_array_get(log, 1), "peer")),
@@ -265,7 +255,7 @@ main(void)
 		}
 		is_str(buf, "file-answer", "file holds the answer");
 	}
-	log = faultd_log();
+	log = faultd_log(&fd);
 	is_str(json_string_value(json_object_get(json_array_get(log, 0), "body")), "56789abcde",
 	    "the server got bytes 5..14");
 	is_str(json_string_value(json_object_get(json_array_get(log, 0), "method")), "PUT",

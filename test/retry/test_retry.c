@@ -56,16 +56,6 @@ run_delete(struct tp *tp, struct tp_out *o)
 	tp_wait(tp, &o->done, 60000);
 }
 
-static json_t *
-faultd_log(void)
-{
-	char *t = faultd_control(&fd, "/__log", NULL);
-	json_t *j = t ? json_loads(t, 0, NULL) : NULL;
-
-	free(t);
-	return j;
-}
-
 /* X-Amz-Date of logged request i, as seconds since the epoch (-1: none) */
 static int64_t
 logged_amz_date(json_t *log, size_t i)
@@ -194,7 +184,7 @@ test_skew(void)
 	is_int(o.code, 0, "skewed server: the second attempt succeeds");
 	is_int(o.attempts, 2, "2 attempts");
 	run_delete(tp, &o);
-	log = faultd_log();
+	log = faultd_log(&fd);
 	d0 = logged_amz_date(log, 0);
 	d1 = logged_amz_date(log, 1);
 	d2 = logged_amz_date(log, 2);
@@ -230,7 +220,7 @@ test_retry_after(void)
 	faultd_script(&fd, "{\"steps\":[{\"preset\":\"retry_after\"}]}");
 	run_delete(tp, &o);
 	is_int(o.code, 0, "503 with x-amz-retry-after, then success");
-	log = faultd_log();
+	log = faultd_log(&fd);
 	t0 = json_real_value(json_object_get(json_array_get(log, 0), "time"));
 	t1 = json_real_value(json_object_get(json_array_get(log, 1), "time"));
 	ok(t1 - t0 >= 0.28 && t1 - t0 < 2.0, "waited x-amz-retry-after (300 ms): %.3f s",
@@ -419,7 +409,7 @@ test_reuse(void)
 		all_ok &= o.done && o.code == 0;
 	}
 	ok(all_ok, "reuse: 10 sequential sends succeed (%s)", o.msg);
-	log = faultd_log();
+	log = faultd_log(&fd);
 	is_int((int)json_array_size(log), 10, "reuse: the server saw 10 requests");
 	for (i = 0; i < (int)json_array_size(log); i++) {
 		json_int_t peer = json_integer_value(json_object_get(json_array_get(log,

@@ -59,17 +59,6 @@ wait_for(struct tp *tp, struct tp_out *x, int rc)
 	return x->code;
 }
 
-/* The requests faultd saw, as a JSON array (caller json_decref's). */
-static json_t *
-faultd_log(void)
-{
-	char *body = faultd_control(&fd, "/__log", NULL);
-	json_t *j = body ? json_loads(body, 0, NULL) : NULL;
-
-	free(body);
-	return j;
-}
-
 static const char *
 req_field(json_t *log, size_t i, const char *name)
 {
@@ -130,7 +119,7 @@ test_s3_skew(void)
 	wait_for(tp, &x, tp_object_get_mem(tp, "b", "k", 100, tpc_on_data, &x));
 	is_int(x.code, 0, "RequestTimeTooSkewed: corrected and retried (%s)", x.msg);
 	is_str(x.data, "hello", "the retry's answer is delivered");
-	log = faultd_log();
+	log = faultd_log(&fd);
 	is_int((int)json_array_size(log), 2, "2 requests");
 	d = req_header(log, 1, "x-amz-date");
 	memset(&tm, 0, sizeof(tm));
@@ -164,7 +153,7 @@ test_complete_error_body(void)
 	like_str(x.msg, "CompleteMultipartUpload", "message names the operation");
 	like_str(x.msg, "b/dir/k", "message names bucket and key");
 	diag("%s", x.msg);
-	log = faultd_log();
+	log = faultd_log(&fd);
 	n = json_array_size(log);
 	is_int((int)n, 9, "init, 4 parts, 3 completes, abort");
 	is_int(count_method(log, "PUT", "uploadId=UP1"), 4, "4 UploadPart with the upload id");
@@ -200,7 +189,7 @@ test_complete_error_body(void)
 	wait_for(tp, &x, tp_object_put_file(tp, "b", "dir/k", bigfile, NULL, tpc_on_object, &x));
 	is_int(x.code, 0, "a transient 200-with-Error on Complete is sent again (%s)", x.msg);
 	is_str(x.etag, "f-4", "and succeeds");
-	log = faultd_log();
+	log = faultd_log(&fd);
 	is_int(count_method(log, "DELETE", NULL), 0, "no abort");
 	json_decref(log);
 
@@ -211,7 +200,7 @@ test_complete_error_body(void)
 	    "</Error>\"}," ABORT_OK "]}");
 	wait_for(tp, &x, tp_object_put_file(tp, "b", "dir/k", bigfile, NULL, tpc_on_object, &x));
 	is_str(x.err_code, "InvalidPart", "InvalidPart in a 200 answer fails");
-	log = faultd_log();
+	log = faultd_log(&fd);
 	is_int(count_method(log, "POST", "uploadId=UP1"), 1, "Complete sent once");
 	is_int(count_method(log, "DELETE", "uploadId=UP1"), 1, "then aborted");
 	json_decref(log);
@@ -232,7 +221,7 @@ test_part_retry(void)
 	is_int(x.code, 0, "a part answered 503 SlowDown once is retried (%s)", x.msg);
 	is_str(x.etag, "final-4", "the final ETag comes from the Complete answer");
 	is_int((long long)x.size, (long long)(15 * MiB + 100), "size of the whole file");
-	log = faultd_log();
+	log = faultd_log(&fd);
 	is_int(count_method(log, "PUT", "partNumber="), 5, "5 UploadPart requests (one retry)");
 	is_int(count_method(log, "DELETE", NULL), 0, "no abort after success");
 	json_decref(log);
@@ -254,7 +243,7 @@ test_part_denied(void)
 	is_int(x.code, SM_EAUTH, "a part refused with 403 fails the upload");
 	is_str(x.err_code, "AccessDenied", "AccessDenied");
 	like_str(x.msg, "UploadPart", "message names UploadPart");
-	log = faultd_log();
+	log = faultd_log(&fd);
 	n = json_array_size(log);
 	is_int(count_method(log, "PUT", "partNumber="), 4, "403 is not retried");
 	is_int(count_method(log, "POST", "uploadId="), 0, "no Complete after a failed part");
@@ -307,7 +296,7 @@ test_copy(void)
 	like_str(x.msg, "CopyObject", "message names the operation");
 	like_str(x.msg, "3 attempts", "after 3 attempts");
 	is_int(faultd_count(&fd), 3, "3 requests");
-	log = faultd_log();
+	log = faultd_log(&fd);
 	is_str(req_header(log, 0, "x-amz-copy-source"), "/src-bucket/dir/a%20b%2Bc%C3%A9",
 	    "copy source is URL-encoded");
 	is_str(req_field(log, 0, "path"), "/dst/k2", "copy goes to the destination (path style)");
@@ -336,7 +325,7 @@ test_bucket_region(void)
 	faultd_script(&fd, "{\"steps\":[{\"status\":200}]}");
 	wait_for(tp, &x, tp_bucket_create(tp, "new-bucket", tpc_on_done, &x));
 	is_int(x.code, 0, "create bucket in eu-west-1");
-	log = faultd_log();
+	log = faultd_log(&fd);
 	body = req_field(log, 0, "body");
 	like_str(body, "<LocationConstraint>eu-west-1</LocationConstraint>",
 	    "CreateBucket carries the LocationConstraint");
@@ -361,7 +350,7 @@ test_bucket_region(void)
 	x.done = 0;
 	faultd_script(&fd, "{\"steps\":[{\"status\":200}]}");
 	wait_for(tp, &x, tp_bucket_create(tp, "new-bucket", tpc_on_done, &x));
-	log = faultd_log();
+	log = faultd_log(&fd);
 	is_str(req_field(log, 0, "body"), "", "no LocationConstraint body in us-east-1");
 	json_decref(log);
 	tp_destroy(tp);
@@ -381,7 +370,7 @@ test_hostile_list(void)
 	wait_for(tp, &x, tp_object_list(tp, "b", "p/", "/", "tok/=+", 7, tpc_on_list, &x));
 	is_int(x.code, SM_EPROTO, "truncated listing without a token is a protocol error");
 	like_str(x.msg, "ListObjectsV2", "message names the operation");
-	log = faultd_log();
+	log = faultd_log(&fd);
 	path = req_field(log, 0, "path");
 	like_str(path, "list-type=2", "list-type=2");
 	like_str(path, "prefix=p%2F", "prefix encoded");
@@ -417,7 +406,7 @@ test_put_headers(void)
 	    tpc_on_object, &x));
 	is_int(x.code, 0, "put_mem (%s)", x.msg);
 	is_str(x.etag, "m", "ETag from the answer, unquoted");
-	log = faultd_log();
+	log = faultd_log(&fd);
 	sigv4_sha256_hex("hello", 5, sha);
 	is_str(req_header(log, 0, "x-amz-content-sha256"), sha, "payload hash of the bytes");
 	is_str(req_header(log, 0, "Content-Type"), "text/plain", "Content-Type as given");
@@ -435,7 +424,7 @@ test_put_headers(void)
 	wait_for(tp, &x, tp_object_put_file(tp, "b", "f", small, NULL, tpc_on_object, &x));
 	is_int(x.code, 0, "put_file below the threshold: one PUT (%s)", x.msg);
 	is_int((int)x.size, 10, "size of the file");
-	log = faultd_log();
+	log = faultd_log(&fd);
 	sigv4_sha256_hex("file body\n", 10, sha);
 	is_str(req_header(log, 0, "x-amz-content-sha256"), sha, "file streamed through SHA-256");
 	is_str(req_header(log, 0, "Content-Type"), "application/octet-stream",
@@ -451,7 +440,7 @@ test_put_headers(void)
 	wait_for(tp, &x, tp_object_put_file(tp, "b", "big", bigfile, "application/x-ndjson",
 	    tpc_on_object, &x));
 	is_int(x.code, 0, "multipart put (%s)", x.msg);
-	log = faultd_log();
+	log = faultd_log(&fd);
 	n = json_array_size(log);
 	is_str(req_header(log, 0, "Content-Type"), "application/x-ndjson",
 	    "Content-Type given at CreateMultipartUpload");

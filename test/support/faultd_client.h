@@ -7,6 +7,7 @@
  *   faultd_script(&fd, "{\"steps\":[{\"preset\":\"500\"}]}");
  *   ... point AWS_ENDPOINT_URL at fd.url ...
  *   faultd_count(&fd);          // scripted requests served
+ *   json_t *log = faultd_log(&fd);  // the requests it saw (json_decref)
  *   faultd_stop(&fd);
  *
  * The server lives as long as the pipe to its stdin: it ends when we call
@@ -16,6 +17,7 @@
 #define FAULTD_CLIENT_H
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +166,18 @@ faultd_count(struct faultd *f)
 
 	free(r);
 	return n;
+}
+
+/* The requests faultd saw, as a JSON array (caller json_decref's); NULL if
+ * the control request or the parse failed. */
+__attribute__((unused)) static json_t *
+faultd_log(struct faultd *f)
+{
+	char *t = faultd_control(f, "/__log", NULL);
+	json_t *j = t ? json_loads(t, 0, NULL) : NULL;
+
+	free(t);
+	return j;
 }
 
 #endif
