@@ -20,6 +20,8 @@
 #include "store.h"
 #include "tap.h"
 
+#include "engine_test_util.h"
+
 /* ---- a scriptable action --------------------------------------------------- */
 
 #define MAX_CALLS 16
@@ -98,19 +100,6 @@ static void on_done(struct sm_engine *e, const char *id, const char *final_id, j
 	v->donedata = dd ? json_incref(dd) : NULL;
 }
 
-static struct sm_machine *load(const char *xml)
-{
-	struct sm_machine *m = NULL;
-	struct sm_diags d = { 0 };
-
-	if (sm_machine_load_memory(xml, strlen(xml), "test.scxml", NULL, NULL, &m, &d) != 0) {
-		sm_diags_print(&d, stderr);
-		bail_out("test machine does not load");
-	}
-	sm_diags_free(&d);
-	return m;
-}
-
 static void env_open(struct env *v, const char *dir, const char *xml)
 {
 	struct sm_error err;
@@ -130,7 +119,7 @@ static void env_open(struct env *v, const char *dir, const char *xml)
 	sm_engine_register_action(v->e, &def);
 	sm_engine_on_done(v->e, on_done, v);
 	if (!v->m)
-		v->m = load(xml);
+		v->m = etu_load(xml, "test.scxml");
 	sm_engine_add_machine(v->e, v->m);
 }
 
@@ -162,23 +151,6 @@ static void run_for(struct env *v, uint64_t ms, int until_done)
 		sm_loop_run_once(v->loop, 20);
 		sm_engine_flush(v->e, &err);
 	}
-}
-
-static char *tmpdir(void)
-{
-	char tmpl[] = "/tmp/sm_engine_test.XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	return d ? strdup(d) : NULL;
-}
-
-static void rmtree(const char *dir)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("could not remove %s", dir);
 }
 
 static json_t *dm_get(struct env *v, const char *id, const char *key)
@@ -502,7 +474,7 @@ static int count_history(struct store *st, const char *id)
 
 static void test_persistence(void)
 {
-	char *dir = tmpdir();
+	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v, ref;
 	struct sm_error err;
 	struct sm_instance_status stt;
@@ -597,13 +569,13 @@ static void test_persistence(void)
 	json_decref(v.sc.last_params);
 	json_decref(v.donedata);
 	env_close(&ref, 0);
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 }
 
 static void test_retry_survives_restart(void)
 {
-	char *dir = tmpdir();
+	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
 	struct sm_error err;
 
@@ -630,13 +602,13 @@ static void test_retry_survives_restart(void)
 	json_decref(v.sc.last_params);
 	json_decref(v.donedata);
 	env_close(&v, 0);
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 }
 
 static void test_machine_from_store(void)
 {
-	char *dir = tmpdir();
+	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
 	struct sm_error err;
 	struct sm_action_def def = { "script", script_start, script_cancel, NULL };
@@ -671,30 +643,8 @@ static void test_machine_from_store(void)
 	json_decref(v.sc.last_params);
 	json_decref(v.donedata);
 	env_close(&v, 0);
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
-}
-
-static int count_prefix(struct store *st, enum store_table t, const char *id)
-{
-	struct store_txn *txn;
-	struct store_cursor *c;
-	const void *k, *val;
-	size_t kl, vl, idl = strlen(id);
-	int n = 0, rc;
-
-	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) != 0)
-		return -1;
-	store_cursor_open(txn, t, &c);
-	for (rc = store_cursor_seek(c, id, idl, &k, &kl, &val, &vl); rc == 0;
-	    rc = store_cursor_next(c, &k, &kl, &val, &vl)) {
-		if (kl < idl + 1 || memcmp(k, id, idl) != 0 || ((const char *)k)[idl] != 0)
-			break;
-		n++;
-	}
-	store_cursor_close(c);
-	store_txn_abort(txn);
-	return n;
 }
 
 static void test_inbox(void)
@@ -702,7 +652,7 @@ static void test_inbox(void)
 	const char *xml =
 	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='null' initial='a'>"
 	    " <state id='a'><transition event='go' target='f'/></state><final id='f'/></scxml>";
-	char *dir = tmpdir();
+	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
 	struct sm_error err;
 
@@ -717,13 +667,14 @@ static void test_inbox(void)
 	sm_engine_post(v.e, "in2", "noise", NULL);
 	run_for(&v, 50, 0);
 	is_int(v.done, 1, "in1 finished");
-	is_int(count_prefix(v.st, STORE_T_INBOX, "in1"), 0,
+	is_int(etu_count_prefix(v.st, STORE_T_INBOX, "in1", NULL, 0), 0,
 	    "no inbox record left behind by a finished instance");
-	is_int(count_prefix(v.st, STORE_T_INBOX, "in2"), 0, "consumed events leave the inbox");
-	is_int(count_prefix(v.st, STORE_T_HISTORY, "in1"), 3, "in1: start, noise, go");
-	is_int(count_prefix(v.st, STORE_T_HISTORY, "in2"), 2, "in2: start, noise");
+	is_int(etu_count_prefix(v.st, STORE_T_INBOX, "in2", NULL, 0), 0,
+	    "consumed events leave the inbox");
+	is_int(etu_count_prefix(v.st, STORE_T_HISTORY, "in1", NULL, 0), 3, "in1: start, noise, go");
+	is_int(etu_count_prefix(v.st, STORE_T_HISTORY, "in2", NULL, 0), 2, "in2: start, noise");
 	env_close(&v, 0);
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 }
 
@@ -742,7 +693,7 @@ static void test_child_restart(void)
 	    "  <transition event='hello'><assign location='hellos' expr='hellos + 1'/></transition>"
 	    "  <transition event='done.invoke.kid' target='end'/>"
 	    " </state><final id='end'/></scxml>";
-	char *dir = tmpdir();
+	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
 	struct sm_error err;
 	json_t *h;
@@ -768,7 +719,7 @@ static void test_child_restart(void)
 	is_str(v.final_id, "end", "the restored child gets autoforwarded events and ends");
 	json_decref(v.donedata);
 	env_close(&v, 0);
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 }
 
@@ -791,7 +742,7 @@ static void test_hostile_state(void)
 		"{\"config\": [], \"invocations\": [{\"id\": \"j\", \"state\": \"a\", \"index\": 0}]}",
 		NULL
 	};
-	struct sm_machine *m = load(persist_machine);
+	struct sm_machine *m = etu_load(persist_machine, "test.scxml");
 	struct sm_session *s;
 	struct sm_error err;
 	size_t i;
@@ -858,7 +809,7 @@ static json_t *nested(int depth)
 
 static void test_hostile_task(void)
 {
-	char *dir = tmpdir();
+	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
 	struct sm_error err;
 	json_t *nul, *big, *deep, *deeper, *edge, *got, *dm;
@@ -914,13 +865,13 @@ static void test_hostile_task(void)
 	json_decref(deep);
 	json_decref(deeper);
 	json_decref(edge);
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 }
 
 static void test_hostile_store(void)
 {
-	char *dir = tmpdir();
+	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
 	struct sm_error err;
 	struct store_batch *b;
@@ -1009,7 +960,7 @@ static void test_hostile_store(void)
 	}
 	json_decref(v.sc.last_params);
 	env_close(&v, 0);
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 }
 
@@ -1103,7 +1054,7 @@ static const char *cancel_machine =
 
 static void test_cancel_after_restart(void)
 {
-	char *dir = tmpdir();
+	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
 	struct sm_error err;
 
@@ -1131,7 +1082,7 @@ static void test_cancel_after_restart(void)
 	is_int(v.done, 0, "nothing fires for the finished instance");
 	is_int((int)sm_engine_running_count(v.e), 0, "nothing running");
 	env_close(&v, 0);
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 }
 
@@ -1160,7 +1111,7 @@ static void test_deep_result(void)
 	    " <final id='stored'/><final id='refused'/>"
 	    "</scxml>";
 	struct sm_action_def def = { "deep", deep_start, NULL, NULL };
-	char *dir = tmpdir();
+	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
 	struct sm_error err;
 	json_t *e;
@@ -1176,7 +1127,7 @@ static void test_deep_result(void)
 	json_decref(e);
 	json_decref(v.donedata);
 	env_close(&v, 0);
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 }
 
@@ -1197,7 +1148,7 @@ static void test_retry_name_clash(void)
 	    " </state>"
 	    " <final id='end'/>"
 	    "</scxml>";
-	char *dir = tmpdir();
+	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
 	struct sm_error err;
 
@@ -1220,7 +1171,7 @@ static void test_retry_name_clash(void)
 	json_decref(v.sc.last_params);
 	json_decref(v.donedata);
 	env_close(&v, 0);
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 }
 

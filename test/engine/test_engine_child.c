@@ -22,6 +22,8 @@
 #include "store.h"
 #include "tap.h"
 
+#include "engine_test_util.h"
+
 struct env {
 	struct sm_loop *loop;
 	struct store *st;
@@ -66,19 +68,6 @@ static int halt_start(struct sm_action_call *call)
 	return 0;
 }
 
-static struct sm_machine *load(const char *xml)
-{
-	struct sm_machine *m = NULL;
-	struct sm_diags d = { 0 };
-
-	if (sm_machine_load_memory(xml, strlen(xml), "child.scxml", NULL, NULL, &m, &d) != 0) {
-		sm_diags_print(&d, stderr);
-		bail_out("machine does not load");
-	}
-	sm_diags_free(&d);
-	return m;
-}
-
 static void env_open(struct env *v, const char *dir, const char *xml)
 {
 	struct sm_error err;
@@ -97,7 +86,7 @@ static void env_open(struct env *v, const char *dir, const char *xml)
 	sm_engine_register_action(v->e, &def);
 	sm_engine_on_done(v->e, on_done, v);
 	if (!v->m)
-		v->m = load(xml);
+		v->m = etu_load(xml, "child.scxml");
 	sm_engine_add_machine(v->e, v->m);
 }
 
@@ -131,25 +120,6 @@ static void run_for(struct env *v, uint64_t ms, int stop_on_halt)
 	}
 }
 
-static char *tmpdir(void)
-{
-	char tmpl[] = "/tmp/sm_engine_child.XXXXXX";
-	char *d = mkdtemp(tmpl);
-
-	if (!d)
-		bail_out("mkdtemp failed");
-	return strdup(d);
-}
-
-static void rmtree(const char *dir)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		diag("could not remove %s", dir);
-}
-
 /* The stored record of `key` in `t` as JSON (new ref) or NULL. */
 static json_t *stored(struct store *st, enum store_table t, const char *key)
 {
@@ -164,43 +134,6 @@ static json_t *stored(struct store *st, enum store_table t, const char *key)
 		j = json_loadb(v, vl, 0, NULL);
 	store_txn_abort(txn);
 	return j;
-}
-
-/* Records of `t` whose key starts with `id` followed by NUL (inbox/history). */
-static int count_prefix(struct store *st, enum store_table t, const char *id, char *names,
-    size_t nsize)
-{
-	struct store_txn *txn;
-	struct store_cursor *c;
-	const void *k, *val;
-	size_t kl, vl, idl = strlen(id), off = 0;
-	int n = 0, rc;
-
-	if (names && nsize)
-		names[0] = 0;
-	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) != 0)
-		return -1;
-	store_cursor_open(txn, t, &c);
-	for (rc = store_cursor_seek(c, id, idl, &k, &kl, &val, &vl); rc == 0;
-	    rc = store_cursor_next(c, &k, &kl, &val, &vl)) {
-		json_t *j;
-
-		if (kl < idl + 1 || memcmp(k, id, idl) != 0 || ((const char *)k)[idl] != 0)
-			break;
-		n++;
-		j = json_loadb(val, vl, 0, NULL);
-		if (names && j && off < nsize) {
-			int w = snprintf(names + off, nsize - off, "%s%s", off ? " " : "",
-			    json_string_value(json_object_get(j, "name")));
-
-			if (w > 0)
-				off += (size_t)w;
-		}
-		json_decref(j);
-	}
-	store_cursor_close(c);
-	store_txn_abort(txn);
-	return n;
 }
 
 static int count_table(struct store *st, enum store_table t)
@@ -255,7 +188,7 @@ static const char *child_send_xml =
 
 static void test_send_to_child_survives(void)
 {
-	char *dir = tmpdir(), *snap = tmpdir();
+	char *dir = etu_tmpdir("sm_engine_child"), *snap = etu_tmpdir("sm_engine_child");
 	struct env v;
 	struct sm_error err;
 	json_t *rec, *sess;
@@ -270,7 +203,7 @@ static void test_send_to_child_survives(void)
 	is_int(v.halted, 1, "the parent reached p2 (its send 'go' to the child is committed)");
 	env_close(&v);
 	v.snap = NULL;
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 	dir = snap; /* what a kill right after that commit leaves */
 
@@ -285,10 +218,10 @@ static void test_send_to_child_survives(void)
 	is_str(json_string_value(json_array_get(json_object_get(sess, "config"), 0)), "w",
 	    "the child is in 'w'");
 	json_decref(rec);
-	is_int(count_prefix(v.st, STORE_T_INBOX, "x/kid", names, sizeof(names)), 1,
+	is_int(etu_count_prefix(v.st, STORE_T_INBOX, "x/kid", names, sizeof(names)), 1,
 	    "one event waits in the child's inbox");
 	is_str(names, "go", "it is the parent's 'go'");
-	is_int(count_prefix(v.st, STORE_T_INBOX, "x", NULL, 0), 0,
+	is_int(etu_count_prefix(v.st, STORE_T_INBOX, "x", NULL, 0), 0,
 	    "the parent's inbox is empty ('ready' was consumed)");
 	store_close(v.st);
 	v.st = NULL;
@@ -313,7 +246,7 @@ static void test_send_to_child_survives(void)
 	is_int((int)stt.state, SM_INSTANCE_DONE, "x is done");
 	env_close(&v);
 	env_free(&v);
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 }
 
@@ -356,7 +289,7 @@ static const char *pingpong_xml =
 
 static void test_pingpong_restarts(void)
 {
-	char *dir = tmpdir();
+	char *dir = etu_tmpdir("sm_engine_child");
 	struct env v;
 	struct sm_error err;
 	json_t *dm;
@@ -407,7 +340,7 @@ static void test_pingpong_restarts(void)
 	ok(stored(v.st, STORE_T_INSTANCES, "pp/kid") == NULL, "no child record is left");
 	env_close(&v);
 	env_free(&v);
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 }
 
@@ -433,7 +366,7 @@ static const char *cancel_xml =
 
 static void test_cancelled_child(void)
 {
-	char *dir = tmpdir();
+	char *dir = etu_tmpdir("sm_engine_child");
 	struct env v;
 	struct sm_error err;
 	json_t *rec;
@@ -468,7 +401,7 @@ static void test_cancelled_child(void)
 	is_str(v.final_id, "end", "the parent goes on without the child");
 	env_close(&v);
 	env_free(&v);
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 }
 
@@ -513,7 +446,7 @@ static const char *nested_xml =
 
 static void test_grandchild(void)
 {
-	char *dir = tmpdir(), *snap = tmpdir();
+	char *dir = etu_tmpdir("sm_engine_child"), *snap = etu_tmpdir("sm_engine_child");
 	struct env v;
 	struct sm_error err;
 	json_t *rec, *dm;
@@ -527,7 +460,7 @@ static void test_grandchild(void)
 	is_int(v.halted, 1, "nested: the parent sent 'go' to its child and reached p2");
 	env_close(&v);
 	v.snap = NULL;
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 	dir = snap;
 
@@ -536,7 +469,7 @@ static void test_grandchild(void)
 	ok(rec != NULL, "nested: the grandchild has its record 'g/kid/sub'");
 	is_str(json_string_value(json_object_get(rec, "parent")), "g/kid", "its parent is g/kid");
 	json_decref(rec);
-	is_int(count_prefix(v.st, STORE_T_INBOX, "g/kid", names, sizeof(names)), 1,
+	is_int(etu_count_prefix(v.st, STORE_T_INBOX, "g/kid", names, sizeof(names)), 1,
 	    "nested: 'go' waits in the child's inbox");
 	store_close(v.st);
 	v.st = NULL;
@@ -553,7 +486,7 @@ static void test_grandchild(void)
 	is_int(count_table(v.st, STORE_T_INBOX), 0, "nested: no inbox record is left");
 	env_close(&v);
 	env_free(&v);
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 }
 
@@ -565,7 +498,7 @@ static void test_ids(void)
 	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='null'"
 	    " initial='a'><state id='a'><transition event='x' target='f'/></state>"
 	    "<final id='f'/></scxml>";
-	char *dir = tmpdir();
+	char *dir = etu_tmpdir("sm_engine_child");
 	struct env v;
 	struct sm_error err;
 	char id[512];
@@ -602,7 +535,7 @@ static void test_ids(void)
 	run_for(&v, 50, 0);
 	env_close(&v);
 	env_free(&v);
-	rmtree(dir);
+	etu_rmtree(dir);
 	free(dir);
 }
 

@@ -1,0 +1,103 @@
+/*
+ * engine_test_util.h - helpers shared by the engine runtime tests
+ * (test_engine.c, test_engine_child.c; header-only, include after tap.h):
+ * loading a machine from a string, a temporary store directory, and
+ * counting store records under an instance id.
+ */
+#ifndef ENGINE_TEST_UTIL_H
+#define ENGINE_TEST_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "sm_machine.h"
+#include "store.h"
+
+/* Load the SCXML document `xml` (named `name` in diagnostics); a document
+ * that does not load prints its diagnostics and bails out. */
+__attribute__((unused)) static struct sm_machine *
+etu_load(const char *xml, const char *name)
+{
+	struct sm_machine *m = NULL;
+	struct sm_diags d = { 0 };
+
+	if (sm_machine_load_memory(xml, strlen(xml), name, NULL, NULL, &m, &d) != 0) {
+		sm_diags_print(&d, stderr);
+		bail_out("machine %s does not load", name);
+	}
+	sm_diags_free(&d);
+	return m;
+}
+
+/* A new directory /tmp/<prefix>.XXXXXX (caller frees the string and
+ * removes the directory with etu_rmtree); bails out if it cannot. */
+__attribute__((unused)) static char *
+etu_tmpdir(const char *prefix)
+{
+	char tmpl[256];
+	char *d;
+
+	snprintf(tmpl, sizeof(tmpl), "/tmp/%s.XXXXXX", prefix);
+	if ((d = mkdtemp(tmpl)) == NULL)
+		bail_out("mkdtemp failed");
+	return strdup(d);
+}
+
+__attribute__((unused)) static void
+etu_rmtree(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		diag("could not remove %s", dir);
+}
+
+/*
+ * Records of `t` whose key is `id`, a NUL, then anything (inbox/history);
+ * -1 if no read transaction.  With `names`, their "name" fields are
+ * written there, separated by spaces (truncated to nsize).
+ */
+__attribute__((unused)) static int
+etu_count_prefix(struct store *st, enum store_table t, const char *id, char *names,
+    size_t nsize)
+{
+	struct store_txn *txn;
+	struct store_cursor *c;
+	const void *k, *val;
+	size_t kl, vl, idl = strlen(id), off = 0;
+	int n = 0, rc;
+
+	if (names && nsize)
+		names[0] = 0;
+	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) != 0)
+		return -1;
+	store_cursor_open(txn, t, &c);
+	for (rc = store_cursor_seek(c, id, idl, &k, &kl, &val, &vl); rc == 0;
+	    rc = store_cursor_next(c, &k, &kl, &val, &vl)) {
+		json_t *j;
+
+		if (kl < idl + 1 || memcmp(k, id, idl) != 0 || ((const char *)k)[idl] != 0)
+			break;
+		n++;
+		if (names == NULL)
+			continue;
+		j = json_loadb(val, vl, 0, NULL);
+		if (j && off < nsize) {
+			int w = snprintf(names + off, nsize - off, "%s%s", off ? " " : "",
+			    json_string_value(json_object_get(j, "name")));
+
+			if (w > 0)
+				off += (size_t)w;
+		}
+		json_decref(j);
+	}
+	store_cursor_close(c);
+	store_txn_abort(txn);
+	return n;
+}
+
+#endif
