@@ -318,12 +318,8 @@ main(void)
 		struct http_req_spec s4;
 		if (mkdtemp(dir) == NULL)
 			bail_out("mkdtemp");
-		snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
-		snprintf(key, sizeof(key), "%s/key.pem", dir);
-		snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
-		    "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s "
-		    "-out %s >/dev/null 2>&1", key, cert);
-		if (system(cmd) == 0 && faultd_start_tls(&tls, cert, key) == 0) {
+		if (faultd_make_cert(dir, cert, sizeof(cert), key, sizeof(key)) == 0 &&
+		    faultd_start_tls(&tls, cert, key) == 0) {
 			char url[128];
 			snprintf(url, sizeof(url), "%s/", tls.url);
 			memset(&s4, 0, sizeof(s4));

@@ -440,12 +440,8 @@ test_tls(void)
 
 	if (mkdtemp(dir) == NULL)
 		bail_out("mkdtemp");
-	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
-	snprintf(key, sizeof(key), "%s/key.pem", dir);
-	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
-	    "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s "
-	    "-out %s >/dev/null 2>&1", key, cert);
-	if (system(cmd) != 0 || faultd_start_tls(&tls, cert, key) != 0) {
+	if (faultd_make_cert(dir, cert, sizeof(cert), key, sizeof(key)) != 0 ||
+	    faultd_start_tls(&tls, cert, key) != 0) {
 		ok(1, "# SKIP openssl or python3 ssl not available");
 		goto out;
 	}
@@ -531,17 +527,9 @@ main(void)
 		return 0;
 	}
 	snprintf(qurl, sizeof(qurl), "%s/123456789012/q", fd.url);
-	setenv("AWS_ENDPOINT_URL", fd.url, 1);
-	setenv("AWS_ACCESS_KEY_ID", "AKIDFAULTD", 1);
-	setenv("AWS_SECRET_ACCESS_KEY", SECRET, 1);
+	faultd_aws_env(&fd, SECRET);
 	tpc_watch = SECRET;
 	setenv("AWS_REGION", "us-east-1", 1);
-	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-	setenv("AWS_CONFIG_FILE", "/nonexistent/smd-test/config", 1);
-	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/smd-test/credentials", 1);
-	unsetenv("AWS_PROFILE");
-	unsetenv("AWS_MAX_ATTEMPTS");
-	unsetenv("AWS_SESSION_TOKEN");
 	unsetenv("AWS_ENDPOINT_URL_SQS");
 	if (sm_loop_create(&loop) != 0)
 		bail_out("no loop");

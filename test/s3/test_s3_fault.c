@@ -562,15 +562,7 @@ main(void)
 		skip_all("python3 cannot run test/support/faultd.py");
 		return 0;
 	}
-	setenv("AWS_ENDPOINT_URL", fd.url, 1);
-	setenv("AWS_ACCESS_KEY_ID", "AKIDFAULTD", 1);
-	setenv("AWS_SECRET_ACCESS_KEY", SECRET, 1);
-	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-	setenv("AWS_CONFIG_FILE", "/nonexistent/smd-test/config", 1);
-	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/smd-test/credentials", 1);
-	unsetenv("AWS_PROFILE");
-	unsetenv("AWS_MAX_ATTEMPTS");
-	unsetenv("AWS_SESSION_TOKEN");
+	faultd_aws_env(&fd, SECRET);
 	unsetenv("AWS_ENDPOINT_URL_S3");
 	unsetenv("AWS_S3_FORCE_PATH_STYLE");
 	if (sm_loop_create(&loop) != 0)

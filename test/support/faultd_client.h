@@ -168,6 +168,44 @@ faultd_count(struct faultd *f)
 	return n;
 }
 
+/*
+ * Point the aws transport backend at faultd: AWS_ENDPOINT_URL, the key
+ * AKIDFAULTD with `secret`, no instance metadata, no config or credentials
+ * file, and no AWS_PROFILE, AWS_MAX_ATTEMPTS or AWS_SESSION_TOKEN from the
+ * caller's environment.
+ */
+__attribute__((unused)) static void
+faultd_aws_env(const struct faultd *f, const char *secret)
+{
+	setenv("AWS_ENDPOINT_URL", f->url, 1);
+	setenv("AWS_ACCESS_KEY_ID", "AKIDFAULTD", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", secret, 1);
+	setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+	setenv("AWS_CONFIG_FILE", "/nonexistent/smd-test/config", 1);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/smd-test/credentials", 1);
+	unsetenv("AWS_PROFILE");
+	unsetenv("AWS_MAX_ATTEMPTS");
+	unsetenv("AWS_SESSION_TOKEN");
+}
+
+/*
+ * A self-signed certificate for 127.0.0.1 (what faultd_start_tls wants):
+ * writes dir/cert.pem and dir/key.pem with openssl and puts their paths in
+ * cert and key.  0 on success, -1 if openssl failed.
+ */
+__attribute__((unused)) static int
+faultd_make_cert(const char *dir, char *cert, size_t cert_size, char *key, size_t key_size)
+{
+	char cmd[1024];
+
+	snprintf(cert, cert_size, "%s/cert.pem", dir);
+	snprintf(key, key_size, "%s/key.pem", dir);
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+	    "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s "
+	    "-out %s >/dev/null 2>&1", key, cert);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
 /* The requests faultd saw, as a JSON array (caller json_decref's); NULL if
  * the control request or the parse failed. */
 __attribute__((unused)) static json_t *
