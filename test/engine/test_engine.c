@@ -138,6 +138,15 @@ static void env_close(struct env *v, int keep_machine)
 	}
 }
 
+/* The end of a case: what the script and on_done kept, the engine, the
+ * store, the loop and the machine. */
+static void env_free(struct env *v)
+{
+	json_decref(v->sc.last_params);
+	json_decref(v->donedata);
+	env_close(v, 0);
+}
+
 /* Run the loop until the instance is done or `ms` pass. */
 static void run_for(struct env *v, uint64_t ms, int until_done)
 {
@@ -313,9 +322,7 @@ static void test_action_done(void)
 	is_int(sm_engine_post(v.e, "t1", "x", NULL), SM_ENOTFOUND, "post to a finished instance");
 	is_int(sm_engine_post(v.e, "nope", "x", NULL), SM_ENOTFOUND, "post to an unknown instance");
 	json_decref(task);
-	json_decref(v.donedata);
-	json_decref(v.sc.last_params);
-	env_close(&v, 0);
+	env_free(&v);
 }
 
 static void test_action_retry(void)
@@ -342,9 +349,7 @@ static void test_action_retry(void)
 	d2 = v.sc.start_ms[2] - v.sc.start_ms[1];
 	ok(d1 >= 95 && d1 < 400, "first backoff ~100ms (got %llu)", (unsigned long long)d1);
 	ok(d2 >= 195 && d2 < 600, "second backoff ~200ms (got %llu)", (unsigned long long)d2);
-	json_decref(v.sc.last_params);
-	json_decref(v.donedata);
-	env_close(&v, 0);
+	env_free(&v);
 
 	/* all three attempts fail: error.invoke.job with attempt 3 */
 	memset(&v, 0, sizeof(v));
@@ -360,9 +365,7 @@ static void test_action_retry(void)
 	    "_event.data.error names the error");
 	is_int((int)json_integer_value(json_object_get(e, "attempt")), 3, "_event.data.attempt");
 	json_decref(e);
-	json_decref(v.sc.last_params);
-	json_decref(v.donedata);
-	env_close(&v, 0);
+	env_free(&v);
 
 	/* an error outside sm:retry-on is not retried */
 	memset(&v, 0, sizeof(v));
@@ -373,9 +376,7 @@ static void test_action_retry(void)
 	run_for(&v, 2000, 1);
 	is_str(v.final_id, "failed", "error.io is not in retry-on: fails at once");
 	is_int(v.sc.nstarts, 1, "one start only");
-	json_decref(v.sc.last_params);
-	json_decref(v.donedata);
-	env_close(&v, 0);
+	env_free(&v);
 }
 
 static void test_action_cancel(void)
@@ -394,9 +395,7 @@ static void test_action_cancel(void)
 	is_str(v.final_id, "left", "leaving the state ends the instance");
 	is_int(v.sc.ncancels, 1, "the action was cancelled");
 	ok(v.sc.hanging == NULL, "cancel released the call");
-	json_decref(v.sc.last_params);
-	json_decref(v.donedata);
-	env_close(&v, 0);
+	env_free(&v);
 }
 
 static void test_unknown_action(void)
@@ -599,9 +598,7 @@ static void test_retry_survives_restart(void)
 	is_int(v.sc.nstarts, 1, "the retry ran once after the restart");
 	is_int(v.sc.attempts_seen[0], 2, "as attempt 2");
 	is_str(v.final_id, "end", "and the instance finished");
-	json_decref(v.sc.last_params);
-	json_decref(v.donedata);
-	env_close(&v, 0);
+	env_free(&v);
 	etu_rmtree(dir);
 	free(dir);
 }
@@ -640,9 +637,7 @@ static void test_machine_from_store(void)
 		sm_action_done(v.sc.hanging, NULL);
 	run_for(&v, 2000, 1);
 	is_str(v.final_id, "end", "the instance finishes on the stored machine");
-	json_decref(v.sc.last_params);
-	json_decref(v.donedata);
-	env_close(&v, 0);
+	env_free(&v);
 	etu_rmtree(dir);
 	free(dir);
 }
@@ -1168,9 +1163,7 @@ static void test_retry_name_clash(void)
 	is_int(v.sc.nstarts, 1, "a send named 'retry:job' does not stop the restart of 'job'");
 	is_int(v.sc.attempts_seen[0], 2, "restarted as attempt 2");
 	is_str(v.final_id, "end", "and the instance ends");
-	json_decref(v.sc.last_params);
-	json_decref(v.donedata);
-	env_close(&v, 0);
+	env_free(&v);
 	etu_rmtree(dir);
 	free(dir);
 }
