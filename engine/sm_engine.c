@@ -117,10 +117,20 @@ struct sm_engine {
 	void *trace_arg;
 	sm_engine_log_fn *log_fn;
 	void *log_arg;
+	sm_engine_probe_fn *probe_fn;   /* test hook: fault points */
+	void *probe_arg;
+	uint64_t probe_n;
 };
 
 static void inst_ready(struct sm__inst *in);
 static void inst_free(struct sm__inst *in);
+
+/* A fault point for crash tests (sm_engine_on_probe). */
+static inline void probe(struct sm_engine *e, enum sm_probe_kind kind)
+{
+	if (e->probe_fn)
+		e->probe_fn(e, kind, ++e->probe_n, e->probe_arg);
+}
 
 /* ---- small helpers ------------------------------------------------------ */
 
@@ -1485,6 +1495,7 @@ int sm_engine_flush(struct sm_engine *e, struct sm_error *err)
 			process(in);
 		}
 		if (e->store && store_batch_count(e->batch) > 0) {
+			probe(e, SM_PROBE_BEFORE_COMMIT);
 			rc = store_batch_commit(e->store, e->batch, err);
 			if (rc != 0) {
 				/* nothing leaves: effects wait for the next successful commit */
@@ -1492,11 +1503,13 @@ int sm_engine_flush(struct sm_engine *e, struct sm_error *err)
 				    sm_strerror(rc));
 				break;
 			}
+			probe(e, SM_PROBE_AFTER_COMMIT);
 		}
 		while ((p = e->pend_head) != NULL) {
 			e->pend_head = p->next;
 			if (!e->pend_head)
 				e->pend_tail = NULL;
+			probe(e, SM_PROBE_BEFORE_EFFECT);
 			perform(e, p->inst, p->fx);
 			sm__effects_free(p->fx);
 			free(p);
@@ -1905,6 +1918,13 @@ void sm_engine_on_trace(struct sm_engine *e, sm_engine_trace_fn *fn, void *arg)
 {
 	e->trace_fn = fn;
 	e->trace_arg = arg;
+}
+
+void sm_engine_on_probe(struct sm_engine *e, sm_engine_probe_fn *fn, void *arg)
+{
+	e->probe_fn = fn;
+	e->probe_arg = arg;
+	e->probe_n = 0;
 }
 
 void sm_engine_on_log(struct sm_engine *e, sm_engine_log_fn *fn, void *arg)

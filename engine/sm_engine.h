@@ -226,4 +226,25 @@ void sm_engine_on_trace(struct sm_engine *e, sm_engine_trace_fn *fn, void *arg);
 typedef void sm_engine_log_fn(struct sm_engine *e, const char *id, const char *text, void *arg);
 void sm_engine_on_log(struct sm_engine *e, sm_engine_log_fn *fn, void *arg);
 
+/* ---- test hook: fault points --------------------------------------------- */
+
+/*
+ * Crash tests kill the process at each of these points in turn (see
+ * test/crash/test_crash_steps.c).  A probe runs on the loop thread with the
+ * kind of point and a running count of probe calls in this engine (1, 2,
+ * ...; counted only while a probe is set).  It must not call back into the
+ * engine; it may end the process.  Unset (the default), the points cost one
+ * NULL test.
+ */
+enum sm_probe_kind {
+	SM_PROBE_BEFORE_COMMIT = 1, /* a batch is about to be committed */
+	SM_PROBE_AFTER_COMMIT = 2,  /* that commit succeeded, no effect performed yet */
+	SM_PROBE_BEFORE_EFFECT = 3  /* a committed effect (send, invoke, cancel, log,
+	                               done callback) is about to be performed */
+};
+typedef void sm_engine_probe_fn(struct sm_engine *e, enum sm_probe_kind kind, uint64_t n,
+    void *arg);
+/* Set (fn non-NULL) or clear the probe; the count restarts at 0. */
+void sm_engine_on_probe(struct sm_engine *e, sm_engine_probe_fn *fn, void *arg);
+
 #endif
