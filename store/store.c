@@ -34,9 +34,10 @@
 #include <unistd.h>
 
 #include "sm_log.h"
+#include "sm_statedir.h"
 
 #define STORE_FORMAT_KEY STORE_META_FORMAT_KEY
-#define STORE_SUBDIR "store"
+#define STORE_SUBDIR SM_STATEDIR_STORE /* the layout is sm_statedir.h's */
 #define STORE_DEFAULT_MAP ((size_t)64 << 20)
 #define STORE_DEFAULT_MAP_MAX ((size_t)64 << 30)
 

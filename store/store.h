@@ -20,8 +20,8 @@
  *
  * Readers (STORE_TXN_READ) never block the writer and may live in another
  * process (smctl) at the same time as the daemon.  One process writes (the
- * daemon holds an flock on the state directory; that is its job, not the
- * store's).
+ * writer holds an flock on the state directory through sm_statedir_open();
+ * that is its job, not the store's).
  *
  * Threads: a struct store and everything obtained from it belong to one
  * thread (the loop thread).  Several read transactions may be open at once

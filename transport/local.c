@@ -33,10 +33,10 @@
 
 #include "sm_log.h"
 #include "sm_loop.h"
+#include "sm_statedir.h"
 #include "store.h"
 
 #define LQ_URL_PREFIX "local://queue/"
-#define LQ_NOTIFY_FILE "queue.notify"
 #define LQ_REC_VERSION 1
 #define LQ_REC_HDR (1 + 8 + 8 + 4 + 8 + 36)
 #define LQ_POLL_MS 1000         /* fallback poll while a long poll waits */
@@ -2810,8 +2810,8 @@ local_create(struct tp *tp, const struct tp_config *cfg, struct sm_error *err)
 		return sm_error_set(err, sm_error_from_errno(e),
 		    "cannot use state directory '%s': %s", cfg->state_dir, strerror(e));
 	}
-	if (asprintf(&l->objects_dir, "%s/objects", l->state_dir) < 0 ||
-	    asprintf(&l->notify_path, "%s/" LQ_NOTIFY_FILE, l->state_dir) < 0) {
+	if (asprintf(&l->objects_dir, "%s/" SM_STATEDIR_OBJECTS, l->state_dir) < 0 ||
+	    asprintf(&l->notify_path, "%s/" SM_STATEDIR_NOTIFY, l->state_dir) < 0) {
 		l->objects_dir = l->notify_path = NULL;
 		local_free(l);
 		return sm_error_set(err, SM_ENOMEM, "out of memory");

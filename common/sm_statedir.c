@@ -1,0 +1,458 @@
+/*
+ * sm_statedir.c - the state directory's layout, creation, instance id and
+ * writer lock.  See sm_statedir.h for the contract, docs/statedir.md for
+ * the layout.
+ *
+ * The lock is flock(2), not fcntl(2) record locks: an fcntl lock belongs to
+ * the process and is dropped when ANY descriptor of the file is closed
+ * (a reader in the same process would release the writer's lock), and a
+ * second open in the same process would not be refused.  An flock lock
+ * belongs to the open file description, so a second sm_statedir_open()
+ * is refused even in the same process, and the kernel releases it when the
+ * process dies however it dies.
+ */
+#include "sm_statedir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct sm_statedir {
+	char *dir;
+	char *store;
+	char *objects;
+	char *notify;
+	char *work;
+	char *lock;
+	char *idfile;
+	int lockfd;             /* -1 for a reader */
+	char id[SM_STATEDIR_ID_LEN + 1];
+};
+
+static const char sd_alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+static int
+sd_errno_code(int e)
+{
+	if (e == EACCES || e == EPERM || e == EROFS)
+		return SM_EPERM;
+	return sm_error_from_errno(e);
+}
+
+/* Create `path` (0700) if missing; it must then be a directory, not a link. */
+static int
+sd_mkdir(const char *path, struct sm_error *err)
+{
+	struct stat sb;
+
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		int e = errno;
+
+		return sm_error_set(err, sd_errno_code(e),
+		    "state directory: cannot create '%s': %s%s", path, strerror(e),
+		    e == EACCES ? ": check the owner and mode of the state directory" : "");
+	}
+	if (lstat(path, &sb) != 0) {
+		int e = errno;
+
+		return sm_error_set(err, sd_errno_code(e), "state directory: cannot examine '%s': %s",
+		    path, strerror(e));
+	}
+	if (!S_ISDIR(sb.st_mode))
+		return sm_error_set(err, SM_EINVAL,
+		    "state directory: '%s' is not a directory: move it away", path);
+	return 0;
+}
+
+/* The top directory: created by a writer (not its parents); must be a directory. */
+static int
+sd_top(const char *dir, enum sm_statedir_mode mode, struct sm_error *err)
+{
+	struct stat sb;
+
+	if (stat(dir, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode))
+			return sm_error_set(err, SM_EINVAL, "state directory '%s' is not a "
+			    "directory: give a directory as the state directory", dir);
+		return 0;
+	}
+	if (errno != ENOENT) {
+		int e = errno;
+
+		return sm_error_set(err, sd_errno_code(e),
+		    "state directory '%s': cannot examine it: %s%s", dir, strerror(e),
+		    e == ENOTDIR ? ": a part of the path is not a directory" : "");
+	}
+	if (mode == SM_STATEDIR_READ)
+		return sm_error_set(err, SM_ENOTFOUND,
+		    "state directory '%s' does not exist: give the daemon's state directory", dir);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		int e = errno;
+
+		return sm_error_set(err, sd_errno_code(e),
+		    "state directory '%s': cannot create it: %s%s", dir, strerror(e),
+		    e == ENOENT ? ": its parent directory must exist" : "");
+	}
+	return 0;
+}
+
+/* Read the pid from an open lock file; 0 if there is none. */
+static pid_t
+sd_read_pid(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	char *end;
+	long v;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno || end == buf || (*end != '\n' && *end != '\0') || v <= 0 || v > 0x7fffffffL)
+		return 0;
+	return (pid_t)v;
+}
+
+static int
+sd_lock(struct sm_statedir *sd, struct sm_error *err)
+{
+	char buf[32];
+	int n;
+
+	sd->lockfd = open(sd->lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (sd->lockfd < 0) {
+		int e = errno;
+
+		return sm_error_set(err, sd_errno_code(e),
+		    "state directory '%s': cannot open the lock file '%s': %s", sd->dir, sd->lock,
+		    strerror(e));
+	}
+	while (flock(sd->lockfd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		pid_t pid;
+
+		if (e == EINTR)
+			continue;
+		if (e != EWOULDBLOCK)
+			return sm_error_set(err, SM_EIO, "state directory '%s': cannot lock '%s': %s",
+			    sd->dir, sd->lock, strerror(e));
+		pid = sd_read_pid(sd->lockfd);
+		if (pid > 0)
+			return sm_error_set(err, SM_EBUSY, "state directory '%s' is in use by "
+			    "process %ld (it holds '%s'): stop that process (smd or smctl simulate) "
+			    "or give another state directory; 'smctl inspect' works meanwhile",
+			    sd->dir, (long)pid, sd->lock);
+		return sm_error_set(err, SM_EBUSY, "state directory '%s' is in use by another "
+		    "process (it holds '%s'): stop it or give another state directory", sd->dir,
+		    sd->lock);
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(sd->lockfd, 0) != 0 || pwrite(sd->lockfd, buf, (size_t)n, 0) != n) {
+		int e = errno;
+
+		return sm_error_set(err, sm_error_from_errno(e),
+		    "state directory '%s': cannot write our pid into '%s': %s", sd->dir, sd->lock,
+		    strerror(e));
+	}
+	return 0;
+}
+
+static int
+sd_id_valid(const char *s, size_t n)
+{
+	if (n == SM_STATEDIR_ID_LEN + 1 && s[SM_STATEDIR_ID_LEN] == '\n')
+		n--;
+	if (n != SM_STATEDIR_ID_LEN)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+/* 0 and sd->id filled, SM_ENOTFOUND when there is no id file, or an error. */
+static int
+sd_id_read(struct sm_statedir *sd, struct sm_error *err)
+{
+	char buf[SM_STATEDIR_ID_LEN + 8];
+	ssize_t n, got = 0;
+	int fd = open(sd->idfile, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ENOENT)
+			return SM_ENOTFOUND;
+		return sm_error_set(err, sd_errno_code(e), "state directory '%s': cannot read "
+		    "'%s': %s", sd->dir, sd->idfile, strerror(e));
+	}
+	while ((size_t)got < sizeof(buf) && (n = read(fd, buf + got, sizeof(buf) - (size_t)got)) != 0) {
+		if (n < 0) {
+			int e = errno;
+
+			if (e == EINTR)
+				continue;
+			close(fd);
+			return sm_error_set(err, SM_EIO, "state directory '%s': cannot read '%s': %s",
+			    sd->dir, sd->idfile, strerror(e));
+		}
+		got += n;
+	}
+	close(fd);
+	if (!sd_id_valid(buf, (size_t)got))
+		return sm_error_set(err, SM_ECORRUPT, "state directory '%s': '%s' does not hold "
+		    "an instance id (%d characters of a-z and 0-9): restore it, or remove it to "
+		    "make a new id (S3 names will then carry the new one)", sd->dir, sd->idfile,
+		    SM_STATEDIR_ID_LEN);
+	memcpy(sd->id, buf, SM_STATEDIR_ID_LEN);
+	sd->id[SM_STATEDIR_ID_LEN] = '\0';
+	return 0;
+}
+
+/* SM_STATEDIR_ID_LEN uniform draws from sd_alphabet (rejection sampling). */
+static int
+sd_id_make(char *out)
+{
+	unsigned char b[64];
+	size_t have = 0, used = 0, n = 0;
+	const unsigned limit = 256 - 256 % (sizeof(sd_alphabet) - 1);
+
+	while (n < SM_STATEDIR_ID_LEN) {
+		if (used == have) {
+			ssize_t r = getrandom(b, sizeof(b), 0);
+
+			if (r < 0) {
+				if (errno == EINTR)
+					continue;
+				return SM_EIO;
+			}
+			have = (size_t)r;
+			used = 0;
+			continue;
+		}
+		if (b[used] < limit)
+			out[n++] = sd_alphabet[b[used] % (sizeof(sd_alphabet) - 1)];
+		used++;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* Write a new id: temporary file, fsync, rename, fsync the directory. */
+static int
+sd_id_create(struct sm_statedir *sd, struct sm_error *err)
+{
+	char *tmp = NULL;
+	char line[SM_STATEDIR_ID_LEN + 2];
+	int fd = -1, dfd = -1, code = 0;
+	const char *what = "";
+
+	if (sd_id_make(sd->id) != 0)
+		return sm_error_set(err, SM_EIO, "state directory '%s': no random bytes for the "
+		    "instance id: %s", sd->dir, strerror(errno));
+	snprintf(line, sizeof(line), "%s\n", sd->id);
+	if (asprintf(&tmp, "%s.tmp", sd->idfile) < 0) {
+		tmp = NULL;
+		return sm_error_set(err, SM_ENOMEM, "out of memory");
+	}
+	what = "create";
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		goto fail;
+	what = "write";
+	if (write(fd, line, SM_STATEDIR_ID_LEN + 1) != SM_STATEDIR_ID_LEN + 1 || fsync(fd) != 0)
+		goto fail;
+	what = "rename";
+	if (rename(tmp, sd->idfile) != 0)
+		goto fail;
+	what = "sync the directory of";
+	if ((dfd = open(sd->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) != 0)
+		goto fail;
+	goto out;
+fail:
+	code = sm_error_set(err, sd_errno_code(errno), "state directory '%s': cannot %s the "
+	    "instance id file '%s': %s", sd->dir, what, sd->idfile, strerror(errno));
+	if (fd >= 0)
+		unlink(tmp);
+	sd->id[0] = '\0';
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	free(tmp);
+	return code;
+}
+
+static int
+sd_paths(struct sm_statedir *sd, const char *dir)
+{
+	if ((sd->dir = strdup(dir)) == NULL)
+		return SM_ENOMEM;
+	if (asprintf(&sd->store, "%s/" SM_STATEDIR_STORE, dir) < 0)
+		sd->store = NULL;
+	if (asprintf(&sd->objects, "%s/" SM_STATEDIR_OBJECTS, dir) < 0)
+		sd->objects = NULL;
+	if (asprintf(&sd->notify, "%s/" SM_STATEDIR_NOTIFY, dir) < 0)
+		sd->notify = NULL;
+	if (asprintf(&sd->work, "%s/" SM_STATEDIR_WORK, dir) < 0)
+		sd->work = NULL;
+	if (asprintf(&sd->lock, "%s/" SM_STATEDIR_LOCK, dir) < 0)
+		sd->lock = NULL;
+	if (asprintf(&sd->idfile, "%s/" SM_STATEDIR_INSTANCE_ID, dir) < 0)
+		sd->idfile = NULL;
+	if (!sd->store || !sd->objects || !sd->notify || !sd->work || !sd->lock || !sd->idfile)
+		return SM_ENOMEM;
+	return 0;
+}
+
+int
+sm_statedir_open(struct sm_statedir **out, const char *dir, enum sm_statedir_mode mode,
+    struct sm_error *err)
+{
+	struct sm_statedir *sd;
+	int code;
+
+	*out = NULL;
+	if (dir == NULL || dir[0] == '\0')
+		return sm_error_set(err, SM_EINVAL, "no state directory given");
+	if ((sd = calloc(1, sizeof(*sd))) == NULL)
+		return sm_error_set(err, SM_ENOMEM, "out of memory");
+	sd->lockfd = -1;
+	if (sd_paths(sd, dir) != 0) {
+		code = sm_error_set(err, SM_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((code = sd_top(dir, mode, err)) != 0)
+		goto fail;
+	if (mode == SM_STATEDIR_WRITE) {
+		if ((code = sd_lock(sd, err)) != 0)
+			goto fail;
+		if ((code = sd_mkdir(sd->store, err)) != 0 ||
+		    (code = sd_mkdir(sd->objects, err)) != 0 ||
+		    (code = sd_mkdir(sd->work, err)) != 0)
+			goto fail;
+	}
+	code = sd_id_read(sd, err);
+	if (code == SM_ENOTFOUND)
+		code = mode == SM_STATEDIR_WRITE ? sd_id_create(sd, err) : 0;
+	if (code != 0)
+		goto fail;
+	*out = sd;
+	return 0;
+fail:
+	sm_statedir_close(sd);
+	return code;
+}
+
+void
+sm_statedir_close(struct sm_statedir *sd)
+{
+	if (sd == NULL)
+		return;
+	if (sd->lockfd >= 0)
+		close(sd->lockfd); /* releases the flock; the pid stays as a hint */
+	free(sd->dir);
+	free(sd->store);
+	free(sd->objects);
+	free(sd->notify);
+	free(sd->work);
+	free(sd->lock);
+	free(sd->idfile);
+	free(sd);
+}
+
+const char *
+sm_statedir_path(const struct sm_statedir *sd)
+{
+	return sd->dir;
+}
+
+const char *
+sm_statedir_store_path(const struct sm_statedir *sd)
+{
+	return sd->store;
+}
+
+const char *
+sm_statedir_objects_path(const struct sm_statedir *sd)
+{
+	return sd->objects;
+}
+
+const char *
+sm_statedir_notify_path(const struct sm_statedir *sd)
+{
+	return sd->notify;
+}
+
+const char *
+sm_statedir_work_path(const struct sm_statedir *sd)
+{
+	return sd->work;
+}
+
+const char *
+sm_statedir_instance_id(const struct sm_statedir *sd)
+{
+	return sd->id;
+}
+
+int
+sm_statedir_is_writer(const struct sm_statedir *sd)
+{
+	return sd->lockfd >= 0;
+}
+
+int
+sm_statedir_work_dir(struct sm_statedir *sd, const char *name, int create, char **out,
+    struct sm_error *err)
+{
+	size_t n = name ? strlen(name) : 0;
+	char *path;
+	int code;
+
+	*out = NULL;
+	if (n == 0 || n > SM_STATEDIR_NAME_MAX || name[0] == '.' ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
+		return sm_error_set(err, SM_EINVAL, "work directory name '%.*s' is refused: 1 to "
+		    "%d of A-Z a-z 0-9 . _ -, not starting with '.'", (int)(n > 64 ? 64 : n),
+		    name ? name : "", SM_STATEDIR_NAME_MAX);
+	if (create && sd->lockfd < 0)
+		return sm_error_set(err, SM_EPERM, "state directory '%s': opened for reading: "
+		    "cannot create a work directory", sd->dir);
+	if (asprintf(&path, "%s/%s", sd->work, name) < 0)
+		return sm_error_set(err, SM_ENOMEM, "out of memory");
+	if (create && (code = sd_mkdir(path, err)) != 0) {
+		free(path);
+		return code;
+	}
+	*out = path;
+	return 0;
+}
+
+int
+sm_statedir_lock_pid(const char *dir, pid_t *pid)
+{
+	char *path;
+	int fd;
+
+	*pid = 0;
+	if (asprintf(&path, "%s/" SM_STATEDIR_LOCK, dir) < 0)
+		return SM_ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	free(path);
+	if (fd < 0)
+		return errno == ENOENT ? SM_ENOTFOUND : sm_error_from_errno(errno);
+	*pid = sd_read_pid(fd);
+	close(fd);
+	return *pid > 0 ? 0 : SM_ENOTFOUND;
+}

@@ -1,0 +1,325 @@
+/*
+ * test_statedir.c - the state directory: layout and modes, the instance id,
+ * one writer (a second is refused, in this process or another, naming the
+ * holder's pid), readers beside a writer, the lock after a crash and across
+ * exec, work directory names.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sm_err.h"
+#include "sm_statedir.h"
+#include "tap.h"
+
+static char top[256];
+
+static void
+rmtree(const char *path)
+{
+	char cmd[PATH_MAX + 32];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
+	if (system(cmd) != 0)
+		diag("cannot remove %s", path);
+}
+
+static int
+mode_of(const char *path)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) != 0)
+		return -1;
+	return (int)(sb.st_mode & 07777);
+}
+
+static int
+is_dir(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static void
+test_layout(void)
+{
+	char dir[320], p[512], id1[SM_STATEDIR_ID_LEN + 1];
+	struct sm_statedir *sd = NULL, *sd2 = NULL;
+	struct sm_error err;
+	mode_t old = umask(0);
+	const char *id;
+	size_t i;
+	int good = 1;
+
+	snprintf(dir, sizeof(dir), "%s/a", top);
+	is_int(sm_statedir_open(&sd, dir, SM_STATEDIR_WRITE, &err), 0, "writer opens a new dir");
+	umask(old);
+	if (sd == NULL)
+		return;
+	ok(sm_statedir_is_writer(sd), "it is the writer");
+	is_int(mode_of(dir), 0700, "dir 0700");
+	snprintf(p, sizeof(p), "%s/store", dir);
+	is_int(mode_of(p), 0700, "store/ 0700");
+	is_str(sm_statedir_store_path(sd), p, "store path");
+	snprintf(p, sizeof(p), "%s/objects", dir);
+	is_int(mode_of(p), 0700, "objects/ 0700");
+	is_str(sm_statedir_objects_path(sd), p, "objects path");
+	snprintf(p, sizeof(p), "%s/work", dir);
+	is_int(mode_of(p), 0700, "work/ 0700");
+	is_str(sm_statedir_work_path(sd), p, "work path");
+	snprintf(p, sizeof(p), "%s/queue.notify", dir);
+	is_str(sm_statedir_notify_path(sd), p, "notify path");
+	snprintf(p, sizeof(p), "%s/lock", dir);
+	is_int(mode_of(p), 0600, "lock 0600");
+	snprintf(p, sizeof(p), "%s/instance-id", dir);
+	is_int(mode_of(p), 0600, "instance-id 0600");
+	snprintf(p, sizeof(p), "%s/instance-id.tmp", dir);
+	is_int(mode_of(p), -1, "no temporary id file left");
+	is_str(sm_statedir_path(sd), dir, "path as given");
+
+	id = sm_statedir_instance_id(sd);
+	is_int(strlen(id), SM_STATEDIR_ID_LEN, "instance id has 28 chars");
+	for (i = 0; id[i]; i++)
+		if (!((id[i] >= 'a' && id[i] <= 'z') || (id[i] >= '0' && id[i] <= '9')))
+			good = 0;
+	ok(good, "instance id is [a-z0-9]: %s", id);
+	snprintf(id1, sizeof(id1), "%s", id);
+	sm_statedir_close(sd);
+
+	is_int(sm_statedir_open(&sd, dir, SM_STATEDIR_WRITE, &err), 0, "writer opens it again");
+	is_str(sd ? sm_statedir_instance_id(sd) : "", id1, "the id is kept");
+	sm_statedir_close(sd);
+
+	snprintf(dir, sizeof(dir), "%s/b", top);
+	is_int(sm_statedir_open(&sd2, dir, SM_STATEDIR_WRITE, &err), 0, "a second directory");
+	ok(sd2 && strcmp(sm_statedir_instance_id(sd2), id1) != 0, "has another id");
+	sm_statedir_close(sd2);
+}
+
+static void
+test_readers(void)
+{
+	char dir[320], p[512];
+	struct sm_statedir *w = NULL, *r = NULL;
+	struct sm_error err;
+
+	snprintf(dir, sizeof(dir), "%s/missing", top);
+	is_int(sm_statedir_open(&r, dir, SM_STATEDIR_READ, &err), SM_ENOTFOUND,
+	    "reader of a missing dir: SM_ENOTFOUND");
+	like_str(err.msg, "does not exist", "says so");
+	ok(r == NULL && !is_dir(dir), "and creates nothing");
+
+	snprintf(dir, sizeof(dir), "%s/r", top);
+	if (mkdir(dir, 0700) != 0)
+		diag("mkdir: %s", strerror(errno));
+	is_int(sm_statedir_open(&r, dir, SM_STATEDIR_READ, &err), 0, "reader of an empty dir");
+	is_str(r ? sm_statedir_instance_id(r) : "?", "", "no id yet");
+	ok(r && !sm_statedir_is_writer(r), "not the writer");
+	snprintf(p, sizeof(p), "%s/lock", dir);
+	ok(mode_of(p) == -1 && !is_dir(sm_statedir_store_path(r)), "reader created nothing");
+	sm_statedir_close(r);
+	r = NULL;
+
+	is_int(sm_statedir_open(&w, dir, SM_STATEDIR_WRITE, &err), 0, "writer");
+	is_int(sm_statedir_open(&r, dir, SM_STATEDIR_READ, &err), 0, "a reader beside the writer");
+	is_str(r ? sm_statedir_instance_id(r) : "", w ? sm_statedir_instance_id(w) : "?",
+	    "reads the writer's id");
+	char *wd = NULL;
+	is_int(sm_statedir_work_dir(r, "t1", 1, &wd, &err), SM_EPERM,
+	    "a reader cannot create a work dir");
+	sm_statedir_close(r);
+	sm_statedir_close(w);
+}
+
+/* Child: open as writer, report the result on fd, then hold until killed. */
+static pid_t
+spawn_writer(const char *dir, int *result)
+{
+	int pfd[2];
+	pid_t pid;
+	char c = 'x';
+
+	if (pipe(pfd) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		struct sm_statedir *sd;
+		struct sm_error err;
+		int rc = sm_statedir_open(&sd, dir, SM_STATEDIR_WRITE, &err);
+
+		c = rc == 0 ? 'y' : 'n';
+		if (write(pfd[1], &c, 1) != 1)
+			_exit(2);
+		pause();
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &c, 1) != 1)
+		c = '?';
+	close(pfd[0]);
+	*result = c == 'y' ? 0 : c == 'n' ? 1 : -1;
+	return pid;
+}
+
+static void
+test_one_writer(void)
+{
+	char dir[320], want[64];
+	struct sm_statedir *w = NULL, *w2 = NULL;
+	struct sm_error err;
+	pid_t pid, lp;
+	int res, st;
+
+	snprintf(dir, sizeof(dir), "%s/w", top);
+	is_int(sm_statedir_open(&w, dir, SM_STATEDIR_WRITE, &err), 0, "writer");
+	is_int(sm_statedir_open(&w2, dir, SM_STATEDIR_WRITE, &err), SM_EBUSY,
+	    "a second writer in the same process: SM_EBUSY");
+	ok(w2 == NULL, "gets no handle");
+	snprintf(want, sizeof(want), "in use by process %ld", (long)getpid());
+	like_str(err.msg, want, "the message names the holder's pid");
+	like_str(err.msg, "stop that process", "and says what to do");
+	is_int(sm_statedir_lock_pid(dir, &lp), 0, "lock_pid");
+	is_int(lp, getpid(), "is ours");
+
+	pid = spawn_writer(dir, &res);
+	is_int(res, 1, "a writer in another process is refused");
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	sm_statedir_close(w);
+	w = NULL;
+
+	/* a writer killed with SIGKILL releases the directory */
+	pid = spawn_writer(dir, &res);
+	is_int(res, 0, "another process becomes the writer after we closed");
+	is_int(sm_statedir_open(&w, dir, SM_STATEDIR_WRITE, &err), SM_EBUSY,
+	    "we are refused while it holds the lock");
+	snprintf(want, sizeof(want), "in use by process %ld", (long)pid);
+	like_str(err.msg, want, "the message names the child's pid");
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	is_int(sm_statedir_open(&w, dir, SM_STATEDIR_WRITE, &err), 0,
+	    "after the holder is killed (-9), the directory is free");
+	is_int(sm_statedir_lock_pid(dir, &lp), 0, "lock_pid");
+	is_int(lp, getpid(), "the lock file names the new holder");
+
+	/* the lock is close-on-exec: an exec'd child does not keep it */
+	int pfd[2];
+	char c;
+
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		bail_out("pipe2: %s", strerror(errno));
+	pid = fork();
+	if (pid == 0) {
+		execl("/bin/sleep", "sleep", "10", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while (read(pfd[0], &c, 1) > 0) /* EOF: the child has exec'd */
+		;
+	close(pfd[0]);
+	sm_statedir_close(w);
+	w = NULL;
+	is_int(sm_statedir_open(&w, dir, SM_STATEDIR_WRITE, &err), 0,
+	    "a child that exec'd does not hold the lock");
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	sm_statedir_close(w);
+}
+
+static void
+test_bad(void)
+{
+	char dir[320], p[512], *wd = NULL;
+	struct sm_statedir *sd = NULL;
+	struct sm_error err;
+	static const char *bad[] = { "", ".", "..", ".hidden", "a/b", "../x", "a b", "a\nb",
+		"x\x01", NULL };
+	char longname[SM_STATEDIR_NAME_MAX + 2];
+	int fd, i, refused = 0;
+
+	is_int(sm_statedir_open(&sd, "", SM_STATEDIR_WRITE, &err), SM_EINVAL, "empty dir");
+	snprintf(p, sizeof(p), "%s/file", top);
+	fd = open(p, O_WRONLY | O_CREAT, 0600);
+	if (fd >= 0)
+		close(fd);
+	is_int(sm_statedir_open(&sd, p, SM_STATEDIR_WRITE, &err), SM_EINVAL,
+	    "a file as the state dir");
+	like_str(err.msg, "is not a directory", "says so");
+	snprintf(dir, sizeof(dir), "%s/noparent/x", top);
+	is_int(sm_statedir_open(&sd, dir, SM_STATEDIR_WRITE, &err), SM_ENOTFOUND,
+	    "parents are not created");
+
+	snprintf(dir, sizeof(dir), "%s/c", top);
+	is_int(sm_statedir_open(&sd, dir, SM_STATEDIR_WRITE, &err), 0, "writer");
+	for (i = 0; bad[i]; i++)
+		if (sm_statedir_work_dir(sd, bad[i], 1, &wd, &err) == SM_EINVAL && wd == NULL)
+			refused++;
+	is_int(refused, 9, "work dir names that could leave work/ are refused");
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	is_int(sm_statedir_work_dir(sd, longname, 1, &wd, &err), SM_EINVAL, "too long");
+	longname[SM_STATEDIR_NAME_MAX] = '\0';
+	is_int(sm_statedir_work_dir(sd, longname, 1, &wd, &err), 0, "200 bytes is fine");
+	free(wd);
+	is_int(sm_statedir_work_dir(sd, "task-42_x.1", 1, &wd, &err), 0, "work dir");
+	snprintf(p, sizeof(p), "%s/work/task-42_x.1", dir);
+	is_str(wd, p, "path under work/");
+	is_int(mode_of(p), 0700, "created 0700");
+	free(wd);
+	snprintf(p, sizeof(p), "%s/work/link", dir);
+	if (symlink("/tmp", p) != 0)
+		diag("symlink: %s", strerror(errno));
+	is_int(sm_statedir_work_dir(sd, "link", 1, &wd, &err), SM_EINVAL,
+	    "a symlink in work/ is refused");
+	sm_statedir_close(sd);
+
+	/* a damaged instance id is refused, never replaced silently */
+	snprintf(p, sizeof(p), "%s/instance-id", dir);
+	fd = open(p, O_WRONLY | O_TRUNC);
+	if (fd >= 0) {
+		if (write(fd, "ABC\n", 4) != 4)
+			diag("write");
+		close(fd);
+	}
+	is_int(sm_statedir_open(&sd, dir, SM_STATEDIR_WRITE, &err), SM_ECORRUPT,
+	    "a bad instance-id file: SM_ECORRUPT");
+	like_str(err.msg, "instance-id", "names the file");
+	is_int(sm_statedir_open(&sd, dir, SM_STATEDIR_READ, &err), SM_ECORRUPT,
+	    "also for a reader");
+	is_int(sm_statedir_open(&sd, dir, SM_STATEDIR_WRITE, &err), SM_ECORRUPT,
+	    "the failed writer released the lock (refused for the id, not SM_EBUSY)");
+	unlink(p);
+	is_int(sm_statedir_open(&sd, dir, SM_STATEDIR_WRITE, &err), 0, "removed: a new id");
+	sm_statedir_close(sd);
+}
+
+int
+main(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(top, sizeof(top), "%s/test_statedir.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+	if (mkdtemp(top) == NULL)
+		bail_out("mkdtemp: %s", strerror(errno));
+	test_layout();
+	test_readers();
+	test_one_writer();
+	test_bad();
+	rmtree(top);
+	return done_testing();
+}
