@@ -41,6 +41,7 @@ struct eng_timer {
 	int64_t due;           /* wall clock ms */
 	json_t *payload;
 	uint64_t loop_id;      /* 0 while not armed */
+	uint64_t seq;          /* creation order: ties of `due` fire in this order */
 	struct eng_timer *next;
 };
 
@@ -71,6 +72,7 @@ struct sm__inst {
 	                          its record is deleted, it runs no more steps */
 	int recovered;         /* loaded by sm_engine_recover, invocations pending */
 	int aborted;           /* stopped by an event storm: further events dropped */
+	int acked;             /* done, and the daemon acknowledged it (forget) */
 	uint64_t hist_seq;
 	uint64_t inbox_seq;    /* top-level: last inbox key used by any session of
 	                          its tree (children draw their keys from it) */
@@ -110,6 +112,9 @@ struct sm_engine {
 	struct sm_jw jw;           /* reusable writer for every store record */
 	unsigned char *from;       /* configuration before a step */
 	size_t fromcap;
+	uint64_t timer_seq;        /* last eng_timer.seq given */
+	struct eng_timer **armv;   /* scratch: timers to arm, by (due, seq) */
+	size_t armcap;
 	uint64_t rng;
 	sm_engine_done_fn *done_fn;
 	void *done_arg;
@@ -611,6 +616,7 @@ static struct eng_timer *timer_add(struct sm__inst *in, const char *tid, int64_t
 	t->inst = in;
 	t->due = due;
 	t->payload = payload;
+	t->seq = ++in->e->timer_seq;
 	for (pp = &in->timers; *pp; pp = &(*pp)->next)
 		;
 	*pp = t;
@@ -691,23 +697,60 @@ static int64_t timer_fire(struct sm_loop *loop, uint64_t id, void *arg)
 	return -1;
 }
 
-static void arm_timers(struct sm__inst *in)
+static int timer_cmp(const void *a, const void *b)
 {
+	const struct eng_timer *x = *(struct eng_timer *const *)a;
+	const struct eng_timer *y = *(struct eng_timer *const *)b;
+
+	if (x->due != y->due)
+		return x->due < y->due ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void arm_one(struct sm_engine *e, struct eng_timer *t, int64_t now)
+{
+	t->loop_id = sm_loop_timer_add(e->loop, t->due > now ? t->due - now : 0, timer_fire, t);
+	if (!t->loop_id)
+		sm_log_error("engine: cannot arm timer '%s' of '%s': out of memory", t->tid,
+		    t->inst->id);
+}
+
+/*
+ * Arm the new timers of every touched instance, in order of due time and
+ * then of creation: overdue ones (after a restart) all get a 0 ms delay and
+ * the loop breaks such ties by arming order, so this keeps them in due order.
+ */
+static void arm_touched(struct sm_engine *e)
+{
+	struct sm__inst *in;
 	struct eng_timer *t;
 	int64_t now = sm_time_wall_ms();
+	size_t n = 0, i;
 
-	for (t = in->timers; t; t = t->next) {
-		int64_t d;
+	for (in = e->touched; in; in = in->touched_next)
+		for (t = in->removed ? NULL : in->timers; t; t = t->next)
+			n += !t->loop_id;
+	if (n > e->armcap) {
+		struct eng_timer **nv = realloc(e->armv, n * sizeof(*nv));
 
-		if (t->loop_id)
-			continue;
-		d = t->due - now;
-		if (d < 0)
-			d = 0;
-		t->loop_id = sm_loop_timer_add(in->e->loop, d, timer_fire, t);
-		if (!t->loop_id)
-			sm_log_error("engine: cannot arm timer '%s' of '%s': out of memory", t->tid, in->id);
+		if (!nv) { /* arm them unsorted rather than not at all */
+			for (in = e->touched; in; in = in->touched_next)
+				for (t = in->removed ? NULL : in->timers; t; t = t->next)
+					if (!t->loop_id)
+						arm_one(e, t, now);
+			return;
+		}
+		e->armv = nv;
+		e->armcap = n;
 	}
+	n = 0;
+	for (in = e->touched; in; in = in->touched_next)
+		for (t = in->removed ? NULL : in->timers; t; t = t->next)
+			if (!t->loop_id)
+				e->armv[n++] = t;
+	qsort(e->armv, n, sizeof(*e->armv), timer_cmp);
+	for (i = 0; i < n; i++)
+		arm_one(e, e->armv[i], now);
 }
 
 /* ---- effects ------------------------------------------------------------ */
@@ -1212,6 +1255,8 @@ static void write_state_record(struct sm__inst *in, struct sm_jw *w)
 	sm__jw_lit(w, in->done ? ",\"status\":\"done\",\"final\":" :
 	    ",\"status\":\"running\",\"final\":");
 	sm__jw_str(w, in->done ? in->final_id : NULL);
+	if (in->done && !in->parent)
+		sm__jw_lit(w, in->acked ? ",\"acked\":true" : ",\"acked\":false");
 	sm__jw_lit(w, ",\"created\":");
 	sm__jw_int(w, in->created);
 	sm__jw_lit(w, ",\"updated\":");
@@ -1514,11 +1559,10 @@ int sm_engine_flush(struct sm_engine *e, struct sm_error *err)
 			sm__effects_free(p->fx);
 			free(p);
 		}
+		arm_touched(e);
 		while ((in = e->touched) != NULL) {
 			e->touched = in->touched_next;
 			in->in_touched = 0;
-			if (!in->removed)
-				arm_timers(in);
 			release_finished_calls(in);
 		}
 		while ((in = e->grave) != NULL) {
@@ -1708,6 +1752,7 @@ void sm_engine_destroy(struct sm_engine *e)
 	sm__actions_free(&e->actions);
 	sm__jw_free(&e->jw);
 	free(e->from);
+	free(e->armv);
 	free(e);
 }
 
@@ -1899,6 +1944,11 @@ int sm_engine_forget(struct sm_engine *e, const char *id)
 			continue;
 		if (!in->done)
 			return SM_EBUSY;
+		if (!in->acked) {
+			/* the end is dealt with: recovery no longer reports it */
+			in->acked = 1;
+			write_state(in);
+		}
 		*pp = in->hnext;
 		e->ninst--;
 		in->hnext = NULL;
@@ -2024,6 +2074,7 @@ static void pend_invoke(struct sm__inst *in, const struct sm_invocation *inv)
 static void recover_session(struct sm_engine *e, struct sm__inst *in, json_t *j)
 {
 	json_t *timers, *t;
+	struct eng_timer **tail = &in->timers;
 	size_t i;
 	struct sm_invocation *inv;
 
@@ -2049,8 +2100,9 @@ static void recover_session(struct sm_engine *e, struct sm__inst *in, json_t *j)
 		et->inst = in;
 		et->due = json_integer_value(json_object_get(t, "due"));
 		et->payload = json_incref(payload);
-		et->next = in->timers;
-		in->timers = et;
+		et->seq = ++e->timer_seq; /* the stored list is in creation order */
+		*tail = et;
+		tail = &et->next;
 	}
 	/* in-flight actions restart with the next attempt number; child SCXML
 	 * sessions are restored from their own records (restart_children) */
@@ -2092,7 +2144,36 @@ static void restart_children(struct sm__inst *in)
 		restart_children(ch);
 }
 
-static int recover_one(struct sm_engine *e, struct store_txn *txn, json_t *j)
+/*
+ * Report again the end of a top-level instance that ended and whose end
+ * the daemon did not acknowledge (sm_engine_forget) before the process
+ * stopped: it is loaded as finished, the DONE effect runs after the commit.
+ */
+static void recover_finished(struct sm__inst *in, json_t *j)
+{
+	const char *final = json_string_value(json_object_get(j, "final"));
+	struct sm_effect *fx = calloc(1, sizeof(*fx));
+
+	in->persist = 1;
+	in->started = 1;
+	in->done = 1;
+	in->created = json_integer_value(json_object_get(j, "created"));
+	in->hist_seq = (uint64_t)json_integer_value(json_object_get(j, "hist_seq"));
+	in->inbox_seq = (uint64_t)json_integer_value(json_object_get(j, "inbox_seq"));
+	snprintf(in->final_id, sizeof(in->final_id), "%s", final ? final : "");
+	if (!fx) {
+		sm_log_error("engine: out of memory reporting the end of '%s' again", in->id);
+		return;
+	}
+	fx->kind = SM_FX_DONE;
+	fx->state = -1;
+	fx->data = json_object_get(json_object_get(j, "session"), "donedata");
+	fx->data = json_is_null(fx->data) ? NULL : json_incref(fx->data);
+	pend_add(in->e, in, fx);
+}
+
+/* A top-level record: running (`finished` 0) or ended, not acknowledged. */
+static int recover_one(struct sm_engine *e, struct store_txn *txn, json_t *j, int finished)
 {
 	const char *id = json_string_value(json_object_get(j, "id"));
 	const char *hash = json_string_value(json_object_get(j, "machine"));
@@ -2125,7 +2206,10 @@ static int recover_one(struct sm_engine *e, struct store_txn *txn, json_t *j)
 		inst_free(in);
 		return SM_ENOMEM;
 	}
-	recover_session(e, in, j);
+	if (finished)
+		recover_finished(in, j);
+	else
+		recover_session(e, in, j);
 	return 0;
 }
 
@@ -2240,10 +2324,15 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 			json_decref(j);
 			continue;
 		}
+		if (status && strcmp(status, "done") == 0 &&
+		    json_is_false(json_object_get(j, "acked")) &&
+		    !json_is_string(json_object_get(j, "parent")) && check_id(jid, NULL) == 0 &&
+		    strlen(jid) == kl && memcmp(jid, k, kl) == 0)
+			recover_one(e, txn, j, 1);
 		if (status && strcmp(status, "running") == 0) {
 			if (json_is_string(json_object_get(j, "parent")))
 				json_array_append(children, j); /* once its parent is loaded */
-			else if (recover_one(e, txn, j) == 0)
+			else if (recover_one(e, txn, j, 0) == 0)
 				nloaded++;
 		}
 		json_decref(j);

@@ -132,11 +132,13 @@ int sm_engine_add_machine(struct sm_engine *e, const struct sm_machine *m);
 
 /*
  * Reload every unfinished instance from the store, as committed: re-arm
- * its timers (overdue ones fire at once), requeue its inbox, and restart
+ * its timers (overdue ones fire at once, in due order), requeue its inbox, and restart
  * its in-flight invocations (actions with attempt+1); child SCXML sessions
  * are restored from their own records (one that had not committed its
- * first step starts from scratch).  Call once, after registering actions
- * and machines.
+ * first step starts from scratch).  A top-level instance that ended but
+ * was not acknowledged (sm_engine_forget) is loaded as finished and its
+ * end reported again through the done callback after the first commit.
+ * Call once, after registering actions and machines.
  * Returns 0 (also without a store) or an error for an unreadable store; an
  * instance that cannot be reloaded is logged and skipped.
  */
@@ -195,10 +197,13 @@ json_t *sm_engine_instance_config(struct sm_engine *e, const char *id);
 /* The instance's datamodel (new ref: deep copy) or NULL. */
 json_t *sm_engine_instance_datamodel(struct sm_engine *e, const char *id);
 /*
- * Drop a finished instance from memory (its record stays in the store,
- * where sm_engine_instance_status still finds it).  A daemon calls this once
- * it has dealt with the instance's end.  SM_EBUSY if it is still running,
- * SM_ENOTFOUND if it is not loaded.
+ * Acknowledge a finished instance's end and drop it from memory (its record
+ * stays in the store, where sm_engine_instance_status still finds it).  A
+ * daemon calls this once it has dealt with the end (reported it, deleted
+ * the message): the acknowledgement is committed with the next turn, and
+ * until then a recovery reports the end again through the done callback
+ * (at least once).  SM_EBUSY if it is still running, SM_ENOTFOUND if it is
+ * not loaded.
  */
 int sm_engine_forget(struct sm_engine *e, const char *id);
 

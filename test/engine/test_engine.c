@@ -2,11 +2,14 @@
  * test_engine.c - the engine runtime: descriptor matching, durations, retry
  * arithmetic, the action registry, actions finishing/failing/retrying/being
  * cancelled, and persistence (close the engine, reopen from the store,
- * continue, same outcome; timers and retry counts survive a restart).
+ * continue, same outcome; timers and retry counts survive a restart; the
+ * end of an instance reported again after a crash until acknowledged;
+ * overdue timers fire in due order after a restart).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -83,6 +86,7 @@ struct env {
 	struct sm_machine *m;
 	struct script sc;
 	int done;
+	int exit_on_done;  /* the done callback ends the process (a crash there) */
 	char final_id[64];
 	json_t *donedata;
 };
@@ -94,6 +98,8 @@ static void on_done(struct sm_engine *e, const char *id, const char *final_id, j
 
 	(void)e;
 	(void)id;
+	if (v->exit_on_done)
+		_exit(42);
 	v->done++;
 	snprintf(v->final_id, sizeof(v->final_id), "%s", final_id);
 	json_decref(v->donedata);
@@ -1066,6 +1072,8 @@ static void test_cancel_after_restart(void)
 	is_str(v.final_id, "pass", "a delayed send armed before a restart is cancelled "
 	    "by its sendid after it");
 	json_decref(v.donedata);
+	sm_engine_forget(v.e, "c1"); /* acknowledged: its end is not reported again */
+	run_for(&v, 50, 0);
 	env_close(&v, 1);
 
 	/* and the cancelled timer is gone from the store: a second recovery
@@ -1203,6 +1211,133 @@ static void test_log_escaped(void)
 	env_close(&v, 0);
 }
 
+/* ---- the done callback survives a crash after the last commit ---------------- */
+
+static const char *done_machine =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    " initial='a'>"
+    " <state id='a'><transition event='go' target='end'/></state>"
+    " <final id='end'><donedata><param name='x' expr='41 + 1'/></donedata></final>"
+    "</scxml>";
+
+static void test_done_after_crash(void)
+{
+	char *dir = etu_tmpdir("sm_engine_test");
+	struct env v;
+	struct sm_error err;
+	struct sm_instance_status stt;
+	pid_t pid;
+	int status = 0;
+
+	/* the child is killed (exits) inside the done callback: after the
+	 * commit of the final macrostep, before the daemon could act on it */
+	pid = fork();
+	if (pid == 0) {
+		memset(&v, 0, sizeof(v));
+		v.exit_on_done = 1;
+		env_open(&v, dir, done_machine);
+		if (sm_engine_start(v.e, v.m, "d1", NULL, &err) != 0)
+			_exit(1);
+		sm_engine_post(v.e, "d1", "go", NULL);
+		run_for(&v, 5000, 1);
+		_exit(2);
+	}
+	waitpid(pid, &status, 0);
+	is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 42,
+	    "child ended inside the done callback");
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, done_machine);
+	is_int(sm_engine_recover(v.e, &err), 0, "recover");
+	run_for(&v, 200, 1);
+	is_int(v.done, 1, "the unacknowledged end is reported after recovery");
+	is_str(v.final_id, "end", "with its final state");
+	is_int((int)json_integer_value(json_object_get(v.donedata, "x")), 42,
+	    "and its donedata");
+	is_int((int)sm_engine_running_count(v.e), 0, "nothing runs");
+	is_int(sm_engine_instance_status(v.e, "d1", &stt), 0, "status readable");
+	is_int(stt.state, SM_INSTANCE_DONE, "status done");
+
+	/* not acknowledged yet: a second restart reports it again */
+	env_close(&v, 1);
+	v.done = 0;
+	env_open(&v, dir, done_machine);
+	sm_engine_recover(v.e, &err);
+	run_for(&v, 200, 1);
+	is_int(v.done, 1, "reported again while not acknowledged");
+	is_int(sm_engine_forget(v.e, "d1"), 0, "forget acknowledges it");
+	run_for(&v, 50, 0);
+	env_close(&v, 1);
+
+	v.done = 0;
+	env_open(&v, dir, done_machine);
+	sm_engine_recover(v.e, &err);
+	run_for(&v, 200, 0);
+	is_int(v.done, 0, "an acknowledged end is not reported again");
+	is_int(sm_engine_instance_status(v.e, "d1", &stt), 0, "stored status readable");
+	is_int(stt.state, SM_INSTANCE_DONE, "still done");
+	env_free(&v);
+	etu_rmtree(dir);
+	free(dir);
+}
+
+/* ---- overdue timers after recovery -------------------------------------------- */
+
+static const char *timers_machine =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    " initial='a'>"
+    " <datamodel><data id='seen' expr=\"''\"/></datamodel>"
+    " <state id='a'>"
+    "  <onentry><send event='B' delay='400ms'/><send event='A' delay='200ms'/>"
+    "   <send event='C' delay='300ms'/><send event='D' delay='300ms'/></onentry>"
+    "  <transition event='A'><assign location='seen' expr=\"seen + 'A'\"/></transition>"
+    "  <transition event='B'><assign location='seen' expr=\"seen + 'B'\"/></transition>"
+    "  <transition event='C'><assign location='seen' expr=\"seen + 'C'\"/></transition>"
+    "  <transition event='D'><assign location='seen' expr=\"seen + 'D'\"/>"
+    "   <send event='E' delay='1500ms'/></transition>"
+    "  <transition event='E' target='end'><assign location='seen' expr=\"seen + 'E'\"/>"
+    "  </transition>"
+    " </state>"
+    " <final id='end'/>"
+    "</scxml>";
+
+static void timers_case(const char *dir, int restart_ms, const char *what)
+{
+	struct env v;
+	struct sm_error err;
+	json_t *dm;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, timers_machine);
+	sm_engine_start(v.e, v.m, "t1", NULL, &err);
+	run_for(&v, 30, 0);
+	env_close(&v, 1);
+	if (restart_ms)
+		usleep((useconds_t)restart_ms * 1000);
+	env_open(&v, dir, timers_machine);
+	is_int(sm_engine_recover(v.e, &err), 0, "recover (%s)", what);
+	run_for(&v, 3000, 1);
+	is_str(v.final_id, "end", "instance ended (%s)", what);
+	dm = sm_engine_instance_datamodel(v.e, "t1");
+	is_str(json_string_value(json_object_get(dm, "seen")), "ACDBE",
+	    "timers fired in due order, ties in the order they were armed (%s)", what);
+	json_decref(dm);
+	env_free(&v);
+}
+
+static void test_timer_order(void)
+{
+	char *dir = etu_tmpdir("sm_engine_test");
+	char *dir2 = etu_tmpdir("sm_engine_test");
+
+	timers_case(dir, 600, "all overdue at recovery");
+	timers_case(dir2, 250, "A overdue, the others pending");
+	etu_rmtree(dir);
+	etu_rmtree(dir2);
+	free(dir);
+	free(dir2);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -1228,5 +1363,7 @@ int main(void)
 	test_log_escaped();
 	test_hostile_store();
 	test_runaway();
+	test_done_after_crash();
+	test_timer_order();
 	return done_testing();
 }
