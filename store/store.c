@@ -98,6 +98,8 @@ struct store_batch {
 
 /* ---- errors ------------------------------------------------------------ */
 
+static int store_closed(struct store *st, struct sm_error *err);
+
 static int
 store_code(int rc)
 {
@@ -315,58 +317,24 @@ store_check_size(struct store *st, struct sm_error *err)
 	return 0;
 }
 
-int
-store_open(struct store **out, const char *dir, const struct store_options *opt,
-    struct sm_error *err)
+/*
+ * Create and open the LMDB environment of st->path with a map of
+ * `map_size` bytes, open every table and check the format.  On failure
+ * st->env is NULL.
+ */
+static int
+store_env_open(struct store *st, size_t map_size, struct sm_error *err)
 {
-	struct store *st = NULL;
-	struct store_options defaults;
 	MDB_txn *txn = NULL;
 	unsigned flags = MDB_NOTLS;
 	int rc, code, dead = 0, i;
-	size_t n;
-
-	*out = NULL;
-	if (dir == NULL || dir[0] == '\0')
-		return sm_error_set(err, SM_EINVAL, "store: no state directory given");
-	if (opt == NULL) {
-		store_options_init(&defaults);
-		opt = &defaults;
-	}
-	if (opt->durability != STORE_DURABLE_FULL && opt->durability != STORE_DURABLE_PROCESS)
-		return sm_error_set(err, SM_EINVAL, "store: unknown durability %d",
-		    (int)opt->durability);
-
-	st = calloc(1, sizeof(*st));
-	if (st == NULL)
-		return sm_error_set(err, SM_ENOMEM, "store: out of memory");
-	st->opt = *opt;
-	if (st->opt.map_size == 0)
-		st->opt.map_size = STORE_DEFAULT_MAP;
-	if (st->opt.map_size_max == 0)
-		st->opt.map_size_max = STORE_DEFAULT_MAP_MAX;
-	if (st->opt.map_size_max < st->opt.map_size)
-		st->opt.map_size_max = st->opt.map_size;
-
-	n = strlen(dir) + sizeof("/" STORE_SUBDIR);
-	st->path = malloc(n);
-	if (st->path == NULL) {
-		code = sm_error_set(err, SM_ENOMEM, "store: out of memory");
-		goto fail;
-	}
-	snprintf(st->path, n, "%s/%s", dir, STORE_SUBDIR);
-
-	if ((code = store_mkdir(dir, st->opt.read_only, err)) != 0)
-		goto fail;
-	if ((code = store_mkdir(st->path, st->opt.read_only, err)) != 0)
-		goto fail;
 
 	if ((rc = mdb_env_create(&st->env)) != 0) {
 		code = store_fail(err, st->path, rc, "cannot create the environment");
 		goto fail;
 	}
 	if ((rc = mdb_env_set_maxdbs(st->env, STORE_T__COUNT + 4)) != 0 ||
-	    (rc = mdb_env_set_mapsize(st->env, st->opt.map_size)) != 0) {
+	    (rc = mdb_env_set_mapsize(st->env, map_size)) != 0) {
 		code = store_fail(err, st->path, rc, "cannot configure the environment");
 		goto fail;
 	}
@@ -420,7 +388,6 @@ store_open(struct store **out, const char *dir, const struct store_options *opt,
 		code = store_fail(err, st->path, rc, "cannot commit the opening transaction");
 		goto fail;
 	}
-	*out = st;
 	return 0;
 
 fail:
@@ -428,6 +395,60 @@ fail:
 		mdb_txn_abort(txn);
 	if (st->env != NULL)
 		mdb_env_close(st->env);
+	st->env = NULL;
+	return code;
+}
+
+int
+store_open(struct store **out, const char *dir, const struct store_options *opt,
+    struct sm_error *err)
+{
+	struct store *st = NULL;
+	struct store_options defaults;
+	int code;
+	size_t n;
+
+	*out = NULL;
+	if (dir == NULL || dir[0] == '\0')
+		return sm_error_set(err, SM_EINVAL, "store: no state directory given");
+	if (opt == NULL) {
+		store_options_init(&defaults);
+		opt = &defaults;
+	}
+	if (opt->durability != STORE_DURABLE_FULL && opt->durability != STORE_DURABLE_PROCESS)
+		return sm_error_set(err, SM_EINVAL, "store: unknown durability %d",
+		    (int)opt->durability);
+
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return sm_error_set(err, SM_ENOMEM, "store: out of memory");
+	st->opt = *opt;
+	if (st->opt.map_size == 0)
+		st->opt.map_size = STORE_DEFAULT_MAP;
+	if (st->opt.map_size_max == 0)
+		st->opt.map_size_max = STORE_DEFAULT_MAP_MAX;
+	if (st->opt.map_size_max < st->opt.map_size)
+		st->opt.map_size_max = st->opt.map_size;
+
+	n = strlen(dir) + sizeof("/" STORE_SUBDIR);
+	st->path = malloc(n);
+	if (st->path == NULL) {
+		code = sm_error_set(err, SM_ENOMEM, "store: out of memory");
+		goto fail;
+	}
+	snprintf(st->path, n, "%s/%s", dir, STORE_SUBDIR);
+
+	if ((code = store_mkdir(dir, st->opt.read_only, err)) != 0)
+		goto fail;
+	if ((code = store_mkdir(st->path, st->opt.read_only, err)) != 0)
+		goto fail;
+
+	if ((code = store_env_open(st, st->opt.map_size, err)) != 0)
+		goto fail;
+	*out = st;
+	return 0;
+
+fail:
 	free(st->path);
 	free(st);
 	return code;
@@ -440,7 +461,8 @@ store_close(struct store *st)
 		return;
 	if (st->txns > 0)
 		SM_BUG("store_close('%s') with %u transaction(s) open", st->path, st->txns);
-	if (st->opt.durability == STORE_DURABLE_PROCESS && !st->opt.read_only) {
+	if (st->env != NULL && st->opt.durability == STORE_DURABLE_PROCESS &&
+	    !st->opt.read_only) {
 		int rc = mdb_env_sync(st->env, 1);
 
 		if (rc != 0)
@@ -459,6 +481,8 @@ store_sync(struct store *st, struct sm_error *err)
 
 	if (st->opt.read_only)
 		return 0;
+	if (st->env == NULL)
+		return store_closed(st, err);
 	rc = mdb_env_sync(st->env, 1);
 	if (rc != 0)
 		return store_fail(err, st->path, rc, "cannot sync");
@@ -470,7 +494,7 @@ store_map_size(struct store *st)
 {
 	MDB_envinfo info;
 
-	if (mdb_env_info(st->env, &info) != 0)
+	if (st->env == NULL || mdb_env_info(st->env, &info) != 0)
 		return 0;
 	return info.me_mapsize;
 }
@@ -501,6 +525,14 @@ store__env(struct store *st)
 	return st->env;
 }
 
+/* Every call on a handle whose environment could not be reopened. */
+static int
+store_closed(struct store *st, struct sm_error *err)
+{
+	return sm_error_set(err, SM_ESTORE, "store '%s': closed after a failed map growth "
+	    "(see the log): restart the process", st->path);
+}
+
 /* Double the map (capped).  Only with no transaction of ours open. */
 static int
 store_grow(struct store *st, struct sm_error *err)
@@ -520,8 +552,29 @@ store_grow(struct store *st, struct sm_error *err)
 		    st->opt.map_size_max);
 	next = cur > st->opt.map_size_max / 2 ? st->opt.map_size_max : cur * 2;
 	rc = mdb_env_set_mapsize(st->env, next);
-	if (rc != 0)
-		return store_fail(err, st->path, rc, "cannot grow the map");
+	if (rc != 0) {
+		struct sm_error again;
+		char what[160];
+
+		/* LMDB unmapped the old map and could not map the new one: the
+		 * environment has no map now and must not be used.  Reopen it at
+		 * the size that worked; if even that fails the handle is closed
+		 * and every call says so. */
+		mdb_env_close(st->env);
+		st->env = NULL;
+		sm_error_clear(&again);
+		if (store_env_open(st, cur, &again) != 0) {
+			sm_log_error("store '%s': cannot reopen after a failed map growth: %s: the "
+			    "store is closed; restart the process", st->path, again.msg);
+			snprintf(what, sizeof(what), "cannot grow the map from %zu to %zu bytes, "
+			    "and the store is closed", cur, next);
+			return store_fail(err, st->path, rc, what);
+		}
+		snprintf(what, sizeof(what), "cannot grow the map from %zu to %zu bytes (it "
+		    "stays at %zu; free memory or address space, e.g. ulimit -v)", cur, next,
+		    store_map_size(st));
+		return store_fail(err, st->path, rc, what);
+	}
 	sm_log_debug("store '%s': map grown from %zu to %zu bytes", st->path, cur,
 	    store_map_size(st));
 	return 0;
@@ -661,6 +714,8 @@ store_batch_commit(struct store *st, struct store_batch *b, struct sm_error *err
 
 	if (st->opt.read_only)
 		return sm_error_set(err, SM_EPERM, "store '%s': opened read-only", st->path);
+	if (st->env == NULL)
+		return store_closed(st, err);
 	if (st->writer)
 		return sm_error_set(err, SM_EBUSY,
 		    "store '%s': a write transaction is already open: commit it before "
@@ -702,6 +757,8 @@ store_txn_begin(struct store *st, int mode, struct store_txn **out, struct sm_er
 	if (mode != STORE_TXN_READ && mode != STORE_TXN_WRITE)
 		return sm_error_set(err, SM_EINVAL, "store '%s': bad transaction mode %d",
 		    st->path, mode);
+	if (st->env == NULL)
+		return store_closed(st, err);
 	if (mode == STORE_TXN_WRITE) {
 		if (st->opt.read_only)
 			return sm_error_set(err, SM_EPERM, "store '%s': opened read-only",

@@ -156,7 +156,10 @@ int store_batch_del(struct store_batch *b, enum store_table t, const void *key, 
  * map and retries on MDB_MAP_FULL.  The batch is reset on success and left
  * intact on failure.  When the map cannot grow (maximum reached, or a
  * transaction of this handle is open) the result is SM_EFULL and nothing
- * of the batch is stored.  An empty batch commits nothing and returns 0.
+ * of the batch is stored.  When the bigger map cannot be mapped (SM_ENOMEM,
+ * address space) nothing is stored either and the store stays usable at
+ * its old size; if it cannot even be reopened at that size, this and every
+ * later call return SM_ESTORE.  An empty batch commits nothing and returns 0.
  */
 int store_batch_commit(struct store *st, struct store_batch *b, struct sm_error *err);
 

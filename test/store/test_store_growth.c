@@ -1,13 +1,16 @@
 /*
  * test_store_growth.c - map growth from a tiny map, batch atomicity when
  * the map cannot grow, store_write replay, and readers in another process
- * that never block the writer (and follow the map it grew).
+ * that never block the writer (and follow the map it grew), and a map
+ * growth that fails for want of address space (the store stays usable at
+ * its old size).
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -488,6 +491,105 @@ test_stale_reader(void)
 	stu_rmtree(dir);
 }
 
+/* This process's virtual size in bytes (VmSize), 0 if unknown. */
+static size_t
+vm_size(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t kb = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %zu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * KIB;
+}
+
+/*
+ * The child of test_growth_enomem: grow under an address-space limit until
+ * mdb_env_set_mapsize fails, then use the store.  Returns 0 or the number
+ * of the step that went wrong (the parent reports it).
+ */
+static int
+enomem_child(const char *dir)
+{
+	struct sm_error err;
+	struct store *st;
+	struct rlimit rl;
+	char why[128];
+	uint64_t n = 0;
+	size_t before;
+	int rc = 0;
+
+	sm_error_clear(&err);
+	if ((st = open_tiny(dir, 1 * MIB, 1024 * MIB, 0, &err)) == NULL)
+		return 1;
+	if (getrlimit(RLIMIT_AS, &rl) != 0)
+		return 2;
+	rl.rlim_cur = vm_size() + 24 * MIB;
+	if (setrlimit(RLIMIT_AS, &rl) != 0)
+		return 2;
+	/* 16 KiB per batch until a growth fails (at most 256 MiB) */
+	while (n < 16384 && (rc = write_entries(st, n, n + 4, 4 * KIB, 4, &err)) == 0)
+		n += 4;
+	if (rc == 0)
+		return 3; /* never failed: the limit did not bite */
+	fprintf(stderr, "# growth failed as expected after %llu entries: %s\n",
+	    (unsigned long long)n, err.msg);
+	before = store_map_size(st);
+	if (before == 0)
+		return 4; /* the handle has no map: unusable */
+	if (!verify_entries(st, n, 4 * KIB, why, sizeof(why))) {
+		fprintf(stderr, "# %s\n", why);
+		return 5;
+	}
+	/* a batch that fits the old map still commits */
+	if (store_map_size(st) == before && write_entries(st, n, n + 1, 64, 1, &err) != 0) {
+		fprintf(stderr, "# small commit: %s\n", err.msg);
+		return 6;
+	}
+	/* with the limit lifted, growth works again and nothing was lost */
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_AS, &rl);
+	if (write_entries(st, n, n + 2048, 4 * KIB, 64, &err) != 0) {
+		fprintf(stderr, "# after the limit: %s\n", err.msg);
+		return 7;
+	}
+	if (!verify_entries(st, n + 2048, 4 * KIB, why, sizeof(why))) {
+		fprintf(stderr, "# %s\n", why);
+		return 8;
+	}
+	store_close(st);
+	return 0;
+}
+
+static void
+test_growth_enomem(void)
+{
+	char dir[512];
+	pid_t pid;
+	int status = 0;
+
+#if defined(__SANITIZE_ADDRESS__)
+	ok(1, "# SKIP an address-space limit does not work under AddressSanitizer");
+	return;
+#endif
+	stu_tmpdir(dir, sizeof(dir), "enomem");
+	pid = fork();
+	if (pid == 0)
+		_exit(enomem_child(dir));
+	waitpid(pid, &status, 0);
+	if (WIFSIGNALED(status))
+		diag("the child died of signal %d", WTERMSIG(status));
+	is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status), 0,
+	    "a map growth refused by the address-space limit leaves the store usable at "
+	    "its old size (steps: 3 limit did not bite, 4 no map, 5 data, 6 small commit, "
+	    "7/8 growth after the limit)");
+	stu_rmtree(dir);
+}
+
 int
 main(void)
 {
@@ -496,5 +598,6 @@ main(void)
 	test_atomic_full();
 	test_reader_process();
 	test_stale_reader();
+	test_growth_enomem();
 	return done_testing();
 }
