@@ -73,6 +73,7 @@ struct sm__inst {
 	int recovered;         /* loaded by sm_engine_recover, invocations pending */
 	int aborted;           /* stopped by an event storm: further events dropped */
 	int acked;             /* done, and the daemon acknowledged it (forget) */
+	unsigned restarts;     /* recoveries that found actions in flight */
 	uint64_t hist_seq;
 	uint64_t inbox_seq;    /* top-level: last inbox key used by any session of
 	                          its tree (children draw their keys from it) */
@@ -122,6 +123,7 @@ struct sm_engine {
 	void *trace_arg;
 	sm_engine_log_fn *log_fn;
 	void *log_arg;
+	unsigned max_restarts;          /* 0: no limit (sm_engine_set_max_restarts) */
 	sm_engine_probe_fn *probe_fn;   /* test hook: fault points */
 	void *probe_arg;
 	uint64_t probe_n;
@@ -1257,6 +1259,10 @@ static void write_state_record(struct sm__inst *in, struct sm_jw *w)
 	sm__jw_str(w, in->done ? in->final_id : NULL);
 	if (in->done && !in->parent)
 		sm__jw_lit(w, in->acked ? ",\"acked\":true" : ",\"acked\":false");
+	if (in->restarts) {
+		sm__jw_lit(w, ",\"restarts\":");
+		sm__jw_int(w, in->restarts);
+	}
 	sm__jw_lit(w, ",\"created\":");
 	sm__jw_int(w, in->created);
 	sm__jw_lit(w, ",\"updated\":");
@@ -2075,10 +2081,11 @@ static void recover_session(struct sm_engine *e, struct sm__inst *in, json_t *j)
 {
 	json_t *timers, *t;
 	struct eng_timer **tail = &in->timers;
-	size_t i;
+	size_t i, inflight = 0;
 	struct sm_invocation *inv;
 
 	in->persist = 1;
+	in->restarts = (unsigned)json_integer_value(json_object_get(j, "restarts"));
 	in->started = 1;
 	in->recovered = 1;
 	in->created = json_integer_value(json_object_get(j, "created"));
@@ -2117,6 +2124,22 @@ static void recover_session(struct sm_engine *e, struct sm__inst *in, json_t *j)
 			continue; /* a retry is already scheduled */
 		inv->attempt++;
 		pend_invoke(in, inv);
+		inflight++;
+	}
+	/* max_restarts: a task whose actions were in flight across too many
+	 * crashes gets error.restarts instead of crash-looping the daemon (its
+	 * actions restart too; the machine leaves their state) */
+	if (inflight && !in->parent) {
+		in->restarts++;
+		if (e->max_restarts && in->restarts > e->max_restarts) {
+			json_t *d = json_pack("{s:I,s:I}", "restarts", (json_int_t)in->restarts,
+			    "max", (json_int_t)e->max_restarts);
+
+			sm_log_warn("engine: instance '%s' had actions in flight across %u restarts "
+			    "(max %u): error.restarts", in->id, in->restarts, e->max_restarts);
+			push_named(in, "error.restarts", d, NULL, SM_EV_EXTERNAL);
+			json_decref(d);
+		}
 	}
 	in->in_touched = 1;
 	in->touched_next = e->touched;
@@ -2260,6 +2283,11 @@ static int recover_child(struct sm_engine *e, json_t *j)
 	recover_session(e, in, j);
 	in->inbox_seq = 0; /* children draw inbox keys from their top-level instance */
 	return 0;
+}
+
+void sm_engine_set_max_restarts(struct sm_engine *e, unsigned max)
+{
+	e->max_restarts = max;
 }
 
 int sm_engine_recover(struct sm_engine *e, struct sm_error *err)

@@ -145,6 +145,17 @@ int sm_engine_add_machine(struct sm_engine *e, const struct sm_machine *m);
 int sm_engine_recover(struct sm_engine *e, struct sm_error *err);
 
 /*
+ * Recovery counts, per top-level instance, the restarts that found actions
+ * in flight (persisted in the instance record as "restarts").  With `max`
+ * > 0, an instance whose count goes past `max` gets the external event
+ * error.restarts with data {"restarts": n, "max": max} (after its actions
+ * restarted), so a task that crashes the daemon cannot crash-loop it; the
+ * machine decides what to do.  0 (the default): no limit.  Set it before
+ * sm_engine_recover().
+ */
+void sm_engine_set_max_restarts(struct sm_engine *e, unsigned max);
+
+/*
  * Instance ids: 1 to SM_ENGINE_ID_MAX bytes, no control characters and no
  * '/' (child sessions are named "<parent id>/<invokeid>"; their ids are
  * limited to SM_ENGINE_CHILD_ID_MAX bytes, a longer one fails the invoke

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1338,6 +1339,72 @@ static void test_timer_order(void)
 	free(dir2);
 }
 
+/* max_restarts: an instance whose action was in flight across more daemon
+ * restarts than allowed gets error.restarts (counted in its record). */
+static const char *restart_machine =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' xmlns:sm='urn:smd:scxml:1'"
+    " version='1.0' datamodel='task' initial='work'>"
+    " <datamodel><data id='why' expr='null'/></datamodel>"
+    " <state id='work'>"
+    "  <invoke id='job' type='urn:smd:scxml:1' src='script'/>"
+    "  <transition event='done.invoke.job' target='end'/>"
+    "  <transition event='error.restarts' target='gave_up'>"
+    "   <assign location='why' expr='_event.data'/></transition>"
+    " </state>"
+    " <final id='end'/><final id='gave_up'/>"
+    "</scxml>";
+
+static void test_max_restarts(void)
+{
+	char *dir = etu_tmpdir("sm_engine_test");
+	struct env v;
+	struct sm_error err;
+	struct sm_instance_status stt;
+	json_t *why;
+
+	for (int limit = 0; limit <= 2; limit += 2) {
+		etu_rmtree(dir);
+		mkdir(dir, 0700);
+		memset(&v, 0, sizeof(v));
+		for (int i = 1; i < 8; i++)
+			v.sc.plan[i] = 2; /* every attempt hangs: a task that crashes smd */
+		env_open(&v, dir, restart_machine);
+		sm_engine_start(v.e, v.m, limit ? "r2" : "r0", NULL, &err);
+		run_for(&v, 50, 0);
+		for (int round = 1; round <= 3; round++) {
+			env_close(&v, 1);
+			json_decref(v.sc.last_params);
+			memset(&v.sc, 0, sizeof(v.sc));
+			for (int i = 1; i < 8; i++)
+				v.sc.plan[i] = 2;
+			env_open(&v, dir, restart_machine);
+			sm_engine_set_max_restarts(v.e, (unsigned)limit);
+			sm_engine_recover(v.e, &err);
+			run_for(&v, 100, 0);
+			sm_engine_instance_status(v.e, limit ? "r2" : "r0", &stt);
+			if (limit && round == 3) {
+				is_int(stt.state, SM_INSTANCE_DONE, "restart 3 of max 2: the instance ends");
+				is_str(stt.final_id, "gave_up", "through error.restarts");
+				why = dm_get(&v, "r2", "why");
+				is_int((int)json_integer_value(json_object_get(why, "restarts")), 3,
+				    "the event says 3 restarts");
+				is_int((int)json_integer_value(json_object_get(why, "max")), 2,
+				    "and the limit");
+				json_decref(why);
+				ok(v.sc.ncancels == v.sc.nstarts, "no action of it is left running "
+				    "(%d started, %d cancelled)", v.sc.nstarts, v.sc.ncancels);
+			} else
+				is_int(stt.state, SM_INSTANCE_RUNNING, "limit %d, restart %d: still running",
+				    limit, round);
+		}
+		env_close(&v, 0);
+		json_decref(v.sc.last_params);
+		json_decref(v.donedata);
+	}
+	etu_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -1365,5 +1432,6 @@ int main(void)
 	test_runaway();
 	test_done_after_crash();
 	test_timer_order();
+	test_max_restarts();
 	return done_testing();
 }
