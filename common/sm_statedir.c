@@ -19,9 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "sm_rand.h"
 
 struct sm_statedir {
 	char *dir;
@@ -227,14 +228,9 @@ sd_id_make(char *out)
 
 	while (n < SM_STATEDIR_ID_LEN) {
 		if (used == have) {
-			ssize_t r = getrandom(b, sizeof(b), 0);
-
-			if (r < 0) {
-				if (errno == EINTR)
-					continue;
+			if (sm_rand_bytes(b, sizeof(b)) != 0)
 				return SM_EIO;
-			}
-			have = (size_t)r;
+			have = sizeof(b);
 			used = 0;
 			continue;
 		}

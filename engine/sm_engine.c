@@ -29,6 +29,7 @@
 #include "sm_loop.h"
 #include "sm_machine.h"
 #include "sm_model.h"
+#include "sm_rand.h"
 #include "store.h"
 
 #define INSTANCE_FORMAT SM_ENGINE_RECORD_FORMAT
@@ -116,7 +117,7 @@ struct sm_engine {
 	uint64_t timer_seq;        /* last eng_timer.seq given */
 	struct eng_timer **armv;   /* scratch: timers to arm, by (due, seq) */
 	size_t armcap;
-	uint64_t rng;
+	struct sm_rng rng;         /* retry jitter */
 	sm_engine_done_fn *done_fn;
 	void *done_arg;
 	sm_engine_trace_fn *trace_fn;
@@ -140,18 +141,6 @@ static inline void probe(struct sm_engine *e, enum sm_probe_kind kind)
 }
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static uint64_t rng_next(struct sm_engine *e)
-{
-	/* xorshift64*: jitter only, not security */
-	uint64_t x = e->rng;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	e->rng = x;
-	return x * 2685821657736338717ULL;
-}
 
 static size_t hash_str(const char *s)
 {
@@ -348,12 +337,12 @@ static struct sm__inst *inst_new(struct sm_engine *e, const struct sm_machine *m
 	if (in->id && in->task) {
 		struct sm_jw w = { 0 };
 
-		sm__jw_json(&w, in->task);
+		sm_jw_json(&w, in->task);
 		if (!w.err) {
 			in->task_txt = w.buf;
 			in->task_len = w.len;
 		} else {
-			sm__jw_free(&w);
+			sm_jw_free(&w);
 		}
 	}
 	if (!in->id || !in->task || !in->task_txt) {
@@ -494,7 +483,7 @@ static int inbox_put(struct sm__inst *dst, struct sm_event *ev, const struct sm_
 
 	if (!kl)
 		return SM_EINVAL;
-	sm__jw_reset(&dst->e->jw);
+	sm_jw_reset(&dst->e->jw);
 	sm__event_write(ev, &dst->e->jw);
 	rc = batch_put_jw(dst->e, STORE_T_INBOX, key, kl);
 	if (rc != 0)
@@ -586,8 +575,8 @@ static void timer_store_put(struct sm__inst *in, struct eng_timer *t)
 		    "would be over %d bytes (use a shorter send id)", t->tid, in->id,
 		    STORE_KEY_MAX);
 	} else {
-		sm__jw_reset(&in->e->jw);
-		sm__jw_json(&in->e->jw, t->payload);
+		sm_jw_reset(&in->e->jw);
+		sm_jw_json(&in->e->jw, t->payload);
 		batch_put_jw(in->e, STORE_T_TIMERS, key, kl);
 	}
 }
@@ -1243,60 +1232,60 @@ static void write_state_record(struct sm__inst *in, struct sm_jw *w)
 	const struct known_machine *km = machine_known(in->e, in->m);
 	struct eng_timer *t;
 
-	sm__jw_reset(w);
-	sm__jw_lit(w, "{\"v\":");
-	sm__jw_int(w, INSTANCE_FORMAT);
-	sm__jw_lit(w, ",\"id\":");
-	sm__jw_str(w, in->id);
-	sm__jw_lit(w, ",\"machine\":");
-	sm__jw_str(w, km ? km->hash : "");
-	sm__jw_lit(w, ",\"machine_name\":");
-	sm__jw_str(w, in->m->name ? in->m->name : "");
-	sm__jw_lit(w, ",\"machine_path\":");
-	sm__jw_str(w, in->m->path ? in->m->path : "");
-	sm__jw_lit(w, in->done ? ",\"status\":\"done\",\"final\":" :
+	sm_jw_reset(w);
+	sm_jw_lit(w, "{\"v\":");
+	sm_jw_int(w, INSTANCE_FORMAT);
+	sm_jw_lit(w, ",\"id\":");
+	sm_jw_str(w, in->id);
+	sm_jw_lit(w, ",\"machine\":");
+	sm_jw_str(w, km ? km->hash : "");
+	sm_jw_lit(w, ",\"machine_name\":");
+	sm_jw_str(w, in->m->name ? in->m->name : "");
+	sm_jw_lit(w, ",\"machine_path\":");
+	sm_jw_str(w, in->m->path ? in->m->path : "");
+	sm_jw_lit(w, in->done ? ",\"status\":\"done\",\"final\":" :
 	    ",\"status\":\"running\",\"final\":");
-	sm__jw_str(w, in->done ? in->final_id : NULL);
+	sm_jw_str(w, in->done ? in->final_id : NULL);
 	if (in->done && !in->parent)
-		sm__jw_lit(w, in->acked ? ",\"acked\":true" : ",\"acked\":false");
+		sm_jw_lit(w, in->acked ? ",\"acked\":true" : ",\"acked\":false");
 	if (in->restarts) {
-		sm__jw_lit(w, ",\"restarts\":");
-		sm__jw_int(w, in->restarts);
+		sm_jw_lit(w, ",\"restarts\":");
+		sm_jw_int(w, in->restarts);
 	}
-	sm__jw_lit(w, ",\"created\":");
-	sm__jw_int(w, in->created);
-	sm__jw_lit(w, ",\"updated\":");
-	sm__jw_int(w, sm_time_wall_ms());
-	sm__jw_lit(w, ",\"hist_seq\":");
-	sm__jw_int(w, (int64_t)in->hist_seq);
-	sm__jw_lit(w, ",\"inbox_seq\":");
-	sm__jw_int(w, (int64_t)in->inbox_seq);
-	sm__jw_lit(w, ",\"task\":");
+	sm_jw_lit(w, ",\"created\":");
+	sm_jw_int(w, in->created);
+	sm_jw_lit(w, ",\"updated\":");
+	sm_jw_int(w, sm_time_wall_ms());
+	sm_jw_lit(w, ",\"hist_seq\":");
+	sm_jw_int(w, (int64_t)in->hist_seq);
+	sm_jw_lit(w, ",\"inbox_seq\":");
+	sm_jw_int(w, (int64_t)in->inbox_seq);
+	sm_jw_lit(w, ",\"task\":");
 	if (in->task_txt) /* serialized once: the task never changes */
-		sm__jw_raw(w, in->task_txt, in->task_len);
+		sm_jw_raw(w, in->task_txt, in->task_len);
 	else
-		sm__jw_json(w, in->task);
+		sm_jw_json(w, in->task);
 	if (in->parent) {
-		sm__jw_lit(w, ",\"parent\":");
-		sm__jw_str(w, in->parent->id);
-		sm__jw_lit(w, ",\"invokeid\":");
-		sm__jw_str(w, in->parent_invokeid);
+		sm_jw_lit(w, ",\"parent\":");
+		sm_jw_str(w, in->parent->id);
+		sm_jw_lit(w, ",\"invokeid\":");
+		sm_jw_str(w, in->parent_invokeid);
 	}
-	sm__jw_lit(w, ",\"session\":");
+	sm_jw_lit(w, ",\"session\":");
 	sm__session_write(in->s, w);
-	sm__jw_lit(w, ",\"timers\":[");
+	sm_jw_lit(w, ",\"timers\":[");
 	for (t = in->timers; t; t = t->next) {
 		if (t != in->timers)
-			sm__jw_raw(w, ",", 1);
-		sm__jw_lit(w, "{\"id\":");
-		sm__jw_str(w, t->tid);
-		sm__jw_lit(w, ",\"due\":");
-		sm__jw_int(w, t->due);
-		sm__jw_lit(w, ",\"payload\":");
-		sm__jw_json(w, t->payload);
-		sm__jw_raw(w, "}", 1);
+			sm_jw_raw(w, ",", 1);
+		sm_jw_lit(w, "{\"id\":");
+		sm_jw_str(w, t->tid);
+		sm_jw_lit(w, ",\"due\":");
+		sm_jw_int(w, t->due);
+		sm_jw_lit(w, ",\"payload\":");
+		sm_jw_json(w, t->payload);
+		sm_jw_raw(w, "}", 1);
 	}
-	sm__jw_lit(w, "]}");
+	sm_jw_lit(w, "]}");
 }
 
 static void write_state(struct sm__inst *in)
@@ -1323,10 +1312,10 @@ static void write_to_config(struct sm__inst *in, struct sm_jw *w)
 		return;
 	}
 	f = sm__session_final(in->s);
-	sm__jw_raw(w, "[", 1);
+	sm_jw_raw(w, "[", 1);
 	if (f)
-		sm__jw_str(w, f);
-	sm__jw_raw(w, "]", 1);
+		sm_jw_str(w, f);
+	sm_jw_raw(w, "]", 1);
 }
 
 /* `from`: the configuration before the step (sm__session_active bytes,
@@ -1346,49 +1335,49 @@ static void write_history(struct sm__inst *in, const struct sm_event *ev,
 		sm__session_clear_errors(in->s);
 		return;
 	}
-	sm__jw_reset(w);
-	sm__jw_lit(w, "{\"kind\":");
-	sm__jw_str(w, kind);
-	sm__jw_lit(w, ",\"seq\":");
-	sm__jw_int(w, (int64_t)in->hist_seq);
-	sm__jw_lit(w, ",\"time\":");
-	sm__jw_int(w, sm_time_wall_ms());
-	sm__jw_lit(w, ",\"event\":");
+	sm_jw_reset(w);
+	sm_jw_lit(w, "{\"kind\":");
+	sm_jw_str(w, kind);
+	sm_jw_lit(w, ",\"seq\":");
+	sm_jw_int(w, (int64_t)in->hist_seq);
+	sm_jw_lit(w, ",\"time\":");
+	sm_jw_int(w, sm_time_wall_ms());
+	sm_jw_lit(w, ",\"event\":");
 	if (ev)
 		sm__event_write(ev, w);
 	else
-		sm__jw_raw(w, "null", 4);
-	sm__jw_lit(w, ",\"from\":");
+		sm_jw_raw(w, "null", 4);
+	sm_jw_lit(w, ",\"from\":");
 	if (from)
 		sm__config_write(in->m, from, w);
 	else
-		sm__jw_raw(w, "null", 4);
-	sm__jw_lit(w, ",\"to\":");
+		sm_jw_raw(w, "null", 4);
+	sm_jw_lit(w, ",\"to\":");
 	write_to_config(in, w);
-	sm__jw_lit(w, ",\"actions\":[");
+	sm_jw_lit(w, ",\"actions\":[");
 	for (f = fx; f; f = f->next) {
 		if (f->kind == SM_FX_INVOKE) {
 			const struct sm_invoke *iv = &in->m->states[f->state].invokes[f->inv_index];
 
-			sm__jw_lit(w, first ? "{\"invokeid\":" : ",{\"invokeid\":");
-			sm__jw_str(w, f->invokeid);
-			sm__jw_lit(w, iv->kind == SM_INV_ACTION ? ",\"type\":\"action\",\"src\":" :
+			sm_jw_lit(w, first ? "{\"invokeid\":" : ",{\"invokeid\":");
+			sm_jw_str(w, f->invokeid);
+			sm_jw_lit(w, iv->kind == SM_INV_ACTION ? ",\"type\":\"action\",\"src\":" :
 			    ",\"type\":\"scxml\",\"src\":");
-			sm__jw_str(w, iv->src ? iv->src : "");
-			sm__jw_raw(w, "}", 1);
+			sm_jw_str(w, iv->src ? iv->src : "");
+			sm_jw_raw(w, "}", 1);
 			first = 0;
 		} else if (f->kind == SM_FX_UNINVOKE) {
-			sm__jw_lit(w, first ? "{\"invokeid\":" : ",{\"invokeid\":");
-			sm__jw_str(w, f->invokeid);
-			sm__jw_lit(w, ",\"type\":\"cancel\"}");
+			sm_jw_lit(w, first ? "{\"invokeid\":" : ",{\"invokeid\":");
+			sm_jw_str(w, f->invokeid);
+			sm_jw_lit(w, ",\"type\":\"cancel\"}");
 			first = 0;
 		}
 	}
-	sm__jw_lit(w, "],\"errors\":");
+	sm_jw_lit(w, "],\"errors\":");
 	errors = sm__session_errors(in->s);
-	sm__jw_json(w, errors);
+	sm_jw_json(w, errors);
 	sm__session_clear_errors(in->s);
-	sm__jw_raw(w, "}", 1);
+	sm_jw_raw(w, "}", 1);
 	kl = key_seq(key, sizeof(key), in->id, in->hist_seq);
 	if (kl)
 		batch_put_jw(in->e, STORE_T_HISTORY, key, kl);
@@ -1644,7 +1633,7 @@ int sm_action_fail(struct sm_action_call *call, const char *error, const char *m
 		return 0;
 	iv = &in->m->states[inv->state].invokes[inv->inv_index];
 	if (iv->kind == SM_INV_ACTION && sm_retry_should(&iv->retry, inv->attempt, error)) {
-		int64_t delay = sm_retry_delay_ms(&iv->retry, inv->attempt, rng_next(in->e));
+		int64_t delay = sm_retry_delay_ms(&iv->retry, inv->attempt, sm_rng_next(&in->e->rng));
 		char tid[600];
 		json_t *payload;
 		struct sm_event *ev;
@@ -1684,7 +1673,6 @@ int sm_engine_create(struct sm_engine **out, struct sm_loop *loop, struct store 
     struct sm_error *err)
 {
 	struct sm_engine *e;
-	struct timespec ts;
 
 	*out = NULL;
 	if (!loop)
@@ -1695,8 +1683,7 @@ int sm_engine_create(struct sm_engine **out, struct sm_loop *loop, struct store 
 	e->loop = loop;
 	e->store = store;
 	e->stored_machines = json_object();
-	clock_gettime(CLOCK_REALTIME, &ts);
-	e->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ 0x9e3779b97f4a7c15ULL;
+	sm_rng_init(&e->rng);
 	if (!e->stored_machines || store_batch_create(&e->batch) != 0 ||
 	    sm_loop_prepare_add(loop, prepare_cb, e) != 0) {
 		json_decref(e->stored_machines);
@@ -1756,7 +1743,7 @@ void sm_engine_destroy(struct sm_engine *e)
 	json_decref(e->stored_machines);
 	store_batch_destroy(e->batch);
 	sm__actions_free(&e->actions);
-	sm__jw_free(&e->jw);
+	sm_jw_free(&e->jw);
 	free(e->from);
 	free(e->armv);
 	free(e);

@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sm_duration.h"
 #include "sm_expr.h"
 #include "sm_interp_private.h"
+#include "sm_machine.h"
 #include "sm_text.h"
 #include "sm_log.h"
 
@@ -201,41 +203,6 @@ int sm__event_match(char *const *descriptors, const char *name)
 		if (descriptor_match(*descriptors, name))
 			return 1;
 	return 0;
-}
-
-int64_t sm__parse_duration(const char *str)
-{
-	const char *p = str;
-	double v = 0, frac = 0.1;
-	int digits = 0;
-
-	if (!str)
-		return -1;
-	while (isdigit((unsigned char)*p)) {
-		v = v * 10 + (*p - '0');
-		if (v > 1e12)
-			return -1;
-		p++;
-		digits++;
-	}
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		while (isdigit((unsigned char)*p)) {
-			v += (*p - '0') * frac;
-			frac /= 10;
-			p++;
-			digits++;
-		}
-	}
-	if (digits == 0)
-		return -1;
-	if (strcmp(p, "s") == 0)
-		return (int64_t)(v * 1000.0 + 0.5);
-	if (strcmp(p, "ms") == 0)
-		return (int64_t)(v + 0.5);
-	return -1;
 }
 
 /* ---- state helpers ------------------------------------------------------ */
@@ -613,8 +580,9 @@ static int exec_send(struct sm_session *s, const struct sm_exec *x)
 		v = NULL;
 		if (eval_expr(s, sd->delayexpr, "delayexpr", x->line, &v) != 0)
 			goto out;
-		if (!json_is_string(v) || (delay = sm__parse_duration(json_string_value(v))) < 0) {
-			exec_error(s, x->line, "send delayexpr must give a duration like \"2s\"");
+		if (!json_is_string(v) ||
+		    sm_duration_parse_n(json_string_value(v), json_string_length(v), &delay) != 0) {
+			exec_error(s, x->line, "send delayexpr must give a duration: " SM_DURATION_HINT);
 			goto out;
 		}
 	}
@@ -1929,230 +1897,21 @@ int sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *er
 	return 0;
 }
 
-/* ---- direct JSON writer (persistence without temporary trees) ------------ */
-
-static int jw_grow(struct sm_jw *w, size_t more)
-{
-	size_t cap;
-	char *nb;
-
-	if (w->err)
-		return -1;
-	if (w->len + more <= w->cap)
-		return 0;
-	cap = w->cap ? w->cap : 1024;
-	while (cap < w->len + more)
-		cap *= 2;
-	nb = realloc(w->buf, cap);
-	if (!nb) {
-		w->err = SM_ENOMEM;
-		return -1;
-	}
-	w->buf = nb;
-	w->cap = cap;
-	return 0;
-}
-
-void sm__jw_reset(struct sm_jw *w)
-{
-	w->len = 0;
-	w->err = 0;
-}
-
-void sm__jw_free(struct sm_jw *w)
-{
-	free(w->buf);
-	memset(w, 0, sizeof(*w));
-}
-
-void sm__jw_raw(struct sm_jw *w, const char *s, size_t n)
-{
-	if (jw_grow(w, n) != 0)
-		return;
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-}
-
-void sm__jw_lit(struct sm_jw *w, const char *s)
-{
-	sm__jw_raw(w, s, strlen(s));
-}
-
-void sm__jw_strn(struct sm_jw *w, const char *str, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, run;
-
-	if (!str) {
-		sm__jw_raw(w, "null", 4);
-		return;
-	}
-	/* worst case 6 bytes per input byte, plus quotes */
-	if (jw_grow(w, n * 6 + 2) != 0)
-		return;
-	w->buf[w->len++] = '"';
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t l;
-
-		for (run = i; run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' &&
-		    s[run] != '\\'; run++)
-			;
-		if (run > i) {
-			memcpy(w->buf + w->len, s + i, run - i);
-			w->len += run - i;
-			i = run;
-			continue;
-		}
-		c = s[i];
-		if (c >= 0x80) {
-			l = sm_utf8_seq(s + i, n - i);
-			if (l) {
-				memcpy(w->buf + w->len, s + i, l);
-				w->len += l;
-				i += l;
-				continue;
-			}
-			/* not UTF-8: keep the JSON valid, the byte as U+00XX */
-		}
-		w->buf[w->len++] = '\\';
-		switch (c) {
-		case '"': w->buf[w->len++] = '"'; break;
-		case '\\': w->buf[w->len++] = '\\'; break;
-		case '\b': w->buf[w->len++] = 'b'; break;
-		case '\f': w->buf[w->len++] = 'f'; break;
-		case '\n': w->buf[w->len++] = 'n'; break;
-		case '\r': w->buf[w->len++] = 'r'; break;
-		case '\t': w->buf[w->len++] = 't'; break;
-		default:
-			w->buf[w->len++] = 'u';
-			w->buf[w->len++] = '0';
-			w->buf[w->len++] = '0';
-			w->buf[w->len++] = hex[c >> 4];
-			w->buf[w->len++] = hex[c & 15];
-			break;
-		}
-		i++;
-	}
-	w->buf[w->len++] = '"';
-}
-
-void sm__jw_str(struct sm_jw *w, const char *s)
-{
-	sm__jw_strn(w, s, s ? strlen(s) : 0);
-}
-
-void sm__jw_int(struct sm_jw *w, int64_t v)
-{
-	char tmp[24];
-	size_t i = sizeof(tmp);
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-
-	do {
-		tmp[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
-	if (v < 0)
-		tmp[--i] = '-';
-	sm__jw_raw(w, tmp + i, sizeof(tmp) - i);
-}
-
-static void jw_json_depth(struct sm_jw *w, const json_t *v, int depth)
-{
-	if (w->err)
-		return;
-	if (depth > 1000) {
-		w->err = SM_ETOOBIG; /* or a cycle */
-		return;
-	}
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: {
-		const char *k;
-		json_t *x;
-		int first = 1;
-		void *it;
-
-		sm__jw_raw(w, "{", 1);
-		for (it = json_object_iter((json_t *)v); it;
-		    it = json_object_iter_next((json_t *)v, it)) {
-			k = json_object_iter_key(it);
-			x = json_object_iter_value(it);
-			if (!first)
-				sm__jw_raw(w, ",", 1);
-			first = 0;
-			sm__jw_strn(w, k, json_object_iter_key_len(it));
-			sm__jw_raw(w, ":", 1);
-			jw_json_depth(w, x, depth + 1);
-		}
-		sm__jw_raw(w, "}", 1);
-		break;
-	}
-	case JSON_ARRAY: {
-		size_t i, n = json_array_size(v);
-
-		sm__jw_raw(w, "[", 1);
-		for (i = 0; i < n; i++) {
-			if (i)
-				sm__jw_raw(w, ",", 1);
-			jw_json_depth(w, json_array_get(v, i), depth + 1);
-		}
-		sm__jw_raw(w, "]", 1);
-		break;
-	}
-	case JSON_STRING:
-		sm__jw_strn(w, json_string_value(v), json_string_length(v));
-		break;
-	case JSON_INTEGER:
-		sm__jw_int(w, json_integer_value(v));
-		break;
-	case JSON_TRUE:
-		sm__jw_raw(w, "true", 4);
-		break;
-	case JSON_FALSE:
-		sm__jw_raw(w, "false", 5);
-		break;
-	case JSON_NULL:
-		sm__jw_raw(w, "null", 4);
-		break;
-	default: { /* JSON_REAL: Jansson's own format, so values round-trip alike */
-		size_t n;
-
-		if (jw_grow(w, 64) != 0)
-			return;
-		n = json_dumpb(v, w->buf + w->len, 64, JSON_ENCODE_ANY | JSON_COMPACT);
-		if (n == 0 || n > 64)
-			w->err = SM_EINVAL;
-		else
-			w->len += n;
-		break;
-	}
-	}
-}
-
-void sm__jw_json(struct sm_jw *w, const json_t *v)
-{
-	if (!v)
-		sm__jw_raw(w, "null", 4);
-	else
-		jw_json_depth(w, v, 0);
-}
-
 void sm__event_write(const struct sm_event *ev, struct sm_jw *w)
 {
-	sm__jw_lit(w, "{\"name\":");
-	sm__jw_str(w, ev->name);
-	sm__jw_lit(w, ",\"data\":");
-	sm__jw_json(w, ev->data);
-	sm__jw_lit(w, ",\"sendid\":");
-	sm__jw_str(w, ev->sendid);
-	sm__jw_lit(w, ",\"origin\":");
-	sm__jw_str(w, ev->origin);
-	sm__jw_lit(w, ",\"invokeid\":");
-	sm__jw_str(w, ev->invokeid);
-	sm__jw_lit(w, ",\"type\":\"");
-	sm__jw_lit(w, event_type_name(ev->type));
-	sm__jw_lit(w, "\"}");
+	sm_jw_lit(w, "{\"name\":");
+	sm_jw_str(w, ev->name);
+	sm_jw_lit(w, ",\"data\":");
+	sm_jw_json(w, ev->data);
+	sm_jw_lit(w, ",\"sendid\":");
+	sm_jw_str(w, ev->sendid);
+	sm_jw_lit(w, ",\"origin\":");
+	sm_jw_str(w, ev->origin);
+	sm_jw_lit(w, ",\"invokeid\":");
+	sm_jw_str(w, ev->invokeid);
+	sm_jw_lit(w, ",\"type\":\"");
+	sm_jw_lit(w, event_type_name(ev->type));
+	sm_jw_lit(w, "\"}");
 }
 
 void sm__config_write(const struct sm_machine *m, const unsigned char *active, struct sm_jw *w)
@@ -2160,16 +1919,16 @@ void sm__config_write(const struct sm_machine *m, const unsigned char *active, s
 	size_t i;
 	int first = 1;
 
-	sm__jw_raw(w, "[", 1);
+	sm_jw_raw(w, "[", 1);
 	for (i = 0; i < m->nstates; i++) {
 		if (!active[i])
 			continue;
 		if (!first)
-			sm__jw_raw(w, ",", 1);
+			sm_jw_raw(w, ",", 1);
 		first = 0;
-		sm__jw_str(w, m->states[i].id);
+		sm_jw_str(w, m->states[i].id);
 	}
-	sm__jw_raw(w, "]", 1);
+	sm_jw_raw(w, "]", 1);
 }
 
 const unsigned char *sm__session_active(const struct sm_session *s)
@@ -2183,49 +1942,49 @@ void sm__session_write(const struct sm_session *s, struct sm_jw *w)
 	size_t i;
 	int k, first = 1;
 
-	sm__jw_lit(w, "{\"config\":");
+	sm_jw_lit(w, "{\"config\":");
 	sm__config_write(s->m, s->active, w);
-	sm__jw_lit(w, ",\"history\":{");
+	sm_jw_lit(w, ",\"history\":{");
 	for (i = 0; i < s->n; i++) {
 		if (s->hvn[i] < 0)
 			continue;
 		if (!first)
-			sm__jw_raw(w, ",", 1);
+			sm_jw_raw(w, ",", 1);
 		first = 0;
-		sm__jw_str(w, s->m->states[i].id);
-		sm__jw_raw(w, ":[", 2);
+		sm_jw_str(w, s->m->states[i].id);
+		sm_jw_raw(w, ":[", 2);
 		for (k = 0; k < s->hvn[i]; k++) {
 			if (k)
-				sm__jw_raw(w, ",", 1);
-			sm__jw_str(w, s->m->states[s->hv[i][k]].id);
+				sm_jw_raw(w, ",", 1);
+			sm_jw_str(w, s->m->states[s->hv[i][k]].id);
 		}
-		sm__jw_raw(w, "]", 1);
+		sm_jw_raw(w, "]", 1);
 	}
-	sm__jw_lit(w, "},\"datamodel\":");
-	sm__jw_json(w, s->dm);
-	sm__jw_lit(w, s->running ? ",\"running\":true,\"final\":" : ",\"running\":false,\"final\":");
-	sm__jw_str(w, s->final >= 0 ? s->m->states[s->final].id : NULL);
-	sm__jw_lit(w, ",\"donedata\":");
-	sm__jw_json(w, s->donedata);
-	sm__jw_lit(w, ",\"send_seq\":");
-	sm__jw_int(w, (int64_t)s->send_seq);
-	sm__jw_lit(w, ",\"invoke_seq\":");
-	sm__jw_int(w, (int64_t)s->invoke_seq);
-	sm__jw_lit(w, ",\"invocations\":[");
+	sm_jw_lit(w, "},\"datamodel\":");
+	sm_jw_json(w, s->dm);
+	sm_jw_lit(w, s->running ? ",\"running\":true,\"final\":" : ",\"running\":false,\"final\":");
+	sm_jw_str(w, s->final >= 0 ? s->m->states[s->final].id : NULL);
+	sm_jw_lit(w, ",\"donedata\":");
+	sm_jw_json(w, s->donedata);
+	sm_jw_lit(w, ",\"send_seq\":");
+	sm_jw_int(w, (int64_t)s->send_seq);
+	sm_jw_lit(w, ",\"invoke_seq\":");
+	sm_jw_int(w, (int64_t)s->invoke_seq);
+	sm_jw_lit(w, ",\"invocations\":[");
 	for (inv = s->invs; inv; inv = inv->next) {
 		if (inv != s->invs)
-			sm__jw_raw(w, ",", 1);
-		sm__jw_lit(w, "{\"id\":");
-		sm__jw_str(w, inv->invokeid);
-		sm__jw_lit(w, ",\"state\":");
-		sm__jw_str(w, s->m->states[inv->state].id);
-		sm__jw_lit(w, ",\"index\":");
-		sm__jw_int(w, inv->inv_index);
-		sm__jw_lit(w, ",\"attempt\":");
-		sm__jw_int(w, inv->attempt);
-		sm__jw_lit(w, ",\"params\":");
-		sm__jw_json(w, inv->params);
-		sm__jw_raw(w, "}", 1);
+			sm_jw_raw(w, ",", 1);
+		sm_jw_lit(w, "{\"id\":");
+		sm_jw_str(w, inv->invokeid);
+		sm_jw_lit(w, ",\"state\":");
+		sm_jw_str(w, s->m->states[inv->state].id);
+		sm_jw_lit(w, ",\"index\":");
+		sm_jw_int(w, inv->inv_index);
+		sm_jw_lit(w, ",\"attempt\":");
+		sm_jw_int(w, inv->attempt);
+		sm_jw_lit(w, ",\"params\":");
+		sm_jw_json(w, inv->params);
+		sm_jw_raw(w, "}", 1);
 	}
-	sm__jw_lit(w, "]}");
+	sm_jw_lit(w, "]}");
 }

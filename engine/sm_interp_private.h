@@ -21,9 +21,8 @@
 #include <jansson.h>
 
 #include "sm_err.h"
+#include "sm_jw.h"
 #include "sm_model.h"
-
-#define SM_SCXML_PROCESSOR "http://www.w3.org/TR/scxml/#SCXMLEventProcessor"
 
 enum sm_event_type {
 	SM_EV_PLATFORM = 0,
@@ -163,31 +162,6 @@ json_t *sm__session_datamodel(struct sm_session *s);
 json_t *sm__session_save(const struct sm_session *s);
 
 /*
- * A direct JSON writer into one growing buffer (the engine reuses it for
- * every record): no temporary trees.  Errors (ENOMEM, a value nested over
- * 1000 levels or in a cycle, an unprintable real) stick in `err`; check it
- * once at the end.  Strings are escaped as Jansson does (", \, control
- * characters; UTF-8 kept as is); a byte that is not UTF-8 becomes \u00XX
- * so the record stays valid JSON.
- */
-struct sm_jw {
-	char *buf;
-	size_t len, cap;
-	int err;               /* 0 or an SM_E* code */
-};
-
-void sm__jw_reset(struct sm_jw *w);
-void sm__jw_free(struct sm_jw *w);
-void sm__jw_raw(struct sm_jw *w, const char *s, size_t n);
-void sm__jw_lit(struct sm_jw *w, const char *s);
-/* A JSON string (NULL: null). */
-void sm__jw_str(struct sm_jw *w, const char *s);
-void sm__jw_strn(struct sm_jw *w, const char *s, size_t n);
-void sm__jw_int(struct sm_jw *w, int64_t v);
-/* Any JSON value, compact, object members in insertion order (as
- * json_dumpb(v, JSON_COMPACT | JSON_ENCODE_ANY)); NULL: null. */
-void sm__jw_json(struct sm_jw *w, const json_t *v);
-/*
  * Nesting limit of a datamodel (the writer refuses over 1000 levels, and
  * Jansson's parser over 2048 when a record is read back): a task, event data
  * or action result deeper than SM_DM_DEPTH_MAX - 1 is refused where it enters,
@@ -209,9 +183,6 @@ int sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *er
 
 /* Event descriptor matching ("foo" matches "foo" and "foo.bar", not "foos"). */
 int sm__event_match(char *const *descriptors, const char *name);
-
-/* Parse a CSS2 duration ("2s", "1.5s", ".5s", "500ms") into ms; -1 if invalid. */
-int64_t sm__parse_duration(const char *s);
 
 /* ---- actions (sm_action.c) ----------------------------------------------- */
 

@@ -30,14 +30,12 @@
 #include <libxml/xmlerror.h>
 #include <openssl/evp.h>
 
+#include "sm_duration.h"
 #include "sm_err.h"
 #include "sm_expr.h"
 #include "sm_machine.h"
 #include "sm_model.h"
 
-#define NS_SCXML "http://www.w3.org/2005/07/scxml"
-#define NS_SMD   "urn:smd:scxml:1"
-#define SM_SCXML_EVENT_PROCESSOR "http://www.w3.org/TR/scxml/#SCXMLEventProcessor"
 #define SM_LOAD_MAX_ATTEMPTS 100
 
 static void sm__strv_free(char **v);
@@ -262,42 +260,6 @@ ld_grow(struct ld *L, void **arr, size_t *n, size_t elem)
 /* ------------------------------------------------------------------ */
 /* small parsers                                                        */
 
-int
-sm_duration_parse(const char *s, int64_t *ms)
-{
-	const char *p = s;
-	double v = 0, scale = 0.1;
-	int digits = 0;
-
-	if (s == NULL)
-		return -1;
-	while (*p >= '0' && *p <= '9') {
-		v = v * 10 + (*p++ - '0');
-		digits++;
-		if (v > 1e12)
-			return -1;
-	}
-	if (*p == '.') {
-		p++;
-		while (*p >= '0' && *p <= '9') {
-			v += (*p++ - '0') * scale;
-			scale /= 10;
-			digits++;
-		}
-	}
-	if (digits == 0)
-		return -1;
-	if (strcmp(p, "s") == 0)
-		v *= 1000.0;
-	else if (strcmp(p, "ms") != 0)
-		return -1;
-	v = ceil(v - 1e-9); /* "1.5ms" -> 2 ms: never shorter than asked */
-	if (v > (double)SM_DURATION_MAX_MS)
-		return -1;
-	*ms = (int64_t)v;
-	return 0;
-}
-
 /* Split on XML whitespace into a NULL-terminated array; *n gets the count.
  * Returns NULL (and n 0) for an empty list. */
 static char **
@@ -365,7 +327,7 @@ static int
 is_el(const xmlNode *n, const char *name)
 {
 	return n != NULL && n->type == XML_ELEMENT_NODE && n->ns != NULL &&
-	    strcmp((const char *)n->ns->href, NS_SCXML) == 0 &&
+	    strcmp((const char *)n->ns->href, SM_NS_SCXML) == 0 &&
 	    (name == NULL || strcmp((const char *)n->name, name) == 0);
 }
 
@@ -393,7 +355,7 @@ ld_attr(struct ld *L, const xmlNode *n, const char *name)
 static char *
 ld_attr_ns(struct ld *L, const xmlNode *n, const char *name)
 {
-	xmlChar *v = xmlGetNsProp(n, (const xmlChar *)name, (const xmlChar *)NS_SMD);
+	xmlChar *v = xmlGetNsProp(n, (const xmlChar *)name, (const xmlChar *)SM_NS_SMD);
 	char *s;
 
 	if (v == NULL)
@@ -1081,15 +1043,14 @@ ld_send(struct ld *L, xmlNode *n, struct sm_exec *x)
 			    "\"#_internal\", \"#_parent\", \"#_<invokeid>\" or none "
 			    "(this session)", s->target);
 	}
-	if (s->type && strcmp(s->type, SM_SCXML_EVENT_PROCESSOR) != 0 &&
+	if (s->type && strcmp(s->type, SM_SCXML_PROCESSOR) != 0 &&
 	    strcmp(s->type, "scxml") != 0)
 		lerr(L, line, "<send type=\"%s\">: unsupported event processor: "
-		    "use \"%s\" or leave type out", s->type, SM_SCXML_EVENT_PROCESSOR);
+		    "use \"%s\" or leave type out", s->type, SM_SCXML_PROCESSOR);
 	if (delay && delayexpr)
 		lerr(L, line, "<send> has both delay and delayexpr: keep one");
 	if (delay && sm_duration_parse(delay, &s->delay_ms) < 0)
-		lerr(L, line, "<send delay=\"%s\">: bad duration: write e.g. \"2s\", "
-		    "\"1.5s\", \".5s\" or \"500ms\"", delay);
+		lerr(L, line, "<send delay=\"%s\">: bad duration: " SM_DURATION_HINT, delay);
 	if ((delay || delayexpr) && s->target && strcmp(s->target, "#_internal") == 0)
 		lerr(L, line, "<send target=\"#_internal\"> cannot be delayed: "
 		    "drop the delay or send to this session (no target)");
@@ -1316,7 +1277,7 @@ ld_scxml_type(const char *t)
 {
 	static const char *const ok[] = {
 		"http://www.w3.org/TR/scxml/", "http://www.w3.org/TR/scxml",
-		"scxml", "http://www.w3.org/TR/scxml/#SCXMLEventProcessor",
+		"scxml", SM_SCXML_PROCESSOR,
 		NULL
 	};
 	int i;
@@ -1569,13 +1530,13 @@ ld_retry(struct ld *L, xmlNode *n, struct sm_invoke *iv, int is_action)
 	r->max_delay_ms = 60000;
 	r->jitter = 1;
 	for (i = 0; names[i]; i++)
-		if (xmlHasNsProp(n, (const xmlChar *)names[i], (const xmlChar *)NS_SMD))
+		if (xmlHasNsProp(n, (const xmlChar *)names[i], (const xmlChar *)SM_NS_SMD))
 			any = 1;
 	if (!any)
 		return;
 	if (!is_action) {
 		lerr(L, iv->line, "retry attributes (sm:attempts, ...) apply only to "
-		    "action invokes (type=\"%s\")", NS_SMD);
+		    "action invokes (type=\"%s\")", SM_NS_SMD);
 		return;
 	}
 	if ((v = ld_attr_ns(L, n, "attempts")) != NULL) {
@@ -1608,14 +1569,13 @@ ld_retry(struct ld *L, xmlNode *n, struct sm_invoke *iv, int is_action)
 	}
 	if ((v = ld_attr_ns(L, n, "delay")) != NULL) {
 		if (sm_duration_parse(v, &r->initial_delay_ms) < 0)
-			lerr(L, iv->line, "sm:delay=\"%s\": bad duration: write e.g. "
-			    "\"1s\", \".5s\" or \"500ms\"", v);
+			lerr(L, iv->line, "sm:delay=\"%s\": bad duration: " SM_DURATION_HINT, v);
 		free(v);
 	}
 	if ((v = ld_attr_ns(L, n, "max-delay")) != NULL) {
 		if (sm_duration_parse(v, &r->max_delay_ms) < 0)
-			lerr(L, iv->line, "sm:max-delay=\"%s\": bad duration: write e.g. "
-			    "\"60s\" or \"500ms\"", v);
+			lerr(L, iv->line, "sm:max-delay=\"%s\": bad duration: " SM_DURATION_HINT,
+			    v);
 		free(v);
 	}
 	if (r->max_delay_ms < r->initial_delay_ms)
@@ -1663,7 +1623,7 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 	iv->id = ld_attr(L, n, "id");
 	iv->idlocation = ld_attr(L, n, "idlocation");
 	content = ld_child(n, "content");
-	is_action = type != NULL && strcmp(type, NS_SMD) == 0;
+	is_action = type != NULL && strcmp(type, SM_NS_SMD) == 0;
 	if (ld_has_attr(n, "typeexpr") || ld_has_attr(n, "srcexpr"))
 		lerr(L, iv->line, "<invoke typeexpr/srcexpr> is not supported: name "
 		    "the type and src literally");
@@ -1680,7 +1640,7 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 		src = NULL;
 		if (iv->src == NULL || iv->src[0] == '\0')
 			lerr(L, iv->line, "<invoke type=\"%s\"> needs src=\"action_name\"",
-			    NS_SMD);
+			    SM_NS_SMD);
 		else if (L->S->opt.action_known &&
 		    !L->S->opt.action_known(L->S->opt.action_arg, iv->src))
 			lerr(L, iv->line, "<invoke src=\"%s\">: no action of that name "
@@ -1692,7 +1652,7 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 		if (type && !ld_scxml_type(type))
 			lerr(L, iv->line, "<invoke type=\"%s\">: unsupported type: use "
 			    "\"http://www.w3.org/TR/scxml/\" for a child machine or \"%s\" "
-			    "for an action", type, NS_SMD);
+			    "for an action", type, SM_NS_SMD);
 		else if (src && content)
 			lerr(L, iv->line, "<invoke> has both src and <content>: keep one");
 		else if (!src && !content)
@@ -2788,10 +2748,10 @@ ld_load_doc(struct ld_shared *S, const char *buf, size_t len, const char *name,
 		    root ? (const char *)root->name : "");
 		goto out;
 	}
-	if (root->ns == NULL || strcmp((const char *)root->ns->href, NS_SCXML) != 0) {
+	if (root->ns == NULL || strcmp((const char *)root->ns->href, SM_NS_SCXML) != 0) {
 		ld_diag(S, name, ld_line(root), SM_EINVALID,
 		    "<scxml> is in namespace \"%s\": use xmlns=\"%s\"",
-		    root->ns ? (const char *)root->ns->href : "", NS_SCXML);
+		    root->ns ? (const char *)root->ns->href : "", SM_NS_SCXML);
 		goto out;
 	}
 	memset(&R, 0, sizeof R);

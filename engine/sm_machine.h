@@ -25,6 +25,12 @@
 
 struct sm_machine; /* body in sm_model.h (engine-internal) */
 
+/* The namespaces of a machine file (docs/machine-format.md, "Namespaces"). */
+#define SM_NS_SCXML "http://www.w3.org/2005/07/scxml"
+#define SM_NS_SMD "urn:smd:scxml:1" /* our extensions: action invokes, sm:* retry */
+/* The one event processor <send type> may name (or leave out). */
+#define SM_SCXML_PROCESSOR "http://www.w3.org/TR/scxml/#SCXMLEventProcessor"
+
 /* One diagnostic: an error (a refusal) or a warning.  `file` is the document it is about (a child document
  * loaded through <invoke src=> has its own path); line 0 means "the whole
  * file", col 0 means "column unknown".  Strings are owned by the diags. */
@@ -117,16 +123,6 @@ int sm_machine_graph_dot(const struct sm_machine *m, FILE *out);
 /* The SHA-256 of the document bytes (the machine version) as 64 lower
  * case hex digits in buf; returns buf. */
 const char *sm_machine_hash_hex(const struct sm_machine *m, char buf[65]);
-
-/*
- * Parse a duration as machine files write them (CSS2 style): digits with
- * an optional fraction or a leading dot, then "s" or "ms": "2s", "1.5s",
- * ".5s", "500ms".  Nothing else (no spaces, no sign, no other unit).
- * Fractions of a millisecond round up.  Returns 0 and *ms, or -1 (bad
- * syntax or longer than SM_DURATION_MAX_MS) leaving *ms untouched.
- */
-#define SM_DURATION_MAX_MS ((int64_t)366 * 24 * 3600 * 1000) /* a year */
-int sm_duration_parse(const char *s, int64_t *ms);
 
 /* The RelaxNG schema compiled into the library (docs/scxml-profile.rng). */
 const char *sm_machine_schema_text(void);

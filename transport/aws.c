@@ -27,6 +27,7 @@
 #include "sigv4.h"
 #include "sm_log.h"
 #include "sm_loop.h"
+#include "sm_rand.h"
 
 enum call_state {
 	CALL_TIMER,         /* waiting for the timer of the next attempt */
@@ -67,18 +68,6 @@ struct aws_call {
 };
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static uint64_t
-rng_next(struct aws_backend *b)
-{
-	uint64_t x = b->rng;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	b->rng = x;
-	return x;
-}
 
 int64_t
 aws_now(struct aws_backend *b)
@@ -583,7 +572,7 @@ backoff_ms(struct aws_call *c, const struct http_response *resp)
 	cap = (int64_t)1000 << shift;
 	if (cap > AWS_BACKOFF_MAX_MS)
 		cap = AWS_BACKOFF_MAX_MS;
-	d = (int64_t)(rng_next(b) % (uint64_t)(cap + 1));
+	d = (int64_t)sm_rng_below(&b->rng, (uint64_t)cap + 1);
 	return d * (int64_t)b->backoff_scale_pct / 100;
 }
 
@@ -849,10 +838,7 @@ aws_create(struct tp *tp, const struct tp_config *cfg, struct sm_error *err)
 	    cfg->multipart_threshold : 16u * 1024 * 1024;
 	b->quota = AWS_QUOTA_INITIAL;
 	b->backoff_scale_pct = 100;
-	b->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^
-	    (uint64_t)(uintptr_t)b ^ sm_time_mono_ms();
-	if (b->rng == 0)
-		b->rng = 0x9e3779b97f4a7c15ull;
+	sm_rng_init(&b->rng);
 	tp->impl = b;
 	return 0;
 fail:

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "sm_rand.h"
 #include "transport_private.h"
 
 struct creds_provider;
@@ -60,7 +61,7 @@ struct aws_backend {
 	int quota;                 /* retry tokens left */
 	unsigned backoff_scale_pct;/* tests: 100 = real delays; 0 = no wait */
 	struct aws_call *calls;    /* in flight (for destroy) */
-	uint64_t rng;              /* jitter state */
+	struct sm_rng rng;         /* jitter */
 	int creds_waiting;         /* a creds_wait() is pending */
 	int destroying;
 };

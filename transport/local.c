@@ -23,7 +23,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -33,6 +32,7 @@
 
 #include "sm_log.h"
 #include "sm_loop.h"
+#include "sm_rand.h"
 #include "sm_statedir.h"
 #include "store.h"
 
@@ -141,43 +141,6 @@ res_ok(struct tp_result *r)
 {
 	memset(r, 0, sizeof(*r));
 	r->attempts = 1;
-}
-
-static void
-uuid4(char out[37])
-{
-	unsigned char b[16];
-	size_t got = 0;
-	ssize_t n;
-	int i, o = 0;
-
-	while (got < sizeof(b)) {
-		n = getrandom(b + got, sizeof(b) - got, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			/* no entropy source: fall back to time and pid */
-			memset(b, 0, sizeof(b));
-			{
-				int64_t t = sm_time_wall_ms();
-				uint64_t m = sm_time_mono_ms();
-				memcpy(b, &t, 8);
-				memcpy(b + 8, &m, 8);
-				b[15] ^= (unsigned char)getpid();
-			}
-			break;
-		}
-		got += (size_t)n;
-	}
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		snprintf(out + o, 3, "%02x", b[i]);
-		o += 2;
-	}
-	out[36] = '\0';
 }
 
 /* ---- operation bookkeeping ------------------------------------------------ */
@@ -639,7 +602,7 @@ send_one(struct store_txn *txn, const char *name, json_t *meta, const char *body
 	memset(&r, 0, sizeof(r));
 	r.visible_at = now + (uint64_t)delay_s * 1000;
 	r.sent_ms = now;
-	uuid4(r.id);
+	sm_rand_uuid4(r.id);
 	r.body = body;
 	r.body_len = blen;
 	if ((rec = rec_encode(&r, &rlen)) == NULL)
@@ -1613,8 +1576,7 @@ put_object(struct lop *op, const char *bucket, const char *key, int srcfd, const
 		return rc;
 	if ((rc = open_bucket(op, bucket, &bfd)) != 0)
 		return rc;
-	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-		rnd = sm_time_mono_ms() ^ (uint64_t)op;
+	rnd = sm_rand_u64();
 	snprintf(tmpname, sizeof(tmpname), "put-%ld-%016" PRIx64, (long)getpid(), rnd);
 	tfd = openat(op->l->tmpfd, tmpname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (tfd < 0) {

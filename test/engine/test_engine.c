@@ -202,23 +202,6 @@ static void test_matching(void)
 	ok(!sm__event_match(NULL, "x"), "eventless matches no event");
 }
 
-static void test_durations(void)
-{
-	is_int(sm__parse_duration("2s"), 2000, "2s");
-	is_int(sm__parse_duration("1.5s"), 1500, "1.5s");
-	is_int(sm__parse_duration(".5s"), 500, ".5s");
-	is_int(sm__parse_duration("500ms"), 500, "500ms");
-	is_int(sm__parse_duration("0s"), 0, "0s");
-	is_int(sm__parse_duration("2"), -1, "no unit refused");
-	is_int(sm__parse_duration("s"), -1, "no number refused");
-	is_int(sm__parse_duration("-1s"), -1, "negative refused");
-	is_int(sm__parse_duration("1m"), -1, "minutes refused");
-	is_int(sm__parse_duration("1.s"), -1, "1.s refused (CSS2 wants a digit after the dot)");
-	is_int(sm__parse_duration("1 s"), -1, "blank refused");
-	is_int(sm__parse_duration("99999999999999s"), -1, "absurd value refused");
-	is_int(sm__parse_duration(""), -1, "empty refused");
-}
-
 static void test_retry_math(void)
 {
 	static char e_timeout[] = "error.timeout", e_io[] = "error.io";
@@ -1410,7 +1393,6 @@ int main(void)
 	plan_no_plan();
 	sm_log_init(stderr, SM_LOG_WARN, "test_engine");
 	test_matching();
-	test_durations();
 	test_retry_math();
 	test_registry();
 	test_action_done();

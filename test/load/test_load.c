@@ -461,34 +461,6 @@ test_hostile(void)
 	}
 }
 
-static void
-test_duration(void)
-{
-	static const struct { const char *s; int64_t ms; } good[] = {
-		{ "2s", 2000 }, { "1.5s", 1500 }, { ".5s", 500 }, { "500ms", 500 },
-		{ "0s", 0 }, { "20s", 20000 }, { "1.0005s", 1001 }, { "0.1ms", 1 },
-	};
-	static const char *const bad[] = {
-		"", "s", "ms", "2", "2 s", " 2s", "2s ", "-1s", "+1s", "1h", "1m",
-		"1.5.5s", ".s", "1e3s", "99999999999999s", "0x10s", "2S",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
-		int64_t ms = -1;
-
-		ok(sm_duration_parse(good[i].s, &ms) == 0 && ms == good[i].ms,
-		    "duration '%s' = %lld ms (got %lld)", good[i].s,
-		    (long long)good[i].ms, (long long)ms);
-	}
-	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		int64_t ms = 7;
-
-		ok(sm_duration_parse(bad[i], &ms) < 0 && ms == 7,
-		    "duration '%s' refused", bad[i]);
-	}
-}
-
 static struct sm_machine *
 load_case(const char *kind, const char *name)
 {
@@ -1363,7 +1335,6 @@ main(void)
 		ok(0, "SM_SOURCE_DIR and SM_SHARED_DIR are set (run through ctest)");
 		return done_testing();
 	}
-	test_duration();
 	test_schema_in_sync();
 	test_schema_xmllint();
 	test_invalid_cases();

@@ -1,8 +1,9 @@
 /*
- * test_jw.c - the engine's direct JSON writer (sm__jw_*, sm_interp_private.h)
- * against Jansson's own output: every string escape, integers at the
- * limits, reals, nesting, member order, random trees; hostile input (bytes
- * that are not UTF-8, embedded NUL, nesting past the limit, a cycle).
+ * test_jw.c - the direct JSON writer (sm_jw_*, common/sm_jw.h) against
+ * Jansson's own output: every string escape, integers at the limits, reals,
+ * nesting, member order, random trees; hostile input (bytes that are not
+ * UTF-8, embedded NUL, nesting past the limit, a cycle); the memory it
+ * keeps (reserve proportional to the output, given back over the limit).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -11,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "sm_interp_private.h"
+#include "sm_jw.h"
 #include "tap.h"
 
 /* 1 if the writer prints `v` exactly as json_dumpb does. */
@@ -24,11 +25,55 @@ static int same_as_jansson(const json_t *v, char *got, size_t gsize, char *want,
 	if (n == 0 || n >= wsize)
 		n = 0;
 	want[n] = 0;
-	sm__jw_json(&w, v);
+	sm_jw_json(&w, v);
 	snprintf(got, gsize, "%.*s", (int)w.len, w.buf ? w.buf : "");
 	same = !w.err && w.len == n && memcmp(w.buf, want, n) == 0;
-	sm__jw_free(&w);
+	sm_jw_free(&w);
 	return same;
+}
+
+/* The buffer follows the output (not 6 times the input) and a reset gives
+ * back a buffer over SM_JW_KEEP_MAX. */
+static void test_memory(void)
+{
+	struct sm_jw w = SM_JW_INIT;
+	size_t n = 4u << 20, i;
+	char *big = malloc(n + 1);
+
+	if (!big) {
+		ok(0, "out of memory");
+		return;
+	}
+	memset(big, 'a', n);
+	big[n] = 0;
+	sm_jw_str(&w, big);
+	is_int(w.err, 0, "a 4 MiB string is written");
+	ok(w.len == n + 2, "as %zu bytes", w.len);
+	ok(w.cap < 2 * (n + 2) + 1024, "the reserve is at most twice the output "
+	    "(cap %zu for %zu bytes, not 6 times the input)", w.cap, w.len);
+	/* the same with every byte escaped: the output is 6x, the buffer follows it */
+	for (i = 0; i < n / 8; i++)
+		big[i] = '\x01';
+	big[n / 8] = 0;
+	sm_jw_reset(&w);
+	ok(w.buf == NULL && w.cap == 0, "reset gives back a buffer over SM_JW_KEEP_MAX");
+	sm_jw_str(&w, big);
+	ok(w.err == 0 && w.len == (n / 8) * 6 + 2, "control bytes escaped as \\u0001 (%zu bytes)",
+	    w.len);
+	ok(w.cap < 2 * w.len + 1024, "cap %zu follows the output", w.cap);
+	sm_jw_reset(&w);
+	sm_jw_lit(&w, "{\"small\":1}");
+	ok(w.cap <= SM_JW_KEEP_MAX, "a small record after a huge one keeps at most "
+	    "SM_JW_KEEP_MAX (cap %zu)", w.cap);
+	sm_jw_reset(&w);
+	ok(w.cap > 0 && w.cap <= SM_JW_KEEP_MAX, "and reset keeps a small buffer for the next use");
+	sm_jw_bool(&w, 1);
+	sm_jw_raw(&w, ",", 1);
+	sm_jw_bool(&w, 0);
+	ok(w.len == 10 && memcmp(w.buf, "true,false", 10) == 0, "sm_jw_bool");
+	sm_jw_free(&w);
+	ok(w.buf == NULL && w.len == 0 && w.cap == 0, "free empties the writer");
+	free(big);
 }
 
 static uint64_t rng = 88172645463325252ULL;
@@ -158,20 +203,20 @@ int main(void)
 			json_t *back;
 			json_error_t je;
 
-			sm__jw_reset(&w);
-			sm__jw_str(&w, raw[i]);
+			sm_jw_reset(&w);
+			sm_jw_str(&w, raw[i]);
 			back = json_loadb(w.buf, w.len, JSON_DECODE_ANY, &je);
 			ok(back && json_is_string(back), "invalid UTF-8 %zu still gives valid JSON: %.*s",
 			    i, (int)w.len, w.buf);
 			json_decref(back);
 		}
-		sm__jw_reset(&w);
-		sm__jw_str(&w, "\xff");
+		sm_jw_reset(&w);
+		sm_jw_str(&w, "\xff");
 		is_int((int)w.len, 8, "\\xff is written as \"\\u00FF\"");
 		ok(w.len == 8 && memcmp(w.buf, "\"\\u00FF\"", 8) == 0, "exactly");
 	}
-	sm__jw_reset(&w);
-	sm__jw_str(&w, NULL);
+	sm_jw_reset(&w);
+	sm_jw_str(&w, NULL);
 	ok(w.len == 4 && memcmp(w.buf, "null", 4) == 0, "a NULL string is null");
 
 	/* nesting past the limit, and a cycle, are errors, not a crash */
@@ -183,22 +228,23 @@ int main(void)
 		json_array_append_new(v, n);
 		v = n;
 	}
-	sm__jw_reset(&w);
-	sm__jw_json(&w, a);
+	sm_jw_reset(&w);
+	sm_jw_json(&w, a);
 	ok(w.err != 0, "1500 levels of nesting: error %d", w.err);
 	json_decref(a);
 	o = json_object();
 	a = json_array();
 	json_object_set(o, "a", a);
 	json_array_append(a, o); /* o -> a -> o */
-	sm__jw_reset(&w);
-	sm__jw_json(&w, o);
+	sm_jw_reset(&w);
+	sm_jw_json(&w, o);
 	ok(w.err != 0, "a cycle: error %d, no endless recursion", w.err);
 	json_array_clear(a);
 	json_decref(a);
 	json_decref(o);
-	sm__jw_reset(&w);
+	sm_jw_reset(&w);
 	ok(w.err == 0 && w.len == 0, "reset clears the error");
-	sm__jw_free(&w);
+	sm_jw_free(&w);
+	test_memory();
 	return done_testing();
 }
