@@ -739,7 +739,8 @@ static void arm_touched(struct sm_engine *e)
 		for (t = in->removed ? NULL : in->timers; t; t = t->next)
 			if (!t->loop_id)
 				e->armv[n++] = t;
-	qsort(e->armv, n, sizeof(*e->armv), timer_cmp);
+	if (n > 1) /* armv is NULL until a timer needed it (qsort needs a pointer) */
+		qsort(e->armv, n, sizeof(*e->armv), timer_cmp);
 	for (i = 0; i < n; i++)
 		arm_one(e, e->armv[i], now);
 }
