@@ -51,6 +51,7 @@ struct child {
 	char *instance;
 	char *kind;
 	char *pidfile;                  /* removed once the group is gone */
+	char *output;                   /* its .jl, for spider_wait */
 	int64_t deadline_wall;          /* 0: none */
 	uint64_t deadline_timer, kill_timer, poll_timer;
 	int watched;                    /* a loop child watch is armed */
@@ -113,6 +114,8 @@ act_spider_opts_init(struct act_spider_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->kill_grace_ms = ACT_SPIDER_KILL_GRACE_MS;
 	o->start_poll_ms = 100;
+	o->start_timeout_ms = ACT_SPIDER_START_TIMEOUT_MS;
+	o->progress_interval_ms = ACT_SPIDER_PROGRESS_MS;
 	o->subreaper = 1;
 }
 
@@ -134,6 +137,10 @@ act_spider_create(struct act_spider **out, struct sm_loop *loop,
 		sp->o.kill_grace_ms = 0;
 	if (sp->o.start_poll_ms <= 0)
 		sp->o.start_poll_ms = 100;
+	if (sp->o.start_timeout_ms <= 0)
+		sp->o.start_timeout_ms = ACT_SPIDER_START_TIMEOUT_MS;
+	if (sp->o.progress_interval_ms <= 0)
+		sp->o.progress_interval_ms = ACT_SPIDER_PROGRESS_MS;
 	if (sp->o.subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1) {
 		int e = errno;
 
@@ -410,6 +417,7 @@ child_free(struct child *ch)
 	free(ch->instance);
 	free(ch->kind);
 	free(ch->pidfile);
+	free(ch->output);
 	free(ch);
 }
 
@@ -967,11 +975,20 @@ start_poll(struct sm_loop *loop, uint64_t id, void *arg)
 	return -1;
 }
 
+/* 1 if `s` is 1..32 bytes of [A-Za-z0-9_]. */
 static int
-spider_start(struct sm_action_call *call)
+kind_valid(const char *s)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+
+	return n > 0 && n <= 32 && s[n] == 0;
+}
+
+static int
+start_spawn(struct sm_action_call *call, json_t *params)
 {
 	struct act_spider *sp = sm_action_call_arg(call);
-	json_t *params = sm_action_call_params(call), *jargv;
+	json_t *jargv;
 	const char *cwd, *work, *logp, *outp, *stdiop, *kind;
 	char msg[SM_ERROR_MSG_MAX] = "", pidpath[4200], **argv = NULL;
 	struct start_call *sc = NULL;
@@ -1014,6 +1031,11 @@ spider_start(struct sm_action_call *call)
 		stdiop = logp;
 	if (kind == NULL)
 		kind = "spider";
+	if (!kind_valid(kind)) {
+		snprintf(msg, sizeof(msg), "param 'kind' must be 1 to 32 characters of "
+		    "[A-Za-z0-9_]");
+		goto bad;
+	}
 	if (work[0] != '/' || strstr(work, "/../") || strstr(work, "/./") ||
 	    (strlen(work) >= 3 && strcmp(work + strlen(work) - 3, "/..") == 0)) {
 		snprintf(msg, sizeof(msg), "param 'work_dir' must be an absolute path without . or "
@@ -1025,12 +1047,13 @@ spider_start(struct sm_action_call *call)
 		    "directly inside work_dir");
 		goto bad;
 	}
-	timeout = param_int(params, "start_timeout_ms", ACT_SPIDER_START_TIMEOUT_MS, msg,
-	    sizeof(msg));
+	timeout = param_int(params, "start_timeout_ms", sp->o.start_timeout_ms, msg, sizeof(msg));
 	deadline = param_int(params, "deadline_ms", 0, msg, sizeof(msg));
 	if (timeout < 0 || deadline < 0)
 		goto bad;
-	if ((size_t)snprintf(pidpath, sizeof(pidpath), "%s/%s", work, ACT_SPIDER_PIDFILE) >=
+	/* spider.pid, or spider-<kind>.pid for another kind in the same dir */
+	if ((size_t)snprintf(pidpath, sizeof(pidpath), "%s/spider%s%s.pid", work,
+	    strcmp(kind, "spider") ? "-" : "", strcmp(kind, "spider") ? kind : "") >=
 	    sizeof(pidpath) - 8) {
 		snprintf(msg, sizeof(msg), "param 'work_dir' is too long");
 		goto bad;
@@ -1047,7 +1070,8 @@ spider_start(struct sm_action_call *call)
 	    (sc = calloc(1, sizeof(*sc))) == NULL || (ch = calloc(1, sizeof(*ch))) == NULL ||
 	    (sc->log_path = strdup(logp)) == NULL || (sc->output_path = strdup(outp)) == NULL ||
 	    (ch->instance = strdup(sm_action_call_instance(call))) == NULL ||
-	    (ch->kind = strdup(kind)) == NULL || (ch->pidfile = strdup(pidpath)) == NULL) {
+	    (ch->kind = strdup(kind)) == NULL || (ch->pidfile = strdup(pidpath)) == NULL ||
+	    (ch->output = strdup(outp)) == NULL) {
 		rc = SM_ENOMEM;
 		goto fail;
 	}
@@ -1115,8 +1139,31 @@ fail:
 		free(ch->instance);
 		free(ch->kind);
 		free(ch->pidfile);
+		free(ch->output);
 		free(ch);
 	}
+	return rc;
+}
+
+static int
+spider_start(struct sm_action_call *call)
+{
+	struct act_spider *sp = sm_action_call_arg(call);
+	struct sm_error err;
+	json_t *params = NULL;
+	int rc;
+
+	if (sp->o.start_params == NULL)
+		return start_spawn(call, sm_action_call_params(call));
+	sm_error_clear(&err);
+	if ((rc = sp->o.start_params(call, &params, &err, sp->o.start_params_arg)) != 0 ||
+	    params == NULL) {
+		json_decref(params);
+		return report_fail(call, "error.spider.start", err.msg[0] ? err.msg :
+		    "the spider's command could not be built");
+	}
+	rc = start_spawn(call, params);
+	json_decref(params);
 	return rc;
 }
 
@@ -1331,7 +1378,7 @@ static int
 spider_wait(struct sm_action_call *call)
 {
 	struct act_spider *sp = sm_action_call_arg(call);
-	json_t *params = sm_action_call_params(call);
+	json_t *params = sm_action_call_params(call), *started;
 	char msg[SM_ERROR_MSG_MAX] = "";
 	const char *outp;
 	int64_t pid, start_time, interval, deadline;
@@ -1339,14 +1386,17 @@ spider_wait(struct sm_action_call *call)
 	struct child *ch;
 	char *inst;
 
-	pid = param_int(params, "pid", -1, msg, sizeof(msg));
-	start_time = param_int(params, "start_time", -1, msg, sizeof(msg));
-	interval = param_int(params, "progress_interval_ms", ACT_SPIDER_PROGRESS_MS, msg,
+	/* pid and start_time as given, or inside spider_start's result */
+	started = json_object_get(params, "pid") ? params : json_object_get(params, "spider");
+	pid = param_int(started, "pid", -1, msg, sizeof(msg));
+	start_time = param_int(started, "start_time", -1, msg, sizeof(msg));
+	interval = param_int(params, "progress_interval_ms", sp->o.progress_interval_ms, msg,
 	    sizeof(msg));
 	deadline = param_int(params, "deadline_ms", 0, msg, sizeof(msg));
-	outp = param_str(params, "output_path", 1, msg, sizeof(msg));
+	outp = param_str(params, "output_path", 0, msg, sizeof(msg));
 	if (msg[0] == 0 && (pid <= 1 || pid > INT32_MAX || start_time < 0))
-		snprintf(msg, sizeof(msg), "params 'pid' and 'start_time' are required");
+		snprintf(msg, sizeof(msg), "params 'pid' and 'start_time' (or 'spider' holding "
+		    "them) are required");
 	if (msg[0])
 		return report_fail(call, "error.execution", msg);
 	if (interval == 0)
@@ -1362,6 +1412,8 @@ spider_wait(struct sm_action_call *call)
 		snprintf(msg, sizeof(msg), "spider %" PRId64 " is already being waited on", pid);
 		return report_fail(call, "error.execution", msg);
 	}
+	if (outp == NULL)
+		outp = ch->output;
 	if ((wc = calloc(1, sizeof(*wc))) == NULL || (wc->output_path = strdup(outp)) == NULL) {
 		free(wc);
 		return SM_ENOMEM;
@@ -1521,15 +1573,84 @@ record_alive(const struct pid_record *r)
 	return proc_group_live(r->pgid) > 0;
 }
 
-int
-act_spider_sweep(const char *work_root, unsigned *killed, struct sm_error *err)
+struct sweep {
+	char bid[64];
+	pid_t *pg;                      /* groups killed; 0 once gone */
+	char **files;                   /* their records */
+	size_t n, cap;
+};
+
+/* One record: stale ones are removed, live groups killed and listed. */
+static int
+sweep_record(struct sweep *sw, const char *path, struct sm_error *err)
+{
+	struct pid_record r;
+	int rc;
+
+	if ((rc = pidfile_read(path, &r)) != 0) {
+		sm_log_warn("sweep: '%s' is not a spider record (%s): left alone", path,
+		    sm_strerror(rc));
+		return 0;
+	}
+	if (strcmp(r.boot_id, sw->bid) != 0 || !record_alive(&r)) {
+		(void)unlink(path);
+		return 0;
+	}
+	if (sw->n == sw->cap) {
+		size_t nc = sw->cap ? sw->cap * 2 : 8;
+		pid_t *npg = realloc(sw->pg, nc * sizeof(*npg));
+		char **nf;
+
+		if (npg == NULL)
+			return sm_error_set(err, SM_ENOMEM, "sweep: out of memory");
+		sw->pg = npg;
+		if ((nf = realloc(sw->files, nc * sizeof(*nf))) == NULL)
+			return sm_error_set(err, SM_ENOMEM, "sweep: out of memory");
+		sw->files = nf;
+		sw->cap = nc;
+	}
+	if ((sw->files[sw->n] = strdup(path)) == NULL)
+		return sm_error_set(err, SM_ENOMEM, "sweep: out of memory");
+	sw->pg[sw->n++] = r.pgid;
+	sm_log_warn("sweep: killing spider group %d left by a previous run (%s)", (int)r.pgid,
+	    path);
+	if (kill(-r.pgid, SIGKILL) == -1 && errno != ESRCH)
+		sm_log_warn("sweep: cannot kill group %d: %s", (int)r.pgid, strerror(errno));
+	return 0;
+}
+
+/* The records of one work dir: spider.pid and spider-<kind>.pid. */
+static int
+sweep_dir(struct sweep *sw, const char *dir, struct sm_error *err)
 {
 	DIR *d;
 	struct dirent *de;
-	char bid[64], path[4200];
-	pid_t *pg = NULL;
-	char **files = NULL;
-	size_t n = 0, cap = 0, i;
+	char path[4200];
+	int rc = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return 0; /* not a directory, or gone */
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+
+		if (strncmp(de->d_name, "spider", 6) != 0 || l < 10 ||
+		    strcmp(de->d_name + l - 4, ".pid") != 0 ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+			continue;
+		rc = sweep_record(sw, path, err);
+	}
+	closedir(d);
+	return rc;
+}
+
+int
+act_spider_sweep(const char *work_root, unsigned *killed, struct sm_error *err)
+{
+	struct sweep sw;
+	DIR *d;
+	struct dirent *de;
+	char path[4200];
+	size_t i;
 	int rc = 0, left = 0;
 	uint64_t end;
 
@@ -1541,77 +1662,42 @@ act_spider_sweep(const char *work_root, unsigned *killed, struct sm_error *err)
 		return sm_error_set(err, SM_EIO, "cannot read the work dir '%s': %s", work_root,
 		    strerror(errno));
 	}
-	boot_id(bid);
-	while ((de = readdir(d)) != NULL) {
-		struct pid_record r;
-		int prc;
-
-		if (de->d_name[0] == '.')
+	memset(&sw, 0, sizeof(sw));
+	boot_id(sw.bid);
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", work_root, de->d_name) >=
+		    sizeof(path))
 			continue;
-		if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s", work_root, de->d_name,
-		    ACT_SPIDER_PIDFILE) >= sizeof(path))
-			continue;
-		if ((prc = pidfile_read(path, &r)) != 0) {
-			if (prc != SM_ENOTFOUND)
-				sm_log_warn("sweep: '%s' is not a spider record (%s): left alone", path,
-				    sm_strerror(prc));
-			continue;
-		}
-		if (strcmp(r.boot_id, bid) != 0 || !record_alive(&r)) {
-			(void)unlink(path);
-			continue;
-		}
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			pid_t *npg = realloc(pg, nc * sizeof(*pg));
-			char **nf = npg ? realloc(files, nc * sizeof(*nf)) : NULL;
-
-			if (npg)
-				pg = npg;
-			if (nf == NULL) {
-				rc = sm_error_set(err, SM_ENOMEM, "sweep: out of memory");
-				break;
-			}
-			files = nf;
-			cap = nc;
-		}
-		if ((files[n] = strdup(path)) == NULL) {
-			rc = sm_error_set(err, SM_ENOMEM, "sweep: out of memory");
-			break;
-		}
-		pg[n++] = r.pgid;
-		sm_log_warn("sweep: killing spider group %d left by a previous run (%s)",
-		    (int)r.pgid, path);
-		if (kill(-r.pgid, SIGKILL) == -1 && errno != ESRCH)
-			sm_log_warn("sweep: cannot kill group %d: %s", (int)r.pgid, strerror(errno));
+		rc = sweep_dir(&sw, path, err);
 	}
 	closedir(d);
 	end = sm_time_mono_ms() + STOP_WAIT_MS;
 	for (;;) {
 		left = 0;
-		for (i = 0; i < n; i++) {
-			if (pg[i] == 0)
+		for (i = 0; i < sw.n; i++) {
+			if (sw.pg[i] == 0)
 				continue;
-			if (group_alive(pg[i], 1))
+			if (group_alive(sw.pg[i], 1))
 				left++;
 			else
-				pg[i] = 0;
+				sw.pg[i] = 0;
 		}
 		if (left == 0 || sm_time_mono_ms() >= end)
 			break;
 		sleep_ms(10);
 	}
-	for (i = 0; i < n; i++) {
-		if (pg[i] == 0)
-			(void)unlink(files[i]);
+	for (i = 0; i < sw.n; i++) {
+		if (sw.pg[i] == 0)
+			(void)unlink(sw.files[i]);
 		else if (rc == 0)
 			rc = sm_error_set(err, SM_EBUSY, "spider group %d (%s) survived SIGKILL",
-			    (int)pg[i], files[i]);
-		free(files[i]);
+			    (int)sw.pg[i], sw.files[i]);
+		free(sw.files[i]);
 	}
 	if (killed)
-		*killed = (unsigned)(n - (size_t)left);
-	free(pg);
-	free(files);
+		*killed = (unsigned)(sw.n - (size_t)left);
+	free(sw.pg);
+	free(sw.files);
 	return rc;
 }

@@ -29,20 +29,22 @@
  * exec comes back through a close-on-exec pipe as a clear message.
  *
  * ---- action "spider_start" ----
- * params {
+ * params (the call's own, or what opts.start_params builds from them) {
  *   "argv": ["prog", "arg", ...]     1..ACT_SPIDER_ARGV_MAX strings (no NUL)
  *   "cwd": "/srv/spiders"            the spider's working directory
  *   "work_dir": "/var/lib/smd/work/task-7"  absolute; created (0700)
  *   "log_path": "<work_dir>/x.log"   files directly inside work_dir
  *   "output_path": "<work_dir>/x.jl" removed first: a rerun starts clean
  *   "stdio_path": "<work_dir>/..."   optional; default log_path (appended)
- *   "start_timeout_ms": 120000       optional; default 120000
+ *   "start_timeout_ms": 120000       optional; default opts.start_timeout_ms
  *   "deadline_ms": 1764355201123     optional wall-clock ms (epoch): the
  *                                    task deadline, enforced by the registry
- *   "kind": "spider"                 optional label for logs
+ *   "kind": "spider"                 optional, 1..32 of [A-Za-z0-9_]: label
+ *                                    for logs and the pid file's name
  * }
- * Writes <work_dir>/spider.pid (0600, one JSON object: pid, pgid,
- * start_time, boot_id) and reports, once the log (or the output) has grown:
+ * Writes <work_dir>/spider.pid (spider-<kind>.pid for another kind; 0600,
+ * one JSON line {"pid","pgid","start_time","boot_id"}), removed once the
+ * group is gone, and reports, once the log (or the output) has grown:
  *   done {"pid": 123, "pgid": 123, "start_time": 456789, "started_ms": wall ms}
  * start_time is field 22 of /proc/<pid>/stat (clock ticks since boot).
  * Errors: "error.spider.start" (program not found, exec/chdir failure, the
@@ -52,11 +54,16 @@
  *
  * ---- action "spider_wait" ----
  * params {
- *   "pid": 123, "start_time": 456789  as spider_start returned them
- *   "output_path": "<work_dir>/x.jl"  the .jl the spider writes
- *   "progress_interval_ms": 30000     optional; default 30000
- *   "deadline_ms": 1764355201123      optional wall-clock ms (epoch)
+ *   "pid": 123, "start_time": 456789  as spider_start returned them, or
+ *   "spider": {"pid": 123, "start_time": 456789, ...}  its whole result
+ *   "output_path": "<work_dir>/x.jl"  optional; default spider_start's
+ *   "progress_interval_ms": 30000     optional; default
+ *                                     opts.progress_interval_ms
+ *   "deadline_ms": 1764355201123      optional wall-clock ms (epoch);
+ *                                     default spider_start's
  * }
+ * (Other params, e.g. the task machine's job/variant/instance, are
+ * ignored.)
  * Adopts the child from the registry.  Every progress_interval_ms it reads
  * what was appended to the output since the last look (never the whole
  * file again) and counts the complete lines (ending in '\n') that are JSON
@@ -85,6 +92,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "sm_err.h"
 
 struct act_spider;
@@ -100,6 +109,16 @@ struct sm_action_call;
 #define ACT_SPIDER_PROGRESS_MS 30000
 
 /*
+ * Builds spider_start's params from the call's (the task machine passes
+ * {instance, job, variant}; the daemon makes argv and paths from them and
+ * its configuration).  Store a new JSON object in *params and return 0, or
+ * return an SM_E* code with err set: the call fails with
+ * error.spider.start and err's message.
+ */
+typedef int act_spider_params_fn(struct sm_action_call *call, json_t **params,
+    struct sm_error *err, void *arg);
+
+/*
  * The progress hook: `items` complete JSON-object lines so far (changed
  * since the last call).  `call` is the spider_wait call (borrowed, valid
  * during the hook; its instance and params say which task).  The hook
@@ -111,6 +130,10 @@ struct act_spider_opts {
 	int64_t kill_grace_ms;          /* ACT_SPIDER_KILL_GRACE_MS */
 	int64_t start_poll_ms;          /* how often spider_start looks at the
 					 * log: 100 */
+	int64_t start_timeout_ms;       /* ACT_SPIDER_START_TIMEOUT_MS */
+	int64_t progress_interval_ms;   /* ACT_SPIDER_PROGRESS_MS */
+	act_spider_params_fn *start_params;     /* NULL: the call's params */
+	void *start_params_arg;
 	act_spider_progress_fn *progress;       /* NULL: none */
 	void *progress_arg;
 	/*
@@ -157,7 +180,7 @@ int act_spider_stop_all(struct act_spider *sp, int64_t grace_ms);
 void act_spider_destroy(struct act_spider *sp);
 
 /*
- * Startup sweep: for every <work_root>/<dir>/spider.pid, kill (SIGKILL) the
+ * Startup sweep: for every <work_root>/<dir>/spider*.pid, kill (SIGKILL) the
  * recorded group if any process of it is still alive, and remove the
  * record.  Pid reuse safe: the leader counts only if its /proc start time
  * and the boot id match the record; with the leader gone, the group counts

@@ -56,6 +56,7 @@ static const char *machine_xml =
     "   <param name='output_path' expr='task.out'/>"
     "   <param name='start_timeout_ms' expr='task.start_timeout'/>"
     "   <param name='deadline_ms' expr='task.deadline'/>"
+    "   <param name='kind' expr='task.kind'/>"
     "  </invoke>"
     "  <transition event='done.invoke.s' cond='task.startonly == true' target='idle'>"
     "   <assign location='started' expr='_event.data'/></transition>"
@@ -68,9 +69,8 @@ static const char *machine_xml =
     " <state id='idle'><transition event='cancel' target='cancelled'/></state>"
     " <state id='wait'>"
     "  <invoke id='w' type='urn:smd:scxml:1' src='spider_wait'>"
-    "   <param name='pid' expr='started.pid'/>"
-    "   <param name='start_time' expr='started.start_time'/>"
-    "   <param name='output_path' expr='task.out'/>"
+    "   <param name='spider' expr='started'/>"
+    "   <param name='output_path' expr='task.wait_out'/>"
     "   <param name='progress_interval_ms' expr='task.interval'/>"
     "   <param name='deadline_ms' expr='task.deadline'/>"
     "  </invoke>"
@@ -85,7 +85,27 @@ static const char *machine_xml =
     " <final id='ok'/><final id='failed'/><final id='cancelled'/>"
     "</scxml>";
 
-static struct sm_machine *machine;
+/* spider_wait with explicit pid, start_time and output_path */
+static const char *explicit_xml =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' xmlns:sm='urn:smd:scxml:1'"
+    " version='1.0' datamodel='task' initial='wait'>"
+    " <datamodel><data id='result' expr='null'/><data id='error' expr='null'/></datamodel>"
+    " <state id='wait'>"
+    "  <invoke id='w' type='urn:smd:scxml:1' src='spider_wait'>"
+    "   <param name='pid' expr='task.pid'/>"
+    "   <param name='start_time' expr='task.start_time'/>"
+    "   <param name='output_path' expr='task.out'/>"
+    "   <param name='progress_interval_ms' expr='50'/>"
+    "  </invoke>"
+    "  <transition event='done.invoke.w' target='ok'>"
+    "   <assign location='result' expr='_event.data'/></transition>"
+    "  <transition event='error.invoke.w' target='failed'>"
+    "   <assign location='error' expr='_event.data'/></transition>"
+    " </state>"
+    " <final id='ok'/><final id='failed'/>"
+    "</scxml>";
+
+static struct sm_machine *machine, *explicit_machine;
 static char *tmp;               /* the test's directory */
 static int ncase;
 
@@ -148,7 +168,7 @@ static void on_progress(struct sm_action_call *call, uint64_t items, void *arg)
 	struct stat st;
 	long pgrp, sid;
 	unsigned long long start;
-	pid_t pid = (pid_t)json_integer_value(json_object_get(p, "pid"));
+	pid_t pid = (pid_t)json_integer_value(json_object_get(json_object_get(p, "spider"), "pid"));
 
 	if (v->nprogress < 256)
 		v->progress[v->nprogress++] = items;
@@ -158,7 +178,8 @@ static void on_progress(struct sm_action_call *call, uint64_t items, void *arg)
 		v->session_ok = pgrp == pid && sid == pid;
 }
 
-static void env_open(struct env *v, int64_t grace_ms)
+static void env_open_hook(struct env *v, int64_t grace_ms, act_spider_params_fn *hook,
+    void *hook_arg)
 {
 	struct sm_error err;
 	struct act_spider_opts o;
@@ -173,12 +194,20 @@ static void env_open(struct env *v, int64_t grace_ms)
 	o.start_poll_ms = 20;
 	o.progress = on_progress;
 	o.progress_arg = v;
+	o.start_params = hook;
+	o.start_params_arg = hook_arg;
 	if (act_spider_create(&v->sp, v->loop, &o, &err) != 0)
 		bail_out("act_spider_create: %s", err.msg);
 	if (act_spider_register(v->sp, v->e) != 0)
 		bail_out("register");
 	sm_engine_on_done(v->e, on_done, v);
 	sm_engine_add_machine(v->e, machine);
+	sm_engine_add_machine(v->e, explicit_machine);
+}
+
+static void env_open(struct env *v, int64_t grace_ms)
+{
+	env_open_hook(v, grace_ms, NULL, NULL);
 }
 
 static void env_close(struct env *v)
@@ -281,6 +310,8 @@ static void task_new(struct task *t, const char *script)
 	    "cwd", tmp, "work", t->work, "log", t->log, "out", t->out,
 	    "start_timeout", 3000, "interval", 50, "deadline", 0,
 	    "waitonly", 0, "startonly", 0, "started");
+	json_object_set_new(t->j, "wait_out", json_null()); /* spider_start's */
+	json_object_set_new(t->j, "kind", json_null());
 	if (t->j == NULL)
 		bail_out("json_pack");
 }
@@ -324,6 +355,34 @@ static long read_long(const char *path)
 
 	free(s);
 	return r;
+}
+
+/* An instance of the explicit machine waiting on pid/start_time. */
+static void start_explicit(struct env *v, const char *id, long long pid, long long st,
+    const char *out)
+{
+	struct sm_error err;
+	json_t *task;
+
+	task = json_pack("{s:I,s:I,s:s}", "pid", (json_int_t)pid, "start_time", (json_int_t)st,
+	    "out", out);
+	if (sm_engine_start(v->e, explicit_machine, id, task, &err) != 0)
+		bail_out("start %s: %s", id, err.msg);
+	json_decref(task);
+}
+
+/* Run until instance `id` is final; its final state id ("" if not). */
+static const char *wait_final(struct env *v, const char *id, uint64_t ms, char *buf,
+    size_t size)
+{
+	uint64_t end = sm_time_mono_ms() + ms;
+	struct sm_instance_status st = { 0 };
+
+	while (sm_time_mono_ms() < end && (sm_engine_instance_status(v->e, id, &st) != 0 ||
+	    st.state != SM_INSTANCE_DONE))
+		turn(v);
+	snprintf(buf, size, "%s", st.state == SM_INSTANCE_DONE ? st.final_id : "");
+	return buf;
 }
 
 /* Run until the script wrote a pid to its side file; that process's group
@@ -659,21 +718,10 @@ static void test_lost(void)
 	env_close(&b);
 
 	/* the same pid with another start time (a reused pid) is not it either */
-	task_new(&t, "");
-	json_object_set_new(t.j, "waitonly", json_true());
-	json_object_set_new(t.j, "started",
-	    json_pack("{s:O,s:I}", "pid", json_object_get(started, "pid"), "start_time",
-	    (json_int_t)json_integer_value(json_object_get(started, "start_time")) + 1));
-	task_start(&a, &t, "lo3");
-	{
-		uint64_t end = sm_time_mono_ms() + 3000;
-		struct sm_instance_status st = { 0 };
-
-		while (sm_time_mono_ms() < end && (sm_engine_instance_status(a.e, "lo3", &st) != 0 ||
-		    st.state != SM_INSTANCE_DONE))
-			turn(&a);
-		is_str(st.final_id, "failed", "a pid whose start time differs");
-	}
+	start_explicit(&a, "lo3", json_integer_value(json_object_get(started, "pid")),
+	    json_integer_value(json_object_get(started, "start_time")) + 1, "/nonexistent.jl");
+	is_str(wait_final(&a, "lo3", 3000, buf, sizeof(buf)), "failed",
+	    "a pid whose start time differs");
 	is_str(dm_str(&a, "lo3", "error", "error", buf, sizeof(buf)), "error.spider.lost",
 	    "is lost too");
 	ok(in_state(&a, "lo1", "wait"), "the real waiter is untouched");
@@ -682,6 +730,78 @@ static void test_lost(void)
 	run_until_done(&a, 5000);
 	ok(run_until_empty(&a, 5000), "cancelled and gone");
 	env_close(&a);
+}
+
+static void test_explicit_wait(void)
+{
+	struct env v;
+	struct task t;
+	char buf[64], kindfile[600];
+	long long pid, st;
+
+	env_open(&v, 2000);
+	task_new(&t, "echo started >&2; sleep 0.3; printf '{\"a\":1}\\n{\"a\":2}\\n' >> \"$1\"");
+	json_object_set_new(t.j, "startonly", json_true());
+	json_object_set_new(t.j, "kind", json_string("best_sellers"));
+	snprintf(kindfile, sizeof(kindfile), "%s/spider-best_sellers.pid", t.work);
+	task_start(&v, &t, "ew1");
+	ok(run_until_state(&v, "ew1", "idle", 5000), "spider_start handed the spider over");
+	ok(access(kindfile, F_OK) == 0, "another kind's record is spider-<kind>.pid");
+	pid = dm_int(&v, "ew1", "started", "pid");
+	st = dm_int(&v, "ew1", "started", "start_time");
+	start_explicit(&v, "ew2", pid, st, t.out);
+	is_str(wait_final(&v, "ew2", 5000, buf, sizeof(buf)), "ok",
+	    "another instance adopts it with explicit pid, start_time and output_path");
+	is_int(dm_int(&v, "ew2", "result", "items"), 2, "and counts its items");
+	sm_engine_post(v.e, "ew1", "cancel", NULL);
+	ok(run_until_empty(&v, 5000), "registry empty");
+	ok(access(kindfile, F_OK) == -1, "its record is gone with it");
+	env_close(&v);
+}
+
+/* The daemon's builder: spider params from the call's; `arg` the params to
+ * give (NULL: refuse, as for a site without a spider). */
+static int build_params(struct sm_action_call *call, json_t **params, struct sm_error *err,
+    void *arg)
+{
+	if (!json_is_object(sm_action_call_params(call)))
+		return sm_error_set(err, SM_EINVAL, "no params");
+	if (arg == NULL)
+		return sm_error_set(err, SM_ENOTFOUND, "no spider for site 'nowhere'");
+	*params = json_deep_copy(arg);
+	return 0;
+}
+
+static void test_start_params(void)
+{
+	struct env v;
+	struct task t, built;
+	json_t *p;
+	char buf[512];
+
+	task_new(&built, "echo started >&2; printf '{\"a\":1}\\n' >> \"$1\"; exit 0");
+	p = json_pack("{s:O,s:O,s:O,s:O,s:O}", "argv", json_object_get(built.j, "argv"),
+	    "cwd", json_object_get(built.j, "cwd"), "work_dir", json_object_get(built.j, "work"),
+	    "log_path", json_object_get(built.j, "log"), "output_path",
+	    json_object_get(built.j, "out"));
+	json_decref(built.j);
+	env_open_hook(&v, 2000, build_params, p);
+	task_new(&t, "exit 9"); /* the call's own params are not what runs */
+	task_start(&v, &t, "bp1");
+	run_until_done(&v, 10000);
+	is_str(v.final_id, "ok", "spider_start runs what opts.start_params built");
+	is_int(dm_int(&v, "bp1", "result", "items"), 1, "and spider_wait reads its output");
+	env_close(&v);
+	json_decref(p);
+
+	env_open_hook(&v, 2000, build_params, NULL);
+	task_new(&t, "exit 9");
+	task_start(&v, &t, "bp2");
+	run_until_done(&v, 10000);
+	check_failed(&v, "bp2", "error.spider.start", "no spider for site 'nowhere'", buf,
+	    sizeof(buf), "a builder's refusal");
+	is_int(act_spider_count(v.sp), 0, "nothing ran");
+	env_close(&v);
 }
 
 static void test_kill_instance(void)
@@ -754,13 +874,14 @@ static void test_stop_all(void)
 
 /* ---- the orphan sweep ------------------------------------------------------------ */
 
-static void write_record(const char *dir, long pid, unsigned long long start, const char *boot)
+static void write_record(const char *dir, const char *name, long pid, unsigned long long start,
+    const char *boot)
 {
 	char path[700];
 	FILE *f;
 
 	mkdir(dir, 0700);
-	snprintf(path, sizeof(path), "%s/%s", dir, ACT_SPIDER_PIDFILE);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if ((f = fopen(path, "w")) == NULL)
 		bail_out("cannot write %s", path);
 	fprintf(f, "{\"pid\":%ld,\"pgid\":%ld,\"start_time\":%llu,\"boot_id\":\"%s\"}\n", pid, pid,
@@ -844,6 +965,17 @@ static void test_sweep(void)
 	close(pfd[0]);
 	waitpid(d, &st, 0);
 	ok(pgid > 1, "the crashed daemon's spider group %ld", pgid);
+	{
+		/* its leader came to this process (subreaper) when it died */
+		uint64_t end = sm_time_mono_ms() + 3000;
+		pid_t r = 0;
+
+		while (pgid > 1 && (r = waitpid((pid_t)pgid, &st, WNOHANG)) == 0 &&
+		    sm_time_mono_ms() < end)
+			usleep(10000);
+		ok(r == (pid_t)pgid && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+		    "the leader died with the daemon (PR_SET_PDEATHSIG)");
+	}
 	snprintf(path, sizeof(path), "%s/side", root);
 	gc = read_long(path);
 	usleep(100000);
@@ -858,17 +990,17 @@ static void test_sweep(void)
 	leader = spawn_sleeper();
 	proc_fields(leader, &pg, &sid, &start);
 	snprintf(dir, sizeof(dir), "%s/task-2", root);
-	write_record(dir, leader, start, boot);
+	write_record(dir, "spider-best_sellers.pid", leader, start, boot);
 
 	/* 3: a live pid with another start time (the number was reused) */
 	reused = spawn_sleeper();
 	proc_fields(reused, &pg, &sid, &start);
 	snprintf(dir, sizeof(dir), "%s/task-3", root);
-	write_record(dir, reused, start + 1, boot);
+	write_record(dir, ACT_SPIDER_PIDFILE, reused, start + 1, boot);
 
 	/* 4: another boot */
 	snprintf(dir, sizeof(dir), "%s/task-4", root);
-	write_record(dir, reused, start, "00000000-0000-0000-0000-000000000000");
+	write_record(dir, ACT_SPIDER_PIDFILE, reused, start, "00000000-0000-0000-0000-000000000000");
 
 	/* 5: not a record */
 	snprintf(dir, sizeof(dir), "%s/task-5", root);
@@ -883,7 +1015,9 @@ static void test_sweep(void)
 	ok(group_gone(pgid), "the crashed daemon's group is gone, grandchild included");
 	ok(gc <= 1 || (kill((pid_t)gc, 0) == -1 && errno == ESRCH), "the grandchild is gone");
 	ok(waitpid(leader, &st, WNOHANG) == leader || (kill(leader, 0) == -1 && errno == ESRCH),
-	    "the live leader is gone");
+	    "the live leader (a spider-<kind>.pid record) is gone");
+	snprintf(path, sizeof(path), "%s/task-2/spider-best_sellers.pid", root);
+	ok(access(path, F_OK) == -1, "its record is removed");
 	ok(kill(reused, 0) == 0 && waitpid(reused, &st, WNOHANG) == 0,
 	    "a reused pid is left alone");
 	snprintf(path, sizeof(path), "%s/task-1/%s", root, ACT_SPIDER_PIDFILE);
@@ -909,6 +1043,7 @@ int main(void)
 	sm_log_init(stderr, SM_LOG_WARN, "test_spider");
 	tmp = etu_tmpdir("sm_spider_test");
 	machine = etu_load(machine_xml, "spider.scxml");
+	explicit_machine = etu_load(explicit_xml, "explicit.scxml");
 	/* what the spider must not inherit */
 	sigemptyset(&block);
 	sigaddset(&block, SIGUSR1);
@@ -929,11 +1064,14 @@ int main(void)
 	test_garbage();
 	test_huge_line();
 	test_lost();
+	test_explicit_wait();
+	test_start_params();
 	test_kill_instance();
 	test_stop_all();
 	test_sweep();
 
 	sm_machine_free(machine);
+	sm_machine_free(explicit_machine);
 	etu_rmtree(tmp);
 	free(tmp);
 	return done_testing();
