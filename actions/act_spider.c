@@ -86,7 +86,8 @@ struct jl_count {
 	off_t off;                      /* bytes read so far */
 	char *line;                     /* the incomplete last line */
 	size_t len, cap;
-	int overlong;                   /* skipping a line over LINE_MAX */
+	int overlong;                   /* skipping a line over line_max */
+	size_t line_max;
 	uint64_t items, garbage;
 };
 
@@ -116,6 +117,7 @@ act_spider_opts_init(struct act_spider_opts *o)
 	o->start_poll_ms = 100;
 	o->start_timeout_ms = ACT_SPIDER_START_TIMEOUT_MS;
 	o->progress_interval_ms = ACT_SPIDER_PROGRESS_MS;
+	o->line_max = ACT_SPIDER_LINE_MAX;
 	o->subreaper = 1;
 }
 
@@ -141,6 +143,8 @@ act_spider_create(struct act_spider **out, struct sm_loop *loop,
 		sp->o.start_timeout_ms = ACT_SPIDER_START_TIMEOUT_MS;
 	if (sp->o.progress_interval_ms <= 0)
 		sp->o.progress_interval_ms = ACT_SPIDER_PROGRESS_MS;
+	if (sp->o.line_max == 0)
+		sp->o.line_max = ACT_SPIDER_LINE_MAX;
 	if (sp->o.subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1) {
 		int e = errno;
 
@@ -1208,7 +1212,7 @@ jl_feed(struct jl_count *c, const char *p, size_t n)
 		const char *nl = memchr(p, '\n', n);
 		size_t take = nl ? (size_t)(nl - p) : n;
 
-		if (!c->overlong && c->len + take > ACT_SPIDER_LINE_MAX) {
+		if (!c->overlong && c->len + take > c->line_max) {
 			c->overlong = 1;
 			c->len = 0;
 		}
@@ -1422,6 +1426,7 @@ spider_wait(struct sm_action_call *call)
 	wc->call = call;
 	wc->ch = ch;
 	wc->jl.fd = -1;
+	wc->jl.line_max = sp->o.line_max;
 	wc->interval = interval;
 	if ((inst = strdup(sm_action_call_instance(call))) == NULL) {
 		wc->ch = NULL;

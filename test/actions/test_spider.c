@@ -107,6 +107,8 @@ static const char *explicit_xml =
     "</scxml>";
 
 static struct sm_machine *machine, *explicit_machine;
+
+#define TEST_LINE_MAX (5u << 20)        /* opts.line_max: a cheap overlong line */
 static char *tmp;               /* the test's directory */
 static int ncase;
 
@@ -226,6 +228,7 @@ static void env_open_hook(struct env *v, int64_t grace_ms, act_spider_params_fn 
 	act_spider_opts_init(&o);
 	o.kill_grace_ms = grace_ms;
 	o.start_poll_ms = 20;
+	o.line_max = TEST_LINE_MAX;
 	o.progress = on_progress;
 	o.progress_arg = v;
 	o.start_params = hook;
@@ -701,7 +704,7 @@ static void test_huge_line(void)
 	size_t i;
 
 	/* a 3 MiB object split across two writes (and progress ticks), a line
-	 * over ACT_SPIDER_LINE_MAX, then a small one */
+	 * over the line limit (TEST_LINE_MAX here), then a small one */
 	snprintf(big, sizeof(big), "%s/big.jl", tmp);
 	if ((f = fopen(big, "w")) == NULL)
 		bail_out("cannot write %s", big);
@@ -709,14 +712,14 @@ static void test_huge_line(void)
 	for (i = 0; i < (3u << 20); i++)
 		fputc('a' + (int)(i % 26), f);
 	fputs("\"}\n{\"y\":\"", f);
-	for (i = 0; i < ACT_SPIDER_LINE_MAX + 10; i++)
+	for (i = 0; i < TEST_LINE_MAX + 10; i++)
 		fputc('b', f);
 	fputs("\"}\n{\"z\":1}\n", f);
 	fclose(f);
 	env_open(&v, 2000);
 	task_new(&t, "echo started >&2; head -c 1000000 \"$2\" >> \"$1\"; sleep 0.3;"
-	    " tail -c +1000001 \"$2\" | head -c 9000000 >> \"$1\"; sleep 0.3;"
-	    " tail -c +10000001 \"$2\" >> \"$1\"; sleep 0.3; exit 0");
+	    " tail -c +1000001 \"$2\" | head -c 4000000 >> \"$1\"; sleep 0.3;"
+	    " tail -c +5000001 \"$2\" >> \"$1\"; sleep 0.3; exit 0");
 	json_array_set_new(json_object_get(t.j, "argv"), 5, json_string(big));
 	task_start(&v, &t, "hl1");
 	run_until_done(&v, 30000);
