@@ -218,6 +218,81 @@ static int engine_run(struct engine_case *c, long ops, double *rate)
 	return 0;
 }
 
+/* ---- commits per loop turn ------------------------------------------------------ */
+
+/* A chain of 100 internal self-sends (each one macrostep), then the end. */
+static const char *chain_machine =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    " name='chain' initial='a'>"
+    " <datamodel><data id='n' expr='0'/></datamodel>"
+    " <state id='a'>"
+    "  <onentry><send event='c'/></onentry>"
+    "  <transition event='c' cond='n &lt; 99'><assign location='n' expr='n + 1'/>"
+    "   <send event='c'/></transition>"
+    "  <transition event='c' target='end'/>"
+    " </state>"
+    " <final id='end'/>"
+    "</scxml>";
+
+/*
+ * Count loop turns and store commits (store_commit_count) while (1) the
+ * chain of 100 self-sends runs to its end and (2) the engine x1 case takes
+ * `ops` transitions (an action that completes inside its start: each
+ * transition needs the previous commit, so one turn and one commit each).
+ */
+static int commits_per_turn(const char *dir, struct sm_machine *m, long ops)
+{
+	char path[1200];
+	struct engine_case c;
+	struct sm_machine *cm = NULL;
+	struct sm_diags d = { 0 };
+	struct sm_error err;
+	struct sm_instance_status stt;
+	uint64_t c0, turns = 0;
+	double t0;
+
+	if (sm_machine_load_memory(chain_machine, strlen(chain_machine), "chain.scxml", NULL,
+	    NULL, &cm, &d) != 0) {
+		sm_diags_print(&d, stderr);
+		return 1;
+	}
+	sm_diags_free(&d);
+	memset(&c, 0, sizeof(c));
+	snprintf(path, sizeof(path), "%s/chain", dir);
+	if (engine_open(&c, path, STORE_DURABLE_FULL, cm) != 0)
+		return 1;
+	c0 = store_commit_count(c.st);
+	t0 = bench_now();
+	if (sm_engine_start(c.e, cm, "chain", NULL, &err) != 0)
+		return 1;
+	do {
+		sm_loop_run_once(c.loop, 0);
+		turns++;
+	} while (sm_engine_instance_status(c.e, "chain", &stt) == 0 &&
+	    stt.state == SM_INSTANCE_RUNNING && turns < 10000);
+	printf("%-44s %6llu commits in %llu loop turn(s), %.1f ms, %llu transitions\n",
+	    "chain of 100 internal self-sends", (unsigned long long)(store_commit_count(c.st) - c0),
+	    (unsigned long long)turns, (bench_now() - t0) * 1000,
+	    (unsigned long long)c.transitions);
+	engine_close(&c);
+	sm_machine_free(cm);
+
+	memset(&c, 0, sizeof(c));
+	snprintf(path, sizeof(path), "%s/sync", dir);
+	if (engine_open(&c, path, STORE_DURABLE_FULL, m) != 0 || engine_start(&c, 1, "sync") != 0)
+		return 1;
+	sm_loop_run_once(c.loop, 0); /* the start */
+	c0 = store_commit_count(c.st);
+	c.transitions = 0;
+	for (turns = 0; c.transitions < (uint64_t)ops; turns++)
+		sm_loop_run_once(c.loop, 10);
+	printf("%-44s %6llu commits in %llu loop turns, %llu transitions\n",
+	    "action done inside its start", (unsigned long long)(store_commit_count(c.st) - c0),
+	    (unsigned long long)turns, (unsigned long long)c.transitions);
+	engine_close(&c);
+	return 0;
+}
+
 /* ---- resume ------------------------------------------------------------------- */
 
 static int resume_prepare(const char *dir, struct sm_machine *m, long n)
@@ -514,6 +589,10 @@ round_fail:
 		fprintf(stderr, "resume %d/%d: recover %.3f s, first turn %.3f s\n", i + 1, rounds,
 		    t_rec[i], t_turn[i]);
 	}
+
+	printf("-- commits per loop turn (FULL) --\n");
+	if (commits_per_turn(dir, m, 1000) != 0)
+		goto out;
 
 	med_l = bench_median(r_l, (size_t)rounds);
 	med_e1 = bench_median(r_e1, (size_t)rounds);

@@ -85,6 +85,8 @@ static void print_text(json_t *inst, json_t *hist, FILE *out)
 	    strcmp(json_string_value(json_object_get(inst, "status")) ?: "", "done") == 0)
 		fputs(" (stopped without reaching a final state)", out);
 	fputc('\n', out);
+	if (json_is_string(json_object_get(inst, "error")))
+		fprintf(out, "%-12s %s\n", "error", json_string_value(json_object_get(inst, "error")));
 	fmt_time(json_integer_value(json_object_get(inst, "created")), t1, sizeof(t1));
 	fmt_time(json_integer_value(json_object_get(inst, "updated")), t2, sizeof(t2));
 	fprintf(out, "%-12s %s, updated %s\n", "created", t1, t2);

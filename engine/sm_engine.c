@@ -75,6 +75,18 @@ struct sm__inst {
 	int aborted;           /* stopped by an event storm: further events dropped */
 	int acked;             /* done, and the daemon acknowledged it (forget) */
 	unsigned restarts;     /* recoveries that found actions in flight */
+	int failed;            /* top-level: its state could not be saved (error) */
+	char *error;           /* why it failed */
+	/* top-level only: the records of its tree (itself and its children)
+	 * gathered in this turn, committed with every other tree's in one
+	 * transaction, or left out as a whole (tree_fail) */
+	struct store_batch *batch;
+	int in_dirty;          /* in e->dirty: batch has records of this turn */
+	struct sm__inst *dirty_next;
+	int bad;               /* a record of this turn could not be queued */
+	char bad_msg[200];
+	uint64_t hist_seq_c;   /* hist_seq and inbox_seq as last committed */
+	uint64_t inbox_seq_c;
 	uint64_t hist_seq;
 	uint64_t inbox_seq;    /* top-level: last inbox key used by any session of
 	                          its tree (children draw their keys from it) */
@@ -105,7 +117,13 @@ struct sm_engine {
 	size_t ninst;
 	struct sm__inst *ready_head, *ready_tail;
 	struct sm__inst *touched;
+	struct sm__inst *dirty;    /* top-level instances with records this turn */
 	struct pending *pend_head, *pend_tail;
+	struct pending *defer_head, *defer_tail; /* effects that wait for the commit */
+	struct store_batch **bv;   /* scratch for store_batch_commit_many */
+	size_t bvcap;
+	int commit_failures;       /* consecutive failed commits (0: the last worked) */
+	uint64_t retry_at;         /* monotonic ms of the next commit attempt */
 	struct sm__inst *grave;
 	struct known_machine *machines;
 	size_t nmachines;
@@ -240,32 +258,77 @@ static size_t key_timer(unsigned char *buf, size_t cap, int64_t due, const char 
 	return 9 + l + t;
 }
 
-/* Queue the writer's record under `key`; 0 or an SM_E* code (logged). */
-static int batch_put_jw(struct sm_engine *e, enum store_table t, const void *key, size_t klen)
+static struct sm__inst *inst_root(struct sm__inst *in);
+
+/* A record of `in`'s tree could not be queued: the tree's records of this
+ * turn will not be committed (tree_fail); the first reason is kept. */
+static void tree_bad(struct sm__inst *in, const char *what, int code)
 {
+	struct sm__inst *root = inst_root(in);
+
+	if (root->bad)
+		return;
+	root->bad = 1;
+	snprintf(root->bad_msg, sizeof(root->bad_msg), "%s of '%s' cannot be %s: %s",
+	    in == root ? "a store record" : "a store record of child session", in->id, what,
+	    sm_strerror(code));
+}
+
+/* The batch of `in`'s tree for this turn (NULL when out of memory). */
+static struct store_batch *tree_batch(struct sm__inst *in)
+{
+	struct sm__inst *root = inst_root(in);
+	struct sm_engine *e = root->e;
+
+	if (!root->batch && store_batch_create(&root->batch) != 0) {
+		tree_bad(root, "queued", SM_ENOMEM);
+		return NULL;
+	}
+	if (!root->in_dirty) {
+		root->in_dirty = 1;
+		root->dirty_next = e->dirty;
+		e->dirty = root;
+	}
+	return root->batch;
+}
+
+/* Queue the writer's record of `in` under `key`; 0 or an SM_E* code
+ * (logged; the tree's records of this turn are then left out). */
+static int batch_put_jw(struct sm__inst *in, enum store_table t, const void *key, size_t klen)
+{
+	struct sm_engine *e = in->e;
+	struct store_batch *b = tree_batch(in);
 	int rc;
 
 	if (e->jw.err) {
-		sm_log_error("engine: cannot serialize a store record: %s", sm_strerror(e->jw.err));
+		sm_log_error("engine: cannot serialize a store record of '%s': %s", in->id,
+		    sm_strerror(e->jw.err));
+		tree_bad(in, "serialized", e->jw.err);
 		return e->jw.err;
 	}
-	rc = store_batch_put(e->batch, t, key, klen, e->jw.buf, e->jw.len);
-	if (rc != 0)
-		sm_log_error("engine: cannot queue a store record (key of %zu bytes): %s", klen,
-		    sm_strerror(rc));
+	rc = b ? store_batch_put(b, t, key, klen, e->jw.buf, e->jw.len) : SM_ENOMEM;
+	if (rc != 0) {
+		sm_log_error("engine: cannot queue a store record of '%s' (key of %zu bytes): %s",
+		    in->id, klen, sm_strerror(rc));
+		tree_bad(in, "queued", rc);
+	}
 	return rc;
 }
 
-static void batch_del(struct sm_engine *e, enum store_table t, const void *key, size_t klen)
+static void batch_del(struct sm__inst *in, enum store_table t, const void *key, size_t klen)
 {
+	struct store_batch *b;
 	int rc;
 
-	if (!e->store)
+	if (!in->e->store)
 		return;
-	rc = store_batch_del(e->batch, t, key, klen);
-	if (rc != 0)
-		sm_log_error("engine: cannot queue a store deletion (key of %zu bytes): %s", klen,
-		    sm_strerror(rc));
+	b = tree_batch(in);
+	rc = b ? store_batch_del(b, t, key, klen) : SM_ENOMEM;
+	if (rc != 0) {
+		sm_log_error("engine: cannot queue a store deletion of '%s' (key of %zu bytes): %s",
+		    in->id, klen, sm_strerror(rc));
+		tree_bad(in, "deleted", rc);
+	}
 }
 
 static const struct known_machine *machine_known(struct sm_engine *e, const struct sm_machine *m)
@@ -388,6 +451,8 @@ static void inst_free(struct sm__inst *in)
 		sm__call_free(c);
 	}
 	sm__session_free(in->s);
+	store_batch_destroy(in->batch);
+	free(in->error);
 	json_decref(in->task);
 	free(in->task_txt);
 	free(in->id);
@@ -457,7 +522,7 @@ static void inbox_del_key(struct sm__inst *dst, uint64_t seq)
 	size_t kl = key_seq(key, sizeof(key), dst->id, seq);
 
 	if (kl)
-		batch_del(dst->e, STORE_T_INBOX, key, kl);
+		batch_del(dst, STORE_T_INBOX, key, kl);
 }
 
 static struct sm__inst *inst_root(struct sm__inst *in)
@@ -485,7 +550,7 @@ static int inbox_put(struct sm__inst *dst, struct sm_event *ev, const struct sm_
 		return SM_EINVAL;
 	sm_jw_reset(&dst->e->jw);
 	sm__event_write(ev, &dst->e->jw);
-	rc = batch_put_jw(dst->e, STORE_T_INBOX, key, kl);
+	rc = batch_put_jw(dst, STORE_T_INBOX, key, kl);
 	if (rc != 0)
 		return rc;
 	ev->inbox_seq = ++root->inbox_seq;
@@ -505,7 +570,7 @@ static void inst_push(struct sm__inst *in, struct sm_event *ev)
 			size_t kl = key_seq(key, sizeof(key), in->id, ev->inbox_seq);
 
 			if (kl)
-				batch_del(e, STORE_T_INBOX, key, kl);
+				batch_del(in, STORE_T_INBOX, key, kl);
 		}
 		sm__event_free(ev);
 		return;
@@ -577,7 +642,7 @@ static void timer_store_put(struct sm__inst *in, struct eng_timer *t)
 	} else {
 		sm_jw_reset(&in->e->jw);
 		sm_jw_json(&in->e->jw, t->payload);
-		batch_put_jw(in->e, STORE_T_TIMERS, key, kl);
+		batch_put_jw(in, STORE_T_TIMERS, key, kl);
 	}
 }
 
@@ -590,7 +655,7 @@ static void timer_store_del(struct sm__inst *in, struct eng_timer *t)
 		return;
 	kl = key_timer(key, sizeof(key), t->due, in->id, t->tid);
 	if (kl && kl <= STORE_KEY_MAX) /* a longer one was never written */
-		batch_del(in->e, STORE_T_TIMERS, key, kl);
+		batch_del(in, STORE_T_TIMERS, key, kl);
 }
 
 static struct eng_timer *timer_add(struct sm__inst *in, const char *tid, int64_t due,
@@ -1098,7 +1163,7 @@ static void unpersist_tree(struct sm__inst *node, struct sm_effect *current)
 		return;
 	node->cancelling = 1;
 	if (node->persist && e->store) {
-		batch_del(e, STORE_T_INSTANCES, node->id, strlen(node->id));
+		batch_del(node, STORE_T_INSTANCES, node->id, strlen(node->id));
 		for (q = sm__session_queue(node->s); q; q = q->next)
 			if (q->inbox_seq)
 				inbox_del_key(node, q->inbox_seq);
@@ -1244,9 +1309,14 @@ static void write_state_record(struct sm__inst *in, struct sm_jw *w)
 	sm_jw_str(w, in->m->name ? in->m->name : "");
 	sm_jw_lit(w, ",\"machine_path\":");
 	sm_jw_str(w, in->m->path ? in->m->path : "");
-	sm_jw_lit(w, in->done ? ",\"status\":\"done\",\"final\":" :
-	    ",\"status\":\"running\",\"final\":");
-	sm_jw_str(w, in->done ? in->final_id : NULL);
+	if (in->failed) {
+		sm_jw_lit(w, ",\"status\":\"failed\",\"final\":null,\"error\":");
+		sm_jw_str(w, in->error ? in->error : "");
+	} else {
+		sm_jw_lit(w, in->done ? ",\"status\":\"done\",\"final\":" :
+		    ",\"status\":\"running\",\"final\":");
+		sm_jw_str(w, in->done ? in->final_id : NULL);
+	}
 	if (in->done && !in->parent)
 		sm_jw_lit(w, in->acked ? ",\"acked\":true" : ",\"acked\":false");
 	if (in->restarts) {
@@ -1273,7 +1343,10 @@ static void write_state_record(struct sm__inst *in, struct sm_jw *w)
 		sm_jw_str(w, in->parent_invokeid);
 	}
 	sm_jw_lit(w, ",\"session\":");
-	sm__session_write(in->s, w);
+	if (in->failed) /* what could not be saved is not written */
+		sm_jw_raw(w, "null", 4);
+	else
+		sm__session_write(in->s, w);
 	sm_jw_lit(w, ",\"timers\":[");
 	for (t = in->timers; t; t = t->next) {
 		if (t != in->timers)
@@ -1295,11 +1368,11 @@ static void write_state(struct sm__inst *in)
 		return;
 	if (in->parent && in->done) {
 		/* a child that ended: its done.invoke is in the parent's inbox */
-		batch_del(in->e, STORE_T_INSTANCES, in->id, strlen(in->id));
+		batch_del(in, STORE_T_INSTANCES, in->id, strlen(in->id));
 		return;
 	}
 	write_state_record(in, &in->e->jw);
-	if (batch_put_jw(in->e, STORE_T_INSTANCES, in->id, strlen(in->id)) != 0)
+	if (batch_put_jw(in, STORE_T_INSTANCES, in->id, strlen(in->id)) != 0)
 		sm_log_error("engine: the state of instance '%s' is not saved in this turn", in->id);
 }
 
@@ -1308,6 +1381,10 @@ static void write_to_config(struct sm__inst *in, struct sm_jw *w)
 {
 	const char *f;
 
+	if (in->failed) {
+		sm_jw_raw(w, "[]", 2);
+		return;
+	}
 	if (sm__session_running(in->s)) {
 		sm__config_write(in->m, sm__session_active(in->s), w);
 		return;
@@ -1375,13 +1452,19 @@ static void write_history(struct sm__inst *in, const struct sm_event *ev,
 		}
 	}
 	sm_jw_lit(w, "],\"errors\":");
-	errors = sm__session_errors(in->s);
-	sm_jw_json(w, errors);
+	if (in->failed) {
+		sm_jw_raw(w, "[", 1);
+		sm_jw_str(w, in->error ? in->error : "");
+		sm_jw_raw(w, "]", 1);
+	} else {
+		errors = sm__session_errors(in->s);
+		sm_jw_json(w, errors);
+	}
 	sm__session_clear_errors(in->s);
 	sm_jw_raw(w, "}", 1);
 	kl = key_seq(key, sizeof(key), in->id, in->hist_seq);
 	if (kl)
-		batch_put_jw(in->e, STORE_T_HISTORY, key, kl);
+		batch_put_jw(in, STORE_T_HISTORY, key, kl);
 }
 
 static void store_machine(struct sm_engine *e, const struct sm_machine *m)
@@ -1423,7 +1506,7 @@ static void inbox_del(struct sm__inst *in, const struct sm_event *ev)
 		return;
 	kl = key_seq(key, sizeof(key), in->id, ev->inbox_seq);
 	if (kl)
-		batch_del(in->e, STORE_T_INBOX, key, kl);
+		batch_del(in, STORE_T_INBOX, key, kl);
 }
 
 /* A copy of the configuration before a step, in the engine's scratch. */
@@ -1488,7 +1571,7 @@ static void process(struct sm__inst *in)
 			sm__event_free(q);
 		}
 	}
-	write_state(in);
+	/* its state is written once, at the end of the turn's rounds */
 }
 
 static void release_finished_calls(struct sm__inst *in)
@@ -1515,65 +1598,374 @@ static int64_t wake_cb(struct sm_loop *loop, uint64_t id, void *arg)
 	return -1; /* the prepare hook of this turn does the work */
 }
 
+static void wake_in(struct sm_engine *e, int64_t ms)
+{
+	if (!sm_loop_timer_add(e->loop, ms, wake_cb, e))
+		sm_log_error("engine: out of memory arming a wake-up timer");
+}
+
+static void pend_append(struct pending **head, struct pending **tail, struct pending *p)
+{
+	p->next = NULL;
+	if (*tail)
+		(*tail)->next = p;
+	else
+		*head = p;
+	*tail = p;
+}
+
+/* Free the queued effects of `root`'s tree in the list (head, tail). */
+static void pend_drop_tree(struct pending **head, struct pending **tail,
+    struct sm__inst *root)
+{
+	struct pending **pp = head, *p;
+
+	*tail = NULL;
+	while ((p = *pp) != NULL) {
+		if (inst_root(p->inst) == root) {
+			*pp = p->next;
+			sm__effects_free(p->fx);
+			free(p);
+		} else {
+			*tail = p;
+			pp = &p->next;
+		}
+	}
+}
+
+/*
+ * Effects that leave the engine (an action started or cancelled, a <log>
+ * line, the done callback of a top-level instance) wait for the turn's
+ * commit; the others (events between sessions, child sessions started,
+ * stopped or ended) act now, so the next round can run.
+ */
+static int fx_external(struct sm__inst *in, const struct sm_effect *fx)
+{
+	switch (fx->kind) {
+	case SM_FX_INVOKE:
+		return in->m->states[fx->state].invokes[fx->inv_index].kind == SM_INV_ACTION;
+	case SM_FX_LOG:
+		return 1;
+	case SM_FX_DONE:
+		return in->parent == NULL;
+	case SM_FX_UNINVOKE:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* An invocation cancelled in the same turn that started it: the start
+ * waiting for the commit is dropped, it never leaves the engine. */
+static void defer_drop_invoke(struct sm_engine *e, struct sm__inst *in, const char *invokeid)
+{
+	struct pending **pp = &e->defer_head, *p;
+
+	e->defer_tail = NULL;
+	while ((p = *pp) != NULL) {
+		if (p->inst == in && p->fx->kind == SM_FX_INVOKE &&
+		    strcmp(p->fx->invokeid, invokeid) == 0) {
+			*pp = p->next;
+			sm__effects_free(p->fx);
+			free(p);
+		} else {
+			e->defer_tail = p;
+			pp = &p->next;
+		}
+	}
+}
+
+/* Perform the engine-internal effects queued so far; keep the others. */
+static void run_internal(struct sm_engine *e)
+{
+	struct pending *p;
+
+	while ((p = e->pend_head) != NULL) {
+		e->pend_head = p->next;
+		if (!e->pend_head)
+			e->pend_tail = NULL;
+		if (fx_external(p->inst, p->fx)) {
+			if (p->fx->kind == SM_FX_UNINVOKE) {
+				struct sm__inst *ch = child_by_invokeid(p->inst, p->fx->invokeid);
+
+				defer_drop_invoke(e, p->inst, p->fx->invokeid);
+				if (ch) { /* the child session stops now */
+					unlink_child(p->inst, ch);
+					inst_bury(ch);
+				}
+			}
+			pend_append(&e->defer_head, &e->defer_tail, p);
+			continue;
+		}
+		probe(e, SM_PROBE_BEFORE_EFFECT);
+		perform(e, p->inst, p->fx);
+		sm__effects_free(p->fx);
+		free(p);
+	}
+}
+
+/* Stop everything `in` and its children have running in memory. */
+static void tree_stop(struct sm__inst *in)
+{
+	struct sm_action_call *c;
+	struct sm_event *q, *next;
+
+	for (c = in->calls; c; c = c->next) {
+		if (!c->finished) {
+			c->finished = 1;
+			if (c->def->cancel)
+				c->def->cancel(c);
+		}
+	}
+	while (in->timers) {
+		struct eng_timer *t = in->timers;
+
+		in->timers = t->next;
+		timer_store_del(in, t);
+		timer_free(in->e, t);
+	}
+	while (in->children) {
+		struct sm__inst *ch = in->children;
+
+		unlink_child(in, ch);
+		inst_bury(ch);
+	}
+	for (q = sm__session_take_queue(in->s); q; q = next) {
+		next = q->next;
+		sm__event_free(q);
+	}
+}
+
+/*
+ * The records of `root`'s tree cannot be committed (one could not be
+ * written, or the store is full at its maximum): none of this turn's are.
+ * The instance fails: its work stops, its record says "failed" with `msg`
+ * (without the session that could not be saved), a "fail" history record
+ * follows the last committed one, its pending inbox events and child
+ * sessions are deleted, and the done callback reports it (final "").
+ */
+static void tree_fail(struct sm__inst *root, const char *msg)
+{
+	struct sm_engine *e = root->e;
+	struct sm_effect *fx;
+	char pfx[SM_ENGINE_ID_MAX + 2];
+	size_t n = strlen(root->id);
+
+	sm_log_error("engine: instance '%s' failed: %s", root->id, msg);
+	store_batch_reset(root->batch);
+	root->bad = 0;
+	pend_drop_tree(&e->pend_head, &e->pend_tail, root);
+	pend_drop_tree(&e->defer_head, &e->defer_tail, root);
+	free(root->error);
+	root->error = strdup(msg);
+	root->failed = 1;
+	root->done = 1;
+	root->final_id[0] = 0;
+	root->hist_seq = root->hist_seq_c;
+	root->inbox_seq = root->inbox_seq_c;
+	tree_stop(root);
+	if (root->persist && e->store && n < sizeof(pfx) - 1) {
+		memcpy(pfx, root->id, n + 1); /* "id\0": its inbox */
+		if (store_batch_del_prefix(root->batch, STORE_T_INBOX, pfx, n + 1) != 0)
+			sm_log_error("engine: cannot queue the deletion of the inbox of '%s'", root->id);
+		pfx[n] = '/'; /* "id/": its child sessions and their inboxes */
+		if (store_batch_del_prefix(root->batch, STORE_T_INBOX, pfx, n + 1) != 0 ||
+		    store_batch_del_prefix(root->batch, STORE_T_INSTANCES, pfx, n + 1) != 0)
+			sm_log_error("engine: cannot queue the deletion of the children of '%s'",
+			    root->id);
+		write_history(root, NULL, NULL, NULL, "fail");
+		write_state(root);
+		if (root->bad) { /* even that: the store keeps the last commit */
+			sm_log_error("engine: the failure of '%s' is not saved either: a restart "
+			    "resumes it from its last commit", root->id);
+			store_batch_reset(root->batch);
+			root->bad = 0;
+		}
+	}
+	fx = calloc(1, sizeof(*fx));
+	if (fx) {
+		struct pending *p = calloc(1, sizeof(*p));
+
+		fx->kind = SM_FX_DONE;
+		fx->state = -1;
+		if (p) {
+			p->inst = root;
+			p->fx = fx;
+			pend_append(&e->defer_head, &e->defer_tail, p);
+		} else {
+			free(fx);
+		}
+	}
+}
+
+/* The largest batch of a tree that has not failed (the store is full). */
+static struct sm__inst *largest_tree(struct sm_engine *e)
+{
+	struct sm__inst *in, *best = NULL;
+
+	for (in = e->dirty; in; in = in->dirty_next)
+		if (!in->failed && in->batch && (!best ||
+		    store_batch_bytes(in->batch) > store_batch_bytes(best->batch)))
+			best = in;
+	return best;
+}
+
+/*
+ * Commit every tree's records of this turn (and new machine documents) in
+ * ONE write transaction.  A tree whose records could not all be queued is
+ * failed first (never half-saved).  When the store is full at its maximum
+ * map size, the tree that writes the most is failed and the rest tried
+ * again, so one instance cannot stall the others.
+ */
+static int commit_turn(struct sm_engine *e, struct sm_error *err)
+{
+	struct sm__inst *in;
+	size_t n;
+	int rc;
+
+	for (in = e->dirty; in; in = in->dirty_next)
+		if (in->bad)
+			tree_fail(in, in->bad_msg);
+	for (;;) {
+		n = 1;
+		for (in = e->dirty; in; in = in->dirty_next)
+			n++;
+		if (n > e->bvcap) {
+			struct store_batch **nv = realloc(e->bv, n * sizeof(*nv));
+
+			if (!nv)
+				return sm_error_set(err, SM_ENOMEM, "out of memory committing the turn");
+			e->bv = nv;
+			e->bvcap = n;
+		}
+		n = 0;
+		e->bv[n++] = e->batch;
+		for (in = e->dirty; in; in = in->dirty_next)
+			if (in->batch)
+				e->bv[n++] = in->batch;
+		probe(e, SM_PROBE_BEFORE_COMMIT);
+		rc = store_batch_commit_many(e->store, e->bv, n, err);
+		if (rc == 0)
+			break;
+		if (rc == SM_EFULL &&
+		    store_map_size(e->store) >= store_map_size_max(e->store) &&
+		    (in = largest_tree(e)) != NULL) {
+			char msg[300];
+
+			snprintf(msg, sizeof(msg), "the store is full at its maximum map size (%zu "
+			    "bytes) and this instance's step writes %zu bytes: it cannot be saved "
+			    "(raise the maximum map size, or keep the datamodel smaller)",
+			    store_map_size_max(e->store), store_batch_bytes(in->batch));
+			tree_fail(in, msg);
+			continue;
+		}
+		return rc;
+	}
+	probe(e, SM_PROBE_AFTER_COMMIT);
+	while ((in = e->dirty) != NULL) {
+		e->dirty = in->dirty_next;
+		in->in_dirty = 0;
+		in->hist_seq_c = in->hist_seq;
+		in->inbox_seq_c = in->inbox_seq;
+	}
+	return 0;
+}
+
+/*
+ * One turn: run the ready instances' macrosteps in rounds (events between
+ * sessions are delivered between rounds), write each touched instance's
+ * state once, commit everything in ONE transaction, then let the effects
+ * out.  After a failed commit nothing runs until the retry (with backoff)
+ * commits what memory holds.  Returns 0 or the commit's error.
+ */
+static int engine_turn(struct sm_engine *e, struct sm_error *err)
+{
+	struct sm__inst *in;
+	struct pending *p;
+	int rounds, rc;
+
+	if (e->commit_failures && sm_time_mono_ms() < e->retry_at)
+		return 0; /* the wake-up timer brings us back */
+	if (!e->commit_failures) {
+		for (rounds = 0; rounds < MAX_ROUNDS; rounds++) {
+			if (!e->ready_head && !e->pend_head)
+				break;
+			while ((in = e->ready_head) != NULL) {
+				e->ready_head = in->ready_next;
+				if (!e->ready_head)
+					e->ready_tail = NULL;
+				in->in_ready = 0;
+				process(in);
+			}
+			run_internal(e);
+		}
+		for (in = e->touched; in; in = in->touched_next)
+			if (!in->removed || (in->parent && in->done)) /* an ended child: deleted */
+				write_state(in);
+	}
+	if (e->store && (e->dirty || store_batch_count(e->batch))) {
+		rc = commit_turn(e, err);
+		if (rc != 0) {
+			int64_t delay = (int64_t)100 << (e->commit_failures < 7 ?
+			    e->commit_failures : 7);
+
+			e->commit_failures++;
+			e->retry_at = sm_time_mono_ms() + (uint64_t)delay;
+			sm_log_error("engine: cannot commit the turn (attempt %d, next in %lld ms; "
+			    "no step runs and no effect leaves until it works): %s",
+			    e->commit_failures, (long long)delay, err ? err->msg : sm_strerror(rc));
+			wake_in(e, delay);
+			return rc;
+		}
+		if (e->commit_failures)
+			sm_log_info("engine: the turn is committed after %d failed attempt(s)",
+			    e->commit_failures);
+		e->commit_failures = 0;
+	}
+	while ((p = e->defer_head) != NULL) {
+		e->defer_head = p->next;
+		if (!e->defer_head)
+			e->defer_tail = NULL;
+		probe(e, SM_PROBE_BEFORE_EFFECT);
+		perform(e, p->inst, p->fx);
+		sm__effects_free(p->fx);
+		free(p);
+	}
+	arm_touched(e);
+	while ((in = e->touched) != NULL) {
+		e->touched = in->touched_next;
+		in->in_touched = 0;
+		release_finished_calls(in);
+	}
+	while ((in = e->grave) != NULL) {
+		if (in->in_ready || in->in_touched || in->in_dirty)
+			break; /* still referenced from a list: free next turn */
+		e->grave = in->grave_next;
+		inst_free(in);
+	}
+	return 0;
+}
+
+/* Work is left for another turn (effects that made instances ready, an
+ * acknowledgement written by a done callback, a round limit reached). */
+static int engine_busy(const struct sm_engine *e)
+{
+	return e->ready_head || e->pend_head || e->defer_head || e->dirty ||
+	    (e->store && store_batch_count(e->batch));
+}
+
 int sm_engine_flush(struct sm_engine *e, struct sm_error *err)
 {
-	int rounds, rc = 0;
+	int turns, rc = 0;
 
 	if (e->in_flush)
 		return 0;
 	e->in_flush = 1;
-	for (rounds = 0; rounds < MAX_ROUNDS; rounds++) {
-		struct sm__inst *in;
-		struct pending *p;
-
-		if (!e->ready_head && !e->pend_head && !(e->store && store_batch_count(e->batch)))
-			break;
-		while ((in = e->ready_head) != NULL) {
-			e->ready_head = in->ready_next;
-			if (!e->ready_head)
-				e->ready_tail = NULL;
-			in->in_ready = 0;
-			process(in);
-		}
-		if (e->store && store_batch_count(e->batch) > 0) {
-			probe(e, SM_PROBE_BEFORE_COMMIT);
-			rc = store_batch_commit(e->store, e->batch, err);
-			if (rc != 0) {
-				/* nothing leaves: effects wait for the next successful commit */
-				sm_log_error("engine: cannot commit the turn: %s", err ? err->msg :
-				    sm_strerror(rc));
-				break;
-			}
-			probe(e, SM_PROBE_AFTER_COMMIT);
-		}
-		while ((p = e->pend_head) != NULL) {
-			e->pend_head = p->next;
-			if (!e->pend_head)
-				e->pend_tail = NULL;
-			probe(e, SM_PROBE_BEFORE_EFFECT);
-			perform(e, p->inst, p->fx);
-			sm__effects_free(p->fx);
-			free(p);
-		}
-		arm_touched(e);
-		while ((in = e->touched) != NULL) {
-			e->touched = in->touched_next;
-			in->in_touched = 0;
-			release_finished_calls(in);
-		}
-		while ((in = e->grave) != NULL) {
-			if (in->in_ready || in->in_touched)
-				break; /* still referenced from a list: free next round */
-			e->grave = in->grave_next;
-			inst_free(in);
-		}
-	}
-	if (rc == 0 && (e->ready_head || e->pend_head)) {
-		/* a busy machine (e.g. one that keeps sending itself events) must
-		 * not hold the loop: wake the next turn instead of blocking */
-		if (!sm_loop_timer_add(e->loop, 0, wake_cb, e))
-			sm_log_error("engine: out of memory arming a wake-up timer");
-	}
+	for (turns = 0; turns < MAX_ROUNDS && rc == 0 && !e->commit_failures && engine_busy(e);
+	    turns++)
+		rc = engine_turn(e, err);
+	if (rc == 0 && !e->commit_failures && engine_busy(e))
+		wake_in(e, 0); /* a machine that keeps itself busy must not hold the loop */
 	e->in_flush = 0;
 	return rc;
 }
@@ -1584,8 +1976,14 @@ static void prepare_cb(struct sm_loop *loop, void *arg)
 	struct sm_error err;
 
 	(void)loop;
+	if (e->in_flush || !engine_busy(e))
+		return;
 	sm_error_clear(&err);
-	sm_engine_flush(e, &err);
+	e->in_flush = 1;
+	/* one turn, one commit; more work continues on the next loop turn */
+	if (engine_turn(e, &err) == 0 && !e->commit_failures && engine_busy(e))
+		wake_in(e, 0);
+	e->in_flush = 0;
 }
 
 /* ---- actions reporting -------------------------------------------------- */
@@ -1863,7 +2261,8 @@ int sm_engine_instance_status(struct sm_engine *e, const char *id, struct sm_ins
 
 	memset(out, 0, sizeof(*out));
 	if (in) {
-		out->state = in->done ? SM_INSTANCE_DONE : SM_INSTANCE_RUNNING;
+		out->state = in->failed ? SM_INSTANCE_FAILED :
+		    in->done ? SM_INSTANCE_DONE : SM_INSTANCE_RUNNING;
 		snprintf(out->final_id, sizeof(out->final_id), "%s", in->final_id);
 		out->steps = in->hist_seq;
 		return 0;
@@ -1885,9 +2284,13 @@ int sm_engine_instance_status(struct sm_engine *e, const char *id, struct sm_ins
 			return rc;
 		if (!j)
 			return SM_ECORRUPT;
-		out->state = strcmp(json_string_value(json_object_get(j, "status")) ?
-		    json_string_value(json_object_get(j, "status")) : "", "done") == 0 ?
-		    SM_INSTANCE_DONE : SM_INSTANCE_RUNNING;
+		{
+			const char *st = json_string_value(json_object_get(j, "status"));
+
+			out->state = !st ? SM_INSTANCE_RUNNING : strcmp(st, "done") == 0 ?
+			    SM_INSTANCE_DONE : strcmp(st, "failed") == 0 ? SM_INSTANCE_FAILED :
+			    SM_INSTANCE_RUNNING;
+		}
 		snprintf(out->final_id, sizeof(out->final_id), "%s",
 		    json_string_value(json_object_get(j, "final")) ?
 		    json_string_value(json_object_get(j, "final")) : "");
@@ -2183,7 +2586,8 @@ static void recover_finished(struct sm__inst *in, json_t *j)
 	pend_add(in->e, in, fx);
 }
 
-/* A top-level record: running (`finished` 0) or ended, not acknowledged. */
+/* A top-level record: running (`finished` 0) or ended (1) or failed (2),
+ * not acknowledged. */
 static int recover_one(struct sm_engine *e, struct store_txn *txn, json_t *j, int finished)
 {
 	const char *id = json_string_value(json_object_get(j, "id"));
@@ -2208,7 +2612,8 @@ static int recover_one(struct sm_engine *e, struct store_txn *txn, json_t *j, in
 		sm_log_error("engine: cannot reload instance '%s': %s", id, err.msg);
 		return err.code;
 	}
-	if (sm__session_restore(in->s, json_object_get(j, "session"), &err) != 0) {
+	if (finished != 2 && /* a failed instance's session was not saved */
+	    sm__session_restore(in->s, json_object_get(j, "session"), &err) != 0) {
 		sm_log_error("engine: cannot reload instance '%s': %s", id, err.msg);
 		inst_free(in);
 		return err.code;
@@ -2216,6 +2621,12 @@ static int recover_one(struct sm_engine *e, struct store_txn *txn, json_t *j, in
 	if (inst_insert(e, in) != 0) {
 		inst_free(in);
 		return SM_ENOMEM;
+	}
+	if (finished == 2) {
+		const char *why = json_string_value(json_object_get(j, "error"));
+
+		in->failed = 1;
+		in->error = strdup(why ? why : "");
 	}
 	if (finished)
 		recover_finished(in, j);
@@ -2340,11 +2751,11 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 			json_decref(j);
 			continue;
 		}
-		if (status && strcmp(status, "done") == 0 &&
+		if (status && (strcmp(status, "done") == 0 || strcmp(status, "failed") == 0) &&
 		    json_is_false(json_object_get(j, "acked")) &&
 		    !json_is_string(json_object_get(j, "parent")) && check_id(jid, NULL) == 0 &&
 		    strlen(jid) == kl && memcmp(jid, k, kl) == 0)
-			recover_one(e, txn, j, 1);
+			recover_one(e, txn, j, strcmp(status, "failed") == 0 ? 2 : 1);
 		if (status && strcmp(status, "running") == 0) {
 			if (json_is_string(json_object_get(j, "parent")))
 				json_array_append(children, j); /* once its parent is loaded */

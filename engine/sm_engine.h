@@ -191,7 +191,8 @@ int sm_engine_flush(struct sm_engine *e, struct sm_error *err);
 
 enum sm_instance_state {
 	SM_INSTANCE_RUNNING = 0,
-	SM_INSTANCE_DONE = 1
+	SM_INSTANCE_DONE = 1,
+	SM_INSTANCE_FAILED = 2  /* its state could not be saved: record "failed" */
 };
 
 struct sm_instance_status {

@@ -60,6 +60,7 @@ struct store {
 	char *path;             /* <dir>/store */
 	struct store_options opt;
 	unsigned txns;          /* open transactions of this handle */
+	uint64_t commits;       /* write transactions committed (store_commit_count) */
 	int writer;             /* a write transaction is open */
 };
 
@@ -80,7 +81,7 @@ struct store_cursor {
 	size_t plen;
 };
 
-enum { OP_PUT, OP_DEL };
+enum { OP_PUT, OP_DEL, OP_DEL_PREFIX };
 
 struct store_op {
 	unsigned char kind;
@@ -674,42 +675,96 @@ store_batch_del(struct store_batch *b, enum store_table t, const void *key, size
 	return store_batch_add(b, OP_DEL, t, key, klen, NULL, 0);
 }
 
-/* One attempt; MDB_MAP_FULL is returned raw so the caller can grow. */
-static int
-store_batch_apply(struct store *st, struct store_batch *b, size_t *failed_op)
+int
+store_batch_del_prefix(struct store_batch *b, enum store_table t, const void *prefix,
+    size_t plen)
 {
-	MDB_txn *txn;
-	size_t i;
+	return store_batch_add(b, OP_DEL_PREFIX, t, prefix, plen, NULL, 0);
+}
+
+size_t
+store_batch_bytes(const struct store_batch *b)
+{
+	return b->len;
+}
+
+/* Delete every key of `dbi` that starts with (p, plen). */
+static int
+store_del_prefix_raw(MDB_txn *txn, MDB_dbi dbi, const void *p, size_t plen)
+{
+	MDB_cursor *c;
+	MDB_val k = { plen, (void *)p }, v;
 	int rc;
 
-	*failed_op = (size_t)-1;
+	if ((rc = mdb_cursor_open(txn, dbi, &c)) != 0)
+		return rc;
+	/* after mdb_cursor_del, MDB_NEXT gives the entry that followed */
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < plen || memcmp(k.mv_data, p, plen) != 0)
+			break;
+		if ((rc = mdb_cursor_del(c, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* One attempt; MDB_MAP_FULL is returned raw so the caller can grow. */
+static int
+store_batch_apply(struct store *st, struct store_batch *const *bv, size_t n,
+    size_t *failed_b, size_t *failed_op)
+{
+	MDB_txn *txn;
+	size_t i, j;
+	int rc;
+
+	*failed_b = *failed_op = (size_t)-1;
 	if ((rc = store_begin_raw(st, 0, &txn)) != 0)
 		return rc;
-	for (i = 0; i < b->nops; i++) {
-		const struct store_op *op = &b->ops[i];
-		MDB_val k = { op->klen, b->buf + op->off };
-		MDB_val v = { op->vlen, b->buf + op->off + op->klen };
+	for (j = 0; j < n; j++) {
+		const struct store_batch *b = bv[j];
 
-		if (op->kind == OP_PUT) {
-			rc = mdb_put(txn, st->dbi[op->table], &k, &v, 0);
-		} else {
-			rc = mdb_del(txn, st->dbi[op->table], &k, NULL);
-			if (rc == MDB_NOTFOUND)
-				rc = 0;
-		}
-		if (rc != 0) {
-			*failed_op = i;
-			mdb_txn_abort(txn);
-			return rc;
+		for (i = 0; i < b->nops; i++) {
+			const struct store_op *op = &b->ops[i];
+			MDB_val k = { op->klen, b->buf + op->off };
+			MDB_val v = { op->vlen, b->buf + op->off + op->klen };
+
+			if (op->kind == OP_PUT) {
+				rc = mdb_put(txn, st->dbi[op->table], &k, &v, 0);
+			} else if (op->kind == OP_DEL) {
+				rc = mdb_del(txn, st->dbi[op->table], &k, NULL);
+				if (rc == MDB_NOTFOUND)
+					rc = 0;
+			} else {
+				rc = store_del_prefix_raw(txn, st->dbi[op->table], k.mv_data,
+				    k.mv_size);
+			}
+			if (rc != 0) {
+				*failed_b = j;
+				*failed_op = i;
+				mdb_txn_abort(txn);
+				return rc;
+			}
 		}
 	}
-	return mdb_txn_commit(txn);
+	rc = mdb_txn_commit(txn);
+	if (rc == 0)
+		st->commits++;
+	return rc;
 }
 
 int
 store_batch_commit(struct store *st, struct store_batch *b, struct sm_error *err)
 {
-	size_t failed;
+	return store_batch_commit_many(st, &b, 1, err);
+}
+
+int
+store_batch_commit_many(struct store *st, struct store_batch *const *bv, size_t n,
+    struct sm_error *err)
+{
+	size_t fb, failed, j, nops = 0;
 	int rc, code;
 
 	if (st->opt.read_only)
@@ -720,10 +775,12 @@ store_batch_commit(struct store *st, struct store_batch *b, struct sm_error *err
 		return sm_error_set(err, SM_EBUSY,
 		    "store '%s': a write transaction is already open: commit it before "
 		    "committing a batch", st->path);
-	if (b->nops == 0)
+	for (j = 0; j < n; j++)
+		nops += bv[j]->nops;
+	if (nops == 0)
 		return 0;
 	for (;;) {
-		rc = store_batch_apply(st, b, &failed);
+		rc = store_batch_apply(st, bv, n, &fb, &failed);
 		if (rc == 0)
 			break;
 		if (rc == MDB_MAP_FULL) {
@@ -732,17 +789,32 @@ store_batch_commit(struct store *st, struct store_batch *b, struct sm_error *err
 			continue;
 		}
 		if (failed != (size_t)-1) {
-			char what[96];
+			static const char *const kinds[] = { "put", "del", "del prefix" };
+			const struct store_op *op = &bv[fb]->ops[failed];
+			char what[112];
 
 			snprintf(what, sizeof(what), "batch op %zu of %zu (%s in table '%s')",
-			    failed + 1, b->nops, b->ops[failed].kind == OP_PUT ? "put" : "del",
-			    store_table_names[b->ops[failed].table]);
+			    failed + 1, bv[fb]->nops, kinds[op->kind],
+			    store_table_names[op->table]);
 			return store_fail(err, st->path, rc, what);
 		}
 		return store_fail(err, st->path, rc, "cannot commit a batch");
 	}
-	store_batch_reset(b);
+	for (j = 0; j < n; j++)
+		store_batch_reset(bv[j]);
 	return 0;
+}
+
+uint64_t
+store_commit_count(const struct store *st)
+{
+	return st->commits;
+}
+
+size_t
+store_map_size_max(const struct store *st)
+{
+	return st->opt.map_size_max;
 }
 
 /* ---- transactions ------------------------------------------------------- */
@@ -836,6 +908,8 @@ store_txn_commit2(struct store_txn *t, int *map_full, struct sm_error *err)
 		    st->path);
 	}
 	rc = mdb_txn_commit(t->txn);
+	if (rc == 0 && t->write)
+		st->commits++;
 	store_txn_release(t);
 	if (rc == MDB_MAP_FULL)
 		*map_full = 1;

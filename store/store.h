@@ -163,6 +163,30 @@ int store_batch_del(struct store_batch *b, enum store_table t, const void *key, 
  */
 int store_batch_commit(struct store *st, struct store_batch *b, struct sm_error *err);
 
+/*
+ * Queue the deletion of every key of table `t` that starts with (prefix,
+ * plen) (e.g. everything of one instance: "id\0" in history or inbox).
+ * Codes as store_batch_put.
+ */
+int store_batch_del_prefix(struct store_batch *b, enum store_table t, const void *prefix,
+    size_t plen);
+/* Bytes of keys and values queued (what the batch will write, roughly). */
+size_t store_batch_bytes(const struct store_batch *b);
+/*
+ * store_batch_commit for `n` batches in ONE write transaction, in order
+ * (the engine keeps one batch per instance tree so that it can leave one
+ * out).  All of them are reset on success and left intact on failure.
+ */
+int store_batch_commit_many(struct store *st, struct store_batch *const *bv, size_t n,
+    struct sm_error *err);
+/*
+ * Write transactions this handle committed (batches and store_txn_commit):
+ * tests and benchmarks count commits per loop turn with it.
+ */
+uint64_t store_commit_count(const struct store *st);
+/* The maximum map size (store_options.map_size_max after defaults). */
+size_t store_map_size_max(const struct store *st);
+
 /* ---- transactions ----------------------------------------------------- */
 
 enum { STORE_TXN_READ = 0, STORE_TXN_WRITE = 1 };

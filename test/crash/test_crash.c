@@ -1094,11 +1094,13 @@ static void test_map_growth(void)
 
 /*
  * Deterministic: the macrostep that enters 'a' sends 'go' to itself (no
- * delay) and invokes "crash_now"; the engine commits that macrostep, then
- * performs its effects in order: delivers 'go' (in memory, and into the NEXT
- * batch), then starts crash_now, which kills the process with SIGKILL before
- * that next batch is committed.  Invariant 2 says a restart reaches the same
- * outcome: 'go' must not be lost, so the recovered instance must reach 'end'.
+ * delay) and invokes "crash_now".  The engine commits once per loop turn:
+ * 'go' is delivered and consumed in the same turn, its inbox record written
+ * and deleted in the same batch, and the start of crash_now waits for that
+ * commit.  The process is killed right after the turn's commit (a probe at
+ * SM_PROBE_AFTER_COMMIT; crash_now would kill it at its start otherwise).
+ * Invariant 2 says a restart reaches the same outcome: 'go' must not be
+ * lost, so the recovered instance must reach 'end'.
  */
 static const char *lost_send_machine =
     "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
@@ -1110,6 +1112,18 @@ static const char *lost_send_machine =
     " </state>"
     " <final id='end'/>"
     "</scxml>";
+
+static void kill_after_commit_probe(struct sm_engine *e, enum sm_probe_kind kind, uint64_t n,
+    void *arg)
+{
+	(void)e;
+	(void)n;
+	(void)arg;
+	if (kind == SM_PROBE_AFTER_COMMIT) {
+		fflush(NULL);
+		kill(getpid(), SIGKILL);
+	}
+}
 
 static int crash_now_start(struct sm_action_call *call)
 {
@@ -1194,6 +1208,7 @@ static void kill_after_commit(const char *name, const char *xml, char *final_id,
 	if (pid == 0) {
 		if (lost_open(&v, dir, xml) != 0 || sm_engine_start(v.e, v.m, "x", NULL, &err) != 0)
 			_exit(3);
+		sm_engine_on_probe(v.e, kill_after_commit_probe, NULL);
 		for (;;) { /* until crash_now kills this process */
 			sm_engine_flush(v.e, &err);
 			sm_loop_run_once(v.loop, 10);
@@ -1201,7 +1216,7 @@ static void kill_after_commit(const char *name, const char *xml, char *final_id,
 	}
 	waitpid(pid, &status, 0);
 	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
-	    "%s: the child died by SIGKILL inside the action start (status 0x%x)", name, status);
+	    "%s: the child died by SIGKILL right after its first commit (status 0x%x)", name, status);
 	if (lost_open(&v, dir, xml) != 0)
 		bail_out("%s: cannot reopen", name);
 	is_int(sm_engine_recover(v.e, &err), 0, "%s: recover", name);
@@ -1235,10 +1250,10 @@ static void test_lost_send(void)
 /*
  * The same kill point, but the event goes to a child SCXML session: the
  * parent, told 'ready' by its child, sends it 'go' and (next state) invokes
- * crash_now.  The parent's move to p2 and 'go' in the child's inbox are one
- * commit; the child is restored from its own record (it does not start
- * again: the parent, already in p2, would never send 'go' again), gets
- * 'go', ends, and the parent gets done.invoke.kid.
+ * crash_now.  The whole conversation (the parent's move to p2, 'go' through
+ * the child's inbox, the child's end, done.invoke.kid) is one turn and one
+ * commit; after the kill the recovered parent has ended in 'end' and its
+ * end is reported (it was not acknowledged).
  */
 static const char *child_send_machine =
     "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"

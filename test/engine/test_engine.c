@@ -1388,6 +1388,170 @@ static void test_max_restarts(void)
 	free(dir);
 }
 
+/* ---- one instance at the map maximum, records that cannot be written ---------- */
+
+/* The stored record of instance `id` (new ref) or NULL. */
+static json_t *stored_instance(struct store *st, const char *id)
+{
+	struct store_txn *txn;
+	const void *val;
+	size_t vl;
+	json_t *j = NULL;
+
+	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) != 0)
+		return NULL;
+	if (store_get(txn, STORE_T_INSTANCES, id, strlen(id), &val, &vl) == 0)
+		j = json_loadb(val, vl, 0, NULL);
+	store_txn_abort(txn);
+	return j;
+}
+
+static const char *pair_machine =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    " initial='a'>"
+    " <datamodel><data id='x' expr=\"'0123456789abcdef'\"/><data id='n' expr='0'/>"
+    "  <data id='y' expr='0'/></datamodel>"
+    " <state id='a'>"
+    "  <transition event='dbl'><assign location='x' expr='x + x'/></transition>"
+    "  <transition event='grow'><assign location='x' expr='x + x'/>"
+    "   <send event='grow' delay='5ms'/></transition>"
+    "  <transition event='poke'><assign location='y' expr='y + 1'/></transition>"
+    "  <transition event='tick' cond='n &lt; 9'><assign location='n' expr='n + 1'/>"
+    "   <send event='tick' delay='20ms'/></transition>"
+    "  <transition event='tick' target='end'/>"
+    " </state>"
+    " <final id='end'/>"
+    "</scxml>";
+
+/* Open `dir` with a map of 1 MiB growing to at most `max`. */
+static void env_open_max(struct env *v, const char *dir, size_t max)
+{
+	struct sm_error err;
+	struct store_options o;
+
+	store_options_init(&o);
+	o.durability = STORE_DURABLE_PROCESS;
+	o.map_size = (size_t)1 << 20;
+	o.map_size_max = max;
+	if (store_open(&v->st, dir, &o, &err) != 0)
+		bail_out("store_open: %s", err.msg);
+	env_open(v, NULL, pair_machine);
+	sm_engine_destroy(v->e); /* again, on the store opened here */
+	if (sm_engine_create(&v->e, v->loop, v->st, &err) != 0)
+		bail_out("engine: %s", err.msg);
+	sm_engine_on_done(v->e, on_done, v);
+	sm_engine_add_machine(v->e, v->m);
+}
+
+/* Instance `id` failed, its record says so and why (`why` in "error"), and
+ * its history records agree with the stored hist_seq, without gaps. */
+static void check_failed(struct env *v, const char *id, const char *why, const char *what)
+{
+	struct sm_instance_status stt;
+	json_t *rec = stored_instance(v->st, id);
+
+	is_int(sm_engine_instance_status(v->e, id, &stt), 0, "%s: %s known", what, id);
+	is_int(stt.state, SM_INSTANCE_FAILED, "%s: %s failed", what, id);
+	is_str(json_string_value(json_object_get(rec, "status")), "failed",
+	    "%s: its record says failed", what);
+	like_str(json_string_value(json_object_get(rec, "error")), why, "%s: and why", what);
+	is_int(count_history(v->st, id), (int)json_integer_value(json_object_get(rec, "hist_seq")),
+	    "%s: as many history records as the stored hist_seq says", what);
+	json_decref(rec);
+}
+
+static void test_map_maximum(void)
+{
+	char *dir = etu_tmpdir("sm_engine_test");
+	struct env v;
+	struct sm_error err;
+	struct sm_instance_status stt;
+	int i;
+
+	memset(&v, 0, sizeof(v));
+	env_open_max(&v, dir, (size_t)16 << 20);
+	sm_engine_start(v.e, v.m, "hog", NULL, &err);
+	sm_engine_start(v.e, v.m, "calm", NULL, &err);
+	sm_engine_post(v.e, "hog", "grow", NULL);
+	sm_engine_post(v.e, "calm", "tick", NULL);
+	for (i = 0; i < 300 && !v.done; i++)
+		run_for(&v, 10, 0);
+	run_for(&v, 3000, 0);
+	is_int(sm_engine_instance_status(v.e, "calm", &stt), 0, "map maximum: calm known");
+	is_int(stt.state, SM_INSTANCE_DONE, "map maximum: the other instance went on and ended");
+	check_failed(&v, "hog", "maximum map size", "map maximum (the instance that fills it)");
+	is_int(v.done, 2, "map maximum: the done callback came for both");
+	env_free(&v);
+	etu_rmtree(dir);
+	free(dir);
+}
+
+#if !defined(__SANITIZE_ADDRESS__)
+/* Allocation failure injection: realloc of more than this many bytes fails
+ * (0: off).  The engine's record writer grows its buffer with realloc. */
+static size_t realloc_limit;
+extern void *__libc_realloc(void *p, size_t n);
+
+void *realloc(void *p, size_t n);
+void *realloc(void *p, size_t n)
+{
+	if (realloc_limit && n > realloc_limit)
+		return NULL;
+	return __libc_realloc(p, n);
+}
+#endif
+
+static void test_record_unwritable(void)
+{
+	char *dir = etu_tmpdir("sm_engine_test");
+	struct env v;
+	struct sm_error err;
+	struct sm_instance_status stt;
+	int i;
+
+#if defined(__SANITIZE_ADDRESS__)
+	ok(1, "# SKIP realloc cannot be replaced under AddressSanitizer");
+	free(dir);
+	return;
+#endif
+	memset(&v, 0, sizeof(v));
+	env_open_max(&v, dir, (size_t)1 << 30);
+	sm_engine_start(v.e, v.m, "big", NULL, &err);
+	sm_engine_start(v.e, v.m, "calm", NULL, &err);
+	for (i = 0; i < 17; i++) /* x: 16 bytes -> 2 MiB */
+		sm_engine_post(v.e, "big", "dbl", NULL);
+	run_for(&v, 100, 0);
+	/* a record of 2 MiB cannot be written any more; calm's are small */
+#if !defined(__SANITIZE_ADDRESS__)
+	realloc_limit = (size_t)3 << 20;
+#endif
+	sm_engine_post(v.e, "big", "poke", NULL);
+	sm_engine_post(v.e, "calm", "tick", NULL);
+	run_for(&v, 50, 0);
+#if !defined(__SANITIZE_ADDRESS__)
+	realloc_limit = 0;
+#endif
+	check_failed(&v, "big", "serialized", "unwritable (the instance whose state cannot be saved)");
+	is_int(etu_count_prefix(v.st, STORE_T_INBOX, "big", NULL, 0), 0,
+	    "unwritable: nothing is left waiting in its inbox");
+	run_for(&v, 3000, 0);
+	is_int(sm_engine_instance_status(v.e, "calm", &stt), 0, "unwritable: calm known");
+	is_int(stt.state, SM_INSTANCE_DONE, "unwritable: the other instance went on and ended");
+	env_close(&v, 1);
+
+	/* after a restart: the failure is reported (not acknowledged), nothing runs */
+	v.done = 0;
+	env_open(&v, dir, pair_machine);
+	is_int(sm_engine_recover(v.e, &err), 0, "unwritable: recover");
+	run_for(&v, 200, 0);
+	is_int(v.done, 2, "unwritable: both ends are reported again after recovery");
+	is_int((int)sm_engine_running_count(v.e), 0, "unwritable: nothing runs");
+	env_free(&v);
+	etu_rmtree(dir);
+	free(dir);
+}
+
+
 int main(void)
 {
 	plan_no_plan();
@@ -1415,5 +1579,7 @@ int main(void)
 	test_done_after_crash();
 	test_timer_order();
 	test_max_restarts();
+	test_map_maximum();
+	test_record_unwritable();
 	return done_testing();
 }
