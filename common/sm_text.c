@@ -14,6 +14,19 @@ sm_hexval(int c)
 	return -1;
 }
 
+void
+sm_hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hx[in[i] >> 4];
+		out[2 * i + 1] = hx[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
 size_t
 sm_utf8_seq(const unsigned char *s, size_t n)
 {

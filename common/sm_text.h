@@ -10,6 +10,9 @@
 /* Value of one hex digit (0-9, a-f, A-F), or -1. */
 int sm_hexval(int c);
 
+/* Lower-case hex of the `n` bytes at `in` into `out` (2n+1 bytes, NUL-terminated). */
+void sm_hex_encode(const unsigned char *in, size_t n, char *out);
+
 /*
  * Length (1-4) of the well-formed UTF-8 sequence at `s`, with `n` >= 1
  * bytes available; 0 if it is not one (overlong forms, surrogates, code

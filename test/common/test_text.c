@@ -33,5 +33,13 @@ main(void)
 	    "a sequence longer than the bytes available is refused");
 	is_int(sm_utf8_seq((const unsigned char *)"", 0), 0, "no bytes: 0");
 	ok(sm_utf8_valid("", 0), "the empty string is valid");
+	{
+		char hex[9];
+
+		sm_hex_encode((const unsigned char *)"\x00\x9f\xa0\xff", 4, hex);
+		is_str(hex, "009fa0ff", "hex encoding, lower case");
+		sm_hex_encode((const unsigned char *)"", 0, hex);
+		is_str(hex, "", "hex of nothing is empty");
+	}
 	return done_testing();
 }
