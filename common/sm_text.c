@@ -1,6 +1,9 @@
 #include "sm_text.h"
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 int
 sm_hexval(int c)
@@ -12,6 +15,20 @@ sm_hexval(int c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+void
+sm_real_text(double d, char *buf, size_t size)
+{
+	int prec;
+
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(buf, size, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	if (strpbrk(buf, ".eEn") == NULL && strlen(buf) + 3 <= size)
+		strcat(buf, ".0");
 }
 
 void

@@ -10,6 +10,13 @@
 /* Value of one hex digit (0-9, a-f, A-F), or -1. */
 int sm_hexval(int c);
 
+/*
+ * The shortest %g text of `d` that reads back as the same double, with
+ * ".0" added when it would read as an integer: what Python's repr() writes
+ * (0.1, 1.0, 1e+16, 1e-05).  `size` >= 32 always holds it.
+ */
+void sm_real_text(double d, char *buf, size_t size);
+
 /* Lower-case hex of the `n` bytes at `in` into `out` (2n+1 bytes, NUL-terminated). */
 void sm_hex_encode(const unsigned char *in, size_t n, char *out);
 

@@ -41,5 +41,20 @@ main(void)
 		sm_hex_encode((const unsigned char *)"", 0, hex);
 		is_str(hex, "", "hex of nothing is empty");
 	}
+	{
+		static const struct { double d; const char *s; } reals[] = {
+			{ 0.1, "0.1" }, { 1.0, "1.0" }, { 1e16, "1e+16" }, { 1e-5, "1e-05" },
+			{ 123456789.0, "123456789.0" }, { 2.5, "2.5" }, { -0.0, "-0.0" },
+			{ 1.2345678901234568e+29, "1.2345678901234568e+29" },
+			{ 0.30000000000000004, "0.30000000000000004" },
+		};
+		char buf[32];
+		size_t i;
+
+		for (i = 0; i < sizeof(reals) / sizeof(reals[0]); i++) {
+			sm_real_text(reals[i].d, buf, sizeof(buf));
+			is_str(buf, reals[i].s, "real #%zu as Python writes it", i);
+		}
+	}
 	return done_testing();
 }
