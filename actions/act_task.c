@@ -118,19 +118,6 @@ get_server(const json_t *root, const char **out, struct sm_error *err)
 	return 0;
 }
 
-/* Shortest %g form that reads back to the same double. */
-static void
-real_text(double d, char *out, size_t size)
-{
-	int p;
-
-	for (p = 1; p <= 17; p++) {
-		snprintf(out, size, "%.*g", p, d);
-		if (strtod(out, NULL) == d)
-			return;
-	}
-}
-
 static int
 cmp_arg(const void *a, const void *b)
 {
@@ -179,7 +166,7 @@ get_args(const json_t *root, struct act_task *t, struct sm_error *err)
 			text = num;
 			break;
 		case JSON_REAL:
-			real_text(json_real_value(v), num, sizeof(num));
+			sm_real_text(json_real_value(v), num, sizeof(num));
 			text = num;
 			break;
 		case JSON_TRUE:

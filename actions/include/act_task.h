@@ -15,7 +15,7 @@
  *  - cmd_args: an object; keys 1 .. ACT_KEY_MAX characters from [A-Za-z0-9_],
  *    none of searchterms_str, product_url, products_url (they would override
  *    the task's own term); values strings (verbatim), integers (decimal),
- *    reals (shortest form that reads back), true/false ("True"/"False", as
+ *    reals (as Python writes them: 0.1, 1.0), true/false ("True"/"False", as
  *    the old spiders expect) or null (the argument is left out).
  *  - branch_name: absent, null or "" (the configured default), or a safe git
  *    branch name (act_branch_valid).
