@@ -17,6 +17,7 @@
 #include <zip.h>
 
 #include "act_private.h"
+#include "sm_jw.h"
 #include "sm_text.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -168,36 +169,13 @@ parse_item(const struct lines *l, char *why, size_t size)
 
 /* ---- JSON out ----------------------------------------------------------- */
 
+/*
+ * Compact JSON of `v` into `w`, keys in their order: sm_jw's output except
+ * that reals are written as Python writes them (0.1, not Jansson's
+ * 0.10000000000000001): these are the spider's numbers, read by people.
+ */
 static void
-put_string(FILE *f, const char *s, size_t n)
-{
-	size_t i;
-
-	fputc('"', f);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		switch (c) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\b': fputs("\\b", f); break;
-		case '\f': fputs("\\f", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		default:
-			if (c < 0x20)
-				fprintf(f, "\\u%04x", c);
-			else
-				fputc(c, f);
-		}
-	}
-	fputc('"', f);
-}
-
-/* Compact JSON of `v`, keys in their order, reals as Python writes them. */
-static void
-put_json(FILE *f, const json_t *v)
+put_json(struct sm_jw *w, const json_t *v)
 {
 	char num[64];
 	const char *key;
@@ -206,39 +184,32 @@ put_json(FILE *f, const json_t *v)
 
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		fputc('{', f);
+		sm_jw_lit(w, "{");
 		i = 0;
 		json_object_keylen_foreach((json_t *)v, key, klen, x) {
 			if (i++ > 0)
-				fputc(',', f);
-			put_string(f, key, klen);
-			fputc(':', f);
-			put_json(f, x);
+				sm_jw_lit(w, ",");
+			sm_jw_strn(w, key, klen);
+			sm_jw_lit(w, ":");
+			put_json(w, x);
 		}
-		fputc('}', f);
+		sm_jw_lit(w, "}");
 		break;
 	case JSON_ARRAY:
-		fputc('[', f);
+		sm_jw_lit(w, "[");
 		json_array_foreach(v, i, x) {
 			if (i > 0)
-				fputc(',', f);
-			put_json(f, x);
+				sm_jw_lit(w, ",");
+			put_json(w, x);
 		}
-		fputc(']', f);
-		break;
-	case JSON_STRING:
-		put_string(f, json_string_value(v), json_string_length(v));
-		break;
-	case JSON_INTEGER:
-		fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		sm_jw_lit(w, "]");
 		break;
 	case JSON_REAL:
 		sm_real_text(json_real_value(v), num, sizeof(num));
-		fputs(num, f);
+		sm_jw_lit(w, num);
 		break;
-	case JSON_TRUE: fputs("true", f); break;
-	case JSON_FALSE: fputs("false", f); break;
-	case JSON_NULL: fputs("null", f); break;
+	default:
+		sm_jw_json(w, v);
 	}
 }
 
@@ -326,25 +297,14 @@ cmp_column(const void *a, const void *b)
 	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
 }
 
-/* A value as CSV text into a memory stream. */
+/* A value as CSV text: strings as they are, null empty, the rest as JSON. */
 static void
-field_text(const json_t *v, FILE *mem)
+field_text(const json_t *v, struct sm_jw *w)
 {
-	char num[64];
-
-	switch (json_typeof(v)) {
-	case JSON_STRING:
-		fwrite(json_string_value(v), 1, json_string_length(v), mem);
-		break;
-	case JSON_NULL:
-		break;
-	case JSON_REAL:
-		sm_real_text(json_real_value(v), num, sizeof(num));
-		fputs(num, mem);
-		break;
-	default:
-		put_json(mem, v);
-	}
+	if (json_is_string(v))
+		sm_jw_raw(w, json_string_value(v), json_string_length(v));
+	else if (!json_is_null(v))
+		put_json(w, v);
 }
 
 static int
@@ -357,9 +317,9 @@ write_csv(const struct act_pack_opts *o, size_t max, json_t *keys, struct act_pa
 	const char *key;
 	size_t klen, n = 0, i;
 	struct lines l = { 0 };
-	char why[ACT_PACK_WHY_SIZE], *mbuf = NULL;
-	size_t mlen = 0;
-	FILE *out = NULL, *mem = NULL;
+	struct sm_jw w = SM_JW_INIT;
+	char why[ACT_PACK_WHY_SIZE];
+	FILE *out = NULL;
 	int rc = 0, r;
 
 	if ((out = fopen(o->csv_out, "wb")) == NULL)
@@ -391,8 +351,6 @@ write_csv(const struct act_pack_opts *o, size_t max, json_t *keys, struct act_pa
 		put_field(out, cols[i].key, cols[i].len, n == 1);
 	}
 	fputs("\r\n", out);
-	if ((mem = open_memstream(&mbuf, &mlen)) == NULL)
-		goto nomem;
 
 	if ((rc = lines_open(&l, o->jl_out, max, err)) != 0)
 		goto close;
@@ -419,11 +377,14 @@ write_csv(const struct act_pack_opts *o, size_t max, json_t *keys, struct act_pa
 		for (i = 0; i < n; i++) {
 			if (i > 0)
 				fputc(',', out);
-			rewind(mem);
+			sm_jw_reset(&w);
 			if (vals[i] != NULL)
-				field_text(vals[i], mem);
-			fflush(mem);
-			put_field(out, mbuf, (size_t)ftello(mem), n == 1);
+				field_text(vals[i], &w);
+			if (w.err != 0) {
+				json_decref(it);
+				goto nomem;
+			}
+			put_field(out, w.buf, w.len, n == 1);
 		}
 		fputs("\r\n", out);
 		json_decref(it);
@@ -434,9 +395,7 @@ nomem:
 close:
 	if (l.f != NULL)
 		lines_close(&l);
-	if (mem != NULL)
-		fclose(mem);
-	free(mbuf);
+	sm_jw_free(&w);
 	if ((ferror(out) | fclose(out)) != 0 && rc == 0)
 		rc = sm_error_set(err, sm_error_from_errno(errno), "cannot write '%s': %s",
 		    o->csv_out, strerror(errno));
@@ -454,6 +413,7 @@ act_pack(const struct act_pack_opts *o, struct act_pack_stats *st, struct sm_err
 	size_t max = o->line_max > 0 ? o->line_max : ACT_PACK_LINE_MAX;
 	json_t *map = NULL, *keys = NULL, *x;
 	struct lines l = { 0 };
+	struct sm_jw w = SM_JW_INIT;
 	char why[ACT_PACK_WHY_SIZE];
 	const char *key;
 	size_t klen;
@@ -509,7 +469,15 @@ act_pack(const struct act_pack_opts *o, struct act_pack_stats *st, struct sm_err
 				rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 				goto out;
 			}
-			put_json(out, it);
+			sm_jw_reset(&w);
+			put_json(&w, it);
+			if (w.err != 0) {
+				json_decref(it);
+				rc = sm_error_set(err, w.err, "item on line %" PRIu64 ": %s",
+				    l.lineno, sm_strerror(w.err));
+				goto out;
+			}
+			fwrite(w.buf, 1, w.len, out);
 		} else {
 			fwrite(l.buf, 1, l.len, out);
 		}
@@ -535,6 +503,7 @@ out:
 	if (out != NULL)
 		fclose(out);
 	lines_close(&l);
+	sm_jw_free(&w);
 	json_decref(keys);
 	json_decref(map);
 	return rc;
