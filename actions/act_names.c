@@ -93,7 +93,7 @@ act_name_build(const struct act_task *t, const char *instance, time_t received,
 	char head[64], idpart[ACT_SERVER_MAX + 32], hash[65];
 	char *term = NULL, *full = NULL;
 	size_t hl, il, tl, sl, fixed, keep;
-	int rc;
+	int rc, n;
 
 	if ((rc = date_prefix(instance, received, head, sizeof(head), err)) != 0)
 		return rc;
@@ -124,17 +124,21 @@ act_name_build(const struct act_task *t, const char *instance, time_t received,
 	if (fixed <= ACT_NAME_MAX) {
 		/* cut the term, keep the shape */
 		keep = utf8_cut(term, ACT_NAME_MAX - fixed);
-		snprintf(out, ACT_NAME_SIZE, "%s____%s____%.*s~%s____%s", head, idpart,
+		n = snprintf(out, ACT_NAME_SIZE, "%s____%s____%.*s~%s____%s", head, idpart,
 		    (int)keep, term, hash, t->site);
 	} else {
 		/* only with limits above ACT_NAME_MAX: cut the whole name */
 		keep = utf8_cut(full, ACT_NAME_MAX - 1 - ACT_NAME_HASH_HEX);
-		snprintf(out, ACT_NAME_SIZE, "%.*s~%s", (int)keep, full, hash);
+		n = snprintf(out, ACT_NAME_SIZE, "%.*s~%s", (int)keep, full, hash);
+	}
+	if (n < 0 || n > ACT_NAME_MAX) {  /* cannot happen: the cut leaves room */
+		rc = sm_error_set(err, SM_EBUG, "name of %d bytes after the cut", n);
+		goto done;
 	}
 done:
 	free(full);
 	free(term);
-	return 0;
+	return rc;
 }
 
 const char *

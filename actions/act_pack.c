@@ -271,7 +271,8 @@ put_field(FILE *f, const char *p, size_t n, int alone)
 		if (p[i] == '"' || p[i] == ',' || p[i] == '\r' || p[i] == '\n')
 			break;
 	if (i == n) {
-		fwrite(p, 1, n, f);
+		if (n > 0)
+			fwrite(p, 1, n, f);
 		return;
 	}
 	fputc('"', f);

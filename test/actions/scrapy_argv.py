@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Parse argv[1:] the way scrapy 2.x parses `scrapy crawl ...` and print what
 it understood as JSON, every string as the hex of its bytes.
+`scrapy_argv.py --batch FILE`: FILE holds one argv a line (a JSON array of
+the hex of argv[1:]); one answer a line, in order.
 
 The options are scrapy's own (scrapy/commands/__init__.py: ScrapyCommand
 .add_options and BaseRunSpiderCommand.add_options), parsed as
@@ -16,11 +18,9 @@ def hx(s):
     return os.fsencode(s).hex()
 
 
-def main():
-    argv = sys.argv[1:]
+def parse(argv):
     if not argv or argv[0] != "crawl":
-        print(json.dumps({"error": "not a crawl command"}))
-        return 0
+        return {"error": "not a crawl command"}
     p = argparse.ArgumentParser(prog="scrapy crawl", conflict_handler="resolve")
     g = p.add_argument_group("Global Options")
     g.add_argument("--logfile", metavar="FILE")
@@ -37,8 +37,7 @@ def main():
     try:
         opts, args = p.parse_known_args(argv[1:])
     except SystemExit:
-        print(json.dumps({"error": "argparse refused"}))
-        return 0
+        return {"error": "argparse refused"}
     out = {
         "spider": [hx(a) for a in args],
         "spargs": [[hx(k), hx(v)] for k, v in (x.split("=", 1) for x in opts.spargs)]
@@ -49,7 +48,17 @@ def main():
                               "overwrite_output", "output_format")
                   if getattr(opts, k)] + [k for k in ("nolog", "pdb") if getattr(opts, k)],
     }
-    print(json.dumps(out, sort_keys=True))
+    return out
+
+
+def main():
+    if sys.argv[1:2] == ["--batch"]:
+        with open(sys.argv[2]) as f:
+            for line in f:
+                argv = [os.fsdecode(bytes.fromhex(h)) for h in json.loads(line)]
+                print(json.dumps(parse(argv), sort_keys=True))
+    else:
+        print(json.dumps(parse(sys.argv[1:]), sort_keys=True))
     return 0
 
 
