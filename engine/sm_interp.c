@@ -48,6 +48,17 @@ struct sm_session {
 	/* scratch for computeEntrySet */
 	unsigned char *enter, *default_entry;
 	struct sm_exec **default_hist;
+	/* the document tree, computed once (see "state helpers") */
+	int *last;                 /* last[b]: largest index in b's subtree */
+	unsigned char *atomic;     /* is_atomic() per state */
+	/* scratch for selection and conflict removal (n + 1 entries each) */
+	int *cnt;                  /* active states before index i; Fenwick tree */
+	int *dom_n;                /* filtered transitions per domain state */
+	int *sel;                  /* selection memo: transition index or -1 */
+	unsigned *sel_gen;         /* sel[i] is valid when sel_gen[i] == gen */
+	unsigned gen;
+	int *eff;                  /* effective target states (a list) */
+	size_t neff, effcap;
 	int nomem;
 	int pseudo_loop;
 };
@@ -218,7 +229,7 @@ static int is_real_state(const struct sm_state *st)
 	    st->kind == SM_ST_PARALLEL || st->kind == SM_ST_FINAL;
 }
 
-static int is_atomic(const struct sm_session *s, int i)
+static int is_atomic_slow(const struct sm_session *s, int i)
 {
 	const struct sm_state *st = ST(s, i);
 	size_t k;
@@ -231,6 +242,11 @@ static int is_atomic(const struct sm_session *s, int i)
 		if (is_real_state(ST(s, st->children[k])))
 			return 0;
 	return 1;
+}
+
+static int is_atomic(const struct sm_session *s, int i)
+{
+	return s->atomic[i];
 }
 
 static int is_compound(const struct sm_session *s, int i)
@@ -247,27 +263,51 @@ static int is_history(const struct sm_session *s, int i)
 	return k == SM_ST_HISTORY_SHALLOW || k == SM_ST_HISTORY_DEEP;
 }
 
+/*
+ * States are numbered in document order, which is a pre-order walk of the
+ * tree: the proper descendants of b are exactly the indices b+1 .. last[b].
+ * So "is a a descendant of b" is two comparisons, the states of a subtree
+ * are one contiguous range, and two subtrees are either nested or disjoint.
+ * tree_index() computes last[] and checks the numbering (a machine built
+ * otherwise is refused: the interpreter depends on it).
+ */
+static int tree_index(struct sm_session *s)
+{
+	int i, p;
+
+	for (i = 0; i < (int)s->n; i++) {
+		s->last[i] = i;
+		s->atomic[i] = (unsigned char)is_atomic_slow(s, i);
+	}
+	for (i = (int)s->n - 1; i > 0; i--) {
+		p = ST(s, i)->parent;
+		if (p < 0 || p >= i)
+			return -1;
+		if (s->last[i] > s->last[p])
+			s->last[p] = s->last[i];
+	}
+	/* pre-order: the parent of i is i-1 or an ancestor of i-1 */
+	for (i = 1; i < (int)s->n; i++) {
+		int a = i - 1;
+
+		p = ST(s, i)->parent;
+		while (a >= 0 && a != p)
+			a = ST(s, a)->parent;
+		if (a != p)
+			return -1;
+	}
+	return ST(s, 0)->parent == -1 ? 0 : -1;
+}
+
 /* Is a a proper descendant of b? */
 static int is_descendant(const struct sm_session *s, int a, int b)
 {
-	int p = ST(s, a)->parent;
-
-	while (p >= 0) {
-		if (p == b)
-			return 1;
-		p = ST(s, p)->parent;
-	}
-	return 0;
+	return a > b && a <= s->last[b];
 }
 
 static int find_state(const struct sm_session *s, const char *id)
 {
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (strcmp(s->m->states[i].id, id) == 0)
-			return (int)i;
-	return -1;
+	return sm_machine_state_index(s->m, id);
 }
 
 static int in_state_cb(void *arg, const char *id)
@@ -775,9 +815,24 @@ static void pseudo_loop_error(struct sm_session *s)
 	    "make a history's default transition target real states", SM_MAX_PSEUDO_CHAIN);
 }
 
-/* getEffectiveTargetStates into set `out` */
-static void effective_targets_d(struct sm_session *s, const int *targets, size_t nt,
-    unsigned char *out, int depth)
+static void eff_add(struct sm_session *s, int st)
+{
+	if (s->neff == s->effcap) {
+		size_t cap = s->effcap ? s->effcap * 2 : 16;
+		int *nv = realloc(s->eff, cap * sizeof(*nv));
+
+		if (!nv) {
+			s->nomem = 1;
+			return;
+		}
+		s->eff = nv;
+		s->effcap = cap;
+	}
+	s->eff[s->neff++] = st;
+}
+
+/* getEffectiveTargetStates, appended to the list s->eff (may repeat a state) */
+static void effective_targets_d(struct sm_session *s, const int *targets, size_t nt, int depth)
 {
 	size_t i;
 	int k;
@@ -794,173 +849,241 @@ static void effective_targets_d(struct sm_session *s, const int *targets, size_t
 		if (is_history(s, t)) {
 			if (s->hvn[t] >= 0) {
 				for (k = 0; k < s->hvn[t]; k++)
-					out[s->hv[t][k]] = 1;
+					eff_add(s, s->hv[t][k]);
 			} else if (ST(s, t)->ntransitions > 0) {
 				const struct sm_transition *d = ST(s, t)->transitions[0];
 
-				effective_targets_d(s, d->targets, d->ntargets, out, depth + 1);
+				effective_targets_d(s, d->targets, d->ntargets, depth + 1);
 			}
 		} else {
-			out[t] = 1;
+			eff_add(s, t);
 		}
 	}
 }
 
-static void effective_targets(struct sm_session *s, const int *targets, size_t nt,
-    unsigned char *out)
+static int int_cmp(const void *a, const void *b)
 {
-	s->pseudo_loop = 0;
-	effective_targets_d(s, targets, nt, out, 0);
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : x > y;
 }
 
-/* getTransitionDomain; -1 for a targetless transition */
+/* The effective targets of `targets` in s->eff[0 .. s->neff), ascending and
+ * without repeats (document order, as a set over the states gives them). */
+static void effective_targets(struct sm_session *s, const int *targets, size_t nt)
+{
+	size_t i, k = 0;
+
+	s->neff = 0;
+	s->pseudo_loop = 0;
+	effective_targets_d(s, targets, nt, 0);
+	if (s->neff > 1) {
+		qsort(s->eff, s->neff, sizeof(s->eff[0]), int_cmp);
+		for (i = 0; i < s->neff; i++)
+			if (k == 0 || s->eff[k - 1] != s->eff[i])
+				s->eff[k++] = s->eff[i];
+		s->neff = k;
+	}
+}
+
+/* getTransitionDomain; -1 for a targetless transition.  Leaves the effective
+ * targets in s->eff. */
 static int transition_domain(struct sm_session *s, const struct sm_transition *t)
 {
-	unsigned char *eff;
 	size_t i;
-	int all_desc = 1, any = 0, anc, dom = -1;
+	int all_desc = 1, anc, ok;
 
+	s->neff = 0;
 	if (t->ntargets == 0)
 		return -1;
+	effective_targets(s, t->targets, t->ntargets);
 	if (t->source == 0)
 		return 0;
-	eff = calloc(s->n, 1);
-	if (!eff) {
-		s->nomem = 1;
+	if (s->neff == 0)
 		return -1;
-	}
-	effective_targets(s, t->targets, t->ntargets, eff);
-	for (i = 0; i < s->n; i++) {
-		if (!eff[i])
-			continue;
-		any = 1;
-		if (!is_descendant(s, (int)i, t->source))
+	for (i = 0; i < s->neff; i++)
+		if (!is_descendant(s, s->eff[i], t->source))
 			all_desc = 0;
-	}
-	if (!any) {
-		free(eff);
-		return -1;
-	}
-	if (t->internal && is_compound(s, t->source) && all_desc) {
-		free(eff);
+	if (t->internal && is_compound(s, t->source) && all_desc)
 		return t->source;
-	}
-	/* findLCCA([source] + targets) */
+	/* findLCCA([source] + targets); the source is a descendant of each anc */
 	for (anc = ST(s, t->source)->parent; anc >= 0; anc = ST(s, anc)->parent) {
-		int ok = 1;
-
 		if (!(is_compound(s, anc) || anc == 0))
 			continue;
-		for (i = 0; i < s->n && ok; i++)
-			if (eff[i] && !is_descendant(s, (int)i, anc))
-				ok = 0;
-		if (ok) {
-			dom = anc;
-			break;
-		}
+		/* the targets are sorted: the first and the last bound the rest */
+		ok = is_descendant(s, s->eff[0], anc) && is_descendant(s, s->eff[s->neff - 1], anc);
+		if (ok)
+			return anc;
 	}
-	free(eff);
-	return dom < 0 ? 0 : dom;
+	return 0;
 }
 
-static void exit_set(struct sm_session *s, const struct sm_transition *t, unsigned char *out)
+/* Add the exit set of a transition whose domain is `dom` to `out`: the
+ * active states of dom's subtree, one contiguous range of indices. */
+static void exit_set_dom(struct sm_session *s, int dom, unsigned char *out)
 {
-	int dom;
-	size_t i;
+	int i;
 
-	if (t->ntargets == 0)
-		return;
-	dom = transition_domain(s, t);
 	if (dom < 0)
 		return;
-	for (i = 0; i < s->n; i++)
-		if (s->active[i] && is_descendant(s, (int)i, dom))
+	for (i = dom + 1; i <= s->last[dom]; i++)
+		if (s->active[i])
 			out[i] = 1;
 }
 
-static int sets_intersect(const unsigned char *a, const unsigned char *b, size_t n)
-{
-	size_t i;
+/* ---- conflict removal ---------------------------------------------------- */
 
-	for (i = 0; i < n; i++)
-		if (a[i] && b[i])
-			return 1;
-	return 0;
+/*
+ * removeConflictingTransitions without comparing every pair of exit sets.
+ * A transition's exit set is the active part of its domain's subtree, and
+ * subtrees are nested or disjoint, so two non-empty exit sets intersect
+ * exactly when one domain is the other or its descendant (and the inner
+ * exit set is not empty).  Kept for the transitions accepted so far:
+ *   - dom_n[d]: how many have domain d (non-empty exit set only);
+ *   - a Fenwick tree over domain indices of the same counts.
+ * A new transition conflicts with an accepted one iff some ancestor of its
+ * domain has dom_n > 0 (a walk up, depth steps) or the Fenwick count over
+ * its domain's subtree [d, last[d]] is > 0 (log n).  Only then is the list
+ * of accepted transitions scanned, to apply the W3C rule (the new one
+ * replaces those whose source is an ancestor of its source, else it is
+ * dropped).  Without conflicts the work is O(depth + log n) per transition
+ * instead of two exit sets of O(states) for each pair.
+ */
+static void fen_add(struct sm_session *s, int i, int v)
+{
+	for (i++; i <= (int)s->n; i += i & -i)
+		s->cnt[i] += v;
+}
+
+static int fen_sum(const struct sm_session *s, int i) /* entries 0 .. i */
+{
+	int sum = 0;
+
+	for (i++; i > 0; i -= i & -i)
+		sum += s->cnt[i];
+	return sum;
+}
+
+struct rc_item {
+	const struct sm_transition *t;
+	int dom;                   /* -1: empty exit set, never conflicts */
+};
+
+static void rc_count(struct sm_session *s, const struct rc_item *it, int v)
+{
+	if (it->dom < 0)
+		return;
+	s->dom_n[it->dom] += v;
+	fen_add(s, it->dom, v);
+}
+
+/* Do the non-empty exit sets of domains a and b intersect? */
+static int doms_nested(const struct sm_session *s, int a, int b)
+{
+	return a == b || is_descendant(s, a, b) || is_descendant(s, b, a);
 }
 
 static int remove_conflicting(struct sm_session *s, struct tlist *enabled)
 {
-	struct tlist filtered = { 0 };
-	unsigned char *e1 = calloc(s->n, 1), *e2 = calloc(s->n, 1);
-	unsigned char *remove = NULL;
-	size_t i, j;
+	struct rc_item *items = NULL, *acc = NULL;
+	size_t i, j, k, nacc = 0;
+	int *act = NULL, d, a;
 
-	if (!e1 || !e2)
+	if (enabled->n <= 1)
+		return 0;
+	items = calloc(enabled->n, sizeof(*items));
+	acc = calloc(enabled->n, sizeof(*acc));
+	act = calloc(s->n + 1, sizeof(*act)); /* act[i]: active states below index i */
+	if (!items || !acc || !act)
 		goto nomem;
+	for (i = 0; i < s->n; i++)
+		act[i + 1] = act[i] + (s->active[i] ? 1 : 0);
 	for (i = 0; i < enabled->n; i++) {
-		const struct sm_transition *t1 = enabled->v[i];
-		int preempted = 0;
-
-		free(remove);
-		remove = calloc(filtered.n + 1, 1);
-		if (!remove)
+		items[i].t = enabled->v[i];
+		d = transition_domain(s, enabled->v[i]);
+		if (s->nomem)
 			goto nomem;
-		memset(e1, 0, s->n);
-		exit_set(s, t1, e1);
-		for (j = 0; j < filtered.n; j++) {
-			const struct sm_transition *t2 = filtered.v[j];
-
-			memset(e2, 0, s->n);
-			exit_set(s, t2, e2);
-			if (sets_intersect(e1, e2, s->n)) {
-				if (is_descendant(s, t1->source, t2->source)) {
-					remove[j] = 1;
-				} else {
-					preempted = 1;
-					break;
-				}
-			}
-		}
-		if (!preempted) {
-			size_t k = 0;
-
-			for (j = 0; j < filtered.n; j++)
-				if (!remove[j])
-					filtered.v[k++] = filtered.v[j];
-			filtered.n = k;
-			if (tl_add(&filtered, t1) != 0)
-				goto nomem;
-		}
+		/* an empty exit set (no target, or nothing active below) never conflicts */
+		items[i].dom = d >= 0 && act[s->last[d] + 1] - act[d + 1] > 0 ? d : -1;
 	}
-	free(enabled->v);
-	*enabled = filtered;
-	free(e1);
-	free(e2);
-	free(remove);
+	memset(s->cnt, 0, (s->n + 1) * sizeof(s->cnt[0]));
+	memset(s->dom_n, 0, s->n * sizeof(s->dom_n[0]));
+	for (i = 0; i < enabled->n; i++) {
+		const struct rc_item *t1 = &items[i];
+		int conflict = 0, preempted = 0;
+
+		d = t1->dom;
+		if (d >= 0) {
+			for (a = ST(s, d)->parent; a >= 0 && !conflict; a = ST(s, a)->parent)
+				conflict = s->dom_n[a] > 0;
+			if (!conflict)
+				conflict = fen_sum(s, s->last[d]) - (d > 0 ? fen_sum(s, d - 1) : 0) > 0;
+		}
+		if (conflict) {
+			for (j = 0; j < nacc && !preempted; j++)
+				if (acc[j].dom >= 0 && doms_nested(s, d, acc[j].dom) &&
+				    !is_descendant(s, t1->t->source, acc[j].t->source))
+					preempted = 1;
+			if (preempted)
+				continue;
+			for (j = 0, k = 0; j < nacc; j++) {
+				if (acc[j].dom >= 0 && doms_nested(s, d, acc[j].dom))
+					rc_count(s, &acc[j], -1);
+				else
+					acc[k++] = acc[j];
+			}
+			nacc = k;
+		}
+		acc[nacc++] = *t1;
+		rc_count(s, t1, 1);
+	}
+	for (i = 0; i < nacc; i++)
+		enabled->v[i] = acc[i].t;
+	enabled->n = nacc;
+	free(items);
+	free(acc);
+	free(act);
 	return 0;
 nomem:
 	s->nomem = 1;
-	free(filtered.v);
-	free(e1);
-	free(e2);
-	free(remove);
+	free(items);
+	free(acc);
+	free(act);
 	return -1;
 }
 
-/* selectTransitions (ev != NULL) or selectEventlessTransitions (ev == NULL) */
+/*
+ * selectTransitions (ev != NULL) or selectEventlessTransitions (ev == NULL).
+ * Every active atomic state looks up its ancestors for the first enabled
+ * transition.  Atomic states share ancestors (all regions of a parallel
+ * reach the parallel): a state's answer is the same for each of them, so it
+ * is computed once per selection (s->sel), each condition evaluated once,
+ * and a transition found again is not added twice.
+ */
 static int select_transitions(struct sm_session *s, const struct sm_event *ev, struct tlist *out)
 {
 	size_t i, k;
 
+	if (++s->gen == 0) { /* wrapped: forget every old mark */
+		memset(s->sel_gen, 0, s->n * sizeof(s->sel_gen[0]));
+		s->gen = 1;
+	}
 	for (i = 0; i < s->n; i++) {
-		int st, found = 0;
+		int st;
+		const struct sm_transition *found = NULL;
 
 		if (!s->active[i] || !is_atomic(s, (int)i))
 			continue;
 		for (st = (int)i; st >= 0 && !found; st = ST(s, st)->parent) {
 			const struct sm_state *S = ST(s, st);
 
-			for (k = 0; k < S->ntransitions; k++) {
+			if (s->sel_gen[st] == s->gen) {
+				if (s->sel[st] < 0)
+					continue;
+				found = S->transitions[s->sel[st]]; /* selected through another state */
+				break;
+			}
+			for (k = 0; k < S->ntransitions && !found; k++) {
 				const struct sm_transition *t = S->transitions[k];
 
 				if (ev) {
@@ -975,20 +1098,12 @@ static int select_transitions(struct sm_session *s, const struct sm_event *ev, s
 					s->nomem = 1;
 					return -1;
 				}
-				found = 1;
-				break;
+				found = t;
+				s->sel[st] = (int)k;
 			}
-		}
-	}
-	/* the same transition may be selected through two atomic states */
-	for (i = 0; i < out->n; i++) {
-		for (k = i + 1; k < out->n;) {
-			if (out->v[k] == out->v[i]) {
-				memmove(&out->v[k], &out->v[k + 1], (out->n - k - 1) * sizeof(out->v[0]));
-				out->n--;
-			} else {
-				k++;
-			}
+			if (!found)
+				s->sel[st] = -1;
+			s->sel_gen[st] = s->gen;
 		}
 	}
 	return remove_conflicting(s, out);
@@ -1035,11 +1150,11 @@ static void record_history(struct sm_session *s, int st)
 			s->hvn[h] = -1;
 			continue;
 		}
-		for (i = 0; i < s->n; i++) {
+		/* st's subtree is the range st+1 .. last[st] (document order) */
+		for (i = (size_t)st + 1; i <= (size_t)s->last[st]; i++) {
 			if (!s->active[i])
 				continue;
-			if (deep ? (is_atomic(s, (int)i) && is_descendant(s, (int)i, st))
-			    : (ST(s, (int)i)->parent == st))
+			if (deep ? is_atomic(s, (int)i) : ST(s, (int)i)->parent == st)
 				s->hv[h][cnt++] = (int)i;
 		}
 		s->hvn[h] = cnt;
@@ -1057,7 +1172,7 @@ static void exit_states(struct sm_session *s, const struct tlist *enabled)
 		return;
 	}
 	for (i = 0; i < enabled->n; i++)
-		exit_set(s, enabled->v[i], ex);
+		exit_set_dom(s, transition_domain(s, enabled->v[i]), ex);
 	for (i = 0; i < s->n; i++)
 		if (ex[i])
 			s->to_invoke[i] = 0;
@@ -1079,10 +1194,10 @@ static void add_descendants(struct sm_session *s, int st, int depth);
 
 static int any_enter_descendant(struct sm_session *s, int child)
 {
-	size_t i;
+	int i;
 
-	for (i = 0; i < s->n; i++)
-		if (s->enter[i] && ((int)i == child || is_descendant(s, (int)i, child)))
+	for (i = child; i <= s->last[child]; i++) /* child and its subtree */
+		if (s->enter[i])
 			return 1;
 	return 0;
 }
@@ -1227,26 +1342,17 @@ static void enter_states(struct sm_session *s, const struct tlist *enabled)
 	memset(s->default_hist, 0, s->n * sizeof(s->default_hist[0]));
 	for (i = 0; i < enabled->n; i++) {
 		const struct sm_transition *t = enabled->v[i];
-		unsigned char *eff;
 		int dom;
 
 		s->pseudo_loop = 0;
 		for (k = 0; k < t->ntargets; k++)
 			add_descendants(s, t->targets[k], 0);
 		s->pseudo_loop = 0;
-		dom = transition_domain(s, t);
-		eff = calloc(s->n, 1);
-		if (!eff) {
-			s->nomem = 1;
-			return;
+		dom = transition_domain(s, t); /* leaves the effective targets in s->eff */
+		for (k = 0; k < s->neff; k++) {
+			s->pseudo_loop = 0;
+			add_ancestors(s, s->eff[k], dom, 0);
 		}
-		effective_targets(s, t->targets, t->ntargets, eff);
-		for (k = 0; k < s->n; k++)
-			if (eff[k]) {
-				s->pseudo_loop = 0;
-				add_ancestors(s, (int)k, dom, 0);
-			}
-		free(eff);
 	}
 	for (st = 1; st < (int)s->n; st++) {
 		const struct sm_state *S = ST(s, st);
@@ -1487,10 +1593,21 @@ int sm__session_create(const struct sm_machine *m, const char *sessionid, json_t
 	s->default_hist = calloc(s->n, sizeof(s->default_hist[0]));
 	s->hv = calloc(s->n, sizeof(s->hv[0]));
 	s->hvn = calloc(s->n, sizeof(s->hvn[0]));
+	s->last = calloc(s->n, sizeof(s->last[0]));
+	s->atomic = calloc(s->n, 1);
+	s->cnt = calloc(s->n + 1, sizeof(s->cnt[0]));
+	s->dom_n = calloc(s->n, sizeof(s->dom_n[0]));
+	s->sel = calloc(s->n, sizeof(s->sel[0]));
+	s->sel_gen = calloc(s->n, sizeof(s->sel_gen[0]));
 	s->errors = json_array();
 	if (!s->sessionid || !s->active || !s->to_invoke || !s->enter || !s->default_entry ||
-	    !s->default_hist || !s->hv || !s->hvn || !s->errors)
+	    !s->default_hist || !s->hv || !s->hvn || !s->last || !s->atomic || !s->cnt ||
+	    !s->dom_n || !s->sel || !s->sel_gen || !s->errors)
 		goto nomem;
+	if (tree_index(s) != 0) {
+		sm__session_free(s);
+		return sm_error_set(err, SM_EBUG, "machine states are not in document order");
+	}
 	for (i = 0; i < s->n; i++)
 		s->hvn[i] = -1;
 	if (m->datamodel == SM_DM_TASK) {
@@ -1537,6 +1654,13 @@ void sm__session_free(struct sm_session *s)
 	free(s->enter);
 	free(s->default_entry);
 	free(s->default_hist);
+	free(s->last);
+	free(s->atomic);
+	free(s->cnt);
+	free(s->dom_n);
+	free(s->sel);
+	free(s->sel_gen);
+	free(s->eff);
 	json_decref(s->dm);
 	json_decref(s->errors);
 	json_decref(s->donedata);
