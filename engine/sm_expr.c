@@ -1884,18 +1884,19 @@ loc_free(struct location *loc)
 	loc->n = 0;
 }
 
-static int
-loc_push(struct lexer *lx, struct location *loc, struct loc_step **st)
+/* Append an empty step at the current token; NULL when out of memory. */
+static struct loc_step *
+loc_push(struct lexer *lx, struct location *loc)
 {
-	struct loc_step *s = realloc(loc->steps, (loc->n + 1) * sizeof(*s));
+	struct loc_step *s = realloc(loc->steps, (loc->n + 1) * sizeof(*s)), *st;
 
 	if (s == NULL)
-		return nomem(lx);
+		return NULL;
 	loc->steps = s;
-	*st = &s[loc->n++];
-	memset(*st, 0, sizeof(**st));
-	(*st)->col = lex_col(lx, lx->start);
-	return 0;
+	st = &s[loc->n++];
+	memset(st, 0, sizeof(*st));
+	st->col = lex_col(lx, lx->start);
+	return st;
 }
 
 static int
@@ -1920,8 +1921,10 @@ loc_parse(const char *src, struct location *loc, struct sm_error *err)
 		    "another name");
 		goto fail;
 	}
-	if ((rc = loc_push(&lx, loc, &st)) != 0)
+	if ((st = loc_push(&lx, loc)) == NULL) {
+		rc = nomem(&lx);
 		goto fail;
+	}
 	if ((st->key = strndup(lx.src + lx.start, lx.tlen)) == NULL) {
 		rc = nomem(&lx);
 		goto fail;
@@ -1930,8 +1933,10 @@ loc_parse(const char *src, struct location *loc, struct sm_error *err)
 	if ((rc = lex_next(&lx)) != 0)
 		goto fail;
 	while (lx.tok == T_DOT || lx.tok == T_LB) {
-		if ((rc = loc_push(&lx, loc, &st)) != 0)
+		if ((st = loc_push(&lx, loc)) == NULL) {
+			rc = nomem(&lx);
 			goto fail;
+		}
 		if (lx.tok == T_DOT) {
 			if ((rc = lex_next(&lx)) != 0)
 				goto fail;

@@ -949,6 +949,8 @@ store_get(struct store_txn *txn, enum store_table t, const void *key, size_t kle
 	MDB_val k = { klen, (void *)key }, v;
 	int rc;
 
+	*val = NULL;
+	*vlen = 0;
 	if (!store_table_ok(t) || key == NULL || klen == 0)
 		return SM_EINVAL;
 	if (klen > STORE_KEY_MAX)

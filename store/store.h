@@ -214,7 +214,7 @@ void store_txn_abort(struct store_txn *txn);
 /*
  * Look a key up.  On success *val and *vlen point into the map and stay valid
  * until the transaction ends (never write through them).  SM_ENOTFOUND when
- * absent.
+ * absent; on any failure *val is NULL and *vlen 0.
  */
 int store_get(struct store_txn *txn, enum store_table t, const void *key, size_t klen,
     const void **val, size_t *vlen);
