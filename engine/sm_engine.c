@@ -947,6 +947,21 @@ static void deliver_pre(struct sm__inst *in, const struct sm_effect *fx)
 	inst_push(dst ? dst : in, ev);
 }
 
+/*
+ * The invocation's outcome (done.invoke or error.invoke) is queued: it is
+ * written with the state in the batch that holds that event, so recovery
+ * does not start the action or child again (a second outcome).
+ */
+static void invocation_finished(struct sm__inst *in, const char *invokeid)
+{
+	struct sm_invocation *inv = sm__session_invocation(in->s, invokeid);
+
+	if (inv) {
+		inv->finished = 1;
+		inst_ready(in);
+	}
+}
+
 static void action_report_error(struct sm__inst *in, const char *invokeid, const char *error,
     const char *message, int attempt)
 {
@@ -957,6 +972,7 @@ static void action_report_error(struct sm__inst *in, const char *invokeid, const
 	snprintf(name, sizeof(name), "error.invoke.%s", invokeid);
 	push_named(in, name, d, invokeid, SM_EV_EXTERNAL);
 	json_decref(d);
+	invocation_finished(in, invokeid);
 }
 
 static void start_invoke(struct sm__inst *in, const struct sm_effect *fx)
@@ -1278,6 +1294,7 @@ static void precommit(struct sm__inst *in, struct sm_effect **list)
 				fx->dst = p;
 				fx->inbox_seq = precommit_event(in, p, ev);
 				sm__event_free(ev);
+				invocation_finished(p, in->parent_invokeid);
 			}
 		}
 		if (drop) {
@@ -2010,6 +2027,7 @@ int sm_action_done(struct sm_action_call *call, json_t *result)
 	}
 	snprintf(name, sizeof(name), "done.invoke.%s", call->invokeid);
 	push_copy(in, name, result, call->invokeid);
+	invocation_finished(in, call->invokeid);
 	return 0;
 }
 
@@ -2508,7 +2526,7 @@ static void recover_session(struct sm_engine *e, struct sm__inst *in, json_t *j)
 		const struct sm_invoke *iv = &in->m->states[inv->state].invokes[inv->inv_index];
 		char tid[600];
 
-		if (iv->kind != SM_INV_ACTION)
+		if (iv->kind != SM_INV_ACTION || inv->finished)
 			continue;
 		snprintf(tid, sizeof(tid), "retry:%s", inv->invokeid);
 		if (timer_find(in, tid, "retry"))
@@ -2551,7 +2569,7 @@ static void restart_children(struct sm__inst *in)
 	for (inv = sm__session_invocations(in->s); inv; inv = inv->next) {
 		const struct sm_invoke *iv = &in->m->states[inv->state].invokes[inv->inv_index];
 
-		if (iv->kind == SM_INV_SCXML && !child_by_invokeid(in, inv->invokeid))
+		if (iv->kind == SM_INV_SCXML && !inv->finished && !child_by_invokeid(in, inv->invokeid))
 			pend_invoke(in, inv);
 	}
 	for (ch = in->children; ch; ch = ch->sibling)

@@ -1926,10 +1926,15 @@ json_t *sm__session_save(const struct sm_session *s)
 	json_object_set_new(j, "donedata", s->donedata ? json_incref(s->donedata) : json_null());
 	json_object_set_new(j, "send_seq", json_integer((json_int_t)s->send_seq));
 	json_object_set_new(j, "invoke_seq", json_integer((json_int_t)s->invoke_seq));
-	for (inv = s->invs; inv; inv = inv->next)
-		json_array_append_new(invs, json_pack("{s:s,s:s,s:i,s:i,s:O}", "id", inv->invokeid,
+	for (inv = s->invs; inv; inv = inv->next) {
+		json_t *a = json_pack("{s:s,s:s,s:i,s:i,s:O}", "id", inv->invokeid,
 		    "state", s->m->states[inv->state].id, "index", inv->inv_index,
-		    "attempt", inv->attempt, "params", inv->params ? inv->params : json_null()));
+		    "attempt", inv->attempt, "params", inv->params ? inv->params : json_null());
+
+		if (a && inv->finished)
+			json_object_set_new(a, "finished", json_true());
+		json_array_append_new(invs, a);
+	}
 	json_object_set_new(j, "invocations", invs);
 	return j;
 }
@@ -2010,6 +2015,7 @@ int sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *er
 		inv->attempt = (int)json_integer_value(json_object_get(a, "attempt"));
 		if (inv->attempt < 1)
 			inv->attempt = 1;
+		inv->finished = json_is_true(json_object_get(a, "finished"));
 		{
 			json_t *p = json_object_get(a, "params");
 
@@ -2106,6 +2112,8 @@ void sm__session_write(const struct sm_session *s, struct sm_jw *w)
 		sm_jw_int(w, inv->inv_index);
 		sm_jw_lit(w, ",\"attempt\":");
 		sm_jw_int(w, inv->attempt);
+		if (inv->finished)
+			sm_jw_lit(w, ",\"finished\":true");
 		sm_jw_lit(w, ",\"params\":");
 		sm_jw_json(w, inv->params);
 		sm_jw_raw(w, "}", 1);

@@ -87,6 +87,8 @@ struct sm_invocation {
 	int state;
 	int inv_index;
 	int attempt;           /* actions: current attempt, 1-based */
+	int finished;          /* its done/error.invoke was queued: recovery does
+	                          not start it again (persisted as "finished") */
 	json_t *params;        /* evaluated params (owned) or NULL */
 	struct sm_invocation *next;
 };

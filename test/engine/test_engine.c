@@ -710,6 +710,64 @@ static void test_child_restart(void)
 
 /* ---- hostile persisted data ---------------------------------------------------- */
 
+/*
+ * An invocation whose outcome was committed is not started again by
+ * recovery: the machine stays in the invoking state after done.invoke (an
+ * action and a child session), the process stops, and the recovered
+ * instance must not get a second done.invoke of either.
+ */
+static void test_finished_invoke_restart(void)
+{
+	const char *xml =
+	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task' initial='w'>"
+	    " <datamodel><data id='dones' expr='0'/><data id='kids' expr='0'/></datamodel>"
+	    " <state id='w'>"
+	    "  <invoke id='job' type='urn:smd:scxml:1' src='script'/>"
+	    "  <invoke id='kid'><content>"
+	    "   <scxml version='1.0' datamodel='null' initial='kf'><final id='kf'/></scxml>"
+	    "  </content></invoke>"
+	    "  <transition event='done.invoke.job'><assign location='dones' expr='dones + 1'/></transition>"
+	    "  <transition event='done.invoke.kid'><assign location='kids' expr='kids + 1'/></transition>"
+	    "  <transition event='next' target='end'/>"
+	    " </state><final id='end'/></scxml>";
+	char *dir = etu_tmpdir("sm_engine_test");
+	struct env v;
+	struct sm_error err;
+	json_t *d, *k;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, xml);
+	sm_engine_start(v.e, v.m, "fi", NULL, &err);
+	run_for(&v, 50, 0);
+	d = dm_get(&v, "fi", "dones");
+	k = dm_get(&v, "fi", "kids");
+	ok(v.sc.nstarts == 1 && json_integer_value(d) == 1 && json_integer_value(k) == 1,
+	    "the action and the child session reported once (starts %d, dones %d, kids %d)",
+	    v.sc.nstarts, (int)json_integer_value(d), (int)json_integer_value(k));
+	json_decref(d);
+	json_decref(k);
+	env_close(&v, 1);
+
+	json_decref(v.sc.last_params);
+	memset(&v.sc, 0, sizeof(v.sc));
+	env_open(&v, dir, xml);
+	sm_engine_recover(v.e, &err);
+	run_for(&v, 50, 0);
+	d = dm_get(&v, "fi", "dones");
+	k = dm_get(&v, "fi", "kids");
+	is_int(v.sc.nstarts, 0, "after a restart the finished action is not started again");
+	is_int(json_integer_value(d), 1, "no second done.invoke of the action");
+	is_int(json_integer_value(k), 1, "no second done.invoke of the child (not started again)");
+	json_decref(d);
+	json_decref(k);
+	sm_engine_post(v.e, "fi", "next", NULL);
+	run_for(&v, 1000, 1);
+	is_str(v.final_id, "end", "the instance goes on");
+	env_free(&v);
+	etu_rmtree(dir);
+	free(dir);
+}
+
 static void test_hostile_state(void)
 {
 	static const char *bad[] = {
@@ -1570,6 +1628,7 @@ int main(void)
 	test_machine_from_store();
 	test_inbox();
 	test_child_restart();
+	test_finished_invoke_restart();
 	test_hostile_state();
 	test_hostile_task();
 	test_deep_result();
