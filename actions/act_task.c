@@ -367,8 +367,8 @@ act_task_peek(const char *buf, size_t len, int64_t *task_id, char *server, size_
 {
 	json_error_t jerr;
 	json_t *root;
-	const char *s;
-	int64_t id;
+	const char *s = NULL;
+	int64_t id = 0;
 	int rc = SM_ENOTFOUND;
 
 	if (server_size < ACT_SERVER_MAX + 1)
