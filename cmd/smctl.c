@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 
+#include "rt_boot.h"
+#include "rt_config.h"
 #include "sm_engine.h"
 #include "sm_err.h"
 #include "sm_log.h"
@@ -198,6 +200,7 @@ static int cmd_graph(const struct smctl_cmd *cmd, int argc, char **argv)
 
 struct sim {
 	struct sm_loop *loop;
+	const char *id;
 	int done;
 	int timed_out;
 	int quiet;
@@ -209,11 +212,13 @@ static void sim_done(struct sm_engine *e, const char *id, const char *final_id, 
 {
 	struct sim *s = arg;
 
-	(void)e;
-	(void)id;
 	(void)donedata;
+	if (strcmp(id, s->id) != 0)
+		return; /* another instance of the state directory: smd reports it */
 	s->done = 1;
 	snprintf(s->final_id, sizeof(s->final_id), "%s", final_id ? final_id : "");
+	/* acknowledged as the daemon does once it has reported the end */
+	sm_engine_forget(e, id);
 	sm_loop_stop(s->loop);
 }
 
@@ -301,6 +306,14 @@ static int parse_action(const char *arg, struct sim_action *a)
 	return 0;
 }
 
+/* The (persisted) instance `id` after recovery: 0 none, 1 running, 2 done. */
+static int sim_existing(struct sm_engine *e, const char *id, struct sm_instance_status *st)
+{
+	if (sm_engine_instance_status(e, id, st) != 0)
+		return 0;
+	return st->state == SM_INSTANCE_DONE ? 2 : 1;
+}
+
 static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -312,30 +325,50 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		{ "action", required_argument, NULL, 'a' },
 		{ "state-dir", required_argument, NULL, 'd' },
 		{ "id", required_argument, NULL, 'i' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "option", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *state_dir = NULL, *inst_id = "sim";
-	struct store *st = NULL;
+	const char *state_dir = NULL, *inst_id = "sim", *config_file = NULL;
+	struct rt *rt = NULL;
+	struct rt_config cfg;
 	struct sim_event *events = NULL;
 	struct sim_action *actions = NULL;
-	size_t nevents = 0, nactions = 0, i;
+	struct sm_action_def *defs = NULL;
+	char **copts = NULL;
+	size_t nevents = 0, nactions = 0, ncopts = 0, i;
 	json_t *task = NULL;
 	double timeout_s = 60;
 	struct sm_machine *m = NULL;
 	struct sm_diags diags = { 0 };
-	struct sm_engine *e = NULL;
+	struct sm_engine *e;
+	struct sm_instance_status ist;
 	struct sm_error err;
 	struct sim sim;
-	int c, rc, status = 1;
-	char *end;
+	int c, rc, status = 1, persist;
 
 	memset(&sim, 0, sizeof(sim));
+	memset(&cfg, 0, sizeof(cfg));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "he:t:T:qa:d:i:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "he:t:T:qa:d:i:c:o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			state_dir = optarg;
 			break;
+		case 'c':
+			config_file = optarg;
+			break;
+		case 'o': {
+			char **nv = realloc(copts, (ncopts + 1) * sizeof(*nv));
+
+			if (!nv) {
+				fprintf(stderr, "%s simulate: out of memory\n", progname);
+				goto out;
+			}
+			copts = nv;
+			copts[ncopts++] = optarg;
+			break;
+		}
 		case 'i':
 			inst_id = optarg;
 			if (!inst_id[0] || strlen(inst_id) > SM_ENGINE_ID_MAX) {
@@ -406,7 +439,9 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 			}
 			break;
 		}
-		case 'T':
+		case 'T': {
+			char *end;
+
 			errno = 0;
 			timeout_s = strtod(optarg, &end);
 			/* written so that NaN fails too */
@@ -416,6 +451,7 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 				goto out;
 			}
 			break;
+		}
 		case 'q':
 			sim.quiet = 1;
 			break;
@@ -428,6 +464,34 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		status = smctl_usage_error(cmd, "give exactly one machine file%s", "");
 		goto out;
 	}
+
+	/* the daemon's configuration: defaults, file, SMD_* environment, -o, then -d */
+	sm_error_clear(&err);
+	if (rt_config_init(&cfg) != 0) {
+		fprintf(stderr, "%s simulate: out of memory\n", progname);
+		goto out;
+	}
+	if (rt_config_load(&cfg, config_file, NULL, copts, ncopts, &err) != 0) {
+		fprintf(stderr, "%s simulate: the configuration is refused:\n%s\n", progname, err.msg);
+		status = EXIT_USAGE;
+		goto out;
+	}
+	if (state_dir) {
+		char *kv = NULL;
+
+		if (asprintf(&kv, "state_dir=%s", state_dir) < 0) {
+			fprintf(stderr, "%s simulate: out of memory\n", progname);
+			goto out;
+		}
+		rc = rt_config_set_option(&cfg, kv, &err);
+		free(kv);
+		if (rc != 0) {
+			status = smctl_usage_error(cmd, "--state-dir: %s", err.msg);
+			goto out;
+		}
+	}
+	persist = state_dir != NULL || (cfg.set & ((uint64_t)1 << RT_KEY_state_dir));
+
 	rc = sm_machine_load_file(argv[optind], NULL, &m, &diags);
 	sm_diags_print(&diags, stderr);
 	if (rc != 0) {
@@ -435,43 +499,57 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 			fprintf(stderr, "%s: %s\n", argv[optind], sm_strerror(rc));
 		goto out;
 	}
-	if (sm_loop_create(&sim.loop) != 0) {
-		fprintf(stderr, "%s simulate: cannot create the event loop\n", progname);
+	/* the daemon's bootstrap: loop, state directory (its lock), store, engine */
+	if (rt_open(&rt, &cfg, RT_NO_TRANSPORT | (persist ? 0 : RT_VOLATILE), &err) != 0) {
+		fprintf(stderr, "%s simulate: %s\n", progname, err.msg);
 		goto out;
 	}
-	sm_error_clear(&err);
-	if (state_dir) {
-		struct store_options so;
-
-		store_options_init(&so);
-		so.durability = STORE_DURABLE_PROCESS;
-		if (store_open(&st, state_dir, &so, &err) != 0) {
-			fprintf(stderr, "%s simulate: %s\n", progname, err.msg);
-			goto out;
-		}
-	}
-	if (sm_engine_create(&e, sim.loop, st, &err) != 0) {
-		fprintf(stderr, "%s simulate: %s\n", progname, err.msg);
+	e = rt_engine(rt);
+	sim.loop = rt_loop(rt);
+	sim.id = inst_id;
+	if (nactions && !(defs = calloc(nactions, sizeof(*defs)))) {
+		fprintf(stderr, "%s simulate: out of memory\n", progname);
 		goto out;
 	}
 	for (i = 0; i < nactions; i++) {
-		struct sm_action_def def = { actions[i].name, sim_action_start, NULL, &actions[i] };
-
+		defs[i] = (struct sm_action_def){ actions[i].name, sim_action_start, NULL, &actions[i] };
 		actions[i].sim = &sim;
-		if (sm_engine_register_action(e, &def) != 0) {
-			status = smctl_usage_error(cmd, "--action '%s' given twice", actions[i].name);
-			goto out;
-		}
 	}
+	if (rt_register_actions(rt, defs, nactions, &err) != 0) {
+		status = smctl_usage_error(cmd, "--action: %s", err.msg);
+		goto out;
+	}
+	sm_engine_add_machine(e, m);
 	sm_engine_on_done(e, sim_done, &sim);
 	sm_engine_on_trace(e, sim_trace, &sim);
 	sm_engine_on_log(e, sim_log, &sim);
-	if (sm_engine_start(e, m, inst_id, task, &err) != 0) {
+	/* what the daemon does at start: every unfinished instance runs on */
+	if (rt_recover(rt, &err) != 0) {
 		fprintf(stderr, "%s simulate: %s\n", progname, err.msg);
 		goto out;
 	}
-	for (i = 0; i < nevents; i++)
-		sm_engine_post(e, inst_id, events[i].name, events[i].data);
+	switch (sim_existing(e, inst_id, &ist)) {
+	case 2:
+		/* finished before (perhaps killed before it could say so): an end
+		 * not acknowledged yet is reported again at this flush */
+		sm_engine_flush(e, NULL);
+		fprintf(stderr, "%s simulate: instance '%s' had already finished\n", progname,
+		    inst_id);
+		printf("%s\n", ist.final_id);
+		status = ist.final_id[0] ? 0 : 1;
+		goto out;
+	case 1:
+		fprintf(stderr, "%s simulate: instance '%s' resumed from its last commit "
+		    "(--task and --event apply to a new instance only)\n", progname, inst_id);
+		break;
+	default:
+		if (sm_engine_start(e, m, inst_id, task, &err) != 0) {
+			fprintf(stderr, "%s simulate: %s\n", progname, err.msg);
+			goto out;
+		}
+		for (i = 0; i < nevents; i++)
+			sm_engine_post(e, inst_id, events[i].name, events[i].data);
+	}
 	if (!sm_loop_timer_add(sim.loop, (int64_t)(timeout_s * 1000), sim_watchdog, &sim)) {
 		fprintf(stderr, "%s simulate: out of memory\n", progname);
 		goto out;
@@ -495,12 +573,8 @@ static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		status = 1;
 	}
 out:
-	if (e)
-		sm_engine_flush(e, NULL); /* what reached the store stays consistent */
-	sm_engine_destroy(e);
-	store_close(st);
-	if (sim.loop)
-		sm_loop_destroy(sim.loop);
+	rt_close(rt); /* flushes: what reached the store stays consistent */
+	rt_config_free(&cfg);
 	sm_machine_free(m);
 	sm_diags_free(&diags);
 	for (i = 0; i < nevents; i++) {
@@ -514,6 +588,8 @@ out:
 		free(actions[i].error);
 	}
 	free(actions);
+	free(defs);
+	free(copts);
 	json_decref(task);
 	return status;
 }
@@ -535,11 +611,19 @@ static const struct smctl_cmd commands[] = {
 	  "  smctl graph machines/task.scxml | dot -Tsvg > task.svg\n",
 	  cmd_graph },
 	{ "simulate", "[--event NAME[=JSON]]... [--action NAME=JSON|NAME!ERROR]... [--task JSON] "
-	  "[--timeout S] [--state-dir DIR [--id ID]] [-q] FILE",
+	  "[--timeout S] [--state-dir DIR [--id ID]] [--config FILE] [-o KEY=VALUE]... [-q] FILE",
 	  "run a machine alone, with real timers",
-	  "Runs FILE as one instance (persisted only with --state-dir).  Each transition\n"
-	  "is printed on stderr as 'instance: [event] source -> targets', <log> lines\n"
-	  "too.  The last line on stdout is the id of the top-level final state reached.\n"
+	  "Runs FILE as one instance (persisted only with a state directory).  Each\n"
+	  "transition is printed on stderr as 'instance: [event] source -> targets',\n"
+	  "<log> lines too.  The last line on stdout is the id of the top-level final\n"
+	  "state reached.\n"
+	  "\n"
+	  "With a state directory it starts as smd does: it takes the directory's lock\n"
+	  "(refused while smd or another simulate holds it), commits with the\n"
+	  "configured durability (full by default) and recovers what the directory\n"
+	  "holds.  If instance ID is there unfinished (a run that was killed), it runs\n"
+	  "on from its last commit (--task and --event apply to a new instance only);\n"
+	  "if it had finished, its final state is printed.\n"
 	  "\n"
 	  "  -e, --event NAME[=JSON]  queue an external event (in order) after start\n"
 	  "  -a, --action NAME=JSON   the action NAME succeeds with that result\n"
@@ -549,9 +633,13 @@ static const struct smctl_cmd commands[] = {
 	  "  -t, --task JSON          the task message (datamodel=\"task\": `task`)\n"
 	  "  -T, --timeout S          give up after S seconds (default 60)\n"
 	  "  -q, --quiet              do not print transitions and log lines\n"
-	  "  -d, --state-dir DIR      persist the run in DIR's store (new or existing), so\n"
-	  "                           that 'smctl inspect -d DIR ID' shows it\n"
+	  "  -d, --state-dir DIR      persist the run in DIR (new or existing), so that\n"
+	  "                           'smctl inspect -d DIR ID' shows it; the same as\n"
+	  "                           -o state_dir=DIR, and wins over it\n"
 	  "  -i, --id ID              the instance id (default 'sim')\n"
+	  "  -c, --config FILE        smd's configuration file (state_dir, durability...)\n"
+	  "  -o, --option KEY=VALUE   a configuration key, after the file and the SMD_*\n"
+	  "                           environment (docs/configuration.md)\n"
 	  "\n"
 	  "Exit status: 0 when a final state was reached, 1 otherwise.\n",
 	  cmd_simulate },

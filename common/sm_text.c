@@ -92,3 +92,28 @@ sm_utf8_valid(const char *str, size_t n)
 	}
 	return 1;
 }
+
+const char *
+sm_text_escape(char *buf, size_t cap, const void *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = p;
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\') {
+			if (o + 4 >= cap)
+				break;
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[s[i] >> 4];
+			buf[o++] = hex[s[i] & 15];
+		} else {
+			if (o + 1 >= cap)
+				break;
+			buf[o++] = (char)s[i];
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}

@@ -30,4 +30,12 @@ size_t sm_utf8_seq(const unsigned char *s, size_t n);
 /* 1 if the `n` bytes at `s` are all well-formed UTF-8, else 0. */
 int sm_utf8_valid(const char *s, size_t n);
 
+/*
+ * Copy the `n` bytes at `p` into `buf` for a message or a log line: bytes
+ * under 0x20, 0x7f and backslash become \xNN, so text from outside cannot
+ * forge a line or drive a terminal.  Cut (between whole escapes) to fit
+ * `cap` bytes; `buf` is always NUL-terminated (`cap` >= 1).  Returns buf.
+ */
+const char *sm_text_escape(char *buf, size_t cap, const void *p, size_t n);
+
 #endif

@@ -56,5 +56,12 @@ main(void)
 			is_str(buf, reals[i].s, "real #%zu as Python writes it", i);
 		}
 	}
+
+	char buf[32];
+	is_str(sm_text_escape(buf, sizeof(buf), "a\nb\\c\x7f\x00" "d", 8), "a\\x0ab\\x5cc\\x7f\\x00d",
+	    "escape: control characters, backslash, DEL and NUL as \\xNN");
+	is_str(sm_text_escape(buf, 6, "abcdefgh", 8), "abcde", "cut to the buffer");
+	is_str(sm_text_escape(buf, 6, "ab\ncd", 5), "ab", "never half an escape");
+	is_str(sm_text_escape(buf, 1, "abc", 3), "", "a one-byte buffer holds the NUL");
 	return done_testing();
 }

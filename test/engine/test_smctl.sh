@@ -7,21 +7,7 @@ m=${SM_SOURCE_DIR:?}/test/engine/machines
 w3c=${SM_SHARED_DIR:?}/testdata/w3c-scxml/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0; failed=0
-t() { # t DESCRIPTION WANT_RC CMD...  (stdout in $tmp/out, stderr in $tmp/err)
-  local desc=$1 want=$2; shift 2
-  "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
-  local rc=$?
-  n=$((n + 1))
-  if [ "$rc" = "$want" ]; then echo "ok $n - $desc"; else
-    echo "not ok $n - $desc (rc $rc, want $want)"; sed 's/^/# /' "$tmp/err" | tail -5; failed=$((failed + 1)); fi
-}
-has() { # has DESCRIPTION FILE REGEX
-  n=$((n + 1))
-  if grep -Eq -- "$3" "$2"; then echo "ok $n - $1"; else
-    echo "not ok $n - $1"; sed 's/^/# /' "$2" | tail -5; failed=$((failed + 1)); fi
-}
-last() { grep -v '^[[:space:]]*$' "$tmp/out" | tail -n 1; }
+. "$SM_SOURCE_DIR/test/support/tap.sh"
 
 t "global --help" 0 "$smctl" --help
 has "help lists simulate" "$tmp/out" '^  simulate'
@@ -107,8 +93,9 @@ t "simulate: --action twice" 2 "$smctl" simulate -a 'job=1' -a 'job=2' "$tmp/act
 
 # simulate --state-dir persists; inspect reads it back
 t "simulate --state-dir" 0 "$smctl" simulate -q -d "$tmp/state" --id t1 -a 'job!error.io' "$tmp/act.scxml"
-t "simulate: an existing id is refused" 1 "$smctl" simulate -q -d "$tmp/state" --id t1 "$tmp/act.scxml"
-has "says it exists" "$tmp/err" "instance 't1' already exists"
+t "simulate: a finished id is not run again" 0 "$smctl" simulate -d "$tmp/state" --id t1 "$tmp/act.scxml"
+has "says it had finished" "$tmp/err" "instance 't1' had already finished"
+[ "$(last)" = gave_up ]; n=$((n + 1)); if [ "$(last)" = gave_up ]; then echo "ok $n - and prints its final state"; else echo "not ok $n - got '$(last)'"; failed=$((failed+1)); fi
 t "inspect" 0 "$smctl" inspect -d "$tmp/state" t1
 has "inspect: status and final" "$tmp/out" "^status +done \\(final state 'gave_up'\\)"
 has "inspect: the start record" "$tmp/out" "#1 .* start: \\(none\\) -> w  \\[start j\\]"
@@ -153,5 +140,4 @@ else
   echo "ok $((n + 1)) # skip no mdb_dump/mdb_load"; n=$((n + 1))
 fi
 
-echo "1..$n"
-[ $failed -eq 0 ]
+tap_done
