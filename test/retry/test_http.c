@@ -332,7 +332,7 @@ main(void)
 			diag("%s", r[0].error);
 			faultd_stop(&tls);
 		} else {
-			ok(1, "# SKIP openssl or python3 ssl not available");
+			skip("openssl or python3 ssl not available");
 		}
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 		if (system(cmd) != 0)

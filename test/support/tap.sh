@@ -4,7 +4,8 @@
 #   has DESCRIPTION FILE REGEX     FILE has a line matching REGEX (grep -E)
 #   check DESCRIPTION CONDITION... a test(1) condition
 #   last                           the last non-blank line of $tmp/out
-#   tap_skip_all REASON            "1..0 # SKIP REASON", exit 77 (ctest: Skipped)
+#   tap_skip_all REASON            "1..0 # SKIP REASON", exit 77 (ctest: Skipped);
+#                                  with SM_REQUIRE_PEERS=1 a failure
 n=0; failed=0
 t() {
   local desc=$1 want=$2; shift 2
@@ -26,7 +27,12 @@ check() {
     echo "not ok $n - $desc ($*)"; failed=$((failed + 1)); fi
 }
 last() { grep -v '^[[:space:]]*$' "$tmp/out" | tail -n 1; }
-tap_skip_all() { echo "1..0 # SKIP $*"; exit 77; }
+tap_skip_all() {
+  if [ "${SM_REQUIRE_PEERS:-0}" = 1 ]; then
+    echo "Bail out! $* (SM_REQUIRE_PEERS=1: a missing test peer is a failure)"; exit 1
+  fi
+  echo "1..0 # SKIP $*"; exit 77
+}
 tap_done() {
   echo "1..$n"
   [ "$failed" -eq 0 ] || echo "# failed $failed of $n"
