@@ -4,6 +4,7 @@
 #   has DESCRIPTION FILE REGEX     FILE has a line matching REGEX (grep -E)
 #   check DESCRIPTION CONDITION... a test(1) condition
 #   last                           the last non-blank line of $tmp/out
+#   tap_skip REASON                one check skipped for a missing peer ("ok N # SKIP")
 #   tap_skip_all REASON            "1..0 # SKIP REASON", exit 77 (ctest: Skipped);
 #                                  with SM_REQUIRE_PEERS=1 a failure
 n=0; failed=0
@@ -27,6 +28,14 @@ check() {
     echo "not ok $n - $desc ($*)"; failed=$((failed + 1)); fi
 }
 last() { grep -v '^[[:space:]]*$' "$tmp/out" | tail -n 1; }
+tap_skip() {
+  n=$((n + 1))
+  if [ "${SM_REQUIRE_PEERS:-0}" = 1 ]; then
+    echo "not ok $n - $* (SM_REQUIRE_PEERS=1: a missing test peer is a failure)"; failed=$((failed + 1))
+  else
+    echo "ok $n # SKIP $*"
+  fi
+}
 tap_skip_all() {
   if [ "${SM_REQUIRE_PEERS:-0}" = 1 ]; then
     echo "Bail out! $* (SM_REQUIRE_PEERS=1: a missing test peer is a failure)"; exit 1
