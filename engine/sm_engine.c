@@ -2163,6 +2163,7 @@ void sm_engine_destroy(struct sm_engine *e)
 	sm_jw_free(&e->jw);
 	free(e->from);
 	free(e->armv);
+	free(e->bv);
 	free(e);
 }
 
