@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 
+#include "act_pack.h"
 #include "sm_engine.h"
 #include "sm_log.h"
 #include "sm_loop.h"
@@ -117,7 +118,7 @@ act_spider_opts_init(struct act_spider_opts *o)
 	o->start_poll_ms = 100;
 	o->start_timeout_ms = ACT_SPIDER_START_TIMEOUT_MS;
 	o->progress_interval_ms = ACT_SPIDER_PROGRESS_MS;
-	o->line_max = ACT_SPIDER_LINE_MAX;
+	o->line_max = ACT_PACK_LINE_MAX;
 	o->subreaper = 1;
 }
 
@@ -144,7 +145,7 @@ act_spider_create(struct act_spider **out, struct sm_loop *loop,
 	if (sp->o.progress_interval_ms <= 0)
 		sp->o.progress_interval_ms = ACT_SPIDER_PROGRESS_MS;
 	if (sp->o.line_max == 0)
-		sp->o.line_max = ACT_SPIDER_LINE_MAX;
+		sp->o.line_max = ACT_PACK_LINE_MAX;
 	if (sp->o.subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == -1) {
 		int e = errno;
 

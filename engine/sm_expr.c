@@ -1216,21 +1216,6 @@ value_equal(const json_t *a, const json_t *b, int depth)
 	}
 }
 
-/* Shortest decimal text that reads back as the same double. */
-static void
-format_real(double d, char *buf, size_t size)
-{
-	int prec;
-
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(buf, size, "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			break;
-	}
-	if (strpbrk(buf, ".eEn") == NULL && strlen(buf) + 3 <= size)
-		strcat(buf, ".0");
-}
-
 /* ------------------------------------------------------------------ */
 /* Evaluator                                                           */
 
@@ -1640,7 +1625,7 @@ eval_call(const struct node *n, const struct sm_expr_env *env, json_t **out,
 			break;
 		}
 		if (json_is_real(a)) {
-			format_real(json_real_value(a), num, sizeof(num));
+			sm_real_text(json_real_value(a), num, sizeof(num));
 			*out = json_string(num);
 			break;
 		}

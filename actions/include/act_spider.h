@@ -103,8 +103,6 @@ struct sm_action_call;
 
 #define ACT_SPIDER_PIDFILE "spider.pid"         /* in the work dir */
 #define ACT_SPIDER_ARGV_MAX 4096                /* argv entries */
-#define ACT_SPIDER_LINE_MAX (64u << 20)         /* longer .jl lines are garbage
-						 * (the packer's limit too) */
 #define ACT_SPIDER_KILL_GRACE_MS 10000          /* SIGTERM -> SIGKILL (SPEC 3) */
 #define ACT_SPIDER_START_TIMEOUT_MS 120000      /* SPEC 3 */
 #define ACT_SPIDER_PROGRESS_MS 30000
@@ -133,7 +131,8 @@ struct act_spider_opts {
 					 * log: 100 */
 	int64_t start_timeout_ms;       /* ACT_SPIDER_START_TIMEOUT_MS */
 	int64_t progress_interval_ms;   /* ACT_SPIDER_PROGRESS_MS */
-	size_t line_max;                /* ACT_SPIDER_LINE_MAX */
+	size_t line_max;                /* ACT_PACK_LINE_MAX: longer .jl lines are
+					 * garbage, as for the packer */
 	act_spider_params_fn *start_params;     /* NULL: the call's params */
 	void *start_params_arg;
 	act_spider_progress_fn *progress;       /* NULL: none */
