@@ -14,6 +14,7 @@
 
 #include "sm_engine.h"
 #include "sm_err.h"
+#include "sm_record.h"
 #include "smctl.h"
 #include "store.h"
 
@@ -124,8 +125,8 @@ static void print_text(json_t *inst, json_t *hist, FILE *out)
 
 		fmt_time(json_integer_value(json_object_get(v, "time")), t1, sizeof(t1));
 		fprintf(out, "  #%lld %s ", (long long)json_integer_value(json_object_get(v, "seq")), t1);
-		if (strcmp(kind, "start") == 0)
-			fputs("start", out);
+		if (strcmp(kind, "start") == 0 || strcmp(kind, "fail") == 0)
+			fputs(kind, out);
 		else
 			fprintf(out, "%s%s", strcmp(kind, "retry") == 0 ? "retry after " : "",
 			    json_string_value(json_object_get(ev, "name")) ?: "?");
@@ -180,6 +181,15 @@ static void print_safe(json_t *inst, json_t *hist, FILE *out)
 	free(buf);
 }
 
+/* One history record (unreadable ones are shown as such). */
+static int add_history(void *arg, uint64_t seq, json_t *rec)
+{
+	(void)seq;
+	json_array_append_new(arg, rec ? json_incref(rec) : json_pack("{s:s}", "kind",
+	    "unreadable"));
+	return 0;
+}
+
 int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -195,11 +205,10 @@ int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 	char *end, *idbuf = NULL;
 	struct store *st = NULL;
 	struct store_txn *txn = NULL;
-	struct store_cursor *cur = NULL;
 	struct store_options o;
 	struct sm_error err;
-	const void *k, *v;
-	size_t kl, vl, idl;
+	const void *v;
+	size_t vl;
 	json_t *inst = NULL, *hist = NULL;
 
 	optind = 1;
@@ -251,32 +260,20 @@ int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 		    sm_strerror(rc));
 		goto out;
 	}
-	inst = json_loadb(v, vl, JSON_ALLOW_NUL, NULL);
-	if (!json_is_object(inst)) {
-		fprintf(stderr, "%s inspect: the record of '%s' is not readable JSON: the store is "
-		    "damaged or from another version\n", smctl_progname, id);
+	sm_error_clear(&err);
+	rc = smr_instance_parse(id, strlen(id), v, vl, &inst, &err);
+	if (rc == SM_EVERSION) {
+		fprintf(stderr, "%s inspect: the record of '%s' %s: use the smctl of the smd that "
+		    "wrote it\n", smctl_progname, id, err.msg);
 		goto out;
 	}
-	if (json_integer_value(json_object_get(inst, "v")) > SM_ENGINE_RECORD_FORMAT) {
-		fprintf(stderr, "%s inspect: the record of '%s' has format %" JSON_INTEGER_FORMAT
-		    ", newer than this smctl reads (%d): use the smctl of the smd that wrote "
-		    "it\n", smctl_progname, id, json_integer_value(json_object_get(inst, "v")),
-		    SM_ENGINE_RECORD_FORMAT);
+	if (rc != 0) {
+		fprintf(stderr, "%s inspect: the record of '%s' %s: the store is damaged or from "
+		    "another version\n", smctl_progname, id, err.msg);
 		goto out;
 	}
 	hist = json_array();
-	idl = strlen(id);
-	if (store_cursor_open(txn, STORE_T_HISTORY, &cur) == 0) {
-		for (rc = store_cursor_seek(cur, id, idl, &k, &kl, &v, &vl); rc == 0;
-		    rc = store_cursor_next(cur, &k, &kl, &v, &vl)) {
-			json_t *r;
-
-			if (kl != idl + 9 || memcmp(k, id, idl) != 0 || ((const char *)k)[idl] != 0)
-				break;
-			r = json_loadb(v, vl, JSON_ALLOW_NUL, NULL);
-			json_array_append_new(hist, r ? r : json_pack("{s:s}", "kind", "unreadable"));
-		}
-	}
+	smr_history_each(txn, id, add_history, hist);
 	if (last >= 0)
 		while (json_array_size(hist) > (size_t)last)
 			json_array_remove(hist, 0);
@@ -293,8 +290,6 @@ int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 	}
 	status = fflush(stdout) == 0 ? 0 : 1;
 out:
-	if (cur)
-		store_cursor_close(cur);
 	if (txn)
 		store_txn_abort(txn);
 	store_close(st);

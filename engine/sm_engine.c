@@ -30,6 +30,7 @@
 #include "sm_machine.h"
 #include "sm_model.h"
 #include "sm_rand.h"
+#include "sm_record.h"
 #include "store.h"
 
 #define INSTANCE_FORMAT SM_ENGINE_RECORD_FORMAT
@@ -229,33 +230,6 @@ static int inst_insert(struct sm_engine *e, struct sm__inst *in)
 	e->buckets[b] = in;
 	e->ninst++;
 	return 0;
-}
-
-/* keys: see docs/engine.md */
-static size_t key_seq(unsigned char *buf, size_t cap, const char *id, uint64_t seq)
-{
-	size_t l = strlen(id);
-
-	if (l + 9 > cap)
-		return 0;
-	memcpy(buf, id, l);
-	buf[l] = 0;
-	store_be64_put(buf + l + 1, seq);
-	return l + 9;
-}
-
-static size_t key_timer(unsigned char *buf, size_t cap, int64_t due, const char *id,
-    const char *tid)
-{
-	size_t l = strlen(id), t = strlen(tid);
-
-	if (8 + l + 1 + t > cap)
-		return 0;
-	store_be64_put(buf, (uint64_t)due);
-	memcpy(buf + 8, id, l);
-	buf[8 + l] = 0;
-	memcpy(buf + 9 + l, tid, t);
-	return 9 + l + t;
 }
 
 static struct sm__inst *inst_root(struct sm__inst *in);
@@ -518,11 +492,10 @@ static void inst_ready(struct sm__inst *in)
 
 static void inbox_del_key(struct sm__inst *dst, uint64_t seq)
 {
-	unsigned char key[600];
-	size_t kl = key_seq(key, sizeof(key), dst->id, seq);
+	struct store_key k;
 
-	if (kl)
-		batch_del(dst, STORE_T_INBOX, key, kl);
+	if (smr_key_inbox(&k, dst->id, seq) == 0)
+		batch_del(dst, STORE_T_INBOX, k.buf, k.len);
 }
 
 static struct sm__inst *inst_root(struct sm__inst *in)
@@ -542,15 +515,14 @@ static struct sm__inst *inst_root(struct sm__inst *in)
 static int inbox_put(struct sm__inst *dst, struct sm_event *ev, const struct sm__inst *current)
 {
 	struct sm__inst *root = inst_root(dst);
-	unsigned char key[600];
-	size_t kl = key_seq(key, sizeof(key), dst->id, root->inbox_seq + 1);
+	struct store_key k;
 	int rc;
 
-	if (!kl)
+	if (smr_key_inbox(&k, dst->id, root->inbox_seq + 1) != 0)
 		return SM_EINVAL;
 	sm_jw_reset(&dst->e->jw);
 	sm__event_write(ev, &dst->e->jw);
-	rc = batch_put_jw(dst, STORE_T_INBOX, key, kl);
+	rc = batch_put_jw(dst, STORE_T_INBOX, k.buf, k.len);
 	if (rc != 0)
 		return rc;
 	ev->inbox_seq = ++root->inbox_seq;
@@ -565,13 +537,8 @@ static void inst_push(struct sm__inst *in, struct sm_event *ev)
 	struct sm_engine *e = in->e;
 
 	if (in->removed || in->done || in->aborted) {
-		if (ev->inbox_seq && in->persist && e->store) {
-			unsigned char key[600];
-			size_t kl = key_seq(key, sizeof(key), in->id, ev->inbox_seq);
-
-			if (kl)
-				batch_del(in, STORE_T_INBOX, key, kl);
-		}
+		if (ev->inbox_seq && in->persist && e->store)
+			inbox_del_key(in, ev->inbox_seq);
 		sm__event_free(ev);
 		return;
 	}
@@ -628,13 +595,11 @@ static void push_copy(struct sm__inst *in, const char *name, json_t *data, const
 
 static void timer_store_put(struct sm__inst *in, struct eng_timer *t)
 {
-	unsigned char key[1200];
-	size_t kl;
+	struct store_key k;
 
 	if (!in->persist || !in->e->store)
 		return;
-	kl = key_timer(key, sizeof(key), t->due, in->id, t->tid);
-	if (!kl || kl > STORE_KEY_MAX) {
+	if (smr_key_timer(&k, t->due, in->id, t->tid) != 0) {
 		/* the instance state still lists it: recovery re-arms it */
 		sm_log_warn("engine: timer '%s' of '%s' is left out of the timers table: its key "
 		    "would be over %d bytes (use a shorter send id)", t->tid, in->id,
@@ -642,20 +607,18 @@ static void timer_store_put(struct sm__inst *in, struct eng_timer *t)
 	} else {
 		sm_jw_reset(&in->e->jw);
 		sm_jw_json(&in->e->jw, t->payload);
-		batch_put_jw(in, STORE_T_TIMERS, key, kl);
+		batch_put_jw(in, STORE_T_TIMERS, k.buf, k.len);
 	}
 }
 
 static void timer_store_del(struct sm__inst *in, struct eng_timer *t)
 {
-	unsigned char key[1200];
-	size_t kl;
+	struct store_key k;
 
 	if (!in->persist || !in->e->store)
 		return;
-	kl = key_timer(key, sizeof(key), t->due, in->id, t->tid);
-	if (kl && kl <= STORE_KEY_MAX) /* a longer one was never written */
-		batch_del(in, STORE_T_TIMERS, key, kl);
+	if (smr_key_timer(&k, t->due, in->id, t->tid) == 0) /* a longer one was never written */
+		batch_del(in, STORE_T_TIMERS, k.buf, k.len);
 }
 
 static struct eng_timer *timer_add(struct sm__inst *in, const char *tid, int64_t due,
@@ -1179,7 +1142,10 @@ static void unpersist_tree(struct sm__inst *node, struct sm_effect *current)
 		return;
 	node->cancelling = 1;
 	if (node->persist && e->store) {
-		batch_del(node, STORE_T_INSTANCES, node->id, strlen(node->id));
+		struct store_key k;
+
+		smr_key_instance(&k, node->id);
+		batch_del(node, STORE_T_INSTANCES, k.buf, k.len);
 		for (q = sm__session_queue(node->s); q; q = q->next)
 			if (q->inbox_seq)
 				inbox_del_key(node, q->inbox_seq);
@@ -1381,15 +1347,18 @@ static void write_state_record(struct sm__inst *in, struct sm_jw *w)
 
 static void write_state(struct sm__inst *in)
 {
+	struct store_key k;
+
 	if (!in->persist || !in->e->store)
 		return;
+	smr_key_instance(&k, in->id); /* ids are checked: never over the limit */
 	if (in->parent && in->done) {
 		/* a child that ended: its done.invoke is in the parent's inbox */
-		batch_del(in, STORE_T_INSTANCES, in->id, strlen(in->id));
+		batch_del(in, STORE_T_INSTANCES, k.buf, k.len);
 		return;
 	}
 	write_state_record(in, &in->e->jw);
-	if (batch_put_jw(in, STORE_T_INSTANCES, in->id, strlen(in->id)) != 0)
+	if (batch_put_jw(in, STORE_T_INSTANCES, k.buf, k.len) != 0)
 		sm_log_error("engine: the state of instance '%s' is not saved in this turn", in->id);
 }
 
@@ -1419,8 +1388,7 @@ static void write_history(struct sm__inst *in, const struct sm_event *ev,
     const unsigned char *from, const struct sm_effect *fx, const char *kind)
 {
 	struct sm_jw *w = &in->e->jw;
-	unsigned char key[600];
-	size_t kl;
+	struct store_key k;
 	const struct sm_effect *f;
 	json_t *errors;
 	int first = 1;
@@ -1479,9 +1447,8 @@ static void write_history(struct sm__inst *in, const struct sm_event *ev,
 	}
 	sm__session_clear_errors(in->s);
 	sm_jw_raw(w, "}", 1);
-	kl = key_seq(key, sizeof(key), in->id, in->hist_seq);
-	if (kl)
-		batch_put_jw(in, STORE_T_HISTORY, key, kl);
+	if (smr_key_history(&k, in->id, in->hist_seq) == 0)
+		batch_put_jw(in, STORE_T_HISTORY, k.buf, k.len);
 }
 
 static void store_machine(struct sm_engine *e, const struct sm_machine *m)
@@ -1516,14 +1483,8 @@ static void collect(struct sm__inst *in, const struct sm_event *ev, const unsign
 
 static void inbox_del(struct sm__inst *in, const struct sm_event *ev)
 {
-	unsigned char key[600];
-	size_t kl;
-
-	if (!ev->inbox_seq || !in->persist || !in->e->store)
-		return;
-	kl = key_seq(key, sizeof(key), in->id, ev->inbox_seq);
-	if (kl)
-		batch_del(in, STORE_T_INBOX, key, kl);
+	if (ev->inbox_seq && in->persist && in->e->store)
+		inbox_del_key(in, ev->inbox_seq);
 }
 
 /* A copy of the configuration before a step, in the engine's scratch. */
@@ -1765,8 +1726,6 @@ static void tree_fail(struct sm__inst *root, const char *msg)
 {
 	struct sm_engine *e = root->e;
 	struct sm_effect *fx;
-	char pfx[SM_ENGINE_ID_MAX + 2];
-	size_t n = strlen(root->id);
 
 	sm_log_error("engine: instance '%s' failed: %s", root->id, msg);
 	store_batch_reset(root->batch);
@@ -1781,15 +1740,17 @@ static void tree_fail(struct sm__inst *root, const char *msg)
 	root->hist_seq = root->hist_seq_c;
 	root->inbox_seq = root->inbox_seq_c;
 	tree_stop(root);
-	if (root->persist && e->store && n < sizeof(pfx) - 1) {
-		memcpy(pfx, root->id, n + 1); /* "id\0": its inbox */
-		if (store_batch_del_prefix(root->batch, STORE_T_INBOX, pfx, n + 1) != 0)
-			sm_log_error("engine: cannot queue the deletion of the inbox of '%s'", root->id);
-		pfx[n] = '/'; /* "id/": its child sessions and their inboxes */
-		if (store_batch_del_prefix(root->batch, STORE_T_INBOX, pfx, n + 1) != 0 ||
-		    store_batch_del_prefix(root->batch, STORE_T_INSTANCES, pfx, n + 1) != 0)
-			sm_log_error("engine: cannot queue the deletion of the children of '%s'",
-			    root->id);
+	if (root->persist && e->store) {
+		struct store_key own, kids;
+
+		smr_key_of(&own, root->id); /* "id\0": its inbox */
+		smr_key_instance(&kids, root->id); /* "id/": its child sessions */
+		store_key_add_bytes(&kids, "/", 1);
+		if (store_batch_del_prefix(root->batch, STORE_T_INBOX, own.buf, own.len) != 0 ||
+		    store_batch_del_prefix(root->batch, STORE_T_INBOX, kids.buf, kids.len) != 0 ||
+		    store_batch_del_prefix(root->batch, STORE_T_INSTANCES, kids.buf, kids.len) != 0)
+			sm_log_error("engine: cannot queue the deletion of the inbox and children "
+			    "of '%s'", root->id);
 		write_history(root, NULL, NULL, NULL, "fail");
 		write_state(root);
 		if (root->bad) { /* even that: the store keeps the last commit */
@@ -2708,6 +2669,26 @@ void sm_engine_set_max_restarts(struct sm_engine *e, unsigned max)
 	e->max_restarts = max;
 }
 
+/* An inbox event of the store: queue it again for its session. */
+static int recover_inbox_event(void *arg, const char *id, uint64_t seq, json_t *j)
+{
+	struct sm__inst *in = session_find(arg, id), *root;
+	struct sm_event *ev;
+
+	if (!in || in->done)
+		return 0;
+	ev = j ? sm__event_from_json(j) : NULL;
+	if (!ev)
+		return 0;
+	ev->inbox_seq = seq;
+	root = inst_root(in);
+	if (ev->inbox_seq > root->inbox_seq)
+		root->inbox_seq = ev->inbox_seq; /* never reuse a pending key */
+	sm__session_push(in->s, ev);
+	inst_ready(in);
+	return 0;
+}
+
 int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 {
 	struct store_txn *txn;
@@ -2734,26 +2715,26 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 	}
 	for (rc = store_cursor_seek(cur, NULL, 0, &k, &kl, &v, &vl); rc == 0;
 	    rc = store_cursor_next(cur, &k, &kl, &v, &vl)) {
-		json_t *j = json_loadb(v, vl, JSON_ALLOW_NUL, NULL);
-		const char *status = json_string_value(json_object_get(j, "status"));
-
-		const char *jid = json_string_value(json_object_get(j, "id"));
+		json_t *j;
+		const char *status, *jid;
 		char kbuf[256];
+		struct sm_error perr;
 
 		log_text(kbuf, sizeof(kbuf), k, kl);
-		if (!j) {
-			sm_log_error("engine: instance record '%s' is not json: skipped (the store "
-			    "is damaged; inspect it with smctl)", kbuf);
+		sm_error_clear(&perr);
+		rc = smr_instance_parse(k, kl, v, vl, &j, &perr);
+		if (rc == SM_EVERSION) {
+			sm_log_error("engine: instance record '%s' %s: skipped (run the newer smd "
+			    "that wrote it)", kbuf, perr.msg);
 			continue;
 		}
-		if (json_integer_value(json_object_get(j, "v")) > INSTANCE_FORMAT) {
-			sm_log_error("engine: instance record '%s' has format %" JSON_INTEGER_FORMAT
-			    " and this engine reads up to %d: skipped (run the newer smd that "
-			    "wrote it)", kbuf, json_integer_value(json_object_get(j, "v")),
-			    INSTANCE_FORMAT);
-			json_decref(j);
+		if (rc != 0) {
+			sm_log_error("engine: instance record '%s' %s: skipped (the store is "
+			    "damaged; inspect it with smctl)", kbuf, perr.msg);
 			continue;
 		}
+		status = json_string_value(json_object_get(j, "status"));
+		jid = json_string_value(json_object_get(j, "id"));
 		if (status && strcmp(status, "running") == 0 &&
 		    (!jid || strlen(jid) != kl || memcmp(jid, k, kl) != 0 ||
 		    !json_is_string(json_object_get(j, "machine")))) {
@@ -2795,38 +2776,7 @@ int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 			restart_children(in);
 	}
 	/* queued external events that were not yet processed */
-	rc = store_cursor_open(txn, STORE_T_INBOX, &cur);
-	if (rc == 0) {
-		for (rc = store_cursor_seek(cur, NULL, 0, &k, &kl, &v, &vl); rc == 0;
-		    rc = store_cursor_next(cur, &k, &kl, &v, &vl)) {
-			const char *kk = k;
-			size_t idl = strnlen(kk, kl);
-			char id[STORE_KEY_MAX + 1];
-			struct sm__inst *in, *root;
-			json_t *j;
-			struct sm_event *ev;
-
-			if (idl + 9 != kl || idl >= sizeof(id))
-				continue;
-			memcpy(id, kk, idl);
-			id[idl] = 0;
-			in = session_find(e, id);
-			if (!in || in->done)
-				continue;
-			j = json_loadb(v, vl, JSON_ALLOW_NUL, NULL);
-			ev = j ? sm__event_from_json(j) : NULL;
-			json_decref(j);
-			if (!ev)
-				continue;
-			ev->inbox_seq = store_be64_get((const unsigned char *)kk + idl + 1);
-			root = inst_root(in);
-			if (ev->inbox_seq > root->inbox_seq)
-				root->inbox_seq = ev->inbox_seq; /* never reuse a pending key */
-			sm__session_push(in->s, ev);
-			inst_ready(in);
-		}
-		store_cursor_close(cur);
-	}
+	smr_inbox_each(txn, NULL, recover_inbox_event, e);
 	store_txn_abort(txn);
 	if (nloaded)
 		sm_log_info("engine: recovered %zu running instance(s) from '%s'", nloaded,

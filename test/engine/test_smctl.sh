@@ -126,7 +126,7 @@ if command -v mdb_dump >/dev/null && command -v mdb_load >/dev/null; then
   mdb_dump -p -s instances "$tmp/newrec/store" | sed 's/^ {"v":1,/ {"v":99,/' > "$tmp/inst.dump"
   mdb_load -s instances -f "$tmp/inst.dump" "$tmp/newrec/store" 2>/dev/null
   t "inspect: a record of a newer format exits 1" 1 "$smctl" inspect -d "$tmp/newrec" t1
-  has "says the record is newer and what to do" "$tmp/err" "has format 99, newer than this smctl reads \\(1\\): use the smctl"
+  has "says the record is newer and what to do" "$tmp/err" "has format 99, newer than this program reads \\(1\\): use the smctl"
   cp -r "$tmp/state" "$tmp/newstore"
   printf 'VERSION=3\nformat=print\ntype=btree\nHEADER=END\n format\n \\00\\00\\00\\00\\00\\00\\00\\09\nDATA=END\n' > "$tmp/meta.dump"
   mdb_load -s meta -f "$tmp/meta.dump" "$tmp/newstore/store"
