@@ -1,0 +1,214 @@
+/*
+ * act_report.c - the report and report_compose actions.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "act_ctx.h"
+#include "act_op.h"
+#include "act_report.h"
+#include "sm_engine.h"
+#include "sm_err.h"
+#include "transport.h"
+
+struct report_op {
+	struct act__op op;
+	char *body;
+};
+
+static void report_free(struct act__op *op)
+{
+	free(((struct report_op *)op)->body);
+}
+
+static json_t *msg_id(const json_t *msg)
+{
+	json_t *id = json_object_get(msg, "task_id");
+
+	return id ? json_incref(id) : json_null();
+}
+
+char *act_report_progress_text(const json_t *msg, const json_t *progress, const char *error,
+    int64_t wall_us)
+{
+	char dt[64];
+	json_t *o = json_object();
+	char *text = NULL;
+	json_t *server = json_object_get(msg, "server_name");
+	json_t *site = json_object_get(msg, "site");
+
+	if (!o)
+		return NULL;
+	act__utc_datetime(wall_us, dt);
+	if (json_object_set_new(o, "_msg_id", msg_id(msg)) != 0 ||
+	    json_object_set_new(o, "utc_datetime", json_string(dt)) != 0 ||
+	    json_object_set_new(o, "progress", json_deep_copy(progress)) != 0 ||
+	    json_object_set_new(o, "server_name", server ? json_incref(server) : json_null()) != 0 ||
+	    json_object_set_new(o, "site", site ? json_incref(site) : json_null()) != 0)
+		goto out;
+	if (error && json_object_set_new(o, "error", json_string(error)) != 0)
+		goto out;
+	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+out:
+	json_decref(o);
+	return text;
+}
+
+char *act_report_output_text(const json_t *msg, const char *bucket, const json_t *keys,
+    const char *instance_log, int64_t wall_us, const char **why)
+{
+	static const char *const names[] = { "s3_key_data", "s3_key_logs", "csv_data_key" };
+	const char *vals[3];
+	char dt[64];
+	json_t *o;
+	char *text = NULL;
+
+	*why = NULL;
+	for (size_t i = 0; i < 3; i++) {
+		vals[i] = json_string_value(json_object_get(keys, names[i]));
+		if (!vals[i]) {
+			*why = names[i];
+			return NULL;
+		}
+	}
+	if (!bucket) {
+		*why = "bucket_name";
+		return NULL;
+	}
+	act__utc_datetime(wall_us, dt);
+	o = json_object();
+	if (!o)
+		return NULL;
+	if (json_object_set_new(o, "_msg_id", msg_id(msg)) == 0 &&
+	    json_object_set_new(o, "type", json_string("ranking_spiders")) == 0 &&
+	    json_object_set_new(o, "s3_key_data", json_string(vals[0])) == 0 &&
+	    json_object_set_new(o, "s3_key_logs", json_string(vals[1])) == 0 &&
+	    json_object_set_new(o, "csv_data_key", json_string(vals[2])) == 0 &&
+	    json_object_set_new(o, "bucket_name", json_string(bucket)) == 0 &&
+	    json_object_set_new(o, "utc_datetime", json_string(dt)) == 0 &&
+	    json_object_set_new(o, "s3_key_instance_starter_logs",
+	    instance_log ? json_string(instance_log) : json_null()) == 0)
+		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	json_decref(o);
+	return text;
+}
+
+static void on_sent(void *arg, const struct tp_result *r, const char *message_id)
+{
+	struct report_op *ro = arg;
+	json_t *res;
+
+	(void)message_id;
+	if (act__op_back(&ro->op))
+		return;
+	if (r->code != 0) {
+		act__op_fail(&ro->op, act__tp_error(r->code), "cannot send the message: %s",
+		    r->message ? r->message : sm_strerror(r->code));
+		return;
+	}
+	res = json_pack("{s:b}", "sent", 1);
+	act__op_done(&ro->op, res);
+	json_decref(res);
+}
+
+static void send_to(struct report_op *ro, const char *url)
+{
+	int rc = tp_queue_send(ro->op.ctx->tp, url, ro->body, 0, on_sent, ro);
+
+	if (rc != 0) {
+		act__op_fail(&ro->op, act__tp_error(rc), "cannot send the message: %s",
+		    sm_strerror(rc));
+		return;
+	}
+	ro->op.inflight++;
+}
+
+static void on_url(void *arg, int code, const char *message, const char *url)
+{
+	struct report_op *ro = arg;
+
+	ro->op.url_handle = 0;
+	if (code != 0) {
+		act__op_fail(&ro->op, act__tp_error(code), "cannot find the queue: %s",
+		    message ? message : sm_strerror(code));
+		return;
+	}
+	send_to(ro, url);
+}
+
+static int report_start(struct sm_action_call *call)
+{
+	json_t *p = sm_action_call_params(call);
+	const char *queue = json_string_value(json_object_get(p, "queue"));
+	json_t *body = json_object_get(p, "body");
+	json_t *progress = json_object_get(p, "progress");
+	struct report_op *ro;
+	const char *url = NULL;
+	int rc;
+
+	if (!queue || !*queue) {
+		json_t *res = json_pack("{s:b}", "sent", 0);
+
+		rc = sm_action_done(call, res);
+		json_decref(res);
+		return rc;
+	}
+	ro = act__op_new(call, sizeof(*ro));
+	if (!ro)
+		return SM_ENOMEM;
+	ro->op.free_fn = report_free;
+	if (json_is_string(body))
+		ro->body = strdup(json_string_value(body));
+	else if (progress)
+		ro->body = act_report_progress_text(json_object_get(p, "msg"), progress,
+		    json_string_value(json_object_get(p, "error")), act__wall_us());
+	else {
+		act__op_fail(&ro->op, "error.execution", "report needs a body or a progress");
+		return 0;
+	}
+	if (!ro->body) {
+		act__op_fail(&ro->op, "error.execution", "out of memory");
+		return 0;
+	}
+	rc = act_ctx_queue_url(ro->op.ctx, queue, &url, on_url, ro, &ro->op.url_handle);
+	if (rc == 1)
+		send_to(ro, url);
+	else if (rc < 0)
+		act__op_fail(&ro->op, act__tp_error(rc), "cannot find queue '%s': %s", queue,
+		    sm_strerror(rc));
+	return 0;
+}
+
+static int compose_start(struct sm_action_call *call)
+{
+	json_t *p = sm_action_call_params(call);
+	const char *why;
+	char *text = act_report_output_text(json_object_get(p, "msg"),
+	    json_string_value(json_object_get(p, "bucket")), json_object_get(p, "keys"),
+	    json_string_value(json_object_get(p, "instance_log")), act__wall_us(), &why);
+	json_t *res;
+	int rc;
+
+	if (!text) {
+		if (why)
+			return sm_action_fail(call, "error.execution",
+			    why[0] == 'b' ? "no bucket name" : "a key of the output is missing");
+		return SM_ENOMEM;
+	}
+	res = json_pack("{s:s}", "body", text);
+	free(text);
+	if (!res)
+		return SM_ENOMEM;
+	rc = sm_action_done(call, res);
+	json_decref(res);
+	return rc;
+}
+
+int act_report_register(struct sm_engine *e, struct act_ctx *ctx)
+{
+	struct sm_action_def report = { "report", report_start, act__op_cancel, ctx };
+	struct sm_action_def compose = { "report_compose", compose_start, NULL, ctx };
+	int rc = sm_engine_register_action(e, &report);
+
+	return rc != 0 ? rc : sm_engine_register_action(e, &compose);
+}

@@ -1,0 +1,755 @@
+/*
+ * smd.c - the task daemon: state directory, store, loop, transport, the
+ * two engines (persisted tasks, volatile daemon lifecycle), the index of
+ * tasks and the messages in flight, signals.  Design: docs/daemon.md.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "act_cache.h"
+#include "act_ctx.h"
+#include "act_flag.h"
+#include "act_logup.h"
+#include "act_queue.h"
+#include "act_report.h"
+#include "act_task.h"
+#include "act_upload.h"
+#include "act_validate.h"
+#include "rt_config.h"
+#include "sm_engine.h"
+#include "sm_log.h"
+#include "sm_loop.h"
+#include "sm_machine.h"
+#include "sm_statedir.h"
+#include "smd.h"
+#include "smd_index.h"
+#include "smd_private.h"
+#include "store.h"
+#include "transport.h"
+
+#define SMD_LOG_FILE "smd.log"
+#define SMD_DAEMON_ID "daemon"
+/* After releasing the tasks left at the end of shutdown_grace, how long to
+ * wait for their releases before exiting anyway (recovery finishes them). */
+#define SMD_RELEASE_WAIT_MS 15000
+
+/* A message in flight: one per running task instance. */
+struct flight {
+	struct flight *next;
+	char id[SMD_INDEX_ID_SIZE];
+	char *queue_url;
+	char *receipt;
+};
+
+/* Every machine version loaded since start: instances keep theirs. */
+struct machine_ref {
+	struct machine_ref *next;
+	struct sm_machine *m;
+};
+
+struct smd {
+	struct rt_config cfg;           /* the values in force (a copy owned here) */
+	struct rt_config *old_cfgs[32]; /* replaced by SIGHUP, kept for borrowed strings */
+	size_t nold;
+	const struct smd_options *opt;
+	struct sm_statedir *sd;
+	struct store *store;
+	struct sm_loop *loop;
+	struct tp *tp;
+	struct sm_engine *tasks;        /* persisted */
+	struct sm_engine *life;         /* volatile: daemon.scxml */
+	struct act_ctx ctx;
+	struct sm_machine *task_m, *daemon_m;
+	struct smd__spiders *spiders;
+	struct machine_ref *machines;
+	struct flight *flights;
+	size_t nflights;
+	struct sm_action_call *drain;   /* the drain action waiting, or NULL */
+	uint64_t drain_timer;
+	int released;                   /* release posted to the tasks left */
+	int stopped;
+	FILE *logf;
+};
+
+/* ---- the messages in flight ----------------------------------------------- */
+
+static struct flight *flight_find(struct smd *d, const char *id)
+{
+	for (struct flight *f = d->flights; f; f = f->next)
+		if (strcmp(f->id, id) == 0)
+			return f;
+	return NULL;
+}
+
+static int flight_set(struct smd *d, const char *id, const char *url, const char *receipt)
+{
+	struct flight *f = flight_find(d, id);
+	char *u = strdup(url), *r = strdup(receipt);
+
+	if (!u || !r) {
+		free(u);
+		free(r);
+		return SM_ENOMEM;
+	}
+	if (!f) {
+		if (!(f = calloc(1, sizeof(*f)))) {
+			free(u);
+			free(r);
+			return SM_ENOMEM;
+		}
+		snprintf(f->id, sizeof(f->id), "%s", id);
+		f->next = d->flights;
+		d->flights = f;
+		d->nflights++;
+	}
+	free(f->queue_url);
+	free(f->receipt);
+	f->queue_url = u;
+	f->receipt = r;
+	return 0;
+}
+
+static void flight_drop(struct smd *d, const char *id)
+{
+	struct flight **pp, *f;
+
+	for (pp = &d->flights; (f = *pp) != NULL; pp = &f->next)
+		if (strcmp(f->id, id) == 0) {
+			*pp = f->next;
+			free(f->queue_url);
+			free(f->receipt);
+			free(f);
+			d->nflights--;
+			return;
+		}
+}
+
+void smd__peek_task_id(const char *body, size_t len, int64_t *task_id)
+{
+	char server[ACT_SERVER_MAX + 1];
+
+	if (!body || act_task_peek(body, len, task_id, server, sizeof(server)) != 0)
+		*task_id = -1;
+}
+
+/* ---- hooks for act_queue --------------------------------------------------- */
+
+static size_t hook_slots_free(void *arg)
+{
+	struct smd *d = arg;
+	size_t max = d->cfg.max_concurrent_tasks;
+
+	if (d->stopped)
+		return 0;
+	return d->nflights >= max ? 0 : max - d->nflights;
+}
+
+static size_t hook_running(void *arg)
+{
+	return ((struct smd *)arg)->nflights;
+}
+
+static void hook_each_inflight(void *arg,
+    void (*fn)(void *fnarg, const char *queue_url, const char *receipt), void *fnarg)
+{
+	struct smd *d = arg;
+
+	for (struct flight *f = d->flights; f; f = f->next)
+		fn(fnarg, f->queue_url, f->receipt);
+}
+
+static const char *hook_receipt(void *arg, const char *instance)
+{
+	struct flight *f = flight_find(arg, instance);
+
+	return f ? f->receipt : NULL;
+}
+
+/* The delivery a task instance starts with (task.scxml's `task`). */
+static json_t *envelope(const char *queue, const char *url, const struct tp_message *m,
+    const char *id)
+{
+	json_t *env = json_object();
+	json_t *body = json_stringn_nocheck(m->body, m->body_len);
+
+	if (!env || !body) {
+		json_decref(env);
+		json_decref(body);
+		return NULL;
+	}
+	json_object_set_new(env, "body", body);
+	json_object_set_new(env, "message_id", json_string(m->message_id));
+	json_object_set_new(env, "receipt", json_string(m->receipt));
+	json_object_set_new(env, "queue", json_string(queue));
+	json_object_set_new(env, "queue_url", json_string(url));
+	json_object_set_new(env, "receive_count", json_integer(m->receive_count));
+	json_object_set_new(env, "received_ms", json_integer(sm_time_wall_ms()));
+	json_object_set_new(env, "instance", json_string(id));
+	return env;
+}
+
+static int start_task(struct smd *d, size_t queue, const char *url,
+    const struct tp_message *m, const char *id)
+{
+	struct sm_error err;
+	json_t *env = envelope(d->cfg.queues[queue], url, m, id);
+	int rc;
+
+	if (!env)
+		return SM_ENOMEM;
+	sm_error_clear(&err);
+	rc = sm_engine_start(d->tasks, d->task_m, id, env, &err);
+	json_decref(env);
+	if (rc != 0) {
+		sm_log_error("cannot start task instance '%s' for message %s: %s", id,
+		    m->message_id, err.msg);
+		return rc;
+	}
+	if ((rc = flight_set(d, id, url, m->receipt)) != 0)
+		return rc;
+	sm_log_info("message %s from '%s' (receive %u): task instance '%s'", m->message_id,
+	    d->cfg.queues[queue], m->receive_count, id);
+	return 0;
+}
+
+static int hook_admit(void *arg, size_t queue, const char *url, const struct tp_message *m)
+{
+	struct smd *d = arg;
+	char id[SMD_INDEX_ID_SIZE];
+	struct sm_instance_status st;
+	struct sm_error err;
+	int64_t task_id = -1;
+	int rc;
+
+	if (!m->message_id || !*m->message_id || !m->receipt)
+		return SM_EPROTO;
+	rc = smd_index_find_msg(d->store, m->message_id, id);
+	if (rc == 0) {
+		rc = sm_engine_instance_status(d->tasks, id, &st);
+		if (rc == SM_ENOTFOUND) /* the index row committed, the start did not */
+			return start_task(d, queue, url, m, id);
+		if (rc != 0)
+			return rc;
+		if (st.state == SM_INSTANCE_DONE) {
+			sm_log_info("message %s came back after its task '%s' ended in '%s': "
+			    "deleting it again", m->message_id, id, st.final_id);
+			return 1;
+		}
+		json_t *data = json_pack("{s:s}", "receipt", m->receipt);
+
+		if ((rc = flight_set(d, id, url, m->receipt)) == 0)
+			rc = sm_engine_post(d->tasks, id, "message.redelivered", data);
+		json_decref(data);
+		sm_log_info("message %s redelivered to its running task '%s'", m->message_id, id);
+		return rc;
+	}
+	if (rc != SM_ENOTFOUND)
+		return rc;
+	smd__peek_task_id(m->body, m->body_len, &task_id);
+	sm_error_clear(&err);
+	if ((rc = smd_index_new(d->store, m->message_id, task_id, id, &err)) != 0) {
+		sm_log_error("cannot index message %s: %s", m->message_id, err.msg);
+		return rc;
+	}
+	return start_task(d, queue, url, m, id);
+}
+
+/* ---- the drain action (daemon.scxml's `draining`) ------------------------ */
+
+static void drain_finish(struct smd *d)
+{
+	struct sm_action_call *call = d->drain;
+
+	if (!call)
+		return;
+	d->drain = NULL;
+	if (d->drain_timer) {
+		sm_loop_timer_del(d->loop, d->drain_timer);
+		d->drain_timer = 0;
+	}
+	sm_action_done(call, NULL);
+}
+
+static int64_t on_drain_timer(struct sm_loop *loop, uint64_t id, void *arg)
+{
+	struct smd *d = arg;
+
+	(void)loop;
+	(void)id;
+	if (!d->released) {
+		d->released = 1;
+		sm_log_warn("shutdown_grace passed with %zu task(s) running: releasing them to "
+		    "their queues", d->nflights);
+		for (struct flight *f = d->flights; f; f = f->next)
+			sm_engine_post(d->tasks, f->id, "release", NULL);
+		return SMD_RELEASE_WAIT_MS;
+	}
+	sm_log_warn("%zu task(s) still finishing: stopping now; they go on after the next "
+	    "start", d->nflights);
+	d->drain_timer = 0;
+	drain_finish(d);
+	return -1;
+}
+
+static int drain_start(struct sm_action_call *call)
+{
+	struct smd *d = sm_action_call_arg(call);
+
+	d->stopped = 1;
+	if (d->nflights == 0)
+		return sm_action_done(call, NULL);
+	sm_log_info("stopping: waiting up to %lld ms for %zu running task(s)",
+	    (long long)d->cfg.shutdown_grace_ms, d->nflights);
+	d->drain = call;
+	d->drain_timer = sm_loop_timer_add(d->loop, d->cfg.shutdown_grace_ms, on_drain_timer, d);
+	return d->drain_timer ? 0 : SM_ENOMEM;
+}
+
+static void drain_cancel(struct sm_action_call *call)
+{
+	struct smd *d = sm_action_call_arg(call);
+
+	d->drain = NULL;
+	if (d->drain_timer) {
+		sm_loop_timer_del(d->loop, d->drain_timer);
+		d->drain_timer = 0;
+	}
+}
+
+/* ---- engines --------------------------------------------------------------- */
+
+static void on_task_done(struct sm_engine *e, const char *id, const char *final_id,
+    json_t *donedata, void *arg)
+{
+	struct smd *d = arg;
+
+	(void)donedata;
+	sm_log_info("task instance '%s' ended in '%s'", id, final_id[0] ? final_id : "(none)");
+	flight_drop(d, id);
+	sm_engine_forget(e, id);
+	act_queue_kick(&d->ctx);
+	if (d->drain && d->nflights == 0)
+		drain_finish(d);
+}
+
+static void on_life_done(struct sm_engine *e, const char *id, const char *final_id,
+    json_t *donedata, void *arg)
+{
+	struct smd *d = arg;
+
+	(void)e;
+	(void)id;
+	(void)donedata;
+	sm_log_info("smd stopped (%s)", final_id);
+	d->stopped = 1;
+	sm_loop_stop(d->loop);
+}
+
+static int register_actions(struct smd *d, struct sm_engine *e, int life)
+{
+	int rc;
+
+	if ((rc = act_queue_register(e, &d->ctx)) != 0 ||
+	    (rc = act_report_register(e, &d->ctx)) != 0 ||
+	    (rc = act_upload_register(e, &d->ctx)) != 0)
+		return rc;
+	if (life) {
+		struct sm_action_def drain = { "drain", drain_start, drain_cancel, d };
+
+		if ((rc = act_flag_register(e, &d->ctx)) != 0 ||
+		    (rc = act_logup_register(e, &d->ctx)) != 0 ||
+		    (rc = sm_engine_register_action(e, &drain)) != 0)
+			return rc;
+		return 0;
+	}
+	if ((rc = act_validate_register(e, &d->ctx)) != 0 ||
+	    (rc = act_cache_register(e, &d->ctx)) != 0 ||
+	    (rc = smd__register_task_actions(e, &d->ctx, &d->cfg, d->sd, &d->spiders)) != 0)
+		return rc;
+	return 0;
+}
+
+/* Load one machine file from machines_dir, checked against the engine's
+ * actions.  Every diagnostic is logged. */
+static int load_machine(struct smd *d, struct sm_engine *e, const char *file,
+    struct sm_machine **out, struct sm_error *err)
+{
+	struct sm_load_opts lo = { 0 };
+	struct sm_diags dg = { 0 };
+	char path[PATH_MAX], rp[PATH_MAX], line[1200];
+	int rc;
+
+	lo.action_known = sm_engine_action_known;
+	lo.action_arg = e;
+	snprintf(path, sizeof(path), "%s/%s", d->cfg.machines_dir, file);
+	if (realpath(path, rp) == NULL)
+		return sm_error_set(err, SM_ENOTFOUND, "cannot find machine file '%s': %s "
+		    "(set machines_dir)", path, strerror(errno));
+	rc = sm_machine_load_file(rp, &lo, out, &dg);
+	for (size_t i = 0; i < dg.n; i++)
+		sm_log_warn("%s", sm_diag_format(&dg.v[i], line, sizeof(line)));
+	if (rc != 0) {
+		sm_error_set(err, rc, "machine file '%s' refused (%zu problem(s) logged%s%s)", rp,
+		    dg.n, dg.n ? ", first: " : "",
+		    dg.n ? sm_diag_format(&dg.v[0], line, sizeof(line)) : "");
+		sm_diags_free(&dg);
+		return rc;
+	}
+	sm_diags_free(&dg);
+	return 0;
+}
+
+static int keep_machine(struct smd *d, struct sm_machine *m)
+{
+	struct machine_ref *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return SM_ENOMEM;
+	r->m = m;
+	r->next = d->machines;
+	d->machines = r;
+	return 0;
+}
+
+/* The context values that follow the configuration. */
+static void ctx_from_cfg(struct smd *d)
+{
+	struct act_ctx *c = &d->ctx;
+
+	c->bucket = d->cfg.bucket;
+	c->queues = (const char *const *)d->cfg.queues;
+	c->nqueues = d->cfg.nqueues;
+	c->output_queue_suffix = d->cfg.output_queue_suffix;
+	c->progress_queue_suffix = d->cfg.progress_queue_suffix;
+	c->default_branch = d->cfg.default_branch;
+	c->visibility_timeout_s = (int)(d->cfg.visibility_timeout_ms / 1000);
+	if (c->visibility_timeout_s < 1)
+		c->visibility_timeout_s = 1;
+	c->poll_wait_s = (int)(d->cfg.poll_wait_ms / 1000);
+	c->max_receives = d->cfg.max_receives;
+}
+
+/* ---- SIGHUP ---------------------------------------------------------------- */
+
+static int same_queues(const struct rt_config *a, const struct rt_config *b)
+{
+	if (a->nqueues != b->nqueues)
+		return 0;
+	for (size_t i = 0; i < a->nqueues; i++)
+		if (strcmp(a->queues[i], b->queues[i]) != 0)
+			return 0;
+	return strcmp(a->state_dir, b->state_dir) == 0 && a->backend == b->backend &&
+	    strcmp(a->bucket, b->bucket) == 0;
+}
+
+static void reload(struct smd *d)
+{
+	struct rt_config *n = calloc(1, sizeof(*n));
+	struct sm_machine *tm = NULL;
+	struct sm_error err;
+	char *saved_dir;
+
+	sm_log_info("SIGHUP: reading the configuration and the machines again");
+	sm_error_clear(&err);
+	if (!n || d->nold >= sizeof(d->old_cfgs) / sizeof(d->old_cfgs[0])) {
+		sm_log_error("SIGHUP: too many reloads or out of memory: restart smd instead");
+		free(n);
+		return;
+	}
+	if (rt_config_load(n, d->opt->config_file, NULL, d->opt->opts, d->opt->nopts,
+	    &err) != 0) {
+		sm_log_error("SIGHUP: configuration refused, the old one stays: %s", err.msg);
+		rt_config_free(n);
+		free(n);
+		return;
+	}
+	if (!same_queues(&d->cfg, n))
+		sm_log_warn("SIGHUP: state_dir, backend, bucket and queues change only with a "
+		    "restart; the other keys apply now");
+	/* machines from the new machines_dir */
+	saved_dir = d->cfg.machines_dir;
+	d->cfg.machines_dir = n->machines_dir;
+	if (load_machine(d, d->tasks, "task.scxml", &tm, &err) != 0) {
+		d->cfg.machines_dir = saved_dir;
+		sm_log_error("SIGHUP: %s; the old machine stays", err.msg);
+		rt_config_free(n);
+		free(n);
+		return;
+	}
+	d->cfg.machines_dir = saved_dir;
+	if (keep_machine(d, tm) != 0 || sm_engine_add_machine(d->tasks, tm) != 0) {
+		sm_log_error("SIGHUP: out of memory; the old machine stays");
+		rt_config_free(n);
+		free(n);
+		return;
+	}
+	/* keep the queue strings the actions borrow; take the rest */
+	{
+		struct rt_config *old = malloc(sizeof(*old));
+
+		if (!old) {
+			rt_config_free(n);
+			free(n);
+			return;
+		}
+		*old = d->cfg;
+		d->old_cfgs[d->nold++] = old;
+		d->cfg = *n;
+		free(n);
+		if (!same_queues(old, &d->cfg)) {
+			/* the running polls resolved the old queues: keep them */
+			for (size_t i = 0; i < RT_CONFIG_QUEUES_MAX; i++) {
+				char *t = d->cfg.queues[i];
+
+				d->cfg.queues[i] = old->queues[i];
+				old->queues[i] = t;
+			}
+			size_t t = d->cfg.nqueues;
+
+			d->cfg.nqueues = old->nqueues;
+			old->nqueues = t;
+		}
+	}
+	d->task_m = tm;
+	ctx_from_cfg(d);
+	smd__spiders_config(d->spiders, &d->cfg);
+	{
+		char hash[65];
+
+		sm_machine_hash_hex(tm, hash);
+		sm_log_info("SIGHUP: new tasks run machine version %.12s; %zu task(s) in flight "
+		    "keep theirs", hash, d->nflights);
+	}
+}
+
+static void on_signal(struct sm_loop *loop, int signo, void *arg)
+{
+	struct smd *d = arg;
+
+	(void)loop;
+	if (signo == SIGHUP) {
+		reload(d);
+		return;
+	}
+	sm_log_info("%s: stop taking tasks and drain", strsignal(signo));
+	if (sm_engine_post(d->life, SMD_DAEMON_ID, "stop", NULL) != 0)
+		sm_loop_stop(d->loop);
+}
+
+/* ---- start and stop -------------------------------------------------------- */
+
+/* After recovery: every running task instance's message is in flight. */
+static int rebuild_one(void *arg, const char *message_id, const char *instance)
+{
+	struct smd *d = arg;
+	struct sm_instance_status st;
+	json_t *dm;
+	const char *url, *receipt;
+
+	(void)message_id;
+	if (sm_engine_instance_status(d->tasks, instance, &st) != 0 ||
+	    st.state != SM_INSTANCE_RUNNING)
+		return 0;
+	dm = sm_engine_instance_datamodel(d->tasks, instance);
+	url = json_string_value(json_object_get(json_object_get(dm, "task"), "queue_url"));
+	receipt = json_string_value(json_object_get(dm, "receipt"));
+	if (url && receipt && flight_set(d, instance, url, receipt) != 0)
+		sm_log_error("out of memory rebuilding the messages in flight");
+	json_decref(dm);
+	return 0;
+}
+
+static ssize_t tee_write(void *cookie, const char *buf, size_t n)
+{
+	struct smd *d = cookie;
+
+	if (d->opt->log_stderr)
+		(void)!write(STDERR_FILENO, buf, n);
+	if (d->logf) {
+		fwrite(buf, 1, n, d->logf);
+		fflush(d->logf);
+	}
+	return (ssize_t)n;
+}
+
+static FILE *open_log(struct smd *d)
+{
+	cookie_io_functions_t io = { NULL, tee_write, NULL, NULL };
+	char path[PATH_MAX];
+	int fd;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", sm_statedir_path(d->sd), SMD_LOG_FILE);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0 && (d->logf = fdopen(fd, "a")) == NULL)
+		close(fd);
+	d->ctx.log_path = d->logf ? strdup(path) : NULL;
+	fp = fopencookie(d, "w", io);
+	if (fp)
+		setvbuf(fp, NULL, _IOLBF, 0);
+	return fp;
+}
+
+static void smd_free(struct smd *d, FILE *logfp)
+{
+	struct machine_ref *r, *rn;
+	struct flight *f, *fn;
+
+	sm_engine_destroy(d->life);
+	sm_engine_destroy(d->tasks);
+	if (d->store)
+		store_sync(d->store, NULL);
+	tp_destroy(d->tp);
+	act_ctx_clear(&d->ctx);
+	free((char *)d->ctx.log_path);
+	for (r = d->machines; r; r = rn) {
+		rn = r->next;
+		sm_machine_free(r->m);
+		free(r);
+	}
+	for (f = d->flights; f; f = fn) {
+		fn = f->next;
+		free(f->queue_url);
+		free(f->receipt);
+		free(f);
+	}
+	smd__spiders_free(d->spiders);
+	sm_loop_destroy(d->loop);
+	store_close(d->store);
+	if (logfp) {
+		sm_log_init(NULL, sm_log_level(), "smd");
+		fclose(logfp);
+	}
+	if (d->logf)
+		fclose(d->logf);
+	sm_statedir_close(d->sd);
+	for (size_t i = 0; i < d->nold; i++) {
+		rt_config_free(d->old_cfgs[i]);
+		free(d->old_cfgs[i]);
+	}
+	rt_config_free(&d->cfg);
+}
+
+/* A deep copy of the configuration's strings through the one parser:
+ * load the same sources again. */
+static int cfg_copy(struct smd *d, struct sm_error *err)
+{
+	return rt_config_load(&d->cfg, d->opt->config_file, NULL, d->opt->opts, d->opt->nopts,
+	    err);
+}
+
+int smd_run(const struct smd_options *opt, struct sm_error *err)
+{
+	struct smd d;
+	struct store_options so;
+	struct tp_config tc;
+	json_t *life_task = NULL;
+	FILE *logfp = NULL;
+	char work[PATH_MAX];
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	act_ctx_init(&d.ctx);
+	d.opt = opt;
+	if ((rc = cfg_copy(&d, err)) != 0)
+		return rc;
+	if ((rc = sm_statedir_open(&d.sd, d.cfg.state_dir, SM_STATEDIR_WRITE, err)) != 0)
+		goto out;
+	logfp = open_log(&d);
+	if (logfp)
+		sm_log_init(logfp, sm_log_level(), "smd");
+	sm_log_info("smd %s starting: state directory '%s', instance %s, backend %s",
+	    SMD_VERSION, sm_statedir_path(d.sd), sm_statedir_instance_id(d.sd),
+	    d.cfg.backend == RT_BACKEND_AWS ? "aws" : "local");
+	store_options_init(&so);
+	so.durability = d.cfg.durability;
+	if ((rc = store_open(&d.store, sm_statedir_path(d.sd), &so, err)) != 0)
+		goto out;
+	if ((rc = sm_loop_create(&d.loop)) != 0) {
+		sm_error_set(err, rc, "cannot create the event loop");
+		goto out;
+	}
+	tp_config_init(&tc);
+	tc.backend = d.cfg.backend == RT_BACKEND_AWS ? "aws" : "local";
+	tc.state_dir = sm_statedir_path(d.sd);
+	tc.store = d.store;
+	if ((rc = tp_create(&d.tp, d.loop, &tc, err)) != 0)
+		goto out;
+	snprintf(work, sizeof(work), "%s", sm_statedir_work_path(d.sd));
+	d.ctx.loop = d.loop;
+	d.ctx.store = d.store;
+	d.ctx.tp = d.tp;
+	d.ctx.instance_id = sm_statedir_instance_id(d.sd);
+	d.ctx.work_dir = sm_statedir_work_path(d.sd);
+	d.ctx.started_ms = sm_time_wall_ms();
+	d.ctx.exit_when_idle = opt->exit_when_idle;
+	d.ctx.hooks = (struct act_daemon_hooks){ hook_slots_free, hook_running, hook_admit,
+	    hook_each_inflight, hook_receipt, &d };
+	ctx_from_cfg(&d);
+
+	/* spiders of a previous run that are still alive go first */
+	smd__sweep_orphans(&d.cfg, d.sd);
+
+	if ((rc = sm_engine_create(&d.tasks, d.loop, d.store, err)) != 0 ||
+	    (rc = sm_engine_create(&d.life, d.loop, NULL, err)) != 0)
+		goto out;
+	if ((rc = register_actions(&d, d.tasks, 0)) != 0 ||
+	    (rc = register_actions(&d, d.life, 1)) != 0) {
+		sm_error_set(err, rc, "cannot register the actions");
+		goto out;
+	}
+	if ((rc = load_machine(&d, d.tasks, "task.scxml", &d.task_m, err)) != 0 ||
+	    (rc = keep_machine(&d, d.task_m)) != 0 ||
+	    (rc = load_machine(&d, d.life, "daemon.scxml", &d.daemon_m, err)) != 0 ||
+	    (rc = keep_machine(&d, d.daemon_m)) != 0)
+		goto out;
+	sm_engine_add_machine(d.tasks, d.task_m);
+	sm_engine_on_done(d.tasks, on_task_done, &d);
+	sm_engine_on_done(d.life, on_life_done, &d);
+	if ((rc = sm_engine_recover(d.tasks, err)) != 0)
+		goto out;
+	smd_index_each_msg(d.store, rebuild_one, &d);
+	if (d.nflights)
+		sm_log_info("%zu task(s) in flight from before the restart", d.nflights);
+
+	if ((rc = sm_loop_signal_add(d.loop, SIGTERM, on_signal, &d)) != 0 ||
+	    (rc = sm_loop_signal_add(d.loop, SIGINT, on_signal, &d)) != 0 ||
+	    (rc = sm_loop_signal_add(d.loop, SIGHUP, on_signal, &d)) != 0) {
+		sm_error_set(err, rc, "cannot watch signals");
+		goto out;
+	}
+	life_task = json_object();
+	if (!life_task) {
+		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
+		goto out;
+	}
+	{
+		char buf[64];
+
+		snprintf(buf, sizeof(buf), "%lldms", (long long)d.cfg.stop_flag_interval_ms);
+		json_object_set_new(life_task, "stop_flag_interval", json_string(buf));
+		snprintf(buf, sizeof(buf), "%lldms", (long long)d.cfg.log_upload_interval_ms);
+		json_object_set_new(life_task, "log_upload_interval", json_string(buf));
+	}
+	if ((rc = sm_engine_start(d.life, d.daemon_m, SMD_DAEMON_ID, life_task, err)) != 0)
+		goto out;
+	rc = sm_loop_run(d.loop);
+	if (rc != 0)
+		sm_error_set(err, rc, "the event loop failed");
+	/* what the engines committed last */
+	sm_engine_flush(d.tasks, NULL);
+out:
+	json_decref(life_task);
+	if (rc == 0)
+		sm_log_info("smd exits");
+	smd_free(&d, logfp);
+	return rc;
+}

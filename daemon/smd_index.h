@@ -1,0 +1,47 @@
+/*
+ * smd_index.h - the daemon's rows in the store's index table
+ * (STORE_T_INDEX; docs/store.md):
+ *
+ *   "task_id" 0x00 <decimal task id> 0x00 <be64 n>  ->  "task-<n>"
+ *       every run of a task id (smctl inspect TASK_ID shows them all);
+ *   "msg" 0x00 <SQS message id> 0x00               ->  "task-<n>"
+ *       the instance that owns a message: a redelivery after a restart goes
+ *       to it, never to a second run.
+ *
+ * Both rows and the instance counter are written in one transaction before
+ * the instance starts; a row whose instance never committed (a crash in
+ * between) is found again when the message comes back, and the instance is
+ * started then under the same id.
+ */
+#ifndef SMD_INDEX_H
+#define SMD_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sm_engine.h"
+#include "sm_err.h"
+
+struct store;
+
+/* Room for an instance id. */
+#define SMD_INDEX_ID_SIZE (SM_ENGINE_ID_MAX + 1)
+
+/* The instance of message `message_id` into `id`: 0, SM_ENOTFOUND, or a
+ * store error. */
+int smd_index_find_msg(struct store *st, const char *message_id, char id[SMD_INDEX_ID_SIZE]);
+
+/*
+ * A new instance id "task-<n>" (n from the store counter "task") for
+ * message `message_id` of task `task_id` (< 0: the task id could not be
+ * read; no task_id row), with both rows, committed.  0 or SM_E*.
+ */
+int smd_index_new(struct store *st, const char *message_id, int64_t task_id,
+    char id[SMD_INDEX_ID_SIZE], struct sm_error *err);
+
+/* Call `fn` for every message row (message id, instance id) until it
+ * returns nonzero.  0 or a store error. */
+int smd_index_each_msg(struct store *st,
+    int (*fn)(void *arg, const char *message_id, const char *instance), void *arg);
+
+#endif

@@ -1,0 +1,312 @@
+/*
+ * smd_test_util.h - the UI server's side of smd's end-to-end tests: send
+ * tasks, run smd (the real program) on a state directory, read the
+ * progress and output queues and the bucket as a UI server would, unzip.
+ *
+ * The backend is SM_TEST_BACKEND (local: the state directory's own queues
+ * and objects; aws: the endpoint of test/support/with_moto.sh).
+ */
+#ifndef SMD_TEST_UTIL_H
+#define SMD_TEST_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <zip.h>
+
+#include "ops/ops_sync.h"
+#include "sm_loop.h"
+#include "store.h"
+#include "tap.h"
+#include "transport.h"
+
+#define ST_BUCKET "spyder-bucket"
+#define ST_QUEUE "sqs_ranking_spiders_tasks"
+#define ST_SERVER "uiserver"
+#define ST_PROGRESS ST_SERVER "sqs_ranking_spiders_progress"
+#define ST_OUTPUT ST_SERVER "sqs_ranking_spiders_output"
+
+struct st_env {
+	char dir[256];
+	int aws;
+	struct sm_loop *loop;
+	struct store *st;
+	struct tp *tp;
+	struct tres t;
+	char smd[512], src[512];
+	pid_t pid;              /* a running smd or 0 */
+};
+
+__attribute__((unused)) static void st_rmtree(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	(void)!system(cmd);
+}
+
+/* Open the UI side's transport (and, local, the state directory's store). */
+__attribute__((unused)) static int st_open(struct st_env *e, const char *name)
+{
+	struct tp_config c;
+	struct sm_error err;
+	const char *b = getenv("SM_TEST_BACKEND");
+
+	memset(e, 0, sizeof(*e));
+	e->aws = b && strcmp(b, "aws") == 0;
+	snprintf(e->dir, sizeof(e->dir), "%s/smd-%s-%d", getenv("TMPDIR") ? getenv("TMPDIR") :
+	    "/tmp", name, (int)getpid());
+	st_rmtree(e->dir);
+	mkdir(e->dir, 0700);
+	snprintf(e->smd, sizeof(e->smd), "%s/cmd/smd", getenv("SM_BUILD_DIR"));
+	snprintf(e->src, sizeof(e->src), "%s", getenv("SM_SOURCE_DIR"));
+	if (sm_loop_create(&e->loop) != 0)
+		return -1;
+	sm_error_clear(&err);
+	if (!e->aws && store_open(&e->st, e->dir, NULL, &err) != 0) {
+		diag("store_open: %s", err.msg);
+		return -1;
+	}
+	tp_config_init(&c);
+	c.backend = e->aws ? "aws" : "local";
+	c.state_dir = e->dir;
+	c.store = e->st;
+	if (tp_create(&e->tp, e->loop, &c, &err) != 0) {
+		diag("tp_create: %s", err.msg);
+		return -1;
+	}
+	s_bucket(e->tp, &e->t, ST_BUCKET);
+	return 0;
+}
+
+__attribute__((unused)) static void st_close(struct st_env *e)
+{
+	if (e->pid > 0) {
+		kill(e->pid, SIGKILL);
+		waitpid(e->pid, NULL, 0);
+	}
+	tres_free(&e->t);
+	tp_destroy(e->tp);
+	store_close(e->st);
+	sm_loop_destroy(e->loop);
+	if (!getenv("SM_TEST_KEEP"))
+		st_rmtree(e->dir);
+}
+
+/* The URL of queue `name` (created when missing), or "" on failure. */
+__attribute__((unused)) static const char *st_queue(struct st_env *e, const char *name,
+    char *url, size_t size)
+{
+	s_create_queue(e->tp, &e->t, name, NULL, 0);
+	snprintf(url, size, "%s", e->t.code == 0 ? e->t.url : "");
+	return url;
+}
+
+__attribute__((unused)) static int st_send(struct st_env *e, const char *queue, const char *body)
+{
+	char url[512];
+
+	st_queue(e, queue, url, sizeof(url));
+	s_send(e->tp, &e->t, url, body, 0);
+	return e->t.code;
+}
+
+/* Every message now in `queue` (received and deleted), as parsed JSON (an
+ * array; a body that is not JSON becomes a string). */
+__attribute__((unused)) static json_t *st_drain(struct st_env *e, const char *queue)
+{
+	char url[512];
+	json_t *all = json_array();
+
+	st_queue(e, queue, url, sizeof(url));
+	for (;;) {
+		s_receive(e->tp, &e->t, url, 10, 0, 30);
+		if (e->t.code != 0 || e->t.nm == 0)
+			break;
+		for (size_t i = 0; i < e->t.nm; i++) {
+			json_t *j = json_loadb(e->t.m[i].body, e->t.m[i].len, 0, NULL);
+			struct tres d = { 0 };
+
+			json_array_append_new(all, j ? j : json_stringn(e->t.m[i].body, e->t.m[i].len));
+			s_delete(e->tp, &d, url, e->t.m[i].receipt);
+			tres_free(&d);
+		}
+	}
+	return all;
+}
+
+/* Messages in `queue` (visible or not): ApproximateNumberOfMessages +
+ * ...NotVisible, or -1. */
+__attribute__((unused)) static int st_queue_count(struct st_env *e, const char *queue)
+{
+	char url[512];
+	const char *v, *nv;
+
+	st_queue(e, queue, url, sizeof(url));
+	s_attrs(e->tp, &e->t, url, NULL, 0);
+	v = tres_attr(&e->t, "ApproximateNumberOfMessages");
+	nv = tres_attr(&e->t, "ApproximateNumberOfMessagesNotVisible");
+	if (!v || !nv)
+		return -1;
+	return atoi(v) + atoi(nv);
+}
+
+/* An object's bytes (malloc'd, *len) or NULL. */
+__attribute__((unused)) static char *st_get(struct st_env *e, const char *key, size_t *len)
+{
+	char *d;
+
+	s_get_mem(e->tp, &e->t, ST_BUCKET, key, 64 << 20);
+	if (e->t.code != 0)
+		return NULL;
+	d = malloc(e->t.len + 1);
+	memcpy(d, e->t.data, e->t.len);
+	d[e->t.len] = 0;
+	*len = e->t.len;
+	return d;
+}
+
+/* The one entry of a zip held in memory: its name and bytes. */
+__attribute__((unused)) static char *st_unzip(const char *zipdata, size_t ziplen, char *name,
+    size_t namesize, size_t *len)
+{
+	zip_error_t ze;
+	zip_source_t *src;
+	zip_t *z;
+	zip_stat_t zs;
+	zip_file_t *f;
+	char *out = NULL;
+
+	zip_error_init(&ze);
+	src = zip_source_buffer_create(zipdata, ziplen, 0, &ze);
+	if (!src || !(z = zip_open_from_source(src, ZIP_RDONLY, &ze))) {
+		zip_source_free(src);
+		return NULL;
+	}
+	if (zip_get_num_entries(z, 0) == 1 && zip_stat_index(z, 0, 0, &zs) == 0 &&
+	    (f = zip_fopen_index(z, 0, 0)) != NULL) {
+		out = malloc(zs.size + 1);
+		if (zip_fread(f, out, zs.size) == (zip_int64_t)zs.size) {
+			out[zs.size] = 0;
+			*len = zs.size;
+			snprintf(name, namesize, "%s", zs.name);
+		} else {
+			free(out);
+			out = NULL;
+		}
+		zip_fclose(f);
+	}
+	zip_close(z);
+	return out;
+}
+
+/*
+ * Start smd on the state directory with `extra` -o options (NULL ended),
+ * --exit-when-idle when `idle`.  Its log goes to <dir>/smd.out.
+ */
+__attribute__((unused)) static pid_t st_smd_start(struct st_env *e, int idle,
+    const char *const *extra)
+{
+	char *argv[64];
+	char o[16][600];
+	char s_q[] = "-q", s_idle[] = "--exit-when-idle", s_o[] = "-o";
+	int n = 0, k = 0;
+	pid_t pid;
+
+	argv[n++] = e->smd;
+	argv[n++] = s_q;
+	if (idle)
+		argv[n++] = s_idle;
+#define ST_OPT(...) do { snprintf(o[k], sizeof(o[k]), __VA_ARGS__); argv[n++] = s_o; \
+	argv[n++] = o[k++]; } while (0)
+	ST_OPT("state_dir=%s", e->dir);
+	ST_OPT("backend=%s", e->aws ? "aws" : "local");
+	ST_OPT("machines_dir=%s/machines", e->src);
+	ST_OPT("spider_program=%s/test/daemon/spider.py", e->src);
+	ST_OPT("spiders_dir=%s", e->dir);
+	ST_OPT("poll_wait=1s");
+	ST_OPT("progress_interval=1s");
+	ST_OPT("stop_flag_interval=2s");
+#undef ST_OPT
+	for (size_t i = 0; extra && extra[i]; i++) {
+		argv[n++] = s_o;
+		argv[n++] = (char *)extra[i];
+	}
+	argv[n] = NULL;
+	pid = fork();
+	if (pid == 0) {
+		char out[600];
+		int fd;
+
+		snprintf(out, sizeof(out), "%s/smd.out", e->dir);
+		fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execv(e->smd, argv);
+		_exit(127);
+	}
+	e->pid = pid;
+	return pid;
+}
+
+/* Wait for smd to exit within `secs`: its exit status, or -1 (then it is
+ * killed). */
+__attribute__((unused)) static int st_smd_wait(struct st_env *e, int secs)
+{
+	int status;
+
+	for (int i = 0; i < secs * 20; i++) {
+		pid_t r = waitpid(e->pid, &status, WNOHANG);
+
+		if (r == e->pid) {
+			e->pid = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		usleep(50000);
+	}
+	kill(e->pid, SIGKILL);
+	waitpid(e->pid, NULL, 0);
+	e->pid = 0;
+	return -1;
+}
+
+/* Print smd's log as TAP diagnostics (for a failed check). */
+__attribute__((unused)) static void st_show_log(struct st_env *e)
+{
+	char path[600], line[2048];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/smd.log", e->dir);
+	if (!(f = fopen(path, "r")))
+		return;
+	while (fgets(line, sizeof(line), f))
+		printf("# smd: %s", line);
+	fclose(f);
+}
+
+/* 1 if smd's log has a line containing `text`. */
+__attribute__((unused)) static int st_log_has(struct st_env *e, const char *text)
+{
+	char path[600], line[4096];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "%s/smd.log", e->dir);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	fclose(f);
+	return found;
+}
+
+#endif
