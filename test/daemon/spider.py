@@ -29,6 +29,9 @@ def main():
         else:
             print("unknown argument %r" % a[i], file=sys.stderr)
             return 2
+    runs = open("spider-runs.log", "a")  # in spiders_dir: what ran when
+    runs.write("start %d %.3f %s\n" % (os.getpid(), time.time(), name))
+    runs.flush()
     log = open(settings["LOG_FILE"], "a")
     log.write("spider %s starting, pid %d, cwd %s, args %s\n" % (name, os.getpid(), os.getcwd(), json.dumps(args, sort_keys=True)))
     log.flush()
@@ -64,8 +67,10 @@ def main():
         os.kill(os.getpid(), signal.SIGSEGV)
     if mode == "fail":
         log.write("spider failed on purpose\n")
+        runs.write("end %d %.3f\n" % (os.getpid(), time.time()))
         return 3
     log.write("spider finished\n")
+    runs.write("end %d %.3f\n" % (os.getpid(), time.time()))
     return 0
 
 if __name__ == "__main__":

@@ -1,0 +1,389 @@
+/*
+ * test_smd_cases.c - smd end to end, the cases beyond the happy flow: a
+ * failing spider, an unknown site, bad messages of every kind that can
+ * reach a queue, a message past max_receives, the stop flag, SIGTERM
+ * mid-task (released to the queue, no spider left) and within the grace
+ * period (finished), max_concurrent_tasks, and a visibility timeout
+ * shorter than the spider's run (the heartbeat keeps the message hidden).
+ *
+ * SM_TEST_BACKEND=local (default) or aws (under test/support/with_moto.sh).
+ */
+#include <math.h>
+
+#include "smd_test_util.h"
+
+#define TASK(id, extra) "{\"task_id\": " #id ", \"server_name\": \"" ST_SERVER "\", " extra "}"
+
+/* The progress messages of task `id` in `all` (new array of "progress"). */
+static json_t *progress_of(json_t *all, int64_t id, json_t **last)
+{
+	json_t *seq = json_array(), *m;
+	size_t i;
+
+	*last = NULL;
+	json_array_foreach(all, i, m)
+		if (json_integer_value(json_object_get(m, "_msg_id")) == id) {
+			json_array_append(seq, json_object_get(m, "progress"));
+			*last = m;
+		}
+	return seq;
+}
+
+static int has_output(json_t *outs, int64_t id)
+{
+	json_t *m;
+	size_t i;
+	int n = 0;
+
+	json_array_foreach(outs, i, m)
+		n += json_integer_value(json_object_get(m, "_msg_id")) == id;
+	return n;
+}
+
+static void expect_failed(json_t *prog, json_t *outs, int64_t id, int started,
+    const char *reason, const char *what)
+{
+	json_t *last, *seq = progress_of(prog, id, &last);
+	const char *err = json_string_value(json_object_get(last, "error"));
+
+	if (started)
+		ok(json_is_integer(json_array_get(seq, 0)) &&
+		    json_integer_value(json_array_get(seq, 0)) == 0, "%s: progress 0 first", what);
+	is_str(json_string_value(json_array_get(seq, json_array_size(seq) - 1)), "failed",
+	    "%s: \"failed\" reported", what);
+	ok(err && strstr(err, reason), "%s: the error says why ('%s' in '%s')", what, reason,
+	    err ? err : "(none)");
+	is_int(has_output(outs, id), 0, "%s: no output message", what);
+	json_decref(seq);
+}
+
+/* Lines of spider-runs.log: starts, and the most spiders running at once. */
+static void runs_stats(struct st_env *e, int *starts, int *max_at_once)
+{
+	char path[600], line[512];
+	FILE *f;
+	double t[200][2];
+	int n = 0;
+
+	*starts = 0;
+	*max_at_once = 0;
+	snprintf(path, sizeof(path), "%s/spider-runs.log", e->dir);
+	if (!(f = fopen(path, "r")))
+		return;
+	while (fgets(line, sizeof(line), f) && n < 200) {
+		int pid;
+		double at;
+
+		if (sscanf(line, "start %d %lf", &pid, &at) == 2) {
+			t[n][0] = at;
+			t[n][1] = INFINITY;
+			n++;
+			(*starts)++;
+		} else if (sscanf(line, "end %d %lf", &pid, &at) == 2 && n > 0) {
+			/* ends match the earliest open start (close enough for counting) */
+			for (int i = 0; i < n; i++)
+				if (t[i][1] == INFINITY) {
+					t[i][1] = at;
+					break;
+				}
+		}
+	}
+	fclose(f);
+	for (int i = 0; i < n; i++) {
+		int k = 0;
+
+		for (int j = 0; j < n; j++)
+			k += t[j][0] <= t[i][0] && t[i][0] < t[j][1];
+		if (k > *max_at_once)
+			*max_at_once = k;
+	}
+	unlink(path);
+}
+
+/* No process of the test spider left whose pid is recorded in work/. */
+static int spiders_left(struct st_env *e)
+{
+	char cmd[800], buf[64];
+	FILE *p;
+	int n = 0;
+
+	snprintf(cmd, sizeof(cmd), "for f in %s/work/*/spider.pid; do [ -f \"$f\" ] || continue; "
+	    "set -- $(cat \"$f\"); kill -0 \"$1\" 2>/dev/null && echo x; done | wc -l", e->dir);
+	if ((p = popen(cmd, "r")) != NULL) {
+		if (fgets(buf, sizeof(buf), p))
+			n = atoi(buf);
+		pclose(p);
+	}
+	return n;
+}
+
+static int visible_count(struct st_env *e, const char *queue)
+{
+	char url[512];
+	const char *v;
+
+	st_queue(e, queue, url, sizeof(url));
+	s_attrs(e->tp, &e->t, url, NULL, 0);
+	v = tres_attr(&e->t, "ApproximateNumberOfMessages");
+	return v ? atoi(v) : -1;
+}
+
+static void case_failures(void)
+{
+	struct st_env e;
+	json_t *prog, *outs;
+	static const char *const opts[] = { "max_receives=2", NULL };
+	char url[512];
+
+	if (st_open(&e, "fail") != 0) {
+		ok(0, "set up");
+		return;
+	}
+	st_send(&e, ST_QUEUE, TASK(7001, "\"site\": \"walmart\", \"searchterms_str\": \"x\", "
+	    "\"cmd_args\": {\"mode\": \"fail\", \"items\": 2}"));
+	st_send(&e, ST_QUEUE, TASK(7002, "\"site\": \"nosuchsite\", \"searchterms_str\": \"x\""));
+	st_send(&e, ST_QUEUE, "this is not json");
+	st_send(&e, ST_QUEUE, TASK(7003, "\"site\": 5, \"searchterms_str\": \"x\""));
+	st_send(&e, ST_QUEUE, TASK(7004, "\"site\": \"walmart\""));
+	st_send(&e, ST_QUEUE, TASK(7005, "\"site\": \"walmart\", \"url\": \"u\", "
+	    "\"searchterms_str\": \"x\""));
+	st_send(&e, ST_QUEUE, TASK(7006, "\"site\": \"wal mart\", \"searchterms_str\": \"x\""));
+	st_send(&e, ST_QUEUE, TASK(7007, "\"site\": \"walmart\", \"searchterms_str\": \"x\", "
+	    "\"cmd_args\": {\"a;rm -rf /\": 1}"));
+	st_send(&e, ST_QUEUE, TASK(7008, "\"site\": \"walmart\", \"searchterms_str\": \"x\", "
+	    "\"with_best_seller_ranking\": \"maybe\""));
+	st_send(&e, ST_QUEUE, "{\"task_id\": 7009, \"task_id\": 7010, \"server_name\": \"" ST_SERVER
+	    "\", \"site\": \"walmart\", \"searchterms_str\": \"x\"}");
+	st_send(&e, ST_QUEUE, "[1, 2, 3]");
+	st_send(&e, ST_QUEUE, "{\"task_id\": 7011, \"server_name\": \"bad server!\", \"site\": "
+	    "\"walmart\", \"searchterms_str\": \"x\"}");
+	st_send(&e, ST_QUEUE, TASK(7012, "\"site\": \"walmart\", \"searchterms_str\": \"x\", "
+	    "\"cmd_args\": {\"mode\": \"crash\", \"items\": 1}"));
+	/* a message already delivered twice: the third delivery is past max_receives */
+	st_queue(&e, "sqs_ranking_spiders_tasks_tests", url, sizeof(url));
+	st_send(&e, "sqs_ranking_spiders_tasks_tests", TASK(7013, "\"site\": \"walmart\", "
+	    "\"searchterms_str\": \"x\""));
+	for (int i = 0; i < 2; i++) {
+		s_receive(e.tp, &e.t, url, 1, 0, 1);
+		ok(e.t.nm == 1, "delivery %d of the max_receives message", i + 1);
+		usleep(1100000); /* visible again after its 1 s */
+	}
+	st_smd_start(&e, 1, opts);
+	is_int(st_smd_wait(&e, 90), 0, "smd ran every bad task and exited 0");
+	prog = st_drain(&e, ST_PROGRESS);
+	outs = st_drain(&e, ST_OUTPUT);
+	expect_failed(prog, outs, 7001, 1, "exited with status 3", "a failing spider");
+	{
+		size_t len;
+		json_t *last, *seq = progress_of(prog, 7001, &last);
+		char key[600];
+		char *logz;
+
+		json_decref(seq);
+		/* the failed spider's log is still uploaded (SPEC 3) */
+		(void)last;
+		snprintf(key, sizeof(key), "%s", "");
+		s_list(e.tp, &e.t, ST_BUCKET, "", NULL, NULL, 1000);
+		for (size_t i = 0; i < e.t.nkeys; i++)
+			if (strstr(e.t.keys[i], "--7001____") && strstr(e.t.keys[i], ".log.zip"))
+				snprintf(key, sizeof(key), "%s", e.t.keys[i]);
+		ok(key[0] != 0, "a failing spider: its log is uploaded");
+		logz = key[0] ? st_get(&e, key, &len) : NULL;
+		if (logz) {
+			char name[512];
+			size_t fl;
+			char *log = st_unzip(logz, len, name, sizeof(name), &fl);
+
+			ok(log && strstr(log, "spider failed on purpose"), "the log is the spider's");
+			free(log);
+		}
+		free(logz);
+	}
+	expect_failed(prog, outs, 7002, 0, "exited with status 1", "an unknown site");
+	expect_failed(prog, outs, 7003, 0, "site", "a site of the wrong type");
+	expect_failed(prog, outs, 7004, 0, "searchterms_str", "no search term nor url");
+	expect_failed(prog, outs, 7005, 0, "exactly one", "both a url and a search term");
+	expect_failed(prog, outs, 7006, 0, "site", "a site with a blank");
+	expect_failed(prog, outs, 7007, 0, "cmd_args", "a cmd_args key with shell characters");
+	expect_failed(prog, outs, 7008, 0, "with_best_seller_ranking", "a boolean that is not one");
+	expect_failed(prog, outs, 7012, 1, "signal", "a spider that crashes");
+	expect_failed(prog, outs, 7013, 0, "received 3 times", "a message past max_receives");
+	{
+		json_t *last, *seq = progress_of(prog, 7009, &last);
+
+		is_int((int)json_array_size(seq), 0, "duplicate keys: nothing reported for either id");
+		json_decref(seq);
+		seq = progress_of(prog, 7011, &last);
+		is_int((int)json_array_size(seq), 0, "a server name that names no queue: no report");
+		json_decref(seq);
+	}
+	is_int(st_queue_count(&e, ST_QUEUE), 0, "every bad message was deleted (no loop)");
+	is_int(st_queue_count(&e, "sqs_ranking_spiders_tasks_tests"), 0,
+	    "the max_receives message was deleted");
+	ok(st_log_has(&e, "ended in 'failed'"), "the log says tasks failed");
+	is_int(spiders_left(&e), 0, "no spider left");
+	json_decref(prog);
+	json_decref(outs);
+	st_close(&e);
+}
+
+static void case_stop_flag(void)
+{
+	struct st_env e;
+	json_t *prog;
+
+	if (st_open(&e, "flag") != 0) {
+		ok(0, "set up");
+		return;
+	}
+	s_put_mem(e.tp, &e.t, ST_BUCKET, "scrapy_daemon_stop_flag", "true", 4);
+	st_send(&e, ST_QUEUE, TASK(7101, "\"site\": \"walmart\", \"searchterms_str\": \"x\", "
+	    "\"cmd_args\": {\"items\": 1}"));
+	st_smd_start(&e, 0, NULL);
+	sleep(4);
+	is_int(st_queue_count(&e, ST_QUEUE), 1, "stop flag 'true': the task is not taken");
+	prog = st_drain(&e, ST_PROGRESS);
+	is_int((int)json_array_size(prog), 0, "stop flag 'true': nothing started");
+	json_decref(prog);
+	s_put_mem(e.tp, &e.t, ST_BUCKET, "scrapy_daemon_stop_flag", "false\n", 6);
+	for (int i = 0; i < 100 && st_queue_count(&e, ST_QUEUE) != 0; i++)
+		usleep(100000);
+	is_int(st_queue_count(&e, ST_QUEUE), 0, "stop flag 'false': the task is taken and done");
+	kill(e.pid, SIGTERM);
+	is_int(st_smd_wait(&e, 30), 0, "SIGTERM while idle: smd exits 0");
+	prog = st_drain(&e, ST_PROGRESS);
+	{
+		json_t *last, *seq = progress_of(prog, 7101, &last);
+
+		is_str(json_string_value(json_array_get(seq, json_array_size(seq) - 1)), "finished",
+		    "the task finished once the flag was cleared");
+		json_decref(seq);
+	}
+	json_decref(prog);
+	st_close(&e);
+}
+
+static int wait_progress_zero(struct st_env *e, const char *queue_url_unused)
+{
+	char path[600];
+	struct stat sb;
+
+	(void)queue_url_unused;
+	snprintf(path, sizeof(path), "%s/spider-runs.log", e->dir);
+	for (int i = 0; i < 200; i++) {
+		if (stat(path, &sb) == 0 && sb.st_size > 0)
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+static void case_sigterm(void)
+{
+	struct st_env e;
+	json_t *prog, *outs;
+	static const char *const grace_short[] = { "shutdown_grace=1s", NULL };
+	static const char *const grace_long[] = { "shutdown_grace=30s", NULL };
+	int starts, most;
+
+	if (st_open(&e, "term") != 0) {
+		ok(0, "set up");
+		return;
+	}
+	/* past the grace period: released */
+	st_send(&e, ST_QUEUE, TASK(7201, "\"site\": \"walmart\", \"searchterms_str\": \"x\", "
+	    "\"cmd_args\": {\"items\": 30, \"delay\": 1}"));
+	st_smd_start(&e, 0, grace_short);
+	ok(wait_progress_zero(&e, NULL), "the spider started");
+	sleep(1);
+	kill(e.pid, SIGTERM);
+	is_int(st_smd_wait(&e, 30), 0, "SIGTERM mid-task: smd exits 0 after the grace period");
+	is_int(spiders_left(&e), 0, "SIGTERM mid-task: no spider left");
+	is_int(visible_count(&e, ST_QUEUE), 1, "SIGTERM mid-task: the message is back in its queue");
+	outs = st_drain(&e, ST_OUTPUT);
+	is_int((int)json_array_size(outs), 0, "SIGTERM mid-task: no output message");
+	json_decref(outs);
+	ok(st_log_has(&e, "ended in 'released'"), "the log says the task was released");
+	runs_stats(&e, &starts, &most);
+	/* within the grace period: finished */
+	json_decref(st_drain(&e, ST_QUEUE));
+	json_decref(st_drain(&e, ST_PROGRESS));
+	st_send(&e, ST_QUEUE, TASK(7202, "\"site\": \"walmart\", \"searchterms_str\": \"y\", "
+	    "\"cmd_args\": {\"items\": 3, \"delay\": 0.7}"));
+	st_smd_start(&e, 0, grace_long);
+	ok(wait_progress_zero(&e, NULL), "the second spider started");
+	kill(e.pid, SIGTERM);
+	is_int(st_smd_wait(&e, 40), 0, "SIGTERM within shutdown_grace: smd exits 0");
+	prog = st_drain(&e, ST_PROGRESS);
+	outs = st_drain(&e, ST_OUTPUT);
+	{
+		json_t *last, *seq = progress_of(prog, 7202, &last);
+
+		is_str(json_string_value(json_array_get(seq, json_array_size(seq) - 1)), "finished",
+		    "the running task finished before smd stopped");
+		json_decref(seq);
+	}
+	is_int(has_output(outs, 7202), 1, "and sent its output");
+	is_int(st_queue_count(&e, ST_QUEUE), 0, "and its message was deleted");
+	json_decref(prog);
+	json_decref(outs);
+	st_close(&e);
+}
+
+static void case_concurrency_and_visibility(void)
+{
+	struct st_env e;
+	json_t *outs;
+	static const char *const opts[] = { "max_concurrent_tasks=2", "visibility_timeout=2s",
+		NULL };
+	int starts, most, hidden = 1;
+
+	if (st_open(&e, "conc") != 0) {
+		ok(0, "set up");
+		return;
+	}
+	for (int i = 0; i < 5; i++) {
+		char body[300];
+
+		snprintf(body, sizeof(body), TASK(%d, "\"site\": \"walmart\", \"searchterms_str\": "
+		    "\"t%d\", \"cmd_args\": {\"items\": 5, \"delay\": 0.8}"), 7301 + i, i);
+		st_send(&e, ST_QUEUE, body);
+	}
+	st_smd_start(&e, 1, opts);
+	/* each spider runs ~4 s, twice the visibility timeout: while smd holds
+	 * them the messages stay hidden */
+	for (int i = 0; i < 12; i++) {
+		int v;
+
+		sleep(1);
+		v = visible_count(&e, ST_QUEUE);
+		/* at most 5 - (taken so far) are visible; none taken may reappear:
+		 * taken ones are hidden, so visible + running <= 5 and visible only
+		 * decreases */
+		if (v > 5 - (i >= 1 ? 2 : 0))
+			hidden = 0;
+	}
+	is_int(st_smd_wait(&e, 120), 0, "smd ran five tasks two at a time and exited 0");
+	ok(hidden, "messages in flight stayed hidden past their visibility timeout");
+	ok(!st_log_has(&e, "redelivered"), "no message was delivered twice");
+	runs_stats(&e, &starts, &most);
+	is_int(starts, 5, "five spiders ran, once each");
+	ok(most == 2, "max_concurrent_tasks=2 honoured: at most %d at once", most);
+	outs = st_drain(&e, ST_OUTPUT);
+	is_int((int)json_array_size(outs), 5, "five output messages");
+	json_decref(outs);
+	is_int(st_queue_count(&e, ST_QUEUE), 0, "every message deleted");
+	st_close(&e);
+}
+
+int main(void)
+{
+	plan_no_plan();
+	if (getenv("SM_MOTO_SKIP"))
+		skip_all("moto_server is not installed");
+	case_failures();
+	case_stop_flag();
+	case_sigterm();
+	case_concurrency_and_visibility();
+	return done_testing();
+}
