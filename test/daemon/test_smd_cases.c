@@ -260,6 +260,7 @@ static void case_stop_flag(void)
 		json_decref(seq);
 	}
 	json_decref(prog);
+	json_decref(st_drain(&e, ST_OUTPUT));
 	st_close(&e);
 }
 
@@ -301,7 +302,7 @@ static void case_sigterm(void)
 	is_int(spiders_left(&e), 0, "SIGTERM mid-task: no spider left");
 	is_int(visible_count(&e, ST_QUEUE), 1, "SIGTERM mid-task: the message is back in its queue");
 	outs = st_drain(&e, ST_OUTPUT);
-	is_int((int)json_array_size(outs), 0, "SIGTERM mid-task: no output message");
+	is_int(has_output(outs, 7201), 0, "SIGTERM mid-task: no output message");
 	json_decref(outs);
 	ok(st_log_has(&e, "ended in 'released'"), "the log says the task was released");
 	runs_stats(&e, &starts, &most);
@@ -370,7 +371,13 @@ static void case_concurrency_and_visibility(void)
 	is_int(starts, 5, "five spiders ran, once each");
 	ok(most == 2, "max_concurrent_tasks=2 honoured: at most %d at once", most);
 	outs = st_drain(&e, ST_OUTPUT);
-	is_int((int)json_array_size(outs), 5, "five output messages");
+	{
+		int n = 0;
+
+		for (int i = 0; i < 5; i++)
+			n += has_output(outs, 7301 + i);
+		is_int(n, 5, "five output messages, one per task");
+	}
 	json_decref(outs);
 	is_int(st_queue_count(&e, ST_QUEUE), 0, "every message deleted");
 	st_close(&e);
