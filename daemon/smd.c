@@ -712,6 +712,7 @@ int smd_run(const struct smd_options *opt, struct sm_error *err)
 	    (rc = keep_machine(&d, d.daemon_m)) != 0)
 		goto out;
 	sm_engine_add_machine(d.tasks, d.task_m);
+	sm_engine_set_max_restarts(d.tasks, d.cfg.max_restarts);
 	sm_engine_on_done(d.tasks, on_task_done, &d);
 	sm_engine_on_done(d.life, on_life_done, &d);
 	if ((rc = sm_engine_recover(d.tasks, err)) != 0)
