@@ -100,6 +100,67 @@ static int spiders_alive(struct st_env *e, int *ran)
 	return alive;
 }
 
+/* Starts recorded in spider-runs.log. */
+static int spider_starts(struct st_env *e)
+{
+	int ran = 0;
+
+	spiders_alive(e, &ran);
+	return ran;
+}
+
+/* max_restarts=1: a task in flight across two crashes fails with that
+ * reason instead of running a third time. */
+static void case_max_restarts(void)
+{
+	struct st_env e;
+	static const char *const opts[] = { "max_restarts=1", NULL };
+	json_t *prog, *m;
+	size_t i;
+	const char *err = NULL, *last = NULL;
+	int outputs = 0;
+
+	if (st_open(&e, "restarts") != 0) {
+		ok(0, "set up");
+		return;
+	}
+	st_send(&e, ST_QUEUE, "{\"task_id\": 8100, \"server_name\": \"" ST_SERVER "\", "
+	    "\"site\": \"walmart\", \"searchterms_str\": \"x\", \"cmd_args\": "
+	    "{\"items\": 40, \"delay\": 0.5}}");
+	for (int k = 1; k <= 2; k++) {
+		st_smd_start(&e, 1, opts);
+		for (int w = 0; w < 200 && spider_starts(&e) < k; w++)
+			usleep(50000);
+		usleep(300000);
+		kill(e.pid, SIGKILL);
+		waitpid(e.pid, NULL, 0);
+		e.pid = 0;
+	}
+	is_int(spider_starts(&e), 2, "the spider ran twice (two crashes)");
+	st_smd_start(&e, 1, opts);
+	is_int(st_smd_wait(&e, 60), 0, "the third smd run ends");
+	prog = st_drain(&e, ST_PROGRESS);
+	json_array_foreach(prog, i, m) {
+		last = json_string_value(json_object_get(m, "progress"));
+		if (json_object_get(m, "error"))
+			err = json_string_value(json_object_get(m, "error"));
+	}
+	is_str(last, "failed", "past max_restarts the task fails");
+	ok(err && strstr(err, "max_restarts 1"), "with that reason ('%s')", err ? err : "");
+	is_int(spider_starts(&e), 2, "and its spider did not run a third time");
+	{
+		json_t *outs = st_drain(&e, ST_OUTPUT);
+
+		json_array_foreach(outs, i, m)
+			outputs += json_integer_value(json_object_get(m, "_msg_id")) == 8100;
+		json_decref(outs);
+	}
+	is_int(outputs, 0, "no output message");
+	is_int(st_queue_count(&e, ST_QUEUE), 0, "its message was deleted");
+	json_decref(prog);
+	st_close(&e);
+}
+
 int main(void)
 {
 	struct st_env e;
@@ -197,5 +258,6 @@ int main(void)
 	json_decref(s.outputs);
 	json_decref(s.finals);
 	st_close(&e);
+	case_max_restarts();
 	return done_testing();
 }
