@@ -306,7 +306,9 @@ static int vis_start(struct sm_action_call *call)
 	if (!vo)
 		return SM_ENOMEM;
 	vo->op.free_fn = vis_free;
-	vo->timer = sm_loop_timer_add(ctx->loop, vis_period_ms(ctx), on_vis_timer, vo);
+	/* at once first: after a restart the messages of recovered tasks may be
+	 * close to the end of their visibility timeout */
+	vo->timer = sm_loop_timer_add(ctx->loop, 0, on_vis_timer, vo);
 	if (!vo->timer) {
 		act__op_fail(&vo->op, "error.execution", "out of memory");
 		return 0;

@@ -15,7 +15,7 @@
  *                  updates a task instance); one whose task is already final
  *                  is deleted again.  Result {"idle": false, "received": N}.
  *                  With no free slot it waits for act_queue_kick().
- *   visibility     every visibility_timeout/3 (at least 1 s) sets the
+ *   visibility     at once, then every visibility_timeout/3 (at least 1 s) sets the
  *                  visibility of every message in flight (hooks.each_inflight)
  *                  to visibility_timeout; runs until cancelled.
  *   queue_delete   params {"queue_url", "receipt"}: delete the task's message
