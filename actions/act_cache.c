@@ -194,24 +194,6 @@ static int lookup_start(struct sm_action_call *call)
 
 /* ---- cache_save ------------------------------------------------------------ */
 
-static void on_saved(void *arg, const struct tp_result *r, const struct tp_object *obj)
-{
-	struct act__op *op = arg;
-	json_t *res;
-
-	(void)obj;
-	if (act__op_back(op))
-		return;
-	if (r->code != 0) {
-		act__op_fail(op, act__tp_error(r->code), "cannot write the shared cache entry: %s",
-		    r->message ? r->message : sm_strerror(r->code));
-		return;
-	}
-	res = json_pack("{s:b}", "saved", 1);
-	act__op_done(op, res);
-	json_decref(res);
-}
-
 static int save_start(struct sm_action_call *call)
 {
 	struct act_ctx *ctx = sm_action_call_arg(call);
@@ -238,21 +220,19 @@ static int save_start(struct sm_action_call *call)
 		return sm_action_fail(call, "error.execution", "cannot write the cache entry");
 	}
 	if (strcmp(tp_backend_name(ctx->tp), "aws") != 0) {
-		json_t *res = json_pack("{s:b}", "saved", 1);
-
 		free(text);
-		rc = sm_action_done(call, res);
-		json_decref(res);
-		return rc;
+		return act__done_new(call, json_pack("{s:b}", "saved", 1));
 	}
 	op = act__op_new(call, sizeof(*op));
 	if (!op) {
 		free(text);
 		return SM_ENOMEM;
 	}
+	op->done_key = "saved";
+	op->what = "write the shared cache entry";
 	snprintf(okey, sizeof(okey), ACT_CACHE_PREFIX "%s.json", key);
 	rc = tp_object_put_mem(ctx->tp, ctx->bucket, okey, text, strlen(text), "application/json",
-	    on_saved, op);
+	    act__op_on_put, op);
 	free(text);
 	if (rc != 0) {
 		act__op_fail(op, act__tp_error(rc), "cannot write the shared cache entry: %s",

@@ -24,24 +24,6 @@ int act_logup_key(int64_t wall_ms, const char *instance, char *out, size_t size)
 	return n < 0 || (size_t)n >= size ? SM_ETOOBIG : 0;
 }
 
-static void on_put(void *arg, const struct tp_result *r, const struct tp_object *obj)
-{
-	struct act__op *op = arg;
-	json_t *res;
-
-	(void)obj;
-	if (act__op_back(op))
-		return;
-	if (r->code != 0) {
-		act__op_fail(op, act__tp_error(r->code), "cannot upload the daemon log: %s",
-		    r->message ? r->message : sm_strerror(r->code));
-		return;
-	}
-	res = json_pack("{s:b}", "uploaded", 1);
-	act__op_done(op, res);
-	json_decref(res);
-}
-
 static int logup_start(struct sm_action_call *call)
 {
 	struct act_ctx *ctx = sm_action_call_arg(call);
@@ -49,20 +31,17 @@ static int logup_start(struct sm_action_call *call)
 	char key[512];
 	int rc;
 
-	if (!ctx->log_path) {
-		json_t *res = json_pack("{s:b}", "uploaded", 0);
-
-		rc = sm_action_done(call, res);
-		json_decref(res);
-		return rc;
-	}
+	if (!ctx->log_path)
+		return act__done_new(call, json_pack("{s:b}", "uploaded", 0));
 	if (act_logup_key(ctx->started_ms, ctx->instance_id, key, sizeof(key)) != 0)
 		return sm_action_fail(call, "error.execution", "instance id too long");
 	op = act__op_new(call, sizeof(*op));
 	if (!op)
 		return SM_ENOMEM;
-	rc = tp_object_put_file(ctx->tp, ctx->bucket, key, ctx->log_path, "text/plain", on_put,
-	    op);
+	op->done_key = "uploaded";
+	op->what = "upload the daemon log";
+	rc = tp_object_put_file(ctx->tp, ctx->bucket, key, ctx->log_path, "text/plain",
+	    act__op_on_put, op);
 	if (rc != 0) {
 		act__op_fail(op, act__tp_error(rc), "cannot upload the daemon log: %s",
 		    sm_strerror(rc));

@@ -11,6 +11,7 @@
 #include "act_op.h"
 #include "sm_engine.h"
 #include "sm_err.h"
+#include "transport.h"
 
 void *act__op_new(struct sm_action_call *call, size_t size)
 {
@@ -128,4 +129,33 @@ const char *act__tp_error(int code)
 	default:
 		return "error.execution";
 	}
+}
+
+void act__op_on_put(void *arg, const struct tp_result *r, const struct tp_object *obj)
+{
+	struct act__op *op = arg;
+	json_t *res;
+
+	(void)obj;
+	if (act__op_back(op))
+		return;
+	if (r->code != 0) {
+		act__op_fail(op, act__tp_error(r->code), "cannot %s: %s", op->what,
+		    r->message ? r->message : sm_strerror(r->code));
+		return;
+	}
+	res = json_pack("{s:b}", op->done_key, 1);
+	act__op_done(op, res);
+	json_decref(res);
+}
+
+int act__done_new(struct sm_action_call *call, json_t *res)
+{
+	int rc;
+
+	if (!res)
+		return SM_ENOMEM;
+	rc = sm_action_done(call, res);
+	json_decref(res);
+	return rc;
 }

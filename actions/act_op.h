@@ -27,6 +27,9 @@ struct act__op {
 	int inflight;                 /* transport callbacks still to come */
 	uint64_t url_handle;          /* act_ctx_queue_url lookup, 0: none */
 	void (*free_fn)(struct act__op *op);  /* frees what the action added */
+	/* for act__op_on_put: the result {done_key: true}, and what failed */
+	const char *done_key;
+	const char *what;
 };
 
 /* Allocate `size` bytes (>= sizeof(struct act__op)), zeroed, bound to the
@@ -43,6 +46,16 @@ int act__op_back(struct act__op *op);
 void act__op_done(struct act__op *op, json_t *result);
 void act__op_fail(struct act__op *op, const char *error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* A tp_object_cb for a single put whose arg is the op: reports
+ * {op->done_key: true}, or fails "cannot <op->what>: <reason>". */
+struct tp_result;
+struct tp_object;
+void act__op_on_put(void *arg, const struct tp_result *r, const struct tp_object *obj);
+
+/* sm_action_done(call, res) and json_decref(res): SM_ENOMEM when res is
+ * NULL (a json_pack that failed). */
+int act__done_new(struct sm_action_call *call, json_t *res);
 
 /* "2015-04-03T08:01:31.528410" for wall time `us` (microseconds, UTC). */
 void act__utc_datetime(int64_t us, char out[64]);

@@ -22,6 +22,20 @@ struct start_op {
 
 static void start_next(struct start_op *so);
 
+/* Keep queue so->next's URL and go on to the next queue. */
+static int start_keep(struct start_op *so, const char *url)
+{
+	struct act_ctx *ctx = so->op.ctx;
+
+	free(ctx->queue_urls[so->next]);
+	if (!(ctx->queue_urls[so->next] = strdup(url))) {
+		act__op_fail(&so->op, "error.execution", "out of memory");
+		return -1;
+	}
+	so->next++;
+	return 0;
+}
+
 static void start_on_url(void *arg, int code, const char *message, const char *url)
 {
 	struct start_op *so = arg;
@@ -33,13 +47,8 @@ static void start_on_url(void *arg, int code, const char *message, const char *u
 		    ctx->queues[so->next], message ? message : sm_strerror(code));
 		return;
 	}
-	free(ctx->queue_urls[so->next]);
-	if (!(ctx->queue_urls[so->next] = strdup(url))) {
-		act__op_fail(&so->op, "error.execution", "out of memory");
-		return;
-	}
-	so->next++;
-	start_next(so);
+	if (start_keep(so, url) == 0)
+		start_next(so);
 }
 
 static void start_next(struct start_op *so)
@@ -59,12 +68,8 @@ static void start_next(struct start_op *so)
 			    ctx->queues[so->next], sm_strerror(rc));
 			return;
 		}
-		free(ctx->queue_urls[so->next]);
-		if (!(ctx->queue_urls[so->next] = strdup(url))) {
-			act__op_fail(&so->op, "error.execution", "out of memory");
+		if (start_keep(so, url) != 0)
 			return;
-		}
-		so->next++;
 	}
 	res = json_pack("{s:I}", "queues", (json_int_t)ctx->nqueues);
 	act__op_done(&so->op, res);

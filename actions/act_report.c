@@ -146,13 +146,8 @@ static int report_start(struct sm_action_call *call)
 	const char *url = NULL;
 	int rc;
 
-	if (!queue || !*queue) {
-		json_t *res = json_pack("{s:b}", "sent", 0);
-
-		rc = sm_action_done(call, res);
-		json_decref(res);
-		return rc;
-	}
+	if (!queue || !*queue)
+		return act__done_new(call, json_pack("{s:b}", "sent", 0));
 	ro = act__op_new(call, sizeof(*ro));
 	if (!ro)
 		return SM_ENOMEM;
@@ -187,7 +182,6 @@ static int compose_start(struct sm_action_call *call)
 	    json_string_value(json_object_get(p, "bucket")), json_object_get(p, "keys"),
 	    json_string_value(json_object_get(p, "instance_log")), act__wall_us(), &why);
 	json_t *res;
-	int rc;
 
 	if (!text) {
 		if (why)
@@ -197,11 +191,7 @@ static int compose_start(struct sm_action_call *call)
 	}
 	res = json_pack("{s:s}", "body", text);
 	free(text);
-	if (!res)
-		return SM_ENOMEM;
-	rc = sm_action_done(call, res);
-	json_decref(res);
-	return rc;
+	return act__done_new(call, res);
 }
 
 int act_report_register(struct sm_engine *e, struct act_ctx *ctx)

@@ -10,6 +10,7 @@
 
 #include "act_ctx.h"
 #include "act_logup.h"
+#include "act_op.h"
 #include "act_task.h"
 #include "act_validate.h"
 #include "sm_engine.h"
@@ -184,15 +185,8 @@ out:
 static int validate_start(struct sm_action_call *call)
 {
 	const struct act_ctx *ctx = sm_action_call_arg(call);
-	json_t *res = act_validate_run(ctx, json_object_get(sm_action_call_params(call),
-	    "envelope"));
-	int rc;
-
-	if (!res)
-		return SM_ENOMEM;
-	rc = sm_action_done(call, res);
-	json_decref(res);
-	return rc;
+	return act__done_new(call, act_validate_run(ctx,
+	    json_object_get(sm_action_call_params(call), "envelope")));
 }
 
 int act_validate_register(struct sm_engine *e, struct act_ctx *ctx)
