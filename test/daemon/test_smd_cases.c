@@ -383,6 +383,94 @@ static void case_concurrency_and_visibility(void)
 	st_close(&e);
 }
 
+/* The machine hash in instance `id`'s record ("" if none). */
+static void instance_machine(struct st_env *e, const char *id, char out[80])
+{
+	struct store *st = e->st;
+	struct store_options so;
+	struct store_txn *txn;
+	const void *v;
+	size_t vl;
+
+	out[0] = 0;
+	store_options_init(&so);
+	so.read_only = 1;
+	if (!st && store_open(&st, e->dir, &so, NULL) != 0)
+		return;
+	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) == 0) {
+		if (store_get(txn, STORE_T_INSTANCES, id, strlen(id), &v, &vl) == 0) {
+			json_t *j = json_loadb(v, vl, 0, NULL);
+
+			snprintf(out, 80, "%s", json_string_value(json_object_get(j, "machine")) ?
+			    json_string_value(json_object_get(j, "machine")) : "");
+			json_decref(j);
+		}
+		store_txn_abort(txn);
+	}
+	if (st != e->st)
+		store_close(st);
+}
+
+static void case_sighup(void)
+{
+	struct st_env e;
+	char mdir[600], opt[700], cmd[2400], m1[80], m2[80], m3[80];
+	const char *opts[2] = { opt, NULL };
+	json_t *prog, *outs;
+
+	if (st_open(&e, "hup") != 0) {
+		ok(0, "set up");
+		return;
+	}
+	snprintf(mdir, sizeof(mdir), "%s/machines", e.dir);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s && cp %s/machines/*.scxml %s/", mdir, e.src, mdir);
+	(void)!system(cmd);
+	snprintf(opt, sizeof(opt), "machines_dir=%s", mdir);
+	st_send(&e, ST_QUEUE, TASK(7401, "\"site\": \"walmart\", \"searchterms_str\": \"a\", "
+	    "\"cmd_args\": {\"items\": 6, \"delay\": 0.5}"));
+	st_smd_start(&e, 0, opts);
+	ok(wait_progress_zero(&e, NULL), "task 7401 runs");
+	/* a new machine version: the same machine with a comment more */
+	snprintf(cmd, sizeof(cmd), "echo '<!-- v2 -->' >> %s/task.scxml", mdir);
+	(void)!system(cmd);
+	kill(e.pid, SIGHUP);
+	usleep(500000);
+	ok(st_log_has(&e, "SIGHUP: new tasks run machine version"), "SIGHUP: the new machine is "
+	    "taken");
+	st_send(&e, ST_QUEUE, TASK(7402, "\"site\": \"walmart\", \"searchterms_str\": \"b\", "
+	    "\"cmd_args\": {\"items\": 1}"));
+	/* a broken machine file: refused, the last good one stays */
+	snprintf(cmd, sizeof(cmd), "printf '<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">"
+	    "<state id=\"x\"><transition target=\"nowhere\"/></state></scxml>' > %s/task.scxml",
+	    mdir);
+	usleep(2500000);
+	(void)!system(cmd);
+	kill(e.pid, SIGHUP);
+	usleep(500000);
+	ok(st_log_has(&e, "SIGHUP: machine file") && st_log_has(&e, "the old machine stays"),
+	    "SIGHUP with a broken machine: refused and logged, the old one stays");
+	ok(st_log_has(&e, "task.scxml:1:"), "the refusal names file:line");
+	st_send(&e, ST_QUEUE, TASK(7403, "\"site\": \"walmart\", \"searchterms_str\": \"c\", "
+	    "\"cmd_args\": {\"items\": 1}"));
+	for (int i = 0; i < 200 && st_queue_count(&e, ST_QUEUE) != 0; i++)
+		usleep(100000);
+	kill(e.pid, SIGTERM);
+	is_int(st_smd_wait(&e, 30), 0, "smd stops cleanly");
+	prog = st_drain(&e, ST_PROGRESS);
+	outs = st_drain(&e, ST_OUTPUT);
+	is_int(has_output(outs, 7401) + has_output(outs, 7402) + has_output(outs, 7403), 3,
+	    "the task in flight and both new ones finished");
+	json_decref(prog);
+	json_decref(outs);
+	instance_machine(&e, "task-1", m1);
+	instance_machine(&e, "task-2", m2);
+	instance_machine(&e, "task-3", m3);
+	ok(m1[0] && m2[0] && strcmp(m1, m2) != 0, "the task in flight kept its machine version, "
+	    "the next one ran the new version");
+	is_str(m3, m2, "after the refused file new tasks still run the last good version");
+	st_close(&e);
+}
+
 int main(void)
 {
 	plan_no_plan();
@@ -392,5 +480,6 @@ int main(void)
 	case_stop_flag();
 	case_sigterm();
 	case_concurrency_and_visibility();
+	case_sighup();
 	return done_testing();
 }
