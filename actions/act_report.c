@@ -9,6 +9,7 @@
 #include "act_report.h"
 #include "sm_engine.h"
 #include "sm_err.h"
+#include "sm_jw.h"
 #include "transport.h"
 
 struct report_op {
@@ -21,47 +22,62 @@ static void report_free(struct act__op *op)
 	free(((struct report_op *)op)->body);
 }
 
-static json_t *msg_id(const json_t *msg)
+/* The writer's output as a NUL-terminated malloc'd string (NULL on error). */
+static char *jw_take(struct sm_jw *w)
+{
+	char *t = w->err ? NULL : malloc(w->len + 1);
+
+	if (t) {
+		memcpy(t, w->buf, w->len);
+		t[w->len] = 0;
+	}
+	sm_jw_free(w);
+	return t;
+}
+
+/* `"_msg_id":<task_id>` (null when the task id is unknown) */
+static void jw_msg_id(struct sm_jw *w, const json_t *msg)
 {
 	json_t *id = json_object_get(msg, "task_id");
 
-	return id ? json_incref(id) : json_null();
+	sm_jw_lit(w, "\"_msg_id\":");
+	sm_jw_json(w, id ? id : json_null());
 }
 
 char *act_report_progress_text(const json_t *msg, const json_t *progress, const char *error,
     int64_t wall_us)
 {
-	char dt[64];
-	json_t *o = json_object();
-	char *text = NULL;
+	struct sm_jw w = SM_JW_INIT;
 	json_t *server = json_object_get(msg, "server_name");
 	json_t *site = json_object_get(msg, "site");
+	char dt[64];
 
-	if (!o)
-		return NULL;
 	act__utc_datetime(wall_us, dt);
-	if (json_object_set_new(o, "_msg_id", msg_id(msg)) != 0 ||
-	    json_object_set_new(o, "utc_datetime", json_string(dt)) != 0 ||
-	    json_object_set_new(o, "progress", json_deep_copy(progress)) != 0 ||
-	    json_object_set_new(o, "server_name", server ? json_incref(server) : json_null()) != 0 ||
-	    json_object_set_new(o, "site", site ? json_incref(site) : json_null()) != 0)
-		goto out;
-	if (error && json_object_set_new(o, "error", json_string(error)) != 0)
-		goto out;
-	text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-out:
-	json_decref(o);
-	return text;
+	sm_jw_lit(&w, "{");
+	jw_msg_id(&w, msg);
+	sm_jw_lit(&w, ",\"utc_datetime\":");
+	sm_jw_str(&w, dt);
+	sm_jw_lit(&w, ",\"progress\":");
+	sm_jw_json(&w, progress);
+	sm_jw_lit(&w, ",\"server_name\":");
+	sm_jw_json(&w, server ? server : json_null());
+	sm_jw_lit(&w, ",\"site\":");
+	sm_jw_json(&w, site ? site : json_null());
+	if (error) {
+		sm_jw_lit(&w, ",\"error\":");
+		sm_jw_str(&w, error);
+	}
+	sm_jw_lit(&w, "}");
+	return jw_take(&w);
 }
 
 char *act_report_output_text(const json_t *msg, const char *bucket, const json_t *keys,
     const char *instance_log, int64_t wall_us, const char **why)
 {
 	static const char *const names[] = { "s3_key_data", "s3_key_logs", "csv_data_key" };
+	struct sm_jw w = SM_JW_INIT;
 	const char *vals[3];
 	char dt[64];
-	json_t *o;
-	char *text = NULL;
 
 	*why = NULL;
 	for (size_t i = 0; i < 3; i++) {
@@ -76,21 +92,26 @@ char *act_report_output_text(const json_t *msg, const char *bucket, const json_t
 		return NULL;
 	}
 	act__utc_datetime(wall_us, dt);
-	o = json_object();
-	if (!o)
-		return NULL;
-	if (json_object_set_new(o, "_msg_id", msg_id(msg)) == 0 &&
-	    json_object_set_new(o, "type", json_string("ranking_spiders")) == 0 &&
-	    json_object_set_new(o, "s3_key_data", json_string(vals[0])) == 0 &&
-	    json_object_set_new(o, "s3_key_logs", json_string(vals[1])) == 0 &&
-	    json_object_set_new(o, "csv_data_key", json_string(vals[2])) == 0 &&
-	    json_object_set_new(o, "bucket_name", json_string(bucket)) == 0 &&
-	    json_object_set_new(o, "utc_datetime", json_string(dt)) == 0 &&
-	    json_object_set_new(o, "s3_key_instance_starter_logs",
-	    instance_log ? json_string(instance_log) : json_null()) == 0)
-		text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-	json_decref(o);
-	return text;
+	sm_jw_lit(&w, "{");
+	jw_msg_id(&w, msg);
+	sm_jw_lit(&w, ",\"type\":\"ranking_spiders\"");
+	for (size_t i = 0; i < 3; i++) {
+		sm_jw_lit(&w, ",\"");
+		sm_jw_lit(&w, names[i]);
+		sm_jw_lit(&w, "\":");
+		sm_jw_str(&w, vals[i]);
+	}
+	sm_jw_lit(&w, ",\"bucket_name\":");
+	sm_jw_str(&w, bucket);
+	sm_jw_lit(&w, ",\"utc_datetime\":");
+	sm_jw_str(&w, dt);
+	sm_jw_lit(&w, ",\"s3_key_instance_starter_logs\":");
+	if (instance_log)
+		sm_jw_str(&w, instance_log);
+	else
+		sm_jw_lit(&w, "null");
+	sm_jw_lit(&w, "}");
+	return jw_take(&w);
 }
 
 static void on_sent(void *arg, const struct tp_result *r, const char *message_id)
