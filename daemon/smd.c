@@ -238,11 +238,13 @@ static int hook_admit(void *arg, size_t queue, const char *url, const struct tp_
 			return start_task(d, queue, url, m, id);
 		if (rc != 0)
 			return rc;
-		if (st.state == SM_INSTANCE_DONE) {
+		if (st.state == SM_INSTANCE_DONE && strcmp(st.final_id, "released") != 0) {
 			sm_log_info("message %s came back after its task '%s' ended in '%s': "
 			    "deleting it again", m->message_id, id, st.final_id);
 			return 1;
 		}
+		if (st.state == SM_INSTANCE_DONE)
+			goto fresh; /* given back when smd stopped: a new run */
 		json_t *data = json_pack("{s:s}", "receipt", m->receipt);
 
 		if ((rc = flight_set(d, id, url, m->receipt)) == 0)
@@ -253,6 +255,7 @@ static int hook_admit(void *arg, size_t queue, const char *url, const struct tp_
 	}
 	if (rc != SM_ENOTFOUND)
 		return rc;
+fresh:
 	smd__peek_task_id(m->body, m->body_len, &task_id);
 	sm_error_clear(&err);
 	if ((rc = smd_index_new(d->store, m->message_id, task_id, id, &err)) != 0) {

@@ -293,7 +293,7 @@ static void case_sigterm(void)
 	}
 	/* past the grace period: released */
 	st_send(&e, ST_QUEUE, TASK(7201, "\"site\": \"walmart\", \"searchterms_str\": \"x\", "
-	    "\"cmd_args\": {\"items\": 30, \"delay\": 1}"));
+	    "\"cmd_args\": {\"items\": 8, \"delay\": 1}"));
 	st_smd_start(&e, 0, grace_short);
 	ok(wait_progress_zero(&e, NULL), "the spider started");
 	sleep(1);
@@ -306,25 +306,49 @@ static void case_sigterm(void)
 	json_decref(outs);
 	ok(st_log_has(&e, "ended in 'released'"), "the log says the task was released");
 	runs_stats(&e, &starts, &most);
-	/* within the grace period: finished */
-	json_decref(st_drain(&e, ST_QUEUE));
+	/* within the grace period: finished; the released task runs again */
 	json_decref(st_drain(&e, ST_PROGRESS));
+	{
+		char url[512];
+
+		/* the released message is visible again: make it short */
+		(void)st_queue(&e, ST_QUEUE, url, sizeof(url));
+	}
 	st_send(&e, ST_QUEUE, TASK(7202, "\"site\": \"walmart\", \"searchterms_str\": \"y\", "
 	    "\"cmd_args\": {\"items\": 3, \"delay\": 0.7}"));
+	st_smd_start(&e, 1, grace_long);
+	/* the released task (8 s of items) runs again from the start, then
+	 * 7202; --exit-when-idle ends the run */
+	is_int(st_smd_wait(&e, 120), 0, "after the release smd runs the task again and 7202");
+	prog = st_drain(&e, ST_PROGRESS);
+	outs = st_drain(&e, ST_OUTPUT);
+	{
+		json_t *last, *seq = progress_of(prog, 7201, &last);
+
+		is_str(json_string_value(json_array_get(seq, json_array_size(seq) - 1)), "finished",
+		    "the released task finished on the next run");
+		json_decref(seq);
+	}
+	is_int(has_output(outs, 7201), 1, "with one output message");
+	json_decref(prog);
+	json_decref(outs);
+	st_send(&e, ST_QUEUE, TASK(7203, "\"site\": \"walmart\", \"searchterms_str\": \"z\", "
+	    "\"cmd_args\": {\"items\": 3, \"delay\": 0.7}"));
+	runs_stats(&e, &starts, &most);
 	st_smd_start(&e, 0, grace_long);
-	ok(wait_progress_zero(&e, NULL), "the second spider started");
+	ok(wait_progress_zero(&e, NULL), "the third spider started");
 	kill(e.pid, SIGTERM);
 	is_int(st_smd_wait(&e, 40), 0, "SIGTERM within shutdown_grace: smd exits 0");
 	prog = st_drain(&e, ST_PROGRESS);
 	outs = st_drain(&e, ST_OUTPUT);
 	{
-		json_t *last, *seq = progress_of(prog, 7202, &last);
+		json_t *last, *seq = progress_of(prog, 7203, &last);
 
 		is_str(json_string_value(json_array_get(seq, json_array_size(seq) - 1)), "finished",
 		    "the running task finished before smd stopped");
 		json_decref(seq);
 	}
-	is_int(has_output(outs, 7202), 1, "and sent its output");
+	is_int(has_output(outs, 7203), 1, "and sent its output");
 	is_int(st_queue_count(&e, ST_QUEUE), 0, "and its message was deleted");
 	json_decref(prog);
 	json_decref(outs);
