@@ -7,6 +7,7 @@
 
 #include "act_cache.h"
 #include "act_ctx.h"
+#include "act_names.h"
 #include "act_op.h"
 #include "sm_engine.h"
 #include "sm_err.h"
@@ -17,18 +18,16 @@
 
 #define CACHE_ENTRY_MAX (64 * 1024)
 
-int act_cache_fresh(const char *limit, int64_t saved_ms, int64_t now_ms)
+/* The enum of a limit name ("day", "hour", ...); day for anything else. */
+static enum act_cache_limit limit_of(const char *name)
 {
-	int64_t period = 86400000;
+	static const enum act_cache_limit all[] = { ACT_CACHE_DAY, ACT_CACHE_HOUR,
+		ACT_CACHE_30MIN, ACT_CACHE_15MIN };
 
-	if (limit && strcmp(limit, "hour") == 0)
-		period = 3600000;
-	else if (limit && strcmp(limit, "30min") == 0)
-		period = 1800000;
-	else if (limit && strcmp(limit, "15min") == 0)
-		period = 900000;
-	return saved_ms >= 0 && now_ms >= 0 && saved_ms / period == now_ms / period &&
-	    saved_ms <= now_ms;
+	for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(act_cache_limit_name(all[i]), name) == 0)
+			return all[i];
+	return ACT_CACHE_DAY;
 }
 
 static int key_ok(const char *k)
@@ -52,7 +51,9 @@ static json_t *hit_from(json_t *entry, const char *limit)
 	    !json_is_string(json_object_get(keys, "s3_key_data")) ||
 	    !json_is_string(json_object_get(keys, "s3_key_logs")) ||
 	    !json_is_string(json_object_get(keys, "csv_data_key")) ||
-	    !act_cache_fresh(limit, saved, sm_time_wall_ms()))
+	    saved < 0 || saved > sm_time_wall_ms() ||
+	    !act_cache_fresh(limit_of(limit), (time_t)(saved / 1000),
+	    (time_t)(sm_time_wall_ms() / 1000)))
 		return NULL;
 	return json_pack("{s:b,s:O,s:O}", "hit", 1, "name", name, "keys", keys);
 }

@@ -6,35 +6,25 @@
 
 #include "act_ctx.h"
 #include "act_logup.h"
+#include "act_names.h"
 #include "act_op.h"
 #include "sm_engine.h"
 #include "sm_err.h"
 #include "transport.h"
 
-int act_logup_key(int64_t wall_ms, const char *instance, char *out, size_t size)
-{
-	time_t secs = (time_t)(wall_ms / 1000);
-	struct tm tm;
-	int n;
-
-	gmtime_r(&secs, &tm);
-	n = snprintf(out, size, "%04d/%02d/%02d/%02d-%02d-%04d____%s____remote_instance_starter2.log",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_mday, tm.tm_mon + 1,
-	    tm.tm_year + 1900, instance);
-	return n < 0 || (size_t)n >= size ? SM_ETOOBIG : 0;
-}
-
 static int logup_start(struct sm_action_call *call)
 {
 	struct act_ctx *ctx = sm_action_call_arg(call);
 	struct act__op *op;
-	char key[512];
+	char key[ACT_KEY_SIZE];
+	struct sm_error err;
 	int rc;
 
 	if (!ctx->log_path)
 		return act__done_new(call, json_pack("{s:b}", "uploaded", 0));
-	if (act_logup_key(ctx->started_ms, ctx->instance_id, key, sizeof(key)) != 0)
-		return sm_action_fail(call, "error.execution", "instance id too long");
+	sm_error_clear(&err);
+	if (act_daemon_log_key(ctx->instance_id, (time_t)(ctx->started_ms / 1000), key, &err) != 0)
+		return sm_action_fail(call, "error.execution", err.msg);
 	op = act__op_new(call, sizeof(*op));
 	if (!op)
 		return SM_ENOMEM;

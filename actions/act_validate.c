@@ -6,17 +6,13 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/sha.h>
-
 #include "act_ctx.h"
-#include "act_logup.h"
+#include "act_names.h"
 #include "act_op.h"
 #include "act_task.h"
 #include "act_validate.h"
 #include "sm_engine.h"
 #include "sm_err.h"
-
-#define NAME_MAX_BYTES 200
 
 static json_t *bad(const char *reason, json_t *msg, const char *pq)
 {
@@ -42,56 +38,6 @@ static json_t *bad_peek(const struct act_ctx *ctx, const char *body, size_t len,
 	    server), pq);
 }
 
-static void hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[p[i] >> 4];
-		out[2 * i + 1] = d[p[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
-/* The term part of the name: searchterms_str without '/', '\' and control
- * characters, or the fixed words of the url modes. */
-static char *term_part(const struct act_task *t)
-{
-	char *out, *o;
-
-	if (t->mode == ACT_MODE_URL)
-		return strdup("single-product-url-request");
-	if (t->mode == ACT_MODE_URLS)
-		return strdup("multiple-product-urls-request");
-	out = malloc(strlen(t->term) + 1);
-	if (!out)
-		return NULL;
-	o = out;
-	for (const unsigned char *p = (const unsigned char *)t->term; *p; p++)
-		if (*p != '/' && *p != '\\' && *p >= 0x20 && *p != 0x7f)
-			*o++ = (char)*p;
-	*o = 0;
-	return out;
-}
-
-/* Cut a name over NAME_MAX_BYTES at a UTF-8 boundary and add a short hash
- * of the whole, so two tasks never share a name. */
-static void name_fit(char *name)
-{
-	size_t n = strlen(name), cut;
-	unsigned char md[SHA256_DIGEST_LENGTH];
-	char h[17];
-
-	if (n <= NAME_MAX_BYTES)
-		return;
-	SHA256((const unsigned char *)name, n, md);
-	hex(md, 8, h);
-	cut = NAME_MAX_BYTES - 18;
-	while (cut > 0 && ((unsigned char)name[cut] & 0xc0) == 0x80)
-		cut--;
-	snprintf(name + cut, n + 1 - cut, "-%s", h);
-}
-
 json_t *act_validate_run(const struct act_ctx *ctx, const json_t *env)
 {
 	const char *body = json_string_value(json_object_get(env, "body"));
@@ -100,15 +46,14 @@ json_t *act_validate_run(const struct act_ctx *ctx, const json_t *env)
 	json_int_t received = json_integer_value(json_object_get(env, "received_ms"));
 	struct act_task t;
 	struct sm_error err;
-	json_t *msg = NULL, *args = NULL, *canon = NULL, *res = NULL;
-	char *term = NULL, *name = NULL, *ctext = NULL;
-	char reason[SM_ERROR_MSG_MAX + 32], date[64], key[65], logkey[512];
-	unsigned char md[SHA256_DIGEST_LENGTH];
+	json_t *msg = NULL, *args = NULL, *res = NULL;
+	char reason[SM_ERROR_MSG_MAX + 32];
+	char name[ACT_NAME_SIZE], key[ACT_CACHE_KEY_SIZE], logkey[ACT_KEY_SIZE];
+	char keys[4][ACT_KEY_SIZE];
+	static const enum act_key_kind kinds[4] = { ACT_KEY_JL, ACT_KEY_LOG, ACT_KEY_CSV,
+		ACT_KEY_PROGRESS };
 	char *pq = NULL, *oq = NULL;
 	const char *branch;
-	time_t secs;
-	struct tm tm;
-	size_t nlen;
 
 	if (!body)
 		return bad("the message has no body", NULL, NULL);
@@ -125,6 +70,18 @@ json_t *act_validate_run(const struct act_ctx *ctx, const json_t *env)
 		return bad_peek(ctx, body, len, reason);
 	}
 	branch = t.branch_name ? t.branch_name : ctx->default_branch;
+	if (act_name_build(&t, ctx->instance_id, (time_t)(received / 1000), name, &err) != 0 ||
+	    act_daemon_log_key(ctx->instance_id, (time_t)(ctx->started_ms / 1000), logkey,
+	    &err) != 0) {
+		snprintf(reason, sizeof(reason), "cannot name the outputs: %s", err.msg);
+		res = bad_peek(ctx, body, len, reason);
+		goto out;
+	}
+	for (size_t i = 0; i < 4; i++)
+		if (act_key_build(name, kinds[i], keys[i], sizeof(keys[i])) != 0)
+			goto out;
+	if (act_cache_key(&t, ctx->default_branch, key) != 0)
+		goto out;
 	args = json_object();
 	for (size_t i = 0; args && i < t.nargs; i++)
 		json_object_set_new(args, t.args[i].key, json_string(t.args[i].value));
@@ -133,50 +90,19 @@ json_t *act_validate_run(const struct act_ctx *ctx, const json_t *env)
 	    "cmd_args", args, "branch_name", branch, "with_best_seller_ranking",
 	    t.with_best_seller_ranking, "sqs_cache_time_limit",
 	    act_cache_limit_name(t.cache_limit));
-	/* SPEC 6: never task_id or server_name */
-	canon = json_pack("{s:s,s:s,s:b,s:s?,s:O}", "site", t.site, act_mode_field(t.mode),
-	    t.term, "with_best_seller_ranking", t.with_best_seller_ranking, "branch_name",
-	    branch, "cmd_args", args);
-	ctext = canon ? json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	term = term_part(&t);
-	if (!msg || !ctext || !term)
+	if (!msg || asprintf(&pq, "%s%s", t.server_name, ctx->progress_queue_suffix) < 0 ||
+	    asprintf(&oq, "%s%s", t.server_name, ctx->output_queue_suffix) < 0)
 		goto out;
-	SHA256((const unsigned char *)ctext, strlen(ctext), md);
-	hex(md, SHA256_DIGEST_LENGTH, key);
-	secs = (time_t)(received / 1000);
-	gmtime_r(&secs, &tm);
-	snprintf(date, sizeof(date), "%04d/%02d/%02d/%02d-%02d-%04d", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900);
-	nlen = strlen(date) + strlen(ctx->instance_id) + strlen(t.server_name) + strlen(term) +
-	    strlen(t.site) + 64;
-	name = malloc(nlen);
-	if (!name)
-		goto out;
-	snprintf(name, nlen, "%s____%s____%s--%lld____%s____%s", date, ctx->instance_id,
-	    t.server_name, (long long)t.task_id, term, t.site);
-	name_fit(name);
-	if (asprintf(&pq, "%s%s", t.server_name, ctx->progress_queue_suffix) < 0)
-		pq = NULL;
-	if (asprintf(&oq, "%s%s", t.server_name, ctx->output_queue_suffix) < 0)
-		oq = NULL;
-	if (!pq || !oq || act_logup_key(ctx->started_ms, ctx->instance_id, logkey,
-	    sizeof(logkey)) != 0)
-		goto out;
-	res = json_pack("{s:b,s:O,s:s,s:s,s:{s:s+,s:s+,s:s+,s:s+,s:s},s:s,s:b,s:b,s:s,s:s}",
+	res = json_pack("{s:b,s:O,s:s,s:s,s:{s:s,s:s,s:s,s:s,s:s},s:s,s:b,s:b,s:s,s:s}",
 	    "ok", 1, "msg", msg, "name", name, "bucket", ctx->bucket, "keys",
-	    "s3_key_data", name, ".jl.zip", "s3_key_logs", name, ".log.zip",
-	    "csv_data_key", name, ".csv.zip", "progress", name, ".progress.zip",
-	    "s3_key_instance_starter_logs", logkey,
+	    "s3_key_data", keys[0], "s3_key_logs", keys[1], "csv_data_key", keys[2],
+	    "progress", keys[3], "s3_key_instance_starter_logs", logkey,
 	    "cache_key", key, "cache_get", !t.cache_get_ignore, "cache_save",
 	    !t.cache_save_ignore, "progress_queue", pq, "output_queue", oq);
 out:
 	act_task_clear(&t);
 	json_decref(msg);
 	json_decref(args);
-	json_decref(canon);
-	free(ctext);
-	free(term);
-	free(name);
 	free(pq);
 	free(oq);
 	return res;

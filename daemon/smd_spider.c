@@ -41,9 +41,12 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <zip.h>
 
+#include "act_argv.h"
 #include "act_ctx.h"
+#include "act_names.h"
+#include "act_pack.h"
+#include "act_task.h"
 #include "rt_config.h"
 #include "sm_engine.h"
 #include "sm_log.h"
@@ -277,19 +280,6 @@ void smd__sweep_orphans(const struct rt_config *cfg, struct sm_statedir *sd)
 	closedir(dir);
 }
 
-static int add_arg(char **argv, int *n, int max, const char *fmt, const char *a,
-    const char *b)
-{
-	char *s;
-
-	if (*n >= max - 1)
-		return -1;
-	if (asprintf(&s, fmt, a, b) < 0)
-		return -1;
-	argv[(*n)++] = s;
-	return 0;
-}
-
 static int64_t on_start_poll(struct sm_loop *loop, uint64_t id, void *arg)
 {
 	struct run *r = arg;
@@ -323,28 +313,27 @@ static int start_start(struct sm_action_call *call)
 {
 	struct smd__spiders *sp = sm_action_call_arg(call);
 	json_t *p = sm_action_call_params(call);
-	json_t *job = json_object_get(p, "job");
-	json_t *msg = json_object_get(job, "msg");
 	const char *inst = json_string_value(json_object_get(p, "instance"));
 	const char *variant = json_string_value(json_object_get(p, "variant"));
-	const char *site = json_string_value(json_object_get(msg, "site"));
+	json_t *message = json_object_get(p, "message");
 	int bsr = variant && strcmp(variant, "best_sellers") == 0;
 	const char *v = bsr ? "bsr" : "main";
-	static const char *const modes[][2] = { { "searchterms_str", "searchterms_str" },
-		{ "url", "product_url" }, { "urls", "products_url" } };
-	char *argv[300] = { 0 };
-	int n = 0, rc = 0, errpipe[2] = { -1, -1 };
+	char **argv = NULL;
+	int rc = 0, errpipe[2] = { -1, -1 };
 	struct run *r = NULL;
 	struct sm_error err;
-	const char *key;
-	json_t *val;
+	struct act_task t;
+	struct act_argv_opts ao;
+	char *base = NULL;
 	pid_t pid;
 	char pidline[128], path[PATH_MAX];
 	FILE *f;
 
 	sm_error_clear(&err);
-	if (!inst || !site)
-		return sm_action_fail(call, "error.execution", "spider_start needs instance and job");
+	memset(&t, 0, sizeof(t));
+	if (!inst || !json_is_string(message))
+		return sm_action_fail(call, "error.execution",
+		    "spider_start needs instance and message");
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return SM_ENOMEM;
@@ -354,47 +343,31 @@ static int start_start(struct sm_action_call *call)
 		run_fail(r, "error.execution", err.msg);
 		return 0;
 	}
-	if (asprintf(&r->jl, "%s/%s.jl", r->work, v) < 0 ||
-	    asprintf(&r->log, "%s/%s.log", r->work, v) < 0) {
-		r->jl = r->log = NULL;
+	if (asprintf(&base, "%s/%s", r->work, v) < 0 || asprintf(&r->jl, "%s.jl", base) < 0 ||
+	    asprintf(&r->log, "%s.log", base) < 0) {
+		free(base);
 		run_fail(r, "error.execution", "out of memory");
 		return 0;
 	}
 	unlink(r->jl);
 	unlink(r->log);
-	argv[n++] = strdup(sp->cfg->spider_program);
-	argv[n++] = strdup("crawl");
-	add_arg(argv, &n, 300, "%s_products%s", site, "");
-	for (size_t i = 0; i < 3; i++) {
-		const char *term = json_string_value(json_object_get(msg, modes[i][0]));
-
-		if (term) {
-			argv[n++] = strdup("-a");
-			add_arg(argv, &n, 300, "%s=%s", modes[i][1], term);
-		}
+	/* the stored message parsed again: the argv is a function of it */
+	if (act_task_parse(json_string_value(message), json_string_length(message), &t,
+	    &err) != 0) {
+		free(base);
+		run_fail(r, "error.execution", err.msg);
+		return 0;
 	}
-	json_object_foreach(json_object_get(msg, "cmd_args"), key, val) {
-		if (!json_is_string(val))
-			continue;
-		argv[n++] = strdup("-a");
-		add_arg(argv, &n, 300, "%s=%s", key, json_string_value(val));
-		if (n > 290)
-			break;
+	ao.program = sp->cfg->spider_program;
+	ao.out_base = base;
+	ao.crawl = bsr ? ACT_CRAWL_BEST_SELLERS : ACT_CRAWL_MAIN;
+	rc = act_argv_build(&t, &ao, &argv, &err);
+	act_task_clear(&t);
+	free(base);
+	if (rc != 0) {
+		run_fail(r, "error.spider.start", err.msg);
+		return 0;
 	}
-	if (bsr) {
-		argv[n++] = strdup("-a");
-		argv[n++] = strdup("search_sort=best_sellers");
-	}
-	argv[n++] = strdup("-s");
-	add_arg(argv, &n, 300, "LOG_FILE=%s%s", r->log, "");
-	argv[n++] = strdup("-o");
-	argv[n++] = strdup(r->jl);
-	argv[n] = NULL;
-	for (int i = 0; i < n; i++)
-		if (!argv[i]) {
-			rc = SM_ENOMEM;
-			goto out;
-		}
 	if (pipe2(errpipe, O_CLOEXEC) != 0) {
 		rc = SM_EIO;
 		goto out;
@@ -458,15 +431,14 @@ static int start_start(struct sm_action_call *call)
 		fputs(pidline, f);
 		fclose(f);
 	}
-	sm_log_info("task '%s': spider %d started (%s %s %s)", inst, (int)pid, argv[0], argv[1],
-	    argv[2]);
+	sm_log_info("task '%s': spider %d started (%s %s %s)", inst, (int)pid, argv[0],
+	    argv[1] ? argv[1] : "", argv[1] && argv[2] ? argv[2] : "");
 	r->started_ms = (int64_t)sm_loop_now_ms(sp->loop);
 	sm_action_call_set_data(call, r);
 	r->timer = sm_loop_timer_add(sp->loop, POLL_START_MS, on_start_poll, r);
 	r = NULL;
 out:
-	for (int i = 0; i < n; i++)
-		free(argv[i]);
+	act_argv_free(argv);
 	if (errpipe[0] >= 0)
 		close(errpipe[0]);
 	if (errpipe[1] >= 0)
@@ -579,167 +551,21 @@ static int wait_start(struct sm_action_call *call)
 
 /* ---- pack ------------------------------------------------------------------ */
 
-static const char *base_of(const char *key)
-{
-	const char *s = strrchr(key, '/');
-
-	return s ? s + 1 : key;
-}
-
-/* Zip `path` alone as `entry` into `zpath`. */
-static int zip_one(const char *path, const char *entry, const char *zpath)
-{
-	int zerr = 0;
-	zip_t *z = zip_open(zpath, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
-	zip_source_t *src;
-
-	if (!z)
-		return -1;
-	src = zip_source_file(z, path, 0, -1);
-	if (!src || zip_file_add(z, entry, src, ZIP_FL_OVERWRITE) < 0) {
-		zip_source_free(src);
-		zip_discard(z);
-		return -1;
-	}
-	return zip_close(z) == 0 ? 0 : -1;
-}
-
-/* Items of a .jl that are JSON objects (others dropped and counted). */
-static json_t *read_items(const char *path, long *dropped)
-{
-	FILE *f = fopen(path, "r");
-	json_t *arr = json_array();
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
-
-	*dropped = 0;
-	if (!f)
-		return arr;
-	while ((len = getline(&line, &cap, f)) > 0) {
-		json_t *j;
-
-		if (line[len - 1] != '\n')
-			break; /* an incomplete last line */
-		j = json_loadb(line, (size_t)len, 0, NULL);
-		if (json_is_object(j))
-			json_array_append_new(arr, j);
-		else {
-			json_decref(j);
-			(*dropped)++;
-		}
-	}
-	free(line);
-	fclose(f);
-	return arr;
-}
-
-static void csv_field(FILE *f, const char *s)
-{
-	if (strpbrk(s, ",\"\r\n")) {
-		fputc('"', f);
-		for (; *s; s++) {
-			if (*s == '"')
-				fputc('"', f);
-			fputc(*s, f);
-		}
-		fputc('"', f);
-	} else
-		fputs(s, f);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static int write_csv(const char *path, json_t *items)
-{
-	FILE *f = fopen(path, "w");
-	json_t *keys = json_object(), *item, *v;
-	const char **names;
-	const char *k;
-	size_t i, n, j;
-
-	if (!f || !keys) {
-		if (f)
-			fclose(f);
-		json_decref(keys);
-		return -1;
-	}
-	json_array_foreach(items, i, item)
-		json_object_foreach(item, k, v)
-			json_object_set(keys, k, json_true());
-	n = json_object_size(keys);
-	names = calloc(n ? n : 1, sizeof(*names));
-	j = 0;
-	json_object_foreach(keys, k, v)
-		names[j++] = k;
-	qsort(names, n, sizeof(*names), cmp_str);
-	for (j = 0; j < n; j++) {
-		if (j)
-			fputc(',', f);
-		csv_field(f, names[j]);
-	}
-	fputs("\r\n", f);
-	json_array_foreach(items, i, item) {
-		for (j = 0; j < n; j++) {
-			json_t *val = json_object_get(item, names[j]);
-
-			if (j)
-				fputc(',', f);
-			if (!val)
-				continue;
-			if (json_is_string(val))
-				csv_field(f, json_string_value(val));
-			else {
-				char *t = json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
-
-				csv_field(f, t ? t : "");
-				free(t);
-			}
-		}
-		fputs("\r\n", f);
-	}
-	free(names);
-	json_decref(keys);
-	return fclose(f) == 0 ? 0 : -1;
-}
-
-/* SPEC 3: best_seller_ranking = the ranking of the item with the same url in
- * the best-seller crawl (its 1-based line number if it has none). */
-static void merge_bsr(json_t *items, json_t *bsr)
-{
-	json_t *byurl = json_object(), *it;
-	size_t i;
-
-	json_array_foreach(bsr, i, it) {
-		const char *url = json_string_value(json_object_get(it, "url"));
-		json_t *rank = json_object_get(it, "ranking");
-
-		if (url && !json_object_get(byurl, url))
-			json_object_set_new(byurl, url, rank ? json_incref(rank) :
-			    json_integer((json_int_t)i + 1));
-	}
-	json_array_foreach(items, i, it) {
-		const char *url = json_string_value(json_object_get(it, "url"));
-		json_t *r = url ? json_object_get(byurl, url) : NULL;
-
-		json_object_set_new(it, "best_seller_ranking", r ? json_incref(r) : json_null());
-	}
-	json_decref(byurl);
-}
-
-static int pack_file(json_t *files, const char *work, const char *src, const char *key)
+/* Zip `src` as <base><ext> into <work>/<base of key> and list it. */
+static int pack_file(json_t *files, const char *work, const char *src, const char *key,
+    const char *ext, struct sm_error *err)
 {
 	char zpath[PATH_MAX], entry[PATH_MAX];
-	const char *b = base_of(key);
-	size_t bl = strlen(b);
+	const char *b = act_name_base(key);
+	size_t bl = strlen(b), el = strlen(ext);
 
+	/* the key is <base><ext>.zip: the entry is the key's file name without .zip */
+	if (bl < el + 4)
+		return sm_error_set(err, SM_EINVAL, "key '%s' does not end in %s.zip", key, ext);
 	snprintf(zpath, sizeof(zpath), "%s/%s", work, b);
-	snprintf(entry, sizeof(entry), "%.*s", (int)(bl > 4 ? bl - 4 : bl), b); /* x.jl.zip -> x.jl */
-	if (zip_one(src, entry, zpath) != 0)
-		return -1;
+	snprintf(entry, sizeof(entry), "%.*s", (int)(bl - 4), b);
+	if (act_zip_file(src, entry, zpath, err) != 0)
+		return err->code;
 	return json_array_append_new(files, json_pack("{s:s,s:s}", "path", zpath, "key", key));
 }
 
@@ -749,16 +575,20 @@ static int pack_start(struct sm_action_call *call)
 	json_t *p = sm_action_call_params(call);
 	json_t *job = json_object_get(p, "job");
 	json_t *keys = json_object_get(job, "keys");
+	json_t *msg = json_object_get(job, "msg");
 	const char *inst = json_string_value(json_object_get(p, "instance"));
 	int logs_only = json_is_true(json_object_get(p, "logs_only"));
 	char *work = NULL;
-	char path[PATH_MAX], jl[PATH_MAX], csv[PATH_MAX], log[PATH_MAX], prog[PATH_MAX];
-	json_t *files = json_array(), *items = NULL, *res;
+	char jl_in[PATH_MAX], bsr_in[PATH_MAX], jl[PATH_MAX], csv[PATH_MAX], log[PATH_MAX],
+	    prog[PATH_MAX];
+	json_t *files = json_array(), *res;
+	struct act_pack_opts po;
+	struct act_pack_stats st;
 	struct sm_error err;
-	long dropped = 0, dropped2 = 0;
 	FILE *f;
 	int rc = 0;
 
+	memset(&st, 0, sizeof(st));
 	sm_error_clear(&err);
 	if (!inst || !json_is_object(keys) ||
 	    sm_statedir_work_dir(sp->sd, inst, 1, &work, &err) != 0) {
@@ -770,72 +600,53 @@ static int pack_start(struct sm_action_call *call)
 		fclose(f);
 	if (logs_only) {
 		rc = pack_file(files, work, log,
-		    json_string_value(json_object_get(keys, "s3_key_logs")));
+		    json_string_value(json_object_get(keys, "s3_key_logs")), ".log", &err);
 		goto done;
 	}
-	snprintf(path, sizeof(path), "%s/main.jl", work);
-	items = read_items(path, &dropped);
-	if (json_is_true(json_object_get(json_object_get(job, "msg"),
-	    "with_best_seller_ranking"))) {
-		json_t *bsr;
-
-		snprintf(path, sizeof(path), "%s/bsr.jl", work);
-		bsr = read_items(path, &dropped2);
-		merge_bsr(items, bsr);
-		json_decref(bsr);
-	}
-	if (dropped + dropped2 > 0 && (f = fopen(log, "a")) != NULL) {
-		fprintf(f, "smd: %ld line(s) of the output were not JSON objects and were "
-		    "dropped\n", dropped + dropped2);
-		fclose(f);
-	}
+	snprintf(jl_in, sizeof(jl_in), "%s/main.jl", work);
+	snprintf(bsr_in, sizeof(bsr_in), "%s/bsr.jl", work);
 	snprintf(jl, sizeof(jl), "%s/items.jl", work);
 	snprintf(csv, sizeof(csv), "%s/items.csv", work);
 	snprintf(prog, sizeof(prog), "%s/progress.json", work);
-	if ((f = fopen(jl, "w")) == NULL) {
-		rc = -1;
+	if (access(jl_in, F_OK) != 0 && (f = fopen(jl_in, "w")) != NULL)
+		fclose(f); /* a spider that wrote nothing: no items */
+	memset(&po, 0, sizeof(po));
+	po.jl_in = jl_in;
+	po.bsr_in = json_is_true(json_object_get(msg, "with_best_seller_ranking")) ? bsr_in : NULL;
+	po.jl_out = jl;
+	po.csv_out = csv;
+	if ((rc = act_pack(&po, &st, &err)) != 0)
 		goto done;
-	}
-	{
-		size_t i;
-		json_t *it;
-
-		json_array_foreach(items, i, it) {
-			char *t = json_dumps(it, JSON_COMPACT | JSON_PRESERVE_ORDER);
-
-			if (t) {
-				fputs(t, f);
-				fputc('\n', f);
-			}
-			free(t);
-		}
-	}
-	fclose(f);
-	if (write_csv(csv, items) != 0) {
-		rc = -1;
-		goto done;
-	}
-	if ((f = fopen(prog, "w")) != NULL) {
-		fprintf(f, "{\"_msg_id\": %" JSON_INTEGER_FORMAT ", \"progress\": %zu}\n",
-		    json_integer_value(json_object_get(json_object_get(job, "msg"), "task_id")),
-		    json_array_size(items));
+	if (st.dropped + st.bsr_dropped > 0 && (f = fopen(log, "a")) != NULL) {
+		/* SPEC 3: lines that are not JSON objects are counted in the log */
+		fprintf(f, "smd: %llu line(s) of the output were not JSON objects and were "
+		    "dropped (first: %s)\n", (unsigned long long)(st.dropped + st.bsr_dropped),
+		    st.first_drop);
 		fclose(f);
 	}
-	if (pack_file(files, work, jl, json_string_value(json_object_get(keys, "s3_key_data"))) ||
-	    pack_file(files, work, csv, json_string_value(json_object_get(keys, "csv_data_key"))) ||
-	    pack_file(files, work, log, json_string_value(json_object_get(keys, "s3_key_logs"))) ||
-	    pack_file(files, work, prog, json_string_value(json_object_get(keys, "progress"))))
-		rc = -1;
+	if ((f = fopen(prog, "w")) != NULL) {
+		fprintf(f, "{\"_msg_id\": %" JSON_INTEGER_FORMAT ", \"progress\": %llu}\n",
+		    json_integer_value(json_object_get(msg, "task_id")),
+		    (unsigned long long)st.items);
+		fclose(f);
+	}
+	if ((rc = pack_file(files, work, jl, json_string_value(json_object_get(keys,
+	    "s3_key_data")), ".jl", &err)) != 0 ||
+	    (rc = pack_file(files, work, csv, json_string_value(json_object_get(keys,
+	    "csv_data_key")), ".csv", &err)) != 0 ||
+	    (rc = pack_file(files, work, log, json_string_value(json_object_get(keys,
+	    "s3_key_logs")), ".log", &err)) != 0 ||
+	    (rc = pack_file(files, work, prog, json_string_value(json_object_get(keys,
+	    "progress")), ".progress", &err)) != 0)
+		goto done;
 done:
 	free(work);
 	if (rc != 0) {
 		json_decref(files);
-		json_decref(items);
-		return sm_action_fail(call, "error.execution", "cannot write the packed files");
+		return sm_action_fail(call, "error.execution", err.msg[0] ? err.msg :
+		    "cannot write the packed files");
 	}
-	res = json_pack("{s:o,s:I}", "files", files, "items",
-	    (json_int_t)(items ? json_array_size(items) : 0));
-	json_decref(items);
+	res = json_pack("{s:o,s:I}", "files", files, "items", (json_int_t)st.items);
 	rc = sm_action_done(call, res);
 	json_decref(res);
 	return rc;

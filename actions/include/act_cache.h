@@ -10,7 +10,8 @@
  *                 "15min", "msg": {"task_id", "server_name"}}: the store
  *                 first, then (aws) the bucket.  Result {"hit": true,
  *                 "name", "keys"} for an entry saved in the current
- *                 clock-aligned UTC period of `limit`, else {"hit": false}.
+ *                 clock-aligned UTC period of `limit` (act_cache_fresh of
+ *                 act_names.h), else {"hit": false}.
  *                 A hit is logged as "Got cached result for task <id>
  *                 (<server>): <name>".
  *   cache_save    params {"cache_key", "name", "keys", "items"}: write the
@@ -27,9 +28,5 @@ struct sm_engine;
 struct act_ctx;
 
 int act_cache_register(struct sm_engine *e, struct act_ctx *ctx);
-
-/* 1 if an entry saved at `saved_ms` is fresh at `now_ms` for `limit`
- * (unknown limits count as "day"). */
-int act_cache_fresh(const char *limit, int64_t saved_ms, int64_t now_ms);
 
 #endif

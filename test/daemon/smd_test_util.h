@@ -42,7 +42,7 @@ struct st_env {
 	struct store *st;
 	struct tp *tp;
 	struct tres t;
-	char smd[512], src[512];
+	char smd[512], src[512], build[512];
 	pid_t pid;              /* a running smd or 0 */
 };
 
@@ -69,6 +69,7 @@ __attribute__((unused)) static int st_open(struct st_env *e, const char *name)
 	mkdir(e->dir, 0700);
 	snprintf(e->smd, sizeof(e->smd), "%s/cmd/smd", getenv("SM_BUILD_DIR"));
 	snprintf(e->src, sizeof(e->src), "%s", getenv("SM_SOURCE_DIR"));
+	snprintf(e->build, sizeof(e->build), "%s", getenv("SM_BUILD_DIR"));
 	if (sm_loop_create(&e->loop) != 0)
 		return -1;
 	sm_error_clear(&err);
@@ -231,7 +232,7 @@ __attribute__((unused)) static pid_t st_smd_start(struct st_env *e, int idle,
 	ST_OPT("state_dir=%s", e->dir);
 	ST_OPT("backend=%s", e->aws ? "aws" : "local");
 	ST_OPT("machines_dir=%s/machines", e->src);
-	ST_OPT("spider_program=%s/test/daemon/spider.py", e->src);
+	ST_OPT("spider_program=%s/test/spider/fake_scrapy", e->build);
 	ST_OPT("spiders_dir=%s", e->dir);
 	ST_OPT("poll_wait=1s");
 	ST_OPT("progress_interval=1s");
@@ -307,6 +308,104 @@ __attribute__((unused)) static int st_log_has(struct st_env *e, const char *text
 		found = strstr(line, text) != NULL;
 	fclose(f);
 	return found;
+}
+
+/* Spiders smd started (its log's "spider N started" lines). */
+__attribute__((unused)) static int st_spider_starts(struct st_env *e)
+{
+	char path[600], line[4096];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/smd.log", e->dir);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, "': spider ") && strstr(line, " started (");
+	fclose(f);
+	return n;
+}
+
+/* Wait up to `secs` for more than `n` spider starts. */
+__attribute__((unused)) static int st_wait_spider(struct st_env *e, int n, int secs)
+{
+	for (int i = 0; i < secs * 20; i++) {
+		if (st_spider_starts(e) > n)
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
+/* Processes of the test spider working for this state directory (their
+ * argv names files under it), zombies not counted. */
+__attribute__((unused)) static int st_spiders_alive(struct st_env *e)
+{
+	FILE *p;
+	char cmd[800], buf[64];
+	int n = 0;
+
+	snprintf(cmd, sizeof(cmd), "for d in /proc/[0-9]*; do "
+	    "grep -q ') Z ' $d/stat 2>/dev/null && continue; "
+	    "case $(readlink $d/exe 2>/dev/null) in */fake_scrapy) ;; *) continue ;; esac; "
+	    "tr '\\0' ' ' < $d/cmdline 2>/dev/null | grep -q '%s/' && echo x; "
+	    "done | wc -l", e->dir);
+	if ((p = popen(cmd, "r")) != NULL) {
+		if (fgets(buf, sizeof(buf), p))
+			n = atoi(buf);
+		pclose(p);
+	}
+	return n;
+}
+
+/* Seconds of the day of a log line ("2026-12-04T19:52:13.922Z ..."). */
+static double st__line_time(const char *line)
+{
+	int h, m;
+	double sec;
+
+	if (sscanf(line, "%*10cT%d:%d:%lfZ", &h, &m, &sec) != 3)
+		return -1;
+	return h * 3600 + m * 60 + sec;
+}
+
+/* The most task instances running at once, from smd's log ("spider ...
+ * started" opens a task's run, "task instance '...' ended" closes it). */
+__attribute__((unused)) static int st_max_tasks_at_once(struct st_env *e, int *runs)
+{
+	char path[600], line[4096];
+	FILE *f;
+	int cur = 0, most = 0;
+	json_t *open = json_object();
+
+	*runs = 0;
+	snprintf(path, sizeof(path), "%s/smd.log", e->dir);
+	if (!(f = fopen(path, "r"))) {
+		json_decref(open);
+		return 0;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char id[64];
+		const char *p;
+
+		if ((p = strstr(line, "info: task '")) && strstr(line, "': spider ") &&
+		    sscanf(p, "info: task '%63[^']'", id) == 1) {
+			if (!json_object_get(open, id)) {
+				json_object_set_new(open, id, json_real(st__line_time(line)));
+				cur++;
+				(*runs)++;
+			}
+		} else if ((p = strstr(line, "task instance '")) && strstr(line, "' ended") &&
+		    sscanf(p, "task instance '%63[^']'", id) == 1 && json_object_get(open, id)) {
+			json_object_del(open, id);
+			cur--;
+		}
+		if (cur > most)
+			most = cur;
+	}
+	fclose(f);
+	json_decref(open);
+	return most;
 }
 
 #endif

@@ -57,66 +57,6 @@ static void expect_failed(json_t *prog, json_t *outs, int64_t id, int started,
 	json_decref(seq);
 }
 
-/* Lines of spider-runs.log: starts, and the most spiders running at once. */
-static void runs_stats(struct st_env *e, int *starts, int *max_at_once)
-{
-	char path[600], line[512];
-	FILE *f;
-	double t[200][2];
-	int n = 0;
-
-	*starts = 0;
-	*max_at_once = 0;
-	snprintf(path, sizeof(path), "%s/spider-runs.log", e->dir);
-	if (!(f = fopen(path, "r")))
-		return;
-	while (fgets(line, sizeof(line), f) && n < 200) {
-		int pid;
-		double at;
-
-		if (sscanf(line, "start %d %lf", &pid, &at) == 2) {
-			t[n][0] = at;
-			t[n][1] = INFINITY;
-			n++;
-			(*starts)++;
-		} else if (sscanf(line, "end %d %lf", &pid, &at) == 2 && n > 0) {
-			/* ends match the earliest open start (close enough for counting) */
-			for (int i = 0; i < n; i++)
-				if (t[i][1] == INFINITY) {
-					t[i][1] = at;
-					break;
-				}
-		}
-	}
-	fclose(f);
-	for (int i = 0; i < n; i++) {
-		int k = 0;
-
-		for (int j = 0; j < n; j++)
-			k += t[j][0] <= t[i][0] && t[i][0] < t[j][1];
-		if (k > *max_at_once)
-			*max_at_once = k;
-	}
-	unlink(path);
-}
-
-/* No process of the test spider left whose pid is recorded in work/. */
-static int spiders_left(struct st_env *e)
-{
-	char cmd[800], buf[64];
-	FILE *p;
-	int n = 0;
-
-	snprintf(cmd, sizeof(cmd), "for f in %s/work/*/spider.pid; do [ -f \"$f\" ] || continue; "
-	    "set -- $(cat \"$f\"); kill -0 \"$1\" 2>/dev/null && echo x; done | wc -l", e->dir);
-	if ((p = popen(cmd, "r")) != NULL) {
-		if (fgets(buf, sizeof(buf), p))
-			n = atoi(buf);
-		pclose(p);
-	}
-	return n;
-}
-
 static int visible_count(struct st_env *e, const char *queue)
 {
 	char url[512];
@@ -140,7 +80,7 @@ static void case_failures(void)
 		return;
 	}
 	st_send(&e, ST_QUEUE, TASK(7001, "\"site\": \"walmart\", \"searchterms_str\": \"x\", "
-	    "\"cmd_args\": {\"mode\": \"fail\", \"items\": 2}"));
+	    "\"cmd_args\": {\"fake_mode\": \"fail\", \"fake_items\": 2}"));
 	st_send(&e, ST_QUEUE, TASK(7002, "\"site\": \"nosuchsite\", \"searchterms_str\": \"x\""));
 	st_send(&e, ST_QUEUE, "this is not json");
 	st_send(&e, ST_QUEUE, TASK(7003, "\"site\": 5, \"searchterms_str\": \"x\""));
@@ -158,7 +98,7 @@ static void case_failures(void)
 	st_send(&e, ST_QUEUE, "{\"task_id\": 7011, \"server_name\": \"bad server!\", \"site\": "
 	    "\"walmart\", \"searchterms_str\": \"x\"}");
 	st_send(&e, ST_QUEUE, TASK(7012, "\"site\": \"walmart\", \"searchterms_str\": \"x\", "
-	    "\"cmd_args\": {\"mode\": \"crash\", \"items\": 1}"));
+	    "\"cmd_args\": {\"fake_mode\": \"crash\", \"fake_items\": 1}"));
 	/* a message already delivered twice: the third delivery is past max_receives */
 	st_queue(&e, "sqs_ranking_spiders_tasks_tests", url, sizeof(url));
 	st_send(&e, "sqs_ranking_spiders_tasks_tests", TASK(7013, "\"site\": \"walmart\", "
@@ -172,7 +112,7 @@ static void case_failures(void)
 	is_int(st_smd_wait(&e, 90), 0, "smd ran every bad task and exited 0");
 	prog = st_drain(&e, ST_PROGRESS);
 	outs = st_drain(&e, ST_OUTPUT);
-	expect_failed(prog, outs, 7001, 1, "exited with status 3", "a failing spider");
+	expect_failed(prog, outs, 7001, 1, "exited with status 1", "a failing spider");
 	{
 		size_t len;
 		json_t *last, *seq = progress_of(prog, 7001, &last);
@@ -194,7 +134,7 @@ static void case_failures(void)
 			size_t fl;
 			char *log = st_unzip(logz, len, name, sizeof(name), &fl);
 
-			ok(log && strstr(log, "spider failed on purpose"), "the log is the spider's");
+			ok(log && strstr(log, "told to fail"), "the log is the spider's");
 			free(log);
 		}
 		free(logz);
@@ -221,7 +161,7 @@ static void case_failures(void)
 	is_int(st_queue_count(&e, "sqs_ranking_spiders_tasks_tests"), 0,
 	    "the max_receives message was deleted");
 	ok(st_log_has(&e, "ended in 'failed'"), "the log says tasks failed");
-	is_int(spiders_left(&e), 0, "no spider left");
+	is_int(st_spiders_alive(&e), 0, "no spider left");
 	json_decref(prog);
 	json_decref(outs);
 	st_close(&e);
@@ -238,7 +178,7 @@ static void case_stop_flag(void)
 	}
 	s_put_mem(e.tp, &e.t, ST_BUCKET, "scrapy_daemon_stop_flag", "true", 4);
 	st_send(&e, ST_QUEUE, TASK(7101, "\"site\": \"walmart\", \"searchterms_str\": \"x\", "
-	    "\"cmd_args\": {\"items\": 1}"));
+	    "\"cmd_args\": {\"fake_items\": 1}"));
 	st_smd_start(&e, 0, NULL);
 	sleep(4);
 	is_int(st_queue_count(&e, ST_QUEUE), 1, "stop flag 'true': the task is not taken");
@@ -264,28 +204,13 @@ static void case_stop_flag(void)
 	st_close(&e);
 }
 
-static int wait_progress_zero(struct st_env *e, const char *queue_url_unused)
-{
-	char path[600];
-	struct stat sb;
-
-	(void)queue_url_unused;
-	snprintf(path, sizeof(path), "%s/spider-runs.log", e->dir);
-	for (int i = 0; i < 200; i++) {
-		if (stat(path, &sb) == 0 && sb.st_size > 0)
-			return 1;
-		usleep(50000);
-	}
-	return 0;
-}
-
 static void case_sigterm(void)
 {
 	struct st_env e;
 	json_t *prog, *outs;
 	static const char *const grace_short[] = { "shutdown_grace=1s", NULL };
 	static const char *const grace_long[] = { "shutdown_grace=30s", NULL };
-	int starts, most;
+	int starts;
 
 	if (st_open(&e, "term") != 0) {
 		ok(0, "set up");
@@ -293,19 +218,18 @@ static void case_sigterm(void)
 	}
 	/* past the grace period: released */
 	st_send(&e, ST_QUEUE, TASK(7201, "\"site\": \"walmart\", \"searchterms_str\": \"x\", "
-	    "\"cmd_args\": {\"items\": 8, \"delay\": 1}"));
+	    "\"cmd_args\": {\"fake_items\": 8, \"fake_delay_ms\": 1000}"));
 	st_smd_start(&e, 0, grace_short);
-	ok(wait_progress_zero(&e, NULL), "the spider started");
+	ok(st_wait_spider(&e, 0, 10), "the spider started");
 	sleep(1);
 	kill(e.pid, SIGTERM);
 	is_int(st_smd_wait(&e, 30), 0, "SIGTERM mid-task: smd exits 0 after the grace period");
-	is_int(spiders_left(&e), 0, "SIGTERM mid-task: no spider left");
+	is_int(st_spiders_alive(&e), 0, "SIGTERM mid-task: no spider left");
 	is_int(visible_count(&e, ST_QUEUE), 1, "SIGTERM mid-task: the message is back in its queue");
 	outs = st_drain(&e, ST_OUTPUT);
 	is_int(has_output(outs, 7201), 0, "SIGTERM mid-task: no output message");
 	json_decref(outs);
 	ok(st_log_has(&e, "ended in 'released'"), "the log says the task was released");
-	runs_stats(&e, &starts, &most);
 	/* within the grace period: finished; the released task runs again */
 	json_decref(st_drain(&e, ST_PROGRESS));
 	{
@@ -315,7 +239,7 @@ static void case_sigterm(void)
 		(void)st_queue(&e, ST_QUEUE, url, sizeof(url));
 	}
 	st_send(&e, ST_QUEUE, TASK(7202, "\"site\": \"walmart\", \"searchterms_str\": \"y\", "
-	    "\"cmd_args\": {\"items\": 3, \"delay\": 0.7}"));
+	    "\"cmd_args\": {\"fake_items\": 3, \"fake_delay_ms\": 700}"));
 	st_smd_start(&e, 1, grace_long);
 	/* the released task (8 s of items) runs again from the start, then
 	 * 7202; --exit-when-idle ends the run */
@@ -333,10 +257,10 @@ static void case_sigterm(void)
 	json_decref(prog);
 	json_decref(outs);
 	st_send(&e, ST_QUEUE, TASK(7203, "\"site\": \"walmart\", \"searchterms_str\": \"z\", "
-	    "\"cmd_args\": {\"items\": 3, \"delay\": 0.7}"));
-	runs_stats(&e, &starts, &most);
+	    "\"cmd_args\": {\"fake_items\": 3, \"fake_delay_ms\": 700}"));
+	starts = st_spider_starts(&e);
 	st_smd_start(&e, 0, grace_long);
-	ok(wait_progress_zero(&e, NULL), "the third spider started");
+	ok(st_wait_spider(&e, starts, 10), "the third spider started");
 	kill(e.pid, SIGTERM);
 	is_int(st_smd_wait(&e, 40), 0, "SIGTERM within shutdown_grace: smd exits 0");
 	prog = st_drain(&e, ST_PROGRESS);
@@ -371,7 +295,7 @@ static void case_concurrency_and_visibility(void)
 		char body[300];
 
 		snprintf(body, sizeof(body), TASK(%d, "\"site\": \"walmart\", \"searchterms_str\": "
-		    "\"t%d\", \"cmd_args\": {\"items\": 5, \"delay\": 0.8}"), 7301 + i, i);
+		    "\"t%d\", \"cmd_args\": {\"fake_items\": 5, \"fake_delay_ms\": 800}"), 7301 + i, i);
 		st_send(&e, ST_QUEUE, body);
 	}
 	st_smd_start(&e, 1, opts);
@@ -391,7 +315,7 @@ static void case_concurrency_and_visibility(void)
 	is_int(st_smd_wait(&e, 120), 0, "smd ran five tasks two at a time and exited 0");
 	ok(hidden, "messages in flight stayed hidden past their visibility timeout");
 	ok(!st_log_has(&e, "redelivered"), "no message was delivered twice");
-	runs_stats(&e, &starts, &most);
+	most = st_max_tasks_at_once(&e, &starts);
 	is_int(starts, 5, "five spiders ran, once each");
 	ok(most == 2, "max_concurrent_tasks=2 honoured: at most %d at once", most);
 	outs = st_drain(&e, ST_OUTPUT);
@@ -451,9 +375,9 @@ static void case_sighup(void)
 	(void)!system(cmd);
 	snprintf(opt, sizeof(opt), "machines_dir=%s", mdir);
 	st_send(&e, ST_QUEUE, TASK(7401, "\"site\": \"walmart\", \"searchterms_str\": \"a\", "
-	    "\"cmd_args\": {\"items\": 6, \"delay\": 0.5}"));
+	    "\"cmd_args\": {\"fake_items\": 6, \"fake_delay_ms\": 500}"));
 	st_smd_start(&e, 0, opts);
-	ok(wait_progress_zero(&e, NULL), "task 7401 runs");
+	ok(st_wait_spider(&e, 0, 10), "task 7401 runs");
 	/* a new machine version: the same machine with a comment more */
 	snprintf(cmd, sizeof(cmd), "echo '<!-- v2 -->' >> %s/task.scxml", mdir);
 	(void)!system(cmd);
@@ -462,7 +386,7 @@ static void case_sighup(void)
 	ok(st_log_has(&e, "SIGHUP: new tasks run machine version"), "SIGHUP: the new machine is "
 	    "taken");
 	st_send(&e, ST_QUEUE, TASK(7402, "\"site\": \"walmart\", \"searchterms_str\": \"b\", "
-	    "\"cmd_args\": {\"items\": 1}"));
+	    "\"cmd_args\": {\"fake_items\": 1}"));
 	/* a broken machine file: refused, the last good one stays */
 	snprintf(cmd, sizeof(cmd), "printf '<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">"
 	    "<state id=\"x\"><transition target=\"nowhere\"/></state></scxml>' > %s/task.scxml",
@@ -475,7 +399,7 @@ static void case_sighup(void)
 	    "SIGHUP with a broken machine: refused and logged, the old one stays");
 	ok(st_log_has(&e, "task.scxml:1:"), "the refusal names file:line");
 	st_send(&e, ST_QUEUE, TASK(7403, "\"site\": \"walmart\", \"searchterms_str\": \"c\", "
-	    "\"cmd_args\": {\"items\": 1}"));
+	    "\"cmd_args\": {\"fake_items\": 1}"));
 	for (int i = 0; i < 200 && st_queue_count(&e, ST_QUEUE) != 0; i++)
 		usleep(100000);
 	kill(e.pid, SIGTERM);

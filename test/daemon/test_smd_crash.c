@@ -66,49 +66,6 @@ static void collect(struct st_env *e, struct seen *s)
 	}
 }
 
-static int spiders_alive(struct st_env *e, int *ran)
-{
-	char path[600], line[256];
-	FILE *f;
-	int alive = 0;
-
-	*ran = 0;
-	snprintf(path, sizeof(path), "%s/spider-runs.log", e->dir);
-	if (!(f = fopen(path, "r")))
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		int pid;
-		double at;
-
-		if (sscanf(line, "start %d %lf", &pid, &at) == 2) {
-			(*ran)++;
-			if (kill(pid, 0) == 0) {
-				char st[64], buf[256];
-				FILE *p;
-
-				/* a zombie of someone else's is not a spider left */
-				snprintf(st, sizeof(st), "/proc/%d/stat", pid);
-				if ((p = fopen(st, "r")) != NULL) {
-					if (fgets(buf, sizeof(buf), p) && !strstr(buf, ") Z "))
-						alive++;
-					fclose(p);
-				}
-			}
-		}
-	}
-	fclose(f);
-	return alive;
-}
-
-/* Starts recorded in spider-runs.log. */
-static int spider_starts(struct st_env *e)
-{
-	int ran = 0;
-
-	spiders_alive(e, &ran);
-	return ran;
-}
-
 /* max_restarts=1: a task in flight across two crashes fails with that
  * reason instead of running a third time. */
 static void case_max_restarts(void)
@@ -126,17 +83,17 @@ static void case_max_restarts(void)
 	}
 	st_send(&e, ST_QUEUE, "{\"task_id\": 8100, \"server_name\": \"" ST_SERVER "\", "
 	    "\"site\": \"walmart\", \"searchterms_str\": \"x\", \"cmd_args\": "
-	    "{\"items\": 40, \"delay\": 0.5}}");
+	    "{\"fake_items\": 40, \"fake_delay_ms\": 500}}");
 	for (int k = 1; k <= 2; k++) {
 		st_smd_start(&e, 1, opts);
-		for (int w = 0; w < 200 && spider_starts(&e) < k; w++)
+		for (int w = 0; w < 200 && st_spider_starts(&e) < k; w++)
 			usleep(50000);
 		usleep(300000);
 		kill(e.pid, SIGKILL);
 		waitpid(e.pid, NULL, 0);
 		e.pid = 0;
 	}
-	is_int(spider_starts(&e), 2, "the spider ran twice (two crashes)");
+	is_int(st_spider_starts(&e), 2, "the spider ran twice (two crashes)");
 	st_smd_start(&e, 1, opts);
 	is_int(st_smd_wait(&e, 60), 0, "the third smd run ends");
 	prog = st_drain(&e, ST_PROGRESS);
@@ -147,7 +104,7 @@ static void case_max_restarts(void)
 	}
 	is_str(last, "failed", "past max_restarts the task fails");
 	ok(err && strstr(err, "max_restarts 1"), "with that reason ('%s')", err ? err : "");
-	is_int(spider_starts(&e), 2, "and its spider did not run a third time");
+	is_int(st_spider_starts(&e), 2, "and its spider did not run a third time");
 	{
 		json_t *outs = st_drain(&e, ST_OUTPUT);
 
@@ -188,8 +145,8 @@ int main(void)
 
 		snprintf(body, sizeof(body), "{\"task_id\": %d, \"server_name\": \"" ST_SERVER
 		    "\", \"site\": \"walmart\", \"searchterms_str\": \"term %d\", \"cmd_args\": "
-		    "{\"items\": %d, \"delay\": 0.5%s}}", 8000 + i, i, 2 + i % 3,
-		    i % 4 == 3 ? ", \"mode\": \"fail\"" : "");
+		    "{\"fake_items\": %d, \"fake_delay_ms\": 500%s}}", 8000 + i, i, 2 + i % 3,
+		    i % 4 == 3 ? ", \"fake_mode\": \"fail\"" : "");
 		st_send(&e, ST_QUEUE, body);
 	}
 	for (int r = 0; r < rounds; r++) {
@@ -251,21 +208,10 @@ int main(void)
 			ok(same, "task %s: every resend of the output is byte-identical", id);
 		}
 	}
-	left = spiders_alive(&e, &ran);
+	left = st_spiders_alive(&e);
+	ran = st_spider_starts(&e);
 	is_int(left, 0, "no spider left");
-	{
-		char cmd[700], buf[32] = "";
-		FILE *p;
-
-		snprintf(cmd, sizeof(cmd), "grep -c ': spider [0-9]* started' %s/smd.log", e.dir);
-		if ((p = popen(cmd, "r")) != NULL) {
-			if (!fgets(buf, sizeof(buf), p))
-				buf[0] = 0;
-			pclose(p);
-		}
-		diag("%d spiders started for %d tasks (kills mid-run make reruns)", atoi(buf),
-		    NTASKS);
-	}
+	diag("%d spiders started for %d tasks (kills mid-run make reruns)", ran, NTASKS);
 	if (!ok(early_deletes == 0 && left == 0, "crash run clean"))
 		st_show_log(&e);
 	json_decref(s.outputs);

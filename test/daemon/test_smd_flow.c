@@ -172,7 +172,7 @@ static void check_flow(struct st_env *e, const struct flow *f, json_t *progress,
 		is_int(lines, f->items, "%s: the JL holds every item", label);
 		ok(csv_matches(files[2], files[0], &rows), "%s: the CSV matches the JL", label);
 		is_int(rows, f->items, "%s: one CSV row per item", label);
-		ok(strstr(files[1], "spider") != NULL, "%s: the log is the spider's", label);
+		ok(strstr(files[1], "Spider opened") != NULL, "%s: the log is the spider's", label);
 		if (f->bsr) {
 			json_t *first = json_loadb(files[0], strcspn(files[0], "\n"), 0, NULL);
 
@@ -195,13 +195,13 @@ int main(void)
 	static const struct flow flows[] = {
 		{ 4444, "{\"task_id\": 4444, \"server_name\": \"" ST_SERVER "\", \"site\": "
 		    "\"walmart\", \"searchterms_str\": \"water/bottle\", \"cmd_args\": "
-		    "{\"quantity\": 20, \"items\": 4, \"delay\": 0.6}}", "waterbottle", 4, 0 },
+		    "{\"quantity\": 20, \"fake_items\": 4, \"fake_delay_ms\": 600}}", "waterbottle", 4, 0 },
 		{ 4445, "{\"task_id\": 4445, \"server_name\": \"" ST_SERVER "\", \"site\": "
 		    "\"walmart\", \"url\": \"http://www.walmart.com/ip/31262048\", \"cmd_args\": "
-		    "{\"items\": 1}}", "single-product-url-request", 1, 0 },
+		    "{\"fake_items\": 1}}", "single-product-url-request", 1, 0 },
 		{ 4446, "{\"task_id\": 4446, \"server_name\": \"" ST_SERVER "\", \"site\": "
 		    "\"walmart\", \"searchterms_str\": \"batteries\", \"with_best_seller_ranking\": "
-		    "\"True\", \"cmd_args\": {\"items\": 3}}", "batteries", 3, 1 },
+		    "\"True\", \"cmd_args\": {\"fake_items\": 3}}", "batteries", 3, 1 },
 	};
 	json_t *progress, *outputs;
 	char names[3][512];
@@ -247,7 +247,7 @@ int main(void)
 		static const char *const again[] = {
 			"{\"task_id\": 5444, \"server_name\": \"" ST_SERVER "\", \"site\": "
 			"\"walmart\", \"searchterms_str\": \"water/bottle\", \"cmd_args\": "
-			"{\"quantity\": 20, \"items\": 4, \"delay\": 0.6}}",
+			"{\"quantity\": 20, \"fake_items\": 4, \"fake_delay_ms\": 600}}",
 		};
 		struct flow f = flows[0];
 
