@@ -337,6 +337,7 @@ static void on_task_done(struct sm_engine *e, const char *id, const char *final_
 	(void)donedata;
 	sm_log_info("task instance '%s' ended in '%s'", id, final_id[0] ? final_id : "(none)");
 	flight_drop(d, id);
+	smd__spiders_task_done(d->spiders, id);
 	sm_engine_forget(e, id);
 	act_queue_kick(&d->ctx);
 	if (d->drain && d->nflights == 0)
@@ -375,7 +376,8 @@ static int register_actions(struct smd *d, struct sm_engine *e, int life)
 	}
 	if ((rc = act_validate_register(e, &d->ctx)) != 0 ||
 	    (rc = act_cache_register(e, &d->ctx)) != 0 ||
-	    (rc = smd__register_task_actions(e, &d->ctx, &d->cfg, d->sd, &d->spiders)) != 0)
+	    (rc = smd__register_task_actions(e, &d->ctx, &d->cfg, d->sd, &d->spiders,
+	    NULL)) != 0)
 		return rc;
 	return 0;
 }
@@ -699,7 +701,8 @@ int smd_run(const struct smd_options *opt, struct sm_error *err)
 	ctx_from_cfg(&d);
 
 	/* spiders of a previous run that are still alive go first */
-	smd__sweep_orphans(&d.cfg, d.sd);
+	if ((rc = smd__sweep_orphans(d.sd, err)) != 0)
+		goto out;
 
 	if ((rc = sm_engine_create(&d.tasks, d.loop, d.store, err)) != 0 ||
 	    (rc = sm_engine_create(&d.life, d.loop, NULL, err)) != 0)

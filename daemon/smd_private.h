@@ -20,21 +20,24 @@ struct sm_statedir;
 void smd__peek_task_id(const char *body, size_t len, int64_t *task_id);
 
 /*
- * The spiders of this daemon (smd_spider.c): the actions spider_start,
- * spider_wait and pack, and the table of child processes they share
- * (pid -> exit status), which outlives each action: spider_start spawns,
- * spider_wait adopts.  `cfg` is borrowed and may be replaced (SIGHUP) with
- * smd__spiders_config().
+ * The spiders of this daemon (smd_spider.c): act_spider's spider_start and
+ * spider_wait with the params smd builds for them (act_argv, the work
+ * directory, the timeouts), and the pack action (act_pack, act_zip_file).
+ * `cfg` is borrowed and may be replaced (SIGHUP) with
+ * smd__spiders_config() (the spider timeouts keep their start values).
  */
 struct smd__spiders;
 int smd__register_task_actions(struct sm_engine *e, struct act_ctx *ctx,
-    const struct rt_config *cfg, struct sm_statedir *sd, struct smd__spiders **out);
+    const struct rt_config *cfg, struct sm_statedir *sd, struct smd__spiders **out,
+    struct sm_error *err);
 void smd__spiders_config(struct smd__spiders *sp, const struct rt_config *cfg);
-/* Kill every spider still running (SIGKILL to its group) and free. */
+/* A task instance ended: no process of its spiders may be left. */
+void smd__spiders_task_done(struct smd__spiders *sp, const char *id);
+/* After the engine is destroyed: nothing of any spider survives; free. */
 void smd__spiders_free(struct smd__spiders *sp);
 
-/* Kill the process group of every spider recorded in <state>/work/<x>/
- * spider.pid that is still alive (same pid and start time). */
-void smd__sweep_orphans(const struct rt_config *cfg, struct sm_statedir *sd);
+/* Kill the group of every spider recorded under <state>/work that is still
+ * alive (act_spider_sweep).  0 or SM_E* (err set). */
+int smd__sweep_orphans(struct sm_statedir *sd, struct sm_error *err);
 
 #endif
