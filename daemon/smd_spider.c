@@ -97,7 +97,7 @@ static int spider_params(struct sm_action_call *call, json_t **params, struct sm
 	jargv = json_array();
 	for (size_t i = 0; jargv && argv[i]; i++)
 		json_array_append_new(jargv, json_string(argv[i]));
-	*params = json_pack("{s:O,s:s,s:s,s:s++,s:s++,s:I,s:I,s:s}", "argv", jargv,
+	*params = json_pack("{s:O,s:s,s:s,s:s+,s:s+,s:I,s:I,s:s}", "argv", jargv,
 	    "cwd", sp->cfg->spiders_dir, "work_dir", work, "log_path", base, ".log",
 	    "output_path", base, ".jl", "start_timeout_ms",
 	    (json_int_t)sp->cfg->spider_start_timeout_ms, "deadline_ms",

@@ -310,7 +310,7 @@ __attribute__((unused)) static int st_log_has(struct st_env *e, const char *text
 	return found;
 }
 
-/* Spiders smd started (its log's "spider N started" lines). */
+/* Spiders smd started (act_spider's "<task>: spider N started" lines). */
 __attribute__((unused)) static int st_spider_starts(struct st_env *e)
 {
 	char path[600], line[4096];
@@ -321,7 +321,8 @@ __attribute__((unused)) static int st_spider_starts(struct st_env *e)
 	if (!(f = fopen(path, "r")))
 		return 0;
 	while (fgets(line, sizeof(line), f))
-		n += strstr(line, "': spider ") && strstr(line, " started (");
+		n += (strstr(line, ": spider ") || strstr(line, ": bsr ")) &&
+		    strstr(line, " started (");
 	fclose(f);
 	return n;
 }
@@ -388,8 +389,8 @@ __attribute__((unused)) static int st_max_tasks_at_once(struct st_env *e, int *r
 		char id[64];
 		const char *p;
 
-		if ((p = strstr(line, "info: task '")) && strstr(line, "': spider ") &&
-		    sscanf(p, "info: task '%63[^']'", id) == 1) {
+		if ((p = strstr(line, "info: task-")) && strstr(line, " started (") &&
+		    sscanf(p, "info: %63[^:]:", id) == 1) {
 			if (!json_object_get(open, id)) {
 				json_object_set_new(open, id, json_real(st__line_time(line)));
 				cur++;

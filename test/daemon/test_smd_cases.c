@@ -112,7 +112,7 @@ static void case_failures(void)
 	is_int(st_smd_wait(&e, 90), 0, "smd ran every bad task and exited 0");
 	prog = st_drain(&e, ST_PROGRESS);
 	outs = st_drain(&e, ST_OUTPUT);
-	expect_failed(prog, outs, 7001, 1, "exited with status 1", "a failing spider");
+	expect_failed(prog, outs, 7001, 1, "exited with code 1", "a failing spider");
 	{
 		size_t len;
 		json_t *last, *seq = progress_of(prog, 7001, &last);
@@ -139,7 +139,7 @@ static void case_failures(void)
 		}
 		free(logz);
 	}
-	expect_failed(prog, outs, 7002, 0, "exited with status 1", "an unknown site");
+	expect_failed(prog, outs, 7002, 0, "exited with code 1", "an unknown site");
 	expect_failed(prog, outs, 7003, 0, "site", "a site of the wrong type");
 	expect_failed(prog, outs, 7004, 0, "searchterms_str", "no search term nor url");
 	expect_failed(prog, outs, 7005, 0, "exactly one", "both a url and a search term");
