@@ -469,8 +469,8 @@ static void reload(struct smd *d)
 		free(n);
 		return;
 	}
-	if (rt_config_load(n, d->opt->config_file, NULL, d->opt->opts, d->opt->nopts,
-	    &err) != 0) {
+	if (rt_config_init(n) != 0 || rt_config_load(n, d->opt->config_file, NULL, d->opt->opts,
+	    d->opt->nopts, &err) != 0) {
 		sm_log_error("SIGHUP: configuration refused, the old one stays: %s", err.msg);
 		rt_config_free(n);
 		free(n);
@@ -647,6 +647,10 @@ static void smd_free(struct smd *d, FILE *logfp)
  * load the same sources again. */
 static int cfg_copy(struct smd *d, struct sm_error *err)
 {
+	int rc = rt_config_init(&d->cfg);
+
+	if (rc != 0)
+		return sm_error_set(err, rc, "out of memory");
 	return rt_config_load(&d->cfg, d->opt->config_file, NULL, d->opt->opts, d->opt->nopts,
 	    err);
 }
