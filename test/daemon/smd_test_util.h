@@ -43,6 +43,7 @@ struct st_env {
 	struct tp *tp;
 	struct tres t;
 	char smd[512], src[512], build[512];
+	char machines[400];     /* machines_dir; "": the source tree's */
 	pid_t pid;              /* a running smd or 0 */
 };
 
@@ -231,7 +232,10 @@ __attribute__((unused)) static pid_t st_smd_start(struct st_env *e, int idle,
 	argv[n++] = o[k++]; } while (0)
 	ST_OPT("state_dir=%s", e->dir);
 	ST_OPT("backend=%s", e->aws ? "aws" : "local");
-	ST_OPT("machines_dir=%s/machines", e->src);
+	if (e->machines[0])
+		ST_OPT("machines_dir=%s", e->machines);
+	else
+		ST_OPT("machines_dir=%s/machines", e->src);
 	ST_OPT("spider_program=%s/test/spider/fake_scrapy", e->build);
 	ST_OPT("spiders_dir=%s", e->dir);
 	ST_OPT("poll_wait=1s");

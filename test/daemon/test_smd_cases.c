@@ -362,8 +362,8 @@ static void instance_machine(struct st_env *e, const char *id, char out[80])
 static void case_sighup(void)
 {
 	struct st_env e;
-	char mdir[600], opt[700], cmd[2400], m1[80], m2[80], m3[80];
-	const char *opts[2] = { opt, NULL };
+	char mdir[400], cmd[2400], m1[80], m2[80], m3[80];
+	const char *opts[1] = { NULL };
 	json_t *prog, *outs;
 
 	if (st_open(&e, "hup") != 0) {
@@ -373,7 +373,7 @@ static void case_sighup(void)
 	snprintf(mdir, sizeof(mdir), "%s/machines", e.dir);
 	snprintf(cmd, sizeof(cmd), "mkdir -p %s && cp %s/machines/*.scxml %s/", mdir, e.src, mdir);
 	(void)!system(cmd);
-	snprintf(opt, sizeof(opt), "machines_dir=%s", mdir);
+	snprintf(e.machines, sizeof(e.machines), "%s", mdir);
 	st_send(&e, ST_QUEUE, TASK(7401, "\"site\": \"walmart\", \"searchterms_str\": \"a\", "
 	    "\"cmd_args\": {\"fake_items\": 6, \"fake_delay_ms\": 500}"));
 	st_smd_start(&e, 0, opts);
