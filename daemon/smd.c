@@ -23,6 +23,7 @@
 #include "act_task.h"
 #include "act_upload.h"
 #include "act_validate.h"
+#include "rt_boot.h"
 #include "rt_config.h"
 #include "sm_engine.h"
 #include "sm_log.h"
@@ -60,11 +61,12 @@ struct smd {
 	struct rt_config *old_cfgs[32]; /* replaced by SIGHUP, kept for borrowed strings */
 	size_t nold;
 	const struct smd_options *opt;
+	struct rt *rt;                  /* the bootstrap: owns what follows */
 	struct sm_statedir *sd;
 	struct store *store;
 	struct sm_loop *loop;
 	struct tp *tp;
-	struct sm_engine *tasks;        /* persisted */
+	struct sm_engine *tasks;        /* persisted (rt's engine) */
 	struct sm_engine *life;         /* volatile: daemon.scxml */
 	struct act_ctx ctx;
 	struct sm_machine *task_m, *daemon_m;
@@ -603,39 +605,49 @@ static FILE *open_log(struct smd *d)
 	return fp;
 }
 
-static void smd_free(struct smd *d, FILE *logfp)
+/* Inside rt_close(): the engines and the transport are gone, the loop is
+ * still there (the spider registry's child watchers). */
+static void smd_teardown(void *arg)
 {
+	struct smd *d = arg;
 	struct machine_ref *r, *rn;
 	struct flight *f, *fn;
 
-	sm_engine_destroy(d->life);
-	sm_engine_destroy(d->tasks);
-	if (d->store)
-		store_sync(d->store, NULL);
-	tp_destroy(d->tp);
 	act_ctx_clear(&d->ctx);
 	free((char *)d->ctx.log_path);
+	d->ctx.log_path = NULL;
 	for (r = d->machines; r; r = rn) {
 		rn = r->next;
 		sm_machine_free(r->m);
 		free(r);
 	}
+	d->machines = NULL;
 	for (f = d->flights; f; f = fn) {
 		fn = f->next;
 		free(f->queue_url);
 		free(f->receipt);
 		free(f);
 	}
+	d->flights = NULL;
 	smd__spiders_free(d->spiders);
-	sm_loop_destroy(d->loop);
-	store_close(d->store);
+	d->spiders = NULL;
+}
+
+static void smd_free(struct smd *d, FILE *logfp)
+{
+	sm_engine_destroy(d->life);
+	if (d->rt) {
+		rt_on_close(d->rt, smd_teardown, d);
+		rt_close(d->rt);
+	} else {
+		smd_teardown(d);
+	}
 	if (logfp) {
 		sm_log_init(NULL, sm_log_level(), "smd");
 		fclose(logfp);
 	}
 	if (d->logf)
 		fclose(d->logf);
-	sm_statedir_close(d->sd);
 	for (size_t i = 0; i < d->nold; i++) {
 		rt_config_free(d->old_cfgs[i]);
 		free(d->old_cfgs[i]);
@@ -658,8 +670,6 @@ static int cfg_copy(struct smd *d, struct sm_error *err)
 int smd_run(const struct smd_options *opt, struct sm_error *err)
 {
 	struct smd d;
-	struct store_options so;
-	struct tp_config tc;
 	json_t *life_task = NULL;
 	FILE *logfp = NULL;
 	char work[PATH_MAX];
@@ -670,28 +680,21 @@ int smd_run(const struct smd_options *opt, struct sm_error *err)
 	d.opt = opt;
 	if ((rc = cfg_copy(&d, err)) != 0)
 		return rc;
-	if ((rc = sm_statedir_open(&d.sd, d.cfg.state_dir, SM_STATEDIR_WRITE, err)) != 0)
+	/* the one bootstrap: loop, state directory (its lock), store, transport,
+	 * the task engine */
+	if ((rc = rt_open(&d.rt, &d.cfg, 0, err)) != 0)
 		goto out;
+	d.loop = rt_loop(d.rt);
+	d.sd = rt_statedir(d.rt);
+	d.store = rt_store(d.rt);
+	d.tp = rt_transport(d.rt);
+	d.tasks = rt_engine(d.rt);
 	logfp = open_log(&d);
 	if (logfp)
 		sm_log_init(logfp, sm_log_level(), "smd");
 	sm_log_info("smd %s starting: state directory '%s', instance %s, backend %s",
 	    SMD_VERSION, sm_statedir_path(d.sd), sm_statedir_instance_id(d.sd),
 	    d.cfg.backend == RT_BACKEND_AWS ? "aws" : "local");
-	store_options_init(&so);
-	so.durability = d.cfg.durability;
-	if ((rc = store_open(&d.store, sm_statedir_path(d.sd), &so, err)) != 0)
-		goto out;
-	if ((rc = sm_loop_create(&d.loop)) != 0) {
-		sm_error_set(err, rc, "cannot create the event loop");
-		goto out;
-	}
-	tp_config_init(&tc);
-	tc.backend = d.cfg.backend == RT_BACKEND_AWS ? "aws" : "local";
-	tc.state_dir = sm_statedir_path(d.sd);
-	tc.store = d.store;
-	if ((rc = tp_create(&d.tp, d.loop, &tc, err)) != 0)
-		goto out;
 	snprintf(work, sizeof(work), "%s", sm_statedir_work_path(d.sd));
 	d.ctx.loop = d.loop;
 	d.ctx.store = d.store;
@@ -708,8 +711,7 @@ int smd_run(const struct smd_options *opt, struct sm_error *err)
 	if ((rc = smd__sweep_orphans(d.sd, err)) != 0)
 		goto out;
 
-	if ((rc = sm_engine_create(&d.tasks, d.loop, d.store, err)) != 0 ||
-	    (rc = sm_engine_create(&d.life, d.loop, NULL, err)) != 0)
+	if ((rc = sm_engine_create(&d.life, d.loop, NULL, err)) != 0)
 		goto out;
 	if ((rc = register_actions(&d, d.tasks, 0)) != 0 ||
 	    (rc = register_actions(&d, d.life, 1)) != 0) {

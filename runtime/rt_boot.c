@@ -19,6 +19,8 @@ struct rt {
 	struct store *store;
 	struct tp *tp;
 	struct sm_engine *engine;
+	rt_close_fn *close_fn;
+	void *close_arg;
 };
 
 int
@@ -74,11 +76,20 @@ rt_close(struct rt *rt)
 		sm_engine_destroy(rt->engine);
 	}
 	tp_destroy(rt->tp);
+	if (rt->close_fn)
+		rt->close_fn(rt->close_arg);
 	store_close(rt->store);
 	sm_statedir_close(rt->sd);
 	if (rt->loop)
 		sm_loop_destroy(rt->loop);
 	free(rt);
+}
+
+void
+rt_on_close(struct rt *rt, rt_close_fn *fn, void *arg)
+{
+	rt->close_fn = fn;
+	rt->close_arg = arg;
 }
 
 int

@@ -64,6 +64,16 @@ int rt_open(struct rt **out, const struct rt_config *cfg, unsigned flags, struct
 void rt_close(struct rt *rt);
 
 /*
+ * A program's own teardown inside rt_close(): `fn(arg)` runs after the
+ * engine and the transport are destroyed (so no action or transport
+ * callback can run any more) and before the store, the state directory and
+ * the loop are closed (so what it frees may still use the loop, e.g. child
+ * watchers).  One hook; a second call replaces it; fn NULL removes it.
+ */
+typedef void rt_close_fn(void *arg);
+void rt_on_close(struct rt *rt, rt_close_fn *fn, void *arg);
+
+/*
  * Register `n` actions with the engine (each def is copied).  SM_EEXISTS
  * (err names the action) when a name is registered twice.  Call before
  * rt_recover().
