@@ -72,9 +72,9 @@ start_one(struct pump *p)
 	p->running++;
 	if (p->send)
 		rc = tp_queue_send(p->tp, p->url, "{\"task_id\": 1, \"site\": \"bench\"}", 0,
-		    on_sent, p);
+		    on_sent, p, NULL);
 	else
-		rc = tp_queue_attributes(p->tp, p->url, names, 1, on_attrs, p);
+		rc = tp_queue_attributes(p->tp, p->url, names, 1, on_attrs, p, NULL);
 	if (rc != 0) {
 		p->running--;
 		p->failed++;
@@ -194,7 +194,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	memset(&uo, 0, sizeof(uo));
-	tp_queue_create(p.tp, "bench-transport", NULL, 0, on_url, &uo);
+	tp_queue_create(p.tp, "bench-transport", NULL, 0, on_url, &uo, NULL);
 	tp_wait(p.tp, &uo.done, 30000);
 	if (uo.code != 0) {
 		fprintf(stderr, "bench_transport: %s\n", uo.msg);

@@ -1,6 +1,8 @@
 /*
- * aws.c - the "aws" transport backend: its state, the signed and retried
- * request layer (aws_call, see aws_private.h) and the ops table.
+ * aws.c - the "aws" transport backend's state and its signed and retried
+ * request layer (aws_call, see aws_private.h).  sqs.c and s3.c build on it;
+ * aws_ops.c puts them together into the backend table.  Nothing here knows
+ * SQS or S3 answers.
  *
  * Retries follow the AWS SDKs' "standard" mode: a retry quota shared by
  * every call of the backend (500 tokens, 5 per retry, 10 per retry after a
@@ -23,7 +25,6 @@
 
 #include "awsconf.h"
 #include "creds.h"
-#include "s3.h"
 #include "sigv4.h"
 #include "sm_log.h"
 #include "sm_loop.h"
@@ -41,6 +42,7 @@ struct aws_call {
 	enum call_state state;
 	aws_done_cb *cb;
 	void *arg;
+	const void *owner;               /* aws_cancel_owner() */
 
 	/* copied spec */
 	char *service, *op, *subject, *method;
@@ -58,6 +60,7 @@ struct aws_call {
 	size_t resp_max;
 	char *resp_file;
 	long timeout_ms;
+	int streaming;
 	aws_error_parser *parse_error;
 	int accept_status;
 
@@ -267,10 +270,6 @@ aws_parse_error_json(const struct http_response *resp, struct aws_service_error 
 int
 aws_parse_error_xml(const struct http_response *resp, struct aws_service_error *out)
 {
-	out->code[0] = out->message[0] = '\0';
-	if (tp__s3_parse_error(resp->body, resp->body_len, out->code, sizeof(out->code),
-	    out->message, sizeof(out->message)) == 0)
-		return 0;
 	out->code[0] = out->message[0] = '\0';
 	if (resp->body_len > 0) {
 		xml_scan(resp->body, resp->body_len, "Code", out->code, sizeof(out->code));
@@ -510,7 +509,14 @@ start_attempt(struct aws_call *c)
 	hs.resp_file = c->resp_file;
 	hs.connect_timeout_ms = b->connect_timeout_ms;
 	hs.ca_file = b->conf->ca_bundle;
-	hs.timeout_ms = c->timeout_ms;
+	if (c->streaming) {
+		/* moving data is never cut off; a stalled transfer is */
+		hs.timeout_ms = -1;
+		hs.low_speed_bytes = b->low_speed_bytes;
+		hs.low_speed_window_s = b->low_speed_window_s;
+	} else {
+		hs.timeout_ms = c->timeout_ms;
+	}
 	sm_error_clear(&err);
 	c->state = CALL_HTTP;
 	rc = http_start(b->http, &hs, on_http_done, c, &c->req, &err);
@@ -683,6 +689,25 @@ on_http_done(void *arg, const struct http_response *resp)
 	call_finish(c, &r, resp);
 }
 
+void
+aws_cancel_owner(struct aws_backend *b, const void *owner)
+{
+	struct aws_call *c, *next;
+
+	for (c = b->calls; c != NULL; c = next) {
+		next = c->next;
+		if (owner == NULL || c->owner != owner)
+			continue;
+		if (c->timer_id != 0)
+			sm_loop_timer_del(b->loop, c->timer_id);
+		if (c->req != NULL)
+			http_cancel(c->req);
+		/* CALL_CREDS: on_creds finds it no more */
+		call_unlink(c);
+		call_free(c);
+	}
+}
+
 /* ---- aws_call --------------------------------------------------------- */
 
 static char *
@@ -720,6 +745,8 @@ aws_call(struct tp *tp, const struct aws_call_spec *spec, aws_done_cb *cb, void 
 	c->b = b;
 	c->cb = cb;
 	c->arg = arg;
+	c->owner = spec->owner;
+	c->streaming = spec->streaming;
 	if (awsconf_split_url(endpoint, &c->scheme, &c->host, &epath, NULL) != 0) {
 		rc = SM_EINVAL;
 		goto fail;
@@ -807,8 +834,8 @@ fail:
 
 /* ---- backend ---------------------------------------------------------- */
 
-static int
-aws_create(struct tp *tp, const struct tp_config *cfg, struct sm_error *err)
+int
+aws_backend_create(struct tp *tp, const struct tp_config *cfg, struct sm_error *err)
 {
 	struct aws_backend *b;
 	int rc;
@@ -834,6 +861,10 @@ aws_create(struct tp *tp, const struct tp_config *cfg, struct sm_error *err)
 	    cfg->connect_timeout_ms : 10000;
 	b->request_timeout_ms = cfg && cfg->request_timeout_ms > 0 ?
 	    cfg->request_timeout_ms : 60000;
+	b->low_speed_bytes = cfg && cfg->low_speed_bytes > 0 ?
+	    cfg->low_speed_bytes : TP_LOW_SPEED_BYTES_DEFAULT;
+	b->low_speed_window_s = cfg && cfg->low_speed_window_s > 0 ?
+	    cfg->low_speed_window_s : TP_LOW_SPEED_WINDOW_S_DEFAULT;
 	b->multipart_threshold = cfg && cfg->multipart_threshold > 0 ?
 	    cfg->multipart_threshold : 16u * 1024 * 1024;
 	b->quota = AWS_QUOTA_INITIAL;
@@ -852,8 +883,8 @@ fail:
 	return rc;
 }
 
-static void
-aws_destroy(struct tp *tp)
+void
+aws_backend_destroy(struct tp *tp)
 {
 	struct aws_backend *b = aws_backend(tp);
 	struct aws_call *c;
@@ -881,29 +912,3 @@ aws_destroy(struct tp *tp)
 	free(b);
 	tp->impl = NULL;
 }
-
-const struct tp__ops tp__aws_ops = {
-	.name = "aws",
-	.create = aws_create,
-	.destroy = aws_destroy,
-	.queue_get_url = aws_sqs_get_url,
-	.queue_create = aws_sqs_create,
-	.queue_receive = aws_sqs_receive,
-	.queue_send = aws_sqs_send,
-	.queue_delete = aws_sqs_delete,
-	.queue_change_visibility = aws_sqs_change_visibility,
-	.queue_send_batch = aws_sqs_send_batch,
-	.queue_delete_batch = aws_sqs_delete_batch,
-	.queue_change_visibility_batch = aws_sqs_change_visibility_batch,
-	.queue_attributes = aws_sqs_attributes,
-	.bucket_create = tp__s3_bucket_create,
-	.object_put_file = tp__s3_object_put_file,
-	.object_put_mem = tp__s3_object_put_mem,
-	.object_get_file = tp__s3_object_get_file,
-	.object_get_mem = tp__s3_object_get_mem,
-	.object_head = tp__s3_object_head,
-	.object_delete = tp__s3_object_delete,
-	.object_list = tp__s3_object_list,
-	.object_copy = tp__s3_object_copy,
-	.presign_get = tp__s3_presign_get,
-};

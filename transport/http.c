@@ -659,7 +659,11 @@ http_start(struct http *h, const struct http_req_spec *spec, http_done_cb *cb, v
 	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
 	    spec->connect_timeout_ms > 0 ? spec->connect_timeout_ms : 10000L);
 	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
-	    spec->timeout_ms > 0 ? spec->timeout_ms : 60000L);
+	    spec->timeout_ms > 0 ? spec->timeout_ms : spec->timeout_ms < 0 ? 0L : 60000L);
+	if (spec->low_speed_bytes > 0 && spec->low_speed_window_s > 0) {
+		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, spec->low_speed_bytes);
+		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, spec->low_speed_window_s);
+	}
 	if (http_url_bypasses_proxy(spec->url))
 		curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->slist);

@@ -59,7 +59,13 @@ struct http_req_spec {
 	const char *ca_file;
 
 	long connect_timeout_ms;       /* 0: 10 s */
-	long timeout_ms;               /* whole transfer; 0: 60 s */
+	long timeout_ms;               /* whole transfer; 0: 60 s; -1: none */
+	/* When both are > 0: the transfer fails (SM_ETIMEOUT) once it has
+	 * moved fewer than low_speed_bytes a second, on average, for
+	 * low_speed_window_s seconds in a row (curl's LOW_SPEED_LIMIT/TIME).
+	 * For long transfers, with timeout_ms = -1. */
+	long low_speed_bytes;
+	long low_speed_window_s;
 };
 
 struct http_response {

@@ -210,12 +210,13 @@ kick(struct local *l)
 		sm_log_warn("local transport: cannot signal its eventfd: %s", strerror(errno));
 }
 
-/* Link `op` and have the loop run it.  On failure frees `op`. */
+/* Link `op` and have the loop run it; *h = op for cancel. */
 static int
-lop_start(struct lop *op)
+lop_start(struct lop *op, void **h)
 {
 	struct local *l = op->l;
 
+	*h = op;
 	op->seq = ++l->next_seq;
 	op->ready = 1;
 	kick(l);
@@ -2323,7 +2324,7 @@ queue_op(struct tp *tp, enum tp__cb_kind kind, enum lop_what what, void *arg, co
 }
 
 static int
-l_get_url(struct tp *tp, const char *name, tp_url_cb *cb, void *arg)
+l_get_url(struct tp *tp, const char *name, tp_url_cb *cb, void *arg, void **h)
 {
 	struct lop *op;
 
@@ -2334,12 +2335,12 @@ l_get_url(struct tp *tp, const char *name, tp_url_cb *cb, void *arg)
 	if ((op = new_op(tp, TP__CB_URL, W_GET_URL, arg, name, NULL, NULL, NULL)) == NULL)
 		return SM_ENOMEM;
 	op->cb.url = cb;
-	return lop_start(op);
+	return lop_start(op, h);
 }
 
 static int
 l_create_q(struct tp *tp, const char *name, const struct tp_attr *attrs, size_t nattrs,
-    tp_url_cb *cb, void *arg)
+    tp_url_cb *cb, void *arg, void **h)
 {
 	struct lop *op;
 	size_t i;
@@ -2375,7 +2376,7 @@ l_create_q(struct tp *tp, const char *name, const struct tp_attr *attrs, size_t 
 				goto nomem;
 		}
 	}
-	return lop_start(op);
+	return lop_start(op, h);
 nomem:
 	lop_free(op);
 	return SM_ENOMEM;
@@ -2383,7 +2384,7 @@ nomem:
 
 static int
 l_receive(struct tp *tp, const char *url, int max, int wait_s, int vis, tp_recv_cb *cb,
-    void *arg)
+    void *arg, void **h)
 {
 	struct lop *op;
 	int rc;
@@ -2395,12 +2396,12 @@ l_receive(struct tp *tp, const char *url, int max, int wait_s, int vis, tp_recv_
 	op->i[1] = wait_s;
 	op->i[2] = vis;
 	op->deadline_ms = (int64_t)sm_time_mono_ms() + (int64_t)wait_s * 1000;
-	return lop_start(op);
+	return lop_start(op, h);
 }
 
 static int
 l_send(struct tp *tp, const char *url, const char *body, int delay_s, tp_sent_cb *cb,
-    void *arg)
+    void *arg, void **h)
 {
 	struct lop *op;
 	int rc;
@@ -2409,11 +2410,12 @@ l_send(struct tp *tp, const char *url, const char *body, int delay_s, tp_sent_cb
 		return rc;
 	op->cb.sent = cb;
 	op->i[1] = delay_s;
-	return lop_start(op);
+	return lop_start(op, h);
 }
 
 static int
-l_delete(struct tp *tp, const char *url, const char *receipt, tp_done_cb *cb, void *arg)
+l_delete(struct tp *tp, const char *url, const char *receipt, tp_done_cb *cb, void *arg,
+    void **h)
 {
 	struct lop *op;
 	int rc;
@@ -2421,12 +2423,12 @@ l_delete(struct tp *tp, const char *url, const char *receipt, tp_done_cb *cb, vo
 	if ((rc = queue_op(tp, TP__CB_DONE, W_DELETE, arg, url, receipt, &op)) != 0)
 		return rc;
 	op->cb.done = cb;
-	return lop_start(op);
+	return lop_start(op, h);
 }
 
 static int
 l_chvis(struct tp *tp, const char *url, const char *receipt, int vis, tp_done_cb *cb,
-    void *arg)
+    void *arg, void **h)
 {
 	struct lop *op;
 	int rc;
@@ -2435,12 +2437,12 @@ l_chvis(struct tp *tp, const char *url, const char *receipt, int vis, tp_done_cb
 		return rc;
 	op->cb.done = cb;
 	op->i[0] = vis;
-	return lop_start(op);
+	return lop_start(op, h);
 }
 
 static int
 batch_op(struct tp *tp, enum lop_what what, const char *url, const struct tp_batch_entry *e,
-    size_t n, tp_batch_cb *cb, void *arg)
+    size_t n, tp_batch_cb *cb, void *arg, void **h)
 {
 	struct lop *op;
 	size_t i;
@@ -2463,7 +2465,7 @@ batch_op(struct tp *tp, enum lop_what what, const char *url, const struct tp_bat
 		    (e[i].receipt && !op->entries[i].receipt))
 			goto nomem;
 	}
-	return lop_start(op);
+	return lop_start(op, h);
 nomem:
 	lop_free(op);
 	return SM_ENOMEM;
@@ -2471,28 +2473,28 @@ nomem:
 
 static int
 l_send_batch(struct tp *tp, const char *url, const struct tp_batch_entry *e, size_t n,
-    tp_batch_cb *cb, void *arg)
+    tp_batch_cb *cb, void *arg, void **h)
 {
-	return batch_op(tp, W_SEND_BATCH, url, e, n, cb, arg);
+	return batch_op(tp, W_SEND_BATCH, url, e, n, cb, arg, h);
 }
 
 static int
 l_delete_batch(struct tp *tp, const char *url, const struct tp_batch_entry *e, size_t n,
-    tp_batch_cb *cb, void *arg)
+    tp_batch_cb *cb, void *arg, void **h)
 {
-	return batch_op(tp, W_DELETE_BATCH, url, e, n, cb, arg);
+	return batch_op(tp, W_DELETE_BATCH, url, e, n, cb, arg, h);
 }
 
 static int
 l_chvis_batch(struct tp *tp, const char *url, const struct tp_batch_entry *e, size_t n,
-    tp_batch_cb *cb, void *arg)
+    tp_batch_cb *cb, void *arg, void **h)
 {
-	return batch_op(tp, W_CHVIS_BATCH, url, e, n, cb, arg);
+	return batch_op(tp, W_CHVIS_BATCH, url, e, n, cb, arg, h);
 }
 
 static int
 l_attrs(struct tp *tp, const char *url, const char *const *names, size_t nnames,
-    tp_attrs_cb *cb, void *arg)
+    tp_attrs_cb *cb, void *arg, void **h)
 {
 	static const char *const known[] = {
 		"All", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
@@ -2523,7 +2525,7 @@ l_attrs(struct tp *tp, const char *url, const char *const *names, size_t nnames,
 			if ((op->attrs[i].name = strdup(names[i])) == NULL)
 				goto nomem;
 	}
-	return lop_start(op);
+	return lop_start(op, h);
 nomem:
 	lop_free(op);
 	return SM_ENOMEM;
@@ -2544,7 +2546,7 @@ obj_op(struct tp *tp, enum tp__cb_kind kind, enum lop_what what, void *arg, cons
 }
 
 static int
-l_bucket(struct tp *tp, const char *bucket, tp_done_cb *cb, void *arg)
+l_bucket(struct tp *tp, const char *bucket, tp_done_cb *cb, void *arg, void **h)
 {
 	struct lop *op;
 	int rc;
@@ -2552,12 +2554,12 @@ l_bucket(struct tp *tp, const char *bucket, tp_done_cb *cb, void *arg)
 	if ((rc = obj_op(tp, TP__CB_DONE, W_BUCKET, arg, bucket, NULL, NULL, NULL, &op)) != 0)
 		return rc;
 	op->cb.done = cb;
-	return lop_start(op);
+	return lop_start(op, h);
 }
 
 static int
 l_put_file(struct tp *tp, const char *bucket, const char *key, const char *path,
-    const char *ctype, tp_object_cb *cb, void *arg)
+    const char *ctype, tp_object_cb *cb, void *arg, void **h)
 {
 	struct lop *op;
 	int rc;
@@ -2566,12 +2568,12 @@ l_put_file(struct tp *tp, const char *bucket, const char *key, const char *path,
 	if ((rc = obj_op(tp, TP__CB_OBJECT, W_PUT_FILE, arg, bucket, key, path, NULL, &op)) != 0)
 		return rc;
 	op->cb.object = cb;
-	return lop_start(op);
+	return lop_start(op, h);
 }
 
 static int
 l_put_mem(struct tp *tp, const char *bucket, const char *key, const void *data, size_t len,
-    const char *ctype, tp_object_cb *cb, void *arg)
+    const char *ctype, tp_object_cb *cb, void *arg, void **h)
 {
 	struct lop *op;
 	int rc;
@@ -2587,12 +2589,12 @@ l_put_mem(struct tp *tp, const char *bucket, const char *key, const void *data, 
 	if (len > 0)
 		memcpy(op->buf, data, len);
 	op->len = len;
-	return lop_start(op);
+	return lop_start(op, h);
 }
 
 static int
 l_get_file(struct tp *tp, const char *bucket, const char *key, const char *path,
-    tp_object_cb *cb, void *arg)
+    tp_object_cb *cb, void *arg, void **h)
 {
 	struct lop *op;
 	int rc;
@@ -2600,12 +2602,12 @@ l_get_file(struct tp *tp, const char *bucket, const char *key, const char *path,
 	if ((rc = obj_op(tp, TP__CB_OBJECT, W_GET_FILE, arg, bucket, key, path, NULL, &op)) != 0)
 		return rc;
 	op->cb.object = cb;
-	return lop_start(op);
+	return lop_start(op, h);
 }
 
 static int
 l_get_mem(struct tp *tp, const char *bucket, const char *key, size_t max, tp_data_cb *cb,
-    void *arg)
+    void *arg, void **h)
 {
 	struct lop *op;
 	int rc;
@@ -2614,11 +2616,12 @@ l_get_mem(struct tp *tp, const char *bucket, const char *key, size_t max, tp_dat
 		return rc;
 	op->cb.data = cb;
 	op->len = max;
-	return lop_start(op);
+	return lop_start(op, h);
 }
 
 static int
-l_head(struct tp *tp, const char *bucket, const char *key, tp_object_cb *cb, void *arg)
+l_head(struct tp *tp, const char *bucket, const char *key, tp_object_cb *cb, void *arg,
+    void **h)
 {
 	struct lop *op;
 	int rc;
@@ -2626,11 +2629,11 @@ l_head(struct tp *tp, const char *bucket, const char *key, tp_object_cb *cb, voi
 	if ((rc = obj_op(tp, TP__CB_OBJECT, W_HEAD, arg, bucket, key, NULL, NULL, &op)) != 0)
 		return rc;
 	op->cb.object = cb;
-	return lop_start(op);
+	return lop_start(op, h);
 }
 
 static int
-l_odel(struct tp *tp, const char *bucket, const char *key, tp_done_cb *cb, void *arg)
+l_odel(struct tp *tp, const char *bucket, const char *key, tp_done_cb *cb, void *arg, void **h)
 {
 	struct lop *op;
 	int rc;
@@ -2638,12 +2641,12 @@ l_odel(struct tp *tp, const char *bucket, const char *key, tp_done_cb *cb, void 
 	if ((rc = obj_op(tp, TP__CB_DONE, W_ODELETE, arg, bucket, key, NULL, NULL, &op)) != 0)
 		return rc;
 	op->cb.done = cb;
-	return lop_start(op);
+	return lop_start(op, h);
 }
 
 static int
 l_list(struct tp *tp, const char *bucket, const char *prefix, const char *delim,
-    const char *cont, int max_keys, tp_list_cb *cb, void *arg)
+    const char *cont, int max_keys, tp_list_cb *cb, void *arg, void **h)
 {
 	struct lop *op;
 	int rc;
@@ -2652,12 +2655,12 @@ l_list(struct tp *tp, const char *bucket, const char *prefix, const char *delim,
 		return rc;
 	op->cb.list = cb;
 	op->i[0] = max_keys;
-	return lop_start(op);
+	return lop_start(op, h);
 }
 
 static int
 l_copy(struct tp *tp, const char *sb, const char *sk, const char *db, const char *dk,
-    tp_object_cb *cb, void *arg)
+    tp_object_cb *cb, void *arg, void **h)
 {
 	struct lop *op;
 	int rc;
@@ -2665,7 +2668,7 @@ l_copy(struct tp *tp, const char *sb, const char *sk, const char *db, const char
 	if ((rc = obj_op(tp, TP__CB_OBJECT, W_COPY, arg, sb, sk, db, dk, &op)) != 0)
 		return rc;
 	op->cb.object = cb;
-	return lop_start(op);
+	return lop_start(op, h);
 }
 
 static char *
@@ -2851,6 +2854,20 @@ local_destroy(struct tp *tp)
 	local_free(l);
 }
 
+/* tp_cancel: a queued operation is dropped before it runs, a long poll's
+ * timer disarmed (every operation runs to its end within one loop turn,
+ * so there is never half-done work or a temporary file to clean up). */
+static void
+local_cancel(struct tp *tp, void *h)
+{
+	struct lop *op = h;
+
+	lop_unlink(op);
+	if (op->timer != 0)
+		sm_loop_timer_del(tp->loop, op->timer);
+	lop_free(op);
+}
+
 const struct tp__ops tp__local_ops = {
 	.name = "local",
 	.create = local_create,
@@ -2875,6 +2892,7 @@ const struct tp__ops tp__local_ops = {
 	.object_list = l_list,
 	.object_copy = l_copy,
 	.presign_get = l_presign,
+	.cancel = local_cancel,
 };
 
 /* ---- the name checks alone (local_private.h) ----------------------------- */

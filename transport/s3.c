@@ -26,6 +26,7 @@
 #include "awsconf.h"
 #include "creds.h"
 #include "sigv4.h"
+#include "sm_log.h"
 #include "sm_text.h"
 #include "sm_loop.h"
 #include "transport_private.h"
@@ -155,15 +156,17 @@ out:
 
 /*
  * The error parser hook s3.c gives the aws request layer: the XML body
- * (aws_parse_error_xml in aws.c, built on tp__s3_parse_error), else for
- * bodyless answers (HEAD) a code named after the status.
+ * (tp__s3_parse_error, else the plain scan of aws_parse_error_xml), else
+ * for bodyless answers (HEAD) a code named after the status.
  */
 static int
 s3_parse_error_resp(const struct http_response *resp, struct aws_service_error *out)
 {
 	out->code[0] = '\0';
 	out->message[0] = '\0';
-	if (resp->body_len > 0 && aws_parse_error_xml(resp, out) == 0)
+	if (resp->body_len > 0 && (tp__s3_parse_error(resp->body, resp->body_len, out->code,
+	    sizeof(out->code), out->message, sizeof(out->message)) == 0 ||
+	    aws_parse_error_xml(resp, out) == 0))
 		return 0;
 	out->code[0] = '\0';
 	out->message[0] = '\0';
@@ -566,6 +569,7 @@ s3_res_set(struct s3_res *d, int code, int status, const char *err_code, const c
 struct s3_mpu;
 
 struct s3_op {
+	struct aws_op base;        /* first: the handle for cancel */
 	struct tp *tp;
 	const char *opname;        /* static: "PutObject" */
 	char *bucket;
@@ -599,6 +603,8 @@ s3_op_free(struct s3_op *op)
 	free(op);
 }
 
+static void s3_cancel(struct tp *tp, struct aws_op *base);
+
 static struct s3_op *
 s3_op_new(struct tp *tp, const char *opname, const char *bucket, const char *key,
     enum tp__cb_kind kind, void *arg)
@@ -608,6 +614,7 @@ s3_op_new(struct tp *tp, const char *opname, const char *bucket, const char *key
 
 	if ((op = calloc(1, sizeof(*op))) == NULL)
 		return NULL;
+	op->base.cancel = s3_cancel;
 	op->tp = tp;
 	op->opname = opname;
 	op->kind = kind;
@@ -645,6 +652,8 @@ struct s3_req {
 	size_t resp_max;
 	const char *resp_file;
 	int accept_status;
+	int streaming;             /* an object body or part: see aws_call_spec */
+	const void *owner;         /* NULL: the op (aws_cancel_owner) */
 };
 
 static int
@@ -680,6 +689,8 @@ s3_send(struct s3_op *op, const struct s3_req *rq, aws_done_cb *cb, void *arg)
 	spec.resp_file = rq->resp_file;
 	spec.parse_error = s3_parse_error_resp;
 	spec.accept_status = rq->accept_status;
+	spec.streaming = rq->streaming;
+	spec.owner = rq->owner != NULL ? rq->owner : op;
 	rc = aws_call(op->tp, &spec, cb, arg);
 out:
 	free(base);
@@ -752,7 +763,8 @@ s3_bucket_create_done(void *arg, const struct tp_result *r, const struct http_re
 }
 
 int
-tp__s3_bucket_create(struct tp *tp, const char *bucket, tp_done_cb *cb, void *arg)
+tp__s3_bucket_create(struct tp *tp, const char *bucket, tp_done_cb *cb, void *arg,
+    void **handle)
 {
 	struct aws_backend *b = aws_backend(tp);
 	struct s3_op *op;
@@ -782,6 +794,8 @@ tp__s3_bucket_create(struct tp *tp, const char *bucket, tp_done_cb *cb, void *ar
 	}
 	if ((rc = s3_send(op, &rq, s3_bucket_create_done, op)) != 0)
 		s3_op_free(op);
+	else
+		*handle = op;
 	return rc;
 }
 
@@ -808,7 +822,8 @@ s3_put_done(void *arg, const struct tp_result *r, const struct http_response *re
 
 int
 tp__s3_object_put_mem(struct tp *tp, const char *bucket, const char *key,
-    const void *data, size_t len, const char *content_type, tp_object_cb *cb, void *arg)
+    const void *data, size_t len, const char *content_type, tp_object_cb *cb, void *arg,
+    void **handle)
 {
 	struct s3_op *op;
 	struct s3_req rq;
@@ -833,16 +848,27 @@ tp__s3_object_put_mem(struct tp *tp, const char *bucket, const char *key,
 	rq.body = len > 0 ? data : NULL;
 	rq.body_len = len;
 	rq.payload_hash = hash;
+	rq.streaming = 1;
 	if ((rc = s3_send(op, &rq, s3_put_done, op)) != 0)
 		s3_op_free(op);
+	else
+		*handle = op;
 	return rc;
 }
 
 /* ---- multipart upload --------------------------------------------------- */
 
+struct s3_mpu;
+
+struct s3_part {
+	struct s3_mpu *m;
+	unsigned index;
+};
+
 struct s3_mpu {
 	struct s3_op *op;
 	char *upload_id;
+	struct s3_part *parts;     /* one per part: the argument of its calls */
 	uint64_t part_size;
 	unsigned nparts;
 	unsigned next;             /* next part index to start (0-based) */
@@ -852,6 +878,10 @@ struct s3_mpu {
 	int failed;
 	int completing;
 	int complete_tries;
+	/* canceled: the caller has had its callback; what is left (the
+	 * CreateMultipartUpload answer to wait for, the abort) is the
+	 * backend's own job (aws_backend.jobs) and calls back no one */
+	int canceled;
 	struct s3_res err;         /* the first failure */
 };
 
@@ -868,6 +898,7 @@ s3_mpu_free(struct s3_mpu *m)
 		for (i = 0; i < m->nparts; i++)
 			free(m->etags[i]);
 	free(m->etags);
+	free(m->parts);
 	free(m->upload_id);
 	free(m);
 }
@@ -878,7 +909,12 @@ s3_mpu_report(struct s3_mpu *m)
 	struct s3_op *op = m->op;
 
 	op->mpu = NULL;
-	s3_finish(op, &m->err.r);
+	if (m->canceled) {
+		aws_backend(op->tp)->jobs--;
+		s3_op_free(op);
+	} else {
+		s3_finish(op, &m->err.r);
+	}
 	s3_mpu_free(m);
 }
 
@@ -889,6 +925,11 @@ s3_mpu_abort_done(void *arg, const struct tp_result *r, const struct http_respon
 	size_t n;
 
 	(void)resp;
+	if (r->code != 0 && m->canceled)
+		sm_log_warn("s3: aborting multipart upload '%s' of '%s' after a cancel failed "
+		    "(%s): remove it with AbortMultipartUpload or a bucket lifecycle rule",
+		    m->upload_id, m->op->subject, r->message != NULL ? r->message :
+		    sm_strerror(r->code));
 	if (r->code != 0) {
 		/* Keep the first failure; say the abort failed too. */
 		n = strlen(m->err.msg);
@@ -908,7 +949,8 @@ s3_mpu_abort(struct s3_mpu *m)
 	struct aws_query q = { "uploadId", m->upload_id };
 	struct s3_req rq;
 
-	if (m->upload_id == NULL || m->err.r.code == SM_ECANCELED) {
+	/* when the transport is going away, nothing may be sent */
+	if (m->upload_id == NULL || m->op->tp->closing || aws_backend(m->op->tp)->destroying) {
 		s3_mpu_report(m);
 		return;
 	}
@@ -920,6 +962,10 @@ s3_mpu_abort(struct s3_mpu *m)
 	rq.nquery = 1;
 	if (s3_send(m->op, &rq, s3_mpu_abort_done, m) != 0) {
 		size_t n = strlen(m->err.msg);
+		if (m->canceled)
+			sm_log_warn("s3: could not start aborting multipart upload '%s' of "
+			    "'%s' after a cancel: remove it with AbortMultipartUpload or a "
+			    "bucket lifecycle rule", m->upload_id, m->op->subject);
 		snprintf(m->err.msg + n, sizeof(m->err.msg) - n,
 		    "; could not start aborting multipart upload '%s'", m->upload_id);
 		s3_mpu_report(m);
@@ -1102,11 +1148,6 @@ s3_mpu_complete(struct s3_mpu *m)
 	}
 }
 
-struct s3_part {
-	struct s3_mpu *m;
-	unsigned index;
-};
-
 static void
 s3_mpu_part_done(void *arg, const struct tp_result *r, const struct http_response *resp)
 {
@@ -1116,7 +1157,6 @@ s3_mpu_part_done(void *arg, const struct tp_result *r, const struct http_respons
 	struct s3_res res;
 	const char *etag;
 
-	free(p);
 	m->inflight--;
 	s3_res_copy(&res, r);
 	if (res.r.code == 0) {
@@ -1169,11 +1209,7 @@ s3_mpu_part_start(struct s3_mpu *m, unsigned index, struct s3_res *res)
 		    off + len, op->path);
 		return rc;
 	}
-	if ((p = malloc(sizeof(*p))) == NULL) {
-		s3_res_set(res, SM_ENOMEM, 0, NULL, "s3 UploadPart on '%s' failed: out of memory",
-		    op->subject);
-		return SM_ENOMEM;
-	}
+	p = &m->parts[index];
 	p->m = m;
 	p->index = index;
 	snprintf(num, sizeof(num), "%u", index + 1);
@@ -1191,8 +1227,8 @@ s3_mpu_part_start(struct s3_mpu *m, unsigned index, struct s3_res *res)
 	rq.body_file_offset = off;
 	rq.body_file_len = len;
 	rq.payload_hash = hash;
+	rq.streaming = 1;
 	if ((rc = s3_send(op, &rq, s3_mpu_part_done, p)) != 0) {
-		free(p);
 		s3_res_set(res, rc, 0, NULL, "s3 UploadPart on '%s' failed: part %u: could not start: %s",
 		    op->subject, index + 1, sm_strerror(rc));
 		return rc;
@@ -1241,6 +1277,11 @@ s3_mpu_create_done(void *arg, const struct tp_result *r, const struct http_respo
 		return;
 	}
 	xmlFreeDoc(doc);
+	if (m->canceled) {
+		/* canceled while this answer was on its way: abort what it made */
+		s3_mpu_abort(m);
+		return;
+	}
 	s3_mpu_pump(m);
 }
 
@@ -1261,8 +1302,9 @@ s3_mpu_start(struct s3_op *op, size_t threshold)
 	m->op = op;
 	m->part_size = ps;
 	m->nparts = (unsigned)((op->size + ps - 1) / ps);
-	if ((m->etags = calloc(m->nparts, sizeof(char *))) == NULL) {
-		free(m);
+	if ((m->etags = calloc(m->nparts, sizeof(char *))) == NULL ||
+	    (m->parts = calloc(m->nparts, sizeof(*m->parts))) == NULL) {
+		s3_mpu_free(m);
 		return SM_ENOMEM;
 	}
 	h.name = "Content-Type";
@@ -1275,6 +1317,8 @@ s3_mpu_start(struct s3_op *op, size_t threshold)
 	rq.nquery = 1;
 	rq.headers = &h;
 	rq.nheaders = 1;
+	/* its own owner: a cancel lets this answer arrive, to abort what it made */
+	rq.owner = m;
 	if ((rc = s3_send(op, &rq, s3_mpu_create_done, m)) != 0) {
 		s3_mpu_free(m);
 		return rc;
@@ -1285,7 +1329,7 @@ s3_mpu_start(struct s3_op *op, size_t threshold)
 
 int
 tp__s3_object_put_file(struct tp *tp, const char *bucket, const char *key,
-    const char *path, const char *content_type, tp_object_cb *cb, void *arg)
+    const char *path, const char *content_type, tp_object_cb *cb, void *arg, void **handle)
 {
 	struct aws_backend *b = aws_backend(tp);
 	struct s3_op *op;
@@ -1324,6 +1368,8 @@ tp__s3_object_put_file(struct tp *tp, const char *bucket, const char *key,
 		close(fd);
 		if ((rc = s3_mpu_start(op, threshold)) != 0)
 			s3_op_free(op);
+		else
+			*handle = op;
 		return rc;
 	}
 	/* Stream the file through SHA-256 for x-amz-content-sha256. */
@@ -1345,9 +1391,51 @@ tp__s3_object_put_file(struct tp *tp, const char *bucket, const char *key,
 		rq.body_file_len = op->size;
 	}
 	rq.payload_hash = hash;
+	rq.streaming = 1;
 	if ((rc = s3_send(op, &rq, s3_put_done, op)) != 0)
 		s3_op_free(op);
+	else
+		*handle = op;
 	return rc;
+}
+
+/* ---- cancel ------------------------------------------------------------- */
+
+/*
+ * Stop `op` for tp_cancel: its calls end (a download's temporary file is
+ * removed), its callback never runs.  A multipart upload becomes the
+ * backend's own job: aborted on the server now if it has an id, else when
+ * the CreateMultipartUpload answer (left running) brings one.
+ */
+static void
+s3_cancel(struct tp *tp, struct aws_op *base)
+{
+	struct s3_op *op = (struct s3_op *)base;
+	struct aws_backend *b = aws_backend(tp);
+	struct s3_mpu *m = op->mpu;
+
+	aws_cancel_owner(b, op);
+	if (op->tmp != NULL)
+		unlink(op->tmp);
+	if (m == NULL) {
+		s3_op_free(op);
+		return;
+	}
+	m->inflight = 0;
+	m->completing = 0;
+	m->canceled = 1;
+	b->jobs++;
+	if (!m->failed) {
+		m->failed = 1;
+		s3_res_set(&m->err, SM_ECANCELED, 0, NULL, "s3 PutObject on '%s' canceled",
+		    op->subject);
+	}
+	if (tp->closing) {
+		aws_cancel_owner(b, m);
+		s3_mpu_report(m);
+	} else if (m->upload_id != NULL) {
+		s3_mpu_abort(m);
+	}
 }
 
 /* ---- get ---------------------------------------------------------------- */
@@ -1416,7 +1504,7 @@ fail:
 
 int
 tp__s3_object_get_file(struct tp *tp, const char *bucket, const char *key,
-    const char *path, tp_object_cb *cb, void *arg)
+    const char *path, tp_object_cb *cb, void *arg, void **handle)
 {
 	struct s3_op *op;
 	struct s3_req rq;
@@ -1443,9 +1531,12 @@ tp__s3_object_get_file(struct tp *tp, const char *bucket, const char *key,
 	rq.method = "GET";
 	rq.key = key;
 	rq.resp_file = op->tmp;
+	rq.streaming = 1;
 	if ((rc = s3_send(op, &rq, s3_get_file_done, op)) != 0) {
 		unlink(op->tmp);
 		s3_op_free(op);
+	} else {
+		*handle = op;
 	}
 	return rc;
 nomem:
@@ -1478,7 +1569,7 @@ s3_get_mem_done(void *arg, const struct tp_result *r, const struct http_response
 
 int
 tp__s3_object_get_mem(struct tp *tp, const char *bucket, const char *key, size_t max,
-    tp_data_cb *cb, void *arg)
+    tp_data_cb *cb, void *arg, void **handle)
 {
 	struct s3_op *op;
 	struct s3_req rq;
@@ -1496,8 +1587,11 @@ tp__s3_object_get_mem(struct tp *tp, const char *bucket, const char *key, size_t
 	/* One more byte than allowed so "exactly max" and "beyond" differ;
 	 * at least S3_ERR_BODY_MAX so that an error body still parses. */
 	rq.resp_max = max < S3_ERR_BODY_MAX ? S3_ERR_BODY_MAX : max < SIZE_MAX ? max + 1 : max;
+	rq.streaming = 1;
 	if ((rc = s3_send(op, &rq, s3_get_mem_done, op)) != 0)
 		s3_op_free(op);
+	else
+		*handle = op;
 	return rc;
 }
 
@@ -1523,7 +1617,7 @@ s3_head_done(void *arg, const struct tp_result *r, const struct http_response *r
 
 int
 tp__s3_object_head(struct tp *tp, const char *bucket, const char *key,
-    tp_object_cb *cb, void *arg)
+    tp_object_cb *cb, void *arg, void **handle)
 {
 	struct s3_op *op;
 	struct s3_req rq;
@@ -1539,6 +1633,8 @@ tp__s3_object_head(struct tp *tp, const char *bucket, const char *key,
 	rq.key = key;
 	if ((rc = s3_send(op, &rq, s3_head_done, op)) != 0)
 		s3_op_free(op);
+	else
+		*handle = op;
 	return rc;
 }
 
@@ -1561,7 +1657,7 @@ s3_delete_done(void *arg, const struct tp_result *r, const struct http_response 
 
 int
 tp__s3_object_delete(struct tp *tp, const char *bucket, const char *key,
-    tp_done_cb *cb, void *arg)
+    tp_done_cb *cb, void *arg, void **handle)
 {
 	struct s3_op *op;
 	struct s3_req rq;
@@ -1577,6 +1673,8 @@ tp__s3_object_delete(struct tp *tp, const char *bucket, const char *key,
 	rq.key = key;
 	if ((rc = s3_send(op, &rq, s3_delete_done, op)) != 0)
 		s3_op_free(op);
+	else
+		*handle = op;
 	return rc;
 }
 
@@ -1612,7 +1710,7 @@ s3_list_done(void *arg, const struct tp_result *r, const struct http_response *r
 int
 tp__s3_object_list(struct tp *tp, const char *bucket, const char *prefix,
     const char *delimiter, const char *continuation, int max_keys, tp_list_cb *cb,
-    void *arg)
+    void *arg, void **handle)
 {
 	struct s3_op *op;
 	struct s3_req rq;
@@ -1652,6 +1750,8 @@ tp__s3_object_list(struct tp *tp, const char *bucket, const char *prefix,
 	rq.nquery = nq;
 	if ((rc = s3_send(op, &rq, s3_list_done, op)) != 0)
 		s3_op_free(op);
+	else
+		*handle = op;
 	return rc;
 }
 
@@ -1747,7 +1847,7 @@ s3_copy_send(struct s3_op *op)
 
 int
 tp__s3_object_copy(struct tp *tp, const char *src_bucket, const char *src_key,
-    const char *dst_bucket, const char *dst_key, tp_object_cb *cb, void *arg)
+    const char *dst_bucket, const char *dst_key, tp_object_cb *cb, void *arg, void **handle)
 {
 	struct s3_op *op;
 	char *enc = NULL;
@@ -1771,6 +1871,8 @@ out:
 	free(enc);
 	if (rc != 0)
 		s3_op_free(op);
+	else
+		*handle = op;
 	return rc;
 }
 

@@ -2,7 +2,10 @@
  * s3.h - S3 over REST/XML for the "aws" transport backend (tp__s3_ prefix).
  *
  * Each entry has exactly the signature of the matching struct tp__ops
- * member (transport_private.h); aws.c puts them into tp__aws_ops.  They
+ * member (transport_private.h); aws_ops.c puts them into tp__aws_ops.  The
+ * handle they store is a struct aws_op (aws_private.h) whose cancel stops
+ * the operation's calls, removes a download's temporary file and turns a
+ * multipart upload into the backend's own job that aborts it.  They
  * expect tp->impl to be the aws backend (struct aws_backend, aws_private.h)
  * and send every request through aws_call() (signed per attempt, retried
  * per AWS standard mode, clock skew corrected).
@@ -25,8 +28,10 @@
  *     answer with an <Error> body from CompleteMultipartUpload or
  *     CopyObject is sent again while transient/throttling and attempts
  *     remain (max attempts), else fails; an upload canceled by
- *     tp_destroy is not aborted (nothing may be sent then: a bucket
- *     lifecycle rule for incomplete uploads cleans it up);
+ *     tp_cancel is aborted (after the CreateMultipartUpload answer when
+ *     that is still in flight), one canceled by tp_destroy is not
+ *     (nothing may be sent then: a bucket lifecycle rule for incomplete
+ *     uploads cleans it up);
  *   - get_file writes <path>.tmp.XXXXXX, fsyncs and renames; the temporary
  *     file is removed on failure;
  *   - tp_object.etag is the ETag without its quotes; put/copy report the
@@ -40,8 +45,9 @@
  *     copy (0 if that HEAD fails: the copy itself succeeded);
  *   - get_mem: the whole answer is read into memory up to max + 1 bytes
  *     (at least 64 KiB so that an error body still parses).
- * Requests use aws_parse_error_xml (aws.c, built on tp__s3_parse_error)
- * with a fallback naming the status for bodyless (HEAD) answers.
+ * Requests parse errors with tp__s3_parse_error, then the plain scan of
+ * aws_parse_error_xml (aws.c), then a fallback naming the status for
+ * bodyless (HEAD) answers.
  */
 #ifndef TRANSPORT_S3_H
 #define TRANSPORT_S3_H
@@ -51,24 +57,26 @@
 
 #include "transport.h"
 
-int tp__s3_bucket_create(struct tp *tp, const char *bucket, tp_done_cb *cb, void *arg);
+int tp__s3_bucket_create(struct tp *tp, const char *bucket, tp_done_cb *cb, void *arg,
+    void **handle);
 int tp__s3_object_put_file(struct tp *tp, const char *bucket, const char *key,
-    const char *path, const char *content_type, tp_object_cb *cb, void *arg);
+    const char *path, const char *content_type, tp_object_cb *cb, void *arg, void **handle);
 int tp__s3_object_put_mem(struct tp *tp, const char *bucket, const char *key,
-    const void *data, size_t len, const char *content_type, tp_object_cb *cb, void *arg);
+    const void *data, size_t len, const char *content_type, tp_object_cb *cb, void *arg,
+    void **handle);
 int tp__s3_object_get_file(struct tp *tp, const char *bucket, const char *key,
-    const char *path, tp_object_cb *cb, void *arg);
+    const char *path, tp_object_cb *cb, void *arg, void **handle);
 int tp__s3_object_get_mem(struct tp *tp, const char *bucket, const char *key, size_t max,
-    tp_data_cb *cb, void *arg);
+    tp_data_cb *cb, void *arg, void **handle);
 int tp__s3_object_head(struct tp *tp, const char *bucket, const char *key,
-    tp_object_cb *cb, void *arg);
+    tp_object_cb *cb, void *arg, void **handle);
 int tp__s3_object_delete(struct tp *tp, const char *bucket, const char *key,
-    tp_done_cb *cb, void *arg);
+    tp_done_cb *cb, void *arg, void **handle);
 int tp__s3_object_list(struct tp *tp, const char *bucket, const char *prefix,
     const char *delimiter, const char *continuation, int max_keys, tp_list_cb *cb,
-    void *arg);
+    void *arg, void **handle);
 int tp__s3_object_copy(struct tp *tp, const char *src_bucket, const char *src_key,
-    const char *dst_bucket, const char *dst_key, tp_object_cb *cb, void *arg);
+    const char *dst_bucket, const char *dst_key, tp_object_cb *cb, void *arg, void **handle);
 char *tp__s3_presign_get(struct tp *tp, const char *bucket, const char *key,
     int expires_s, struct sm_error *err);
 

@@ -27,6 +27,7 @@
 #define SQS_RESP_MAX (1024u * 1024)
 
 struct sqs_ctx {
+	struct aws_op base;         /* first: the handle for cancel */
 	enum tp__cb_kind kind;
 	const char *op;
 	union tp__cb cb;
@@ -317,10 +318,19 @@ out:
 	ctx_free(x);
 }
 
-/* Send `body` (stolen) as AmazonSQS.<op>. */
+static void
+sqs_cancel(struct tp *tp, struct aws_op *op)
+{
+	struct sqs_ctx *x = (struct sqs_ctx *)op;
+
+	aws_cancel_owner(aws_backend(tp), x);
+	ctx_free(x);
+}
+
+/* Send `body` (stolen) as AmazonSQS.<op>; *h = x once started. */
 static int
 sqs_call(struct tp *tp, struct sqs_ctx *x, const char *subject, json_t *body, long extra_ms,
-    size_t resp_max)
+    size_t resp_max, void **handle)
 {
 	struct aws_backend *b = aws_backend(tp);
 	struct http_header h[2];
@@ -353,10 +363,14 @@ sqs_call(struct tp *tp, struct sqs_ctx *x, const char *subject, json_t *body, lo
 	s.resp_max = resp_max;
 	s.timeout_ms = b->request_timeout_ms + extra_ms;
 	s.parse_error = aws_parse_error_json;
+	s.owner = x;
+	x->base.cancel = sqs_cancel;
 	rc = aws_call(tp, &s, on_done, x);
 	free(text);
 	if (rc != 0)
 		ctx_free(x);
+	else
+		*handle = x;
 	return rc;
 }
 
@@ -401,7 +415,7 @@ jset(json_t *o, const char *key, json_t *v)
 #define FUNCPTR(f) ((void *)(uintptr_t)(f))
 
 int
-aws_sqs_get_url(struct tp *tp, const char *name, tp_url_cb *cb, void *arg)
+aws_sqs_get_url(struct tp *tp, const char *name, tp_url_cb *cb, void *arg, void **h)
 {
 	struct sqs_ctx *x = ctx_new(TP__CB_URL, "GetQueueUrl", FUNCPTR(cb), arg);
 	json_t *b = json_object();
@@ -411,12 +425,12 @@ aws_sqs_get_url(struct tp *tp, const char *name, tp_url_cb *cb, void *arg)
 		json_decref(b);
 		return x == NULL || b == NULL ? SM_ENOMEM : SM_EINVAL;
 	}
-	return sqs_call(tp, x, name, b, 0, SQS_RESP_MAX);
+	return sqs_call(tp, x, name, b, 0, SQS_RESP_MAX, h);
 }
 
 int
 aws_sqs_create(struct tp *tp, const char *name, const struct tp_attr *attrs, size_t n,
-    tp_url_cb *cb, void *arg)
+    tp_url_cb *cb, void *arg, void **h)
 {
 	struct sqs_ctx *x = ctx_new(TP__CB_URL, "CreateQueue", FUNCPTR(cb), arg);
 	json_t *b = json_object(), *a = NULL;
@@ -436,7 +450,7 @@ aws_sqs_create(struct tp *tp, const char *name, const struct tp_attr *attrs, siz
 		json_object_set_new(b, "Attributes", a);
 		a = NULL;
 	}
-	return sqs_call(tp, x, name, b, 0, SQS_RESP_MAX);
+	return sqs_call(tp, x, name, b, 0, SQS_RESP_MAX, h);
 inval:
 	ctx_free(x);
 	json_decref(b);
@@ -450,7 +464,7 @@ nomem:
 
 int
 aws_sqs_receive(struct tp *tp, const char *url, int max, int wait_s, int visibility_s,
-    tp_recv_cb *cb, void *arg)
+    tp_recv_cb *cb, void *arg, void **h)
 {
 	struct sqs_ctx *x = ctx_new(TP__CB_RECV, "ReceiveMessage", FUNCPTR(cb), arg);
 	json_t *b = json_object(), *names;
@@ -469,7 +483,7 @@ aws_sqs_receive(struct tp *tp, const char *url, int max, int wait_s, int visibil
 	/* the new name, and the old one for services that predate it */
 	json_object_set(b, "MessageSystemAttributeNames", names);
 	json_object_set_new(b, "AttributeNames", names);
-	return sqs_call(tp, x, url, b, (long)wait_s * 1000, SQS_RECV_MAX);
+	return sqs_call(tp, x, url, b, (long)wait_s * 1000, SQS_RECV_MAX, h);
 nomem:
 	ctx_free(x);
 	json_decref(b);
@@ -478,7 +492,7 @@ nomem:
 
 int
 aws_sqs_send(struct tp *tp, const char *url, const char *body, int delay_s, tp_sent_cb *cb,
-    void *arg)
+    void *arg, void **h)
 {
 	struct sqs_ctx *x = ctx_new(TP__CB_SENT, "SendMessage", FUNCPTR(cb), arg);
 	json_t *b = json_object();
@@ -497,12 +511,12 @@ aws_sqs_send(struct tp *tp, const char *url, const char *body, int delay_s, tp_s
 	if (delay_s > 0)
 		json_object_set_new(b, "DelaySeconds", json_integer(delay_s));
 	md5_hex(body, strlen(body), x->sent_md5);
-	return sqs_call(tp, x, url, b, 0, SQS_RESP_MAX);
+	return sqs_call(tp, x, url, b, 0, SQS_RESP_MAX, h);
 }
 
 static int
 receipt_op(struct tp *tp, const char *op, const char *url, const char *receipt, int vis,
-    tp_done_cb *cb, void *arg)
+    tp_done_cb *cb, void *arg, void **h)
 {
 	struct sqs_ctx *x = ctx_new(TP__CB_DONE, op, FUNCPTR(cb), arg);
 	json_t *b = json_object();
@@ -519,28 +533,28 @@ receipt_op(struct tp *tp, const char *op, const char *url, const char *receipt, 
 	}
 	if (vis >= 0)
 		json_object_set_new(b, "VisibilityTimeout", json_integer(vis));
-	return sqs_call(tp, x, url, b, 0, SQS_RESP_MAX);
+	return sqs_call(tp, x, url, b, 0, SQS_RESP_MAX, h);
 }
 
 int
 aws_sqs_delete(struct tp *tp, const char *url, const char *receipt, tp_done_cb *cb,
-    void *arg)
+    void *arg, void **h)
 {
-	return receipt_op(tp, "DeleteMessage", url, receipt, -1, cb, arg);
+	return receipt_op(tp, "DeleteMessage", url, receipt, -1, cb, arg, h);
 }
 
 int
 aws_sqs_change_visibility(struct tp *tp, const char *url, const char *receipt, int vis,
-    tp_done_cb *cb, void *arg)
+    tp_done_cb *cb, void *arg, void **h)
 {
-	return receipt_op(tp, "ChangeMessageVisibility", url, receipt, vis, cb, arg);
+	return receipt_op(tp, "ChangeMessageVisibility", url, receipt, vis, cb, arg, h);
 }
 
 enum batch_kind { B_SEND, B_DELETE, B_VIS };
 
 static int
 batch_op(struct tp *tp, enum batch_kind kind, const char *url,
-    const struct tp_batch_entry *e, size_t n, tp_batch_cb *cb, void *arg)
+    const struct tp_batch_entry *e, size_t n, tp_batch_cb *cb, void *arg, void **h)
 {
 	static const char *const ops[] = { "SendMessageBatch", "DeleteMessageBatch",
 		"ChangeMessageVisibilityBatch" };
@@ -591,7 +605,7 @@ batch_op(struct tp *tp, enum batch_kind kind, const char *url,
 	if (jset(b, "QueueUrl", jsn(url)) != 0)
 		goto fail;
 	json_object_set_new(b, "Entries", arr);
-	return sqs_call(tp, x, url, b, 0, SQS_RESP_MAX);
+	return sqs_call(tp, x, url, b, 0, SQS_RESP_MAX, h);
 fail:
 	json_decref(o);
 	json_decref(arr);
@@ -602,28 +616,28 @@ fail:
 
 int
 aws_sqs_send_batch(struct tp *tp, const char *url, const struct tp_batch_entry *e, size_t n,
-    tp_batch_cb *cb, void *arg)
+    tp_batch_cb *cb, void *arg, void **h)
 {
-	return batch_op(tp, B_SEND, url, e, n, cb, arg);
+	return batch_op(tp, B_SEND, url, e, n, cb, arg, h);
 }
 
 int
 aws_sqs_delete_batch(struct tp *tp, const char *url, const struct tp_batch_entry *e,
-    size_t n, tp_batch_cb *cb, void *arg)
+    size_t n, tp_batch_cb *cb, void *arg, void **h)
 {
-	return batch_op(tp, B_DELETE, url, e, n, cb, arg);
+	return batch_op(tp, B_DELETE, url, e, n, cb, arg, h);
 }
 
 int
 aws_sqs_change_visibility_batch(struct tp *tp, const char *url,
-    const struct tp_batch_entry *e, size_t n, tp_batch_cb *cb, void *arg)
+    const struct tp_batch_entry *e, size_t n, tp_batch_cb *cb, void *arg, void **h)
 {
-	return batch_op(tp, B_VIS, url, e, n, cb, arg);
+	return batch_op(tp, B_VIS, url, e, n, cb, arg, h);
 }
 
 int
 aws_sqs_attributes(struct tp *tp, const char *url, const char *const *names, size_t n,
-    tp_attrs_cb *cb, void *arg)
+    tp_attrs_cb *cb, void *arg, void **h)
 {
 	struct sqs_ctx *x = ctx_new(TP__CB_ATTRS, "GetQueueAttributes", FUNCPTR(cb), arg);
 	json_t *b = json_object(), *arr = json_array();
@@ -651,7 +665,7 @@ aws_sqs_attributes(struct tp *tp, const char *url, const char *const *names, siz
 		json_decref(b);
 		return SM_EINVAL;
 	}
-	return sqs_call(tp, x, url, b, 0, SQS_RESP_MAX);
+	return sqs_call(tp, x, url, b, 0, SQS_RESP_MAX, h);
 }
 
 /* ---- the parser alone (sqs_private.h) ----------------------------------- */

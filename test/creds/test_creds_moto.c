@@ -47,7 +47,7 @@ round_trip(const char *label, const char *bucket, int expect_ok)
 		return;
 	}
 	tpc_reset(&d);
-	rc = tp_bucket_create(tp, bucket, tpc_on_done, &d);
+	rc = tp_bucket_create(tp, bucket, tpc_on_done, &d, NULL);
 	if (rc == 0)
 		tp_wait(tp, &d.done, 20000);
 	if (!expect_ok) {
@@ -61,12 +61,12 @@ round_trip(const char *label, const char *bucket, int expect_ok)
 	ok(rc == 0 && d.done && d.code == 0, "%s: bucket created (%s)", label, d.msg);
 	tpc_reset(&d);
 	rc = tp_object_put_mem(tp, bucket, "dir/hello world.txt", "hi there", 8, "text/plain",
-	    tpc_on_object, &d);
+	    tpc_on_object, &d, NULL);
 	if (rc == 0)
 		tp_wait(tp, &d.done, 20000);
 	ok(rc == 0 && d.done && d.code == 0, "%s: object put (%s)", label, d.msg);
 	tpc_reset(&d);
-	rc = tp_object_get_mem(tp, bucket, "dir/hello world.txt", 1024, tpc_on_data, &d);
+	rc = tp_object_get_mem(tp, bucket, "dir/hello world.txt", 1024, tpc_on_data, &d, NULL);
 	if (rc == 0)
 		tp_wait(tp, &d.done, 20000);
 	ok(rc == 0 && d.done && d.code == 0, "%s: object get (%s)", label, d.msg);

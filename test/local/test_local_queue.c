@@ -83,7 +83,7 @@ send_later(struct sm_loop *loop, uint64_t id, void *arg)
 
 	(void)loop;
 	(void)id;
-	if (tp_queue_send(d->tp, d->url, "woken", 0, tres_sent_cb, &d->t) != 0)
+	if (tp_queue_send(d->tp, d->url, "woken", 0, tres_sent_cb, &d->t, NULL) != 0)
 		d->t.code = -1;
 	return -1;
 }
@@ -140,27 +140,27 @@ main(int argc, char **argv)
 	env_open(&e);
 
 	/* names and urls */
-	is_int(tp_queue_create(e.tp, "bad name", NULL, 0, tres_url_cb, &t), SM_EINVAL,
+	is_int(tp_queue_create(e.tp, "bad name", NULL, 0, tres_url_cb, &t, NULL), SM_EINVAL,
 	    "queue name with a space refused at the call");
-	is_int(tp_queue_create(e.tp, "../../etc", NULL, 0, tres_url_cb, &t), SM_EINVAL,
+	is_int(tp_queue_create(e.tp, "../../etc", NULL, 0, tres_url_cb, &t, NULL), SM_EINVAL,
 	    "queue name with slashes refused");
 	{
 		char longname[100];
 		memset(longname, 'a', 81);
 		longname[81] = '\0';
-		is_int(tp_queue_get_url(e.tp, longname, tres_url_cb, &t), SM_EINVAL,
+		is_int(tp_queue_get_url(e.tp, longname, tres_url_cb, &t, NULL), SM_EINVAL,
 		    "queue name of 81 characters refused");
 	}
-	is_int(tp_queue_send(e.tp, "local://queue/a/../b", "x", 0, tres_sent_cb, &t),
+	is_int(tp_queue_send(e.tp, "local://queue/a/../b", "x", 0, tres_sent_cb, &t, NULL),
 	    SM_EINVAL, "malformed queue url refused");
-	is_int(tp_queue_send(e.tp, "https://sqs.example/q", "x", 0, tres_sent_cb, &t),
+	is_int(tp_queue_send(e.tp, "https://sqs.example/q", "x", 0, tres_sent_cb, &t, NULL),
 	    SM_EINVAL, "foreign queue url refused");
 	{
 		struct tp_attr bad[] = { { "VisibilityTimeout", "99999" } };
 		struct tp_attr unk[] = { { "NoSuchAttribute", "1" } };
-		is_int(tp_queue_create(e.tp, "q", bad, 1, tres_url_cb, &t), SM_EINVAL,
+		is_int(tp_queue_create(e.tp, "q", bad, 1, tres_url_cb, &t, NULL), SM_EINVAL,
 		    "attribute out of range refused");
-		is_int(tp_queue_create(e.tp, "q", unk, 1, tres_url_cb, &t), SM_EINVAL,
+		is_int(tp_queue_create(e.tp, "q", unk, 1, tres_url_cb, &t, NULL), SM_EINVAL,
 		    "unknown attribute refused");
 	}
 
@@ -317,7 +317,7 @@ main(int argc, char **argv)
 	{
 		struct tres c = {0};
 
-		ok(tp_queue_receive(e.tp, url, 1, 20, 30, tres_recv_cb, &c) == 0,
+		ok(tp_queue_receive(e.tp, url, 1, 20, 30, tres_recv_cb, &c, NULL) == 0,
 		    "started a long poll");
 		sm_loop_run_once(e.loop, 50);
 		ok(!c.done, "the poll is waiting");
@@ -334,8 +334,8 @@ main(int argc, char **argv)
 		int i;
 
 		env_open(&e);
-		ok(tp_queue_get_url(e.tp, "work", destroy_in_cb, &d) == 0 &&
-		    tp_queue_get_url(e.tp, "work", tres_url_cb, &o2) == 0,
+		ok(tp_queue_get_url(e.tp, "work", destroy_in_cb, &d, NULL) == 0 &&
+		    tp_queue_get_url(e.tp, "work", tres_url_cb, &o2, NULL) == 0,
 		    "started two operations");
 		for (i = 0; i < 20 && !d.ran; i++)
 			sm_loop_run_once(e.loop, 100);

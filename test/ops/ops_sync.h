@@ -236,40 +236,42 @@ tres_list_cb(void *arg, const struct tp_result *r, const struct tp_object *objs,
 		}                                                               \
 	} while (0)
 
-#define s_get_url(tp, t, name) TRES_RUN(tp, t, tp_queue_get_url(tp, name, tres_url_cb, t))
+#define s_get_url(tp, t, name) TRES_RUN(tp, t, tp_queue_get_url(tp, name, tres_url_cb, t, NULL))
 #define s_create_queue(tp, t, name, a, na) \
-	TRES_RUN(tp, t, tp_queue_create(tp, name, a, na, tres_url_cb, t))
+	TRES_RUN(tp, t, tp_queue_create(tp, name, a, na, tres_url_cb, t, NULL))
 #define s_receive(tp, t, url, max, wait, vis) \
-	TRES_RUN(tp, t, tp_queue_receive(tp, url, max, wait, vis, tres_recv_cb, t))
+	TRES_RUN(tp, t, tp_queue_receive(tp, url, max, wait, vis, tres_recv_cb, t, NULL))
 #define s_send(tp, t, url, body, delay) \
-	TRES_RUN(tp, t, tp_queue_send(tp, url, body, delay, tres_sent_cb, t))
-#define s_delete(tp, t, url, rh) TRES_RUN(tp, t, tp_queue_delete(tp, url, rh, tres_done_cb, t))
+	TRES_RUN(tp, t, tp_queue_send(tp, url, body, delay, tres_sent_cb, t, NULL))
+#define s_delete(tp, t, url, rh) \
+	TRES_RUN(tp, t, tp_queue_delete(tp, url, rh, tres_done_cb, t, NULL))
 #define s_chvis(tp, t, url, rh, vis) \
-	TRES_RUN(tp, t, tp_queue_change_visibility(tp, url, rh, vis, tres_done_cb, t))
+	TRES_RUN(tp, t, tp_queue_change_visibility(tp, url, rh, vis, tres_done_cb, t, NULL))
 #define s_send_batch(tp, t, url, e, n) \
-	TRES_RUN(tp, t, tp_queue_send_batch(tp, url, e, n, tres_batch_cb, t))
+	TRES_RUN(tp, t, tp_queue_send_batch(tp, url, e, n, tres_batch_cb, t, NULL))
 #define s_delete_batch(tp, t, url, e, n) \
-	TRES_RUN(tp, t, tp_queue_delete_batch(tp, url, e, n, tres_batch_cb, t))
+	TRES_RUN(tp, t, tp_queue_delete_batch(tp, url, e, n, tres_batch_cb, t, NULL))
 #define s_chvis_batch(tp, t, url, e, n) \
-	TRES_RUN(tp, t, tp_queue_change_visibility_batch(tp, url, e, n, tres_batch_cb, t))
+	TRES_RUN(tp, t, tp_queue_change_visibility_batch(tp, url, e, n, tres_batch_cb, t, NULL))
 #define s_attrs(tp, t, url, names, nn) \
-	TRES_RUN(tp, t, tp_queue_attributes(tp, url, names, nn, tres_attrs_cb, t))
-#define s_bucket(tp, t, b) TRES_RUN(tp, t, tp_bucket_create(tp, b, tres_done_cb, t))
+	TRES_RUN(tp, t, tp_queue_attributes(tp, url, names, nn, tres_attrs_cb, t, NULL))
+#define s_bucket(tp, t, b) TRES_RUN(tp, t, tp_bucket_create(tp, b, tres_done_cb, t, NULL))
 #define s_put_mem(tp, t, b, k, d, n) \
 	TRES_RUN(tp, t, tp_object_put_mem(tp, b, k, d, n, "application/octet-stream", \
-	    tres_object_cb, t))
+	    tres_object_cb, t, NULL))
 #define s_put_file(tp, t, b, k, path) \
-	TRES_RUN(tp, t, tp_object_put_file(tp, b, k, path, NULL, tres_object_cb, t))
+	TRES_RUN(tp, t, tp_object_put_file(tp, b, k, path, NULL, tres_object_cb, t, NULL))
 #define s_get_mem(tp, t, b, k, max) \
-	TRES_RUN(tp, t, tp_object_get_mem(tp, b, k, max, tres_data_cb, t))
+	TRES_RUN(tp, t, tp_object_get_mem(tp, b, k, max, tres_data_cb, t, NULL))
 #define s_get_file(tp, t, b, k, path) \
-	TRES_RUN(tp, t, tp_object_get_file(tp, b, k, path, tres_object_cb, t))
-#define s_head(tp, t, b, k) TRES_RUN(tp, t, tp_object_head(tp, b, k, tres_object_cb, t))
-#define s_odelete(tp, t, b, k) TRES_RUN(tp, t, tp_object_delete(tp, b, k, tres_done_cb, t))
+	TRES_RUN(tp, t, tp_object_get_file(tp, b, k, path, tres_object_cb, t, NULL))
+#define s_head(tp, t, b, k) TRES_RUN(tp, t, tp_object_head(tp, b, k, tres_object_cb, t, NULL))
+#define s_odelete(tp, t, b, k) \
+	TRES_RUN(tp, t, tp_object_delete(tp, b, k, tres_done_cb, t, NULL))
 #define s_list(tp, t, b, p, d, c, max) \
-	TRES_RUN(tp, t, tp_object_list(tp, b, p, d, c, max, tres_list_cb, t))
+	TRES_RUN(tp, t, tp_object_list(tp, b, p, d, c, max, tres_list_cb, t, NULL))
 #define s_copy(tp, t, sb, sk, db, dk) \
-	TRES_RUN(tp, t, tp_object_copy(tp, sb, sk, db, dk, tres_object_cb, t))
+	TRES_RUN(tp, t, tp_object_copy(tp, sb, sk, db, dk, tres_object_cb, t, NULL))
 
 /* The value of attribute `name` in t, or NULL. */
 __attribute__((unused)) static const char *

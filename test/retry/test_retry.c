@@ -49,7 +49,7 @@ static void
 run_delete(struct tp *tp, struct tp_out *o)
 {
 	memset(o, 0, sizeof(*o));
-	if (tp_queue_delete(tp, qurl, "rh-1", tpc_on_done, o) != 0) {
+	if (tp_queue_delete(tp, qurl, "rh-1", tpc_on_done, o, NULL) != 0) {
 		o->code = -1;
 		return;
 	}
@@ -289,7 +289,7 @@ test_hostile(void)
 		snprintf(script, sizeof(script), "{\"default\":{\"body\":%s}}", json_body); \
 		faultd_script(&fd, script);                                     \
 		memset(&o, 0, sizeof(o));                                       \
-		tp_queue_receive(tp, qurl, 10, 0, 30, tpc_on_recv, &o);             \
+		tp_queue_receive(tp, qurl, 10, 0, 30, tpc_on_recv, &o, NULL);             \
 		tp_wait(tp, &o.done, 30000);                                    \
 	} while (0)
 
@@ -321,7 +321,7 @@ test_hostile(void)
 	/* an answer over the receive cap (16 MiB) */
 	faultd_script(&fd, "{\"default\":{\"body\":\"{\\\"Messages\\\":[\",\"big\":17000000}}");
 	memset(&o, 0, sizeof(o));
-	tp_queue_receive(tp, qurl, 10, 0, 30, tpc_on_recv, &o);
+	tp_queue_receive(tp, qurl, 10, 0, 30, tpc_on_recv, &o, NULL);
 	tp_wait(tp, &o.done, 60000);
 	is_int(o.code, SM_ETOOBIG, "receive: a 17 MB answer is refused (SM_ETOOBIG)");
 
@@ -329,27 +329,28 @@ test_hostile(void)
 	faultd_script(&fd, "{\"default\":{\"body\":\"{\\\"MessageId\\\":\\\"id1\\\","
 	    "\\\"MD5OfMessageBody\\\":\\\"00000000000000000000000000000000\\\"}\"}}");
 	memset(&o, 0, sizeof(o));
-	tp_queue_send(tp, qurl, "hello", 0, tpc_on_sent, &o);
+	tp_queue_send(tp, qurl, "hello", 0, tpc_on_sent, &o, NULL);
 	tp_wait(tp, &o.done, 30000);
 	is_int(o.code, SM_ECORRUPT, "send: an MD5OfMessageBody that is not ours: SM_ECORRUPT");
 	faultd_script(&fd, "{\"default\":{\"body\":\"{\\\"MessageId\\\":\\\"id1\\\","
 	    "\\\"MD5OfMessageBody\\\":\\\"5d41402abc4b2a76b9719d911017c592\\\"}\"}}");
 	memset(&o, 0, sizeof(o));
-	tp_queue_send(tp, qurl, "hello", 0, tpc_on_sent, &o);
+	tp_queue_send(tp, qurl, "hello", 0, tpc_on_sent, &o, NULL);
 	tp_wait(tp, &o.done, 30000);
 	ok(o.code == 0 && strcmp(o.msgid, "id1") == 0, "send: matching MD5 accepted");
 	faultd_script(&fd, "{\"default\":{\"body\":\"{}\"}}");
 	memset(&o, 0, sizeof(o));
-	tp_queue_send(tp, qurl, "hello", 0, tpc_on_sent, &o);
+	tp_queue_send(tp, qurl, "hello", 0, tpc_on_sent, &o, NULL);
 	tp_wait(tp, &o.done, 30000);
 	is_int(o.code, SM_EPROTO, "send: no MessageId is SM_EPROTO");
 	memset(&o, 0, sizeof(o));
-	is_int(tp_queue_send(tp, qurl, "\xff\xfe bad utf-8", 0, tpc_on_sent, &o), SM_EINVAL,
+	is_int(tp_queue_send(tp, qurl, "\xff\xfe bad utf-8", 0, tpc_on_sent, &o, NULL),
+	    SM_EINVAL,
 	    "send: a body that is not UTF-8 is refused before sending");
 
 	faultd_script(&fd, "{\"default\":{\"body\":\"{\\\"QueueUrl\\\": null}\"}}");
 	memset(&o, 0, sizeof(o));
-	tp_queue_get_url(tp, "q", tpc_on_url, &o);
+	tp_queue_get_url(tp, "q", tpc_on_url, &o, NULL);
 	tp_wait(tp, &o.done, 30000);
 	is_int(o.code, SM_EPROTO, "get_url: no QueueUrl is SM_EPROTO");
 
@@ -362,7 +363,7 @@ test_hostile(void)
 			{ .id = "a", .receipt = "r-a" }, { .id = "b", .receipt = "r-b" },
 			{ .id = "c", .receipt = "r-c" } };
 		memset(&o, 0, sizeof(o));
-		tp_queue_delete_batch(tp, qurl, e, 3, tpc_on_batch, &o);
+		tp_queue_delete_batch(tp, qurl, e, 3, tpc_on_batch, &o, NULL);
 		tp_wait(tp, &o.done, 30000);
 		is_int(o.code, 0, "batch: the call succeeds");
 		is_int(o.nout, 3, "3 outcomes");
@@ -375,7 +376,7 @@ test_hostile(void)
 	{
 		struct tp_batch_entry e[1] = { { .id = "a", .receipt = "r-a" } };
 		memset(&o, 0, sizeof(o));
-		tp_queue_delete_batch(tp, qurl, e, 1, tpc_on_batch, &o);
+		tp_queue_delete_batch(tp, qurl, e, 1, tpc_on_batch, &o, NULL);
 		tp_wait(tp, &o.done, 30000);
 		is_int(o.code, SM_EPROTO, "batch: Successful not a list is SM_EPROTO");
 	}
@@ -401,7 +402,7 @@ test_reuse(void)
 	    "\\\"MD5OfMessageBody\\\": \\\"9dd4e461268c8034f5c8564e155c67a6\\\"}\"}}");
 	for (i = 0; i < 10; i++) {
 		memset(&o, 0, sizeof(o));
-		if (tp_queue_send(tp, qurl, "x", 0, tpc_on_sent, &o) != 0) {
+		if (tp_queue_send(tp, qurl, "x", 0, tpc_on_sent, &o, NULL) != 0) {
 			all_ok = 0;
 			break;
 		}
@@ -460,7 +461,7 @@ test_tls(void)
 	}
 	aws_set_backoff_scale(tp, 0);
 	memset(&o, 0, sizeof(o));
-	tp_queue_delete(tp, url, "r", tpc_on_done, &o);
+	tp_queue_delete(tp, url, "r", tpc_on_done, &o, NULL);
 	tp_wait(tp, &o.done, 30000);
 	is_int(o.code, SM_ETLS, "tls: a self-signed server is refused (SM_ETLS)");
 	is_int(o.attempts, 1, "tls: not retried");
@@ -477,7 +478,7 @@ test_tls(void)
 		goto stop;
 	}
 	memset(&o, 0, sizeof(o));
-	tp_queue_delete(tp, url, "r", tpc_on_done, &o);
+	tp_queue_delete(tp, url, "r", tpc_on_done, &o, NULL);
 	tp_wait(tp, &o.done, 30000);
 	is_int(o.code, 0, "tls: trusted through AWS_CA_BUNDLE, the call succeeds (%s)", o.msg);
 	tp_destroy(tp);
@@ -509,8 +510,8 @@ test_destroy_cancels(void)
 	faultd_script(&fd, "{\"default\":{\"delay\":2}}");
 	memset(&o1, 0, sizeof(o1));
 	memset(&o2, 0, sizeof(o2));
-	tp_queue_delete(tp, qurl, "r", tpc_on_done, &o1);
-	tp_queue_delete(tp, qurl, "r", tpc_on_done, &o2);
+	tp_queue_delete(tp, qurl, "r", tpc_on_done, &o1, NULL);
+	tp_queue_delete(tp, qurl, "r", tpc_on_done, &o2, NULL);
 	ok(!o1.done, "no callback inside the call");
 	sm_loop_run_once(loop, 50);
 	tp_destroy(tp);

@@ -52,42 +52,43 @@ static int
 put_mem(struct tp *tp, const char *b, const char *k, const void *d, size_t n, struct tp_out *x)
 {
 	tpc_reset(x);
-	return finish(tp, x, tp_object_put_mem(tp, b, k, d, n, "text/plain", tpc_on_object, x));
+	return finish(tp, x, tp_object_put_mem(tp, b, k, d, n, "text/plain", tpc_on_object, x,
+	    NULL));
 }
 
 static int
 put_file(struct tp *tp, const char *b, const char *k, const char *path, struct tp_out *x)
 {
 	tpc_reset(x);
-	return finish(tp, x, tp_object_put_file(tp, b, k, path, NULL, tpc_on_object, x));
+	return finish(tp, x, tp_object_put_file(tp, b, k, path, NULL, tpc_on_object, x, NULL));
 }
 
 static int
 get_mem(struct tp *tp, const char *b, const char *k, size_t max, struct tp_out *x)
 {
 	tpc_reset(x);
-	return finish(tp, x, tp_object_get_mem(tp, b, k, max, tpc_on_data, x));
+	return finish(tp, x, tp_object_get_mem(tp, b, k, max, tpc_on_data, x, NULL));
 }
 
 static int
 get_file(struct tp *tp, const char *b, const char *k, const char *path, struct tp_out *x)
 {
 	tpc_reset(x);
-	return finish(tp, x, tp_object_get_file(tp, b, k, path, tpc_on_object, x));
+	return finish(tp, x, tp_object_get_file(tp, b, k, path, tpc_on_object, x, NULL));
 }
 
 static int
 head(struct tp *tp, const char *b, const char *k, struct tp_out *x)
 {
 	tpc_reset(x);
-	return finish(tp, x, tp_object_head(tp, b, k, tpc_on_object, x));
+	return finish(tp, x, tp_object_head(tp, b, k, tpc_on_object, x, NULL));
 }
 
 static int
 del(struct tp *tp, const char *b, const char *k, struct tp_out *x)
 {
 	tpc_reset(x);
-	return finish(tp, x, tp_object_delete(tp, b, k, tpc_on_done, x));
+	return finish(tp, x, tp_object_delete(tp, b, k, tpc_on_done, x, NULL));
 }
 
 static int
@@ -95,7 +96,8 @@ list(struct tp *tp, const char *b, const char *prefix, const char *delim, const 
     int max, struct tp_out *x)
 {
 	tpc_reset(x);
-	return finish(tp, x, tp_object_list(tp, b, prefix, delim, cont, max, tpc_on_list, x));
+	return finish(tp, x, tp_object_list(tp, b, prefix, delim, cont, max, tpc_on_list, x,
+	    NULL));
 }
 
 static int
@@ -103,14 +105,14 @@ copy(struct tp *tp, const char *sb, const char *sk, const char *db, const char *
     struct tp_out *x)
 {
 	tpc_reset(x);
-	return finish(tp, x, tp_object_copy(tp, sb, sk, db, dk, tpc_on_object, x));
+	return finish(tp, x, tp_object_copy(tp, sb, sk, db, dk, tpc_on_object, x, NULL));
 }
 
 static int
 mkbucket(struct tp *tp, const char *b, struct tp_out *x)
 {
 	tpc_reset(x);
-	return finish(tp, x, tp_bucket_create(tp, b, tpc_on_done, x));
+	return finish(tp, x, tp_bucket_create(tp, b, tpc_on_done, x, NULL));
 }
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -628,7 +630,7 @@ test_files(struct tp *tp)
 	ok(stat(dst, &st) == 0 && st.st_size == 0, "empty file downloaded");
 
 	is_int(tp_object_put_file(tp, BUCKET, "files/x", "/nonexistent/file", NULL, tpc_on_object,
-	    &x) != 0, 1, "put_file of a missing file fails at once");
+	    &x, NULL) != 0, 1, "put_file of a missing file fails at once");
 	tpc_reset(&x);
 }
 
@@ -639,6 +641,7 @@ test_multipart(struct tp *tp)
 	char src[512], dst[512], s1[65], s2[65], out[256], expect[128];
 	size_t size = 40 * MiB;
 	uint64_t t0, t1;
+	tp_op_id id;
 
 	snprintf(src, sizeof(src), "%s/big.bin", workdir);
 	snprintf(dst, sizeof(dst), "%s/big.out", workdir);
@@ -679,7 +682,8 @@ test_multipart(struct tp *tp)
 
 	/* failure midway: the file shrinks after the upload started */
 	tpc_reset(&x);
-	is_int(tp_object_put_file(tp, BUCKET, "big/shrinking", src, NULL, tpc_on_object, &x), 0,
+	is_int(tp_object_put_file(tp, BUCKET, "big/shrinking", src, NULL, tpc_on_object, &x,
+	    NULL), 0,
 	    "start a multipart put");
 	ok(truncate(src, 6 * MiB) == 0, "the file shrinks to 6 MiB meanwhile");
 	finish(tp, &x, 0);
@@ -699,6 +703,31 @@ test_multipart(struct tp *tp)
 	like_str(x.msg, "no-such-bucket-here", "message names the bucket");
 	is_int(run_boto(out, sizeof(out), "uploads", BUCKET, NULL, NULL), 0, "uploads");
 	is_str(out, "0\n", "still nothing left");
+
+	/* canceled once moto holds the upload: aborted there, nothing left */
+	make_big(src, 40 * MiB, 5);
+	tpc_reset(&x);
+	is_int(tp_object_put_file(tp, BUCKET, "big/canceled", src, NULL, tpc_on_object, &x,
+	    &id), 0, "start a multipart put to cancel");
+	strcpy(out, "?");
+	for (t0 = sm_time_mono_ms(); !x.done && sm_time_mono_ms() - t0 < 20000; ) {
+		sm_loop_run_once(loop, 100);
+		if (run_boto(out, sizeof(out), "uploads", BUCKET, NULL, NULL) == 0 &&
+		    strcmp(out, "1\n") == 0)
+			break;
+	}
+	is_str(out, "1\n", "moto holds one unfinished upload (mid-way)");
+	is_int(tp_cancel(tp, id), 0, "tp_cancel mid-way");
+	is_int(x.calls, 1, "callback once");
+	is_int(x.code, SM_ECANCELED, "SM_ECANCELED");
+	for (t0 = sm_time_mono_ms(); tp_pending(tp) > 0 && sm_time_mono_ms() - t0 < 30000; )
+		sm_loop_run_once(loop, 100);
+	is_int((int)tp_pending(tp), 0, "the abort finished");
+	is_int(run_boto(out, sizeof(out), "uploads", BUCKET, NULL, NULL), 0,
+	    "boto3 list_multipart_uploads");
+	is_str(out, "0\n", "the canceled upload was aborted: nothing left");
+	is_int(x.calls, 1, "no second callback");
+	is_int(head(tp, BUCKET, "big/canceled", &x), SM_ENOTFOUND, "no object was created");
 	unlink(src);
 	tpc_reset(&x);
 }

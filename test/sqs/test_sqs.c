@@ -42,7 +42,7 @@ create_queue(const char *name, char *url, size_t size)
 	struct tp_out o;
 
 	memset(&o, 0, sizeof(o));
-	if (tp_queue_create(tp, name, NULL, 0, tpc_on_url, &o) != 0)
+	if (tp_queue_create(tp, name, NULL, 0, tpc_on_url, &o, NULL) != 0)
 		return -1;
 	wait_for(&o);
 	snprintf(url, size, "%s", o.url);
@@ -53,7 +53,7 @@ static void
 send_one(const char *url, const char *body, struct tp_out *o)
 {
 	memset(o, 0, sizeof(*o));
-	if (tp_queue_send(tp, url, body, 0, tpc_on_sent, o) != 0) {
+	if (tp_queue_send(tp, url, body, 0, tpc_on_sent, o, NULL) != 0) {
 		o->code = -1;
 		return;
 	}
@@ -64,7 +64,7 @@ static void
 recv_some(const char *url, int max, int wait_s, int vis, struct tp_out *o)
 {
 	memset(o, 0, sizeof(*o));
-	if (tp_queue_receive(tp, url, max, wait_s, vis, tpc_on_recv, o) != 0) {
+	if (tp_queue_receive(tp, url, max, wait_s, vis, tpc_on_recv, o, NULL) != 0) {
 		o->code = -1;
 		return;
 	}
@@ -85,18 +85,18 @@ test_basic(void)
 	is_str(url2, url, "same URL");
 
 	memset(&o, 0, sizeof(o));
-	tp_queue_get_url(tp, "smd-basic", tpc_on_url, &o);
+	tp_queue_get_url(tp, "smd-basic", tpc_on_url, &o, NULL);
 	wait_for(&o);
 	is_int(o.code, 0, "GetQueueUrl");
 	is_str(o.url, url, "GetQueueUrl gives the created URL");
 
 	memset(&o, 0, sizeof(o));
-	tp_queue_create(tp, "smd-attrs", qa, 1, tpc_on_url, &o);
+	tp_queue_create(tp, "smd-attrs", qa, 1, tpc_on_url, &o, NULL);
 	wait_for(&o);
 	is_int(o.code, 0, "CreateQueue with attributes");
 	snprintf(url2, sizeof(url2), "%s", o.url);
 	memset(&o, 0, sizeof(o));
-	tp_queue_attributes(tp, url2, names, 2, tpc_on_attrs, &o);
+	tp_queue_attributes(tp, url2, names, 2, tpc_on_attrs, &o, NULL);
 	wait_for(&o);
 	is_int(o.code, 0, "GetQueueAttributes (two names)");
 	is_str(attr(&o, "VisibilityTimeout"), "45", "the attribute we created it with");
@@ -122,18 +122,18 @@ test_basic(void)
 		struct tp_out d;
 		snprintf(receipt, sizeof(receipt), "%s", o.m[0].receipt);
 		memset(&d, 0, sizeof(d));
-		tp_queue_change_visibility(tp, url, receipt, 0, tpc_on_done, &d);
+		tp_queue_change_visibility(tp, url, receipt, 0, tpc_on_done, &d, NULL);
 		wait_for(&d);
 		is_int(d.code, 0, "ChangeMessageVisibility to 0");
 		recv_some(url, 10, 2, 30, &o);
 		is_int(o.n, 1, "visible again after ChangeMessageVisibility");
 		memset(&d, 0, sizeof(d));
-		tp_queue_delete(tp, url, o.m[0].receipt, tpc_on_done, &d);
+		tp_queue_delete(tp, url, o.m[0].receipt, tpc_on_done, &d, NULL);
 		wait_for(&d);
 		is_int(d.code, 0, "DeleteMessage");
 	}
 	memset(&o, 0, sizeof(o));
-	tp_queue_attributes(tp, url, NULL, 0, tpc_on_attrs, &o);
+	tp_queue_attributes(tp, url, NULL, 0, tpc_on_attrs, &o, NULL);
 	wait_for(&o);
 	is_int(o.code, 0, "GetQueueAttributes All");
 	ok(o.nattrs >= 5, "several attributes (%zu)", o.nattrs);
@@ -148,7 +148,7 @@ test_missing(void)
 	char url[512];
 
 	memset(&o, 0, sizeof(o));
-	tp_queue_get_url(tp, "smd-no-such-queue", tpc_on_url, &o);
+	tp_queue_get_url(tp, "smd-no-such-queue", tpc_on_url, &o, NULL);
 	wait_for(&o);
 	is_int(o.code, SM_ENOTFOUND, "GetQueueUrl of a missing queue: SM_ENOTFOUND");
 	ok(strstr(o.err_code, "NonExistentQueue") || strstr(o.err_code, "QueueDoesNotExist"),
@@ -183,7 +183,7 @@ test_batches(void)
 	e[2].id = "e3";
 	e[2].body = "batch three";
 	memset(&o, 0, sizeof(o));
-	tp_queue_send_batch(tp, url, e, 3, tpc_on_batch, &o);
+	tp_queue_send_batch(tp, url, e, 3, tpc_on_batch, &o, NULL);
 	wait_for(&o);
 	is_int(o.code, 0, "SendMessageBatch");
 	ok(o.nout == 3 && o.out_codes[0] == 0 && o.out_codes[1] == 0 && o.out_codes[2] == 0,
@@ -206,7 +206,7 @@ test_batches(void)
 	e[1].receipt = "not-a-receipt-handle";
 	e[1].visibility_s = 120;
 	memset(&o, 0, sizeof(o));
-	tp_queue_change_visibility_batch(tp, url, e, 2, tpc_on_batch, &o);
+	tp_queue_change_visibility_batch(tp, url, e, 2, tpc_on_batch, &o, NULL);
 	wait_for(&o);
 	is_int(o.code, 0, "ChangeMessageVisibilityBatch call");
 	is_int(o.out_codes[0], 0, "the valid entry succeeded");
@@ -223,7 +223,7 @@ test_batches(void)
 	e[3].id = "d4";
 	e[3].receipt = "bogus-receipt";
 	memset(&o, 0, sizeof(o));
-	tp_queue_delete_batch(tp, url, e, 4, tpc_on_batch, &o);
+	tp_queue_delete_batch(tp, url, e, 4, tpc_on_batch, &o, NULL);
 	wait_for(&o);
 	is_int(o.code, 0, "DeleteMessageBatch call");
 	ok(o.out_codes[0] == 0 && o.out_codes[1] == 0 && o.out_codes[2] == 0,
@@ -258,7 +258,7 @@ test_bodies(void)
 		if (r.n == 1) {
 			struct tp_out d;
 			memset(&d, 0, sizeof(d));
-			tp_queue_delete(tp, url, r.m[0].receipt, tpc_on_done, &d);
+			tp_queue_delete(tp, url, r.m[0].receipt, tpc_on_done, &d, NULL);
 			wait_for(&d);
 		}
 	}
@@ -294,14 +294,17 @@ test_long_poll(void)
 	/* a 6 s long poll on an empty queue, and other requests meanwhile */
 	memset(&lp, 0, sizeof(lp));
 	t0 = sm_time_mono_ms();
-	is_int(tp_queue_receive(tp, url_lp, 1, 6, 30, tpc_on_recv, &lp), 0, "long poll started");
+	is_int(tp_queue_receive(tp, url_lp, 1, 6, 30, tpc_on_recv, &lp, NULL), 0,
+	    "long poll started");
 	sm_loop_run_once(loop, 200);
 	for (i = 0; i < 6; i++) {
 		memset(&others[i], 0, sizeof(others[i]));
 		if (i % 2 == 0)
-			tp_queue_attributes(tp, url_other, NULL, 0, tpc_on_attrs, &others[i]);
+			tp_queue_attributes(tp, url_other, NULL, 0, tpc_on_attrs, &others[i],
+			    NULL);
 		else
-			tp_queue_send(tp, url_other, "meanwhile", 0, tpc_on_sent, &others[i]);
+			tp_queue_send(tp, url_other, "meanwhile", 0, tpc_on_sent, &others[i],
+			    NULL);
 	}
 	wait_for(&lp);
 	for (i = 0; i < 6; i++) {
@@ -322,7 +325,7 @@ test_long_poll(void)
 	memset(&lp, 0, sizeof(lp));
 	memset(&s, 0, sizeof(s));
 	t0 = sm_time_mono_ms();
-	tp_queue_receive(tp, url_lp, 1, 20, 30, tpc_on_recv, &lp);
+	tp_queue_receive(tp, url_lp, 1, 20, 30, tpc_on_recv, &lp, NULL);
 	{
 		struct tp_out tick;
 		memset(&tick, 0, sizeof(tick));
@@ -330,7 +333,7 @@ test_long_poll(void)
 		while (tick.at_ms == 0)
 			sm_loop_run_once(loop, 100);
 	}
-	tp_queue_send(tp, url_lp, "wake up", 0, tpc_on_sent, &s);
+	tp_queue_send(tp, url_lp, "wake up", 0, tpc_on_sent, &s, NULL);
 	wait_for(&lp);
 	is_int(lp.code, 0, "20 s long poll returns");
 	is_int(lp.n, 1, "with the message sent during it");
@@ -358,7 +361,7 @@ test_wrong_secret(void)
 	if (bad == NULL)
 		return;
 	memset(&o, 0, sizeof(o));
-	tp_queue_get_url(bad, "smd-basic", tpc_on_url, &o);
+	tp_queue_get_url(bad, "smd-basic", tpc_on_url, &o, NULL);
 	tp_wait(bad, &o.done, 60000);
 	is_int(o.code, SM_EAUTH, "a wrong secret: SM_EAUTH");
 	like_str(o.msg, "signature", "the message says 'signature'");

@@ -8,6 +8,7 @@
  *   ... point AWS_ENDPOINT_URL at fd.url ...
  *   faultd_count(&fd);          // scripted requests served
  *   json_t *log = faultd_log(&fd);  // the requests it saw (json_decref)
+ *   faultd_log_count(log, "DELETE", "uploadId=");  // how many matched
  *   faultd_stop(&fd);
  *
  * The server lives as long as the pipe to its stdin: it ends when we call
@@ -216,6 +217,25 @@ faultd_log(struct faultd *f)
 
 	free(t);
 	return j;
+}
+
+/* How many requests of `log` had `method` and a path containing
+ * `path_part` (NULL: any path). */
+__attribute__((unused)) static int
+faultd_log_count(json_t *log, const char *method, const char *path_part)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < json_array_size(log); i++) {
+		json_t *e = json_array_get(log, i);
+		const char *m = json_string_value(json_object_get(e, "method"));
+		const char *p = json_string_value(json_object_get(e, "path"));
+		if (m != NULL && p != NULL && strcmp(m, method) == 0 &&
+		    (path_part == NULL || strstr(p, path_part) != NULL))
+			n++;
+	}
+	return n;
 }
 
 #endif

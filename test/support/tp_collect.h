@@ -5,7 +5,7 @@
  * the loop (tp_wait on .done) and then check the copy.
  *
  *   struct tp_out o = { 0 };
- *   tp_queue_send(tp, url, "hi", 2, 0, tpc_on_sent, &o);
+ *   tp_queue_send(tp, url, "hi", 2, 0, tpc_on_sent, &o, NULL);
  *   tp_wait(tp, &o.done, 60000);
  *   is_int(o.code, 0, "sent"); ... o.msgid ...
  *   tpc_reset(&o);            // frees .data/.keys/.prefixes/.next, zeroes
@@ -36,6 +36,7 @@
 
 struct tp_out {
 	int done;
+	int calls;                      /* how many times a callback ran */
 	int code;
 	int attempts;
 	int status;                     /* http status of the last answer */
@@ -118,6 +119,7 @@ __attribute__((unused)) static void
 tpc_take(struct tp_out *o, const struct tp_result *r)
 {
 	o->done = 1;
+	o->calls++;
 	o->code = r->code;
 	o->attempts = r->attempts;
 	o->status = r->http_status;
