@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -504,6 +505,71 @@ test_destroy_midway(void)
 	is_int(destroy_calls, 1, "and never again");
 }
 
+/*
+ * Long transfers: an object download that keeps moving is never cut off by
+ * the whole-request timeout (1 s here, the trickle takes about 2 s); one
+ * that stalls fails with SM_ETIMEOUT once it moved less than 1000 bytes a
+ * second for 1 s, and is retried.  Other requests keep the whole-request
+ * timeout.  No timing is asserted beyond completed / timed out.
+ */
+static void
+test_slow_transfers(void)
+{
+	struct tp_config cfg;
+	struct sm_error err;
+	struct tp *tp = NULL;
+	struct tp_out x = { 0 };
+	char path[300];
+	struct stat st;
+
+	setenv("AWS_REGION", "us-east-1", 1);
+	tp_config_init(&cfg);
+	cfg.backend = "aws";
+	cfg.request_timeout_ms = 1000;
+	cfg.low_speed_bytes = 1000;
+	cfg.low_speed_window_s = 1;
+	cfg.max_attempts = 2;
+	sm_error_clear(&err);
+	if (tp_create(&tp, loop, &cfg, &err) != 0)
+		bail_out("tp_create: %s", err.msg);
+	aws_set_backoff_scale(tp, 0);
+
+	/* 40 KB at 2 KB every 0.1 s: about 20 KB/s for 2 s */
+	faultd_script(&fd, "{\"default\":{\"action\":\"trickle\",\"size\":40000,"
+	    "\"chunk\":2000,\"interval\":0.1}}");
+	wait_for(tp, &x, tp_object_get_mem(tp, "b", "slow", 100000, tpc_on_data, &x, NULL));
+	is_int(x.code, 0, "a slow but moving download to memory completes (%s)", x.msg);
+	is_int((int)x.len, 40000, "all of it");
+	is_int(x.attempts, 1, "in one attempt");
+	tpc_reset(&x);
+	snprintf(path, sizeof(path), "%s.slow", bigfile);
+	wait_for(tp, &x, tp_object_get_file(tp, "b", "slow", path, tpc_on_object, &x, NULL));
+	is_int(x.code, 0, "a slow but moving download to a file completes (%s)", x.msg);
+	ok(stat(path, &st) == 0 && st.st_size == 40000, "the file holds all of it");
+	unlink(path);
+	tpc_reset(&x);
+
+	/* 2 KB, then nothing */
+	faultd_script(&fd, "{\"default\":{\"action\":\"stall\",\"size\":40000,"
+	    "\"chunk\":2000,\"delay\":30}}");
+	wait_for(tp, &x, tp_object_get_mem(tp, "b", "stalled", 100000, tpc_on_data, &x, NULL));
+	is_int(x.code, SM_ETIMEOUT, "a stalled download fails with SM_ETIMEOUT (%s)", x.msg);
+	is_int(x.attempts, 2, "after being retried");
+	is_int(faultd_count(&fd), 2, "two requests sent");
+	tpc_reset(&x);
+	wait_for(tp, &x, tp_object_get_file(tp, "b", "stalled", path, tpc_on_object, &x, NULL));
+	is_int(x.code, SM_ETIMEOUT, "a stalled download to a file fails too");
+	ok(stat(path, &st) != 0, "and leaves no file");
+	tpc_reset(&x);
+
+	/* a small request that takes too long as a whole */
+	faultd_script(&fd, "{\"default\":{\"status\":200,\"delay\":3}}");
+	wait_for(tp, &x, tp_object_head(tp, "b", "k", tpc_on_object, &x, NULL));
+	is_int(x.code, SM_ETIMEOUT, "HEAD keeps the whole-request timeout (%s)", x.msg);
+	tpc_reset(&x);
+	tp_destroy(tp);
+}
+
 /* Addressing as seen in presigned URLs (nothing is sent anywhere). */
 static void
 test_addressing(void)
@@ -588,6 +654,7 @@ main(void)
 	test_hostile_list();
 	test_put_headers();
 	test_destroy_midway();
+	test_slow_transfers();
 	test_addressing();
 
 	unlink(bigfile);

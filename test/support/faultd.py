@@ -22,9 +22,14 @@ object with:
   "headers": {name: value}  extra headers
   "delay": float            seconds to sleep before answering
   "date_skew": int          seconds added to the Date header (0)
-  "action": "respond" | "reset" | "close" | "hang"
+  "action": "respond" | "reset" | "close" | "hang" | "trickle" | "stall"
             reset: close with a TCP RST, no answer; close: close without an
-            answer; hang: sleep "delay" (default 60 s) then close
+            answer; hang: sleep "delay" (default 60 s) then close;
+            trickle: answer "status" with a body of "size" bytes (65536)
+            of 'x', written "chunk" bytes (1024) every "interval" seconds
+            (0.1): slow but moving;
+            stall: as trickle, but after "stall_after" bytes (one chunk)
+            write nothing more for "delay" seconds (60), then close
   "big": int                append this many bytes of 'x' to the body
 Shorthands: {"preset": "500"|"503"|"slowdown"|"throttle"|"skew"|"retry_after"}.
 """
@@ -104,6 +109,33 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         self.wfile.flush()
 
+    def _trickle(self, step, stall):
+        total = int(step.get("size", 65536))
+        chunk = max(1, int(step.get("chunk", 1024)))
+        interval = float(step.get("interval", 0.1))
+        stall_after = int(step.get("stall_after", chunk))
+        self.send_response_only(step.get("status", 200))
+        self.send_header("Date", formatdate(time.time(), usegmt=True))
+        self.send_header("Content-Length", str(total))
+        for k, v in (step.get("headers") or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.flush()
+        sent = 0
+        try:
+            while sent < total:
+                if stall and sent >= stall_after:
+                    time.sleep(step.get("delay", 60))
+                    break
+                n = min(chunk, total - sent)
+                self.wfile.write(b"x" * n)
+                self.wfile.flush()
+                sent += n
+                time.sleep(interval)
+        except OSError:
+            pass  # the client gave up
+        self.close_connection = True
+
     def _control(self, body):
         if self.path == "/__script" and self.command == "POST":
             spec = json.loads(body or b"{}")
@@ -151,6 +183,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(step.get("delay", 60))
             self.close_connection = True
             return
+        if action in ("trickle", "stall"):
+            return self._trickle(step, action == "stall")
         if step.get("delay"):
             time.sleep(step["delay"])
         out = step.get("body", "")
