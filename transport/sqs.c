@@ -34,6 +34,7 @@ struct sqs_ctx {
 	void *arg;
 	char sent_md5[33];          /* SendMessage: MD5 of the body we sent */
 	char **ids;                 /* batch: entry ids in order */
+	char (*md5s)[33];           /* SendMessageBatch: MD5 of each body sent */
 	size_t nids;
 };
 
@@ -61,6 +62,7 @@ ctx_free(struct sqs_ctx *x)
 	for (i = 0; i < x->nids; i++)
 		free(x->ids[i]);
 	free(x->ids);
+	free(x->md5s);
 	free(x);
 }
 
@@ -189,10 +191,24 @@ on_batch(struct sqs_ctx *x, const struct tp_result *r, json_t *root)
 		for (i = 0; id != NULL && i < x->nids; i++) {
 			if (strcmp(id, x->ids[i]) != 0)
 				continue;
+			const char *md5 = jstr(e, "MD5OfMessageBody");
+
+			/* as SendMessage: a sent message without an id is no answer,
+			 * and the service must say it saw the body we sent */
 			if (send && jstr(e, "MessageId") == NULL) {
-				/* as SendMessage: a sent message without an id is no answer */
 				snprintf(msgs[i], sizeof(msgs[i]), "sqs %s: entry '%s' is listed "
 				    "as sent but has no 'MessageId'", x->op, x->ids[i]);
+			} else if (send && md5 == NULL) {
+				snprintf(msgs[i], sizeof(msgs[i]), "sqs %s: entry '%s' is listed "
+				    "as sent but has no 'MD5OfMessageBody': what the service "
+				    "received is unchecked", x->op, x->ids[i]);
+			} else if (send && (x->md5s == NULL ||
+			    strcasecmp(md5, x->md5s[i]) != 0)) {
+				out[i].code = SM_ECORRUPT;
+				snprintf(msgs[i], sizeof(msgs[i]), "sqs %s: the service saw a "
+				    "different body for entry '%s': MD5OfMessageBody %.40s, ours "
+				    "%s", x->op, x->ids[i], md5,
+				    x->md5s != NULL ? x->md5s[i] : "");
 			} else {
 				out[i].code = 0;
 				out[i].message = NULL;
@@ -291,7 +307,13 @@ on_done(void *arg, const struct tp_result *r, const struct http_response *resp)
 		}
 		{
 			const char *md5 = jstr(root, "MD5OfMessageBody");
-			if (md5 != NULL && strcasecmp(md5, x->sent_md5) != 0) {
+			if (md5 == NULL) {
+				deliver_proto(x, r, SM_EPROTO, "the answer has no "
+				    "'MD5OfMessageBody': what the service received is unchecked "
+				    "(message '%.100s')", s);
+				break;
+			}
+			if (strcasecmp(md5, x->sent_md5) != 0) {
 				deliver_proto(x, r, SM_ECORRUPT, "the service saw a different "
 				    "body: MD5OfMessageBody %.40s, ours %s (message '%.100s')",
 				    md5, x->sent_md5, s);
@@ -567,6 +589,8 @@ batch_op(struct tp *tp, enum batch_kind kind, const char *url,
 		goto fail;
 	if ((x->ids = calloc(n, sizeof(*x->ids))) == NULL)
 		goto fail;
+	if (kind == B_SEND && (x->md5s = calloc(n, sizeof(*x->md5s))) == NULL)
+		goto fail;
 	for (i = 0; i < n; i++) {
 		if ((x->ids[i] = strdup(e[i].id)) == NULL)
 			goto fail;
@@ -580,6 +604,7 @@ batch_op(struct tp *tp, enum batch_kind kind, const char *url,
 		case B_SEND:
 			if (jset(o, "MessageBody", jsn(e[i].body)) != 0)
 				goto fail;
+			md5_hex(e[i].body, strlen(e[i].body), x->md5s[i]);
 			if (e[i].delay_s > 0)
 				json_object_set_new(o, "DelaySeconds", json_integer(e[i].delay_s));
 			break;
@@ -672,7 +697,8 @@ aws_sqs_attributes(struct tp *tp, const char *url, const char *const *names, siz
 
 int
 tp__sqs_parse_answer(const char *op, const char *body, size_t len, const char *sent_body,
-    const char *const *ids, size_t nids, const struct tp__sqs_sink *sink)
+    const char *const *ids, const char *const *bodies, size_t nids,
+    const struct tp__sqs_sink *sink)
 {
 	static const struct {
 		const char *op;
@@ -689,7 +715,7 @@ tp__sqs_parse_answer(const char *op, const char *body, size_t len, const char *s
 	struct tp_result r;
 	struct sqs_ctx *x;
 	void *cb = NULL;
-	size_t i;
+	size_t i, k;
 
 	if (op == NULL || sink == NULL || (body == NULL && len > 0))
 		return SM_EINVAL;
@@ -715,9 +741,15 @@ tp__sqs_parse_answer(const char *op, const char *body, size_t len, const char *s
 		md5_hex(sent_body != NULL ? sent_body : "",
 		    sent_body != NULL ? strlen(sent_body) : 0, x->sent_md5);
 	if (ops[i].kind == TP__CB_BATCH && nids > 0) {
-		if ((x->ids = calloc(nids, sizeof(*x->ids))) == NULL) {
+		if ((x->ids = calloc(nids, sizeof(*x->ids))) == NULL ||
+		    (strcmp(op, "SendMessageBatch") == 0 &&
+		    (x->md5s = calloc(nids, sizeof(*x->md5s))) == NULL)) {
 			ctx_free(x);
 			return SM_ENOMEM;
+		}
+		for (k = 0; x->md5s != NULL && k < nids; k++) {
+			const char *b = bodies != NULL && bodies[k] != NULL ? bodies[k] : "";
+			md5_hex(b, strlen(b), x->md5s[k]);
 		}
 		for (; x->nids < nids; x->nids++) {
 			if (ids[x->nids] == NULL ||

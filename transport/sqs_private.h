@@ -28,13 +28,16 @@ struct tp__sqs_sink {
  * from the service is parsed: the sink's callback runs once, before the
  * return, with the outcome (r->code 0, or SM_EPROTO / SM_ECORRUPT /
  * SM_ENOMEM with r->message).  `sent_body` is the body a SendMessage sent
- * (its MD5 is checked against MD5OfMessageBody; NULL: ""); `ids`/`nids`
- * are the entry ids a batch sent.  Returns 0 when the callback ran,
+ * (its MD5 is checked against MD5OfMessageBody, which must be there; NULL:
+ * ""); `ids`/`nids` are the entry ids a batch sent and `bodies` (NULL: ""
+ * each) the bodies a SendMessageBatch sent, checked the same way per
+ * entry (a missing MD5 fails the entry with SM_EPROTO, a wrong one with
+ * SM_ECORRUPT).  Returns 0 when the callback ran,
  * SM_EINVAL for an unknown `op` or a missing callback, SM_ENOMEM (no
  * callback in either case).
  */
 int tp__sqs_parse_answer(const char *op, const char *body, size_t len,
-    const char *sent_body, const char *const *ids, size_t nids,
+    const char *sent_body, const char *const *ids, const char *const *bodies, size_t nids,
     const struct tp__sqs_sink *sink);
 
 #endif

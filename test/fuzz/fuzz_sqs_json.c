@@ -214,7 +214,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(body, data + 1, size - 1);
 	body[size - 1] = '\0';
-	rc = tp__sqs_parse_answer(s.op, body, size - 1, "hello", ids, s.nids, &sink);
+	rc = tp__sqs_parse_answer(s.op, body, size - 1, "hello", ids, NULL, s.nids, &sink);
 	if (rc != 0 || s.calls != 1)
 		abort();
 

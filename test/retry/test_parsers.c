@@ -76,9 +76,20 @@ sqs_recv_cb(void *arg, const struct tp_result *r, const struct tp_message *m, si
 }
 
 static void
+sqs_sent_cb(void *arg, const struct tp_result *r, const char *id)
+{
+	struct sqs_seen *s = arg;
+
+	(void)id;
+	s->calls++;
+	s->code = r->code;
+}
+
+static void
 test_sqs_answers(void)
 {
 	static const char *const ids[] = { "e0", "e1", "e2" };
+	static const char *const bodies[] = { "b0", "b1", "b2" };
 	struct tp__sqs_sink sink;
 	struct sqs_seen s;
 	const char *a;
@@ -93,10 +104,11 @@ test_sqs_answers(void)
 	/* found by fuzz_sqs_json: a "Successful" send entry without a MessageId
 	 * was reported sent with a NULL message id */
 	memset(&s, 0, sizeof(s));
-	a = "{\"Successful\":[{\"Id\":\"e0\",\"MessageId\":\"m0\"},{\"Id\":\"e1\"}],"
+	a = "{\"Successful\":[{\"Id\":\"e0\",\"MessageId\":\"m0\",\"MD5OfMessageBody\":"
+	    "\"f851f55ba1a84e37c4e03439954dcb09\"},{\"Id\":\"e1\"}],"
 	    "\"Failed\":[{\"Id\":\"e2\",\"Code\":\"X\",\"Message\":\"no\"}]}";
-	is_int(tp__sqs_parse_answer("SendMessageBatch", a, strlen(a), NULL, ids, 3, &sink), 0,
-	    "send batch answer parsed");
+	is_int(tp__sqs_parse_answer("SendMessageBatch", a, strlen(a), NULL, ids, bodies, 3,
+	    &sink), 0, "send batch answer parsed");
 	is_int(s.calls, 1, "callback ran once");
 	is_int(s.n, 3, "one outcome per entry");
 	is_int(s.codes[0], 0, "e0 sent");
@@ -105,10 +117,38 @@ test_sqs_answers(void)
 	like_str(s.msgs[1], "entry 'e1' is listed as sent but has no 'MessageId'",
 	    "and says so");
 	is_int(s.codes[2], SM_ESERVICE, "e2 failed");
+	/* each sent entry's MD5OfMessageBody is checked as SendMessage's is */
+	memset(&s, 0, sizeof(s));
+	a = "{\"Successful\":[{\"Id\":\"e0\",\"MessageId\":\"m0\",\"MD5OfMessageBody\":"
+	    "\"F851F55BA1A84E37C4E03439954DCB09\"},{\"Id\":\"e1\",\"MessageId\":\"m1\","
+	    "\"MD5OfMessageBody\":\"f851f55ba1a84e37c4e03439954dcb09\"},{\"Id\":\"e2\","
+	    "\"MessageId\":\"m2\"}]}";
+	tp__sqs_parse_answer("SendMessageBatch", a, strlen(a), NULL, ids, bodies, 3, &sink);
+	is_int(s.codes[0], 0, "e0: its MD5 matches (any case)");
+	is_int(s.codes[1], SM_ECORRUPT, "e1: the MD5 of another body is SM_ECORRUPT");
+	like_str(s.msgs[1], "different body for entry 'e1'", "and says so");
+	is_int(s.codes[2], SM_EPROTO, "e2: no MD5OfMessageBody is SM_EPROTO");
+	like_str(s.msgs[2], "no 'MD5OfMessageBody'", "and says so");
+	/* SendMessage likewise: without the MD5 nothing says the body arrived */
+	{
+		struct tp__sqs_sink ss;
+		memset(&ss, 0, sizeof(ss));
+		ss.sent = sqs_sent_cb;
+		ss.arg = &s;
+		memset(&s, 0, sizeof(s));
+		a = "{\"MessageId\":\"m0\"}";
+		tp__sqs_parse_answer("SendMessage", a, strlen(a), "hello", NULL, NULL, 0, &ss);
+		is_int(s.code, SM_EPROTO, "SendMessage without MD5OfMessageBody: SM_EPROTO");
+		memset(&s, 0, sizeof(s));
+		a = "{\"MessageId\":\"m0\",\"MD5OfMessageBody\":"
+		    "\"5d41402abc4b2a76b9719d911017c592\"}";
+		tp__sqs_parse_answer("SendMessage", a, strlen(a), "hello", NULL, NULL, 0, &ss);
+		is_int(s.code, 0, "SendMessage with the right MD5: sent");
+	}
 	/* a delete batch answer carries no message ids */
 	memset(&s, 0, sizeof(s));
 	a = "{\"Successful\":[{\"Id\":\"e0\"}]}";
-	tp__sqs_parse_answer("DeleteMessageBatch", a, strlen(a), NULL, ids, 2, &sink);
+	tp__sqs_parse_answer("DeleteMessageBatch", a, strlen(a), NULL, ids, NULL, 2, &sink);
 	is_int(s.codes[0], 0, "delete batch: e0 deleted without a message id");
 	is_int(s.codes[1], SM_EPROTO, "e1 not mentioned: SM_EPROTO");
 
@@ -119,17 +159,17 @@ test_sqs_answers(void)
 		    "\"ReceiptHandle\":\"r\",\"Body\":\"b\"}", i ? "," : "", i);
 	snprintf(many + k, sizeof(many) - k, "]}");
 	memset(&s, 0, sizeof(s));
-	tp__sqs_parse_answer("ReceiveMessage", many, strlen(many), NULL, NULL, 0, &sink);
+	tp__sqs_parse_answer("ReceiveMessage", many, strlen(many), NULL, NULL, NULL, 0, &sink);
 	is_int(s.code, SM_EPROTO, "11 messages in an answer: SM_EPROTO");
 	memset(&s, 0, sizeof(s));
-	tp__sqs_parse_answer("ReceiveMessage", "<html>", 6, NULL, NULL, 0, &sink);
+	tp__sqs_parse_answer("ReceiveMessage", "<html>", 6, NULL, NULL, NULL, 0, &sink);
 	is_int(s.code, SM_EPROTO, "an HTML answer: SM_EPROTO");
 	memset(&s, 0, sizeof(s));
 	a = "{\"Messages\":[{\"MessageId\":\"m\",\"ReceiptHandle\":\"r\",\"Body\":\"b\","
 	    "\"MD5OfBody\":\"00000000000000000000000000000000\"}]}";
-	tp__sqs_parse_answer("ReceiveMessage", a, strlen(a), NULL, NULL, 0, &sink);
+	tp__sqs_parse_answer("ReceiveMessage", a, strlen(a), NULL, NULL, NULL, 0, &sink);
 	ok(s.code == 0 && s.n == 0, "a message whose body does not match its MD5 is skipped");
-	is_int(tp__sqs_parse_answer("NoSuchOperation", "{}", 2, NULL, NULL, 0, &sink), SM_EINVAL,
+	is_int(tp__sqs_parse_answer("NoSuchOperation", "{}", 2, NULL, NULL, NULL, 0, &sink), SM_EINVAL,
 	    "unknown operation refused");
 }
 

@@ -338,6 +338,38 @@ test_hostile(void)
 	tp_queue_send(tp, qurl, "hello", 0, tpc_on_sent, &o, NULL);
 	tp_wait(tp, &o.done, 30000);
 	ok(o.code == 0 && strcmp(o.msgid, "id1") == 0, "send: matching MD5 accepted");
+	faultd_script(&fd, "{\"default\":{\"body\":\"{\\\"MessageId\\\":\\\"id1\\\"}\"}}");
+	memset(&o, 0, sizeof(o));
+	tp_queue_send(tp, qurl, "hello", 0, tpc_on_sent, &o, NULL);
+	tp_wait(tp, &o.done, 30000);
+	is_int(o.code, SM_EPROTO, "send: an answer without MD5OfMessageBody is SM_EPROTO");
+	like_str(o.msg, "MD5OfMessageBody", "and names it (%s)", o.msg);
+
+	/* send batch: each entry's MD5 checked ("one" right, "two" answered
+	 * with the MD5 of "one", "three" without one) */
+	{
+		static const struct tp_batch_entry be[3] = {
+			{ .id = "a", .body = "one" }, { .id = "b", .body = "two" },
+			{ .id = "c", .body = "three" },
+		};
+		faultd_script(&fd, "{\"default\":{\"body\":\"{\\\"Successful\\\":["
+		    "{\\\"Id\\\":\\\"a\\\",\\\"MessageId\\\":\\\"ma\\\","
+		    "\\\"MD5OfMessageBody\\\":\\\"f97c5d29941bfb1b2fdab0874906ab82\\\"},"
+		    "{\\\"Id\\\":\\\"b\\\",\\\"MessageId\\\":\\\"mb\\\","
+		    "\\\"MD5OfMessageBody\\\":\\\"f97c5d29941bfb1b2fdab0874906ab82\\\"},"
+		    "{\\\"Id\\\":\\\"c\\\",\\\"MessageId\\\":\\\"mc\\\"}]}\"}}");
+		memset(&o, 0, sizeof(o));
+		is_int(tp_queue_send_batch(tp, qurl, be, 3, tpc_on_batch, &o, NULL), 0,
+		    "send batch started");
+		tp_wait(tp, &o.done, 30000);
+		is_int(o.code, 0, "send batch: the answer parsed");
+		is_int((int)o.nout, 3, "three outcomes");
+		is_int(o.out_codes[0], 0, "entry with its MD5: sent");
+		is_str(o.out_msgids[0], "ma", "with its message id");
+		is_int(o.out_codes[1], SM_ECORRUPT, "entry with another body's MD5: SM_ECORRUPT");
+		is_int(o.out_codes[2], SM_EPROTO, "entry without an MD5: SM_EPROTO");
+		like_str(o.out_msgs[2], "MD5OfMessageBody", "and says so (%s)", o.out_msgs[2]);
+	}
 	faultd_script(&fd, "{\"default\":{\"body\":\"{}\"}}");
 	memset(&o, 0, sizeof(o));
 	tp_queue_send(tp, qurl, "hello", 0, tpc_on_sent, &o, NULL);
