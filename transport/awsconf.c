@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "awsconf.h"
+#include "http.h"
+#include "sm_log.h"
 #include "transport.h"
 
 /* ---- the ini parser --------------------------------------------------- */
@@ -707,7 +709,7 @@ awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error 
 	struct awsconf_ini *ini = NULL;
 	char *cpath = NULL, *section = NULL;
 	const char *v, *src;
-	int rc = 0, ignore_ep;
+	int rc = 0, ignore_ep, allow_http;
 
 	memset(conf, 0, sizeof(*conf));
 	conf->s3_path_style = -1;
@@ -803,6 +805,30 @@ awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error 
 				goto out;
 			}
 		}
+	}
+
+	/* plain http: loopback only, unless allowed explicitly */
+	allow_http = (cfg != NULL && cfg->allow_insecure_http == 1) ||
+	    ((v = env("SM_ALLOW_INSECURE_HTTP")) != NULL && strcmp(v, "1") == 0);
+	for (int s3 = 0; s3 <= 1; s3++) {
+		const char *ep = s3 ? conf->endpoint_s3 : conf->endpoint_sqs;
+
+		if (strncasecmp(ep, "http://", 7) != 0 || http_url_is_loopback(ep))
+			continue;
+		if (!allow_http) {
+			rc = sm_error_set(err, SM_EINVAL, "%s endpoint \"%.200s\" is plain http to "
+			    "a host that is not loopback: requests, signatures and session "
+			    "tokens would cross the network unencrypted; use https://, or "
+			    "allow it explicitly with SM_ALLOW_INSECURE_HTTP=1 "
+			    "(tp_config.allow_insecure_http = 1) on a network you trust",
+			    s3 ? "s3" : "sqs", ep);
+			goto out;
+		}
+		sm_log_warn("%s endpoint '%.200s' is plain http to a host that is not "
+		    "loopback (allowed by %s): requests and session tokens cross the "
+		    "network unencrypted", s3 ? "s3" : "sqs", ep,
+		    cfg != NULL && cfg->allow_insecure_http == 1 ?
+		    "tp_config.allow_insecure_http" : "SM_ALLOW_INSECURE_HTTP=1");
 	}
 
 	/* S3 addressing */

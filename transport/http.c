@@ -9,6 +9,7 @@
  */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -508,6 +509,8 @@ int
 http_url_is_loopback(const char *url)
 {
 	const char *p, *end;
+	char host[16];
+	struct in_addr a;
 	size_t n;
 
 	if ((p = strstr(url, "://")) == NULL)
@@ -515,12 +518,17 @@ http_url_is_loopback(const char *url)
 	p += 3;
 	if ((end = strchr(p, '@')) != NULL && end < p + strcspn(p, "/"))
 		p = end + 1;
-	if (*p == '[') {
+	if (*p == '[')
 		return strncmp(p, "[::1]", 5) == 0;
-	}
 	n = strcspn(p, ":/?#");
-	return (n == 9 && strncasecmp(p, "127.0.0.1", 9) == 0) ||
-	    (n == 9 && strncasecmp(p, "localhost", 9) == 0);
+	if (n == 9 && strncasecmp(p, "localhost", 9) == 0)
+		return 1;
+	/* 127.0.0.0/8, written as a whole dotted quad */
+	if (n < 7 || n >= sizeof(host))
+		return 0;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 int

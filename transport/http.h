@@ -109,7 +109,8 @@ const char *http_response_header(const struct http_response *resp, const char *n
 /* Number of requests in flight. */
 size_t http_inflight(const struct http *h);
 
-/* Nonzero if the URL's host is 127.0.0.1, ::1 or localhost. */
+/* Nonzero if the URL's host is loopback: an address of 127.0.0.0/8
+ * (written as a dotted quad), [::1] or localhost. */
 int http_url_is_loopback(const char *url);
 /* Nonzero if requests to the URL never go through a proxy from the
  * environment (http_proxy, HTTPS_PROXY...): loopback hosts and the EC2

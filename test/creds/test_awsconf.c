@@ -1,7 +1,7 @@
 /*
  * test_awsconf.c - the shared-file parser (including hostile input),
- * configuration loading from env and config file, S3 addressing and URL
- * splitting.
+ * configuration loading from env and config file, plain http endpoints
+ * (loopback only unless allowed), S3 addressing and URL splitting.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "awsconf.h"
+#include "sm_log.h"
+#include "sm_loop.h"
 #include "tap.h"
 #include "transport.h"
 
@@ -43,6 +45,7 @@ clean_env(void)
 	static const char *const vars[] = { "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
 		"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_S3",
 		"AWS_S3_FORCE_PATH_STYLE", "AWS_MAX_ATTEMPTS", "AWS_CONFIG_FILE",
+		"SM_ALLOW_INSECURE_HTTP",
 		"AWS_SHARED_CREDENTIALS_FILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
 		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
 		"AWS_CA_BUNDLE" };
@@ -366,6 +369,102 @@ test_load(void)
 	awsconf_free(&conf);
 }
 
+/* Load with `url` as AWS_ENDPOINT_URL; the log lines it wrote go to `logbuf`. */
+static int
+load_http(const char *url, struct tp_config *cfg, struct sm_error *err, char *logbuf,
+    size_t logsize)
+{
+	FILE *lf = tmpfile();
+	size_t n = 0;
+	int rc;
+
+	setenv("AWS_ENDPOINT_URL", url, 1);
+	sm_log_init(lf, SM_LOG_INFO, NULL);
+	rc = load(cfg, err);
+	sm_log_init(NULL, SM_LOG_INFO, NULL);
+	if (lf != NULL) {
+		rewind(lf);
+		n = fread(logbuf, 1, logsize - 1, lf);
+		fclose(lf);
+	}
+	logbuf[n] = '\0';
+	return rc;
+}
+
+static void
+test_insecure_http(void)
+{
+	static const char *const loopback[] = { "http://127.0.0.1:9000", "http://127.3.4.5",
+		"http://[::1]:9324", "http://localhost:4566", "http://LOCALHOST/gw" };
+	static const char *const remote[] = { "http://minio.internal:9000",
+		"http://127.0.0.1.evil.example", "http://10.0.0.7", "http://128.0.0.1",
+		"http://[::2]:80", "http://localhost.example" };
+	struct tp_config cfg;
+	struct sm_error err;
+	struct sm_loop *loop;
+	struct tp *tp = NULL;
+	char logbuf[2048];
+	size_t i;
+
+	clean_env();
+	for (i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+		is_int(load_http(loopback[i], NULL, &err, logbuf, sizeof(logbuf)), 0,
+		    "http: %s is loopback: accepted (%s)", loopback[i], err.msg);
+		ok(strstr(logbuf, "unencrypted") == NULL, "http: ...without a warning");
+	}
+	for (i = 0; i < sizeof(remote) / sizeof(remote[0]); i++) {
+		is_int(load_http(remote[i], NULL, &err, logbuf, sizeof(logbuf)), SM_EINVAL,
+		    "http: %s is not loopback: refused", remote[i]);
+	}
+	like_str(err.msg, "SM_ALLOW_INSECURE_HTTP=1", "http: the message says how to allow it");
+	like_str(err.msg, "https://", "http: ...and to prefer https");
+	diag("%s", err.msg);
+	is_int(load_http("https://minio.internal:9000", NULL, &err, logbuf, sizeof(logbuf)), 0,
+	    "http: https to the same host is fine");
+
+	setenv("SM_ALLOW_INSECURE_HTTP", "1", 1);
+	is_int(load_http("http://minio.internal:9000", NULL, &err, logbuf, sizeof(logbuf)), 0,
+	    "http: SM_ALLOW_INSECURE_HTTP=1 allows it");
+	like_str(logbuf, "warn: sqs endpoint 'http://minio.internal:9000' is plain http",
+	    "http: ...with a warning for sqs");
+	like_str(logbuf, "warn: s3 endpoint", "http: ...and for s3");
+	like_str(logbuf, "SM_ALLOW_INSECURE_HTTP=1", "http: ...naming what allowed it");
+	setenv("SM_ALLOW_INSECURE_HTTP", "0", 1);
+	is_int(load_http("http://minio.internal:9000", NULL, &err, logbuf, sizeof(logbuf)),
+	    SM_EINVAL, "http: SM_ALLOW_INSECURE_HTTP=0 does not");
+	setenv("SM_ALLOW_INSECURE_HTTP", "yes", 1);
+	is_int(load_http("http://minio.internal:9000", NULL, &err, logbuf, sizeof(logbuf)),
+	    SM_EINVAL, "http: only '1' allows it");
+	unsetenv("SM_ALLOW_INSECURE_HTTP");
+
+	tp_config_init(&cfg);
+	cfg.allow_insecure_http = 1;
+	is_int(load_http("http://minio.internal:9000", &cfg, &err, logbuf, sizeof(logbuf)), 0,
+	    "http: tp_config.allow_insecure_http = 1 allows it");
+	like_str(logbuf, "tp_config.allow_insecure_http", "http: ...and the warning says so");
+	tp_config_init(&cfg);
+	cfg.endpoint_s3 = "http://minio.internal:9000";
+	is_int(load_http("https://sqs.example", &cfg, &err, logbuf, sizeof(logbuf)),
+	    SM_EINVAL, "http: a tp_config endpoint is checked too");
+	like_str(err.msg, "s3 endpoint", "http: ...naming the service");
+
+	/* tp_create says it before anything else */
+	if (sm_loop_create(&loop) != 0)
+		bail_out("no loop");
+	tp_config_init(&cfg);
+	cfg.backend = "aws";
+	cfg.endpoint_sqs = "http://sqs.internal";
+	cfg.endpoint_s3 = "https://s3.internal";
+	sm_error_clear(&err);
+	is_int(tp_create(&tp, loop, &cfg, &err), SM_EINVAL, "http: tp_create refuses it");
+	like_str(err.msg, "sqs endpoint \"http://sqs.internal\" is plain http",
+	    "http: tp_create's message (%s)", err.msg);
+	ok(tp == NULL, "http: no transport");
+	sm_loop_destroy(loop);
+	unsetenv("AWS_ENDPOINT_URL");
+	awsconf_free(&conf);
+}
+
 static void
 test_addressing(void)
 {
@@ -502,6 +601,7 @@ main(void)
 	free(cs);
 	test_ini();
 	test_load();
+	test_insecure_http();
 	test_addressing();
 	{
 		char cmd[600];
