@@ -709,8 +709,10 @@ test_multipart(struct tp *tp)
 	tpc_reset(&x);
 	is_int(tp_object_put_file(tp, BUCKET, "big/canceled", src, NULL, tpc_on_object, &x,
 	    &id), 0, "start a multipart put to cancel");
+	/* run the upload a tenth of a second at a time until moto holds it
+	 * (created, parts moving; the whole upload takes seconds) */
 	strcpy(out, "?");
-	for (t0 = sm_time_mono_ms(); !x.done && sm_time_mono_ms() - t0 < 20000; ) {
+	for (t0 = sm_time_mono_ms(); !x.done && sm_time_mono_ms() - t0 < 60000; ) {
 		sm_loop_run_once(loop, 100);
 		if (run_boto(out, sizeof(out), "uploads", BUCKET, NULL, NULL) == 0 &&
 		    strcmp(out, "1\n") == 0)
