@@ -184,7 +184,7 @@ static int lookup_start(struct sm_action_call *call)
 		return 0;
 	}
 	snprintf(okey, sizeof(okey), ACT_CACHE_PREFIX "%s.json", key);
-	rc = tp_object_get_mem(ctx->tp, ctx->bucket, okey, CACHE_ENTRY_MAX, on_remote, lo);
+	rc = tp_object_get_mem(ctx->tp, ctx->bucket, okey, CACHE_ENTRY_MAX, on_remote, lo, NULL);
 	if (rc != 0) {
 		lookup_miss(lo);
 		return 0;
@@ -233,7 +233,7 @@ static int save_start(struct sm_action_call *call)
 	op->what = "write the shared cache entry";
 	snprintf(okey, sizeof(okey), ACT_CACHE_PREFIX "%s.json", key);
 	rc = tp_object_put_mem(ctx->tp, ctx->bucket, okey, text, strlen(text), "application/json",
-	    act__op_on_put, op);
+	    act__op_on_put, op, NULL);
 	free(text);
 	if (rc != 0) {
 		act__op_fail(op, act__tp_error(rc), "cannot write the shared cache entry: %s",

@@ -131,7 +131,7 @@ static void on_url(void *arg, const struct tp_result *r, const char *url)
 	int rc;
 
 	if (r->code == SM_ENOTFOUND && l->cb) {
-		rc = tp_queue_create(l->ctx->tp, l->name, NULL, 0, on_created, l);
+		rc = tp_queue_create(l->ctx->tp, l->name, NULL, 0, on_created, l, NULL);
 		if (rc == 0)
 			return;
 		lookup_finish(l, rc, "cannot start CreateQueue", NULL);
@@ -161,7 +161,7 @@ int act_ctx_queue_url(struct act_ctx *ctx, const char *name, const char **url,
 	l->handle = ++ctx->lookup_seq;
 	l->next = ctx->lookups;
 	ctx->lookups = l;
-	rc = tp_queue_get_url(ctx->tp, name, on_url, l);
+	rc = tp_queue_get_url(ctx->tp, name, on_url, l, NULL);
 	if (rc != 0) {
 		ctx->lookups = l->next;
 		free(l->name);

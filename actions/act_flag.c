@@ -49,7 +49,7 @@ static int flag_start(struct sm_action_call *call)
 
 	if (!op)
 		return SM_ENOMEM;
-	rc = tp_object_get_mem(ctx->tp, ctx->bucket, ACT_FLAG_KEY, 4096, on_flag, op);
+	rc = tp_object_get_mem(ctx->tp, ctx->bucket, ACT_FLAG_KEY, 4096, on_flag, op, NULL);
 	if (rc != 0) {
 		act__op_fail(op, act__tp_error(rc), "cannot read the stop flag: %s",
 		    sm_strerror(rc));

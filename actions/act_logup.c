@@ -31,7 +31,7 @@ static int logup_start(struct sm_action_call *call)
 	op->done_key = "uploaded";
 	op->what = "upload the daemon log";
 	rc = tp_object_put_file(ctx->tp, ctx->bucket, key, ctx->log_path, "text/plain",
-	    act__op_on_put, op);
+	    act__op_on_put, op, NULL);
 	if (rc != 0) {
 		act__op_fail(op, act__tp_error(rc), "cannot upload the daemon log: %s",
 		    sm_strerror(rc));

@@ -106,7 +106,7 @@ static int start_start(struct sm_action_call *call)
 		return SM_ENOMEM;
 	/* the embedded default makes its bucket; on AWS it is the operators' */
 	if (strcmp(tp_backend_name(ctx->tp), "local") == 0) {
-		rc = tp_bucket_create(ctx->tp, ctx->bucket, on_bucket, so);
+		rc = tp_bucket_create(ctx->tp, ctx->bucket, on_bucket, so, NULL);
 		if (rc == 0) {
 			so->op.inflight++;
 			return 0;
@@ -164,7 +164,7 @@ static void on_received(void *arg, const struct tp_result *r, const struct tp_me
 		int rc = ctx->hooks.admit(ctx->hooks.arg, po->queue, url, &msgs[i]);
 
 		if (rc == 1 && tp_queue_delete(ctx->tp, url, msgs[i].receipt, on_redelete,
-		    NULL) != 0)
+		    NULL, NULL) != 0)
 			sm_log_warn("cannot delete message %s again", msgs[i].message_id);
 		else if (rc < 0)
 			sm_log_warn("message %s from '%s' not taken: %s (it comes back after its "
@@ -209,7 +209,7 @@ static void poll_step(struct poll_op *po)
 		return;
 	}
 	rc = tp_queue_receive(ctx->tp, ctx->queue_urls[po->queue], max, wait,
-	    ctx->visibility_timeout_s, on_received, po);
+	    ctx->visibility_timeout_s, on_received, po, NULL);
 	if (rc != 0) {
 		act__op_fail(&po->op, act__tp_error(rc), "cannot receive from '%s': %s",
 		    ctx->queues[po->queue], sm_strerror(rc));
@@ -273,7 +273,7 @@ static void extend_one(void *arg, const char *queue_url, const char *receipt)
 	struct act_ctx *ctx = arg;
 
 	if (tp_queue_change_visibility(ctx->tp, queue_url, receipt, ctx->visibility_timeout_s,
-	    on_vis, NULL) != 0)
+	    on_vis, NULL, NULL) != 0)
 		sm_log_warn("cannot extend the visibility of a message in flight");
 }
 
@@ -366,9 +366,9 @@ static int msg_start(struct sm_action_call *call, int release)
 		return SM_ENOMEM;
 	mo->release = release;
 	if (release)
-		rc = tp_queue_change_visibility(ctx->tp, url, receipt, 0, on_msg_done, mo);
+		rc = tp_queue_change_visibility(ctx->tp, url, receipt, 0, on_msg_done, mo, NULL);
 	else
-		rc = tp_queue_delete(ctx->tp, url, receipt, on_msg_done, mo);
+		rc = tp_queue_delete(ctx->tp, url, receipt, on_msg_done, mo, NULL);
 	if (rc != 0) {
 		act__op_fail(&mo->op, act__tp_error(rc), "cannot %s the message: %s",
 		    release ? "release" : "delete", sm_strerror(rc));

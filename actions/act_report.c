@@ -134,7 +134,7 @@ static void on_sent(void *arg, const struct tp_result *r, const char *message_id
 
 static void send_to(struct report_op *ro, const char *url)
 {
-	int rc = tp_queue_send(ro->op.ctx->tp, url, ro->body, 0, on_sent, ro);
+	int rc = tp_queue_send(ro->op.ctx->tp, url, ro->body, 0, on_sent, ro, NULL);
 
 	if (rc != 0) {
 		act__op_fail(&ro->op, act__tp_error(rc), "cannot send the message: %s",

@@ -62,7 +62,7 @@ static void upload_next(struct upload_op *uo)
 		return;
 	}
 	rc = tp_object_put_file(uo->op.ctx->tp, bucket, key, path,
-	    type ? type : "application/zip", on_put, uo);
+	    type ? type : "application/zip", on_put, uo, NULL);
 	if (rc != 0) {
 		act__op_fail(&uo->op, act__tp_error(rc), "cannot upload '%s': %s", key,
 		    sm_strerror(rc));
