@@ -19,7 +19,8 @@
 #define CACHE_ENTRY_MAX (64 * 1024)
 
 /* The enum of a limit name ("day", "hour", ...); day for anything else. */
-static enum act_cache_limit limit_of(const char *name)
+static enum act_cache_limit
+limit_of(const char *name)
 {
 	static const enum act_cache_limit all[] = { ACT_CACHE_DAY, ACT_CACHE_HOUR,
 		ACT_CACHE_30MIN, ACT_CACHE_15MIN };
@@ -30,7 +31,8 @@ static enum act_cache_limit limit_of(const char *name)
 	return ACT_CACHE_DAY;
 }
 
-static int key_ok(const char *k)
+static int
+key_ok(const char *k)
 {
 	size_t n = k ? strlen(k) : 0;
 
@@ -41,7 +43,8 @@ static int key_ok(const char *k)
 
 /* {"hit": true, "name", "keys"} from an entry, or NULL when it does not
  * hold what a hit needs or is stale. */
-static json_t *hit_from(json_t *entry, const char *limit)
+static json_t *
+hit_from(json_t *entry, const char *limit)
 {
 	json_t *name = json_object_get(entry, "name");
 	json_t *keys = json_object_get(entry, "keys");
@@ -66,7 +69,8 @@ struct lookup_op {
 	char *server;
 };
 
-static void lookup_free(struct act__op *op)
+static void
+lookup_free(struct act__op *op)
 {
 	struct lookup_op *lo = (struct lookup_op *)op;
 
@@ -74,7 +78,8 @@ static void lookup_free(struct act__op *op)
 	free(lo->server);
 }
 
-static void lookup_hit(struct lookup_op *lo, json_t *hit)
+static void
+lookup_hit(struct lookup_op *lo, json_t *hit)
 {
 	sm_log_info("Got cached result for task %" JSON_INTEGER_FORMAT " (%s): %s", lo->task_id,
 	    lo->server ? lo->server : "?", json_string_value(json_object_get(hit, "name")));
@@ -82,7 +87,8 @@ static void lookup_hit(struct lookup_op *lo, json_t *hit)
 	json_decref(hit);
 }
 
-static void lookup_miss(struct lookup_op *lo)
+static void
+lookup_miss(struct lookup_op *lo)
 {
 	json_t *res = json_pack("{s:b}", "hit", 0);
 
@@ -90,7 +96,8 @@ static void lookup_miss(struct lookup_op *lo)
 	json_decref(res);
 }
 
-static int put_entry(struct store_txn *txn, void *arg, struct sm_error *err)
+static int
+put_entry(struct store_txn *txn, void *arg, struct sm_error *err)
 {
 	const char **kv = arg;
 
@@ -98,7 +105,8 @@ static int put_entry(struct store_txn *txn, void *arg, struct sm_error *err)
 	return store_put(txn, STORE_T_CACHE, kv[0], strlen(kv[0]), kv[1], strlen(kv[1]));
 }
 
-static int store_entry(struct act_ctx *ctx, const char *key, const char *text)
+static int
+store_entry(struct act_ctx *ctx, const char *key, const char *text)
 {
 	const char *kv[2] = { key, text };
 	struct sm_error err;
@@ -109,7 +117,8 @@ static int store_entry(struct act_ctx *ctx, const char *key, const char *text)
 	return store_write(ctx->store, put_entry, kv, &err);
 }
 
-static void on_remote(void *arg, const struct tp_result *r, const void *data, size_t len)
+static void
+on_remote(void *arg, const struct tp_result *r, const void *data, size_t len)
 {
 	struct lookup_op *lo = arg;
 	json_t *entry, *hit;
@@ -140,7 +149,8 @@ static void on_remote(void *arg, const struct tp_result *r, const void *data, si
 		lookup_miss(lo);
 }
 
-static int lookup_start(struct sm_action_call *call)
+static int
+lookup_start(struct sm_action_call *call)
 {
 	struct act_ctx *ctx = sm_action_call_arg(call);
 	json_t *p = sm_action_call_params(call);
@@ -195,7 +205,8 @@ static int lookup_start(struct sm_action_call *call)
 
 /* ---- cache_save ------------------------------------------------------------ */
 
-static int save_start(struct sm_action_call *call)
+static int
+save_start(struct sm_action_call *call)
 {
 	struct act_ctx *ctx = sm_action_call_arg(call);
 	json_t *p = sm_action_call_params(call);
@@ -244,7 +255,8 @@ static int save_start(struct sm_action_call *call)
 	return 0;
 }
 
-int act_cache_register(struct sm_engine *e, struct act_ctx *ctx)
+int
+act_cache_register(struct sm_engine *e, struct act_ctx *ctx)
 {
 	struct sm_action_def lookup = { "cache_lookup", lookup_start, act__op_cancel, ctx };
 	struct sm_action_def save = { "cache_save", save_start, act__op_cancel, ctx };

@@ -26,12 +26,14 @@ struct act__lookup {
 };
 
 
-void act_ctx_init(struct act_ctx *ctx)
+void
+act_ctx_init(struct act_ctx *ctx)
 {
 	memset(ctx, 0, sizeof(*ctx));
 }
 
-void act_ctx_clear(struct act_ctx *ctx)
+void
+act_ctx_clear(struct act_ctx *ctx)
 {
 	struct act__qurl *q, *next;
 	struct act__lookup *l;
@@ -59,7 +61,8 @@ void act_ctx_clear(struct act_ctx *ctx)
 	}
 }
 
-static const char *cache_find(struct act_ctx *ctx, const char *name)
+static const char *
+cache_find(struct act_ctx *ctx, const char *name)
 {
 	for (struct act__qurl *q = ctx->qurls; q; q = q->next)
 		if (strcmp(q->name, name) == 0)
@@ -67,7 +70,8 @@ static const char *cache_find(struct act_ctx *ctx, const char *name)
 	return NULL;
 }
 
-static const char *cache_add(struct act_ctx *ctx, const char *name, const char *url)
+static const char *
+cache_add(struct act_ctx *ctx, const char *name, const char *url)
 {
 	struct act__qurl *q;
 	const char *have = cache_find(ctx, name);
@@ -86,7 +90,8 @@ static const char *cache_add(struct act_ctx *ctx, const char *name, const char *
 	return q->url;
 }
 
-static void lookup_unlink(struct act__lookup *l)
+static void
+lookup_unlink(struct act__lookup *l)
 {
 	struct act__lookup **pp;
 
@@ -99,7 +104,8 @@ static void lookup_unlink(struct act__lookup *l)
 	free(l);
 }
 
-static void lookup_finish(struct act__lookup *l, int code, const char *message,
+static void
+lookup_finish(struct act__lookup *l, int code, const char *message,
     const char *url)
 {
 	act_url_cb *cb = l->cb;
@@ -118,14 +124,16 @@ static void lookup_finish(struct act__lookup *l, int code, const char *message,
 		cb(arg, code, message, kept);
 }
 
-static void on_created(void *arg, const struct tp_result *r, const char *url)
+static void
+on_created(void *arg, const struct tp_result *r, const char *url)
 {
 	struct act__lookup *l = arg;
 
 	lookup_finish(l, r->code, r->message, url);
 }
 
-static void on_url(void *arg, const struct tp_result *r, const char *url)
+static void
+on_url(void *arg, const struct tp_result *r, const char *url)
 {
 	struct act__lookup *l = arg;
 	int rc;
@@ -140,7 +148,8 @@ static void on_url(void *arg, const struct tp_result *r, const char *url)
 	lookup_finish(l, r->code, r->message, url);
 }
 
-int act_ctx_queue_url(struct act_ctx *ctx, const char *name, const char **url,
+int
+act_ctx_queue_url(struct act_ctx *ctx, const char *name, const char **url,
     act_url_cb *cb, void *arg, uint64_t *handle)
 {
 	struct act__lookup *l;
@@ -172,7 +181,8 @@ int act_ctx_queue_url(struct act_ctx *ctx, const char *name, const char **url,
 	return 0;
 }
 
-void act_ctx_queue_url_cancel(struct act_ctx *ctx, uint64_t handle)
+void
+act_ctx_queue_url_cancel(struct act_ctx *ctx, uint64_t handle)
 {
 	for (struct act__lookup *l = ctx->lookups; l; l = l->next)
 		if (l->handle == handle) {

@@ -10,7 +10,8 @@
 #include "sm_err.h"
 #include "transport.h"
 
-int act_flag_is_true(const void *data, size_t len)
+int
+act_flag_is_true(const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -24,7 +25,8 @@ int act_flag_is_true(const void *data, size_t len)
 	return len == 4 && strncasecmp(p, "true", 4) == 0;
 }
 
-static void on_flag(void *arg, const struct tp_result *r, const void *data, size_t len)
+static void
+on_flag(void *arg, const struct tp_result *r, const void *data, size_t len)
 {
 	struct act__op *op = arg;
 	json_t *res;
@@ -41,7 +43,8 @@ static void on_flag(void *arg, const struct tp_result *r, const void *data, size
 	json_decref(res);
 }
 
-static int flag_start(struct sm_action_call *call)
+static int
+flag_start(struct sm_action_call *call)
 {
 	struct act_ctx *ctx = sm_action_call_arg(call);
 	struct act__op *op = act__op_new(call, sizeof(*op));
@@ -59,7 +62,8 @@ static int flag_start(struct sm_action_call *call)
 	return 0;
 }
 
-int act_flag_register(struct sm_engine *e, struct act_ctx *ctx)
+int
+act_flag_register(struct sm_engine *e, struct act_ctx *ctx)
 {
 	struct sm_action_def def = { "stop_flag", flag_start, act__op_cancel, ctx };
 

@@ -12,7 +12,8 @@
 #include "sm_err.h"
 #include "transport.h"
 
-static int logup_start(struct sm_action_call *call)
+static int
+logup_start(struct sm_action_call *call)
 {
 	struct act_ctx *ctx = sm_action_call_arg(call);
 	struct act__op *op;
@@ -41,7 +42,8 @@ static int logup_start(struct sm_action_call *call)
 	return 0;
 }
 
-int act_logup_register(struct sm_engine *e, struct act_ctx *ctx)
+int
+act_logup_register(struct sm_engine *e, struct act_ctx *ctx)
 {
 	struct sm_action_def def = { "log_upload", logup_start, act__op_cancel, ctx };
 

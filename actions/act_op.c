@@ -13,7 +13,8 @@
 #include "sm_err.h"
 #include "transport.h"
 
-void *act__op_new(struct sm_action_call *call, size_t size)
+void *
+act__op_new(struct sm_action_call *call, size_t size)
 {
 	struct act__op *op = calloc(1, size);
 
@@ -25,7 +26,8 @@ void *act__op_new(struct sm_action_call *call, size_t size)
 	return op;
 }
 
-void act__op_free(struct act__op *op)
+void
+act__op_free(struct act__op *op)
 {
 	if (!op)
 		return;
@@ -36,7 +38,8 @@ void act__op_free(struct act__op *op)
 	free(op);
 }
 
-void act__op_cancel(struct sm_action_call *call)
+void
+act__op_cancel(struct sm_action_call *call)
 {
 	struct act__op *op = sm_action_call_data(call);
 
@@ -51,7 +54,8 @@ void act__op_cancel(struct sm_action_call *call)
 		act__op_free(op);
 }
 
-int act__op_back(struct act__op *op)
+int
+act__op_back(struct act__op *op)
 {
 	op->inflight--;
 	if (op->call)
@@ -61,7 +65,8 @@ int act__op_back(struct act__op *op)
 	return 1;
 }
 
-void act__op_done(struct act__op *op, json_t *result)
+void
+act__op_done(struct act__op *op, json_t *result)
 {
 	struct sm_action_call *call = op->call;
 
@@ -74,7 +79,8 @@ void act__op_done(struct act__op *op, json_t *result)
 	}
 }
 
-void act__op_fail(struct act__op *op, const char *error, const char *fmt, ...)
+void
+act__op_fail(struct act__op *op, const char *error, const char *fmt, ...)
 {
 	struct sm_action_call *call = op->call;
 	char msg[1024];
@@ -92,7 +98,8 @@ void act__op_fail(struct act__op *op, const char *error, const char *fmt, ...)
 	}
 }
 
-int64_t act__wall_us(void)
+int64_t
+act__wall_us(void)
 {
 	struct timespec ts;
 
@@ -100,7 +107,8 @@ int64_t act__wall_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void act__utc_datetime(int64_t us, char out[64])
+void
+act__utc_datetime(int64_t us, char out[64])
 {
 	time_t secs = (time_t)(us / 1000000);
 	struct tm tm;
@@ -111,7 +119,8 @@ void act__utc_datetime(int64_t us, char out[64])
 	    (int)(us % 1000000));
 }
 
-const char *act__tp_error(int code)
+const char *
+act__tp_error(int code)
 {
 	switch (code) {
 	case SM_ENET:
@@ -131,7 +140,8 @@ const char *act__tp_error(int code)
 	}
 }
 
-void act__op_on_put(void *arg, const struct tp_result *r, const struct tp_object *obj)
+void
+act__op_on_put(void *arg, const struct tp_result *r, const struct tp_object *obj)
 {
 	struct act__op *op = arg;
 	json_t *res;
@@ -149,7 +159,8 @@ void act__op_on_put(void *arg, const struct tp_result *r, const struct tp_object
 	json_decref(res);
 }
 
-int act__done_new(struct sm_action_call *call, json_t *res)
+int
+act__done_new(struct sm_action_call *call, json_t *res)
 {
 	int rc;
 

@@ -23,7 +23,8 @@ struct start_op {
 static void start_next(struct start_op *so);
 
 /* Keep queue so->next's URL and go on to the next queue. */
-static int start_keep(struct start_op *so, const char *url)
+static int
+start_keep(struct start_op *so, const char *url)
 {
 	struct act_ctx *ctx = so->op.ctx;
 
@@ -36,7 +37,8 @@ static int start_keep(struct start_op *so, const char *url)
 	return 0;
 }
 
-static void start_on_url(void *arg, int code, const char *message, const char *url)
+static void
+start_on_url(void *arg, int code, const char *message, const char *url)
 {
 	struct start_op *so = arg;
 	struct act_ctx *ctx = so->op.ctx;
@@ -51,7 +53,8 @@ static void start_on_url(void *arg, int code, const char *message, const char *u
 		start_next(so);
 }
 
-static void start_next(struct start_op *so)
+static void
+start_next(struct start_op *so)
 {
 	struct act_ctx *ctx = so->op.ctx;
 	const char *url;
@@ -76,7 +79,8 @@ static void start_next(struct start_op *so)
 	json_decref(res);
 }
 
-static void on_bucket(void *arg, const struct tp_result *r)
+static void
+on_bucket(void *arg, const struct tp_result *r)
 {
 	struct start_op *so = arg;
 
@@ -90,7 +94,8 @@ static void on_bucket(void *arg, const struct tp_result *r)
 	start_next(so);
 }
 
-static int start_start(struct sm_action_call *call)
+static int
+start_start(struct sm_action_call *call)
 {
 	struct act_ctx *ctx = sm_action_call_arg(call);
 	struct start_op *so;
@@ -127,7 +132,8 @@ struct poll_op {
 
 static void poll_step(struct poll_op *po);
 
-static void on_redelete(void *arg, const struct tp_result *r)
+static void
+on_redelete(void *arg, const struct tp_result *r)
 {
 	(void)arg;
 	if (r->code != 0)
@@ -135,7 +141,8 @@ static void on_redelete(void *arg, const struct tp_result *r)
 		    r->message ? r->message : sm_strerror(r->code));
 }
 
-static void poll_finish(struct poll_op *po, int idle, size_t received)
+static void
+poll_finish(struct poll_op *po, int idle, size_t received)
 {
 	json_t *res = json_pack("{s:b,s:I}", "idle", idle, "received", (json_int_t)received);
 
@@ -143,7 +150,8 @@ static void poll_finish(struct poll_op *po, int idle, size_t received)
 	json_decref(res);
 }
 
-static void on_received(void *arg, const struct tp_result *r, const struct tp_message *msgs,
+static void
+on_received(void *arg, const struct tp_result *r, const struct tp_message *msgs,
     size_t n)
 {
 	struct poll_op *po = arg;
@@ -183,7 +191,8 @@ static void on_received(void *arg, const struct tp_result *r, const struct tp_me
 	poll_step(po);
 }
 
-static void poll_step(struct poll_op *po)
+static void
+poll_step(struct poll_op *po)
 {
 	struct act_ctx *ctx = po->op.ctx;
 	size_t free_slots = ctx->hooks.slots_free(ctx->hooks.arg);
@@ -218,7 +227,8 @@ static void poll_step(struct poll_op *po)
 	po->op.inflight++;
 }
 
-static int poll_start(struct sm_action_call *call)
+static int
+poll_start(struct sm_action_call *call)
 {
 	struct act_ctx *ctx = sm_action_call_arg(call);
 	struct poll_op *po;
@@ -232,7 +242,8 @@ static int poll_start(struct sm_action_call *call)
 	return 0;
 }
 
-static void poll_cancel(struct sm_action_call *call)
+static void
+poll_cancel(struct sm_action_call *call)
 {
 	struct act__op *op = sm_action_call_data(call);
 	struct act_ctx *ctx = sm_action_call_arg(call);
@@ -242,7 +253,8 @@ static void poll_cancel(struct sm_action_call *call)
 	act__op_cancel(call);
 }
 
-void act_queue_kick(struct act_ctx *ctx)
+void
+act_queue_kick(struct act_ctx *ctx)
 {
 	struct poll_op *po = (struct poll_op *)ctx->poll_waiting;
 
@@ -260,7 +272,8 @@ struct vis_op {
 	uint64_t timer;
 };
 
-static void on_vis(void *arg, const struct tp_result *r)
+static void
+on_vis(void *arg, const struct tp_result *r)
 {
 	(void)arg;
 	if (r->code != 0)
@@ -268,7 +281,8 @@ static void on_vis(void *arg, const struct tp_result *r)
 		    r->message ? r->message : sm_strerror(r->code));
 }
 
-static void extend_one(void *arg, const char *queue_url, const char *receipt)
+static void
+extend_one(void *arg, const char *queue_url, const char *receipt)
 {
 	struct act_ctx *ctx = arg;
 
@@ -277,14 +291,16 @@ static void extend_one(void *arg, const char *queue_url, const char *receipt)
 		sm_log_warn("cannot extend the visibility of a message in flight");
 }
 
-static int64_t vis_period_ms(const struct act_ctx *ctx)
+static int64_t
+vis_period_ms(const struct act_ctx *ctx)
 {
 	int64_t ms = (int64_t)ctx->visibility_timeout_s * 1000 / 3;
 
 	return ms < 1000 ? 1000 : ms;
 }
 
-static int64_t on_vis_timer(struct sm_loop *loop, uint64_t id, void *arg)
+static int64_t
+on_vis_timer(struct sm_loop *loop, uint64_t id, void *arg)
 {
 	struct vis_op *vo = arg;
 	struct act_ctx *ctx = vo->op.ctx;
@@ -295,7 +311,8 @@ static int64_t on_vis_timer(struct sm_loop *loop, uint64_t id, void *arg)
 	return vis_period_ms(ctx);
 }
 
-static void vis_free(struct act__op *op)
+static void
+vis_free(struct act__op *op)
 {
 	struct vis_op *vo = (struct vis_op *)op;
 
@@ -303,7 +320,8 @@ static void vis_free(struct act__op *op)
 		sm_loop_timer_del(op->ctx->loop, vo->timer);
 }
 
-static int vis_start(struct sm_action_call *call)
+static int
+vis_start(struct sm_action_call *call)
 {
 	struct act_ctx *ctx = sm_action_call_arg(call);
 	struct vis_op *vo = act__op_new(call, sizeof(*vo));
@@ -328,7 +346,8 @@ struct msg_op {
 	int release;
 };
 
-static void on_msg_done(void *arg, const struct tp_result *r)
+static void
+on_msg_done(void *arg, const struct tp_result *r)
 {
 	struct msg_op *mo = arg;
 	json_t *res;
@@ -346,7 +365,8 @@ static void on_msg_done(void *arg, const struct tp_result *r)
 	json_decref(res);
 }
 
-static int msg_start(struct sm_action_call *call, int release)
+static int
+msg_start(struct sm_action_call *call, int release)
 {
 	struct act_ctx *ctx = sm_action_call_arg(call);
 	json_t *p = sm_action_call_params(call);
@@ -378,17 +398,20 @@ static int msg_start(struct sm_action_call *call, int release)
 	return 0;
 }
 
-static int delete_start(struct sm_action_call *call)
+static int
+delete_start(struct sm_action_call *call)
 {
 	return msg_start(call, 0);
 }
 
-static int release_start(struct sm_action_call *call)
+static int
+release_start(struct sm_action_call *call)
 {
 	return msg_start(call, 1);
 }
 
-int act_queue_register(struct sm_engine *e, struct act_ctx *ctx)
+int
+act_queue_register(struct sm_engine *e, struct act_ctx *ctx)
 {
 	const struct sm_action_def defs[] = {
 		{ "daemon_start", start_start, act__op_cancel, ctx },

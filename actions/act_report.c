@@ -17,13 +17,15 @@ struct report_op {
 	char *body;
 };
 
-static void report_free(struct act__op *op)
+static void
+report_free(struct act__op *op)
 {
 	free(((struct report_op *)op)->body);
 }
 
 /* The writer's output as a NUL-terminated malloc'd string (NULL on error). */
-static char *jw_take(struct sm_jw *w)
+static char *
+jw_take(struct sm_jw *w)
 {
 	char *t = w->err ? NULL : malloc(w->len + 1);
 
@@ -36,7 +38,8 @@ static char *jw_take(struct sm_jw *w)
 }
 
 /* `"_msg_id":<task_id>` (null when the task id is unknown) */
-static void jw_msg_id(struct sm_jw *w, const json_t *msg)
+static void
+jw_msg_id(struct sm_jw *w, const json_t *msg)
 {
 	json_t *id = json_object_get(msg, "task_id");
 
@@ -44,7 +47,8 @@ static void jw_msg_id(struct sm_jw *w, const json_t *msg)
 	sm_jw_json(w, id ? id : json_null());
 }
 
-char *act_report_progress_text(const json_t *msg, const json_t *progress, const char *error,
+char *
+act_report_progress_text(const json_t *msg, const json_t *progress, const char *error,
     int64_t wall_us)
 {
 	struct sm_jw w = SM_JW_INIT;
@@ -71,7 +75,8 @@ char *act_report_progress_text(const json_t *msg, const json_t *progress, const 
 	return jw_take(&w);
 }
 
-char *act_report_output_text(const json_t *msg, const char *bucket, const json_t *keys,
+char *
+act_report_output_text(const json_t *msg, const char *bucket, const json_t *keys,
     const char *instance_log, int64_t wall_us, const char **why)
 {
 	static const char *const names[] = { "s3_key_data", "s3_key_logs", "csv_data_key" };
@@ -114,7 +119,8 @@ char *act_report_output_text(const json_t *msg, const char *bucket, const json_t
 	return jw_take(&w);
 }
 
-static void on_sent(void *arg, const struct tp_result *r, const char *message_id)
+static void
+on_sent(void *arg, const struct tp_result *r, const char *message_id)
 {
 	struct report_op *ro = arg;
 	json_t *res;
@@ -132,7 +138,8 @@ static void on_sent(void *arg, const struct tp_result *r, const char *message_id
 	json_decref(res);
 }
 
-static void send_to(struct report_op *ro, const char *url)
+static void
+send_to(struct report_op *ro, const char *url)
 {
 	int rc = tp_queue_send(ro->op.ctx->tp, url, ro->body, 0, on_sent, ro, NULL);
 
@@ -144,7 +151,8 @@ static void send_to(struct report_op *ro, const char *url)
 	ro->op.inflight++;
 }
 
-static void on_url(void *arg, int code, const char *message, const char *url)
+static void
+on_url(void *arg, int code, const char *message, const char *url)
 {
 	struct report_op *ro = arg;
 
@@ -157,7 +165,8 @@ static void on_url(void *arg, int code, const char *message, const char *url)
 	send_to(ro, url);
 }
 
-static int report_start(struct sm_action_call *call)
+static int
+report_start(struct sm_action_call *call)
 {
 	json_t *p = sm_action_call_params(call);
 	const char *queue = json_string_value(json_object_get(p, "queue"));
@@ -195,7 +204,8 @@ static int report_start(struct sm_action_call *call)
 	return 0;
 }
 
-static int compose_start(struct sm_action_call *call)
+static int
+compose_start(struct sm_action_call *call)
 {
 	json_t *p = sm_action_call_params(call);
 	const char *why;
@@ -215,7 +225,8 @@ static int compose_start(struct sm_action_call *call)
 	return act__done_new(call, res);
 }
 
-int act_report_register(struct sm_engine *e, struct act_ctx *ctx)
+int
+act_report_register(struct sm_engine *e, struct act_ctx *ctx)
 {
 	struct sm_action_def report = { "report", report_start, act__op_cancel, ctx };
 	struct sm_action_def compose = { "report_compose", compose_start, NULL, ctx };

@@ -17,7 +17,8 @@ struct upload_op {
 
 static void upload_next(struct upload_op *uo);
 
-static void on_put(void *arg, const struct tp_result *r, const struct tp_object *obj)
+static void
+on_put(void *arg, const struct tp_result *r, const struct tp_object *obj)
 {
 	struct upload_op *uo = arg;
 
@@ -33,7 +34,8 @@ static void on_put(void *arg, const struct tp_result *r, const struct tp_object 
 	upload_next(uo);
 }
 
-static void upload_next(struct upload_op *uo)
+static void
+upload_next(struct upload_op *uo)
 {
 	json_t *p = sm_action_call_params(uo->op.call);
 	json_t *files = json_object_get(p, "files");
@@ -71,7 +73,8 @@ static void upload_next(struct upload_op *uo)
 	uo->op.inflight++;
 }
 
-static int upload_start(struct sm_action_call *call)
+static int
+upload_start(struct sm_action_call *call)
 {
 	struct upload_op *uo = act__op_new(call, sizeof(*uo));
 
@@ -81,7 +84,8 @@ static int upload_start(struct sm_action_call *call)
 	return 0;
 }
 
-int act_upload_register(struct sm_engine *e, struct act_ctx *ctx)
+int
+act_upload_register(struct sm_engine *e, struct act_ctx *ctx)
 {
 	struct sm_action_def def = { "upload", upload_start, act__op_cancel, ctx };
 

@@ -14,7 +14,8 @@
 #include "sm_engine.h"
 #include "sm_err.h"
 
-static json_t *bad(const char *reason, json_t *msg, const char *pq)
+static json_t *
+bad(const char *reason, json_t *msg, const char *pq)
 {
 	json_t *r = json_pack("{s:b,s:s,s:o,s:s?}", "ok", 0, "reason", reason,
 	    "msg", msg ? msg : json_null(), "progress_queue", pq);
@@ -24,7 +25,8 @@ static json_t *bad(const char *reason, json_t *msg, const char *pq)
 	return r;
 }
 
-static json_t *bad_peek(const struct act_ctx *ctx, const char *body, size_t len,
+static json_t *
+bad_peek(const struct act_ctx *ctx, const char *body, size_t len,
     const char *reason)
 {
 	int64_t id;
@@ -38,7 +40,8 @@ static json_t *bad_peek(const struct act_ctx *ctx, const char *body, size_t len,
 	    server), pq);
 }
 
-json_t *act_validate_run(const struct act_ctx *ctx, const json_t *env)
+json_t *
+act_validate_run(const struct act_ctx *ctx, const json_t *env)
 {
 	const char *body = json_string_value(json_object_get(env, "body"));
 	size_t len = json_string_length(json_object_get(env, "body"));
@@ -108,14 +111,16 @@ out:
 	return res;
 }
 
-static int validate_start(struct sm_action_call *call)
+static int
+validate_start(struct sm_action_call *call)
 {
 	const struct act_ctx *ctx = sm_action_call_arg(call);
 	return act__done_new(call, act_validate_run(ctx,
 	    json_object_get(sm_action_call_params(call), "envelope")));
 }
 
-int act_validate_register(struct sm_engine *e, struct act_ctx *ctx)
+int
+act_validate_register(struct sm_engine *e, struct act_ctx *ctx)
 {
 	struct sm_action_def def = { "task_validate", validate_start, NULL, ctx };
 

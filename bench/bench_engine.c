@@ -89,7 +89,8 @@ struct engine_case {
 	long ninst;
 };
 
-static int step_start(struct sm_action_call *call)
+static int
+step_start(struct sm_action_call *call)
 {
 	struct engine_case *c = sm_action_call_arg(call);
 	json_t *r;
@@ -102,12 +103,14 @@ static int step_start(struct sm_action_call *call)
 	return 0;
 }
 
-static void step_cancel(struct sm_action_call *call)
+static void
+step_cancel(struct sm_action_call *call)
 {
 	(void)call;
 }
 
-static void on_trace(struct sm_engine *e, const char *id, const char *event, const char *from,
+static void
+on_trace(struct sm_engine *e, const char *id, const char *event, const char *from,
     const char *targets, void *arg)
 {
 	struct engine_case *c = arg;
@@ -120,7 +123,8 @@ static void on_trace(struct sm_engine *e, const char *id, const char *event, con
 	c->transitions++;
 }
 
-static struct sm_machine *load_machine(void)
+static struct sm_machine *
+load_machine(void)
 {
 	struct sm_machine *m = NULL;
 	struct sm_diags d = { 0 };
@@ -134,7 +138,8 @@ static struct sm_machine *load_machine(void)
 	return m;
 }
 
-static int engine_open(struct engine_case *c, const char *dir, enum store_durability dur,
+static int
+engine_open(struct engine_case *c, const char *dir, enum store_durability dur,
     struct sm_machine *m)
 {
 	struct store_options o;
@@ -159,7 +164,8 @@ static int engine_open(struct engine_case *c, const char *dir, enum store_durabi
 	return 0;
 }
 
-static void engine_close(struct engine_case *c)
+static void
+engine_close(struct engine_case *c)
 {
 	sm_engine_destroy(c->e);
 	sm_loop_destroy(c->loop);
@@ -169,7 +175,8 @@ static void engine_close(struct engine_case *c)
 	c->st = NULL;
 }
 
-static int engine_start(struct engine_case *c, long n, const char *prefix)
+static int
+engine_start(struct engine_case *c, long n, const char *prefix)
 {
 	struct sm_error err;
 	long i;
@@ -193,7 +200,8 @@ static int engine_start(struct engine_case *c, long n, const char *prefix)
  * per turn), so the rate is computed from the transitions actually taken.
  * Every transition traced in a turn is committed by the end of that turn.
  */
-static int engine_run_timed(struct engine_case *c, long ops, double *count, double *secs)
+static int
+engine_run_timed(struct engine_case *c, long ops, double *count, double *secs)
 {
 	uint64_t start = c->transitions;
 	double t0 = bench_now();
@@ -207,7 +215,8 @@ static int engine_run_timed(struct engine_case *c, long ops, double *count, doub
 	return 0;
 }
 
-static int engine_run(struct engine_case *c, long ops, double *rate)
+static int
+engine_run(struct engine_case *c, long ops, double *rate)
 {
 	double n, dt;
 
@@ -240,7 +249,8 @@ static const char *chain_machine =
  * `ops` transitions (an action that completes inside its start: each
  * transition needs the previous commit, so one turn and one commit each).
  */
-static int commits_per_turn(const char *dir, struct sm_machine *m, long ops)
+static int
+commits_per_turn(const char *dir, struct sm_machine *m, long ops)
 {
 	char path[1200];
 	struct engine_case c;
@@ -295,7 +305,8 @@ static int commits_per_turn(const char *dir, struct sm_machine *m, long ops)
 
 /* ---- resume ------------------------------------------------------------------- */
 
-static int resume_prepare(const char *dir, struct sm_machine *m, long n)
+static int
+resume_prepare(const char *dir, struct sm_machine *m, long n)
 {
 	struct engine_case c;
 	struct sm_error err;
@@ -321,7 +332,8 @@ fail:
 	return 1;
 }
 
-static int resume_round(const char *dir, struct sm_machine *m, long n, double *t_recover,
+static int
+resume_round(const char *dir, struct sm_machine *m, long n, double *t_recover,
     double *t_turn)
 {
 	struct engine_case c;
@@ -362,7 +374,8 @@ fail:
 static void usage(void);
 
 /* One engine case alone, for profiling. */
-static int run_only(const char *what, const char *dir, struct sm_machine *m, long ops,
+static int
+run_only(const char *what, const char *dir, struct sm_machine *m, long ops,
     int rounds, long nresume)
 {
 	char path[1200];
@@ -397,14 +410,16 @@ static int run_only(const char *what, const char *dir, struct sm_machine *m, lon
 	return 0;
 }
 
-static void usage(void)
+static void
+usage(void)
 {
 	fprintf(stderr, "usage: bench_engine [-n transitions-per-round] [-r rounds] "
 	    "[-d directory] [-R instances-to-resume] [-x e1|e64|resume]\n");
 	exit(2);
 }
 
-static void report(const char *name, const double *rates, int n, const char *unit)
+static void
+report(const char *name, const double *rates, int n, const char *unit)
 {
 	double lo, hi;
 
@@ -413,7 +428,8 @@ static void report(const char *name, const double *rates, int n, const char *uni
 	    unit, lo, hi);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	long ops = 300, nresume = 10000;
 	int rounds = 5, ch, i, own_dir = 0;

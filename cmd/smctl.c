@@ -34,7 +34,8 @@
 const char *smctl_progname = "smctl";
 #define progname smctl_progname
 
-int smctl_usage_error(const struct smctl_cmd *cmd, const char *fmt, const char *arg)
+int
+smctl_usage_error(const struct smctl_cmd *cmd, const char *fmt, const char *arg)
 {
 	fprintf(stderr, "%s %s: ", progname, cmd->name);
 	fprintf(stderr, fmt, arg ? arg : "");
@@ -43,7 +44,8 @@ int smctl_usage_error(const struct smctl_cmd *cmd, const char *fmt, const char *
 	return EXIT_USAGE;
 }
 
-void smctl_print_help(const struct smctl_cmd *cmd)
+void
+smctl_print_help(const struct smctl_cmd *cmd)
 {
 	printf("usage: %s %s %s\n\n%s\n\n%s", progname, cmd->name, cmd->usage, cmd->summary,
 	    cmd->help);
@@ -60,7 +62,8 @@ struct check_actions {
 	size_t n;
 };
 
-static int check_action_known(void *arg, const char *name)
+static int
+check_action_known(void *arg, const char *name)
 {
 	const struct check_actions *a = arg;
 
@@ -71,7 +74,8 @@ static int check_action_known(void *arg, const char *name)
 }
 
 /* Split "a,b c" into names; returns 0 or -1 when out of memory. */
-static int check_actions_add(struct check_actions *a, const char *list)
+static int
+check_actions_add(struct check_actions *a, const char *list)
 {
 	const char *p = list;
 
@@ -92,7 +96,8 @@ static int check_actions_add(struct check_actions *a, const char *list)
 	return 0;
 }
 
-static int cmd_check(const struct smctl_cmd *cmd, int argc, char **argv)
+static int
+cmd_check(const struct smctl_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "actions", required_argument, NULL, 'a' },
@@ -157,7 +162,8 @@ out:
 
 /* ---- graph -------------------------------------------------------------- */
 
-static int cmd_graph(const struct smctl_cmd *cmd, int argc, char **argv)
+static int
+cmd_graph(const struct smctl_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -207,7 +213,8 @@ struct sim {
 	char final_id[128];
 };
 
-static void sim_done(struct sm_engine *e, const char *id, const char *final_id, json_t *donedata,
+static void
+sim_done(struct sm_engine *e, const char *id, const char *final_id, json_t *donedata,
     void *arg)
 {
 	struct sim *s = arg;
@@ -222,7 +229,8 @@ static void sim_done(struct sm_engine *e, const char *id, const char *final_id, 
 	sm_loop_stop(s->loop);
 }
 
-static void sim_trace(struct sm_engine *e, const char *id, const char *event, const char *from,
+static void
+sim_trace(struct sm_engine *e, const char *id, const char *event, const char *from,
     const char *targets, void *arg)
 {
 	struct sim *s = arg;
@@ -234,7 +242,8 @@ static void sim_trace(struct sm_engine *e, const char *id, const char *event, co
 	    targets[0] ? targets : "(targetless)");
 }
 
-static void sim_log(struct sm_engine *e, const char *id, const char *text, void *arg)
+static void
+sim_log(struct sm_engine *e, const char *id, const char *text, void *arg)
 {
 	struct sim *s = arg;
 
@@ -243,7 +252,8 @@ static void sim_log(struct sm_engine *e, const char *id, const char *text, void 
 		fprintf(stderr, "%s: log: %s\n", id, text);
 }
 
-static int64_t sim_watchdog(struct sm_loop *loop, uint64_t id, void *arg)
+static int64_t
+sim_watchdog(struct sm_loop *loop, uint64_t id, void *arg)
 {
 	struct sim *s = arg;
 
@@ -266,7 +276,8 @@ struct sim_action {
 	struct sim *sim;
 };
 
-static int sim_action_start(struct sm_action_call *call)
+static int
+sim_action_start(struct sm_action_call *call)
 {
 	struct sim_action *a = sm_action_call_arg(call);
 
@@ -284,7 +295,8 @@ static int sim_action_start(struct sm_action_call *call)
 	return sm_action_fail(call, a->error, "simulated failure (smctl simulate --action)");
 }
 
-static int parse_action(const char *arg, struct sim_action *a)
+static int
+parse_action(const char *arg, struct sim_action *a)
 {
 	size_t n = strcspn(arg, "=!");
 	json_error_t jerr;
@@ -307,14 +319,16 @@ static int parse_action(const char *arg, struct sim_action *a)
 }
 
 /* The (persisted) instance `id` after recovery: 0 none, 1 running, 2 done. */
-static int sim_existing(struct sm_engine *e, const char *id, struct sm_instance_status *st)
+static int
+sim_existing(struct sm_engine *e, const char *id, struct sm_instance_status *st)
 {
 	if (sm_engine_instance_status(e, id, st) != 0)
 		return 0;
 	return st->state == SM_INSTANCE_DONE ? 2 : 1;
 }
 
-static int cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
+static int
+cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -648,7 +662,8 @@ static const struct smctl_cmd commands[] = {
 	  smctl_inspect_help, smctl_cmd_inspect },
 };
 
-static void print_help(FILE *fp)
+static void
+print_help(FILE *fp)
 {
 	size_t i;
 
@@ -658,7 +673,8 @@ static void print_help(FILE *fp)
 		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	size_t i;
 

@@ -33,7 +33,8 @@ const char smctl_inspect_help[] =
     "\n"
     "Exit status: 0 shown, 1 not found or unreadable, 2 usage error.\n";
 
-static void fmt_time(json_int_t ms, char *buf, size_t size)
+static void
+fmt_time(json_int_t ms, char *buf, size_t size)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
@@ -46,7 +47,8 @@ static void fmt_time(json_int_t ms, char *buf, size_t size)
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
-static void print_list(json_t *a, FILE *out)
+static void
+print_list(json_t *a, FILE *out)
 {
 	size_t i;
 	json_t *v;
@@ -59,7 +61,8 @@ static void print_list(json_t *a, FILE *out)
 		fprintf(out, "%s%s", i ? " " : "", json_is_string(v) ? json_string_value(v) : "?");
 }
 
-static void print_compact(const char *label, json_t *v, FILE *out)
+static void
+print_compact(const char *label, json_t *v, FILE *out)
 {
 	char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
 
@@ -67,7 +70,8 @@ static void print_compact(const char *label, json_t *v, FILE *out)
 	free(t);
 }
 
-static void print_text(json_t *inst, json_t *hist, FILE *out)
+static void
+print_text(json_t *inst, json_t *hist, FILE *out)
 {
 	json_t *sess = json_object_get(inst, "session"), *v, *dm;
 	const char *key;
@@ -158,7 +162,8 @@ static void print_text(json_t *inst, json_t *hist, FILE *out)
  * ids, event names and messages come from the store (and from outside before
  * that) and must not drive the operator's terminal (escape sequences).
  */
-static void print_safe(json_t *inst, json_t *hist, FILE *out)
+static void
+print_safe(json_t *inst, json_t *hist, FILE *out)
 {
 	char *buf = NULL;
 	size_t len = 0, i;
@@ -182,7 +187,8 @@ static void print_safe(json_t *inst, json_t *hist, FILE *out)
 }
 
 /* One history record (unreadable ones are shown as such). */
-static int add_history(void *arg, uint64_t seq, json_t *rec)
+static int
+add_history(void *arg, uint64_t seq, json_t *rec)
 {
 	(void)seq;
 	json_array_append_new(arg, rec ? json_incref(rec) : json_pack("{s:s}", "kind",
@@ -190,7 +196,8 @@ static int add_history(void *arg, uint64_t seq, json_t *rec)
 	return 0;
 }
 
-int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
+int
+smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },

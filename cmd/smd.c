@@ -32,7 +32,8 @@ static const char help[] =
     "Signals: TERM/INT drain and stop; HUP reads the configuration and machines again.\n"
     "Keys and defaults: docs/configuration.md; operation: docs/daemon.md.\n";
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },

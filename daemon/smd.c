@@ -83,7 +83,8 @@ struct smd {
 
 /* ---- the messages in flight ----------------------------------------------- */
 
-static struct flight *flight_find(struct smd *d, const char *id)
+static struct flight *
+flight_find(struct smd *d, const char *id)
 {
 	for (struct flight *f = d->flights; f; f = f->next)
 		if (strcmp(f->id, id) == 0)
@@ -91,7 +92,8 @@ static struct flight *flight_find(struct smd *d, const char *id)
 	return NULL;
 }
 
-static int flight_set(struct smd *d, const char *id, const char *url, const char *receipt)
+static int
+flight_set(struct smd *d, const char *id, const char *url, const char *receipt)
 {
 	struct flight *f = flight_find(d, id);
 	char *u = strdup(url), *r = strdup(receipt);
@@ -119,7 +121,8 @@ static int flight_set(struct smd *d, const char *id, const char *url, const char
 	return 0;
 }
 
-static void flight_drop(struct smd *d, const char *id)
+static void
+flight_drop(struct smd *d, const char *id)
 {
 	struct flight **pp, *f;
 
@@ -134,7 +137,8 @@ static void flight_drop(struct smd *d, const char *id)
 		}
 }
 
-void smd__peek_task_id(const char *body, size_t len, int64_t *task_id)
+void
+smd__peek_task_id(const char *body, size_t len, int64_t *task_id)
 {
 	char server[ACT_SERVER_MAX + 1];
 
@@ -144,7 +148,8 @@ void smd__peek_task_id(const char *body, size_t len, int64_t *task_id)
 
 /* ---- hooks for act_queue --------------------------------------------------- */
 
-static size_t hook_slots_free(void *arg)
+static size_t
+hook_slots_free(void *arg)
 {
 	struct smd *d = arg;
 	size_t max = d->cfg.max_concurrent_tasks;
@@ -154,12 +159,14 @@ static size_t hook_slots_free(void *arg)
 	return d->nflights >= max ? 0 : max - d->nflights;
 }
 
-static size_t hook_running(void *arg)
+static size_t
+hook_running(void *arg)
 {
 	return ((struct smd *)arg)->nflights;
 }
 
-static void hook_each_inflight(void *arg,
+static void
+hook_each_inflight(void *arg,
     void (*fn)(void *fnarg, const char *queue_url, const char *receipt), void *fnarg)
 {
 	struct smd *d = arg;
@@ -168,7 +175,8 @@ static void hook_each_inflight(void *arg,
 		fn(fnarg, f->queue_url, f->receipt);
 }
 
-static const char *hook_receipt(void *arg, const char *instance)
+static const char *
+hook_receipt(void *arg, const char *instance)
 {
 	struct flight *f = flight_find(arg, instance);
 
@@ -176,7 +184,8 @@ static const char *hook_receipt(void *arg, const char *instance)
 }
 
 /* The delivery a task instance starts with (task.scxml's `task`). */
-static json_t *envelope(const char *queue, const char *url, const struct tp_message *m,
+static json_t *
+envelope(const char *queue, const char *url, const struct tp_message *m,
     const char *id)
 {
 	json_t *env = json_object();
@@ -198,7 +207,8 @@ static json_t *envelope(const char *queue, const char *url, const struct tp_mess
 	return env;
 }
 
-static int start_task(struct smd *d, size_t queue, const char *url,
+static int
+start_task(struct smd *d, size_t queue, const char *url,
     const struct tp_message *m, const char *id)
 {
 	struct sm_error err;
@@ -222,7 +232,8 @@ static int start_task(struct smd *d, size_t queue, const char *url,
 	return 0;
 }
 
-static int hook_admit(void *arg, size_t queue, const char *url, const struct tp_message *m)
+static int
+hook_admit(void *arg, size_t queue, const char *url, const struct tp_message *m)
 {
 	struct smd *d = arg;
 	char id[SMD_INDEX_ID_SIZE];
@@ -269,7 +280,8 @@ fresh:
 
 /* ---- the drain action (daemon.scxml's `draining`) ------------------------ */
 
-static void drain_finish(struct smd *d)
+static void
+drain_finish(struct smd *d)
 {
 	struct sm_action_call *call = d->drain;
 
@@ -283,7 +295,8 @@ static void drain_finish(struct smd *d)
 	sm_action_done(call, NULL);
 }
 
-static int64_t on_drain_timer(struct sm_loop *loop, uint64_t id, void *arg)
+static int64_t
+on_drain_timer(struct sm_loop *loop, uint64_t id, void *arg)
 {
 	struct smd *d = arg;
 
@@ -304,7 +317,8 @@ static int64_t on_drain_timer(struct sm_loop *loop, uint64_t id, void *arg)
 	return -1;
 }
 
-static int drain_start(struct sm_action_call *call)
+static int
+drain_start(struct sm_action_call *call)
 {
 	struct smd *d = sm_action_call_arg(call);
 
@@ -318,7 +332,8 @@ static int drain_start(struct sm_action_call *call)
 	return d->drain_timer ? 0 : SM_ENOMEM;
 }
 
-static void drain_cancel(struct sm_action_call *call)
+static void
+drain_cancel(struct sm_action_call *call)
 {
 	struct smd *d = sm_action_call_arg(call);
 
@@ -331,7 +346,8 @@ static void drain_cancel(struct sm_action_call *call)
 
 /* ---- engines --------------------------------------------------------------- */
 
-static void on_task_done(struct sm_engine *e, const char *id, const char *final_id,
+static void
+on_task_done(struct sm_engine *e, const char *id, const char *final_id,
     json_t *donedata, void *arg)
 {
 	struct smd *d = arg;
@@ -346,7 +362,8 @@ static void on_task_done(struct sm_engine *e, const char *id, const char *final_
 		drain_finish(d);
 }
 
-static void on_life_done(struct sm_engine *e, const char *id, const char *final_id,
+static void
+on_life_done(struct sm_engine *e, const char *id, const char *final_id,
     json_t *donedata, void *arg)
 {
 	struct smd *d = arg;
@@ -359,7 +376,8 @@ static void on_life_done(struct sm_engine *e, const char *id, const char *final_
 	sm_loop_stop(d->loop);
 }
 
-static int register_actions(struct smd *d, struct sm_engine *e, int life)
+static int
+register_actions(struct smd *d, struct sm_engine *e, int life)
 {
 	int rc;
 
@@ -386,7 +404,8 @@ static int register_actions(struct smd *d, struct sm_engine *e, int life)
 
 /* Load one machine file from machines_dir, checked against the engine's
  * actions.  Every diagnostic is logged. */
-static int load_machine(struct smd *d, struct sm_engine *e, const char *file,
+static int
+load_machine(struct smd *d, struct sm_engine *e, const char *file,
     struct sm_machine **out, struct sm_error *err)
 {
 	struct sm_load_opts lo = { 0 };
@@ -414,7 +433,8 @@ static int load_machine(struct smd *d, struct sm_engine *e, const char *file,
 	return 0;
 }
 
-static int keep_machine(struct smd *d, struct sm_machine *m)
+static int
+keep_machine(struct smd *d, struct sm_machine *m)
 {
 	struct machine_ref *r = calloc(1, sizeof(*r));
 
@@ -427,7 +447,8 @@ static int keep_machine(struct smd *d, struct sm_machine *m)
 }
 
 /* The context values that follow the configuration. */
-static void ctx_from_cfg(struct smd *d)
+static void
+ctx_from_cfg(struct smd *d)
 {
 	struct act_ctx *c = &d->ctx;
 
@@ -446,7 +467,8 @@ static void ctx_from_cfg(struct smd *d)
 
 /* ---- SIGHUP ---------------------------------------------------------------- */
 
-static int same_queues(const struct rt_config *a, const struct rt_config *b)
+static int
+same_queues(const struct rt_config *a, const struct rt_config *b)
 {
 	if (a->nqueues != b->nqueues)
 		return 0;
@@ -457,7 +479,8 @@ static int same_queues(const struct rt_config *a, const struct rt_config *b)
 	    strcmp(a->bucket, b->bucket) == 0;
 }
 
-static void reload(struct smd *d)
+static void
+reload(struct smd *d)
 {
 	struct rt_config *n = calloc(1, sizeof(*n));
 	struct sm_machine *tm = NULL;
@@ -537,7 +560,8 @@ static void reload(struct smd *d)
 	}
 }
 
-static void on_signal(struct sm_loop *loop, int signo, void *arg)
+static void
+on_signal(struct sm_loop *loop, int signo, void *arg)
 {
 	struct smd *d = arg;
 
@@ -554,7 +578,8 @@ static void on_signal(struct sm_loop *loop, int signo, void *arg)
 /* ---- start and stop -------------------------------------------------------- */
 
 /* After recovery: every running task instance's message is in flight. */
-static int rebuild_one(void *arg, const char *message_id, const char *instance)
+static int
+rebuild_one(void *arg, const char *message_id, const char *instance)
 {
 	struct smd *d = arg;
 	struct sm_instance_status st;
@@ -574,7 +599,8 @@ static int rebuild_one(void *arg, const char *message_id, const char *instance)
 	return 0;
 }
 
-static ssize_t tee_write(void *cookie, const char *buf, size_t n)
+static ssize_t
+tee_write(void *cookie, const char *buf, size_t n)
 {
 	struct smd *d = cookie;
 
@@ -587,7 +613,8 @@ static ssize_t tee_write(void *cookie, const char *buf, size_t n)
 	return (ssize_t)n;
 }
 
-static FILE *open_log(struct smd *d)
+static FILE *
+open_log(struct smd *d)
 {
 	cookie_io_functions_t io = { NULL, tee_write, NULL, NULL };
 	char path[PATH_MAX];
@@ -607,7 +634,8 @@ static FILE *open_log(struct smd *d)
 
 /* Inside rt_close(): the engines and the transport are gone, the loop is
  * still there (the spider registry's child watchers). */
-static void smd_teardown(void *arg)
+static void
+smd_teardown(void *arg)
 {
 	struct smd *d = arg;
 	struct machine_ref *r, *rn;
@@ -633,7 +661,8 @@ static void smd_teardown(void *arg)
 	d->spiders = NULL;
 }
 
-static void smd_free(struct smd *d, FILE *logfp)
+static void
+smd_free(struct smd *d, FILE *logfp)
 {
 	sm_engine_destroy(d->life);
 	if (d->rt) {
@@ -657,7 +686,8 @@ static void smd_free(struct smd *d, FILE *logfp)
 
 /* A deep copy of the configuration's strings through the one parser:
  * load the same sources again. */
-static int cfg_copy(struct smd *d, struct sm_error *err)
+static int
+cfg_copy(struct smd *d, struct sm_error *err)
 {
 	int rc = rt_config_init(&d->cfg);
 
@@ -667,7 +697,8 @@ static int cfg_copy(struct smd *d, struct sm_error *err)
 	    err);
 }
 
-int smd_run(const struct smd_options *opt, struct sm_error *err)
+int
+smd_run(const struct smd_options *opt, struct sm_error *err)
 {
 	struct smd d;
 	json_t *life_task = NULL;

@@ -10,7 +10,8 @@
 #define KIND_MSG "msg"
 #define KIND_TASK "task_id"
 
-static int msg_key(struct store_key *k, const char *message_id)
+static int
+msg_key(struct store_key *k, const char *message_id)
 {
 	store_key_init(k);
 	store_key_add_str(k, KIND_MSG);
@@ -18,7 +19,8 @@ static int msg_key(struct store_key *k, const char *message_id)
 	return k->overflow ? SM_ETOOBIG : 0;
 }
 
-static int copy_id(const void *v, size_t vl, char id[SMD_INDEX_ID_SIZE])
+static int
+copy_id(const void *v, size_t vl, char id[SMD_INDEX_ID_SIZE])
 {
 	if (vl == 0 || vl >= SMD_INDEX_ID_SIZE || memchr(v, 0, vl))
 		return SM_ECORRUPT;
@@ -27,7 +29,8 @@ static int copy_id(const void *v, size_t vl, char id[SMD_INDEX_ID_SIZE])
 	return 0;
 }
 
-int smd_index_find_msg(struct store *st, const char *message_id, char id[SMD_INDEX_ID_SIZE])
+int
+smd_index_find_msg(struct store *st, const char *message_id, char id[SMD_INDEX_ID_SIZE])
 {
 	struct store_key k;
 	struct store_txn *txn;
@@ -52,7 +55,8 @@ struct new_args {
 	char *id;
 };
 
-static int write_new(struct store_txn *txn, void *arg, struct sm_error *err)
+static int
+write_new(struct store_txn *txn, void *arg, struct sm_error *err)
 {
 	struct new_args *a = arg;
 	struct store_key k;
@@ -78,7 +82,8 @@ static int write_new(struct store_txn *txn, void *arg, struct sm_error *err)
 	return store_put(txn, STORE_T_INDEX, k.buf, k.len, a->id, strlen(a->id));
 }
 
-int smd_index_new(struct store *st, const char *message_id, int64_t task_id,
+int
+smd_index_new(struct store *st, const char *message_id, int64_t task_id,
     char id[SMD_INDEX_ID_SIZE], struct sm_error *err)
 {
 	struct new_args a = { message_id, task_id, id };
@@ -90,7 +95,8 @@ int smd_index_new(struct store *st, const char *message_id, int64_t task_id,
 	return store_write(st, write_new, &a, err);
 }
 
-int smd_index_each_msg(struct store *st,
+int
+smd_index_each_msg(struct store *st,
     int (*fn)(void *arg, const char *message_id, const char *instance), void *arg)
 {
 	struct store_key prefix;

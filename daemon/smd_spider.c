@@ -60,7 +60,8 @@ struct smd__spiders {
  * <work>/main.{log,jl} or bsr.{log,jl}, spiders_dir as cwd, and the
  * deadline task_timeout from now.
  */
-static int spider_params(struct sm_action_call *call, json_t **params, struct sm_error *err,
+static int
+spider_params(struct sm_action_call *call, json_t **params, struct sm_error *err,
     void *arg)
 {
 	struct smd__spiders *sp = arg;
@@ -114,7 +115,8 @@ out:
 	return rc;
 }
 
-int smd__sweep_orphans(struct sm_statedir *sd, struct sm_error *err)
+int
+smd__sweep_orphans(struct sm_statedir *sd, struct sm_error *err)
 {
 	unsigned killed = 0;
 	int rc = act_spider_sweep(sm_statedir_work_path(sd), &killed, err);
@@ -127,7 +129,8 @@ int smd__sweep_orphans(struct sm_statedir *sd, struct sm_error *err)
 /* ---- pack ------------------------------------------------------------------ */
 
 /* Zip `src` as <base><ext> into <work>/<base of key> and list it. */
-static int pack_file(json_t *files, const char *work, const char *src, const char *key,
+static int
+pack_file(json_t *files, const char *work, const char *src, const char *key,
     const char *ext, struct sm_error *err)
 {
 	char zpath[PATH_MAX], entry[PATH_MAX];
@@ -144,7 +147,8 @@ static int pack_file(json_t *files, const char *work, const char *src, const cha
 	return json_array_append_new(files, json_pack("{s:s,s:s}", "path", zpath, "key", key));
 }
 
-static int pack_start(struct sm_action_call *call)
+static int
+pack_start(struct sm_action_call *call)
 {
 	struct smd__spiders *sp = sm_action_call_arg(call);
 	json_t *p = sm_action_call_params(call);
@@ -227,7 +231,8 @@ done:
 	return rc;
 }
 
-int smd__register_task_actions(struct sm_engine *e, struct act_ctx *ctx,
+int
+smd__register_task_actions(struct sm_engine *e, struct act_ctx *ctx,
     const struct rt_config *cfg, struct sm_statedir *sd, struct smd__spiders **out,
     struct sm_error *err)
 {
@@ -258,19 +263,22 @@ int smd__register_task_actions(struct sm_engine *e, struct act_ctx *ctx,
 	return 0;
 }
 
-void smd__spiders_config(struct smd__spiders *sp, const struct rt_config *cfg)
+void
+smd__spiders_config(struct smd__spiders *sp, const struct rt_config *cfg)
 {
 	if (sp)
 		sp->cfg = cfg;
 }
 
-void smd__spiders_task_done(struct smd__spiders *sp, const char *id)
+void
+smd__spiders_task_done(struct smd__spiders *sp, const char *id)
 {
 	if (sp && sp->as)
 		act_spider_kill_instance(sp->as, id);
 }
 
-void smd__spiders_free(struct smd__spiders *sp)
+void
+smd__spiders_free(struct smd__spiders *sp)
 {
 	if (!sp)
 		return;

@@ -10,7 +10,8 @@
 #include "sm_interp_private.h"
 #include "sm_model.h"
 
-int sm__actions_add(struct sm__actions *r, const struct sm_action_def *def)
+int
+sm__actions_add(struct sm__actions *r, const struct sm_action_def *def)
 {
 	struct sm_action_def *d;
 
@@ -36,7 +37,8 @@ int sm__actions_add(struct sm__actions *r, const struct sm_action_def *def)
 	return 0;
 }
 
-const struct sm_action_def *sm__actions_find(const struct sm__actions *r, const char *name)
+const struct sm_action_def *
+sm__actions_find(const struct sm__actions *r, const char *name)
 {
 	size_t i;
 
@@ -48,7 +50,8 @@ const struct sm_action_def *sm__actions_find(const struct sm__actions *r, const 
 	return NULL;
 }
 
-void sm__actions_free(struct sm__actions *r)
+void
+sm__actions_free(struct sm__actions *r)
 {
 	size_t i;
 
@@ -59,7 +62,8 @@ void sm__actions_free(struct sm__actions *r)
 	r->n = r->cap = 0;
 }
 
-struct sm_action_call *sm__call_new(struct sm_engine *e, struct sm__inst *inst,
+struct sm_action_call *
+sm__call_new(struct sm_engine *e, struct sm__inst *inst,
     const char *instance_id, const char *invokeid, const struct sm_action_def *def,
     json_t *params, int attempt)
 {
@@ -82,7 +86,8 @@ struct sm_action_call *sm__call_new(struct sm_engine *e, struct sm__inst *inst,
 	return c;
 }
 
-void sm__call_free(struct sm_action_call *c)
+void
+sm__call_free(struct sm_action_call *c)
 {
 	if (!c)
 		return;
@@ -93,52 +98,62 @@ void sm__call_free(struct sm_action_call *c)
 	free(c);
 }
 
-struct sm_engine *sm_action_call_engine(const struct sm_action_call *call)
+struct sm_engine *
+sm_action_call_engine(const struct sm_action_call *call)
 {
 	return call->engine;
 }
 
-const char *sm_action_call_instance(const struct sm_action_call *call)
+const char *
+sm_action_call_instance(const struct sm_action_call *call)
 {
 	return call->instance_id;
 }
 
-const char *sm_action_call_invokeid(const struct sm_action_call *call)
+const char *
+sm_action_call_invokeid(const struct sm_action_call *call)
 {
 	return call->invokeid;
 }
 
-const char *sm_action_call_name(const struct sm_action_call *call)
+const char *
+sm_action_call_name(const struct sm_action_call *call)
 {
 	return call->name;
 }
 
-json_t *sm_action_call_params(const struct sm_action_call *call)
+json_t *
+sm_action_call_params(const struct sm_action_call *call)
 {
 	return call->params;
 }
 
-int sm_action_call_attempt(const struct sm_action_call *call)
+int
+sm_action_call_attempt(const struct sm_action_call *call)
 {
 	return call->attempt;
 }
 
-void *sm_action_call_arg(const struct sm_action_call *call)
+void *
+sm_action_call_arg(const struct sm_action_call *call)
 {
 	return call->def->arg;
 }
 
-void sm_action_call_set_data(struct sm_action_call *call, void *data)
+void
+sm_action_call_set_data(struct sm_action_call *call, void *data)
 {
 	call->data = data;
 }
 
-void *sm_action_call_data(const struct sm_action_call *call)
+void *
+sm_action_call_data(const struct sm_action_call *call)
 {
 	return call->data;
 }
 
-int sm_retry_should(const struct sm_retry *r, int attempt, const char *error)
+int
+sm_retry_should(const struct sm_retry *r, int attempt, const char *error)
 {
 	size_t i;
 
@@ -157,7 +172,8 @@ int sm_retry_should(const struct sm_retry *r, int attempt, const char *error)
 	return 0;
 }
 
-int64_t sm_retry_delay_ms(const struct sm_retry *r, int attempt, uint64_t rnd)
+int64_t
+sm_retry_delay_ms(const struct sm_retry *r, int attempt, uint64_t rnd)
 {
 	double d, rate;
 	int64_t cap, ms;

@@ -153,7 +153,8 @@ static void inst_ready(struct sm__inst *in);
 static void inst_free(struct sm__inst *in);
 
 /* A fault point for crash tests (sm_engine_on_probe). */
-static inline void probe(struct sm_engine *e, enum sm_probe_kind kind)
+static inline void
+probe(struct sm_engine *e, enum sm_probe_kind kind)
 {
 	if (e->probe_fn)
 		e->probe_fn(e, kind, ++e->probe_n, e->probe_arg);
@@ -161,7 +162,8 @@ static inline void probe(struct sm_engine *e, enum sm_probe_kind kind)
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static size_t hash_str(const char *s)
+static size_t
+hash_str(const char *s)
 {
 	size_t h = 1469598103934665603ULL;
 
@@ -174,7 +176,8 @@ static size_t hash_str(const char *s)
  * A store key or id for a log line: bytes under 0x20, 0x7f and backslash
  * as \xNN, cut at `cap` - 1 bytes (a hostile record cannot forge a line).
  */
-static const char *log_text(char *buf, size_t cap, const void *p, size_t n)
+static const char *
+log_text(char *buf, size_t cap, const void *p, size_t n)
 {
 	const unsigned char *s = p;
 	size_t i, o = 0;
@@ -189,7 +192,8 @@ static const char *log_text(char *buf, size_t cap, const void *p, size_t n)
 	return buf;
 }
 
-static struct sm__inst *inst_find(struct sm_engine *e, const char *id)
+static struct sm__inst *
+inst_find(struct sm_engine *e, const char *id)
 {
 	struct sm__inst *in;
 
@@ -201,7 +205,8 @@ static struct sm__inst *inst_find(struct sm_engine *e, const char *id)
 	return NULL;
 }
 
-static int inst_insert(struct sm_engine *e, struct sm__inst *in)
+static int
+inst_insert(struct sm_engine *e, struct sm__inst *in)
 {
 	size_t b;
 
@@ -236,7 +241,8 @@ static struct sm__inst *inst_root(struct sm__inst *in);
 
 /* A record of `in`'s tree could not be queued: the tree's records of this
  * turn will not be committed (tree_fail); the first reason is kept. */
-static void tree_bad(struct sm__inst *in, const char *what, int code)
+static void
+tree_bad(struct sm__inst *in, const char *what, int code)
 {
 	struct sm__inst *root = inst_root(in);
 
@@ -249,7 +255,8 @@ static void tree_bad(struct sm__inst *in, const char *what, int code)
 }
 
 /* The batch of `in`'s tree for this turn (NULL when out of memory). */
-static struct store_batch *tree_batch(struct sm__inst *in)
+static struct store_batch *
+tree_batch(struct sm__inst *in)
 {
 	struct sm__inst *root = inst_root(in);
 	struct sm_engine *e = root->e;
@@ -268,7 +275,8 @@ static struct store_batch *tree_batch(struct sm__inst *in)
 
 /* Queue the writer's record of `in` under `key`; 0 or an SM_E* code
  * (logged; the tree's records of this turn are then left out). */
-static int batch_put_jw(struct sm__inst *in, enum store_table t, const void *key, size_t klen)
+static int
+batch_put_jw(struct sm__inst *in, enum store_table t, const void *key, size_t klen)
 {
 	struct sm_engine *e = in->e;
 	struct store_batch *b = tree_batch(in);
@@ -289,7 +297,8 @@ static int batch_put_jw(struct sm__inst *in, enum store_table t, const void *key
 	return rc;
 }
 
-static void batch_del(struct sm__inst *in, enum store_table t, const void *key, size_t klen)
+static void
+batch_del(struct sm__inst *in, enum store_table t, const void *key, size_t klen)
 {
 	struct store_batch *b;
 	int rc;
@@ -305,7 +314,8 @@ static void batch_del(struct sm__inst *in, enum store_table t, const void *key, 
 	}
 }
 
-static const struct known_machine *machine_known(struct sm_engine *e, const struct sm_machine *m)
+static const struct known_machine *
+machine_known(struct sm_engine *e, const struct sm_machine *m)
 {
 	size_t i;
 
@@ -315,7 +325,8 @@ static const struct known_machine *machine_known(struct sm_engine *e, const stru
 	return NULL;
 }
 
-static int machine_register(struct sm_engine *e, const struct sm_machine *m, int owned)
+static int
+machine_register(struct sm_engine *e, const struct sm_machine *m, int owned)
 {
 	struct known_machine *nv;
 
@@ -334,7 +345,8 @@ static int machine_register(struct sm_engine *e, const struct sm_machine *m, int
 
 /* ---- instances ---------------------------------------------------------- */
 
-static void engine_trace(void *arg, struct sm_session *s, const struct sm_transition *t,
+static void
+engine_trace(void *arg, struct sm_session *s, const struct sm_transition *t,
     const struct sm_event *ev)
 {
 	struct sm__inst *in = arg;
@@ -357,7 +369,8 @@ static void engine_trace(void *arg, struct sm_session *s, const struct sm_transi
 	    in->e->trace_arg);
 }
 
-static struct sm__inst *inst_new(struct sm_engine *e, const struct sm_machine *m, const char *id,
+static struct sm__inst *
+inst_new(struct sm_engine *e, const struct sm_machine *m, const char *id,
     json_t *task, struct sm_error *err)
 {
 	struct sm__inst *in = calloc(1, sizeof(*in));
@@ -395,7 +408,8 @@ static struct sm__inst *inst_new(struct sm_engine *e, const struct sm_machine *m
 	return in;
 }
 
-static void timer_free(struct sm_engine *e, struct eng_timer *t)
+static void
+timer_free(struct sm_engine *e, struct eng_timer *t)
 {
 	if (t->loop_id)
 		sm_loop_timer_del(e->loop, t->loop_id);
@@ -404,7 +418,8 @@ static void timer_free(struct sm_engine *e, struct eng_timer *t)
 	free(t);
 }
 
-static void inst_free(struct sm__inst *in)
+static void
+inst_free(struct sm__inst *in)
 {
 	struct sm_action_call *c;
 
@@ -435,7 +450,8 @@ static void inst_free(struct sm__inst *in)
 }
 
 /* Remove a child session (and its children): stop its work now, free later. */
-static void inst_bury(struct sm__inst *in)
+static void
+inst_bury(struct sm__inst *in)
 {
 	struct sm_action_call *c;
 	struct sm__inst *ch;
@@ -462,7 +478,8 @@ static void inst_bury(struct sm__inst *in)
 	in->e->grave = in;
 }
 
-static void unlink_child(struct sm__inst *parent, struct sm__inst *child)
+static void
+unlink_child(struct sm__inst *parent, struct sm__inst *child)
 {
 	struct sm__inst **pp;
 
@@ -475,7 +492,8 @@ static void unlink_child(struct sm__inst *parent, struct sm__inst *child)
 	}
 }
 
-static void inst_ready(struct sm__inst *in)
+static void
+inst_ready(struct sm__inst *in)
 {
 	struct sm_engine *e = in->e;
 
@@ -490,7 +508,8 @@ static void inst_ready(struct sm__inst *in)
 	e->ready_tail = in;
 }
 
-static void inbox_del_key(struct sm__inst *dst, uint64_t seq)
+static void
+inbox_del_key(struct sm__inst *dst, uint64_t seq)
 {
 	struct store_key k;
 
@@ -498,7 +517,8 @@ static void inbox_del_key(struct sm__inst *dst, uint64_t seq)
 		batch_del(dst, STORE_T_INBOX, k.buf, k.len);
 }
 
-static struct sm__inst *inst_root(struct sm__inst *in)
+static struct sm__inst *
+inst_root(struct sm__inst *in)
 {
 	while (in->parent)
 		in = in->parent;
@@ -512,7 +532,8 @@ static struct sm__inst *inst_root(struct sm__inst *in)
  * batch.  Keys are never reused, also across child incarnations of the
  * same id.  Sets ev->inbox_seq; 0 or an SM_E* code.
  */
-static int inbox_put(struct sm__inst *dst, struct sm_event *ev, const struct sm__inst *current)
+static int
+inbox_put(struct sm__inst *dst, struct sm_event *ev, const struct sm__inst *current)
 {
 	struct sm__inst *root = inst_root(dst);
 	struct store_key k;
@@ -532,7 +553,8 @@ static int inbox_put(struct sm__inst *dst, struct sm_event *ev, const struct sm_
 }
 
 /* Append an event to an instance's external queue (and durable inbox). */
-static void inst_push(struct sm__inst *in, struct sm_event *ev)
+static void
+inst_push(struct sm__inst *in, struct sm_event *ev)
 {
 	struct sm_engine *e = in->e;
 
@@ -564,7 +586,8 @@ static void inst_push(struct sm__inst *in, struct sm_event *ev)
 	inst_ready(in);
 }
 
-static void push_named(struct sm__inst *in, const char *name, json_t *data, const char *invokeid,
+static void
+push_named(struct sm__inst *in, const char *name, json_t *data, const char *invokeid,
     enum sm_event_type type)
 {
 	struct sm_event *ev = sm__event_new(name, data, type);
@@ -579,7 +602,8 @@ static void push_named(struct sm__inst *in, const char *name, json_t *data, cons
 }
 
 /* Data from outside the engine is copied: the caller keeps its object. */
-static void push_copy(struct sm__inst *in, const char *name, json_t *data, const char *invokeid)
+static void
+push_copy(struct sm__inst *in, const char *name, json_t *data, const char *invokeid)
 {
 	json_t *copy = data ? json_deep_copy(data) : NULL;
 
@@ -593,7 +617,8 @@ static void push_copy(struct sm__inst *in, const char *name, json_t *data, const
 
 /* ---- timers ------------------------------------------------------------- */
 
-static void timer_store_put(struct sm__inst *in, struct eng_timer *t)
+static void
+timer_store_put(struct sm__inst *in, struct eng_timer *t)
 {
 	struct store_key k;
 
@@ -611,7 +636,8 @@ static void timer_store_put(struct sm__inst *in, struct eng_timer *t)
 	}
 }
 
-static void timer_store_del(struct sm__inst *in, struct eng_timer *t)
+static void
+timer_store_del(struct sm__inst *in, struct eng_timer *t)
 {
 	struct store_key k;
 
@@ -621,7 +647,8 @@ static void timer_store_del(struct sm__inst *in, struct eng_timer *t)
 		batch_del(in, STORE_T_TIMERS, k.buf, k.len);
 }
 
-static struct eng_timer *timer_add(struct sm__inst *in, const char *tid, int64_t due,
+static struct eng_timer *
+timer_add(struct sm__inst *in, const char *tid, int64_t due,
     json_t *payload)
 {
 	struct eng_timer *t = calloc(1, sizeof(*t)), **pp;
@@ -643,7 +670,8 @@ static struct eng_timer *timer_add(struct sm__inst *in, const char *tid, int64_t
 	return t;
 }
 
-static void timer_remove(struct sm__inst *in, struct eng_timer *t)
+static void
+timer_remove(struct sm__inst *in, struct eng_timer *t)
 {
 	struct eng_timer **pp;
 
@@ -659,7 +687,8 @@ static void timer_remove(struct sm__inst *in, struct eng_timer *t)
 
 /* The first timer `tid` of `kind` ("send" or "retry"): a machine may name a
  * send "retry:<invokeid>", which must not be taken for a retry timer. */
-static struct eng_timer *timer_find(struct sm__inst *in, const char *tid, const char *kind)
+static struct eng_timer *
+timer_find(struct sm__inst *in, const char *tid, const char *kind)
 {
 	struct eng_timer *t;
 	const char *k;
@@ -678,7 +707,8 @@ static void deliver(struct sm__inst *in, const char *target, const char *name, j
     const char *sendid);
 static void pend_add(struct sm_engine *e, struct sm__inst *in, struct sm_effect *fx);
 
-static int64_t timer_fire(struct sm_loop *loop, uint64_t id, void *arg)
+static int64_t
+timer_fire(struct sm_loop *loop, uint64_t id, void *arg)
 {
 	struct eng_timer *t = arg;
 	struct sm__inst *in = t->inst;
@@ -716,7 +746,8 @@ static int64_t timer_fire(struct sm_loop *loop, uint64_t id, void *arg)
 	return -1;
 }
 
-static int timer_cmp(const void *a, const void *b)
+static int
+timer_cmp(const void *a, const void *b)
 {
 	const struct eng_timer *x = *(struct eng_timer *const *)a;
 	const struct eng_timer *y = *(struct eng_timer *const *)b;
@@ -726,7 +757,8 @@ static int timer_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void arm_one(struct sm_engine *e, struct eng_timer *t, int64_t now)
+static void
+arm_one(struct sm_engine *e, struct eng_timer *t, int64_t now)
 {
 	t->loop_id = sm_loop_timer_add(e->loop, t->due > now ? t->due - now : 0, timer_fire, t);
 	if (!t->loop_id)
@@ -739,7 +771,8 @@ static void arm_one(struct sm_engine *e, struct eng_timer *t, int64_t now)
  * then of creation: overdue ones (after a restart) all get a 0 ms delay and
  * the loop breaks such ties by arming order, so this keeps them in due order.
  */
-static void arm_touched(struct sm_engine *e)
+static void
+arm_touched(struct sm_engine *e)
 {
 	struct sm__inst *in;
 	struct eng_timer *t;
@@ -775,7 +808,8 @@ static void arm_touched(struct sm_engine *e)
 
 /* ---- effects ------------------------------------------------------------ */
 
-static void pend_add(struct sm_engine *e, struct sm__inst *in, struct sm_effect *fx)
+static void
+pend_add(struct sm_engine *e, struct sm__inst *in, struct sm_effect *fx)
 {
 	struct pending *p = calloc(1, sizeof(*p));
 
@@ -794,7 +828,8 @@ static void pend_add(struct sm_engine *e, struct sm__inst *in, struct sm_effect 
 	e->pend_tail = p;
 }
 
-static struct sm__inst *child_by_invokeid(struct sm__inst *in, const char *invokeid)
+static struct sm__inst *
+child_by_invokeid(struct sm__inst *in, const char *invokeid)
 {
 	struct sm__inst *ch;
 
@@ -805,7 +840,8 @@ static struct sm__inst *child_by_invokeid(struct sm__inst *in, const char *invok
 }
 
 /* Where a send from `in` to `target` goes; *invokeid is set for #_parent. */
-static struct sm__inst *resolve_target(struct sm__inst *in, const char *target,
+static struct sm__inst *
+resolve_target(struct sm__inst *in, const char *target,
     const char **invokeid)
 {
 	char own[600];
@@ -826,7 +862,8 @@ static struct sm__inst *resolve_target(struct sm__inst *in, const char *target,
 	return NULL;
 }
 
-static struct sm_event *sent_event(struct sm__inst *in, const char *name, json_t *data,
+static struct sm_event *
+sent_event(struct sm__inst *in, const char *name, json_t *data,
     const char *sendid, const char *invokeid)
 {
 	struct sm_event *ev;
@@ -846,7 +883,8 @@ static struct sm_event *sent_event(struct sm__inst *in, const char *name, json_t
 
 /* `inbox_seq`: nonzero when precommit already wrote the event to the
  * target's inbox (in the batch of the sending macrostep). */
-static void deliver_seq(struct sm__inst *in, const char *target, const char *name, json_t *data,
+static void
+deliver_seq(struct sm__inst *in, const char *target, const char *name, json_t *data,
     const char *sendid, uint64_t inbox_seq)
 {
 	const char *invokeid;
@@ -868,13 +906,15 @@ static void deliver_seq(struct sm__inst *in, const char *target, const char *nam
 	inst_push(dst, ev);
 }
 
-static void deliver(struct sm__inst *in, const char *target, const char *name, json_t *data,
+static void
+deliver(struct sm__inst *in, const char *target, const char *name, json_t *data,
     const char *sendid)
 {
 	deliver_seq(in, target, name, data, sendid, 0);
 }
 
-static struct sm_event *comm_error_event(const char *target)
+static struct sm_event *
+comm_error_event(const char *target)
 {
 	json_t *d = json_pack("{s:s?,s:s}", "target", target, "message",
 	    "no session is reachable at that target");
@@ -885,7 +925,8 @@ static struct sm_event *comm_error_event(const char *target)
 }
 
 /* A send whose target precommit() resolved (and wrote to its inbox). */
-static void deliver_pre(struct sm__inst *in, const struct sm_effect *fx)
+static void
+deliver_pre(struct sm__inst *in, const struct sm_effect *fx)
 {
 	struct sm__inst *dst = fx->dst;
 	struct sm_event *ev;
@@ -915,7 +956,8 @@ static void deliver_pre(struct sm__inst *in, const struct sm_effect *fx)
  * written with the state in the batch that holds that event, so recovery
  * does not start the action or child again (a second outcome).
  */
-static void invocation_finished(struct sm__inst *in, const char *invokeid)
+static void
+invocation_finished(struct sm__inst *in, const char *invokeid)
 {
 	struct sm_invocation *inv = sm__session_invocation(in->s, invokeid);
 
@@ -925,7 +967,8 @@ static void invocation_finished(struct sm__inst *in, const char *invokeid)
 	}
 }
 
-static void action_report_error(struct sm__inst *in, const char *invokeid, const char *error,
+static void
+action_report_error(struct sm__inst *in, const char *invokeid, const char *error,
     const char *message, int attempt)
 {
 	char name[600];
@@ -938,7 +981,8 @@ static void action_report_error(struct sm__inst *in, const char *invokeid, const
 	invocation_finished(in, invokeid);
 }
 
-static void start_invoke(struct sm__inst *in, const struct sm_effect *fx)
+static void
+start_invoke(struct sm__inst *in, const struct sm_effect *fx)
 {
 	struct sm_engine *e = in->e;
 	const struct sm_invoke *iv;
@@ -1008,7 +1052,8 @@ static void start_invoke(struct sm__inst *in, const struct sm_effect *fx)
 	}
 }
 
-static void stop_invoke(struct sm__inst *in, const char *invokeid)
+static void
+stop_invoke(struct sm__inst *in, const char *invokeid)
 {
 	struct sm_action_call *c;
 	struct sm__inst *ch = child_by_invokeid(in, invokeid);
@@ -1028,7 +1073,8 @@ static void stop_invoke(struct sm__inst *in, const char *invokeid)
 
 /* The default <log> sink: one line per <log>, whatever the text holds (it
  * may come from the task): control characters and backslash as \xNN. */
-static void log_default(const char *id, const char *text)
+static void
+log_default(const char *id, const char *text)
 {
 	size_t n = strlen(text);
 	char *buf = n < SIZE_MAX / 4 - 2 ? malloc(4 * n + 8) : NULL;
@@ -1042,7 +1088,8 @@ static void log_default(const char *id, const char *text)
 	free(buf);
 }
 
-static void perform(struct sm_engine *e, struct sm__inst *in, struct sm_effect *fx)
+static void
+perform(struct sm_engine *e, struct sm__inst *in, struct sm_effect *fx)
 {
 	switch (fx->kind) {
 	case SM_FX_SEND:
@@ -1116,7 +1163,8 @@ static void perform(struct sm_engine *e, struct sm__inst *in, struct sm_effect *
 
 /* Delete, in the current batch, inbox records that effects in `fx` (a list
  * linked by next) wrote for `node`. */
-static void drop_written_for(struct sm__inst *node, struct sm_effect *fx)
+static void
+drop_written_for(struct sm__inst *node, struct sm_effect *fx)
 {
 	for (; fx; fx = fx->next)
 		if (fx->pre && fx->dst == node && fx->inbox_seq)
@@ -1130,7 +1178,8 @@ static void drop_written_for(struct sm__inst *node, struct sm_effect *fx)
  * effects not yet performed, timers), so that the committed snapshot no
  * longer has it.  It runs no more steps; perform() buries it.
  */
-static void unpersist_tree(struct sm__inst *node, struct sm_effect *current)
+static void
+unpersist_tree(struct sm__inst *node, struct sm_effect *current)
 {
 	struct sm_engine *e = node->e;
 	const struct sm_event *q;
@@ -1162,7 +1211,8 @@ static void unpersist_tree(struct sm__inst *node, struct sm_effect *current)
 
 /* An event for `dst` produced by a macrostep of `in`: write it to dst's
  * inbox in this batch (fx->inbox_seq); 0 when not written. */
-static uint64_t precommit_event(struct sm__inst *in, struct sm__inst *dst, struct sm_event *ev)
+static uint64_t
+precommit_event(struct sm__inst *in, struct sm__inst *dst, struct sm_event *ev)
 {
 	if (!ev || !dst->persist || dst->done || dst->removed || dst->cancelling)
 		return 0;
@@ -1181,7 +1231,8 @@ static uint64_t precommit_event(struct sm__inst *in, struct sm__inst *dst, struc
  * it in memory.  So every committed batch is a consistent snapshot of a
  * parent, its children and the events in flight between them.
  */
-static void precommit(struct sm__inst *in, struct sm_effect **list)
+static void
+precommit(struct sm__inst *in, struct sm_effect **list)
 {
 	struct sm_effect **pp = list;
 	int store = in->e->store != NULL && in->persist;
@@ -1276,7 +1327,8 @@ static void precommit(struct sm__inst *in, struct sm_effect **list)
 /* ---- persistence -------------------------------------------------------- */
 
 /* The instance state record (docs/engine.md), written directly. */
-static void write_state_record(struct sm__inst *in, struct sm_jw *w)
+static void
+write_state_record(struct sm__inst *in, struct sm_jw *w)
 {
 	const struct known_machine *km = machine_known(in->e, in->m);
 	struct eng_timer *t;
@@ -1345,7 +1397,8 @@ static void write_state_record(struct sm__inst *in, struct sm_jw *w)
 	sm_jw_lit(w, "]}");
 }
 
-static void write_state(struct sm__inst *in)
+static void
+write_state(struct sm__inst *in)
 {
 	struct store_key k;
 
@@ -1363,7 +1416,8 @@ static void write_state(struct sm__inst *in)
 }
 
 /* The configuration after a step; a session that ended shows its final. */
-static void write_to_config(struct sm__inst *in, struct sm_jw *w)
+static void
+write_to_config(struct sm__inst *in, struct sm_jw *w)
 {
 	const char *f;
 
@@ -1384,7 +1438,8 @@ static void write_to_config(struct sm__inst *in, struct sm_jw *w)
 
 /* `from`: the configuration before the step (sm__session_active bytes,
  * NULL for start). */
-static void write_history(struct sm__inst *in, const struct sm_event *ev,
+static void
+write_history(struct sm__inst *in, const struct sm_event *ev,
     const unsigned char *from, const struct sm_effect *fx, const char *kind)
 {
 	struct sm_jw *w = &in->e->jw;
@@ -1451,7 +1506,8 @@ static void write_history(struct sm__inst *in, const struct sm_event *ev,
 		batch_put_jw(in, STORE_T_HISTORY, k.buf, k.len);
 }
 
-static void store_machine(struct sm_engine *e, const struct sm_machine *m)
+static void
+store_machine(struct sm_engine *e, const struct sm_machine *m)
 {
 	const struct known_machine *km = machine_known(e, m);
 
@@ -1468,7 +1524,8 @@ static void store_machine(struct sm_engine *e, const struct sm_machine *m)
 
 /* ---- the turn ----------------------------------------------------------- */
 
-static void collect(struct sm__inst *in, const struct sm_event *ev, const unsigned char *from,
+static void
+collect(struct sm__inst *in, const struct sm_event *ev, const unsigned char *from,
     const char *kind)
 {
 	struct sm_effect *fx = sm__session_take_effects(in->s), *next;
@@ -1481,14 +1538,16 @@ static void collect(struct sm__inst *in, const struct sm_event *ev, const unsign
 	}
 }
 
-static void inbox_del(struct sm__inst *in, const struct sm_event *ev)
+static void
+inbox_del(struct sm__inst *in, const struct sm_event *ev)
 {
 	if (ev->inbox_seq && in->persist && in->e->store)
 		inbox_del_key(in, ev->inbox_seq);
 }
 
 /* A copy of the configuration before a step, in the engine's scratch. */
-static const unsigned char *config_before(struct sm__inst *in)
+static const unsigned char *
+config_before(struct sm__inst *in)
 {
 	struct sm_engine *e = in->e;
 	size_t n = in->m->nstates ? in->m->nstates : 1;
@@ -1505,7 +1564,8 @@ static const unsigned char *config_before(struct sm__inst *in)
 	return e->from;
 }
 
-static void process(struct sm__inst *in)
+static void
+process(struct sm__inst *in)
 {
 	struct sm_event *ev;
 	const unsigned char *from;
@@ -1552,7 +1612,8 @@ static void process(struct sm__inst *in)
 	/* its state is written once, at the end of the turn's rounds */
 }
 
-static void release_finished_calls(struct sm__inst *in)
+static void
+release_finished_calls(struct sm__inst *in)
 {
 	struct sm_action_call **pp = &in->calls;
 
@@ -1568,7 +1629,8 @@ static void release_finished_calls(struct sm__inst *in)
 	}
 }
 
-static int64_t wake_cb(struct sm_loop *loop, uint64_t id, void *arg)
+static int64_t
+wake_cb(struct sm_loop *loop, uint64_t id, void *arg)
 {
 	(void)loop;
 	(void)id;
@@ -1576,13 +1638,15 @@ static int64_t wake_cb(struct sm_loop *loop, uint64_t id, void *arg)
 	return -1; /* the prepare hook of this turn does the work */
 }
 
-static void wake_in(struct sm_engine *e, int64_t ms)
+static void
+wake_in(struct sm_engine *e, int64_t ms)
 {
 	if (!sm_loop_timer_add(e->loop, ms, wake_cb, e))
 		sm_log_error("engine: out of memory arming a wake-up timer");
 }
 
-static void pend_append(struct pending **head, struct pending **tail, struct pending *p)
+static void
+pend_append(struct pending **head, struct pending **tail, struct pending *p)
 {
 	p->next = NULL;
 	if (*tail)
@@ -1593,7 +1657,8 @@ static void pend_append(struct pending **head, struct pending **tail, struct pen
 }
 
 /* Free the queued effects of `root`'s tree in the list (head, tail). */
-static void pend_drop_tree(struct pending **head, struct pending **tail,
+static void
+pend_drop_tree(struct pending **head, struct pending **tail,
     struct sm__inst *root)
 {
 	struct pending **pp = head, *p;
@@ -1617,7 +1682,8 @@ static void pend_drop_tree(struct pending **head, struct pending **tail,
  * commit; the others (events between sessions, child sessions started,
  * stopped or ended) act now, so the next round can run.
  */
-static int fx_external(struct sm__inst *in, const struct sm_effect *fx)
+static int
+fx_external(struct sm__inst *in, const struct sm_effect *fx)
 {
 	switch (fx->kind) {
 	case SM_FX_INVOKE:
@@ -1635,7 +1701,8 @@ static int fx_external(struct sm__inst *in, const struct sm_effect *fx)
 
 /* An invocation cancelled in the same turn that started it: the start
  * waiting for the commit is dropped, it never leaves the engine. */
-static void defer_drop_invoke(struct sm_engine *e, struct sm__inst *in, const char *invokeid)
+static void
+defer_drop_invoke(struct sm_engine *e, struct sm__inst *in, const char *invokeid)
 {
 	struct pending **pp = &e->defer_head, *p;
 
@@ -1654,7 +1721,8 @@ static void defer_drop_invoke(struct sm_engine *e, struct sm__inst *in, const ch
 }
 
 /* Perform the engine-internal effects queued so far; keep the others. */
-static void run_internal(struct sm_engine *e)
+static void
+run_internal(struct sm_engine *e)
 {
 	struct pending *p;
 
@@ -1683,7 +1751,8 @@ static void run_internal(struct sm_engine *e)
 }
 
 /* Stop everything `in` and its children have running in memory. */
-static void tree_stop(struct sm__inst *in)
+static void
+tree_stop(struct sm__inst *in)
 {
 	struct sm_action_call *c;
 	struct sm_event *q, *next;
@@ -1722,7 +1791,8 @@ static void tree_stop(struct sm__inst *in)
  * follows the last committed one, its pending inbox events and child
  * sessions are deleted, and the done callback reports it (final "").
  */
-static void tree_fail(struct sm__inst *root, const char *msg)
+static void
+tree_fail(struct sm__inst *root, const char *msg)
 {
 	struct sm_engine *e = root->e;
 	struct sm_effect *fx;
@@ -1777,7 +1847,8 @@ static void tree_fail(struct sm__inst *root, const char *msg)
 }
 
 /* The largest batch of a tree that has not failed (the store is full). */
-static struct sm__inst *largest_tree(struct sm_engine *e)
+static struct sm__inst *
+largest_tree(struct sm_engine *e)
 {
 	struct sm__inst *in, *best = NULL;
 
@@ -1795,7 +1866,8 @@ static struct sm__inst *largest_tree(struct sm_engine *e)
  * map size, the tree that writes the most is failed and the rest tried
  * again, so one instance cannot stall the others.
  */
-static int commit_turn(struct sm_engine *e, struct sm_error *err)
+static int
+commit_turn(struct sm_engine *e, struct sm_error *err)
 {
 	struct sm__inst *in;
 	size_t n;
@@ -1856,7 +1928,8 @@ static int commit_turn(struct sm_engine *e, struct sm_error *err)
  * out.  After a failed commit nothing runs until the retry (with backoff)
  * commits what memory holds.  Returns 0 or the commit's error.
  */
-static int engine_turn(struct sm_engine *e, struct sm_error *err)
+static int
+engine_turn(struct sm_engine *e, struct sm_error *err)
 {
 	struct sm__inst *in;
 	struct pending *p;
@@ -1926,13 +1999,15 @@ static int engine_turn(struct sm_engine *e, struct sm_error *err)
 
 /* Work is left for another turn (effects that made instances ready, an
  * acknowledgement written by a done callback, a round limit reached). */
-static int engine_busy(const struct sm_engine *e)
+static int
+engine_busy(const struct sm_engine *e)
 {
 	return e->ready_head || e->pend_head || e->defer_head || e->dirty ||
 	    (e->store && store_batch_count(e->batch));
 }
 
-int sm_engine_flush(struct sm_engine *e, struct sm_error *err)
+int
+sm_engine_flush(struct sm_engine *e, struct sm_error *err)
 {
 	int turns, rc = 0;
 
@@ -1948,7 +2023,8 @@ int sm_engine_flush(struct sm_engine *e, struct sm_error *err)
 	return rc;
 }
 
-static void prepare_cb(struct sm_loop *loop, void *arg)
+static void
+prepare_cb(struct sm_loop *loop, void *arg)
 {
 	struct sm_engine *e = arg;
 	struct sm_error err;
@@ -1966,7 +2042,8 @@ static void prepare_cb(struct sm_loop *loop, void *arg)
 
 /* ---- actions reporting -------------------------------------------------- */
 
-int sm_action_done(struct sm_action_call *call, json_t *result)
+int
+sm_action_done(struct sm_action_call *call, json_t *result)
 {
 	struct sm__inst *in;
 	char name[600];
@@ -1992,7 +2069,8 @@ int sm_action_done(struct sm_action_call *call, json_t *result)
 	return 0;
 }
 
-int sm_action_fail(struct sm_action_call *call, const char *error, const char *message)
+int
+sm_action_fail(struct sm_action_call *call, const char *error, const char *message)
 {
 	struct sm__inst *in;
 	struct sm_invocation *inv;
@@ -2047,7 +2125,8 @@ int sm_action_fail(struct sm_action_call *call, const char *error, const char *m
 
 /* ---- public API --------------------------------------------------------- */
 
-int sm_engine_create(struct sm_engine **out, struct sm_loop *loop, struct store *store,
+int
+sm_engine_create(struct sm_engine **out, struct sm_loop *loop, struct store *store,
     struct sm_error *err)
 {
 	struct sm_engine *e;
@@ -2073,7 +2152,8 @@ int sm_engine_create(struct sm_engine **out, struct sm_loop *loop, struct store 
 	return 0;
 }
 
-static void destroy_tree(struct sm__inst *in)
+static void
+destroy_tree(struct sm__inst *in)
 {
 	struct sm__inst *ch, *next;
 
@@ -2085,7 +2165,8 @@ static void destroy_tree(struct sm__inst *in)
 	inst_free(in);
 }
 
-void sm_engine_destroy(struct sm_engine *e)
+void
+sm_engine_destroy(struct sm_engine *e)
 {
 	size_t i;
 	struct pending *p;
@@ -2128,24 +2209,28 @@ void sm_engine_destroy(struct sm_engine *e)
 	free(e);
 }
 
-int sm_engine_register_action(struct sm_engine *e, const struct sm_action_def *def)
+int
+sm_engine_register_action(struct sm_engine *e, const struct sm_action_def *def)
 {
 	return sm__actions_add(&e->actions, def);
 }
 
-int sm_engine_action_known(void *engine, const char *name)
+int
+sm_engine_action_known(void *engine, const char *name)
 {
 	struct sm_engine *e = engine;
 
 	return sm__actions_find(&e->actions, name) != NULL;
 }
 
-int sm_engine_add_machine(struct sm_engine *e, const struct sm_machine *m)
+int
+sm_engine_add_machine(struct sm_engine *e, const struct sm_machine *m)
 {
 	return machine_register(e, m, 0);
 }
 
-static int stored_instance_exists(struct sm_engine *e, const char *id)
+static int
+stored_instance_exists(struct sm_engine *e, const char *id)
 {
 	struct store_txn *txn;
 	const void *v;
@@ -2160,7 +2245,8 @@ static int stored_instance_exists(struct sm_engine *e, const char *id)
 }
 
 /* The rules of SM_ENGINE_ID_MAX in sm_engine.h; err may be NULL. */
-static int check_id(const char *id, struct sm_error *err)
+static int
+check_id(const char *id, struct sm_error *err)
 {
 	const char *p;
 
@@ -2182,7 +2268,8 @@ static int check_id(const char *id, struct sm_error *err)
 	return 0;
 }
 
-int sm_engine_start(struct sm_engine *e, const struct sm_machine *m, const char *id,
+int
+sm_engine_start(struct sm_engine *e, const struct sm_machine *m, const char *id,
     json_t *task, struct sm_error *err)
 {
 	struct sm__inst *in;
@@ -2218,7 +2305,8 @@ int sm_engine_start(struct sm_engine *e, const struct sm_machine *m, const char 
 	return 0;
 }
 
-int sm_engine_post(struct sm_engine *e, const char *id, const char *event, json_t *data)
+int
+sm_engine_post(struct sm_engine *e, const char *id, const char *event, json_t *data)
 {
 	struct sm__inst *in = id ? inst_find(e, id) : NULL;
 
@@ -2235,7 +2323,8 @@ int sm_engine_post(struct sm_engine *e, const char *id, const char *event, json_
 	return 0;
 }
 
-int sm_engine_instance_status(struct sm_engine *e, const char *id, struct sm_instance_status *out)
+int
+sm_engine_instance_status(struct sm_engine *e, const char *id, struct sm_instance_status *out)
 {
 	struct sm__inst *in = inst_find(e, id);
 
@@ -2281,14 +2370,16 @@ int sm_engine_instance_status(struct sm_engine *e, const char *id, struct sm_ins
 	return SM_ENOTFOUND;
 }
 
-json_t *sm_engine_instance_config(struct sm_engine *e, const char *id)
+json_t *
+sm_engine_instance_config(struct sm_engine *e, const char *id)
 {
 	struct sm__inst *in = inst_find(e, id);
 
 	return in ? sm__session_config_json(in->s) : NULL;
 }
 
-json_t *sm_engine_instance_datamodel(struct sm_engine *e, const char *id)
+json_t *
+sm_engine_instance_datamodel(struct sm_engine *e, const char *id)
 {
 	struct sm__inst *in = inst_find(e, id);
 	json_t *dm = in ? sm__session_datamodel(in->s) : NULL;
@@ -2296,7 +2387,8 @@ json_t *sm_engine_instance_datamodel(struct sm_engine *e, const char *id)
 	return dm ? json_deep_copy(dm) : NULL;
 }
 
-size_t sm_engine_running_count(const struct sm_engine *e)
+size_t
+sm_engine_running_count(const struct sm_engine *e)
 {
 	size_t i, n = 0;
 
@@ -2310,7 +2402,8 @@ size_t sm_engine_running_count(const struct sm_engine *e)
 	return n;
 }
 
-int sm_engine_forget(struct sm_engine *e, const char *id)
+int
+sm_engine_forget(struct sm_engine *e, const char *id)
 {
 	struct sm__inst **pp, *in;
 
@@ -2335,26 +2428,30 @@ int sm_engine_forget(struct sm_engine *e, const char *id)
 	return SM_ENOTFOUND;
 }
 
-void sm_engine_on_done(struct sm_engine *e, sm_engine_done_fn *fn, void *arg)
+void
+sm_engine_on_done(struct sm_engine *e, sm_engine_done_fn *fn, void *arg)
 {
 	e->done_fn = fn;
 	e->done_arg = arg;
 }
 
-void sm_engine_on_trace(struct sm_engine *e, sm_engine_trace_fn *fn, void *arg)
+void
+sm_engine_on_trace(struct sm_engine *e, sm_engine_trace_fn *fn, void *arg)
 {
 	e->trace_fn = fn;
 	e->trace_arg = arg;
 }
 
-void sm_engine_on_probe(struct sm_engine *e, sm_engine_probe_fn *fn, void *arg)
+void
+sm_engine_on_probe(struct sm_engine *e, sm_engine_probe_fn *fn, void *arg)
 {
 	e->probe_fn = fn;
 	e->probe_arg = arg;
 	e->probe_n = 0;
 }
 
-void sm_engine_on_log(struct sm_engine *e, sm_engine_log_fn *fn, void *arg)
+void
+sm_engine_on_log(struct sm_engine *e, sm_engine_log_fn *fn, void *arg)
 {
 	e->log_fn = fn;
 	e->log_arg = arg;
@@ -2362,7 +2459,8 @@ void sm_engine_on_log(struct sm_engine *e, sm_engine_log_fn *fn, void *arg)
 
 /* ---- recovery ----------------------------------------------------------- */
 
-static const struct sm_machine *machine_for_hash(struct sm_engine *e, struct store_txn *txn,
+static const struct sm_machine *
+machine_for_hash(struct sm_engine *e, struct store_txn *txn,
     const char *hash, const char *path)
 {
 	size_t i;
@@ -2401,7 +2499,8 @@ static const struct sm_machine *machine_for_hash(struct sm_engine *e, struct sto
 
 /* A loaded session by id: a top-level instance or a child of one (ids of
  * children are "<parent id>/<invokeid>"; top-level ids have no '/'). */
-static struct sm__inst *tree_find(struct sm__inst *in, const char *id)
+static struct sm__inst *
+tree_find(struct sm__inst *in, const char *id)
 {
 	struct sm__inst *ch, *r;
 
@@ -2413,7 +2512,8 @@ static struct sm__inst *tree_find(struct sm__inst *in, const char *id)
 	return NULL;
 }
 
-static struct sm__inst *session_find(struct sm_engine *e, const char *id)
+static struct sm__inst *
+session_find(struct sm_engine *e, const char *id)
 {
 	const char *slash = strchr(id, '/');
 	char root[SM_ENGINE_ID_MAX + 1];
@@ -2429,7 +2529,8 @@ static struct sm__inst *session_find(struct sm_engine *e, const char *id)
 	return in ? tree_find(in, id) : NULL;
 }
 
-static void pend_invoke(struct sm__inst *in, const struct sm_invocation *inv)
+static void
+pend_invoke(struct sm__inst *in, const struct sm_invocation *inv)
 {
 	struct sm_effect *fx = calloc(1, sizeof(*fx));
 
@@ -2448,7 +2549,8 @@ static void pend_invoke(struct sm__inst *in, const struct sm_invocation *inv)
 
 /* Restore what a stored record holds beyond the session: counters, timers;
  * restart in-flight actions (attempt + 1). */
-static void recover_session(struct sm_engine *e, struct sm__inst *in, json_t *j)
+static void
+recover_session(struct sm_engine *e, struct sm__inst *in, json_t *j)
 {
 	json_t *timers, *t;
 	struct eng_timer **tail = &in->timers;
@@ -2520,7 +2622,8 @@ static void recover_session(struct sm_engine *e, struct sm__inst *in, json_t *j)
 
 /* After every record is loaded: an SCXML invocation whose child has no
  * record (it had not committed its first step) starts from scratch. */
-static void restart_children(struct sm__inst *in)
+static void
+restart_children(struct sm__inst *in)
 {
 	struct sm_invocation *inv;
 	struct sm__inst *ch;
@@ -2543,7 +2646,8 @@ static void restart_children(struct sm__inst *in)
  * the daemon did not acknowledge (sm_engine_forget) before the process
  * stopped: it is loaded as finished, the DONE effect runs after the commit.
  */
-static void recover_finished(struct sm__inst *in, json_t *j)
+static void
+recover_finished(struct sm__inst *in, json_t *j)
 {
 	const char *final = json_string_value(json_object_get(j, "final"));
 	struct sm_effect *fx = calloc(1, sizeof(*fx));
@@ -2568,7 +2672,8 @@ static void recover_finished(struct sm__inst *in, json_t *j)
 
 /* A top-level record: running (`finished` 0) or ended (1) or failed (2),
  * not acknowledged. */
-static int recover_one(struct sm_engine *e, struct store_txn *txn, json_t *j, int finished)
+static int
+recover_one(struct sm_engine *e, struct store_txn *txn, json_t *j, int finished)
 {
 	const char *id = json_string_value(json_object_get(j, "id"));
 	const char *hash = json_string_value(json_object_get(j, "machine"));
@@ -2616,7 +2721,8 @@ static int recover_one(struct sm_engine *e, struct store_txn *txn, json_t *j, in
 }
 
 /* A child session's record: attach it to its (already loaded) parent. */
-static int recover_child(struct sm_engine *e, json_t *j)
+static int
+recover_child(struct sm_engine *e, json_t *j)
 {
 	const char *id = json_string_value(json_object_get(j, "id"));
 	const char *pid = json_string_value(json_object_get(j, "parent"));
@@ -2664,13 +2770,15 @@ static int recover_child(struct sm_engine *e, json_t *j)
 	return 0;
 }
 
-void sm_engine_set_max_restarts(struct sm_engine *e, unsigned max)
+void
+sm_engine_set_max_restarts(struct sm_engine *e, unsigned max)
 {
 	e->max_restarts = max;
 }
 
 /* An inbox event of the store: queue it again for its session. */
-static int recover_inbox_event(void *arg, const char *id, uint64_t seq, json_t *j)
+static int
+recover_inbox_event(void *arg, const char *id, uint64_t seq, json_t *j)
 {
 	struct sm__inst *in = session_find(arg, id), *root;
 	struct sm_event *ev;
@@ -2689,7 +2797,8 @@ static int recover_inbox_event(void *arg, const char *id, uint64_t seq, json_t *
 	return 0;
 }
 
-int sm_engine_recover(struct sm_engine *e, struct sm_error *err)
+int
+sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 {
 	struct store_txn *txn;
 	struct store_cursor *cur;

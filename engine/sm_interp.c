@@ -65,12 +65,14 @@ struct sm_session {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static char *xstrdup(const char *s)
+static char *
+xstrdup(const char *s)
 {
 	return s ? strdup(s) : NULL;
 }
 
-struct sm_event *sm__event_new(const char *name, json_t *data, enum sm_event_type type)
+struct sm_event *
+sm__event_new(const char *name, json_t *data, enum sm_event_type type)
 {
 	struct sm_event *ev = calloc(1, sizeof(*ev));
 
@@ -86,7 +88,8 @@ struct sm_event *sm__event_new(const char *name, json_t *data, enum sm_event_typ
 	return ev;
 }
 
-void sm__event_free(struct sm_event *ev)
+void
+sm__event_free(struct sm_event *ev)
 {
 	if (!ev)
 		return;
@@ -98,7 +101,8 @@ void sm__event_free(struct sm_event *ev)
 	free(ev);
 }
 
-static const char *event_type_name(enum sm_event_type t)
+static const char *
+event_type_name(enum sm_event_type t)
 {
 	switch (t) {
 	case SM_EV_PLATFORM: return "platform";
@@ -107,7 +111,8 @@ static const char *event_type_name(enum sm_event_type t)
 	}
 }
 
-json_t *sm__event_to_json(const struct sm_event *ev)
+json_t *
+sm__event_to_json(const struct sm_event *ev)
 {
 	json_t *j = json_object();
 
@@ -122,14 +127,16 @@ json_t *sm__event_to_json(const struct sm_event *ev)
 	return j;
 }
 
-static char *json_str_dup(json_t *o, const char *key)
+static char *
+json_str_dup(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
 
 	return json_is_string(v) ? strdup(json_string_value(v)) : NULL;
 }
 
-struct sm_event *sm__event_from_json(json_t *j)
+struct sm_event *
+sm__event_from_json(json_t *j)
 {
 	struct sm_event *ev;
 	json_t *name = json_object_get(j, "name");
@@ -152,7 +159,8 @@ struct sm_event *sm__event_from_json(json_t *j)
 	return ev;
 }
 
-void sm__effects_free(struct sm_effect *fx)
+void
+sm__effects_free(struct sm_effect *fx)
 {
 	while (fx) {
 		struct sm_effect *next = fx->next;
@@ -168,7 +176,8 @@ void sm__effects_free(struct sm_effect *fx)
 	}
 }
 
-static struct sm_effect *fx_add(struct sm_session *s, enum sm_effect_kind kind)
+static struct sm_effect *
+fx_add(struct sm_session *s, enum sm_effect_kind kind)
 {
 	struct sm_effect *fx = calloc(1, sizeof(*fx));
 
@@ -189,7 +198,8 @@ static struct sm_effect *fx_add(struct sm_session *s, enum sm_effect_kind kind)
 
 /* ---- descriptor matching and durations ---------------------------------- */
 
-static int descriptor_match(const char *d, const char *name)
+static int
+descriptor_match(const char *d, const char *name)
 {
 	size_t dl = strlen(d);
 
@@ -206,7 +216,8 @@ static int descriptor_match(const char *d, const char *name)
 	return name[dl] == '\0' || name[dl] == '.';
 }
 
-int sm__event_match(char *const *descriptors, const char *name)
+int
+sm__event_match(char *const *descriptors, const char *name)
 {
 	if (!descriptors || !name)
 		return 0;
@@ -218,18 +229,21 @@ int sm__event_match(char *const *descriptors, const char *name)
 
 /* ---- state helpers ------------------------------------------------------ */
 
-static const struct sm_state *ST(const struct sm_session *s, int i)
+static const struct sm_state *
+ST(const struct sm_session *s, int i)
 {
 	return &s->m->states[i];
 }
 
-static int is_real_state(const struct sm_state *st)
+static int
+is_real_state(const struct sm_state *st)
 {
 	return st->kind == SM_ST_ATOMIC || st->kind == SM_ST_COMPOUND ||
 	    st->kind == SM_ST_PARALLEL || st->kind == SM_ST_FINAL;
 }
 
-static int is_atomic_slow(const struct sm_session *s, int i)
+static int
+is_atomic_slow(const struct sm_session *s, int i)
 {
 	const struct sm_state *st = ST(s, i);
 	size_t k;
@@ -244,19 +258,22 @@ static int is_atomic_slow(const struct sm_session *s, int i)
 	return 1;
 }
 
-static int is_atomic(const struct sm_session *s, int i)
+static int
+is_atomic(const struct sm_session *s, int i)
 {
 	return s->atomic[i];
 }
 
-static int is_compound(const struct sm_session *s, int i)
+static int
+is_compound(const struct sm_session *s, int i)
 {
 	const struct sm_state *st = ST(s, i);
 
 	return (st->kind == SM_ST_COMPOUND || st->kind == SM_ST_ROOT) && !is_atomic(s, i);
 }
 
-static int is_history(const struct sm_session *s, int i)
+static int
+is_history(const struct sm_session *s, int i)
 {
 	enum sm_state_kind k = ST(s, i)->kind;
 
@@ -271,7 +288,8 @@ static int is_history(const struct sm_session *s, int i)
  * tree_index() computes last[] and checks the numbering (a machine built
  * otherwise is refused: the interpreter depends on it).
  */
-static int tree_index(struct sm_session *s)
+static int
+tree_index(struct sm_session *s)
 {
 	int i, p;
 
@@ -300,17 +318,20 @@ static int tree_index(struct sm_session *s)
 }
 
 /* Is a a proper descendant of b? */
-static int is_descendant(const struct sm_session *s, int a, int b)
+static int
+is_descendant(const struct sm_session *s, int a, int b)
 {
 	return a > b && a <= s->last[b];
 }
 
-static int find_state(const struct sm_session *s, const char *id)
+static int
+find_state(const struct sm_session *s, const char *id)
 {
 	return sm_machine_state_index(s->m, id);
 }
 
-static int in_state_cb(void *arg, const char *id)
+static int
+in_state_cb(void *arg, const char *id)
 {
 	struct sm_session *s = arg;
 	int i = find_state(s, id);
@@ -318,7 +339,8 @@ static int in_state_cb(void *arg, const char *id)
 	return i >= 0 && s->active[i];
 }
 
-static void env_init(struct sm_session *s, struct sm_expr_env *env)
+static void
+env_init(struct sm_session *s, struct sm_expr_env *env)
 {
 	env->root = s->dm;
 	env->in_state = in_state_cb;
@@ -326,7 +348,8 @@ static void env_init(struct sm_session *s, struct sm_expr_env *env)
 }
 
 /* The default initial transition of a compound state (or the root). */
-static void initial_of(const struct sm_session *s, int i, const int **targets, size_t *n,
+static void
+initial_of(const struct sm_session *s, int i, const int **targets, size_t *n,
     struct sm_exec **body, int *tmp)
 {
 	const struct sm_state *st = ST(s, i);
@@ -360,7 +383,8 @@ static void initial_of(const struct sm_session *s, int i, const int **targets, s
 
 /* ---- errors and queues -------------------------------------------------- */
 
-static void enqueue(struct sm_event **head, struct sm_event **tail, struct sm_event *ev)
+static void
+enqueue(struct sm_event **head, struct sm_event **tail, struct sm_event *ev)
 {
 	ev->next = NULL;
 	if (*tail)
@@ -370,7 +394,8 @@ static void enqueue(struct sm_event **head, struct sm_event **tail, struct sm_ev
 	*tail = ev;
 }
 
-static struct sm_event *dequeue(struct sm_event **head, struct sm_event **tail)
+static struct sm_event *
+dequeue(struct sm_event **head, struct sm_event **tail)
 {
 	struct sm_event *ev = *head;
 
@@ -383,7 +408,8 @@ static struct sm_event *dequeue(struct sm_event **head, struct sm_event **tail)
 	return ev;
 }
 
-static void raise_internal(struct sm_session *s, const char *name, json_t *data,
+static void
+raise_internal(struct sm_session *s, const char *name, json_t *data,
     enum sm_event_type type)
 {
 	struct sm_event *ev = sm__event_new(name, data, type);
@@ -399,7 +425,8 @@ static void exec_error(struct sm_session *s, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Place error.execution on the internal queue and remember the message. */
-static void exec_error(struct sm_session *s, int line, const char *fmt, ...)
+static void
+exec_error(struct sm_session *s, int line, const char *fmt, ...)
 {
 	char buf[512];
 	char msg[600];
@@ -416,7 +443,8 @@ static void exec_error(struct sm_session *s, int line, const char *fmt, ...)
 	json_decref(data);
 }
 
-static int cond_true(struct sm_session *s, const struct sm_expr *cond, const char *src, int line)
+static int
+cond_true(struct sm_session *s, const struct sm_expr *cond, const char *src, int line)
 {
 	struct sm_expr_env env;
 	struct sm_error err;
@@ -433,7 +461,8 @@ static int cond_true(struct sm_session *s, const struct sm_expr *cond, const cha
 	return b;
 }
 
-static int eval_expr(struct sm_session *s, const struct sm_expr *e, const char *what, int line,
+static int
+eval_expr(struct sm_session *s, const struct sm_expr *e, const char *what, int line,
     json_t **out)
 {
 	struct sm_expr_env env;
@@ -449,7 +478,8 @@ static int eval_expr(struct sm_session *s, const struct sm_expr *e, const char *
 }
 
 /* Evaluate a location (a path) as a value: parse it as an expression. */
-static int eval_location(struct sm_session *s, const char *loc, int line, json_t **out)
+static int
+eval_location(struct sm_session *s, const char *loc, int line, json_t **out)
 {
 	struct sm_expr *e = NULL;
 	struct sm_error err;
@@ -466,7 +496,8 @@ static int eval_location(struct sm_session *s, const char *loc, int line, json_t
 }
 
 /* params + namelist into a new object; NULL (with error raised) on failure. */
-static json_t *eval_params(struct sm_session *s, const struct sm_param *p, size_t np,
+static json_t *
+eval_params(struct sm_session *s, const struct sm_param *p, size_t np,
     char **namelist, int line)
 {
 	json_t *obj = json_object();
@@ -504,7 +535,8 @@ fail:
 	return NULL;
 }
 
-int sm__json_depth(const json_t *v, int cap)
+int
+sm__json_depth(const json_t *v, int cap)
 {
 	int d = 0, c;
 
@@ -538,7 +570,8 @@ int sm__json_depth(const json_t *v, int cap)
 
 /* Path segments of a location ("a.b[2]" is 3); quoted keys may count a
  * few too many, which only makes the depth check stricter. */
-static int location_depth(const char *loc)
+static int
+location_depth(const char *loc)
 {
 	int n = 1;
 
@@ -548,7 +581,8 @@ static int location_depth(const char *loc)
 	return n;
 }
 
-static int assign_location(struct sm_session *s, const char *loc, json_t *v, int line)
+static int
+assign_location(struct sm_session *s, const char *loc, json_t *v, int line)
 {
 	struct sm_error err;
 
@@ -571,13 +605,15 @@ static int assign_location(struct sm_session *s, const char *loc, json_t *v, int
 
 /* ---- executable content ------------------------------------------------- */
 
-static int is_scxml_type(const char *t)
+static int
+is_scxml_type(const char *t)
 {
 	return t == NULL || strcmp(t, SM_SCXML_PROCESSOR) == 0 || strcmp(t, "scxml") == 0 ||
 	    strcmp(t, "http://www.w3.org/TR/scxml/") == 0;
 }
 
-static int exec_send(struct sm_session *s, const struct sm_exec *x)
+static int
+exec_send(struct sm_session *s, const struct sm_exec *x)
 {
 	const struct sm_send *sd = &x->u.send;
 	char *event = NULL;
@@ -686,7 +722,8 @@ out:
 
 static int exec_block(struct sm_session *s, const struct sm_exec *x);
 
-static int exec_one(struct sm_session *s, const struct sm_exec *x)
+static int
+exec_one(struct sm_session *s, const struct sm_exec *x)
 {
 	json_t *v = NULL;
 	const struct sm_exec *br;
@@ -771,7 +808,8 @@ static int exec_one(struct sm_session *s, const struct sm_exec *x)
 }
 
 /* Run a block; an error stops the rest of the block (error.execution raised). */
-static int exec_block(struct sm_session *s, const struct sm_exec *x)
+static int
+exec_block(struct sm_session *s, const struct sm_exec *x)
 {
 	for (; x; x = x->next)
 		if (exec_one(s, x) != 0)
@@ -786,7 +824,8 @@ struct tlist {
 	size_t n, cap;
 };
 
-static int tl_add(struct tlist *l, const struct sm_transition *t)
+static int
+tl_add(struct tlist *l, const struct sm_transition *t)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 8;
@@ -806,7 +845,8 @@ static int tl_add(struct tlist *l, const struct sm_transition *t)
 #define SM_MAX_PSEUDO_CHAIN 64
 #define SM_MAX_DEPTH 1024 /* nesting; the loader allows far less */
 
-static void pseudo_loop_error(struct sm_session *s)
+static void
+pseudo_loop_error(struct sm_session *s)
 {
 	if (s->pseudo_loop)
 		return;
@@ -815,7 +855,8 @@ static void pseudo_loop_error(struct sm_session *s)
 	    "make a history's default transition target real states", SM_MAX_PSEUDO_CHAIN);
 }
 
-static void eff_add(struct sm_session *s, int st)
+static void
+eff_add(struct sm_session *s, int st)
 {
 	if (s->neff == s->effcap) {
 		size_t cap = s->effcap ? s->effcap * 2 : 16;
@@ -832,7 +873,8 @@ static void eff_add(struct sm_session *s, int st)
 }
 
 /* getEffectiveTargetStates, appended to the list s->eff (may repeat a state) */
-static void effective_targets_d(struct sm_session *s, const int *targets, size_t nt, int depth)
+static void
+effective_targets_d(struct sm_session *s, const int *targets, size_t nt, int depth)
 {
 	size_t i;
 	int k;
@@ -861,7 +903,8 @@ static void effective_targets_d(struct sm_session *s, const int *targets, size_t
 	}
 }
 
-static int int_cmp(const void *a, const void *b)
+static int
+int_cmp(const void *a, const void *b)
 {
 	int x = *(const int *)a, y = *(const int *)b;
 
@@ -870,7 +913,8 @@ static int int_cmp(const void *a, const void *b)
 
 /* The effective targets of `targets` in s->eff[0 .. s->neff), ascending and
  * without repeats (document order, as a set over the states gives them). */
-static void effective_targets(struct sm_session *s, const int *targets, size_t nt)
+static void
+effective_targets(struct sm_session *s, const int *targets, size_t nt)
 {
 	size_t i, k = 0;
 
@@ -888,7 +932,8 @@ static void effective_targets(struct sm_session *s, const int *targets, size_t n
 
 /* getTransitionDomain; -1 for a targetless transition.  Leaves the effective
  * targets in s->eff. */
-static int transition_domain(struct sm_session *s, const struct sm_transition *t)
+static int
+transition_domain(struct sm_session *s, const struct sm_transition *t)
 {
 	size_t i;
 	int all_desc = 1, anc, ok;
@@ -920,7 +965,8 @@ static int transition_domain(struct sm_session *s, const struct sm_transition *t
 
 /* Add the exit set of a transition whose domain is `dom` to `out`: the
  * active states of dom's subtree, one contiguous range of indices. */
-static void exit_set_dom(struct sm_session *s, int dom, unsigned char *out)
+static void
+exit_set_dom(struct sm_session *s, int dom, unsigned char *out)
 {
 	int i;
 
@@ -949,7 +995,8 @@ static void exit_set_dom(struct sm_session *s, int dom, unsigned char *out)
  * dropped).  Without conflicts the work is O(depth + log n) per transition
  * instead of two exit sets of O(states) for each pair.
  */
-static void fen_add(struct sm_session *s, int i, int v)
+static void
+fen_add(struct sm_session *s, int i, int v)
 {
 	for (i++; i <= (int)s->n; i += i & -i)
 		s->cnt[i] += v;
@@ -969,7 +1016,8 @@ struct rc_item {
 	int dom;                   /* -1: empty exit set, never conflicts */
 };
 
-static void rc_count(struct sm_session *s, const struct rc_item *it, int v)
+static void
+rc_count(struct sm_session *s, const struct rc_item *it, int v)
 {
 	if (it->dom < 0)
 		return;
@@ -978,12 +1026,14 @@ static void rc_count(struct sm_session *s, const struct rc_item *it, int v)
 }
 
 /* Do the non-empty exit sets of domains a and b intersect? */
-static int doms_nested(const struct sm_session *s, int a, int b)
+static int
+doms_nested(const struct sm_session *s, int a, int b)
 {
 	return a == b || is_descendant(s, a, b) || is_descendant(s, b, a);
 }
 
-static int remove_conflicting(struct sm_session *s, struct tlist *enabled)
+static int
+remove_conflicting(struct sm_session *s, struct tlist *enabled)
 {
 	struct rc_item *items = NULL, *acc = NULL;
 	size_t i, j, k, nacc = 0;
@@ -1060,7 +1110,8 @@ nomem:
  * is computed once per selection (s->sel), each condition evaluated once,
  * and a transition found again is not added twice.
  */
-static int select_transitions(struct sm_session *s, const struct sm_event *ev, struct tlist *out)
+static int
+select_transitions(struct sm_session *s, const struct sm_event *ev, struct tlist *out)
 {
 	size_t i, k;
 
@@ -1109,7 +1160,8 @@ static int select_transitions(struct sm_session *s, const struct sm_event *ev, s
 	return remove_conflicting(s, out);
 }
 
-static void cancel_invocations_of(struct sm_session *s, int state)
+static void
+cancel_invocations_of(struct sm_session *s, int state)
 {
 	struct sm_invocation **pp = &s->invs;
 
@@ -1131,7 +1183,8 @@ static void cancel_invocations_of(struct sm_session *s, int state)
 	}
 }
 
-static void record_history(struct sm_session *s, int st)
+static void
+record_history(struct sm_session *s, int st)
 {
 	const struct sm_state *S = ST(s, st);
 	size_t k, i;
@@ -1161,7 +1214,8 @@ static void record_history(struct sm_session *s, int st)
 	}
 }
 
-static void exit_states(struct sm_session *s, const struct tlist *enabled)
+static void
+exit_states(struct sm_session *s, const struct tlist *enabled)
 {
 	unsigned char *ex = calloc(s->n, 1);
 	size_t i, k;
@@ -1192,7 +1246,8 @@ static void exit_states(struct sm_session *s, const struct tlist *enabled)
 
 static void add_descendants(struct sm_session *s, int st, int depth);
 
-static int any_enter_descendant(struct sm_session *s, int child)
+static int
+any_enter_descendant(struct sm_session *s, int child)
 {
 	int i;
 
@@ -1202,7 +1257,8 @@ static int any_enter_descendant(struct sm_session *s, int child)
 	return 0;
 }
 
-static void add_ancestors(struct sm_session *s, int st, int anc, int depth)
+static void
+add_ancestors(struct sm_session *s, int st, int anc, int depth)
 {
 	int p;
 	size_t k;
@@ -1222,7 +1278,8 @@ static void add_ancestors(struct sm_session *s, int st, int anc, int depth)
 	}
 }
 
-static void add_descendants(struct sm_session *s, int st, int depth)
+static void
+add_descendants(struct sm_session *s, int st, int depth)
 {
 	const struct sm_state *S = ST(s, st);
 	size_t k;
@@ -1288,7 +1345,8 @@ static void add_descendants(struct sm_session *s, int st, int depth)
 	}
 }
 
-static int in_final_state(struct sm_session *s, int st)
+static int
+in_final_state(struct sm_session *s, int st)
 {
 	const struct sm_state *S = ST(s, st);
 	size_t k;
@@ -1314,7 +1372,8 @@ static int in_final_state(struct sm_session *s, int st)
 	return 0;
 }
 
-static json_t *done_data(struct sm_session *s, int st)
+static json_t *
+done_data(struct sm_session *s, int st)
 {
 	const struct sm_state *S = ST(s, st);
 
@@ -1332,7 +1391,8 @@ static json_t *done_data(struct sm_session *s, int st)
 	return NULL;
 }
 
-static void enter_states(struct sm_session *s, const struct tlist *enabled)
+static void
+enter_states(struct sm_session *s, const struct tlist *enabled)
 {
 	size_t i, k;
 	int st;
@@ -1407,7 +1467,8 @@ static void enter_states(struct sm_session *s, const struct tlist *enabled)
 	}
 }
 
-static void microstep(struct sm_session *s, const struct tlist *enabled, const struct sm_event *ev)
+static void
+microstep(struct sm_session *s, const struct tlist *enabled, const struct sm_event *ev)
 {
 	size_t i;
 
@@ -1420,13 +1481,15 @@ static void microstep(struct sm_session *s, const struct tlist *enabled, const s
 	enter_states(s, enabled);
 }
 
-static void bind_event(struct sm_session *s, const struct sm_event *ev)
+static void
+bind_event(struct sm_session *s, const struct sm_event *ev)
 {
 	if (s->dm)
 		json_object_set_new(s->dm, "_event", sm__event_to_json(ev));
 }
 
-static void start_invocations(struct sm_session *s)
+static void
+start_invocations(struct sm_session *s)
 {
 	size_t k;
 	int st;
@@ -1493,7 +1556,8 @@ static void start_invocations(struct sm_session *s)
 	}
 }
 
-static void exit_interpreter(struct sm_session *s)
+static void
+exit_interpreter(struct sm_session *s)
 {
 	size_t k;
 	int st;
@@ -1515,7 +1579,8 @@ static void exit_interpreter(struct sm_session *s)
 }
 
 /* The rest of a macrostep after the first microstep (or after entry). */
-static void macrostep(struct sm_session *s)
+static void
+macrostep(struct sm_session *s)
 {
 	struct tlist en = { 0 };
 	unsigned long steps = 0;
@@ -1570,7 +1635,8 @@ static void macrostep(struct sm_session *s)
 
 /* ---- public (engine-private) API ---------------------------------------- */
 
-int sm__session_create(const struct sm_machine *m, const char *sessionid, json_t *task,
+int
+sm__session_create(const struct sm_machine *m, const char *sessionid, json_t *task,
     struct sm_session **out, struct sm_error *err)
 {
 	struct sm_session *s;
@@ -1624,7 +1690,8 @@ nomem:
 	return sm_error_set(err, SM_ENOMEM, "out of memory creating a session");
 }
 
-void sm__session_free(struct sm_session *s)
+void
+sm__session_free(struct sm_session *s)
 {
 	struct sm_event *ev;
 	size_t i;
@@ -1669,19 +1736,22 @@ void sm__session_free(struct sm_session *s)
 	free(s);
 }
 
-void sm__session_set_initial(struct sm_session *s, json_t *params)
+void
+sm__session_set_initial(struct sm_session *s, json_t *params)
 {
 	json_decref(s->init);
 	s->init = params ? json_deep_copy(params) : NULL;
 }
 
-void sm__session_set_trace(struct sm_session *s, sm_trace_fn *fn, void *arg)
+void
+sm__session_set_trace(struct sm_session *s, sm_trace_fn *fn, void *arg)
 {
 	s->trace = fn;
 	s->trace_arg = arg;
 }
 
-int sm__session_start(struct sm_session *s)
+int
+sm__session_start(struct sm_session *s)
 {
 	struct sm_transition init;
 	struct tlist en = { 0 };
@@ -1731,18 +1801,21 @@ int sm__session_start(struct sm_session *s)
 	return s->nomem ? SM_ENOMEM : 0;
 }
 
-void sm__session_push(struct sm_session *s, struct sm_event *ev)
+void
+sm__session_push(struct sm_session *s, struct sm_event *ev)
 {
 	enqueue(&s->eq_head, &s->eq_tail, ev);
 	s->eq_len++;
 }
 
-size_t sm__session_pending(const struct sm_session *s)
+size_t
+sm__session_pending(const struct sm_session *s)
 {
 	return s->eq_len;
 }
 
-struct sm_invocation *sm__session_invocation(struct sm_session *s, const char *invokeid)
+struct sm_invocation *
+sm__session_invocation(struct sm_session *s, const char *invokeid)
 {
 	struct sm_invocation *inv;
 
@@ -1752,7 +1825,8 @@ struct sm_invocation *sm__session_invocation(struct sm_session *s, const char *i
 	return NULL;
 }
 
-int sm__session_step(struct sm_session *s, struct sm_event **consumed)
+int
+sm__session_step(struct sm_session *s, struct sm_event **consumed)
 {
 	struct sm_event *ev;
 	struct tlist en = { 0 };
@@ -1797,7 +1871,8 @@ int sm__session_step(struct sm_session *s, struct sm_event **consumed)
 	return 1;
 }
 
-void sm__session_abort(struct sm_session *s, const char *msg)
+void
+sm__session_abort(struct sm_session *s, const char *msg)
 {
 	struct sm_event *ev;
 
@@ -1810,12 +1885,14 @@ void sm__session_abort(struct sm_session *s, const char *msg)
 	exit_interpreter(s);
 }
 
-int sm__session_has_effects(const struct sm_session *s)
+int
+sm__session_has_effects(const struct sm_session *s)
 {
 	return s->fx_head != NULL;
 }
 
-struct sm_event *sm__session_take_queue(struct sm_session *s)
+struct sm_event *
+sm__session_take_queue(struct sm_session *s)
 {
 	struct sm_event *q = s->eq_head;
 
@@ -1824,12 +1901,14 @@ struct sm_event *sm__session_take_queue(struct sm_session *s)
 	return q;
 }
 
-const struct sm_event *sm__session_queue(const struct sm_session *s)
+const struct sm_event *
+sm__session_queue(const struct sm_session *s)
 {
 	return s->eq_head;
 }
 
-struct sm_effect *sm__session_take_effects(struct sm_session *s)
+struct sm_effect *
+sm__session_take_effects(struct sm_session *s)
 {
 	struct sm_effect *fx = s->fx_head;
 
@@ -1837,18 +1916,21 @@ struct sm_effect *sm__session_take_effects(struct sm_session *s)
 	return fx;
 }
 
-json_t *sm__session_errors(struct sm_session *s)
+json_t *
+sm__session_errors(struct sm_session *s)
 {
 	return s->errors;
 }
 
-void sm__session_clear_errors(struct sm_session *s)
+void
+sm__session_clear_errors(struct sm_session *s)
 {
 	if (json_array_size(s->errors))
 		json_array_clear(s->errors);
 }
 
-json_t *sm__session_take_errors(struct sm_session *s)
+json_t *
+sm__session_take_errors(struct sm_session *s)
 {
 	json_t *e = s->errors;
 
@@ -1856,32 +1938,38 @@ json_t *sm__session_take_errors(struct sm_session *s)
 	return e;
 }
 
-int sm__session_running(const struct sm_session *s)
+int
+sm__session_running(const struct sm_session *s)
 {
 	return s->running;
 }
 
-const char *sm__session_final(const struct sm_session *s)
+const char *
+sm__session_final(const struct sm_session *s)
 {
 	return s->final >= 0 ? s->m->states[s->final].id : NULL;
 }
 
-const struct sm_machine *sm__session_machine(const struct sm_session *s)
+const struct sm_machine *
+sm__session_machine(const struct sm_session *s)
 {
 	return s->m;
 }
 
-struct sm_invocation *sm__session_invocations(struct sm_session *s)
+struct sm_invocation *
+sm__session_invocations(struct sm_session *s)
 {
 	return s->invs;
 }
 
-json_t *sm__session_datamodel(struct sm_session *s)
+json_t *
+sm__session_datamodel(struct sm_session *s)
 {
 	return s->dm;
 }
 
-json_t *sm__session_config_json(const struct sm_session *s)
+json_t *
+sm__session_config_json(const struct sm_session *s)
 {
 	json_t *a = json_array();
 	size_t i;
@@ -1892,7 +1980,8 @@ json_t *sm__session_config_json(const struct sm_session *s)
 	return a;
 }
 
-json_t *sm__session_save(const struct sm_session *s)
+json_t *
+sm__session_save(const struct sm_session *s)
 {
 	json_t *j = json_object(), *hist = json_object(), *invs = json_array();
 	struct sm_invocation *inv;
@@ -1939,7 +2028,8 @@ json_t *sm__session_save(const struct sm_session *s)
 	return j;
 }
 
-int sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *err)
+int
+sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *err)
 {
 	json_t *v, *a;
 	const char *key;
@@ -2027,7 +2117,8 @@ int sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *er
 	return 0;
 }
 
-void sm__event_write(const struct sm_event *ev, struct sm_jw *w)
+void
+sm__event_write(const struct sm_event *ev, struct sm_jw *w)
 {
 	sm_jw_lit(w, "{\"name\":");
 	sm_jw_str(w, ev->name);
@@ -2044,7 +2135,8 @@ void sm__event_write(const struct sm_event *ev, struct sm_jw *w)
 	sm_jw_lit(w, "\"}");
 }
 
-void sm__config_write(const struct sm_machine *m, const unsigned char *active, struct sm_jw *w)
+void
+sm__config_write(const struct sm_machine *m, const unsigned char *active, struct sm_jw *w)
 {
 	size_t i;
 	int first = 1;
@@ -2061,12 +2153,14 @@ void sm__config_write(const struct sm_machine *m, const unsigned char *active, s
 	sm_jw_raw(w, "]", 1);
 }
 
-const unsigned char *sm__session_active(const struct sm_session *s)
+const unsigned char *
+sm__session_active(const struct sm_session *s)
 {
 	return s->active;
 }
 
-void sm__session_write(const struct sm_session *s, struct sm_jw *w)
+void
+sm__session_write(const struct sm_session *s, struct sm_jw *w)
 {
 	struct sm_invocation *inv;
 	size_t i;

@@ -5,31 +5,36 @@
 
 #include <string.h>
 
-int smr_key_instance(struct store_key *k, const char *id)
+int
+smr_key_instance(struct store_key *k, const char *id)
 {
 	store_key_init(k);
 	return store_key_add_bytes(k, id, strlen(id));
 }
 
-int smr_key_of(struct store_key *k, const char *id)
+int
+smr_key_of(struct store_key *k, const char *id)
 {
 	store_key_init(k);
 	return store_key_add_str(k, id);
 }
 
-int smr_key_history(struct store_key *k, const char *id, uint64_t seq)
+int
+smr_key_history(struct store_key *k, const char *id, uint64_t seq)
 {
 	smr_key_of(k, id);
 	store_key_add_u64(k, seq);
 	return k->overflow ? SM_ETOOBIG : 0;
 }
 
-int smr_key_inbox(struct store_key *k, const char *id, uint64_t seq)
+int
+smr_key_inbox(struct store_key *k, const char *id, uint64_t seq)
 {
 	return smr_key_history(k, id, seq); /* the same layout, another table */
 }
 
-int smr_key_timer(struct store_key *k, int64_t due, const char *id, const char *tid)
+int
+smr_key_timer(struct store_key *k, int64_t due, const char *id, const char *tid)
 {
 	store_key_init(k);
 	store_key_add_u64(k, (uint64_t)due);
@@ -38,7 +43,8 @@ int smr_key_timer(struct store_key *k, int64_t due, const char *id, const char *
 	return k->overflow ? SM_ETOOBIG : 0;
 }
 
-int smr_instance_parse(const void *key, size_t kl, const void *val, size_t vl, json_t **out,
+int
+smr_instance_parse(const void *key, size_t kl, const void *val, size_t vl, json_t **out,
     struct sm_error *err)
 {
 	json_t *j = json_loadb(val, vl, JSON_ALLOW_NUL, NULL);
@@ -66,7 +72,8 @@ int smr_instance_parse(const void *key, size_t kl, const void *val, size_t vl, j
 	return 0;
 }
 
-int smr_instance_get(struct store_txn *txn, const char *id, json_t **out, struct sm_error *err)
+int
+smr_instance_get(struct store_txn *txn, const char *id, json_t **out, struct sm_error *err)
 {
 	const void *v;
 	size_t vl;
@@ -79,7 +86,8 @@ int smr_instance_get(struct store_txn *txn, const char *id, json_t **out, struct
 	return smr_instance_parse(id, strlen(id), v, vl, out, err);
 }
 
-int smr_instances_each(struct store_txn *txn, smr_instance_fn *fn, void *arg)
+int
+smr_instances_each(struct store_txn *txn, smr_instance_fn *fn, void *arg)
 {
 	struct store_cursor *c;
 	const void *k, *v;
@@ -102,7 +110,8 @@ int smr_instances_each(struct store_txn *txn, smr_instance_fn *fn, void *arg)
 }
 
 /* Walk keys "id\0" + be64 of `t` (every id when id is NULL). */
-static int seq_each(struct store_txn *txn, enum store_table t, const char *id,
+static int
+seq_each(struct store_txn *txn, enum store_table t, const char *id,
     int (*fn)(void *arg, const char *id, uint64_t seq, json_t *rec), void *arg)
 {
 	struct store_cursor *c;
@@ -145,7 +154,8 @@ struct hist_walk {
 	void *arg;
 };
 
-static int hist_one(void *arg, const char *id, uint64_t seq, json_t *rec)
+static int
+hist_one(void *arg, const char *id, uint64_t seq, json_t *rec)
 {
 	struct hist_walk *w = arg;
 
@@ -153,19 +163,22 @@ static int hist_one(void *arg, const char *id, uint64_t seq, json_t *rec)
 	return w->fn(w->arg, seq, rec);
 }
 
-int smr_history_each(struct store_txn *txn, const char *id, smr_history_fn *fn, void *arg)
+int
+smr_history_each(struct store_txn *txn, const char *id, smr_history_fn *fn, void *arg)
 {
 	struct hist_walk w = { fn, arg };
 
 	return seq_each(txn, STORE_T_HISTORY, id, hist_one, &w);
 }
 
-int smr_inbox_each(struct store_txn *txn, const char *id, smr_inbox_fn *fn, void *arg)
+int
+smr_inbox_each(struct store_txn *txn, const char *id, smr_inbox_fn *fn, void *arg)
 {
 	return seq_each(txn, STORE_T_INBOX, id, fn, arg);
 }
 
-int smr_timers_each(struct store_txn *txn, smr_timer_fn *fn, void *arg)
+int
+smr_timers_each(struct store_txn *txn, smr_timer_fn *fn, void *arg)
 {
 	struct store_cursor *c;
 	const void *k, *v;

@@ -131,7 +131,8 @@ struct task {
 	json_t *j;
 };
 
-static void on_done(struct sm_engine *e, const char *id, const char *final_id, json_t *dd,
+static void
+on_done(struct sm_engine *e, const char *id, const char *final_id, json_t *dd,
     void *arg)
 {
 	struct env *v = arg;
@@ -143,7 +144,8 @@ static void on_done(struct sm_engine *e, const char *id, const char *final_id, j
 	snprintf(v->final_id, sizeof(v->final_id), "%s", final_id);
 }
 
-static int proc_fields(pid_t pid, long *pgrp, long *sid, unsigned long long *start)
+static int
+proc_fields(pid_t pid, long *pgrp, long *sid, unsigned long long *start)
 {
 	char path[64], buf[1024], *p;
 	FILE *f;
@@ -166,7 +168,8 @@ static int proc_fields(pid_t pid, long *pgrp, long *sid, unsigned long long *sta
 }
 
 /* The fd numbers open in `pid`, ascending, each followed by a space. */
-static void list_fds(pid_t pid, char *out, size_t size)
+static void
+list_fds(pid_t pid, char *out, size_t size)
 {
 	char path[64];
 	int have[64] = { 0 }, n = 0;
@@ -196,7 +199,8 @@ static void list_fds(pid_t pid, char *out, size_t size)
 		snprintf(out + o, size - o, "+%d", n);
 }
 
-static void on_progress(struct sm_action_call *call, uint64_t items, void *arg)
+static void
+on_progress(struct sm_action_call *call, uint64_t items, void *arg)
 {
 	struct env *v = arg;
 	json_t *p = sm_action_call_params(call);
@@ -214,7 +218,8 @@ static void on_progress(struct sm_action_call *call, uint64_t items, void *arg)
 	list_fds(pid, v->fds, sizeof(v->fds));
 }
 
-static void env_open_hook(struct env *v, int64_t grace_ms, act_spider_params_fn *hook,
+static void
+env_open_hook(struct env *v, int64_t grace_ms, act_spider_params_fn *hook,
     void *hook_arg)
 {
 	struct sm_error err;
@@ -242,19 +247,22 @@ static void env_open_hook(struct env *v, int64_t grace_ms, act_spider_params_fn 
 	sm_engine_add_machine(v->e, explicit_machine);
 }
 
-static void env_open(struct env *v, int64_t grace_ms)
+static void
+env_open(struct env *v, int64_t grace_ms)
 {
 	env_open_hook(v, grace_ms, NULL, NULL);
 }
 
-static void env_close(struct env *v)
+static void
+env_close(struct env *v)
 {
 	sm_engine_destroy(v->e);
 	act_spider_destroy(v->sp);
 	sm_loop_destroy(v->loop);
 }
 
-static void turn(struct env *v)
+static void
+turn(struct env *v)
 {
 	struct sm_error err;
 
@@ -263,7 +271,8 @@ static void turn(struct env *v)
 	sm_engine_flush(v->e, &err);
 }
 
-static void run_until_done(struct env *v, uint64_t ms)
+static void
+run_until_done(struct env *v, uint64_t ms)
 {
 	uint64_t end = sm_time_mono_ms() + ms;
 
@@ -272,7 +281,8 @@ static void run_until_done(struct env *v, uint64_t ms)
 }
 
 /* Run until the registry holds nothing (every group gone); 1 if so. */
-static int run_until_empty(struct env *v, uint64_t ms)
+static int
+run_until_empty(struct env *v, uint64_t ms)
 {
 	uint64_t end = sm_time_mono_ms() + ms;
 
@@ -281,7 +291,8 @@ static int run_until_empty(struct env *v, uint64_t ms)
 	return act_spider_count(v->sp) == 0;
 }
 
-static int in_state(struct env *v, const char *id, const char *state)
+static int
+in_state(struct env *v, const char *id, const char *state)
 {
 	json_t *c = sm_engine_instance_config(v->e, id);
 	size_t i;
@@ -295,7 +306,8 @@ static int in_state(struct env *v, const char *id, const char *state)
 	return r;
 }
 
-static int run_until_state(struct env *v, const char *id, const char *state, uint64_t ms)
+static int
+run_until_state(struct env *v, const char *id, const char *state, uint64_t ms)
 {
 	uint64_t end = sm_time_mono_ms() + ms;
 
@@ -304,7 +316,8 @@ static int run_until_state(struct env *v, const char *id, const char *state, uin
 	return in_state(v, id, state);
 }
 
-static json_t *dm(struct env *v, const char *id, const char *key)
+static json_t *
+dm(struct env *v, const char *id, const char *key)
 {
 	json_t *d = sm_engine_instance_datamodel(v->e, id);
 	json_t *r = d ? json_incref(json_object_get(d, key)) : NULL;
@@ -313,7 +326,8 @@ static json_t *dm(struct env *v, const char *id, const char *key)
 	return r;
 }
 
-static const char *dm_str(struct env *v, const char *id, const char *path1, const char *key,
+static const char *
+dm_str(struct env *v, const char *id, const char *path1, const char *key,
     char *buf, size_t size)
 {
 	json_t *o = dm(v, id, path1);
@@ -336,7 +350,8 @@ static long long dm_int(struct env *v, const char *id, const char *path1, const 
 }
 
 /* A task running `script` under /bin/sh in a fresh work dir. */
-static void task_new(struct task *t, const char *script)
+static void
+task_new(struct task *t, const char *script)
 {
 	snprintf(t->work, sizeof(t->work), "%s/work/case%d", tmp, ++ncase);
 	snprintf(t->log, sizeof(t->log), "%s/spider.log", t->work);
@@ -353,7 +368,8 @@ static void task_new(struct task *t, const char *script)
 		bail_out("json_pack");
 }
 
-static void task_start(struct env *v, struct task *t, const char *id)
+static void
+task_start(struct env *v, struct task *t, const char *id)
 {
 	struct sm_error err;
 
@@ -363,12 +379,14 @@ static void task_start(struct env *v, struct task *t, const char *id)
 	t->j = NULL;
 }
 
-static int group_gone(long pgid)
+static int
+group_gone(long pgid)
 {
 	return pgid > 1 && kill(-(pid_t)pgid, 0) == -1 && errno == ESRCH;
 }
 
-static char *slurp(const char *path)
+static char *
+slurp(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char *b = calloc(1, 1 << 16);
@@ -385,7 +403,8 @@ static char *slurp(const char *path)
 	return b;
 }
 
-static long read_long(const char *path)
+static long
+read_long(const char *path)
 {
 	char *s = slurp(path);
 	long r = s ? strtol(s, NULL, 10) : 0;
@@ -395,7 +414,8 @@ static long read_long(const char *path)
 }
 
 /* An instance of the explicit machine waiting on pid/start_time. */
-static void start_explicit(struct env *v, const char *id, long long pid, long long st,
+static void
+start_explicit(struct env *v, const char *id, long long pid, long long st,
     const char *out)
 {
 	struct sm_error err;
@@ -409,7 +429,8 @@ static void start_explicit(struct env *v, const char *id, long long pid, long lo
 }
 
 /* Run until instance `id` is final; its final state id ("" if not). */
-static const char *wait_final(struct env *v, const char *id, uint64_t ms, char *buf,
+static const char *
+wait_final(struct env *v, const char *id, uint64_t ms, char *buf,
     size_t size)
 {
 	uint64_t end = sm_time_mono_ms() + ms;
@@ -424,7 +445,8 @@ static const char *wait_final(struct env *v, const char *id, uint64_t ms, char *
 
 /* Run until the script wrote a pid to its side file; that process's group
  * (-1 after 3 s). */
-static long wait_side_group(struct env *v, const char *side)
+static long
+wait_side_group(struct env *v, const char *side)
 {
 	uint64_t end = sm_time_mono_ms() + 3000;
 	long pid;
@@ -436,7 +458,8 @@ static long wait_side_group(struct env *v, const char *side)
 
 /* The instance `id` ended in `failed` with `error` and a message holding
  * `part` (copied to msg). */
-static void check_failed(struct env *v, const char *id, const char *error, const char *part,
+static void
+check_failed(struct env *v, const char *id, const char *error, const char *part,
     char *msg, size_t msize, const char *what)
 {
 	char buf[512];
@@ -447,7 +470,8 @@ static void check_failed(struct env *v, const char *id, const char *error, const
 }
 
 /* A case whose spider fails: run `script` as `id` and check the failure. */
-static void run_failing(const char *script, const char *id, const char *error,
+static void
+run_failing(const char *script, const char *id, const char *error,
     const char *part, const char *what)
 {
 	struct env v;
@@ -465,7 +489,8 @@ static void run_failing(const char *script, const char *id, const char *error,
 
 /* ---- cases --------------------------------------------------------------------- */
 
-static void test_success(void)
+static void
+test_success(void)
 {
 	struct env v;
 	struct task t;
@@ -514,7 +539,8 @@ static void test_success(void)
 	env_close(&v);
 }
 
-static void test_exit_code(void)
+static void
+test_exit_code(void)
 {
 	run_failing("echo started >&2; printf '{\"a\":1}\\n' >> \"$1\"; sleep 0.2; exit 3",
 	    "ex1", "error.spider.exit", "code 3 after 1 items", "a non-zero exit");
@@ -524,7 +550,8 @@ static void test_exit_code(void)
 	    "error.spider.signal", "by signal 11 (SIGSEGV)", "killed by a signal");
 }
 
-static void test_quick_exit(void)
+static void
+test_quick_exit(void)
 {
 	struct env v;
 	struct task t;
@@ -540,7 +567,8 @@ static void test_quick_exit(void)
 	env_close(&v);
 }
 
-static void test_deadline(void)
+static void
+test_deadline(void)
 {
 	struct env v;
 	struct task t;
@@ -568,7 +596,8 @@ static void test_deadline(void)
 	env_close(&v);
 }
 
-static void test_exec_failure(void)
+static void
+test_exec_failure(void)
 {
 	struct env v;
 	struct task t;
@@ -618,7 +647,8 @@ static void test_exec_failure(void)
 	env_close(&v);
 }
 
-static void test_start_timeout(void)
+static void
+test_start_timeout(void)
 {
 	struct env v;
 	struct task t;
@@ -639,7 +669,8 @@ static void test_start_timeout(void)
 	env_close(&v);
 }
 
-static void test_cancel(void)
+static void
+test_cancel(void)
 {
 	struct env v;
 	struct task t;
@@ -672,7 +703,8 @@ static void test_cancel(void)
 	env_close(&v);
 }
 
-static void test_garbage(void)
+static void
+test_garbage(void)
 {
 	struct env v;
 	struct task t;
@@ -695,7 +727,8 @@ static void test_garbage(void)
 	ok(!act_spider_jl_item("{\"a\":\xff}", 7), "invalid bytes are not");
 }
 
-static void test_huge_line(void)
+static void
+test_huge_line(void)
 {
 	struct env v;
 	struct task t;
@@ -730,7 +763,8 @@ static void test_huge_line(void)
 	unlink(big);
 }
 
-static void test_lost(void)
+static void
+test_lost(void)
 {
 	struct env a, b;
 	struct task t;
@@ -769,7 +803,8 @@ static void test_lost(void)
 	env_close(&a);
 }
 
-static void test_explicit_wait(void)
+static void
+test_explicit_wait(void)
 {
 	struct env v;
 	struct task t;
@@ -798,7 +833,8 @@ static void test_explicit_wait(void)
 
 /* The daemon's builder: spider params from the call's; `arg` the params to
  * give (NULL: refuse, as for a site without a spider). */
-static int build_params(struct sm_action_call *call, json_t **params, struct sm_error *err,
+static int
+build_params(struct sm_action_call *call, json_t **params, struct sm_error *err,
     void *arg)
 {
 	if (!json_is_object(sm_action_call_params(call)))
@@ -809,7 +845,8 @@ static int build_params(struct sm_action_call *call, json_t **params, struct sm_
 	return 0;
 }
 
-static void test_start_params(void)
+static void
+test_start_params(void)
 {
 	struct env v;
 	struct task t, built;
@@ -841,7 +878,8 @@ static void test_start_params(void)
 	env_close(&v);
 }
 
-static void test_kill_instance(void)
+static void
+test_kill_instance(void)
 {
 	struct env v;
 	struct task t;
@@ -880,7 +918,8 @@ static void test_kill_instance(void)
 	env_close(&v);
 }
 
-static void test_stop_all(void)
+static void
+test_stop_all(void)
 {
 	struct env v;
 	struct task t;
@@ -911,7 +950,8 @@ static void test_stop_all(void)
 
 /* ---- the orphan sweep ------------------------------------------------------------ */
 
-static void write_record(const char *dir, const char *name, long pid, unsigned long long start,
+static void
+write_record(const char *dir, const char *name, long pid, unsigned long long start,
     const char *boot)
 {
 	char path[700];
@@ -927,7 +967,8 @@ static void write_record(const char *dir, const char *name, long pid, unsigned l
 }
 
 /* A process in its own session (a spider left running). */
-static pid_t spawn_sleeper(void)
+static pid_t
+spawn_sleeper(void)
 {
 	pid_t pid = fork();
 
@@ -944,7 +985,8 @@ static pid_t spawn_sleeper(void)
 
 /* The "daemon" in a child process: start a spider, report its group, die
  * without any cleanup (as under kill -9). */
-static void crashed_daemon(const char *root, int wfd)
+static void
+crashed_daemon(const char *root, int wfd)
 {
 	struct env v;
 	struct task t;
@@ -970,7 +1012,8 @@ static void crashed_daemon(const char *root, int wfd)
 	_exit(0);
 }
 
-static void test_sweep(void)
+static void
+test_sweep(void)
 {
 	char root[200], dir[400], path[600], boot[64] = "";
 	int pfd[2];
@@ -1070,7 +1113,8 @@ static void test_sweep(void)
 	waitpid(leader, &st, WNOHANG);
 }
 
-int main(void)
+int
+main(void)
 {
 	struct sm_error err;
 	struct act_spider *probe;

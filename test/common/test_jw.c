@@ -16,7 +16,8 @@
 #include "tap.h"
 
 /* 1 if the writer prints `v` exactly as json_dumpb does. */
-static int same_as_jansson(const json_t *v, char *got, size_t gsize, char *want, size_t wsize)
+static int
+same_as_jansson(const json_t *v, char *got, size_t gsize, char *want, size_t wsize)
 {
 	struct sm_jw w = { 0 };
 	size_t n = json_dumpb(v, want, wsize - 1, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -34,7 +35,8 @@ static int same_as_jansson(const json_t *v, char *got, size_t gsize, char *want,
 
 /* The buffer follows the output (not 6 times the input) and a reset gives
  * back a buffer over SM_JW_KEEP_MAX. */
-static void test_memory(void)
+static void
+test_memory(void)
 {
 	struct sm_jw w = SM_JW_INIT;
 	size_t n = 4u << 20, i;
@@ -78,7 +80,8 @@ static void test_memory(void)
 
 static uint64_t rng = 88172645463325252ULL;
 
-static uint64_t rnd(void)
+static uint64_t
+rnd(void)
 {
 	rng ^= rng << 13;
 	rng ^= rng >> 7;
@@ -86,7 +89,8 @@ static uint64_t rnd(void)
 	return rng;
 }
 
-static json_t *random_string(void)
+static json_t *
+random_string(void)
 {
 	static const char *pieces[] = { "a", "\"", "\\", "/", "\n", "\t", "\x01", "\x1f", " ",
 		"\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xe2\x80\xa8", "zz", "\b",
@@ -103,7 +107,8 @@ static json_t *random_string(void)
 	return json_stringn(buf, len);
 }
 
-static json_t *random_value(int depth)
+static json_t *
+random_value(int depth)
 {
 	switch (rnd() % (depth > 4 ? 5 : 7)) {
 	case 0: return random_string();
@@ -135,7 +140,8 @@ static json_t *random_value(int depth)
 	}
 }
 
-int main(void)
+int
+main(void)
 {
 	static char got[1 << 16], want[1 << 16];
 	static const char *strings[] = { "", "plain", "q\"uote", "back\\slash", "sl/ash",

@@ -104,7 +104,8 @@ struct job {
 
 static void logline(struct child *cx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void logline(struct child *cx, const char *fmt, ...)
+static void
+logline(struct child *cx, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
@@ -120,7 +121,8 @@ static void logline(struct child *cx, const char *fmt, ...)
 	}
 }
 
-static int64_t job_fire(struct sm_loop *loop, uint64_t id, void *arg)
+static int64_t
+job_fire(struct sm_loop *loop, uint64_t id, void *arg)
 {
 	struct job *j = arg;
 	struct child *cx = j->cx;
@@ -150,7 +152,8 @@ static int64_t job_fire(struct sm_loop *loop, uint64_t id, void *arg)
 /* "work": done after 20..100 ms with value = seed * 7 + count + 100 * round.
  * "flaky": error.io on attempts 1 and 2 (after 5 ms), then value =
  * (seed^2 + round) % 101. */
-static int action_start(struct sm_action_call *call)
+static int
+action_start(struct sm_action_call *call)
 {
 	struct child *cx = sm_action_call_arg(call);
 	json_t *p = sm_action_call_params(call);
@@ -187,7 +190,8 @@ static int action_start(struct sm_action_call *call)
 	return 0;
 }
 
-static void action_cancel(struct sm_action_call *call)
+static void
+action_cancel(struct sm_action_call *call)
 {
 	struct child *cx = sm_action_call_arg(call);
 	struct job *j = sm_action_call_data(call);
@@ -200,7 +204,8 @@ static void action_cancel(struct sm_action_call *call)
 	free(j);
 }
 
-static void child_on_done(struct sm_engine *e, const char *id, const char *final_id,
+static void
+child_on_done(struct sm_engine *e, const char *id, const char *final_id,
     json_t *donedata, void *arg)
 {
 	struct child *cx = arg;
@@ -211,7 +216,8 @@ static void child_on_done(struct sm_engine *e, const char *id, const char *final
 	logline(cx, "E %d %s %s\n", cx->gen, id, final_id);
 }
 
-static void child_on_trace(struct sm_engine *e, const char *id, const char *event,
+static void
+child_on_trace(struct sm_engine *e, const char *id, const char *event,
     const char *from, const char *targets, void *arg)
 {
 	struct child *cx = arg;
@@ -225,7 +231,8 @@ static void child_on_trace(struct sm_engine *e, const char *id, const char *even
 		logline(cx, "T %d %s tick\n", cx->gen, id);
 }
 
-static void quiet_log(struct sm_engine *e, const char *id, const char *text, void *arg)
+static void
+quiet_log(struct sm_engine *e, const char *id, const char *text, void *arg)
 {
 	(void)e;
 	(void)id;
@@ -233,18 +240,21 @@ static void quiet_log(struct sm_engine *e, const char *id, const char *text, voi
 	(void)arg;
 }
 
-static void instance_id(char *buf, size_t size, int i)
+static void
+instance_id(char *buf, size_t size, int i)
 {
 	snprintf(buf, size, "inst-%03d", i);
 }
 
-static json_t *instance_task(int i)
+static json_t *
+instance_task(int i)
 {
 	return json_pack("{s:i,s:i,s:i}", "seed", i, "n", 3 + i % 8, "rounds", ROUNDS);
 }
 
 /* Runs in the forked child; returns its exit status. */
-static int child_main(const char *dir, enum store_durability dur, const char *machine_path,
+static int
+child_main(const char *dir, enum store_durability dur, const char *machine_path,
     const char *logpath, int gen, struct shared *sh)
 {
 	struct child cx;
@@ -358,7 +368,8 @@ struct result {
 	size_t ntimers;
 };
 
-static void result_free(struct result *r)
+static void
+result_free(struct result *r)
 {
 	int i;
 
@@ -369,7 +380,8 @@ static void result_free(struct result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int index_of(const char *id, size_t len)
+static int
+index_of(const char *id, size_t len)
 {
 	int i;
 
@@ -379,12 +391,14 @@ static int index_of(const char *id, size_t len)
 	return i >= 0 && i < N_INST ? i : -1;
 }
 
-static int cmp_str(const void *a, const void *b)
+static int
+cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static char *events_of(struct store_txn *txn, const char *id, uint64_t hist_seq, int *ok)
+static char *
+events_of(struct store_txn *txn, const char *id, uint64_t hist_seq, int *ok)
 {
 	struct store_cursor *c;
 	struct store_key pk;
@@ -439,7 +453,8 @@ static char *events_of(struct store_txn *txn, const char *id, uint64_t hist_seq,
 	return out;
 }
 
-static int read_result(const char *dir, struct result *r)
+static int
+read_result(const char *dir, struct result *r)
 {
 	static const char *const keys[] = { "round", "count", "ticks", "work_out", "work_sum",
 	    "flaky_out", "child_out", "trail" };
@@ -526,7 +541,8 @@ static int read_result(const char *dir, struct result *r)
 }
 
 /* The "tick" timers pending in the store (after a kill), as instance indexes. */
-static int pending_ticks(const char *dir, int *idx, int max)
+static int
+pending_ticks(const char *dir, int *idx, int max)
 {
 	struct store *st;
 	struct store_options o;
@@ -568,7 +584,8 @@ static int pending_ticks(const char *dir, int *idx, int max)
 
 static uint64_t rng_state;
 
-static uint64_t rnd(void)
+static uint64_t
+rnd(void)
 {
 	uint64_t x = rng_state;
 
@@ -600,7 +617,8 @@ struct run {
 static struct shared *g_sh;
 static const char *g_machine;
 
-static pid_t spawn(struct run *r, int gen)
+static pid_t
+spawn(struct run *r, int gen)
 {
 	pid_t pid;
 
@@ -615,7 +633,8 @@ static pid_t spawn(struct run *r, int gen)
 	return pid;
 }
 
-static void sleep_ms(int64_t ms)
+static void
+sleep_ms(int64_t ms)
 {
 	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
 
@@ -624,7 +643,8 @@ static void sleep_ms(int64_t ms)
 }
 
 /* Wait for `pid` up to `ms`; returns its status, or -1 on timeout. */
-static int wait_for(pid_t pid, int64_t ms)
+static int
+wait_for(pid_t pid, int64_t ms)
 {
 	uint64_t end = sm_time_mono_ms() + (uint64_t)ms;
 	int status;
@@ -642,7 +662,8 @@ static int wait_for(pid_t pid, int64_t ms)
 	}
 }
 
-static void run_children(struct run *r)
+static void
+run_children(struct run *r)
 {
 	uint64_t t0 = sm_time_mono_ms();
 	int gen = 0, status;
@@ -717,7 +738,8 @@ struct logrec {
 	int round;
 };
 
-static struct logrec *read_log(const char *path, size_t *count)
+static struct logrec *
+read_log(const char *path, size_t *count)
 {
 	FILE *fp = fopen(path, "r");
 	struct logrec *v = NULL, rec;
@@ -759,7 +781,8 @@ static struct logrec *read_log(const char *path, size_t *count)
  * restart: attempt > 1 in a later process than the previous start.  "flaky" succeeds only on attempt >= 3.  Returns the number of
  * violations; *restarted counts "work" starts with attempt > 1.
  */
-static int check_attempts(const struct logrec *v, size_t n, int *restarted, int *max_attempt,
+static int
+check_attempts(const struct logrec *v, size_t n, int *restarted, int *max_attempt,
     int expect_exact)
 {
 	int bad = 0, i, a;
@@ -813,7 +836,8 @@ static int check_attempts(const struct logrec *v, size_t n, int *restarted, int 
 }
 
 /* Every tick pending at the kill of process g is consumed by a process > g. */
-static int check_ticks(const struct run *r, const struct logrec *v, size_t n)
+static int
+check_ticks(const struct run *r, const struct logrec *v, size_t n)
 {
 	int i, bad = 0;
 	size_t k;
@@ -834,7 +858,8 @@ static int check_ticks(const struct run *r, const struct logrec *v, size_t n)
 
 /* ---- the checks ------------------------------------------------------------ */
 
-static void compare(const char *name, const struct result *ref, const struct result *got)
+static void
+compare(const char *name, const struct result *ref, const struct result *got)
 {
 	int i, same_final = 0, same_dm = 0, same_ev = 0, done = 0, hist = 0, once = 0;
 
@@ -873,7 +898,8 @@ static void compare(const char *name, const struct result *ref, const struct res
 	is_int(got->ntimers, 0, "%s: no timer left at the end", name);
 }
 
-static void report_points(const struct run *r)
+static void
+report_points(const struct run *r)
 {
 	int i;
 
@@ -886,7 +912,8 @@ static void report_points(const struct run *r)
 	    r->killed_inflight, r->killed_ticks, r->pending_ticks);
 }
 
-static int make_dir(char *buf, size_t size, const char *what)
+static int
+make_dir(char *buf, size_t size, const char *what)
 {
 	const char *t = getenv("TMPDIR");
 
@@ -895,7 +922,8 @@ static int make_dir(char *buf, size_t size, const char *what)
 	return mkdtemp(buf) ? 0 : -1;
 }
 
-static void rmtree(const char *dir)
+static void
+rmtree(const char *dir)
 {
 	char cmd[600];
 
@@ -904,7 +932,8 @@ static void rmtree(const char *dir)
 		diag("could not remove %s", dir);
 }
 
-static void crash_run(struct run *r, const struct result *ref, struct result *got)
+static void
+crash_run(struct run *r, const struct result *ref, struct result *got)
 {
 	struct logrec *v;
 	size_t n;
@@ -978,7 +1007,8 @@ struct growth {
 	int ends;
 };
 
-static void growth_done(struct sm_engine *e, const char *id, const char *final_id,
+static void
+growth_done(struct sm_engine *e, const char *id, const char *final_id,
     json_t *dd, void *arg)
 {
 	struct growth *g = arg;
@@ -990,7 +1020,8 @@ static void growth_done(struct sm_engine *e, const char *id, const char *final_i
 	g->ends += strcmp(final_id, "end") == 0;
 }
 
-static void test_map_growth(void)
+static void
+test_map_growth(void)
 {
 	char dir[256], pad[1001];
 	struct store *st;
@@ -1113,7 +1144,8 @@ static const char *lost_send_machine =
     " <final id='end'/>"
     "</scxml>";
 
-static void kill_after_commit_probe(struct sm_engine *e, enum sm_probe_kind kind, uint64_t n,
+static void
+kill_after_commit_probe(struct sm_engine *e, enum sm_probe_kind kind, uint64_t n,
     void *arg)
 {
 	(void)e;
@@ -1125,7 +1157,8 @@ static void kill_after_commit_probe(struct sm_engine *e, enum sm_probe_kind kind
 	}
 }
 
-static int crash_now_start(struct sm_action_call *call)
+static int
+crash_now_start(struct sm_action_call *call)
 {
 	if (sm_action_call_attempt(call) == 1) {
 		fflush(NULL);
@@ -1142,7 +1175,8 @@ struct lost_env {
 	char final_id[64];
 };
 
-static void lost_done(struct sm_engine *e, const char *id, const char *final_id, json_t *dd,
+static void
+lost_done(struct sm_engine *e, const char *id, const char *final_id, json_t *dd,
     void *arg)
 {
 	struct lost_env *v = arg;
@@ -1153,7 +1187,8 @@ static void lost_done(struct sm_engine *e, const char *id, const char *final_id,
 	snprintf(v->final_id, sizeof(v->final_id), "%s", final_id);
 }
 
-static int lost_open(struct lost_env *v, const char *dir, const char *xml)
+static int
+lost_open(struct lost_env *v, const char *dir, const char *xml)
 {
 	struct store_options o;
 	struct sm_error err;
@@ -1176,7 +1211,8 @@ static int lost_open(struct lost_env *v, const char *dir, const char *xml)
 	return 0;
 }
 
-static void lost_close(struct lost_env *v)
+static void
+lost_close(struct lost_env *v)
 {
 	sm_engine_destroy(v->e);
 	sm_loop_destroy(v->loop);
@@ -1189,7 +1225,8 @@ static void lost_close(struct lost_env *v)
  * then recover it here and run it for up to a second.  `final_id` gets the
  * final state reached ("" if none), `conf` the configuration.
  */
-static void kill_after_commit(const char *name, const char *xml, char *final_id, size_t fsize,
+static void
+kill_after_commit(const char *name, const char *xml, char *final_id, size_t fsize,
     char *conf, size_t csize)
 {
 	char dir[256];
@@ -1235,7 +1272,8 @@ static void kill_after_commit(const char *name, const char *xml, char *final_id,
 	rmtree(dir);
 }
 
-static void test_lost_send(void)
+static void
+test_lost_send(void)
 {
 	char final_id[64], conf[256];
 
@@ -1280,7 +1318,8 @@ static const char *child_send_machine =
     " <final id='end'/>"
     "</scxml>";
 
-static void test_child_send(void)
+static void
+test_child_send(void)
 {
 	char final_id[64], conf[256];
 
@@ -1294,7 +1333,8 @@ static void test_child_send(void)
 
 /* ---- main --------------------------------------------------------------------- */
 
-int main(void)
+int
+main(void)
 {
 	static struct run full, proc, refrun;
 	static struct result ref, got;

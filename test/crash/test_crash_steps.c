@@ -283,7 +283,8 @@ struct shared {
 
 static struct shared *g_sh;
 
-static void log_add(char what, const char *name, const char *inv, int attempt)
+static void
+log_add(char what, const char *name, const char *inv, int attempt)
 {
 	struct logrec *r;
 
@@ -310,7 +311,8 @@ struct job {
 	uint64_t timer;
 };
 
-static json_t *action_result(struct sm_action_call *call)
+static json_t *
+action_result(struct sm_action_call *call)
 {
 	const char *name = sm_action_call_name(call);
 	json_int_t x = json_integer_value(json_object_get(sm_action_call_params(call), "x"));
@@ -322,7 +324,8 @@ static json_t *action_result(struct sm_action_call *call)
 	return json_pack("{s:I}", "v", x + 1); /* sync */
 }
 
-static void action_report(struct sm_action_call *call)
+static void
+action_report(struct sm_action_call *call)
 {
 	const char *name = sm_action_call_name(call), *inv = sm_action_call_invokeid(call);
 	int attempt = sm_action_call_attempt(call);
@@ -339,7 +342,8 @@ static void action_report(struct sm_action_call *call)
 	}
 }
 
-static int64_t job_fire(struct sm_loop *loop, uint64_t id, void *arg)
+static int64_t
+job_fire(struct sm_loop *loop, uint64_t id, void *arg)
 {
 	struct job *j = arg;
 	struct sm_action_call *call = j->call;
@@ -353,7 +357,8 @@ static int64_t job_fire(struct sm_loop *loop, uint64_t id, void *arg)
 }
 
 /* flaky: reports after 3 ms; work: after 5 ms; sync: inside start. */
-static int action_start(struct sm_action_call *call)
+static int
+action_start(struct sm_action_call *call)
 {
 	struct child *cx = sm_action_call_arg(call);
 	const char *name = sm_action_call_name(call);
@@ -377,7 +382,8 @@ static int action_start(struct sm_action_call *call)
 	return 0;
 }
 
-static void action_cancel(struct sm_action_call *call)
+static void
+action_cancel(struct sm_action_call *call)
 {
 	struct child *cx = sm_action_call_arg(call);
 	struct job *j = sm_action_call_data(call);
@@ -390,7 +396,8 @@ static void action_cancel(struct sm_action_call *call)
 	}
 }
 
-static void child_done(struct sm_engine *e, const char *id, const char *final_id,
+static void
+child_done(struct sm_engine *e, const char *id, const char *final_id,
     json_t *donedata, void *arg)
 {
 	(void)donedata;
@@ -400,7 +407,8 @@ static void child_done(struct sm_engine *e, const char *id, const char *final_id
 	sm_engine_forget(e, id); /* the end is dealt with, as the daemon does */
 }
 
-static void child_probe(struct sm_engine *e, enum sm_probe_kind kind, uint64_t n, void *arg)
+static void
+child_probe(struct sm_engine *e, enum sm_probe_kind kind, uint64_t n, void *arg)
 {
 	(void)e;
 	(void)arg;
@@ -417,7 +425,8 @@ static void child_probe(struct sm_engine *e, enum sm_probe_kind kind, uint64_t n
 	}
 }
 
-static void quiet_log(struct sm_engine *e, const char *id, const char *text, void *arg)
+static void
+quiet_log(struct sm_engine *e, const char *id, const char *text, void *arg)
 {
 	(void)e;
 	(void)id;
@@ -425,7 +434,8 @@ static void quiet_log(struct sm_engine *e, const char *id, const char *text, voi
 	(void)arg;
 }
 
-static int child_main(const struct mcase *mc, const char *dir, enum store_durability dur)
+static int
+child_main(const struct mcase *mc, const char *dir, enum store_durability dur)
 {
 	struct child cx;
 	struct store *st;
@@ -493,7 +503,8 @@ static int child_main(const struct mcase *mc, const char *dir, enum store_durabi
 
 /* Run one child generation; returns its wait status (-1: it hung and was
  * killed). */
-static int run_gen(const struct mcase *mc, const char *dir, enum store_durability dur, int gen,
+static int
+run_gen(const struct mcase *mc, const char *dir, enum store_durability dur, int gen,
     int die_at)
 {
 	uint64_t end = sm_time_mono_ms() + CHILD_DEADLINE_MS + 5000;
@@ -528,12 +539,14 @@ static int run_gen(const struct mcase *mc, const char *dir, enum store_durabilit
 	}
 }
 
-static int killed(int status)
+static int
+killed(int status)
 {
 	return status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
 }
 
-static int exited_ok(int status)
+static int
+exited_ok(int status)
 {
 	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
@@ -551,7 +564,8 @@ struct outcome {
 	size_t inbox, timers;
 };
 
-static void outcome_free(struct outcome *o)
+static void
+outcome_free(struct outcome *o)
 {
 	free(o->status);
 	free(o->session);
@@ -563,7 +577,8 @@ static void outcome_free(struct outcome *o)
 }
 
 /* The text written to `w` (a growing buffer) as a new string; frees `w`. */
-static char *jw_take(struct sm_jw *w)
+static char *
+jw_take(struct sm_jw *w)
 {
 	char *t = w->err ? NULL : strndup(w->buf ? w->buf : "", w->len);
 
@@ -573,14 +588,16 @@ static char *jw_take(struct sm_jw *w)
 	return t;
 }
 
-static char *dump(json_t *j)
+static char *
+dump(json_t *j)
 {
 	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
 
 	return s ? s : strdup("(none)");
 }
 
-static void read_history(struct store_txn *txn, uint64_t hist_seq, struct outcome *o)
+static void
+read_history(struct store_txn *txn, uint64_t hist_seq, struct outcome *o)
 {
 	struct store_cursor *c;
 	struct store_key pk;
@@ -638,7 +655,8 @@ static void read_history(struct store_txn *txn, uint64_t hist_seq, struct outcom
 	o->events = jw_take(&ev);
 }
 
-static int read_outcome(const char *dir, struct outcome *o)
+static int
+read_outcome(const char *dir, struct outcome *o)
 {
 	struct store *st;
 	struct store_options opt;
@@ -750,7 +768,8 @@ struct reference {
 static void fail_check(struct sweep *sw, enum check c, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void fail_check(struct sweep *sw, enum check c, const char *fmt, ...)
+static void
+fail_check(struct sweep *sw, enum check c, const char *fmt, ...)
 {
 	va_list ap;
 	char buf[4096];
@@ -765,7 +784,8 @@ static void fail_check(struct sweep *sw, enum check c, const char *fmt, ...)
 }
 
 /* Each line of `sub` is a line of `all` (as a multiset). */
-static int lines_subset(const char *sub, const char *all)
+static int
+lines_subset(const char *sub, const char *all)
 {
 	char *pool = strdup(all), *line, *save = NULL, *copy = strdup(sub);
 	int ok_ = 1;
@@ -795,7 +815,8 @@ static int lines_subset(const char *sub, const char *all)
 	return ok_;
 }
 
-static int log_has(const struct logrec *v, int n, char what, const char *inv)
+static int
+log_has(const struct logrec *v, int n, char what, const char *inv)
 {
 	int i;
 
@@ -805,7 +826,8 @@ static int log_has(const struct logrec *v, int n, char what, const char *inv)
 	return 0;
 }
 
-static void check_actions(struct sweep *sw, const char *tag, const struct reference *ref,
+static void
+check_actions(struct sweep *sw, const char *tag, const struct reference *ref,
     const struct logrec *v, int n)
 {
 	int i, j;
@@ -842,7 +864,8 @@ static void check_actions(struct sweep *sw, const char *tag, const struct refere
  * child committed the acknowledgement (K after E), no later child reports
  * it.  (That a later recovery reports nothing is C_QUIET.)
  */
-static void check_done(struct sweep *sw, const char *tag, const char *final_want,
+static void
+check_done(struct sweep *sw, const char *tag, const char *final_want,
     const struct logrec *v, int n)
 {
 	int i, ends = 0, acked_gen = 0;
@@ -874,7 +897,8 @@ static void check_done(struct sweep *sw, const char *tag, const char *final_want
  * one commit, in two turns two), so a child that finished cleanly before
  * reaching `at` is counted, not failed.
  */
-static void note_kill(struct sweep *sw, const char *tag, const char *which, int at, int status)
+static void
+note_kill(struct sweep *sw, const char *tag, const char *which, int at, int status)
 {
 	if (killed(status))
 		sw->nkill++;
@@ -885,7 +909,8 @@ static void note_kill(struct sweep *sw, const char *tag, const char *which, int 
 		    "points passed)", tag, which, at, status, g_sh->nprobe);
 }
 
-static const char *durability_name(enum store_durability d)
+static const char *
+durability_name(enum store_durability d)
 {
 	return d == STORE_DURABLE_FULL ? "FULL" : "PROCESS";
 }
@@ -897,7 +922,8 @@ static const char *durability_name(enum store_durability d)
  * recovery.  Returns the fault points of the first recovery's first turn
  * (-1 if unknown).
  */
-static int run_case(struct sweep *sw, const struct mcase *mc, const struct reference *ref,
+static int
+run_case(struct sweep *sw, const struct mcase *mc, const struct reference *ref,
     enum store_durability dur, int n, int m, int wait_ms)
 {
 	char *dir = etu_tmpdir("sm_crash_steps");
@@ -969,7 +995,8 @@ static int run_case(struct sweep *sw, const struct mcase *mc, const struct refer
 	return recov;
 }
 
-static void report(const struct sweep *sw)
+static void
+report(const struct sweep *sw)
 {
 	int c;
 
@@ -986,7 +1013,8 @@ static void report(const struct sweep *sw)
 	}
 }
 
-static void reference_run(const struct mcase *mc, struct reference *ref)
+static void
+reference_run(const struct mcase *mc, struct reference *ref)
 {
 	char *dir = etu_tmpdir("sm_crash_steps_ref");
 	struct outcome again;
@@ -1033,7 +1061,8 @@ static void reference_run(const struct mcase *mc, struct reference *ref)
 	free(dir);
 }
 
-static void run_machine(struct mcase *mc)
+static void
+run_machine(struct mcase *mc)
 {
 	static struct reference ref;
 	struct sweep sw;
@@ -1090,7 +1119,8 @@ static void run_machine(struct mcase *mc)
 	mc->m = NULL;
 }
 
-int main(void)
+int
+main(void)
 {
 	const char *only = getenv("SM_CRASH_STEPS_ONLY");
 	size_t i;

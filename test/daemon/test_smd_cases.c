@@ -15,7 +15,8 @@
 #define TASK(id, extra) "{\"task_id\": " #id ", \"server_name\": \"" ST_SERVER "\", " extra "}"
 
 /* The progress messages of task `id` in `all` (new array of "progress"). */
-static json_t *progress_of(json_t *all, int64_t id, json_t **last)
+static json_t *
+progress_of(json_t *all, int64_t id, json_t **last)
 {
 	json_t *seq = json_array(), *m;
 	size_t i;
@@ -29,7 +30,8 @@ static json_t *progress_of(json_t *all, int64_t id, json_t **last)
 	return seq;
 }
 
-static int has_output(json_t *outs, int64_t id)
+static int
+has_output(json_t *outs, int64_t id)
 {
 	json_t *m;
 	size_t i;
@@ -40,7 +42,8 @@ static int has_output(json_t *outs, int64_t id)
 	return n;
 }
 
-static void expect_failed(json_t *prog, json_t *outs, int64_t id, int started,
+static void
+expect_failed(json_t *prog, json_t *outs, int64_t id, int started,
     const char *reason, const char *what)
 {
 	json_t *last, *seq = progress_of(prog, id, &last);
@@ -57,7 +60,8 @@ static void expect_failed(json_t *prog, json_t *outs, int64_t id, int started,
 	json_decref(seq);
 }
 
-static int visible_count(struct st_env *e, const char *queue)
+static int
+visible_count(struct st_env *e, const char *queue)
 {
 	char url[512];
 	const char *v;
@@ -68,7 +72,8 @@ static int visible_count(struct st_env *e, const char *queue)
 	return v ? atoi(v) : -1;
 }
 
-static void case_failures(void)
+static void
+case_failures(void)
 {
 	struct st_env e;
 	json_t *prog, *outs;
@@ -167,7 +172,8 @@ static void case_failures(void)
 	st_close(&e);
 }
 
-static void case_stop_flag(void)
+static void
+case_stop_flag(void)
 {
 	struct st_env e;
 	json_t *prog;
@@ -204,7 +210,8 @@ static void case_stop_flag(void)
 	st_close(&e);
 }
 
-static void case_sigterm(void)
+static void
+case_sigterm(void)
 {
 	struct st_env e;
 	json_t *prog, *outs;
@@ -279,7 +286,8 @@ static void case_sigterm(void)
 	st_close(&e);
 }
 
-static void case_concurrency_and_visibility(void)
+static void
+case_concurrency_and_visibility(void)
 {
 	struct st_env e;
 	json_t *outs;
@@ -332,7 +340,8 @@ static void case_concurrency_and_visibility(void)
 }
 
 /* The machine hash in instance `id`'s record ("" if none). */
-static void instance_machine(struct st_env *e, const char *id, char out[80])
+static void
+instance_machine(struct st_env *e, const char *id, char out[80])
 {
 	struct store *st = e->st;
 	struct store_options so;
@@ -359,7 +368,8 @@ static void instance_machine(struct st_env *e, const char *id, char out[80])
 		store_close(st);
 }
 
-static void case_sighup(void)
+static void
+case_sighup(void)
 {
 	struct st_env e;
 	char mdir[400], cmd[2400], m1[80], m2[80], m3[80];
@@ -419,7 +429,8 @@ static void case_sighup(void)
 	st_close(&e);
 }
 
-int main(void)
+int
+main(void)
 {
 	plan_no_plan();
 	if (getenv("SM_MOTO_SKIP"))

@@ -20,7 +20,8 @@ struct seen {
 };
 
 /* Read (and delete) everything in the reply queues into `s`. */
-static void collect(struct st_env *e, struct seen *s)
+static void
+collect(struct st_env *e, struct seen *s)
 {
 	const char *queues[2] = { ST_OUTPUT, ST_PROGRESS };
 
@@ -68,7 +69,8 @@ static void collect(struct st_env *e, struct seen *s)
 
 /* max_restarts=1: a task in flight across two crashes fails with that
  * reason instead of running a third time. */
-static void case_max_restarts(void)
+static void
+case_max_restarts(void)
 {
 	struct st_env e;
 	static const char *const opts[] = { "max_restarts=1", NULL };
@@ -118,7 +120,8 @@ static void case_max_restarts(void)
 	st_close(&e);
 }
 
-int main(void)
+int
+main(void)
 {
 	struct st_env e;
 	struct seen s;

@@ -19,7 +19,8 @@ struct flow {
 };
 
 /* The CSV's rows must be the JL's items: header = sorted union of keys. */
-static int csv_matches(const char *csv, const char *jl, int *rows)
+static int
+csv_matches(const char *csv, const char *jl, int *rows)
 {
 	json_t *keys = json_object(), *items = json_array();
 	const char *p = jl;
@@ -78,7 +79,8 @@ static int csv_matches(const char *csv, const char *jl, int *rows)
 	return ok;
 }
 
-static void check_flow(struct st_env *e, const struct flow *f, json_t *progress, json_t *outputs,
+static void
+check_flow(struct st_env *e, const struct flow *f, json_t *progress, json_t *outputs,
     int cached, const char *cached_name)
 {
 	json_t *m, *out = NULL;
@@ -189,7 +191,8 @@ out:
 	}
 }
 
-int main(void)
+int
+main(void)
 {
 	struct st_env e;
 	static const struct flow flows[] = {

@@ -42,7 +42,8 @@ struct script {
 	json_t *last_params;
 };
 
-static int script_start(struct sm_action_call *call)
+static int
+script_start(struct sm_action_call *call)
 {
 	struct script *s = sm_action_call_arg(call);
 	int a = sm_action_call_attempt(call);
@@ -69,7 +70,8 @@ static int script_start(struct sm_action_call *call)
 	return 0;
 }
 
-static void script_cancel(struct sm_action_call *call)
+static void
+script_cancel(struct sm_action_call *call)
 {
 	struct script *s = sm_action_call_arg(call);
 
@@ -92,7 +94,8 @@ struct env {
 	json_t *donedata;
 };
 
-static void on_done(struct sm_engine *e, const char *id, const char *final_id, json_t *dd,
+static void
+on_done(struct sm_engine *e, const char *id, const char *final_id, json_t *dd,
     void *arg)
 {
 	struct env *v = arg;
@@ -107,7 +110,8 @@ static void on_done(struct sm_engine *e, const char *id, const char *final_id, j
 	v->donedata = dd ? json_incref(dd) : NULL;
 }
 
-static void env_open(struct env *v, const char *dir, const char *xml)
+static void
+env_open(struct env *v, const char *dir, const char *xml)
 {
 	struct sm_error err;
 	struct sm_action_def def = { "script", script_start, script_cancel, &v->sc };
@@ -130,7 +134,8 @@ static void env_open(struct env *v, const char *dir, const char *xml)
 	sm_engine_add_machine(v->e, v->m);
 }
 
-static void env_close(struct env *v, int keep_machine)
+static void
+env_close(struct env *v, int keep_machine)
 {
 	sm_engine_destroy(v->e);
 	v->e = NULL;
@@ -147,7 +152,8 @@ static void env_close(struct env *v, int keep_machine)
 
 /* The end of a case: what the script and on_done kept, the engine, the
  * store, the loop and the machine. */
-static void env_free(struct env *v)
+static void
+env_free(struct env *v)
 {
 	json_decref(v->sc.last_params);
 	json_decref(v->donedata);
@@ -155,7 +161,8 @@ static void env_free(struct env *v)
 }
 
 /* Run the loop until the instance is done or `ms` pass. */
-static void run_for(struct env *v, uint64_t ms, int until_done)
+static void
+run_for(struct env *v, uint64_t ms, int until_done)
 {
 	struct sm_error err;
 	uint64_t end = sm_time_mono_ms() + ms;
@@ -169,7 +176,8 @@ static void run_for(struct env *v, uint64_t ms, int until_done)
 	}
 }
 
-static json_t *dm_get(struct env *v, const char *id, const char *key)
+static json_t *
+dm_get(struct env *v, const char *id, const char *key)
 {
 	json_t *dm = sm_engine_instance_datamodel(v->e, id);
 	json_t *r = dm ? json_incref(json_object_get(dm, key)) : NULL;
@@ -180,7 +188,8 @@ static json_t *dm_get(struct env *v, const char *id, const char *key)
 
 /* ---- unit tests --------------------------------------------------------------- */
 
-static void test_matching(void)
+static void
+test_matching(void)
 {
 	static char d_foo[] = "foo", d_foostar[] = "foo.*", d_star[] = "*", d_ab[] = "a.b",
 	    d_c[] = "c";
@@ -202,7 +211,8 @@ static void test_matching(void)
 	ok(!sm__event_match(NULL, "x"), "eventless matches no event");
 }
 
-static void test_retry_math(void)
+static void
+test_retry_math(void)
 {
 	static char e_timeout[] = "error.timeout", e_io[] = "error.io";
 	char *on[] = { e_timeout, e_io, NULL };
@@ -245,7 +255,8 @@ static void test_retry_math(void)
 	ok(!sm_retry_should(&r, 1, "error.io"), "attempts=1 never retries");
 }
 
-static void test_registry(void)
+static void
+test_registry(void)
 {
 	struct sm_loop *loop;
 	struct sm_engine *e;
@@ -289,7 +300,8 @@ static const char *action_machine =
     " <final id='ok'/><final id='failed'/><final id='left'/>"
     "</scxml>";
 
-static void test_action_done(void)
+static void
+test_action_done(void)
 {
 	struct env v;
 	struct sm_error err;
@@ -315,7 +327,8 @@ static void test_action_done(void)
 	env_free(&v);
 }
 
-static void test_action_retry(void)
+static void
+test_action_retry(void)
 {
 	struct env v;
 	struct sm_error err;
@@ -369,7 +382,8 @@ static void test_action_retry(void)
 	env_free(&v);
 }
 
-static void test_action_cancel(void)
+static void
+test_action_cancel(void)
 {
 	struct env v;
 	struct sm_error err;
@@ -388,7 +402,8 @@ static void test_action_cancel(void)
 	env_free(&v);
 }
 
-static void test_unknown_action(void)
+static void
+test_unknown_action(void)
 {
 	const char *xml =
 	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task' initial='w'>"
@@ -439,7 +454,8 @@ static const char *persist_machine =
     " <final id='end'/><final id='bad'/>"
     "</scxml>";
 
-static int count_history(struct store *st, const char *id)
+static int
+count_history(struct store *st, const char *id)
 {
 	struct store_txn *txn;
 	struct store_cursor *c;
@@ -461,7 +477,8 @@ static int count_history(struct store *st, const char *id)
 	return n;
 }
 
-static void test_persistence(void)
+static void
+test_persistence(void)
 {
 	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v, ref;
@@ -562,7 +579,8 @@ static void test_persistence(void)
 	free(dir);
 }
 
-static void test_retry_survives_restart(void)
+static void
+test_retry_survives_restart(void)
 {
 	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
@@ -593,7 +611,8 @@ static void test_retry_survives_restart(void)
 	free(dir);
 }
 
-static void test_machine_from_store(void)
+static void
+test_machine_from_store(void)
 {
 	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
@@ -632,7 +651,8 @@ static void test_machine_from_store(void)
 	free(dir);
 }
 
-static void test_inbox(void)
+static void
+test_inbox(void)
 {
 	const char *xml =
 	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='null' initial='a'>"
@@ -663,7 +683,8 @@ static void test_inbox(void)
 	free(dir);
 }
 
-static void test_child_restart(void)
+static void
+test_child_restart(void)
 {
 	const char *xml =
 	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task' initial='p'>"
@@ -716,7 +737,8 @@ static void test_child_restart(void)
  * action and a child session), the process stops, and the recovered
  * instance must not get a second done.invoke of either.
  */
-static void test_finished_invoke_restart(void)
+static void
+test_finished_invoke_restart(void)
 {
 	const char *xml =
 	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task' initial='w'>"
@@ -768,7 +790,8 @@ static void test_finished_invoke_restart(void)
 	free(dir);
 }
 
-static void test_hostile_state(void)
+static void
+test_hostile_state(void)
 {
 	static const char *bad[] = {
 		"[]",
@@ -837,7 +860,8 @@ static void test_hostile_state(void)
  * store unchanged after a restart (a NUL inside a string, a big document,
  * deep nesting); what it cannot store it must refuse at start.
  */
-static json_t *nested(int depth)
+static json_t *
+nested(int depth)
 {
 	json_t *j = json_string("bottom"), *o;
 	int i;
@@ -850,7 +874,8 @@ static json_t *nested(int depth)
 	return j;
 }
 
-static void test_hostile_task(void)
+static void
+test_hostile_task(void)
 {
 	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
@@ -912,7 +937,8 @@ static void test_hostile_task(void)
 	free(dir);
 }
 
-static void test_hostile_store(void)
+static void
+test_hostile_store(void)
 {
 	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
@@ -1009,7 +1035,8 @@ static void test_hostile_store(void)
 
 /* ---- machines that never settle ------------------------------------------------ */
 
-static void test_runaway(void)
+static void
+test_runaway(void)
 {
 	const char *loop_xml =
 	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='null' initial='a'>"
@@ -1095,7 +1122,8 @@ static const char *cancel_machine =
     " <final id='pass'/><final id='fail'/>"
     "</scxml>";
 
-static void test_cancel_after_restart(void)
+static void
+test_cancel_after_restart(void)
 {
 	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
@@ -1132,7 +1160,8 @@ static void test_cancel_after_restart(void)
 }
 
 /* An action whose result is too deep to store: the call fails instead. */
-static int deep_start(struct sm_action_call *call)
+static int
+deep_start(struct sm_action_call *call)
 {
 	json_t *r = nested(2000);
 
@@ -1141,7 +1170,8 @@ static int deep_start(struct sm_action_call *call)
 	return 0;
 }
 
-static void test_deep_result(void)
+static void
+test_deep_result(void)
 {
 	static const char *xml =
 	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
@@ -1180,7 +1210,8 @@ static void test_deep_result(void)
  * A delayed send named like a retry timer ("retry:<invokeid>") is not taken
  * for one: after a restart the in-flight action is restarted.
  */
-static void test_retry_name_clash(void)
+static void
+test_retry_name_clash(void)
 {
 	static const char *xml =
 	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='null'"
@@ -1219,7 +1250,8 @@ static void test_retry_name_clash(void)
 }
 
 /* <log> text from the task goes to the default sink as one escaped line. */
-static void test_log_escaped(void)
+static void
+test_log_escaped(void)
 {
 	static const char *xml =
 	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
@@ -1262,7 +1294,8 @@ static const char *done_machine =
     " <final id='end'><donedata><param name='x' expr='41 + 1'/></donedata></final>"
     "</scxml>";
 
-static void test_done_after_crash(void)
+static void
+test_done_after_crash(void)
 {
 	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
@@ -1343,7 +1376,8 @@ static const char *timers_machine =
     " <final id='end'/>"
     "</scxml>";
 
-static void timers_case(const char *dir, int restart_ms, const char *what)
+static void
+timers_case(const char *dir, int restart_ms, const char *what)
 {
 	struct env v;
 	struct sm_error err;
@@ -1367,7 +1401,8 @@ static void timers_case(const char *dir, int restart_ms, const char *what)
 	env_free(&v);
 }
 
-static void test_timer_order(void)
+static void
+test_timer_order(void)
 {
 	char *dir = etu_tmpdir("sm_engine_test");
 	char *dir2 = etu_tmpdir("sm_engine_test");
@@ -1395,7 +1430,8 @@ static const char *restart_machine =
     " <final id='end'/><final id='gave_up'/>"
     "</scxml>";
 
-static void test_max_restarts(void)
+static void
+test_max_restarts(void)
 {
 	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
@@ -1449,7 +1485,8 @@ static void test_max_restarts(void)
 /* ---- one instance at the map maximum, records that cannot be written ---------- */
 
 /* The stored record of instance `id` (new ref) or NULL. */
-static json_t *stored_instance(struct store *st, const char *id)
+static json_t *
+stored_instance(struct store *st, const char *id)
 {
 	struct store_txn *txn;
 	const void *val;
@@ -1482,7 +1519,8 @@ static const char *pair_machine =
     "</scxml>";
 
 /* Open `dir` with a map of 1 MiB growing to at most `max`. */
-static void env_open_max(struct env *v, const char *dir, size_t max)
+static void
+env_open_max(struct env *v, const char *dir, size_t max)
 {
 	struct sm_error err;
 	struct store_options o;
@@ -1503,7 +1541,8 @@ static void env_open_max(struct env *v, const char *dir, size_t max)
 
 /* Instance `id` failed, its record says so and why (`why` in "error"), and
  * its history records agree with the stored hist_seq, without gaps. */
-static void check_failed(struct env *v, const char *id, const char *why, const char *what)
+static void
+check_failed(struct env *v, const char *id, const char *why, const char *what)
 {
 	struct sm_instance_status stt;
 	json_t *rec = stored_instance(v->st, id);
@@ -1518,7 +1557,8 @@ static void check_failed(struct env *v, const char *id, const char *why, const c
 	json_decref(rec);
 }
 
-static void test_map_maximum(void)
+static void
+test_map_maximum(void)
 {
 	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
@@ -1551,7 +1591,8 @@ static size_t realloc_limit;
 extern void *__libc_realloc(void *p, size_t n);
 
 void *realloc(void *p, size_t n);
-void *realloc(void *p, size_t n)
+void *
+realloc(void *p, size_t n)
 {
 	if (realloc_limit && n > realloc_limit)
 		return NULL;
@@ -1559,7 +1600,8 @@ void *realloc(void *p, size_t n)
 }
 #endif
 
-static void test_record_unwritable(void)
+static void
+test_record_unwritable(void)
 {
 	char *dir = etu_tmpdir("sm_engine_test");
 	struct env v;
@@ -1610,7 +1652,8 @@ static void test_record_unwritable(void)
 }
 
 
-int main(void)
+int
+main(void)
 {
 	plan_no_plan();
 	sm_log_init(stderr, SM_LOG_WARN, "test_engine");

@@ -37,7 +37,8 @@ struct env {
 	int snaps;        /* copies made by snap_probe */
 };
 
-static void on_done(struct sm_engine *e, const char *id, const char *final_id, json_t *dd,
+static void
+on_done(struct sm_engine *e, const char *id, const char *final_id, json_t *dd,
     void *arg)
 {
 	struct env *v = arg;
@@ -51,7 +52,8 @@ static void on_done(struct sm_engine *e, const char *id, const char *final_id, j
 }
 
 /* 'halt': never reports. */
-static int halt_start(struct sm_action_call *call)
+static int
+halt_start(struct sm_action_call *call)
 {
 	struct env *v = sm_action_call_arg(call);
 
@@ -61,7 +63,8 @@ static int halt_start(struct sm_action_call *call)
 
 /* Copy the store to v->snap right after the first commit: what a kill -9
  * at that instant leaves behind. */
-static void snap_probe(struct sm_engine *e, enum sm_probe_kind kind, uint64_t n, void *arg)
+static void
+snap_probe(struct sm_engine *e, enum sm_probe_kind kind, uint64_t n, void *arg)
 {
 	struct env *v = arg;
 	char cmd[1024];
@@ -76,7 +79,8 @@ static void snap_probe(struct sm_engine *e, enum sm_probe_kind kind, uint64_t n,
 		bail_out("cannot snapshot the store: %s", cmd);
 }
 
-static void env_open(struct env *v, const char *dir, const char *xml)
+static void
+env_open(struct env *v, const char *dir, const char *xml)
 {
 	struct sm_error err;
 	struct store_options o;
@@ -98,7 +102,8 @@ static void env_open(struct env *v, const char *dir, const char *xml)
 	sm_engine_add_machine(v->e, v->m);
 }
 
-static void env_close(struct env *v)
+static void
+env_close(struct env *v)
 {
 	sm_engine_destroy(v->e);
 	store_close(v->st);
@@ -108,7 +113,8 @@ static void env_close(struct env *v)
 	v->loop = NULL;
 }
 
-static void env_free(struct env *v)
+static void
+env_free(struct env *v)
 {
 	sm_machine_free(v->m);
 	json_decref(v->donedata);
@@ -116,7 +122,8 @@ static void env_free(struct env *v)
 }
 
 /* Run until done (or halted, if stop_on_halt) or `ms` pass. */
-static void run_for(struct env *v, uint64_t ms, int stop_on_halt)
+static void
+run_for(struct env *v, uint64_t ms, int stop_on_halt)
 {
 	struct sm_error err;
 	uint64_t end = sm_time_mono_ms() + ms;
@@ -129,7 +136,8 @@ static void run_for(struct env *v, uint64_t ms, int stop_on_halt)
 }
 
 /* The stored record of `key` in `t` as JSON (new ref) or NULL. */
-static json_t *stored(struct store *st, enum store_table t, const char *key)
+static json_t *
+stored(struct store *st, enum store_table t, const char *key)
 {
 	struct store_txn *txn;
 	const void *v;
@@ -144,7 +152,8 @@ static json_t *stored(struct store *st, enum store_table t, const char *key)
 	return j;
 }
 
-static int count_table(struct store *st, enum store_table t)
+static int
+count_table(struct store *st, enum store_table t)
 {
 	struct store_txn *txn;
 	struct store_cursor *c;
@@ -194,7 +203,8 @@ static const char *child_send_xml =
     " <final id='end'/>"
     "</scxml>";
 
-static void test_send_to_child_survives(void)
+static void
+test_send_to_child_survives(void)
 {
 	char *dir = etu_tmpdir("sm_engine_child"), *snap = etu_tmpdir("sm_engine_child");
 	struct env v;
@@ -297,7 +307,8 @@ static const char *pingpong_xml =
     " <final id='end'/>"
     "</scxml>";
 
-static void test_pingpong_restarts(void)
+static void
+test_pingpong_restarts(void)
 {
 	char *dir = etu_tmpdir("sm_engine_child");
 	struct env v;
@@ -374,7 +385,8 @@ static const char *cancel_xml =
     " <final id='end'/>"
     "</scxml>";
 
-static void test_cancelled_child(void)
+static void
+test_cancelled_child(void)
 {
 	char *dir = etu_tmpdir("sm_engine_child");
 	struct env v;
@@ -454,7 +466,8 @@ static const char *nested_xml =
     " <final id='end'/>"
     "</scxml>";
 
-static void test_grandchild(void)
+static void
+test_grandchild(void)
 {
 	char *dir = etu_tmpdir("sm_engine_child"), *snap = etu_tmpdir("sm_engine_child");
 	struct env v;
@@ -503,7 +516,8 @@ static void test_grandchild(void)
 
 /* ---- 4. instance ids ----------------------------------------------------------- */
 
-static void test_ids(void)
+static void
+test_ids(void)
 {
 	const char *xml =
 	    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='null'"
@@ -550,7 +564,8 @@ static void test_ids(void)
 	free(dir);
 }
 
-int main(void)
+int
+main(void)
 {
 	plan_no_plan();
 	sm_log_init(stderr, SM_LOG_ERROR, "test_engine_child");

@@ -53,7 +53,8 @@ struct pending_call {
 	uint64_t timer;
 };
 
-static int64_t work_finish(struct sm_loop *loop, uint64_t id, void *arg)
+static int64_t
+work_finish(struct sm_loop *loop, uint64_t id, void *arg)
 {
 	struct pending_call *p = arg;
 
@@ -67,7 +68,8 @@ static int64_t work_finish(struct sm_loop *loop, uint64_t id, void *arg)
 	return -1;
 }
 
-static int work_start(struct sm_action_call *call)
+static int
+work_start(struct sm_action_call *call)
 {
 	struct pending_call *p = calloc(1, sizeof(*p));
 
@@ -79,7 +81,8 @@ static int work_start(struct sm_action_call *call)
 	return 0;
 }
 
-static void work_cancel(struct sm_action_call *call)
+static void
+work_cancel(struct sm_action_call *call)
 {
 	struct pending_call *p = sm_action_call_data(call);
 
@@ -91,7 +94,8 @@ static void work_cancel(struct sm_action_call *call)
 
 static int ndone;
 
-static void on_done(struct sm_engine *e, const char *id, const char *f, json_t *d, void *a)
+static void
+on_done(struct sm_engine *e, const char *id, const char *f, json_t *d, void *a)
 {
 	(void)e;
 	(void)id;
@@ -102,7 +106,8 @@ static void on_done(struct sm_engine *e, const char *id, const char *f, json_t *
 }
 
 /* The child: never returns. */
-static void child(const char *dir, int run_to_end)
+static void
+child(const char *dir, int run_to_end)
 {
 	struct sm_machine *m = NULL;
 	struct sm_diags d = { 0 };
@@ -146,7 +151,8 @@ static void child(const char *dir, int run_to_end)
 	_exit(sm_engine_running_count(e) == 0 ? 0 : 6);
 }
 
-static pid_t spawn(const char *dir, int run_to_end)
+static pid_t
+spawn(const char *dir, int run_to_end)
 {
 	pid_t pid;
 
@@ -157,7 +163,8 @@ static pid_t spawn(const char *dir, int run_to_end)
 	return pid;
 }
 
-int main(void)
+int
+main(void)
 {
 	char tmpl[] = "/tmp/sm_engine_crash.XXXXXX";
 	char *dir = mkdtemp(tmpl);

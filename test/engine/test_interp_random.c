@@ -49,7 +49,8 @@ struct gen {
 	int task_dm;            /* datamodel='task' with a counter n */
 };
 
-static unsigned rnd(struct gen *g)
+static unsigned
+rnd(struct gen *g)
 {
 	g->rnd = g->rnd * 1103515245u + 12345u;
 	return (g->rnd >> 16) & 0x7fff;
@@ -57,7 +58,8 @@ static unsigned rnd(struct gen *g)
 
 static void put(struct gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void put(struct gen *g, const char *fmt, ...)
+static void
+put(struct gen *g, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -80,7 +82,8 @@ static const char *events[] = { "a", "b", "c", "d.e", "d", "quit" };
  * the ids first (pass 1) with the same random sequence as pass 2 */
 static void gen_state(struct gen *g, int depth, int pass, int parent_is_parallel);
 
-static void gen_transitions(struct gen *g, int pass)
+static void
+gen_transitions(struct gen *g, int pass)
 {
 	int k, n = (int)(rnd(g) % 3);
 
@@ -110,7 +113,8 @@ static void gen_transitions(struct gen *g, int pass)
 	}
 }
 
-static void gen_children(struct gen *g, int depth, int pass, int parallel)
+static void
+gen_children(struct gen *g, int depth, int pass, int parallel)
 {
 	int k, n = 2 + (int)(rnd(g) % 2);
 
@@ -118,7 +122,8 @@ static void gen_children(struct gen *g, int depth, int pass, int parallel)
 		gen_state(g, depth + 1, pass, parallel);
 }
 
-static int new_id(struct gen *g, int final)
+static int
+new_id(struct gen *g, int final)
 {
 	int i = g->nstates++;
 
@@ -130,7 +135,8 @@ static int new_id(struct gen *g, int final)
 	return i;
 }
 
-static void gen_state(struct gen *g, int depth, int pass, int parent_is_parallel)
+static void
+gen_state(struct gen *g, int depth, int pass, int parent_is_parallel)
 {
 	unsigned r = rnd(g) % 10;
 	int id;
@@ -177,7 +183,8 @@ static void gen_state(struct gen *g, int depth, int pass, int parent_is_parallel
 	}
 }
 
-static char *gen_machine(unsigned seed)
+static char *
+gen_machine(unsigned seed)
 {
 	struct gen g;
 	int pass, k;
@@ -216,7 +223,8 @@ static char *gen_machine(unsigned seed)
 	return g.buf;
 }
 
-static int legal(const struct sm_machine *m, const unsigned char *act, char *why, size_t wl)
+static int
+legal(const struct sm_machine *m, const unsigned char *act, char *why, size_t wl)
 {
 	size_t i, k;
 	int root_children = 0;
@@ -264,7 +272,8 @@ static int legal(const struct sm_machine *m, const unsigned char *act, char *why
 	return 1;
 }
 
-static int config_of(struct sm_session *s, const struct sm_machine *m, unsigned char *act)
+static int
+config_of(struct sm_session *s, const struct sm_machine *m, unsigned char *act)
 {
 	json_t *c = sm__session_config_json(s), *v;
 	size_t i;
@@ -287,7 +296,8 @@ struct run {
 	struct sm_jw trace;        /* transitions and effects of the current step */
 };
 
-static void trace_cb(void *arg, struct sm_session *s, const struct sm_transition *t,
+static void
+trace_cb(void *arg, struct sm_session *s, const struct sm_transition *t,
     const struct sm_event *ev)
 {
 	struct run *r = arg;
@@ -308,7 +318,8 @@ static void trace_cb(void *arg, struct sm_session *s, const struct sm_transition
 /* Take the effects into the trace; external sends without a target are
  * handed back (at most 3 a round: a machine whose every event sends two
  * more would otherwise grow without bound) in `back` (names, NULL-ended). */
-static void take_effects(struct run *r, const char **back, size_t nback)
+static void
+take_effects(struct run *r, const char **back, size_t nback)
 {
 	struct sm_effect *fx = sm__session_take_effects(r->s), *f;
 	size_t n = 0;
@@ -337,7 +348,8 @@ static void take_effects(struct run *r, const char **back, size_t nback)
 	sm__effects_free(fx);
 }
 
-static struct sm_session *new_session(const struct sm_machine *m, struct run *r)
+static struct sm_session *
+new_session(const struct sm_machine *m, struct run *r)
 {
 	struct sm_session *s = NULL;
 
@@ -348,7 +360,8 @@ static struct sm_session *new_session(const struct sm_machine *m, struct run *r)
 }
 
 /* The record the engine would store for r's session (in w). */
-static void record(struct run *r, struct sm_jw *w)
+static void
+record(struct run *r, struct sm_jw *w)
 {
 	sm_jw_reset(w);
 	sm__session_write(r->s, w);
@@ -357,7 +370,8 @@ static void record(struct run *r, struct sm_jw *w)
 }
 
 /* Replace B's session with one restored from its own record. */
-static void reload(struct run *b, const struct sm_machine *m, const struct sm_jw *rec)
+static void
+reload(struct run *b, const struct sm_machine *m, const struct sm_jw *rec)
 {
 	json_error_t je;
 	json_t *j = json_loadb(rec->buf, rec->len, 0, &je);
@@ -372,12 +386,14 @@ static void reload(struct run *b, const struct sm_machine *m, const struct sm_jw
 	json_decref(j);
 }
 
-static int same_jw(const struct sm_jw *x, const struct sm_jw *y)
+static int
+same_jw(const struct sm_jw *x, const struct sm_jw *y)
 {
 	return x->len == y->len && (x->len == 0 || memcmp(x->buf, y->buf, x->len) == 0);
 }
 
-int main(void)
+int
+main(void)
 {
 	const char *env = getenv("SM_RANDOM_SEED");
 	unsigned seed0 = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);

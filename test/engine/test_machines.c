@@ -39,13 +39,15 @@ struct run {
 	size_t nlogs;
 };
 
-static void push_line(char ***v, size_t *n, const char *s)
+static void
+push_line(char ***v, size_t *n, const char *s)
 {
 	*v = realloc(*v, (*n + 1) * sizeof(**v));
 	(*v)[(*n)++] = strdup(s);
 }
 
-static void on_done(struct sm_engine *e, const char *id, const char *final_id, json_t *dd,
+static void
+on_done(struct sm_engine *e, const char *id, const char *final_id, json_t *dd,
     void *arg)
 {
 	struct run *r = arg;
@@ -57,7 +59,8 @@ static void on_done(struct sm_engine *e, const char *id, const char *final_id, j
 	snprintf(r->final_id, sizeof(r->final_id), "%s", final_id ? final_id : "");
 }
 
-static void on_trace(struct sm_engine *e, const char *id, const char *event, const char *from,
+static void
+on_trace(struct sm_engine *e, const char *id, const char *event, const char *from,
     const char *targets, void *arg)
 {
 	struct run *r = arg;
@@ -70,7 +73,8 @@ static void on_trace(struct sm_engine *e, const char *id, const char *event, con
 	push_line(&r->trace, &r->ntrace, buf);
 }
 
-static void on_log(struct sm_engine *e, const char *id, const char *text, void *arg)
+static void
+on_log(struct sm_engine *e, const char *id, const char *text, void *arg)
 {
 	struct run *r = arg;
 
@@ -79,7 +83,8 @@ static void on_log(struct sm_engine *e, const char *id, const char *text, void *
 	push_line(&r->logs, &r->nlogs, text);
 }
 
-static char *slurp(const char *path)
+static char *
+slurp(const char *path)
 {
 	FILE *f = fopen(path, "r");
 	char *buf;
@@ -99,7 +104,8 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-static void run_case(const char *dir, const char *name)
+static void
+run_case(const char *dir, const char *name)
 {
 	char path[8400], *events, *expected, *line, *save = NULL;
 	struct sm_machine *m = NULL;
@@ -250,12 +256,14 @@ static void run_case(const char *dir, const char *name)
 	free(r.logs);
 }
 
-static int cmp_names(const void *a, const void *b)
+static int
+cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int main(void)
+int
+main(void)
 {
 	const char *src = getenv("SM_SOURCE_DIR");
 	char dir[4096];
