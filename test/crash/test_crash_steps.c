@@ -741,8 +741,7 @@ static const char *const check_what[C__COUNT] = {
 	"no inbox event, timer or child session left; history without gaps",
 	"completion callback seen at least once, and never again after its ack was committed",
 	"a further recovery finds nothing to do and reports no completion",
-	"actions: every reference success happened at least once; attempt numbers "
-	    "continue across restarts",
+	"actions: each reference success seen at least once; attempts continue across restarts",
 };
 
 struct sweep {
