@@ -172,26 +172,6 @@ hash_str(const char *s)
 	return h;
 }
 
-/*
- * A store key or id for a log line: bytes under 0x20, 0x7f and backslash
- * as \xNN, cut at `cap` - 1 bytes (a hostile record cannot forge a line).
- */
-static const char *
-log_text(char *buf, size_t cap, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	size_t i, o = 0;
-
-	for (i = 0; i < n && o + 5 < cap; i++) {
-		if (s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\')
-			o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", s[i]);
-		else
-			buf[o++] = (char)s[i];
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
 static struct sm__inst *
 inst_find(struct sm_engine *e, const char *id)
 {
@@ -1083,7 +1063,7 @@ log_default(const char *id, const char *text)
 		sm_log_info("%s: log: (%zu bytes, out of memory to show them)", id, n);
 		return;
 	}
-	log_text(buf, 4 * n + 8, text, n);
+	sm_text_escape(buf, 4 * n + 8, text, n);
 	sm_log_info("%s: log: %s", id, buf);
 	free(buf);
 }
@@ -2829,7 +2809,7 @@ sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 		char kbuf[256];
 		struct sm_error perr;
 
-		log_text(kbuf, sizeof(kbuf), k, kl);
+		sm_text_escape(kbuf, sizeof(kbuf), k, kl);
 		sm_error_clear(&perr);
 		rc = smr_instance_parse(k, kl, v, vl, &j, &perr);
 		if (rc == SM_EVERSION) {
