@@ -2538,6 +2538,7 @@ recover_finished(struct sm__inst *in, json_t *j)
 	in->persist = 1;
 	in->started = 1;
 	in->done = 1;
+	in->restarts = (unsigned)json_integer_value(json_object_get(j, "restarts"));
 	in->created = json_integer_value(json_object_get(j, "created"));
 	in->hist_seq = (uint64_t)json_integer_value(json_object_get(j, "hist_seq"));
 	in->inbox_seq = (uint64_t)json_integer_value(json_object_get(j, "inbox_seq"));
