@@ -2380,6 +2380,36 @@ machine_for_hash(struct sm_engine *e, struct store_txn *txn,
 	return m;
 }
 
+int
+sm_engine_machine_for_hash(struct sm_engine *e, const char *hash, const char *path,
+    const struct sm_machine **out, struct sm_error *err)
+{
+	struct store_txn *txn;
+	int rc;
+
+	*out = NULL;
+	for (size_t i = 0; i < e->nmachines; i++)
+		if (strcmp(e->machines[i].hash, hash) == 0) {
+			*out = e->machines[i].m;
+			return 0;
+		}
+	if (!e->store)
+		return sm_error_set(err, SM_ENOTFOUND,
+		    "machine version %.12s is not loaded and "
+		    "there is no store to read it from",
+		    hash);
+	if ((rc = store_txn_begin(e->store, STORE_TXN_READ, &txn, err)) != 0)
+		return rc;
+	*out = machine_for_hash(e, txn, hash, path);
+	store_txn_abort(txn);
+	if (!*out)
+		return sm_error_set(err, SM_ENOTFOUND,
+		    "machine version %.12s is not in the store "
+		    "or does not load any more (logged)",
+		    hash);
+	return 0;
+}
+
 /* A loaded session by id: a top-level instance or a child of one (ids of
  * children are "<parent id>/<invokeid>"; top-level ids have no '/'). */
 static struct sm__inst *

@@ -567,6 +567,17 @@ sm_machine_free(struct sm_machine *m)
 }
 
 int
+sm_machine_declares_data(const struct sm_machine *m, const char *id)
+{
+	if (m == NULL || id == NULL)
+		return 0;
+	for (size_t i = 0; i < m->ndata_decls; i++)
+		if (m->data_decls[i].name && strcmp(m->data_decls[i].name, id) == 0)
+			return 1;
+	return 0;
+}
+
+int
 sm_machine_state_index(const struct sm_machine *m, const char *id)
 {
 	size_t i;

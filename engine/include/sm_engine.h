@@ -131,6 +131,19 @@ int sm_engine_action_known(void *engine, const char *name);
 int sm_engine_add_machine(struct sm_engine *e, const struct sm_machine *m);
 
 /*
+ * The machine whose document hash (64 hex digits, an instance record's
+ * "machine") is `hash`: one made known with sm_engine_add_machine(), or
+ * else the document stored under that hash (table machines), loaded and
+ * kept by the engine until sm_engine_destroy() (child documents named by
+ * src= are resolved relative to `path`, the record's "machine_path"; NULL
+ * allowed), as recovery does.  *out is borrowed.  0, SM_ENOTFOUND (err
+ * says why: not stored, or the stored document does not load any more, which
+ * is logged), or a store error.
+ */
+int sm_engine_machine_for_hash(struct sm_engine *e, const char *hash, const char *path,
+    const struct sm_machine **out, struct sm_error *err);
+
+/*
  * Reload every unfinished instance from the store, as committed: re-arm
  * its timers (overdue ones fire at once, in due order), requeue its inbox, and restart
  * its in-flight invocations (actions with attempt+1); child SCXML sessions

@@ -112,6 +112,9 @@ void sm_machine_free(struct sm_machine *m);
 /* Index of the state with that id in m->states, or -1 if none. */
 int sm_machine_state_index(const struct sm_machine *m, const char *id);
 
+/* 1 if the machine declares <data id="`id`"> (in any <datamodel>), else 0. */
+int sm_machine_declares_data(const struct sm_machine *m, const char *id);
+
 /*
  * Write the machine as a Graphviz DOT digraph to `out`: one node per
  * state (compound and parallel states as clusters), one edge per
