@@ -19,7 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "sm_rand.h"
@@ -32,6 +34,8 @@ struct sm_statedir {
 	char *work;
 	char *lock;
 	char *idfile;
+	char *control;
+	int bound;              /* this handle made the control socket */
 	int lockfd;             /* -1 for a reader */
 	char id[SM_STATEDIR_ID_LEN + 1];
 };
@@ -147,9 +151,10 @@ sd_lock(struct sm_statedir *sd, struct sm_error *err)
 			    sd->dir, sd->lock, strerror(e));
 		pid = sd_read_pid(sd->lockfd);
 		if (pid > 0)
-			return sm_error_set(err, SM_EBUSY, "state directory '%s' is in use by "
-			    "process %ld (it holds '%s'): stop that process (smd or smctl simulate) "
-			    "or give another state directory; 'smctl inspect' works meanwhile",
+			return sm_error_set(err, SM_EBUSY,
+			    "state directory '%s' is in use by process %ld (it holds '%s'): stop "
+			    "that process (smd, smctl simulate or smctl replay) or give another "
+			    "state directory; 'smctl inspect' works meanwhile",
 			    sd->dir, (long)pid, sd->lock);
 		return sm_error_set(err, SM_EBUSY, "state directory '%s' is in use by another "
 		    "process (it holds '%s'): stop it or give another state directory", sd->dir,
@@ -305,7 +310,10 @@ sd_paths(struct sm_statedir *sd, const char *dir)
 		sd->lock = NULL;
 	if (asprintf(&sd->idfile, "%s/" SM_STATEDIR_INSTANCE_ID, dir) < 0)
 		sd->idfile = NULL;
-	if (!sd->store || !sd->objects || !sd->notify || !sd->work || !sd->lock || !sd->idfile)
+	if (asprintf(&sd->control, "%s/" SM_STATEDIR_CONTROL, dir) < 0)
+		sd->control = NULL;
+	if (!sd->store || !sd->objects || !sd->notify || !sd->work || !sd->lock || !sd->idfile ||
+	    !sd->control)
 		return SM_ENOMEM;
 	return 0;
 }
@@ -354,8 +362,11 @@ sm_statedir_close(struct sm_statedir *sd)
 {
 	if (sd == NULL)
 		return;
+	if (sd->bound)
+		(void)unlink(sd->control); /* before the lock goes: no other writer made it */
 	if (sd->lockfd >= 0)
 		close(sd->lockfd); /* releases the flock; the pid stays as a hint */
+	free(sd->control);
 	free(sd->dir);
 	free(sd->store);
 	free(sd->objects);
@@ -394,6 +405,103 @@ const char *
 sm_statedir_work_path(const struct sm_statedir *sd)
 {
 	return sd->work;
+}
+
+const char *
+sm_statedir_control_path(const struct sm_statedir *sd)
+{
+	return sd->control;
+}
+
+/* `path` into a unix socket address, or SM_ETOOBIG (err says what to do). */
+static int
+sd_sockaddr(const char *path, struct sockaddr_un *sa, struct sm_error *err)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return sm_error_set(err, SM_ETOOBIG,
+		    "control socket path '%s' is longer than a unix socket allows (%zu bytes): "
+		    "use a shorter state directory path",
+		    path, sizeof(sa->sun_path) - 1);
+	memcpy(sa->sun_path, path, strlen(path));
+	return 0;
+}
+
+int
+sm_statedir_control_listen(struct sm_statedir *sd, int *fd, struct sm_error *err)
+{
+	struct sockaddr_un sa;
+	struct stat sb;
+	mode_t old;
+	int s, rc, e;
+
+	*fd = -1;
+	if (sd->lockfd < 0)
+		return sm_error_set(
+		    err, SM_EPERM, "only the writer of '%s' makes its control socket", sd->dir);
+	if ((rc = sd_sockaddr(sd->control, &sa, err)) != 0)
+		return rc;
+	/* a socket left by a writer that died: ours now (we hold the lock) */
+	if (lstat(sd->control, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode))
+			return sm_error_set(err, SM_EINVAL,
+			    "'%s' is not a socket: remove it (the control socket is made there)",
+			    sd->control);
+		if (unlink(sd->control) != 0)
+			return sm_error_set(err, sm_error_from_errno(errno),
+			    "cannot remove the old control socket '%s': %s", sd->control,
+			    strerror(errno));
+	}
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return sm_error_set(err, sm_error_from_errno(errno),
+		    "cannot make a unix socket: %s", strerror(errno));
+	old = umask(0177); /* the socket file is made 0600, never wider for a moment */
+	rc = bind(s, (struct sockaddr *)&sa, sizeof(sa));
+	e = errno;
+	umask(old);
+	if (rc == 0) {
+		sd->bound = 1;
+		if (chmod(sd->control, 0600) != 0 || listen(s, 16) != 0) {
+			e = errno;
+			rc = -1;
+		}
+	}
+	if (rc != 0) {
+		close(s);
+		return sm_error_set(err, sm_error_from_errno(e),
+		    "cannot listen on the control socket '%s': %s", sd->control, strerror(e));
+	}
+	*fd = s;
+	return 0;
+}
+
+int
+sm_statedir_control_connect(const struct sm_statedir *sd, int *fd, struct sm_error *err)
+{
+	struct sockaddr_un sa;
+	int s, rc;
+
+	*fd = -1;
+	if ((rc = sd_sockaddr(sd->control, &sa, err)) != 0)
+		return rc;
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return sm_error_set(err, sm_error_from_errno(errno),
+		    "cannot make a unix socket: %s", strerror(errno));
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+
+		close(s);
+		if (e == ENOENT || e == ECONNREFUSED)
+			return sm_error_set(
+			    err, SM_ENOTFOUND, "no process listens on '%s'", sd->control);
+		return sm_error_set(err, sm_error_from_errno(e), "cannot connect to '%s': %s",
+		    sd->control, strerror(e));
+	}
+	*fd = s;
+	return 0;
 }
 
 const char *

@@ -10,6 +10,8 @@
  *     objects/            0700  local backend objects (transport/local.c)
  *     queue.notify        0600  local backend: touched after every queue write
  *     work/               0700  per-task work directories (work/<name>)
+ *     control             0600  the writer's control socket (unix, stream),
+ *                               while a daemon runs (docs/daemon.md)
  *
  * The names are the SM_STATEDIR_* macros below; store.c and the local
  * transport build their paths from them (and from the paths an open
@@ -41,6 +43,7 @@
 #define SM_STATEDIR_OBJECTS "objects"
 #define SM_STATEDIR_NOTIFY "queue.notify"
 #define SM_STATEDIR_WORK "work"
+#define SM_STATEDIR_CONTROL "control"
 
 /* The instance id: SM_STATEDIR_ID_LEN characters of [a-z0-9] (SPEC section 4). */
 #define SM_STATEDIR_ID_LEN 28
@@ -87,6 +90,8 @@ const char *sm_statedir_store_path(const struct sm_statedir *sd);
 const char *sm_statedir_objects_path(const struct sm_statedir *sd);
 const char *sm_statedir_notify_path(const struct sm_statedir *sd);
 const char *sm_statedir_work_path(const struct sm_statedir *sd);
+/* "<dir>/control": the control socket's path. */
+const char *sm_statedir_control_path(const struct sm_statedir *sd);
 /* The instance id (28 chars), or "" for a reader of a directory without one. */
 const char *sm_statedir_instance_id(const struct sm_statedir *sd);
 /* 1 if this handle holds the writer's lock. */
@@ -102,6 +107,25 @@ int sm_statedir_is_writer(const struct sm_statedir *sd);
  */
 int sm_statedir_work_dir(struct sm_statedir *sd, const char *name, int create, char **out,
     struct sm_error *err);
+
+/*
+ * The control socket, for the writer: a unix stream socket bound at
+ * <dir>/control, mode 0600 (made so under umask 0177, never wider), listening,
+ * non-blocking and close-on-exec, in *fd.  A socket file left there by a
+ * writer that died is replaced (the lock says it is ours); anything else
+ * there is refused (SM_EINVAL).  sm_statedir_close() removes the file.
+ * Codes: SM_EPERM (a reader), SM_ETOOBIG (the path is longer than a unix
+ * socket address holds; err says to shorten it), SM_EINVAL, or the
+ * socket/bind/listen error translated.  err says what and where.
+ */
+int sm_statedir_control_listen(struct sm_statedir *sd, int *fd, struct sm_error *err);
+/*
+ * Connect to the control socket of `sd` (a reader is enough): a blocking,
+ * close-on-exec stream socket in *fd.  SM_ENOTFOUND when no process
+ * listens there (no socket file, or one left by a writer that died),
+ * SM_ETOOBIG as above, or the connect error translated.
+ */
+int sm_statedir_control_connect(const struct sm_statedir *sd, int *fd, struct sm_error *err);
 
 /*
  * The pid written in <dir>/lock by the last writer, whether it still holds
