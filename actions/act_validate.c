@@ -60,7 +60,9 @@ act_validate_run(const struct act_ctx *ctx, const json_t *env)
 
 	if (!body)
 		return bad("the message has no body", NULL, NULL);
-	if (ctx->max_receives > 0 && count > (json_int_t)ctx->max_receives) {
+	/* a replay (smctl replay) is the operator's decision, not a redelivery */
+	if (ctx->max_receives > 0 && count > (json_int_t)ctx->max_receives &&
+	    !json_is_object(json_object_get(env, "replay"))) {
 		snprintf(reason, sizeof(reason), "the message was received %" JSON_INTEGER_FORMAT
 		    " times (max_receives %u)", count, ctx->max_receives);
 		return bad_peek(ctx, body, len, reason);

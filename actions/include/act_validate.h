@@ -17,7 +17,8 @@
  *                  and for a bad one (SPEC 7) {"ok": false, "reason": TEXT,
  *                  "msg": {task_id, server_name} or null, "progress_queue":
  *                  the queue to tell, or null when the sender cannot be
- *                  read}.  A delivery past max_receives is bad.
+ *                  read}.  A delivery past max_receives is bad (not a
+ *                  replay: an envelope with a "replay" object).
  */
 #ifndef ACT_VALIDATE_H
 #define ACT_VALIDATE_H
