@@ -31,8 +31,10 @@
 #include "sm_machine.h"
 #include "sm_statedir.h"
 #include "smd.h"
+#include "smd_control.h"
 #include "smd_index.h"
 #include "smd_private.h"
+#include "smd_replay.h"
 #include "store.h"
 #include "transport.h"
 
@@ -42,7 +44,8 @@
  * wait for their releases before exiting anyway (recovery finishes them). */
 #define SMD_RELEASE_WAIT_MS 15000
 
-/* A message in flight: one per running task instance. */
+/* A task in flight: one per running task instance (a replay has no
+ * message: queue_url and receipt NULL). */
 struct flight {
 	struct flight *next;
 	char id[SMD_INDEX_ID_SIZE];
@@ -79,6 +82,12 @@ struct smd {
 	int released;                   /* release posted to the tasks left */
 	int stopped;
 	FILE *logf;
+	struct smd_control *ctl; /* the control socket, or NULL */
+	/* smd_replay_offline: the one instance this process runs */
+	int offline;
+	char replay_id[SMD_INDEX_ID_SIZE];
+	char replay_final[128];
+	int replay_done;
 };
 
 /* ---- the messages in flight ----------------------------------------------- */
@@ -96,9 +105,9 @@ static int
 flight_set(struct smd *d, const char *id, const char *url, const char *receipt)
 {
 	struct flight *f = flight_find(d, id);
-	char *u = strdup(url), *r = strdup(receipt);
+	char *u = url ? strdup(url) : NULL, *r = receipt ? strdup(receipt) : NULL;
 
-	if (!u || !r) {
+	if ((url && !u) || (receipt && !r)) {
 		free(u);
 		free(r);
 		return SM_ENOMEM;
@@ -172,7 +181,8 @@ hook_each_inflight(void *arg,
 	struct smd *d = arg;
 
 	for (struct flight *f = d->flights; f; f = f->next)
-		fn(fnarg, f->queue_url, f->receipt);
+		if (f->queue_url && f->receipt)
+			fn(fnarg, f->queue_url, f->receipt);
 }
 
 static const char *
@@ -357,6 +367,12 @@ on_task_done(struct sm_engine *e, const char *id, const char *final_id,
 	flight_drop(d, id);
 	smd__spiders_task_done(d->spiders, id);
 	sm_engine_forget(e, id);
+	if (d->offline && strcmp(id, d->replay_id) == 0) {
+		snprintf(d->replay_final, sizeof(d->replay_final), "%s", final_id);
+		d->replay_done = 1;
+		sm_loop_stop(d->loop);
+		return;
+	}
 	act_queue_kick(&d->ctx);
 	if (d->drain && d->nflights == 0)
 		drain_finish(d);
@@ -566,6 +582,11 @@ on_signal(struct sm_loop *loop, int signo, void *arg)
 	struct smd *d = arg;
 
 	(void)loop;
+	if (d->offline) {
+		sm_log_info("%s: releasing the replay '%s'", strsignal(signo), d->replay_id);
+		sm_engine_post(d->tasks, d->replay_id, "release", NULL);
+		return;
+	}
 	if (signo == SIGHUP) {
 		reload(d);
 		return;
@@ -577,25 +598,64 @@ on_signal(struct sm_loop *loop, int signo, void *arg)
 
 /* ---- start and stop -------------------------------------------------------- */
 
-/* After recovery: every running task instance's message is in flight. */
+/* After recovery: every running task instance is in flight, with its
+ * message (a replay without one). */
 static int
-rebuild_one(void *arg, const char *message_id, const char *instance)
+rebuild_run(void *arg, const char *instance)
 {
 	struct smd *d = arg;
 	struct sm_instance_status st;
 	json_t *dm;
 	const char *url, *receipt;
+	int replay;
 
-	(void)message_id;
-	if (sm_engine_instance_status(d->tasks, instance, &st) != 0 ||
+	if (flight_find(d, instance) || sm_engine_instance_status(d->tasks, instance, &st) != 0 ||
 	    st.state != SM_INSTANCE_RUNNING)
 		return 0;
 	dm = sm_engine_instance_datamodel(d->tasks, instance);
 	url = json_string_value(json_object_get(json_object_get(dm, "task"), "queue_url"));
 	receipt = json_string_value(json_object_get(dm, "receipt"));
-	if (url && receipt && flight_set(d, instance, url, receipt) != 0)
-		sm_log_error("out of memory rebuilding the messages in flight");
+	replay = json_is_object(json_object_get(dm, "replay"));
+	if (((url && receipt) || replay) &&
+	    flight_set(d, instance, replay ? NULL : url, replay ? NULL : receipt) != 0)
+		sm_log_error("out of memory rebuilding the tasks in flight");
 	json_decref(dm);
+	return 0;
+}
+
+static int
+rebuild_one(void *arg, const char *message_id, const char *instance)
+{
+	(void)message_id;
+	return rebuild_run(arg, instance);
+}
+
+/* ---- the control socket ---------------------------------------------------- */
+
+static int
+on_control(void *arg, const struct smd_control_req *rq, char *text, size_t size)
+{
+	struct smd *d = arg;
+	char id[SMD_INDEX_ID_SIZE], from[SMD_REPLAY_FROM_SIZE];
+	struct sm_error err;
+	int rc;
+
+	if (d->stopped) {
+		snprintf(text, size, "smd is stopping: replay once it has stopped");
+		return 1;
+	}
+	sm_error_clear(&err);
+	rc = smd_replay_start(
+	    d->tasks, d->store, d->sd, rq->task_id, rq->from_start, id, from, &err);
+	if (rc == 0 && (rc = flight_set(d, id, NULL, NULL)) != 0)
+		sm_error_set(&err, rc, "out of memory");
+	if (rc != 0) {
+		sm_log_info("control socket: replay of task %lld refused: %s",
+		    (long long)rq->task_id, err.msg);
+		snprintf(text, size, "%s", err.msg);
+		return 1;
+	}
+	snprintf(text, size, "%s %s", id, from);
 	return 0;
 }
 
@@ -641,6 +701,8 @@ smd_teardown(void *arg)
 	struct machine_ref *r, *rn;
 	struct flight *f, *fn;
 
+	smd_control_close(d->ctl);
+	d->ctl = NULL;
 	act_ctx_clear(&d->ctx);
 	free((char *)d->ctx.log_path);
 	d->ctx.log_path = NULL;
@@ -697,46 +759,68 @@ cfg_copy(struct smd *d, struct sm_error *err)
 	    err);
 }
 
+/*
+ * What smd_run and smd_replay_offline share, in order: the configuration,
+ * the one bootstrap (loop, state directory and its lock, store, transport,
+ * task engine), the log (<state>/smd.log, lines tagged `tag`, up to
+ * `level`), the actions' context and the task actions.  On failure the
+ * caller still calls smd_free().
+ */
+static int
+smd_open(struct smd *d, const struct smd_options *opt, const char *tag, enum sm_log_level level,
+    FILE **logfp, struct sm_error *err)
+{
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	act_ctx_init(&d->ctx);
+	d->opt = opt;
+	*logfp = NULL;
+	if ((rc = cfg_copy(d, err)) != 0)
+		return rc;
+	if ((rc = rt_open(&d->rt, &d->cfg, 0, err)) != 0)
+		return rc;
+	d->loop = rt_loop(d->rt);
+	d->sd = rt_statedir(d->rt);
+	d->store = rt_store(d->rt);
+	d->tp = rt_transport(d->rt);
+	d->tasks = rt_engine(d->rt);
+	*logfp = open_log(d);
+	if (*logfp)
+		sm_log_init(*logfp, level, tag);
+	sm_log_info("%s %s starting: state directory '%s', instance %s, backend %s", tag,
+	    SMD_VERSION, sm_statedir_path(d->sd), sm_statedir_instance_id(d->sd),
+	    d->cfg.backend == RT_BACKEND_AWS ? "aws" : "local");
+	d->ctx.loop = d->loop;
+	d->ctx.store = d->store;
+	d->ctx.tp = d->tp;
+	d->ctx.instance_id = sm_statedir_instance_id(d->sd);
+	d->ctx.work_dir = sm_statedir_work_path(d->sd);
+	d->ctx.started_ms = sm_time_wall_ms();
+	d->ctx.exit_when_idle = opt->exit_when_idle;
+	d->ctx.hooks = (struct act_daemon_hooks){ hook_slots_free, hook_running, hook_admit,
+		hook_each_inflight, hook_receipt, d };
+	ctx_from_cfg(d);
+	if ((rc = register_actions(d, d->tasks, 0)) != 0) {
+		if (!err || !err->code)
+			sm_error_set(err, rc, "cannot register the actions");
+		return rc;
+	}
+	sm_engine_on_done(d->tasks, on_task_done, d);
+	return 0;
+}
+
 int
 smd_run(const struct smd_options *opt, struct sm_error *err)
 {
 	struct smd d;
 	json_t *life_task = NULL;
 	FILE *logfp = NULL;
-	char work[PATH_MAX];
+	struct sm_error cerr;
 	int rc;
 
-	memset(&d, 0, sizeof(d));
-	act_ctx_init(&d.ctx);
-	d.opt = opt;
-	if ((rc = cfg_copy(&d, err)) != 0)
-		return rc;
-	/* the one bootstrap: loop, state directory (its lock), store, transport,
-	 * the task engine */
-	if ((rc = rt_open(&d.rt, &d.cfg, 0, err)) != 0)
+	if ((rc = smd_open(&d, opt, "smd", sm_log_level(), &logfp, err)) != 0)
 		goto out;
-	d.loop = rt_loop(d.rt);
-	d.sd = rt_statedir(d.rt);
-	d.store = rt_store(d.rt);
-	d.tp = rt_transport(d.rt);
-	d.tasks = rt_engine(d.rt);
-	logfp = open_log(&d);
-	if (logfp)
-		sm_log_init(logfp, sm_log_level(), "smd");
-	sm_log_info("smd %s starting: state directory '%s', instance %s, backend %s",
-	    SMD_VERSION, sm_statedir_path(d.sd), sm_statedir_instance_id(d.sd),
-	    d.cfg.backend == RT_BACKEND_AWS ? "aws" : "local");
-	snprintf(work, sizeof(work), "%s", sm_statedir_work_path(d.sd));
-	d.ctx.loop = d.loop;
-	d.ctx.store = d.store;
-	d.ctx.tp = d.tp;
-	d.ctx.instance_id = sm_statedir_instance_id(d.sd);
-	d.ctx.work_dir = sm_statedir_work_path(d.sd);
-	d.ctx.started_ms = sm_time_wall_ms();
-	d.ctx.exit_when_idle = opt->exit_when_idle;
-	d.ctx.hooks = (struct act_daemon_hooks){ hook_slots_free, hook_running, hook_admit,
-	    hook_each_inflight, hook_receipt, &d };
-	ctx_from_cfg(&d);
 
 	/* spiders of a previous run that are still alive go first */
 	if ((rc = smd__sweep_orphans(d.sd, err)) != 0)
@@ -744,8 +828,7 @@ smd_run(const struct smd_options *opt, struct sm_error *err)
 
 	if ((rc = sm_engine_create(&d.life, d.loop, NULL, err)) != 0)
 		goto out;
-	if ((rc = register_actions(&d, d.tasks, 0)) != 0 ||
-	    (rc = register_actions(&d, d.life, 1)) != 0) {
+	if ((rc = register_actions(&d, d.life, 1)) != 0) {
 		sm_error_set(err, rc, "cannot register the actions");
 		goto out;
 	}
@@ -756,11 +839,11 @@ smd_run(const struct smd_options *opt, struct sm_error *err)
 		goto out;
 	sm_engine_add_machine(d.tasks, d.task_m);
 	sm_engine_set_max_restarts(d.tasks, d.cfg.max_restarts);
-	sm_engine_on_done(d.tasks, on_task_done, &d);
 	sm_engine_on_done(d.life, on_life_done, &d);
 	if ((rc = sm_engine_recover(d.tasks, err)) != 0)
 		goto out;
 	smd_index_each_msg(d.store, rebuild_one, &d);
+	smd_index_each_run(d.store, rebuild_run, &d); /* replays: no message row */
 	if (d.nflights)
 		sm_log_info("%zu task(s) in flight from before the restart", d.nflights);
 
@@ -770,6 +853,10 @@ smd_run(const struct smd_options *opt, struct sm_error *err)
 		sm_error_set(err, rc, "cannot watch signals");
 		goto out;
 	}
+	/* smctl replay asks here; smd runs on without it (smctl then says so) */
+	sm_error_clear(&cerr);
+	if (smd_control_open(&d.ctl, d.loop, d.sd, on_control, &d, &cerr) != 0)
+		sm_log_warn("no control socket (smctl replay cannot reach this smd): %s", cerr.msg);
 	life_task = json_object();
 	if (!life_task) {
 		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
@@ -794,6 +881,48 @@ out:
 	json_decref(life_task);
 	if (rc == 0)
 		sm_log_info("smd exits");
+	smd_free(&d, logfp);
+	return rc;
+}
+
+int
+smd_replay_offline(const struct smd_options *opt, int64_t task_id, int from_start,
+    smd_replay_started_fn *started, void *arg, char final_id[128], struct sm_error *err)
+{
+	struct smd d;
+	FILE *logfp = NULL;
+	char id[SMD_INDEX_ID_SIZE], from[SMD_REPLAY_FROM_SIZE];
+	int rc;
+
+	final_id[0] = 0;
+	if ((rc = smd_open(&d, opt, "smctl replay", SM_LOG_INFO, &logfp, err)) != 0)
+		goto out;
+	d.offline = 1;
+	/* no recovery: the other instances are smd's, resumed when it starts */
+	if ((rc = sm_loop_signal_add(d.loop, SIGTERM, on_signal, &d)) != 0 ||
+	    (rc = sm_loop_signal_add(d.loop, SIGINT, on_signal, &d)) != 0) {
+		sm_error_set(err, rc, "cannot watch signals");
+		goto out;
+	}
+	rc = smd_replay_start(d.tasks, d.store, d.sd, task_id, from_start, id, from, err);
+	if (rc != 0) {
+		sm_log_info("replay of task %lld refused: %s", (long long)task_id,
+		    err ? err->msg : sm_strerror(rc));
+		goto out;
+	}
+	snprintf(d.replay_id, sizeof(d.replay_id), "%s", id);
+	if (started)
+		started(arg, id, from);
+	rc = sm_loop_run(d.loop);
+	if (rc != 0)
+		sm_error_set(err, rc, "the event loop failed");
+	sm_engine_flush(d.tasks, NULL);
+	if (rc == 0 && !d.replay_done)
+		rc = sm_error_set(err, SM_EBUG, "the loop stopped before replay '%s' ended", id);
+	snprintf(final_id, 128, "%s", d.replay_final);
+out:
+	if (rc != 0 && d.replay_id[0])
+		sm_log_error("replay '%s': %s", d.replay_id, err ? err->msg : sm_strerror(rc));
 	smd_free(&d, logfp);
 	return rc;
 }

@@ -18,6 +18,7 @@
 #define SMD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sm_err.h"
 
@@ -38,5 +39,23 @@ struct smd_options {
  * damaged, ...).
  */
 int smd_run(const struct smd_options *opt, struct sm_error *err);
+
+/*
+ * `smctl replay TASK_ID` when no daemon holds the state directory
+ * (docs/daemon.md "Replay"): load the configuration from opt's sources,
+ * open the state directory as smd does (its lock: SM_EBUSY while smd or
+ * another writer holds it, err names the holder), start the replay of task
+ * `task_id` (smd_replay.h; the other instances of the store are not
+ * resumed: smd does that) with the task actions smd uses (spider, pack,
+ * upload, report), call started(arg, instance, step) once it is started,
+ * and run it to its end: its final state into `final_id` ("" if it stopped
+ * without one).  SIGTERM/SIGINT post `release` to it.  The log goes to
+ * <state_dir>/smd.log (and stderr with opt->log_stderr), lines tagged
+ * "smctl replay".  0 when it ran to an end (whichever), else a refusal of
+ * smd_replay_start() or a start failure, with `err` set.
+ */
+typedef void smd_replay_started_fn(void *arg, const char *instance, const char *from);
+int smd_replay_offline(const struct smd_options *opt, int64_t task_id, int from_start,
+    smd_replay_started_fn *started, void *arg, char final_id[128], struct sm_error *err);
 
 #endif

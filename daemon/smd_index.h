@@ -8,7 +8,8 @@
  *       the instance that owns a message: a redelivery after a restart goes
  *       to it, never to a second run.
  *
- * Both rows and the instance counter are written in one transaction before
+ * A replay (smctl replay, docs/daemon.md) has no message: only its task_id
+ * row.  Both rows and the instance counter are written in one transaction before
  * the instance starts; a row whose instance never committed (a crash in
  * between) is found again when the message comes back, and the instance is
  * started then under the same id.
@@ -33,8 +34,9 @@ int smd_index_find_msg(struct store *st, const char *message_id, char id[SMD_IND
 
 /*
  * A new instance id "task-<n>" (n from the store counter "task") for
- * message `message_id` of task `task_id` (< 0: the task id could not be
- * read; no task_id row), with both rows, committed.  0 or SM_E*.
+ * message `message_id` (NULL: a replay, no message row) of task `task_id`
+ * (< 0: the task id could not be read; no task_id row), with its rows,
+ * committed.  0 or SM_E*.
  */
 int smd_index_new(struct store *st, const char *message_id, int64_t task_id,
     char id[SMD_INDEX_ID_SIZE], struct sm_error *err);
@@ -43,5 +45,14 @@ int smd_index_new(struct store *st, const char *message_id, int64_t task_id,
  * returns nonzero.  0 or a store error. */
 int smd_index_each_msg(struct store *st,
     int (*fn)(void *arg, const char *message_id, const char *instance), void *arg);
+
+/* Call `fn` for every run of task `task_id` (its task_id rows), oldest
+ * first, until it returns nonzero.  0 or a store error. */
+int smd_index_task_runs(
+    struct store *st, int64_t task_id, int (*fn)(void *arg, const char *instance), void *arg);
+
+/* Call `fn` for the instance of every task_id row, in key order, until it
+ * returns nonzero.  0 or a store error. */
+int smd_index_each_run(struct store *st, int (*fn)(void *arg, const char *instance), void *arg);
 
 #endif

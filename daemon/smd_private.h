@@ -36,6 +36,12 @@ void smd__spiders_task_done(struct smd__spiders *sp, const char *id);
 /* After the engine is destroyed: nothing of any spider survives; free. */
 void smd__spiders_free(struct smd__spiders *sp);
 
+/* 0 when the spider's output of task instance `instance` is in its work
+ * directory (main.jl, and bsr.jl when `bsr`); SM_ENOTFOUND (err names the
+ * missing file), SM_EINVAL (a bad name). */
+int smd__spider_outputs(
+    struct sm_statedir *sd, const char *instance, int bsr, struct sm_error *err);
+
 /* Kill the group of every spider recorded under <state>/work that is still
  * alive (act_spider_sweep).  0 or SM_E* (err set). */
 int smd__sweep_orphans(struct sm_statedir *sd, struct sm_error *err);

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -46,6 +47,10 @@
 #include "sm_loop.h"
 #include "sm_statedir.h"
 #include "smd_private.h"
+
+/* The base names of a crawl's files in its work directory (.jl, .log). */
+#define OUT_MAIN "main"
+#define OUT_BSR "bsr"
 
 struct smd__spiders {
 	struct act_spider *as;
@@ -82,7 +87,7 @@ spider_params(struct sm_action_call *call, json_t **params, struct sm_error *err
 		return sm_error_set(err, SM_EINVAL, "spider_start needs instance and message");
 	if ((rc = sm_statedir_work_dir(sp->sd, inst, 1, &work, err)) != 0)
 		return rc;
-	if (asprintf(&base, "%s/%s", work, bsr ? "bsr" : "main") < 0) {
+	if (asprintf(&base, "%s/%s", work, bsr ? OUT_BSR : OUT_MAIN) < 0) {
 		base = NULL;
 		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 		goto out;
@@ -174,7 +179,7 @@ pack_start(struct sm_action_call *call)
 		json_decref(files);
 		return sm_action_fail(call, "error.execution", "pack: no work directory or keys");
 	}
-	snprintf(log, sizeof(log), "%s/main.log", work);
+	snprintf(log, sizeof(log), "%s/" OUT_MAIN ".log", work);
 	if (access(log, R_OK) != 0 && (f = fopen(log, "w")) != NULL)
 		fclose(f);
 	if (logs_only) {
@@ -182,8 +187,8 @@ pack_start(struct sm_action_call *call)
 		    json_string_value(json_object_get(keys, "s3_key_logs")), ".log", &err);
 		goto done;
 	}
-	snprintf(jl_in, sizeof(jl_in), "%s/main.jl", work);
-	snprintf(bsr_in, sizeof(bsr_in), "%s/bsr.jl", work);
+	snprintf(jl_in, sizeof(jl_in), "%s/" OUT_MAIN ".jl", work);
+	snprintf(bsr_in, sizeof(bsr_in), "%s/" OUT_BSR ".jl", work);
 	snprintf(jl, sizeof(jl), "%s/items.jl", work);
 	snprintf(csv, sizeof(csv), "%s/items.csv", work);
 	snprintf(prog, sizeof(prog), "%s/progress.json", work);
@@ -260,6 +265,27 @@ smd__register_task_actions(struct sm_engine *e, struct act_ctx *ctx,
 		return rc;
 	}
 	*out = sp;
+	return 0;
+}
+
+int
+smd__spider_outputs(struct sm_statedir *sd, const char *instance, int bsr, struct sm_error *err)
+{
+	static const char *const base[2] = { OUT_MAIN, OUT_BSR };
+	char *work = NULL, path[PATH_MAX];
+	struct stat sb;
+	int rc;
+
+	if ((rc = sm_statedir_work_dir(sd, instance, 0, &work, err)) != 0)
+		return rc;
+	for (int i = 0; i < 1 + !!bsr; i++) {
+		snprintf(path, sizeof(path), "%s/%s.jl", work, base[i]);
+		if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+			free(work);
+			return sm_error_set(err, SM_ENOTFOUND, "no file '%s'", path);
+		}
+	}
+	free(work);
 	return 0;
 }
 
