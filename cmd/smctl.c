@@ -660,6 +660,9 @@ static const struct smctl_cmd commands[] = {
 	{ "inspect", "[--state-dir DIR] [--json] [--last N] ID",
 	  "show an instance: state, history, invocations, timers, errors",
 	  smctl_inspect_help, smctl_cmd_inspect },
+	{ "replay", "[--state-dir DIR] [--from-start] [--no-wait] [--timeout S] [--config FILE] "
+	  "[-o KEY=VALUE]... [-v] TASK_ID", "run a failed task again, from the step that failed",
+	  smctl_replay_help, smctl_cmd_replay },
 };
 
 static void

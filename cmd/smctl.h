@@ -32,5 +32,7 @@ void smctl_print_help(const struct smctl_cmd *cmd);
 /* Subcommands defined in other files of cmd/ (smctl_<name>.c). */
 int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv);
 extern const char smctl_inspect_help[];
+int smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv);
+extern const char smctl_replay_help[];
 
 #endif

@@ -1,0 +1,393 @@
+/*
+ * smctl_replay.c - `smctl replay TASK_ID`: run a failed task again, from
+ * the step that failed or (--from-start) from the beginning, as a new run
+ * of the same task (docs/daemon.md "Replay").  Through smd's control socket
+ * when smd holds the state directory; otherwise smctl takes the directory
+ * itself and runs the replay to its end (smd_replay_offline).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "rt_config.h"
+#include "sm_err.h"
+#include "sm_loop.h"
+#include "sm_record.h"
+#include "sm_statedir.h"
+#include "smctl.h"
+#include "smd.h"
+#include "smd_control.h"
+#include "smd_replay.h"
+#include "store.h"
+
+/* How long smd may take to answer a request. */
+#define REPLAY_ANSWER_MS 30000
+/* While waiting for smd's run: the store's poll and the check that smd is
+ * still there. */
+#define REPLAY_POLL_MS 200
+#define REPLAY_ALIVE_MS 2000
+
+const char smctl_replay_help[] =
+    "Runs a failed (or released) task again as a new run of the same task id,\n"
+    "on the failed run's message and machine version: from the step that\n"
+    "failed (a spider that failed runs again; an upload that failed is retried\n"
+    "with the spider's outputs of the failed run, which must still be in its\n"
+    "work directory; a report that failed is sent again), or with --from-start\n"
+    "from the beginning.  The new run sends its progress and output messages as\n"
+    "any run does; it has no queue message to delete.  A running or reported\n"
+    "task is refused.\n"
+    "\n"
+    "When smd holds the state directory the replay goes through its control\n"
+    "socket (<state_dir>/control) and smd runs it; otherwise smctl takes the\n"
+    "directory's lock itself and runs the replay to its end with smd's\n"
+    "configuration (-c, SMD_* variables, -o), logging to <state_dir>/smd.log.\n"
+    "\n"
+    "Prints the new instance id ('task-<n>') once it started, then, when it\n"
+    "ended, its final state (reported, failed or released).\n"
+    "\n"
+    "  -d, --state-dir DIR     the state directory (default: the configuration's\n"
+    "                          state_dir, e.g. $SMD_STATE_DIR)\n"
+    "  -s, --from-start        run the whole task again, spider included\n"
+    "  -n, --no-wait           with smd: print the instance id and return\n"
+    "                          (without smd, smctl runs the replay and waits)\n"
+    "  -T, --timeout S         with smd: stop waiting after S seconds (exit 1;\n"
+    "                          the replay goes on)\n"
+    "  -c, --config FILE       smd's configuration file\n"
+    "  -o, --option KEY=VALUE  a configuration key (docs/configuration.md)\n"
+    "  -v, --verbose           without smd: the run's log on stderr too\n"
+    "\n"
+    "Exit status: 0 the replay was reported (or started, with --no-wait), 1 it\n"
+    "was refused, failed, was released or is still running, 2 usage error.\n";
+
+/* ---- the end of a run ------------------------------------------------------- */
+
+/* The stored record of `id`: 1 ended (final into `final`, its reason into
+ * `reason`), 0 not ended (or not committed yet), -1 unreadable. */
+static int
+run_ended(struct store *st, const char *id, char *final, size_t fsize, char *reason, size_t rsize)
+{
+	struct store_txn *txn;
+	json_t *rec = NULL;
+	const char *status, *f, *r;
+	int rc, ended = 0;
+
+	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) != 0)
+		return -1;
+	rc = smr_instance_get(txn, id, &rec, NULL);
+	store_txn_abort(txn);
+	if (rc == SM_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return -1;
+	status = json_string_value(json_object_get(rec, "status"));
+	if (status && strcmp(status, "running") != 0) {
+		ended = 1;
+		f = json_string_value(json_object_get(rec, "final"));
+		r = json_string_value(json_object_get(
+		    json_object_get(json_object_get(rec, "session"), "datamodel"), "reason"));
+		if (!r)
+			r = json_string_value(json_object_get(rec, "error"));
+		snprintf(final, fsize, "%s", f ? f : "");
+		snprintf(reason, rsize, "%s", r ? r : "");
+	}
+	json_decref(rec);
+	return ended;
+}
+
+/* Print the end of `id` (stdout: its final state); the exit status. */
+static int
+show_end(const char *id, const char *final, const char *reason)
+{
+	printf("%s\n", final[0] ? final : "(none)");
+	fflush(stdout);
+	if (strcmp(final, "reported") == 0)
+		return 0;
+	fprintf(stderr, "%s replay: '%s' ended in '%s'%s%s\n", smctl_progname, id,
+	    final[0] ? final : "(no final state)", reason[0] ? ": " : "", reason);
+	return 1;
+}
+
+/* Wait for smd's run `id` to end, reading the store (read-only). */
+static int
+wait_smd(struct sm_statedir *sd, const char *id, double timeout_s)
+{
+	struct store *st = NULL;
+	struct store_options so;
+	struct sm_error err;
+	char final[128], reason[SM_ERROR_MSG_MAX];
+	uint64_t start = sm_time_mono_ms(), alive = start;
+	int rc;
+
+	store_options_init(&so);
+	so.read_only = 1;
+	sm_error_clear(&err);
+	if (store_open(&st, sm_statedir_path(sd), &so, &err) != 0) {
+		fprintf(stderr, "%s replay: %s\n", smctl_progname, err.msg);
+		return 1;
+	}
+	for (;;) {
+		uint64_t now;
+
+		rc = run_ended(st, id, final, sizeof(final), reason, sizeof(reason));
+		if (rc != 0)
+			break;
+		now = sm_time_mono_ms();
+		if (timeout_s > 0 && (double)(now - start) >= timeout_s * 1000) {
+			fprintf(stderr,
+			    "%s replay: '%s' has not ended after %g s (--timeout); it goes "
+			    "on: 'smctl inspect %s' shows it\n",
+			    smctl_progname, id, timeout_s, id);
+			store_close(st);
+			return 1;
+		}
+		if (now - alive >= REPLAY_ALIVE_MS) {
+			int fd;
+
+			alive = now;
+			if (sm_statedir_control_connect(sd, &fd, NULL) != 0) {
+				/* a last look: it may have ended as smd stopped */
+				if ((rc = run_ended(st, id, final, sizeof(final), reason,
+				         sizeof(reason))) != 0)
+					break;
+				fprintf(stderr,
+				    "%s replay: smd stopped before '%s' ended; smd runs it on "
+				    "at its next start\n",
+				    smctl_progname, id);
+				store_close(st);
+				return 1;
+			}
+			close(fd);
+		}
+		usleep(REPLAY_POLL_MS * 1000);
+	}
+	store_close(st);
+	if (rc < 0) {
+		fprintf(stderr,
+		    "%s replay: the record of '%s' cannot be read: 'smctl inspect %s' "
+		    "says why\n",
+		    smctl_progname, id, id);
+		return 1;
+	}
+	return show_end(id, final, reason);
+}
+
+/* ---- without smd ------------------------------------------------------------ */
+
+struct offline_run {
+	const char *task;
+	char id[SMD_INDEX_ID_SIZE];
+};
+
+static void
+offline_started(void *arg, const char *id, const char *from)
+{
+	struct offline_run *r = arg;
+
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	printf("%s\n", id);
+	fflush(stdout);
+	fprintf(stderr,
+	    "%s replay: task %s runs again as '%s' from '%s' (no smd holds the "
+	    "state directory: running it here)\n",
+	    smctl_progname, r->task, id, from);
+}
+
+static int
+offline(const char *task, int64_t task_id, int from_start, const char *config_file, char **opts,
+    size_t nopts, int verbose, const char *dir)
+{
+	struct smd_options o = { 0 };
+	struct offline_run r;
+	struct store *st = NULL;
+	struct store_options so;
+	struct sm_error err;
+	char final[128], f2[128], reason[SM_ERROR_MSG_MAX];
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.task = task;
+	o.config_file = config_file;
+	o.opts = opts;
+	o.nopts = nopts;
+	o.log_stderr = verbose;
+	sm_error_clear(&err);
+	rc = smd_replay_offline(&o, task_id, from_start, offline_started, &r, final, &err);
+	if (rc == SM_EBUSY) {
+		fprintf(stderr,
+		    "%s replay: %s\n(no smd answered on the control socket there: an "
+		    "smd without one, or another smctl, holds it)\n",
+		    smctl_progname, err.msg);
+		return 1;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "%s replay: %s\n", smctl_progname, err.msg);
+		return 1;
+	}
+	/* the reason of a failure, as stored */
+	reason[0] = 0;
+	store_options_init(&so);
+	so.read_only = 1;
+	if (store_open(&st, dir, &so, NULL) == 0)
+		(void)run_ended(st, r.id, f2, sizeof(f2), reason, sizeof(reason));
+	store_close(st);
+	return show_end(r.id, final, reason);
+}
+
+/* ---- the command ------------------------------------------------------------ */
+
+int
+smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv)
+{
+	static const struct option lopts[] = { { "help", no_argument, NULL, 'h' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "from-start", no_argument, NULL, 's' }, { "no-wait", no_argument, NULL, 'n' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "option", required_argument, NULL, 'o' }, { "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 } };
+	const char *state_dir = NULL, *config_file = NULL;
+	char **opts = NULL, *dir_opt = NULL, text[SMD_CONTROL_ANSWER_MAX], req[64];
+	char id[SMD_INDEX_ID_SIZE], from[SMD_REPLAY_FROM_SIZE];
+	size_t nopts = 0;
+	int c, from_start = 0, no_wait = 0, verbose = 0, status = 1, rc;
+	double timeout_s = 0;
+	int64_t task_id;
+	struct rt_config cfg;
+	struct sm_statedir *sd = NULL;
+	struct sm_error err;
+
+	memset(&cfg, 0, sizeof(cfg));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hd:snT:c:o:v", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			smctl_print_help(cmd);
+			status = 0;
+			goto out;
+		case 'd':
+			state_dir = optarg;
+			break;
+		case 's':
+			from_start = 1;
+			break;
+		case 'n':
+			no_wait = 1;
+			break;
+		case 'T': {
+			char *end;
+
+			errno = 0;
+			timeout_s = strtod(optarg, &end);
+			if (errno || end == optarg || *end ||
+			    !(timeout_s > 0 && timeout_s <= 86400 * 7)) {
+				status = smctl_usage_error(cmd,
+				    "--timeout wants seconds (0 < s <= 604800), not '%s'", optarg);
+				goto out;
+			}
+			break;
+		}
+		case 'c':
+			config_file = optarg;
+			break;
+		case 'o': {
+			char **nv = realloc(opts, (nopts + 1) * sizeof(*nv));
+
+			if (!nv) {
+				fprintf(stderr, "%s replay: out of memory\n", smctl_progname);
+				goto out;
+			}
+			opts = nv;
+			opts[nopts++] = optarg;
+			break;
+		}
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			status = smctl_usage_error(cmd, "unknown option%s", "");
+			goto out;
+		}
+	}
+	if (optind != argc - 1) {
+		status = smctl_usage_error(cmd, "give exactly one task id%s", "");
+		goto out;
+	}
+	if (smd_replay_parse_task_id(argv[optind], &task_id) != 0) {
+		status = smctl_usage_error(
+		    cmd, "a task id is 1 to 19 decimal digits, not '%s'", argv[optind]);
+		goto out;
+	}
+	/* -d is -o state_dir=DIR, after the others (as for simulate) */
+	if (state_dir) {
+		char **nv = realloc(opts, (nopts + 1) * sizeof(*nv));
+
+		if (nv)
+			opts = nv;
+		if (!nv || asprintf(&dir_opt, "state_dir=%s", state_dir) < 0) {
+			dir_opt = NULL;
+			fprintf(stderr, "%s replay: out of memory\n", smctl_progname);
+			goto out;
+		}
+		opts[nopts++] = dir_opt;
+	}
+	sm_error_clear(&err);
+	if (rt_config_init(&cfg) != 0) {
+		fprintf(stderr, "%s replay: out of memory\n", smctl_progname);
+		goto out;
+	}
+	if (rt_config_load(&cfg, config_file, NULL, opts, nopts, &err) != 0) {
+		fprintf(stderr, "%s replay: the configuration is refused:\n%s\n", smctl_progname,
+		    err.msg);
+		status = SMCTL_EXIT_USAGE;
+		goto out;
+	}
+	if (sm_statedir_open(&sd, cfg.state_dir, SM_STATEDIR_READ, &err) != 0) {
+		fprintf(stderr, "%s replay: %s\n", smctl_progname, err.msg);
+		goto out;
+	}
+	snprintf(
+	    req, sizeof(req), "replay %lld%s", (long long)task_id, from_start ? " from-start" : "");
+	rc = smd_control_call(sd, req, REPLAY_ANSWER_MS, text, sizeof(text), &err);
+	if (rc == SM_ENOTFOUND) {
+		if (no_wait)
+			fprintf(stderr,
+			    "%s replay: no smd holds '%s': smctl runs the replay itself "
+			    "and waits for its end (--no-wait applies through smd)\n",
+			    smctl_progname, cfg.state_dir);
+		sm_statedir_close(sd);
+		sd = NULL;
+		status = offline(argv[optind], task_id, from_start, config_file, opts, nopts,
+		    verbose, cfg.state_dir);
+		goto out;
+	}
+	if (rc == SM_EINVAL) {
+		fprintf(stderr, "%s replay: smd refused: %s\n", smctl_progname, text);
+		goto out;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "%s replay: %s\n", smctl_progname, err.msg);
+		goto out;
+	}
+	if (sscanf(text, "%200s %15s", id, from) != 2) {
+		fprintf(stderr, "%s replay: smd answered 'ok %s', not an instance and a step\n",
+		    smctl_progname, text);
+		goto out;
+	}
+	printf("%s\n", id);
+	fflush(stdout);
+	fprintf(stderr, "%s replay: task %s runs again as '%s' from '%s' (through smd)\n",
+	    smctl_progname, argv[optind], id, from);
+	status = no_wait ? 0 : wait_smd(sd, id, timeout_s);
+out:
+	sm_statedir_close(sd);
+	rt_config_free(&cfg);
+	free(dir_opt);
+	free(opts);
+	return status;
+}
