@@ -45,6 +45,7 @@ struct st_env {
 	char smd[512], src[512], build[512];
 	char machines[400];     /* machines_dir; "": the source tree's */
 	pid_t pid;              /* a running smd or 0 */
+	char opt[16][600];      /* st__options' -o values */
 };
 
 __attribute__((unused)) static void st_rmtree(const char *dir)
@@ -162,6 +163,36 @@ __attribute__((unused)) static int st_queue_count(struct st_env *e, const char *
 	return atoi(v) + atoi(nv);
 }
 
+/* The progress values of task `id` among the messages `all` (st_drain), in
+ * order (new array); *last the last such message (borrowed). */
+__attribute__((unused)) static json_t *
+st_progress_of(json_t *all, int64_t id, json_t **last)
+{
+	json_t *seq = json_array();
+
+	*last = NULL;
+	for (size_t i = 0; i < json_array_size(all); i++) {
+		json_t *m = json_array_get(all, i);
+
+		if (json_integer_value(json_object_get(m, "_msg_id")) == id) {
+			json_array_append(seq, json_object_get(m, "progress"));
+			*last = m;
+		}
+	}
+	return seq;
+}
+
+/* The number of output messages (st_drain) of task `id` in `outs`. */
+__attribute__((unused)) static int
+st_has_output(json_t *outs, int64_t id)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < json_array_size(outs); i++)
+		n += json_integer_value(json_object_get(json_array_get(outs, i), "_msg_id")) == id;
+	return n;
+}
+
 /* An object's bytes (malloc'd, *len) or NULL. */
 __attribute__((unused)) static char *st_get(struct st_env *e, const char *key, size_t *len)
 {
@@ -211,25 +242,20 @@ __attribute__((unused)) static char *st_unzip(const char *zipdata, size_t ziplen
 	return out;
 }
 
-/*
- * Start smd on the state directory with `extra` -o options (NULL ended),
- * --exit-when-idle when `idle`.  Its log goes to <dir>/smd.out.
- */
-__attribute__((unused)) static pid_t st_smd_start(struct st_env *e, int idle,
-    const char *const *extra)
+/* The -o options every test run of smd (and smctl replay) gets, as
+ * "-o" "key=value" pairs appended to argv at *n. */
+__attribute__((unused)) static void
+st__options(struct st_env *e, char **argv, int *n)
 {
-	char *argv[64];
-	char o[16][600];
-	char s_q[] = "-q", s_idle[] = "--exit-when-idle", s_o[] = "-o";
-	int n = 0, k = 0;
-	pid_t pid;
+	static char s_o[] = "-o";
+	int k = 0;
 
-	argv[n++] = e->smd;
-	argv[n++] = s_q;
-	if (idle)
-		argv[n++] = s_idle;
-#define ST_OPT(...) do { snprintf(o[k], sizeof(o[k]), __VA_ARGS__); argv[n++] = s_o; \
-	argv[n++] = o[k++]; } while (0)
+#define ST_OPT(...) \
+	do { \
+		snprintf(e->opt[k], sizeof(e->opt[k]), __VA_ARGS__); \
+		argv[(*n)++] = s_o; \
+		argv[(*n)++] = e->opt[k++]; \
+	} while (0)
 	ST_OPT("state_dir=%s", e->dir);
 	ST_OPT("backend=%s", e->aws ? "aws" : "local");
 	if (e->machines[0])
@@ -242,25 +268,173 @@ __attribute__((unused)) static pid_t st_smd_start(struct st_env *e, int idle,
 	ST_OPT("progress_interval=1s");
 	ST_OPT("stop_flag_interval=2s");
 #undef ST_OPT
+}
+
+/* Exec `argv` in a child with stdout and stderr appended to `out`
+ * (stdout to `out_stdout` when not NULL); its pid. */
+__attribute__((unused)) static pid_t
+st__spawn(char **argv, const char *out, const char *out_stdout)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int fo = out_stdout ? open(out_stdout, O_WRONLY | O_CREAT | O_TRUNC, 0600) : fd;
+
+		dup2(fo, 1);
+		dup2(fd, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+/*
+ * Start smd on the state directory with `extra` -o options (NULL ended),
+ * --exit-when-idle when `idle`.  Its log goes to <dir>/smd.out.
+ */
+__attribute__((unused)) static pid_t
+st_smd_start(struct st_env *e, int idle, const char *const *extra)
+{
+	char *argv[64];
+	char s_q[] = "-q", s_idle[] = "--exit-when-idle", s_o[] = "-o", out[600];
+	int n = 0;
+
+	argv[n++] = e->smd;
+	argv[n++] = s_q;
+	if (idle)
+		argv[n++] = s_idle;
+	st__options(e, argv, &n);
 	for (size_t i = 0; extra && extra[i]; i++) {
 		argv[n++] = s_o;
 		argv[n++] = (char *)extra[i];
 	}
 	argv[n] = NULL;
-	pid = fork();
-	if (pid == 0) {
-		char out[600];
-		int fd;
+	snprintf(out, sizeof(out), "%s/smd.out", e->dir);
+	e->pid = st__spawn(argv, out, NULL);
+	return e->pid;
+}
 
-		snprintf(out, sizeof(out), "%s/smd.out", e->dir);
-		fd = open(out, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execv(e->smd, argv);
-		_exit(127);
+/*
+ * Start `smctl COMMAND ARGS...` (args: COMMAND first, then its options and
+ * operands, NULL ended; smd's -o options are put after COMMAND): its pid.
+ * Its stdout goes to <dir>/smctl.stdout, its stderr to <dir>/smctl.last.
+ */
+__attribute__((unused)) static pid_t
+st_smctl_start(struct st_env *e, const char *const *args)
+{
+	char *argv[64], path[600], opath[600], epath[600];
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/cmd/smctl", e->build);
+	argv[n++] = path;
+	argv[n++] = (char *)args[0];
+	st__options(e, argv, &n);
+	for (size_t i = 1; args[i]; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	snprintf(opath, sizeof(opath), "%s/smctl.stdout", e->dir);
+	snprintf(epath, sizeof(epath), "%s/smctl.last", e->dir);
+	unlink(epath);
+	return st__spawn(argv, epath, opath);
+}
+
+/*
+ * Wait up to `secs` for the smctl started as `pid`: its exit status (-1:
+ * it was killed).  Its stdout into `out` (`size` bytes, NUL-terminated);
+ * its stderr is appended to <dir>/smctl.err.
+ */
+__attribute__((unused)) static int
+st_smctl_wait(struct st_env *e, pid_t pid, int secs, char *out, size_t size)
+{
+	char opath[600], cmd[1400];
+	int status = -1;
+	FILE *f;
+
+	for (int i = 0; i < secs * 20; i++) {
+		int st;
+
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			break;
+		}
+		usleep(50000);
 	}
-	e->pid = pid;
-	return pid;
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	out[0] = 0;
+	snprintf(opath, sizeof(opath), "%s/smctl.stdout", e->dir);
+	if ((f = fopen(opath, "r")) != NULL) {
+		size_t len = fread(out, 1, size - 1, f);
+
+		out[len] = 0;
+		fclose(f);
+	}
+	snprintf(cmd, sizeof(cmd), "cat '%s/smctl.last' >> '%s/smctl.err'", e->dir, e->dir);
+	(void)!system(cmd);
+	return status;
+}
+
+/* Run smctl (st_smctl_start) and wait for it (st_smctl_wait). */
+__attribute__((unused)) static int
+st_smctl(struct st_env *e, const char *const *args, int secs, char *out, size_t size)
+{
+	return st_smctl_wait(e, st_smctl_start(e, args), secs, out, size);
+}
+
+/* 1 if the file <dir>/`name` has a line containing `text`. */
+__attribute__((unused)) static int
+st__file_has(struct st_env *e, const char *name, const char *text)
+{
+	char path[600], line[4096];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", e->dir, name);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* 1 if the last smctl run's stderr has `text`. */
+__attribute__((unused)) static int
+st_smctl_said(struct st_env *e, const char *text)
+{
+	return st__file_has(e, "smctl.last", text);
+}
+
+/* The machine hash in instance `id`'s record ("" if none). */
+__attribute__((unused)) static void
+st_instance_machine(struct st_env *e, const char *id, char out[80])
+{
+	struct store *st = e->st;
+	struct store_options so;
+	struct store_txn *txn;
+	const void *v;
+	size_t vl;
+
+	out[0] = 0;
+	store_options_init(&so);
+	so.read_only = 1;
+	if (!st && store_open(&st, e->dir, &so, NULL) != 0)
+		return;
+	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) == 0) {
+		if (store_get(txn, STORE_T_INSTANCES, id, strlen(id), &v, &vl) == 0) {
+			json_t *j = json_loadb(v, vl, 0, NULL);
+			const char *h = json_string_value(json_object_get(j, "machine"));
+
+			snprintf(out, 80, "%s", h ? h : "");
+			json_decref(j);
+		}
+		store_txn_abort(txn);
+	}
+	if (st != e->st)
+		store_close(st);
 }
 
 /* Wait for smd to exit within `secs`: its exit status, or -1 (then it is
@@ -301,17 +475,7 @@ __attribute__((unused)) static void st_show_log(struct st_env *e)
 /* 1 if smd's log has a line containing `text`. */
 __attribute__((unused)) static int st_log_has(struct st_env *e, const char *text)
 {
-	char path[600], line[4096];
-	FILE *f;
-	int found = 0;
-
-	snprintf(path, sizeof(path), "%s/smd.log", e->dir);
-	if (!(f = fopen(path, "r")))
-		return 0;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, text) != NULL;
-	fclose(f);
-	return found;
+	return st__file_has(e, "smd.log", text);
 }
 
 /* Spiders smd started (act_spider's "<task>: spider N started" lines). */

@@ -14,39 +14,11 @@
 
 #define TASK(id, extra) "{\"task_id\": " #id ", \"server_name\": \"" ST_SERVER "\", " extra "}"
 
-/* The progress messages of task `id` in `all` (new array of "progress"). */
-static json_t *
-progress_of(json_t *all, int64_t id, json_t **last)
-{
-	json_t *seq = json_array(), *m;
-	size_t i;
-
-	*last = NULL;
-	json_array_foreach(all, i, m)
-		if (json_integer_value(json_object_get(m, "_msg_id")) == id) {
-			json_array_append(seq, json_object_get(m, "progress"));
-			*last = m;
-		}
-	return seq;
-}
-
-static int
-has_output(json_t *outs, int64_t id)
-{
-	json_t *m;
-	size_t i;
-	int n = 0;
-
-	json_array_foreach(outs, i, m)
-		n += json_integer_value(json_object_get(m, "_msg_id")) == id;
-	return n;
-}
-
 static void
 expect_failed(json_t *prog, json_t *outs, int64_t id, int started,
     const char *reason, const char *what)
 {
-	json_t *last, *seq = progress_of(prog, id, &last);
+	json_t *last, *seq = st_progress_of(prog, id, &last);
 	const char *err = json_string_value(json_object_get(last, "error"));
 
 	if (started)
@@ -56,7 +28,7 @@ expect_failed(json_t *prog, json_t *outs, int64_t id, int started,
 	    "%s: \"failed\" reported", what);
 	ok(err && strstr(err, reason), "%s: the error says why ('%s' in '%s')", what, reason,
 	    err ? err : "(none)");
-	is_int(has_output(outs, id), 0, "%s: no output message", what);
+	is_int(st_has_output(outs, id), 0, "%s: no output message", what);
 	json_decref(seq);
 }
 
@@ -120,7 +92,7 @@ case_failures(void)
 	expect_failed(prog, outs, 7001, 1, "exited with code 1", "a failing spider");
 	{
 		size_t len;
-		json_t *last, *seq = progress_of(prog, 7001, &last);
+		json_t *last, *seq = st_progress_of(prog, 7001, &last);
 		char key[600];
 		char *logz;
 
@@ -154,11 +126,11 @@ case_failures(void)
 	expect_failed(prog, outs, 7012, 1, "signal", "a spider that crashes");
 	expect_failed(prog, outs, 7013, 0, "received 3 times", "a message past max_receives");
 	{
-		json_t *last, *seq = progress_of(prog, 7009, &last);
+		json_t *last, *seq = st_progress_of(prog, 7009, &last);
 
 		is_int((int)json_array_size(seq), 0, "duplicate keys: nothing reported for either id");
 		json_decref(seq);
-		seq = progress_of(prog, 7011, &last);
+		seq = st_progress_of(prog, 7011, &last);
 		is_int((int)json_array_size(seq), 0, "a server name that names no queue: no report");
 		json_decref(seq);
 	}
@@ -199,7 +171,7 @@ case_stop_flag(void)
 	is_int(st_smd_wait(&e, 30), 0, "SIGTERM while idle: smd exits 0");
 	prog = st_drain(&e, ST_PROGRESS);
 	{
-		json_t *last, *seq = progress_of(prog, 7101, &last);
+		json_t *last, *seq = st_progress_of(prog, 7101, &last);
 
 		is_str(json_string_value(json_array_get(seq, json_array_size(seq) - 1)), "finished",
 		    "the task finished once the flag was cleared");
@@ -234,7 +206,7 @@ case_sigterm(void)
 	is_int(st_spiders_alive(&e), 0, "SIGTERM mid-task: no spider left");
 	is_int(visible_count(&e, ST_QUEUE), 1, "SIGTERM mid-task: the message is back in its queue");
 	outs = st_drain(&e, ST_OUTPUT);
-	is_int(has_output(outs, 7201), 0, "SIGTERM mid-task: no output message");
+	is_int(st_has_output(outs, 7201), 0, "SIGTERM mid-task: no output message");
 	json_decref(outs);
 	ok(st_log_has(&e, "ended in 'released'"), "the log says the task was released");
 	/* within the grace period: finished; the released task runs again */
@@ -254,13 +226,13 @@ case_sigterm(void)
 	prog = st_drain(&e, ST_PROGRESS);
 	outs = st_drain(&e, ST_OUTPUT);
 	{
-		json_t *last, *seq = progress_of(prog, 7201, &last);
+		json_t *last, *seq = st_progress_of(prog, 7201, &last);
 
 		is_str(json_string_value(json_array_get(seq, json_array_size(seq) - 1)), "finished",
 		    "the released task finished on the next run");
 		json_decref(seq);
 	}
-	is_int(has_output(outs, 7201), 1, "with one output message");
+	is_int(st_has_output(outs, 7201), 1, "with one output message");
 	json_decref(prog);
 	json_decref(outs);
 	st_send(&e, ST_QUEUE, TASK(7203, "\"site\": \"walmart\", \"searchterms_str\": \"z\", "
@@ -273,13 +245,13 @@ case_sigterm(void)
 	prog = st_drain(&e, ST_PROGRESS);
 	outs = st_drain(&e, ST_OUTPUT);
 	{
-		json_t *last, *seq = progress_of(prog, 7203, &last);
+		json_t *last, *seq = st_progress_of(prog, 7203, &last);
 
 		is_str(json_string_value(json_array_get(seq, json_array_size(seq) - 1)), "finished",
 		    "the running task finished before smd stopped");
 		json_decref(seq);
 	}
-	is_int(has_output(outs, 7203), 1, "and sent its output");
+	is_int(st_has_output(outs, 7203), 1, "and sent its output");
 	is_int(st_queue_count(&e, ST_QUEUE), 0, "and its message was deleted");
 	json_decref(prog);
 	json_decref(outs);
@@ -331,41 +303,12 @@ case_concurrency_and_visibility(void)
 		int n = 0;
 
 		for (int i = 0; i < 5; i++)
-			n += has_output(outs, 7301 + i);
+			n += st_has_output(outs, 7301 + i);
 		is_int(n, 5, "five output messages, one per task");
 	}
 	json_decref(outs);
 	is_int(st_queue_count(&e, ST_QUEUE), 0, "every message deleted");
 	st_close(&e);
-}
-
-/* The machine hash in instance `id`'s record ("" if none). */
-static void
-instance_machine(struct st_env *e, const char *id, char out[80])
-{
-	struct store *st = e->st;
-	struct store_options so;
-	struct store_txn *txn;
-	const void *v;
-	size_t vl;
-
-	out[0] = 0;
-	store_options_init(&so);
-	so.read_only = 1;
-	if (!st && store_open(&st, e->dir, &so, NULL) != 0)
-		return;
-	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) == 0) {
-		if (store_get(txn, STORE_T_INSTANCES, id, strlen(id), &v, &vl) == 0) {
-			json_t *j = json_loadb(v, vl, 0, NULL);
-
-			snprintf(out, 80, "%s", json_string_value(json_object_get(j, "machine")) ?
-			    json_string_value(json_object_get(j, "machine")) : "");
-			json_decref(j);
-		}
-		store_txn_abort(txn);
-	}
-	if (st != e->st)
-		store_close(st);
 }
 
 static void
@@ -416,13 +359,13 @@ case_sighup(void)
 	is_int(st_smd_wait(&e, 30), 0, "smd stops cleanly");
 	prog = st_drain(&e, ST_PROGRESS);
 	outs = st_drain(&e, ST_OUTPUT);
-	is_int(has_output(outs, 7401) + has_output(outs, 7402) + has_output(outs, 7403), 3,
+	is_int(st_has_output(outs, 7401) + st_has_output(outs, 7402) + st_has_output(outs, 7403), 3,
 	    "the task in flight and both new ones finished");
 	json_decref(prog);
 	json_decref(outs);
-	instance_machine(&e, "task-1", m1);
-	instance_machine(&e, "task-2", m2);
-	instance_machine(&e, "task-3", m3);
+	st_instance_machine(&e, "task-1", m1);
+	st_instance_machine(&e, "task-2", m2);
+	st_instance_machine(&e, "task-3", m3);
 	ok(m1[0] && m2[0] && strcmp(m1, m2) != 0, "the task in flight kept its machine version, "
 	    "the next one ran the new version");
 	is_str(m3, m2, "after the refused file new tasks still run the last good version");
