@@ -49,6 +49,17 @@ smd_index_find_msg(struct store *st, const char *message_id, char id[SMD_INDEX_I
 	return rc;
 }
 
+static void
+task_prefix(struct store_key *k, int64_t task_id)
+{
+	char num[32];
+
+	snprintf(num, sizeof(num), "%lld", (long long)task_id);
+	store_key_init(k);
+	store_key_add_str(k, KIND_TASK);
+	store_key_add_str(k, num);
+}
+
 struct new_args {
 	const char *message_id;
 	int64_t task_id;
@@ -61,7 +72,6 @@ write_new(struct store_txn *txn, void *arg, struct sm_error *err)
 	struct new_args *a = arg;
 	struct store_key k;
 	uint64_t n;
-	char num[32];
 	int rc;
 
 	(void)err;
@@ -74,10 +84,7 @@ write_new(struct store_txn *txn, void *arg, struct sm_error *err)
 		return rc;
 	if (a->task_id < 0)
 		return 0;
-	snprintf(num, sizeof(num), "%lld", (long long)a->task_id);
-	store_key_init(&k);
-	store_key_add_str(&k, KIND_TASK);
-	store_key_add_str(&k, num);
+	task_prefix(&k, a->task_id);
 	store_key_add_u64(&k, n);
 	return store_put(txn, STORE_T_INDEX, k.buf, k.len, a->id, strlen(a->id));
 }
@@ -130,5 +137,29 @@ smd_index_each_msg(struct store *st,
 	}
 	store_cursor_close(cur);
 	store_txn_abort(txn);
+	return rc == SM_ENOTFOUND ? 0 : rc;
+}
+
+int
+smd_index_each_run(
+    struct store_txn *txn, int64_t task_id, int (*fn)(void *arg, const char *instance), void *arg)
+{
+	struct store_key prefix;
+	struct store_cursor *cur;
+	const void *k, *v;
+	size_t kl, vl;
+	int rc;
+
+	task_prefix(&prefix, task_id);
+	if ((rc = store_cursor_open(txn, STORE_T_INDEX, &cur)) != 0)
+		return rc;
+	for (rc = store_cursor_seek_prefix(cur, prefix.buf, prefix.len, &k, &kl, &v, &vl); rc == 0;
+	     rc = store_cursor_next_prefix(cur, &k, &kl, &v, &vl)) {
+		char id[SMD_INDEX_ID_SIZE];
+
+		if (fn(arg, copy_id(v, vl, id) == 0 ? id : NULL) != 0)
+			break;
+	}
+	store_cursor_close(cur);
 	return rc == SM_ENOTFOUND ? 0 : rc;
 }

@@ -45,6 +45,7 @@
 #include "sm_log.h"
 #include "sm_loop.h"
 #include "sm_statedir.h"
+#include "smd.h"
 #include "smd_private.h"
 
 struct smd__spiders {
@@ -82,7 +83,7 @@ spider_params(struct sm_action_call *call, json_t **params, struct sm_error *err
 		return sm_error_set(err, SM_EINVAL, "spider_start needs instance and message");
 	if ((rc = sm_statedir_work_dir(sp->sd, inst, 1, &work, err)) != 0)
 		return rc;
-	if (asprintf(&base, "%s/%s", work, bsr ? "bsr" : "main") < 0) {
+	if (asprintf(&base, "%s/%s", work, bsr ? SMD_SPIDER_BSR : SMD_SPIDER_MAIN) < 0) {
 		base = NULL;
 		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 		goto out;
@@ -98,12 +99,11 @@ spider_params(struct sm_action_call *call, json_t **params, struct sm_error *err
 	jargv = json_array();
 	for (size_t i = 0; jargv && argv[i]; i++)
 		json_array_append_new(jargv, json_string(argv[i]));
-	*params = json_pack("{s:O,s:s,s:s,s:s+,s:s+,s:I,s:I,s:s}", "argv", jargv,
-	    "cwd", sp->cfg->spiders_dir, "work_dir", work, "log_path", base, ".log",
-	    "output_path", base, ".jl", "start_timeout_ms",
-	    (json_int_t)sp->cfg->spider_start_timeout_ms, "deadline_ms",
-	    (json_int_t)(sm_time_wall_ms() + sp->cfg->task_timeout_ms),
-	    "kind", bsr ? "bsr" : "spider");
+	*params = json_pack("{s:O,s:s,s:s,s:s+,s:s+,s:I,s:I,s:s}", "argv", jargv, "cwd",
+	    sp->cfg->spiders_dir, "work_dir", work, "log_path", base, SMD_SPIDER_LOG, "output_path",
+	    base, SMD_SPIDER_JL, "start_timeout_ms", (json_int_t)sp->cfg->spider_start_timeout_ms,
+	    "deadline_ms", (json_int_t)(sm_time_wall_ms() + sp->cfg->task_timeout_ms), "kind",
+	    bsr ? "bsr" : "spider");
 	if (!*params)
 		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 out:
