@@ -480,31 +480,10 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 	}
 
 	/* the daemon's configuration: defaults, file, SMD_* environment, -o, then -d */
-	sm_error_clear(&err);
-	if (rt_config_init(&cfg) != 0) {
-		fprintf(stderr, "%s simulate: out of memory\n", progname);
+	if ((status = smctl_config_load(cmd, &cfg, config_file, state_dir, copts, ncopts)) != 0)
 		goto out;
-	}
-	if (rt_config_load(&cfg, config_file, NULL, copts, ncopts, &err) != 0) {
-		fprintf(stderr, "%s simulate: the configuration is refused:\n%s\n", progname, err.msg);
-		status = EXIT_USAGE;
-		goto out;
-	}
-	if (state_dir) {
-		char *kv = NULL;
-
-		if (asprintf(&kv, "state_dir=%s", state_dir) < 0) {
-			fprintf(stderr, "%s simulate: out of memory\n", progname);
-			goto out;
-		}
-		rc = rt_config_set_option(&cfg, kv, &err);
-		free(kv);
-		if (rc != 0) {
-			status = smctl_usage_error(cmd, "--state-dir: %s", err.msg);
-			goto out;
-		}
-	}
-	persist = state_dir != NULL || (cfg.set & ((uint64_t)1 << RT_KEY_state_dir));
+	status = 1;
+	persist = smctl_config_has_state_dir(&cfg);
 
 	rc = sm_machine_load_file(argv[optind], NULL, &m, &diags);
 	sm_diags_print(&diags, stderr);
@@ -657,9 +636,8 @@ static const struct smctl_cmd commands[] = {
 	  "\n"
 	  "Exit status: 0 when a final state was reached, 1 otherwise.\n",
 	  cmd_simulate },
-	{ "inspect", "[--state-dir DIR] [--json] [--last N] ID",
-	  "show an instance: state, history, invocations, timers, errors",
-	  smctl_inspect_help, smctl_cmd_inspect },
+	{ "inspect", smctl_inspect_usage, smctl_inspect_summary, smctl_inspect_help,
+	  smctl_cmd_inspect },
 };
 
 static void
@@ -667,7 +645,10 @@ print_help(FILE *fp)
 {
 	size_t i;
 
-	fprintf(fp, "usage: %s COMMAND [ARGS...]\n       %s COMMAND --help\n\ncommands:\n",
+	fprintf(fp,
+	    "usage: %s [-c FILE] COMMAND [ARGS...]\n       %s COMMAND --help\n\n"
+	    "  -c, --config FILE  smd's configuration file, for the commands that read it\n"
+	    "\ncommands:\n",
 	    progname, progname);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -679,6 +660,25 @@ main(int argc, char **argv)
 	size_t i;
 
 	sm_log_init(stderr, SM_LOG_WARN, "smctl");
+	/* smctl -c FILE COMMAND ...: the configuration of every command */
+	while (argc > 1 &&
+	    (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--config") == 0 ||
+	        strncmp(argv[1], "--config=", 9) == 0)) {
+		if (strncmp(argv[1], "--config=", 9) == 0) {
+			smctl_config_file = argv[1] + 9;
+			argc--;
+			argv++;
+			continue;
+		}
+		if (argc < 3) {
+			fprintf(stderr, "%s: %s wants a file\n", progname, argv[1]);
+			print_help(stderr);
+			return EXIT_USAGE;
+		}
+		smctl_config_file = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2) {
 		print_help(stderr);
 		return EXIT_USAGE;

@@ -12,6 +12,8 @@
 #ifndef SMCTL_H
 #define SMCTL_H
 
+#include <stddef.h>
+
 #define SMCTL_EXIT_USAGE 2
 
 struct smctl_cmd {
@@ -29,8 +31,27 @@ int smctl_usage_error(const struct smctl_cmd *cmd, const char *fmt, const char *
 /* Print the usage line, summary and help on stdout. */
 void smctl_print_help(const struct smctl_cmd *cmd);
 
+/*
+ * smd's configuration (smctl_config.c).  `smctl -c FILE COMMAND` sets
+ * smctl_config_file; a command's own -c FILE wins over it.
+ *
+ * smctl_config_load(): rt_config_init, then rt_config_load of `file` (NULL:
+ * smctl_config_file; both NULL: none), the SMD_* environment and the `nopts`
+ * -o arguments, then `state_dir` (NULL: none) as -o state_dir=DIR applied
+ * last.  Returns 0, or the exit status after printing why on stderr (2 for
+ * a refused configuration or a bad state_dir, 1 out of memory); `cfg` must
+ * be freed (rt_config_free) either way.
+ * smctl_config_has_state_dir(): 1 if a source other than the defaults (the
+ * file, SMD_STATE_DIR, -o, -d) gave state_dir.
+ */
+struct rt_config;
+extern const char *smctl_config_file;
+int smctl_config_load(const struct smctl_cmd *cmd, struct rt_config *cfg, const char *file,
+    const char *state_dir, char *const *opts, size_t nopts);
+int smctl_config_has_state_dir(const struct rt_config *cfg);
+
 /* Subcommands defined in other files of cmd/ (smctl_<name>.c). */
 int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv);
-extern const char smctl_inspect_help[];
+extern const char smctl_inspect_usage[], smctl_inspect_summary[], smctl_inspect_help[];
 
 #endif

@@ -1,0 +1,52 @@
+/*
+ * smctl_config.c - smd's configuration as the subcommands of smctl read
+ * it (runtime/rt_config): the defaults, the file (-c FILE, before or after
+ * the command name), the SMD_* environment, -o KEY=VALUE, then -d DIR as
+ * the last word on state_dir.  See smctl.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "rt_config.h"
+#include "smctl.h"
+
+const char *smctl_config_file;
+
+int
+smctl_config_load(const struct smctl_cmd *cmd, struct rt_config *cfg, const char *file,
+    const char *state_dir, char *const *opts, size_t nopts)
+{
+	struct sm_error err;
+	char *kv = NULL;
+	int rc;
+
+	sm_error_clear(&err);
+	if (rt_config_init(cfg) != 0) {
+		fprintf(stderr, "%s %s: out of memory\n", smctl_progname, cmd->name);
+		return 1;
+	}
+	if (!file)
+		file = smctl_config_file;
+	if (rt_config_load(cfg, file, NULL, opts, nopts, &err) != 0) {
+		fprintf(stderr, "%s %s: the configuration is refused:\n%s\n", smctl_progname,
+		    cmd->name, err.msg);
+		return SMCTL_EXIT_USAGE;
+	}
+	if (!state_dir)
+		return 0;
+	if (asprintf(&kv, "state_dir=%s", state_dir) < 0) {
+		fprintf(stderr, "%s %s: out of memory\n", smctl_progname, cmd->name);
+		return 1;
+	}
+	rc = rt_config_set_option(cfg, kv, &err);
+	free(kv);
+	if (rc != 0)
+		return smctl_usage_error(cmd, "--state-dir: %s", err.msg);
+	return 0;
+}
+
+int
+smctl_config_has_state_dir(const struct rt_config *cfg)
+{
+	return (cfg->set & ((uint64_t)1 << RT_KEY_state_dir)) != 0;
+}
