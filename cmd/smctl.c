@@ -638,6 +638,8 @@ static const struct smctl_cmd commands[] = {
 	  cmd_simulate },
 	{ "inspect", smctl_inspect_usage, smctl_inspect_summary, smctl_inspect_help,
 	  smctl_cmd_inspect },
+	{ "submit", smctl_submit_usage, smctl_submit_summary, smctl_submit_help,
+	  smctl_cmd_submit },
 };
 
 static void

@@ -53,5 +53,7 @@ int smctl_config_has_state_dir(const struct rt_config *cfg);
 /* Subcommands defined in other files of cmd/ (smctl_<name>.c). */
 int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv);
 extern const char smctl_inspect_usage[], smctl_inspect_summary[], smctl_inspect_help[];
+int smctl_cmd_submit(const struct smctl_cmd *cmd, int argc, char **argv);
+extern const char smctl_submit_usage[], smctl_submit_summary[], smctl_submit_help[];
 
 #endif
