@@ -343,14 +343,14 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		{ "option", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *state_dir = NULL, *inst_id = "sim", *config_file = NULL;
+	const char *inst_id = "sim";
 	struct rt *rt = NULL;
 	struct rt_config cfg;
 	struct sim_event *events = NULL;
 	struct sim_action *actions = NULL;
 	struct sm_action_def *defs = NULL;
-	char **copts = NULL;
-	size_t nevents = 0, nactions = 0, ncopts = 0, i;
+	struct smctl_config_args cargs = { 0 };
+	size_t nevents = 0, nactions = 0, i;
 	json_t *task = NULL;
 	double timeout_s = 60;
 	struct sm_machine *m = NULL;
@@ -367,22 +367,11 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "he:t:T:qa:d:i:c:o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			state_dir = optarg;
-			break;
 		case 'c':
-			config_file = optarg;
-			break;
-		case 'o': {
-			char **nv = realloc(copts, (ncopts + 1) * sizeof(*nv));
-
-			if (!nv) {
-				fprintf(stderr, "%s simulate: out of memory\n", progname);
+		case 'o':
+			if (smctl_config_arg(cmd, &cargs, c, optarg) != 0)
 				goto out;
-			}
-			copts = nv;
-			copts[ncopts++] = optarg;
 			break;
-		}
 		case 'i':
 			inst_id = optarg;
 			if (!inst_id[0] || strlen(inst_id) > SM_ENGINE_ID_MAX) {
@@ -480,7 +469,7 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 	}
 
 	/* the daemon's configuration: defaults, file, SMD_* environment, -o, then -d */
-	if ((status = smctl_config_load(cmd, &cfg, config_file, state_dir, copts, ncopts)) != 0)
+	if ((status = smctl_config_load(cmd, &cfg, &cargs)) != 0)
 		goto out;
 	status = 1;
 	persist = smctl_config_has_state_dir(&cfg);
@@ -582,7 +571,7 @@ out:
 	}
 	free(actions);
 	free(defs);
-	free(copts);
+	smctl_config_args_free(&cargs);
 	json_decref(task);
 	return status;
 }

@@ -13,8 +13,40 @@
 const char *smctl_config_file;
 
 int
-smctl_config_load(const struct smctl_cmd *cmd, struct rt_config *cfg, const char *file,
-    const char *state_dir, char *const *opts, size_t nopts)
+smctl_config_arg(const struct smctl_cmd *cmd, struct smctl_config_args *args, int c, char *arg)
+{
+	char **nv;
+
+	switch (c) {
+	case 'c':
+		args->file = arg;
+		return 0;
+	case 'd':
+		args->state_dir = arg;
+		return 0;
+	default:
+		nv = realloc(args->opts, (args->nopts + 1) * sizeof(*nv));
+		if (!nv) {
+			fprintf(stderr, "%s %s: out of memory\n", smctl_progname, cmd->name);
+			return 1;
+		}
+		args->opts = nv;
+		args->opts[args->nopts++] = arg;
+		return 0;
+	}
+}
+
+void
+smctl_config_args_free(struct smctl_config_args *args)
+{
+	free(args->opts);
+	args->opts = NULL;
+	args->nopts = 0;
+}
+
+int
+smctl_config_load(
+    const struct smctl_cmd *cmd, struct rt_config *cfg, const struct smctl_config_args *args)
 {
 	struct sm_error err;
 	char *kv = NULL;
@@ -25,16 +57,15 @@ smctl_config_load(const struct smctl_cmd *cmd, struct rt_config *cfg, const char
 		fprintf(stderr, "%s %s: out of memory\n", smctl_progname, cmd->name);
 		return 1;
 	}
-	if (!file)
-		file = smctl_config_file;
-	if (rt_config_load(cfg, file, NULL, opts, nopts, &err) != 0) {
+	if (rt_config_load(cfg, args->file ? args->file : smctl_config_file, NULL, args->opts,
+	        args->nopts, &err) != 0) {
 		fprintf(stderr, "%s %s: the configuration is refused:\n%s\n", smctl_progname,
 		    cmd->name, err.msg);
 		return SMCTL_EXIT_USAGE;
 	}
-	if (!state_dir)
+	if (!args->state_dir)
 		return 0;
-	if (asprintf(&kv, "state_dir=%s", state_dir) < 0) {
+	if (asprintf(&kv, "state_dir=%s", args->state_dir) < 0) {
 		fprintf(stderr, "%s %s: out of memory\n", smctl_progname, cmd->name);
 		return 1;
 	}

@@ -64,14 +64,14 @@ const char smctl_inspect_help[] =
     "                        without -d, -c or SMD_STATE_DIR: a usage error)\n"
     "  -s, --server NAME     only the runs whose message has server_name NAME\n"
     "  -j, --json            one JSON object (docs/smctl.md): task_id, server_name,\n"
-    "                        instance_id, state, final, history, keys, cache, log,\n"
+    "                        instance_id, state, final, history, keys, cache, logs,\n"
     "                        ... of the latest run, and \"runs\": every run\n"
     "  -n, --last N          only the last N history records of each run\n"
     "  -l, --log-lines N     lines of each spider log to show (default 20)\n"
     "\n"
     "Exit status: 0 shown; 1 no such task or instance (or none from --server),\n"
     "a missing or damaged state directory, or a run whose record cannot be read\n"
-    "(the others are still shown); 2 usage error.\n";
+    "(the others are still shown); 2 usage error or a refused configuration.\n";
 
 struct insp {
 	const char *id;     /* as given */
@@ -799,7 +799,7 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 		{ "log-lines", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = NULL, *file = NULL;
+	struct smctl_config_args cargs = { 0 };
 	int c, as_json = 0, status = 1;
 	int64_t task_id;
 	struct store *st = NULL;
@@ -820,10 +820,8 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 			smctl_print_help(cmd);
 			return 0;
 		case 'c':
-			file = optarg;
-			break;
 		case 'd':
-			dir = optarg;
+			smctl_config_arg(cmd, &cargs, c, optarg);
 			break;
 		case 's':
 			in.server = optarg;
@@ -848,7 +846,7 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 	if (optind != argc - 1)
 		return smctl_usage_error(cmd, "give exactly one task id or instance id%s", "");
 	in.id = argv[optind];
-	if ((status = smctl_config_load(cmd, &cfg, file, dir, NULL, 0)) != 0)
+	if ((status = smctl_config_load(cmd, &cfg, &cargs)) != 0)
 		goto out;
 	status = 1;
 	if (!smctl_config_has_state_dir(&cfg)) {

@@ -195,9 +195,10 @@ smctl_cmd_submit(const struct smctl_cmd *cmd, int argc, char **argv)
 		{ "option", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = NULL, *file = NULL, *queue = NULL, *url = NULL;
-	char **copts = NULL, *body = NULL, reason[SM_ERROR_MSG_MAX + 64];
-	size_t ncopts = 0, len = 0;
+	const char *queue = NULL, *url = NULL;
+	char *body = NULL, reason[SM_ERROR_MSG_MAX + 64];
+	struct smctl_config_args cargs = { 0 };
+	size_t len = 0;
 	struct rt_config cfg;
 	struct rt *rt = NULL;
 	struct act_ctx ctx;
@@ -214,38 +215,27 @@ smctl_cmd_submit(const struct smctl_cmd *cmd, int argc, char **argv)
 		switch (c) {
 		case 'h':
 			smctl_print_help(cmd);
-			return 0;
+			status = 0;
+			goto out;
 		case 'c':
-			file = optarg;
-			break;
 		case 'd':
-			dir = optarg;
+		case 'o':
+			if (smctl_config_arg(cmd, &cargs, c, optarg) != 0)
+				goto out;
 			break;
 		case 'q':
 			queue = optarg;
 			break;
-		case 'o': {
-			char **nv = realloc(copts, (ncopts + 1) * sizeof(*nv));
-
-			if (!nv) {
-				free(copts);
-				fprintf(stderr, "%s submit: out of memory\n", smctl_progname);
-				return 1;
-			}
-			copts = nv;
-			copts[ncopts++] = optarg;
-			break;
-		}
 		default:
-			free(copts);
-			return smctl_usage_error(cmd, "unknown option%s", "");
+			status = smctl_usage_error(cmd, "unknown option%s", "");
+			goto out;
 		}
 	}
 	if (optind != argc - 1) {
-		free(copts);
-		return smctl_usage_error(cmd, "give exactly one message: JSON, @FILE or -%s", "");
+		status = smctl_usage_error(cmd, "give exactly one message: JSON, @FILE or -%s", "");
+		goto out;
 	}
-	if ((status = smctl_config_load(cmd, &cfg, file, dir, copts, ncopts)) != 0)
+	if ((status = smctl_config_load(cmd, &cfg, &cargs)) != 0)
 		goto out;
 	status = 1;
 	if (queue && !*queue) {
@@ -292,6 +282,6 @@ out:
 	free(s.url);
 	free(s.message_id);
 	free(body);
-	free(copts);
+	smctl_config_args_free(&cargs);
 	return status;
 }
