@@ -120,10 +120,10 @@ store_entry(struct act_ctx *ctx, const char *key, const char *text)
 static void
 on_remote(void *arg, const struct tp_result *r, const void *data, size_t len)
 {
-	struct lookup_op *lo = arg;
+	struct lookup_op *lo = act__op_back(arg);
 	json_t *entry, *hit;
 
-	if (act__op_back(&lo->op))
+	if (!lo)
 		return;
 	if (r->code != 0) {
 		if (r->code != SM_ENOTFOUND)
@@ -159,6 +159,7 @@ lookup_start(struct sm_action_call *call)
 	json_t *msg = json_object_get(p, "msg");
 	const char *server = json_string_value(json_object_get(msg, "server_name"));
 	struct lookup_op *lo;
+	struct act__tp *t;
 	struct store_txn *txn = NULL;
 	const void *v;
 	size_t vl;
@@ -194,12 +195,12 @@ lookup_start(struct sm_action_call *call)
 		return 0;
 	}
 	snprintf(okey, sizeof(okey), ACT_CACHE_PREFIX "%s.json", key);
-	rc = tp_object_get_mem(ctx->tp, ctx->bucket, okey, CACHE_ENTRY_MAX, on_remote, lo, NULL);
-	if (rc != 0) {
+	rc = SM_ENOMEM;
+	if ((t = act__op_tp(&lo->op)) != NULL)
+		rc = tp_object_get_mem(
+		    ctx->tp, ctx->bucket, okey, CACHE_ENTRY_MAX, on_remote, t, &t->id);
+	if (act__op_started(t, rc) != 0)
 		lookup_miss(lo);
-		return 0;
-	}
-	lo->op.inflight++;
 	return 0;
 }
 
@@ -215,6 +216,7 @@ save_start(struct sm_action_call *call)
 	char *text;
 	char okey[128];
 	struct act__op *op;
+	struct act__tp *t;
 	int rc;
 
 	if (!key_ok(key))
@@ -243,15 +245,14 @@ save_start(struct sm_action_call *call)
 	op->done_key = "saved";
 	op->what = "write the shared cache entry";
 	snprintf(okey, sizeof(okey), ACT_CACHE_PREFIX "%s.json", key);
-	rc = tp_object_put_mem(ctx->tp, ctx->bucket, okey, text, strlen(text), "application/json",
-	    act__op_on_put, op, NULL);
+	rc = SM_ENOMEM;
+	if ((t = act__op_tp(op)) != NULL)
+		rc = tp_object_put_mem(ctx->tp, ctx->bucket, okey, text, strlen(text),
+		    "application/json", act__op_on_put, t, &t->id);
 	free(text);
-	if (rc != 0) {
+	if (act__op_started(t, rc) != 0)
 		act__op_fail(op, act__tp_error(rc), "cannot write the shared cache entry: %s",
 		    sm_strerror(rc));
-		return 0;
-	}
-	op->inflight++;
 	return 0;
 }
 

@@ -14,12 +14,14 @@ struct act__qurl {
 	char *url;
 };
 
-/* A lookup in flight.  When cancelled, `cb` is NULL and the transport's
- * callback only frees it. */
+/* A lookup in flight: GetQueueUrl, then CreateQueue when the queue is
+ * missing (`op` is the one in flight).  When cancelled, `cb` is NULL and
+ * the transport's callback only frees it. */
 struct act__lookup {
 	struct act__lookup *next;
 	struct act_ctx *ctx;
 	uint64_t handle;
+	tp_op_id op;
 	char *name;
 	act_url_cb *cb;
 	void *arg;
@@ -139,7 +141,7 @@ on_url(void *arg, const struct tp_result *r, const char *url)
 	int rc;
 
 	if (r->code == SM_ENOTFOUND && l->cb) {
-		rc = tp_queue_create(l->ctx->tp, l->name, NULL, 0, on_created, l, NULL);
+		rc = tp_queue_create(l->ctx->tp, l->name, NULL, 0, on_created, l, &l->op);
 		if (rc == 0)
 			return;
 		lookup_finish(l, rc, "cannot start CreateQueue", NULL);
@@ -170,7 +172,7 @@ act_ctx_queue_url(struct act_ctx *ctx, const char *name, const char **url,
 	l->handle = ++ctx->lookup_seq;
 	l->next = ctx->lookups;
 	ctx->lookups = l;
-	rc = tp_queue_get_url(ctx->tp, name, on_url, l, NULL);
+	rc = tp_queue_get_url(ctx->tp, name, on_url, l, &l->op);
 	if (rc != 0) {
 		ctx->lookups = l->next;
 		free(l->name);
@@ -186,7 +188,9 @@ act_ctx_queue_url_cancel(struct act_ctx *ctx, uint64_t handle)
 {
 	for (struct act__lookup *l = ctx->lookups; l; l = l->next)
 		if (l->handle == handle) {
+			/* its callback runs now (SM_ECANCELED) and frees it */
 			l->cb = NULL;
+			tp_cancel(ctx->tp, l->op);
 			return;
 		}
 }

@@ -28,10 +28,10 @@ act_flag_is_true(const void *data, size_t len)
 static void
 on_flag(void *arg, const struct tp_result *r, const void *data, size_t len)
 {
-	struct act__op *op = arg;
+	struct act__op *op = act__op_back(arg);
 	json_t *res;
 
-	if (act__op_back(op))
+	if (!op)
 		return;
 	if (r->code != 0 && r->code != SM_ENOTFOUND) {
 		act__op_fail(op, act__tp_error(r->code), "cannot read the stop flag: %s",
@@ -48,17 +48,18 @@ flag_start(struct sm_action_call *call)
 {
 	struct act_ctx *ctx = sm_action_call_arg(call);
 	struct act__op *op = act__op_new(call, sizeof(*op));
+	struct act__tp *t;
 	int rc;
 
 	if (!op)
 		return SM_ENOMEM;
-	rc = tp_object_get_mem(ctx->tp, ctx->bucket, ACT_FLAG_KEY, 4096, on_flag, op, NULL);
-	if (rc != 0) {
-		act__op_fail(op, act__tp_error(rc), "cannot read the stop flag: %s",
-		    sm_strerror(rc));
-		return 0;
-	}
-	op->inflight++;
+	rc = SM_ENOMEM;
+	if ((t = act__op_tp(op)) != NULL)
+		rc =
+		    tp_object_get_mem(ctx->tp, ctx->bucket, ACT_FLAG_KEY, 4096, on_flag, t, &t->id);
+	if (act__op_started(t, rc) != 0)
+		act__op_fail(
+		    op, act__tp_error(rc), "cannot read the stop flag: %s", sm_strerror(rc));
 	return 0;
 }
 

@@ -17,6 +17,7 @@ logup_start(struct sm_action_call *call)
 {
 	struct act_ctx *ctx = sm_action_call_arg(call);
 	struct act__op *op;
+	struct act__tp *t;
 	char key[ACT_KEY_SIZE];
 	struct sm_error err;
 	int rc;
@@ -31,14 +32,13 @@ logup_start(struct sm_action_call *call)
 		return SM_ENOMEM;
 	op->done_key = "uploaded";
 	op->what = "upload the daemon log";
-	rc = tp_object_put_file(ctx->tp, ctx->bucket, key, ctx->log_path, "text/plain",
-	    act__op_on_put, op, NULL);
-	if (rc != 0) {
-		act__op_fail(op, act__tp_error(rc), "cannot upload the daemon log: %s",
-		    sm_strerror(rc));
-		return 0;
-	}
-	op->inflight++;
+	rc = SM_ENOMEM;
+	if ((t = act__op_tp(op)) != NULL)
+		rc = tp_object_put_file(ctx->tp, ctx->bucket, key, ctx->log_path, "text/plain",
+		    act__op_on_put, t, &t->id);
+	if (act__op_started(t, rc) != 0)
+		act__op_fail(
+		    op, act__tp_error(rc), "cannot upload the daemon log: %s", sm_strerror(rc));
 	return 0;
 }
 

@@ -26,13 +26,30 @@ act__op_new(struct sm_action_call *call, size_t size)
 	return op;
 }
 
-void
-act__op_free(struct act__op *op)
+/*
+ * The call is over: cancel what it has in flight and free its state.
+ * Each record is detached first (its op NULL): the callback that
+ * tp_cancel runs at once then frees the record and touches nothing else.
+ * (A record stays in the list only until its callback runs, so tp_cancel
+ * finds every one; were it not to, the record would wait, detached, for
+ * its callback.)
+ */
+static void
+op_end(struct act__op *op)
 {
-	if (!op)
-		return;
-	if (op->url_handle)
+	struct act__tp *t;
+
+	op->call = NULL;
+	if (op->url_handle) {
 		act_ctx_queue_url_cancel(op->ctx, op->url_handle);
+		op->url_handle = 0;
+	}
+	while ((t = op->tps) != NULL) {
+		op->tps = t->next;
+		t->next = NULL;
+		t->op = NULL;
+		tp_cancel(op->ctx->tp, t->id);
+	}
 	if (op->free_fn)
 		op->free_fn(op);
 	free(op);
@@ -43,26 +60,53 @@ act__op_cancel(struct sm_action_call *call)
 {
 	struct act__op *op = sm_action_call_data(call);
 
-	if (!op)
-		return;
-	op->call = NULL;
-	if (op->url_handle) {
-		act_ctx_queue_url_cancel(op->ctx, op->url_handle);
-		op->url_handle = 0;
-	}
-	if (op->inflight == 0)
-		act__op_free(op);
+	if (op)
+		op_end(op);
+}
+
+struct act__tp *
+act__op_tp(struct act__op *op)
+{
+	struct act__tp *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->op = op;
+	t->next = op->tps;
+	op->tps = t;
+	return t;
+}
+
+/* Take `t` out of its call's list (if it is in one) and free it; its op. */
+static struct act__op *
+op_drop_tp(struct act__tp *t)
+{
+	struct act__op *op = t->op;
+	struct act__tp **pp;
+
+	for (pp = op ? &op->tps : NULL; pp && *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			break;
+		}
+	free(t);
+	return op;
 }
 
 int
-act__op_back(struct act__op *op)
+act__op_started(struct act__tp *t, int rc)
 {
-	op->inflight--;
-	if (op->call)
-		return 0;
-	if (op->inflight == 0)
-		act__op_free(op);
-	return 1;
+	if (!t)
+		return rc != 0 ? rc : SM_ENOMEM;
+	if (rc != 0)
+		op_drop_tp(t);
+	return rc;
+}
+
+void *
+act__op_back(void *arg)
+{
+	return op_drop_tp(arg);
 }
 
 void
@@ -70,13 +114,9 @@ act__op_done(struct act__op *op, json_t *result)
 {
 	struct sm_action_call *call = op->call;
 
-	op->call = NULL;
-	if (op->inflight == 0)
-		act__op_free(op);
-	if (call) {
-		sm_action_call_set_data(call, NULL);
-		sm_action_done(call, result);
-	}
+	op_end(op);
+	sm_action_call_set_data(call, NULL);
+	sm_action_done(call, result);
 }
 
 void
@@ -89,13 +129,9 @@ act__op_fail(struct act__op *op, const char *error, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	op->call = NULL;
-	if (op->inflight == 0)
-		act__op_free(op);
-	if (call) {
-		sm_action_call_set_data(call, NULL);
-		sm_action_fail(call, error, msg);
-	}
+	op_end(op);
+	sm_action_call_set_data(call, NULL);
+	sm_action_fail(call, error, msg);
 }
 
 int64_t
@@ -143,11 +179,11 @@ act__tp_error(int code)
 void
 act__op_on_put(void *arg, const struct tp_result *r, const struct tp_object *obj)
 {
-	struct act__op *op = arg;
+	struct act__op *op = act__op_back(arg);
 	json_t *res;
 
 	(void)obj;
-	if (act__op_back(op))
+	if (!op)
 		return;
 	if (r->code != 0) {
 		act__op_fail(op, act__tp_error(r->code), "cannot %s: %s", op->what,

@@ -82,9 +82,9 @@ start_next(struct start_op *so)
 static void
 on_bucket(void *arg, const struct tp_result *r)
 {
-	struct start_op *so = arg;
+	struct start_op *so = act__op_back(arg);
 
-	if (act__op_back(&so->op))
+	if (!so)
 		return;
 	if (r->code != 0 && r->code != SM_EEXISTS) {
 		act__op_fail(&so->op, act__tp_error(r->code), "cannot create bucket '%s': %s",
@@ -99,6 +99,7 @@ start_start(struct sm_action_call *call)
 {
 	struct act_ctx *ctx = sm_action_call_arg(call);
 	struct start_op *so;
+	struct act__tp *t;
 	int rc;
 
 	if (!ctx->queue_urls) {
@@ -111,11 +112,11 @@ start_start(struct sm_action_call *call)
 		return SM_ENOMEM;
 	/* the embedded default makes its bucket; on AWS it is the operators' */
 	if (strcmp(tp_backend_name(ctx->tp), "local") == 0) {
-		rc = tp_bucket_create(ctx->tp, ctx->bucket, on_bucket, so, NULL);
-		if (rc == 0) {
-			so->op.inflight++;
+		rc = SM_ENOMEM;
+		if ((t = act__op_tp(&so->op)) != NULL)
+			rc = tp_bucket_create(ctx->tp, ctx->bucket, on_bucket, t, &t->id);
+		if (act__op_started(t, rc) == 0)
 			return 0;
-		}
 	}
 	start_next(so);
 	return 0;
@@ -154,14 +155,13 @@ static void
 on_received(void *arg, const struct tp_result *r, const struct tp_message *msgs,
     size_t n)
 {
-	struct poll_op *po = arg;
-	struct act_ctx *ctx = po->op.ctx;
+	struct poll_op *po = act__op_back(arg);
+	struct act_ctx *ctx;
 	const char *url;
 
-	if (act__op_back(&po->op)) {
-		/* cancelled: the messages come back after their visibility timeout */
+	if (!po)
 		return;
-	}
+	ctx = po->op.ctx;
 	if (r->code != 0) {
 		act__op_fail(&po->op, act__tp_error(r->code), "cannot receive from '%s': %s",
 		    ctx->queues[po->queue], r->message ? r->message : sm_strerror(r->code));
@@ -171,6 +171,8 @@ on_received(void *arg, const struct tp_result *r, const struct tp_message *msgs,
 	for (size_t i = 0; i < n; i++) {
 		int rc = ctx->hooks.admit(ctx->hooks.arg, po->queue, url, &msgs[i]);
 
+		/* the daemon's delete, not one of the poll's operations: it
+		 * runs to its end although the poll reports below */
 		if (rc == 1 && tp_queue_delete(ctx->tp, url, msgs[i].receipt, on_redelete,
 		    NULL, NULL) != 0)
 			sm_log_warn("cannot delete message %s again", msgs[i].message_id);
@@ -196,6 +198,7 @@ poll_step(struct poll_op *po)
 {
 	struct act_ctx *ctx = po->op.ctx;
 	size_t free_slots = ctx->hooks.slots_free(ctx->hooks.arg);
+	struct act__tp *t;
 	int max, wait = 0, rc;
 
 	if (free_slots == 0) {
@@ -217,14 +220,13 @@ poll_step(struct poll_op *po)
 		poll_finish(po, 0, 0);
 		return;
 	}
-	rc = tp_queue_receive(ctx->tp, ctx->queue_urls[po->queue], max, wait,
-	    ctx->visibility_timeout_s, on_received, po, NULL);
-	if (rc != 0) {
+	rc = SM_ENOMEM;
+	if ((t = act__op_tp(&po->op)) != NULL)
+		rc = tp_queue_receive(ctx->tp, ctx->queue_urls[po->queue], max, wait,
+		    ctx->visibility_timeout_s, on_received, t, &t->id);
+	if (act__op_started(t, rc) != 0)
 		act__op_fail(&po->op, act__tp_error(rc), "cannot receive from '%s': %s",
 		    ctx->queues[po->queue], sm_strerror(rc));
-		return;
-	}
-	po->op.inflight++;
 }
 
 static int
@@ -275,20 +277,29 @@ struct vis_op {
 static void
 on_vis(void *arg, const struct tp_result *r)
 {
-	(void)arg;
+	if (!act__op_back(arg))
+		return;
 	if (r->code != 0)
 		sm_log_warn("cannot extend the visibility of a message in flight: %s",
 		    r->message ? r->message : sm_strerror(r->code));
 }
 
+/* One extension: an operation of the visibility call, so that its cancel
+ * stops the extensions still in flight. */
 static void
 extend_one(void *arg, const char *queue_url, const char *receipt)
 {
-	struct act_ctx *ctx = arg;
+	struct vis_op *vo = arg;
+	struct act_ctx *ctx = vo->op.ctx;
+	struct act__tp *t = act__op_tp(&vo->op);
+	int rc = SM_ENOMEM;
 
-	if (tp_queue_change_visibility(ctx->tp, queue_url, receipt, ctx->visibility_timeout_s,
-	    on_vis, NULL, NULL) != 0)
-		sm_log_warn("cannot extend the visibility of a message in flight");
+	if (t)
+		rc = tp_queue_change_visibility(
+		    ctx->tp, queue_url, receipt, ctx->visibility_timeout_s, on_vis, t, &t->id);
+	if (act__op_started(t, rc) != 0)
+		sm_log_warn(
+		    "cannot extend the visibility of a message in flight: %s", sm_strerror(rc));
 }
 
 static int64_t
@@ -307,7 +318,7 @@ on_vis_timer(struct sm_loop *loop, uint64_t id, void *arg)
 
 	(void)loop;
 	(void)id;
-	ctx->hooks.each_inflight(ctx->hooks.arg, extend_one, ctx);
+	ctx->hooks.each_inflight(ctx->hooks.arg, extend_one, vo);
 	return vis_period_ms(ctx);
 }
 
@@ -349,10 +360,10 @@ struct msg_op {
 static void
 on_msg_done(void *arg, const struct tp_result *r)
 {
-	struct msg_op *mo = arg;
+	struct msg_op *mo = act__op_back(arg);
 	json_t *res;
 
-	if (act__op_back(&mo->op))
+	if (!mo)
 		return;
 	if (r->code != 0) {
 		act__op_fail(&mo->op, act__tp_error(r->code), "cannot %s the message: %s",
@@ -375,6 +386,7 @@ msg_start(struct sm_action_call *call, int release)
 	const char *now = ctx->hooks.receipt ?
 	    ctx->hooks.receipt(ctx->hooks.arg, sm_action_call_instance(call)) : NULL;
 	struct msg_op *mo;
+	struct act__tp *t;
 	int rc;
 
 	if (now)
@@ -385,16 +397,15 @@ msg_start(struct sm_action_call *call, int release)
 	if (!mo)
 		return SM_ENOMEM;
 	mo->release = release;
-	if (release)
-		rc = tp_queue_change_visibility(ctx->tp, url, receipt, 0, on_msg_done, mo, NULL);
+	if (!(t = act__op_tp(&mo->op)))
+		rc = SM_ENOMEM;
+	else if (release)
+		rc = tp_queue_change_visibility(ctx->tp, url, receipt, 0, on_msg_done, t, &t->id);
 	else
-		rc = tp_queue_delete(ctx->tp, url, receipt, on_msg_done, mo, NULL);
-	if (rc != 0) {
+		rc = tp_queue_delete(ctx->tp, url, receipt, on_msg_done, t, &t->id);
+	if (act__op_started(t, rc) != 0)
 		act__op_fail(&mo->op, act__tp_error(rc), "cannot %s the message: %s",
 		    release ? "release" : "delete", sm_strerror(rc));
-		return 0;
-	}
-	mo->op.inflight++;
 	return 0;
 }
 

@@ -122,11 +122,11 @@ act_report_output_text(const json_t *msg, const char *bucket, const json_t *keys
 static void
 on_sent(void *arg, const struct tp_result *r, const char *message_id)
 {
-	struct report_op *ro = arg;
+	struct report_op *ro = act__op_back(arg);
 	json_t *res;
 
 	(void)message_id;
-	if (act__op_back(&ro->op))
+	if (!ro)
 		return;
 	if (r->code != 0) {
 		act__op_fail(&ro->op, act__tp_error(r->code), "cannot send the message: %s",
@@ -141,14 +141,14 @@ on_sent(void *arg, const struct tp_result *r, const char *message_id)
 static void
 send_to(struct report_op *ro, const char *url)
 {
-	int rc = tp_queue_send(ro->op.ctx->tp, url, ro->body, 0, on_sent, ro, NULL);
+	struct act__tp *t = act__op_tp(&ro->op);
+	int rc = SM_ENOMEM;
 
-	if (rc != 0) {
-		act__op_fail(&ro->op, act__tp_error(rc), "cannot send the message: %s",
-		    sm_strerror(rc));
-		return;
-	}
-	ro->op.inflight++;
+	if (t)
+		rc = tp_queue_send(ro->op.ctx->tp, url, ro->body, 0, on_sent, t, &t->id);
+	if (act__op_started(t, rc) != 0)
+		act__op_fail(
+		    &ro->op, act__tp_error(rc), "cannot send the message: %s", sm_strerror(rc));
 }
 
 static void

@@ -20,10 +20,10 @@ static void upload_next(struct upload_op *uo);
 static void
 on_put(void *arg, const struct tp_result *r, const struct tp_object *obj)
 {
-	struct upload_op *uo = arg;
+	struct upload_op *uo = act__op_back(arg);
 
 	(void)obj;
-	if (act__op_back(&uo->op))
+	if (!uo)
 		return;
 	if (r->code != 0) {
 		act__op_fail(&uo->op, act__tp_error(r->code), "cannot upload: %s",
@@ -42,6 +42,7 @@ upload_next(struct upload_op *uo)
 	const char *bucket = json_string_value(json_object_get(p, "bucket"));
 	json_t *f, *res;
 	const char *path, *key, *type;
+	struct act__tp *t;
 	int rc;
 
 	if (uo->next >= json_array_size(files)) {
@@ -63,14 +64,13 @@ upload_next(struct upload_op *uo)
 		act__op_fail(&uo->op, "error.execution", "cannot read '%s' to upload it", path);
 		return;
 	}
-	rc = tp_object_put_file(uo->op.ctx->tp, bucket, key, path,
-	    type ? type : "application/zip", on_put, uo, NULL);
-	if (rc != 0) {
-		act__op_fail(&uo->op, act__tp_error(rc), "cannot upload '%s': %s", key,
-		    sm_strerror(rc));
-		return;
-	}
-	uo->op.inflight++;
+	rc = SM_ENOMEM;
+	if ((t = act__op_tp(&uo->op)) != NULL)
+		rc = tp_object_put_file(uo->op.ctx->tp, bucket, key, path,
+		    type ? type : "application/zip", on_put, t, &t->id);
+	if (act__op_started(t, rc) != 0)
+		act__op_fail(
+		    &uo->op, act__tp_error(rc), "cannot upload '%s': %s", key, sm_strerror(rc));
 }
 
 static int

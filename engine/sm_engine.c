@@ -33,7 +33,6 @@
 #include "sm_record.h"
 #include "store.h"
 
-#define INSTANCE_FORMAT SM_ENGINE_RECORD_FORMAT
 #define SM_MAX_QUEUED 100000   /* external events queued per instance */
 #define MAX_ROUNDS 256   /* per turn; more work continues next turn */
 
@@ -170,26 +169,6 @@ hash_str(const char *s)
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
 	return h;
-}
-
-/*
- * A store key or id for a log line: bytes under 0x20, 0x7f and backslash
- * as \xNN, cut at `cap` - 1 bytes (a hostile record cannot forge a line).
- */
-static const char *
-log_text(char *buf, size_t cap, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-	size_t i, o = 0;
-
-	for (i = 0; i < n && o + 5 < cap; i++) {
-		if (s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\')
-			o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", s[i]);
-		else
-			buf[o++] = (char)s[i];
-	}
-	buf[o] = '\0';
-	return buf;
 }
 
 static struct sm__inst *
@@ -541,8 +520,7 @@ inbox_put(struct sm__inst *dst, struct sm_event *ev, const struct sm__inst *curr
 
 	if (smr_key_inbox(&k, dst->id, root->inbox_seq + 1) != 0)
 		return SM_EINVAL;
-	sm_jw_reset(&dst->e->jw);
-	sm__event_write(ev, &dst->e->jw);
+	smr_inbox_event_build(&dst->e->jw, ev);
 	rc = batch_put_jw(dst, STORE_T_INBOX, k.buf, k.len);
 	if (rc != 0)
 		return rc;
@@ -630,8 +608,7 @@ timer_store_put(struct sm__inst *in, struct eng_timer *t)
 		    "would be over %d bytes (use a shorter send id)", t->tid, in->id,
 		    STORE_KEY_MAX);
 	} else {
-		sm_jw_reset(&in->e->jw);
-		sm_jw_json(&in->e->jw, t->payload);
+		smr_timer_build(&in->e->jw, t->payload);
 		batch_put_jw(in, STORE_T_TIMERS, k.buf, k.len);
 	}
 }
@@ -685,19 +662,18 @@ timer_remove(struct sm__inst *in, struct eng_timer *t)
 	timer_free(in->e, t);
 }
 
-/* The first timer `tid` of `kind` ("send" or "retry"): a machine may name a
+/* The first timer `tid` of `kind` (send or retry): a machine may name a
  * send "retry:<invokeid>", which must not be taken for a retry timer. */
 static struct eng_timer *
-timer_find(struct sm__inst *in, const char *tid, const char *kind)
+timer_find(struct sm__inst *in, const char *tid, enum smr_timer_kind kind)
 {
 	struct eng_timer *t;
-	const char *k;
+	struct smr_timer_payload p;
 
 	for (t = in->timers; t; t = t->next) {
 		if (strcmp(t->tid, tid) != 0)
 			continue;
-		k = json_string_value(json_object_get(t->payload, "kind"));
-		if (k && strcmp(k, kind) == 0)
+		if (smr_timer_parse(t->payload, &p) == 0 && p.kind == kind)
 			return t;
 	}
 	return NULL;
@@ -712,23 +688,19 @@ timer_fire(struct sm_loop *loop, uint64_t id, void *arg)
 {
 	struct eng_timer *t = arg;
 	struct sm__inst *in = t->inst;
-	const char *kind = json_string_value(json_object_get(t->payload, "kind"));
+	struct smr_timer_payload p;
 
 	(void)loop;
 	(void)id;
 	t->loop_id = 0; /* the loop deletes it after we return -1 */
-	if (kind && strcmp(kind, "send") == 0) {
-		json_t *ev = json_object_get(t->payload, "event");
-		const char *target = json_string_value(json_object_get(t->payload, "target"));
-
-		deliver(in, target, json_string_value(json_object_get(ev, "name")),
-		    json_object_get(ev, "data"), json_string_value(json_object_get(ev, "sendid")));
-	} else if (kind && strcmp(kind, "retry") == 0) {
-		const char *invokeid = json_string_value(json_object_get(t->payload, "invokeid"));
-		int attempt = (int)json_integer_value(json_object_get(t->payload, "attempt"));
+	smr_timer_parse(t->payload, &p);
+	if (p.kind == SMR_TIMER_SEND) {
+		deliver(in, p.target, p.name, p.data, p.sendid);
+	} else if (p.kind == SMR_TIMER_RETRY) {
+		const char *invokeid = p.invokeid;
 		struct sm_invocation *inv = invokeid ? sm__session_invocation(in->s, invokeid) : NULL;
 
-		if (inv && inv->attempt == attempt) {
+		if (inv && inv->attempt == p.attempt) {
 			struct sm_effect *fx = calloc(1, sizeof(*fx));
 
 			if (fx) {
@@ -1083,7 +1055,7 @@ log_default(const char *id, const char *text)
 		sm_log_info("%s: log: (%zu bytes, out of memory to show them)", id, n);
 		return;
 	}
-	log_text(buf, 4 * n + 8, text, n);
+	sm_text_escape(buf, 4 * n + 8, text, n);
 	sm_log_info("%s: log: %s", id, buf);
 	free(buf);
 }
@@ -1242,12 +1214,9 @@ precommit(struct sm__inst *in, struct sm_effect **list)
 		int drop = 0;
 
 		if (fx->kind == SM_FX_SEND && fx->delay_ms > 0) {
-			json_t *ev = json_pack("{s:s,s:O,s:s}", "name", fx->event, "data",
-			    fx->data ? fx->data : json_null(), "sendid", fx->sendid);
-			json_t *payload = json_pack("{s:s,s:o,s:o}", "kind", "send", "event", ev,
-			    "target", fx->target ? json_string(fx->target) : json_null());
+			json_t *payload;
 
-			if (payload)
+			if (!smr_timer_send(&payload, fx->target, fx->event, fx->data, fx->sendid))
 				timer_add(in, fx->sendid, sm_time_wall_ms() + fx->delay_ms, payload);
 			drop = 1;
 		} else if (fx->kind == SM_FX_SEND && store) {
@@ -1278,7 +1247,7 @@ precommit(struct sm__inst *in, struct sm_effect **list)
 			struct eng_timer *t;
 
 			/* every pending send with that id (ids need not be unique) */
-			while (fx->sendid && (t = timer_find(in, fx->sendid, "send")) != NULL)
+			while (fx->sendid && (t = timer_find(in, fx->sendid, SMR_TIMER_SEND)))
 				timer_remove(in, t);
 			drop = 1;
 		} else if (fx->kind == SM_FX_UNINVOKE) {
@@ -1287,7 +1256,7 @@ precommit(struct sm__inst *in, struct sm_effect **list)
 			struct sm__inst *ch;
 
 			snprintf(tid, sizeof(tid), "retry:%s", fx->invokeid);
-			if ((t = timer_find(in, tid, "retry")) != NULL)
+			if ((t = timer_find(in, tid, SMR_TIMER_RETRY)) != NULL)
 				timer_remove(in, t);
 			if (in->e->store && (ch = child_by_invokeid(in, fx->invokeid)) != NULL)
 				unpersist_tree(ch, *list);
@@ -1326,75 +1295,53 @@ precommit(struct sm__inst *in, struct sm_effect **list)
 
 /* ---- persistence -------------------------------------------------------- */
 
-/* The instance state record (docs/engine.md), written directly. */
+/* Gives the timers of an instance record (smr_timer_next_fn); `arg` points
+ * to the next one. */
+static int
+timer_next(void *arg, struct smr_timer *out)
+{
+	struct eng_timer **cur = arg, *t = *cur;
+
+	if (!t)
+		return 0;
+	out->id = t->tid;
+	out->due = t->due;
+	out->payload = t->payload;
+	*cur = t->next;
+	return 1;
+}
+
+/* The instance state record (docs/engine.md). */
 static void
 write_state_record(struct sm__inst *in, struct sm_jw *w)
 {
 	const struct known_machine *km = machine_known(in->e, in->m);
-	struct eng_timer *t;
+	struct eng_timer *next = in->timers;
+	struct smr_instance r = {
+		.id = in->id,
+		.machine = km ? km->hash : "",
+		.machine_name = in->m->name,
+		.machine_path = in->m->path,
+		.status = in->failed ? SMR_FAILED : (in->done ? SMR_DONE : SMR_RUNNING),
+		.final = in->final_id,
+		.error = in->error,
+		.acked = in->acked,
+		.restarts = in->restarts,
+		.created = in->created,
+		.updated = sm_time_wall_ms(),
+		.hist_seq = in->hist_seq,
+		.inbox_seq = in->inbox_seq,
+		.task_text = in->task_txt, /* serialized once: the task never changes */
+		.task_len = in->task_len,
+		.task = in->task,
+		.parent = in->parent ? in->parent->id : NULL,
+		.invokeid = in->parent_invokeid,
+		.session = in->failed ? NULL : in->s, /* what could not be saved is not written */
+		.timer_next = timer_next,
+		.timer_arg = &next,
+	};
 
-	sm_jw_reset(w);
-	sm_jw_lit(w, "{\"v\":");
-	sm_jw_int(w, INSTANCE_FORMAT);
-	sm_jw_lit(w, ",\"id\":");
-	sm_jw_str(w, in->id);
-	sm_jw_lit(w, ",\"machine\":");
-	sm_jw_str(w, km ? km->hash : "");
-	sm_jw_lit(w, ",\"machine_name\":");
-	sm_jw_str(w, in->m->name ? in->m->name : "");
-	sm_jw_lit(w, ",\"machine_path\":");
-	sm_jw_str(w, in->m->path ? in->m->path : "");
-	if (in->failed) {
-		sm_jw_lit(w, ",\"status\":\"failed\",\"final\":null,\"error\":");
-		sm_jw_str(w, in->error ? in->error : "");
-	} else {
-		sm_jw_lit(w, in->done ? ",\"status\":\"done\",\"final\":" :
-		    ",\"status\":\"running\",\"final\":");
-		sm_jw_str(w, in->done ? in->final_id : NULL);
-	}
-	if (in->done && !in->parent)
-		sm_jw_lit(w, in->acked ? ",\"acked\":true" : ",\"acked\":false");
-	if (in->restarts) {
-		sm_jw_lit(w, ",\"restarts\":");
-		sm_jw_int(w, in->restarts);
-	}
-	sm_jw_lit(w, ",\"created\":");
-	sm_jw_int(w, in->created);
-	sm_jw_lit(w, ",\"updated\":");
-	sm_jw_int(w, sm_time_wall_ms());
-	sm_jw_lit(w, ",\"hist_seq\":");
-	sm_jw_int(w, (int64_t)in->hist_seq);
-	sm_jw_lit(w, ",\"inbox_seq\":");
-	sm_jw_int(w, (int64_t)in->inbox_seq);
-	sm_jw_lit(w, ",\"task\":");
-	if (in->task_txt) /* serialized once: the task never changes */
-		sm_jw_raw(w, in->task_txt, in->task_len);
-	else
-		sm_jw_json(w, in->task);
-	if (in->parent) {
-		sm_jw_lit(w, ",\"parent\":");
-		sm_jw_str(w, in->parent->id);
-		sm_jw_lit(w, ",\"invokeid\":");
-		sm_jw_str(w, in->parent_invokeid);
-	}
-	sm_jw_lit(w, ",\"session\":");
-	if (in->failed) /* what could not be saved is not written */
-		sm_jw_raw(w, "null", 4);
-	else
-		sm__session_write(in->s, w);
-	sm_jw_lit(w, ",\"timers\":[");
-	for (t = in->timers; t; t = t->next) {
-		if (t != in->timers)
-			sm_jw_raw(w, ",", 1);
-		sm_jw_lit(w, "{\"id\":");
-		sm_jw_str(w, t->tid);
-		sm_jw_lit(w, ",\"due\":");
-		sm_jw_int(w, t->due);
-		sm_jw_lit(w, ",\"payload\":");
-		sm_jw_json(w, t->payload);
-		sm_jw_raw(w, "}", 1);
-	}
-	sm_jw_lit(w, "]}");
+	smr_instance_build(w, &r);
 }
 
 static void
@@ -1415,93 +1362,34 @@ write_state(struct sm__inst *in)
 		sm_log_error("engine: the state of instance '%s' is not saved in this turn", in->id);
 }
 
-/* The configuration after a step; a session that ended shows its final. */
-static void
-write_to_config(struct sm__inst *in, struct sm_jw *w)
-{
-	const char *f;
-
-	if (in->failed) {
-		sm_jw_raw(w, "[]", 2);
-		return;
-	}
-	if (sm__session_running(in->s)) {
-		sm__config_write(in->m, sm__session_active(in->s), w);
-		return;
-	}
-	f = sm__session_final(in->s);
-	sm_jw_raw(w, "[", 1);
-	if (f)
-		sm_jw_str(w, f);
-	sm_jw_raw(w, "]", 1);
-}
-
 /* `from`: the configuration before the step (sm__session_active bytes,
  * NULL for start). */
 static void
-write_history(struct sm__inst *in, const struct sm_event *ev,
-    const unsigned char *from, const struct sm_effect *fx, const char *kind)
+write_history(struct sm__inst *in, const struct sm_event *ev, const unsigned char *from,
+    const struct sm_effect *fx, enum smr_step kind)
 {
-	struct sm_jw *w = &in->e->jw;
 	struct store_key k;
-	const struct sm_effect *f;
-	json_t *errors;
-	int first = 1;
+	struct smr_history h = {
+		.kind = kind,
+		.event = ev,
+		.session = in->s,
+		.from = from,
+		.effects = fx,
+	};
 
 	in->hist_seq++;
 	if (!in->persist || !in->e->store || in->parent) { /* children: no history */
 		sm__session_clear_errors(in->s);
 		return;
 	}
-	sm_jw_reset(w);
-	sm_jw_lit(w, "{\"kind\":");
-	sm_jw_str(w, kind);
-	sm_jw_lit(w, ",\"seq\":");
-	sm_jw_int(w, (int64_t)in->hist_seq);
-	sm_jw_lit(w, ",\"time\":");
-	sm_jw_int(w, sm_time_wall_ms());
-	sm_jw_lit(w, ",\"event\":");
-	if (ev)
-		sm__event_write(ev, w);
+	h.seq = in->hist_seq;
+	h.time = sm_time_wall_ms();
+	if (in->failed)
+		h.failed = in->error ? in->error : "";
 	else
-		sm_jw_raw(w, "null", 4);
-	sm_jw_lit(w, ",\"from\":");
-	if (from)
-		sm__config_write(in->m, from, w);
-	else
-		sm_jw_raw(w, "null", 4);
-	sm_jw_lit(w, ",\"to\":");
-	write_to_config(in, w);
-	sm_jw_lit(w, ",\"actions\":[");
-	for (f = fx; f; f = f->next) {
-		if (f->kind == SM_FX_INVOKE) {
-			const struct sm_invoke *iv = &in->m->states[f->state].invokes[f->inv_index];
-
-			sm_jw_lit(w, first ? "{\"invokeid\":" : ",{\"invokeid\":");
-			sm_jw_str(w, f->invokeid);
-			sm_jw_lit(w, iv->kind == SM_INV_ACTION ? ",\"type\":\"action\",\"src\":" :
-			    ",\"type\":\"scxml\",\"src\":");
-			sm_jw_str(w, iv->src ? iv->src : "");
-			sm_jw_raw(w, "}", 1);
-			first = 0;
-		} else if (f->kind == SM_FX_UNINVOKE) {
-			sm_jw_lit(w, first ? "{\"invokeid\":" : ",{\"invokeid\":");
-			sm_jw_str(w, f->invokeid);
-			sm_jw_lit(w, ",\"type\":\"cancel\"}");
-			first = 0;
-		}
-	}
-	sm_jw_lit(w, "],\"errors\":");
-	if (in->failed) {
-		sm_jw_raw(w, "[", 1);
-		sm_jw_str(w, in->error ? in->error : "");
-		sm_jw_raw(w, "]", 1);
-	} else {
-		errors = sm__session_errors(in->s);
-		sm_jw_json(w, errors);
-	}
+		h.errors = sm__session_errors(in->s);
+	smr_history_build(&in->e->jw, &h);
 	sm__session_clear_errors(in->s);
-	sm_jw_raw(w, "}", 1);
 	if (smr_key_history(&k, in->id, in->hist_seq) == 0)
 		batch_put_jw(in, STORE_T_HISTORY, k.buf, k.len);
 }
@@ -1525,8 +1413,8 @@ store_machine(struct sm_engine *e, const struct sm_machine *m)
 /* ---- the turn ----------------------------------------------------------- */
 
 static void
-collect(struct sm__inst *in, const struct sm_event *ev, const unsigned char *from,
-    const char *kind)
+collect(
+    struct sm__inst *in, const struct sm_event *ev, const unsigned char *from, enum smr_step kind)
 {
 	struct sm_effect *fx = sm__session_take_effects(in->s), *next;
 
@@ -1581,7 +1469,7 @@ process(struct sm__inst *in)
 		in->started = 1;
 		if (sm__session_start(in->s) != 0)
 			sm_log_error("engine: instance '%s' ran out of memory while starting", in->id);
-		collect(in, NULL, NULL, "start");
+		collect(in, NULL, NULL, SMR_STEP_START);
 	}
 	for (;;) {
 		if (in->done || in->removed)
@@ -1592,12 +1480,12 @@ process(struct sm__inst *in)
 		if (!sm__session_step(in->s, &ev))
 			break;
 		inbox_del(in, ev);
-		collect(in, ev, from, "event");
+		collect(in, ev, from, SMR_STEP_EVENT);
 		sm__event_free(ev);
 	}
 	if (sm__session_has_effects(in->s)) {
 		/* stopped from outside (sm__session_abort) */
-		collect(in, NULL, config_before(in), "abort");
+		collect(in, NULL, config_before(in), SMR_STEP_ABORT);
 	}
 	if (in->done) {
 		/* events still queued when the instance ended are dropped */
@@ -1821,7 +1709,7 @@ tree_fail(struct sm__inst *root, const char *msg)
 		    store_batch_del_prefix(root->batch, STORE_T_INSTANCES, kids.buf, kids.len) != 0)
 			sm_log_error("engine: cannot queue the deletion of the inbox and children "
 			    "of '%s'", root->id);
-		write_history(root, NULL, NULL, NULL, "fail");
+		write_history(root, NULL, NULL, NULL, SMR_STEP_FAIL);
 		write_state(root);
 		if (root->bad) { /* even that: the store keeps the last commit */
 			sm_log_error("engine: the failure of '%s' is not saved either: a restart "
@@ -2096,19 +1984,14 @@ sm_action_fail(struct sm_action_call *call, const char *error, const char *messa
 
 		inv->attempt++;
 		snprintf(tid, sizeof(tid), "retry:%s", call->invokeid);
-		payload = json_pack("{s:s,s:s,s:i,s:s,s:s}", "kind", "retry", "invokeid",
-		    call->invokeid, "attempt", inv->attempt, "error", error, "message",
-		    message ? message : "");
-		if (payload)
+		if (smr_timer_retry(&payload, call->invokeid, inv->attempt, error, message) == 0)
 			timer_add(in, tid, sm_time_wall_ms() + delay, payload);
 		/* a history record says why the step is retried */
 		ev = sm__event_new(error, NULL, SM_EV_PLATFORM);
 		if (ev) {
-			ev->data = json_pack("{s:s,s:s,s:i,s:I}", "invokeid", call->invokeid,
-			    "message", message ? message : "", "next_attempt", inv->attempt,
-			    "delay_ms", (json_int_t)delay);
+			smr_retry_data(&ev->data, call->invokeid, message, inv->attempt, delay);
 			ev->invokeid = strdup(call->invokeid);
-			write_history(in, ev, sm__session_active(in->s), NULL, "retry");
+			write_history(in, ev, sm__session_active(in->s), NULL, SMR_STEP_RETRY);
 			sm__event_free(ev);
 		}
 		if (!in->in_touched) {
@@ -2593,7 +2476,7 @@ recover_session(struct sm_engine *e, struct sm__inst *in, json_t *j)
 		if (iv->kind != SM_INV_ACTION || inv->finished)
 			continue;
 		snprintf(tid, sizeof(tid), "retry:%s", inv->invokeid);
-		if (timer_find(in, tid, "retry"))
+		if (timer_find(in, tid, SMR_TIMER_RETRY))
 			continue; /* a retry is already scheduled */
 		inv->attempt++;
 		pend_invoke(in, inv);
@@ -2655,6 +2538,7 @@ recover_finished(struct sm__inst *in, json_t *j)
 	in->persist = 1;
 	in->started = 1;
 	in->done = 1;
+	in->restarts = (unsigned)json_integer_value(json_object_get(j, "restarts"));
 	in->created = json_integer_value(json_object_get(j, "created"));
 	in->hist_seq = (uint64_t)json_integer_value(json_object_get(j, "hist_seq"));
 	in->inbox_seq = (uint64_t)json_integer_value(json_object_get(j, "inbox_seq"));
@@ -2829,7 +2713,7 @@ sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 		char kbuf[256];
 		struct sm_error perr;
 
-		log_text(kbuf, sizeof(kbuf), k, kl);
+		sm_text_escape(kbuf, sizeof(kbuf), k, kl);
 		sm_error_clear(&perr);
 		rc = smr_instance_parse(k, kl, v, vl, &j, &perr);
 		if (rc == SM_EVERSION) {

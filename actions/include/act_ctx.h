@@ -15,8 +15,9 @@
  *   act_logup     log_upload                    (act_logup.h)
  * Their parameters and results: docs/daemon.md.
  *
- * Every action honours cancel: the transport operation it has in flight is
- * cancelled (tp_cancel) and nothing of the call is touched afterwards.
+ * Every action honours cancel: the transport operations it has in flight
+ * are cancelled (tp_cancel, through the call state of act_op.h) and
+ * nothing of the call is touched afterwards.
  */
 #ifndef ACT_CTX_H
 #define ACT_CTX_H
@@ -109,7 +110,8 @@ void act_ctx_clear(struct act_ctx *ctx);
 typedef void act_url_cb(void *arg, int code, const char *message, const char *url);
 int act_ctx_queue_url(struct act_ctx *ctx, const char *name, const char **url,
     act_url_cb *cb, void *arg, uint64_t *handle);
-/* Cancel a lookup: its callback will not run.  Unknown handles are ignored. */
+/* Cancel a lookup: its transport operation is cancelled (tp_cancel) and
+ * its callback will not run.  Unknown handles are ignored. */
 void act_ctx_queue_url_cancel(struct act_ctx *ctx, uint64_t handle);
 
 #endif

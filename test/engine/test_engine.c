@@ -1430,6 +1430,8 @@ static const char *restart_machine =
     " <final id='end'/><final id='gave_up'/>"
     "</scxml>";
 
+static json_t *stored_instance(struct store *st, const char *id);
+
 static void
 test_max_restarts(void)
 {
@@ -1473,6 +1475,29 @@ test_max_restarts(void)
 			} else
 				is_int(stt.state, SM_INSTANCE_RUNNING, "limit %d, restart %d: still running",
 				    limit, round);
+		}
+		if (limit) {
+			json_t *rec;
+
+			/* its end is reported again after a restart; acknowledging it
+			 * rewrites the record, which keeps its restart count */
+			env_close(&v, 1);
+			json_decref(v.sc.last_params);
+			json_decref(v.donedata);
+			memset(&v.sc, 0, sizeof(v.sc));
+			v.donedata = NULL;
+			v.done = 0;
+			env_open(&v, dir, restart_machine);
+			sm_engine_recover(v.e, &err);
+			run_for(&v, 100, 1);
+			ok(v.done, "the end is reported again after a restart");
+			is_int(sm_engine_forget(v.e, "r2"), 0, "and acknowledged");
+			sm_engine_flush(v.e, &err);
+			rec = stored_instance(v.st, "r2");
+			ok(json_is_true(json_object_get(rec, "acked")), "the record says acked");
+			is_int(json_integer_value(json_object_get(rec, "restarts")), 3,
+			    "and keeps its 3 restarts");
+			json_decref(rec);
 		}
 		env_close(&v, 0);
 		json_decref(v.sc.last_params);

@@ -115,6 +115,21 @@ t "simulate: an event name with an escape sequence" 1 "$smctl" simulate -q -d "$
 t "inspect it" 0 "$smctl" inspect -d "$tmp/esc" e1
 n=$((n + 1)); if grep -q "$(printf '\033')" "$tmp/out"; then echo "not ok $n - inspect printed a raw ESC"; failed=$((failed+1)); else echo "ok $n - inspect prints no raw control characters"; fi
 has "the event name is shown escaped" "$tmp/out" 'x\\x1b\[31mred'
+# a session stopped without reaching a final state (a loop of eventless
+# transitions): the record's "final" is null and inspect says so
+cat > "$tmp/loop.scxml" <<'XML'
+<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" datamodel="task" initial="a">
+  <state id="a"><transition event="go" target="b"/></state>
+  <state id="b"><transition target="c"/></state>
+  <state id="c"><transition target="b"/><transition event="x" target="f"/></state>
+  <final id="f"/>
+</scxml>
+XML
+t "simulate: a session that never settles stops" 1 "$smctl" simulate -q -d "$tmp/loop" --id L1 -e go "$tmp/loop.scxml"
+t "inspect the stopped session" 0 "$smctl" inspect -d "$tmp/loop" L1
+has "inspect: stopped without a final state" "$tmp/out" "^status +done \\(stopped without reaching a final state\\)"
+t "inspect --json the stopped session" 0 "$smctl" inspect -d "$tmp/loop" --json L1
+n=$((n + 1)); if python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert j["instance"]["status"]=="done" and j["instance"]["final"] is None' "$tmp/out" 2>/dev/null; then echo "ok $n - its record has final null"; else echo "not ok $n - its record's final is not null"; failed=$((failed+1)); fi
 t "inspect --help" 0 "$smctl" inspect --help
 has "inspect --help shows usage" "$tmp/out" "^usage: smctl inspect"
 t "inspect with a bad option" 2 "$smctl" inspect --bogus t1

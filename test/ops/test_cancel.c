@@ -39,29 +39,6 @@ static char tmpdir[256];
 static char bigfile[300];
 static char smallfile[300];
 
-static void
-run_for(int ms)
-{
-	uint64_t until = sm_time_mono_ms() + (uint64_t)ms;
-
-	while (sm_time_mono_ms() < until)
-		sm_loop_run_once(loop, 20);
-}
-
-/* Run the loop until faultd has seen `n` requests (0 if it did in time). */
-static int
-wait_count(int n, int ms)
-{
-	uint64_t until = sm_time_mono_ms() + (uint64_t)ms;
-
-	while (sm_time_mono_ms() < until) {
-		sm_loop_run_once(loop, 20);
-		if (faultd_count(&fd) >= n)
-			return 0;
-	}
-	return -1;
-}
-
 /* Run the loop until the transport has nothing in flight. */
 static int
 wait_idle(struct tp *tp, int ms)
@@ -257,8 +234,8 @@ cancel_one(struct ctx *c, size_t k, struct tp_out *o, int in_flight)
 	if (rc != 0)
 		return;
 	if (in_flight)
-		ok(wait_count(1, 10000) == 0, "%s: its request reached the server",
-		    kinds[k].name);
+		ok(faultd_wait_count(&fd, loop, 1, 10000) == 0,
+		    "%s: its request reached the server", kinds[k].name);
 	is_int(o->calls, 0, "%s: no answer yet", kinds[k].name);
 	is_int(tp_cancel(c->tp, id), 0, "%s: tp_cancel", kinds[k].name);
 	is_int(o->calls, 1, "%s: callback ran once, inside tp_cancel", kinds[k].name);
@@ -308,7 +285,7 @@ test_aws_in_flight(void)
 		cancel_one(&c, k, &outs[k], 1);
 	}
 	is_int(count_files("got"), 0, "get file: no temporary file and no destination left");
-	run_for(300);
+	faultd_run_for(loop, 300);
 	for (k = 0; k < NKINDS; k++)
 		if (outs[k].calls != 1)
 			break;
@@ -333,15 +310,15 @@ test_aws_retry_wait(void)
 	    "{\"x-amz-retry-after\":\"20000\"}}],\"default\":{\"status\":200,\"body\":"
 	    "\"{\\\"MessageId\\\":\\\"m1\\\"}\"}}");
 	is_int(tp_queue_send(tp, qurl, "retry me", 0, tpc_on_sent, &o, &id), 0, "send started");
-	ok(wait_count(1, 10000) == 0, "first attempt answered 503");
-	run_for(300);
+	ok(faultd_wait_count(&fd, loop, 1, 10000) == 0, "first attempt answered 503");
+	faultd_run_for(loop, 300);
 	is_int(o.calls, 0, "waiting for its retry");
 	is_int((int)tp_pending(tp), 1, "one operation pending");
 	is_int(tp_cancel(tp, id), 0, "canceled while waiting");
 	is_int(o.calls, 1, "callback once");
 	is_int(o.code, SM_ECANCELED, "SM_ECANCELED");
 	is_int((int)tp_pending(tp), 0, "the retry timer is gone");
-	run_for(500);
+	faultd_run_for(loop, 500);
 	is_int(faultd_count(&fd), 1, "no retry was sent");
 	is_int(o.calls, 1, "no second callback");
 	tp_destroy(tp);
@@ -366,7 +343,7 @@ test_aws_multipart(void)
 	    "\"default\":{\"status\":204}}");
 	is_int(tp_object_put_file(tp, "b", "k", bigfile, NULL, tpc_on_object, &o, &id), 0,
 	    "multipart upload started");
-	ok(wait_count(4, 10000) == 0, "created, three parts in flight");
+	ok(faultd_wait_count(&fd, loop, 4, 10000) == 0, "created, three parts in flight");
 	is_int(tp_cancel(tp, id), 0, "canceled mid-way");
 	is_int(o.calls, 1, "callback once");
 	is_int(o.code, SM_ECANCELED, "SM_ECANCELED");
@@ -396,7 +373,7 @@ test_aws_multipart_creating(void)
 	    "</InitiateMultipartUploadResult>\"}],\"default\":{\"status\":204}}");
 	is_int(tp_object_put_file(tp, "b", "k", bigfile, NULL, tpc_on_object, &o, &id), 0,
 	    "multipart upload started");
-	ok(wait_count(1, 10000) == 0, "CreateMultipartUpload sent");
+	ok(faultd_wait_count(&fd, loop, 1, 10000) == 0, "CreateMultipartUpload sent");
 	is_int(tp_cancel(tp, id), 0, "canceled before it was answered");
 	is_int(o.calls, 1, "callback once");
 	is_int(o.code, SM_ECANCELED, "SM_ECANCELED");
@@ -421,9 +398,9 @@ test_aws_destroy_after_cancel(void)
 	faultd_script(&fd, "{\"steps\":[" INIT_OK "],\"default\":" HANG "}");
 	is_int(tp_object_put_file(tp, "b", "k", bigfile, NULL, tpc_on_object, &o, &id), 0,
 	    "multipart upload started");
-	ok(wait_count(4, 10000) == 0, "parts in flight");
+	ok(faultd_wait_count(&fd, loop, 4, 10000) == 0, "parts in flight");
 	is_int(tp_cancel(tp, id), 0, "canceled");
-	ok(wait_count(5, 10000) == 0, "the abort is in flight (and hangs)");
+	ok(faultd_wait_count(&fd, loop, 5, 10000) == 0, "the abort is in flight (and hangs)");
 	is_int((int)tp_pending(tp), 1, "pending: the abort");
 	tp_destroy(tp);
 	is_int(o.calls, 1, "the caller's callback ran once in all");
@@ -507,7 +484,7 @@ test_local(void)
 	snprintf(c.get_path, sizeof(c.get_path), "%s/lgot", tmpdir);
 	for (k = 0; k < NKINDS; k++)
 		cancel_one(&c, k, &outs[k], 0);
-	run_for(200);
+	faultd_run_for(loop, 200);
 	for (k = 0; k < NKINDS; k++)
 		if (outs[k].calls != 1)
 			break;
@@ -524,7 +501,7 @@ test_local(void)
 	/* a long poll, released */
 	is_int(tp_queue_receive(e.tp, qurl, 1, 20, 30, tpc_on_recv, &lp, &id), 0,
 	    "local: long poll started");
-	run_for(300);
+	faultd_run_for(loop, 300);
 	is_int(lp.calls, 0, "local: the long poll waits");
 	is_int(tp_cancel(e.tp, id), 0, "local: long poll canceled");
 	is_int(lp.calls, 1, "local: its callback ran once");
@@ -533,7 +510,7 @@ test_local(void)
 	is_int(run_op(e.tp, &o, tp_queue_send(e.tp, qurl, "after", 0, tpc_on_sent, &o, NULL)),
 	    0, "local: send after the cancel");
 	tpc_reset(&o);
-	run_for(200);
+	faultd_run_for(loop, 200);
 	is_int(lp.calls, 1, "local: the canceled poll did not wake");
 	is_int(run_op(e.tp, &o, tp_queue_receive(e.tp, qurl, 1, 0, 30, tpc_on_recv, &o, NULL)),
 	    0, "local: receive");

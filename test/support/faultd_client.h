@@ -9,6 +9,7 @@
  *   faultd_count(&fd);          // scripted requests served
  *   json_t *log = faultd_log(&fd);  // the requests it saw (json_decref)
  *   faultd_log_count(log, "DELETE", "uploadId=");  // how many matched
+ *   faultd_wait_count(&fd, loop, 2, 10000);  // run a loop until 2 were served
  *   faultd_stop(&fd);
  *
  * The server lives as long as the pipe to its stdin: it ends when we call
@@ -26,6 +27,8 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "sm_loop.h"
 
 struct faultd {
 	pid_t pid;
@@ -187,6 +190,31 @@ faultd_aws_env(const struct faultd *f, const char *secret)
 	unsetenv("AWS_PROFILE");
 	unsetenv("AWS_MAX_ATTEMPTS");
 	unsetenv("AWS_SESSION_TOKEN");
+}
+
+/* Run `loop` for `ms` milliseconds (requests to faultd move meanwhile). */
+__attribute__((unused)) static void
+faultd_run_for(struct sm_loop *loop, int ms)
+{
+	uint64_t until = sm_time_mono_ms() + (uint64_t)ms;
+
+	while (sm_time_mono_ms() < until)
+		sm_loop_run_once(loop, 20);
+}
+
+/* Run `loop` until faultd has served `n` requests: 0 if it did within
+ * `ms` milliseconds, else -1. */
+__attribute__((unused)) static int
+faultd_wait_count(struct faultd *f, struct sm_loop *loop, int n, int ms)
+{
+	uint64_t until = sm_time_mono_ms() + (uint64_t)ms;
+
+	while (sm_time_mono_ms() < until) {
+		sm_loop_run_once(loop, 20);
+		if (faultd_count(f) >= n)
+			return 0;
+	}
+	return -1;
 }
 
 /*
