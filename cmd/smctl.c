@@ -343,14 +343,14 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		{ "option", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *state_dir = NULL, *inst_id = "sim", *config_file = NULL;
+	const char *inst_id = "sim";
 	struct rt *rt = NULL;
 	struct rt_config cfg;
 	struct sim_event *events = NULL;
 	struct sim_action *actions = NULL;
 	struct sm_action_def *defs = NULL;
-	char **copts = NULL;
-	size_t nevents = 0, nactions = 0, ncopts = 0, i;
+	struct smctl_config_args cargs = { 0 };
+	size_t nevents = 0, nactions = 0, i;
 	json_t *task = NULL;
 	double timeout_s = 60;
 	struct sm_machine *m = NULL;
@@ -367,22 +367,11 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "he:t:T:qa:d:i:c:o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			state_dir = optarg;
-			break;
 		case 'c':
-			config_file = optarg;
-			break;
-		case 'o': {
-			char **nv = realloc(copts, (ncopts + 1) * sizeof(*nv));
-
-			if (!nv) {
-				fprintf(stderr, "%s simulate: out of memory\n", progname);
+		case 'o':
+			if (smctl_config_arg(cmd, &cargs, c, optarg) != 0)
 				goto out;
-			}
-			copts = nv;
-			copts[ncopts++] = optarg;
 			break;
-		}
 		case 'i':
 			inst_id = optarg;
 			if (!inst_id[0] || strlen(inst_id) > SM_ENGINE_ID_MAX) {
@@ -480,31 +469,10 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 	}
 
 	/* the daemon's configuration: defaults, file, SMD_* environment, -o, then -d */
-	sm_error_clear(&err);
-	if (rt_config_init(&cfg) != 0) {
-		fprintf(stderr, "%s simulate: out of memory\n", progname);
+	if ((status = smctl_config_load(cmd, &cfg, &cargs)) != 0)
 		goto out;
-	}
-	if (rt_config_load(&cfg, config_file, NULL, copts, ncopts, &err) != 0) {
-		fprintf(stderr, "%s simulate: the configuration is refused:\n%s\n", progname, err.msg);
-		status = EXIT_USAGE;
-		goto out;
-	}
-	if (state_dir) {
-		char *kv = NULL;
-
-		if (asprintf(&kv, "state_dir=%s", state_dir) < 0) {
-			fprintf(stderr, "%s simulate: out of memory\n", progname);
-			goto out;
-		}
-		rc = rt_config_set_option(&cfg, kv, &err);
-		free(kv);
-		if (rc != 0) {
-			status = smctl_usage_error(cmd, "--state-dir: %s", err.msg);
-			goto out;
-		}
-	}
-	persist = state_dir != NULL || (cfg.set & ((uint64_t)1 << RT_KEY_state_dir));
+	status = 1;
+	persist = smctl_config_has_state_dir(&cfg);
 
 	rc = sm_machine_load_file(argv[optind], NULL, &m, &diags);
 	sm_diags_print(&diags, stderr);
@@ -603,7 +571,7 @@ out:
 	}
 	free(actions);
 	free(defs);
-	free(copts);
+	smctl_config_args_free(&cargs);
 	json_decref(task);
 	return status;
 }
@@ -657,9 +625,10 @@ static const struct smctl_cmd commands[] = {
 	  "\n"
 	  "Exit status: 0 when a final state was reached, 1 otherwise.\n",
 	  cmd_simulate },
-	{ "inspect", "[--state-dir DIR] [--json] [--last N] ID",
-	  "show an instance: state, history, invocations, timers, errors",
-	  smctl_inspect_help, smctl_cmd_inspect },
+	{ "inspect", smctl_inspect_usage, smctl_inspect_summary, smctl_inspect_help,
+	  smctl_cmd_inspect },
+	{ "submit", smctl_submit_usage, smctl_submit_summary, smctl_submit_help,
+	  smctl_cmd_submit },
 	{ "replay", "[--state-dir DIR] [--from-start] [--no-wait] [--timeout S] [--config FILE] "
 	  "[-o KEY=VALUE]... [-v] TASK_ID", "run a failed task again, from the step that failed",
 	  smctl_replay_help, smctl_cmd_replay },
@@ -670,7 +639,10 @@ print_help(FILE *fp)
 {
 	size_t i;
 
-	fprintf(fp, "usage: %s COMMAND [ARGS...]\n       %s COMMAND --help\n\ncommands:\n",
+	fprintf(fp,
+	    "usage: %s [-c FILE] COMMAND [ARGS...]\n       %s COMMAND --help\n\n"
+	    "  -c, --config FILE  smd's configuration file, for the commands that read it\n"
+	    "\ncommands:\n",
 	    progname, progname);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
@@ -682,6 +654,25 @@ main(int argc, char **argv)
 	size_t i;
 
 	sm_log_init(stderr, SM_LOG_WARN, "smctl");
+	/* smctl -c FILE COMMAND ...: the configuration of every command */
+	while (argc > 1 &&
+	    (strcmp(argv[1], "-c") == 0 || strcmp(argv[1], "--config") == 0 ||
+	        strncmp(argv[1], "--config=", 9) == 0)) {
+		if (strncmp(argv[1], "--config=", 9) == 0) {
+			smctl_config_file = argv[1] + 9;
+			argc--;
+			argv++;
+			continue;
+		}
+		if (argc < 3) {
+			fprintf(stderr, "%s: %s wants a file\n", progname, argv[1]);
+			print_help(stderr);
+			return EXIT_USAGE;
+		}
+		smctl_config_file = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2) {
 		print_help(stderr);
 		return EXIT_USAGE;

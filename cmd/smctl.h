@@ -12,6 +12,8 @@
 #ifndef SMCTL_H
 #define SMCTL_H
 
+#include <stddef.h>
+
 #define SMCTL_EXIT_USAGE 2
 
 struct smctl_cmd {
@@ -29,9 +31,41 @@ int smctl_usage_error(const struct smctl_cmd *cmd, const char *fmt, const char *
 /* Print the usage line, summary and help on stdout. */
 void smctl_print_help(const struct smctl_cmd *cmd);
 
+/*
+ * smd's configuration (smctl_config.c).  `smctl -c FILE COMMAND` sets
+ * smctl_config_file; a command's own -c FILE wins over it.
+ *
+ * A command that reads it collects its options -c FILE, -d DIR and
+ * -o KEY=VALUE (repeatable) with smctl_config_arg(cmd, &args, c, optarg)
+ * (0, or 1 after saying "out of memory"), then calls smctl_config_load():
+ * rt_config_init, then rt_config_load of the file (args.file, else
+ * smctl_config_file, else none), the SMD_* environment and the -o
+ * arguments, then -d as -o state_dir=DIR applied last.  It returns 0, or
+ * the exit status after printing why on stderr (2 for a refused
+ * configuration or a bad state_dir, 1 out of memory); `cfg` must be freed
+ * (rt_config_free) either way, and `args` with smctl_config_args_free().
+ * smctl_config_has_state_dir(): 1 if a source other than the defaults (the
+ * file, SMD_STATE_DIR, -o, -d) gave state_dir.
+ */
+struct rt_config;
+struct smctl_config_args {
+	const char *file;      /* -c */
+	const char *state_dir; /* -d */
+	char **opts;           /* -o, in order */
+	size_t nopts;
+};
+extern const char *smctl_config_file;
+int smctl_config_arg(const struct smctl_cmd *cmd, struct smctl_config_args *args, int c, char *arg);
+void smctl_config_args_free(struct smctl_config_args *args);
+int smctl_config_load(
+    const struct smctl_cmd *cmd, struct rt_config *cfg, const struct smctl_config_args *args);
+int smctl_config_has_state_dir(const struct rt_config *cfg);
+
 /* Subcommands defined in other files of cmd/ (smctl_<name>.c). */
 int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv);
-extern const char smctl_inspect_help[];
+extern const char smctl_inspect_usage[], smctl_inspect_summary[], smctl_inspect_help[];
+int smctl_cmd_submit(const struct smctl_cmd *cmd, int argc, char **argv);
+extern const char smctl_submit_usage[], smctl_submit_summary[], smctl_submit_help[];
 int smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv);
 extern const char smctl_replay_help[];
 

@@ -1,37 +1,93 @@
 /*
- * smctl_inspect.c - `smctl inspect ID`: one instance as the store holds it
- * (state, every transition with time and cause, invocations, timers,
- * errors), read-only and without disturbing a running daemon (an LMDB read
- * transaction).  Formats: docs/engine.md.
+ * smctl_inspect.c - `smctl inspect ID`: everything the state directory
+ * knows about a task (ID a task id: every run the daemon's index lists) or
+ * about one instance (ID an instance id such as task-7): the message, its
+ * queue, the lifecycle state, every transition with its time, cause,
+ * action results and errors, the S3 keys, the cache, the tail of the
+ * spider's log.  Read-only and without the lock (sm_statedir reader, one
+ * LMDB read transaction), so it works while smd runs.  Formats:
+ * docs/engine.md (records), docs/daemon.md (task.scxml), docs/smctl.md.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
+#include "act_task.h"
+#include "rt_config.h"
 #include "sm_engine.h"
 #include "sm_err.h"
 #include "sm_record.h"
+#include "sm_statedir.h"
+#include "sm_text.h"
 #include "smctl.h"
+#include "smd.h"
+#include "smd_index.h"
 #include "store.h"
 
+/* The log tail reads at most this much of the end of a log. */
+#define LOG_TAIL_BYTES (64 * 1024)
+/* An action result or error in the text view is cut to this many bytes. */
+#define RESULT_TEXT_MAX 300
+/* task.scxml's wrapper state: the lifecycle states are its children. */
+#define TASK_WRAPPER "life"
+
+const char smctl_inspect_usage[] =
+    "[-c FILE] [-d DIR] [--server NAME] [--json] [--last N] [--log-lines N] TASK_ID|INSTANCE";
+const char smctl_inspect_summary[] =
+    "show a task: message, state, every transition, keys, cache, spider log";
 const char smctl_inspect_help[] =
-    "Shows an instance of the state directory's store: machine, status, active\n"
-    "states, task, invocations in flight (with attempt numbers), pending timers,\n"
-    "the datamodel and every history record (time, event, from -> to, actions\n"
-    "started, errors).  Read-only: safe while the daemon runs.\n"
+    "Shows what the state directory knows about a task: for each run of it, the\n"
+    "message as received, its queue, the lifecycle state (received, cache_lookup,\n"
+    "spawned, progressing, uploading; reported, failed or released once final)\n"
+    "with the active sub-states, the failure reason, the cache (hit or miss, cache\n"
+    "key, whose results were reused), the S3 keys, the machine, invocations in\n"
+    "flight, timers, the datamodel, every transition (time, event, from -> to,\n"
+    "actions started, action results and errors) and the tail of the spider's\n"
+    "log while its work directory is there.  Read-only and without the lock:\n"
+    "safe while smd runs.\n"
     "\n"
-    "ID is an instance id, or a key of the store's index (e.g. a task id) that\n"
-    "names one.\n"
+    "TASK_ID is the task_id of a message: every run of it is shown, oldest\n"
+    "first (a message delivered again after smd released it, or the same\n"
+    "task_id sent twice, is a second run).  An instance id (task-7, or an id\n"
+    "given to 'smctl simulate --id') shows that run alone.\n"
     "\n"
-    "  -d, --state-dir DIR   the daemon's state directory (default: $SMD_STATE_DIR)\n"
-    "  -j, --json            one JSON object {\"instance\": ..., \"history\": [...]}\n"
-    "  -n, --last N          only the last N history records\n"
+    "  -c, --config FILE     smd's configuration file (its state_dir)\n"
+    "  -d, --state-dir DIR   the state directory (wins over the configuration;\n"
+    "                        without -d, -c or SMD_STATE_DIR: a usage error)\n"
+    "  -s, --server NAME     only the runs whose message has server_name NAME\n"
+    "  -j, --json            one JSON object (docs/smctl.md): task_id, server_name,\n"
+    "                        instance_id, state, final, history, keys, cache, logs,\n"
+    "                        ... of the latest run, and \"runs\": every run\n"
+    "  -n, --last N          only the last N history records of each run\n"
+    "  -l, --log-lines N     lines of each spider log to show (default 20)\n"
     "\n"
-    "Exit status: 0 shown, 1 not found or unreadable, 2 usage error.\n";
+    "Exit status: 0 shown; 1 no such task or instance (or none from --server),\n"
+    "a missing or damaged state directory, or a run whose record cannot be read\n"
+    "(the others are still shown); 2 usage error or a refused configuration.\n";
+
+struct insp {
+	const char *id;     /* as given */
+	const char *server; /* --server or NULL */
+	long last;          /* --last or -1 */
+	long log_lines;
+	struct sm_statedir *sd;
+	struct store_txn *txn;
+	json_t *runs; /* views, oldest first */
+	char **ids;   /* the runs' instance ids (index order) */
+	size_t nids;
+	int bad; /* a run could not be read */
+	int oom;
+};
+
+/* ---- reading ---------------------------------------------------------------- */
 
 static void
 fmt_time(json_int_t ms, char *buf, size_t size)
@@ -43,9 +99,368 @@ fmt_time(json_int_t ms, char *buf, size_t size)
 		snprintf(buf, size, "-");
 		return;
 	}
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
+
+/* A JSON string of the `n` bytes at `s`, invalid UTF-8 replaced by U+FFFD. */
+static json_t *
+json_text(const char *s, size_t n)
+{
+	char *buf = malloc(n * 3 + 1);
+	size_t i = 0, o = 0;
+	json_t *j;
+
+	if (!buf)
+		return NULL;
+	while (i < n) {
+		size_t l = sm_utf8_seq((const unsigned char *)s + i, n - i);
+
+		if (l == 0) {
+			memcpy(buf + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(buf + o, s + i, l);
+		o += l;
+		i += l;
+	}
+	j = json_stringn(buf, o);
+	free(buf);
+	return j;
+}
+
+/*
+ * The last `max` lines of the spider log `path` (of its last
+ * LOG_TAIL_BYTES): {"file", "path", "lines": [...]} or {"file", "path",
+ * "error"}; NULL when the file is not there.
+ */
+static json_t *
+log_tail(const char *file, const char *path, long max)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	json_t *v = json_pack("{s:s,s:s}", "file", file, "path", path), *lines;
+	struct stat sb;
+	char *buf = NULL;
+	size_t len = 0, i = 0;
+	ssize_t r;
+	int cut;
+
+	if (!v || (fd < 0 && errno == ENOENT)) {
+		if (fd >= 0)
+			close(fd);
+		json_decref(v);
+		return NULL;
+	}
+	if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		json_object_set_new(
+		    v, "error", json_string(fd < 0 ? strerror(errno) : "not a regular file"));
+		if (fd >= 0)
+			close(fd);
+		return v;
+	}
+	cut = sb.st_size > LOG_TAIL_BYTES && lseek(fd, sb.st_size - LOG_TAIL_BYTES, SEEK_SET) >= 0;
+	buf = malloc(LOG_TAIL_BYTES);
+	while (buf && len < LOG_TAIL_BYTES && (r = read(fd, buf + len, LOG_TAIL_BYTES - len)) > 0)
+		len += (size_t)r;
+	close(fd);
+	lines = json_array();
+	if (!buf || !lines) {
+		free(buf);
+		json_decref(lines);
+		json_decref(v);
+		return NULL;
+	}
+	if (cut) { /* the first line is a piece of one */
+		char *nl = memchr(buf, '\n', len);
+
+		i = nl ? (size_t)(nl - buf) + 1 : len;
+	}
+	while (i < len) {
+		char *nl = memchr(buf + i, '\n', len - i);
+		size_t e = nl ? (size_t)(nl - buf) : len;
+
+		json_array_append_new(lines, json_text(buf + i, e - i));
+		i = e + 1;
+	}
+	while (json_array_size(lines) > (size_t)max)
+		json_array_remove(lines, 0);
+	json_object_set_new(v, "lines", lines);
+	free(buf);
+	return v;
+}
+
+/* One history record (unreadable ones are shown as such). */
+static int
+add_history(void *arg, uint64_t seq, json_t *rec)
+{
+	(void)seq;
+	json_array_append_new(
+	    arg, rec ? json_incref(rec) : json_pack("{s:s}", "kind", "unreadable"));
+	return 0;
+}
+
+static json_t *
+get_path(json_t *j, const char *a, const char *b)
+{
+	return json_object_get(json_object_get(j, a), b);
+}
+
+/* The lifecycle state and its sub-states, from the active configuration. */
+static void
+lifecycle(json_t *inst, json_t *view)
+{
+	json_t *config = get_path(inst, "session", "config"), *sub = json_array(), *v;
+	const char *final = json_string_value(json_object_get(inst, "final"));
+	const char *state = NULL;
+	size_t i;
+
+	json_array_foreach(config, i, v)
+	{
+		const char *s = json_string_value(v);
+
+		if (!s || (i == 0 && strcmp(s, TASK_WRAPPER) == 0 && json_array_size(config) > 1))
+			continue;
+		if (!state)
+			state = s;
+		else if (sub)
+			json_array_append(sub, v);
+	}
+	json_object_set_new(view, "state",
+	    final     ? json_string(final) :
+	        state ? json_string(state) :
+	                json_null());
+	json_object_set_new(view, "final", json_boolean(final != NULL));
+	json_object_set_new(view, "sub_states", sub ? sub : json_array());
+}
+
+/* The last history record whose event is `a` or `b`, or NULL. */
+static json_t *
+last_event(json_t *hist, const char *a, const char *b)
+{
+	for (size_t i = json_array_size(hist); i-- > 0;) {
+		const char *n = json_string_value(
+		    json_object_get(json_object_get(json_array_get(hist, i), "event"), "name"));
+
+		if (n && (strcmp(n, a) == 0 || strcmp(n, b) == 0))
+			return json_array_get(hist, i);
+	}
+	return NULL;
+}
+
+/*
+ * The cache as the task met it: {"key", "lookup" (it looks up at all),
+ * "save", "result": "hit" | "miss" | "error" (a failed lookup crawls) |
+ * "skipped" | "pending", "hit", "source": the name of the task whose
+ * results it reused}.  `hist` is the whole history (task.scxml's invoke
+ * `lookup`).
+ */
+static json_t *
+cache_view(json_t *dm, json_t *hist)
+{
+	json_t *job = json_object_get(dm, "job");
+	json_t *cached = json_object_get(dm, "cached");
+	json_t *key = json_object_get(job, "cache_key");
+	json_t *ev =
+	    json_object_get(last_event(hist, "done.invoke.lookup", "error.invoke.lookup"), "event");
+	const char *result = "pending";
+
+	if (!json_is_object(job) || !json_is_string(key))
+		return json_null();
+	if (json_is_string(cached))
+		result = "hit";
+	else if (!json_is_true(json_object_get(job, "cache_get")))
+		result = "skipped";
+	else if (ev)
+		result = strncmp(json_string_value(json_object_get(ev, "name")), "error.", 6) == 0 ?
+		    "error" :
+		    "miss";
+	return json_pack("{s:O,s:b,s:b,s:s,s:b,s:O}", "key", key, "lookup",
+	    json_is_true(json_object_get(job, "cache_get")), "save",
+	    json_is_true(json_object_get(job, "cache_save")), "result", result, "hit",
+	    json_is_string(cached), "source", json_is_string(cached) ? cached : json_null());
+}
+
+/*
+ * The view of one run: what the text and the JSON output show.  `inst` is
+ * the instance record, or NULL for an index row without one (`why`).
+ */
+static json_t *
+run_view(struct insp *in, const char *id, json_t *inst, const char *why)
+{
+	json_t *view = json_object(), *task, *dm, *hist, *logs, *v;
+	const char *body;
+	int64_t task_id;
+	char server[ACT_SERVER_MAX + 1];
+
+	if (!view)
+		return NULL;
+	json_object_set_new(view, "instance_id", json_string(id));
+	if (!inst) {
+		json_object_set_new(view, "state", json_null());
+		json_object_set_new(view, "final", json_false());
+		json_object_set_new(view, "error", json_string(why));
+		json_object_set_new(view, "history", json_array());
+		json_object_set_new(view, "keys", json_object());
+		return view;
+	}
+	task = json_object_get(inst, "task");
+	dm = get_path(inst, "session", "datamodel");
+	body = json_string_value(json_object_get(task, "body"));
+	if (body &&
+	    act_task_peek(body, json_string_length(json_object_get(task, "body")), &task_id, server,
+	        sizeof(server)) == 0) {
+		json_object_set_new(view, "task_id", json_integer((json_int_t)task_id));
+		json_object_set_new(view, "server_name", json_string(server));
+	} else {
+		json_object_set_new(view, "task_id", json_null());
+		json_object_set_new(view, "server_name", json_null());
+	}
+	lifecycle(inst, view);
+	json_object_set(view, "status", json_object_get(inst, "status") ?: json_null());
+	json_object_set(view, "reason", json_object_get(dm, "reason") ?: json_null());
+	json_object_set(view, "engine_error", json_object_get(inst, "error") ?: json_null());
+	json_object_set(view, "message", body ? json_object_get(task, "body") : json_null());
+	json_object_set(view, "message_id", json_object_get(task, "message_id") ?: json_null());
+	json_object_set(view, "queue", json_object_get(task, "queue") ?: json_null());
+	json_object_set(
+	    view, "receive_count", json_object_get(task, "receive_count") ?: json_null());
+	json_object_set(view, "received_ms", json_object_get(task, "received_ms") ?: json_null());
+	json_object_set(view, "created_ms", json_object_get(inst, "created") ?: json_null());
+	json_object_set(view, "updated_ms", json_object_get(inst, "updated") ?: json_null());
+	json_object_set(view, "machine_name", json_object_get(inst, "machine_name") ?: json_null());
+	json_object_set(view, "machine", json_object_get(inst, "machine") ?: json_null());
+	hist = json_array();
+	if (hist)
+		smr_history_each(in->txn, id, add_history, hist);
+	/* the keys uploaded or served from the cache, else the names the task's
+	 * outputs get (SPEC 4; a failed task uploads its log only) */
+	v = json_object_get(dm, "keys");
+	json_object_set_new(view, "keys_state",
+	    json_string(!json_is_object(v)                        ? "named" :
+	            json_is_string(json_object_get(dm, "cached")) ? "cached" :
+	                                                            "uploaded"));
+	if (!json_is_object(v))
+		v = get_path(dm, "job", "keys");
+	json_object_set_new(view, "keys", json_is_object(v) ? json_incref(v) : json_object());
+	json_object_set_new(view, "cache", cache_view(dm, hist));
+	/* the spider logs, while the work directory is there */
+	logs = json_array();
+	if (logs && in->sd) {
+		static const char *const files[] = { SMD_SPIDER_MAIN SMD_SPIDER_LOG,
+			SMD_SPIDER_BSR SMD_SPIDER_LOG };
+		char *work = NULL;
+
+		if (sm_statedir_work_dir(in->sd, id, 0, &work, NULL) == 0) {
+			for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+				char *path = NULL;
+				json_t *t;
+
+				if (asprintf(&path, "%s/%s", work, files[i]) < 0)
+					break;
+				if ((t = log_tail(files[i], path, in->log_lines)) != NULL)
+					json_array_append_new(logs, t);
+				free(path);
+			}
+		}
+		free(work);
+	}
+	json_object_set_new(view, "logs", logs ? logs : json_array());
+	if (hist && in->last >= 0)
+		while (json_array_size(hist) > (size_t)in->last)
+			json_array_remove(hist, 0);
+	json_object_set_new(view, "history", hist ? hist : json_array());
+	json_object_set(view, "instance", inst);
+	return view;
+}
+
+/* Read the record of run `id` and add its view (unless --server leaves it out). */
+static void
+add_run(struct insp *in, const char *id)
+{
+	struct sm_error err;
+	json_t *inst = NULL, *view;
+	char why[SM_ERROR_MSG_MAX + 160];
+	int rc;
+
+	sm_error_clear(&err);
+	rc = smr_instance_get(in->txn, id, &inst, &err);
+	if (rc == SM_ENOTFOUND)
+		snprintf(why, sizeof(why),
+		    "no instance record yet: the index row committed, the "
+		    "start did not (smd starts it when the message comes back)");
+	else if (rc == SM_EVERSION)
+		snprintf(why, sizeof(why), "the record %s: use the smctl of the smd that wrote it",
+		    err.msg);
+	else if (rc != 0)
+		snprintf(why, sizeof(why),
+		    "the record %s: the store is damaged or from another "
+		    "version",
+		    err.msg);
+	if (rc != 0 && rc != SM_ENOTFOUND) {
+		fprintf(stderr, "%s inspect: run '%s': %s\n", smctl_progname, id, why);
+		in->bad = 1;
+	}
+	view = run_view(in, id, rc == 0 ? inst : NULL, why);
+	json_decref(inst);
+	if (!view) {
+		in->oom = 1;
+		return;
+	}
+	if (in->server &&
+	    !(json_is_string(json_object_get(view, "server_name")) &&
+	        strcmp(json_string_value(json_object_get(view, "server_name")), in->server) == 0)) {
+		json_decref(view);
+		return;
+	}
+	json_array_append_new(in->runs, view);
+}
+
+static int
+collect_id(void *arg, const char *instance)
+{
+	struct insp *in = arg;
+	char **v;
+
+	if (!instance) {
+		fprintf(stderr,
+		    "%s inspect: task %s: an index row does not name an instance: the "
+		    "store is damaged\n",
+		    smctl_progname, in->id);
+		in->bad = 1;
+		return 0;
+	}
+	v = realloc(in->ids, (in->nids + 1) * sizeof(*v));
+	if (!v || !(v[in->nids] = strdup(instance))) {
+		if (v)
+			in->ids = v;
+		in->oom = 1;
+		return 1;
+	}
+	in->ids = v;
+	in->nids++;
+	return 0;
+}
+
+/* A task id: decimal digits, 0 .. 2^63-1. */
+static int
+parse_task_id(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ---- the text view ------------------------------------------------------------ */
 
 static void
 print_list(json_t *a, FILE *out)
@@ -58,7 +473,7 @@ print_list(json_t *a, FILE *out)
 		return;
 	}
 	json_array_foreach(a, i, v)
-		fprintf(out, "%s%s", i ? " " : "", json_is_string(v) ? json_string_value(v) : "?");
+	    fprintf(out, "%s%s", i ? " " : "", json_is_string(v) ? json_string_value(v) : "?");
 }
 
 static void
@@ -70,8 +485,94 @@ print_compact(const char *label, json_t *v, FILE *out)
 	free(t);
 }
 
+/* `v` as compact JSON cut to RESULT_TEXT_MAX bytes. */
 static void
-print_text(json_t *inst, json_t *hist, FILE *out)
+print_cut(json_t *v, FILE *out)
+{
+	char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+	size_t n = t ? strlen(t) : 0;
+
+	if (n > RESULT_TEXT_MAX)
+		fprintf(out, "%.*s... (%zu bytes)", RESULT_TEXT_MAX, t, n);
+	else
+		fputs(t ? t : "?", out);
+	free(t);
+}
+
+static const char *
+str(json_t *view, const char *key)
+{
+	return json_string_value(json_object_get(view, key));
+}
+
+/* The task part: who sent it, its state, message, cache and keys. */
+static void
+print_task(json_t *view, FILE *out)
+{
+	json_t *cache = json_object_get(view, "cache"), *v;
+	const char *key;
+	char t1[96];
+
+	if (json_is_integer(json_object_get(view, "task_id")))
+		fprintf(out, "%-12s %lld from %s\n", "task",
+		    (long long)json_integer_value(json_object_get(view, "task_id")),
+		    str(view, "server_name"));
+	if (!json_object_get(view, "instance")) {
+		fprintf(out, "%-12s %s\n%-12s %s\n", "instance", str(view, "instance_id"), "error",
+		    str(view, "error"));
+		return;
+	}
+	fprintf(out, "%-12s %s", "state", str(view, "state") ?: "?");
+	if (json_is_true(json_object_get(view, "final")))
+		fputs(" (final)", out);
+	else if (json_array_size(json_object_get(view, "sub_states"))) {
+		fputs(": ", out);
+		print_list(json_object_get(view, "sub_states"), out);
+	}
+	fputc('\n', out);
+	if (str(view, "reason"))
+		fprintf(out, "%-12s %s\n", "reason", str(view, "reason"));
+	if (!str(view, "message"))
+		return;
+	fprintf(out, "%-12s %s\n", "message", str(view, "message"));
+	fmt_time(json_integer_value(json_object_get(view, "received_ms")), t1, sizeof(t1));
+	fprintf(out, "%-12s %s, message %s, received %s (receive %lld)\n", "queue",
+	    str(view, "queue") ?: "?", str(view, "message_id") ?: "?", t1,
+	    (long long)json_integer_value(json_object_get(view, "receive_count")));
+	if (json_is_object(cache)) {
+		const char *r = str(cache, "result");
+
+		fprintf(out, "%-12s ", "cache");
+		if (strcmp(r, "hit") == 0)
+			fprintf(out, "hit: served the results of %s", str(cache, "source"));
+		else if (strcmp(r, "skipped") == 0)
+			fputs("not looked up (sqs_cache_get_ignore or forced_task)", out);
+		else if (strcmp(r, "error") == 0)
+			fputs("the lookup failed: crawled instead", out);
+		else
+			fputs(strcmp(r, "miss") == 0 ? "miss" : "not looked up yet", out);
+		fprintf(out, "; cache key %s%s\n", str(cache, "key"),
+		    json_is_true(json_object_get(cache, "save")) ? "" : "; results not saved");
+	}
+	if (json_object_size(json_object_get(view, "keys")))
+		fprintf(out, "%-12s %s\n", "keys",
+		    strcmp(str(view, "keys_state"), "uploaded") == 0 ?
+		        "uploaded to the bucket:" :
+		        strcmp(str(view, "keys_state"), "cached") == 0 ?
+		        "served from the cache:" :
+		        "the names of the outputs (not uploaded, or only "
+		        "the log of a failed task):");
+	json_object_foreach(json_object_get(view, "keys"), key, v)
+	{
+		char label[64];
+
+		snprintf(label, sizeof(label), "  %s", key);
+		fprintf(out, "%-30s %s\n", label, json_string_value(v) ?: "?");
+	}
+}
+
+static void
+print_instance(json_t *inst, FILE *out)
 {
 	json_t *sess = json_object_get(inst, "session"), *v, *dm;
 	const char *key;
@@ -83,15 +584,18 @@ print_text(json_t *inst, json_t *hist, FILE *out)
 	    json_string_value(json_object_get(inst, "machine_name")) ?: "?",
 	    json_string_value(json_object_get(inst, "machine")) ?: "?",
 	    json_string_value(json_object_get(inst, "machine_path")) ?: "");
-	fprintf(out, "%-12s %s", "status", json_string_value(json_object_get(inst, "status")) ?: "?");
+	fprintf(
+	    out, "%-12s %s", "status", json_string_value(json_object_get(inst, "status")) ?: "?");
 	if (json_is_string(json_object_get(inst, "final")))
-		fprintf(out, " (final state '%s')", json_string_value(json_object_get(inst, "final")));
+		fprintf(
+		    out, " (final state '%s')", json_string_value(json_object_get(inst, "final")));
 	else if (json_is_string(json_object_get(sess, "final")) == 0 &&
 	    strcmp(json_string_value(json_object_get(inst, "status")) ?: "", "done") == 0)
 		fputs(" (stopped without reaching a final state)", out);
 	fputc('\n', out);
 	if (json_is_string(json_object_get(inst, "error")))
-		fprintf(out, "%-12s %s\n", "error", json_string_value(json_object_get(inst, "error")));
+		fprintf(
+		    out, "%-12s %s\n", "error", json_string_value(json_object_get(inst, "error")));
 	fmt_time(json_integer_value(json_object_get(inst, "created")), t1, sizeof(t1));
 	fmt_time(json_integer_value(json_object_get(inst, "updated")), t2, sizeof(t2));
 	fprintf(out, "%-12s %s, updated %s\n", "created", t1, t2);
@@ -100,18 +604,20 @@ print_text(json_t *inst, json_t *hist, FILE *out)
 	fputc('\n', out);
 	print_compact("task", json_object_get(inst, "task"), out);
 	json_array_foreach(json_object_get(sess, "invocations"), i, v)
-		fprintf(out, "%-12s %s in state '%s', attempt %lld\n", i ? "" : "invocations",
-		    json_string_value(json_object_get(v, "id")) ?: "?",
-		    json_string_value(json_object_get(v, "state")) ?: "?",
-		    (long long)json_integer_value(json_object_get(v, "attempt")));
-	json_array_foreach(json_object_get(inst, "timers"), i, v) {
+	    fprintf(out, "%-12s %s in state '%s', attempt %lld\n", i ? "" : "invocations",
+	        json_string_value(json_object_get(v, "id")) ?: "?",
+	        json_string_value(json_object_get(v, "state")) ?: "?",
+	        (long long)json_integer_value(json_object_get(v, "attempt")));
+	json_array_foreach(json_object_get(inst, "timers"), i, v)
+	{
 		fmt_time(json_integer_value(json_object_get(v, "due")), t1, sizeof(t1));
 		fprintf(out, "%-12s %s due %s\n", i ? "" : "timers",
 		    json_string_value(json_object_get(v, "id")) ?: "?", t1);
 	}
 	dm = json_object_get(sess, "datamodel");
 	if (json_is_object(dm)) {
-		json_object_foreach(dm, key, v) {
+		json_object_foreach(dm, key, v)
+		{
 			char label[64];
 
 			if (strcmp(key, "task") == 0 || strcmp(key, "_event") == 0)
@@ -120,60 +626,139 @@ print_text(json_t *inst, json_t *hist, FILE *out)
 			print_compact(label, v, out);
 		}
 	}
+}
+
+static void
+print_history(json_t *hist, FILE *out)
+{
+	char t1[96];
+	size_t i;
+	json_t *v;
+
 	fprintf(out, "history (%zu record%s):\n", json_array_size(hist),
 	    json_array_size(hist) == 1 ? "" : "s");
-	json_array_foreach(hist, i, v) {
+	json_array_foreach(hist, i, v)
+	{
 		json_t *ev = json_object_get(v, "event"), *a, *e;
 		const char *kind = json_string_value(json_object_get(v, "kind")) ?: "?";
+		const char *name = json_string_value(json_object_get(ev, "name")) ?: "?";
 		size_t k;
 
 		fmt_time(json_integer_value(json_object_get(v, "time")), t1, sizeof(t1));
-		fprintf(out, "  #%lld %s ", (long long)json_integer_value(json_object_get(v, "seq")), t1);
-		if (strcmp(kind, "start") == 0 || strcmp(kind, "fail") == 0)
+		fprintf(out, "  #%lld %s ",
+		    (long long)json_integer_value(json_object_get(v, "seq")), t1);
+		if (strcmp(kind, "start") == 0 || strcmp(kind, "fail") == 0 ||
+		    strcmp(kind, "unreadable") == 0)
 			fputs(kind, out);
 		else
-			fprintf(out, "%s%s", strcmp(kind, "retry") == 0 ? "retry after " : "",
-			    json_string_value(json_object_get(ev, "name")) ?: "?");
+			fprintf(
+			    out, "%s%s", strcmp(kind, "retry") == 0 ? "retry after " : "", name);
 		fputs(": ", out);
 		print_list(json_object_get(v, "from"), out);
 		fputs(" -> ", out);
 		print_list(json_object_get(v, "to"), out);
 		json_array_foreach(json_object_get(v, "actions"), k, a)
-			fprintf(out, "%s%s %s", k ? ", " : "  [",
-			    strcmp(json_string_value(json_object_get(a, "type")) ?: "", "cancel") == 0 ?
-			    "cancel" : "start", json_string_value(json_object_get(a, "invokeid")) ?: "?");
+		    fprintf(out, "%s%s %s", k ? ", " : "  [",
+		        strcmp(json_string_value(json_object_get(a, "type")) ?: "", "cancel") == 0 ?
+		            "cancel" :
+		            "start",
+		        json_string_value(json_object_get(a, "invokeid")) ?: "?");
 		if (json_array_size(json_object_get(v, "actions")))
 			fputc(']', out);
 		if (strcmp(kind, "retry") == 0)
 			fprintf(out, "  (attempt %lld in %lld ms: %s)",
-			    (long long)json_integer_value(json_object_get(json_object_get(ev, "data"),
-			    "next_attempt")),
-			    (long long)json_integer_value(json_object_get(json_object_get(ev, "data"),
-			    "delay_ms")),
-			    json_string_value(json_object_get(json_object_get(ev, "data"), "message")) ?: "");
+			    (long long)json_integer_value(
+			        json_object_get(json_object_get(ev, "data"), "next_attempt")),
+			    (long long)json_integer_value(
+			        json_object_get(json_object_get(ev, "data"), "delay_ms")),
+			    json_string_value(json_object_get(json_object_get(ev, "data"), "message")) ?:
+			        "");
 		fputc('\n', out);
+		/* what the action answered: its result, or the error and its message */
+		if (strcmp(kind, "event") == 0 && strncmp(name, "done.invoke.", 12) == 0 &&
+		    json_object_get(ev, "data") && !json_is_null(json_object_get(ev, "data"))) {
+			fputs("      result: ", out);
+			print_cut(json_object_get(ev, "data"), out);
+			fputc('\n', out);
+		} else if (strcmp(kind, "event") == 0 && strncmp(name, "error.", 6) == 0) {
+			json_t *msg = json_object_get(json_object_get(ev, "data"), "message");
+
+			fprintf(out, "      error: %s", name);
+			if (json_is_string(msg))
+				fprintf(out, ": %s", json_string_value(msg));
+			fputc('\n', out);
+		}
 		json_array_foreach(json_object_get(v, "errors"), k, e)
-			fprintf(out, "      error: %s\n", json_string_value(e) ?: "?");
+		    fprintf(out, "      error: %s\n", json_string_value(e) ?: "?");
+	}
+}
+
+static void
+print_logs(json_t *logs, long max, FILE *out)
+{
+	size_t i, k;
+	json_t *l, *line;
+
+	json_array_foreach(logs, i, l)
+	{
+		if (str(l, "error")) {
+			fprintf(out, "log %s: cannot read %s: %s\n", str(l, "file"), str(l, "path"),
+			    str(l, "error"));
+			continue;
+		}
+		fprintf(out, "log %s (last %zu line%s of %s):\n", str(l, "file"),
+		    json_array_size(json_object_get(l, "lines")),
+		    json_array_size(json_object_get(l, "lines")) == 1 ? "" : "s", str(l, "path"));
+		json_array_foreach(json_object_get(l, "lines"), k, line)
+		    fprintf(out, "  %s\n", json_string_value(line));
+	}
+	if (json_array_size(logs) == 0 && max > 0)
+		fputs("log          (no spider log: the task has none, or its work directory is "
+		      "gone)\n",
+		    out);
+}
+
+static void
+print_runs(json_t *runs, long log_lines, FILE *out)
+{
+	size_t i;
+	json_t *view;
+
+	json_array_foreach(runs, i, view)
+	{
+		json_t *inst = json_object_get(view, "instance");
+
+		if (i)
+			fputc('\n', out);
+		if (json_array_size(runs) > 1)
+			fprintf(out, "== run %zu of %zu: %s\n", i + 1, json_array_size(runs),
+			    str(view, "instance_id"));
+		if (json_is_integer(json_object_get(view, "task_id")) || !inst)
+			print_task(view, out);
+		if (!inst)
+			continue;
+		print_instance(inst, out);
+		print_history(json_object_get(view, "history"), out);
+		if (json_is_integer(json_object_get(view, "task_id")))
+			print_logs(json_object_get(view, "logs"), log_lines, out);
 	}
 }
 
 /*
  * The text view, with control characters other than newline shown as \xNN:
- * ids, event names and messages come from the store (and from outside before
- * that) and must not drive the operator's terminal (escape sequences).
+ * ids, event names, messages and logs come from the store and from outside
+ * before that, and must not drive the operator's terminal.
  */
-static void
-print_safe(json_t *inst, json_t *hist, FILE *out)
+static int
+print_safe(json_t *runs, long log_lines, FILE *out)
 {
 	char *buf = NULL;
 	size_t len = 0, i;
 	FILE *mem = open_memstream(&buf, &len);
 
-	if (!mem) {
-		fprintf(stderr, "%s inspect: out of memory formatting the record\n", smctl_progname);
-		return;
-	}
-	print_text(inst, hist, mem);
+	if (!mem)
+		return SM_ENOMEM;
+	print_runs(runs, log_lines, mem);
 	fclose(mem);
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)buf[i];
@@ -184,15 +769,20 @@ print_safe(json_t *inst, json_t *hist, FILE *out)
 			fputc(c, out);
 	}
 	free(buf);
+	return 0;
 }
 
-/* One history record (unreadable ones are shown as such). */
+/* ---- the command --------------------------------------------------------------- */
+
 static int
-add_history(void *arg, uint64_t seq, json_t *rec)
+count_arg(const struct smctl_cmd *cmd, const char *opt, const char *arg, long *out)
 {
-	(void)seq;
-	json_array_append_new(arg, rec ? json_incref(rec) : json_pack("{s:s}", "kind",
-	    "unreadable"));
+	char *end;
+
+	errno = 0;
+	*out = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || *out < 0)
+		return smctl_usage_error(cmd, opt, arg);
 	return 0;
 }
 
@@ -201,107 +791,153 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 'd' },
+		{ "server", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "last", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 }
+		{ "log-lines", required_argument, NULL, 'l' },
+		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = getenv("SMD_STATE_DIR"), *id;
-	int c, as_json = 0, status = 1, rc;
-	long last = -1;
-	char *end, *idbuf = NULL;
+	struct smctl_config_args cargs = { 0 };
+	int c, as_json = 0, status = 1;
+	int64_t task_id;
 	struct store *st = NULL;
-	struct store_txn *txn = NULL;
 	struct store_options o;
+	struct rt_config cfg;
 	struct sm_error err;
-	const void *v;
-	size_t vl;
-	json_t *inst = NULL, *hist = NULL;
+	struct insp in;
+	json_t *inst = NULL;
 
+	memset(&in, 0, sizeof(in));
+	memset(&cfg, 0, sizeof(cfg));
+	in.last = -1;
+	in.log_lines = 20;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hd:jn:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hc:d:s:jn:l:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			smctl_print_help(cmd);
 			return 0;
+		case 'c':
 		case 'd':
-			dir = optarg;
+			smctl_config_arg(cmd, &cargs, c, optarg);
+			break;
+		case 's':
+			in.server = optarg;
 			break;
 		case 'j':
 			as_json = 1;
 			break;
 		case 'n':
-			last = strtol(optarg, &end, 10);
-			if (end == optarg || *end || last < 0)
-				return smctl_usage_error(cmd, "--last wants a count, not '%s'", optarg);
+			if ((status = count_arg(
+			         cmd, "--last wants a count, not '%s'", optarg, &in.last)) != 0)
+				return status;
+			break;
+		case 'l':
+			if ((status = count_arg(cmd, "--log-lines wants a count, not '%s'", optarg,
+			         &in.log_lines)) != 0)
+				return status;
 			break;
 		default:
 			return smctl_usage_error(cmd, "unknown option%s", "");
 		}
 	}
 	if (optind != argc - 1)
-		return smctl_usage_error(cmd, "give exactly one instance id%s", "");
-	if (!dir || !dir[0])
-		return smctl_usage_error(cmd, "no state directory: use --state-dir DIR or set "
-		    "SMD_STATE_DIR%s", "");
-	id = argv[optind];
-	store_options_init(&o);
-	o.read_only = 1;
+		return smctl_usage_error(cmd, "give exactly one task id or instance id%s", "");
+	in.id = argv[optind];
+	if ((status = smctl_config_load(cmd, &cfg, &cargs)) != 0)
+		goto out;
+	status = 1;
+	if (!smctl_config_has_state_dir(&cfg)) {
+		status = smctl_usage_error(cmd,
+		    "no state directory: use --state-dir DIR, -c FILE "
+		    "(its state_dir) or set SMD_STATE_DIR%s",
+		    "");
+		goto out;
+	}
+	/* a reader: no lock, nothing created, beside a running smd */
 	sm_error_clear(&err);
-	if (store_open(&st, dir, &o, &err) != 0 ||
-	    store_txn_begin(st, STORE_TXN_READ, &txn, &err) != 0) {
+	if (sm_statedir_open(&in.sd, cfg.state_dir, SM_STATEDIR_READ, &err) != 0) {
 		fprintf(stderr, "%s inspect: %s\n", smctl_progname, err.msg);
 		goto out;
 	}
-	rc = store_get(txn, STORE_T_INSTANCES, id, strlen(id), &v, &vl);
-	if (rc == SM_ENOTFOUND && store_get(txn, STORE_T_INDEX, id, strlen(id), &v, &vl) == 0) {
-		idbuf = strndup(v, vl);
-		if (idbuf && strlen(idbuf) == vl) {
-			id = idbuf;
-			rc = store_get(txn, STORE_T_INSTANCES, id, strlen(id), &v, &vl);
+	store_options_init(&o);
+	o.read_only = 1;
+	if (store_open(&st, sm_statedir_path(in.sd), &o, &err) != 0 ||
+	    store_txn_begin(st, STORE_TXN_READ, &in.txn, &err) != 0) {
+		fprintf(stderr, "%s inspect: %s\n", smctl_progname, err.msg);
+		goto out;
+	}
+	in.runs = json_array();
+	if (!in.runs)
+		goto oom;
+	/* an instance id, else a task id: every run of it */
+	if (smr_instance_get(in.txn, in.id, &inst, &err) != SM_ENOTFOUND) {
+		json_decref(inst);
+		collect_id(&in, in.id);
+	} else if (parse_task_id(in.id, &task_id) == 0) {
+		int rc = smd_index_task_runs(in.txn, task_id, collect_id, &in);
+
+		if (rc != 0) {
+			fprintf(stderr, "%s inspect: cannot read the index of '%s': %s\n",
+			    smctl_progname, cfg.state_dir, sm_strerror(rc));
+			goto out;
 		}
 	}
-	if (rc != 0) {
-		fprintf(stderr, "%s inspect: no instance '%s' in '%s' (%s): check the id, or list "
-		    "instances with the daemon's tools\n", smctl_progname, argv[optind], dir,
-		    sm_strerror(rc));
+	if (in.oom)
+		goto oom;
+	if (in.nids == 0) {
+		if (parse_task_id(in.id, &task_id) == 0)
+			fprintf(stderr,
+			    "%s inspect: no task %s in '%s': smd has not received a "
+			    "message with that task_id (check the id and the state directory)\n",
+			    smctl_progname, in.id, cfg.state_dir);
+		else
+			fprintf(stderr,
+			    "%s inspect: no instance '%s' in '%s': give a task id or an "
+			    "instance id such as task-7\n",
+			    smctl_progname, in.id, cfg.state_dir);
 		goto out;
 	}
-	sm_error_clear(&err);
-	rc = smr_instance_parse(id, strlen(id), v, vl, &inst, &err);
-	if (rc == SM_EVERSION) {
-		fprintf(stderr, "%s inspect: the record of '%s' %s: use the smctl of the smd that "
-		    "wrote it\n", smctl_progname, id, err.msg);
+	for (size_t i = 0; i < in.nids && !in.oom; i++)
+		add_run(&in, in.ids[i]);
+	if (in.oom)
+		goto oom;
+	if (json_array_size(in.runs) == 0) {
+		fprintf(stderr, "%s inspect: '%s' has %zu run(s), none from server '%s'\n",
+		    smctl_progname, in.id, in.nids, in.server);
 		goto out;
 	}
-	if (rc != 0) {
-		fprintf(stderr, "%s inspect: the record of '%s' %s: the store is damaged or from "
-		    "another version\n", smctl_progname, id, err.msg);
-		goto out;
-	}
-	hist = json_array();
-	smr_history_each(txn, id, add_history, hist);
-	if (last >= 0)
-		while (json_array_size(hist) > (size_t)last)
-			json_array_remove(hist, 0);
 	if (as_json) {
-		json_t *j = json_pack("{s:O,s:O}", "instance", inst, "history", hist);
-		char *t = j ? json_dumps(j, JSON_INDENT(2)) : NULL;
+		json_t *top = json_deep_copy(json_array_get(in.runs, json_array_size(in.runs) - 1));
+		char *t = NULL;
 
-		if (t)
-			puts(t);
+		if (!top || json_object_set(top, "runs", in.runs) != 0 ||
+		    !(t = json_dumps(top, JSON_INDENT(2)))) {
+			json_decref(top);
+			goto oom;
+		}
+		puts(t);
 		free(t);
-		json_decref(j);
-	} else {
-		print_safe(inst, hist, stdout);
+		json_decref(top);
+	} else if (print_safe(in.runs, in.log_lines, stdout) != 0) {
+		goto oom;
 	}
-	status = fflush(stdout) == 0 ? 0 : 1;
+	status = fflush(stdout) == 0 && !in.bad ? 0 : 1;
+	goto out;
+oom:
+	fprintf(stderr, "%s inspect: out of memory\n", smctl_progname);
+	status = 1;
 out:
-	if (txn)
-		store_txn_abort(txn);
+	if (in.txn)
+		store_txn_abort(in.txn);
 	store_close(st);
-	json_decref(inst);
-	json_decref(hist);
-	free(idbuf);
+	sm_statedir_close(in.sd);
+	rt_config_free(&cfg);
+	json_decref(in.runs);
+	for (size_t i = 0; i < in.nids; i++)
+		free(in.ids[i]);
+	free(in.ids);
 	return status;
 }

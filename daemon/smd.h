@@ -22,6 +22,17 @@
 
 #include "sm_err.h"
 
+/*
+ * A task's spider files, in its work directory <state_dir>/work/<instance>
+ * (smd_spider.c; docs/spider.md): <SMD_SPIDER_MAIN>.log and .jl for the
+ * crawl, <SMD_SPIDER_BSR>.log and .jl for the best-seller crawl.  `smctl
+ * inspect` shows the tail of the logs.
+ */
+#define SMD_SPIDER_MAIN "main"
+#define SMD_SPIDER_BSR "bsr"
+#define SMD_SPIDER_LOG ".log"
+#define SMD_SPIDER_JL ".jl"
+
 struct smd_options {
 	const char *config_file;    /* re-read on SIGHUP; NULL: none */
 	char *const *opts;          /* the -o key=value arguments, re-applied */

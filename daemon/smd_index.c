@@ -152,17 +152,6 @@ run_one(void *arg, const void *k, size_t kl, const char *id)
 }
 
 int
-smd_index_task_runs(
-    struct store *st, int64_t task_id, int (*fn)(void *arg, const char *instance), void *arg)
-{
-	struct run_args a = { fn, arg };
-	struct store_key k;
-
-	task_key(&k, task_id);
-	return each_row(st, &k, run_one, &a);
-}
-
-int
 smd_index_each_run(struct store *st, int (*fn)(void *arg, const char *instance), void *arg)
 {
 	struct run_args a = { fn, arg };
@@ -206,4 +195,28 @@ smd_index_each_msg(
 	store_key_add_str(&prefix, KIND_MSG);
 	a.plen = prefix.len;
 	return each_row(st, &prefix, msg_one, &a);
+}
+
+int
+smd_index_task_runs(
+    struct store_txn *txn, int64_t task_id, int (*fn)(void *arg, const char *instance), void *arg)
+{
+	struct store_key prefix;
+	struct store_cursor *cur;
+	const void *k, *v;
+	size_t kl, vl;
+	int rc;
+
+	task_key(&prefix, task_id);
+	if ((rc = store_cursor_open(txn, STORE_T_INDEX, &cur)) != 0)
+		return rc;
+	for (rc = store_cursor_seek_prefix(cur, prefix.buf, prefix.len, &k, &kl, &v, &vl); rc == 0;
+	     rc = store_cursor_next_prefix(cur, &k, &kl, &v, &vl)) {
+		char id[SMD_INDEX_ID_SIZE];
+
+		if (fn(arg, copy_id(v, vl, id) == 0 ? id : NULL) != 0)
+			break;
+	}
+	store_cursor_close(cur);
+	return rc == SM_ENOTFOUND ? 0 : rc;
 }

@@ -24,6 +24,7 @@
 #include "sm_err.h"
 
 struct store;
+struct store_txn;
 
 /* Room for an instance id. */
 #define SMD_INDEX_ID_SIZE (SM_ENGINE_ID_MAX + 1)
@@ -46,13 +47,20 @@ int smd_index_new(struct store *st, const char *message_id, int64_t task_id,
 int smd_index_each_msg(struct store *st,
     int (*fn)(void *arg, const char *message_id, const char *instance), void *arg);
 
-/* Call `fn` for every run of task `task_id` (its task_id rows), oldest
- * first, until it returns nonzero.  0 or a store error. */
-int smd_index_task_runs(
-    struct store *st, int64_t task_id, int (*fn)(void *arg, const char *instance), void *arg);
-
 /* Call `fn` for the instance of every task_id row, in key order, until it
  * returns nonzero.  0 or a store error. */
 int smd_index_each_run(struct store *st, int (*fn)(void *arg, const char *instance), void *arg);
+
+/*
+ * Call `fn` for every run of task id `task_id` (its "task_id" rows) in the
+ * order the runs were made (n of "task-<n>", oldest first), with the run's
+ * instance id, until it returns nonzero.  Reads in `txn` (a read
+ * transaction of the caller, so that the rows and the instance records it
+ * then reads are one snapshot).  A row whose value is not an instance id
+ * is passed as instance NULL (the caller says the store is damaged).
+ * Returns 0 (also when there is no row), or a store error.
+ */
+int smd_index_task_runs(
+    struct store_txn *txn, int64_t task_id, int (*fn)(void *arg, const char *instance), void *arg);
 
 #endif

@@ -51,8 +51,11 @@ run_seen(void *arg, const char *instance)
 {
 	struct runs *r = arg;
 	struct sm_instance_status st;
-	int rc = sm_engine_instance_status(r->e, instance, &st);
+	int rc;
 
+	if (instance == NULL) /* a damaged row: the runs that can be read decide */
+		return 0;
+	rc = sm_engine_instance_status(r->e, instance, &st);
 	if (rc == SM_ENOTFOUND)
 		return 0;
 	snprintf(r->id, sizeof(r->id), "%s", instance);
@@ -245,6 +248,7 @@ smd_replay_start(struct sm_engine *e, struct store *st, struct sm_statedir *sd, 
 {
 	struct runs r;
 	struct plan p;
+	struct store_txn *txn;
 	json_t *env = NULL;
 	int rc;
 
@@ -252,7 +256,11 @@ smd_replay_start(struct sm_engine *e, struct store *st, struct sm_statedir *sd, 
 	memset(&p, 0, sizeof(p));
 	r.e = e;
 	p.task_id = task_id;
-	if ((rc = smd_index_task_runs(st, task_id, run_seen, &r)) != 0)
+	if ((rc = store_txn_begin(st, STORE_TXN_READ, &txn, NULL)) == 0) {
+		rc = smd_index_task_runs(txn, task_id, run_seen, &r);
+		store_txn_abort(txn);
+	}
+	if (rc != 0)
 		return sm_error_set(err, rc, "cannot read the runs of task %lld: %s",
 		    (long long)task_id, sm_strerror(rc));
 	if (!r.found)

@@ -46,11 +46,8 @@
 #include "sm_log.h"
 #include "sm_loop.h"
 #include "sm_statedir.h"
+#include "smd.h"
 #include "smd_private.h"
-
-/* The base names of a crawl's files in its work directory (.jl, .log). */
-#define OUT_MAIN "main"
-#define OUT_BSR "bsr"
 
 struct smd__spiders {
 	struct act_spider *as;
@@ -87,7 +84,7 @@ spider_params(struct sm_action_call *call, json_t **params, struct sm_error *err
 		return sm_error_set(err, SM_EINVAL, "spider_start needs instance and message");
 	if ((rc = sm_statedir_work_dir(sp->sd, inst, 1, &work, err)) != 0)
 		return rc;
-	if (asprintf(&base, "%s/%s", work, bsr ? OUT_BSR : OUT_MAIN) < 0) {
+	if (asprintf(&base, "%s/%s", work, bsr ? SMD_SPIDER_BSR : SMD_SPIDER_MAIN) < 0) {
 		base = NULL;
 		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 		goto out;
@@ -103,12 +100,11 @@ spider_params(struct sm_action_call *call, json_t **params, struct sm_error *err
 	jargv = json_array();
 	for (size_t i = 0; jargv && argv[i]; i++)
 		json_array_append_new(jargv, json_string(argv[i]));
-	*params = json_pack("{s:O,s:s,s:s,s:s+,s:s+,s:I,s:I,s:s}", "argv", jargv,
-	    "cwd", sp->cfg->spiders_dir, "work_dir", work, "log_path", base, ".log",
-	    "output_path", base, ".jl", "start_timeout_ms",
-	    (json_int_t)sp->cfg->spider_start_timeout_ms, "deadline_ms",
-	    (json_int_t)(sm_time_wall_ms() + sp->cfg->task_timeout_ms),
-	    "kind", bsr ? "bsr" : "spider");
+	*params = json_pack("{s:O,s:s,s:s,s:s+,s:s+,s:I,s:I,s:s}", "argv", jargv, "cwd",
+	    sp->cfg->spiders_dir, "work_dir", work, "log_path", base, SMD_SPIDER_LOG, "output_path",
+	    base, SMD_SPIDER_JL, "start_timeout_ms", (json_int_t)sp->cfg->spider_start_timeout_ms,
+	    "deadline_ms", (json_int_t)(sm_time_wall_ms() + sp->cfg->task_timeout_ms), "kind",
+	    bsr ? "bsr" : "spider");
 	if (!*params)
 		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 out:
@@ -179,7 +175,7 @@ pack_start(struct sm_action_call *call)
 		json_decref(files);
 		return sm_action_fail(call, "error.execution", "pack: no work directory or keys");
 	}
-	snprintf(log, sizeof(log), "%s/" OUT_MAIN ".log", work);
+	snprintf(log, sizeof(log), "%s/" SMD_SPIDER_MAIN SMD_SPIDER_LOG, work);
 	if (access(log, R_OK) != 0 && (f = fopen(log, "w")) != NULL)
 		fclose(f);
 	if (logs_only) {
@@ -187,8 +183,8 @@ pack_start(struct sm_action_call *call)
 		    json_string_value(json_object_get(keys, "s3_key_logs")), ".log", &err);
 		goto done;
 	}
-	snprintf(jl_in, sizeof(jl_in), "%s/" OUT_MAIN ".jl", work);
-	snprintf(bsr_in, sizeof(bsr_in), "%s/" OUT_BSR ".jl", work);
+	snprintf(jl_in, sizeof(jl_in), "%s/" SMD_SPIDER_MAIN SMD_SPIDER_JL, work);
+	snprintf(bsr_in, sizeof(bsr_in), "%s/" SMD_SPIDER_BSR SMD_SPIDER_JL, work);
 	snprintf(jl, sizeof(jl), "%s/items.jl", work);
 	snprintf(csv, sizeof(csv), "%s/items.csv", work);
 	snprintf(prog, sizeof(prog), "%s/progress.json", work);
@@ -271,7 +267,7 @@ smd__register_task_actions(struct sm_engine *e, struct act_ctx *ctx,
 int
 smd__spider_outputs(struct sm_statedir *sd, const char *instance, int bsr, struct sm_error *err)
 {
-	static const char *const base[2] = { OUT_MAIN, OUT_BSR };
+	static const char *const base[2] = { SMD_SPIDER_MAIN, SMD_SPIDER_BSR };
 	char *work = NULL, path[PATH_MAX];
 	struct stat sb;
 	int rc;

@@ -23,6 +23,26 @@ struct rt {
 	void *close_arg;
 };
 
+/*
+ * RT_CLIENT on the local backend: the state directory without its lock (a
+ * daemon may hold it); one that does not exist yet is made by a writer's
+ * open, closed at once.
+ */
+static int
+open_beside(struct rt *rt, const char *dir, struct sm_error *err)
+{
+	struct sm_statedir *made = NULL;
+	int rc = sm_statedir_open(&rt->sd, dir, SM_STATEDIR_READ, err);
+
+	if (rc != SM_ENOTFOUND)
+		return rc;
+	sm_error_clear(err);
+	if ((rc = sm_statedir_open(&made, dir, SM_STATEDIR_WRITE, err)) != 0)
+		return rc;
+	sm_statedir_close(made);
+	return sm_statedir_open(&rt->sd, dir, SM_STATEDIR_READ, err);
+}
+
 int
 rt_open(struct rt **out, const struct rt_config *cfg, unsigned flags, struct sm_error *err)
 {
@@ -38,26 +58,33 @@ rt_open(struct rt **out, const struct rt_config *cfg, unsigned flags, struct sm_
 		sm_error_set(err, rc, "cannot create the event loop: %s", sm_strerror(rc));
 		goto fail;
 	}
-	if (!(flags & RT_VOLATILE)) {
+	if (flags & RT_CLIENT) {
+		if (cfg->backend != RT_BACKEND_AWS &&
+		    (rc = open_beside(rt, cfg->state_dir, err)) != 0)
+			goto fail;
+	} else if (!(flags & RT_VOLATILE)) {
 		/* the lock first: nothing below is opened beside another writer */
 		if ((rc = sm_statedir_open(&rt->sd, cfg->state_dir, SM_STATEDIR_WRITE, err)) != 0)
 			goto fail;
+	}
+	if (rt->sd) {
 		store_options_init(&so);
 		so.durability = cfg->durability;
 		if ((rc = store_open(&rt->store, sm_statedir_path(rt->sd), &so, err)) != 0)
 			goto fail;
-		if (!(flags & RT_NO_TRANSPORT)) {
-			tp_config_init(&tc);
-			tc.backend = cfg->backend == RT_BACKEND_AWS ? "aws" : "local";
-			tc.state_dir = sm_statedir_path(rt->sd);
-			tc.store = rt->store;
-			if ((rc = tp_create(&rt->tp, rt->loop, &tc, err)) != 0) {
-				sm_error_prefix(err, "transport (backend %s)", tc.backend);
-				goto fail;
-			}
+	}
+	if ((flags & RT_CLIENT) || !(flags & (RT_VOLATILE | RT_NO_TRANSPORT))) {
+		tp_config_init(&tc);
+		tc.backend = cfg->backend == RT_BACKEND_AWS ? "aws" : "local";
+		tc.state_dir = rt->sd ? sm_statedir_path(rt->sd) : NULL;
+		tc.store = rt->store;
+		if ((rc = tp_create(&rt->tp, rt->loop, &tc, err)) != 0) {
+			sm_error_prefix(err, "transport (backend %s)", tc.backend);
+			goto fail;
 		}
 	}
-	if ((rc = sm_engine_create(&rt->engine, rt->loop, rt->store, err)) != 0)
+	if (!(flags & RT_CLIENT) &&
+	    (rc = sm_engine_create(&rt->engine, rt->loop, rt->store, err)) != 0)
 		goto fail;
 	*out = rt;
 	return 0;

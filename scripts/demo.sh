@@ -1,50 +1,82 @@
 #!/usr/bin/env bash
 # demo.sh - set up, build, and run the main job on the embedded default:
-# the task lifecycle machine (machines/task.scxml) runs for a sample task
-# with every transition committed to a local LMDB store, then `smctl
-# inspect` shows what happened.  Until the daemon's actions exist, the
-# actions are simulated with fixed results (smctl simulate --action).
+# smd takes the three flows of the old system's flow test (a search term,
+# a product url, a search term with with_best_seller_ranking) from its
+# local queues, runs the bundled test spider for each, zips and uploads
+# the results to the local bucket and reports; then `smctl inspect` shows
+# one task and the bucket's keys are listed.  Everything lives in a
+# temporary state directory (the local backend: queues in its LMDB store,
+# objects as files under it); nothing leaves the machine.
 #
-#   scripts/demo.sh                 state in ./demo-state (kept for inspection)
-#   SM_DEMO_DIR=/tmp/x scripts/demo.sh
+#   scripts/demo.sh                     set up (Debian packages), build, run
+#   SM_DEMO_NO_SETUP=1 scripts/demo.sh  neither set up nor build: use the
+#                                       programs already built
+#   SM_DEMO_BUILD_DIR=DIR               the build directory (default: build)
+#   SM_DEMO_KEEP=1                      keep the state directory afterwards
+#
+# Packages are installed as root with apt-get directly, or through sudo
+# for another user (scripts/setup.sh); the build and the run need no root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
-state=${SM_DEMO_DIR:-$top/demo-state}
+build=${SM_DEMO_BUILD_DIR:-$top/build}
 jobs=$(nproc 2>/dev/null || echo 2)
 
-scripts/setup.sh
-cmake -S . -B build -DSM_BENCH=OFF >/dev/null
-cmake --build build -j"$jobs" --target smctl >/dev/null
-smctl=build/cmd/smctl
-body=$(tr -d '\n' < machines/examples/task.json)
-envelope() { # the delivery smd starts a task instance with
-	python3 -c 'import json,sys; print(json.dumps({"body": sys.argv[1], "message_id": "m-"+sys.argv[2], "receipt": "r", "queue": "sqs_ranking_spiders_tasks", "queue_url": "local://queue/sqs_ranking_spiders_tasks", "receive_count": 1, "received_ms": 0, "instance": sys.argv[2]}))' "$1" "$2"
-}
-name=2026/11/28/28-11-2026____demo____test_server_name--4444____water____walmart
-job='{"ok":true,"msg":{"task_id":4444,"server_name":"test_server_name","site":"walmart","searchterms_str":"water","with_best_seller_ranking":false},"name":"'$name'","bucket":"spyder-bucket","keys":{"s3_key_data":"'$name'.jl.zip","s3_key_logs":"'$name'.log.zip","csv_data_key":"'$name'.csv.zip"},"cache_key":"0","cache_get":true,"cache_save":true,"progress_queue":"test_server_namesqs_ranking_spiders_progress","output_queue":"test_server_namesqs_ranking_spiders_output"}'
+if [ "${SM_DEMO_NO_SETUP:-0}" != 1 ]; then
+	scripts/setup.sh
+	cmake -S . -B "$build" -DSM_BENCH=OFF >/dev/null
+	cmake --build "$build" -j"$jobs" --target smd smctl fake_scrapy >/dev/null
+fi
+smd=$build/cmd/smd
+smctl=$build/cmd/smctl
+spider=$build/test/spider/fake_scrapy
+for p in "$smd" "$smctl" "$spider"; do
+	[ -x "$p" ] || { echo "demo: $p is not built (run without SM_DEMO_NO_SETUP=1)" >&2; exit 1; }
+done
 
-echo "== check machines/task.scxml"
-$smctl check machines/task.scxml
+state=$(mktemp -d "${TMPDIR:-/tmp}/smd-demo.XXXXXX")
+if [ "${SM_DEMO_KEEP:-0}" != 1 ]; then
+	trap 'rm -rf "$state"' EXIT
+fi
+# smd's configuration (docs/configuration.md): the local backend, the test
+# spider instead of scrapy, short intervals for a quick run
+conf=$state/smd.conf
+cat > "$conf" <<EOF
+backend = local
+state_dir = $state/state
+machines_dir = $top/machines
+spider_program = $spider
+spiders_dir = $state
+poll_wait = 1s
+progress_interval = 1s
+EOF
+
+echo "== submit the three flows of the old flow test (state: $state/state)"
+server=test_server_name
+for task in \
+	'{"task_id": 4444, "server_name": "'$server'", "site": "walmart", "searchterms_str": "water/bottle", "cmd_args": {"quantity": 20, "fake_items": 4, "fake_delay_ms": 300}}' \
+	'{"task_id": 4445, "server_name": "'$server'", "site": "walmart", "url": "http://www.walmart.com/ip/31262048", "cmd_args": {"fake_items": 1}}' \
+	'{"task_id": 4446, "server_name": "'$server'", "site": "walmart", "searchterms_str": "batteries", "with_best_seller_ranking": "True", "cmd_args": {"fake_items": 3}}'; do
+	printf '%s\n  -> message ' "$task"
+	"$smctl" -c "$conf" submit "$task"
+done
 
 echo
-echo "== task 4444: a search task that crawls, uploads and reports (state: $state)"
-id="task-4444-$(date +%s)"
-$smctl simulate -q -d "$state" -i "$id" --task "$(envelope "$body" "$id")" \
-  -a "task_validate=$job" -a 'cache_lookup={"hit":false}' -a 'spider_start={"pid":1}' \
-  -a 'spider_wait={"items":20}' -a 'pack={"files":[],"items":20}' -a 'upload={"uploaded":3}' \
-  -a 'cache_save={}' -a 'report_compose={"body":"{}"}' -a 'report={"sent":true}' \
-  -a 'queue_delete={"deleted":true}' machines/task.scxml
-$smctl inspect -d "$state" "$id"
+echo "== smd --exit-when-idle: runs every task, then stops"
+"$smd" -c "$conf" --exit-when-idle -q
+echo "smd stopped: every queue is empty and no task runs"
 
 echo
-echo "== task 4445: the spider fails; its log is uploaded and 'failed' is reported"
-id2="task-4445-$(date +%s)"
-$smctl simulate -q -d "$state" -i "$id2" --task "$(envelope "${body/4444/4445}" "$id2")" \
-  -a "task_validate=$job" -a 'cache_lookup={"hit":false}' -a 'spider_start={"pid":1}' \
-  -a 'spider_wait!error.spider.exit' -a 'pack={"files":[]}' -a 'upload={"uploaded":1}' \
-  -a 'report={"sent":true}' -a 'queue_delete={"deleted":true}' machines/task.scxml
-$smctl inspect -d "$state" "$id2"
+echo "== smctl inspect 4446 (the search term with with_best_seller_ranking)"
+"$smctl" -c "$conf" inspect --log-lines 5 4446
 
 echo
-echo "demo done: 'build/cmd/smctl inspect -d $state $id --json' shows the same as JSON"
+echo "== the keys in the bucket spyder-bucket (local backend: <state_dir>/objects/<bucket>/<key>)"
+(cd "$state/state/objects/spyder-bucket" && find . -type f | sed 's|^\./||' | sort)
+
+echo
+if [ "${SM_DEMO_KEEP:-0}" = 1 ]; then
+	echo "demo done; the state is kept: '$smctl -c $conf inspect 4444 --json'"
+else
+	echo "demo done (SM_DEMO_KEEP=1 keeps the state directory for 'smctl inspect')"
+fi

@@ -23,6 +23,19 @@
  * With RT_VOLATILE nothing touches the disk: no state directory, no store,
  * no transport (an engine without persistence, for `smctl simulate`
  * without -d).
+ *
+ * RT_CLIENT is a program that only sends to the queues and the bucket
+ * (`smctl submit`), while a daemon may hold the state directory: no engine,
+ * and never the lock.  With the aws backend it opens the loop and the
+ * transport only.  With the local backend the queues live in the state
+ * directory's store: it opens the directory as a reader (no lock), the
+ * store for writing, and the local transport on them; its queue writes are
+ * transactions of their own, which LMDB serializes with the daemon's, and
+ * a send wakes the daemon's long poll through <state_dir>/queue.notify
+ * (docs/local-backend.md).  A state directory that does not exist yet is
+ * created first as a writer would (lock taken and released at once), so a
+ * daemon starting at that very moment is refused (SM_EBUSY) and must be
+ * started again.
  */
 #ifndef RT_BOOT_H
 #define RT_BOOT_H
@@ -42,7 +55,8 @@ struct tp;
 
 enum {
 	RT_VOLATILE = 1 << 0,     /* loop and engine only */
-	RT_NO_TRANSPORT = 1 << 1  /* no transport (a program that sends nothing) */
+	RT_NO_TRANSPORT = 1 << 1, /* no transport (a program that sends nothing) */
+	RT_CLIENT = 1 << 2        /* loop and transport only, beside a daemon (below) */
 };
 
 /*

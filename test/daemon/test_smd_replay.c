@@ -83,7 +83,7 @@ run_add(void *arg, const char *instance)
 {
 	struct runs *r = arg;
 
-	if (r->n < 8)
+	if (instance != NULL && r->n < 8)
 		snprintf(r->id[r->n++], SMD_INDEX_ID_SIZE, "%s", instance);
 	return 0;
 }
@@ -93,6 +93,7 @@ static void
 runs_of(struct st_env *e, int64_t task_id, struct runs *r)
 {
 	struct store *st = e->st;
+	struct store_txn *txn;
 	struct store_options so;
 
 	memset(r, 0, sizeof(*r));
@@ -100,7 +101,10 @@ runs_of(struct st_env *e, int64_t task_id, struct runs *r)
 	so.read_only = 1;
 	if (!st && store_open(&st, e->dir, &so, NULL) != 0)
 		return;
-	smd_index_task_runs(st, task_id, run_add, r);
+	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) == 0) {
+		smd_index_task_runs(txn, task_id, run_add, r);
+		store_txn_abort(txn);
+	}
 	if (st != e->st)
 		store_close(st);
 }
