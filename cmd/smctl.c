@@ -8,7 +8,6 @@
  * Exit status: 0 success, 1 the command ran and found a failure, 2 usage
  * error.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,7 +351,7 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 	struct smctl_config_args cargs = { 0 };
 	size_t nevents = 0, nactions = 0, i;
 	json_t *task = NULL;
-	double timeout_s = 60;
+	int64_t timeout_ms = 60 * 1000;
 	struct sm_machine *m = NULL;
 	struct sm_diags diags = { 0 };
 	struct sm_engine *e;
@@ -442,19 +441,13 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 			}
 			break;
 		}
-		case 'T': {
-			char *end;
-
-			errno = 0;
-			timeout_s = strtod(optarg, &end);
-			/* written so that NaN fails too */
-			if (errno || end == optarg || *end || !(timeout_s > 0 && timeout_s <= 86400)) {
-				status = smctl_usage_error(cmd, "--timeout wants seconds (0 < s <= 86400), "
-				    "not '%s'", optarg);
+		case 'T':
+			if (smctl_timeout_parse(optarg, &timeout_ms) != 0) {
+				status = smctl_usage_error(cmd,
+				    "--timeout wants " SMCTL_TIMEOUT_HINT ", not '%s'", optarg);
 				goto out;
 			}
 			break;
-		}
 		case 'q':
 			sim.quiet = 1;
 			break;
@@ -532,7 +525,7 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		for (i = 0; i < nevents; i++)
 			sm_engine_post(e, inst_id, events[i].name, events[i].data);
 	}
-	if (!sm_loop_timer_add(sim.loop, (int64_t)(timeout_s * 1000), sim_watchdog, &sim)) {
+	if (!sm_loop_timer_add(sim.loop, timeout_ms, sim_watchdog, &sim)) {
 		fprintf(stderr, "%s simulate: out of memory\n", progname);
 		goto out;
 	}
@@ -593,7 +586,8 @@ static const struct smctl_cmd commands[] = {
 	  "  smctl graph machines/task.scxml | dot -Tsvg > task.svg\n",
 	  cmd_graph },
 	{ "simulate", "[--event NAME[=JSON]]... [--action NAME=JSON|NAME!ERROR]... [--task JSON] "
-	  "[--timeout S] [--state-dir DIR [--id ID]] [--config FILE] [-o KEY=VALUE]... [-q] FILE",
+	  "[--timeout DURATION] [--state-dir DIR [--id ID]] [--config FILE] [-o KEY=VALUE]... "
+	  "[-q] FILE",
 	  "run a machine alone, with real timers",
 	  "Runs FILE as one instance (persisted only with a state directory).  Each\n"
 	  "transition is printed on stderr as 'instance: [event] source -> targets',\n"
@@ -613,7 +607,9 @@ static const struct smctl_cmd commands[] = {
 	  "                           (its sm: retry policy applies, with real delays);\n"
 	  "                           actions not given are not registered and fail\n"
 	  "  -t, --task JSON          the task message (datamodel=\"task\": `task`)\n"
-	  "  -T, --timeout S          give up after S seconds (default 60)\n"
+	  "  -T, --timeout DURATION   give up after DURATION (default 60s): 1ms to 24h,\n"
+	  "                           e.g. 30s, 500ms, 2m; a bare number is seconds\n"
+	  "                           (30, 0.3); no sign, exponent or blanks\n"
 	  "  -q, --quiet              do not print transitions and log lines\n"
 	  "  -d, --state-dir DIR      persist the run in DIR (new or existing), so that\n"
 	  "                           'smctl inspect -d DIR ID' shows it; the same as\n"

@@ -13,8 +13,10 @@
 #define SMCTL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define SMCTL_EXIT_USAGE 2
+#define SMCTL_TIMEOUT_MAX_MS ((int64_t)24 * 3600 * 1000) /* simulate --timeout */
 
 struct smctl_cmd {
 	const char *name;
@@ -60,6 +62,17 @@ void smctl_config_args_free(struct smctl_config_args *args);
 int smctl_config_load(
     const struct smctl_cmd *cmd, struct rt_config *cfg, const struct smctl_config_args *args);
 int smctl_config_has_state_dir(const struct rt_config *cfg);
+
+/*
+ * The argument of `simulate --timeout` (cmd/smctl_timeout.c): a duration
+ * ("30s", "500ms", "2m", common/sm_duration.h) or a bare number of seconds
+ * ("30", "0.3"), from 1 ms to SMCTL_TIMEOUT_MAX_MS.  0 and *ms set;
+ * SM_EINVAL (not a duration) or SM_ERANGE (outside that range), *ms
+ * untouched.
+ */
+int smctl_timeout_parse(const char *arg, int64_t *ms);
+#define SMCTL_TIMEOUT_HINT \
+	"a duration from 1ms to 24h (e.g. 30s, 500ms, 2m; a bare number is seconds)"
 
 /* Subcommands defined in other files of cmd/ (smctl_<name>.c). */
 int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv);

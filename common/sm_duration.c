@@ -1,5 +1,6 @@
 #include "sm_duration.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "sm_err.h"
@@ -9,8 +10,10 @@
 #define FRAC_DIGITS 9
 #define FRAC_SCALE 1000000000LL
 
-int
-sm_duration_parse_n(const char *s, size_t n, int64_t *ms)
+/* The grammar, with `bare` the unit (ms) of a number without one; 0: a
+ * unit is required. */
+static int
+parse(const char *s, size_t n, int64_t bare, int64_t *ms)
 {
 	size_t i = 0, idig = 0, fdig = 0;
 	int64_t ipart = 0, fpart = 0, unit, total, fms;
@@ -43,6 +46,8 @@ sm_duration_parse_n(const char *s, size_t n, int64_t *ms)
 		unit = 60 * 1000;
 	else if (n - i == 1 && s[i] == 'h')
 		unit = 3600 * 1000;
+	else if (n == i && bare > 0)
+		unit = bare;
 	else
 		return SM_EINVAL;
 	for (; fdig < FRAC_DIGITS; fdig++)
@@ -61,9 +66,39 @@ sm_duration_parse_n(const char *s, size_t n, int64_t *ms)
 }
 
 int
+sm_duration_parse_n(const char *s, size_t n, int64_t *ms)
+{
+	return parse(s, n, 0, ms);
+}
+
+int
 sm_duration_parse(const char *s, int64_t *ms)
 {
 	if (s == NULL)
 		return SM_EINVAL;
-	return sm_duration_parse_n(s, strnlen(s, SM_DURATION_MAX_LEN + 1), ms);
+	return parse(s, strnlen(s, SM_DURATION_MAX_LEN + 1), 0, ms);
+}
+
+int
+sm_duration_parse_bare(const char *s, int64_t bare_unit_ms, int64_t *ms)
+{
+	if (s == NULL || bare_unit_ms < 1 || bare_unit_ms > 3600 * 1000)
+		return SM_EINVAL;
+	return parse(s, strnlen(s, SM_DURATION_MAX_LEN + 1), bare_unit_ms, ms);
+}
+
+const char *
+sm_duration_format(char *buf, size_t size, int64_t ms)
+{
+	const int64_t s = 1000, m = 60 * s, h = 60 * m;
+
+	if (ms != 0 && ms % h == 0)
+		snprintf(buf, size, "%lldh", (long long)(ms / h));
+	else if (ms != 0 && ms % m == 0)
+		snprintf(buf, size, "%lldm", (long long)(ms / m));
+	else if (ms % s == 0)
+		snprintf(buf, size, "%llds", (long long)(ms / s));
+	else
+		snprintf(buf, size, "%lldms", (long long)ms);
+	return buf;
 }

@@ -265,20 +265,6 @@ parse_count(const char *v, size_t n, int64_t *out)
 	return 0;
 }
 
-static const char *
-fmt_ms(char *buf, size_t size, int64_t ms)
-{
-	if (ms != 0 && ms % (3600 * S_) == 0)
-		snprintf(buf, size, "%lldh", (long long)(ms / (3600 * S_)));
-	else if (ms != 0 && ms % (60 * S_) == 0)
-		snprintf(buf, size, "%lldm", (long long)(ms / (60 * S_)));
-	else if (ms % S_ == 0)
-		snprintf(buf, size, "%llds", (long long)(ms / S_));
-	else
-		snprintf(buf, size, "%lldms", (long long)ms);
-	return buf;
-}
-
 /*
  * Set key `k` from the value bytes v[0..n) (trimmed, may hold anything).
  * 0, SM_ENOMEM, or SM_EPARSE with the reason in `why`.
@@ -288,7 +274,7 @@ set_value(struct rt_config *cfg, const struct keydef *k, const char *v, size_t n
     size_t whysize)
 {
 	char *base = (char *)cfg;
-	char tmp[100], a[32], b[32];
+	char tmp[100], a[SM_DURATION_FMT_SIZE], b[SM_DURATION_FMT_SIZE];
 	int64_t x = 0;
 	int rc;
 
@@ -373,11 +359,11 @@ set_value(struct rt_config *cfg, const struct keydef *k, const char *v, size_t n
 		if (x < k->min || (k->max > 0 && x > k->max)) {
 			if (k->max > 0)
 				snprintf(why, whysize, "'%s' is out of range: from %s to %s",
-				    esc(tmp, 80, v, n), fmt_ms(a, sizeof(a), k->min),
-				    fmt_ms(b, sizeof(b), k->max));
+				    esc(tmp, 80, v, n), sm_duration_format(a, sizeof(a), k->min),
+				    sm_duration_format(b, sizeof(b), k->max));
 			else
 				snprintf(why, whysize, "'%s' is out of range: at least %s",
-				    esc(tmp, 80, v, n), fmt_ms(a, sizeof(a), k->min));
+				    esc(tmp, 80, v, n), sm_duration_format(a, sizeof(a), k->min));
 			return SM_EPARSE;
 		}
 		if ((k->flags & WHOLE_S) && x % S_ != 0) {
@@ -764,7 +750,7 @@ int
 rt_config_write(const struct rt_config *cfg, FILE *fp)
 {
 	const char *base = (const char *)cfg;
-	char tmp[32];
+	char tmp[SM_DURATION_FMT_SIZE];
 
 	for (size_t i = 0; i < RT_KEY__COUNT; i++) {
 		const struct keydef *k = &keys[i];
@@ -794,7 +780,7 @@ rt_config_write(const struct rt_config *cfg, FILE *fp)
 			fprintf(fp, "%u", *(const unsigned *)f);
 			break;
 		case K_DURATION:
-			fputs(fmt_ms(tmp, sizeof(tmp), *(const int64_t *)f), fp);
+			fputs(sm_duration_format(tmp, sizeof(tmp), *(const int64_t *)f), fp);
 			break;
 		}
 		fputc('\n', fp);

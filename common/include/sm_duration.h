@@ -1,7 +1,9 @@
 /*
  * sm_duration.h - the one duration syntax of the project: <send delay>,
  * the value of a delayexpr, sm:delay / sm:max-delay, configuration files
- * and command line options all go through sm_duration_parse().
+ * (file, SMD_<KEY>, -o) and command line options all go through
+ * sm_duration_parse() (or sm_duration_parse_bare()), and durations are
+ * printed back with sm_duration_format().
  *
  * Grammar (docs/machine-format.md, "Durations"):
  *
@@ -45,5 +47,23 @@ int sm_duration_parse(const char *s, int64_t *ms);
 /* The same for the `n` bytes at `s` (need not be NUL-terminated; an
  * embedded NUL is a syntax error). */
 int sm_duration_parse_n(const char *s, size_t n, int64_t *ms);
+
+/*
+ * The same as sm_duration_parse(), except that a number without a unit
+ * ("30", "1.5": the grammar's `number`, nothing else) is taken in units of
+ * `bare_unit_ms` (1 ms to 1 h; SM_EINVAL otherwise), rounded up in the
+ * same way.  For a command-line option documented as a bare count of
+ * seconds before it took durations (smctl simulate --timeout).
+ */
+int sm_duration_parse_bare(const char *s, int64_t bare_unit_ms, int64_t *ms);
+
+/*
+ * Write `ms` (0 to SM_DURATION_MAX_MS) into buf in the largest unit that
+ * holds it whole ("2h", "90s", "1500ms", "0s"): text sm_duration_parse()
+ * reads back to the same value.  SM_DURATION_FMT_SIZE bytes are always
+ * enough.  Returns buf.
+ */
+#define SM_DURATION_FMT_SIZE 24
+const char *sm_duration_format(char *buf, size_t size, int64_t ms);
 
 #endif

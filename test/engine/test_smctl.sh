@@ -59,6 +59,11 @@ t "simulate: bad timeout" 2 "$smctl" simulate --timeout -3 "$m/preemption/machin
 t "simulate: timeout not a number" 2 "$smctl" simulate --timeout 5x "$m/preemption/machine.scxml"
 t "simulate: timeout NaN" 2 "$smctl" simulate --timeout nan "$m/preemption/machine.scxml"
 t "simulate: timeout inf" 2 "$smctl" simulate --timeout inf "$m/preemption/machine.scxml"
+t "simulate: timeout with an exponent" 2 "$smctl" simulate --timeout 1e3 "$m/preemption/machine.scxml"
+has "the refusal says what to write" "$tmp/err" "--timeout wants a duration from 1ms to 24h"
+t "simulate: timeout over 24h" 2 "$smctl" simulate --timeout 25h "$m/preemption/machine.scxml"
+t "simulate: a duration as timeout" 1 "$smctl" simulate --timeout 300ms -e next "$m/history_deep/machine.scxml"
+has "gave up at the timeout" "$tmp/err" 'no final state reached before the timeout'
 t "simulate: id over the engine's limit is a usage error" 2 "$smctl" simulate --id "$(printf 'x%.0s' $(seq 201))" "$m/preemption/machine.scxml"
 has "says the limit" "$tmp/err" "--id wants 1 to 200 bytes"
 t "simulate: id of 200 bytes is fine" 0 "$smctl" simulate -q --id "$(printf 'x%.0s' $(seq 200))" -e go "$m/preemption/machine.scxml"
