@@ -27,6 +27,7 @@
 #include "sm_record.h"
 #include "sm_statedir.h"
 #include "sm_text.h"
+#include "sm_time.h"
 #include "smctl.h"
 #include "smd.h"
 #include "smd_index.h"
@@ -88,20 +89,6 @@ struct insp {
 };
 
 /* ---- reading ---------------------------------------------------------------- */
-
-static void
-fmt_time(json_int_t ms, char *buf, size_t size)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	if (ms <= 0 || !gmtime_r(&t, &tm)) {
-		snprintf(buf, size, "-");
-		return;
-	}
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
 
 /* A JSON string of the `n` bytes at `s`, invalid UTF-8 replaced by U+FFFD. */
 static json_t *
@@ -535,7 +522,7 @@ print_task(json_t *view, FILE *out)
 	if (!str(view, "message"))
 		return;
 	fprintf(out, "%-12s %s\n", "message", str(view, "message"));
-	fmt_time(json_integer_value(json_object_get(view, "received_ms")), t1, sizeof(t1));
+	sm_time_format(t1, sizeof(t1), json_integer_value(json_object_get(view, "received_ms")));
 	fprintf(out, "%-12s %s, message %s, received %s (receive %lld)\n", "queue",
 	    str(view, "queue") ?: "?", str(view, "message_id") ?: "?", t1,
 	    (long long)json_integer_value(json_object_get(view, "receive_count")));
@@ -596,8 +583,8 @@ print_instance(json_t *inst, FILE *out)
 	if (json_is_string(json_object_get(inst, "error")))
 		fprintf(
 		    out, "%-12s %s\n", "error", json_string_value(json_object_get(inst, "error")));
-	fmt_time(json_integer_value(json_object_get(inst, "created")), t1, sizeof(t1));
-	fmt_time(json_integer_value(json_object_get(inst, "updated")), t2, sizeof(t2));
+	sm_time_format(t1, sizeof(t1), json_integer_value(json_object_get(inst, "created")));
+	sm_time_format(t2, sizeof(t2), json_integer_value(json_object_get(inst, "updated")));
 	fprintf(out, "%-12s %s, updated %s\n", "created", t1, t2);
 	fprintf(out, "%-12s ", "states");
 	print_list(json_object_get(sess, "config"), out);
@@ -610,7 +597,7 @@ print_instance(json_t *inst, FILE *out)
 	        (long long)json_integer_value(json_object_get(v, "attempt")));
 	json_array_foreach(json_object_get(inst, "timers"), i, v)
 	{
-		fmt_time(json_integer_value(json_object_get(v, "due")), t1, sizeof(t1));
+		sm_time_format(t1, sizeof(t1), json_integer_value(json_object_get(v, "due")));
 		fprintf(out, "%-12s %s due %s\n", i ? "" : "timers",
 		    json_string_value(json_object_get(v, "id")) ?: "?", t1);
 	}
@@ -644,7 +631,7 @@ print_history(json_t *hist, FILE *out)
 		const char *name = json_string_value(json_object_get(ev, "name")) ?: "?";
 		size_t k;
 
-		fmt_time(json_integer_value(json_object_get(v, "time")), t1, sizeof(t1));
+		sm_time_format(t1, sizeof(t1), json_integer_value(json_object_get(v, "time")));
 		fprintf(out, "  #%lld %s ",
 		    (long long)json_integer_value(json_object_get(v, "seq")), t1);
 		if (strcmp(kind, "start") == 0 || strcmp(kind, "fail") == 0 ||

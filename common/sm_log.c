@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "sm_time.h"
+
 /* The one piece of process-wide state: where log lines go. */
 static struct {
 	FILE *fp;
@@ -34,18 +36,15 @@ vlog(enum sm_log_level level, const char *fmt, va_list ap)
 {
 	FILE *fp = sm__log.fp != NULL ? sm__log.fp : stderr;
 	struct timespec ts;
-	struct tm tm;
-	char stamp[40];
+	char stamp[SM_TIME_FMT_SIZE];
 	int saved = errno;
 
 	if (level > sm__log.level)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	sm_time_format(stamp, sizeof(stamp), (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 	flockfile(fp);
-	fprintf(fp, "%s.%03ldZ %s%s%s: ", stamp, ts.tv_nsec / 1000000L,
-	    sm__log.progname ? sm__log.progname : "",
+	fprintf(fp, "%s %s%s%s: ", stamp, sm__log.progname ? sm__log.progname : "",
 	    sm__log.progname ? " " : "", level_names[level]);
 	vfprintf(fp, fmt, ap);
 	fputc('\n', fp);

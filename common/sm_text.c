@@ -45,6 +45,29 @@ sm_hex_encode(const unsigned char *in, size_t n, char *out)
 }
 
 size_t
+sm_uri_encode(char *out, const void *s, size_t n, int keep_slash)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	const unsigned char *p = s;
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~' || (keep_slash && c == '/')) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hx[c >> 4];
+			out[o++] = hx[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+size_t
 sm_utf8_seq(const unsigned char *s, size_t n)
 {
 	uint32_t cp;

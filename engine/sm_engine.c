@@ -397,6 +397,17 @@ timer_free(struct sm_engine *e, struct eng_timer *t)
 	free(t);
 }
 
+/* Mark a running call finished and tell its action to cancel it. */
+static void
+call_cancel(struct sm_action_call *c)
+{
+	if (c->finished)
+		return;
+	c->finished = 1;
+	if (c->def->cancel)
+		c->def->cancel(c);
+}
+
 static void
 inst_free(struct sm__inst *in)
 {
@@ -412,10 +423,7 @@ inst_free(struct sm__inst *in)
 	}
 	while ((c = in->calls) != NULL) {
 		in->calls = c->next;
-		if (!c->finished && c->def->cancel) {
-			c->finished = 1;
-			c->def->cancel(c);
-		}
+		call_cancel(c);
 		sm__call_free(c);
 	}
 	sm__session_free(in->s);
@@ -438,13 +446,8 @@ inst_bury(struct sm__inst *in)
 	if (in->removed)
 		return;
 	in->removed = 1;
-	for (c = in->calls; c; c = c->next) {
-		if (!c->finished) {
-			c->finished = 1;
-			if (c->def->cancel)
-				c->def->cancel(c);
-		}
-	}
+	for (c = in->calls; c; c = c->next)
+		call_cancel(c);
 	while (in->timers) {
 		struct eng_timer *t = in->timers;
 
@@ -1034,13 +1037,9 @@ stop_invoke(struct sm__inst *in, const char *invokeid)
 		unlink_child(in, ch);
 		inst_bury(ch);
 	}
-	for (c = in->calls; c; c = c->next) {
-		if (!c->finished && strcmp(c->invokeid, invokeid) == 0) {
-			c->finished = 1;
-			if (c->def->cancel)
-				c->def->cancel(c);
-		}
-	}
+	for (c = in->calls; c; c = c->next)
+		if (strcmp(c->invokeid, invokeid) == 0)
+			call_cancel(c);
 }
 
 /* The default <log> sink: one line per <log>, whatever the text holds (it
@@ -1645,13 +1644,8 @@ tree_stop(struct sm__inst *in)
 	struct sm_action_call *c;
 	struct sm_event *q, *next;
 
-	for (c = in->calls; c; c = c->next) {
-		if (!c->finished) {
-			c->finished = 1;
-			if (c->def->cancel)
-				c->def->cancel(c);
-		}
-	}
+	for (c = in->calls; c; c = c->next)
+		call_cancel(c);
 	while (in->timers) {
 		struct eng_timer *t = in->timers;
 

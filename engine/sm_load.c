@@ -35,6 +35,7 @@
 #include "sm_expr.h"
 #include "sm_machine.h"
 #include "sm_model.h"
+#include "sm_text.h"
 
 #define SM_LOAD_MAX_ATTEMPTS 100
 
@@ -609,14 +610,7 @@ sm_machine_state_index(const struct sm_machine *m, const char *id)
 const char *
 sm_machine_hash_hex(const struct sm_machine *m, char buf[65])
 {
-	static const char hx[] = "0123456789abcdef";
-	int i;
-
-	for (i = 0; i < 32; i++) {
-		buf[2 * i] = hx[m->sha256[i] >> 4];
-		buf[2 * i + 1] = hx[m->sha256[i] & 15];
-	}
-	buf[64] = '\0';
+	sm_hex_encode(m->sha256, 32, buf);
 	return buf;
 }
 

@@ -29,6 +29,7 @@
 #include "sm_log.h"
 #include "sm_loop.h"
 #include "sm_rand.h"
+#include "sm_time.h"
 
 enum call_state {
 	CALL_TIMER,         /* waiting for the timer of the next attempt */
@@ -165,35 +166,6 @@ code_is_notfound(const char *code)
 	};
 
 	return in_list(code, list);
-}
-
-/* "Sun, 06 Nov 1994 08:49:37 GMT" -> seconds; -1 if it does not parse. */
-static int64_t
-parse_http_date(const char *s)
-{
-	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	char m[4];
-	struct tm tm;
-	int d, y, hh, mm, ss, i;
-
-	if (s == NULL)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	if (sscanf(s, "%*3s, %2d %3s %4d %2d:%2d:%2d", &d, m, &y, &hh, &mm, &ss) != 6)
-		return -1;
-	for (i = 0; i < 12; i++)
-		if (strcmp(m, mon[i]) == 0)
-			break;
-	if (i == 12 || d < 1 || d > 31 || y < 1970 || hh > 23 || mm > 59 || ss > 60)
-		return -1;
-	tm.tm_mday = d;
-	tm.tm_mon = i;
-	tm.tm_year = y - 1900;
-	tm.tm_hour = hh;
-	tm.tm_min = mm;
-	tm.tm_sec = ss;
-	return (int64_t)timegm(&tm);
 }
 
 /* Copy at most `size`-1 bytes of [s, s+n), dropping control characters
@@ -655,9 +627,11 @@ on_http_done(void *arg, const struct http_response *resp)
 	(c->parse_error ? c->parse_error : aws_parse_error_json)(resp, &se);
 
 	if (code_is_skew(se.code)) {
-		int64_t server = parse_http_date(http_response_header(resp, "Date"));
-		int64_t ours = aws_now(b);
+		const char *date = http_response_header(resp, "Date");
+		int64_t server_ms = 0, ours = aws_now(b);
+		int64_t server = sm_time_parse(date, &server_ms) == 0 ? server_ms / 1000 : -1;
 		int64_t diff = server - ours;
+
 		if (server > 0 && (diff > AWS_SKEW_THRESHOLD_S || -diff > AWS_SKEW_THRESHOLD_S)) {
 			sm_log_warn("%s %s: clock skew of %lld s against the server, "
 			    "correcting and retrying", c->service, c->op, (long long)diff);

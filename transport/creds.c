@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -27,6 +26,7 @@
 #include "http.h"
 #include "sm_log.h"
 #include "sm_loop.h"
+#include "sm_time.h"
 
 enum src {
 	SRC_NONE,
@@ -156,35 +156,6 @@ set_creds(struct creds_provider *p, const char *ak, const char *sk, const char *
 	p->sk = nsk;
 	p->token = ntok;
 	p->expiration = expiration;
-	return 0;
-}
-
-int
-creds_parse_time(const char *s, int64_t *out)
-{
-	struct tm tm;
-	const char *p;
-	time_t t;
-
-	if (s == NULL)
-		return SM_EPARSE;
-	memset(&tm, 0, sizeof(tm));
-	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (p == NULL)
-		return SM_EPARSE;
-	if (*p == '.') {
-		p++;
-		if (!isdigit((unsigned char)*p))
-			return SM_EPARSE;
-		while (isdigit((unsigned char)*p))
-			p++;
-	}
-	if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
-		return SM_EPARSE;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return SM_EPARSE;
-	*out = (int64_t)t;
 	return 0;
 }
 
@@ -394,11 +365,12 @@ imds_got_creds(struct creds_provider *p, const struct http_response *resp)
 		    "malformed", p->role);
 		return;
 	}
-	if (exp && creds_parse_time(exp, &expiration) != 0) {
+	if (exp && sm_time_parse(exp, &expiration) != 0) {
 		json_decref(root);
 		imds_fail(p, "role \"%s\": Expiration is not an ISO 8601 UTC time", p->role);
 		return;
 	}
+	expiration /= 1000;
 	if (expiration && expiration <= sm_time_wall_ms() / 1000) {
 		json_decref(root);
 		imds_fail(p, "role \"%s\": the credentials served have already expired; "

@@ -97,8 +97,4 @@ const char *creds_source(const struct creds_provider *p);
  * 0 when they do not expire. */
 int64_t creds_expiration(const struct creds_provider *p);
 
-/* Parse an ISO 8601 UTC time "2026-11-28T19:20:01Z" (fraction allowed).
- * Returns 0 and the seconds since the epoch, or SM_EPARSE. */
-int creds_parse_time(const char *s, int64_t *out);
-
 #endif

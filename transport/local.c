@@ -34,6 +34,7 @@
 #include "sm_loop.h"
 #include "sm_rand.h"
 #include "sm_statedir.h"
+#include "sm_text.h"
 #include "store.h"
 
 #define LQ_URL_PREFIX "local://queue/"
@@ -1485,7 +1486,7 @@ object_etag(int fd, char out[33])
 	unsigned char buf[65536];
 	EVP_MD_CTX *ctx;
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 	off_t off = 0;
 	ssize_t n;
 
@@ -1508,8 +1509,7 @@ object_etag(int fd, char out[33])
 	}
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
 	EVP_MD_CTX_free(ctx);
-	for (i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	sm_hex_encode(md, 16, out);
 	return 0;
 }
 
@@ -1567,7 +1567,7 @@ put_object(struct lop *op, const char *bucket, const char *key, int srcfd, const
 	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
 	char tmpname[64], etag[33], leaf[NAME_MAX + 1];
 	EVP_MD_CTX *ctx = NULL;
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 	int bfd = -1, pfd = -1, tfd = -1, rc, attempt, e;
 	struct stat st;
 	ssize_t n;
@@ -1617,8 +1617,7 @@ put_object(struct lop *op, const char *bucket, const char *key, int srcfd, const
 		}
 	}
 	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	for (i = 0; i < 16; i++)
-		snprintf(etag + 2 * i, 3, "%02x", md[i]);
+	sm_hex_encode(md, 16, etag);
 	(void)fsetxattr(tfd, LO_XATTR_ETAG, etag, 32, 0);   /* optional cache */
 	if (fsync(tfd) != 0 || fstat(tfd, &st) != 0)
 		goto write_fail;
@@ -2037,44 +2036,20 @@ out:
 
 /* ---- objects: running the operations ------------------------------------ */
 
+/* file://<objects_dir>/<bucket>/<key>, the path and key percent-encoded. */
 static char *
 presign_path(struct local *l, const char *bucket, const char *key)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = strlen(l->objects_dir) + strlen(bucket) + 3 * strlen(key) + 16, o;
-	const char *p;
+	size_t nd = strlen(l->objects_dir), nb = strlen(bucket), nk = strlen(key), o;
+	size_t n = 3 * nd + nb + 3 * nk + 16;
 	char *u = malloc(n);
 
 	if (u == NULL)
 		return NULL;
 	o = (size_t)snprintf(u, n, "file://");
-	for (p = l->objects_dir; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    strchr("-._~/", c) != NULL)
-			u[o++] = (char)c;
-		else {
-			u = realloc(u, (n += 3));
-			if (u == NULL)
-				return NULL;
-			u[o++] = '%';
-			u[o++] = hex[c >> 4];
-			u[o++] = hex[c & 15];
-		}
-	}
+	o += sm_uri_encode(u + o, l->objects_dir, nd, 1);
 	o += (size_t)snprintf(u + o, n - o, "/%s/", bucket);
-	for (p = key; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    strchr("-._~/", c) != NULL)
-			u[o++] = (char)c;
-		else {
-			u[o++] = '%';
-			u[o++] = hex[c >> 4];
-			u[o++] = hex[c & 15];
-		}
-	}
-	u[o] = '\0';
+	sm_uri_encode(u + o, key, nk, 1);
 	return u;
 }
 

@@ -27,8 +27,9 @@
 #include "creds.h"
 #include "sigv4.h"
 #include "sm_log.h"
-#include "sm_text.h"
 #include "sm_loop.h"
+#include "sm_text.h"
+#include "sm_time.h"
 #include "transport_private.h"
 
 #define S3_MIN_PART (5u * 1024 * 1024)
@@ -233,82 +234,6 @@ s3_url_decode(char *s)
 	return 0;
 }
 
-static int
-s3_days_from_civil(int y, int m, int d, int64_t *out)
-{
-	/* Howard Hinnant's algorithm: days since 1970-01-01 (no timegm/TZ). */
-	int64_t era, yoe, doy, doe;
-
-	if (m < 1 || m > 12 || d < 1 || d > 31)
-		return -1;
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	*out = era * 146097 + doe - 719468;
-	return 0;
-}
-
-static int
-s3_ms_from_parts(int y, int mo, int d, int h, int mi, int s, int ms, int64_t *out)
-{
-	int64_t days;
-
-	if (h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60 || ms < 0 || ms > 999 ||
-	    y < 1970 || y > 9999 || s3_days_from_civil(y, mo, d, &days) != 0)
-		return -1;
-	*out = ((days * 86400) + h * 3600 + mi * 60 + s) * 1000 + ms;
-	return 0;
-}
-
-int
-tp__s3_parse_time(const char *s, int64_t *ms_out)
-{
-	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	int y, mo, d, h, mi, sec, ms = 0, n = 0;
-	char mon[4], frac[16];
-	const char *p;
-
-	if (s == NULL)
-		return SM_EPARSE;
-	/* ISO 8601 as in listings: 2009-10-12T17:50:30.000Z */
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) == 6) {
-		p = s + n;
-		if (*p == '.') {
-			size_t k = 0;
-			p++;
-			while (p[k] >= '0' && p[k] <= '9' && k < sizeof(frac) - 1) {
-				frac[k] = p[k];
-				k++;
-			}
-			if (k == 0)
-				return SM_EPARSE;
-			frac[k] = '\0';
-			p += k;
-			while (*p >= '0' && *p <= '9')
-				p++;
-			ms = (frac[0] - '0') * 100 + (k > 1 ? (frac[1] - '0') * 10 : 0) +
-			    (k > 2 ? frac[2] - '0' : 0);
-		}
-		if (strcmp(p, "Z") != 0 && strcmp(p, "+00:00") != 0)
-			return SM_EPARSE;
-		return s3_ms_from_parts(y, mo, d, h, mi, sec, ms, ms_out) == 0 ? 0 : SM_EPARSE;
-	}
-	/* RFC 1123 as in headers: Wed, 12 Oct 2009 17:50:00 GMT */
-	if ((p = strchr(s, ',')) == NULL)
-		return SM_EPARSE;
-	if (sscanf(p + 1, " %2d %3s %4d %2d:%2d:%2d GMT%n", &d, mon, &y, &h, &mi, &sec, &n) != 6 ||
-	    p[1 + n] != '\0')
-		return SM_EPARSE;
-	for (mo = 0; mo < 12; mo++)
-		if (strncmp(months + mo * 3, mon, 3) == 0)
-			break;
-	if (mo == 12 || strlen(mon) != 3)
-		return SM_EPARSE;
-	return s3_ms_from_parts(y, mo + 1, d, h, mi, sec, 0, ms_out) == 0 ? 0 : SM_EPARSE;
-}
-
 /* An ETag without its surrounding quotes, into buf. */
 static const char *
 s3_etag(const char *raw, char *buf, size_t size)
@@ -438,7 +363,7 @@ tp__s3_parse_list(const char *body, size_t len, struct tp__s3_list *out,
 			}
 			free(t);
 			if ((t = s3_xml_text(c, "LastModified", &oom)) != NULL &&
-			    tp__s3_parse_time(t, &o->mtime_ms) != 0) {
+			    sm_time_parse(t, &o->mtime_ms) != 0) {
 				rc = sm_error_set(err, SM_EPROTO,
 				    "listing entry %zu has a bad <LastModified>", out->n);
 				goto out;
@@ -699,6 +624,20 @@ out:
 	return rc;
 }
 
+/* Send `rq` for `op` with `cb` called back on `op`: on success the
+ * caller's handle is `op`, on failure `op` is freed. */
+static int
+s3_start(struct s3_op *op, const struct s3_req *rq, aws_done_cb *cb, void **handle)
+{
+	int rc = s3_send(op, rq, cb, op);
+
+	if (rc != 0)
+		s3_op_free(op);
+	else
+		*handle = op;
+	return rc;
+}
+
 /* Fill an object description from a response's headers. */
 static void
 s3_object_from_headers(const struct s3_op *op, const struct http_response *resp,
@@ -717,9 +656,9 @@ s3_object_from_headers(const struct s3_op *op, const struct http_response *resp,
 		obj->size = n;
 	obj->etag = s3_etag(http_response_header(resp, "ETag"), etag, etag_size);
 	if ((v = http_response_header(resp, "Last-Modified")) == NULL ||
-	    tp__s3_parse_time(v, &obj->mtime_ms) != 0) {
+	    sm_time_parse(v, &obj->mtime_ms) != 0) {
 		if ((v = http_response_header(resp, "Date")) == NULL ||
-		    tp__s3_parse_time(v, &obj->mtime_ms) != 0)
+		    sm_time_parse(v, &obj->mtime_ms) != 0)
 			obj->mtime_ms = sm_time_wall_ms();
 	}
 }
@@ -771,7 +710,6 @@ tp__s3_bucket_create(struct tp *tp, const char *bucket, tp_done_cb *cb, void *ar
 	struct s3_req rq;
 	struct http_header h = { "Content-Type", "application/xml" };
 	char body[512];
-	int rc;
 
 	if ((op = s3_op_new(tp, "CreateBucket", bucket, NULL, TP__CB_DONE, arg)) == NULL)
 		return SM_ENOMEM;
@@ -792,11 +730,7 @@ tp__s3_bucket_create(struct tp *tp, const char *bucket, tp_done_cb *cb, void *ar
 		rq.headers = &h;
 		rq.nheaders = 1;
 	}
-	if ((rc = s3_send(op, &rq, s3_bucket_create_done, op)) != 0)
-		s3_op_free(op);
-	else
-		*handle = op;
-	return rc;
+	return s3_start(op, &rq, s3_bucket_create_done, handle);
 }
 
 /* ---- put (single request) ---------------------------------------------- */
@@ -829,7 +763,6 @@ tp__s3_object_put_mem(struct tp *tp, const char *bucket, const char *key,
 	struct s3_req rq;
 	struct http_header h;
 	char hash[65];
-	int rc;
 
 	if (s3_check_key(key) != 0)
 		return SM_EINVAL;
@@ -849,11 +782,7 @@ tp__s3_object_put_mem(struct tp *tp, const char *bucket, const char *key,
 	rq.body_len = len;
 	rq.payload_hash = hash;
 	rq.streaming = 1;
-	if ((rc = s3_send(op, &rq, s3_put_done, op)) != 0)
-		s3_op_free(op);
-	else
-		*handle = op;
-	return rc;
+	return s3_start(op, &rq, s3_put_done, handle);
 }
 
 /* ---- multipart upload --------------------------------------------------- */
@@ -1392,11 +1321,7 @@ tp__s3_object_put_file(struct tp *tp, const char *bucket, const char *key,
 	}
 	rq.payload_hash = hash;
 	rq.streaming = 1;
-	if ((rc = s3_send(op, &rq, s3_put_done, op)) != 0)
-		s3_op_free(op);
-	else
-		*handle = op;
-	return rc;
+	return s3_start(op, &rq, s3_put_done, handle);
 }
 
 /* ---- cancel ------------------------------------------------------------- */
@@ -1573,7 +1498,6 @@ tp__s3_object_get_mem(struct tp *tp, const char *bucket, const char *key, size_t
 {
 	struct s3_op *op;
 	struct s3_req rq;
-	int rc;
 
 	if (s3_check_key(key) != 0)
 		return SM_EINVAL;
@@ -1588,11 +1512,7 @@ tp__s3_object_get_mem(struct tp *tp, const char *bucket, const char *key, size_t
 	 * at least S3_ERR_BODY_MAX so that an error body still parses. */
 	rq.resp_max = max < S3_ERR_BODY_MAX ? S3_ERR_BODY_MAX : max < SIZE_MAX ? max + 1 : max;
 	rq.streaming = 1;
-	if ((rc = s3_send(op, &rq, s3_get_mem_done, op)) != 0)
-		s3_op_free(op);
-	else
-		*handle = op;
-	return rc;
+	return s3_start(op, &rq, s3_get_mem_done, handle);
 }
 
 /* ---- head, delete ------------------------------------------------------- */
@@ -1621,7 +1541,6 @@ tp__s3_object_head(struct tp *tp, const char *bucket, const char *key,
 {
 	struct s3_op *op;
 	struct s3_req rq;
-	int rc;
 
 	if (s3_check_key(key) != 0)
 		return SM_EINVAL;
@@ -1631,11 +1550,7 @@ tp__s3_object_head(struct tp *tp, const char *bucket, const char *key,
 	memset(&rq, 0, sizeof(rq));
 	rq.method = "HEAD";
 	rq.key = key;
-	if ((rc = s3_send(op, &rq, s3_head_done, op)) != 0)
-		s3_op_free(op);
-	else
-		*handle = op;
-	return rc;
+	return s3_start(op, &rq, s3_head_done, handle);
 }
 
 static void
@@ -1661,7 +1576,6 @@ tp__s3_object_delete(struct tp *tp, const char *bucket, const char *key,
 {
 	struct s3_op *op;
 	struct s3_req rq;
-	int rc;
 
 	if (s3_check_key(key) != 0)
 		return SM_EINVAL;
@@ -1671,11 +1585,7 @@ tp__s3_object_delete(struct tp *tp, const char *bucket, const char *key,
 	memset(&rq, 0, sizeof(rq));
 	rq.method = "DELETE";
 	rq.key = key;
-	if ((rc = s3_send(op, &rq, s3_delete_done, op)) != 0)
-		s3_op_free(op);
-	else
-		*handle = op;
-	return rc;
+	return s3_start(op, &rq, s3_delete_done, handle);
 }
 
 /* ---- list --------------------------------------------------------------- */
@@ -1717,7 +1627,6 @@ tp__s3_object_list(struct tp *tp, const char *bucket, const char *prefix,
 	struct aws_query q[6];
 	char mk[16];
 	size_t nq = 0;
-	int rc;
 
 	if ((op = s3_op_new(tp, "ListObjectsV2", bucket, NULL, TP__CB_LIST, arg)) == NULL)
 		return SM_ENOMEM;
@@ -1748,11 +1657,7 @@ tp__s3_object_list(struct tp *tp, const char *bucket, const char *prefix,
 	rq.method = "GET";
 	rq.query = q;
 	rq.nquery = nq;
-	if ((rc = s3_send(op, &rq, s3_list_done, op)) != 0)
-		s3_op_free(op);
-	else
-		*handle = op;
-	return rc;
+	return s3_start(op, &rq, s3_list_done, handle);
 }
 
 /* ---- copy --------------------------------------------------------------- */

@@ -114,8 +114,4 @@ int tp__s3_parse_list(const char *body, size_t len, struct tp__s3_list *out,
     struct sm_error *err);
 void tp__s3_list_free(struct tp__s3_list *l);
 
-/* "2009-10-12T17:50:30.000Z" or "Wed, 12 Oct 2009 17:50:00 GMT" to wall
- * ms since the epoch.  0 or SM_EPARSE. */
-int tp__s3_parse_time(const char *s, int64_t *ms_out);
-
 #endif

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,19 +107,6 @@ buf_free(struct buf *b)
 
 /* ---- hashing ---------------------------------------------------------- */
 
-static void
-hex_encode(const unsigned char *in, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hx[in[i] >> 4];
-		out[2 * i + 1] = hx[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 void
 sigv4_sha256_hex(const void *data, size_t len, char out[65])
 {
@@ -131,7 +119,7 @@ sigv4_sha256_hex(const void *data, size_t len, char out[65])
 		out[64] = '\0';
 		return;
 	}
-	hex_encode(md, 32, out);
+	sm_hex_encode(md, 32, out);
 }
 
 int
@@ -166,7 +154,7 @@ sigv4_sha256_fd_hex(int fd, uint64_t offset, uint64_t len, char out[65])
 	}
 	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
 		goto out;
-	hex_encode(md, 32, out);
+	sm_hex_encode(md, 32, out);
 	rc = 0;
 out:
 	free(chunk);
@@ -245,36 +233,23 @@ sigv4_chunk_signature(const unsigned char key[32], const char *amz_date,
 	rc = hmac256(key, 32, sts.p, sts.len, sig);
 	buf_free(&sts);
 	if (rc == 0)
-		hex_encode(sig, 32, out);
+		sm_hex_encode(sig, 32, out);
 	return rc;
 }
 
 /* ---- encoding --------------------------------------------------------- */
 
-static int
-unreserved(unsigned char c)
-{
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	    c == '-' || c == '_' || c == '.' || c == '~';
-}
-
 static void
 buf_add_encoded(struct buf *b, const char *s, size_t len, int keep_slash)
 {
-	static const char hx[] = "0123456789ABCDEF";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (unreserved(c) || (keep_slash && c == '/')) {
-			buf_addc(b, (char)c);
-		} else {
-			char e[3] = { '%', hx[c >> 4], hx[c & 15] };
-
-			buf_addn(b, e, 3);
-		}
+	if (len > (SIZE_MAX - 1 - b->len) / 3) {
+		b->oom = 1;
+		return;
 	}
+	buf_grow(b, 3 * len);
+	if (b->oom)
+		return;
+	b->len += sm_uri_encode(b->p + b->len, s, len, keep_slash);
 }
 
 char *
@@ -699,7 +674,7 @@ sign_core(const struct sigv4_request *req, const struct sigv4_param *extra, size
 	rc = hmac256(key, 32, out->string_to_sign, strlen(out->string_to_sign), sig);
 	if (rc)
 		goto out_key;
-	hex_encode(sig, 32, out->signature);
+	sm_hex_encode(sig, 32, out->signature);
 
 	rc = SM_ENOMEM;
 	buf_add(&b, SIGV4_ALGORITHM " Credential=");

@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "sm_log.h"
+#include "sm_text.h"
 
 /* Largest answer we read: 10 messages of 256 KiB, JSON-escaped. */
 #define SQS_RECV_MAX (16u * 1024 * 1024)
@@ -42,14 +43,13 @@ static void
 md5_hex(const void *data, size_t len, char out[33])
 {
 	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
+	unsigned int n = 0;
 
 	if (EVP_Digest(data, len, d, &n, EVP_md5(), NULL) != 1 || n != 16) {
 		out[0] = '\0';
 		return;
 	}
-	for (i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
+	sm_hex_encode(d, 16, out);
 }
 
 static void

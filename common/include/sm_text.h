@@ -1,6 +1,6 @@
 /*
  * sm_text.h - small byte-level text helpers shared by the parsers
- * (expressions, the engine's JSON writer, SigV4 and S3 URL decoding).
+ * (expressions, the engine's JSON writer, SigV4 and S3 URL coding).
  */
 #ifndef SM_TEXT_H
 #define SM_TEXT_H
@@ -19,6 +19,15 @@ void sm_real_text(double d, char *buf, size_t size);
 
 /* Lower-case hex of the `n` bytes at `in` into `out` (2n+1 bytes, NUL-terminated). */
 void sm_hex_encode(const unsigned char *in, size_t n, char *out);
+
+/*
+ * Percent-encode the `n` bytes at `s` as RFC 3986 wants for a URI
+ * component (SigV4's UriEncode): A-Z a-z 0-9 - . _ ~ stay, every other
+ * byte is %XX in upper-case hex; with `keep_slash`, '/' stays too (a
+ * path).  `out` has room for 3n+1 bytes; the result is NUL-terminated and
+ * its length returned.
+ */
+size_t sm_uri_encode(char *out, const void *s, size_t n, int keep_slash);
 
 /*
  * Length (1-4) of the well-formed UTF-8 sequence at `s`, with `n` >= 1

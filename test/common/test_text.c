@@ -42,6 +42,20 @@ main(void)
 		is_str(hex, "", "hex of nothing is empty");
 	}
 	{
+		char u[64];
+
+		is_int((int)sm_uri_encode(u, "a b/c~d%\xc3\xa9", 10, 0), 20, "uri: length");
+		is_str(u, "a%20b%2Fc~d%25%C3%A9", "uri: a component, upper-case hex");
+		sm_uri_encode(u, "a b/c", 5, 1);
+		is_str(u, "a%20b/c", "uri: a path keeps '/'");
+		sm_uri_encode(u, "AZaz09-._~", 10, 0);
+		is_str(u, "AZaz09-._~", "uri: the unreserved set stays");
+		sm_uri_encode(u, "\0+\x7f", 3, 0);
+		is_str(u, "%00%2B%7F", "uri: NUL, '+' and DEL escaped");
+		is_int((int)sm_uri_encode(u, "", 0, 1), 0, "uri: nothing is empty");
+		is_str(u, "", "uri: and NUL-terminated");
+	}
+	{
 		static const struct { double d; const char *s; } reals[] = {
 			{ 0.1, "0.1" }, { 1.0, "1.0" }, { 1e16, "1e+16" }, { 1e-5, "1e-05" },
 			{ 123456789.0, "123456789.0" }, { 2.5, "2.5" }, { -0.0, "-0.0" },

@@ -546,22 +546,6 @@ out:
 	clean_env();
 }
 
-static void
-test_time(void)
-{
-	int64_t t = 0;
-
-	is_int(creds_parse_time("2015-08-30T12:36:00Z", &t), 0, "time: parses");
-	is_int(t, 1440938160, "time: value");
-	is_int(creds_parse_time("2015-08-30T12:36:00.123Z", &t), 0, "time: fraction");
-	is_int(creds_parse_time("2015-08-30T12:36:00+00:00", &t), 0, "time: +00:00");
-	is_int(creds_parse_time("2015-08-30T12:36:00+02:00", &t), SM_EPARSE,
-	    "time: other offsets refused");
-	is_int(creds_parse_time("2015-08-30 12:36:00", &t), SM_EPARSE, "time: space refused");
-	is_int(creds_parse_time("", &t), SM_EPARSE, "time: empty refused");
-	is_int(creds_parse_time("2015-08-30T12:36:00.Z", &t), SM_EPARSE, "time: bare '.'");
-}
-
 int
 main(void)
 {
@@ -579,7 +563,6 @@ main(void)
 	sm_log_init(log_fp, SM_LOG_DEBUG, "test_creds");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
-	test_time();
 	test_env();
 	test_files();
 	test_imds();

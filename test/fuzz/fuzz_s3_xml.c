@@ -3,7 +3,7 @@
  *
  * Each input is given, as an answer body, to tp__s3_parse_error (with
  * small buffers, to exercise truncation), aws_parse_error_xml and
- * tp__s3_parse_list, and, as a string, to tp__s3_parse_time.
+ * tp__s3_parse_list, and, as a string, to sm_time_parse.
  *
  * Invariants: only the documented codes come back; the error strings are
  * NUL-terminated inside their buffers and nothing past them is written; a
@@ -18,6 +18,7 @@
 
 #include "aws_private.h"
 #include "s3.h"
+#include "sm_time.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -122,13 +123,13 @@ check_time(const char *s)
 	int64_t a = -1, b = -2;
 	int rc, rc2;
 
-	rc = tp__s3_parse_time(s, &a);
-	rc2 = tp__s3_parse_time(s, &b);
+	rc = sm_time_parse(s, &a);
+	rc2 = sm_time_parse(s, &b);
 	if (rc != rc2 || (rc != 0 && rc != SM_EPARSE))
 		abort();
 	if (rc == 0 && (a != b || a < 0 || a > max))
 		abort();
-	if (tp__s3_parse_time(NULL, &a) != SM_EPARSE)
+	if (sm_time_parse(NULL, &a) != SM_EPARSE)
 		abort();
 }
 

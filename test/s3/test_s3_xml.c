@@ -229,34 +229,11 @@ test_list(void)
 	}
 }
 
-static void
-test_times(void)
-{
-	int64_t ms = -1;
-
-	is_int(tp__s3_parse_time("Wed, 12 Oct 2009 17:50:00 GMT", &ms), 0, "RFC 1123 parses");
-	is_int(ms, 1255369800000LL, "RFC 1123 value");
-	is_int(tp__s3_parse_time("1970-01-01T00:00:00.000Z", &ms), 0, "epoch parses");
-	is_int(ms, 0, "epoch is 0");
-	is_int(tp__s3_parse_time("2026-11-28T19:20:53.5Z", &ms), 0, "one-digit fraction parses");
-	is_int(ms % 1000, 500, "fraction .5 = 500 ms");
-	ok(tp__s3_parse_time("", &ms) != 0, "empty refused");
-	ok(tp__s3_parse_time("2009-13-12T17:50:30Z", &ms) != 0, "month 13 refused");
-	ok(tp__s3_parse_time("2009-10-12T25:50:30Z", &ms) != 0, "hour 25 refused");
-	ok(tp__s3_parse_time("2009-10-12T17:50:30", &ms) != 0, "no zone refused");
-	ok(tp__s3_parse_time("2009-10-12T17:50:30.Z", &ms) != 0, "empty fraction refused");
-	ok(tp__s3_parse_time("Wed, 12 Foo 2009 17:50:00 GMT", &ms) != 0, "bad month refused");
-	ok(tp__s3_parse_time("Wed, 12 Oct 2009 17:50:00 GMT trailing", &ms) != 0,
-	    "trailing garbage refused");
-	ok(tp__s3_parse_time(NULL, &ms) != 0, "NULL refused");
-}
-
 int
 main(void)
 {
 	plan_no_plan();
 	test_errors();
 	test_list();
-	test_times();
 	return done_testing();
 }

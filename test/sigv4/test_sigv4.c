@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sigv4.h"
+#include "sm_text.h"
 #include "tap.h"
 
 #define SUITE_TIME ((time_t)1440938160) /* 20150830T123600Z */
@@ -58,18 +59,6 @@ slurp(const char *path, size_t *lenp)
 	return p;
 }
 
-static int
-hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static char *
 pct_decode(const char *s, size_t n)
 {
@@ -77,8 +66,10 @@ pct_decode(const char *s, size_t n)
 	size_t i, o = 0;
 
 	for (i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && hexv(s[i + 1]) >= 0 && hexv(s[i + 2]) >= 0) {
-			d[o++] = (char)(hexv(s[i + 1]) * 16 + hexv(s[i + 2]));
+		if (s[i] == '%' && i + 2 < n && sm_hexval((unsigned char)s[i + 1]) >= 0 &&
+		    sm_hexval((unsigned char)s[i + 2]) >= 0) {
+			d[o++] = (char)(sm_hexval((unsigned char)s[i + 1]) * 16 +
+			    sm_hexval((unsigned char)s[i + 2]));
 			i += 2;
 		} else {
 			d[o++] = s[i];
