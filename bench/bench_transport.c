@@ -4,8 +4,8 @@
  *
  *   test/support/with_moto.sh build/bench/bench_transport [send|attrs] [ops] [rounds]
  *
- * 1. SigV4 signing cost: ns per sigv4_sign() of an SQS JSON request.
- * 2. Requests per second through the whole stack (tp_* -> aws_call ->
+ * 1. SigV4 signing cost: ns per tp__sigv4_sign() of an SQS JSON request.
+ * 2. Requests per second through the whole stack (tp_* -> tp__aws_call ->
  *    sign -> libcurl multi on the loop -> moto -> parse), with 1 and with 32
  *    requests in flight; medians of several rounds and the ratio 32 / 1.
  * The figures are moto's as much as ours (moto is one Python process);
@@ -136,7 +136,7 @@ bench_sign(long n)
 	char hash[65];
 	long i;
 
-	sigv4_sha256_hex("{\"QueueUrl\":\"x\",\"MessageBody\":\"y\"}", 35, hash);
+	tp__sigv4_sha256_hex("{\"QueueUrl\":\"x\",\"MessageBody\":\"y\"}", 35, hash);
 	memset(&req, 0, sizeof(req));
 	req.method = "POST";
 	req.path = "/";
@@ -144,9 +144,10 @@ bench_sign(long n)
 	req.nheaders = 3;
 	req.payload_hash = hash;
 	for (i = 0; i < n; i++) {
-		if (sigv4_sign(&req, &creds, "us-east-1", "sqs", (time_t)1700000000 + i, &res) != 0)
+		if (tp__sigv4_sign(
+		        &req, &creds, "us-east-1", "sqs", (time_t)1700000000 + i, &res) != 0)
 			return -1;
-		sigv4_result_free(&res);
+		tp__sigv4_result_free(&res);
 	}
 	return (bench_now() - t0) * 1e9 / (double)n;
 }

@@ -1,6 +1,6 @@
 /*
  * aws.c - the "aws" transport backend's state and its signed and retried
- * request layer (aws_call, see aws_private.h).  sqs.c and s3.c build on it;
+ * request layer (tp__aws_call, see aws_private.h).  sqs.c and s3.c build on it;
  * aws_ops.c puts them together into the backend table.  Nothing here knows
  * SQS or S3 answers.
  *
@@ -43,7 +43,7 @@ struct aws_call {
 	enum call_state state;
 	aws_done_cb *cb;
 	void *arg;
-	const void *owner;               /* aws_cancel_owner() */
+	const void *owner; /* tp__aws_cancel_owner() */
 
 	/* copied spec */
 	char *service, *op, *subject, *method;
@@ -74,19 +74,19 @@ struct aws_call {
 /* ---- small helpers ---------------------------------------------------- */
 
 int64_t
-aws_now(struct aws_backend *b)
+tp__aws_now(struct aws_backend *b)
 {
 	return (int64_t)time(NULL) + b->clock_offset_s;
 }
 
 int
-aws_quota_left(struct tp *tp)
+tp__aws_quota_left(struct tp *tp)
 {
 	return aws_backend(tp)->quota;
 }
 
 void
-aws_set_backoff_scale(struct tp *tp, unsigned pct)
+tp__aws_set_backoff_scale(struct tp *tp, unsigned pct)
 {
 	aws_backend(tp)->backoff_scale_pct = pct;
 }
@@ -105,7 +105,7 @@ in_list(const char *code, const char *const *list)
 }
 
 int
-aws_code_is_throttling(const char *code)
+tp__aws_code_is_throttling(const char *code)
 {
 	static const char *const list[] = {
 		"Throttling", "ThrottlingException", "ThrottledException",
@@ -121,7 +121,7 @@ aws_code_is_throttling(const char *code)
 }
 
 int
-aws_code_is_transient(const char *code)
+tp__aws_code_is_transient(const char *code)
 {
 	static const char *const list[] = {
 		"RequestTimeout", "RequestTimeoutException", "InternalError",
@@ -201,9 +201,9 @@ xml_scan(const char *body, size_t len, const char *tag, char *out, size_t size)
 }
 
 int
-aws_parse_error_json(const struct http_response *resp, struct aws_service_error *out)
+tp__aws_parse_error_json(const struct http_response *resp, struct aws_service_error *out)
 {
-	const char *qe = http_response_header(resp, "x-amzn-query-error");
+	const char *qe = tp__http_response_header(resp, "x-amzn-query-error");
 	const char *body = resp->body;
 	size_t len = resp->body_len, i = 0;
 
@@ -240,7 +240,7 @@ aws_parse_error_json(const struct http_response *resp, struct aws_service_error 
 }
 
 int
-aws_parse_error_xml(const struct http_response *resp, struct aws_service_error *out)
+tp__aws_parse_error_xml(const struct http_response *resp, struct aws_service_error *out)
 {
 	out->code[0] = out->message[0] = '\0';
 	if (resp->body_len > 0) {
@@ -374,8 +374,9 @@ on_creds(void *arg, int code)
 				break;
 		} else {
 			c->attempts++;
-			call_fail(c, SM_ECREDS, creds_last_error(b->creds)[0] ?
-			    creds_last_error(b->creds) : "no credentials",
+			call_fail(c, SM_ECREDS,
+			    tp__creds_last_error(b->creds)[0] ? tp__creds_last_error(b->creds) :
+			                                        "no credentials",
 			    "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or an "
 			    "instance role");
 		}
@@ -401,11 +402,11 @@ start_attempt(struct aws_call *c)
 	size_t i, nh = 0;
 	int rc;
 
-	rc = creds_get(b->creds, &creds);
+	rc = tp__creds_get(b->creds, &creds);
 	if (rc == SM_EAGAIN) {
 		c->state = CALL_CREDS;
 		if (!b->creds_waiting) {
-			if (creds_wait(b->creds, on_creds, b) != 0) {
+			if (tp__creds_wait(b->creds, on_creds, b) != 0) {
 				c->attempts++;
 				call_fail(c, SM_ECREDS, "cannot wait for credentials", NULL);
 				return;
@@ -416,8 +417,9 @@ start_attempt(struct aws_call *c)
 	}
 	c->attempts++;
 	if (rc != 0) {
-		call_fail(c, SM_ECREDS, creds_last_error(b->creds)[0] ?
-		    creds_last_error(b->creds) : "no credentials",
+		call_fail(c, SM_ECREDS,
+		    tp__creds_last_error(b->creds)[0] ? tp__creds_last_error(b->creds) :
+		                                        "no credentials",
 		    "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile, or an instance role");
 		return;
 	}
@@ -443,9 +445,10 @@ start_attempt(struct aws_call *c)
 	sreq.headers = sh;
 	sreq.nheaders = c->nheaders + 1;
 	sreq.payload_hash = c->payload_hash;
-	rc = sigv4_sign(&sreq, &creds, b->conf->region, c->service, (time_t)aws_now(b), &sres);
+	rc = tp__sigv4_sign(
+	    &sreq, &creds, b->conf->region, c->service, (time_t)tp__aws_now(b), &sres);
 	if (rc != 0) {
-		sigv4_result_free(&sres);
+		tp__sigv4_result_free(&sres);
 		free(sh);
 		free(hh);
 		call_fail(c, rc, "cannot sign the request", NULL);
@@ -464,7 +467,7 @@ start_attempt(struct aws_call *c)
 	if (asprintf(&url, "%s://%s%s%s%s", c->scheme, c->host, sres.path,
 	    sres.query[0] ? "?" : "", sres.query) < 0) {
 		url = NULL;
-		sigv4_result_free(&sres);
+		tp__sigv4_result_free(&sres);
 		goto nomem;
 	}
 	memset(&hs, 0, sizeof(hs));
@@ -491,8 +494,8 @@ start_attempt(struct aws_call *c)
 	}
 	sm_error_clear(&err);
 	c->state = CALL_HTTP;
-	rc = http_start(b->http, &hs, on_http_done, c, &c->req, &err);
-	sigv4_result_free(&sres);
+	rc = tp__http_start(b->http, &hs, on_http_done, c, &c->req, &err);
+	tp__sigv4_result_free(&sres);
 	free(url);
 	free(sh);
 	free(hh);
@@ -531,7 +534,7 @@ static int64_t
 backoff_ms(struct aws_call *c, const struct http_response *resp)
 {
 	struct aws_backend *b = c->b;
-	const char *ra = resp != NULL ? http_response_header(resp, "x-amz-retry-after") : NULL;
+	const char *ra = resp != NULL ? tp__http_response_header(resp, "x-amz-retry-after") : NULL;
 	int64_t cap, d;
 	int shift = c->attempts - 1;
 
@@ -624,11 +627,11 @@ on_http_done(void *arg, const struct http_response *resp)
 	}
 
 	memset(&se, 0, sizeof(se));
-	(c->parse_error ? c->parse_error : aws_parse_error_json)(resp, &se);
+	(c->parse_error ? c->parse_error : tp__aws_parse_error_json)(resp, &se);
 
 	if (code_is_skew(se.code)) {
-		const char *date = http_response_header(resp, "Date");
-		int64_t server_ms = 0, ours = aws_now(b);
+		const char *date = tp__http_response_header(resp, "Date");
+		int64_t server_ms = 0, ours = tp__aws_now(b);
 		int64_t server = sm_time_parse(date, &server_ms) == 0 ? server_ms / 1000 : -1;
 		int64_t diff = server - ours;
 
@@ -643,8 +646,8 @@ on_http_done(void *arg, const struct http_response *resp)
 			    (long long)-diff);
 		}
 	}
-	throttled = aws_code_is_throttling(se.code) || resp->status == 429;
-	transient = aws_code_is_transient(se.code) || resp->status == 500 ||
+	throttled = tp__aws_code_is_throttling(se.code) || resp->status == 429;
+	transient = tp__aws_code_is_transient(se.code) || resp->status == 500 ||
 	    resp->status == 502 || resp->status == 503 || resp->status == 504;
 	if ((throttled || transient) && try_retry(c, resp, cost, extra, sizeof(extra)))
 		return;
@@ -664,7 +667,7 @@ on_http_done(void *arg, const struct http_response *resp)
 }
 
 void
-aws_cancel_owner(struct aws_backend *b, const void *owner)
+tp__aws_cancel_owner(struct aws_backend *b, const void *owner)
 {
 	struct aws_call *c, *next;
 
@@ -675,14 +678,14 @@ aws_cancel_owner(struct aws_backend *b, const void *owner)
 		if (c->timer_id != 0)
 			sm_loop_timer_del(b->loop, c->timer_id);
 		if (c->req != NULL)
-			http_cancel(c->req);
+			tp__http_cancel(c->req);
 		/* CALL_CREDS: on_creds finds it no more */
 		call_unlink(c);
 		call_free(c);
 	}
 }
 
-/* ---- aws_call --------------------------------------------------------- */
+/* ---- tp__aws_call --------------------------------------------------------- */
 
 static char *
 dup_or_null(const char *s, int *bad)
@@ -697,7 +700,7 @@ dup_or_null(const char *s, int *bad)
 }
 
 int
-aws_call(struct tp *tp, const struct aws_call_spec *spec, aws_done_cb *cb, void *arg)
+tp__aws_call(struct tp *tp, const struct aws_call_spec *spec, aws_done_cb *cb, void *arg)
 {
 	struct aws_backend *b = aws_backend(tp);
 	struct aws_call *c;
@@ -721,7 +724,7 @@ aws_call(struct tp *tp, const struct aws_call_spec *spec, aws_done_cb *cb, void 
 	c->arg = arg;
 	c->owner = spec->owner;
 	c->streaming = spec->streaming;
-	if (awsconf_split_url(endpoint, &c->scheme, &c->host, &epath, NULL) != 0) {
+	if (tp__awsconf_split_url(endpoint, &c->scheme, &c->host, &epath, NULL) != 0) {
 		rc = SM_EINVAL;
 		goto fail;
 	}
@@ -778,20 +781,20 @@ aws_call(struct tp *tp, const struct aws_call_spec *spec, aws_done_cb *cb, void 
 			rc = sm_error_from_errno(errno);
 			goto fail;
 		}
-		rc = sigv4_sha256_fd_hex(fd, c->body_file_offset, c->body_file_len,
-		    c->payload_hash);
+		rc = tp__sigv4_sha256_fd_hex(
+		    fd, c->body_file_offset, c->body_file_len, c->payload_hash);
 		close(fd);
 		if (rc != 0)
 			goto fail;
 	} else {
-		sigv4_sha256_hex(c->body, c->body_len, c->payload_hash);
+		tp__sigv4_sha256_hex(c->body, c->body_len, c->payload_hash);
 	}
 	c->resp_max = spec->resp_max;
 	c->timeout_ms = spec->timeout_ms > 0 ? spec->timeout_ms : b->request_timeout_ms;
 	c->parse_error = spec->parse_error;
 	c->accept_status = spec->accept_status;
 	/* the first attempt starts from the loop: callbacks never run inside
-	 * aws_call, even when it fails at once */
+	 * tp__aws_call, even when it fails at once */
 	if (schedule(c, 0) != 0)
 		goto fail;
 	c->next = b->calls;
@@ -809,7 +812,7 @@ fail:
 /* ---- backend ---------------------------------------------------------- */
 
 int
-aws_backend_create(struct tp *tp, const struct tp_config *cfg, struct sm_error *err)
+tp__aws_backend_create(struct tp *tp, const struct tp_config *cfg, struct sm_error *err)
 {
 	struct aws_backend *b;
 	int rc;
@@ -822,11 +825,11 @@ aws_backend_create(struct tp *tp, const struct tp_config *cfg, struct sm_error *
 		free(b);
 		return sm_error_set(err, SM_ENOMEM, "out of memory");
 	}
-	if ((rc = awsconf_load(b->conf, cfg, err)) != 0)
+	if ((rc = tp__awsconf_load(b->conf, cfg, err)) != 0)
 		goto fail;
-	if ((rc = http_create(&b->http, tp->loop, err)) != 0)
+	if ((rc = tp__http_create(&b->http, tp->loop, err)) != 0)
 		goto fail;
-	if ((rc = creds_provider_create(&b->creds, tp->loop, b->http, NULL, err)) != 0)
+	if ((rc = tp__creds_provider_create(&b->creds, tp->loop, b->http, NULL, err)) != 0)
 		goto fail;
 	b->max_attempts = b->conf->max_attempts > 0 ? b->conf->max_attempts : 3;
 	if (cfg != NULL && cfg->max_attempts > 0)
@@ -848,17 +851,17 @@ aws_backend_create(struct tp *tp, const struct tp_config *cfg, struct sm_error *
 	return 0;
 fail:
 	if (b->creds != NULL)
-		creds_provider_destroy(b->creds);
+		tp__creds_provider_destroy(b->creds);
 	if (b->http != NULL)
-		http_destroy(b->http);
-	awsconf_free(b->conf);
+		tp__http_destroy(b->http);
+	tp__awsconf_free(b->conf);
 	free(b->conf);
 	free(b);
 	return rc;
 }
 
 void
-aws_backend_destroy(struct tp *tp)
+tp__aws_backend_destroy(struct tp *tp)
 {
 	struct aws_backend *b = aws_backend(tp);
 	struct aws_call *c;
@@ -867,21 +870,21 @@ aws_backend_destroy(struct tp *tp)
 	if (b == NULL)
 		return;
 	b->destroying = 1;
-	creds_provider_destroy(b->creds);
+	tp__creds_provider_destroy(b->creds);
 	b->creds = NULL;
 	while ((c = b->calls) != NULL) {
 		if (c->timer_id != 0)
 			sm_loop_timer_del(b->loop, c->timer_id);
 		if (c->req != NULL)
-			http_cancel(c->req);
+			tp__http_cancel(c->req);
 		memset(&r, 0, sizeof(r));
 		r.code = SM_ECANCELED;
 		r.message = "canceled: the transport is shutting down";
 		r.attempts = c->attempts;
 		call_finish(c, &r, NULL);
 	}
-	http_destroy(b->http);
-	awsconf_free(b->conf);
+	tp__http_destroy(b->http);
+	tp__awsconf_free(b->conf);
 	free(b->conf);
 	free(b);
 	tp->impl = NULL;

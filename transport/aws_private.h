@@ -1,9 +1,9 @@
 /*
  * aws_private.h - the "aws" backend's shared state and its signed,
- * retried request layer (aws_ prefix; used by sqs.c, s3.c and aws_ops.c,
+ * retried request layer (tp__aws_ functions; used by sqs.c, s3.c and aws_ops.c,
  * which sit above it: aws.c calls none of them).
  *
- * aws_call() sends one logical AWS request: for each attempt it signs the
+ * tp__aws_call() sends one logical AWS request: for each attempt it signs the
  * request with SigV4 (time = now + clock offset, fresh credentials), sends
  * it through http.h, parses a service error with the spec's parser and
  * classifies the outcome after the AWS SDK "standard" retry mode:
@@ -65,7 +65,7 @@ struct aws_backend {
 	unsigned backoff_scale_pct;/* tests: 100 = real delays; 0 = no wait */
 	struct aws_call *calls;    /* in flight (for destroy) */
 	struct sm_rng rng;         /* jitter */
-	int creds_waiting;         /* a creds_wait() is pending */
+	int creds_waiting;         /* a tp__creds_wait() is pending */
 	int destroying;
 	size_t jobs;               /* the backend's own work (s3.c: aborts
 	                              after a cancel), for tp_pending */
@@ -91,10 +91,10 @@ typedef int aws_error_parser(const struct http_response *resp, struct aws_servic
  * "message": "..."} (the part after '#'), else the x-amzn-query-error
  * header ("AWS.SimpleQueueService.NonExistentQueue;Sender"), which wins
  * for the code when present. */
-int aws_parse_error_json(const struct http_response *resp, struct aws_service_error *out);
+int tp__aws_parse_error_json(const struct http_response *resp, struct aws_service_error *out);
 /* XML: the text of the first <Code> and <Message> elements, found by a
  * plain scan (s3.c first tries its hardened XML parser). */
-int aws_parse_error_xml(const struct http_response *resp, struct aws_service_error *out);
+int tp__aws_parse_error_xml(const struct http_response *resp, struct aws_service_error *out);
 
 struct aws_query {
 	const char *name;          /* raw (not encoded) */
@@ -132,10 +132,10 @@ struct aws_call_spec {
 	 * low_speed_bytes a second for low_speed_window_s (or cannot
 	 * connect); timeout_ms is then unused. */
 	int streaming;
-	/* Who the call works for: aws_cancel_owner(owner) stops every call of
+	/* Who the call works for: tp__aws_cancel_owner(owner) stops every call of
 	 * that owner at once.  NULL: none. */
 	const void *owner;
-	aws_error_parser *parse_error; /* NULL: aws_parse_error_json */
+	aws_error_parser *parse_error; /* NULL: tp__aws_parse_error_json */
 	/* A non-2xx status that counts as success (e.g. 404 for a delete
 	 * that may miss), 0 for none. */
 	int accept_status;
@@ -149,56 +149,56 @@ typedef void aws_done_cb(void *arg, const struct tp_result *r,
  * Negative SM_E*: not started, no callback.  Every pointer of `spec` is
  * copied before return.
  */
-int aws_call(struct tp *tp, const struct aws_call_spec *spec, aws_done_cb *cb, void *arg);
+int tp__aws_call(struct tp *tp, const struct aws_call_spec *spec, aws_done_cb *cb, void *arg);
 
 /*
  * Stop every call whose spec named `owner` (NULL: none): disarm its retry
  * timer, remove its request from curl, stop waiting for credentials, free
  * it.  Their callbacks never run.  For the cancel of sqs.c and s3.c.
  */
-void aws_cancel_owner(struct aws_backend *b, const void *owner);
+void tp__aws_cancel_owner(struct aws_backend *b, const void *owner);
 
 /* The backend's create and destroy entries (aws_ops.c puts them in the
  * table).  Destroy finishes the calls still running with SM_ECANCELED. */
-int aws_backend_create(struct tp *tp, const struct tp_config *cfg, struct sm_error *err);
-void aws_backend_destroy(struct tp *tp);
+int tp__aws_backend_create(struct tp *tp, const struct tp_config *cfg, struct sm_error *err);
+void tp__aws_backend_destroy(struct tp *tp);
 /* Our wall clock corrected by the server's (seconds since the epoch). */
-int64_t aws_now(struct aws_backend *b);
+int64_t tp__aws_now(struct aws_backend *b);
 
 /* For tests and tools: how many retry tokens are left. */
-int aws_quota_left(struct tp *tp);
+int tp__aws_quota_left(struct tp *tp);
 /* Tests: scale every backoff delay (100: real; 0: no waiting). */
-void aws_set_backoff_scale(struct tp *tp, unsigned pct);
+void tp__aws_set_backoff_scale(struct tp *tp, unsigned pct);
 
 /* Is this service code throttling / transient (for the classifier)? */
-int aws_code_is_throttling(const char *code);
-int aws_code_is_transient(const char *code);
+int tp__aws_code_is_throttling(const char *code);
+int tp__aws_code_is_transient(const char *code);
 
 /*
  * The handle every operation of sqs.c and s3.c stores for cancel starts
  * with this: aws_ops.c's cancel entry calls it.  It stops the operation's
- * calls (aws_cancel_owner), frees it, and never calls its callback.
+ * calls (tp__aws_cancel_owner), frees it, and never calls its callback.
  */
 struct aws_op {
 	void (*cancel)(struct tp *tp, struct aws_op *op);
 };
 
 /* SQS entry points (sqs.c), matching struct tp__ops. */
-int aws_sqs_get_url(struct tp *, const char *, tp_url_cb *, void *, void **);
-int aws_sqs_create(struct tp *, const char *, const struct tp_attr *, size_t, tp_url_cb *,
-    void *, void **);
-int aws_sqs_receive(struct tp *, const char *, int, int, int, tp_recv_cb *, void *, void **);
-int aws_sqs_send(struct tp *, const char *, const char *, int, tp_sent_cb *, void *, void **);
-int aws_sqs_delete(struct tp *, const char *, const char *, tp_done_cb *, void *, void **);
-int aws_sqs_change_visibility(struct tp *, const char *, const char *, int, tp_done_cb *,
-    void *, void **);
-int aws_sqs_send_batch(struct tp *, const char *, const struct tp_batch_entry *, size_t,
+int tp__aws_sqs_get_url(struct tp *, const char *, tp_url_cb *, void *, void **);
+int tp__aws_sqs_create(
+    struct tp *, const char *, const struct tp_attr *, size_t, tp_url_cb *, void *, void **);
+int tp__aws_sqs_receive(struct tp *, const char *, int, int, int, tp_recv_cb *, void *, void **);
+int tp__aws_sqs_send(struct tp *, const char *, const char *, int, tp_sent_cb *, void *, void **);
+int tp__aws_sqs_delete(struct tp *, const char *, const char *, tp_done_cb *, void *, void **);
+int tp__aws_sqs_change_visibility(
+    struct tp *, const char *, const char *, int, tp_done_cb *, void *, void **);
+int tp__aws_sqs_send_batch(struct tp *, const char *, const struct tp_batch_entry *, size_t,
     tp_batch_cb *, void *, void **);
-int aws_sqs_delete_batch(struct tp *, const char *, const struct tp_batch_entry *, size_t,
+int tp__aws_sqs_delete_batch(struct tp *, const char *, const struct tp_batch_entry *, size_t,
     tp_batch_cb *, void *, void **);
-int aws_sqs_change_visibility_batch(struct tp *, const char *,
-    const struct tp_batch_entry *, size_t, tp_batch_cb *, void *, void **);
-int aws_sqs_attributes(struct tp *, const char *, const char *const *, size_t,
-    tp_attrs_cb *, void *, void **);
+int tp__aws_sqs_change_visibility_batch(struct tp *, const char *, const struct tp_batch_entry *,
+    size_t, tp_batch_cb *, void *, void **);
+int tp__aws_sqs_attributes(
+    struct tp *, const char *, const char *const *, size_t, tp_attrs_cb *, void *, void **);
 
 #endif

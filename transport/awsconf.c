@@ -41,7 +41,7 @@ struct awsconf_ini {
 };
 
 void
-awsconf_ini_free(struct awsconf_ini *ini)
+tp__awsconf_ini_free(struct awsconf_ini *ini)
 {
 	size_t i;
 
@@ -164,8 +164,8 @@ ini_error(struct ini_errs *es, size_t line, const char *fmt, ...)
 }
 
 int
-awsconf_ini_parse(const char *data, size_t len, const char *name,
-    struct awsconf_ini **out, struct sm_error *err)
+tp__awsconf_ini_parse(
+    const char *data, size_t len, const char *name, struct awsconf_ini **out, struct sm_error *err)
 {
 	struct awsconf_ini *ini;
 	struct ini_errs es = { name ? name : "config", 0, "" };
@@ -262,11 +262,11 @@ awsconf_ini_parse(const char *data, size_t len, const char *name,
 		}
 	}
 	if (rc) {
-		awsconf_ini_free(ini);
+		tp__awsconf_ini_free(ini);
 		return sm_error_set(err, rc, "%s: out of memory", es.name);
 	}
 	if (es.count) {
-		awsconf_ini_free(ini);
+		tp__awsconf_ini_free(ini);
 		if (es.count > 1)
 			return sm_error_set(err, SM_EPARSE, "%s (and %d more errors); fix the file",
 			    es.first, es.count - 1);
@@ -277,7 +277,7 @@ awsconf_ini_parse(const char *data, size_t len, const char *name,
 }
 
 int
-awsconf_ini_load(const char *path, struct awsconf_ini **out, struct sm_error *err)
+tp__awsconf_ini_load(const char *path, struct awsconf_ini **out, struct sm_error *err)
 {
 	struct stat st;
 	char *data = NULL;
@@ -328,14 +328,14 @@ awsconf_ini_load(const char *path, struct awsconf_ini **out, struct sm_error *er
 			break;
 	}
 	close(fd);
-	rc = awsconf_ini_parse(data, len, path, out, err);
+	rc = tp__awsconf_ini_parse(data, len, path, out, err);
 	explicit_bzero(data, len);
 	free(data);
 	return rc;
 }
 
 const char *
-awsconf_ini_get(const struct awsconf_ini *ini, const char *section, const char *key)
+tp__awsconf_ini_get(const struct awsconf_ini *ini, const char *section, const char *key)
 {
 	size_t i;
 
@@ -348,7 +348,7 @@ awsconf_ini_get(const struct awsconf_ini *ini, const char *section, const char *
 }
 
 int
-awsconf_ini_has_section(const struct awsconf_ini *ini, const char *section)
+tp__awsconf_ini_has_section(const struct awsconf_ini *ini, const char *section)
 {
 	size_t i;
 
@@ -361,7 +361,7 @@ awsconf_ini_has_section(const struct awsconf_ini *ini, const char *section)
 }
 
 char *
-awsconf_config_section(const char *profile)
+tp__awsconf_config_section(const char *profile)
 {
 	char *s = NULL;
 
@@ -389,13 +389,13 @@ home_path(const char *env, const char *rel)
 }
 
 char *
-awsconf_config_path(void)
+tp__awsconf_config_path(void)
 {
 	return home_path("AWS_CONFIG_FILE", ".aws/config");
 }
 
 char *
-awsconf_credentials_path(void)
+tp__awsconf_credentials_path(void)
 {
 	return home_path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials");
 }
@@ -403,8 +403,8 @@ awsconf_credentials_path(void)
 /* ---- URLs and buckets ------------------------------------------------- */
 
 int
-awsconf_split_url(const char *url, char **scheme, char **host, char **path,
-    struct sm_error *err)
+tp__awsconf_split_url(
+    const char *url, char **scheme, char **host, char **path, struct sm_error *err)
 {
 	const char *p, *auth, *aend, *hs, *he, *port = NULL;
 	int https;
@@ -510,7 +510,7 @@ is_ipv4(const char *s)
 }
 
 int
-awsconf_bucket_dns_ok(const char *bucket, int tls)
+tp__awsconf_bucket_dns_ok(const char *bucket, int tls)
 {
 	size_t n, i;
 
@@ -563,17 +563,17 @@ host_wants_path_style(const char *host)
 }
 
 int
-awsconf_s3_path_style(const struct awsconf *conf, const char *bucket)
+tp__awsconf_s3_path_style(const struct awsconf *conf, const char *bucket)
 {
 	char *scheme = NULL, *host = NULL, *path = NULL;
 	int style = 1, tls;
 
 	if (conf == NULL || conf->endpoint_s3 == NULL)
 		return 1;
-	if (awsconf_split_url(conf->endpoint_s3, &scheme, &host, &path, NULL) != 0)
+	if (tp__awsconf_split_url(conf->endpoint_s3, &scheme, &host, &path, NULL) != 0)
 		return 1;
 	tls = strcmp(scheme, "https") == 0;
-	if (!awsconf_bucket_dns_ok(bucket, tls))
+	if (!tp__awsconf_bucket_dns_ok(bucket, tls))
 		style = 1;
 	else if (conf->s3_path_style >= 0)
 		style = conf->s3_path_style;
@@ -588,8 +588,8 @@ awsconf_s3_path_style(const struct awsconf *conf, const char *bucket)
 }
 
 int
-awsconf_s3_target(const struct awsconf *conf, const char *bucket, const char *key,
-    char **base, char **host, char **path, struct sm_error *err)
+tp__awsconf_s3_target(const struct awsconf *conf, const char *bucket, const char *key, char **base,
+    char **host, char **path, struct sm_error *err)
 {
 	char *scheme = NULL, *ehost = NULL, *epath = NULL;
 	int rc, n1 = 0, n2 = 0, n3 = 0;
@@ -603,14 +603,14 @@ awsconf_s3_target(const struct awsconf *conf, const char *bucket, const char *ke
 		return sm_error_set(err, SM_EINVAL, "bucket name \"%.200s\" holds a '/'", bucket);
 	if (key && bucket == NULL)
 		return sm_error_set(err, SM_EINVAL, "a key needs a bucket");
-	rc = awsconf_split_url(conf->endpoint_s3, &scheme, &ehost, &epath, err);
+	rc = tp__awsconf_split_url(conf->endpoint_s3, &scheme, &ehost, &epath, err);
 	if (rc)
 		return rc;
 	if (bucket == NULL) {
 		n1 = asprintf(base, "%s://%s", scheme, ehost);
 		*host = strdup(ehost);
 		n2 = asprintf(path, "%s/", epath);
-	} else if (awsconf_s3_path_style(conf, bucket)) {
+	} else if (tp__awsconf_s3_path_style(conf, bucket)) {
 		n1 = asprintf(base, "%s://%s", scheme, ehost);
 		*host = strdup(ehost);
 		n2 = asprintf(path, "%s/%s%s%s", epath, bucket, key ? "/" : "", key ? key : "");
@@ -641,7 +641,7 @@ awsconf_s3_target(const struct awsconf *conf, const char *bucket, const char *ke
 /* ---- loading ---------------------------------------------------------- */
 
 void
-awsconf_free(struct awsconf *conf)
+tp__awsconf_free(struct awsconf *conf)
 {
 	if (conf == NULL)
 		return;
@@ -687,7 +687,7 @@ set_endpoint(char **dst, const char *url, const char *what, struct sm_error *err
 	char *scheme, *host, *path;
 	int rc;
 
-	rc = awsconf_split_url(url, &scheme, &host, &path, err);
+	rc = tp__awsconf_split_url(url, &scheme, &host, &path, err);
 	if (rc) {
 		sm_error_prefix(err, "%s", what);
 		return rc;
@@ -704,7 +704,7 @@ set_endpoint(char **dst, const char *url, const char *what, struct sm_error *err
 }
 
 int
-awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error *err)
+tp__awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error *err)
 {
 	struct awsconf_ini *ini = NULL;
 	char *cpath = NULL, *section = NULL;
@@ -716,14 +716,14 @@ awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error 
 
 	v = env("AWS_PROFILE");
 	conf->profile = strdup(v ? v : "default");
-	section = awsconf_config_section(conf->profile);
+	section = tp__awsconf_config_section(conf->profile);
 	if (conf->profile == NULL || section == NULL) {
 		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 		goto out;
 	}
-	cpath = awsconf_config_path();
+	cpath = tp__awsconf_config_path();
 	if (cpath) {
-		rc = awsconf_ini_load(cpath, &ini, err);
+		rc = tp__awsconf_ini_load(cpath, &ini, err);
 		if (rc == SM_ENOTFOUND) {
 			rc = 0;
 			if (err)
@@ -733,8 +733,9 @@ awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error 
 		}
 	}
 	/* "[profile default]" also works for the default profile */
-	if (ini && strcmp(section, "default") == 0 && !awsconf_ini_has_section(ini, "default") &&
-	    awsconf_ini_has_section(ini, "profile default")) {
+	if (ini && strcmp(section, "default") == 0 &&
+	    !tp__awsconf_ini_has_section(ini, "default") &&
+	    tp__awsconf_ini_has_section(ini, "profile default")) {
 		free(section);
 		section = strdup("profile default");
 		if (section == NULL) {
@@ -750,7 +751,7 @@ awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error 
 		src = "AWS_REGION";
 	if (v == NULL && (v = env("AWS_DEFAULT_REGION")) != NULL)
 		src = "AWS_DEFAULT_REGION";
-	if (v == NULL && (v = awsconf_ini_get(ini, section, "region")) != NULL && *v)
+	if (v == NULL && (v = tp__awsconf_ini_get(ini, section, "region")) != NULL && *v)
 		src = cpath;
 	if (v == NULL || *v == '\0')
 		v = "us-east-1";
@@ -767,7 +768,7 @@ awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error 
 
 	/* endpoints */
 	ignore_ep = is_true(env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) ||
-	    is_true(awsconf_ini_get(ini, section, "ignore_configured_endpoint_urls"));
+	    is_true(tp__awsconf_ini_get(ini, section, "ignore_configured_endpoint_urls"));
 	for (int s3 = 0; s3 <= 1; s3++) {
 		const char *c = cfg ? (s3 ? cfg->endpoint_s3 : cfg->endpoint_sqs) : NULL;
 		const char *what = s3 ? "s3 endpoint: " : "sqs endpoint: ";
@@ -779,10 +780,10 @@ awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error 
 			if (v == NULL)
 				v = env("AWS_ENDPOINT_URL");
 			if (v == NULL)
-				v = awsconf_ini_get(ini, section,
-				    s3 ? "s3.endpoint_url" : "sqs.endpoint_url");
+				v = tp__awsconf_ini_get(
+				    ini, section, s3 ? "s3.endpoint_url" : "sqs.endpoint_url");
 			if (v == NULL)
-				v = awsconf_ini_get(ini, section, "endpoint_url");
+				v = tp__awsconf_ini_get(ini, section, "endpoint_url");
 			if (v && *v == '\0')
 				v = NULL;
 		}
@@ -813,7 +814,7 @@ awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error 
 	for (int s3 = 0; s3 <= 1; s3++) {
 		const char *ep = s3 ? conf->endpoint_s3 : conf->endpoint_sqs;
 
-		if (strncasecmp(ep, "http://", 7) != 0 || http_url_is_loopback(ep))
+		if (strncasecmp(ep, "http://", 7) != 0 || tp__http_url_is_loopback(ep))
 			continue;
 		if (!allow_http) {
 			rc = sm_error_set(err, SM_EINVAL, "%s endpoint \"%.200s\" is plain http to "
@@ -836,7 +837,7 @@ awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error 
 		conf->s3_path_style = cfg->s3_path_style ? 1 : 0;
 	} else if ((v = env("AWS_S3_FORCE_PATH_STYLE")) != NULL) {
 		conf->s3_path_style = is_true(v) ? 1 : -1;
-	} else if ((v = awsconf_ini_get(ini, section, "s3.addressing_style")) != NULL) {
+	} else if ((v = tp__awsconf_ini_get(ini, section, "s3.addressing_style")) != NULL) {
 		if (strcasecmp(v, "path") == 0)
 			conf->s3_path_style = 1;
 		else if (strcasecmp(v, "virtual") == 0)
@@ -858,7 +859,7 @@ awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error 
 	} else {
 		v = env("AWS_MAX_ATTEMPTS");
 		src = "AWS_MAX_ATTEMPTS";
-		if (v == NULL && (v = awsconf_ini_get(ini, section, "max_attempts")) != NULL)
+		if (v == NULL && (v = tp__awsconf_ini_get(ini, section, "max_attempts")) != NULL)
 			src = cpath;
 		if (v) {
 			char *e = NULL;
@@ -886,7 +887,7 @@ awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error 
 	/* CA bundle: a file of trusted CAs (checked when a request starts) */
 	src = "AWS_CA_BUNDLE";
 	if ((v = env("AWS_CA_BUNDLE")) == NULL &&
-	    (v = awsconf_ini_get(ini, section, "ca_bundle")) != NULL)
+	    (v = tp__awsconf_ini_get(ini, section, "ca_bundle")) != NULL)
 		src = cpath;
 	if (v != NULL && *v != '\0') {
 		if (access(v, R_OK) != 0) {
@@ -901,7 +902,7 @@ awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error 
 		}
 	}
 out:
-	awsconf_ini_free(ini);
+	tp__awsconf_ini_free(ini);
 	free(cpath);
 	free(section);
 	return rc;

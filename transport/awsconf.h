@@ -1,6 +1,6 @@
 /*
  * awsconf.h - AWS configuration: region, endpoints, profile, S3 addressing,
- * and the shared-file (ini) parser (awsconf_ prefix).
+ * and the shared-file (ini) parser (tp__awsconf_ functions).
  *
  * Sources, first hit wins for each setting:
  *   region:       tp_config.region, AWS_REGION, AWS_DEFAULT_REGION, config
@@ -52,23 +52,23 @@ struct awsconf {
 };
 
 /*
- * Fill `conf` (zeroed first; free with awsconf_free, also on failure) from
+ * Fill `conf` (zeroed first; free with tp__awsconf_free, also on failure) from
  * `cfg` (may be NULL), the environment and the config file.  A missing
  * config file is fine; a malformed one is SM_EPARSE ("file:line: what");
  * a bad endpoint URL or max attempts is SM_EINVAL.
  */
-int awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error *err);
-void awsconf_free(struct awsconf *conf);
+int tp__awsconf_load(struct awsconf *conf, const struct tp_config *cfg, struct sm_error *err);
+void tp__awsconf_free(struct awsconf *conf);
 
 /* Is `bucket` usable as a DNS label for virtual-hosted style (3..63 of
  * a-z 0-9 . -, starts and ends alnum, no "..", not an IPv4 address)?  With
  * `tls`, dots are refused too (the wildcard certificate would not match). */
-int awsconf_bucket_dns_ok(const char *bucket, int tls);
+int tp__awsconf_bucket_dns_ok(const char *bucket, int tls);
 
 /* 1: address `bucket` path-style with this configuration: forced, or the
  * endpoint host is an IP address or localhost or has an explicit port, or
  * the bucket is not DNS compatible; 0: virtual-hosted. */
-int awsconf_s3_path_style(const struct awsconf *conf, const char *bucket);
+int tp__awsconf_s3_path_style(const struct awsconf *conf, const char *bucket);
 
 /*
  * Where an S3 request for `bucket` (NULL: service level) and `key` (NULL:
@@ -79,7 +79,7 @@ int awsconf_s3_path_style(const struct awsconf *conf, const char *bucket);
  *          least (sign with path_raw = 1).
  * Returns 0, SM_EINVAL or SM_ENOMEM.
  */
-int awsconf_s3_target(const struct awsconf *conf, const char *bucket, const char *key,
+int tp__awsconf_s3_target(const struct awsconf *conf, const char *bucket, const char *key,
     char **base, char **host, char **path, struct sm_error *err);
 
 /*
@@ -88,8 +88,8 @@ int awsconf_s3_target(const struct awsconf *conf, const char *bucket, const char
  * scheme's default) and path ("" or "/..."), each malloc'd.  Returns 0,
  * SM_EINVAL (not http(s), no host, user info, bad port) or SM_ENOMEM.
  */
-int awsconf_split_url(const char *url, char **scheme, char **host, char **path,
-    struct sm_error *err);
+int tp__awsconf_split_url(
+    const char *url, char **scheme, char **host, char **path, struct sm_error *err);
 
 /* ---- the shared-file parser -------------------------------------------
  * INI as the AWS CLI reads it: "[section]" lines, "key = value" (or
@@ -103,25 +103,25 @@ int awsconf_split_url(const char *url, char **scheme, char **host, char **path,
  */
 struct awsconf_ini;
 
-int awsconf_ini_parse(const char *data, size_t len, const char *name,
-    struct awsconf_ini **out, struct sm_error *err);
+int tp__awsconf_ini_parse(
+    const char *data, size_t len, const char *name, struct awsconf_ini **out, struct sm_error *err);
 /* Read and parse a file (at most AWSCONF_FILE_MAX bytes).  SM_ENOTFOUND
  * when it does not exist (err set too). */
-int awsconf_ini_load(const char *path, struct awsconf_ini **out, struct sm_error *err);
-void awsconf_ini_free(struct awsconf_ini *ini);
+int tp__awsconf_ini_load(const char *path, struct awsconf_ini **out, struct sm_error *err);
+void tp__awsconf_ini_free(struct awsconf_ini *ini);
 /* The value of `key` in `section` (exact section name, e.g. "profile dev"),
- * or NULL.  Valid until awsconf_ini_free. */
-const char *awsconf_ini_get(const struct awsconf_ini *ini, const char *section,
-    const char *key);
+ * or NULL.  Valid until tp__awsconf_ini_free. */
+const char *tp__awsconf_ini_get(
+    const struct awsconf_ini *ini, const char *section, const char *key);
 /* 1 if `section` appears in the file. */
-int awsconf_ini_has_section(const struct awsconf_ini *ini, const char *section);
+int tp__awsconf_ini_has_section(const struct awsconf_ini *ini, const char *section);
 
 /* The config file's section name for `profile`: "default" or "profile X"
  * (malloc'd, NULL when out of memory). */
-char *awsconf_config_section(const char *profile);
+char *tp__awsconf_config_section(const char *profile);
 /* AWS_CONFIG_FILE or $HOME/.aws/config; AWS_SHARED_CREDENTIALS_FILE or
  * $HOME/.aws/credentials (malloc'd; NULL when HOME is unset too). */
-char *awsconf_config_path(void);
-char *awsconf_credentials_path(void);
+char *tp__awsconf_config_path(void);
+char *tp__awsconf_credentials_path(void);
 
 #endif

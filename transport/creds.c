@@ -5,8 +5,8 @@
  * Static sources are read once at create time.  IMDS is a small state
  * machine driven by http.h completions on the loop: token -> role name ->
  * credentials; a 401 with a cached token drops the token and starts over
- * once.  Waiters (creds_wait) are called from the loop only: from a fetch
- * completion or from a zero-delay timer, never from inside creds_wait.
+ * once.  Waiters (tp__creds_wait) are called from the loop only: from a fetch
+ * completion or from a zero-delay timer, never from inside tp__creds_wait.
  *
  * Secret strings are wiped before they are freed and never formatted into
  * a message; messages name the file and line, the variable or the URL.
@@ -43,7 +43,7 @@ enum imds_step {
 	STEP_CREDS
 };
 
-/* After a failed IMDS fetch, creds_get does not start another for this long. */
+/* After a failed IMDS fetch, tp__creds_get does not start another for this long. */
 #define CREDS_RETRY_AFTER_MS 1000
 #define CREDS_IMDS_RESP_MAX (64 * 1024)
 #define CREDS_STR2(x) #x
@@ -243,7 +243,7 @@ imds_fail(struct creds_provider *p, const char *fmt, ...)
 	p->req = NULL;
 	p->failed = 1;
 	p->retry_after = sm_time_mono_ms() + CREDS_RETRY_AFTER_MS;
-	/* we may be inside creds_get or creds_wait: tell waiters from the loop */
+	/* we may be inside tp__creds_get or tp__creds_wait: tell waiters from the loop */
 	arm_timer(p);
 }
 
@@ -296,7 +296,7 @@ imds_request(struct creds_provider *p, enum imds_step step)
 	s.timeout_ms = p->timeout_ms;
 	p->step = step;
 	sm_error_clear(&err);
-	rc = http_start(p->http, &s, imds_on_done, p, &p->req, &err);
+	rc = tp__http_start(p->http, &s, imds_on_done, p, &p->req, &err);
 	free(url);
 	if (rc != 0)
 		imds_fail(p, "cannot start %s: %s", what, err.msg);
@@ -483,16 +483,16 @@ static int
 from_section(struct creds_provider *p, const struct awsconf_ini *ini, const char *path,
     const char *section, enum src src, struct sm_error *err)
 {
-	const char *ak = awsconf_ini_get(ini, section, "aws_access_key_id");
-	const char *sk = awsconf_ini_get(ini, section, "aws_secret_access_key");
-	const char *tok = awsconf_ini_get(ini, section, "aws_session_token");
+	const char *ak = tp__awsconf_ini_get(ini, section, "aws_access_key_id");
+	const char *sk = tp__awsconf_ini_get(ini, section, "aws_secret_access_key");
+	const char *tok = tp__awsconf_ini_get(ini, section, "aws_session_token");
 	static const char *const unsupported[] = { "role_arn", "credential_process",
 		"sso_start_url", "sso_session", "web_identity_token_file" };
 	size_t i;
 
 	if (ak == NULL && sk == NULL) {
 		for (i = 0; i < sizeof(unsupported) / sizeof(unsupported[0]); i++)
-			if (awsconf_ini_get(ini, section, unsupported[i]))
+			if (tp__awsconf_ini_get(ini, section, unsupported[i]))
 				return sm_error_set(err, SM_EUNSUPPORTED,
 				    "%s: [%s] uses %s, which smd does not support; give static "
 				    "keys or use an instance role", path, section, unsupported[i]);
@@ -522,7 +522,7 @@ load_file(const char *path, struct awsconf_ini **ini, struct sm_error *err)
 	*ini = NULL;
 	if (path == NULL)
 		return 0;
-	rc = awsconf_ini_load(path, ini, err);
+	rc = tp__awsconf_ini_load(path, ini, err);
 	if (rc == SM_ENOTFOUND) {
 		if (err)
 			sm_error_clear(err);
@@ -536,8 +536,8 @@ from_files(struct creds_provider *p, const char *profile, int explicit_profile,
     struct sm_error *err)
 {
 	struct awsconf_ini *cini = NULL, *fini = NULL;
-	char *cpath = awsconf_credentials_path(), *fpath = awsconf_config_path();
-	char *section = awsconf_config_section(profile);
+	char *cpath = tp__awsconf_credentials_path(), *fpath = tp__awsconf_config_path();
+	char *section = tp__awsconf_config_section(profile);
 	int rc;
 
 	if (section == NULL) {
@@ -561,15 +561,15 @@ from_files(struct creds_provider *p, const char *profile, int explicit_profile,
 			goto out;
 	}
 	rc = SM_ENOTFOUND;
-	if (explicit_profile && !awsconf_ini_has_section(cini, profile) &&
-	    !awsconf_ini_has_section(fini, section))
+	if (explicit_profile && !tp__awsconf_ini_has_section(cini, profile) &&
+	    !tp__awsconf_ini_has_section(fini, section))
 		rc = sm_error_set(err, SM_ECREDS,
 		    "profile \"%s\" is neither in \"%s\" nor in \"%s\"; check AWS_PROFILE",
 		    profile, cpath ? cpath : "(no credentials file)",
 		    fpath ? fpath : "(no config file)");
 out:
-	awsconf_ini_free(cini);
-	awsconf_ini_free(fini);
+	tp__awsconf_ini_free(cini);
+	tp__awsconf_ini_free(fini);
 	free(cpath);
 	free(fpath);
 	free(section);
@@ -603,8 +603,8 @@ imds_endpoint(void)
 }
 
 int
-creds_provider_create(struct creds_provider **out, struct sm_loop *loop,
-    struct http *http, const struct creds_options *opt, struct sm_error *err)
+tp__creds_provider_create(struct creds_provider **out, struct sm_loop *loop, struct http *http,
+    const struct creds_options *opt, struct sm_error *err)
 {
 	struct creds_provider *p;
 	const char *ak, *sk, *profile;
@@ -674,7 +674,7 @@ creds_provider_create(struct creds_provider **out, struct sm_loop *loop,
 		goto fail;
 	}
 	if (p->http == NULL) {
-		rc = http_create(&p->http, loop, err);
+		rc = tp__http_create(&p->http, loop, err);
 		if (rc)
 			goto fail;
 		p->own_http = 1;
@@ -684,7 +684,7 @@ creds_provider_create(struct creds_provider **out, struct sm_loop *loop,
 	*out = p;
 	return 0;
 found:
-	sm_log_info("aws credentials: from %s", creds_source(p));
+	sm_log_info("aws credentials: from %s", tp__creds_source(p));
 	*out = p;
 	return 0;
 fail:
@@ -693,12 +693,12 @@ fail:
 }
 
 void
-creds_provider_destroy(struct creds_provider *p)
+tp__creds_provider_destroy(struct creds_provider *p)
 {
 	if (p == NULL || p->dead)
 		return;
 	if (p->req) {
-		http_cancel(p->req);
+		tp__http_cancel(p->req);
 		p->req = NULL;
 	}
 	p->step = STEP_IDLE;
@@ -707,7 +707,7 @@ creds_provider_destroy(struct creds_provider *p)
 		p->timer = 0;
 	}
 	if (p->own_http) {
-		http_destroy(p->http);
+		tp__http_destroy(p->http);
 		p->http = NULL;
 		p->own_http = 0;
 	}
@@ -727,7 +727,7 @@ creds_provider_destroy(struct creds_provider *p)
 }
 
 int
-creds_get(struct creds_provider *p, struct sigv4_creds *out)
+tp__creds_get(struct creds_provider *p, struct sigv4_creds *out)
 {
 	int64_t now;
 
@@ -754,7 +754,7 @@ creds_get(struct creds_provider *p, struct sigv4_creds *out)
 }
 
 int
-creds_wait(struct creds_provider *p, creds_ready_cb *cb, void *arg)
+tp__creds_wait(struct creds_provider *p, creds_ready_cb *cb, void *arg)
 {
 	if (p == NULL || cb == NULL || p->loop == NULL || p->dead)
 		return SM_EINVAL;
@@ -782,13 +782,13 @@ creds_wait(struct creds_provider *p, creds_ready_cb *cb, void *arg)
 }
 
 const char *
-creds_last_error(const struct creds_provider *p)
+tp__creds_last_error(const struct creds_provider *p)
 {
 	return p ? p->last_error : "";
 }
 
 const char *
-creds_source(const struct creds_provider *p)
+tp__creds_source(const struct creds_provider *p)
 {
 	switch (p ? p->src : SRC_NONE) {
 	case SRC_ENV:
@@ -805,7 +805,7 @@ creds_source(const struct creds_provider *p)
 }
 
 int64_t
-creds_expiration(const struct creds_provider *p)
+tp__creds_expiration(const struct creds_provider *p)
 {
 	return p ? p->expiration : 0;
 }

@@ -1,5 +1,5 @@
 /*
- * creds.h - the AWS credentials chain (creds_ prefix).
+ * creds.h - the AWS credentials chain (tp__creds_ functions).
  *
  * Order, first hit wins:
  *   1. environment: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY
@@ -19,7 +19,7 @@
  *      refreshed CREDS_REFRESH_BEFORE_S before Expiration; a 401 with a
  *      cached token fetches a new token once and retries.
  *
- * Steps 1-3 are resolved synchronously by creds_provider_create().  A
+ * Steps 1-3 are resolved synchronously by tp__creds_provider_create().  A
  * shared file that exists but does not parse is an error (file:line in
  * the message); a missing file is not.  Secrets never appear in messages
  * or logs.
@@ -57,13 +57,13 @@ struct creds_options {
  * needs IMDS; `loop` NULL: no IMDS.  `opt` NULL: defaults.
  *
  * Returns 0 when a source was found or an IMDS fetch was started (the
- * first creds_get may then answer SM_EAGAIN); SM_ECREDS when nothing can
+ * first tp__creds_get may then answer SM_EAGAIN); SM_ECREDS when nothing can
  * provide credentials; SM_EPARSE for a malformed shared file; SM_ENOMEM.
  */
-int creds_provider_create(struct creds_provider **out, struct sm_loop *loop,
-    struct http *http, const struct creds_options *opt, struct sm_error *err);
+int tp__creds_provider_create(struct creds_provider **out, struct sm_loop *loop, struct http *http,
+    const struct creds_options *opt, struct sm_error *err);
 /* Cancels an IMDS fetch in flight (pending waiters get SM_ECANCELED). */
-void creds_provider_destroy(struct creds_provider *p);
+void tp__creds_provider_destroy(struct creds_provider *p);
 
 /*
  * The current credentials.  0: `out` filled; its strings belong to the
@@ -72,29 +72,29 @@ void creds_provider_destroy(struct creds_provider *p);
  * CREDS_REFRESH_BEFORE_S of expiry a refresh is started and the old ones
  * are returned while still valid.
  * SM_EAGAIN: a fetch is in flight and nothing valid is cached; use
- * creds_wait().  SM_ECREDS: the last fetch failed (creds_last_error says
- * why; the next creds_get or creds_wait starts a new fetch).
+ * tp__creds_wait().  SM_ECREDS: the last fetch failed (tp__creds_last_error says
+ * why; the next tp__creds_get or tp__creds_wait starts a new fetch).
  */
-int creds_get(struct creds_provider *p, struct sigv4_creds *out);
+int tp__creds_get(struct creds_provider *p, struct sigv4_creds *out);
 
 /*
  * Call `cb` from the loop once credentials are available (code 0) or the
  * fetch failed (code SM_ECREDS, SM_ECANCELED); never from inside
- * creds_wait.  Starts a fetch if none is in flight.  Returns 0 or
+ * tp__creds_wait.  Starts a fetch if none is in flight.  Returns 0 or
  * SM_ENOMEM / SM_EINVAL (no loop).
  */
 typedef void creds_ready_cb(void *arg, int code);
-int creds_wait(struct creds_provider *p, creds_ready_cb *cb, void *arg);
+int tp__creds_wait(struct creds_provider *p, creds_ready_cb *cb, void *arg);
 
 /* The message of the last failure ("" if none).  Never holds a secret. */
-const char *creds_last_error(const struct creds_provider *p);
+const char *tp__creds_last_error(const struct creds_provider *p);
 
 /* Where the credentials came from: "env", "shared-credentials-file",
  * "shared-config-file", "imds", or "none". */
-const char *creds_source(const struct creds_provider *p);
+const char *tp__creds_source(const struct creds_provider *p);
 
 /* Wall-clock expiry of the current credentials (seconds since the epoch),
  * 0 when they do not expire. */
-int64_t creds_expiration(const struct creds_provider *p);
+int64_t tp__creds_expiration(const struct creds_provider *p);
 
 #endif

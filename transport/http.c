@@ -449,7 +449,7 @@ check_done(struct http *h)
 /* ---- public ----------------------------------------------------------- */
 
 int
-http_create(struct http **out, struct sm_loop *loop, struct sm_error *err)
+tp__http_create(struct http **out, struct sm_loop *loop, struct sm_error *err)
 {
 	struct http *h;
 
@@ -476,7 +476,7 @@ http_create(struct http **out, struct sm_loop *loop, struct sm_error *err)
 }
 
 void
-http_destroy(struct http *h)
+tp__http_destroy(struct http *h)
 {
 	struct http_request *r;
 	struct http_response resp;
@@ -506,7 +506,7 @@ http_destroy(struct http *h)
 }
 
 int
-http_url_is_loopback(const char *url)
+tp__http_url_is_loopback(const char *url)
 {
 	const char *p, *end;
 	char host[16];
@@ -532,12 +532,12 @@ http_url_is_loopback(const char *url)
 }
 
 int
-http_url_bypasses_proxy(const char *url)
+tp__http_url_bypasses_proxy(const char *url)
 {
 	const char *p;
 	size_t n;
 
-	if (http_url_is_loopback(url))
+	if (tp__http_url_is_loopback(url))
 		return 1;
 	if ((p = strstr(url, "://")) == NULL)
 		return 0;
@@ -573,7 +573,7 @@ setup_body(struct http_request *r, const struct http_req_spec *spec, struct sm_e
 }
 
 int
-http_start(struct http *h, const struct http_req_spec *spec, http_done_cb *cb, void *arg,
+tp__http_start(struct http *h, const struct http_req_spec *spec, http_done_cb *cb, void *arg,
     struct http_request **out, struct sm_error *err)
 {
 	struct http_request *r;
@@ -672,7 +672,7 @@ http_start(struct http *h, const struct http_req_spec *spec, http_done_cb *cb, v
 		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, spec->low_speed_bytes);
 		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, spec->low_speed_window_s);
 	}
-	if (http_url_bypasses_proxy(spec->url))
+	if (tp__http_url_bypasses_proxy(spec->url))
 		curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->slist);
 	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
@@ -723,7 +723,7 @@ fail:
 }
 
 void
-http_cancel(struct http_request *r)
+tp__http_cancel(struct http_request *r)
 {
 	if (r == NULL)
 		return;
@@ -733,7 +733,7 @@ http_cancel(struct http_request *r)
 }
 
 const char *
-http_response_header(const struct http_response *resp, const char *name)
+tp__http_response_header(const struct http_response *resp, const char *name)
 {
 	const struct http_request *r = resp->req;
 	size_t i;
@@ -747,7 +747,7 @@ http_response_header(const struct http_response *resp, const char *name)
 }
 
 size_t
-http_inflight(const struct http *h)
+tp__http_inflight(const struct http *h)
 {
 	return h->nreqs;
 }

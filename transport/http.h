@@ -7,11 +7,11 @@
  * poll never blocks anything else.  TLS peers are always verified.
  *
  *   struct http_req_spec s = { .method = "GET", .url = "https://..." };
- *   http_start(h, &s, done, arg, NULL);
+ *   tp__http_start(h, &s, done, arg, NULL);
  *   ... the loop runs; done(arg, resp) is called exactly once ...
  *
  * Every pointer in the spec is read (and copied as needed) during
- * http_start only: the caller may free them as soon as it returns.
+ * tp__http_start only: the caller may free them as soon as it returns.
  */
 #ifndef HTTP_H
 #define HTTP_H
@@ -72,7 +72,7 @@ struct http_response {
 	int code;                /* 0: an HTTP answer arrived (any status);
 	                            SM_ETIMEOUT, SM_ENET (refused, reset, dns),
 	                            SM_ETLS, SM_ETOOBIG, SM_EIO (file),
-	                            SM_ECANCELED (http_destroy) */
+	                            SM_ECANCELED (tp__http_destroy) */
 	int curl_code;           /* CURLcode, 0 if none */
 	const char *error;       /* curl's error text or ours when code != 0 */
 	long status;             /* HTTP status, 0 when no answer */
@@ -80,42 +80,42 @@ struct http_response {
 	size_t body_len;
 	uint64_t file_bytes;     /* bytes written to resp_file */
 	double total_s;          /* transfer time */
-	struct http_request *req;/* for http_response_header() */
+	struct http_request *req; /* for tp__http_response_header() */
 };
 
 /* Called exactly once per started request, from the loop (never from
- * inside http_start).  `resp` and everything in it is valid only during
+ * inside tp__http_start).  `resp` and everything in it is valid only during
  * the call. */
 typedef void http_done_cb(void *arg, const struct http_response *resp);
 
-int http_create(struct http **out, struct sm_loop *loop, struct sm_error *err);
+int tp__http_create(struct http **out, struct sm_loop *loop, struct sm_error *err);
 /* Cancels outstanding requests: their callbacks run with SM_ECANCELED. */
-void http_destroy(struct http *h);
+void tp__http_destroy(struct http *h);
 
 /*
  * Start a request.  0: started (the callback will run); negative SM_E*:
  * not started (no callback; `err` says why).  `out` (may be NULL)
  * receives a handle that is valid until the callback returns.
  */
-int http_start(struct http *h, const struct http_req_spec *spec, http_done_cb *cb,
-    void *arg, struct http_request **out, struct sm_error *err);
+int tp__http_start(struct http *h, const struct http_req_spec *spec, http_done_cb *cb, void *arg,
+    struct http_request **out, struct sm_error *err);
 /* Abort a request; its callback will not run. */
-void http_cancel(struct http_request *r);
+void tp__http_cancel(struct http_request *r);
 
 /* A response header (case-insensitive name; the last one of the final
  * answer), or NULL.  Valid during the callback only. */
-const char *http_response_header(const struct http_response *resp, const char *name);
+const char *tp__http_response_header(const struct http_response *resp, const char *name);
 
 /* Number of requests in flight. */
-size_t http_inflight(const struct http *h);
+size_t tp__http_inflight(const struct http *h);
 
 /* Nonzero if the URL's host is loopback: an address of 127.0.0.0/8
  * (written as a dotted quad), [::1] or localhost. */
-int http_url_is_loopback(const char *url);
+int tp__http_url_is_loopback(const char *url);
 /* Nonzero if requests to the URL never go through a proxy from the
  * environment (http_proxy, HTTPS_PROXY...): loopback hosts and the EC2
  * instance metadata addresses 169.254.169.254 and [fd00:ec2::254], whose
  * answers hold credentials that no proxy may see. */
-int http_url_bypasses_proxy(const char *url);
+int tp__http_url_bypasses_proxy(const char *url);
 
 #endif

@@ -1,9 +1,9 @@
 /*
  * s3.c - S3 REST/XML operations for the "aws" backend (see s3.h).
  *
- * Every request goes through aws_call() (aws_private.h), which signs each
+ * Every request goes through tp__aws_call() (aws_private.h), which signs each
  * attempt, retries and corrects clock skew; this file builds the requests
- * (addressing from awsconf_s3_target, S3 path rules), parses the XML
+ * (addressing from tp__awsconf_s3_target, S3 path rules), parses the XML
  * answers with a hardened libxml2 and drives the multipart upload.
  */
 #include "s3.h"
@@ -157,7 +157,7 @@ out:
 
 /*
  * The error parser hook s3.c gives the aws request layer: the XML body
- * (tp__s3_parse_error, else the plain scan of aws_parse_error_xml), else
+ * (tp__s3_parse_error, else the plain scan of tp__aws_parse_error_xml), else
  * for bodyless answers (HEAD) a code named after the status.
  */
 static int
@@ -165,9 +165,10 @@ s3_parse_error_resp(const struct http_response *resp, struct aws_service_error *
 {
 	out->code[0] = '\0';
 	out->message[0] = '\0';
-	if (resp->body_len > 0 && (tp__s3_parse_error(resp->body, resp->body_len, out->code,
-	    sizeof(out->code), out->message, sizeof(out->message)) == 0 ||
-	    aws_parse_error_xml(resp, out) == 0))
+	if (resp->body_len > 0 &&
+	    (tp__s3_parse_error(resp->body, resp->body_len, out->code, sizeof(out->code),
+	         out->message, sizeof(out->message)) == 0 ||
+	        tp__aws_parse_error_xml(resp, out) == 0))
 		return 0;
 	out->code[0] = '\0';
 	out->message[0] = '\0';
@@ -578,7 +579,7 @@ struct s3_req {
 	const char *resp_file;
 	int accept_status;
 	int streaming;             /* an object body or part: see aws_call_spec */
-	const void *owner;         /* NULL: the op (aws_cancel_owner) */
+	const void *owner;         /* NULL: the op (tp__aws_cancel_owner) */
 };
 
 static int
@@ -589,8 +590,8 @@ s3_send(struct s3_op *op, const struct s3_req *rq, aws_done_cb *cb, void *arg)
 	char *base = NULL, *host = NULL, *path = NULL;
 	int rc;
 
-	if ((rc = awsconf_s3_target(b->conf, op->bucket, rq->key, &base, &host, &path,
-	    NULL)) != 0)
+	if ((rc = tp__awsconf_s3_target(b->conf, op->bucket, rq->key, &base, &host, &path, NULL)) !=
+	    0)
 		goto out;
 	memset(&spec, 0, sizeof(spec));
 	spec.service = "s3";
@@ -616,7 +617,7 @@ s3_send(struct s3_op *op, const struct s3_req *rq, aws_done_cb *cb, void *arg)
 	spec.accept_status = rq->accept_status;
 	spec.streaming = rq->streaming;
 	spec.owner = rq->owner != NULL ? rq->owner : op;
-	rc = aws_call(op->tp, &spec, cb, arg);
+	rc = tp__aws_call(op->tp, &spec, cb, arg);
 out:
 	free(base);
 	free(host);
@@ -651,13 +652,13 @@ s3_object_from_headers(const struct s3_op *op, const struct http_response *resp,
 	obj->size = op->size;
 	if (resp == NULL)
 		return;
-	if ((v = http_response_header(resp, "Content-Length")) != NULL &&
+	if ((v = tp__http_response_header(resp, "Content-Length")) != NULL &&
 	    s3_parse_u64(v, &n) == 0)
 		obj->size = n;
-	obj->etag = s3_etag(http_response_header(resp, "ETag"), etag, etag_size);
-	if ((v = http_response_header(resp, "Last-Modified")) == NULL ||
+	obj->etag = s3_etag(tp__http_response_header(resp, "ETag"), etag, etag_size);
+	if ((v = tp__http_response_header(resp, "Last-Modified")) == NULL ||
 	    sm_time_parse(v, &obj->mtime_ms) != 0) {
-		if ((v = http_response_header(resp, "Date")) == NULL ||
+		if ((v = tp__http_response_header(resp, "Date")) == NULL ||
 		    sm_time_parse(v, &obj->mtime_ms) != 0)
 			obj->mtime_ms = sm_time_wall_ms();
 	}
@@ -770,7 +771,7 @@ tp__s3_object_put_mem(struct tp *tp, const char *bucket, const char *key,
 		return SM_ENOMEM;
 	op->cb.object = cb;
 	op->size = len;
-	sigv4_sha256_hex(len > 0 ? data : "", len, hash);
+	tp__sigv4_sha256_hex(len > 0 ? data : "", len, hash);
 	h.name = "Content-Type";
 	h.value = content_type != NULL ? content_type : S3_DEFAULT_CTYPE;
 	memset(&rq, 0, sizeof(rq));
@@ -921,7 +922,7 @@ static void s3_mpu_complete(struct s3_mpu *m);
 static int
 s3_error_200_retryable(struct tp *tp, const char *code, int tries)
 {
-	return (aws_code_is_transient(code) || aws_code_is_throttling(code)) &&
+	return (tp__aws_code_is_transient(code) || tp__aws_code_is_throttling(code)) &&
 	    tries < aws_backend(tp)->max_attempts;
 }
 
@@ -1089,7 +1090,7 @@ s3_mpu_part_done(void *arg, const struct tp_result *r, const struct http_respons
 	m->inflight--;
 	s3_res_copy(&res, r);
 	if (res.r.code == 0) {
-		etag = resp != NULL ? http_response_header(resp, "ETag") : NULL;
+		etag = resp != NULL ? tp__http_response_header(resp, "ETag") : NULL;
 		if (etag == NULL || *etag == '\0') {
 			s3_res_set(&res, SM_EPROTO, resp != NULL ? (int)resp->status : 0, NULL,
 			    "s3 UploadPart on '%s' failed: part %u: the answer has no ETag",
@@ -1129,7 +1130,7 @@ s3_mpu_part_start(struct s3_mpu *m, unsigned index, struct s3_res *res)
 		    op->path, strerror(errno));
 		return res->r.code;
 	}
-	rc = sigv4_sha256_fd_hex(fd, off, len, hash);
+	rc = tp__sigv4_sha256_fd_hex(fd, off, len, hash);
 	close(fd);
 	if (rc != 0) {
 		s3_res_set(res, rc, 0, NULL,
@@ -1302,7 +1303,7 @@ tp__s3_object_put_file(struct tp *tp, const char *bucket, const char *key,
 		return rc;
 	}
 	/* Stream the file through SHA-256 for x-amz-content-sha256. */
-	rc = sigv4_sha256_fd_hex(fd, 0, op->size, hash);
+	rc = tp__sigv4_sha256_fd_hex(fd, 0, op->size, hash);
 	close(fd);
 	if (rc != 0) {
 		s3_op_free(op);
@@ -1339,7 +1340,7 @@ s3_cancel(struct tp *tp, struct aws_op *base)
 	struct aws_backend *b = aws_backend(tp);
 	struct s3_mpu *m = op->mpu;
 
-	aws_cancel_owner(b, op);
+	tp__aws_cancel_owner(b, op);
 	if (op->tmp != NULL)
 		unlink(op->tmp);
 	if (m == NULL) {
@@ -1356,7 +1357,7 @@ s3_cancel(struct tp *tp, struct aws_op *base)
 		    op->subject);
 	}
 	if (tp->closing) {
-		aws_cancel_owner(b, m);
+		tp__aws_cancel_owner(b, m);
 		s3_mpu_report(m);
 	} else if (m->upload_id != NULL) {
 		s3_mpu_abort(m);
@@ -1765,7 +1766,7 @@ tp__s3_object_copy(struct tp *tp, const char *src_bucket, const char *src_key,
 		return SM_ENOMEM;
 	op->cb.object = cb;
 	/* the source key URL-encoded as in a path ('/' kept) */
-	if ((enc = sigv4_uri_encode(src_key, strlen(src_key), 1)) == NULL)
+	if ((enc = tp__sigv4_uri_encode(src_key, strlen(src_key), 1)) == NULL)
 		goto out;
 	n = strlen(src_bucket) + strlen(enc) + 3;
 	if ((op->copy_src = malloc(n)) == NULL)
@@ -1798,14 +1799,16 @@ tp__s3_presign_get(struct tp *tp, const char *bucket, const char *key, int expir
 		    bucket, S3_KEY_MAX);
 		return NULL;
 	}
-	if ((rc = creds_get(b->creds, &c)) != 0) {
+	if ((rc = tp__creds_get(b->creds, &c)) != 0) {
 		sm_error_set(err, rc == SM_EAGAIN ? SM_EAGAIN : SM_ECREDS,
 		    "presign '%s/%s': no credentials yet (%s): retry once the credentials "
-		    "are fetched", bucket, key, creds_last_error(b->creds) != NULL ?
-		    creds_last_error(b->creds) : sm_strerror(rc));
+		    "are fetched",
+		    bucket, key,
+		    tp__creds_last_error(b->creds) != NULL ? tp__creds_last_error(b->creds) :
+		                                             sm_strerror(rc));
 		return NULL;
 	}
-	if ((rc = awsconf_s3_target(b->conf, bucket, key, &base, &host, &path, err)) != 0)
+	if ((rc = tp__awsconf_s3_target(b->conf, bucket, key, &base, &host, &path, err)) != 0)
 		goto out;
 	if ((sep = strstr(base, "://")) == NULL) {
 		sm_error_set(err, SM_EINVAL, "presign '%s/%s': bad endpoint '%s'", bucket, key,
@@ -1820,8 +1823,8 @@ tp__s3_presign_get(struct tp *tp, const char *bucket, const char *key, int expir
 	p.path = path;
 	p.path_raw = 1;
 	p.expires_s = expires_s;
-	if (sigv4_presign_url(&p, &c, b->conf->region, "s3", (time_t)aws_now(b), &url,
-	    err) != 0)
+	if (tp__sigv4_presign_url(
+	        &p, &c, b->conf->region, "s3", (time_t)tp__aws_now(b), &url, err) != 0)
 		url = NULL;
 out:
 	free(base);

@@ -7,7 +7,7 @@
  * the operation's calls, removes a download's temporary file and turns a
  * multipart upload into the backend's own job that aborts it.  They
  * expect tp->impl to be the aws backend (struct aws_backend, aws_private.h)
- * and send every request through aws_call() (signed per attempt, retried
+ * and send every request through tp__aws_call() (signed per attempt, retried
  * per AWS standard mode, clock skew corrected).
  *
  * Contracts are those of the public tp_object_* / tp_bucket_create /
@@ -22,7 +22,7 @@
  *     "AccessDenied" (SM_EAUTH);
  *   - put_file switches to multipart above cfg->multipart_threshold
  *     (parts of max(threshold, 5 MiB), doubled while over 10000 parts, 4
- *     in flight, each hashed from its file range and retried by aws_call);
+ *     in flight, each hashed from its file range and retried by tp__aws_call);
  *     a failed multipart upload is aborted before the callback runs (a
  *     failed abort is added to the message with the upload id); a 200
  *     answer with an <Error> body from CompleteMultipartUpload or
@@ -46,7 +46,7 @@
  *   - get_mem: the whole answer is read into memory up to max + 1 bytes
  *     (at least 64 KiB so that an error body still parses).
  * Requests parse errors with tp__s3_parse_error, then the plain scan of
- * aws_parse_error_xml (aws.c), then a fallback naming the status for
+ * tp__aws_parse_error_xml (aws.c), then a fallback naming the status for
  * bodyless (HEAD) answers.
  */
 #ifndef TRANSPORT_S3_H

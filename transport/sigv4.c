@@ -108,7 +108,7 @@ buf_free(struct buf *b)
 /* ---- hashing ---------------------------------------------------------- */
 
 void
-sigv4_sha256_hex(const void *data, size_t len, char out[65])
+tp__sigv4_sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -123,7 +123,7 @@ sigv4_sha256_hex(const void *data, size_t len, char out[65])
 }
 
 int
-sigv4_sha256_fd_hex(int fd, uint64_t offset, uint64_t len, char out[65])
+tp__sigv4_sha256_fd_hex(int fd, uint64_t offset, uint64_t len, char out[65])
 {
 	EVP_MD_CTX *ctx;
 	unsigned char *chunk = NULL;
@@ -173,7 +173,7 @@ hmac256(const void *key, size_t klen, const void *data, size_t dlen, unsigned ch
 }
 
 int
-sigv4_signing_key(const char *secret, const char *date8, const char *region,
+tp__sigv4_signing_key(const char *secret, const char *date8, const char *region,
     const char *service, unsigned char key[32])
 {
 	unsigned char k[32];
@@ -203,9 +203,8 @@ sigv4_signing_key(const char *secret, const char *date8, const char *region,
 }
 
 int
-sigv4_chunk_signature(const unsigned char key[32], const char *amz_date,
-    const char *scope, const char *prev_signature, const void *chunk, size_t len,
-    char out[65])
+tp__sigv4_chunk_signature(const unsigned char key[32], const char *amz_date, const char *scope,
+    const char *prev_signature, const void *chunk, size_t len, char out[65])
 {
 	struct buf sts = { 0 };
 	char hash[65];
@@ -215,7 +214,7 @@ sigv4_chunk_signature(const unsigned char key[32], const char *amz_date,
 	if (key == NULL || amz_date == NULL || scope == NULL || prev_signature == NULL ||
 	    (chunk == NULL && len > 0))
 		return SM_EINVAL;
-	sigv4_sha256_hex(chunk ? chunk : "", len, hash);
+	tp__sigv4_sha256_hex(chunk ? chunk : "", len, hash);
 	buf_add(&sts, "AWS4-HMAC-SHA256-PAYLOAD\n");
 	buf_add(&sts, amz_date);
 	buf_addc(&sts, '\n');
@@ -253,7 +252,7 @@ buf_add_encoded(struct buf *b, const char *s, size_t len, int keep_slash)
 }
 
 char *
-sigv4_uri_encode(const char *s, size_t len, int keep_slash)
+tp__sigv4_uri_encode(const char *s, size_t len, int keep_slash)
 {
 	struct buf b = { 0 };
 
@@ -380,8 +379,8 @@ canonical_query(const struct sigv4_param *q, size_t nq, const struct sigv4_param
 		const char *nm = p->name ? p->name : "";
 		const char *v = p->value ? p->value : "";
 
-		ps[i].name = sigv4_uri_encode(nm, strlen(nm), 0);
-		ps[i].value = sigv4_uri_encode(v, strlen(v), 0);
+		ps[i].name = tp__sigv4_uri_encode(nm, strlen(nm), 0);
+		ps[i].value = tp__sigv4_uri_encode(v, strlen(v), 0);
 		if (ps[i].name == NULL || ps[i].value == NULL)
 			goto out;
 	}
@@ -503,7 +502,7 @@ is_s3(const struct sigv4_request *req, const char *service)
 }
 
 void
-sigv4_result_free(struct sigv4_result *r)
+tp__sigv4_result_free(struct sigv4_result *r)
 {
 	if (r == NULL)
 		return;
@@ -538,7 +537,7 @@ sign_core(const struct sigv4_request *req, const struct sigv4_param *extra, size
 
 	/* wire path */
 	if (req->path_raw)
-		out->path = sigv4_uri_encode(path, strlen(path), 1);
+		out->path = tp__sigv4_uri_encode(path, strlen(path), 1);
 	else
 		out->path = strdup(path);
 	if (out->path == NULL)
@@ -554,12 +553,12 @@ sign_core(const struct sigv4_request *req, const struct sigv4_param *extra, size
 		tmp = pct_decode(out->path, &dl);
 		if (tmp == NULL)
 			goto out;
-		cpath = sigv4_uri_encode(tmp, dl, 1);
+		cpath = tp__sigv4_uri_encode(tmp, dl, 1);
 	} else {
 		tmp = normalize_path(out->path);
 		if (tmp == NULL)
 			goto out;
-		cpath = sigv4_uri_encode(tmp, strlen(tmp), 1);
+		cpath = tp__sigv4_uri_encode(tmp, strlen(tmp), 1);
 	}
 	if (cpath == NULL)
 		goto out;
@@ -654,13 +653,13 @@ sign_core(const struct sigv4_request *req, const struct sigv4_param *extra, size
 			rc = SM_EINVAL;
 			goto out;
 		}
-		rc = sigv4_signing_key(creds->secret_key, date8, region, service, key);
+		rc = tp__sigv4_signing_key(creds->secret_key, date8, region, service, key);
 		if (rc)
 			goto out;
 	}
 	rc = SM_ENOMEM;
 
-	sigv4_sha256_hex(out->canonical_request, strlen(out->canonical_request), hash);
+	tp__sigv4_sha256_hex(out->canonical_request, strlen(out->canonical_request), hash);
 	buf_add(&b, SIGV4_ALGORITHM "\n");
 	buf_add(&b, out->amz_date);
 	buf_addc(&b, '\n');
@@ -727,8 +726,8 @@ args_ok(const struct sigv4_creds *creds, const char *region, const char *service
 }
 
 int
-sigv4_sign(const struct sigv4_request *req, const struct sigv4_creds *creds,
-    const char *region, const char *service, time_t now, struct sigv4_result *out)
+tp__sigv4_sign(const struct sigv4_request *req, const struct sigv4_creds *creds, const char *region,
+    const char *service, time_t now, struct sigv4_result *out)
 {
 	struct sigv4_header add[SIGV4_ADD_MAX];
 	size_t nadd = 0, nsigned;
@@ -777,7 +776,7 @@ sigv4_sign(const struct sigv4_request *req, const struct sigv4_creds *creds,
 
 	rc = sign_core(req, NULL, 0, add, nsigned, creds, region, service, date, out);
 	if (rc) {
-		sigv4_result_free(out);
+		tp__sigv4_result_free(out);
 		return rc;
 	}
 	/* The date must point into the result, not our stack. */
@@ -789,9 +788,8 @@ sigv4_sign(const struct sigv4_request *req, const struct sigv4_creds *creds,
 }
 
 int
-sigv4_presign_url(const struct sigv4_presign *p, const struct sigv4_creds *creds,
-    const char *region, const char *service, time_t now, char **url,
-    struct sm_error *err)
+tp__sigv4_presign_url(const struct sigv4_presign *p, const struct sigv4_creds *creds,
+    const char *region, const char *service, time_t now, char **url, struct sm_error *err)
 {
 	struct sigv4_param qp[6];
 	struct sigv4_header host;
@@ -849,7 +847,7 @@ sigv4_presign_url(const struct sigv4_presign *p, const struct sigv4_creds *creds
 	memset(&res, 0, sizeof(res));
 	rc = sign_core(&req, qp, nq, NULL, 0, creds, region, service, date, &res);
 	if (rc) {
-		sigv4_result_free(&res);
+		tp__sigv4_result_free(&res);
 		return sm_error_set(err, rc, "cannot presign: %s", sm_strerror(rc));
 	}
 	buf_add(&b, p->scheme);
@@ -860,7 +858,7 @@ sigv4_presign_url(const struct sigv4_presign *p, const struct sigv4_creds *creds
 	buf_add(&b, res.query);
 	buf_add(&b, "&X-Amz-Signature=");
 	buf_add(&b, res.signature);
-	sigv4_result_free(&res);
+	tp__sigv4_result_free(&res);
 	*url = buf_take(&b);
 	if (*url == NULL)
 		return sm_error_set(err, SM_ENOMEM, "cannot presign: out of memory");

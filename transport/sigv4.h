@@ -2,7 +2,7 @@
  * sigv4.h - AWS Signature Version 4: pure functions, no I/O, no clock.
  *
  * The caller describes a request (method, path, query pairs, headers,
- * payload hash); sigv4_sign() computes the canonical request, the string
+ * payload hash); tp__sigv4_sign() computes the canonical request, the string
  * to sign, the signature and the Authorization header value, and tells
  * which headers the caller must add to the request it sends (X-Amz-Date,
  * X-Amz-Security-Token, X-Amz-Content-Sha256).  Time is an argument, so a
@@ -88,7 +88,7 @@ struct sigv4_request {
 
 #define SIGV4_ADD_MAX 3
 
-/* Everything malloc'd belongs to the result; free with sigv4_result_free. */
+/* Everything malloc'd belongs to the result; free with tp__sigv4_result_free. */
 struct sigv4_result {
 	char *canonical_request;
 	char *string_to_sign;
@@ -109,13 +109,13 @@ struct sigv4_result {
 /*
  * Sign a request at `now` (seconds since the epoch; the date of an
  * X-Amz-Date header given in `req->headers` wins).  On success fills `out`
- * (free with sigv4_result_free even on failure: it is zeroed first).
+ * (free with tp__sigv4_result_free even on failure: it is zeroed first).
  * Returns 0, SM_EINVAL (missing method/creds/region/service, a header name
  * with a control character, a date that does not parse) or SM_ENOMEM.
  */
-int sigv4_sign(const struct sigv4_request *req, const struct sigv4_creds *creds,
+int tp__sigv4_sign(const struct sigv4_request *req, const struct sigv4_creds *creds,
     const char *region, const char *service, time_t now, struct sigv4_result *out);
-void sigv4_result_free(struct sigv4_result *r);
+void tp__sigv4_result_free(struct sigv4_result *r);
 
 struct sigv4_presign {
 	const char *method;        /* NULL: "GET" */
@@ -135,25 +135,24 @@ struct sigv4_presign {
  * S3 path rules and UNSIGNED-PAYLOAD.  `*url` is malloc'd (caller frees).
  * Returns 0, SM_EINVAL or SM_ENOMEM, with `err` set.
  */
-int sigv4_presign_url(const struct sigv4_presign *p, const struct sigv4_creds *creds,
-    const char *region, const char *service, time_t now, char **url,
-    struct sm_error *err);
+int tp__sigv4_presign_url(const struct sigv4_presign *p, const struct sigv4_creds *creds,
+    const char *region, const char *service, time_t now, char **url, struct sm_error *err);
 
 /* Lower-case hex SHA-256 of `len` bytes into out[65] (NUL-terminated). */
-void sigv4_sha256_hex(const void *data, size_t len, char out[65]);
+void tp__sigv4_sha256_hex(const void *data, size_t len, char out[65]);
 /* The same over `len` bytes of `fd` from `offset` (pread; the file offset
  * does not move).  Returns 0, SM_EIO (short file, read error) or SM_ENOMEM. */
-int sigv4_sha256_fd_hex(int fd, uint64_t offset, uint64_t len, char out[65]);
+int tp__sigv4_sha256_fd_hex(int fd, uint64_t offset, uint64_t len, char out[65]);
 
 /*
  * URI-encode `len` bytes of `s` (AWS rules, see above; `keep_slash` keeps
  * '/').  Returns a malloc'd NUL-terminated string or NULL (out of memory).
  */
-char *sigv4_uri_encode(const char *s, size_t len, int keep_slash);
+char *tp__sigv4_uri_encode(const char *s, size_t len, int keep_slash);
 
 /* The 32-byte signing key: HMAC chain over "AWS4"+secret, date
  * ("20150830"), region, service, "aws4_request".  Returns 0 or SM_EINVAL. */
-int sigv4_signing_key(const char *secret, const char *date8, const char *region,
+int tp__sigv4_signing_key(const char *secret, const char *date8, const char *region,
     const char *service, unsigned char key[32]);
 
 /*
@@ -162,8 +161,7 @@ int sigv4_signing_key(const char *secret, const char *date8, const char *region,
  * "\n" scope "\n" prev_signature "\n" sha256("") "\n" sha256(chunk).
  * Returns 0 or SM_EINVAL.
  */
-int sigv4_chunk_signature(const unsigned char key[32], const char *amz_date,
-    const char *scope, const char *prev_signature, const void *chunk, size_t len,
-    char out[65]);
+int tp__sigv4_chunk_signature(const unsigned char key[32], const char *amz_date, const char *scope,
+    const char *prev_signature, const void *chunk, size_t len, char out[65]);
 
 #endif

@@ -4,7 +4,7 @@
  * Every operation is a POST of a JSON object to the service endpoint with
  * X-Amz-Target: AmazonSQS.<Operation>; answers are JSON objects, errors
  * {"__type": "com.amazonaws.sqs#Code", "message": ...} plus the
- * x-amzn-query-error header (aws_parse_error_json).  Answers are treated
+ * x-amzn-query-error header (tp__aws_parse_error_json).  Answers are treated
  * as hostile: anything missing or of the wrong type is a clear SM_EPROTO,
  * never a crash, and received bodies are checked against their MD5OfBody.
  */
@@ -345,7 +345,7 @@ sqs_cancel(struct tp *tp, struct aws_op *op)
 {
 	struct sqs_ctx *x = (struct sqs_ctx *)op;
 
-	aws_cancel_owner(aws_backend(tp), x);
+	tp__aws_cancel_owner(aws_backend(tp), x);
 	ctx_free(x);
 }
 
@@ -384,10 +384,10 @@ sqs_call(struct tp *tp, struct sqs_ctx *x, const char *subject, json_t *body, lo
 	s.body_len = strlen(text);
 	s.resp_max = resp_max;
 	s.timeout_ms = b->request_timeout_ms + extra_ms;
-	s.parse_error = aws_parse_error_json;
+	s.parse_error = tp__aws_parse_error_json;
 	s.owner = x;
 	x->base.cancel = sqs_cancel;
-	rc = aws_call(tp, &s, on_done, x);
+	rc = tp__aws_call(tp, &s, on_done, x);
 	free(text);
 	if (rc != 0)
 		ctx_free(x);
@@ -437,7 +437,7 @@ jset(json_t *o, const char *key, json_t *v)
 #define FUNCPTR(f) ((void *)(uintptr_t)(f))
 
 int
-aws_sqs_get_url(struct tp *tp, const char *name, tp_url_cb *cb, void *arg, void **h)
+tp__aws_sqs_get_url(struct tp *tp, const char *name, tp_url_cb *cb, void *arg, void **h)
 {
 	struct sqs_ctx *x = ctx_new(TP__CB_URL, "GetQueueUrl", FUNCPTR(cb), arg);
 	json_t *b = json_object();
@@ -451,7 +451,7 @@ aws_sqs_get_url(struct tp *tp, const char *name, tp_url_cb *cb, void *arg, void 
 }
 
 int
-aws_sqs_create(struct tp *tp, const char *name, const struct tp_attr *attrs, size_t n,
+tp__aws_sqs_create(struct tp *tp, const char *name, const struct tp_attr *attrs, size_t n,
     tp_url_cb *cb, void *arg, void **h)
 {
 	struct sqs_ctx *x = ctx_new(TP__CB_URL, "CreateQueue", FUNCPTR(cb), arg);
@@ -485,7 +485,7 @@ nomem:
 }
 
 int
-aws_sqs_receive(struct tp *tp, const char *url, int max, int wait_s, int visibility_s,
+tp__aws_sqs_receive(struct tp *tp, const char *url, int max, int wait_s, int visibility_s,
     tp_recv_cb *cb, void *arg, void **h)
 {
 	struct sqs_ctx *x = ctx_new(TP__CB_RECV, "ReceiveMessage", FUNCPTR(cb), arg);
@@ -513,7 +513,7 @@ nomem:
 }
 
 int
-aws_sqs_send(struct tp *tp, const char *url, const char *body, int delay_s, tp_sent_cb *cb,
+tp__aws_sqs_send(struct tp *tp, const char *url, const char *body, int delay_s, tp_sent_cb *cb,
     void *arg, void **h)
 {
 	struct sqs_ctx *x = ctx_new(TP__CB_SENT, "SendMessage", FUNCPTR(cb), arg);
@@ -559,14 +559,14 @@ receipt_op(struct tp *tp, const char *op, const char *url, const char *receipt, 
 }
 
 int
-aws_sqs_delete(struct tp *tp, const char *url, const char *receipt, tp_done_cb *cb,
-    void *arg, void **h)
+tp__aws_sqs_delete(
+    struct tp *tp, const char *url, const char *receipt, tp_done_cb *cb, void *arg, void **h)
 {
 	return receipt_op(tp, "DeleteMessage", url, receipt, -1, cb, arg, h);
 }
 
 int
-aws_sqs_change_visibility(struct tp *tp, const char *url, const char *receipt, int vis,
+tp__aws_sqs_change_visibility(struct tp *tp, const char *url, const char *receipt, int vis,
     tp_done_cb *cb, void *arg, void **h)
 {
 	return receipt_op(tp, "ChangeMessageVisibility", url, receipt, vis, cb, arg, h);
@@ -640,28 +640,28 @@ fail:
 }
 
 int
-aws_sqs_send_batch(struct tp *tp, const char *url, const struct tp_batch_entry *e, size_t n,
+tp__aws_sqs_send_batch(struct tp *tp, const char *url, const struct tp_batch_entry *e, size_t n,
     tp_batch_cb *cb, void *arg, void **h)
 {
 	return batch_op(tp, B_SEND, url, e, n, cb, arg, h);
 }
 
 int
-aws_sqs_delete_batch(struct tp *tp, const char *url, const struct tp_batch_entry *e,
-    size_t n, tp_batch_cb *cb, void *arg, void **h)
+tp__aws_sqs_delete_batch(struct tp *tp, const char *url, const struct tp_batch_entry *e, size_t n,
+    tp_batch_cb *cb, void *arg, void **h)
 {
 	return batch_op(tp, B_DELETE, url, e, n, cb, arg, h);
 }
 
 int
-aws_sqs_change_visibility_batch(struct tp *tp, const char *url,
-    const struct tp_batch_entry *e, size_t n, tp_batch_cb *cb, void *arg, void **h)
+tp__aws_sqs_change_visibility_batch(struct tp *tp, const char *url, const struct tp_batch_entry *e,
+    size_t n, tp_batch_cb *cb, void *arg, void **h)
 {
 	return batch_op(tp, B_VIS, url, e, n, cb, arg, h);
 }
 
 int
-aws_sqs_attributes(struct tp *tp, const char *url, const char *const *names, size_t n,
+tp__aws_sqs_attributes(struct tp *tp, const char *url, const char *const *names, size_t n,
     tp_attrs_cb *cb, void *arg, void **h)
 {
 	struct sqs_ctx *x = ctx_new(TP__CB_ATTRS, "GetQueueAttributes", FUNCPTR(cb), arg);

@@ -62,7 +62,7 @@ parse(const char *s, int *rc, struct sm_error *err)
 	struct awsconf_ini *ini = NULL;
 
 	sm_error_clear(err);
-	*rc = awsconf_ini_parse(s, strlen(s), "cfg", &ini, err);
+	*rc = tp__awsconf_ini_parse(s, strlen(s), "cfg", &ini, err);
 	return ini;
 }
 
@@ -78,35 +78,36 @@ test_ini(void)
 	    "s3 =\n  addressing_style = path\n  endpoint_url = http://127.0.0.1:9000\n"
 	    "after = x#notacomment\n", &rc, &err);
 	is_int(rc, 0, "ini: valid file parses");
-	is_str(awsconf_ini_get(ini, "default", "region"), "eu-west-1",
+	is_str(tp__awsconf_ini_get(ini, "default", "region"), "eu-west-1",
 	    "ini: key lower-cased, value trimmed");
-	is_str(awsconf_ini_get(ini, "default", "aws_access_key_id"), "AKID", "ini: no spaces");
-	is_str(awsconf_ini_get(ini, "profile dev", "region"), "us-west-1",
+	is_str(tp__awsconf_ini_get(ini, "default", "aws_access_key_id"), "AKID", "ini: no spaces");
+	is_str(tp__awsconf_ini_get(ini, "profile dev", "region"), "us-west-1",
 	    "ini: later duplicate wins; ':' delimiter accepted");
-	is_str(awsconf_ini_get(ini, "profile dev", "s3.addressing_style"), "path",
+	is_str(tp__awsconf_ini_get(ini, "profile dev", "s3.addressing_style"), "path",
 	    "ini: nested setting");
-	is_str(awsconf_ini_get(ini, "profile dev", "s3.endpoint_url"), "http://127.0.0.1:9000",
+	is_str(tp__awsconf_ini_get(ini, "profile dev", "s3.endpoint_url"), "http://127.0.0.1:9000",
 	    "ini: nested value with ':' kept whole");
-	is_str(awsconf_ini_get(ini, "profile dev", "after"), "x#notacomment",
+	is_str(tp__awsconf_ini_get(ini, "profile dev", "after"), "x#notacomment",
 	    "ini: '#' inside a value is kept (as botocore)");
-	ok(awsconf_ini_get(ini, "profile dev", "addressing_style") == NULL,
+	ok(tp__awsconf_ini_get(ini, "profile dev", "addressing_style") == NULL,
 	    "ini: nested key not at top level");
-	ok(awsconf_ini_has_section(ini, "profile dev") && !awsconf_ini_has_section(ini, "dev"),
+	ok(tp__awsconf_ini_has_section(ini, "profile dev") &&
+	        !tp__awsconf_ini_has_section(ini, "dev"),
 	    "ini: section names exact");
-	ok(awsconf_ini_get(ini, "nope", "region") == NULL, "ini: missing section gives NULL");
-	awsconf_ini_free(ini);
+	ok(tp__awsconf_ini_get(ini, "nope", "region") == NULL, "ini: missing section gives NULL");
+	tp__awsconf_ini_free(ini);
 
 	ini = parse("[default]\r\nregion = ap-south-1\r\n\r\n", &rc, &err);
 	is_int(rc, 0, "ini: CRLF parses");
-	is_str(awsconf_ini_get(ini, "default", "region"), "ap-south-1", "ini: CR stripped");
-	awsconf_ini_free(ini);
+	is_str(tp__awsconf_ini_get(ini, "default", "region"), "ap-south-1", "ini: CR stripped");
+	tp__awsconf_ini_free(ini);
 
 	ini = parse("", &rc, &err);
 	is_int(rc, 0, "ini: empty input is fine");
-	awsconf_ini_free(ini);
+	tp__awsconf_ini_free(ini);
 	ini = parse("[default]", &rc, &err);
 	is_int(rc, 0, "ini: no trailing newline is fine");
-	awsconf_ini_free(ini);
+	tp__awsconf_ini_free(ini);
 
 	/* hostile */
 	ini = parse("[default\naws_secret_access_key = TOPSECRETVALUE\n", &rc, &err);
@@ -150,9 +151,9 @@ test_ini(void)
 		const char data[] = "[a]\nk = v\0x\n";
 
 		ini = NULL;
-		rc = awsconf_ini_parse(data, sizeof(data) - 1, "cfg", &ini, &err);
+		rc = tp__awsconf_ini_parse(data, sizeof(data) - 1, "cfg", &ini, &err);
 		is_int(rc, SM_EPARSE, "ini: NUL byte refused");
-		awsconf_ini_free(ini);
+		tp__awsconf_ini_free(ini);
 	}
 	{
 		size_t n = AWSCONF_FILE_MAX + 1;
@@ -160,14 +161,14 @@ test_ini(void)
 
 		memset(big, '\n', n);
 		ini = NULL;
-		rc = awsconf_ini_parse(big, n, "cfg", &ini, &err);
+		rc = tp__awsconf_ini_parse(big, n, "cfg", &ini, &err);
 		is_int(rc, SM_ETOOBIG, "ini: input over the cap refused");
 		write_file("big", big, n);
 		{
 			char path[512];
 
 			snprintf(path, sizeof(path), "%s/big", tmpdir);
-			is_int(awsconf_ini_load(path, &ini, &err), SM_ETOOBIG,
+			is_int(tp__awsconf_ini_load(path, &ini, &err), SM_ETOOBIG,
 			    "ini: file over the cap refused before reading");
 		}
 		free(big);
@@ -176,8 +177,9 @@ test_ini(void)
 		char path[512];
 
 		snprintf(path, sizeof(path), "%s/does-not-exist", tmpdir);
-		is_int(awsconf_ini_load(path, &ini, &err), SM_ENOTFOUND, "ini: missing file");
-		is_int(awsconf_ini_load(tmpdir, &ini, &err), SM_EIO, "ini: a directory refused");
+		is_int(tp__awsconf_ini_load(path, &ini, &err), SM_ENOTFOUND, "ini: missing file");
+		is_int(
+		    tp__awsconf_ini_load(tmpdir, &ini, &err), SM_EIO, "ini: a directory refused");
 	}
 	/* random bytes never crash and never leak */
 	{
@@ -195,10 +197,10 @@ test_ini(void)
 				    (sizeof(alpha) - 1)] : rand_r(&seed));
 			}
 			ini = NULL;
-			rc = awsconf_ini_parse(buf, n, "rnd", &ini, &err);
+			rc = tp__awsconf_ini_parse(buf, n, "rnd", &ini, &err);
 			if ((rc == 0) != (ini != NULL))
 				crashed = 1;
-			awsconf_ini_free(ini);
+			tp__awsconf_ini_free(ini);
 		}
 		ok(!crashed, "ini: 3000 random inputs: result iff success");
 	}
@@ -209,9 +211,9 @@ static struct awsconf conf;
 static int
 load(struct tp_config *cfg, struct sm_error *err)
 {
-	awsconf_free(&conf);
+	tp__awsconf_free(&conf);
 	sm_error_clear(err);
-	return awsconf_load(&conf, cfg, err);
+	return tp__awsconf_load(&conf, cfg, err);
 }
 
 static void
@@ -366,7 +368,7 @@ test_load(void)
 		unsetenv("AWS_CA_BUNDLE");
 	}
 	unsetenv("AWS_CONFIG_FILE");
-	awsconf_free(&conf);
+	tp__awsconf_free(&conf);
 }
 
 /* Load with `url` as AWS_ENDPOINT_URL; the log lines it wrote go to `logbuf`. */
@@ -462,7 +464,7 @@ test_insecure_http(void)
 	ok(tp == NULL, "http: no transport");
 	sm_loop_destroy(loop);
 	unsetenv("AWS_ENDPOINT_URL");
-	awsconf_free(&conf);
+	tp__awsconf_free(&conf);
 }
 
 static void
@@ -472,37 +474,38 @@ test_addressing(void)
 	char *base, *host, *path, *scheme;
 	struct sm_error err;
 
-	ok(awsconf_bucket_dns_ok("my-bucket", 1), "dns: my-bucket");
-	ok(!awsconf_bucket_dns_ok("My_Bucket", 0), "dns: upper case and '_' not dns");
-	ok(!awsconf_bucket_dns_ok("ab", 0), "dns: too short");
-	ok(!awsconf_bucket_dns_ok("a.b.c", 1), "dns: dots refused with tls");
-	ok(awsconf_bucket_dns_ok("a.b.c", 0), "dns: dots fine without tls");
-	ok(!awsconf_bucket_dns_ok("a..b", 0), "dns: '..' refused");
-	ok(!awsconf_bucket_dns_ok("-ab", 0), "dns: leading '-'");
-	ok(!awsconf_bucket_dns_ok("192.168.1.1", 0), "dns: ipv4 refused");
-	ok(!awsconf_bucket_dns_ok(NULL, 0), "dns: NULL");
+	ok(tp__awsconf_bucket_dns_ok("my-bucket", 1), "dns: my-bucket");
+	ok(!tp__awsconf_bucket_dns_ok("My_Bucket", 0), "dns: upper case and '_' not dns");
+	ok(!tp__awsconf_bucket_dns_ok("ab", 0), "dns: too short");
+	ok(!tp__awsconf_bucket_dns_ok("a.b.c", 1), "dns: dots refused with tls");
+	ok(tp__awsconf_bucket_dns_ok("a.b.c", 0), "dns: dots fine without tls");
+	ok(!tp__awsconf_bucket_dns_ok("a..b", 0), "dns: '..' refused");
+	ok(!tp__awsconf_bucket_dns_ok("-ab", 0), "dns: leading '-'");
+	ok(!tp__awsconf_bucket_dns_ok("192.168.1.1", 0), "dns: ipv4 refused");
+	ok(!tp__awsconf_bucket_dns_ok(NULL, 0), "dns: NULL");
 
 	c.s3_path_style = -1;
 	c.endpoint_s3 = (char *)"https://s3.us-east-1.amazonaws.com";
-	is_int(awsconf_s3_path_style(&c, "my-bucket"), 0, "style: aws + dns bucket -> virtual");
-	is_int(awsconf_s3_path_style(&c, "My_Bucket"), 1, "style: non-dns bucket -> path");
-	is_int(awsconf_s3_path_style(&c, "a.b.c"), 1, "style: dotted bucket over tls -> path");
+	is_int(tp__awsconf_s3_path_style(&c, "my-bucket"), 0, "style: aws + dns bucket -> virtual");
+	is_int(tp__awsconf_s3_path_style(&c, "My_Bucket"), 1, "style: non-dns bucket -> path");
+	is_int(tp__awsconf_s3_path_style(&c, "a.b.c"), 1, "style: dotted bucket over tls -> path");
 	c.s3_path_style = 1;
-	is_int(awsconf_s3_path_style(&c, "my-bucket"), 1, "style: forced path");
+	is_int(tp__awsconf_s3_path_style(&c, "my-bucket"), 1, "style: forced path");
 	c.s3_path_style = 0;
-	is_int(awsconf_s3_path_style(&c, "My_Bucket"), 1, "style: forced virtual yields for non-dns");
+	is_int(tp__awsconf_s3_path_style(&c, "My_Bucket"), 1,
+	    "style: forced virtual yields for non-dns");
 	c.s3_path_style = -1;
 	c.endpoint_s3 = (char *)"http://127.0.0.1:9000";
-	is_int(awsconf_s3_path_style(&c, "my-bucket"), 1, "style: ip endpoint -> path");
+	is_int(tp__awsconf_s3_path_style(&c, "my-bucket"), 1, "style: ip endpoint -> path");
 	c.endpoint_s3 = (char *)"http://localhost";
-	is_int(awsconf_s3_path_style(&c, "my-bucket"), 1, "style: localhost -> path");
+	is_int(tp__awsconf_s3_path_style(&c, "my-bucket"), 1, "style: localhost -> path");
 	c.endpoint_s3 = (char *)"http://minio.internal:9000";
-	is_int(awsconf_s3_path_style(&c, "my-bucket"), 1, "style: explicit port -> path");
+	is_int(tp__awsconf_s3_path_style(&c, "my-bucket"), 1, "style: explicit port -> path");
 	c.endpoint_s3 = (char *)"http://[::1]";
-	is_int(awsconf_s3_path_style(&c, "my-bucket"), 1, "style: ipv6 -> path");
+	is_int(tp__awsconf_s3_path_style(&c, "my-bucket"), 1, "style: ipv6 -> path");
 
 	c.endpoint_s3 = (char *)"http://127.0.0.1:9000";
-	is_int(awsconf_s3_target(&c, "bkt", "a/b c.txt", &base, &host, &path, &err), 0,
+	is_int(tp__awsconf_s3_target(&c, "bkt", "a/b c.txt", &base, &host, &path, &err), 0,
 	    "target: path style");
 	is_str(base, "http://127.0.0.1:9000", "target: base");
 	is_str(host, "127.0.0.1:9000", "target: host");
@@ -511,7 +514,7 @@ test_addressing(void)
 	free(host);
 	free(path);
 	c.endpoint_s3 = (char *)"https://s3.eu-west-1.amazonaws.com";
-	is_int(awsconf_s3_target(&c, "my-bucket", "k", &base, &host, &path, &err), 0,
+	is_int(tp__awsconf_s3_target(&c, "my-bucket", "k", &base, &host, &path, &err), 0,
 	    "target: virtual style");
 	is_str(base, "https://my-bucket.s3.eu-west-1.amazonaws.com", "target: virtual base");
 	is_str(host, "my-bucket.s3.eu-west-1.amazonaws.com", "target: virtual host");
@@ -519,31 +522,31 @@ test_addressing(void)
 	free(base);
 	free(host);
 	free(path);
-	is_int(awsconf_s3_target(&c, "my-bucket", NULL, &base, &host, &path, &err), 0,
+	is_int(tp__awsconf_s3_target(&c, "my-bucket", NULL, &base, &host, &path, &err), 0,
 	    "target: bucket level");
 	is_str(path, "/", "target: bucket level path");
 	free(base);
 	free(host);
 	free(path);
-	is_int(awsconf_s3_target(&c, NULL, NULL, &base, &host, &path, &err), 0,
+	is_int(tp__awsconf_s3_target(&c, NULL, NULL, &base, &host, &path, &err), 0,
 	    "target: service level");
 	is_str(host, "s3.eu-west-1.amazonaws.com", "target: service host");
 	free(base);
 	free(host);
 	free(path);
-	is_int(awsconf_s3_target(&c, "a/b", "k", &base, &host, &path, &err), SM_EINVAL,
+	is_int(tp__awsconf_s3_target(&c, "a/b", "k", &base, &host, &path, &err), SM_EINVAL,
 	    "target: '/' in bucket refused");
-	is_int(awsconf_s3_target(&c, NULL, "k", &base, &host, &path, &err), SM_EINVAL,
+	is_int(tp__awsconf_s3_target(&c, NULL, "k", &base, &host, &path, &err), SM_EINVAL,
 	    "target: key without bucket refused");
 	c.endpoint_s3 = (char *)"http://gw.example:8080/s3";
-	is_int(awsconf_s3_target(&c, "bkt", "k", &base, &host, &path, &err), 0,
+	is_int(tp__awsconf_s3_target(&c, "bkt", "k", &base, &host, &path, &err), 0,
 	    "target: endpoint with a path");
 	is_str(path, "/s3/bkt/k", "target: endpoint path kept in front");
 	free(base);
 	free(host);
 	free(path);
 
-	is_int(awsconf_split_url("HTTPS://Example.COM:443/", &scheme, &host, &path, &err), 0,
+	is_int(tp__awsconf_split_url("HTTPS://Example.COM:443/", &scheme, &host, &path, &err), 0,
 	    "split: https default port");
 	is_str(scheme, "https", "split: scheme");
 	is_str(host, "example.com", "split: default port dropped, lower-cased");
@@ -551,30 +554,30 @@ test_addressing(void)
 	free(scheme);
 	free(host);
 	free(path);
-	is_int(awsconf_split_url("http://[::1]:8080/x/", &scheme, &host, &path, &err), 0,
+	is_int(tp__awsconf_split_url("http://[::1]:8080/x/", &scheme, &host, &path, &err), 0,
 	    "split: ipv6 with port");
 	is_str(host, "[::1]:8080", "split: ipv6 host kept with port");
 	is_str(path, "/x", "split: path trailing '/' stripped");
 	free(scheme);
 	free(host);
 	free(path);
-	is_int(awsconf_split_url("http://h:0", &scheme, &host, &path, &err), SM_EINVAL,
+	is_int(tp__awsconf_split_url("http://h:0", &scheme, &host, &path, &err), SM_EINVAL,
 	    "split: port 0");
-	is_int(awsconf_split_url("http://h:99999", &scheme, &host, &path, &err), SM_EINVAL,
+	is_int(tp__awsconf_split_url("http://h:99999", &scheme, &host, &path, &err), SM_EINVAL,
 	    "split: port too big");
-	is_int(awsconf_split_url("http://h:12a", &scheme, &host, &path, &err), SM_EINVAL,
+	is_int(tp__awsconf_split_url("http://h:12a", &scheme, &host, &path, &err), SM_EINVAL,
 	    "split: port not a number");
-	is_int(awsconf_split_url("http://h:", &scheme, &host, &path, &err), SM_EINVAL,
+	is_int(tp__awsconf_split_url("http://h:", &scheme, &host, &path, &err), SM_EINVAL,
 	    "split: empty port");
-	is_int(awsconf_split_url("http:///x", &scheme, &host, &path, &err), SM_EINVAL,
+	is_int(tp__awsconf_split_url("http:///x", &scheme, &host, &path, &err), SM_EINVAL,
 	    "split: no host");
-	is_int(awsconf_split_url("http://h/x?y=1", &scheme, &host, &path, &err), SM_EINVAL,
+	is_int(tp__awsconf_split_url("http://h/x?y=1", &scheme, &host, &path, &err), SM_EINVAL,
 	    "split: query refused");
-	is_int(awsconf_split_url("http://h/\r\nX-Evil: 1", &scheme, &host, &path, &err),
+	is_int(tp__awsconf_split_url("http://h/\r\nX-Evil: 1", &scheme, &host, &path, &err),
 	    SM_EINVAL, "split: CRLF refused");
-	is_int(awsconf_split_url("http://[::1", &scheme, &host, &path, &err), SM_EINVAL,
+	is_int(tp__awsconf_split_url("http://[::1", &scheme, &host, &path, &err), SM_EINVAL,
 	    "split: unclosed '['");
-	is_int(awsconf_split_url("127.0.0.1:9000", &scheme, &host, &path, &err), SM_EINVAL,
+	is_int(tp__awsconf_split_url("127.0.0.1:9000", &scheme, &host, &path, &err), SM_EINVAL,
 	    "split: no scheme");
 }
 
@@ -590,13 +593,13 @@ main(void)
 		return 1;
 	}
 	clean_env();
-	cs = awsconf_config_section("default");
+	cs = tp__awsconf_config_section("default");
 	is_str(cs, "default", "section of the default profile");
 	free(cs);
-	cs = awsconf_config_section("dev");
+	cs = tp__awsconf_config_section("dev");
 	is_str(cs, "profile dev", "section of a named profile");
 	free(cs);
-	cs = awsconf_config_path();
+	cs = tp__awsconf_config_path();
 	ok(cs && strstr(cs, "/.aws/config"), "config path under HOME");
 	free(cs);
 	test_ini();

@@ -58,7 +58,7 @@ mk(struct creds_provider **p, struct sm_error *err)
 {
 	sm_error_clear(err);
 	*p = NULL;
-	return creds_provider_create(p, NULL, NULL, NULL, err);
+	return tp__creds_provider_create(p, NULL, NULL, NULL, err);
 }
 
 static void
@@ -75,19 +75,19 @@ test_env(void)
 	ctu_write_str(tmpdir, ".aws/credentials", "[default]\naws_access_key_id = AKIDFILE\n"
 	    "aws_secret_access_key = FILESECRET\n");
 	is_int(mk(&p, &err), 0, "env: provider created");
-	is_str(creds_source(p), "env", "env: source is env (beats the file)");
-	is_int(creds_get(p, &c), 0, "env: creds available");
+	is_str(tp__creds_source(p), "env", "env: source is env (beats the file)");
+	is_int(tp__creds_get(p, &c), 0, "env: creds available");
 	is_str(c.access_key, "AKIDENV", "env: access key");
 	is_str(c.secret_key, "ENVSECRET123", "env: secret key");
 	is_str(c.session_token, "ENVTOKEN", "env: session token");
-	is_int(creds_expiration(p), 0, "env: never expire");
-	creds_provider_destroy(p);
+	is_int(tp__creds_expiration(p), 0, "env: never expire");
+	tp__creds_provider_destroy(p);
 
 	unsetenv("AWS_SESSION_TOKEN");
 	mk(&p, &err);
-	creds_get(p, &c);
+	tp__creds_get(p, &c);
 	ok(c.session_token == NULL, "env: no token when unset");
-	creds_provider_destroy(p);
+	tp__creds_provider_destroy(p);
 
 	unsetenv("AWS_SECRET_ACCESS_KEY");
 	is_int(mk(&p, &err), SM_ECREDS, "env: access key without secret refused");
@@ -121,27 +121,27 @@ test_files(void)
 	    "[profile assume]\nrole_arn = arn:aws:iam::123456789012:role/x\n"
 	    "source_profile = default\n[profile empty]\nregion = us-east-2\n");
 	is_int(mk(&p, &err), 0, "files: default profile");
-	is_str(creds_source(p), "shared-credentials-file", "files: credentials file first");
-	creds_get(p, &c);
+	is_str(tp__creds_source(p), "shared-credentials-file", "files: credentials file first");
+	tp__creds_get(p, &c);
 	is_str(c.access_key, "AKIDDEF", "files: [default] of the credentials file (CRLF)");
 	is_str(c.secret_key, "DEFSECRET", "files: its secret");
-	creds_provider_destroy(p);
+	tp__creds_provider_destroy(p);
 
 	setenv("AWS_PROFILE", "dev", 1);
 	mk(&p, &err);
-	creds_get(p, &c);
+	tp__creds_get(p, &c);
 	is_str(c.access_key, "AKIDDEV", "files: AWS_PROFILE=dev picks [dev]");
 	is_str(c.session_token, "DEVTOKEN", "files: session token from the file");
-	is_str(creds_source(p), "shared-credentials-file",
+	is_str(tp__creds_source(p), "shared-credentials-file",
 	    "files: credentials file beats [profile dev] of the config");
-	creds_provider_destroy(p);
+	tp__creds_provider_destroy(p);
 
 	setenv("AWS_PROFILE", "onlycfg", 1);
 	is_int(mk(&p, &err), 0, "files: profile only in the config");
-	creds_get(p, &c);
+	tp__creds_get(p, &c);
 	is_str(c.access_key, "AKIDONLYCFG", "files: [profile onlycfg] of the config");
-	is_str(creds_source(p), "shared-config-file", "files: source is the config file");
-	creds_provider_destroy(p);
+	is_str(tp__creds_source(p), "shared-config-file", "files: source is the config file");
+	tp__creds_provider_destroy(p);
 
 	setenv("AWS_PROFILE", "nosuch", 1);
 	is_int(mk(&p, &err), SM_ECREDS, "files: unknown profile refused");
@@ -161,9 +161,9 @@ test_files(void)
 	ctu_write_str(tmpdir, ".aws/credentials", "[dev]\naws_access_key_id=AKIDDEV\n"
 	    "aws_secret_access_key=DEVSECRET\n");
 	mk(&p, &err);
-	creds_get(p, &c);
+	tp__creds_get(p, &c);
 	is_str(c.access_key, "AKIDCFGDEF", "files: config [default] after credentials file");
-	creds_provider_destroy(p);
+	tp__creds_provider_destroy(p);
 
 	/* overridden locations */
 	snprintf(path, sizeof(path), "%s/other-creds", tmpdir);
@@ -171,9 +171,9 @@ test_files(void)
 	    "aws_secret_access_key=OTHERSECRET\n");
 	setenv("AWS_SHARED_CREDENTIALS_FILE", path, 1);
 	mk(&p, &err);
-	creds_get(p, &c);
+	tp__creds_get(p, &c);
 	is_str(c.access_key, "AKIDOTHER", "files: AWS_SHARED_CREDENTIALS_FILE");
-	creds_provider_destroy(p);
+	tp__creds_provider_destroy(p);
 	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
 	snprintf(path, sizeof(path), "%s/other-config", tmpdir);
 	ctu_write_str(tmpdir, "other-config", "[profile x]\naws_access_key_id=AKIDOTHERCFG\n"
@@ -181,9 +181,9 @@ test_files(void)
 	setenv("AWS_CONFIG_FILE", path, 1);
 	setenv("AWS_PROFILE", "x", 1);
 	mk(&p, &err);
-	creds_get(p, &c);
+	tp__creds_get(p, &c);
 	is_str(c.access_key, "AKIDOTHERCFG", "files: AWS_CONFIG_FILE");
-	creds_provider_destroy(p);
+	tp__creds_provider_destroy(p);
 	unsetenv("AWS_CONFIG_FILE");
 	unsetenv("AWS_PROFILE");
 
@@ -342,25 +342,25 @@ test_imds(void)
 
 	/* first fetch: token, role, creds */
 	sm_error_clear(&err);
-	rc = creds_provider_create(&p, loop, NULL, NULL, &err);
+	rc = tp__creds_provider_create(&p, loop, NULL, NULL, &err);
 	is_int(rc, 0, "imds: provider created (fetch started)");
 	if (rc != 0) {
 		diag("%s", err.msg);
 		goto out;
 	}
-	is_str(creds_source(p), "imds", "imds: source");
-	is_int(creds_get(p, &c), SM_EAGAIN, "imds: nothing yet, fetch in flight");
-	is_int(creds_wait(p, on_ready, &w), 0, "imds: wait registered");
+	is_str(tp__creds_source(p), "imds", "imds: source");
+	is_int(tp__creds_get(p, &c), SM_EAGAIN, "imds: nothing yet, fetch in flight");
+	is_int(tp__creds_wait(p, on_ready, &w), 0, "imds: wait registered");
 	is_int(w.called, 0, "imds: waiter not called from inside creds_wait");
 	run_until(loop, &w.called, 5000);
 	is_int(w.called, 1, "imds: waiter called once");
 	is_int(w.code, 0, "imds: with success");
-	is_int(creds_get(p, &c), 0, "imds: creds available");
+	is_int(tp__creds_get(p, &c), 0, "imds: creds available");
 	is_str(c.access_key, "ASIAFAKE1", "imds: AccessKeyId");
 	is_str(c.secret_key, "fake-secret-1", "imds: SecretAccessKey");
 	is_str(c.session_token, "fake-token-1", "imds: Token");
 	{
-		int64_t left = creds_expiration(p) - sm_time_wall_ms() / 1000;
+		int64_t left = tp__creds_expiration(p) - sm_time_wall_ms() / 1000;
 
 		ok(left > 3500 && left <= 3600, "imds: Expiration parsed (%lld s left)",
 		    (long long)left);
@@ -370,25 +370,25 @@ test_imds(void)
 	is_int(stat_of("role"), 1, "imds: one role GET");
 	is_int(stat_of("creds"), 1, "imds: one credentials GET");
 	/* cached: no new fetch */
-	creds_get(p, &c);
+	tp__creds_get(p, &c);
 	sm_loop_run_once(loop, 50);
 	is_int(stat_of("creds"), 1, "imds: valid creds are not fetched again");
 	/* a waiter when creds are there: called from the loop, not inline */
 	w.called = 0;
-	is_int(creds_wait(p, on_ready, &w), 0, "imds: wait with creds cached");
+	is_int(tp__creds_wait(p, on_ready, &w), 0, "imds: wait with creds cached");
 	is_int(w.called, 0, "imds: not called inline");
 	run_until(loop, &w.called, 2000);
 	ok(w.called == 1 && w.code == 0, "imds: called from the loop with success");
-	creds_provider_destroy(p);
+	tp__creds_provider_destroy(p);
 	p = NULL;
 
 	/* refresh before expiry: creds that expire in 100 s (< 300 s) */
 	ctl("/_ctl/set?expiry=100", NULL);
 	w.called = 0;
-	creds_provider_create(&p, loop, NULL, NULL, &err);
-	creds_wait(p, on_ready, &w);
+	tp__creds_provider_create(&p, loop, NULL, NULL, &err);
+	tp__creds_wait(p, on_ready, &w);
 	run_until(loop, &w.called, 5000);
-	is_int(creds_get(p, &c), 0, "refresh: short-lived creds returned while valid");
+	is_int(tp__creds_get(p, &c), 0, "refresh: short-lived creds returned while valid");
 	is_str(c.access_key, "ASIAFAKE2", "refresh: the second set");
 	t0 = stat_of("token");
 	ctl("/_ctl/set?expiry=3600", NULL);
@@ -398,14 +398,14 @@ test_imds(void)
 
 		while (!changed && sm_time_mono_ms() < end) {
 			sm_loop_run_once(loop, 50);
-			if (creds_get(p, &c) == 0 && strcmp(c.access_key, "ASIAFAKE2") != 0)
+			if (tp__creds_get(p, &c) == 0 && strcmp(c.access_key, "ASIAFAKE2") != 0)
 				changed = 1;
 		}
 		ok(changed, "refresh: new creds fetched in the background");
 	}
 	is_str(c.access_key, "ASIAFAKE3", "refresh: the third set");
 	is_int(stat_of("token"), t0, "refresh: the cached token was reused");
-	ok(creds_expiration(p) - sm_time_wall_ms() / 1000 > 3000, "refresh: new expiry");
+	ok(tp__creds_expiration(p) - sm_time_wall_ms() / 1000 > 3000, "refresh: new expiry");
 
 	/* 401: the server forgot our token; one new token, then success */
 	ctl("/_ctl/set?expiry=100&revoke=1", NULL);
@@ -413,13 +413,13 @@ test_imds(void)
 	{
 		/* creds (ASIAFAKE3) are long-lived; use a new provider whose
 		 * cached token we then revoke */
-		creds_provider_destroy(p);
+		tp__creds_provider_destroy(p);
 		p = NULL;
 		w.called = 0;
-		creds_provider_create(&p, loop, NULL, NULL, &err);
-		creds_wait(p, on_ready, &w);
+		tp__creds_provider_create(&p, loop, NULL, NULL, &err);
+		tp__creds_wait(p, on_ready, &w);
 		run_until(loop, &w.called, 5000);
-		creds_get(p, &c);
+		tp__creds_get(p, &c);
 		is_str(c.access_key, "ASIAFAKE4", "401: short-lived set fetched");
 		t0 = stat_of("token");
 		rc = stat_of("unauthorized");
@@ -430,7 +430,8 @@ test_imds(void)
 
 			while (!changed && sm_time_mono_ms() < end) {
 				sm_loop_run_once(loop, 50);
-				if (creds_get(p, &c) == 0 && strcmp(c.access_key, "ASIAFAKE4") != 0)
+				if (tp__creds_get(p, &c) == 0 &&
+				    strcmp(c.access_key, "ASIAFAKE4") != 0)
 					changed = 1;
 			}
 			ok(changed, "401: refreshed despite the revoked token");
@@ -439,7 +440,7 @@ test_imds(void)
 		is_int(stat_of("unauthorized"), rc + 1, "401: exactly one 401 seen");
 		is_int(stat_of("token"), t0 + 1, "401: exactly one new token");
 	}
-	creds_provider_destroy(p);
+	tp__creds_provider_destroy(p);
 	p = NULL;
 
 	/* failures: status, garbage body, expired, wrong code */
@@ -458,64 +459,64 @@ test_imds(void)
 		for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
 			ctl(fails[i].set, NULL);
 			w.called = 0;
-			rc = creds_provider_create(&p, loop, NULL, NULL, &err);
+			rc = tp__creds_provider_create(&p, loop, NULL, NULL, &err);
 			is_int(rc, 0, "fail %s: created", fails[i].what);
-			creds_wait(p, on_ready, &w);
+			tp__creds_wait(p, on_ready, &w);
 			run_until(loop, &w.called, 5000);
 			ok(w.called == 1 && w.code == SM_ECREDS, "fail %s: waiter gets SM_ECREDS",
 			    fails[i].what);
-			is_int(creds_get(p, &c), SM_ECREDS, "fail %s: no creds", fails[i].what);
-			like_str(creds_last_error(p), fails[i].what, "fail %s: message says why",
-			    fails[i].what);
-			ok(strstr(creds_last_error(p), "fake-secret") == NULL &&
-			    strstr(creds_last_error(p), "fake-token") == NULL,
+			is_int(tp__creds_get(p, &c), SM_ECREDS, "fail %s: no creds", fails[i].what);
+			like_str(tp__creds_last_error(p), fails[i].what,
+			    "fail %s: message says why", fails[i].what);
+			ok(strstr(tp__creds_last_error(p), "fake-secret") == NULL &&
+			        strstr(tp__creds_last_error(p), "fake-token") == NULL,
 			    "fail %s: no secret in the message", fails[i].what);
-			creds_provider_destroy(p);
+			tp__creds_provider_destroy(p);
 			p = NULL;
 			ctl(fails[i].reset, NULL);
 		}
 	}
 
-	/* recovery after a failure: creds_wait starts a new fetch */
+	/* recovery after a failure: tp__creds_wait starts a new fetch */
 	ctl("/_ctl/set?creds_status=500", NULL);
 	w.called = 0;
-	creds_provider_create(&p, loop, NULL, NULL, &err);
-	creds_wait(p, on_ready, &w);
+	tp__creds_provider_create(&p, loop, NULL, NULL, &err);
+	tp__creds_wait(p, on_ready, &w);
 	run_until(loop, &w.called, 5000);
 	is_int(w.code, SM_ECREDS, "recover: first fetch fails");
 	ctl("/_ctl/set?creds_status=200", NULL);
 	w.called = 0;
-	creds_wait(p, on_ready, &w);
+	tp__creds_wait(p, on_ready, &w);
 	run_until(loop, &w.called, 5000);
 	is_int(w.code, 0, "recover: a new wait fetches again and succeeds");
-	is_int(creds_get(p, &c), 0, "recover: creds now");
-	creds_provider_destroy(p);
+	is_int(tp__creds_get(p, &c), 0, "recover: creds now");
+	tp__creds_provider_destroy(p);
 	p = NULL;
 
 	/* destroy with a waiter pending: it hears SM_ECANCELED */
 	w.called = 0;
-	creds_provider_create(&p, loop, NULL, NULL, &err);
-	creds_wait(p, on_ready, &w);
-	creds_provider_destroy(p);
+	tp__creds_provider_create(&p, loop, NULL, NULL, &err);
+	tp__creds_wait(p, on_ready, &w);
+	tp__creds_provider_destroy(p);
 	p = NULL;
 	ok(w.called == 1 && w.code == SM_ECANCELED, "destroy: pending waiter canceled");
 
 	/* unreachable endpoint: quick failure, no hang */
 	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:1", 1);
 	w.called = 0;
-	creds_provider_create(&p, loop, NULL, NULL, &err);
-	creds_wait(p, on_ready, &w);
+	tp__creds_provider_create(&p, loop, NULL, NULL, &err);
+	tp__creds_wait(p, on_ready, &w);
 	run_until(loop, &w.called, 5000);
 	ok(w.called == 1 && w.code == SM_ECREDS, "unreachable: fails");
-	like_str(creds_last_error(p), "127.0.0.1:1", "unreachable: message names the endpoint");
-	creds_provider_destroy(p);
+	like_str(tp__creds_last_error(p), "127.0.0.1:1", "unreachable: message names the endpoint");
+	tp__creds_provider_destroy(p);
 	p = NULL;
 
 	/* disabled: no request at all */
 	setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", ep, 1);
 	setenv("AWS_EC2_METADATA_DISABLED", "TRUE", 1);
 	t0 = stat_of("token");
-	rc = creds_provider_create(&p, loop, NULL, NULL, &err);
+	rc = tp__creds_provider_create(&p, loop, NULL, NULL, &err);
 	is_int(rc, SM_ECREDS, "disabled: no credentials");
 	for (int i = 0; i < 5; i++)
 		sm_loop_run_once(loop, 20);
@@ -524,22 +525,22 @@ test_imds(void)
 	{
 		struct creds_options o = { .no_imds = 1 };
 
-		is_int(creds_provider_create(&p, loop, NULL, &o, &err), SM_ECREDS,
+		is_int(tp__creds_provider_create(&p, loop, NULL, &o, &err), SM_ECREDS,
 		    "no_imds option: no credentials");
 	}
 	/* env beats IMDS */
 	setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
 	setenv("AWS_SECRET_ACCESS_KEY", "ENVSECRET123", 1);
 	t0 = stat_of("token");
-	rc = creds_provider_create(&p, loop, NULL, NULL, &err);
-	is_str(creds_source(p), "env", "env beats imds");
+	rc = tp__creds_provider_create(&p, loop, NULL, NULL, &err);
+	is_str(tp__creds_source(p), "env", "env beats imds");
 	is_int(stat_of("token"), t0, "imds not asked when env has keys");
-	creds_provider_destroy(p);
+	tp__creds_provider_destroy(p);
 	p = NULL;
 	unsetenv("AWS_ACCESS_KEY_ID");
 	unsetenv("AWS_SECRET_ACCESS_KEY");
 out:
-	creds_provider_destroy(p);
+	tp__creds_provider_destroy(p);
 	ctl("/_ctl/quit", NULL);
 	imds_stop_server();
 	sm_loop_destroy(loop);

@@ -23,7 +23,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc;
 
 	sm_error_clear(&err);
-	rc = awsconf_ini_parse((const char *)data, size, "fuzz", &ini, &err);
+	rc = tp__awsconf_ini_parse((const char *)data, size, "fuzz", &ini, &err);
 	if ((rc == 0) != (ini != NULL))
 		abort();
 	if (rc != 0) {
@@ -33,10 +33,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (size >= 8 && memmem(err.msg, strlen(err.msg), "SECRETXY", 8) != NULL)
 			abort();
 	} else {
-		(void)awsconf_ini_get(ini, "default", "region");
-		(void)awsconf_ini_get(ini, "profile a", "s3.addressing_style");
-		(void)awsconf_ini_has_section(ini, "default");
-		awsconf_ini_free(ini);
+		(void)tp__awsconf_ini_get(ini, "default", "region");
+		(void)tp__awsconf_ini_get(ini, "profile a", "s3.addressing_style");
+		(void)tp__awsconf_ini_has_section(ini, "default");
+		tp__awsconf_ini_free(ini);
 	}
 
 	s = malloc(size + 1);
@@ -44,7 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
-	if (awsconf_split_url(s, &scheme, &host, &path, NULL) == 0) {
+	if (tp__awsconf_split_url(s, &scheme, &host, &path, NULL) == 0) {
 		if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)
 			abort();
 		if (strpbrk(host, "/?#@ \r\n") != NULL || (*path != '\0' && *path != '/'))
@@ -53,7 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(host);
 		free(path);
 	}
-	(void)awsconf_bucket_dns_ok(s, size & 1);
+	(void)tp__awsconf_bucket_dns_ok(s, size & 1);
 	free(s);
 	return 0;
 }

@@ -2,7 +2,7 @@
  * fuzz_s3_xml.c - the S3 answer parsers on hostile server answers.
  *
  * Each input is given, as an answer body, to tp__s3_parse_error (with
- * small buffers, to exercise truncation), aws_parse_error_xml and
+ * small buffers, to exercise truncation), tp__aws_parse_error_xml and
  * tp__s3_parse_list, and, as a string, to sm_time_parse.
  *
  * Invariants: only the documented codes come back; the error strings are
@@ -66,7 +66,7 @@ check_error_resp(const char *body, size_t len)
 	resp.body = body;
 	resp.body_len = len;
 	memset(&se, CANARY, sizeof(se));
-	rc = aws_parse_error_xml(&resp, &se);
+	rc = tp__aws_parse_error_xml(&resp, &se);
 	if (rc != 0 && rc != SM_EPARSE)
 		abort();
 	if (strnlen(se.code, sizeof(se.code)) == sizeof(se.code) ||

@@ -28,16 +28,16 @@ check(const struct sigv4_request *req, const struct sigv4_creds *c, const char *
 	char hash[65];
 	int rc, rc2;
 
-	rc = sigv4_sign(req, c, "us-east-1", service, 1440938160, &a);
+	rc = tp__sigv4_sign(req, c, "us-east-1", service, 1440938160, &a);
 	if (rc != 0 && rc != SM_EINVAL)
 		abort();
-	rc2 = sigv4_sign(req, c, "us-east-1", service, 1440938160, &b);
+	rc2 = tp__sigv4_sign(req, c, "us-east-1", service, 1440938160, &b);
 	if (rc != rc2)
 		abort();
 	if (rc == 0) {
 		size_t sl = strlen(a.string_to_sign), al = strlen(a.authorization);
 
-		sigv4_sha256_hex(a.canonical_request, strlen(a.canonical_request), hash);
+		tp__sigv4_sha256_hex(a.canonical_request, strlen(a.canonical_request), hash);
 		if (sl < 64 || strcmp(a.string_to_sign + sl - 64, hash) != 0)
 			abort();
 		if (al < 64 || strcmp(a.authorization + al - 64, a.signature) != 0)
@@ -52,8 +52,8 @@ check(const struct sigv4_request *req, const struct sigv4_creds *c, const char *
 		if (a.path[0] != '/')
 			abort();
 	}
-	sigv4_result_free(&a);
-	sigv4_result_free(&b);
+	tp__sigv4_result_free(&a);
+	tp__sigv4_result_free(&b);
 }
 
 int
@@ -121,7 +121,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p.query = q;
 		p.nquery = nq;
 		p.expires_s = 3600;
-		if (sigv4_presign_url(&p, &c, "us-east-1", "s3", 1369353600, &url, &err) == 0) {
+		if (tp__sigv4_presign_url(&p, &c, "us-east-1", "s3", 1369353600, &url, &err) == 0) {
 			if ((!input_has_secret && strstr(url, c.secret_key)) || strstr(url, "X-Amz-Signature=") == NULL)
 				abort();
 			free(url);

@@ -4,7 +4,7 @@
  * Input: the first byte picks the operation (byte % 10) and, for the
  * batch operations, how many entry ids were sent (byte / 10 % 11: ids
  * "e0".."e9"); the rest is the answer body, parsed as a 200 answer
- * (tp__sqs_parse_answer) and as an error answer (aws_parse_error_json).
+ * (tp__sqs_parse_answer) and as an error answer (tp__aws_parse_error_json).
  *
  * Invariants: the callback runs exactly once; a failure has a message
  * naming the operation; a success is well-formed for its kind (a non-empty
@@ -223,7 +223,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	resp.body = body;
 	resp.body_len = size - 1;
 	memset(&se, 0x55, sizeof(se));
-	rc = aws_parse_error_json(&resp, &se);
+	rc = tp__aws_parse_error_json(&resp, &se);
 	if (rc != 0 && rc != SM_EPARSE)
 		abort();
 	check_printable(se.code, sizeof(se.code));

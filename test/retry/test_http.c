@@ -43,9 +43,9 @@ on_done(void *arg, const struct http_response *resp)
 	r->status = resp->status;
 	r->body_len = resp->body_len;
 	snprintf(r->body, sizeof(r->body), "%s", resp->body);
-	if ((v = http_response_header(resp, "X-AMZN-REQUESTID")) != NULL)
+	if ((v = tp__http_response_header(resp, "X-AMZN-REQUESTID")) != NULL)
 		snprintf(r->reqid, sizeof(r->reqid), "%s", v);
-	if ((v = http_response_header(resp, "date")) != NULL)
+	if ((v = tp__http_response_header(resp, "date")) != NULL)
 		snprintf(r->date, sizeof(r->date), "%s", v);
 	if (resp->error != NULL)
 		snprintf(r->error, sizeof(r->error), "%s", resp->error);
@@ -88,7 +88,7 @@ start(const char *method, const char *path, const void *body, size_t len, struct
 		s.body_len = len;
 	}
 	memset(r, 0, sizeof(*r));
-	return http_start(h, &s, on_done, r, NULL, NULL);
+	return tp__http_start(h, &s, on_done, r, NULL, NULL);
 }
 
 int
@@ -108,23 +108,23 @@ main(void)
 		return 0;
 	}
 	ok(sm_loop_create(&loop) == 0, "loop");
-	ok(http_create(&h, loop, NULL) == 0, "http client");
+	ok(tp__http_create(&h, loop, NULL) == 0, "http client");
 
 	/* loopback detection */
-	ok(http_url_is_loopback("http://127.0.0.1:8080/x"), "127.0.0.1 is loopback");
-	ok(http_url_is_loopback("http://localhost/"), "localhost is loopback");
-	ok(http_url_is_loopback("http://[::1]:9/"), "::1 is loopback");
-	ok(!http_url_is_loopback("https://sqs.us-east-1.amazonaws.com/"), "aws is not");
-	ok(!http_url_is_loopback("http://127.0.0.1.evil.com/"), "127.0.0.1.evil.com is not");
+	ok(tp__http_url_is_loopback("http://127.0.0.1:8080/x"), "127.0.0.1 is loopback");
+	ok(tp__http_url_is_loopback("http://localhost/"), "localhost is loopback");
+	ok(tp__http_url_is_loopback("http://[::1]:9/"), "::1 is loopback");
+	ok(!tp__http_url_is_loopback("https://sqs.us-east-1.amazonaws.com/"), "aws is not");
+	ok(!tp__http_url_is_loopback("http://127.0.0.1.evil.com/"), "127.0.0.1.evil.com is not");
 	/* no proxy ever sees loopback or instance metadata traffic */
-	ok(http_url_bypasses_proxy("http://127.0.0.1:9/x"), "no proxy for loopback");
-	ok(http_url_bypasses_proxy("http://169.254.169.254/latest/api/token"),
+	ok(tp__http_url_bypasses_proxy("http://127.0.0.1:9/x"), "no proxy for loopback");
+	ok(tp__http_url_bypasses_proxy("http://169.254.169.254/latest/api/token"),
 	    "no proxy for instance metadata");
-	ok(http_url_bypasses_proxy("http://[fd00:ec2::254]/latest/api/token"),
+	ok(tp__http_url_bypasses_proxy("http://[fd00:ec2::254]/latest/api/token"),
 	    "no proxy for instance metadata over IPv6");
-	ok(!http_url_bypasses_proxy("http://169.254.169.254.evil.com/"),
+	ok(!tp__http_url_bypasses_proxy("http://169.254.169.254.evil.com/"),
 	    "169.254.169.254.evil.com may use the proxy");
-	ok(!http_url_bypasses_proxy("https://sqs.us-east-1.amazonaws.com/"),
+	ok(!tp__http_url_bypasses_proxy("https://sqs.us-east-1.amazonaws.com/"),
 	    "aws endpoints may use the proxy");
 
 	/* a plain answer: body, status, headers */
@@ -156,7 +156,7 @@ main(void)
 		snprintf(path, sizeof(path), "/fast/%d", i);
 		start("GET", path, NULL, 0, &r[i], NULL);
 	}
-	ok(http_inflight(h) == 21, "21 requests in flight");
+	ok(tp__http_inflight(h) == 21, "21 requests in flight");
 	wait_all(r, 21, 10000);
 	{
 		int all = 1, before = 1;
@@ -223,7 +223,7 @@ main(void)
 		memset(&s2, 0, sizeof(s2));
 		s2.url = "http://127.0.0.1:1/";
 		memset(&r[0], 0, sizeof(r[0]));
-		http_start(h, &s2, on_done, &r[0], NULL, NULL);
+		tp__http_start(h, &s2, on_done, &r[0], NULL, NULL);
 		wait_all(r, 1, 5000);
 		is_int(r[0].code, SM_ENET, "connection refused: SM_ENET");
 		ok(r[0].error[0] != '\0', "with curl's text: %s", r[0].error);
@@ -290,7 +290,7 @@ main(void)
 	    "the client still works");
 	memset(&spec, 0, sizeof(spec));
 	spec.url = "ftp://127.0.0.1/";
-	ok(http_start(h, &spec, on_done, &r[0], NULL, NULL) == SM_EINVAL, "ftp:// refused");
+	ok(tp__http_start(h, &spec, on_done, &r[0], NULL, NULL) == SM_EINVAL, "ftp:// refused");
 
 	/* cancel: no callback */
 	{
@@ -302,13 +302,13 @@ main(void)
 		memset(&s3, 0, sizeof(s3));
 		s3.url = url;
 		memset(&r[0], 0, sizeof(r[0]));
-		http_start(h, &s3, on_done, &r[0], &req, NULL);
+		tp__http_start(h, &s3, on_done, &r[0], &req, NULL);
 		sm_loop_run_once(loop, 50);
-		http_cancel(req);
+		tp__http_cancel(req);
 		for (i = 0; i < 15; i++)
 			sm_loop_run_once(loop, 100);
 		ok(!r[0].done, "a canceled request never calls back");
-		is_int(http_inflight(h), 0, "nothing in flight");
+		is_int(tp__http_inflight(h), 0, "nothing in flight");
 	}
 
 	/* TLS peers are verified: a self-signed certificate is refused */
@@ -325,7 +325,7 @@ main(void)
 			memset(&s4, 0, sizeof(s4));
 			s4.url = url;
 			memset(&r[0], 0, sizeof(r[0]));
-			http_start(h, &s4, on_done, &r[0], NULL, NULL);
+			tp__http_start(h, &s4, on_done, &r[0], NULL, NULL);
 			wait_all(r, 1, 10000);
 			is_int(r[0].code, SM_ETLS, "https to a self-signed server: SM_ETLS");
 			ok(r[0].status == 0, "no answer was accepted");
@@ -344,7 +344,7 @@ main(void)
 	start("GET", "/d1", NULL, 0, &r[0], NULL);
 	start("GET", "/d2", NULL, 0, &r[1], NULL);
 	sm_loop_run_once(loop, 50);
-	http_destroy(h);
+	tp__http_destroy(h);
 	ok(r[0].done && r[0].code == SM_ECANCELED && r[1].done && r[1].code == SM_ECANCELED,
 	    "destroy cancels what is in flight");
 	/* the loop has nothing of ours left */

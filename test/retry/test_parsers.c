@@ -191,40 +191,40 @@ main(void)
 
 	plan_no_plan();
 
-	is_int(parse(aws_parse_error_json, seeds[0], strlen(seeds[0]), &se), 0, "json error");
+	is_int(parse(tp__aws_parse_error_json, seeds[0], strlen(seeds[0]), &se), 0, "json error");
 	is_str(se.code, "QueueDoesNotExist", "code after '#'");
 	is_str(se.message, "gone", "message");
-	is_int(parse(aws_parse_error_json, seeds[1], strlen(seeds[1]), &se), 0,
+	is_int(parse(tp__aws_parse_error_json, seeds[1], strlen(seeds[1]), &se), 0,
 	    "json parser reads a query-style XML error too (moto's auth errors)");
 	is_str(se.code, "SignatureDoesNotMatch", "its code");
-	is_int(parse(aws_parse_error_xml, seeds[2], strlen(seeds[2]), &se), 0, "s3 xml error");
+	is_int(parse(tp__aws_parse_error_xml, seeds[2], strlen(seeds[2]), &se), 0, "s3 xml error");
 	is_str(se.code, "NoSuchKey", "its code");
 	is_str(se.message, "k", "its message");
-	is_int(parse(aws_parse_error_json, seeds[3], strlen(seeds[3]), &se), 0,
+	is_int(parse(tp__aws_parse_error_json, seeds[3], strlen(seeds[3]), &se), 0,
 	    "'code' and 'Message' spellings");
 	is_str(se.code, "X", "code");
-	is_int(parse(aws_parse_error_json, "", 0, &se), SM_EPARSE, "empty body: nothing");
-	is_int(parse(aws_parse_error_json, "{", 1, &se), SM_EPARSE, "truncated JSON: nothing");
-	is_int(parse(aws_parse_error_json, "<Code>", 6, &se), SM_EPARSE, "unclosed tag");
-	is_int(parse(aws_parse_error_json, "{\"__type\": 5}", 13, &se), SM_EPARSE,
+	is_int(parse(tp__aws_parse_error_json, "", 0, &se), SM_EPARSE, "empty body: nothing");
+	is_int(parse(tp__aws_parse_error_json, "{", 1, &se), SM_EPARSE, "truncated JSON: nothing");
+	is_int(parse(tp__aws_parse_error_json, "<Code>", 6, &se), SM_EPARSE, "unclosed tag");
+	is_int(parse(tp__aws_parse_error_json, "{\"__type\": 5}", 13, &se), SM_EPARSE,
 	    "a number as __type is ignored");
 
 	/* a 200 KB code is cut, never overflows */
 	memcpy(big, "<Code>", 6);
 	memset(big + 6, 'A', 200000);
 	memcpy(big + 200006, "</Code>", 7);
-	is_int(parse(aws_parse_error_json, big, 200013, &se), 0, "huge code parsed");
+	is_int(parse(tp__aws_parse_error_json, big, 200013, &se), 0, "huge code parsed");
 	is_int(strlen(se.code), sizeof(se.code) - 1, "and truncated to the buffer");
 	/* deep nesting */
 	for (k = 0; k < 100000; k++)
 		big[k] = '[';
-	parse(aws_parse_error_json, big, 100000, &se);
+	parse(tp__aws_parse_error_json, big, 100000, &se);
 	ok(1, "100000 nested '[' do not crash the parser");
 	for (k = 0; k < 50000; k++) {
 		big[2 * k] = '{';
 		big[2 * k + 1] = '"';
 	}
-	parse(aws_parse_error_json, big, 100000, &se);
+	parse(tp__aws_parse_error_json, big, 100000, &se);
 	ok(1, "nested unterminated objects do not crash the parser");
 
 	/* random mutations of the seeds and random bytes */
@@ -242,24 +242,24 @@ main(void)
 			for (j = 0; j < len; j++)
 				buf[j] = (char)(rand_r(&seed) & 0xff);
 		}
-		parse(aws_parse_error_json, buf, len, &se);
+		parse(tp__aws_parse_error_json, buf, len, &se);
 		all_sane &= sane(&se);
-		parse(aws_parse_error_xml, buf, len, &se);
+		parse(tp__aws_parse_error_xml, buf, len, &se);
 		all_sane &= sane(&se);
 	}
 	ok(all_sane, "20000 mutated bodies: codes and messages bounded, no control bytes");
 
-	ok(aws_code_is_throttling("ThrottlingException"), "ThrottlingException throttles");
-	ok(aws_code_is_throttling("SlowDown"), "SlowDown throttles");
-	ok(aws_code_is_throttling("AWS.SimpleQueueService.RequestThrottled"),
+	ok(tp__aws_code_is_throttling("ThrottlingException"), "ThrottlingException throttles");
+	ok(tp__aws_code_is_throttling("SlowDown"), "SlowDown throttles");
+	ok(tp__aws_code_is_throttling("AWS.SimpleQueueService.RequestThrottled"),
 	    "the SQS query code throttles");
-	ok(aws_code_is_throttling("RequestLimitExceeded"), "RequestLimitExceeded throttles");
-	ok(!aws_code_is_throttling("InvalidParameterValue"), "InvalidParameterValue does not");
-	ok(!aws_code_is_throttling(""), "empty does not");
-	ok(!aws_code_is_throttling(NULL), "NULL does not");
-	ok(aws_code_is_transient("InternalError"), "InternalError is transient");
-	ok(aws_code_is_transient("RequestTimeout"), "RequestTimeout is transient");
-	ok(!aws_code_is_transient("AccessDenied"), "AccessDenied is not");
+	ok(tp__aws_code_is_throttling("RequestLimitExceeded"), "RequestLimitExceeded throttles");
+	ok(!tp__aws_code_is_throttling("InvalidParameterValue"), "InvalidParameterValue does not");
+	ok(!tp__aws_code_is_throttling(""), "empty does not");
+	ok(!tp__aws_code_is_throttling(NULL), "NULL does not");
+	ok(tp__aws_code_is_transient("InternalError"), "InternalError is transient");
+	ok(tp__aws_code_is_transient("RequestTimeout"), "RequestTimeout is transient");
+	ok(!tp__aws_code_is_transient("AccessDenied"), "AccessDenied is not");
 	test_sqs_answers();
 	return done_testing();
 }

@@ -41,7 +41,7 @@ make_tp(int max_attempts, long timeout_ms)
 		diag("tp_create: %s", err.msg);
 		return NULL;
 	}
-	aws_set_backoff_scale(tp, 0);
+	tp__aws_set_backoff_scale(tp, 0);
 	return tp;
 }
 
@@ -216,7 +216,7 @@ test_retry_after(void)
 
 	if (tp == NULL)
 		return;
-	aws_set_backoff_scale(tp, 100);
+	tp__aws_set_backoff_scale(tp, 100);
 	faultd_script(&fd, "{\"steps\":[{\"preset\":\"retry_after\"}]}");
 	run_delete(tp, &o);
 	is_int(o.code, 0, "503 with x-amz-retry-after, then success");
@@ -247,31 +247,32 @@ test_quota(void)
 	ok(tp != NULL, "backend with 100 attempts");
 	if (tp == NULL)
 		return;
-	is_int(aws_quota_left(tp), AWS_QUOTA_INITIAL, "quota starts at 500");
+	is_int(tp__aws_quota_left(tp), AWS_QUOTA_INITIAL, "quota starts at 500");
 	faultd_script(&fd, "{\"default\":{\"preset\":\"500\"}}");
 	run_delete(tp, &o);
 	is_int(o.attempts, 100, "100 attempts allowed: 99 retries");
-	is_int(aws_quota_left(tp), 5, "99 retries cost 495 tokens");
+	is_int(tp__aws_quota_left(tp), 5, "99 retries cost 495 tokens");
 	run_delete(tp, &o);
 	is_int(o.attempts, 2, "the next call stops after one more retry");
-	is_int(aws_quota_left(tp), 0, "quota used up");
+	is_int(tp__aws_quota_left(tp), 0, "quota used up");
 	like_str(o.msg, "retry quota exhausted", "message says why it stopped");
 	faultd_script(&fd, "{\"steps\":[{\"preset\":\"500\"}]}");
 	run_delete(tp, &o);
 	is_int(o.attempts, 1, "an empty quota: no retry at all");
 	faultd_script(&fd, "{}");
 	run_delete(tp, &o);
-	is_int(aws_quota_left(tp), 1, "a success gives one token back");
+	is_int(tp__aws_quota_left(tp), 1, "a success gives one token back");
 	tp_destroy(tp);
 
 	tp = make_tp(0, 5000);
 	faultd_script(&fd, "{\"default\":{\"action\":\"reset\"}}");
 	run_delete(tp, &o);
-	is_int(aws_quota_left(tp), AWS_QUOTA_INITIAL - 20,
+	is_int(tp__aws_quota_left(tp), AWS_QUOTA_INITIAL - 20,
 	    "connection errors cost 10 tokens a retry");
 	faultd_script(&fd, "{\"steps\":[{\"preset\":\"500\"}]}");
 	run_delete(tp, &o);
-	is_int(aws_quota_left(tp), AWS_QUOTA_INITIAL - 20, "a successful retry refunds its cost");
+	is_int(
+	    tp__aws_quota_left(tp), AWS_QUOTA_INITIAL - 20, "a successful retry refunds its cost");
 	tp_destroy(tp);
 }
 
@@ -491,7 +492,7 @@ test_tls(void)
 		ok(0, "tls: tp_create (%s)", err.msg);
 		goto stop;
 	}
-	aws_set_backoff_scale(tp, 0);
+	tp__aws_set_backoff_scale(tp, 0);
 	memset(&o, 0, sizeof(o));
 	tp_queue_delete(tp, url, "r", tpc_on_done, &o, NULL);
 	tp_wait(tp, &o.done, 30000);

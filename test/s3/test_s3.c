@@ -189,7 +189,7 @@ sha_file(const char *path, char out[65])
 	out[0] = '\0';
 	if ((fd = open(path, O_RDONLY)) < 0)
 		return -1;
-	rc = fstat(fd, &st) == 0 ? sigv4_sha256_fd_hex(fd, 0, (uint64_t)st.st_size, out) : -1;
+	rc = fstat(fd, &st) == 0 ? tp__sigv4_sha256_fd_hex(fd, 0, (uint64_t)st.st_size, out) : -1;
 	close(fd);
 	return rc;
 }

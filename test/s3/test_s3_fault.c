@@ -44,7 +44,7 @@ make_tp(const char *region)
 	sm_error_clear(&err);
 	if (tp_create(&tp, loop, &cfg, &err) != 0)
 		bail_out("tp_create: %s", err.msg);
-	aws_set_backoff_scale(tp, 0);
+	tp__aws_set_backoff_scale(tp, 0);
 	return tp;
 }
 
@@ -406,7 +406,7 @@ test_put_headers(void)
 	is_int(x.code, 0, "put_mem (%s)", x.msg);
 	is_str(x.etag, "m", "ETag from the answer, unquoted");
 	log = faultd_log(&fd);
-	sigv4_sha256_hex("hello", 5, sha);
+	tp__sigv4_sha256_hex("hello", 5, sha);
 	is_str(req_header(log, 0, "x-amz-content-sha256"), sha, "payload hash of the bytes");
 	is_str(req_header(log, 0, "Content-Type"), "text/plain", "Content-Type as given");
 	is_str(req_header(log, 0, "Content-Length"), "5", "Content-Length");
@@ -425,7 +425,7 @@ test_put_headers(void)
 	is_int(x.code, 0, "put_file below the threshold: one PUT (%s)", x.msg);
 	is_int((int)x.size, 10, "size of the file");
 	log = faultd_log(&fd);
-	sigv4_sha256_hex("file body\n", 10, sha);
+	tp__sigv4_sha256_hex("file body\n", 10, sha);
 	is_str(req_header(log, 0, "x-amz-content-sha256"), sha, "file streamed through SHA-256");
 	is_str(req_header(log, 0, "Content-Type"), "application/octet-stream",
 	    "default Content-Type");
@@ -454,7 +454,7 @@ test_put_headers(void)
 				continue;
 			off = (uint64_t)(atoi(pn + 11) - 1) * 5 * MiB;
 			len = off + 5 * MiB > 15 * MiB + 100 ? 15 * MiB + 100 - off : 5 * MiB;
-			sigv4_sha256_fd_hex(fdsc, off, len, want);
+			tp__sigv4_sha256_fd_hex(fdsc, off, len, want);
 			if (req_header(log, i, "x-amz-content-sha256") != NULL &&
 			    strcmp(req_header(log, i, "x-amz-content-sha256"), want) == 0 &&
 			    json_integer_value(json_object_get(json_array_get(log, i),
@@ -532,7 +532,7 @@ test_slow_transfers(void)
 	sm_error_clear(&err);
 	if (tp_create(&tp, loop, &cfg, &err) != 0)
 		bail_out("tp_create: %s", err.msg);
-	aws_set_backoff_scale(tp, 0);
+	tp__aws_set_backoff_scale(tp, 0);
 
 	/* 40 KB at 2 KB every 0.1 s: about 20 KB/s for 2 s */
 	faultd_script(&fd, "{\"default\":{\"action\":\"trickle\",\"size\":40000,"

@@ -180,9 +180,9 @@ rawreq_parse(const char *text, size_t len, struct rawreq *r)
 	for (size_t i = 0; i < r->nh; i++)
 		r->h[i] = (struct sigv4_header){ r->hn[i], r->hv[i] };
 	if (body && body <= end)
-		sigv4_sha256_hex(body, (size_t)(end - body), r->payload);
+		tp__sigv4_sha256_hex(body, (size_t)(end - body), r->payload);
 	else
-		sigv4_sha256_hex("", 0, r->payload);
+		tp__sigv4_sha256_hex("", 0, r->payload);
 	return 0;
 }
 
@@ -238,7 +238,7 @@ run_suite_case(const char *dir, const char *name)
 		creds.session_token = suite_token;
 		req.token_unsigned = strcmp(name, "post-sts-header-after") == 0;
 	}
-	rc = sigv4_sign(&req, &creds, "us-east-1", "service", SUITE_TIME, &res);
+	rc = tp__sigv4_sign(&req, &creds, "us-east-1", "service", SUITE_TIME, &res);
 	is_int(rc, 0, "%s: signs", name);
 	is_str(res.canonical_request, creq, "%s: canonical request", name);
 	is_str(res.string_to_sign, sts, "%s: string to sign", name);
@@ -261,7 +261,7 @@ run_suite_case(const char *dir, const char *name)
 		if (strcmp(name, "post-sts-header-before") == 0)
 			is_int(res.nadd, 0, "%s: nothing added (date and token given)", name);
 	}
-	sigv4_result_free(&res);
+	tp__sigv4_result_free(&res);
 	rawreq_free(&r);
 out:
 	free(text);
@@ -330,7 +330,7 @@ check_s3(const char *name, const struct sigv4_request *req, struct sigv4_result 
 	creq = case_file(d, name, "creq");
 	sts = case_file(d, name, "sts");
 	authz = case_file(d, name, "authz");
-	rc = sigv4_sign(req, &s3creds, "us-east-1", "s3", S3_TIME, &res);
+	rc = tp__sigv4_sign(req, &s3creds, "us-east-1", "s3", S3_TIME, &res);
 	is_int(rc, 0, "s3 %s: signs", name);
 	is_str(res.canonical_request, creq, "s3 %s: canonical request", name);
 	is_str(res.string_to_sign, sts, "s3 %s: string to sign", name);
@@ -338,7 +338,7 @@ check_s3(const char *name, const struct sigv4_request *req, struct sigv4_result 
 	if (keep)
 		*keep = res;
 	else
-		sigv4_result_free(&res);
+		tp__sigv4_result_free(&res);
 	free(creq);
 	free(sts);
 	free(authz);
@@ -375,14 +375,14 @@ test_s3_vectors(void)
 		    "s3: x-amz-content-sha256 added for S3");
 		is_str(added(&res, "x-amz-date"), "20130524T000000Z", "s3: x-amz-date added");
 		is_int(res.nadd, 2, "s3: exactly two headers added");
-		sigv4_result_free(&res);
+		tp__sigv4_result_free(&res);
 	}
 	{
 		struct sigv4_header h[] = { { "Date", "Fri, 24 May 2013 00:00:00 GMT" },
 			{ "Host", "examplebucket.s3.amazonaws.com" },
 			{ "x-amz-storage-class", "REDUCED_REDUNDANCY" } };
 
-		sigv4_sha256_hex(put_body, strlen(put_body), put_hash);
+		tp__sigv4_sha256_hex(put_body, strlen(put_body), put_hash);
 		memset(&req, 0, sizeof(req));
 		req.method = "PUT";
 		req.path = "/test$file.text";
@@ -391,12 +391,12 @@ test_s3_vectors(void)
 		req.payload_hash = put_hash;
 		check_s3("put-object-dollar-key", &req, &res);
 		is_str(res.path, "/test$file.text", "s3: wire path kept as given");
-		sigv4_result_free(&res);
+		tp__sigv4_result_free(&res);
 		/* the same key given raw: encoded once for the wire */
 		req.path_raw = 1;
 		check_s3("put-object-dollar-key", &req, &res);
 		is_str(res.path, "/test%24file.text", "s3: raw path encoded for the wire");
-		sigv4_result_free(&res);
+		tp__sigv4_result_free(&res);
 		/* already encoded on the wire: not encoded twice */
 		req.path_raw = 0;
 		req.path = "/test%24file.text";
@@ -415,7 +415,7 @@ test_s3_vectors(void)
 		req.nheaders = 1;
 		check_s3("get-bucket-lifecycle", &req, &res);
 		is_str(res.query, "lifecycle=", "s3: valueless key canonical as 'lifecycle='");
-		sigv4_result_free(&res);
+		tp__sigv4_result_free(&res);
 	}
 	{
 		struct sigv4_header h[] = { { "Host", "examplebucket.s3.amazonaws.com" } };
@@ -452,8 +452,9 @@ test_s3_vectors(void)
 		req.headers = h;
 		req.nheaders = 6;
 		check_s3("chunked-put-seed", &req, &res);
-		is_int(sigv4_signing_key(s3creds.secret_key, "20130524", "us-east-1", "s3", key), 0,
-		    "signing key derived");
+		is_int(
+		    tp__sigv4_signing_key(s3creds.secret_key, "20130524", "us-east-1", "s3", key),
+		    0, "signing key derived");
 		snprintf(d, sizeof(d), "%s/testdata/s3-sigv4-vectors/chunked-put-chunk-headers.txt",
 		    dir ? dir : "/work/shared");
 		chunks_txt = slurp(d, NULL);
@@ -469,8 +470,8 @@ test_s3_vectors(void)
 		}
 		snprintf(prev, sizeof(prev), "%s", res.signature);
 		for (int i = 0; i < 3; i++) {
-			int rc = sigv4_chunk_signature(key, res.amz_date, res.scope, prev, data,
-			    sizes[i], sig);
+			int rc = tp__sigv4_chunk_signature(
+			    key, res.amz_date, res.scope, prev, data, sizes[i], sig);
 
 			is_int(rc, 0, "chunk %d signed", i + 1);
 			is_str(sig, want[i], "chunk %d signature (%zu bytes)", i + 1, sizes[i]);
@@ -479,7 +480,7 @@ test_s3_vectors(void)
 		}
 		free(chunks_txt);
 		free(data);
-		sigv4_result_free(&res);
+		tp__sigv4_result_free(&res);
 	}
 }
 
@@ -494,7 +495,7 @@ test_presign_doc(void)
 	char *url = NULL;
 	int rc;
 
-	rc = sigv4_presign_url(&p, &s3creds, "us-east-1", "s3", S3_TIME, &url, &err);
+	rc = tp__sigv4_presign_url(&p, &s3creds, "us-east-1", "s3", S3_TIME, &url, &err);
 	is_int(rc, 0, "presign: documented example signs");
 	is_str(url,
 	    "https://examplebucket.s3.amazonaws.com/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256"
@@ -505,20 +506,20 @@ test_presign_doc(void)
 	free(url);
 
 	p.expires_s = 0;
-	rc = sigv4_presign_url(&p, &s3creds, "us-east-1", "s3", S3_TIME, &url, &err);
+	rc = tp__sigv4_presign_url(&p, &s3creds, "us-east-1", "s3", S3_TIME, &url, &err);
 	is_int(rc, SM_EINVAL, "presign: 0 s expiry refused");
 	ok(url == NULL, "presign: no URL on failure");
 	like_str(err.msg, "expiry", "presign: message names the expiry");
 	p.expires_s = 604801;
-	is_int(sigv4_presign_url(&p, &s3creds, "us-east-1", "s3", S3_TIME, &url, &err),
+	is_int(tp__sigv4_presign_url(&p, &s3creds, "us-east-1", "s3", S3_TIME, &url, &err),
 	    SM_EINVAL, "presign: more than 7 days refused");
 	p.expires_s = 60;
 	p.scheme = "ftp";
-	is_int(sigv4_presign_url(&p, &s3creds, "us-east-1", "s3", S3_TIME, &url, &err),
+	is_int(tp__sigv4_presign_url(&p, &s3creds, "us-east-1", "s3", S3_TIME, &url, &err),
 	    SM_EINVAL, "presign: ftp scheme refused");
 	p.scheme = "https";
 	p.host = "evil.com/x";
-	is_int(sigv4_presign_url(&p, &s3creds, "us-east-1", "s3", S3_TIME, &url, &err),
+	is_int(tp__sigv4_presign_url(&p, &s3creds, "us-east-1", "s3", S3_TIME, &url, &err),
 	    SM_EINVAL, "presign: host with a path refused");
 }
 
@@ -600,7 +601,7 @@ test_presign_boto(void)
 		p.path = path;
 		p.path_raw = 1;
 		p.expires_s = cases[i].expires;
-		is_int(sigv4_presign_url(&p, &c, "us-east-1", "s3", S3_TIME, &url, &err), 0,
+		is_int(tp__sigv4_presign_url(&p, &c, "us-east-1", "s3", S3_TIME, &url, &err), 0,
 		    "boto case %zu: presigned", i);
 		/* arguments through the environment: no shell quoting games */
 		setenv("PB_ENDPOINT", cases[i].endpoint, 1);
@@ -641,55 +642,56 @@ test_edges(void)
 	struct sigv4_result res;
 	char *e;
 
-	e = sigv4_uri_encode("a b/c~d%é", strlen("a b/c~d%é"), 0);
+	e = tp__sigv4_uri_encode("a b/c~d%é", strlen("a b/c~d%é"), 0);
 	is_str(e, "a%20b%2Fc~d%25%C3%A9", "uri encode: query component");
 	free(e);
-	e = sigv4_uri_encode("a b/c", 5, 1);
+	e = tp__sigv4_uri_encode("a b/c", 5, 1);
 	is_str(e, "a%20b/c", "uri encode: path keeps '/'");
 	free(e);
-	e = sigv4_uri_encode("\0x", 2, 0);
+	e = tp__sigv4_uri_encode("\0x", 2, 0);
 	is_str(e, "%00x", "uri encode: NUL byte encoded");
 	free(e);
 
 	/* non-S3: encoded wire path is double-encoded */
 	req.path = "/a%20b";
-	is_int(sigv4_sign(&req, &creds, "us-east-1", "service", SUITE_TIME, &res), 0,
+	is_int(tp__sigv4_sign(&req, &creds, "us-east-1", "service", SUITE_TIME, &res), 0,
 	    "non-s3 encoded path signs");
 	like_str(res.canonical_request, "\n/a%2520b\n", "non-s3: double encoding");
-	sigv4_result_free(&res);
+	tp__sigv4_result_free(&res);
 	/* S3: no normalisation, no double encoding */
 	req.path = "/my-object//example//photo.user";
-	is_int(sigv4_sign(&req, &creds, "us-east-1", "s3", SUITE_TIME, &res), 0, "s3 signs");
+	is_int(tp__sigv4_sign(&req, &creds, "us-east-1", "s3", SUITE_TIME, &res), 0, "s3 signs");
 	like_str(res.canonical_request, "\n/my-object//example//photo.user\n",
 	    "s3: path not normalised");
-	sigv4_result_free(&res);
+	tp__sigv4_result_free(&res);
 	req.path = "/a%20b%2fc";
-	is_int(sigv4_sign(&req, &creds, "us-east-1", "s3", SUITE_TIME, &res), 0, "s3 signs");
+	is_int(tp__sigv4_sign(&req, &creds, "us-east-1", "s3", SUITE_TIME, &res), 0, "s3 signs");
 	like_str(res.canonical_request, "\n/a%20b/c\n", "s3: escapes decoded and encoded once");
-	sigv4_result_free(&res);
+	tp__sigv4_result_free(&res);
 	req.path = "/../a/./b/..";
-	is_int(sigv4_sign(&req, &creds, "us-east-1", "service", SUITE_TIME, &res), 0,
+	is_int(tp__sigv4_sign(&req, &creds, "us-east-1", "service", SUITE_TIME, &res), 0,
 	    "dot segments above the root sign");
 	like_str(res.canonical_request, "\n/a/\n", "non-s3: '..' above root is dropped");
-	sigv4_result_free(&res);
+	tp__sigv4_result_free(&res);
 
 	/* session token signed by default; unsigned when asked */
 	creds.session_token = "TOKEN";
 	req.path = "/";
-	is_int(sigv4_sign(&req, &creds, "us-east-1", "sqs", SUITE_TIME, &res), 0, "token signs");
+	is_int(
+	    tp__sigv4_sign(&req, &creds, "us-east-1", "sqs", SUITE_TIME, &res), 0, "token signs");
 	like_str(res.signed_headers, "x-amz-security-token", "token is a signed header");
 	is_str(added(&res, "X-Amz-Security-Token"), "TOKEN", "token header to add");
-	sigv4_result_free(&res);
+	tp__sigv4_result_free(&res);
 	creds.session_token = NULL;
 
 	/* date from the clock */
-	is_int(sigv4_sign(&req, &creds, "us-east-1", "sqs", (time_t)0, &res), 0, "epoch signs");
+	is_int(tp__sigv4_sign(&req, &creds, "us-east-1", "sqs", (time_t)0, &res), 0, "epoch signs");
 	is_str(res.amz_date, "19700101T000000Z", "x-amz-date from the given time");
 	is_str(res.scope, "19700101/us-east-1/sqs/aws4_request", "scope from the given time");
 	ok(strstr(res.canonical_request, "wJalr") == NULL &&
 	    strstr(res.string_to_sign, "wJalr") == NULL &&
 	    strstr(res.authorization, "wJalr") == NULL, "secret appears in no output");
-	sigv4_result_free(&res);
+	tp__sigv4_result_free(&res);
 
 	/* hostile */
 	{
@@ -700,32 +702,32 @@ test_edges(void)
 
 		r2.headers = bad;
 		r2.nheaders = 2;
-		is_int(sigv4_sign(&r2, &creds, "us-east-1", "sqs", 0, &res), SM_EINVAL,
+		is_int(tp__sigv4_sign(&r2, &creds, "us-east-1", "sqs", 0, &res), SM_EINVAL,
 		    "header name with a space refused");
-		sigv4_result_free(&res);
+		tp__sigv4_result_free(&res);
 		r2.headers = bad2;
-		is_int(sigv4_sign(&r2, &creds, "us-east-1", "sqs", 0, &res), SM_EINVAL,
+		is_int(tp__sigv4_sign(&r2, &creds, "us-east-1", "sqs", 0, &res), SM_EINVAL,
 		    "malformed X-Amz-Date refused");
-		sigv4_result_free(&res);
+		tp__sigv4_result_free(&res);
 		r2.headers = bad3;
-		is_int(sigv4_sign(&r2, &creds, "us-east-1", "sqs", 0, &res), SM_EINVAL,
+		is_int(tp__sigv4_sign(&r2, &creds, "us-east-1", "sqs", 0, &res), SM_EINVAL,
 		    "empty header name refused");
-		sigv4_result_free(&res);
+		tp__sigv4_result_free(&res);
 		r2 = req;
 		r2.path = "relative";
-		is_int(sigv4_sign(&r2, &creds, "us-east-1", "sqs", 0, &res), SM_EINVAL,
+		is_int(tp__sigv4_sign(&r2, &creds, "us-east-1", "sqs", 0, &res), SM_EINVAL,
 		    "relative path refused");
-		sigv4_result_free(&res);
+		tp__sigv4_result_free(&res);
 		r2 = req;
 		r2.method = NULL;
-		is_int(sigv4_sign(&r2, &creds, "us-east-1", "sqs", 0, &res), SM_EINVAL,
+		is_int(tp__sigv4_sign(&r2, &creds, "us-east-1", "sqs", 0, &res), SM_EINVAL,
 		    "missing method refused");
-		is_int(sigv4_sign(&req, &creds, "", "sqs", 0, &res), SM_EINVAL,
+		is_int(tp__sigv4_sign(&req, &creds, "", "sqs", 0, &res), SM_EINVAL,
 		    "empty region refused");
-		is_int(sigv4_sign(&req, &creds, "us/east", "sqs", 0, &res), SM_EINVAL,
+		is_int(tp__sigv4_sign(&req, &creds, "us/east", "sqs", 0, &res), SM_EINVAL,
 		    "region with '/' refused");
 		creds.secret_key = "";
-		is_int(sigv4_sign(&req, &creds, "us-east-1", "sqs", 0, &res), SM_EINVAL,
+		is_int(tp__sigv4_sign(&req, &creds, "us-east-1", "sqs", 0, &res), SM_EINVAL,
 		    "empty secret refused");
 		creds.secret_key = "s";
 	}
@@ -747,12 +749,12 @@ test_edges(void)
 		req.nheaders = N;
 		req.query = qq;
 		req.nquery = N;
-		is_int(sigv4_sign(&req, &creds, "us-east-1", "sqs", 0, &res), 0,
+		is_int(tp__sigv4_sign(&req, &creds, "us-east-1", "sqs", 0, &res), 0,
 		    "200 headers and params with 100 kB values sign");
 		ok(res.canonical_request && strstr(res.canonical_request, "x-h001:a b\n") &&
 		    strstr(res.canonical_request, "X-H001=%3D%26%3F&X-H002"),
 		    "headers and params sorted, values trimmed and encoded");
-		sigv4_result_free(&res);
+		tp__sigv4_result_free(&res);
 		free(big);
 	}
 	{
@@ -761,15 +763,16 @@ test_edges(void)
 		char tmpl[] = "/tmp/sigv4-test-XXXXXX";
 		const char *txt = "0123456789Welcome to Amazon S3.0123";
 
-		sigv4_sha256_hex("abc", 3, hex);
+		tp__sigv4_sha256_hex("abc", 3, hex);
 		is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
 		    "sha256 of 'abc'");
 		fd = mkstemp(tmpl);
 		ok(fd >= 0 && write(fd, txt, strlen(txt)) == (ssize_t)strlen(txt), "temp file");
-		is_int(sigv4_sha256_fd_hex(fd, 10, 21, hex), 0, "sha256 of a file range");
+		is_int(tp__sigv4_sha256_fd_hex(fd, 10, 21, hex), 0, "sha256 of a file range");
 		is_str(hex, "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072",
 		    "file range hash equals the S3 example payload hash");
-		is_int(sigv4_sha256_fd_hex(fd, 30, 100, hex), SM_EIO, "range past the end: EIO");
+		is_int(
+		    tp__sigv4_sha256_fd_hex(fd, 30, 100, hex), SM_EIO, "range past the end: EIO");
 		close(fd);
 		unlink(tmpl);
 	}

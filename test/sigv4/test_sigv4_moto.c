@@ -66,7 +66,7 @@ send_signed(const char *service, const char *method, const char *path,
 	h[nh++] = (struct sigv4_header){ "Host", host };
 	for (i = 0; i < nextra && nh < 8; i++)
 		h[nh++] = extra[i];
-	sigv4_sha256_hex(body ? body : "", body ? strlen(body) : 0, hash);
+	tp__sigv4_sha256_hex(body ? body : "", body ? strlen(body) : 0, hash);
 	memset(&req, 0, sizeof(req));
 	req.method = method;
 	req.path = path;
@@ -77,8 +77,8 @@ send_signed(const char *service, const char *method, const char *path,
 	req.headers = h;
 	req.nheaders = nh;
 	req.payload_hash = hash;
-	if (sigv4_sign(&req, c, "us-east-1", service, now, &res) != 0) {
-		sigv4_result_free(&res);
+	if (tp__sigv4_sign(&req, c, "us-east-1", service, now, &res) != 0) {
+		tp__sigv4_result_free(&res);
 		return 0;
 	}
 	snprintf(url, sizeof(url), "%s://%s%s%s%s", scheme, host, res.path,
@@ -94,7 +94,7 @@ send_signed(const char *service, const char *method, const char *path,
 	snprintf(line, sizeof(line), "Authorization: %s", res.authorization);
 	sl = curl_slist_append(sl, line);
 	sl = curl_slist_append(sl, "Expect:");
-	sigv4_result_free(&res);
+	tp__sigv4_result_free(&res);
 
 	e = curl_easy_init();
 	curl_easy_setopt(e, CURLOPT_URL, url);
@@ -137,7 +137,7 @@ main(void)
 	creds.secret_key = getenv("AWS_SECRET_ACCESS_KEY");
 	if (creds.access_key == NULL || creds.secret_key == NULL)
 		skip_all("with_moto.sh did not export credentials");
-	if (awsconf_split_url(ep, &scheme, &host, &epath, NULL) != 0)
+	if (tp__awsconf_split_url(ep, &scheme, &host, &epath, NULL) != 0)
 		skip_all("bad AWS_ENDPOINT_URL");
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	bad = creds;
