@@ -320,7 +320,7 @@ run_view(struct insp *in, const char *id, json_t *inst, const char *why)
 	json_object_set(view, "machine", json_object_get(inst, "machine") ?: json_null());
 	hist = json_array();
 	if (hist)
-		smr_history_each(in->txn, id, add_history, hist);
+		sm_record_history_each(in->txn, id, add_history, hist);
 	/* the keys uploaded or served from the cache, else the names the task's
 	 * outputs get (SPEC 4; a failed task uploads its log only) */
 	v = json_object_get(dm, "keys");
@@ -372,7 +372,7 @@ add_run(struct insp *in, const char *id)
 	int rc;
 
 	sm_error_clear(&err);
-	rc = smr_instance_get(in->txn, id, &inst, &err);
+	rc = sm_record_instance_get(in->txn, id, &inst, &err);
 	if (rc == SM_ENOTFOUND)
 		snprintf(why, sizeof(why),
 		    "no instance record yet: the index row committed, the "
@@ -860,7 +860,7 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 	if (!in.runs)
 		goto oom;
 	/* an instance id, else a task id: every run of it */
-	if (smr_instance_get(in.txn, in.id, &inst, &err) != SM_ENOTFOUND) {
+	if (sm_record_instance_get(in.txn, in.id, &inst, &err) != SM_ENOTFOUND) {
 		json_decref(inst);
 		collect_id(&in, in.id);
 	} else if (parse_task_id(in.id, &task_id) == 0) {

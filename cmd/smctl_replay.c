@@ -79,7 +79,7 @@ run_ended(struct store *st, const char *id, char *final, size_t fsize, char *rea
 
 	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) != 0)
 		return -1;
-	rc = smr_instance_get(txn, id, &rec, NULL);
+	rc = sm_record_instance_get(txn, id, &rec, NULL);
 	store_txn_abort(txn);
 	if (rc == SM_ENOTFOUND)
 		return 0;

@@ -149,9 +149,9 @@ plan_read(struct sm_engine *e, struct store *st, struct sm_statedir *sd, int fro
 
 	if ((rc = store_txn_begin(st, STORE_TXN_READ, &txn, err)) != 0)
 		return rc;
-	rc = smr_instance_get(txn, p->old, &p->rec, err);
+	rc = sm_record_instance_get(txn, p->old, &p->rec, err);
 	if (rc == 0 && !from_start)
-		rc = smr_history_each(txn, p->old, walk_one, &w);
+		rc = sm_record_history_each(txn, p->old, walk_one, &w);
 	store_txn_abort(txn);
 	if (rc != 0) {
 		json_decref(w.cfg);

@@ -495,7 +495,7 @@ inbox_del_key(struct sm__inst *dst, uint64_t seq)
 {
 	struct store_key k;
 
-	if (smr_key_inbox(&k, dst->id, seq) == 0)
+	if (sm_record_key_inbox(&k, dst->id, seq) == 0)
 		batch_del(dst, STORE_T_INBOX, k.buf, k.len);
 }
 
@@ -521,9 +521,9 @@ inbox_put(struct sm__inst *dst, struct sm_event *ev, const struct sm__inst *curr
 	struct store_key k;
 	int rc;
 
-	if (smr_key_inbox(&k, dst->id, root->inbox_seq + 1) != 0)
+	if (sm_record_key_inbox(&k, dst->id, root->inbox_seq + 1) != 0)
 		return SM_EINVAL;
-	smr_inbox_event_build(&dst->e->jw, ev);
+	sm_record_inbox_event_build(&dst->e->jw, ev);
 	rc = batch_put_jw(dst, STORE_T_INBOX, k.buf, k.len);
 	if (rc != 0)
 		return rc;
@@ -605,13 +605,13 @@ timer_store_put(struct sm__inst *in, struct eng_timer *t)
 
 	if (!in->persist || !in->e->store)
 		return;
-	if (smr_key_timer(&k, t->due, in->id, t->tid) != 0) {
+	if (sm_record_key_timer(&k, t->due, in->id, t->tid) != 0) {
 		/* the instance state still lists it: recovery re-arms it */
 		sm_log_warn("engine: timer '%s' of '%s' is left out of the timers table: its key "
 		    "would be over %d bytes (use a shorter send id)", t->tid, in->id,
 		    STORE_KEY_MAX);
 	} else {
-		smr_timer_build(&in->e->jw, t->payload);
+		sm_record_timer_build(&in->e->jw, t->payload);
 		batch_put_jw(in, STORE_T_TIMERS, k.buf, k.len);
 	}
 }
@@ -623,7 +623,7 @@ timer_store_del(struct sm__inst *in, struct eng_timer *t)
 
 	if (!in->persist || !in->e->store)
 		return;
-	if (smr_key_timer(&k, t->due, in->id, t->tid) == 0) /* a longer one was never written */
+	if (sm_record_key_timer(&k, t->due, in->id, t->tid) == 0) /* a longer one was never written */
 		batch_del(in, STORE_T_TIMERS, k.buf, k.len);
 }
 
@@ -668,15 +668,15 @@ timer_remove(struct sm__inst *in, struct eng_timer *t)
 /* The first timer `tid` of `kind` (send or retry): a machine may name a
  * send "retry:<invokeid>", which must not be taken for a retry timer. */
 static struct eng_timer *
-timer_find(struct sm__inst *in, const char *tid, enum smr_timer_kind kind)
+timer_find(struct sm__inst *in, const char *tid, enum sm_record_timer_kind kind)
 {
 	struct eng_timer *t;
-	struct smr_timer_payload p;
+	struct sm_record_timer_payload p;
 
 	for (t = in->timers; t; t = t->next) {
 		if (strcmp(t->tid, tid) != 0)
 			continue;
-		if (smr_timer_parse(t->payload, &p) == 0 && p.kind == kind)
+		if (sm_record_timer_parse(t->payload, &p) == 0 && p.kind == kind)
 			return t;
 	}
 	return NULL;
@@ -691,15 +691,15 @@ timer_fire(struct sm_loop *loop, uint64_t id, void *arg)
 {
 	struct eng_timer *t = arg;
 	struct sm__inst *in = t->inst;
-	struct smr_timer_payload p;
+	struct sm_record_timer_payload p;
 
 	(void)loop;
 	(void)id;
 	t->loop_id = 0; /* the loop deletes it after we return -1 */
-	smr_timer_parse(t->payload, &p);
-	if (p.kind == SMR_TIMER_SEND) {
+	sm_record_timer_parse(t->payload, &p);
+	if (p.kind == SM_RECORD_TIMER_SEND) {
 		deliver(in, p.target, p.name, p.data, p.sendid);
-	} else if (p.kind == SMR_TIMER_RETRY) {
+	} else if (p.kind == SM_RECORD_TIMER_RETRY) {
 		const char *invokeid = p.invokeid;
 		struct sm_invocation *inv = invokeid ? sm__session_invocation(in->s, invokeid) : NULL;
 
@@ -1164,7 +1164,7 @@ unpersist_tree(struct sm__inst *node, struct sm_effect *current)
 	if (node->persist && e->store) {
 		struct store_key k;
 
-		smr_key_instance(&k, node->id);
+		sm_record_key_instance(&k, node->id);
 		batch_del(node, STORE_T_INSTANCES, k.buf, k.len);
 		for (q = sm__session_queue(node->s); q; q = q->next)
 			if (q->inbox_seq)
@@ -1215,7 +1215,7 @@ precommit(struct sm__inst *in, struct sm_effect **list)
 		if (fx->kind == SM_FX_SEND && fx->delay_ms > 0) {
 			json_t *payload;
 
-			if (!smr_timer_send(&payload, fx->target, fx->event, fx->data, fx->sendid))
+			if (!sm_record_timer_send(&payload, fx->target, fx->event, fx->data, fx->sendid))
 				timer_add(in, fx->sendid, sm_time_wall_ms() + fx->delay_ms, payload);
 			drop = 1;
 		} else if (fx->kind == SM_FX_SEND && store) {
@@ -1246,7 +1246,7 @@ precommit(struct sm__inst *in, struct sm_effect **list)
 			struct eng_timer *t;
 
 			/* every pending send with that id (ids need not be unique) */
-			while (fx->sendid && (t = timer_find(in, fx->sendid, SMR_TIMER_SEND)))
+			while (fx->sendid && (t = timer_find(in, fx->sendid, SM_RECORD_TIMER_SEND)))
 				timer_remove(in, t);
 			drop = 1;
 		} else if (fx->kind == SM_FX_UNINVOKE) {
@@ -1255,7 +1255,7 @@ precommit(struct sm__inst *in, struct sm_effect **list)
 			struct sm__inst *ch;
 
 			snprintf(tid, sizeof(tid), "retry:%s", fx->invokeid);
-			if ((t = timer_find(in, tid, SMR_TIMER_RETRY)) != NULL)
+			if ((t = timer_find(in, tid, SM_RECORD_TIMER_RETRY)) != NULL)
 				timer_remove(in, t);
 			if (in->e->store && (ch = child_by_invokeid(in, fx->invokeid)) != NULL)
 				unpersist_tree(ch, *list);
@@ -1294,10 +1294,10 @@ precommit(struct sm__inst *in, struct sm_effect **list)
 
 /* ---- persistence -------------------------------------------------------- */
 
-/* Gives the timers of an instance record (smr_timer_next_fn); `arg` points
+/* Gives the timers of an instance record (sm_record_timer_next_fn); `arg` points
  * to the next one. */
 static int
-timer_next(void *arg, struct smr_timer *out)
+timer_next(void *arg, struct sm_record_timer *out)
 {
 	struct eng_timer **cur = arg, *t = *cur;
 
@@ -1316,12 +1316,12 @@ write_state_record(struct sm__inst *in, struct sm_jw *w)
 {
 	const struct known_machine *km = machine_known(in->e, in->m);
 	struct eng_timer *next = in->timers;
-	struct smr_instance r = {
+	struct sm_record_instance r = {
 		.id = in->id,
 		.machine = km ? km->hash : "",
 		.machine_name = in->m->name,
 		.machine_path = in->m->path,
-		.status = in->failed ? SMR_FAILED : (in->done ? SMR_DONE : SMR_RUNNING),
+		.status = in->failed ? SM_RECORD_FAILED : (in->done ? SM_RECORD_DONE : SM_RECORD_RUNNING),
 		.final = in->final_id,
 		.error = in->error,
 		.acked = in->acked,
@@ -1340,7 +1340,7 @@ write_state_record(struct sm__inst *in, struct sm_jw *w)
 		.timer_arg = &next,
 	};
 
-	smr_instance_build(w, &r);
+	sm_record_instance_build(w, &r);
 }
 
 static void
@@ -1350,7 +1350,7 @@ write_state(struct sm__inst *in)
 
 	if (!in->persist || !in->e->store)
 		return;
-	smr_key_instance(&k, in->id); /* ids are checked: never over the limit */
+	sm_record_key_instance(&k, in->id); /* ids are checked: never over the limit */
 	if (in->parent && in->done) {
 		/* a child that ended: its done.invoke is in the parent's inbox */
 		batch_del(in, STORE_T_INSTANCES, k.buf, k.len);
@@ -1365,10 +1365,10 @@ write_state(struct sm__inst *in)
  * NULL for start). */
 static void
 write_history(struct sm__inst *in, const struct sm_event *ev, const unsigned char *from,
-    const struct sm_effect *fx, enum smr_step kind)
+    const struct sm_effect *fx, enum sm_record_step kind)
 {
 	struct store_key k;
-	struct smr_history h = {
+	struct sm_record_history h = {
 		.kind = kind,
 		.event = ev,
 		.session = in->s,
@@ -1387,9 +1387,9 @@ write_history(struct sm__inst *in, const struct sm_event *ev, const unsigned cha
 		h.failed = in->error ? in->error : "";
 	else
 		h.errors = sm__session_errors(in->s);
-	smr_history_build(&in->e->jw, &h);
+	sm_record_history_build(&in->e->jw, &h);
 	sm__session_clear_errors(in->s);
-	if (smr_key_history(&k, in->id, in->hist_seq) == 0)
+	if (sm_record_key_history(&k, in->id, in->hist_seq) == 0)
 		batch_put_jw(in, STORE_T_HISTORY, k.buf, k.len);
 }
 
@@ -1413,7 +1413,7 @@ store_machine(struct sm_engine *e, const struct sm_machine *m)
 
 static void
 collect(
-    struct sm__inst *in, const struct sm_event *ev, const unsigned char *from, enum smr_step kind)
+    struct sm__inst *in, const struct sm_event *ev, const unsigned char *from, enum sm_record_step kind)
 {
 	struct sm_effect *fx = sm__session_take_effects(in->s), *next;
 
@@ -1468,7 +1468,7 @@ process(struct sm__inst *in)
 		in->started = 1;
 		if (sm__session_start(in->s) != 0)
 			sm_log_error("engine: instance '%s' ran out of memory while starting", in->id);
-		collect(in, NULL, NULL, SMR_STEP_START);
+		collect(in, NULL, NULL, SM_RECORD_STEP_START);
 	}
 	for (;;) {
 		if (in->done || in->removed)
@@ -1479,12 +1479,12 @@ process(struct sm__inst *in)
 		if (!sm__session_step(in->s, &ev))
 			break;
 		inbox_del(in, ev);
-		collect(in, ev, from, SMR_STEP_EVENT);
+		collect(in, ev, from, SM_RECORD_STEP_EVENT);
 		sm__event_free(ev);
 	}
 	if (sm__session_has_effects(in->s)) {
 		/* stopped from outside (sm__session_abort) */
-		collect(in, NULL, config_before(in), SMR_STEP_ABORT);
+		collect(in, NULL, config_before(in), SM_RECORD_STEP_ABORT);
 	}
 	if (in->done) {
 		/* events still queued when the instance ended are dropped */
@@ -1695,15 +1695,15 @@ tree_fail(struct sm__inst *root, const char *msg)
 	if (root->persist && e->store) {
 		struct store_key own, kids;
 
-		smr_key_of(&own, root->id); /* "id\0": its inbox */
-		smr_key_instance(&kids, root->id); /* "id/": its child sessions */
+		sm_record_key_of(&own, root->id); /* "id\0": its inbox */
+		sm_record_key_instance(&kids, root->id); /* "id/": its child sessions */
 		store_key_add_bytes(&kids, "/", 1);
 		if (store_batch_del_prefix(root->batch, STORE_T_INBOX, own.buf, own.len) != 0 ||
 		    store_batch_del_prefix(root->batch, STORE_T_INBOX, kids.buf, kids.len) != 0 ||
 		    store_batch_del_prefix(root->batch, STORE_T_INSTANCES, kids.buf, kids.len) != 0)
 			sm_log_error("engine: cannot queue the deletion of the inbox and children "
 			    "of '%s'", root->id);
-		write_history(root, NULL, NULL, NULL, SMR_STEP_FAIL);
+		write_history(root, NULL, NULL, NULL, SM_RECORD_STEP_FAIL);
 		write_state(root);
 		if (root->bad) { /* even that: the store keeps the last commit */
 			sm_log_error("engine: the failure of '%s' is not saved either: a restart "
@@ -1978,14 +1978,14 @@ sm_action_fail(struct sm_action_call *call, const char *error, const char *messa
 
 		inv->attempt++;
 		snprintf(tid, sizeof(tid), "retry:%s", call->invokeid);
-		if (smr_timer_retry(&payload, call->invokeid, inv->attempt, error, message) == 0)
+		if (sm_record_timer_retry(&payload, call->invokeid, inv->attempt, error, message) == 0)
 			timer_add(in, tid, sm_time_wall_ms() + delay, payload);
 		/* a history record says why the step is retried */
 		ev = sm__event_new(error, NULL, SM_EV_PLATFORM);
 		if (ev) {
-			smr_retry_data(&ev->data, call->invokeid, message, inv->attempt, delay);
+			sm_record_retry_data(&ev->data, call->invokeid, message, inv->attempt, delay);
 			ev->invokeid = strdup(call->invokeid);
-			write_history(in, ev, sm__session_active(in->s), NULL, SMR_STEP_RETRY);
+			write_history(in, ev, sm__session_active(in->s), NULL, SM_RECORD_STEP_RETRY);
 			sm__event_free(ev);
 		}
 		if (!in->in_touched) {
@@ -2500,7 +2500,7 @@ recover_session(struct sm_engine *e, struct sm__inst *in, json_t *j)
 		if (iv->kind != SM_INV_ACTION || inv->finished)
 			continue;
 		snprintf(tid, sizeof(tid), "retry:%s", inv->invokeid);
-		if (timer_find(in, tid, SMR_TIMER_RETRY))
+		if (timer_find(in, tid, SM_RECORD_TIMER_RETRY))
 			continue; /* a retry is already scheduled */
 		inv->attempt++;
 		pend_invoke(in, inv);
@@ -2739,7 +2739,7 @@ sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 
 		sm_text_escape(kbuf, sizeof(kbuf), k, kl);
 		sm_error_clear(&perr);
-		rc = smr_instance_parse(k, kl, v, vl, &j, &perr);
+		rc = sm_record_instance_parse(k, kl, v, vl, &j, &perr);
 		if (rc == SM_EVERSION) {
 			sm_log_error("engine: instance record '%s' %s: skipped (run the newer smd "
 			    "that wrote it)", kbuf, perr.msg);
@@ -2793,7 +2793,7 @@ sm_engine_recover(struct sm_engine *e, struct sm_error *err)
 			restart_children(in);
 	}
 	/* queued external events that were not yet processed */
-	smr_inbox_each(txn, NULL, recover_inbox_event, e);
+	sm_record_inbox_each(txn, NULL, recover_inbox_event, e);
 	store_txn_abort(txn);
 	if (nloaded)
 		sm_log_info("engine: recovered %zu running instance(s) from '%s'", nloaded,

@@ -10,35 +10,35 @@
 #include "sm_model.h"
 
 int
-smr_key_instance(struct store_key *k, const char *id)
+sm_record_key_instance(struct store_key *k, const char *id)
 {
 	store_key_init(k);
 	return store_key_add_bytes(k, id, strlen(id));
 }
 
 int
-smr_key_of(struct store_key *k, const char *id)
+sm_record_key_of(struct store_key *k, const char *id)
 {
 	store_key_init(k);
 	return store_key_add_str(k, id);
 }
 
 int
-smr_key_history(struct store_key *k, const char *id, uint64_t seq)
+sm_record_key_history(struct store_key *k, const char *id, uint64_t seq)
 {
-	smr_key_of(k, id);
+	sm_record_key_of(k, id);
 	store_key_add_u64(k, seq);
 	return k->overflow ? SM_ETOOBIG : 0;
 }
 
 int
-smr_key_inbox(struct store_key *k, const char *id, uint64_t seq)
+sm_record_key_inbox(struct store_key *k, const char *id, uint64_t seq)
 {
-	return smr_key_history(k, id, seq); /* the same layout, another table */
+	return sm_record_key_history(k, id, seq); /* the same layout, another table */
 }
 
 int
-smr_key_timer(struct store_key *k, int64_t due, const char *id, const char *tid)
+sm_record_key_timer(struct store_key *k, int64_t due, const char *id, const char *tid)
 {
 	store_key_init(k);
 	store_key_add_u64(k, (uint64_t)due);
@@ -61,16 +61,16 @@ jw_fail(struct sm_jw *w, int code)
 static const char *const status_names[] = { "running", "done", "failed" };
 
 int
-smr_instance_build(struct sm_jw *w, const struct smr_instance *r)
+sm_record_instance_build(struct sm_jw *w, const struct sm_record_instance *r)
 {
-	struct smr_timer t;
+	struct sm_record_timer t;
 	int first = 1;
 
 	sm_jw_reset(w);
-	if (!r->id || (unsigned)r->status > SMR_FAILED)
+	if (!r->id || (unsigned)r->status > SM_RECORD_FAILED)
 		return jw_fail(w, SM_EINVAL);
 	sm_jw_lit(w, "{\"v\":");
-	sm_jw_int(w, SMR_FORMAT);
+	sm_jw_int(w, SM_RECORD_FORMAT);
 	sm_jw_lit(w, ",\"id\":");
 	sm_jw_str(w, r->id);
 	sm_jw_lit(w, ",\"machine\":");
@@ -83,12 +83,12 @@ smr_instance_build(struct sm_jw *w, const struct smr_instance *r)
 	sm_jw_lit(w, status_names[r->status]);
 	sm_jw_lit(w, "\",\"final\":");
 	/* a session that stopped without reaching a final state has none */
-	sm_jw_str(w, r->status == SMR_DONE && r->final && r->final[0] ? r->final : NULL);
-	if (r->status == SMR_FAILED) {
+	sm_jw_str(w, r->status == SM_RECORD_DONE && r->final && r->final[0] ? r->final : NULL);
+	if (r->status == SM_RECORD_FAILED) {
 		sm_jw_lit(w, ",\"error\":");
 		sm_jw_str(w, r->error ? r->error : "");
 	}
-	if (r->status != SMR_RUNNING && !r->parent)
+	if (r->status != SM_RECORD_RUNNING && !r->parent)
 		sm_jw_lit(w, r->acked ? ",\"acked\":true" : ",\"acked\":false");
 	if (r->restarts) {
 		sm_jw_lit(w, ",\"restarts\":");
@@ -139,7 +139,7 @@ static const char *const step_names[] = { "start", "event", "retry", "abort", "f
 
 /* The configuration after a step; a session that ended shows its final. */
 static void
-write_to(struct sm_jw *w, const struct smr_history *h)
+write_to(struct sm_jw *w, const struct sm_record_history *h)
 {
 	const struct sm_session *s = h->session;
 	const char *f;
@@ -160,14 +160,14 @@ write_to(struct sm_jw *w, const struct smr_history *h)
 }
 
 int
-smr_history_build(struct sm_jw *w, const struct smr_history *h)
+sm_record_history_build(struct sm_jw *w, const struct sm_record_history *h)
 {
 	const struct sm_machine *m;
 	const struct sm_effect *f;
 	int first = 1;
 
 	sm_jw_reset(w);
-	if (!h->session || (unsigned)h->kind > SMR_STEP_FAIL)
+	if (!h->session || (unsigned)h->kind > SM_RECORD_STEP_FAIL)
 		return jw_fail(w, SM_EINVAL);
 	m = sm__session_machine(h->session);
 	sm_jw_lit(w, "{\"kind\":\"");
@@ -223,7 +223,7 @@ smr_history_build(struct sm_jw *w, const struct smr_history *h)
 }
 
 int
-smr_retry_data(
+sm_record_retry_data(
     json_t **out, const char *invokeid, const char *message, int next_attempt, int64_t delay_ms)
 {
 	*out = NULL;
@@ -235,7 +235,7 @@ smr_retry_data(
 }
 
 int
-smr_inbox_event_build(struct sm_jw *w, const struct sm_event *ev)
+sm_record_inbox_event_build(struct sm_jw *w, const struct sm_event *ev)
 {
 	sm_jw_reset(w);
 	if (!ev)
@@ -245,7 +245,7 @@ smr_inbox_event_build(struct sm_jw *w, const struct sm_event *ev)
 }
 
 int
-smr_timer_send(json_t **out, const char *target, const char *name, json_t *data, const char *sendid)
+sm_record_timer_send(json_t **out, const char *target, const char *name, json_t *data, const char *sendid)
 {
 	json_t *ev;
 
@@ -259,7 +259,7 @@ smr_timer_send(json_t **out, const char *target, const char *name, json_t *data,
 }
 
 int
-smr_timer_retry(
+sm_record_timer_retry(
     json_t **out, const char *invokeid, int attempt, const char *error, const char *message)
 {
 	*out = NULL;
@@ -271,7 +271,7 @@ smr_timer_retry(
 }
 
 int
-smr_timer_build(struct sm_jw *w, const json_t *payload)
+sm_record_timer_build(struct sm_jw *w, const json_t *payload)
 {
 	sm_jw_reset(w);
 	if (!payload)
@@ -283,7 +283,7 @@ smr_timer_build(struct sm_jw *w, const json_t *payload)
 /* ---- readers ------------------------------------------------------------- */
 
 int
-smr_timer_parse(const json_t *payload, struct smr_timer_payload *out)
+sm_record_timer_parse(const json_t *payload, struct sm_record_timer_payload *out)
 {
 	const char *kind = json_string_value(json_object_get(payload, "kind"));
 	json_t *ev;
@@ -291,7 +291,7 @@ smr_timer_parse(const json_t *payload, struct smr_timer_payload *out)
 	memset(out, 0, sizeof(*out));
 	if (kind && strcmp(kind, "send") == 0) {
 		ev = json_object_get(payload, "event");
-		out->kind = SMR_TIMER_SEND;
+		out->kind = SM_RECORD_TIMER_SEND;
 		out->target = json_string_value(json_object_get(payload, "target"));
 		out->name = json_string_value(json_object_get(ev, "name"));
 		out->data = json_object_get(ev, "data");
@@ -299,7 +299,7 @@ smr_timer_parse(const json_t *payload, struct smr_timer_payload *out)
 		return 0;
 	}
 	if (kind && strcmp(kind, "retry") == 0) {
-		out->kind = SMR_TIMER_RETRY;
+		out->kind = SM_RECORD_TIMER_RETRY;
 		out->invokeid = json_string_value(json_object_get(payload, "invokeid"));
 		out->attempt = (int)json_integer_value(json_object_get(payload, "attempt"));
 		out->error = json_string_value(json_object_get(payload, "error"));
@@ -310,7 +310,7 @@ smr_timer_parse(const json_t *payload, struct smr_timer_payload *out)
 }
 
 int
-smr_instance_parse(const void *key, size_t kl, const void *val, size_t vl, json_t **out,
+sm_record_instance_parse(const void *key, size_t kl, const void *val, size_t vl, json_t **out,
     struct sm_error *err)
 {
 	json_t *j = json_loadb(val, vl, JSON_ALLOW_NUL, NULL);
@@ -327,10 +327,10 @@ smr_instance_parse(const void *key, size_t kl, const void *val, size_t vl, json_
 		json_decref(j);
 		return sm_error_set(err, SM_ECORRUPT, "has a format \"v\" that is not a number");
 	}
-	if (json_integer_value(v) > SMR_FORMAT) {
+	if (json_integer_value(v) > SM_RECORD_FORMAT) {
 		int rc = sm_error_set(err, SM_EVERSION,
 		    "has format %" JSON_INTEGER_FORMAT ", newer than this program reads (%d)",
-		    json_integer_value(v), SMR_FORMAT);
+		    json_integer_value(v), SM_RECORD_FORMAT);
 
 		json_decref(j);
 		return rc;
@@ -345,7 +345,7 @@ smr_instance_parse(const void *key, size_t kl, const void *val, size_t vl, json_
 }
 
 int
-smr_instance_get(struct store_txn *txn, const char *id, json_t **out, struct sm_error *err)
+sm_record_instance_get(struct store_txn *txn, const char *id, json_t **out, struct sm_error *err)
 {
 	const void *v;
 	size_t vl;
@@ -355,11 +355,11 @@ smr_instance_get(struct store_txn *txn, const char *id, json_t **out, struct sm_
 	rc = store_get(txn, STORE_T_INSTANCES, id, strlen(id), &v, &vl);
 	if (rc != 0)
 		return sm_error_set(err, rc, "no instance record '%s'", id);
-	return smr_instance_parse(id, strlen(id), v, vl, out, err);
+	return sm_record_instance_parse(id, strlen(id), v, vl, out, err);
 }
 
 int
-smr_instances_each(struct store_txn *txn, smr_instance_fn *fn, void *arg)
+sm_record_instances_each(struct store_txn *txn, sm_record_instance_fn *fn, void *arg)
 {
 	struct store_cursor *c;
 	const void *k, *v;
@@ -393,7 +393,7 @@ seq_each(struct store_txn *txn, enum store_table t, const char *id,
 	int rc;
 
 	store_key_init(&pfx);
-	if (id && smr_key_of(&pfx, id) != 0)
+	if (id && sm_record_key_of(&pfx, id) != 0)
 		return SM_ETOOBIG;
 	if ((rc = store_cursor_open(txn, t, &c)) != 0)
 		return rc;
@@ -422,7 +422,7 @@ seq_each(struct store_txn *txn, enum store_table t, const char *id,
 }
 
 struct hist_walk {
-	smr_history_fn *fn;
+	sm_record_history_fn *fn;
 	void *arg;
 };
 
@@ -436,7 +436,7 @@ hist_one(void *arg, const char *id, uint64_t seq, json_t *rec)
 }
 
 int
-smr_history_each(struct store_txn *txn, const char *id, smr_history_fn *fn, void *arg)
+sm_record_history_each(struct store_txn *txn, const char *id, sm_record_history_fn *fn, void *arg)
 {
 	struct hist_walk w = { fn, arg };
 
@@ -444,13 +444,13 @@ smr_history_each(struct store_txn *txn, const char *id, smr_history_fn *fn, void
 }
 
 int
-smr_inbox_each(struct store_txn *txn, const char *id, smr_inbox_fn *fn, void *arg)
+sm_record_inbox_each(struct store_txn *txn, const char *id, sm_record_inbox_fn *fn, void *arg)
 {
 	return seq_each(txn, STORE_T_INBOX, id, fn, arg);
 }
 
 int
-smr_timers_each(struct store_txn *txn, smr_timer_fn *fn, void *arg)
+sm_record_timers_each(struct store_txn *txn, sm_record_timer_fn *fn, void *arg)
 {
 	struct store_cursor *c;
 	const void *k, *v;

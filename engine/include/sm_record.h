@@ -3,7 +3,7 @@
  * instances), history records (history), inbox events (inbox) and timers
  * (timers).  This module is the one place that builds their keys, writes
  * their JSON and reads them back: the engine writes every record through
- * the smr_*_build functions, and every program that reads them (recovery,
+ * the sm_record_*_build functions, and every program that reads them (recovery,
  * smctl inspect, the daemon, fleet tools) reads through the readers below.
  * Formats, fields and the version rule: docs/engine.md ("Persisted JSON").
  *
@@ -22,7 +22,7 @@
  *
  * Version rule: an instance record carries "v", the format of that
  * instance's records in every table.  A record with a higher "v" than
- * SMR_FORMAT is newer than this program: readers get SM_EVERSION (recovery
+ * SM_RECORD_FORMAT is newer than this program: readers get SM_EVERSION (recovery
  * skips it with a log line and leaves it untouched; inspect refuses it with
  * a message).  A record without "v" or with a lower one is read as format 1
  * (the first; there is no older format to upgrade yet).  A "v" that is not
@@ -40,7 +40,7 @@
 #include "sm_jw.h"
 #include "store.h"
 
-#define SMR_FORMAT SM_ENGINE_RECORD_FORMAT
+#define SM_RECORD_FORMAT SM_ENGINE_RECORD_FORMAT
 
 /* The interpreter's objects the writers take (sm_interp_private.h). */
 struct sm_session;
@@ -51,55 +51,55 @@ struct sm_effect;
 
 /* Key builders: 0, or SM_ETOOBIG (k->overflow set) for a key over
  * STORE_KEY_MAX.  `k` is initialized by them. */
-int smr_key_instance(struct store_key *k, const char *id);
-int smr_key_history(struct store_key *k, const char *id, uint64_t seq);
-int smr_key_inbox(struct store_key *k, const char *id, uint64_t seq);
+int sm_record_key_instance(struct store_key *k, const char *id);
+int sm_record_key_history(struct store_key *k, const char *id, uint64_t seq);
+int sm_record_key_inbox(struct store_key *k, const char *id, uint64_t seq);
 /* `due` is wall clock ms (>= 0: the key holds it as an unsigned number). */
-int smr_key_timer(struct store_key *k, int64_t due, const char *id, const char *tid);
+int sm_record_key_timer(struct store_key *k, int64_t due, const char *id, const char *tid);
 /* The prefix of every history or inbox key of instance `id` ("id\0"). */
-int smr_key_of(struct store_key *k, const char *id);
+int sm_record_key_of(struct store_key *k, const char *id);
 
 /* ---- writers ------------------------------------------------------------- */
 
 /*
- * The smr_*_build functions print one record with the direct JSON writer
+ * The sm_record_*_build functions print one record with the direct JSON writer
  * (sm_jw.h): they reset `w`, write the record, and return w->err, so on 0
  * the record is w->buf[0 .. w->len), to be stored under the key of the
- * matching smr_key_*; the buffer stays the writer's (valid until the next
+ * matching sm_record_key_*; the buffer stays the writer's (valid until the next
  * use of `w`).  Errors (also left in w->err, so a caller may check it
  * later): SM_ENOMEM; SM_ETOOBIG for a JSON value nested deeper than
  * SM_JW_DEPTH_MAX or holding a cycle; SM_EINVAL for a required member
  * that is NULL (named in each description).  Nothing is written to a store.
  */
 
-enum smr_status { SMR_RUNNING, SMR_DONE, SMR_FAILED };
+enum sm_record_status { SM_RECORD_RUNNING, SM_RECORD_DONE, SM_RECORD_FAILED };
 
 /* One pending timer of an instance (borrowed values). */
-struct smr_timer {
+struct sm_record_timer {
 	const char *id;        /* the send id, or "retry:<invokeid>" */
 	int64_t due;           /* wall clock ms */
-	const json_t *payload; /* smr_timer_send / smr_timer_retry */
+	const json_t *payload; /* sm_record_timer_send / sm_record_timer_retry */
 };
 /* Gives an instance's timers one by one, in creation order: fills *t and
  * returns 1, or returns 0 after the last. */
-typedef int smr_timer_next_fn(void *arg, struct smr_timer *t);
+typedef int sm_record_timer_next_fn(void *arg, struct sm_record_timer *t);
 
 /*
  * What an instance record holds; every pointer is borrowed for the call.
  * Required: id.  machine, machine_name, machine_path, error NULL: "".
  */
-struct smr_instance {
+struct sm_record_instance {
 	const char *id;
 	/* sha256 hex of the document (its machines/<hash> key); "" for a
 	 * child session, whose document is its parent's <invoke> */
 	const char *machine;
 	const char *machine_name;
 	const char *machine_path;
-	enum smr_status status;
-	/* SMR_DONE: the final state reached; NULL or "" when the session
+	enum sm_record_status status;
+	/* SM_RECORD_DONE: the final state reached; NULL or "" when the session
 	 * stopped without reaching one ("final": null) */
 	const char *final;
-	const char *error; /* SMR_FAILED: why */
+	const char *error; /* SM_RECORD_FAILED: why */
 	/* a done or failed top-level instance: its end was acknowledged
 	 * (sm_engine_forget); not written for running ones and children */
 	int acked;
@@ -118,26 +118,26 @@ struct smr_instance {
 	const char *invokeid;
 	/* the session's snapshot; NULL ("session": null) for a failed instance */
 	const struct sm_session *session;
-	smr_timer_next_fn *timer_next; /* NULL: no timers */
+	sm_record_timer_next_fn *timer_next; /* NULL: no timers */
 	void *timer_arg;
 };
 
-/* The instance record (format SMR_FORMAT) of `r`. */
-int smr_instance_build(struct sm_jw *w, const struct smr_instance *r);
+/* The instance record (format SM_RECORD_FORMAT) of `r`. */
+int sm_record_instance_build(struct sm_jw *w, const struct sm_record_instance *r);
 
 /* Kinds of history records. */
-enum smr_step {
-	SMR_STEP_START, /* the first macrostep */
-	SMR_STEP_EVENT, /* a macrostep on an external event */
-	SMR_STEP_RETRY, /* an action failed and is retried later */
-	SMR_STEP_ABORT, /* the session was stopped from outside */
-	SMR_STEP_FAIL   /* the instance's state could not be saved */
+enum sm_record_step {
+	SM_RECORD_STEP_START, /* the first macrostep */
+	SM_RECORD_STEP_EVENT, /* a macrostep on an external event */
+	SM_RECORD_STEP_RETRY, /* an action failed and is retried later */
+	SM_RECORD_STEP_ABORT, /* the session was stopped from outside */
+	SM_RECORD_STEP_FAIL   /* the instance's state could not be saved */
 };
 
 /* What a history record holds; every pointer is borrowed for the call.
  * Required: session. */
-struct smr_history {
-	enum smr_step kind;
+struct sm_record_history {
+	enum sm_record_step kind;
 	uint64_t seq; /* its key's seq */
 	int64_t time; /* wall clock ms */
 	/* the event of the step, NULL: null */
@@ -157,18 +157,18 @@ struct smr_history {
 };
 
 /* A history record. */
-int smr_history_build(struct sm_jw *w, const struct smr_history *h);
+int sm_record_history_build(struct sm_jw *w, const struct sm_record_history *h);
 
 /*
  * The data of a retry record's event: {"invokeid", "message",
  * "next_attempt", "delay_ms"}.  *out is a new reference (NULL on error).
  * SM_EINVAL (invokeid NULL), SM_ENOMEM.  message NULL: "".
  */
-int smr_retry_data(
+int sm_record_retry_data(
     json_t **out, const char *invokeid, const char *message, int next_attempt, int64_t delay_ms);
 
 /* An inbox record: the _event shape of `ev`.  Required: ev. */
-int smr_inbox_event_build(struct sm_jw *w, const struct sm_event *ev);
+int sm_record_inbox_event_build(struct sm_jw *w, const struct sm_event *ev);
 
 /*
  * Timer payloads, kept in memory by the engine and stored twice: in the
@@ -180,15 +180,15 @@ int smr_inbox_event_build(struct sm_jw *w, const struct sm_event *ev);
  * "target"}.  Required: name, sendid (also the timer's id).  target NULL:
  * null (the instance's own queue); data borrowed, NULL: null.
  */
-int smr_timer_send(
+int sm_record_timer_send(
     json_t **out, const char *target, const char *name, json_t *data, const char *sendid);
 /* An action retry: {"kind": "retry", "invokeid", "attempt", "error",
  * "message"}, `attempt` the attempt the timer starts.  Required: invokeid,
  * error.  message NULL: "". */
-int smr_timer_retry(
+int sm_record_timer_retry(
     json_t **out, const char *invokeid, int attempt, const char *error, const char *message);
 /* The value of a timers key: `payload` as it is.  Required: payload. */
-int smr_timer_build(struct sm_jw *w, const json_t *payload);
+int sm_record_timer_build(struct sm_jw *w, const json_t *payload);
 
 /* ---- readers ------------------------------------------------------------- */
 
@@ -200,33 +200,33 @@ int smr_timer_build(struct sm_jw *w, const json_t *payload);
  * see above); err's message is a predicate ("is not json", "has format 2,
  * newer than ...") to follow the record's name.
  */
-int smr_instance_parse(const void *key, size_t kl, const void *val, size_t vl, json_t **out,
+int sm_record_instance_parse(const void *key, size_t kl, const void *val, size_t vl, json_t **out,
     struct sm_error *err);
-/* Read and parse the record of instance `id`: as smr_instance_parse, and
+/* Read and parse the record of instance `id`: as sm_record_instance_parse, and
  * SM_ENOTFOUND when there is none. */
-int smr_instance_get(struct store_txn *txn, const char *id, json_t **out, struct sm_error *err);
+int sm_record_instance_get(struct store_txn *txn, const char *id, json_t **out, struct sm_error *err);
 
 /* A timer payload taken apart; strings and data are borrowed from it. */
-enum smr_timer_kind {
-	SMR_TIMER_OTHER, /* not a payload this program knows */
-	SMR_TIMER_SEND,
-	SMR_TIMER_RETRY
+enum sm_record_timer_kind {
+	SM_RECORD_TIMER_OTHER, /* not a payload this program knows */
+	SM_RECORD_TIMER_SEND,
+	SM_RECORD_TIMER_RETRY
 };
-struct smr_timer_payload {
-	enum smr_timer_kind kind;
-	/* SMR_TIMER_SEND (members that are absent or not strings: NULL) */
+struct sm_record_timer_payload {
+	enum sm_record_timer_kind kind;
+	/* SM_RECORD_TIMER_SEND (members that are absent or not strings: NULL) */
 	const char *target;
 	const char *name;
 	json_t *data; /* NULL when absent */
 	const char *sendid;
-	/* SMR_TIMER_RETRY */
+	/* SM_RECORD_TIMER_RETRY */
 	const char *invokeid;
 	int attempt; /* 0 when absent */
 	const char *error, *message;
 };
 /* Take `payload` apart into *out (zeroed first): 0, or SM_ECORRUPT (not an
- * object, or an unknown "kind": out->kind is SMR_TIMER_OTHER). */
-int smr_timer_parse(const json_t *payload, struct smr_timer_payload *out);
+ * object, or an unknown "kind": out->kind is SM_RECORD_TIMER_OTHER). */
+int sm_record_timer_parse(const json_t *payload, struct sm_record_timer_payload *out);
 
 /*
  * Walks.  The callback gets borrowed values (valid during the call; a
@@ -235,18 +235,18 @@ int smr_timer_parse(const json_t *payload, struct smr_timer_payload *out);
  * are not of the table's layout (truncated, no terminator) are skipped.
  */
 /* Every instance record in key order (id; children after their parent). */
-typedef int smr_instance_fn(void *arg, const char *key, size_t kl, json_t *rec);
-int smr_instances_each(struct store_txn *txn, smr_instance_fn *fn, void *arg);
+typedef int sm_record_instance_fn(void *arg, const char *key, size_t kl, json_t *rec);
+int sm_record_instances_each(struct store_txn *txn, sm_record_instance_fn *fn, void *arg);
 /* The history of `id`, oldest first. */
-typedef int smr_history_fn(void *arg, uint64_t seq, json_t *rec);
-int smr_history_each(struct store_txn *txn, const char *id, smr_history_fn *fn, void *arg);
+typedef int sm_record_history_fn(void *arg, uint64_t seq, json_t *rec);
+int sm_record_history_each(struct store_txn *txn, const char *id, sm_record_history_fn *fn, void *arg);
 /* Inbox events (the _event shape) of `id`, or of every instance when `id`
  * is NULL, in key order (per instance: oldest first). */
-typedef int smr_inbox_fn(void *arg, const char *id, uint64_t seq, json_t *ev);
-int smr_inbox_each(struct store_txn *txn, const char *id, smr_inbox_fn *fn, void *arg);
+typedef int sm_record_inbox_fn(void *arg, const char *id, uint64_t seq, json_t *ev);
+int sm_record_inbox_each(struct store_txn *txn, const char *id, sm_record_inbox_fn *fn, void *arg);
 /* Timer records (payloads) in due order; `tid` is not NUL-terminated. */
-typedef int smr_timer_fn(void *arg, int64_t due, const char *id, const char *tid,
+typedef int sm_record_timer_fn(void *arg, int64_t due, const char *id, const char *tid,
     size_t tidlen, json_t *payload);
-int smr_timers_each(struct store_txn *txn, smr_timer_fn *fn, void *arg);
+int sm_record_timers_each(struct store_txn *txn, sm_record_timer_fn *fn, void *arg);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * test_record.c - the engine's persisted records (sm_record.h): each format
- * written by its smr_*_build / smr_timer_* writer, stored under the key its
- * smr_key_* builds, and read back through the readers; the version rule
+ * written by its sm_record_*_build / sm_record_timer_* writer, stored under the key its
+ * sm_record_key_* builds, and read back through the readers; the version rule
  * (newer "v" refused, older or absent read as format 1); key order
  * (history oldest first, timers in due order); hostile input (not JSON,
  * an id that differs from its key, truncated keys, bad payloads).
@@ -151,54 +151,54 @@ test_keys(const char *dir)
 	int sorted = 1;
 
 	for (i = 0; i + 1 < n; i++) {
-		smr_key_history(&a, "a", seqs[i]);
-		smr_key_history(&b, "a", seqs[i + 1]);
+		sm_record_key_history(&a, "a", seqs[i]);
+		sm_record_key_history(&b, "a", seqs[i + 1]);
 		sorted &= key_cmp(&a, &b) < 0;
 	}
 	ok(sorted, "history keys of one id sort by seq (1, 2, 255, 256, ..., 2^64 - 2)");
-	smr_key_history(&a, "a", UINT64_MAX - 1);
-	smr_key_history(&b, "ab", 1);
+	sm_record_key_history(&a, "a", UINT64_MAX - 1);
+	sm_record_key_history(&b, "ab", 1);
 	ok(key_cmp(&a, &b) < 0, "every history key of 'a' sorts before those of 'ab'");
-	smr_key_instance(&a, "a");
-	smr_key_instance(&b, "a/kid");
+	sm_record_key_instance(&a, "a");
+	sm_record_key_instance(&b, "a/kid");
 	ok(key_cmp(&a, &b) < 0, "an instance key sorts before its children's");
 	sorted = 1;
 	for (i = 0; i + 1 < sizeof(timers) / sizeof(timers[0]); i++) {
-		smr_key_timer(&a, timers[i].due, timers[i].id, timers[i].tid);
-		smr_key_timer(&b, timers[i + 1].due, timers[i + 1].id, timers[i + 1].tid);
+		sm_record_key_timer(&a, timers[i].due, timers[i].id, timers[i].tid);
+		sm_record_key_timer(&b, timers[i + 1].due, timers[i + 1].id, timers[i + 1].tid);
 		sorted &= key_cmp(&a, &b) < 0;
 	}
 	ok(sorted, "timer keys sort by due time, whatever the instance id");
 
 	memset(longid, 'x', sizeof(longid) - 1);
 	longid[sizeof(longid) - 1] = 0;
-	is_int(smr_key_instance(&a, longid), SM_ETOOBIG, "an instance key over the limit");
+	is_int(sm_record_key_instance(&a, longid), SM_ETOOBIG, "an instance key over the limit");
 	ok(a.overflow, "sets overflow");
-	is_int(smr_key_history(&a, longid, 1), SM_ETOOBIG, "a history key over the limit");
-	is_int(smr_key_inbox(&a, longid, 1), SM_ETOOBIG, "an inbox key over the limit");
-	is_int(smr_key_timer(&a, 1, "a", longid), SM_ETOOBIG, "a timer key over the limit");
+	is_int(sm_record_key_history(&a, longid, 1), SM_ETOOBIG, "a history key over the limit");
+	is_int(sm_record_key_inbox(&a, longid, 1), SM_ETOOBIG, "an inbox key over the limit");
+	is_int(sm_record_key_timer(&a, 1, "a", longid), SM_ETOOBIG, "a timer key over the limit");
 
 	/* stored in reverse order, walked in key order */
 	for (i = n; i-- > 0;) {
-		smr_key_history(&a, "a", seqs[i]);
+		sm_record_key_history(&a, "a", seqs[i]);
 		put(st, STORE_T_HISTORY, a.buf, a.len, "{}", 2);
 	}
-	smr_key_history(&a, "ab", 3);
+	sm_record_key_history(&a, "ab", 3);
 	put(st, STORE_T_HISTORY, a.buf, a.len, "{}", 2);
 	memset(&got, 0, sizeof(got));
 	txn = rtxn(st);
-	is_int(smr_history_each(txn, "a", collect_seq, &got), 0, "history walk");
+	is_int(sm_record_history_each(txn, "a", collect_seq, &got), 0, "history walk");
 	is_int(got.n, n, "the walk gives every record of 'a' and none of 'ab'");
 	ok(memcmp(got.v, seqs, sizeof(seqs)) == 0, "oldest first");
 	store_txn_abort(txn);
 
 	for (i = sizeof(timers) / sizeof(timers[0]); i-- > 0;) {
-		smr_key_timer(&a, timers[i].due, timers[i].id, timers[i].tid);
+		sm_record_key_timer(&a, timers[i].due, timers[i].id, timers[i].tid);
 		put(st, STORE_T_TIMERS, a.buf, a.len, "{}", 2);
 	}
 	memset(&got, 0, sizeof(got));
 	txn = rtxn(st);
-	is_int(smr_timers_each(txn, collect_timer, &got), 0, "timers walk");
+	is_int(sm_record_timers_each(txn, collect_timer, &got), 0, "timers walk");
 	is_int(got.n, sizeof(timers) / sizeof(timers[0]), "every timer");
 	sorted = 1;
 	for (i = 0; i < got.n; i++) {
@@ -215,12 +215,12 @@ test_keys(const char *dir)
 /* ---- instance records -------------------------------------------------------- */
 
 struct tlist {
-	const struct smr_timer *v;
+	const struct sm_record_timer *v;
 	size_t n, i;
 };
 
 static int
-tlist_next(void *arg, struct smr_timer *t)
+tlist_next(void *arg, struct sm_record_timer *t)
 {
 	struct tlist *l = arg;
 
@@ -241,26 +241,26 @@ test_instance(const char *dir, struct sm_machine *m)
 	struct store_key k;
 	json_t *task = json_pack("{s:s,s:[i,i]}", "site", "caf\xc3\xa9", "ids", 1, 2);
 	json_t *send = NULL, *retry = NULL, *rec = NULL, *j, *c1, *c2, *seven = json_integer(7);
-	struct smr_timer tv[2];
+	struct sm_record_timer tv[2];
 	struct tlist tl;
-	struct smr_instance r;
+	struct sm_record_instance r;
 	char *task_text;
 
 	sm_error_clear(&err);
 	if (sm__session_create(m, "i1", task, &s, &err) != 0 || sm__session_start(s) != 0)
 		bail_out("session: %s", err.msg);
 	sm__effects_free(sm__session_take_effects(s));
-	is_int(smr_timer_send(&send, "#_parent", "later", seven, "s1"), 0, "a send payload");
-	is_int(smr_timer_retry(&retry, "j", 3, "error.io", NULL), 0, "a retry payload");
-	tv[0] = (struct smr_timer){ "s1", 1764355212000, send };
-	tv[1] = (struct smr_timer){ "retry:j", 1764355213000, retry };
+	is_int(sm_record_timer_send(&send, "#_parent", "later", seven, "s1"), 0, "a send payload");
+	is_int(sm_record_timer_retry(&retry, "j", 3, "error.io", NULL), 0, "a retry payload");
+	tv[0] = (struct sm_record_timer){ "s1", 1764355212000, send };
+	tv[1] = (struct sm_record_timer){ "retry:j", 1764355213000, retry };
 	tl = (struct tlist){ tv, 2, 0 };
 	memset(&r, 0, sizeof(r));
 	r.id = "i1";
 	r.machine = "ab12";
 	r.machine_name = "test";
 	r.machine_path = "/m/test.scxml";
-	r.status = SMR_RUNNING;
+	r.status = SM_RECORD_RUNNING;
 	r.restarts = 2;
 	r.created = 1000;
 	r.updated = 2000;
@@ -270,15 +270,15 @@ test_instance(const char *dir, struct sm_machine *m)
 	r.session = s;
 	r.timer_next = tlist_next;
 	r.timer_arg = &tl;
-	is_int(smr_instance_build(&w, &r), 0, "a running instance record is written");
-	smr_key_instance(&k, "i1");
+	is_int(sm_record_instance_build(&w, &r), 0, "a running instance record is written");
+	sm_record_key_instance(&k, "i1");
 	put(st, STORE_T_INSTANCES, k.buf, k.len, w.buf, w.len);
 	txn = rtxn(st);
 	sm_error_clear(&err);
-	is_int(smr_instance_get(txn, "i1", &rec, &err), 0, "and read back by smr_instance_get");
+	is_int(sm_record_instance_get(txn, "i1", &rec, &err), 0, "and read back by sm_record_instance_get");
 	store_txn_abort(txn);
 	is_int(
-	    json_integer_value(json_object_get(rec, "v")), SMR_FORMAT, "v is the current format");
+	    json_integer_value(json_object_get(rec, "v")), SM_RECORD_FORMAT, "v is the current format");
 	is_str(json_string_value(json_object_get(rec, "id")), "i1", "id");
 	is_str(json_string_value(json_object_get(rec, "machine")), "ab12", "machine");
 	is_str(json_string_value(json_object_get(rec, "machine_name")), "test", "machine_name");
@@ -327,7 +327,7 @@ test_instance(const char *dir, struct sm_machine *m)
 		r.task_text = task_text;
 		r.task_len = strlen(task_text);
 		tl.i = 0;
-		smr_instance_build(&w, &r);
+		sm_record_instance_build(&w, &r);
 		ok(a && w.len == strlen(a) && memcmp(w.buf, a, w.len) == 0,
 		    "task_text writes what task writes");
 		free(a);
@@ -337,10 +337,10 @@ test_instance(const char *dir, struct sm_machine *m)
 	}
 
 	/* done without a final state: "final" is null, not "" */
-	r.status = SMR_DONE;
+	r.status = SM_RECORD_DONE;
 	r.final = "";
 	r.timer_next = NULL;
-	smr_instance_build(&w, &r);
+	sm_record_instance_build(&w, &r);
 	rec = jw_json(&w);
 	ok(json_is_null(json_object_get(rec, "final")),
 	    "done without reaching a final state: final is null");
@@ -349,22 +349,22 @@ test_instance(const char *dir, struct sm_machine *m)
 	json_decref(rec);
 	r.final = "end";
 	r.acked = 1;
-	smr_instance_build(&w, &r);
+	sm_record_instance_build(&w, &r);
 	rec = jw_json(&w);
 	is_str(json_string_value(json_object_get(rec, "final")), "end", "done: the final state");
 	ok(json_is_true(json_object_get(rec, "acked")), "acked true once acknowledged");
 	json_decref(rec);
 
 	/* failed: an error, no session, final null, acked */
-	r.status = SMR_FAILED;
+	r.status = SM_RECORD_FAILED;
 	r.acked = 0;
 	r.error = "disk full";
 	r.session = NULL;
-	smr_instance_build(&w, &r);
-	smr_key_instance(&k, "i1");
+	sm_record_instance_build(&w, &r);
+	sm_record_key_instance(&k, "i1");
 	put(st, STORE_T_INSTANCES, k.buf, k.len, w.buf, w.len);
 	txn = rtxn(st);
-	is_int(smr_instance_get(txn, "i1", &rec, &err), 0, "a failed instance's record reads");
+	is_int(sm_record_instance_get(txn, "i1", &rec, &err), 0, "a failed instance's record reads");
 	store_txn_abort(txn);
 	is_str(json_string_value(json_object_get(rec, "status")), "failed", "status failed");
 	is_str(json_string_value(json_object_get(rec, "error")), "disk full", "with its error");
@@ -377,11 +377,11 @@ test_instance(const char *dir, struct sm_machine *m)
 	/* a child session: parent and invokeid, never acked */
 	memset(&r, 0, sizeof(r));
 	r.id = "i1/kid";
-	r.status = SMR_DONE;
+	r.status = SM_RECORD_DONE;
 	r.parent = "i1";
 	r.invokeid = "kid";
 	r.session = s;
-	is_int(smr_instance_build(&w, &r), 0, "a child session's record");
+	is_int(sm_record_instance_build(&w, &r), 0, "a child session's record");
 	rec = jw_json(&w);
 	ok(json_is_string(json_object_get(rec, "machine")) &&
 	        strcmp(json_string_value(json_object_get(rec, "machine")), "") == 0,
@@ -392,13 +392,13 @@ test_instance(const char *dir, struct sm_machine *m)
 	    "a child has no acked; restarts 0 is not written");
 	json_decref(rec);
 	sm_error_clear(&err);
-	is_int(smr_instance_parse("i1/kid", 6, w.buf, w.len, &rec, &err), 0,
-	    "smr_instance_parse reads it under its key");
+	is_int(sm_record_instance_parse("i1/kid", 6, w.buf, w.len, &rec, &err), 0,
+	    "sm_record_instance_parse reads it under its key");
 	json_decref(rec);
 
 	/* what cannot be written */
 	r.id = NULL;
-	is_int(smr_instance_build(&w, &r), SM_EINVAL, "no id: SM_EINVAL");
+	is_int(sm_record_instance_build(&w, &r), SM_EINVAL, "no id: SM_EINVAL");
 	is_int(w.err, SM_EINVAL, "left in w->err");
 	r.id = "i1";
 	{
@@ -412,7 +412,7 @@ test_instance(const char *dir, struct sm_machine *m)
 		}
 		r.task = deep;
 		is_int(
-		    smr_instance_build(&w, &r), SM_ETOOBIG, "a task nested too deep: SM_ETOOBIG");
+		    sm_record_instance_build(&w, &r), SM_ETOOBIG, "a task nested too deep: SM_ETOOBIG");
 		json_decref(deep);
 	}
 	tv[1].payload = NULL;
@@ -420,9 +420,9 @@ test_instance(const char *dir, struct sm_machine *m)
 	r.task = task;
 	r.timer_next = tlist_next;
 	r.timer_arg = &tl;
-	is_int(smr_instance_build(&w, &r), SM_EINVAL, "a timer without a payload: SM_EINVAL");
+	is_int(sm_record_instance_build(&w, &r), SM_EINVAL, "a timer without a payload: SM_EINVAL");
 	sm_jw_reset(&w);
-	is_int(smr_instance_build(&w, &(struct smr_instance){ .id = "x", .status = 9 }), SM_EINVAL,
+	is_int(sm_record_instance_build(&w, &(struct sm_record_instance){ .id = "x", .status = 9 }), SM_EINVAL,
 	    "an unknown status: SM_EINVAL");
 
 	json_decref(seven);
@@ -440,7 +440,7 @@ put_history(struct store *st, const char *id, uint64_t seq, const struct sm_jw *
 {
 	struct store_key k;
 
-	smr_key_history(&k, id, seq);
+	sm_record_key_history(&k, id, seq);
 	put(st, STORE_T_HISTORY, k.buf, k.len, w->buf, w->len);
 }
 
@@ -470,20 +470,20 @@ test_history(const char *dir, struct sm_machine *m)
 	struct sm_event *ev;
 	json_t *recs = json_array(), *r0, *r1, *r2, *a, *errs, *x1 = json_pack("{s:i}", "x", 1);
 	unsigned char *before;
-	struct smr_history h;
+	struct sm_record_history h;
 
 	sm_error_clear(&err);
 	if (sm__session_create(m, "h1", NULL, &s, &err) != 0 || sm__session_start(s) != 0)
 		bail_out("session: %s", err.msg);
 	fx = sm__session_take_effects(s);
 	errs = json_deep_copy(sm__session_errors(s));
-	h = (struct smr_history){ .kind = SMR_STEP_START,
+	h = (struct sm_record_history){ .kind = SM_RECORD_STEP_START,
 		.seq = 1,
 		.time = 1111,
 		.session = s,
 		.effects = fx,
 		.errors = errs };
-	is_int(smr_history_build(&w, &h), 0, "a start record is written");
+	is_int(sm_record_history_build(&w, &h), 0, "a start record is written");
 	put_history(st, "h1", 1, &w);
 	sm__effects_free(fx);
 
@@ -498,26 +498,26 @@ test_history(const char *dir, struct sm_machine *m)
 	sm__session_push(s, sm__event_new("go", NULL, SM_EV_EXTERNAL));
 	sm__session_step(s, NULL);
 	sm__effects_free(sm__session_take_effects(s));
-	h = (struct smr_history){ .kind = SMR_STEP_EVENT,
+	h = (struct sm_record_history){ .kind = SM_RECORD_STEP_EVENT,
 		.seq = 2,
 		.time = 2222,
 		.event = ev,
 		.session = s,
 		.from = before,
 		.effects = fx };
-	is_int(smr_history_build(&w, &h), 0, "an event record is written");
+	is_int(sm_record_history_build(&w, &h), 0, "an event record is written");
 	put_history(st, "h1", 2, &w);
 	sm__effects_free(fx);
 
 	/* the instance failed */
-	h = (struct smr_history){
-		.kind = SMR_STEP_FAIL, .seq = 3, .session = s, .failed = "cannot save"
+	h = (struct sm_record_history){
+		.kind = SM_RECORD_STEP_FAIL, .seq = 3, .session = s, .failed = "cannot save"
 	};
-	is_int(smr_history_build(&w, &h), 0, "a fail record is written");
+	is_int(sm_record_history_build(&w, &h), 0, "a fail record is written");
 	put_history(st, "h1", 3, &w);
 
 	txn = rtxn(st);
-	is_int(smr_history_each(txn, "h1", add_rec, recs), 0, "history read back");
+	is_int(sm_record_history_each(txn, "h1", add_rec, recs), 0, "history read back");
 	store_txn_abort(txn);
 	is_int(json_array_size(recs), 3, "three records");
 	r0 = json_array_get(recs, 0);
@@ -577,19 +577,19 @@ test_history(const char *dir, struct sm_machine *m)
 	{
 		json_t *d = NULL;
 
-		is_int(smr_retry_data(&d, "j", NULL, 2, 1500), 0, "a retry record's event data");
+		is_int(sm_record_retry_data(&d, "j", NULL, 2, 1500), 0, "a retry record's event data");
 		ok(strcmp(json_string_value(json_object_get(d, "invokeid")) ?: "", "j") == 0 &&
 		        strcmp(json_string_value(json_object_get(d, "message")) ?: "?", "") == 0 &&
 		        json_integer_value(json_object_get(d, "next_attempt")) == 2 &&
 		        json_integer_value(json_object_get(d, "delay_ms")) == 1500,
 		    "invokeid, message, next_attempt, delay_ms");
 		json_decref(d);
-		is_int(smr_retry_data(&d, NULL, "m", 2, 1), SM_EINVAL,
+		is_int(sm_record_retry_data(&d, NULL, "m", 2, 1), SM_EINVAL,
 		    "without an invokeid: SM_EINVAL");
 		ok(d == NULL, "and no value");
 	}
 	memset(&h, 0, sizeof(h));
-	is_int(smr_history_build(&w, &h), SM_EINVAL, "no session: SM_EINVAL");
+	is_int(sm_record_history_build(&w, &h), SM_EINVAL, "no session: SM_EINVAL");
 
 	sm__event_free(ev);
 	json_decref(x1);
@@ -640,16 +640,16 @@ test_inbox(const char *dir)
 	ev->sendid = strdup("s9");
 	ev->origin = strdup("#_parent");
 	ev->invokeid = strdup("j");
-	is_int(smr_inbox_event_build(&w, ev), 0, "an inbox event is written");
-	smr_key_inbox(&k, "q1", 2);
+	is_int(sm_record_inbox_event_build(&w, ev), 0, "an inbox event is written");
+	sm_record_key_inbox(&k, "q1", 2);
 	put(st, STORE_T_INBOX, k.buf, k.len, w.buf, w.len);
-	smr_key_inbox(&k, "q1", 1);
+	sm_record_key_inbox(&k, "q1", 1);
 	put(st, STORE_T_INBOX, k.buf, k.len, w.buf, w.len);
-	smr_key_inbox(&k, "q0", 9);
+	sm_record_key_inbox(&k, "q0", 9);
 	put(st, STORE_T_INBOX, k.buf, k.len, "not json", 8);
 	memset(&b, 0, sizeof(b));
 	txn = rtxn(st);
-	is_int(smr_inbox_each(txn, "q1", add_inbox, &b), 0, "the inbox of q1 read back");
+	is_int(sm_record_inbox_each(txn, "q1", add_inbox, &b), 0, "the inbox of q1 read back");
 	store_txn_abort(txn);
 	ok(b.n == 2 && b.seq[0] == 1 && b.seq[1] == 2 && strcmp(b.ids[0], "q1") == 0,
 	    "oldest first, with its instance id");
@@ -662,13 +662,13 @@ test_inbox(const char *dir)
 		sm__event_free(b.ev[i]);
 	memset(&b, 0, sizeof(b));
 	txn = rtxn(st);
-	is_int(smr_inbox_each(txn, NULL, add_inbox, &b), 0, "every inbox");
+	is_int(sm_record_inbox_each(txn, NULL, add_inbox, &b), 0, "every inbox");
 	store_txn_abort(txn);
 	ok(b.n == 3 && strcmp(b.ids[0], "q0") == 0 && b.ev[0] == NULL && b.seq[0] == 9,
 	    "a record that is not JSON is given as NULL, the walk goes on");
 	for (i = 0; i < b.n; i++)
 		sm__event_free(b.ev[i]);
-	is_int(smr_inbox_event_build(&w, NULL), SM_EINVAL, "no event: SM_EINVAL");
+	is_int(sm_record_inbox_event_build(&w, NULL), SM_EINVAL, "no event: SM_EINVAL");
 	sm__event_free(ev);
 	sm_jw_free(&w);
 	store_close(st);
@@ -702,61 +702,61 @@ test_timers(const char *dir)
 	struct store_txn *txn;
 	struct sm_jw w = SM_JW_INIT;
 	struct store_key k;
-	struct smr_timer_payload p;
+	struct sm_record_timer_payload p;
 	struct tpay t;
 	json_t *send, *retry, *data = json_pack("{s:i}", "n", 5), *bad;
 	size_t i;
 
-	is_int(smr_timer_send(&send, NULL, "tick", data, "i1.send1"), 0, "a delayed send");
-	is_int(smr_timer_retry(&retry, "up", 3, "error.timeout", "slow"), 0, "an action retry");
-	is_int(smr_timer_build(&w, send), 0, "written");
-	smr_key_timer(&k, 2000, "t1", "i1.send1");
+	is_int(sm_record_timer_send(&send, NULL, "tick", data, "i1.send1"), 0, "a delayed send");
+	is_int(sm_record_timer_retry(&retry, "up", 3, "error.timeout", "slow"), 0, "an action retry");
+	is_int(sm_record_timer_build(&w, send), 0, "written");
+	sm_record_key_timer(&k, 2000, "t1", "i1.send1");
 	put(st, STORE_T_TIMERS, k.buf, k.len, w.buf, w.len);
-	smr_timer_build(&w, retry);
-	smr_key_timer(&k, 1000, "t1", "retry:up");
+	sm_record_timer_build(&w, retry);
+	sm_record_key_timer(&k, 1000, "t1", "retry:up");
 	put(st, STORE_T_TIMERS, k.buf, k.len, w.buf, w.len);
 	memset(&t, 0, sizeof(t));
 	txn = rtxn(st);
-	smr_timers_each(txn, add_payload, &t);
+	sm_record_timers_each(txn, add_payload, &t);
 	store_txn_abort(txn);
 	is_int(t.n, 2, "both read back");
-	is_int(smr_timer_parse(t.p[0], &p), 0, "the first due is the retry");
-	ok(p.kind == SMR_TIMER_RETRY && strcmp(p.invokeid ?: "", "up") == 0 && p.attempt == 3 &&
+	is_int(sm_record_timer_parse(t.p[0], &p), 0, "the first due is the retry");
+	ok(p.kind == SM_RECORD_TIMER_RETRY && strcmp(p.invokeid ?: "", "up") == 0 && p.attempt == 3 &&
 	        strcmp(p.error ?: "", "error.timeout") == 0 && strcmp(p.message ?: "", "slow") == 0,
 	    "retry: invokeid, attempt, error, message");
-	is_int(smr_timer_parse(t.p[1], &p), 0, "then the send");
-	ok(p.kind == SMR_TIMER_SEND && p.target == NULL && strcmp(p.name ?: "", "tick") == 0 &&
+	is_int(sm_record_timer_parse(t.p[1], &p), 0, "then the send");
+	ok(p.kind == SM_RECORD_TIMER_SEND && p.target == NULL && strcmp(p.name ?: "", "tick") == 0 &&
 	        json_equal(p.data, data) && strcmp(p.sendid ?: "", "i1.send1") == 0,
 	    "send: target (null), name, data, sendid");
 	for (i = 0; i < t.n; i++)
 		json_decref(t.p[i]);
 	json_decref(send);
 	json_decref(retry);
-	is_int(smr_timer_send(&send, "#_parent", "tick", NULL, "x"), 0, "a send to #_parent");
-	smr_timer_parse(send, &p);
+	is_int(sm_record_timer_send(&send, "#_parent", "tick", NULL, "x"), 0, "a send to #_parent");
+	sm_record_timer_parse(send, &p);
 	ok(strcmp(p.target ?: "", "#_parent") == 0 && json_is_null(p.data),
 	    "target kept, data null");
 	json_decref(send);
 
-	is_int(smr_timer_send(&send, NULL, NULL, NULL, "x"), SM_EINVAL, "a send without a name");
+	is_int(sm_record_timer_send(&send, NULL, NULL, NULL, "x"), SM_EINVAL, "a send without a name");
 	ok(send == NULL, "gives no payload");
-	is_int(smr_timer_send(&send, NULL, "n", NULL, NULL), SM_EINVAL, "a send without a send id");
-	is_int(smr_timer_retry(&retry, NULL, 1, "e", NULL), SM_EINVAL, "a retry without invokeid");
-	is_int(smr_timer_retry(&retry, "j", 1, NULL, NULL), SM_EINVAL, "a retry without error");
-	is_int(smr_timer_build(&w, NULL), SM_EINVAL, "no payload: SM_EINVAL");
+	is_int(sm_record_timer_send(&send, NULL, "n", NULL, NULL), SM_EINVAL, "a send without a send id");
+	is_int(sm_record_timer_retry(&retry, NULL, 1, "e", NULL), SM_EINVAL, "a retry without invokeid");
+	is_int(sm_record_timer_retry(&retry, "j", 1, NULL, NULL), SM_EINVAL, "a retry without error");
+	is_int(sm_record_timer_build(&w, NULL), SM_EINVAL, "no payload: SM_EINVAL");
 
 	/* payloads of another program or damaged */
 	bad = json_loads("[1]", 0, NULL);
-	is_int(smr_timer_parse(bad, &p), SM_ECORRUPT, "an array is not a payload");
-	ok(p.kind == SMR_TIMER_OTHER, "kind other");
+	is_int(sm_record_timer_parse(bad, &p), SM_ECORRUPT, "an array is not a payload");
+	ok(p.kind == SM_RECORD_TIMER_OTHER, "kind other");
 	json_decref(bad);
-	is_int(smr_timer_parse(NULL, &p), SM_ECORRUPT, "NULL (a record that is not JSON)");
+	is_int(sm_record_timer_parse(NULL, &p), SM_ECORRUPT, "NULL (a record that is not JSON)");
 	bad = json_loads("{\"kind\": \"wake\"}", 0, NULL);
-	is_int(smr_timer_parse(bad, &p), SM_ECORRUPT, "an unknown kind");
+	is_int(sm_record_timer_parse(bad, &p), SM_ECORRUPT, "an unknown kind");
 	json_decref(bad);
 	bad = json_loads("{\"kind\": \"send\", \"event\": {\"name\": 5}, \"target\": []}", 0, NULL);
-	is_int(smr_timer_parse(bad, &p), 0, "a send with odd members");
-	ok(p.kind == SMR_TIMER_SEND && !p.name && !p.target && !p.sendid && !p.data,
+	is_int(sm_record_timer_parse(bad, &p), 0, "a send with odd members");
+	ok(p.kind == SM_RECORD_TIMER_SEND && !p.name && !p.target && !p.sendid && !p.data,
 	    "reads them as absent");
 	json_decref(bad);
 	json_decref(data);
@@ -790,7 +790,7 @@ test_versions_hostile(const char *dir)
 		int rc;
 		const char *msg;
 	} cases[] = {
-		{ "a", "{\"v\": 2, \"id\": \"a\", \"machine\": \"m\"}", "v = SMR_FORMAT + 1",
+		{ "a", "{\"v\": 2, \"id\": \"a\", \"machine\": \"m\"}", "v = SM_RECORD_FORMAT + 1",
 		    SM_EVERSION, "has format 2, newer than this program reads (1)" },
 		{ "a", "{\"v\": 99, \"id\": \"other\"}",
 		    "a newer record is refused before anything else", SM_EVERSION,
@@ -830,7 +830,7 @@ test_versions_hostile(const char *dir)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		sm_error_clear(&err);
 		rec = (json_t *)1;
-		rc = smr_instance_parse(cases[i].key, strlen(cases[i].key), cases[i].rec,
+		rc = sm_record_instance_parse(cases[i].key, strlen(cases[i].key), cases[i].rec,
 		    strlen(cases[i].rec), &rec, &err);
 		is_int(rc, cases[i].rc, "instance record: %s", cases[i].why);
 		if (cases[i].rc) {
@@ -846,11 +846,11 @@ test_versions_hostile(const char *dir)
 	{
 		const char *r = "{\"id\": \"a\", \"machine\": \"m\"}";
 
-		is_int(smr_instance_parse("a\0b", 3, r, strlen(r), &rec, &err), SM_ECORRUPT,
+		is_int(sm_record_instance_parse("a\0b", 3, r, strlen(r), &rec, &err), SM_ECORRUPT,
 		    "a key with a NUL after the id is not the id");
 	}
 
-	/* through the store: newer refused by smr_instance_get, not found */
+	/* through the store: newer refused by sm_record_instance_get, not found */
 	{
 		const char *r = "{\"v\": 2, \"id\": \"fut\", \"machine\": \"m\"}";
 
@@ -859,14 +859,14 @@ test_versions_hostile(const char *dir)
 	put(st, STORE_T_INSTANCES, "junk", 4, "\x01\x02", 2);
 	txn = rtxn(st);
 	sm_error_clear(&err);
-	is_int(smr_instance_get(txn, "fut", &rec, &err), SM_EVERSION, "smr_instance_get: newer");
+	is_int(sm_record_instance_get(txn, "fut", &rec, &err), SM_EVERSION, "sm_record_instance_get: newer");
 	sm_error_clear(&err);
-	is_int(smr_instance_get(txn, "none", &rec, &err), SM_ENOTFOUND, "smr_instance_get: none");
+	is_int(sm_record_instance_get(txn, "none", &rec, &err), SM_ENOTFOUND, "sm_record_instance_get: none");
 	like_str(err.msg, "no instance record 'none'", "  names it");
 	{
 		struct inst_walk c = { 0, 0 };
 
-		is_int(smr_instances_each(txn, count_inst, &c), 0, "the instances walk");
+		is_int(sm_record_instances_each(txn, count_inst, &c), 0, "the instances walk");
 		ok(c.n == 2 && c.null_recs == 1, "gives a record that is not JSON as NULL");
 	}
 	store_txn_abort(txn);
@@ -880,26 +880,26 @@ test_versions_hostile(const char *dir)
 
 		put(st, STORE_T_HISTORY, "hx", 2, "{}", 2);           /* no terminator */
 		put(st, STORE_T_HISTORY, "hx\0\0\0\0\1", 7, "{}", 2); /* seq of 4 bytes */
-		smr_key_history(&k, "hx", 5);
+		sm_record_key_history(&k, "hx", 5);
 		put(st, STORE_T_HISTORY, k.buf, k.len, "{}", 2);
 		store_key_add_bytes(&k, "z", 1); /* a byte too many */
 		put(st, STORE_T_HISTORY, k.buf, k.len, "{}", 2);
-		smr_key_history(&k, "hx", 6);
+		sm_record_key_history(&k, "hx", 6);
 		put(st, STORE_T_HISTORY, k.buf, k.len, "nope", 4);
 		memset(&got, 0, sizeof(got));
 		txn = rtxn(st);
-		is_int(smr_history_each(txn, "hx", collect_seq, &got), 0,
+		is_int(sm_record_history_each(txn, "hx", collect_seq, &got), 0,
 		    "history walk over bad keys");
 		ok(got.n == 2 && got.v[0] == 5 && got.v[1] == 0,
 		    "only the whole keys (5, and 6 whose record is not JSON: NULL)");
 		store_txn_abort(txn);
 
 		put(st, STORE_T_INBOX, "ix\0\1\2", 5, "{\"name\": \"e\"}", 13);
-		smr_key_inbox(&k, "ix", 1);
+		sm_record_key_inbox(&k, "ix", 1);
 		put(st, STORE_T_INBOX, k.buf, k.len, "{\"name\": \"e\"}", 13);
 		memset(&b, 0, sizeof(b));
 		txn = rtxn(st);
-		smr_inbox_each(txn, NULL, add_inbox, &b);
+		sm_record_inbox_each(txn, NULL, add_inbox, &b);
 		store_txn_abort(txn);
 		ok(b.n == 1 && strcmp(b.ids[0], "ix") == 0 && b.seq[0] == 1,
 		    "inbox walk: a truncated key is skipped");
@@ -908,11 +908,11 @@ test_versions_hostile(const char *dir)
 
 		put(st, STORE_T_TIMERS, "\0\0\0\1", 4, "{}", 2);            /* half a due */
 		put(st, STORE_T_TIMERS, "\0\0\0\0\0\0\0\2tx", 10, "{}", 2); /* no terminator */
-		smr_key_timer(&k, 3, "tx", "t");
+		sm_record_key_timer(&k, 3, "tx", "t");
 		put(st, STORE_T_TIMERS, k.buf, k.len, "{}", 2);
 		memset(&got, 0, sizeof(got));
 		txn = rtxn(st);
-		smr_timers_each(txn, collect_timer, &got);
+		sm_record_timers_each(txn, collect_timer, &got);
 		store_txn_abort(txn);
 		ok(got.n == 1 && got.v[0] == 3 && strcmp(got.ids[0], "tx:t") == 0,
 		    "timers walk: truncated keys are skipped");
