@@ -623,7 +623,8 @@ timer_store_del(struct sm__inst *in, struct eng_timer *t)
 
 	if (!in->persist || !in->e->store)
 		return;
-	if (sm_record_key_timer(&k, t->due, in->id, t->tid) == 0) /* a longer one was never written */
+	if (sm_record_key_timer(&k, t->due, in->id, t->tid) ==
+	    0) /* a longer one was never written */
 		batch_del(in, STORE_T_TIMERS, k.buf, k.len);
 }
 
@@ -1215,7 +1216,8 @@ precommit(struct sm__inst *in, struct sm_effect **list)
 		if (fx->kind == SM_FX_SEND && fx->delay_ms > 0) {
 			json_t *payload;
 
-			if (!sm_record_timer_send(&payload, fx->target, fx->event, fx->data, fx->sendid))
+			if (!sm_record_timer_send(
+			        &payload, fx->target, fx->event, fx->data, fx->sendid))
 				timer_add(in, fx->sendid, sm_time_wall_ms() + fx->delay_ms, payload);
 			drop = 1;
 		} else if (fx->kind == SM_FX_SEND && store) {
@@ -1321,7 +1323,8 @@ write_state_record(struct sm__inst *in, struct sm_jw *w)
 		.machine = km ? km->hash : "",
 		.machine_name = in->m->name,
 		.machine_path = in->m->path,
-		.status = in->failed ? SM_RECORD_FAILED : (in->done ? SM_RECORD_DONE : SM_RECORD_RUNNING),
+		.status =
+		    in->failed ? SM_RECORD_FAILED : (in->done ? SM_RECORD_DONE : SM_RECORD_RUNNING),
 		.final = in->final_id,
 		.error = in->error,
 		.acked = in->acked,
@@ -1412,8 +1415,8 @@ store_machine(struct sm_engine *e, const struct sm_machine *m)
 /* ---- the turn ----------------------------------------------------------- */
 
 static void
-collect(
-    struct sm__inst *in, const struct sm_event *ev, const unsigned char *from, enum sm_record_step kind)
+collect(struct sm__inst *in, const struct sm_event *ev, const unsigned char *from,
+    enum sm_record_step kind)
 {
 	struct sm_effect *fx = sm__session_take_effects(in->s), *next;
 
@@ -1695,7 +1698,7 @@ tree_fail(struct sm__inst *root, const char *msg)
 	if (root->persist && e->store) {
 		struct store_key own, kids;
 
-		sm_record_key_of(&own, root->id); /* "id\0": its inbox */
+		sm_record_key_of(&own, root->id);        /* "id\0": its inbox */
 		sm_record_key_instance(&kids, root->id); /* "id/": its child sessions */
 		store_key_add_bytes(&kids, "/", 1);
 		if (store_batch_del_prefix(root->batch, STORE_T_INBOX, own.buf, own.len) != 0 ||
@@ -1978,14 +1981,17 @@ sm_action_fail(struct sm_action_call *call, const char *error, const char *messa
 
 		inv->attempt++;
 		snprintf(tid, sizeof(tid), "retry:%s", call->invokeid);
-		if (sm_record_timer_retry(&payload, call->invokeid, inv->attempt, error, message) == 0)
+		if (sm_record_timer_retry(&payload, call->invokeid, inv->attempt, error, message) ==
+		    0)
 			timer_add(in, tid, sm_time_wall_ms() + delay, payload);
 		/* a history record says why the step is retried */
 		ev = sm__event_new(error, NULL, SM_EV_PLATFORM);
 		if (ev) {
-			sm_record_retry_data(&ev->data, call->invokeid, message, inv->attempt, delay);
+			sm_record_retry_data(
+			    &ev->data, call->invokeid, message, inv->attempt, delay);
 			ev->invokeid = strdup(call->invokeid);
-			write_history(in, ev, sm__session_active(in->s), NULL, SM_RECORD_STEP_RETRY);
+			write_history(
+			    in, ev, sm__session_active(in->s), NULL, SM_RECORD_STEP_RETRY);
 			sm__event_free(ev);
 		}
 		if (!in->in_touched) {

@@ -245,7 +245,8 @@ sm_record_inbox_event_build(struct sm_jw *w, const struct sm_event *ev)
 }
 
 int
-sm_record_timer_send(json_t **out, const char *target, const char *name, json_t *data, const char *sendid)
+sm_record_timer_send(
+    json_t **out, const char *target, const char *name, json_t *data, const char *sendid)
 {
 	json_t *ev;
 
@@ -310,8 +311,8 @@ sm_record_timer_parse(const json_t *payload, struct sm_record_timer_payload *out
 }
 
 int
-sm_record_instance_parse(const void *key, size_t kl, const void *val, size_t vl, json_t **out,
-    struct sm_error *err)
+sm_record_instance_parse(
+    const void *key, size_t kl, const void *val, size_t vl, json_t **out, struct sm_error *err)
 {
 	json_t *j = json_loadb(val, vl, JSON_ALLOW_NUL, NULL);
 	const char *id = json_string_value(json_object_get(j, "id"));

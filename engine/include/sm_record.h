@@ -200,11 +200,12 @@ int sm_record_timer_build(struct sm_jw *w, const json_t *payload);
  * see above); err's message is a predicate ("is not json", "has format 2,
  * newer than ...") to follow the record's name.
  */
-int sm_record_instance_parse(const void *key, size_t kl, const void *val, size_t vl, json_t **out,
-    struct sm_error *err);
+int sm_record_instance_parse(
+    const void *key, size_t kl, const void *val, size_t vl, json_t **out, struct sm_error *err);
 /* Read and parse the record of instance `id`: as sm_record_instance_parse, and
  * SM_ENOTFOUND when there is none. */
-int sm_record_instance_get(struct store_txn *txn, const char *id, json_t **out, struct sm_error *err);
+int sm_record_instance_get(
+    struct store_txn *txn, const char *id, json_t **out, struct sm_error *err);
 
 /* A timer payload taken apart; strings and data are borrowed from it. */
 enum sm_record_timer_kind {
@@ -239,14 +240,15 @@ typedef int sm_record_instance_fn(void *arg, const char *key, size_t kl, json_t 
 int sm_record_instances_each(struct store_txn *txn, sm_record_instance_fn *fn, void *arg);
 /* The history of `id`, oldest first. */
 typedef int sm_record_history_fn(void *arg, uint64_t seq, json_t *rec);
-int sm_record_history_each(struct store_txn *txn, const char *id, sm_record_history_fn *fn, void *arg);
+int sm_record_history_each(
+    struct store_txn *txn, const char *id, sm_record_history_fn *fn, void *arg);
 /* Inbox events (the _event shape) of `id`, or of every instance when `id`
  * is NULL, in key order (per instance: oldest first). */
 typedef int sm_record_inbox_fn(void *arg, const char *id, uint64_t seq, json_t *ev);
 int sm_record_inbox_each(struct store_txn *txn, const char *id, sm_record_inbox_fn *fn, void *arg);
 /* Timer records (payloads) in due order; `tid` is not NUL-terminated. */
-typedef int sm_record_timer_fn(void *arg, int64_t due, const char *id, const char *tid,
-    size_t tidlen, json_t *payload);
+typedef int sm_record_timer_fn(
+    void *arg, int64_t due, const char *id, const char *tid, size_t tidlen, json_t *payload);
 int sm_record_timers_each(struct store_txn *txn, sm_record_timer_fn *fn, void *arg);
 
 #endif

@@ -275,10 +275,11 @@ test_instance(const char *dir, struct sm_machine *m)
 	put(st, STORE_T_INSTANCES, k.buf, k.len, w.buf, w.len);
 	txn = rtxn(st);
 	sm_error_clear(&err);
-	is_int(sm_record_instance_get(txn, "i1", &rec, &err), 0, "and read back by sm_record_instance_get");
+	is_int(sm_record_instance_get(txn, "i1", &rec, &err), 0,
+	    "and read back by sm_record_instance_get");
 	store_txn_abort(txn);
-	is_int(
-	    json_integer_value(json_object_get(rec, "v")), SM_RECORD_FORMAT, "v is the current format");
+	is_int(json_integer_value(json_object_get(rec, "v")), SM_RECORD_FORMAT,
+	    "v is the current format");
 	is_str(json_string_value(json_object_get(rec, "id")), "i1", "id");
 	is_str(json_string_value(json_object_get(rec, "machine")), "ab12", "machine");
 	is_str(json_string_value(json_object_get(rec, "machine_name")), "test", "machine_name");
@@ -364,7 +365,8 @@ test_instance(const char *dir, struct sm_machine *m)
 	sm_record_key_instance(&k, "i1");
 	put(st, STORE_T_INSTANCES, k.buf, k.len, w.buf, w.len);
 	txn = rtxn(st);
-	is_int(sm_record_instance_get(txn, "i1", &rec, &err), 0, "a failed instance's record reads");
+	is_int(
+	    sm_record_instance_get(txn, "i1", &rec, &err), 0, "a failed instance's record reads");
 	store_txn_abort(txn);
 	is_str(json_string_value(json_object_get(rec, "status")), "failed", "status failed");
 	is_str(json_string_value(json_object_get(rec, "error")), "disk full", "with its error");
@@ -411,8 +413,8 @@ test_instance(const char *dir, struct sm_machine *m)
 			deep = o;
 		}
 		r.task = deep;
-		is_int(
-		    sm_record_instance_build(&w, &r), SM_ETOOBIG, "a task nested too deep: SM_ETOOBIG");
+		is_int(sm_record_instance_build(&w, &r), SM_ETOOBIG,
+		    "a task nested too deep: SM_ETOOBIG");
 		json_decref(deep);
 	}
 	tv[1].payload = NULL;
@@ -422,8 +424,8 @@ test_instance(const char *dir, struct sm_machine *m)
 	r.timer_arg = &tl;
 	is_int(sm_record_instance_build(&w, &r), SM_EINVAL, "a timer without a payload: SM_EINVAL");
 	sm_jw_reset(&w);
-	is_int(sm_record_instance_build(&w, &(struct sm_record_instance){ .id = "x", .status = 9 }), SM_EINVAL,
-	    "an unknown status: SM_EINVAL");
+	is_int(sm_record_instance_build(&w, &(struct sm_record_instance){ .id = "x", .status = 9 }),
+	    SM_EINVAL, "an unknown status: SM_EINVAL");
 
 	json_decref(seven);
 	json_decref(send);
@@ -577,7 +579,8 @@ test_history(const char *dir, struct sm_machine *m)
 	{
 		json_t *d = NULL;
 
-		is_int(sm_record_retry_data(&d, "j", NULL, 2, 1500), 0, "a retry record's event data");
+		is_int(
+		    sm_record_retry_data(&d, "j", NULL, 2, 1500), 0, "a retry record's event data");
 		ok(strcmp(json_string_value(json_object_get(d, "invokeid")) ?: "", "j") == 0 &&
 		        strcmp(json_string_value(json_object_get(d, "message")) ?: "?", "") == 0 &&
 		        json_integer_value(json_object_get(d, "next_attempt")) == 2 &&
@@ -708,7 +711,8 @@ test_timers(const char *dir)
 	size_t i;
 
 	is_int(sm_record_timer_send(&send, NULL, "tick", data, "i1.send1"), 0, "a delayed send");
-	is_int(sm_record_timer_retry(&retry, "up", 3, "error.timeout", "slow"), 0, "an action retry");
+	is_int(
+	    sm_record_timer_retry(&retry, "up", 3, "error.timeout", "slow"), 0, "an action retry");
 	is_int(sm_record_timer_build(&w, send), 0, "written");
 	sm_record_key_timer(&k, 2000, "t1", "i1.send1");
 	put(st, STORE_T_TIMERS, k.buf, k.len, w.buf, w.len);
@@ -721,12 +725,14 @@ test_timers(const char *dir)
 	store_txn_abort(txn);
 	is_int(t.n, 2, "both read back");
 	is_int(sm_record_timer_parse(t.p[0], &p), 0, "the first due is the retry");
-	ok(p.kind == SM_RECORD_TIMER_RETRY && strcmp(p.invokeid ?: "", "up") == 0 && p.attempt == 3 &&
-	        strcmp(p.error ?: "", "error.timeout") == 0 && strcmp(p.message ?: "", "slow") == 0,
+	ok(p.kind == SM_RECORD_TIMER_RETRY && strcmp(p.invokeid ?: "", "up") == 0 &&
+	        p.attempt == 3 && strcmp(p.error ?: "", "error.timeout") == 0 &&
+	        strcmp(p.message ?: "", "slow") == 0,
 	    "retry: invokeid, attempt, error, message");
 	is_int(sm_record_timer_parse(t.p[1], &p), 0, "then the send");
-	ok(p.kind == SM_RECORD_TIMER_SEND && p.target == NULL && strcmp(p.name ?: "", "tick") == 0 &&
-	        json_equal(p.data, data) && strcmp(p.sendid ?: "", "i1.send1") == 0,
+	ok(p.kind == SM_RECORD_TIMER_SEND && p.target == NULL &&
+	        strcmp(p.name ?: "", "tick") == 0 && json_equal(p.data, data) &&
+	        strcmp(p.sendid ?: "", "i1.send1") == 0,
 	    "send: target (null), name, data, sendid");
 	for (i = 0; i < t.n; i++)
 		json_decref(t.p[i]);
@@ -738,11 +744,15 @@ test_timers(const char *dir)
 	    "target kept, data null");
 	json_decref(send);
 
-	is_int(sm_record_timer_send(&send, NULL, NULL, NULL, "x"), SM_EINVAL, "a send without a name");
+	is_int(
+	    sm_record_timer_send(&send, NULL, NULL, NULL, "x"), SM_EINVAL, "a send without a name");
 	ok(send == NULL, "gives no payload");
-	is_int(sm_record_timer_send(&send, NULL, "n", NULL, NULL), SM_EINVAL, "a send without a send id");
-	is_int(sm_record_timer_retry(&retry, NULL, 1, "e", NULL), SM_EINVAL, "a retry without invokeid");
-	is_int(sm_record_timer_retry(&retry, "j", 1, NULL, NULL), SM_EINVAL, "a retry without error");
+	is_int(sm_record_timer_send(&send, NULL, "n", NULL, NULL), SM_EINVAL,
+	    "a send without a send id");
+	is_int(sm_record_timer_retry(&retry, NULL, 1, "e", NULL), SM_EINVAL,
+	    "a retry without invokeid");
+	is_int(
+	    sm_record_timer_retry(&retry, "j", 1, NULL, NULL), SM_EINVAL, "a retry without error");
 	is_int(sm_record_timer_build(&w, NULL), SM_EINVAL, "no payload: SM_EINVAL");
 
 	/* payloads of another program or damaged */
@@ -859,9 +869,11 @@ test_versions_hostile(const char *dir)
 	put(st, STORE_T_INSTANCES, "junk", 4, "\x01\x02", 2);
 	txn = rtxn(st);
 	sm_error_clear(&err);
-	is_int(sm_record_instance_get(txn, "fut", &rec, &err), SM_EVERSION, "sm_record_instance_get: newer");
+	is_int(sm_record_instance_get(txn, "fut", &rec, &err), SM_EVERSION,
+	    "sm_record_instance_get: newer");
 	sm_error_clear(&err);
-	is_int(sm_record_instance_get(txn, "none", &rec, &err), SM_ENOTFOUND, "sm_record_instance_get: none");
+	is_int(sm_record_instance_get(txn, "none", &rec, &err), SM_ENOTFOUND,
+	    "sm_record_instance_get: none");
 	like_str(err.msg, "no instance record 'none'", "  names it");
 	{
 		struct inst_walk c = { 0, 0 };
