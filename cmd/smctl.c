@@ -625,7 +625,7 @@ static const struct smctl_cmd commands[] = {
 	  smctl_cmd_inspect },
 	{ "submit", smctl_submit_usage, smctl_submit_summary, smctl_submit_help,
 	  smctl_cmd_submit },
-	{ "replay", "[--state-dir DIR] [--from-start] [--no-wait] [--timeout S] [--config FILE] "
+	{ "replay", "[--state-dir DIR] [--from-start] [--no-wait] [--timeout D] [--config FILE] "
 	  "[-o KEY=VALUE]... [-v] TASK_ID", "run a failed task again, from the step that failed",
 	  smctl_replay_help, smctl_cmd_replay },
 };

@@ -56,8 +56,9 @@ const char smctl_replay_help[] =
     "  -s, --from-start        run the whole task again, spider included\n"
     "  -n, --no-wait           with smd: print the instance id and return\n"
     "                          (without smd, smctl runs the replay and waits)\n"
-    "  -T, --timeout S         with smd: stop waiting after S seconds (exit 1;\n"
-    "                          the replay goes on)\n"
+    "  -T, --timeout D         with smd: stop waiting after D, a duration (30s,\n"
+    "                          5m; a bare number is seconds; exit 1, the replay\n"
+    "                          goes on)\n"
     "  -c, --config FILE       smd's configuration file\n"
     "  -o, --option KEY=VALUE  a configuration key (docs/configuration.md)\n"
     "  -v, --verbose           without smd: the run's log on stderr too\n"
@@ -115,7 +116,7 @@ show_end(const char *id, const char *final, const char *reason)
 
 /* Wait for smd's run `id` to end, reading the store (read-only). */
 static int
-wait_smd(struct sm_statedir *sd, const char *id, double timeout_s)
+wait_smd(struct sm_statedir *sd, const char *id, int64_t timeout_ms, const char *timeout_arg)
 {
 	struct store *st = NULL;
 	struct store_options so;
@@ -138,11 +139,11 @@ wait_smd(struct sm_statedir *sd, const char *id, double timeout_s)
 		if (rc != 0)
 			break;
 		now = sm_time_mono_ms();
-		if (timeout_s > 0 && (double)(now - start) >= timeout_s * 1000) {
+		if (timeout_ms > 0 && now - start >= (uint64_t)timeout_ms) {
 			fprintf(stderr,
-			    "%s replay: '%s' has not ended after %g s (--timeout); it goes "
+			    "%s replay: '%s' has not ended after %s (--timeout); it goes "
 			    "on: 'smctl inspect %s' shows it\n",
-			    smctl_progname, id, timeout_s, id);
+			    smctl_progname, id, timeout_arg, id);
 			store_close(st);
 			return 1;
 		}
@@ -251,12 +252,13 @@ smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "option", required_argument, NULL, 'o' }, { "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 } };
-	const char *state_dir = NULL, *config_file = NULL;
+	struct smctl_config_args cargs = { 0 };
+	const char *timeout_arg = NULL;
 	char **opts = NULL, *dir_opt = NULL, text[SMD_CONTROL_ANSWER_MAX], req[64];
 	char id[SMD_INDEX_ID_SIZE], from[SMD_REPLAY_FROM_SIZE];
 	size_t nopts = 0;
 	int c, from_start = 0, no_wait = 0, verbose = 0, status = 1, rc;
-	double timeout_s = 0;
+	int64_t timeout_ms = 0;
 	int64_t task_id;
 	struct rt_config cfg;
 	struct sm_statedir *sd = NULL;
@@ -270,8 +272,11 @@ smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv)
 			smctl_print_help(cmd);
 			status = 0;
 			goto out;
+		case 'c':
 		case 'd':
-			state_dir = optarg;
+		case 'o':
+			if (smctl_config_arg(cmd, &cargs, c, optarg) != 0)
+				goto out;
 			break;
 		case 's':
 			from_start = 1;
@@ -279,33 +284,14 @@ smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv)
 		case 'n':
 			no_wait = 1;
 			break;
-		case 'T': {
-			char *end;
-
-			errno = 0;
-			timeout_s = strtod(optarg, &end);
-			if (errno || end == optarg || *end ||
-			    !(timeout_s > 0 && timeout_s <= 86400 * 7)) {
-				status = smctl_usage_error(cmd,
-				    "--timeout wants seconds (0 < s <= 604800), not '%s'", optarg);
+		case 'T':
+			if (smctl_timeout_parse(optarg, &timeout_ms) != 0) {
+				status = smctl_usage_error(
+				    cmd, "--timeout wants " SMCTL_TIMEOUT_HINT ", not '%s'", optarg);
 				goto out;
 			}
+			timeout_arg = optarg;
 			break;
-		}
-		case 'c':
-			config_file = optarg;
-			break;
-		case 'o': {
-			char **nv = realloc(opts, (nopts + 1) * sizeof(*nv));
-
-			if (!nv) {
-				fprintf(stderr, "%s replay: out of memory\n", smctl_progname);
-				goto out;
-			}
-			opts = nv;
-			opts[nopts++] = optarg;
-			break;
-		}
 		case 'v':
 			verbose = 1;
 			break;
@@ -323,30 +309,23 @@ smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv)
 		    cmd, "a task id is 1 to 19 decimal digits, not '%s'", argv[optind]);
 		goto out;
 	}
-	/* -d is -o state_dir=DIR, after the others (as for simulate) */
-	if (state_dir) {
-		char **nv = realloc(opts, (nopts + 1) * sizeof(*nv));
-
-		if (nv)
-			opts = nv;
-		if (!nv || asprintf(&dir_opt, "state_dir=%s", state_dir) < 0) {
-			dir_opt = NULL;
-			fprintf(stderr, "%s replay: out of memory\n", smctl_progname);
-			goto out;
-		}
-		opts[nopts++] = dir_opt;
-	}
-	sm_error_clear(&err);
-	if (rt_config_init(&cfg) != 0) {
+	if ((status = smctl_config_load(cmd, &cfg, &cargs)) != 0)
+		goto out;
+	status = 1;
+	/* without smd, the replay loads the configuration as smd does: the same
+	 * file and -o options, and -d DIR as the last word on state_dir */
+	opts = malloc((cargs.nopts + 1) * sizeof(*opts));
+	if (!opts || (cargs.state_dir &&
+	                 asprintf(&dir_opt, "state_dir=%s", cargs.state_dir) < 0)) {
+		dir_opt = NULL;
 		fprintf(stderr, "%s replay: out of memory\n", smctl_progname);
 		goto out;
 	}
-	if (rt_config_load(&cfg, config_file, NULL, opts, nopts, &err) != 0) {
-		fprintf(stderr, "%s replay: the configuration is refused:\n%s\n", smctl_progname,
-		    err.msg);
-		status = SMCTL_EXIT_USAGE;
-		goto out;
-	}
+	for (nopts = 0; nopts < cargs.nopts; nopts++)
+		opts[nopts] = cargs.opts[nopts];
+	if (dir_opt)
+		opts[nopts++] = dir_opt;
+	sm_error_clear(&err);
 	if (sm_statedir_open(&sd, cfg.state_dir, SM_STATEDIR_READ, &err) != 0) {
 		fprintf(stderr, "%s replay: %s\n", smctl_progname, err.msg);
 		goto out;
@@ -362,7 +341,8 @@ smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv)
 			    smctl_progname, cfg.state_dir);
 		sm_statedir_close(sd);
 		sd = NULL;
-		status = offline(argv[optind], task_id, from_start, config_file, opts, nopts,
+		status = offline(argv[optind], task_id, from_start,
+		    cargs.file ? cargs.file : smctl_config_file, opts, nopts,
 		    verbose, cfg.state_dir);
 		goto out;
 	}
@@ -383,11 +363,12 @@ smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv)
 	fflush(stdout);
 	fprintf(stderr, "%s replay: task %s runs again as '%s' from '%s' (through smd)\n",
 	    smctl_progname, argv[optind], id, from);
-	status = no_wait ? 0 : wait_smd(sd, id, timeout_s);
+	status = no_wait ? 0 : wait_smd(sd, id, timeout_ms, timeout_arg);
 out:
 	sm_statedir_close(sd);
 	rt_config_free(&cfg);
 	free(dir_opt);
 	free(opts);
+	smctl_config_args_free(&cargs);
 	return status;
 }
