@@ -516,6 +516,66 @@ ui_count(struct ui *u, const char *url)
 	return u->t.code == 0 && v && nv ? atol(v) + atol(nv) : -1;
 }
 
+/* ---- one run's directory, UI side and queues ---------------------------------------- */
+
+struct run_env {
+	char dir[PATH_MAX];       /* the run directory (removed at the end) */
+	char state[PATH_MAX + 8]; /* <dir>/state: smd's (local: and the UI's store) */
+	char queue[64], url[512]; /* the incoming queue bench_tasks_<tag><n> */
+	char server[32];          /* the tasks' server_name, bench<tag><n> */
+	struct ui u;
+};
+
+/*
+ * A fresh run directory with its state directory, the UI side open on it
+ * and the incoming queue created.  0, or -1 after printing why; either way
+ * run_env_close() follows.
+ */
+static int
+run_env_open(const struct opts *o, int aws, char tag, int n, struct run_env *e)
+{
+	memset(e, 0, sizeof(*e));
+	if (make_run_dir(o, e->dir, sizeof(e->dir)) != 0) {
+		e->dir[0] = '\0';
+		return -1;
+	}
+	snprintf(e->state, sizeof(e->state), "%s/state", e->dir);
+	mkdir(e->state, 0700);
+	snprintf(e->queue, sizeof(e->queue), "bench_tasks_%c%d", tag, n);
+	snprintf(e->server, sizeof(e->server), "bench%c%d", tag, n);
+	if (ui_open(&e->u, aws, e->state) != 0)
+		return -1;
+	return ui_queue(&e->u, e->queue, e->url, sizeof(e->url));
+}
+
+/* The incoming queue is empty and the output queue holds n messages: 0, or
+ * -1 after printing what was found. */
+static int
+run_env_check(struct run_env *e, long n, const char *who)
+{
+	char out[128], url[512];
+	long left = ui_count(&e->u, e->url), outs;
+
+	snprintf(out, sizeof(out), "%s" OUTPUT_SUFFIX, e->server);
+	outs = ui_queue(&e->u, out, url, sizeof(url)) == 0 ? ui_count(&e->u, url) : -1;
+	if (left == 0 && outs == n)
+		return 0;
+	fprintf(stderr,
+	    "bench_daemon: after the %s run %ld message(s) are left in '%s' and %ld are in "
+	    "'%s' (want 0 and %ld)\n",
+	    who, left, e->queue, outs, out, n);
+	return -1;
+}
+
+/* Close the UI side; remove the run directory unless -k or `rc` != 0. */
+static void
+run_env_close(const struct opts *o, struct run_env *e, int rc)
+{
+	ui_close(&e->u);
+	if (e->dir[0])
+		drop_run_dir(o, e->dir, rc);
+}
+
 /* ---- the shape of a task, from smd's warm-up run ------------------------------------ */
 
 struct list_acc {
@@ -692,66 +752,44 @@ smd_drain(const struct opts *o, const char *state, int aws, const char *queue, d
 static int
 daemon_round(const struct opts *o, int aws, long n, int r, struct run *res, struct shape *sh)
 {
-	char dir[PATH_MAX], state[PATH_MAX + 8], queue[64], server[32], url[512], out[512];
+	struct run_env e;
 	struct psnap ps;
-	struct ui u;
 	double t_exit, wall0, last;
-	long m0, q0, ended, reported, spiders, left, outs;
+	long m0, q0, ended, reported, spiders;
 	int rc = -1, st;
 
-	if (make_run_dir(o, dir, sizeof(dir)) != 0)
-		return -1;
-	snprintf(state, sizeof(state), "%s/state", dir);
-	mkdir(state, 0700);
-	snprintf(queue, sizeof(queue), "bench_tasks_d%d", r + 1);
-	snprintf(server, sizeof(server), "benchd%d", r + 1);
-	if (ui_open(&u, aws, state) != 0)
+	if (run_env_open(o, aws, 'd', r + 1, &e) != 0)
 		goto out;
 	/* an empty-queue run first: smd's fixed cost (start, resolve, poll, exit) */
-	if (ui_queue(&u, queue, url, sizeof(url)) != 0)
-		goto out;
-	if ((st = smd_drain(o, state, aws, queue, &res->empty_s, &ps)) != 0) {
+	if ((st = smd_drain(o, e.state, aws, e.queue, &res->empty_s, &ps)) != 0) {
 		fprintf(stderr, "bench_daemon: smd on empty queues exited %d (see %s.out)\n", st,
-		    state);
+		    e.state);
 		goto out;
 	}
 	res->empty_cpu_ms = ps.self_s * 1e3;
-	if (ui_submit(&u, url, server, (long)(r + 2) * 1000000, n, ITEMS_ARGS) != 0)
+	if (ui_submit(&e.u, e.url, e.server, (long)(r + 2) * 1000000, n, ITEMS_ARGS) != 0)
 		goto out;
 	m0 = moto_requests(&q0);
 	wall0 = wall_now();
-	st = smd_drain(o, state, aws, queue, &t_exit, &ps);
+	st = smd_drain(o, e.state, aws, e.queue, &t_exit, &ps);
 	res->requests = m0 < 0 ? -1 : moto_requests(&res->sqs) - m0;
 	res->sqs -= q0;
-	read_log(state, &ended, &reported, &last, &spiders);
+	read_log(e.state, &ended, &reported, &last, &spiders);
 	/* the log also holds the empty run: it ended no task */
 	if (st != 0 || reported != n || last < wall0) {
-		fprintf(stderr,
-		    "bench_daemon: smd exited %d with %ld of %ld tasks reported (see "
-		    "%s/smd.log)\n",
-		    st, reported, n, state);
+		fprintf(stderr, "bench_daemon: smd exited %d with %ld of %ld tasks reported\n", st,
+		    reported, n);
 		goto out;
 	}
 	res->rate = (double)n / (last - wall0);
 	res->exit_rate = (double)n / t_exit;
 	res->cpu_ms = ps.self_s * 1e3 / (double)n;
 	res->spider_ms = ps.children_s * 1e3 / (double)n;
-	snprintf(out, sizeof(out), "%s" OUTPUT_SUFFIX, server);
-	left = ui_count(&u, url);
-	outs = ui_queue(&u, out, url, sizeof(url)) == 0 ? ui_count(&u, url) : -1;
-	if (left != 0 || outs != n) {
-		fprintf(stderr,
-		    "bench_daemon: after smd %ld message(s) are left in '%s' and %ld are in '%s' "
-		    "(want 0 and %ld; see %s)\n",
-		    left, queue, outs, out, n, dir);
-		goto out;
-	}
-	if (sh != NULL && shape_read(&u, server, sh) != 0)
+	if (run_env_check(&e, n, "smd") != 0 || (sh != NULL && shape_read(&e.u, e.server, sh) != 0))
 		goto out;
 	rc = 0;
 out:
-	ui_close(&u);
-	drop_run_dir(o, dir, rc);
+	run_env_close(o, &e, rc);
 	return rc;
 }
 
@@ -845,74 +883,64 @@ static int
 baseline_round(
     const struct opts *o, int aws, long n, int r, const struct shape *sh, struct run *res)
 {
-	char dir[PATH_MAX], state[PATH_MAX + 8], queue[64], server[32], url[512], name[128];
+	struct run_env e;
 	struct base b;
-	struct ui u;
+	char name[128];
 	double t0, c0;
 	long done = 0, m0, q0;
 	int rc = -1;
 
-	if (make_run_dir(o, dir, sizeof(dir)) != 0)
-		return -1;
-	snprintf(state, sizeof(state), "%s/state", dir);
-	mkdir(state, 0700);
-	snprintf(queue, sizeof(queue), "bench_tasks_b%d", r + 1);
-	snprintf(server, sizeof(server), "benchb%d", r + 1);
 	memset(&b, 0, sizeof(b));
+	if (run_env_open(o, aws, 'b', r + 1, &e) != 0)
+		goto out;
 	b.o = o;
-	b.u = &u;
+	b.u = &e.u;
 	b.sh = sh;
 	b.r = r + 1;
 	for (int k = 0; k < 4; k++) {
-		snprintf(b.zip[k], sizeof(b.zip[k]), "%s/zip%d", dir, k);
+		snprintf(b.zip[k], sizeof(b.zip[k]), "%s/zip%d", e.dir, k);
 		if (write_blob(b.zip[k], (size_t)sh->size[k]) != 0)
 			goto out;
 	}
-	if (ui_open(&u, aws, state) != 0)
-		goto out;
 	if (!aws) {
-		s_bucket(u.tp, &u.t, BUCKET);
-		if (u.t.code != 0)
+		s_bucket(e.u.tp, &e.u.t, BUCKET);
+		if (e.u.t.code != 0)
 			goto out;
 	}
-	if (ui_queue(&u, queue, url, sizeof(url)) != 0 ||
-	    ui_submit(&u, url, server, (long)(r + 2) * 1000000 + 500000, n, ITEMS_ARGS) != 0)
+	if (ui_submit(&e.u, e.url, e.server, (long)(r + 2) * 1000000 + 500000, n, ITEMS_ARGS) != 0)
 		goto out;
 	m0 = moto_requests(&q0);
 	c0 = cpu_self();
 	t0 = bench_now();
-	snprintf(name, sizeof(name), "%s" PROGRESS_SUFFIX, server);
-	if (base_reply_queue(&u, name, b.progress_url, sizeof(b.progress_url)) != 0)
+	snprintf(name, sizeof(name), "%s" PROGRESS_SUFFIX, e.server);
+	if (base_reply_queue(&e.u, name, b.progress_url, sizeof(b.progress_url)) != 0)
 		goto out;
-	snprintf(name, sizeof(name), "%s" OUTPUT_SUFFIX, server);
-	if (base_reply_queue(&u, name, b.output_url, sizeof(b.output_url)) != 0)
+	snprintf(name, sizeof(name), "%s" OUTPUT_SUFFIX, e.server);
+	if (base_reply_queue(&e.u, name, b.output_url, sizeof(b.output_url)) != 0)
 		goto out;
 	while (done < n) {
-		s_receive(u.tp, &u.t, url, 10, 0, 300);
-		if (u.t.code != 0) {
-			fprintf(stderr, "bench_daemon: baseline receive: %s\n", u.t.msg);
+		s_receive(e.u.tp, &e.u.t, e.url, 10, 0, 300);
+		if (e.u.t.code != 0) {
+			fprintf(stderr, "bench_daemon: baseline receive: %s\n", e.u.t.msg);
 			goto out;
 		}
-		if (u.t.nm == 0 && bench_now() - t0 > RUN_TIMEOUT_S) {
+		if (e.u.t.nm == 0 && bench_now() - t0 > RUN_TIMEOUT_S) {
 			fprintf(stderr, "bench_daemon: baseline: %ld of %ld tasks came\n", done, n);
 			goto out;
 		}
-		for (size_t i = 0; i < u.t.nm; i++, done++)
-			if (base_task(&b, &u.t.m[i], url) != 0)
+		for (size_t i = 0; i < e.u.t.nm; i++, done++)
+			if (base_task(&b, &e.u.t.m[i], e.url) != 0)
 				goto out;
 	}
 	res->rate = (double)n / (bench_now() - t0);
 	res->cpu_ms = (cpu_self() - c0) * 1e3 / (double)n;
 	res->requests = m0 < 0 ? -1 : moto_requests(&res->sqs) - m0;
 	res->sqs -= q0;
-	if (ui_count(&u, b.output_url) != n || ui_count(&u, url) != 0) {
-		fprintf(stderr, "bench_daemon: baseline: the queues are not as they should be\n");
+	if (run_env_check(&e, n, "baseline") != 0)
 		goto out;
-	}
 	rc = 0;
 out:
-	ui_close(&u);
-	drop_run_dir(o, dir, rc);
+	run_env_close(o, &e, rc);
 	return rc;
 }
 
@@ -932,40 +960,33 @@ struct rest {
 static int
 rest_run(const struct opts *o, int aws, int busy, struct rest *res)
 {
-	char dir[PATH_MAX], state[PATH_MAX + 8], url[512];
+	char q[128];
 	const char *idle_extra[] = { NULL };
-	const char *busy_extra[] = { "queues=bench_busy", "max_concurrent_tasks=16",
-		"shutdown_grace=0s", NULL };
-	struct ui u;
+	const char *busy_extra[] = { q, "max_concurrent_tasks=16", "shutdown_grace=0s", NULL };
+	struct run_env e;
 	pid_t pid = -1;
 	double t0;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
-	if (make_run_dir(o, dir, sizeof(dir)) != 0)
-		return -1;
-	snprintf(state, sizeof(state), "%s/state", dir);
-	mkdir(state, 0700);
-	if (ui_open(&u, aws, state) != 0)
+	if (run_env_open(o, aws, busy ? 'x' : 'i', 1, &e) != 0 ||
+	    (busy && ui_submit(&e.u, e.url, e.server, 9000000, busy, HANG_ARGS) != 0))
 		goto out;
-	if (busy &&
-	    (ui_queue(&u, "bench_busy", url, sizeof(url)) != 0 ||
-	        ui_submit(&u, url, "benchbusy", 9000000, busy, HANG_ARGS) != 0))
-		goto out;
-	pid = smd_start(o, state, aws, 0, busy ? busy_extra : idle_extra);
+	snprintf(q, sizeof(q), "queues=%s", e.queue);
+	pid = smd_start(o, e.state, aws, 0, busy ? busy_extra : idle_extra);
 	t0 = bench_now();
 	sleep(3);
 	while (busy) {
 		long ended, reported, spiders;
 		double last;
 
-		read_log(state, &ended, &reported, &last, &spiders);
+		read_log(e.state, &ended, &reported, &last, &spiders);
 		if (spiders >= busy)
 			break;
 		if (bench_now() - t0 > 300 || smd_exited(pid, 0.2) == 0) {
 			fprintf(stderr,
 			    "bench_daemon: %ld of %d spiders started (see %s/smd.log)\n", spiders,
-			    busy, state);
+			    busy, e.state);
 			goto out;
 		}
 	}
@@ -977,16 +998,16 @@ rest_run(const struct opts *o, int aws, int busy, struct rest *res)
 	sleep((unsigned)o->window_s);
 	res->window_s = bench_now() - t0;
 	if (psnap_read(pid, &res->b) != 0 || res->b.rss == 0) {
-		fprintf(stderr, "bench_daemon: smd is gone (see %s.out)\n", state);
+		fprintf(stderr, "bench_daemon: smd is gone (see %s.out)\n", e.state);
 		goto out;
 	}
 	res->ok = 1;
 	rc = 0;
 out:
 	if (pid > 0 && smd_stop(pid, 60) != 0 && rc == 0)
-		fprintf(stderr, "bench_daemon: smd did not stop cleanly (see %s/smd.log)\n", state);
-	ui_close(&u);
-	drop_run_dir(o, dir, rc);
+		fprintf(
+		    stderr, "bench_daemon: smd did not stop cleanly (see %s/smd.log)\n", e.state);
+	run_env_close(o, &e, rc);
 	return rc;
 }
 
