@@ -40,7 +40,11 @@
 #define LQ_URL_PREFIX "local://queue/"
 #define LQ_REC_VERSION 1
 #define LQ_REC_HDR (1 + 8 + 8 + 4 + 8 + 36)
-#define LQ_POLL_MS 1000         /* fallback poll while a long poll waits */
+/* With inotify on the notify file a long poll wakes on every write by any
+ * process and at the next visibility change it knows of; this re-check is
+ * only a safety net (a notify file replaced under its watch), so an idle
+ * daemon wakes once per long poll (poll_wait), not every second. */
+#define LQ_POLL_MS 20000
 #define LQ_POLL_NOINOTIFY_MS 150
 #define LO_KEY_MAX 1024
 #define LO_XATTR_ETAG "user.smd.etag"
