@@ -5,6 +5,9 @@
 #define ACT_PRIVATE_H
 
 #include <stddef.h>
+#include <sys/types.h>
+
+#include "sm_err.h"
 
 #define ACT__EXCERPT_MAX 40     /* bytes of sender text quoted in a message */
 
@@ -16,5 +19,30 @@
  * a log line or drive a terminal.
  */
 void act__excerpt(const char *s, size_t n, char *out, size_t size);
+
+/*
+ * How the actions start a program (the spiders, git): fork + execve of
+ * `argv` (never a shell; an argv[0] without '/' is looked up in the
+ * absolute directories of PATH), the child in a new session (setsid:
+ * pgid = sid = its pid) with PR_SET_PDEATHSIG(SIGKILL), default signal
+ * dispositions and an empty mask, stdin from /dev/null, stdout on
+ * `out_fd` and stderr on `err_fd` (-1: `out_fd` too), every other fd
+ * closed, cwd `cwd`, environment `envp` (NULL: the daemon's).  A failure
+ * between fork and exec comes back through a close-on-exec pipe: *pid is
+ * -1 and err says what ("cannot enter <cwd_what> '<cwd>': ...", "<what>
+ * program 'x' not found in PATH: <hint>", "cannot run <what> program
+ * ..."), SM_ENOTFOUND or SM_ECHILD (or the errno of pipe/fork).  0 and
+ * *pid: the program runs; the caller watches and reaps it.
+ */
+struct act__spawn {
+	char *const *argv;
+	char *const *envp;
+	const char *cwd;
+	int out_fd, err_fd;
+	const char *what;     /* "spider", "git" */
+	const char *cwd_what; /* "the spiders dir" */
+	const char *hint;     /* what to do when the program is not in PATH */
+};
+int act__spawn(const struct act__spawn *s, pid_t *pid, struct sm_error *err);
 
 #endif

@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,11 +27,10 @@
 #include <jansson.h>
 
 #include "act_pack.h"
+#include "act_private.h"
 #include "sm_engine.h"
 #include "sm_log.h"
 #include "sm_loop.h"
-
-extern char **environ;
 
 #define GROUP_POLL_MS 100       /* looking for a dying group's last member */
 #define STOP_WAIT_MS 5000       /* after SIGKILL, before giving up */
@@ -609,181 +607,23 @@ act_spider_kill_instance(struct act_spider *sp, const char *id)
 
 /* ---- spawning ---------------------------------------------------------------- */
 
-enum spawn_stage { ST_SETSID = 1, ST_PRCTL, ST_FDS, ST_CHDIR, ST_EXEC };
-
-struct spawn_report {
-	int stage;
-	int err;
-};
-
-static void
-child_report(int fd, int stage, int e)
-{
-	struct spawn_report r = { stage, e };
-	ssize_t n;
-
-	do
-		n = write(fd, &r, sizeof(r));
-	while (n == -1 && errno == EINTR);
-	_exit(127);
-}
-
-/* In the child between fork and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn))
-child_run(const char *path, char *const argv[], const char *cwd, int devnull, int out,
-    int errfd, pid_t parent)
-{
-	struct sigaction sa;
-	sigset_t none;
-	int sig, fd;
-
-	if (setsid() == -1)
-		child_report(errfd, ST_SETSID, errno);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
-		child_report(errfd, ST_PRCTL, errno);
-	if (getppid() != parent)
-		_exit(127); /* the daemon died before PDEATHSIG was set */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_DFL;
-	sigemptyset(&sa.sa_mask);
-	for (sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &sa, NULL);
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	/* move our fds above 2 before filling 0, 1, 2 with them */
-	if ((devnull = fcntl(devnull, F_DUPFD_CLOEXEC, 3)) == -1 ||
-	    (out = fcntl(out, F_DUPFD_CLOEXEC, 3)) == -1 ||
-	    (errfd = fcntl(errfd, F_DUPFD_CLOEXEC, 3)) == -1)
-		_exit(127);
-	if (dup2(devnull, 0) == -1 || dup2(out, 1) == -1 || dup2(out, 2) == -1)
-		child_report(errfd, ST_FDS, errno);
-	/* every other fd goes at exec (errfd with it: that is the success signal) */
-#ifdef SYS_close_range
-	if (syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */) == -1)
-#endif
-	{
-		long max = sysconf(_SC_OPEN_MAX);
-
-		for (fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-			if (fd != errfd)
-				(void)close(fd);
-	}
-	if (chdir(cwd) == -1)
-		child_report(errfd, ST_CHDIR, errno);
-	execve(path, argv, environ);
-	child_report(errfd, ST_EXEC, errno);
-	_exit(127);
-}
-
-/* The program to run: argv[0] as given when it holds a '/', else the
- * first executable file of that name in PATH's absolute directories.
- * Returns a new string or NULL (err set). */
-static char *
-program_path(const char *name, struct sm_error *err)
-{
-	const char *path = getenv("PATH"), *p, *end;
-	char buf[4096];
-	struct stat st;
-
-	if (strchr(name, '/'))
-		return strdup(name);
-	if (path == NULL)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	for (p = path; *p; p = *end ? end + 1 : end) {
-		size_t dl;
-
-		end = strchr(p, ':');
-		if (end == NULL)
-			end = p + strlen(p);
-		dl = (size_t)(end - p);
-		if (dl == 0 || p[0] != '/')
-			continue;
-		if ((size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)dl, p, name) >= sizeof(buf))
-			continue;
-		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
-			return strdup(buf);
-	}
-	sm_error_set(err, SM_ENOTFOUND, "spider program '%s' not found in PATH: install it or "
-	    "configure spider_program with its full path", name);
-	return NULL;
-}
-
+/* The spider's argv with stdout and stderr appended to `stdio_path`. */
 static int
 spawn(char *const argv[], const char *cwd, const char *stdio_path, pid_t *out,
     struct sm_error *err)
 {
-	int devnull = -1, logfd = -1, pfd[2] = { -1, -1 }, rc = 0;
-	char *path;
-	pid_t parent = getpid(), pid;
-	struct spawn_report r;
-	ssize_t n;
-	size_t got = 0;
+	struct act__spawn s = { argv, NULL, cwd, -1, -1, "spider", "the spiders dir",
+		"install it or configure spider_program with its full path" };
+	int rc;
 
 	*out = -1;
-	if ((path = program_path(argv[0], err)) == NULL)
-		return SM_ENOTFOUND;
-	if ((devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1) {
-		rc = sm_error_set(err, SM_EIO, "cannot open /dev/null: %s", strerror(errno));
-		goto out;
-	}
-	logfd = open(stdio_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY |
-	    O_NOFOLLOW, 0600);
-	if (logfd == -1) {
-		rc = sm_error_set(err, sm_error_from_errno(errno), "cannot open '%s': %s",
+	s.out_fd = open(
+	    stdio_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
+	if (s.out_fd == -1)
+		return sm_error_set(err, sm_error_from_errno(errno), "cannot open '%s': %s",
 		    stdio_path, strerror(errno));
-		goto out;
-	}
-	if (pipe2(pfd, O_CLOEXEC) == -1) {
-		rc = sm_error_set(err, sm_error_from_errno(errno), "pipe: %s", strerror(errno));
-		goto out;
-	}
-	if ((pid = fork()) == -1) {
-		rc = sm_error_set(err, sm_error_from_errno(errno), "fork: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0)
-		child_run(path, argv, cwd, devnull, logfd, pfd[1], parent);
-	close(pfd[1]);
-	pfd[1] = -1;
-	/* EOF: exec happened (the pipe was close-on-exec); else a report */
-	while (got < sizeof(r)) {
-		n = read(pfd[0], (char *)&r + got, sizeof(r) - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got == 0) {
-		*out = pid;
-		goto out;
-	}
-	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-		;
-	if (got < sizeof(r)) {
-		rc = sm_error_set(err, SM_ECHILD, "spider '%s' died before exec", argv[0]);
-	} else if (r.stage == ST_CHDIR) {
-		rc = sm_error_set(err, SM_ECHILD, "cannot enter the spiders dir '%s': %s", cwd,
-		    strerror(r.err));
-	} else if (r.stage == ST_EXEC) {
-		rc = sm_error_set(err, SM_ECHILD, "cannot run spider program '%s': %s", path,
-		    strerror(r.err));
-	} else {
-		rc = sm_error_set(err, SM_ECHILD, "cannot prepare the spider process (%s): %s",
-		    r.stage == ST_SETSID ? "setsid" : r.stage == ST_PRCTL ? "prctl" : "fds",
-		    strerror(r.err));
-	}
-out:
-	if (pfd[0] != -1)
-		close(pfd[0]);
-	if (pfd[1] != -1)
-		close(pfd[1]);
-	if (logfd != -1)
-		close(logfd);
-	if (devnull != -1)
-		close(devnull);
-	free(path);
+	rc = act__spawn(&s, out, err);
+	close(s.out_fd);
 	return rc;
 }
 
@@ -1164,8 +1004,9 @@ spider_start(struct sm_action_call *call)
 	if ((rc = sp->o.start_params(call, &params, &err, sp->o.start_params_arg)) != 0 ||
 	    params == NULL) {
 		json_decref(params);
-		return report_fail(call, "error.spider.start", err.msg[0] ? err.msg :
-		    "the spider's command could not be built");
+		return report_fail(call,
+		    rc == SM_EAGAIN ? "error.spider.lost" : "error.spider.start",
+		    err.msg[0] ? err.msg : "the spider's command could not be built");
 	}
 	rc = start_spawn(call, params);
 	json_decref(params);
