@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct sm_statedir {
 	char *lock;
 	char *idfile;
 	char *control;
+	char *branches;
 	int bound;              /* this handle made the control socket */
 	int lockfd;             /* -1 for a reader */
 	char id[SM_STATEDIR_ID_LEN + 1];
@@ -312,8 +314,10 @@ sd_paths(struct sm_statedir *sd, const char *dir)
 		sd->idfile = NULL;
 	if (asprintf(&sd->control, "%s/" SM_STATEDIR_CONTROL, dir) < 0)
 		sd->control = NULL;
+	if (asprintf(&sd->branches, "%s/" SM_STATEDIR_BRANCHES, dir) < 0)
+		sd->branches = NULL;
 	if (!sd->store || !sd->objects || !sd->notify || !sd->work || !sd->lock || !sd->idfile ||
-	    !sd->control)
+	    !sd->control || !sd->branches)
 		return SM_ENOMEM;
 	return 0;
 }
@@ -342,7 +346,8 @@ sm_statedir_open(struct sm_statedir **out, const char *dir, enum sm_statedir_mod
 			goto fail;
 		if ((code = sd_mkdir(sd->store, err)) != 0 ||
 		    (code = sd_mkdir(sd->objects, err)) != 0 ||
-		    (code = sd_mkdir(sd->work, err)) != 0)
+		    (code = sd_mkdir(sd->work, err)) != 0 ||
+		    (code = sd_mkdir(sd->branches, err)) != 0)
 			goto fail;
 	}
 	code = sd_id_read(sd, err);
@@ -367,6 +372,7 @@ sm_statedir_close(struct sm_statedir *sd)
 	if (sd->lockfd >= 0)
 		close(sd->lockfd); /* releases the flock; the pid stays as a hint */
 	free(sd->control);
+	free(sd->branches);
 	free(sd->dir);
 	free(sd->store);
 	free(sd->objects);
@@ -411,6 +417,12 @@ const char *
 sm_statedir_control_path(const struct sm_statedir *sd)
 {
 	return sd->control;
+}
+
+const char *
+sm_statedir_branches_path(const struct sm_statedir *sd)
+{
+	return sd->branches;
 }
 
 /* `path` into a unix socket address, or SM_ETOOBIG (err says what to do). */
@@ -534,6 +546,77 @@ sm_statedir_work_dir(struct sm_statedir *sd, const char *name, int create, char 
 		return sm_error_set(err, SM_EPERM, "state directory '%s': opened for reading: "
 		    "cannot create a work directory", sd->dir);
 	if (asprintf(&path, "%s/%s", sd->work, name) < 0)
+		return sm_error_set(err, SM_ENOMEM, "out of memory");
+	if (create && (code = sd_mkdir(path, err)) != 0) {
+		free(path);
+		return code;
+	}
+	*out = path;
+	return 0;
+}
+
+void
+sm_statedir_branch_name(const char *branch, char out[SM_STATEDIR_NAME_MAX + 1])
+{
+	static const char hex[] = "0123456789ABCDEF";
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 */
+	size_t i, o = 0, cut = 0;
+	int over = 0;
+
+	for (i = 0; branch[i]; i++) {
+		unsigned char c = (unsigned char)branch[i];
+
+		h = (h ^ c) * 1099511628211ULL;
+		if (over)
+			continue;
+		if (o <= SM_STATEDIR_BRANCH_CUT)
+			cut = o; /* the last whole piece that fits the cut */
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '_' || c == '-' || (c == '.' && i > 0)) {
+			if (o + 1 > SM_STATEDIR_NAME_MAX) {
+				over = 1;
+				continue;
+			}
+			out[o++] = (char)c;
+		} else {
+			if (o + 3 > SM_STATEDIR_NAME_MAX) {
+				over = 1;
+				continue;
+			}
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (o <= SM_STATEDIR_BRANCH_CUT)
+		cut = o;
+	if (over) {
+		o = cut;
+		out[o++] = '~';
+		for (i = 0; i < 16; i++)
+			out[o++] = hex[(h >> (60 - 4 * i)) & 15];
+	}
+	out[o] = '\0';
+}
+
+int
+sm_statedir_branch_dir(
+    struct sm_statedir *sd, const char *branch, int create, char **out, struct sm_error *err)
+{
+	char name[SM_STATEDIR_NAME_MAX + 1];
+	char *path;
+	int code;
+
+	*out = NULL;
+	if (branch == NULL || branch[0] == '\0')
+		return sm_error_set(err, SM_EINVAL, "no branch name");
+	if (create && sd->lockfd < 0)
+		return sm_error_set(err, SM_EPERM,
+		    "state directory '%s': opened for reading: "
+		    "cannot create a branch directory",
+		    sd->dir);
+	sm_statedir_branch_name(branch, name);
+	if (asprintf(&path, "%s/%s", sd->branches, name) < 0)
 		return sm_error_set(err, SM_ENOMEM, "out of memory");
 	if (create && (code = sd_mkdir(path, err)) != 0) {
 		free(path);

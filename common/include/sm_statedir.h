@@ -10,6 +10,9 @@
  *     objects/            0700  local backend objects (transport/local.c)
  *     queue.notify        0600  local backend: touched after every queue write
  *     work/               0700  per-task work directories (work/<name>)
+ *     branches/           0700  spiders_repo's worktrees: branches/<branch
+ *                               name encoded>/<commit>, <commit>.ready
+ *                               (actions/act_branch.h)
  *     control             0600  the writer's control socket (unix, stream),
  *                               while a daemon runs (docs/daemon.md)
  *
@@ -44,6 +47,7 @@
 #define SM_STATEDIR_NOTIFY "queue.notify"
 #define SM_STATEDIR_WORK "work"
 #define SM_STATEDIR_CONTROL "control"
+#define SM_STATEDIR_BRANCHES "branches"
 
 /* The instance id: SM_STATEDIR_ID_LEN characters of [a-z0-9] (SPEC section 4). */
 #define SM_STATEDIR_ID_LEN 28
@@ -62,7 +66,7 @@ enum sm_statedir_mode {
  * Open the state directory `dir`.
  *
  * SM_STATEDIR_WRITE: creates `dir` if missing (its parents are not),
- * store/, objects/ and work/ (0700), takes the lock (writing our pid into
+ * store/, objects/, work/ and branches/ (0700), takes the lock (writing our pid into
  * <dir>/lock), then makes <dir>/instance-id if missing (0600, written to a
  * temporary file, synced and renamed, so a crash never leaves half an id).
  * An existing directory, file or id is kept as it is; a directory with
@@ -90,6 +94,8 @@ const char *sm_statedir_store_path(const struct sm_statedir *sd);
 const char *sm_statedir_objects_path(const struct sm_statedir *sd);
 const char *sm_statedir_notify_path(const struct sm_statedir *sd);
 const char *sm_statedir_work_path(const struct sm_statedir *sd);
+/* "<dir>/branches": where the branches' worktrees are. */
+const char *sm_statedir_branches_path(const struct sm_statedir *sd);
 /* "<dir>/control": the control socket's path. */
 const char *sm_statedir_control_path(const struct sm_statedir *sd);
 /* The instance id (28 chars), or "" for a reader of a directory without one. */
@@ -107,6 +113,28 @@ int sm_statedir_is_writer(const struct sm_statedir *sd);
  */
 int sm_statedir_work_dir(struct sm_statedir *sd, const char *name, int create, char **out,
     struct sm_error *err);
+
+/*
+ * The directory of branch `branch` (any non-empty string): "<dir>/branches/
+ * <name>" in *out (malloc'd, the caller frees), created 0700 when `create`
+ * is set and this handle is the writer.  <name> is one path component made
+ * from the branch name (sm_statedir_branch_name), so no branch name can
+ * leave branches/.  SM_EINVAL (an empty branch name; a symlink or file
+ * there), SM_EPERM for create on a reader, SM_ENOMEM, SM_EIO.
+ */
+int sm_statedir_branch_dir(
+    struct sm_statedir *sd, const char *branch, int create, char **out, struct sm_error *err);
+/*
+ * The directory name of a branch: its bytes, A-Z a-z 0-9 _ - and '.' (not
+ * first) kept, every other byte as %XX (upper-case hex): "feature/x" is
+ * "feature%2Fx".  A name longer than SM_STATEDIR_NAME_MAX is cut to 180
+ * bytes (never inside a %XX) and "~" and 16 hex digits of a 64-bit FNV-1a
+ * hash of the whole branch name are appended.  So the name is 1 to
+ * SM_STATEDIR_NAME_MAX bytes of [A-Za-z0-9._%~-], never "." or "..", and
+ * holds no '/'.  `out` has room for SM_STATEDIR_NAME_MAX + 1 bytes.
+ */
+#define SM_STATEDIR_BRANCH_CUT 180
+void sm_statedir_branch_name(const char *branch, char out[SM_STATEDIR_NAME_MAX + 1]);
 
 /*
  * The control socket, for the writer: a unix stream socket bound at

@@ -2,7 +2,7 @@
  * test_statedir.c - the state directory: layout and modes, the instance id,
  * one writer (a second is refused, in this process or another, naming the
  * holder's pid), readers beside a writer, the lock after a crash and across
- * exec, work directory names.
+ * exec, work directory names, branch directory names.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,6 +76,9 @@ test_layout(void)
 	snprintf(p, sizeof(p), "%s/work", dir);
 	is_int(mode_of(p), 0700, "work/ 0700");
 	is_str(sm_statedir_work_path(sd), p, "work path");
+	snprintf(p, sizeof(p), "%s/branches", dir);
+	is_int(mode_of(p), 0700, "branches/ 0700");
+	is_str(sm_statedir_branches_path(sd), p, "branches path");
 	snprintf(p, sizeof(p), "%s/queue.notify", dir);
 	is_str(sm_statedir_notify_path(sd), p, "notify path");
 	snprintf(p, sizeof(p), "%s/lock", dir);
@@ -308,6 +311,104 @@ test_bad(void)
 	sm_statedir_close(sd);
 }
 
+/* 1 if `s` is a name sm_statedir_branch_name may make: 1 to 200 of
+ * [A-Za-z0-9._%~-], not "." or "..", no '/'. */
+static int
+branch_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n >= 1 && n <= SM_STATEDIR_NAME_MAX && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%~-") == n;
+}
+
+static void
+test_branch_names(void)
+{
+	static const char *const cases[][2] = {
+		{ "sc_production", "sc_production" },
+		{ "feature/x", "feature%2Fx" },
+		{ "release/v1.2", "release%2Fv1.2" },
+		{ ".hidden", "%2Ehidden" },
+		{ "..", "%2E." },
+		{ ".", "%2E" },
+		{ "/", "%2F" },
+		{ "../x", "%2E.%2Fx" },
+		{ "a;b", "a%3Bb" },
+		{ "a\nb", "a%0Ab" },
+		{ "a b", "a%20b" },
+		{ "a%2Fb", "a%252Fb" },
+		{ "\xc3\xbc", "%C3%BC" },
+		{ "x~1", "x%7E1" },
+	};
+	char name[SM_STATEDIR_NAME_MAX + 1], name2[SM_STATEDIR_NAME_MAX + 1], dir[320], p[512];
+	char *big, *wd = NULL;
+	size_t i, bl = 256 * 1024;
+	int good = 1;
+	struct sm_statedir *sd = NULL, *r = NULL;
+	struct sm_error err;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		sm_statedir_branch_name(cases[i][0], name);
+		if (strcmp(name, cases[i][1]) != 0 || !branch_name_ok(name)) {
+			diag("branch '%s': '%s', want '%s'", cases[i][0], name, cases[i][1]);
+			good = 0;
+		}
+	}
+	ok(good,
+	    "branch names: kept, or %%XX for '/', '%%', a leading '.', blanks, control "
+	    "and non-ASCII bytes");
+
+	big = malloc(bl + 1);
+	memset(big, 'a', SM_STATEDIR_NAME_MAX);
+	big[SM_STATEDIR_NAME_MAX] = '\0';
+	sm_statedir_branch_name(big, name);
+	is_str(name, big, "200 bytes: kept whole");
+	big[SM_STATEDIR_NAME_MAX] = 'a';
+	big[SM_STATEDIR_NAME_MAX + 1] = '\0';
+	sm_statedir_branch_name(big, name);
+	ok(strlen(name) == SM_STATEDIR_BRANCH_CUT + 17 && name[SM_STATEDIR_BRANCH_CUT] == '~' &&
+	        strncmp(name, big, SM_STATEDIR_BRANCH_CUT) == 0 && branch_name_ok(name),
+	    "201 bytes: cut to 180, '~' and 16 hex digits (%zu bytes)", strlen(name));
+	big[SM_STATEDIR_NAME_MAX] = 'b';
+	sm_statedir_branch_name(big, name2);
+	ok(strcmp(name, name2) != 0, "two long names that differ after the cut: two names");
+	memset(big, '/', bl);
+	big[bl] = '\0';
+	sm_statedir_branch_name(big, name);
+	ok(branch_name_ok(name) && strchr(name, '/') == NULL && name[SM_STATEDIR_BRANCH_CUT] == '~',
+	    "256 KiB of '/': %zu bytes, no '/', cut at 180", strlen(name));
+	/* 179 kept bytes, then an escape that does not fit the cut */
+	memset(big, 'a', 179);
+	memset(big + 179, '/', 40);
+	big[219] = '\0';
+	sm_statedir_branch_name(big, name);
+	ok(strlen(name) == 179 + 17 && name[179] == '~', "the cut never splits a %%XX");
+	big[0] = '.';
+	big[1] = '\n';
+	big[2] = '\0';
+	sm_statedir_branch_name(big, name);
+	is_str(name, "%2E%0A", "a leading dot and a newline");
+	free(big);
+
+	snprintf(dir, sizeof(dir), "%s/br", top);
+	is_int(sm_statedir_open(&sd, dir, SM_STATEDIR_WRITE, &err), 0, "writer");
+	is_int(sm_statedir_branch_dir(sd, "feature/x", 1, &wd, &err), 0, "branch directory");
+	snprintf(p, sizeof(p), "%s/branches/feature%%2Fx", dir);
+	is_str(wd, p, "  branches/<encoded name>");
+	is_int(mode_of(p), 0700, "  created 0700");
+	free(wd);
+	is_int(sm_statedir_branch_dir(sd, "../../etc", 1, &wd, &err), 0, "'../../etc'");
+	snprintf(p, sizeof(p), "%s/branches/%%2E.%%2F..%%2Fetc", dir);
+	is_str(wd, p, "  one component in branches/ (only a leading dot is escaped)");
+	free(wd);
+	is_int(sm_statedir_branch_dir(sd, "", 1, &wd, &err), SM_EINVAL, "an empty branch name");
+	is_int(sm_statedir_open(&r, dir, SM_STATEDIR_READ, &err), 0, "reader");
+	is_int(sm_statedir_branch_dir(r, "x", 1, &wd, &err), SM_EPERM, "a reader creates none");
+	sm_statedir_close(r);
+	sm_statedir_close(sd);
+}
+
 int
 main(void)
 {
@@ -320,6 +421,7 @@ main(void)
 	test_readers();
 	test_one_writer();
 	test_bad();
+	test_branch_names();
 	rmtree(top);
 	return done_testing();
 }
