@@ -50,7 +50,8 @@
  * Errors: "error.spider.start" (program not found, exec/chdir failure, the
  * spider exited or wrote nothing within start_timeout_ms: the group is
  * killed), "error.spider.timeout" (task deadline), "error.execution" (bad
- * params, a file of the work dir could not be made).
+ * params, a file of the work dir could not be made), "error.spider.lost"
+ * (opts.start_params said SM_EAGAIN: nothing was started).
  *
  * ---- action "spider_wait" ----
  * params {
@@ -112,7 +113,9 @@ struct sm_action_call;
  * {instance, job, variant}; the daemon makes argv and paths from them and
  * its configuration).  Store a new JSON object in *params and return 0, or
  * return an SM_E* code with err set: the call fails with
- * error.spider.start and err's message.
+ * error.spider.start and err's message; SM_EAGAIN: with error.spider.lost
+ * (what the spider needs is gone, e.g. its checkout: the task machine
+ * prepares it again and reruns the spider).
  */
 typedef int act_spider_params_fn(struct sm_action_call *call, json_t **params,
     struct sm_error *err, void *arg);
