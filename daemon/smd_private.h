@@ -20,18 +20,22 @@ struct sm_statedir;
 void smd__peek_task_id(const char *body, size_t len, int64_t *task_id);
 
 /*
- * The spiders of this daemon (smd_spider.c): act_spider's spider_start and
- * spider_wait with the params smd builds for them (act_argv, the work
- * directory, the timeouts), and the pack action (act_pack, act_zip_file).
- * `cfg` is borrowed and may be replaced (SIGHUP) with
- * smd__spiders_config() (the spider timeouts keep their start values).
+ * The spiders of this daemon (smd_spider.c): act_branch's branch_checkout
+ * (spiders_repo's worktrees), act_spider's spider_start and spider_wait
+ * with the params smd builds for them (act_argv, the work directory, the
+ * checkout's directory, the timeouts), and the pack action (act_pack,
+ * act_zip_file).  `cfg` is borrowed and may be replaced (SIGHUP) with
+ * smd__spiders_config() (the spider timeouts keep their start values;
+ * spiders_repo and git's timeout, spider_start_timeout, apply to the next
+ * checkout).
  */
 struct smd__spiders;
 int smd__register_task_actions(struct sm_engine *e, struct act_ctx *ctx,
     const struct rt_config *cfg, struct sm_statedir *sd, struct smd__spiders **out,
     struct sm_error *err);
 void smd__spiders_config(struct smd__spiders *sp, const struct rt_config *cfg);
-/* A task instance ended: no process of its spiders may be left. */
+/* A task instance ended: no process of its spiders may be left, and it
+ * uses no worktree any more. */
 void smd__spiders_task_done(struct smd__spiders *sp, const char *id);
 /* After the engine is destroyed: nothing of any spider survives; free. */
 void smd__spiders_free(struct smd__spiders *sp);

@@ -2,12 +2,19 @@
  * smd_spider.c - spider_start, spider_wait and pack for the task machine
  * (SPEC sections 3 and 4), with the table of spider processes.
  *
+ *   branch_checkout  (act_branch) params {"branch"}: with spiders_repo,
+ *                 the branch's worktree under <state>/branches/; without,
+ *                 {"cwd": null}.
  *   spider_start  params {"instance", "job", "variant": "main" |
- *                 "best_sellers"}: prepares <state>/work/<instance>/, runs
+ *                 "best_sellers", "message", "cwd"}: prepares
+ *                 <state>/work/<instance>/, runs
  *                 `<spider_program> crawl <site>_products -a <mode>=<term>
  *                 [-a key=value]... -s LOG_FILE=<work>/<v>.log -o
- *                 <work>/<v>.jl` in its own session with spiders_dir as
- *                 cwd (no shell), records "pid pgid starttime" in
+ *                 <work>/<v>.jl` in its own session with the checkout's
+ *                 worktree as cwd (claimed: act_branch_claim; one that is
+ *                 gone is error.spider.lost, and the task checks the branch
+ *                 out again), or spiders_dir when cwd is null or absent
+ *                 (no shell), records "pid pgid starttime" in
  *                 <work>/spider.pid, and finishes {"pid", "pgid",
  *                 "start_time"} once the spider wrote its log
  *                 (spider_start_timeout: error.spider.timeout; an exit
@@ -36,6 +43,7 @@
 #include <jansson.h>
 
 #include "act_argv.h"
+#include "act_branch.h"
 #include "act_ctx.h"
 #include "act_names.h"
 #include "act_pack.h"
@@ -51,6 +59,7 @@
 
 struct smd__spiders {
 	struct act_spider *as;
+	struct act_branch *ab;
 	const struct rt_config *cfg;
 	struct sm_statedir *sd;
 };
@@ -59,8 +68,8 @@ struct smd__spiders {
  * spider_start's params from the task machine's {instance, variant,
  * message}: the argv of act_argv for the stored message (parsed again: the
  * argv is a function of it), the work directory <state>/work/<instance>,
- * <work>/main.{log,jl} or bsr.{log,jl}, spiders_dir as cwd, and the
- * deadline task_timeout from now.
+ * <work>/main.{log,jl} or bsr.{log,jl}, the checkout's worktree (or
+ * spiders_dir) as cwd, and the deadline task_timeout from now.
  */
 static int
 spider_params(struct sm_action_call *call, json_t **params, struct sm_error *err,
@@ -71,6 +80,8 @@ spider_params(struct sm_action_call *call, json_t **params, struct sm_error *err
 	const char *inst = json_string_value(json_object_get(p, "instance"));
 	const char *variant = json_string_value(json_object_get(p, "variant"));
 	json_t *message = json_object_get(p, "message");
+	json_t *jcwd = json_object_get(p, "cwd");
+	const char *cwd = sp->cfg->spiders_dir;
 	int bsr = variant && strcmp(variant, "best_sellers") == 0;
 	struct act_argv_opts ao;
 	struct act_task t;
@@ -82,6 +93,15 @@ spider_params(struct sm_action_call *call, json_t **params, struct sm_error *err
 	memset(&t, 0, sizeof(t));
 	if (!inst || !json_is_string(message))
 		return sm_error_set(err, SM_EINVAL, "spider_start needs instance and message");
+	if (json_is_string(jcwd)) {
+		/* the branch's worktree, kept while this task uses it */
+		cwd = json_string_value(jcwd);
+		if ((rc = act_branch_claim(sp->ab, inst, cwd)) == SM_EAGAIN)
+			return sm_error_set(err, SM_EAGAIN,
+			    "the checkout '%s' is gone: checking the branch out again", cwd);
+		if (rc != 0)
+			return sm_error_set(err, rc, "out of memory");
+	}
 	if ((rc = sm_statedir_work_dir(sp->sd, inst, 1, &work, err)) != 0)
 		return rc;
 	if (asprintf(&base, "%s/%s", work, bsr ? SMD_SPIDER_BSR : SMD_SPIDER_MAIN) < 0) {
@@ -100,10 +120,10 @@ spider_params(struct sm_action_call *call, json_t **params, struct sm_error *err
 	jargv = json_array();
 	for (size_t i = 0; jargv && argv[i]; i++)
 		json_array_append_new(jargv, json_string(argv[i]));
-	*params = json_pack("{s:O,s:s,s:s,s:s+,s:s+,s:I,s:I,s:s}", "argv", jargv, "cwd",
-	    sp->cfg->spiders_dir, "work_dir", work, "log_path", base, SMD_SPIDER_LOG, "output_path",
-	    base, SMD_SPIDER_JL, "start_timeout_ms", (json_int_t)sp->cfg->spider_start_timeout_ms,
-	    "deadline_ms", (json_int_t)(sm_time_wall_ms() + sp->cfg->task_timeout_ms), "kind",
+	*params = json_pack("{s:O,s:s,s:s,s:s+,s:s+,s:I,s:I,s:s}", "argv", jargv, "cwd", cwd,
+	    "work_dir", work, "log_path", base, SMD_SPIDER_LOG, "output_path", base, SMD_SPIDER_JL,
+	    "start_timeout_ms", (json_int_t)sp->cfg->spider_start_timeout_ms, "deadline_ms",
+	    (json_int_t)(sm_time_wall_ms() + sp->cfg->task_timeout_ms), "kind",
 	    bsr ? "bsr" : "spider");
 	if (!*params)
 		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
@@ -240,12 +260,17 @@ smd__register_task_actions(struct sm_engine *e, struct act_ctx *ctx,
 	struct smd__spiders *sp = calloc(1, sizeof(*sp));
 	struct act_spider_opts o;
 	struct sm_action_def pack = { "pack", pack_start, NULL, NULL };
+	struct act_branch_opts bo = { cfg->spiders_repo, "git", cfg->spider_start_timeout_ms };
 	int rc;
 
 	if (!sp)
 		return sm_error_set(err, SM_ENOMEM, "out of memory");
 	sp->cfg = cfg;
 	sp->sd = sd;
+	if ((rc = act_branch_create(&sp->ab, ctx->loop, sd, &bo, err)) != 0) {
+		free(sp);
+		return rc;
+	}
 	act_spider_opts_init(&o);
 	o.start_timeout_ms = cfg->spider_start_timeout_ms;
 	o.progress_interval_ms = cfg->progress_interval_ms;
@@ -254,6 +279,7 @@ smd__register_task_actions(struct sm_engine *e, struct act_ctx *ctx,
 	pack.arg = sp;
 	if ((rc = act_spider_create(&sp->as, ctx->loop, &o, err)) != 0 ||
 	    (rc = act_spider_register(sp->as, e)) != 0 ||
+	    (rc = act_branch_register(sp->ab, e)) != 0 ||
 	    (rc = sm_engine_register_action(e, &pack)) != 0) {
 		if (!err || !err->code)
 			sm_error_set(err, rc, "cannot register the spider actions");
@@ -288,8 +314,13 @@ smd__spider_outputs(struct sm_statedir *sd, const char *instance, int bsr, struc
 void
 smd__spiders_config(struct smd__spiders *sp, const struct rt_config *cfg)
 {
-	if (sp)
-		sp->cfg = cfg;
+	struct act_branch_opts bo = { cfg->spiders_repo, "git", cfg->spider_start_timeout_ms };
+
+	if (!sp)
+		return;
+	sp->cfg = cfg;
+	if (act_branch_configure(sp->ab, &bo) != 0)
+		sm_log_error("out of memory: the spiders repository keeps its old setting");
 }
 
 void
@@ -297,6 +328,8 @@ smd__spiders_task_done(struct smd__spiders *sp, const char *id)
 {
 	if (sp && sp->as)
 		act_spider_kill_instance(sp->as, id);
+	if (sp)
+		act_branch_release(sp->ab, id);
 }
 
 void
@@ -305,5 +338,6 @@ smd__spiders_free(struct smd__spiders *sp)
 	if (!sp)
 		return;
 	act_spider_destroy(sp->as);
+	act_branch_destroy(sp->ab);
 	free(sp);
 }

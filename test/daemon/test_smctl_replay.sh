@@ -17,7 +17,8 @@ job='{"ok":true,"msg":{"task_id":7,"with_best_seller_ranking":false},"name":"n",
 "keys":{"s3_key_instance_starter_logs":"il"},"cache_key":"ck","cache_get":true,"cache_save":true,
 "progress_queue":"pq","output_queue":"oq"}'
 job=$(printf '%s' "$job" | tr -d '\n')
-base=(-a "task_validate=$job" -a 'cache_lookup={"hit":false}' -a 'spider_start={"pid":1}'
+base=(-a "task_validate=$job" -a 'cache_lookup={"hit":false}' -a 'branch_checkout={"cwd":null}'
+  -a 'spider_start={"pid":1}'
   -a 'spider_wait={"items":2}' -a 'pack={"files":[],"items":2}' -a 'upload={}'
   -a 'cache_save={}' -a 'report={}' -a 'queue_delete={}' -a 'queue_release={}')
 stubs=("${base[@]}" -a 'report_compose={"body":"out"}')

@@ -33,9 +33,9 @@ t "check random bytes exits 1" 1 "$smctl" check "$tmp/noise.scxml"
 t "check without files is a usage error" 2 "$smctl" check
 task=${SM_SOURCE_DIR}/machines/task.scxml
 t "check task.scxml with all its actions registered" 0 "$smctl" check \
-  --actions task_validate,cache_lookup,cache_save,spider_start,spider_wait,pack \
+  --actions task_validate,cache_lookup,cache_save,branch_checkout,spider_start,spider_wait,pack \
   --actions 'upload report report_compose queue_delete queue_release' "$task"
-t "check task.scxml with an action missing exits 1" 1 "$smctl" check -a task_validate,cache_lookup,spider_start,spider_wait,pack,upload,report,report_compose,queue_delete,queue_release "$task"
+t "check task.scxml with an action missing exits 1" 1 "$smctl" check -a task_validate,cache_lookup,branch_checkout,spider_start,spider_wait,pack,upload,report,report_compose,queue_delete,queue_release "$task"
 has "the unregistered action is named with its line" "$tmp/err" 'task.scxml:[0-9]+: <invoke src="cache_save">: no action of that name is registered'
 
 t "graph" 0 "$smctl" graph "$m/parallel_done/machine.scxml"
