@@ -37,6 +37,13 @@
  *  FORK        1: start a child in the same process group that sleeps
  *              until killed (to check that the whole group is ended)
  *  PIDFILE     write "<pid>\n" (and "<child pid>\n") there
+ *
+ * The code it runs: when its working directory (the branch's checkout,
+ * docs/spider.md "Branches") has a file `fake_code`, the file's first line
+ * (up to 200 bytes) is logged at the start ("Spider code: X") and, read
+ * again before each item, put into the item as "code" (left out when the
+ * file is gone), so a test sees which checkout ran and that it did not
+ * change under the spider.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -163,6 +170,22 @@ usage(const char *why)
 	exit(2);
 }
 
+/* The first line of ./fake_code into `out`: 1, or 0 when there is none. */
+static int
+read_code(char *out, size_t size)
+{
+	FILE *f = fopen("fake_code", "r");
+	int got;
+
+	if (f == NULL)
+		return 0;
+	got = fgets(out, (int)size, f) != NULL;
+	fclose(f);
+	if (got)
+		out[strcspn(out, "\r\n")] = '\0';
+	return got;
+}
+
 static void
 wait_for_signal(void)
 {
@@ -174,7 +197,7 @@ int
 main(int argc, char **argv)
 {
 	const char *spider = NULL, *out = NULL, *logpath = NULL, *mode, *site_end;
-	char site[256], *line;
+	char site[256], code[201], *line;
 	int i, n, out_trunc = 0, fd, bsr, noranking, nitems;
 	long delay;
 	json_t *items;
@@ -317,6 +340,8 @@ main(int argc, char **argv)
 	}
 	if (json_array_size(items) > 0)
 		json_object_set(json_array_get(items, 0), "spider_args", spargs);
+	if (read_code(code, sizeof(code)))
+		logmsg("INFO", "Spider code: %s", code);
 
 	if (out == NULL) {
 		logmsg("ERROR", "no output file (-o)");
@@ -344,6 +369,9 @@ main(int argc, char **argv)
 		sleep_ms(delay);
 		if (got_term)
 			break;
+		if (read_code(code, sizeof(code)))
+			json_object_set_new(
+			    json_array_get(items, (size_t)i), "code", json_string(code));
 		line = json_dumps(json_array_get(items, (size_t)i), JSON_COMPACT | JSON_PRESERVE_ORDER);
 		if (line == NULL) {
 			logmsg("ERROR", "item %d cannot be written as JSON", i + 1);
