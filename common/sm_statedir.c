@@ -528,24 +528,21 @@ sm_statedir_is_writer(const struct sm_statedir *sd)
 	return sd->lockfd >= 0;
 }
 
-int
-sm_statedir_work_dir(struct sm_statedir *sd, const char *name, int create, char **out,
-    struct sm_error *err)
+/* "<parent>/<name>" (a safe name) in *out, made 0700 when `create` (a
+ * writer only); `what` names the kind of directory in messages. */
+static int
+sd_subdir(struct sm_statedir *sd, const char *parent, const char *name, const char *what,
+    int create, char **out, struct sm_error *err)
 {
-	size_t n = name ? strlen(name) : 0;
 	char *path;
 	int code;
 
-	*out = NULL;
-	if (n == 0 || n > SM_STATEDIR_NAME_MAX || name[0] == '.' ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
-		return sm_error_set(err, SM_EINVAL, "work directory name '%.*s' is refused: 1 to "
-		    "%d of A-Z a-z 0-9 . _ -, not starting with '.'", (int)(n > 64 ? 64 : n),
-		    name ? name : "", SM_STATEDIR_NAME_MAX);
 	if (create && sd->lockfd < 0)
-		return sm_error_set(err, SM_EPERM, "state directory '%s': opened for reading: "
-		    "cannot create a work directory", sd->dir);
-	if (asprintf(&path, "%s/%s", sd->work, name) < 0)
+		return sm_error_set(err, SM_EPERM,
+		    "state directory '%s': opened for reading: "
+		    "cannot create a %s directory",
+		    sd->dir, what);
+	if (asprintf(&path, "%s/%s", parent, name) < 0)
 		return sm_error_set(err, SM_ENOMEM, "out of memory");
 	if (create && (code = sd_mkdir(path, err)) != 0) {
 		free(path);
@@ -553,6 +550,22 @@ sm_statedir_work_dir(struct sm_statedir *sd, const char *name, int create, char 
 	}
 	*out = path;
 	return 0;
+}
+
+int
+sm_statedir_work_dir(
+    struct sm_statedir *sd, const char *name, int create, char **out, struct sm_error *err)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	*out = NULL;
+	if (n == 0 || n > SM_STATEDIR_NAME_MAX || name[0] == '.' ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
+		return sm_error_set(err, SM_EINVAL,
+		    "work directory name '%.*s' is refused: 1 to "
+		    "%d of A-Z a-z 0-9 . _ -, not starting with '.'",
+		    (int)(n > 64 ? 64 : n), name ? name : "", SM_STATEDIR_NAME_MAX);
+	return sd_subdir(sd, sd->work, name, "work", create, out, err);
 }
 
 void
@@ -604,26 +617,12 @@ sm_statedir_branch_dir(
     struct sm_statedir *sd, const char *branch, int create, char **out, struct sm_error *err)
 {
 	char name[SM_STATEDIR_NAME_MAX + 1];
-	char *path;
-	int code;
 
 	*out = NULL;
 	if (branch == NULL || branch[0] == '\0')
 		return sm_error_set(err, SM_EINVAL, "no branch name");
-	if (create && sd->lockfd < 0)
-		return sm_error_set(err, SM_EPERM,
-		    "state directory '%s': opened for reading: "
-		    "cannot create a branch directory",
-		    sd->dir);
 	sm_statedir_branch_name(branch, name);
-	if (asprintf(&path, "%s/%s", sd->branches, name) < 0)
-		return sm_error_set(err, SM_ENOMEM, "out of memory");
-	if (create && (code = sd_mkdir(path, err)) != 0) {
-		free(path);
-		return code;
-	}
-	*out = path;
-	return 0;
+	return sd_subdir(sd, sd->branches, name, "branch", create, out, err);
 }
 
 int
