@@ -17,7 +17,6 @@
  *  - not a repository: error.branch.git naming git's complaint.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +33,7 @@
 #include "tap.h"
 
 #include "engine/engine_test_util.h"
+#include "support/git_test_util.h"
 
 static const char *machine_xml =
     "<scxml xmlns='http://www.w3.org/2005/07/scxml' xmlns:sm='urn:smd:scxml:1'"
@@ -74,21 +74,6 @@ on_done(struct sm_engine *e, const char *id, const char *final_id, json_t *dd, v
 	(void)final_id;
 	(void)dd;
 	v->done++;
-}
-
-__attribute__((format(printf, 1, 2))) static int
-sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if ((st = system(cmd)) != 0)
-		diag("command failed (%d): %s", st, cmd);
-	return st;
 }
 
 static void
@@ -148,17 +133,6 @@ run_until(struct env *v, int done, uint64_t ms)
 	}
 }
 
-/* Instance `id`'s datamodel `key` (new reference). */
-static json_t *
-dm(struct env *v, const char *id, const char *key)
-{
-	json_t *d = sm_engine_instance_datamodel(v->e, id);
-	json_t *r = d ? json_incref(json_object_get(d, key)) : NULL;
-
-	json_decref(d);
-	return r;
-}
-
 /* Check out `branch` alone: the result (or NULL; *error gets the error
  * object then).  New references. */
 static json_t *
@@ -169,8 +143,8 @@ checkout(struct env *v, json_t *branch, json_t **error, char *id, size_t idsize)
 	snprintf(id, idsize, "t%d", ++ninst);
 	start(v, id, branch);
 	run_until(v, v->done + 1, 30000);
-	r = dm(v, id, "result");
-	*error = dm(v, id, "error");
+	r = etu_dm(v->e, id, "result");
+	*error = etu_dm(v->e, id, "error");
 	if (json_is_null(r)) {
 		json_decref(r);
 		r = NULL;
@@ -184,23 +158,6 @@ file_size(const char *path)
 	struct stat sb;
 
 	return stat(path, &sb) == 0 ? (long)sb.st_size : 0;
-}
-
-static int
-log_has(const char *line)
-{
-	char buf[70000];
-	FILE *f = fopen(gitlog, "r");
-	int found = 0;
-
-	if (f == NULL)
-		return 0;
-	while (!found && fgets(buf, sizeof(buf), f)) {
-		buf[strcspn(buf, "\n")] = 0;
-		found = strcmp(buf, line) == 0;
-	}
-	fclose(f);
-	return found;
 }
 
 static int
@@ -220,21 +177,11 @@ log_count(const char *line)
 	return n;
 }
 
-static void
-rev(const char *ref, char *out, size_t size)
+/* 1 if git got the line `line` in some call (git.log). */
+static int
+log_has(const char *line)
 {
-	char cmd[1200];
-	FILE *p;
-
-	out[0] = 0;
-	snprintf(
-	    cmd, sizeof(cmd), "'%s' -C '%s' rev-parse '%s'", getenv("SM_TEST_REAL_GIT"), repo, ref);
-	if ((p = popen(cmd, "r")) != NULL) {
-		if (!fgets(out, (int)size, p))
-			out[0] = 0;
-		out[strcspn(out, "\n")] = 0;
-		pclose(p);
-	}
+	return log_count(line) > 0;
 }
 
 static void
@@ -308,7 +255,7 @@ test_checkout(void)
 	setenv("GIT_DIR", "/nonexistent", 1); /* the daemon's: must not reach git */
 	r = checkout(&v, json_string("A"), &err, id, sizeof(id));
 	unsetenv("GIT_DIR");
-	rev("A", commit, sizeof(commit));
+	gtu_rev(repo, "A", commit, sizeof(commit));
 	cwd = json_string_value(json_object_get(r, "cwd"));
 	is_str(json_string_value(json_object_get(r, "commit")), commit, "branch A: its commit");
 	snprintf(path, sizeof(path), "/branches/A/%s", commit);
@@ -349,18 +296,16 @@ test_checkout(void)
 	json_decref(err);
 
 	/* two at once, one commit: one worktree add */
-	sh("cd '%s' && git checkout -q A && echo code-A2 > fake_code && git commit -q -a -m A2 && "
-	   "git checkout -q main",
-	    repo);
+	gtu_repo_commit(repo, "A", "code-A2");
 	snprintf(old, sizeof(old), "%s", commit);
-	rev("A", commit, sizeof(commit));
+	gtu_rev(repo, "A", commit, sizeof(commit));
 	snprintf(id, sizeof(id), "t%d", ++ninst);
 	snprintf(id2, sizeof(id2), "t%d", ++ninst);
 	start(&v, id, json_string("A"));
 	start(&v, id2, json_string("A"));
 	run_until(&v, v.done + 2, 30000);
-	r = dm(&v, id, "result");
-	r2 = dm(&v, id2, "result");
+	r = etu_dm(v.e, id, "result");
+	r2 = etu_dm(v.e, id2, "result");
 	is_str(json_string_value(json_object_get(r, "commit")), commit, "a new commit is found");
 	ok(json_string_value(json_object_get(r, "cwd")) &&
 	        json_equal(json_object_get(r, "cwd"), json_object_get(r2, "cwd")),
@@ -415,31 +360,18 @@ test_not_a_repo(void)
 int
 main(void)
 {
-	char real[512], bin[600], script[700], path[4096];
-	FILE *p = popen("command -v git", "r"), *f;
+	char bin[600], script[700], path[4096];
+	FILE *f;
 
-	if (p == NULL || fgets(real, sizeof(real), p) == NULL) {
-		if (p)
-			pclose(p);
+	if (gtu_setup() != 0) {
 		printf("1..0 # SKIP git is not installed\n");
 		return 77;
 	}
-	pclose(p);
-	real[strcspn(real, "\n")] = 0;
-	setenv("SM_TEST_REAL_GIT", real, 1);
-	setenv("GIT_AUTHOR_NAME", "smd test", 1);
-	setenv("GIT_AUTHOR_EMAIL", "test@smd.invalid", 1);
-	setenv("GIT_COMMITTER_NAME", "smd test", 1);
-	setenv("GIT_COMMITTER_EMAIL", "test@smd.invalid", 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
 	tmp = etu_tmpdir("test_branch");
 	machine = etu_load(machine_xml, "checkout.scxml");
 	snprintf(repo, sizeof(repo), "%s/repo", tmp);
 	snprintf(gitlog, sizeof(gitlog), "%s/git.log", tmp);
-	if (sh("git init -q -b main '%s' && cd '%s' && echo code-main > fake_code && "
-	       "git add fake_code && git commit -q -m main && git checkout -q -b A && "
-	       "echo code-A > fake_code && git commit -q -a -m A && git checkout -q main",
-	        repo, repo) != 0)
+	if (gtu_repo_init(repo) != 0 || gtu_repo_commit(repo, "A", "code-A") != 0)
 		bail_out("cannot make the repository");
 	/* the logging git, first in PATH */
 	snprintf(bin, sizeof(bin), "%s/bin", tmp);
@@ -453,7 +385,7 @@ main(void)
 	    "  echo \"GIT_TERMINAL_PROMPT=${GIT_TERMINAL_PROMPT-unset}\"\n"
 	    "  [ -n \"${GIT_DIR+x}\" ] && echo \"GIT_DIR=$GIT_DIR\"; } >> '%s'\n"
 	    "exec '%s' \"$@\"\n",
-	    gitlog, real);
+	    gitlog, gtu_git);
 	fclose(f);
 	chmod(script, 0755);
 	snprintf(path, sizeof(path), "%s:%s", bin, getenv("PATH"));

@@ -319,11 +319,7 @@ run_until_state(struct env *v, const char *id, const char *state, uint64_t ms)
 static json_t *
 dm(struct env *v, const char *id, const char *key)
 {
-	json_t *d = sm_engine_instance_datamodel(v->e, id);
-	json_t *r = d ? json_incref(json_object_get(d, key)) : NULL;
-
-	json_decref(d);
-	return r;
+	return etu_dm(v->e, id, key);
 }
 
 static const char *

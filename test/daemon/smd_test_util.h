@@ -193,6 +193,27 @@ st_has_output(json_t *outs, int64_t id)
 	return n;
 }
 
+/* Task `id` failed: `"failed"` last (after progress 0 first when it
+ * `started`), its error holding `reason`, and no output message. */
+__attribute__((unused)) static void
+st_expect_failed(
+    json_t *prog, json_t *outs, int64_t id, int started, const char *reason, const char *what)
+{
+	json_t *last, *seq = st_progress_of(prog, id, &last);
+	const char *err = json_string_value(json_object_get(last, "error"));
+
+	if (started)
+		ok(json_is_integer(json_array_get(seq, 0)) &&
+		        json_integer_value(json_array_get(seq, 0)) == 0,
+		    "%s: progress 0 first", what);
+	is_str(json_string_value(json_array_get(seq, json_array_size(seq) - 1)), "failed",
+	    "%s: \"failed\" reported", what);
+	ok(err && strstr(err, reason), "%s: the error says why ('%s' in '%s')", what, reason,
+	    err ? err : "(none)");
+	is_int(st_has_output(outs, id), 0, "%s: no output message", what);
+	json_decref(seq);
+}
+
 /* An object's bytes (malloc'd, *len) or NULL. */
 __attribute__((unused)) static char *st_get(struct st_env *e, const char *key, size_t *len)
 {

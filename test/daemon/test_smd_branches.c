@@ -23,64 +23,98 @@
  * Local backend only: the branches do not depend on the transport.
  */
 #include <dirent.h>
-#include <stdarg.h>
 
 #include "smd_test_util.h"
+#include "support/git_test_util.h"
 
-#define TASK(id, extra) "{\"task_id\": " #id ", \"server_name\": \"" ST_SERVER "\", " extra "}"
-
-static char real_git[512];
-
-__attribute__((format(printf, 1, 2))) static int
-sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	if (st != 0)
-		diag("command failed (%d): %s", st, cmd);
-	return st;
-}
-
-/* A new repository at `repo` whose first commit (branch main) has
- * fake_code "code-main". */
-static int
-repo_init(const char *repo)
-{
-	return sh("git init -q -b main '%s' && cd '%s' && echo code-main > fake_code && "
-	          "git add fake_code && git commit -q -m main",
-	    repo, repo);
-}
-
-/* Commit fake_code = `code` on `branch` (made from main when new). */
-static int
-repo_commit(const char *repo, const char *branch, const char *code)
-{
-	return sh("cd '%s' && (git checkout -q '%s' 2>/dev/null || git checkout -q -b '%s' main) "
-	          "&& echo '%s' > fake_code && git commit -q -a -m '%s' && git checkout -q main",
-	    repo, branch, branch, code, code);
-}
-
-/* The commit of `ref` in `repo` into out (41+ bytes). */
+/* Send task `id`: a search for `term` on walmart, on `branch` (NULL: no
+ * branch_name), the test spider writing `items` items `delay_ms` apart. */
 static void
-repo_rev(const char *repo, const char *ref, char *out, size_t size)
+send_task(
+    struct st_env *e, int64_t id, const char *branch, const char *term, int items, int delay_ms)
 {
-	char cmd[1024];
-	FILE *p;
+	json_t *t = json_pack("{s:I,s:s,s:s,s:s,s:{s:i,s:i}}", "task_id", (json_int_t)id,
+	    "server_name", ST_SERVER, "site", "walmart", "searchterms_str", term, "cmd_args",
+	    "fake_items", items, "fake_delay_ms", delay_ms);
+	char *body;
 
-	out[0] = 0;
-	snprintf(cmd, sizeof(cmd), "git -C '%s' rev-parse '%s'", repo, ref);
-	if ((p = popen(cmd, "r")) != NULL) {
-		if (fgets(out, (int)size, p) == NULL)
-			out[0] = 0;
-		out[strcspn(out, "\n")] = 0;
-		pclose(p);
+	if (branch)
+		json_object_set_new(t, "branch_name", json_string(branch));
+	body = json_dumps(t, JSON_COMPACT);
+	if (body == NULL || st_send(e, ST_QUEUE, body) != 0)
+		diag("cannot send task %lld", (long long)id);
+	free(body);
+	json_decref(t);
+}
+
+/* A `git` first in PATH that hangs once on rev-parse (`hang`) or dies by
+ * SIGKILL once right after a `worktree add` did its work (`kill`); the
+ * PATH that puts it first into path_env. */
+static void
+git_wrapper(struct st_env *e, const char *mode, char *path_env, size_t size)
+{
+	char bin[600], script[700];
+	FILE *f;
+
+	snprintf(bin, sizeof(bin), "%s/bin-%s", e->dir, mode);
+	mkdir(bin, 0700);
+	snprintf(script, sizeof(script), "%s/git", bin);
+	if ((f = fopen(script, "w")) != NULL) {
+		fprintf(f,
+		    "#!/bin/sh\n"
+		    "once='%s/once-%s'\n"
+		    "case \"$*\" in\n"
+		    "*'rev-parse'*) [ %s = hang ] && [ ! -e \"$once\" ] && : > \"$once\" && "
+		    "exec sleep 300 ;;\n"
+		    "*'worktree add'*) if [ %s = kill ] && [ ! -e \"$once\" ]; then : > \"$once\"; "
+		    "'%s' \"$@\"; kill -9 $$; fi ;;\n"
+		    "esac\n"
+		    "exec '%s' \"$@\"\n",
+		    e->dir, mode, mode, mode, gtu_git, gtu_git);
+		fclose(f);
 	}
+	chmod(script, 0755);
+	snprintf(path_env, size, "%s:%s", bin, getenv("PATH"));
+}
+
+/* Start smd with `opts` (--exit-when-idle unless `forever`), with the git
+ * wrapper of `mode` first in its PATH (NULL: git as it is). */
+static void
+smd_start(struct st_env *e, const char *const *opts, const char *mode, int forever)
+{
+	char path_env[4096], *saved = strdup(getenv("PATH"));
+
+	if (mode) {
+		git_wrapper(e, mode, path_env, sizeof(path_env));
+		setenv("PATH", path_env, 1);
+	}
+	st_smd_start(e, !forever, opts);
+	setenv("PATH", saved, 1);
+	free(saved);
+}
+
+/* Wait for smd to exit (checked: 0) and take the progress and output
+ * messages. */
+static void
+smd_finish(struct st_env *e, json_t **prog, json_t **outs, const char *what)
+{
+	is_int(st_smd_wait(e, 120), 0, "%s: smd exited 0", what);
+	*prog = st_drain(e, ST_PROGRESS);
+	*outs = st_drain(e, ST_OUTPUT);
+}
+
+/* A state directory for case `name` with a new repository
+ * <dir>/spiders.git in it (gtu_repo_init), and the option naming it. */
+static int
+open_env(struct st_env *e, const char *name, char *repo, size_t rsize, char *opt, size_t osize)
+{
+	if (st_open(e, name) != 0) {
+		ok(0, "set up");
+		return -1;
+	}
+	snprintf(repo, rsize, "%s/spiders.git", e->dir);
+	snprintf(opt, osize, "spiders_repo=%s", repo);
+	return gtu_repo_init(repo);
 }
 
 /* The "code" values of task `id`'s items, comma separated ("" if none;
@@ -138,21 +172,16 @@ all_code(struct st_env *e, json_t *outs, int64_t id, const char *code)
 	return n > 0;
 }
 
-/* The task failed with `reason` in its error, before any spider (no
- * progress 0), and sent no output. */
+/* The task failed with `reason` in its error before any spider: only
+ * "failed" reported (no progress 0), no output. */
 static void
 expect_refused(json_t *prog, json_t *outs, int64_t id, const char *reason, const char *what)
 {
 	json_t *last, *seq = st_progress_of(prog, id, &last);
-	const char *err = json_string_value(json_object_get(last, "error"));
 
-	ok(json_array_size(seq) == 1 && json_is_string(json_array_get(seq, 0)) &&
-	        strcmp(json_string_value(json_array_get(seq, 0)), "failed") == 0,
-	    "%s: only \"failed\" reported (no progress 0)", what);
-	ok(err && strstr(err, reason), "%s: the error says why ('%s' in '%s')", what, reason,
-	    err ? err : "(none)");
-	is_int(st_has_output(outs, id), 0, "%s: no output message", what);
+	is_int(json_array_size(seq), 1, "%s: one progress message (no 0)", what);
 	json_decref(seq);
+	st_expect_failed(prog, outs, id, 0, reason, what);
 }
 
 /* Worktrees (commit-named directories) in <dir>/branches/<name>, and how
@@ -204,63 +233,31 @@ static void
 case_branches(void)
 {
 	struct st_env e;
-	char repo[400], opt[500], dirs[600], path[800];
+	char repo[400], opt[500], dirs[600], path[800], commit[80], old[80];
 	char *huge;
 	const char *opts[] = { opt, NULL };
 	json_t *prog, *outs;
-	int ready, n;
+	int ready, n, before;
 	size_t hl = 256 * 1024 - 200;
 
-	if (st_open(&e, "branches") != 0) {
-		ok(0, "set up");
-		return;
-	}
-	snprintf(repo, sizeof(repo), "%s/spiders.git", e.dir);
-	if (repo_init(repo) != 0 || repo_commit(repo, "A", "code-A") != 0 ||
-	    repo_commit(repo, "B", "code-B") != 0 ||
-	    repo_commit(repo, "sc_production", "code-prod") != 0 ||
-	    repo_commit(repo, "feature/x", "code-fx") != 0) {
+	if (open_env(&e, "branches", repo, sizeof(repo), opt, sizeof(opt)) != 0 ||
+	    gtu_repo_commit(repo, "A", "code-A") != 0 ||
+	    gtu_repo_commit(repo, "B", "code-B") != 0 ||
+	    gtu_repo_commit(repo, "sc_production", "code-prod") != 0 ||
+	    gtu_repo_commit(repo, "feature/x", "code-fx") != 0) {
 		ok(0, "a repository with branches A, B, sc_production and feature/x");
 		st_close(&e);
 		return;
 	}
-	snprintf(opt, sizeof(opt), "spiders_repo=%s", repo);
-	st_send(&e, ST_QUEUE,
-	    TASK(8001,
-	        "\"site\": \"walmart\", \"searchterms_str\": \"a\", "
-	        "\"branch_name\": \"A\", \"cmd_args\": {\"fake_items\": 3}"));
-	st_send(&e, ST_QUEUE,
-	    TASK(8002,
-	        "\"site\": \"walmart\", \"searchterms_str\": \"b\", "
-	        "\"branch_name\": \"B\", \"cmd_args\": {\"fake_items\": 3}"));
-	st_send(&e, ST_QUEUE,
-	    TASK(8003,
-	        "\"site\": \"walmart\", \"searchterms_str\": \"p\", "
-	        "\"cmd_args\": {\"fake_items\": 2}"));
-	st_send(&e, ST_QUEUE,
-	    TASK(8004,
-	        "\"site\": \"walmart\", \"searchterms_str\": \"n\", "
-	        "\"branch_name\": \"nosuch\""));
-	st_send(&e, ST_QUEUE,
-	    TASK(8005,
-	        "\"site\": \"walmart\", \"searchterms_str\": \"f\", "
-	        "\"branch_name\": \"feature/x\", \"cmd_args\": {\"fake_items\": 2}"));
-	st_send(&e, ST_QUEUE,
-	    TASK(8006,
-	        "\"site\": \"walmart\", \"searchterms_str\": \"s\", "
-	        "\"branch_name\": \"a;b\""));
-	st_send(&e, ST_QUEUE,
-	    TASK(8007,
-	        "\"site\": \"walmart\", \"searchterms_str\": \"x\", "
-	        "\"branch_name\": \"../x\""));
-	st_send(&e, ST_QUEUE,
-	    TASK(8008,
-	        "\"site\": \"walmart\", \"searchterms_str\": \"x\", "
-	        "\"branch_name\": \"-x\""));
-	st_send(&e, ST_QUEUE,
-	    TASK(8009,
-	        "\"site\": \"walmart\", \"searchterms_str\": \"x\", "
-	        "\"branch_name\": \"a\\nb\""));
+	send_task(&e, 8001, "A", "a", 3, 0);
+	send_task(&e, 8002, "B", "b", 3, 0);
+	send_task(&e, 8003, NULL, "p", 2, 0);
+	send_task(&e, 8004, "nosuch", "n", 1, 0);
+	send_task(&e, 8005, "feature/x", "f", 2, 0);
+	send_task(&e, 8006, "a;b", "s", 1, 0);
+	send_task(&e, 8007, "../x", "x", 1, 0);
+	send_task(&e, 8008, "-x", "x", 1, 0);
+	send_task(&e, 8009, "a\nb", "x", 1, 0);
 	/* a branch name that fills the message up to 256 KiB */
 	huge = malloc(hl + 300);
 	n = snprintf(huge, 300,
@@ -272,10 +269,8 @@ case_branches(void)
 	is_int(st_send(&e, ST_QUEUE, huge), 0, "and it is sent");
 	free(huge);
 
-	st_smd_start(&e, 1, opts);
-	is_int(st_smd_wait(&e, 120), 0, "smd ran the tasks and exited 0");
-	prog = st_drain(&e, ST_PROGRESS);
-	outs = st_drain(&e, ST_OUTPUT);
+	smd_start(&e, opts, NULL, 0);
+	smd_finish(&e, &prog, &outs, "ten tasks");
 	ok(all_code(&e, outs, 8001, "code-A"), "branch A ran A's code");
 	ok(all_code(&e, outs, 8002, "code-B"), "branch B ran B's code");
 	ok(all_code(&e, outs, 8003, "code-prod"), "no branch_name: default_branch (sc_production)");
@@ -289,13 +284,9 @@ case_branches(void)
 	is_int(st_spider_starts(&e), 4, "four spiders ran (A, B, sc_production, feature/x)");
 	is_int(worktrees(&e, "A", &ready), 1, "branches/A has one worktree");
 	is_int(ready, 1, "  with its .ready file");
-	{
-		char commit[80];
-
-		repo_rev(repo, "A", commit, sizeof(commit));
-		snprintf(path, sizeof(path), "%s/branches/A/%s/fake_code", e.dir, commit);
-		ok(access(path, F_OK) == 0, "  named after A's commit");
-	}
+	gtu_rev(repo, "A", commit, sizeof(commit));
+	snprintf(path, sizeof(path), "%s/branches/A/%s/fake_code", e.dir, commit);
+	ok(access(path, F_OK) == 0, "  named after A's commit");
 	is_int(worktrees(&e, "feature%2Fx", &ready), 1, "feature/x is branches/feature%%2Fx");
 	branch_dirs(&e, dirs, sizeof(dirs));
 	is_str(dirs, "A B feature%2Fx sc_production ",
@@ -309,113 +300,54 @@ case_branches(void)
 	json_decref(outs);
 
 	/* a new commit while a task runs on the old one */
-	{
-		char old[80], cur[80];
-		int before;
-
-		repo_commit(repo, "A", "code-A2");
-		repo_rev(repo, "A", old, sizeof(old));
-		st_send(&e, ST_QUEUE,
-		    TASK(8101,
-		        "\"site\": \"walmart\", \"searchterms_str\": "
-		        "\"slow\", \"branch_name\": \"A\", \"cmd_args\": {\"fake_items\": 6, "
-		        "\"fake_delay_ms\": 700}"));
-		before = st_spider_starts(&e);
-		st_smd_start(&e, 1, opts);
-		ok(st_wait_spider(&e, before, 60), "the slow task on A started");
-		repo_commit(repo, "A", "code-A3");
-		repo_rev(repo, "A", cur, sizeof(cur));
-		st_send(&e, ST_QUEUE,
-		    TASK(8102,
-		        "\"site\": \"walmart\", \"searchterms_str\": "
-		        "\"next\", \"branch_name\": \"A\", \"cmd_args\": {\"fake_items\": 2}"));
-		ok(st_wait_spider(&e, before + 1, 60), "the next task on A started");
-		snprintf(path, sizeof(path), "%s/branches/A/%s.ready", e.dir, old);
-		ok(access(path, F_OK) == 0, "the running task's worktree is still there");
-		is_int(st_smd_wait(&e, 120), 0, "smd exited 0");
-		prog = st_drain(&e, ST_PROGRESS);
-		outs = st_drain(&e, ST_OUTPUT);
-		ok(all_code(&e, outs, 8101, "code-A2"),
-		    "the running task read A2's code for every item (its worktree never changed)");
-		ok(all_code(&e, outs, 8102, "code-A3"), "the next task ran the new commit A3");
-		is_int(
-		    worktrees(&e, "A", &ready), 1, "once both ended, branches/A has one worktree");
-		snprintf(path, sizeof(path), "%s/branches/A/%s.ready", e.dir, cur);
-		ok(access(path, F_OK) == 0, "  A3's");
-		ok(st_log_has(&e, "branches: removing"), "the log says the old one was removed");
-		json_decref(prog);
-		json_decref(outs);
-	}
+	gtu_repo_commit(repo, "A", "code-A2");
+	gtu_rev(repo, "A", old, sizeof(old));
+	send_task(&e, 8101, "A", "slow", 6, 700);
+	before = st_spider_starts(&e);
+	smd_start(&e, opts, NULL, 0);
+	ok(st_wait_spider(&e, before, 60), "the slow task on A started");
+	gtu_repo_commit(repo, "A", "code-A3");
+	gtu_rev(repo, "A", commit, sizeof(commit));
+	send_task(&e, 8102, "A", "next", 2, 0);
+	ok(st_wait_spider(&e, before + 1, 60), "the next task on A started");
+	snprintf(path, sizeof(path), "%s/branches/A/%s.ready", e.dir, old);
+	ok(access(path, F_OK) == 0, "the running task's worktree is still there");
+	smd_finish(&e, &prog, &outs, "a commit beside a running task");
+	ok(all_code(&e, outs, 8101, "code-A2"),
+	    "the running task read A2's code for every item (its worktree never changed)");
+	ok(all_code(&e, outs, 8102, "code-A3"), "the next task ran the new commit A3");
+	is_int(worktrees(&e, "A", &ready), 1, "once both ended, branches/A has one worktree");
+	snprintf(path, sizeof(path), "%s/branches/A/%s.ready", e.dir, commit);
+	ok(access(path, F_OK) == 0, "  A3's");
+	ok(st_log_has(&e, "branches: removing"), "the log says the old one was removed");
+	json_decref(prog);
+	json_decref(outs);
 	st_close(&e);
-}
-
-/* A `git` first in PATH that hangs once on rev-parse (`hang`) or dies by
- * SIGKILL once right after a `worktree add` did its work (`kill`). */
-static void
-git_wrapper(struct st_env *e, const char *mode, char *path_env, size_t size)
-{
-	char bin[600], script[700];
-	FILE *f;
-
-	snprintf(bin, sizeof(bin), "%s/bin-%s", e->dir, mode);
-	mkdir(bin, 0700);
-	snprintf(script, sizeof(script), "%s/git", bin);
-	if ((f = fopen(script, "w")) != NULL) {
-		fprintf(f,
-		    "#!/bin/sh\n"
-		    "once='%s/once-%s'\n"
-		    "case \"$*\" in\n"
-		    "*'rev-parse'*) [ %s = hang ] && [ ! -e \"$once\" ] && : > \"$once\" && "
-		    "exec sleep 300 ;;\n"
-		    "*'worktree add'*) if [ %s = kill ] && [ ! -e \"$once\" ]; then : > \"$once\"; "
-		    "'%s' \"$@\"; kill -9 $$; fi ;;\n"
-		    "esac\n"
-		    "exec '%s' \"$@\"\n",
-		    e->dir, mode, mode, mode, real_git, real_git);
-		fclose(f);
-	}
-	chmod(script, 0755);
-	snprintf(path_env, size, "%s:%s", bin, getenv("PATH"));
 }
 
 static void
 case_recovery(void)
 {
 	struct st_env e;
-	char repo[400], opt[500], commit[80], path[800], path_env[4096], *saved;
+	char repo[400], opt[500], commit[80], path[800];
 	const char *opts[] = { opt, "spider_start_timeout=2s", NULL };
 	json_t *prog, *outs;
-	int ready;
+	int ready, before;
 
-	if (st_open(&e, "branchfix") != 0) {
-		ok(0, "set up");
-		return;
-	}
-	snprintf(repo, sizeof(repo), "%s/spiders.git", e.dir);
-	if (repo_init(repo) != 0 || repo_commit(repo, "B", "code-B") != 0) {
+	if (open_env(&e, "branchfix", repo, sizeof(repo), opt, sizeof(opt)) != 0 ||
+	    gtu_repo_commit(repo, "B", "code-B") != 0) {
 		ok(0, "a repository with branch B");
 		st_close(&e);
 		return;
 	}
-	snprintf(opt, sizeof(opt), "spiders_repo=%s", repo);
-	saved = strdup(getenv("PATH"));
-
 	/* a half-made worktree (no .ready) and a git that hangs */
-	repo_rev(repo, "B", commit, sizeof(commit));
+	gtu_rev(repo, "B", commit, sizeof(commit));
 	snprintf(path, sizeof(path), "%s/branches/B/%s", e.dir, commit);
-	sh("mkdir -p '%s' && echo junk > '%s/junk' && echo code-junk > '%s/fake_code'", path, path,
-	    path);
-	git_wrapper(&e, "hang", path_env, sizeof(path_env));
-	setenv("PATH", path_env, 1);
-	st_send(&e, ST_QUEUE,
-	    TASK(8201,
-	        "\"site\": \"walmart\", \"searchterms_str\": \"h\", "
-	        "\"branch_name\": \"B\", \"cmd_args\": {\"fake_items\": 2}"));
-	st_smd_start(&e, 1, opts);
-	setenv("PATH", saved, 1);
-	is_int(st_smd_wait(&e, 120), 0, "smd exited 0");
-	prog = st_drain(&e, ST_PROGRESS);
-	outs = st_drain(&e, ST_OUTPUT);
+	gtu_sh("mkdir -p '%s' && echo junk > '%s/junk' && echo code-junk > '%s/fake_code'", path,
+	    path, path);
+	send_task(&e, 8201, "B", "h", 2, 0);
+	smd_start(&e, opts, "hang", 0);
+	smd_finish(&e, &prog, &outs, "a hung git");
 	ok(all_code(&e, outs, 8201, "code-B"), "a hung git and a half-made worktree: B's code ran");
 	ok(st_log_has(&e, "timed out after 2000 ms"), "the log says git timed out");
 	ok(st_log_has(&e, "left half made"), "the log says the worktree was half made");
@@ -427,18 +359,10 @@ case_recovery(void)
 	json_decref(outs);
 
 	/* a new commit, and git killed right after `worktree add` made it */
-	repo_commit(repo, "B", "code-B2");
-	git_wrapper(&e, "kill", path_env, sizeof(path_env));
-	setenv("PATH", path_env, 1);
-	st_send(&e, ST_QUEUE,
-	    TASK(8202,
-	        "\"site\": \"walmart\", \"searchterms_str\": \"k\", "
-	        "\"branch_name\": \"B\", \"cmd_args\": {\"fake_items\": 2}"));
-	st_smd_start(&e, 1, opts);
-	setenv("PATH", saved, 1);
-	is_int(st_smd_wait(&e, 120), 0, "smd exited 0");
-	prog = st_drain(&e, ST_PROGRESS);
-	outs = st_drain(&e, ST_OUTPUT);
+	gtu_repo_commit(repo, "B", "code-B2");
+	send_task(&e, 8202, "B", "k", 2, 0);
+	smd_start(&e, opts, "kill", 0);
+	smd_finish(&e, &prog, &outs, "a killed git");
 	ok(all_code(&e, outs, 8202, "code-B2"), "git killed in worktree add: the new commit ran");
 	ok(st_log_has(&e, "was killed by signal 9"), "the log says git was killed");
 	is_int(worktrees(&e, "B", &ready), 1, "one worktree of B (the old commit's removed)");
@@ -447,33 +371,23 @@ case_recovery(void)
 	json_decref(outs);
 
 	/* smd killed while the spider runs; the worktrees removed meanwhile */
-	{
-		int before = st_spider_starts(&e);
-
-		st_send(&e, ST_QUEUE,
-		    TASK(8203,
-		        "\"site\": \"walmart\", \"searchterms_str\": "
-		        "\"crash\", \"branch_name\": \"B\", \"cmd_args\": {\"fake_items\": 4, "
-		        "\"fake_delay_ms\": 1000}"));
-		st_smd_start(&e, 0, opts);
-		ok(st_wait_spider(&e, before, 60), "the task's spider started");
-		kill(e.pid, SIGKILL);
-		waitpid(e.pid, NULL, 0);
-		e.pid = 0;
-		usleep(200000);
-		sh("rm -rf '%s/branches/B'", e.dir);
-		st_smd_start(&e, 1, opts);
-		is_int(st_smd_wait(&e, 120), 0, "smd restarted, finished the task and exited 0");
-		prog = st_drain(&e, ST_PROGRESS);
-		outs = st_drain(&e, ST_OUTPUT);
-		ok(all_code(&e, outs, 8203, "code-B2"),
-		    "the task checked its branch out again and ran B2's code");
-		is_int(worktrees(&e, "B", &ready), 1, "B's worktree was made again");
-		json_decref(prog);
-		json_decref(outs);
-	}
+	before = st_spider_starts(&e);
+	send_task(&e, 8203, "B", "crash", 4, 1000);
+	smd_start(&e, opts, NULL, 1);
+	ok(st_wait_spider(&e, before, 60), "the task's spider started");
+	kill(e.pid, SIGKILL);
+	waitpid(e.pid, NULL, 0);
+	e.pid = 0;
+	usleep(200000);
+	gtu_sh("rm -rf '%s/branches/B'", e.dir);
+	smd_start(&e, opts, NULL, 0);
+	smd_finish(&e, &prog, &outs, "smd restarted after SIGKILL");
+	ok(all_code(&e, outs, 8203, "code-B2"),
+	    "the task checked its branch out again and ran B2's code");
+	is_int(worktrees(&e, "B", &ready), 1, "B's worktree was made again");
 	is_int(st_spiders_alive(&e), 0, "no spider left");
-	free(saved);
+	json_decref(prog);
+	json_decref(outs);
 	st_close(&e);
 }
 
@@ -485,44 +399,32 @@ case_origin(void)
 	const char *opts[] = { opt, NULL };
 	json_t *prog, *outs;
 
-	if (st_open(&e, "branchorigin") != 0) {
-		ok(0, "set up");
-		return;
-	}
-	snprintf(up, sizeof(up), "%s/upstream", e.dir);
-	snprintf(clone, sizeof(clone), "%s/clone", e.dir);
-	if (repo_init(up) != 0 || repo_commit(up, "A", "code-U1") != 0 ||
-	    sh("git clone -q '%s' '%s' && git -C '%s' branch localonly", up, clone, clone) != 0) {
-		ok(0, "an upstream repository and its clone");
+	if (open_env(&e, "branchorigin", up, sizeof(up), opt, sizeof(opt)) != 0 ||
+	    gtu_repo_commit(up, "A", "code-U1") != 0) {
+		ok(0, "an upstream repository");
 		st_close(&e);
 		return;
 	}
+	snprintf(clone, sizeof(clone), "%s/clone", e.dir);
 	snprintf(opt, sizeof(opt), "spiders_repo=%s", clone);
-	st_send(&e, ST_QUEUE,
-	    TASK(8301,
-	        "\"site\": \"walmart\", \"searchterms_str\": \"u1\", "
-	        "\"branch_name\": \"A\", \"cmd_args\": {\"fake_items\": 2}"));
-	st_smd_start(&e, 1, opts);
-	is_int(st_smd_wait(&e, 120), 0, "smd exited 0");
-	prog = st_drain(&e, ST_PROGRESS);
-	outs = st_drain(&e, ST_OUTPUT);
+	if (gtu_sh("'%s' clone -q '%s' '%s' && '%s' -C '%s' branch localonly", gtu_git, up, clone,
+	        gtu_git, clone) != 0) {
+		ok(0, "its clone");
+		st_close(&e);
+		return;
+	}
+	send_task(&e, 8301, "A", "u1", 2, 0);
+	smd_start(&e, opts, NULL, 0);
+	smd_finish(&e, &prog, &outs, "a clone of origin");
 	ok(all_code(&e, outs, 8301, "code-U1"), "origin's branch A ran");
 	json_decref(prog);
 	json_decref(outs);
 
-	repo_commit(up, "A", "code-U2");
-	st_send(&e, ST_QUEUE,
-	    TASK(8302,
-	        "\"site\": \"walmart\", \"searchterms_str\": \"u2\", "
-	        "\"branch_name\": \"A\", \"cmd_args\": {\"fake_items\": 2}"));
-	st_send(&e, ST_QUEUE,
-	    TASK(8303,
-	        "\"site\": \"walmart\", \"searchterms_str\": \"lo\", "
-	        "\"branch_name\": \"localonly\""));
-	st_smd_start(&e, 1, opts);
-	is_int(st_smd_wait(&e, 120), 0, "smd exited 0");
-	prog = st_drain(&e, ST_PROGRESS);
-	outs = st_drain(&e, ST_OUTPUT);
+	gtu_repo_commit(up, "A", "code-U2");
+	send_task(&e, 8302, "A", "u2", 2, 0);
+	send_task(&e, 8303, "localonly", "lo", 1, 0);
+	smd_start(&e, opts, NULL, 0);
+	smd_finish(&e, &prog, &outs, "a commit upstream");
 	ok(all_code(&e, outs, 8302, "code-U2"), "a commit pushed upstream is fetched and runs");
 	expect_refused(prog, outs, 8303, "unknown branch 'localonly'",
 	    "a branch only the clone has (origin's branches count)");
@@ -535,22 +437,10 @@ case_origin(void)
 int
 main(void)
 {
-	FILE *p = popen("command -v git", "r");
-
-	if (p == NULL || fgets(real_git, sizeof(real_git), p) == NULL) {
-		if (p)
-			pclose(p);
+	if (gtu_setup() != 0) {
 		printf("1..0 # SKIP git is not installed\n");
 		return 77;
 	}
-	pclose(p);
-	real_git[strcspn(real_git, "\n")] = 0;
-	/* the test's commits, whatever the user's git configuration */
-	setenv("GIT_AUTHOR_NAME", "smd test", 1);
-	setenv("GIT_AUTHOR_EMAIL", "test@smd.invalid", 1);
-	setenv("GIT_COMMITTER_NAME", "smd test", 1);
-	setenv("GIT_COMMITTER_EMAIL", "test@smd.invalid", 1);
-	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
 	case_branches();
 	case_recovery();
 	case_origin();

@@ -14,24 +14,6 @@
 
 #define TASK(id, extra) "{\"task_id\": " #id ", \"server_name\": \"" ST_SERVER "\", " extra "}"
 
-static void
-expect_failed(json_t *prog, json_t *outs, int64_t id, int started,
-    const char *reason, const char *what)
-{
-	json_t *last, *seq = st_progress_of(prog, id, &last);
-	const char *err = json_string_value(json_object_get(last, "error"));
-
-	if (started)
-		ok(json_is_integer(json_array_get(seq, 0)) &&
-		    json_integer_value(json_array_get(seq, 0)) == 0, "%s: progress 0 first", what);
-	is_str(json_string_value(json_array_get(seq, json_array_size(seq) - 1)), "failed",
-	    "%s: \"failed\" reported", what);
-	ok(err && strstr(err, reason), "%s: the error says why ('%s' in '%s')", what, reason,
-	    err ? err : "(none)");
-	is_int(st_has_output(outs, id), 0, "%s: no output message", what);
-	json_decref(seq);
-}
-
 static int
 visible_count(struct st_env *e, const char *queue)
 {
@@ -89,7 +71,7 @@ case_failures(void)
 	is_int(st_smd_wait(&e, 90), 0, "smd ran every bad task and exited 0");
 	prog = st_drain(&e, ST_PROGRESS);
 	outs = st_drain(&e, ST_OUTPUT);
-	expect_failed(prog, outs, 7001, 1, "exited with code 1", "a failing spider");
+	st_expect_failed(prog, outs, 7001, 1, "exited with code 1", "a failing spider");
 	{
 		size_t len;
 		json_t *last, *seq = st_progress_of(prog, 7001, &last);
@@ -116,15 +98,16 @@ case_failures(void)
 		}
 		free(logz);
 	}
-	expect_failed(prog, outs, 7002, 0, "exited with code 1", "an unknown site");
-	expect_failed(prog, outs, 7003, 0, "site", "a site of the wrong type");
-	expect_failed(prog, outs, 7004, 0, "searchterms_str", "no search term nor url");
-	expect_failed(prog, outs, 7005, 0, "exactly one", "both a url and a search term");
-	expect_failed(prog, outs, 7006, 0, "site", "a site with a blank");
-	expect_failed(prog, outs, 7007, 0, "cmd_args", "a cmd_args key with shell characters");
-	expect_failed(prog, outs, 7008, 0, "with_best_seller_ranking", "a boolean that is not one");
-	expect_failed(prog, outs, 7012, 1, "signal", "a spider that crashes");
-	expect_failed(prog, outs, 7013, 0, "received 3 times", "a message past max_receives");
+	st_expect_failed(prog, outs, 7002, 0, "exited with code 1", "an unknown site");
+	st_expect_failed(prog, outs, 7003, 0, "site", "a site of the wrong type");
+	st_expect_failed(prog, outs, 7004, 0, "searchterms_str", "no search term nor url");
+	st_expect_failed(prog, outs, 7005, 0, "exactly one", "both a url and a search term");
+	st_expect_failed(prog, outs, 7006, 0, "site", "a site with a blank");
+	st_expect_failed(prog, outs, 7007, 0, "cmd_args", "a cmd_args key with shell characters");
+	st_expect_failed(
+	    prog, outs, 7008, 0, "with_best_seller_ranking", "a boolean that is not one");
+	st_expect_failed(prog, outs, 7012, 1, "signal", "a spider that crashes");
+	st_expect_failed(prog, outs, 7013, 0, "received 3 times", "a message past max_receives");
 	{
 		json_t *last, *seq = st_progress_of(prog, 7009, &last);
 

@@ -2,8 +2,9 @@
  * engine_test_util.h - helpers shared by the engine runtime tests
  * (test_engine.c, test_engine_child.c, test/crash/test_crash_steps.c;
  * header-only, include after tap.h):
- * loading a machine from a string, a temporary store directory, and
- * counting store records under an instance id.
+ * loading a machine from a string, a temporary store directory,
+ * counting store records under an instance id, and reading an instance's
+ * datamodel.
  */
 #ifndef ENGINE_TEST_UTIL_H
 #define ENGINE_TEST_UTIL_H
@@ -17,6 +18,7 @@
 
 #include <jansson.h>
 
+#include "sm_engine.h"
 #include "sm_machine.h"
 #include "store.h"
 
@@ -34,6 +36,18 @@ etu_load(const char *xml, const char *name)
 	}
 	sm_diags_free(&d);
 	return m;
+}
+
+/* Instance `id`'s datamodel field `key` (a new reference; NULL when the
+ * instance or the field is not there). */
+__attribute__((unused)) static json_t *
+etu_dm(struct sm_engine *e, const char *id, const char *key)
+{
+	json_t *d = sm_engine_instance_datamodel(e, id);
+	json_t *r = d ? json_incref(json_object_get(d, key)) : NULL;
+
+	json_decref(d);
+	return r;
 }
 
 /* A new directory /tmp/<prefix>.XXXXXX (caller frees the string and
