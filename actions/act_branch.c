@@ -104,6 +104,7 @@ struct act_branch {
 	struct use *uses;
 	struct current *currents;
 	int pumping, again;
+	char boot[ACT__BOOT_ID_SIZE]; /* written into .ready files */
 };
 
 static void pump(struct act_branch *ab);
@@ -146,17 +147,31 @@ rmtree(const char *path)
 	(void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
-/* 1 if <wt> is a directory (not a link) and <wt>.ready a regular file. */
+/*
+ * 1 if <wt> is a directory (not a link) and <wt>.ready a regular file that
+ * says "<commit> <boot id>" of this boot: the worktree was made whole
+ * since the machine started.  (Its files are not synced: after a crash of
+ * the machine the worktree is made again instead.)
+ */
 static int
-wt_ready(const char *wt)
+wt_ready(const struct act_branch *ab, const char *wt)
 {
-	char ready[PATH_MAX];
+	char ready[PATH_MAX], want[160], got[160];
+	const char *commit = strrchr(wt, '/');
 	struct stat sb;
+	ssize_t n;
+	int fd, len;
 
-	if ((size_t)snprintf(ready, sizeof(ready), "%s" READY_SUFFIX, wt) >= sizeof(ready))
+	if (commit == NULL ||
+	    (size_t)snprintf(ready, sizeof(ready), "%s" READY_SUFFIX, wt) >= sizeof(ready) ||
+	    lstat(wt, &sb) != 0 || !S_ISDIR(sb.st_mode))
 		return 0;
-	return lstat(wt, &sb) == 0 && S_ISDIR(sb.st_mode) && lstat(ready, &sb) == 0 &&
-	    S_ISREG(sb.st_mode);
+	len = snprintf(want, sizeof(want), "%s %s\n", commit + 1, ab->boot);
+	if ((fd = open(ready, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return 0;
+	n = read(fd, got, sizeof(got));
+	close(fd);
+	return n == len && memcmp(got, want, (size_t)len) == 0;
 }
 
 /* The .ready file first (the worktree stops being whole), then the tree. */
@@ -171,42 +186,28 @@ wt_remove(const char *wt)
 	rmtree(wt);
 }
 
-/* The worktree is whole: its files on disk, then <wt>.ready (written to a
- * temporary file, synced and renamed, the directory synced). */
+/* The worktree is whole: <wt>.ready = "<commit> <boot id>", written to a
+ * temporary file and renamed. */
 static int
-wt_mark_ready(const char *wt, const char *commit, struct sm_error *err)
+wt_mark_ready(const struct act_branch *ab, const char *wt, const char *commit, struct sm_error *err)
 {
-	char ready[PATH_MAX], tmp[PATH_MAX + 8], line[80];
+	char ready[PATH_MAX], tmp[PATH_MAX + 8], line[160];
 	int fd, n, rc = 0;
-	char *slash;
 
 	snprintf(ready, sizeof(ready), "%s" READY_SUFFIX, wt);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", ready);
-	if ((fd = open(wt, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)syncfs(fd);
-		close(fd);
-	}
-	n = snprintf(line, sizeof(line), "%s\n", commit);
+	n = snprintf(line, sizeof(line), "%s %s\n", commit, ab->boot);
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || write(fd, line, (size_t)n) != n || fsync(fd) != 0)
+	if (fd < 0 || write(fd, line, (size_t)n) != n)
 		rc = sm_error_set(err, SM_EIO, "cannot write '%s': %s", tmp, strerror(errno));
 	if (fd >= 0 && close(fd) != 0 && rc == 0)
 		rc = sm_error_set(err, SM_EIO, "cannot write '%s': %s", tmp, strerror(errno));
 	if (rc == 0 && rename(tmp, ready) != 0)
 		rc = sm_error_set(err, SM_EIO, "cannot rename '%s': %s", tmp, strerror(errno));
-	if (rc != 0) {
+	if (rc != 0)
 		(void)unlink(tmp);
-		return rc;
-	}
-	if ((slash = strrchr(ready, '/')) != NULL) {
-		*slash = '\0';
-		if ((fd = open(ready, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-			(void)fsync(fd);
-			close(fd);
-		}
-	}
-	return 0;
+	return rc;
 }
 
 /* ---- uses and current commits --------------------------------------------- */
@@ -646,13 +647,14 @@ step_resolved(struct act_branch *ab, struct job *j)
 		return;
 	}
 	current_set(ab, j->bdir, j->commit);
-	if (wt_ready(j->wt)) {
+	if (wt_ready(ab, j->wt)) {
 		job_finish(ab, j, NULL, NULL);
 		return;
 	}
 	/* not there, or half made (git killed, a crash): start over */
 	if (access(j->wt, F_OK) == 0)
-		sm_log_warn("branches: '%s' has no %s file (left half made): making it again",
+		sm_log_warn("branches: '%s' has no %s file of this boot (left half made, or "
+		            "made before a reboot): making it again",
 		    j->wt, READY_SUFFIX);
 	wt_remove(j->wt);
 	j->step = S_PRUNE;
@@ -745,7 +747,7 @@ on_git_exit(struct sm_loop *loop, pid_t pid, int status, void *arg)
 		git_close(ab);
 		if (!ok) {
 			job_finish(ab, j, "error.branch.git", msg);
-		} else if (wt_mark_ready(j->wt, j->commit, &err) != 0) {
+		} else if (wt_mark_ready(ab, j->wt, j->commit, &err) != 0) {
 			job_fail_err(ab, j, &err);
 		} else {
 			sm_log_info("branches: '%s' is ready", j->wt);
@@ -871,7 +873,7 @@ act_branch_claim(struct act_branch *ab, const char *instance, const char *cwd)
 		return SM_EAGAIN;
 	name = cwd + rl + 1;
 	if ((slash = strchr(name, '/')) == NULL || slash == name || name[0] == '.' ||
-	    !is_hex_commit(slash + 1, strlen(slash + 1)) || !wt_ready(cwd))
+	    !is_hex_commit(slash + 1, strlen(slash + 1)) || !wt_ready(ab, cwd))
 		return SM_EAGAIN;
 	return use_add(ab, instance, cwd);
 }
@@ -962,6 +964,7 @@ act_branch_create(struct act_branch **out, struct sm_loop *loop, struct sm_state
 	ab->loop = loop;
 	ab->sd = sd;
 	ab->out_fd = ab->err_fd = -1;
+	act__boot_id(ab->boot);
 	/* git -C <repo> resolves a relative worktree path against the repository */
 	if (realpath(sm_statedir_branches_path(sd), real) == NULL) {
 		int e = errno;

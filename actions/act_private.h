@@ -20,6 +20,12 @@
  */
 void act__excerpt(const char *s, size_t n, char *out, size_t size);
 
+/* This boot's id (/proc/sys/kernel/random/boot_id, without the newline)
+ * into `out`: 0, or SM_ENOTFOUND ("" then).  Records that only hold until
+ * a reboot carry it (spider pid files, worktrees' .ready files). */
+#define ACT__BOOT_ID_SIZE 64
+int act__boot_id(char out[ACT__BOOT_ID_SIZE]);
+
 /*
  * How the actions start a program (the spiders, git): fork + execve of
  * `argv` (never a shell; an argv[0] without '/' is looked up in the

@@ -275,24 +275,6 @@ group_alive(pid_t pgid, int reap)
 	}
 }
 
-static int
-boot_id(char out[64])
-{
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	out[0] = 0;
-	if (fd == -1)
-		return SM_ENOTFOUND;
-	n = read(fd, out, 63);
-	close(fd);
-	if (n <= 0)
-		return SM_ENOTFOUND;
-	out[n] = 0;
-	out[strcspn(out, "\n")] = 0;
-	return 0;
-}
-
 /* ---- the pid file ---------------------------------------------------------- */
 
 struct pid_record {
@@ -350,7 +332,7 @@ pidfile_write(const char *path, const struct child *ch, struct sm_error *err)
 	int fd, rc = 0;
 	size_t len;
 
-	boot_id(bid);
+	act__boot_id(bid);
 	j = json_pack("{s:i,s:i,s:I,s:s}", "pid", (int)ch->pid, "pgid", (int)ch->pid,
 	    "start_time", (json_int_t)ch->start_time, "boot_id", bid);
 	text = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -1510,7 +1492,7 @@ act_spider_sweep(const char *work_root, unsigned *killed, struct sm_error *err)
 		    strerror(errno));
 	}
 	memset(&sw, 0, sizeof(sw));
-	boot_id(sw.bid);
+	act__boot_id(sw.bid);
 	while (rc == 0 && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' ||
 		    (size_t)snprintf(path, sizeof(path), "%s/%s", work_root, de->d_name) >=

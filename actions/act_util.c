@@ -3,7 +3,10 @@
  */
 #include "act_private.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 void
 act__excerpt(const char *s, size_t n, char *out, size_t size)
@@ -46,4 +49,22 @@ act__excerpt(const char *s, size_t n, char *out, size_t size)
 		PUT("...", 3);
 #undef PUT
 	out[o] = '\0';
+}
+
+int
+act__boot_id(char out[ACT__BOOT_ID_SIZE])
+{
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	out[0] = 0;
+	if (fd == -1)
+		return SM_ENOTFOUND;
+	n = read(fd, out, ACT__BOOT_ID_SIZE - 1);
+	close(fd);
+	if (n <= 0)
+		return SM_ENOTFOUND;
+	out[n] = 0;
+	out[strcspn(out, "\n")] = 0;
+	return 0;
 }

@@ -16,15 +16,18 @@
  * and the spider runs in a worktree of that commit, one per commit:
  *
  *   <state>/branches/<name>/<commit>         `git worktree add --detach`
- *   <state>/branches/<name>/<commit>.ready   written once the worktree is whole
+ *   <state>/branches/<name>/<commit>.ready   "<commit> <boot id>\n", written
+ *                                            (renamed into place) once the
+ *                                            worktree is whole
  *
  * <name> is the branch name encoded into one path component
  * (sm_statedir_branch_name: "feature/x" -> "feature%2Fx").  A worktree is
  * never changed once ready: a new commit of the branch gets a new
  * worktree, and tasks still running on the old commit keep theirs (tasks
  * of the same commit share one).  A worktree without its .ready file (git
- * killed, a crash in the middle of `worktree add`) is removed and made
- * again.  Worktrees of a branch that are not its current commit are
+ * killed, a crash in the middle of `worktree add`), or whose .ready file
+ * is of another boot (nothing is synced: after a crash of the machine the
+ * files may be incomplete), is removed and made again.  Worktrees of a branch that are not its current commit are
  * removed once no task uses them (a task uses the worktree it checked out,
  * or its spider_start claimed, until it ends: act_branch_release).
  *

@@ -329,6 +329,23 @@ test_checkout(void)
 	unlink(path);
 	is_int(act_branch_claim(v.ab, "x", json_string_value(json_object_get(r, "cwd"))), SM_EAGAIN,
 	    "a worktree without its .ready file is not claimed");
+	{
+		FILE *f = fopen(path, "w");
+
+		if (f) {
+			fprintf(f, "%s 00000000-0000-0000-0000-000000000000\n", commit);
+			fclose(f);
+		}
+	}
+	is_int(act_branch_claim(v.ab, "x", json_string_value(json_object_get(r, "cwd"))), SM_EAGAIN,
+	    "nor one whose .ready file is of another boot");
+	json_decref(r2);
+	r2 = checkout(&v, json_string("A"), &err, id, sizeof(id));
+	is_int(log_count("arg: add"), 3, "a checkout makes it again");
+	ok(json_equal(json_object_get(r, "cwd"), json_object_get(r2, "cwd")) &&
+	        act_branch_claim(v.ab, "x", json_string_value(json_object_get(r2, "cwd"))) == 0,
+	    "  in the same place, whole");
+	json_decref(err);
 	json_decref(r);
 	json_decref(r2);
 	env_close(&v);
