@@ -461,8 +461,8 @@ static int
 git_start(struct act_branch *ab, struct sm_error *err, ...)
 {
 	char *argv[ARGS_MAX + 4], esc[600];
-	struct act__spawn s = { NULL, NULL, "/", -1, -1, "git", "the directory",
-		"install git, or unset spiders_repo" };
+	struct act__spawn s = { NULL, NULL, NULL, -1, -1, "git",
+		"the spiders repository (spiders_repo)", "install git, or unset spiders_repo" };
 	size_t n = 0, len;
 	va_list ap;
 	pid_t pid;
@@ -491,6 +491,7 @@ git_start(struct act_branch *ab, struct sm_error *err, ...)
 		return rc;
 	}
 	s.argv = argv;
+	s.cwd = ab->repo; /* a missing repository says so before git runs */
 	s.envp = ab->envp;
 	s.out_fd = ab->out_fd;
 	s.err_fd = ab->err_fd;
@@ -931,9 +932,13 @@ git_env(void)
 int
 act_branch_configure(struct act_branch *ab, const struct act_branch_opts *o)
 {
-	char *repo = NULL, *git;
+	char *repo = NULL, *git, cwd[PATH_MAX];
 
-	if (o->repo && o->repo[0] && (repo = strdup(o->repo)) == NULL)
+	/* relative to smd's working directory, as given */
+	if (o->repo && o->repo[0] == '/' && (repo = strdup(o->repo)) == NULL)
+		return SM_ENOMEM;
+	if (o->repo && o->repo[0] && o->repo[0] != '/' &&
+	    (getcwd(cwd, sizeof(cwd)) == NULL || asprintf(&repo, "%s/%s", cwd, o->repo) < 0))
 		return SM_ENOMEM;
 	if ((git = strdup(o->git && o->git[0] ? o->git : "git")) == NULL) {
 		free(repo);

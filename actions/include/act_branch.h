@@ -66,7 +66,8 @@ struct sm_statedir;
 #define ACT_BRANCH_GIT_TIMEOUT_MS 120000
 
 struct act_branch_opts {
-	const char *repo;       /* NULL or "": no repository */
+	const char *repo;       /* NULL or "": no repository (relative: to the
+				 * working directory of act_branch_configure) */
 	const char *git;        /* the git program: "git" (PATH) */
 	int64_t git_timeout_ms; /* ACT_BRANCH_GIT_TIMEOUT_MS */
 };

@@ -356,7 +356,8 @@ test_not_a_repo(void)
 {
 	struct env v;
 	json_t *r, *err;
-	char id[16];
+	char id[16], missing[700], cwd[4096];
+	const char *msg;
 
 	env_open(&v, tmp); /* a directory, not a repository */
 	r = checkout(&v, json_string("A"), &err, id, sizeof(id));
@@ -369,6 +370,30 @@ test_not_a_repo(void)
 	       "not a git repository") != NULL,
 	    "  git's complaint in the message: %s",
 	    json_string_value(json_object_get(err, "message")));
+	json_decref(r);
+	json_decref(err);
+	env_close(&v);
+
+	/* a repository that is not there: said before git runs */
+	snprintf(missing, sizeof(missing), "%s/missing", tmp);
+	env_open(&v, missing);
+	r = checkout(&v, json_string("A"), &err, id, sizeof(id));
+	msg = json_string_value(json_object_get(err, "message"));
+	ok(r == NULL && msg && strstr(msg, "cannot enter the spiders repository (spiders_repo)"),
+	    "a missing repository: %s", msg ? msg : "(no message)");
+	json_decref(r);
+	json_decref(err);
+	env_close(&v);
+
+	/* a relative path: from the working directory */
+	if (getcwd(cwd, sizeof(cwd)) == NULL || chdir(tmp) != 0)
+		bail_out("chdir");
+	env_open(&v, "repo");
+	if (chdir(cwd) != 0)
+		bail_out("chdir back");
+	r = checkout(&v, json_string("A"), &err, id, sizeof(id));
+	ok(r && json_is_string(json_object_get(r, "commit")),
+	    "a relative repository path is taken from the working directory");
 	json_decref(r);
 	json_decref(err);
 	env_close(&v);
