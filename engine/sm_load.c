@@ -2123,6 +2123,11 @@ ld_check_finals(struct ld *L)
 	size_t n = m->nstates, i, j, k, nedges = 0;
 	char *seen;
 	int top = 0, any = 0;
+	/* SCXML allows a machine that never ends (a warning); the daemon's
+	 * tasks must end (require_final: an error) */
+	int final_code = L->S->opt.require_final ? SM_EINVALID : 0;
+	const char *final_hint = L->S->opt.require_final ? ": add one" :
+	    " (it runs until it is stopped)";
 
 	for (i = 0; i < n; i++)
 		if (m->states[i].kind == SM_ST_FINAL) {
@@ -2131,8 +2136,8 @@ ld_check_finals(struct ld *L)
 				top = 1;
 		}
 	if (!any) {
-		lerr(L, m->states[0].line, "machine has no <final> state, so it can "
-		    "never finish: add one");
+		ld_diag(L->S, L->file, m->states[0].line, final_code, "machine has no "
+		    "<final> state, so it can never finish%s", final_hint);
 		return;
 	}
 	seen = ld_reachable(L);
@@ -2206,9 +2211,10 @@ ld_check_finals(struct ld *L)
 		if (F.f[F_A][i] || !seen[i] ||
 		    (s->kind != SM_ST_ATOMIC && s->kind != SM_ST_FINAL))
 			continue;
-		lerr(L, s->line, "%s '%s' cannot reach a %sfinal state: add a "
-		    "transition that leads towards one", s->kind == SM_ST_FINAL ?
-		    "final" : "state", s->id, top ? "top-level " : "");
+		ld_diag(L->S, L->file, s->line, final_code, "%s '%s' cannot reach a "
+		    "%sfinal state: add a transition that leads towards one",
+		    s->kind == SM_ST_FINAL ? "final" : "state", s->id,
+		    top ? "top-level " : "");
 	}
 out:
 	for (i = 0; i < F_N; i++)

@@ -78,6 +78,11 @@ struct sm_load_opts {
 	 * action names are not checked. */
 	int (*action_known)(void *arg, const char *name);
 	void *action_arg;
+	/* 1: a machine with no <final>, or with a state that cannot reach one,
+	 * is refused (an error with the line).  0 (default): SCXML allows such
+	 * machines; they load with a warning.  The daemon sets it: every task
+	 * must be able to end. */
+	int require_final;
 };
 
 /*

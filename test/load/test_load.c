@@ -7,6 +7,8 @@
  *   formatted as "file:line: message" (the file part is matched from its
  *   base name on).
  *   valid/<case>/machine.scxml    must load without errors.
+ *   warn/<case>/machine.scxml     must load, with the warnings its expected
+ *   file lists (see test_warn_cases).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,7 +38,7 @@ known_action(void *arg, const char *name)
 	    strcmp(name, "report") == 0;
 }
 
-static const struct sm_load_opts opts = { 0, 0, known_action, NULL };
+static const struct sm_load_opts opts = { 0, 0, known_action, NULL, 0 };
 
 static char *
 slurp(const char *path, size_t *len)
@@ -200,6 +202,65 @@ test_valid_cases(void)
 			dump_diags(&d);
 		sm_diags_free(&d);
 		sm_machine_free(m);
+		free(cases[i]);
+	}
+	free(cases);
+}
+
+/*
+ * warn/<case>/machine.scxml loads, with each line of warn/<case>/expected
+ * among its diagnostics (they say "warning:"); with a file
+ * warn/<case>/require_final, the same machine is refused when loaded with
+ * require_final (as smd loads), with each of its lines among the errors.
+ */
+static void
+test_warn_cases(void)
+{
+	char dir[4096], path[4200];
+	size_t n, i;
+	char **cases;
+
+	snprintf(dir, sizeof dir, "%s/test/load/warn", src_dir);
+	cases = list_dir(dir, &n);
+	ok(n >= 3, "found %zu warning cases", n);
+	for (i = 0; i < n; i++) {
+		static const char *const files[] = { "expected", "require_final" };
+
+		for (int k = 0; k < 2; k++) {
+			struct sm_load_opts o = opts;
+			struct sm_diags d = { 0 };
+			struct sm_machine *m = NULL;
+			char *exp, *line, *save = NULL;
+			int rc, all = 1;
+
+			snprintf(path, sizeof path, "%s/%s/%s", dir, cases[i], files[k]);
+			exp = slurp(path, NULL);
+			if (k == 0)
+				ok(exp != NULL, "warn/%s has an expected file", cases[i]);
+			if (exp == NULL)
+				continue;
+			o.require_final = k;
+			snprintf(path, sizeof path, "%s/%s/machine.scxml", dir, cases[i]);
+			rc = sm_machine_load_file(path, &o, &m, &d);
+			if (k == 0)
+				ok(rc == 0 && m != NULL && n_errors(&d) == 0 && d.n > 0,
+				    "warn/%s loads with warnings (%s)", cases[i], sm_errname(rc));
+			else
+				ok(rc < 0 && m == NULL && n_errors(&d) > 0, "warn/%s is "
+				    "refused with require_final (%s)", cases[i], sm_errname(rc));
+			for (line = strtok_r(exp, "\n", &save); line;
+			    line = strtok_r(NULL, "\n", &save)) {
+				if (!has_diag(&d, line)) {
+					all = 0;
+					diag("missing: %s", line);
+				}
+			}
+			if (!ok(all, "warn/%s reports every line of %s", cases[i], files[k]))
+				dump_diags(&d);
+			free(exp);
+			sm_diags_free(&d);
+			sm_machine_free(m);
+		}
 		free(cases[i]);
 	}
 	free(cases);
@@ -447,7 +508,7 @@ test_hostile(void)
 		    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">"
 		    "<state id=\"a\"><state id=\"b\"><transition target=\"f\"/></state></state>"
 		    "<final id=\"f\"/></scxml>";
-		struct sm_load_opts o = { 0, 3, NULL, NULL };
+		struct sm_load_opts o = { 0, 3, NULL, NULL, 0 };
 		struct sm_diags d = { 0 };
 		int noisy, rc = load_quiet(doc, sizeof doc - 1, &o, &d, &noisy);
 
@@ -853,7 +914,7 @@ static void
 test_total_bytes(void)
 {
 	char dir[] = "/tmp/test_load_total.XXXXXX", path[256];
-	struct sm_load_opts o = { 4096, 0, NULL, NULL };
+	struct sm_load_opts o = { 4096, 0, NULL, NULL, 0 };
 	struct sm_diags d = { 0 };
 	struct sm_machine *m = NULL;
 	FILE *f;
@@ -1339,6 +1400,7 @@ main(void)
 	test_schema_xmllint();
 	test_invalid_cases();
 	test_valid_cases();
+	test_warn_cases();
 	test_w3c();
 	test_hostile();
 	test_model();
