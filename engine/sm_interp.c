@@ -477,22 +477,19 @@ eval_expr(struct sm_session *s, const struct sm_expr *e, const char *what, int l
 	return 0;
 }
 
-/* Evaluate a location (a path) as a value: parse it as an expression. */
+/* The value at a location (<param location>, a namelist entry): a
+ * location that names nothing is error.execution (SCXML 5.7, 6.2). */
 static int
 eval_location(struct sm_session *s, const char *loc, int line, json_t **out)
 {
-	struct sm_expr *e = NULL;
 	struct sm_error err;
-	int rc;
 
 	sm_error_clear(&err);
-	if (sm_expr_parse(loc, &e, &err) != 0) {
+	if (sm_location_read(s->dm, loc, out, &err) != 0) {
 		exec_error(s, line, "location '%s': %s", loc, err.msg);
 		return -1;
 	}
-	rc = eval_expr(s, e, loc, line, out);
-	sm_expr_free(e);
-	return rc;
+	return 0;
 }
 
 /* params + namelist into a new object; NULL (with error raised) on failure. */
@@ -1635,6 +1632,28 @@ macrostep(struct sm_session *s)
 
 /* ---- public (engine-private) API ---------------------------------------- */
 
+/*
+ * The system variables other than _event (SCXML 5.10), read-only
+ * (sm_location_assign refuses them): _sessionid, _name, and _ioprocessors,
+ * where the SCXML event processor (under its URI and under "scxml", the
+ * short type <send> accepts) gives the location that reaches this session.
+ */
+static int
+bind_system_vars(struct sm_session *s)
+{
+	char loc[600];
+	json_t *io;
+
+	snprintf(loc, sizeof(loc), "#_scxml_%s", s->sessionid);
+	io = json_pack("{s:{s:s},s:{s:s}}", SM_SCXML_PROCESSOR, "location", loc, "scxml",
+	    "location", loc);
+	if (!io || json_object_set_new(s->dm, "_ioprocessors", io) != 0 ||
+	    json_object_set_new(s->dm, "_sessionid", json_string(s->sessionid)) != 0 ||
+	    json_object_set_new(s->dm, "_name", json_string(s->m->name ? s->m->name : "")) != 0)
+		return -1;
+	return 0;
+}
+
 int
 sm__session_create(const struct sm_machine *m, const char *sessionid, json_t *task,
     struct sm_session **out, struct sm_error *err)
@@ -1682,6 +1701,8 @@ sm__session_create(const struct sm_machine *m, const char *sessionid, json_t *ta
 			goto nomem;
 		json_object_set_new(s->dm, "task", task ? json_deep_copy(task) : json_object());
 		json_object_set_new(s->dm, "_event", json_null());
+		if (bind_system_vars(s) != 0)
+			goto nomem;
 	}
 	*out = s;
 	return 0;
@@ -1783,7 +1804,7 @@ sm__session_start(struct sm_session *s)
 		json_t *v;
 
 		json_object_foreach(s->init, key, v)
-			if (strcmp(key, "task") != 0 && strcmp(key, "_event") != 0)
+			if (strcmp(key, "task") != 0 && !sm_system_var(key))
 				json_object_set(s->dm, key, v);
 	}
 	memset(&init, 0, sizeof(init));
@@ -2075,6 +2096,9 @@ sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *err)
 	if (s->dm && json_is_object(v)) {
 		json_decref(s->dm);
 		s->dm = json_deep_copy(v);
+		/* a record written before they were bound lacks them */
+		if (!s->dm || bind_system_vars(s) != 0)
+			return sm_error_set(err, SM_ENOMEM, "out of memory restoring the datamodel");
 	}
 	s->running = json_is_true(json_object_get(state, "running"));
 	s->started = 1;

@@ -912,7 +912,7 @@ ld_event_name_ok(const char *s)
 }
 
 static void ld_location(struct ld *L, int line, const char *el,
-    const char *attr, const char *loc);
+    const char *attr, const char *loc, int write);
 
 static void
 ld_param(struct ld *L, xmlNode *c, struct sm_param *p, const char *parent)
@@ -930,7 +930,7 @@ ld_param(struct ld *L, xmlNode *c, struct sm_param *p, const char *parent)
 	if (p->expr_src)
 		p->expr = ld_expr(L, p->line, "param", "expr", p->expr_src, 0);
 	if (p->location)
-		ld_location(L, p->line, "param", "location", p->location);
+		ld_location(L, p->line, "param", "location", p->location, 0);
 }
 
 static void
@@ -958,18 +958,31 @@ ld_child(xmlNode *el, const char *name)
 	return NULL;
 }
 
-/* Check a location attribute (`idlocation`, a `namelist` entry...):
- * the task datamodel and an assignable path. */
+/*
+ * Check a location attribute: the task datamodel and a path
+ * (docs/expressions.md, Locations).  `write`: it is assigned to
+ * (`<assign location>`, `idlocation`, `<foreach item>`): `task` itself is
+ * refused, and a system variable is a warning, since SCXML makes the
+ * assignment an error at run time (error.execution), not a load error.
+ * `<param location>` and namelist entries are read.
+ */
 static void
 ld_location(struct ld *L, int line, const char *el, const char *attr,
-    const char *loc)
+    const char *loc, int write)
 {
 	struct sm_error err = { 0, "" };
+	int rc;
 
-	if (L->m->datamodel == SM_DM_NULL)
+	if (L->m->datamodel == SM_DM_NULL) {
 		lerr(L, line, "<%s %s=\"%s\">: locations need datamodel=\"task\"",
 		    el, attr, loc);
-	else if (sm_location_check(loc, &err) < 0)
+		return;
+	}
+	rc = write ? sm_location_check(loc, &err) : sm_location_check_read(loc, &err);
+	if (rc == SM_EPERM)
+		lwarn(L, line, "<%s %s=\"%s\">: %s (at run time: error.execution)",
+		    el, attr, loc, err.msg);
+	else if (rc < 0)
 		lerr(L, line, "<%s %s=\"%s\">: %s", el, attr, loc, err.msg);
 }
 
@@ -984,24 +997,8 @@ ld_namelist(struct ld *L, int line, const char *el, const char *list,
 		lerr(L, line, "<%s namelist>: needs datamodel=\"task\"", el);
 		return;
 	}
-	/* read, not written: any dotted path of identifiers (task.site, _event.data) */
-	for (i = 0; i < k; i++) {
-		const char *p = (*out)[i];
-		int okname = 1, start = 1;
-
-		for (; *p && okname; p++) {
-			if (*p == '.' && !start)
-				start = 1;
-			else if (isalpha((unsigned char)*p) || *p == '_' ||
-			    (!start && isdigit((unsigned char)*p)))
-				start = 0;
-			else
-				okname = 0;
-		}
-		if (!okname || start)
-			lerr(L, line, "<%s namelist>: '%s' is not a name or dotted "
-			    "path (like task.site)", el, (*out)[i]);
-	}
+	for (i = 0; i < k; i++)
+		ld_location(L, line, el, "namelist", (*out)[i], 0);
 }
 
 static void
@@ -1034,7 +1031,7 @@ ld_send(struct ld *L, xmlNode *n, struct sm_exec *x)
 	if (s->id && s->idlocation)
 		lerr(L, line, "<send> has both id and idlocation: keep one");
 	if (s->idlocation)
-		ld_location(L, line, "send", "idlocation", s->idlocation);
+		ld_location(L, line, "send", "idlocation", s->idlocation, 1);
 	if (s->target) {
 		if (strcmp(s->target, "#_internal") != 0 &&
 		    strcmp(s->target, "#_parent") != 0 &&
@@ -1120,8 +1117,6 @@ ld_exec(struct ld *L, xmlNode *n)
 		x->u.log.expr_src = ld_attr(L, n, "expr");
 		x->u.log.expr = ld_expr(L, x->line, "log", "expr", x->u.log.expr_src, 0);
 	} else if (is_el(n, "assign")) {
-		struct sm_error err = { 0, "" };
-
 		x->kind = SM_X_ASSIGN;
 		x->u.assign.location = ld_attr(L, n, "location");
 		x->u.assign.expr_src = ld_attr(L, n, "expr");
@@ -1131,9 +1126,9 @@ ld_exec(struct ld *L, xmlNode *n)
 		else {
 			if (x->u.assign.location == NULL)
 				lerr(L, x->line, "<assign> needs a location attribute");
-			else if (sm_location_check(x->u.assign.location, &err) < 0)
-				lerr(L, x->line, "<assign location=\"%s\">: %s",
-				    x->u.assign.location, err.msg);
+			else
+				ld_location(L, x->line, "assign", "location",
+				    x->u.assign.location, 1);
 			if (x->u.assign.expr_src == NULL)
 				lerr(L, x->line, "<assign> needs an expr attribute");
 			x->u.assign.expr = ld_expr(L, x->line, "assign", "expr",
@@ -1630,7 +1625,7 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 	if (iv->id && iv->idlocation)
 		lerr(L, iv->line, "<invoke> has both id and idlocation: keep one");
 	if (iv->idlocation)
-		ld_location(L, iv->line, "invoke", "idlocation", iv->idlocation);
+		ld_location(L, iv->line, "invoke", "idlocation", iv->idlocation, 1);
 	if (iv->id && !ld_event_name_ok(iv->id))
 		lerr(L, iv->line, "<invoke id=\"%s\">: ids become part of event names "
 		    "(done.invoke.<id>): no spaces or '*'", iv->id);
@@ -1713,10 +1708,11 @@ ld_data(struct ld *L, xmlNode *dm)
 			lerr(L, p->line, "<data> needs an id attribute");
 			continue;
 		}
-		if (strcmp(p->name, "task") == 0 || strcmp(p->name, "_event") == 0 ||
+		if (strcmp(p->name, "task") == 0 || sm_system_var(p->name) ||
 		    !(isalpha((unsigned char)p->name[0]) || p->name[0] == '_')) {
 			lerr(L, p->line, "<data id=\"%s\">: not a usable name (must be "
-			    "an identifier other than 'task' and '_event')", p->name);
+			    "an identifier other than 'task' and the system variables "
+			    "_event, _sessionid, _name, _ioprocessors)", p->name);
 			continue;
 		}
 		if (json_object_get(m->data, p->name) != NULL)

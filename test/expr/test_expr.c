@@ -631,9 +631,12 @@ test_locations(void)
 		{ "task . x", NULL, NULL },
 		{ "tasks", NULL, NULL },
 		{ "task", "column 1: ", "'task' itself" },
-		{ "_event", "column 1: ", "read-only" },
+		{ "_event", "column 1: ", "'_event' is a system variable, read-only" },
 		{ "_event.data", "column 1: ", "read-only" },
 		{ "_event['name']", "column 1: ", "read-only" },
+		{ "_sessionid", "column 1: ", "'_sessionid' is a system variable" },
+		{ "_name", "column 1: ", "'_name' is a system variable" },
+		{ " _ioprocessors.x", "column 2: ", "'_ioprocessors' is a system variable" },
 		{ "", "column 1: ", "a name to assign to" },
 		{ "1", "column 1: ", "found '1'" },
 		{ "'a'", "column 1: ", "found a string" },
@@ -665,7 +668,11 @@ test_locations(void)
 			if (!ok(rc == 0, "location %s is valid", shown(checks[i].loc)))
 				diag("  %s", err.msg);
 		} else {
-			if (!ok(rc == SM_EEXPR && strncmp(err.msg, checks[i].want,
+			/* system variables: SM_EPERM (an error at run time) */
+			int want_rc = strstr(checks[i].also, "system variable") ||
+			    strstr(checks[i].also, "read-only") ? SM_EPERM : SM_EEXPR;
+
+			if (!ok(rc == want_rc && strncmp(err.msg, checks[i].want,
 			    strlen(checks[i].want)) == 0 &&
 			    strstr(err.msg, checks[i].also) != NULL,
 			    "location %s is refused", shown(checks[i].loc)))
@@ -725,13 +732,15 @@ test_locations(void)
 		{ "arr.x", "column 4: cannot set member 'x': the value there is array" },
 		{ "a.b.c.d", "column 6: cannot set member 'd'" },
 		{ "task", "column 1: 'task' itself" },
-		{ "_event.name", "column 1: '_event' is read-only" },
+		{ "_event.name", "column 1: '_event' is a system variable, read-only" },
+		{ "_sessionid", "column 1: '_sessionid' is a system variable, read-only" },
 		{ "1x", "column 2: unexpected 'x'" },
 	};
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&err, 0, sizeof(err));
 		rc = sm_location_assign(root, bad[i].loc, v, &err);
-		if (!ok(rc == SM_EEXPR && strncmp(err.msg, bad[i].want,
+		if (!ok(rc == (bad[i].loc[0] == '_' ? SM_EPERM : SM_EEXPR) &&
+		    strncmp(err.msg, bad[i].want,
 		    strlen(bad[i].want)) == 0, "assign to %s fails", bad[i].loc))
 			diag("  rc %s msg '%s' want '%s'", sm_errname(rc), err.msg,
 			    bad[i].want);
@@ -1011,6 +1020,62 @@ test_hostile(void)
 	free(big);
 }
 
+/* sm_location_read: a location that is read (param location, namelist)
+ * must name something; system variables and task may be read. */
+static void
+test_location_read(void)
+{
+	static const struct {
+		const char *loc;
+		const char *want;   /* the value as compact JSON, or the error */
+	} cases[] = {
+		{ "task", "{\"id\":1,\"tags\":[\"a\",null]}" },
+		{ "task.id", "1" },
+		{ "task.tags[1]", "null" },
+		{ "task['tags'][0]", "\"a\"" },
+		{ "_event.name", "\"e\"" },
+		{ "_sessionid", "\"s1\"" },
+		{ "missing", "column 1: name 'missing' does not exist" },
+		{ "task.nothing", "column 5: member 'nothing' does not exist" },
+		{ "task.tags[2]", "column 10: index [2] does not exist" },
+		{ "task.id.x", "column 8: member 'x' does not exist" },
+		{ "task.tags.x", "column 10: member 'x' does not exist" },
+		{ "nosuchvar[0]", "column 1: name 'nosuchvar' does not exist" },
+		{ "a +", "column 3: " },
+	};
+	json_t *root = json_loads("{\"task\": {\"id\": 1, \"tags\": [\"a\", null]},"
+	    " \"_event\": {\"name\": \"e\"}, \"_sessionid\": \"s1\"}", 0, NULL);
+	struct sm_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *v = (json_t *)1;
+		int rc;
+
+		memset(&err, 0, sizeof(err));
+		rc = sm_location_read(root, cases[i].loc, &v, &err);
+		if (cases[i].want[0] != 'c') {
+			char *d = rc == 0 ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+
+			if (!ok(rc == 0 && d && strcmp(d, cases[i].want) == 0, "read %s",
+			    cases[i].loc))
+				diag("  rc %s msg '%s' got %s", sm_errname(rc), err.msg, d);
+			free(d);
+			json_decref(v);
+		} else if (!ok(rc == SM_EEXPR && v == NULL && strncmp(err.msg, cases[i].want,
+		    strlen(cases[i].want)) == 0, "read %s fails", cases[i].loc))
+			diag("  rc %s msg '%s' want '%s'", sm_errname(rc), err.msg, cases[i].want);
+	}
+	is_int(sm_location_check_read("_event.data", &err), 0, "a system variable may be read");
+	is_int(sm_location_check_read("task", &err), 0, "task itself may be read");
+	is_int(sm_location_check_read("a[x]", &err), SM_EEXPR, "read locations have the same syntax");
+	is_int(sm_location_read(root, "x", NULL, &err), SM_EINVAL, "NULL out");
+	ok(sm_system_var("_ioprocessors") && sm_system_var("_event") &&
+	    !sm_system_var("task") && !sm_system_var("_other") && !sm_system_var(NULL),
+	    "sm_system_var knows the four system variables");
+	json_decref(root);
+}
+
 int
 main(void)
 {
@@ -1030,6 +1095,7 @@ main(void)
 	test_env();
 	test_static();
 	test_locations();
+	test_location_read();
 	test_hostile();
 
 	json_decref(dm);
