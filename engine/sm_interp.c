@@ -122,6 +122,9 @@ sm__event_to_json(const struct sm_event *ev)
 	json_object_set(j, "data", ev->data ? ev->data : json_null());
 	json_object_set_new(j, "sendid", ev->sendid ? json_string(ev->sendid) : json_null());
 	json_object_set_new(j, "origin", ev->origin ? json_string(ev->origin) : json_null());
+	/* the SCXML event processor is the only one events come through */
+	json_object_set_new(j, "origintype", ev->origin ? json_string(SM_SCXML_PROCESSOR) :
+	    json_null());
 	json_object_set_new(j, "invokeid", ev->invokeid ? json_string(ev->invokeid) : json_null());
 	json_object_set_new(j, "type", json_string(event_type_name(ev->type)));
 	return j;
@@ -2152,6 +2155,8 @@ sm__event_write(const struct sm_event *ev, struct sm_jw *w)
 	sm_jw_str(w, ev->sendid);
 	sm_jw_lit(w, ",\"origin\":");
 	sm_jw_str(w, ev->origin);
+	sm_jw_lit(w, ev->origin ? ",\"origintype\":\"" SM_SCXML_PROCESSOR "\"" :
+	    ",\"origintype\":null");
 	sm_jw_lit(w, ",\"invokeid\":");
 	sm_jw_str(w, ev->invokeid);
 	sm_jw_lit(w, ",\"type\":\"");

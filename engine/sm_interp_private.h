@@ -44,7 +44,9 @@ struct sm_event {
 /* All strings are copied; `data` is borrowed (incref'd).  NULL on ENOMEM. */
 struct sm_event *sm__event_new(const char *name, json_t *data, enum sm_event_type type);
 void sm__event_free(struct sm_event *ev);
-/* {"name","data","sendid","origin","invokeid","type"}: the _event value. */
+/* {"name","data","sendid","origin","origintype","invokeid","type"}: the
+ * _event value (origintype: the SCXML event processor's URI when origin is
+ * set, else null). */
 json_t *sm__event_to_json(const struct sm_event *ev);
 /* Inverse of sm__event_to_json (the "type" member is optional). */
 struct sm_event *sm__event_from_json(json_t *j);
