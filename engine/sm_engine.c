@@ -941,7 +941,7 @@ deliver_pre(struct sm__inst *in, const struct sm_effect *fx)
 	} else {
 		const char *invokeid = dst == in->parent ? in->parent_invokeid : NULL;
 
-		ev = sent_event(in, fx->event, fx->data, fx->sendid, invokeid);
+		ev = sent_event(in, fx->event, fx->data, sm__fx_sendid(fx), invokeid);
 	}
 	if (!ev) {
 		sm_log_error("engine: out of memory delivering '%s' from '%s'", fx->event, in->id);
@@ -1096,7 +1096,7 @@ perform(struct sm_engine *e, struct sm__inst *in, struct sm_effect *fx)
 		if (fx->pre)
 			deliver_pre(in, fx);
 		else if (!in->removed)
-			deliver_seq(in, fx->target, fx->event, fx->data, fx->sendid, 0);
+			deliver_seq(in, fx->target, fx->event, fx->data, sm__fx_sendid(fx), 0);
 		break;
 	case SM_FX_INVOKE:
 		start_invoke(in, fx);
@@ -1242,8 +1242,8 @@ precommit(struct sm__inst *in, struct sm_effect **list)
 		int drop = 0;
 
 		if (fx->kind == SM_FX_SEND && fx->delay_ms > 0) {
-			json_t *ev = json_pack("{s:s,s:O,s:s}", "name", fx->event, "data",
-			    fx->data ? fx->data : json_null(), "sendid", fx->sendid);
+			json_t *ev = json_pack("{s:s,s:O,s:s?}", "name", fx->event, "data",
+			    fx->data ? fx->data : json_null(), "sendid", sm__fx_sendid(fx));
 			json_t *payload = json_pack("{s:s,s:o,s:o}", "kind", "send", "event", ev,
 			    "target", fx->target ? json_string(fx->target) : json_null());
 
@@ -1259,7 +1259,7 @@ precommit(struct sm__inst *in, struct sm_effect **list)
 			fx->dst = dst;
 			if (dst && dst->cancelling)
 				fx->dst = dst = NULL; /* gone by the time it would arrive */
-			ev = dst ? sent_event(in, fx->event, fx->data, fx->sendid, invokeid) :
+			ev = dst ? sent_event(in, fx->event, fx->data, sm__fx_sendid(fx), invokeid) :
 			    comm_error_event(fx->target);
 			fx->inbox_seq = precommit_event(in, dst ? dst : in, ev);
 			sm__event_free(ev);

@@ -711,6 +711,8 @@ exec_send(struct sm_session *s, const struct sm_exec *x)
 	fx->data = data;
 	data = NULL;
 	fx->sendid = strdup(sendid);
+	/* SCXML 5.10.1: a send without id (or idlocation) gives a blank sendid */
+	fx->blank_sendid = !sd->id && !sd->idlocation;
 	fx->delay_ms = delay;
 	rc = 0;
 out:

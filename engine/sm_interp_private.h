@@ -67,7 +67,10 @@ struct sm_effect {
 	                          "#_<invokeid>", ... */
 	char *event;           /* SEND/FORWARD: event name */
 	json_t *data;          /* SEND/FORWARD/DONE data; INVOKE params */
-	char *sendid;          /* SEND (always set), CANCEL */
+	char *sendid;          /* SEND (always set: a timer's id), CANCEL */
+	int blank_sendid;      /* SEND: `sendid` was generated for a <send> without
+	                          id or idlocation: the event's sendid stays blank
+	                          (sm__fx_sendid) */
 	int64_t delay_ms;      /* SEND */
 	char *invokeid;        /* INVOKE, UNINVOKE, FORWARD */
 	int state;             /* INVOKE: state index; DONE: final state or -1 */
@@ -82,6 +85,13 @@ struct sm_effect {
 };
 
 void sm__effects_free(struct sm_effect *fx);
+
+/* The sendid the event of a SEND effect carries (NULL: blank). */
+static inline const char *
+sm__fx_sendid(const struct sm_effect *fx)
+{
+	return fx->blank_sendid ? NULL : fx->sendid;
+}
 
 /* An invocation the session considers active (its state is active). */
 struct sm_invocation {
