@@ -612,6 +612,29 @@ is_scxml_type(const char *t)
 	    strcmp(t, "http://www.w3.org/TR/scxml/") == 0;
 }
 
+/*
+ * A target that names no session now, as far as the session itself knows:
+ * `#_scxml_<id>` of another session (the engine reaches only the sender's
+ * own), `#_<invokeid>` of no active invocation.  `#_parent` and the
+ * invocations it has are the engine's to resolve (a child that has ended
+ * gives error.communication on the external queue).
+ */
+static int
+target_unreachable(const struct sm_session *s, const char *t)
+{
+	const struct sm_invocation *inv;
+
+	if (!t || strncmp(t, "#_", 2) != 0 || strcmp(t, "#_internal") == 0 ||
+	    strcmp(t, "#_parent") == 0)
+		return 0;
+	if (strncmp(t, "#_scxml_", 8) == 0)
+		return strcmp(t + 8, s->sessionid) != 0;
+	for (inv = s->invs; inv; inv = inv->next)
+		if (strcmp(inv->invokeid, t + 2) == 0)
+			return 0;
+	return 1;
+}
+
 static int
 exec_send(struct sm_session *s, const struct sm_exec *x)
 {
@@ -698,6 +721,25 @@ exec_send(struct sm_session *s, const struct sm_exec *x)
 			goto out;
 		}
 		ev->sendid = sd->id ? strdup(sd->id) : NULL;
+		enqueue(&s->iq_head, &s->iq_tail, ev);
+		rc = 0;
+		goto out;
+	}
+	if (delay == 0 && target_unreachable(s, sd->target)) {
+		/* SCXML 6.2: error.communication, on the internal queue when the
+		 * send executes (before the events raised after it), with the
+		 * send's id; the rest of the block runs */
+		struct sm_event *ev;
+		json_t *d = json_pack("{s:s,s:s}", "target", sd->target, "message",
+		    "no session is reachable at that target");
+
+		ev = d ? sm__event_new("error.communication", d, SM_EV_PLATFORM) : NULL;
+		json_decref(d);
+		if (!ev || !(ev->sendid = strdup(sendid))) {
+			sm__event_free(ev);
+			s->nomem = 1;
+			goto out;
+		}
 		enqueue(&s->iq_head, &s->iq_tail, ev);
 		rc = 0;
 		goto out;
