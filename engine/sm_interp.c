@@ -61,6 +61,8 @@ struct sm_session {
 	size_t neff, effcap;
 	int nomem;
 	int pseudo_loop;
+	unsigned char *bound;      /* binding="late": the states whose <data> have
+	                              their values (entered once); else NULL */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -1435,6 +1437,43 @@ done_data(struct sm_session *s, int st)
 	return NULL;
 }
 
+/*
+ * Give the <data> declaration d its value: the one an invoking parent
+ * passed under that name (<param>, namelist), else its expr, else its
+ * literal content.  A failed expr raises error.execution and leaves null.
+ */
+static void
+bind_decl(struct sm_session *s, const struct sm_param *d)
+{
+	json_t *v = s->init ? json_object_get(s->init, d->name) : NULL;
+
+	if (v) {
+		v = json_deep_copy(v);
+	} else if (d->expr) {
+		if (eval_expr(s, d->expr, d->expr_src ? d->expr_src : d->name, d->line, &v) != 0)
+			return;
+	} else if (!s->bound) {
+		return; /* early binding: the datamodel was made from these values */
+	} else {
+		v = json_object_get(s->m->data, d->name);
+		v = v ? json_deep_copy(v) : json_null();
+	}
+	if (!v || json_object_set_new(s->dm, d->name, v) != 0)
+		s->nomem = 1;
+}
+
+/* binding="late": the first entry into st binds the <data> it holds. */
+static void
+bind_state(struct sm_session *s, int st)
+{
+	size_t i;
+
+	s->bound[st] = 1;
+	for (i = 0; i < s->m->ndata_decls; i++)
+		if (s->m->data_decls[i].state == st && s->m->data_decls[i].name)
+			bind_decl(s, &s->m->data_decls[i]);
+}
+
 static void
 enter_states(struct sm_session *s, const struct tlist *enabled)
 {
@@ -1465,6 +1504,8 @@ enter_states(struct sm_session *s, const struct tlist *enabled)
 			continue;
 		s->active[st] = 1;
 		s->to_invoke[st] = 1;
+		if (s->bound && !s->bound[st])
+			bind_state(s, st);
 		for (k = 0; k < S->nonentry; k++)
 			exec_block(s, S->onentry[k]);
 		if (s->default_entry[st]) {
@@ -1740,6 +1781,8 @@ sm__session_create(const struct sm_machine *m, const char *sessionid, json_t *ta
 		sm__session_free(s);
 		return sm_error_set(err, SM_EBUG, "machine states are not in document order");
 	}
+	if (m->binding_late && m->datamodel == SM_DM_TASK && !(s->bound = calloc(s->n, 1)))
+		goto nomem;
 	for (i = 0; i < s->n; i++)
 		s->hvn[i] = -1;
 	if (m->datamodel == SM_DM_TASK) {
@@ -1796,6 +1839,7 @@ sm__session_free(struct sm_session *s)
 	free(s->sel);
 	free(s->sel_gen);
 	free(s->eff);
+	free(s->bound);
 	json_decref(s->dm);
 	json_decref(s->errors);
 	json_decref(s->donedata);
@@ -1835,24 +1879,22 @@ sm__session_start(struct sm_session *s)
 	if (s->dm) {
 		size_t i;
 
+		/* early binding: every <data> in document order; late: those of
+		 * the root now, the others when their state is first entered
+		 * (null until then).  Values an invoking parent passes set only
+		 * the names the document declares (SCXML 6.4). */
 		for (i = 0; i < s->m->ndata_decls; i++) {
 			const struct sm_param *d = &s->m->data_decls[i];
-			json_t *v = NULL;
 
-			if (!d->name || !d->expr)
+			if (!d->name)
 				continue;
-			if (eval_expr(s, d->expr, d->expr_src ? d->expr_src : d->name, d->line, &v) != 0)
-				continue;
-			json_object_set_new(s->dm, d->name, v);
+			if (s->bound && d->state > 0)
+				json_object_set_new(s->dm, d->name, json_null());
+			else
+				bind_decl(s, d);
 		}
-	}
-	if (s->dm && json_is_object(s->init)) {
-		const char *key;
-		json_t *v;
-
-		json_object_foreach(s->init, key, v)
-			if (strcmp(key, "task") != 0 && !sm_system_var(key))
-				json_object_set(s->dm, key, v);
+		if (s->bound)
+			s->bound[0] = 1;
 	}
 	memset(&init, 0, sizeof(init));
 	initial_of(s, 0, &tg, &n, &body, &tmp);
@@ -2093,6 +2135,14 @@ sm__session_save(const struct sm_session *s)
 		json_array_append_new(invs, a);
 	}
 	json_object_set_new(j, "invocations", invs);
+	if (s->bound) {
+		json_t *b = json_array();
+
+		for (i = 0; b && i < s->n; i++)
+			if (s->bound[i])
+				json_array_append_new(b, json_string(s->m->states[i].id));
+		json_object_set_new(j, "bound", b);
+	}
 	return j;
 }
 
@@ -2154,6 +2204,18 @@ sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *err)
 	v = json_object_get(state, "donedata");
 	if (v && !json_is_null(v))
 		s->donedata = json_deep_copy(v);
+	if (s->bound) {
+		/* a record without "bound" predates late binding: all were bound */
+		v = json_object_get(state, "bound");
+		memset(s->bound, v ? 0 : 1, s->n);
+		json_array_foreach(v, i, a) {
+			int st = json_is_string(a) ? find_state(s, json_string_value(a)) : -1;
+
+			if (st < 0)
+				return sm_error_set(err, SM_ECORRUPT, "bad 'bound' state in instance state");
+			s->bound[st] = 1;
+		}
+	}
 	s->send_seq = (uint64_t)json_integer_value(json_object_get(state, "send_seq"));
 	s->invoke_seq = (uint64_t)json_integer_value(json_object_get(state, "invoke_seq"));
 	v = json_object_get(state, "invocations");
@@ -2285,5 +2347,11 @@ sm__session_write(const struct sm_session *s, struct sm_jw *w)
 		sm_jw_json(w, inv->params);
 		sm_jw_raw(w, "}", 1);
 	}
-	sm_jw_lit(w, "]}");
+	sm_jw_lit(w, "]");
+	if (s->bound) {
+		/* binding="late": the states whose <data> are bound */
+		sm_jw_lit(w, ",\"bound\":");
+		sm__config_write(s->m, s->bound, w);
+	}
+	sm_jw_lit(w, "}");
 }

@@ -1681,7 +1681,7 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 /* data                                                                 */
 
 static void
-ld_data(struct ld *L, xmlNode *dm)
+ld_data(struct ld *L, xmlNode *dm, int state)
 {
 	struct sm_machine *m = L->m;
 	xmlNode *c;
@@ -1702,6 +1702,7 @@ ld_data(struct ld *L, xmlNode *dm)
 			return;
 		p = &m->data_decls[m->ndata_decls - 1];
 		p->line = ld_line(c);
+		p->state = state;
 		p->name = ld_attr(L, c, "id");
 		p->expr_src = ld_attr(L, c, "expr");
 		if (p->name == NULL) {
@@ -1807,7 +1808,7 @@ ld_fill(struct ld *L, xmlNode *n)
 			    s->kind == SM_ST_PARALLEL)
 				ld_invoke(L, c, idx);
 		} else if (is_el(c, "datamodel")) {
-			ld_data(L, c);
+			ld_data(L, c, idx);
 		} else if (is_el(c, "donedata")) {
 			if (s->kind == SM_ST_FINAL)
 				ld_donedata(L, c, s);

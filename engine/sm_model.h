@@ -52,6 +52,8 @@ struct sm_param {
 	char *expr_src;
 	char *location;        /* datamodel path; NULL if expr */
 	int line;
+	int state;             /* data_decls: the state whose <datamodel> holds
+	                          it (0: the root), for binding="late" */
 };
 
 struct sm_send {
@@ -191,7 +193,8 @@ struct sm_machine {
 	size_t doc_len;
 	enum sm_datamodel_kind datamodel;
 	json_t *data;          /* initial datamodel (task): <data id expr/src> */
-	int binding_late;
+	int binding_late;      /* binding="late": a state's <data> get their values
+	                          when it is first entered (null until then) */
 	struct sm_state *states; /* [0] is the root */
 	size_t nstates;
 	struct sm_transition **transitions; /* all, in document order */

@@ -1159,6 +1159,72 @@ test_cancel_after_restart(void)
 	free(dir);
 }
 
+/*
+ * binding="late": a state's <data> get their value when it is first
+ * entered, and only then; which states were bound survives a restart (a
+ * restart before the entry binds it after, one after it does not bind it
+ * again).
+ */
+static const char *late_machine =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    " binding='late' initial='s0'>"
+    " <datamodel><data id='a' expr='1'/></datamodel>"
+    " <state id='s0'>"
+    "  <transition event='go' cond='b == null' target='s1'>"
+    "   <assign location='a' expr='5'/></transition>"
+    "  <transition event='go' target='fail'/>"
+    " </state>"
+    " <state id='s1'>"
+    "  <datamodel><data id='b' expr='a + 1'/><data id='c'>[7]</data></datamodel>"
+    "  <onentry><assign location='b' expr='b * 10'/></onentry>"
+    "  <transition event='next' target='s2'/>"
+    "  <transition event='check' cond='b == 600 &amp;&amp; c[0] == 7' target='pass'/>"
+    "  <transition event='check' target='fail'/>"
+    " </state>"
+    " <state id='s2'><transition event='back' target='s1'/></state>"
+    " <final id='pass'/><final id='fail'/>"
+    "</scxml>";
+
+static void
+test_late_binding_restart(void)
+{
+	static const char *const steps[] = { "go", "next", "back", "check" };
+	char *dir = etu_tmpdir("sm_engine_test");
+	struct env v;
+	struct sm_error err;
+	json_t *b;
+	size_t i;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, late_machine);
+	is_int(sm_engine_start(v.e, v.m, "late", NULL, &err), 0, "late binding: start");
+	run_for(&v, 50, 0);
+	b = dm_get(&v, "late", "b");
+	ok(json_is_null(b), "late binding: b is null before its state is entered");
+	json_decref(b);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		env_close(&v, 1);
+		env_open(&v, dir, late_machine);
+		is_int(sm_engine_recover(v.e, &err), 0, "late binding: recover before '%s'",
+		    steps[i]);
+		is_int(sm_engine_post(v.e, "late", steps[i], NULL), 0, "late binding: post '%s'",
+		    steps[i]);
+		run_for(&v, i + 1 < sizeof(steps) / sizeof(steps[0]) ? 100 : 2000, 1);
+		if (i == 0) {
+			b = dm_get(&v, "late", "b");
+			is_int(json_integer_value(b), 60, "late binding: b = a + 1 with the "
+			    "a of the entry, then * 10 by onentry");
+			json_decref(b);
+		}
+	}
+	is_str(v.final_id, "pass", "late binding: entering s1 again after restarts does "
+	    "not bind its data again (b == 600)");
+	json_decref(v.donedata);
+	env_close(&v, 0);
+	etu_rmtree(dir);
+	free(dir);
+}
+
 /* An action whose result is too deep to store: the call fails instead. */
 static int
 deep_start(struct sm_action_call *call)
@@ -1667,6 +1733,7 @@ main(void)
 	test_persistence();
 	test_retry_survives_restart();
 	test_cancel_after_restart();
+	test_late_binding_restart();
 	test_retry_name_clash();
 	test_machine_from_store();
 	test_inbox();
