@@ -67,12 +67,6 @@ struct sm_session {
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static char *
-xstrdup(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
 struct sm_event *
 sm__event_new(const char *name, json_t *data, enum sm_event_type type)
 {
@@ -607,13 +601,6 @@ assign_location(struct sm_session *s, const char *loc, json_t *v, int line)
 
 /* ---- executable content ------------------------------------------------- */
 
-static int
-is_scxml_type(const char *t)
-{
-	return t == NULL || strcmp(t, SM_SCXML_PROCESSOR) == 0 || strcmp(t, "scxml") == 0 ||
-	    strcmp(t, "http://www.w3.org/TR/scxml/") == 0;
-}
-
 /*
  * A target that names no session now, as far as the session itself knows:
  * `#_scxml_<id>` of another session (the engine reaches only the sender's
@@ -637,11 +624,42 @@ target_unreachable(const struct sm_session *s, const char *t)
 	return 1;
 }
 
+/*
+ * A string attribute that may be computed: the value of `e` when given
+ * (it must be a string: error.execution otherwise), else a copy of
+ * `literal` (may be NULL).  0, or -1 after error.execution.
+ */
+static int
+eval_string(struct sm_session *s, const struct sm_expr *e, const char *literal,
+    const char *what, int line, char **out)
+{
+	json_t *v = NULL;
+
+	*out = NULL;
+	if (!e) {
+		if (literal && !(*out = strdup(literal)))
+			s->nomem = 1;
+		return 0;
+	}
+	if (eval_expr(s, e, what, line, &v) != 0)
+		return -1;
+	if (!json_is_string(v)) {
+		exec_error(s, line, "%s must give a string, not %s", what,
+		    json_is_null(v) ? "null" : json_is_number(v) ? "a number" : "another value");
+		json_decref(v);
+		return -1;
+	}
+	if (!(*out = strdup(json_string_value(v))))
+		s->nomem = 1;
+	json_decref(v);
+	return 0;
+}
+
 static int
 exec_send(struct sm_session *s, const struct sm_exec *x)
 {
 	const struct sm_send *sd = &x->u.send;
-	char *event = NULL;
+	char *event = NULL, *target = NULL, *type = NULL;
 	json_t *data = NULL, *v = NULL;
 	char idbuf[256];
 	const char *sendid;
@@ -666,14 +684,16 @@ exec_send(struct sm_session *s, const struct sm_exec *x)
 		s->nomem = 1;
 		goto out;
 	}
-	if (!is_scxml_type(sd->type)) {
+	if (eval_string(s, sd->typeexpr, sd->type, "typeexpr", x->line, &type) != 0 ||
+	    eval_string(s, sd->targetexpr, sd->target, "targetexpr", x->line, &target) != 0)
+		goto out;
+	if (!sm_send_type_ok(type)) {
 		exec_error(s, x->line, "send type '%s' is not supported: use the SCXML event processor",
-		    sd->type);
+		    type);
 		goto out;
 	}
-	if (sd->target && strcmp(sd->target, "#_internal") != 0 &&
-	    strcmp(sd->target, "#_parent") != 0 && strncmp(sd->target, "#_", 2) != 0) {
-		exec_error(s, x->line, "send target '%s' is not supported", sd->target);
+	if (!sm_send_target_ok(target)) {
+		exec_error(s, x->line, "send target '%s' is not supported", target);
 		goto out;
 	}
 	if (sd->delayexpr) {
@@ -715,8 +735,14 @@ exec_send(struct sm_session *s, const struct sm_exec *x)
 			json_decref(idv);
 		}
 	}
-	if (sd->target && strcmp(sd->target, "#_internal") == 0) {
-		struct sm_event *ev = sm__event_new(event, data, SM_EV_INTERNAL);
+	if (target && strcmp(target, "#_internal") == 0) {
+		struct sm_event *ev;
+
+		if (delay > 0) { /* the loader refuses it when both are literal */
+			exec_error(s, x->line, "send to #_internal cannot be delayed");
+			goto out;
+		}
+		ev = sm__event_new(event, data, SM_EV_INTERNAL);
 
 		if (!ev) {
 			s->nomem = 1;
@@ -727,12 +753,12 @@ exec_send(struct sm_session *s, const struct sm_exec *x)
 		rc = 0;
 		goto out;
 	}
-	if (delay == 0 && target_unreachable(s, sd->target)) {
+	if (delay == 0 && target_unreachable(s, target)) {
 		/* SCXML 6.2: error.communication, on the internal queue when the
 		 * send executes (before the events raised after it), with the
 		 * send's id; the rest of the block runs */
 		struct sm_event *ev;
-		json_t *d = json_pack("{s:s,s:s}", "target", sd->target, "message",
+		json_t *d = json_pack("{s:s,s:s}", "target", target, "message",
 		    "no session is reachable at that target");
 
 		ev = d ? sm__event_new("error.communication", d, SM_EV_PLATFORM) : NULL;
@@ -749,7 +775,8 @@ exec_send(struct sm_session *s, const struct sm_exec *x)
 	fx = fx_add(s, SM_FX_SEND);
 	if (!fx)
 		goto out;
-	fx->target = xstrdup(sd->target);
+	fx->target = target;
+	target = NULL;
 	fx->event = event;
 	event = NULL;
 	fx->data = data;
@@ -761,12 +788,58 @@ exec_send(struct sm_session *s, const struct sm_exec *x)
 	rc = 0;
 out:
 	free(event);
+	free(target);
+	free(type);
 	json_decref(data);
 	json_decref(v);
 	return rc;
 }
 
 static int exec_block(struct sm_session *s, const struct sm_exec *x);
+
+/*
+ * <foreach> (SCXML 4.6): the body once per item of a shallow copy of the
+ * array (changing the array in the body does not change the iteration),
+ * with item (and index, 0-based) assigned before each round.  An array
+ * that is not an array, an item or index that cannot be assigned, or an
+ * error in the body: error.execution, and the foreach and the rest of its
+ * block end.
+ */
+static int
+exec_foreach(struct sm_session *s, const struct sm_exec *x)
+{
+	json_t *arr = NULL, *copy;
+	size_t i;
+	int rc = 0;
+
+	if (eval_expr(s, x->u.foreach.array, x->u.foreach.array_src, x->line, &arr) != 0)
+		return -1;
+	if (!json_is_array(arr)) {
+		exec_error(s, x->line, "foreach array '%s' is not an array", x->u.foreach.array_src);
+		json_decref(arr);
+		return -1;
+	}
+	copy = json_copy(arr);
+	json_decref(arr);
+	if (!copy) {
+		s->nomem = 1;
+		return -1;
+	}
+	for (i = 0; i < json_array_size(copy) && rc == 0; i++) {
+		json_t *idx = NULL;
+
+		rc = assign_location(s, x->u.foreach.item, json_array_get(copy, i), x->line);
+		if (rc == 0 && x->u.foreach.index) {
+			idx = json_integer((json_int_t)i);
+			rc = idx ? assign_location(s, x->u.foreach.index, idx, x->line) : -1;
+			json_decref(idx);
+		}
+		if (rc == 0)
+			rc = exec_block(s, x->u.foreach.body);
+	}
+	json_decref(copy);
+	return rc;
+}
 
 static int
 exec_one(struct sm_session *s, const struct sm_exec *x)
@@ -823,7 +896,9 @@ exec_one(struct sm_session *s, const struct sm_exec *x)
 	case SM_X_ASSIGN: {
 		int rc;
 
-		if (!x->u.assign.expr) {
+		if (x->u.assign.value) {
+			v = json_incref(x->u.assign.value);
+		} else if (!x->u.assign.expr) {
 			v = json_null();
 		} else if (eval_expr(s, x->u.assign.expr, x->u.assign.expr_src ? x->u.assign.expr_src
 		    : "assign expr", x->line, &v) != 0) {
@@ -840,6 +915,8 @@ exec_one(struct sm_session *s, const struct sm_exec *x)
 		json_decref(v);
 		return rc;
 	}
+	case SM_X_FOREACH:
+		return exec_foreach(s, x);
 	case SM_X_IF:
 		for (br = x; br; br = br->u.if_.next_branch) {
 			if (!br->u.if_.cond || cond_true(s, br->u.if_.cond, br->u.if_.cond_src, br->line))
@@ -1607,6 +1684,21 @@ start_invocations(struct sm_session *s)
 					if (rc != 0)
 						continue;
 				}
+			}
+			if (iv->typeexpr) {
+				char *type = NULL;
+
+				if (eval_string(s, iv->typeexpr, NULL, "invoke typeexpr", iv->line,
+				    &type) != 0)
+					continue;
+				if (type && !sm_invoke_type_scxml(type)) {
+					exec_error(s, iv->line, "invoke typeexpr gives '%s', not the "
+					    "type of a child SCXML machine: the invocation does not "
+					    "start", type);
+					free(type);
+					continue;
+				}
+				free(type);
 			}
 			if (iv->nparams > 0 || iv->namelist) {
 				params = eval_params(s, iv->params, iv->nparams, iv->namelist, iv->line);

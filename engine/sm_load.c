@@ -465,7 +465,9 @@ exec_free(struct sm_exec *x)
 			free(x->u.send.event);
 			sm_expr_free(x->u.send.eventexpr);
 			free(x->u.send.target);
+			sm_expr_free(x->u.send.targetexpr);
 			free(x->u.send.type);
+			sm_expr_free(x->u.send.typeexpr);
 			free(x->u.send.id);
 			free(x->u.send.idlocation);
 			sm_expr_free(x->u.send.delayexpr);
@@ -487,6 +489,7 @@ exec_free(struct sm_exec *x)
 			free(x->u.assign.location);
 			sm_expr_free(x->u.assign.expr);
 			free(x->u.assign.expr_src);
+			json_decref(x->u.assign.value);
 			break;
 		case SM_X_IF:
 			sm_expr_free(x->u.if_.cond);
@@ -495,6 +498,11 @@ exec_free(struct sm_exec *x)
 			exec_free(x->u.if_.next_branch);
 			break;
 		case SM_X_FOREACH:
+			sm_expr_free(x->u.foreach.array);
+			free(x->u.foreach.array_src);
+			free(x->u.foreach.item);
+			free(x->u.foreach.index);
+			exec_free(x->u.foreach.body);
 			break;
 		}
 		free(x);
@@ -540,6 +548,7 @@ sm_machine_free(struct sm_machine *m)
 
 			free(iv->id);
 			free(iv->idlocation);
+			sm_expr_free(iv->typeexpr);
 			free(iv->src);
 			sm_machine_free(iv->child);
 			params_free(iv->params, iv->nparams);
@@ -1001,18 +1010,34 @@ ld_namelist(struct ld *L, int line, const char *el, const char *list,
 		ld_location(L, line, el, "namelist", (*out)[i], 0);
 }
 
+int
+sm_send_type_ok(const char *type)
+{
+	return type == NULL || strcmp(type, SM_SCXML_PROCESSOR) == 0 ||
+	    strcmp(type, "scxml") == 0;
+}
+
+int
+sm_send_target_ok(const char *t)
+{
+	return t == NULL || strcmp(t, "#_internal") == 0 || strcmp(t, "#_parent") == 0 ||
+	    (strncmp(t, "#_", 2) == 0 && t[2] != '\0');
+}
+
 static void
 ld_send(struct ld *L, xmlNode *n, struct sm_exec *x)
 {
 	struct sm_send *s = &x->u.send;
-	char *eventexpr, *delay, *delayexpr, *namelist;
+	char *eventexpr, *delay, *delayexpr, *namelist, *targetexpr, *typeexpr;
 	xmlNode *content;
 	int line = x->line;
 
 	s->event = ld_attr(L, n, "event");
 	eventexpr = ld_attr(L, n, "eventexpr");
 	s->target = ld_attr(L, n, "target");
+	targetexpr = ld_attr(L, n, "targetexpr");
 	s->type = ld_attr(L, n, "type");
+	typeexpr = ld_attr(L, n, "typeexpr");
 	s->id = ld_attr(L, n, "id");
 	s->idlocation = ld_attr(L, n, "idlocation");
 	delay = ld_attr(L, n, "delay");
@@ -1032,18 +1057,22 @@ ld_send(struct ld *L, xmlNode *n, struct sm_exec *x)
 		lerr(L, line, "<send> has both id and idlocation: keep one");
 	if (s->idlocation)
 		ld_location(L, line, "send", "idlocation", s->idlocation, 1);
-	if (s->target) {
-		if (strcmp(s->target, "#_internal") != 0 &&
-		    strcmp(s->target, "#_parent") != 0 &&
-		    (strncmp(s->target, "#_", 2) != 0 || s->target[2] == '\0'))
-			lerr(L, line, "<send target=\"%s\">: unsupported target: use "
-			    "\"#_internal\", \"#_parent\", \"#_<invokeid>\" or none "
-			    "(this session)", s->target);
-	}
-	if (s->type && strcmp(s->type, SM_SCXML_PROCESSOR) != 0 &&
-	    strcmp(s->type, "scxml") != 0)
-		lerr(L, line, "<send type=\"%s\">: unsupported event processor: "
-		    "use \"%s\" or leave type out", s->type, SM_SCXML_PROCESSOR);
+	/* SCXML makes a target or type the processor does not support an
+	 * error when the send runs (error.execution), not a load error */
+	if (s->target && targetexpr)
+		lerr(L, line, "<send> has both target and targetexpr: keep one");
+	else if (!sm_send_target_ok(s->target))
+		lwarn(L, line, "<send target=\"%s\">: unsupported target: use "
+		    "\"#_internal\", \"#_parent\", \"#_<invokeid>\" or none "
+		    "(this session) (at run time: error.execution)", s->target);
+	if (s->type && typeexpr)
+		lerr(L, line, "<send> has both type and typeexpr: keep one");
+	else if (!sm_send_type_ok(s->type))
+		lwarn(L, line, "<send type=\"%s\">: unsupported event processor: "
+		    "use \"%s\" or leave type out (at run time: error.execution)",
+		    s->type, SM_SCXML_PROCESSOR);
+	s->targetexpr = ld_expr(L, line, "send", "targetexpr", targetexpr, 0);
+	s->typeexpr = ld_expr(L, line, "send", "typeexpr", typeexpr, 0);
 	if (delay && delayexpr)
 		lerr(L, line, "<send> has both delay and delayexpr: keep one");
 	if (delay && sm_duration_parse(delay, &s->delay_ms) < 0)
@@ -1076,6 +1105,66 @@ ld_send(struct ld *L, xmlNode *n, struct sm_exec *x)
 	free(delay);
 	free(delayexpr);
 	free(namelist);
+	free(targetexpr);
+	free(typeexpr);
+}
+
+/* Does `n` hold anything: an element, or text other than blanks? */
+static int
+ld_has_content(const xmlNode *n)
+{
+	const xmlNode *c;
+
+	for (c = n->children; c != NULL; c = c->next) {
+		if (c->type == XML_ELEMENT_NODE)
+			return 1;
+		if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
+		    c->content != NULL &&
+		    strspn((const char *)c->content, " \t\r\n") !=
+		    strlen((const char *)c->content))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The value an element's content gives (<assign>): markup (any child
+ * element) as a string of the serialized children, text as JSON (an error
+ * if it is not JSON).  NULL after a diagnostic.
+ */
+static json_t *
+ld_content_value(struct ld *L, xmlNode *n, const char *what)
+{
+	const xmlNode *c;
+	json_t *v = NULL;
+
+	for (c = n->children; c != NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			break;
+	if (c != NULL) {
+		xmlBuffer *xb = xmlBufferCreate();
+		const xmlNode *k;
+
+		for (k = n->children; xb != NULL && k != NULL; k = k->next)
+			if (xmlNodeDump(xb, n->doc, (xmlNode *)k, 0, 0) < 0)
+				break;
+		if (xb != NULL && k == NULL)
+			v = json_stringn((const char *)xmlBufferContent(xb),
+			    (size_t)xmlBufferLength(xb));
+		xmlBufferFree(xb);
+		if (v == NULL)
+			ld_oom(L->S);
+	} else {
+		xmlChar *text = xmlNodeGetContent(n);
+		json_error_t je;
+
+		v = json_loads(text ? (const char *)text : "", JSON_DECODE_ANY, &je);
+		if (v == NULL)
+			lerr(L, ld_line(n), "<%s>: content is not JSON: %s (line %d of the "
+			    "content): write JSON, or use expr", what, je.text, je.line);
+		xmlFree(text);
+	}
+	return v;
 }
 
 static struct sm_exec *
@@ -1085,7 +1174,8 @@ ld_exec(struct ld *L, xmlNode *n)
 	char *a;
 
 	if (!is_el(n, "raise") && !is_el(n, "send") && !is_el(n, "cancel") &&
-	    !is_el(n, "log") && !is_el(n, "assign") && !is_el(n, "if"))
+	    !is_el(n, "log") && !is_el(n, "assign") && !is_el(n, "if") &&
+	    !is_el(n, "foreach"))
 		return NULL; /* the schema reports unknown elements */
 	x = ld_calloc(L, 1, sizeof *x);
 	if (x == NULL)
@@ -1129,11 +1219,44 @@ ld_exec(struct ld *L, xmlNode *n)
 			else
 				ld_location(L, x->line, "assign", "location",
 				    x->u.assign.location, 1);
-			if (x->u.assign.expr_src == NULL)
-				lerr(L, x->line, "<assign> needs an expr attribute");
-			x->u.assign.expr = ld_expr(L, x->line, "assign", "expr",
-			    x->u.assign.expr_src, 0);
+			if (x->u.assign.expr_src != NULL && ld_has_content(n))
+				lerr(L, x->line, "<assign> has both expr and content: "
+				    "keep one");
+			else if (x->u.assign.expr_src != NULL)
+				x->u.assign.expr = ld_expr(L, x->line, "assign", "expr",
+				    x->u.assign.expr_src, 0);
+			else if (ld_has_content(n))
+				x->u.assign.value = ld_content_value(L, n, "assign");
+			else
+				lerr(L, x->line, "<assign> needs an expr attribute or "
+				    "content (the value)");
 		}
+	} else if (is_el(n, "foreach")) {
+		struct sm_error err = { 0, "" };
+		const char *loc[2];
+		int k;
+
+		x->kind = SM_X_FOREACH;
+		x->u.foreach.array_src = ld_attr(L, n, "array");
+		x->u.foreach.item = ld_attr(L, n, "item");
+		x->u.foreach.index = ld_attr(L, n, "index");
+		if (L->m->datamodel == SM_DM_NULL)
+			lerr(L, x->line, "<foreach> needs datamodel=\"task\" (the null "
+			    "datamodel has no data)");
+		else if (x->u.foreach.array_src == NULL || x->u.foreach.item == NULL)
+			lerr(L, x->line, "<foreach> needs array and item attributes");
+		else
+			x->u.foreach.array = ld_expr(L, x->line, "foreach", "array",
+			    x->u.foreach.array_src, 0);
+		/* item and index name variables: one that is not an assignable
+		 * location is an error when the foreach runs (SCXML 4.6) */
+		loc[0] = x->u.foreach.item;
+		loc[1] = x->u.foreach.index;
+		for (k = 0; k < 2 && L->m->datamodel != SM_DM_NULL; k++)
+			if (loc[k] != NULL && sm_location_check(loc[k], &err) < 0)
+				lwarn(L, x->line, "<foreach %s=\"%s\">: %s (at run time: "
+				    "error.execution)", k ? "index" : "item", loc[k], err.msg);
+		x->u.foreach.body = ld_block(L, n);
 	} else {
 		/* <if cond> a <elseif cond/> b <else/> c </if> */
 		struct sm_exec *branch = x, **tail;
@@ -1232,6 +1355,14 @@ ld_transition(struct ld *L, xmlNode *n, int source)
 
 		if (strcmp(e, "*") == 0)
 			continue;
+		if (strcmp(e, ".*") == 0) {
+			/* the W3C tests write it: the empty prefix, every event */
+			lwarn(L, t->line, "event descriptor '.*' matches every event: "
+			    "write '*'");
+			t->events[i][0] = '*';
+			t->events[i][1] = '\0';
+			continue;
+		}
 		if (len >= 2 && strcmp(e + len - 2, ".*") == 0)
 			len -= 2;
 		else if (len >= 1 && e[len - 1] == '.')
@@ -1267,8 +1398,8 @@ static int ld_load_doc(struct ld_shared *S, const char *buf, size_t len,
     struct sm_machine **out);
 static int ld_build(struct ld *L, xmlNode *root, struct sm_machine *m);
 
-static int
-ld_scxml_type(const char *t)
+int
+sm_invoke_type_scxml(const char *t)
 {
 	static const char *const ok[] = {
 		"http://www.w3.org/TR/scxml/", "http://www.w3.org/TR/scxml",
@@ -1346,53 +1477,72 @@ out:
 	return rc;
 }
 
-static void
-ld_invoke_src(struct ld *L, struct sm_invoke *iv, const char *src)
+/*
+ * The path of a file a document names (`<invoke src>`, `<data src>`):
+ * "file:x" or "x", relative to the document's directory, without '..'
+ * components, not absolute, not a URL.  A new string, or NULL after a
+ * diagnostic.
+ */
+static char *
+ld_rel_path(struct ld *L, int line, const char *el, const char *src)
 {
 	const char *rel = src;
-	char *path = NULL, why[512];
-	char *buf = NULL;
-	size_t len = 0;
-	int rc;
+	char *path = NULL;
 
 	if (strncmp(rel, "file:", 5) == 0)
 		rel += 5;
 	if (rel[0] == '\0' || rel[0] == '/' || strstr(rel, "://") != NULL) {
-		lerr(L, iv->line, "<invoke src=\"%s\">: only paths relative to this "
-		    "file are allowed (\"file:child.scxml\" or \"child.scxml\")", src);
-		return;
+		lerr(L, line, "<%s src=\"%s\">: only paths relative to this file are "
+		    "allowed (\"file:name\" or \"name\")", el, src);
+		return NULL;
 	}
 	for (const char *p = rel; *p; ) {
 		const char *e = strchr(p, '/');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 
 		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			lerr(L, iv->line, "<invoke src=\"%s\">: '..' is not allowed: keep "
-			    "child machines beside or below the parent file", src);
-			return;
+			lerr(L, line, "<%s src=\"%s\">: '..' is not allowed: keep the "
+			    "files a machine names beside or below it", el, src);
+			return NULL;
 		}
 		p += n;
 		if (*p == '/')
 			p++;
 	}
 	if (L->base_dir == NULL) {
-		lerr(L, iv->line, "<invoke src=\"%s\">: this document was loaded from "
-		    "memory without a base directory, so child files cannot be found", src);
-		return;
+		lerr(L, line, "<%s src=\"%s\">: this document was loaded from memory "
+		    "without a base directory, so the files it names cannot be found",
+		    el, src);
+		return NULL;
 	}
+	if (asprintf(&path, "%s/%s", L->base_dir, rel) < 0) {
+		ld_oom(L->S);
+		return NULL;
+	}
+	return path;
+}
+
+static void
+ld_invoke_src(struct ld *L, struct sm_invoke *iv, const char *src)
+{
+	char *path = NULL, why[512];
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((path = ld_rel_path(L, iv->line, "invoke", src)) == NULL)
+		return;
 	if (L->invoke_depth + 1 > SM_LOAD_MAX_INVOKE_DEPTH) {
 		lerr(L, iv->line, "<invoke src=\"%s\">: child documents nested deeper "
 		    "than %d (recursive src?)", src, SM_LOAD_MAX_INVOKE_DEPTH);
+		free(path);
 		return;
 	}
 	if (L->S->ndocs >= SM_LOAD_MAX_DOCUMENTS) {
 		lerr(L, iv->line, "<invoke src=\"%s\">: more than %d documents in "
 		    "one machine (child machines included): invoke fewer files",
 		    src, SM_LOAD_MAX_DOCUMENTS);
-		return;
-	}
-	if (asprintf(&path, "%s/%s", L->base_dir, rel) < 0) {
-		ld_oom(L->S);
+		free(path);
 		return;
 	}
 	free(iv->src);
@@ -1619,9 +1769,19 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 	iv->idlocation = ld_attr(L, n, "idlocation");
 	content = ld_child(n, "content");
 	is_action = type != NULL && strcmp(type, SM_NS_SMD) == 0;
-	if (ld_has_attr(n, "typeexpr") || ld_has_attr(n, "srcexpr"))
-		lerr(L, iv->line, "<invoke typeexpr/srcexpr> is not supported: name "
-		    "the type and src literally");
+	if (ld_has_attr(n, "srcexpr"))
+		lerr(L, iv->line, "<invoke srcexpr> is not supported: name the child "
+		    "document with src");
+	if (ld_has_attr(n, "typeexpr")) {
+		char *te = ld_attr(L, n, "typeexpr");
+
+		/* a child machine whose type is checked when it starts */
+		if (type)
+			lerr(L, iv->line, "<invoke> has both type and typeexpr: keep one");
+		else
+			iv->typeexpr = ld_expr(L, iv->line, "invoke", "typeexpr", te, 0);
+		free(te);
+	}
 	if (iv->id && iv->idlocation)
 		lerr(L, iv->line, "<invoke> has both id and idlocation: keep one");
 	if (iv->idlocation)
@@ -1644,7 +1804,7 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 			lerr(L, iv->line, "<invoke> of an action cannot have <content>");
 	} else {
 		iv->kind = SM_INV_SCXML;
-		if (type && !ld_scxml_type(type))
+		if (type && !sm_invoke_type_scxml(type))
 			lerr(L, iv->line, "<invoke type=\"%s\">: unsupported type: use "
 			    "\"http://www.w3.org/TR/scxml/\" for a child machine or \"%s\" "
 			    "for an action", type, SM_NS_SMD);
@@ -1679,6 +1839,43 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 
 /* ------------------------------------------------------------------ */
 /* data                                                                 */
+
+/* The value of <data src="file:x">: the file's JSON, read when the machine
+ * is loaded (as a child document is, and counted with them).  NULL after a
+ * diagnostic. */
+static json_t *
+ld_data_src(struct ld *L, xmlNode *c, const struct sm_param *p)
+{
+	char *src = ld_attr(L, c, "src"), *path, *buf = NULL, why[512];
+	size_t len = 0;
+	json_t *v = NULL;
+	json_error_t je;
+	int rc;
+
+	if (src == NULL || (path = ld_rel_path(L, p->line, "data", src)) == NULL) {
+		free(src);
+		return NULL;
+	}
+	rc = ld_read_file(path, L->S->opt.max_bytes, &buf, &len, why, sizeof why);
+	if (rc < 0)
+		ld_diag(L->S, L->file, p->line, rc, "<data src=\"%s\">: %s: %s", src,
+		    path, why);
+	else if (L->S->total_bytes + len > SM_LOAD_MAX_TOTAL_FACTOR * L->S->opt.max_bytes)
+		ld_diag(L->S, L->file, p->line, SM_ETOOBIG, "<data src=\"%s\">: the "
+		    "machine and the files it names exceed %d times the size limit "
+		    "together", src, SM_LOAD_MAX_TOTAL_FACTOR);
+	else {
+		L->S->total_bytes += len;
+		v = json_loadb(buf, len, JSON_DECODE_ANY, &je);
+		if (v == NULL)
+			lerr(L, p->line, "<data src=\"%s\">: %s is not JSON: %s (line %d)",
+			    src, path, je.text, je.line);
+	}
+	free(buf);
+	free(path);
+	free(src);
+	return v;
+}
 
 static void
 ld_data(struct ld *L, xmlNode *dm, int state)
@@ -1719,11 +1916,14 @@ ld_data(struct ld *L, xmlNode *dm, int state)
 		if (json_object_get(m->data, p->name) != NULL)
 			lerr(L, p->line, "<data id=\"%s\"> declared twice: all <data> "
 			    "share one scope, rename or drop one", p->name);
-		if (ld_has_attr(c, "src"))
-			lerr(L, p->line, "<data src> is not supported: write the value "
-			    "inline or as expr");
 		text = xmlNodeGetContent(c);
-		if (p->expr_src) {
+		if (ld_has_attr(c, "src")) {
+			v = ld_data_src(L, c, p);
+			if (p->expr_src || (text && strspn((char *)text, " \t\r\n") !=
+			    strlen((char *)text)))
+				lerr(L, p->line, "<data id=\"%s\"> has src and also expr or "
+				    "content: keep one", p->name);
+		} else if (p->expr_src) {
 			if (text && strspn((char *)text, " \t\r\n") != strlen((char *)text))
 				lerr(L, p->line, "<data id=\"%s\"> has both expr and "
 				    "content: keep one", p->name);
