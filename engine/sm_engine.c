@@ -51,6 +51,8 @@ struct sm__inst {
 	struct sm_engine *e;
 	char *id;
 	const struct sm_machine *m;
+	struct sm_machine *own_m;  /* a child machine loaded when it was invoked
+	                              (srcexpr, <content expr>): freed with it */
 	struct sm_session *s;
 	json_t *task;
 	char *task_txt;        /* the task serialized once (it never changes) */
@@ -440,6 +442,7 @@ inst_free(struct sm__inst *in)
 		sm__call_free(c);
 	}
 	sm__session_free(in->s);
+	sm_machine_free(in->own_m);
 	store_batch_destroy(in->batch);
 	free(in->error);
 	json_decref(in->task);
@@ -995,12 +998,9 @@ start_invoke(struct sm__inst *in, const struct sm_effect *fx)
 		struct sm__inst *ch;
 		char id[600];
 		struct sm_error err;
+		const struct sm_machine *cm;
+		struct sm_machine *own;
 
-		if (!iv->child) {
-			action_report_error(in, fx->invokeid, "error.execution",
-			    "the invoked document was not loaded", 1);
-			return;
-		}
 		if ((size_t)snprintf(id, sizeof(id), "%s/%s", in->id, fx->invokeid) >
 		    SM_ENGINE_CHILD_ID_MAX) {
 			char msg[200];
@@ -1011,8 +1011,16 @@ start_invoke(struct sm__inst *in, const struct sm_effect *fx)
 			return;
 		}
 		sm_error_clear(&err);
-		ch = inst_new(e, iv->child, id, NULL, &err);
+		if (sm__invocation_machine(in->s, inv, &cm, &own, &err) != 0) {
+			action_report_error(in, fx->invokeid, "error.execution", err.msg, 1);
+			return;
+		}
+		ch = inst_new(e, cm, id, NULL, &err);
+		if (ch)
+			ch->own_m = own;
 		if (!ch || !(ch->parent_invokeid = strdup(fx->invokeid))) {
+			if (!ch)
+				sm_machine_free(own);
 			inst_free(ch);
 			action_report_error(in, fx->invokeid, "error.execution", err.msg, 1);
 			return;
@@ -2731,6 +2739,8 @@ recover_child(struct sm_engine *e, json_t *j)
 	struct sm_invocation *inv;
 	const struct sm_invoke *iv;
 	struct sm_error err;
+	const struct sm_machine *cm = NULL;
+	struct sm_machine *own = NULL;
 
 	if (!id || !pid || !invokeid) {
 		sm_log_error("engine: child session record '%s' lacks its parent or invoke id: "
@@ -2745,13 +2755,18 @@ recover_child(struct sm_engine *e, json_t *j)
 	}
 	inv = sm__session_invocation(parent->s, invokeid);
 	iv = inv ? &parent->m->states[inv->state].invokes[inv->inv_index] : NULL;
-	if (!iv || iv->kind != SM_INV_SCXML || !iv->child || child_by_invokeid(parent, invokeid)) {
-		sm_log_warn("engine: child session '%s' is not an invocation of '%s': skipped", id,
-		    pid);
+	sm_error_clear(&err);
+	if (!iv || iv->kind != SM_INV_SCXML || child_by_invokeid(parent, invokeid) ||
+	    sm__invocation_machine(parent->s, inv, &cm, &own, &err) != 0) {
+		sm_log_warn("engine: child session '%s' is not an invocation of '%s': skipped%s%s",
+		    id, pid, err.msg[0] ? ": " : "", err.msg);
 		return SM_ENOTFOUND;
 	}
-	sm_error_clear(&err);
-	in = inst_new(e, iv->child, id, NULL, &err);
+	in = inst_new(e, cm, id, NULL, &err);
+	if (in)
+		in->own_m = own;
+	else
+		sm_machine_free(own);
 	if (!in || !(in->parent_invokeid = strdup(invokeid))) {
 		inst_free(in);
 		sm_log_error("engine: cannot reload child session '%s': %s", id, err.msg);

@@ -1284,6 +1284,45 @@ select_transitions(struct sm_session *s, const struct sm_event *ev, struct tlist
 }
 
 static void
+invocation_free(struct sm_invocation *inv)
+{
+	json_decref(inv->params);
+	free(inv->invokeid);
+	free(inv->src);
+	free(inv->doc);
+	free(inv);
+}
+
+int
+sm__invocation_machine(const struct sm_session *s, const struct sm_invocation *inv,
+    const struct sm_machine **m, struct sm_machine **owned, struct sm_error *err)
+{
+	const struct sm_invoke *iv = &ST(s, inv->state)->invokes[inv->inv_index];
+	struct sm_diags d = { 0 };
+	char msg[600];
+	int rc;
+
+	*m = iv->child;
+	*owned = NULL;
+	if (iv->child)
+		return 0;
+	if (!inv->src && !inv->doc)
+		return sm_error_set(err, SM_ENOTFOUND, "the invoked document was not loaded");
+	rc = sm_machine_load_child(s->m, inv->src, inv->doc, owned, &d);
+	if (rc != 0) {
+		sm_error_set(err, rc, "the invoked document %s%s%s does not load: %s",
+		    inv->src ? "'" : "(<content expr>)", inv->src ? inv->src : "",
+		    inv->src ? "'" : "", d.n ? sm_diag_format(&d.v[0], msg, sizeof(msg)) :
+		    sm_strerror(rc));
+		sm_diags_free(&d);
+		return rc;
+	}
+	sm_diags_free(&d);
+	*m = *owned;
+	return 0;
+}
+
+static void
 cancel_invocations_of(struct sm_session *s, int state)
 {
 	struct sm_invocation **pp = &s->invs;
@@ -1297,9 +1336,7 @@ cancel_invocations_of(struct sm_session *s, int state)
 			if (fx)
 				fx->invokeid = strdup(inv->invokeid);
 			*pp = inv->next;
-			json_decref(inv->params);
-			free(inv->invokeid);
-			free(inv);
+			invocation_free(inv);
 		} else {
 			pp = &inv->next;
 		}
@@ -1669,7 +1706,7 @@ start_invocations(struct sm_session *s)
 			struct sm_invocation *inv;
 			struct sm_effect *fx;
 			json_t *params = NULL;
-			char idbuf[512];
+			char idbuf[512], *src = NULL, *doc = NULL;
 
 			if (iv->id) {
 				snprintf(idbuf, sizeof(idbuf), "%s", iv->id);
@@ -1700,19 +1737,32 @@ start_invocations(struct sm_session *s)
 				}
 				free(type);
 			}
+			if (iv->srcexpr && eval_string(s, iv->srcexpr, NULL, "invoke srcexpr",
+			    iv->line, &src) != 0)
+				continue;
+			if (iv->content_expr && eval_string(s, iv->content_expr, NULL,
+			    "invoke content expr", iv->line, &doc) != 0)
+				continue;
 			if (iv->nparams > 0 || iv->namelist) {
 				params = eval_params(s, iv->params, iv->nparams, iv->namelist, iv->line);
-				if (!params)
+				if (!params) {
+					free(src);
+					free(doc);
 					continue;
+				}
 			}
 			inv = calloc(1, sizeof(*inv));
 			fx = inv ? fx_add(s, SM_FX_INVOKE) : NULL;
 			if (!inv || !fx) {
 				free(inv);
+				free(src);
+				free(doc);
 				json_decref(params);
 				s->nomem = 1;
 				continue;
 			}
+			inv->src = src;
+			inv->doc = doc;
 			inv->invokeid = strdup(idbuf);
 			inv->state = st;
 			inv->inv_index = (int)k;
@@ -1909,9 +1959,7 @@ sm__session_free(struct sm_session *s)
 		struct sm_invocation *inv = s->invs;
 
 		s->invs = inv->next;
-		json_decref(inv->params);
-		free(inv->invokeid);
-		free(inv);
+		invocation_free(inv);
 	}
 	sm__effects_free(s->fx_head);
 	if (s->hv)
@@ -2224,6 +2272,10 @@ sm__session_save(const struct sm_session *s)
 
 		if (a && inv->finished)
 			json_object_set_new(a, "finished", json_true());
+		if (a && inv->src)
+			json_object_set_new(a, "src", json_string(inv->src));
+		if (a && inv->doc)
+			json_object_set_new(a, "doc", json_string(inv->doc));
 		json_array_append_new(invs, a);
 	}
 	json_object_set_new(j, "invocations", invs);
@@ -2331,6 +2383,8 @@ sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *err)
 		if (inv->attempt < 1)
 			inv->attempt = 1;
 		inv->finished = json_is_true(json_object_get(a, "finished"));
+		inv->src = json_str_dup(a, "src");
+		inv->doc = json_str_dup(a, "doc");
 		{
 			json_t *p = json_object_get(a, "params");
 
@@ -2437,6 +2491,14 @@ sm__session_write(const struct sm_session *s, struct sm_jw *w)
 			sm_jw_lit(w, ",\"finished\":true");
 		sm_jw_lit(w, ",\"params\":");
 		sm_jw_json(w, inv->params);
+		if (inv->src) {
+			sm_jw_lit(w, ",\"src\":");
+			sm_jw_str(w, inv->src);
+		}
+		if (inv->doc) {
+			sm_jw_lit(w, ",\"doc\":");
+			sm_jw_str(w, inv->doc);
+		}
 		sm_jw_raw(w, "}", 1);
 	}
 	sm_jw_lit(w, "]");

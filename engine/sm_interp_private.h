@@ -102,8 +102,21 @@ struct sm_invocation {
 	int finished;          /* its done/error.invoke was queued: recovery does
 	                          not start it again (persisted as "finished") */
 	json_t *params;        /* evaluated params (owned) or NULL */
+	char *src;             /* <invoke srcexpr>: its value, the child file */
+	char *doc;             /* <invoke><content expr>: the child's markup */
 	struct sm_invocation *next;
 };
+
+struct sm_session;
+
+/*
+ * The machine a child SCXML invocation runs: its <invoke>'s, loaded with
+ * the parent, or (srcexpr, <content expr>) one loaded now from what they
+ * gave when it started; the caller frees *owned (NULL for the first kind)
+ * once the child is gone.  0, or an SM_E* code with err saying why.
+ */
+int sm__invocation_machine(const struct sm_session *s, const struct sm_invocation *inv,
+    const struct sm_machine **m, struct sm_machine **owned, struct sm_error *err);
 
 struct sm_session;
 

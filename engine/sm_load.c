@@ -549,6 +549,8 @@ sm_machine_free(struct sm_machine *m)
 			free(iv->id);
 			free(iv->idlocation);
 			sm_expr_free(iv->typeexpr);
+			sm_expr_free(iv->srcexpr);
+			sm_expr_free(iv->content_expr);
 			free(iv->src);
 			sm_machine_free(iv->child);
 			params_free(iv->params, iv->nparams);
@@ -571,6 +573,7 @@ sm_machine_free(struct sm_machine *m)
 	json_decref(m->data);
 	free(m->name);
 	free(m->path);
+	free(m->base_dir);
 	free(m->doc);
 	free(m);
 }
@@ -1145,9 +1148,16 @@ ld_content_value(struct ld *L, xmlNode *n, const char *what)
 		xmlBuffer *xb = xmlBufferCreate();
 		const xmlNode *k;
 
-		for (k = n->children; xb != NULL && k != NULL; k = k->next)
-			if (xmlNodeDump(xb, n->doc, (xmlNode *)k, 0, 0) < 0)
+		/* each child copied out of the document first, so that the
+		 * namespaces it inherits are declared in the text */
+		for (k = n->children; xb != NULL && k != NULL; k = k->next) {
+			xmlNode *cp = xmlDocCopyNode((xmlNode *)k, NULL, 1);
+			int bad = cp == NULL || xmlNodeDump(xb, NULL, cp, 0, 0) < 0;
+
+			xmlFreeNode(cp);
+			if (bad)
 				break;
+		}
 		if (xb != NULL && k == NULL)
 			v = json_stringn((const char *)xmlBufferContent(xb),
 			    (size_t)xmlBufferLength(xb));
@@ -1633,6 +1643,7 @@ ld_invoke_content(struct ld *L, struct sm_invoke *iv, xmlNode *content)
 	C.base_dir = L->base_dir;
 	C.invoke_depth = L->invoke_depth + 1;
 	m->path = ld_strdup(L, L->file);
+	m->base_dir = ld_strdup(L, L->base_dir);
 	ld_build(&C, root, m);
 	iv->child = m;
 }
@@ -1755,7 +1766,7 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 {
 	struct sm_state *s = &L->m->states[state];
 	struct sm_invoke *iv;
-	char *type, *src, *af, *namelist;
+	char *type, *src, *af, *namelist, *srcexpr, *cexpr = NULL;
 	xmlNode *content, *fin;
 	int is_action;
 
@@ -1768,10 +1779,10 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 	iv->id = ld_attr(L, n, "id");
 	iv->idlocation = ld_attr(L, n, "idlocation");
 	content = ld_child(n, "content");
+	srcexpr = ld_attr(L, n, "srcexpr");
+	if (content)
+		cexpr = ld_attr(L, content, "expr");
 	is_action = type != NULL && strcmp(type, SM_NS_SMD) == 0;
-	if (ld_has_attr(n, "srcexpr"))
-		lerr(L, iv->line, "<invoke srcexpr> is not supported: name the child "
-		    "document with src");
 	if (ld_has_attr(n, "typeexpr")) {
 		char *te = ld_attr(L, n, "typeexpr");
 
@@ -1800,26 +1811,39 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 		    !L->S->opt.action_known(L->S->opt.action_arg, iv->src))
 			lerr(L, iv->line, "<invoke src=\"%s\">: no action of that name "
 			    "is registered: check the spelling or register it", iv->src);
-		if (content)
-			lerr(L, iv->line, "<invoke> of an action cannot have <content>");
+		if (content || srcexpr)
+			lerr(L, iv->line, "<invoke> of an action cannot have <content> or "
+			    "srcexpr: name the action with src");
 	} else {
 		iv->kind = SM_INV_SCXML;
 		if (type && !sm_invoke_type_scxml(type))
 			lerr(L, iv->line, "<invoke type=\"%s\">: unsupported type: use "
 			    "\"http://www.w3.org/TR/scxml/\" for a child machine or \"%s\" "
 			    "for an action", type, SM_NS_SMD);
-		else if (src && content)
-			lerr(L, iv->line, "<invoke> has both src and <content>: keep one");
-		else if (!src && !content)
+		else if (!!src + !!srcexpr + !!content > 1)
+			lerr(L, iv->line, "<invoke> names its child more than once (src, "
+			    "srcexpr, <content>): keep one");
+		else if (!src && !srcexpr && !content)
 			lerr(L, iv->line, "<invoke> needs src=\"file:child.scxml\" or "
 			    "<content><scxml>...</scxml></content>");
-		else if (src) {
+		else if (srcexpr)
+			/* the child is loaded when the invocation starts */
+			iv->srcexpr = ld_expr(L, iv->line, "invoke", "srcexpr", srcexpr, 0);
+		else if (content && cexpr) {
+			if (ld_has_content(content))
+				lerr(L, ld_line(content), "<invoke><content> has both expr "
+				    "and a child: keep one");
+			iv->content_expr = ld_expr(L, ld_line(content), "content", "expr",
+			    cexpr, 0);
+		} else if (src) {
 			iv->src = ld_strdup(L, src);
 			if (iv->src)
 				ld_invoke_src(L, iv, src);
 		} else
 			ld_invoke_content(L, iv, content);
 	}
+	free(srcexpr);
+	free(cexpr);
 	ld_retry(L, n, iv, is_action);
 	af = ld_attr(L, n, "autoforward");
 	iv->autoforward = af && strcmp(af, "true") == 0;
@@ -2968,8 +2992,9 @@ ld_load_doc(struct ld_shared *S, const char *buf, size_t len, const char *name,
 		goto out;
 	}
 	m->path = strdup(name);
+	m->base_dir = base_dir ? strdup(base_dir) : NULL;
 	m->doc = malloc(len + 1);
-	if (m->path == NULL || m->doc == NULL) {
+	if (m->path == NULL || m->doc == NULL || (base_dir && m->base_dir == NULL)) {
 		ld_oom(S);
 		goto out;
 	}
@@ -3078,5 +3103,37 @@ sm_machine_load_file(const char *path, const struct sm_load_opts *opt,
 		ld_hash(*out);
 	free(dir);
 	free(buf);
+	return rc;
+}
+
+int
+sm_machine_load_child(const struct sm_machine *parent, const char *src,
+    const char *markup, struct sm_machine **out, struct sm_diags *diags)
+{
+	struct ld_shared S;
+	struct ld L;
+	char *path;
+	int rc;
+
+	if (out == NULL || parent == NULL || (src == NULL) == (markup == NULL))
+		return SM_EINVAL;
+	*out = NULL;
+	ld_opts(&S, NULL, diags);
+	if (markup != NULL) {
+		/* the files it names are where its parent's are */
+		rc = ld_load_doc(&S, markup, strlen(markup), parent->path ? parent->path :
+		    "<memory>", parent->base_dir, 1, out);
+	} else {
+		memset(&L, 0, sizeof L);
+		L.S = &S;
+		L.file = parent->path ? parent->path : "<memory>";
+		L.base_dir = parent->base_dir;
+		if ((path = ld_rel_path(&L, 0, "invoke", src)) == NULL)
+			return S.code ? S.code : SM_EINVALID;
+		rc = sm_machine_load_file(path, NULL, out, diags);
+		free(path);
+	}
+	if (rc == 0 && *out != NULL)
+		ld_hash(*out);
 	return rc;
 }

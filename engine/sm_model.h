@@ -147,6 +147,11 @@ struct sm_invoke {
 	char *idlocation;
 	struct sm_expr *typeexpr; /* child machines only: the type, checked when
 	                          the invocation starts */
+	struct sm_expr *srcexpr;  /* child machines only: the child document's
+	                          name, evaluated when the invocation starts and
+	                          loaded then (child is NULL) */
+	struct sm_expr *content_expr; /* <content expr>: the child document's
+	                          markup, the same way */
 	char *src;             /* action name, or child document path (resolved
 	                          relative to the parent file) */
 	struct sm_machine *child; /* SCXML: loaded child (from src or <content>) */
@@ -203,6 +208,9 @@ struct sm_id_entry {
 struct sm_machine {
 	char *name;            /* <scxml name=> or the file name */
 	char *path;            /* source path, or "<memory>" */
+	char *base_dir;        /* where the files it names are (<invoke src>,
+	                          <data src>, srcexpr), or NULL: loaded from
+	                          memory without one */
 	unsigned char sha256[32]; /* hash of the document bytes (machine version) */
 	char *doc;             /* the document bytes, kept for the store; for an
 	                          inline <invoke><content> child: its <scxml>

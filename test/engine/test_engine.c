@@ -1225,6 +1225,57 @@ test_late_binding_restart(void)
 	free(dir);
 }
 
+/*
+ * A child machine loaded when it was invoked (<content expr>: its markup
+ * held in a variable) is loaded again from the invocation's record when
+ * its parent is recovered, and runs on from its own record.
+ */
+static const char *content_expr_machine =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    " initial='s0'>"
+    " <datamodel><data id='doc'/></datamodel>"
+    " <state id='s0'>"
+    "  <onentry><assign location='doc'><scxml version='1.0' datamodel='task'>"
+    "   <state id='w'><transition event='bye' target='f'/></state>"
+    "   <final id='f'><donedata><content expr='\"child \" + _sessionid'/></donedata></final>"
+    "  </scxml></assign></onentry>"
+    "  <invoke id='kid'><content expr='doc'/></invoke>"
+    "  <transition event='poke'><send target='#_kid' event='bye'/></transition>"
+    "  <transition event='done.invoke.kid' target='pass'>"
+    "   <assign location='doc' expr='_event.data'/></transition>"
+    " </state>"
+    " <final id='pass'/>"
+    "</scxml>";
+
+static void
+test_content_expr_restart(void)
+{
+	char *dir = etu_tmpdir("sm_engine_test");
+	struct env v;
+	struct sm_error err;
+	json_t *d;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, content_expr_machine);
+	is_int(sm_engine_start(v.e, v.m, "ce", NULL, &err), 0, "content expr: start");
+	run_for(&v, 100, 0);
+	ok(!v.done, "content expr: the child waits");
+	env_close(&v, 1);
+	env_open(&v, dir, content_expr_machine);
+	is_int(sm_engine_recover(v.e, &err), 0, "content expr: recover");
+	is_int(sm_engine_post(v.e, "ce", "poke", NULL), 0, "content expr: poke");
+	run_for(&v, 2000, 1);
+	is_str(v.final_id, "pass", "a child loaded from <content expr> is reloaded after a "
+	    "restart and ends when told");
+	d = dm_get(&v, "ce", "doc");
+	is_str(json_string_value(d), "child ce/kid", "its done data came from the restored child");
+	json_decref(d);
+	json_decref(v.donedata);
+	env_close(&v, 0);
+	etu_rmtree(dir);
+	free(dir);
+}
+
 /* An action whose result is too deep to store: the call fails instead. */
 static int
 deep_start(struct sm_action_call *call)
@@ -1734,6 +1785,7 @@ main(void)
 	test_retry_survives_restart();
 	test_cancel_after_restart();
 	test_late_binding_restart();
+	test_content_expr_restart();
 	test_retry_name_clash();
 	test_machine_from_store();
 	test_inbox();
