@@ -1261,6 +1261,8 @@ eval_path(const struct node *n, const struct sm_expr_env *env, json_t **out,
 	if (n->kind == N_ROOT) {
 		cur = env != NULL && json_is_object(env->root) ?
 		    json_object_get(env->root, n->name) : NULL;
+		if (cur == NULL && env != NULL && env->name != NULL)
+			cur = env->name(env->arg, n->name);
 		*out = json_incref(cur);
 		return 0;
 	}
@@ -1917,7 +1919,7 @@ loc_parse(const char *src, int write, struct location *loc, struct sm_error *err
 		rc = lex_unexpected(&lx, "a name to assign to, as in task.result");
 		goto fail;
 	}
-	if (write && lx.tlen < 32) {
+	if (write && lx.tlen < 32 && lx.src[lx.start] == '_') {
 		char top[32];
 
 		memcpy(top, lx.src + lx.start, lx.tlen);
@@ -2061,7 +2063,7 @@ loc_describe(const struct loc_step *st, char *buf, size_t size)
 }
 
 int
-sm_location_read(json_t *root, const char *location, json_t **out,
+sm_location_read(const struct sm_expr_env *env, const char *location, json_t **out,
     struct sm_error *err)
 {
 	struct location loc;
@@ -2076,12 +2078,15 @@ sm_location_read(json_t *root, const char *location, json_t **out,
 		return sm_error_set(err, SM_EINVAL, "column 1: nowhere to put the value");
 	if ((rc = loc_parse(location, 0, &loc, err)) != 0)
 		return rc;
-	cur = root;
-	for (i = 0; i < loc.n && cur != NULL; i++) {
+	cur = env != NULL ? env->root : NULL;
+	for (i = 0; i < loc.n && (cur != NULL || i == 0); i++) {
 		const struct loc_step *st = &loc.steps[i];
 
 		cur = st->key != NULL ? json_object_getn(cur, st->key, st->keylen) :
 		    json_array_get(cur, st->index);
+		/* the first step is a name: no NUL inside (the parser's tokens) */
+		if (cur == NULL && i == 0 && env != NULL && env->name != NULL)
+			cur = env->name(env->arg, st->key);
 		if (cur == NULL) {
 			loc_describe(st, what, sizeof(what));
 			rc = sm_error_set(err, SM_EEXPR, "column %d: %s %s does not "

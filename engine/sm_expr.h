@@ -61,6 +61,7 @@ void sm_expr_free(struct sm_expr *e);
  * The evaluation environment, owned by the caller.
  *   root      the datamodel: a JSON object (or NULL: every path is null).
  *             Borrowed; never modified by evaluation.
+ *   name      more top-level names, behind root's (may be NULL).
  *   in_state  answers In('id'): 1 if the state is active, 0 if not,
  *             negative (an SM_E* code) on failure.  NULL: In() is an
  *             evaluation error.
@@ -70,6 +71,11 @@ struct sm_expr_env {
 	json_t *root;
 	int (*in_state)(void *arg, const char *state_id);
 	void *arg;
+	/* NULL, or the value (borrowed, may be NULL) of a top-level name that
+	 * root has no member for: the interpreter's read-only system variables
+	 * _sessionid, _name, _ioprocessors, made only when read, never stored
+	 * in root. */
+	json_t *(*name)(void *arg, const char *name);
 };
 
 /*
@@ -125,12 +131,13 @@ int sm_location_check(const char *location, struct sm_error *err);
 int sm_location_check_read(const char *location, struct sm_error *err);
 
 /*
- * The value at `location` in `root` (a new reference in *out).  Unlike a
+ * The value at `location` in env's root (its first name also through
+ * env->name, as in an expression; a new reference in *out).  Unlike a
  * path in an expression, a location that names nothing (a missing member,
  * an index past the end, a step into a scalar) is an error: SM_EEXPR
  * "column N: ... does not exist", *out NULL.  A syntax error is SM_EEXPR.
  */
-int sm_location_read(json_t *root, const char *location, json_t **out,
+int sm_location_read(const struct sm_expr_env *env, const char *location, json_t **out,
     struct sm_error *err);
 
 /*

@@ -30,6 +30,8 @@ struct sm_session {
 	int **hv;                  /* history values per history state */
 	int *hvn;                  /* -1: never recorded */
 	json_t *dm;                /* datamodel (task) or NULL */
+	json_t *sys;               /* task: _sessionid, _name, _ioprocessors, made when
+	                              first read (behind dm; derived, never saved) */
 	struct sm_event *iq_head, *iq_tail;   /* internal queue */
 	struct sm_event *eq_head, *eq_tail;   /* external queue */
 	size_t eq_len;
@@ -114,15 +116,16 @@ sm__event_to_json(const struct sm_event *ev)
 
 	if (!j)
 		return NULL;
-	json_object_set_new(j, "name", json_string(ev->name));
-	json_object_set(j, "data", ev->data ? ev->data : json_null());
-	json_object_set_new(j, "sendid", ev->sendid ? json_string(ev->sendid) : json_null());
-	json_object_set_new(j, "origin", ev->origin ? json_string(ev->origin) : json_null());
+	/* the keys are literals: no UTF-8 check (one _event per event taken) */
+	json_object_set_new_nocheck(j, "name", json_string(ev->name));
+	json_object_set_nocheck(j, "data", ev->data ? ev->data : json_null());
+	json_object_set_new_nocheck(j, "sendid", ev->sendid ? json_string(ev->sendid) : json_null());
+	json_object_set_new_nocheck(j, "origin", ev->origin ? json_string(ev->origin) : json_null());
 	/* the SCXML event processor is the only one events come through */
-	json_object_set_new(j, "origintype", ev->origin ? json_string(SM_SCXML_PROCESSOR) :
+	json_object_set_new_nocheck(j, "origintype", ev->origin ? json_string(SM_SCXML_PROCESSOR) :
 	    json_null());
-	json_object_set_new(j, "invokeid", ev->invokeid ? json_string(ev->invokeid) : json_null());
-	json_object_set_new(j, "type", json_string(event_type_name(ev->type)));
+	json_object_set_new_nocheck(j, "invokeid", ev->invokeid ? json_string(ev->invokeid) : json_null());
+	json_object_set_new_nocheck(j, "type", json_string(event_type_name(ev->type)));
 	return j;
 }
 
@@ -338,12 +341,43 @@ in_state_cb(void *arg, const char *id)
 	return i >= 0 && s->active[i];
 }
 
+/*
+ * The system variables other than _event (SCXML 5.10), read-only
+ * (sm_location_assign refuses them): _sessionid, _name, and _ioprocessors,
+ * where the SCXML event processor (under its URI and under "scxml", the
+ * short type <send> accepts) gives the location that reaches this session.
+ * They follow from the session and its machine, so they live apart from
+ * the datamodel: expressions read them behind it (sm_expr_env.name), the
+ * object is made the first time one is read, and it is never saved.
+ */
+static json_t *
+system_var(void *arg, const char *name)
+{
+	struct sm_session *s = arg;
+	char loc[600];
+
+	if (name[0] != '_' || !s->dm)
+		return NULL;
+	if (!s->sys) {
+		snprintf(loc, sizeof(loc), "#_scxml_%s", s->sessionid);
+		s->sys = json_pack("{s:s,s:s,s:{s:{s:s},s:{s:s}}}", "_sessionid", s->sessionid,
+		    "_name", s->m->name ? s->m->name : "", "_ioprocessors", SM_SCXML_PROCESSOR,
+		    "location", loc, "scxml", "location", loc);
+		if (!s->sys) {
+			s->nomem = 1;
+			return NULL;
+		}
+	}
+	return json_object_get(s->sys, name);
+}
+
 static void
 env_init(struct sm_session *s, struct sm_expr_env *env)
 {
 	env->root = s->dm;
 	env->in_state = in_state_cb;
 	env->arg = s;
+	env->name = system_var;
 }
 
 /* The default initial transition of a compound state (or the root). */
@@ -484,7 +518,10 @@ eval_location(struct sm_session *s, const char *loc, int line, json_t **out)
 	struct sm_error err;
 
 	sm_error_clear(&err);
-	if (sm_location_read(s->dm, loc, out, &err) != 0) {
+	struct sm_expr_env env;
+
+	env_init(s, &env);
+	if (sm_location_read(&env, loc, out, &err) != 0) {
 		exec_error(s, line, "location '%s': %s", loc, err.msg);
 		return -1;
 	}
@@ -1862,27 +1899,6 @@ macrostep(struct sm_session *s)
 
 /* ---- public (engine-private) API ---------------------------------------- */
 
-/*
- * The system variables other than _event (SCXML 5.10), read-only
- * (sm_location_assign refuses them): _sessionid, _name, and _ioprocessors,
- * where the SCXML event processor (under its URI and under "scxml", the
- * short type <send> accepts) gives the location that reaches this session.
- */
-static int
-bind_system_vars(struct sm_session *s)
-{
-	char loc[600];
-	json_t *io;
-
-	snprintf(loc, sizeof(loc), "#_scxml_%s", s->sessionid);
-	io = json_pack("{s:{s:s},s:{s:s}}", SM_SCXML_PROCESSOR, "location", loc, "scxml",
-	    "location", loc);
-	if (!io || json_object_set_new(s->dm, "_ioprocessors", io) != 0 ||
-	    json_object_set_new(s->dm, "_sessionid", json_string(s->sessionid)) != 0 ||
-	    json_object_set_new(s->dm, "_name", json_string(s->m->name ? s->m->name : "")) != 0)
-		return -1;
-	return 0;
-}
 
 int
 sm__session_create(const struct sm_machine *m, const char *sessionid, json_t *task,
@@ -1933,8 +1949,6 @@ sm__session_create(const struct sm_machine *m, const char *sessionid, json_t *ta
 			goto nomem;
 		json_object_set_new(s->dm, "task", task ? json_deep_copy(task) : json_object());
 		json_object_set_new(s->dm, "_event", json_null());
-		if (bind_system_vars(s) != 0)
-			goto nomem;
 	}
 	*out = s;
 	return 0;
@@ -1981,6 +1995,7 @@ sm__session_free(struct sm_session *s)
 	free(s->eff);
 	free(s->bound);
 	json_decref(s->dm);
+	json_decref(s->sys);
 	json_decref(s->errors);
 	json_decref(s->donedata);
 	json_decref(s->init);
@@ -2337,8 +2352,7 @@ sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *err)
 	if (s->dm && json_is_object(v)) {
 		json_decref(s->dm);
 		s->dm = json_deep_copy(v);
-		/* a record written before they were bound lacks them */
-		if (!s->dm || bind_system_vars(s) != 0)
+		if (!s->dm)
 			return sm_error_set(err, SM_ENOMEM, "out of memory restoring the datamodel");
 	}
 	s->running = json_is_true(json_object_get(state, "running"));
@@ -2407,8 +2421,6 @@ sm__event_write(const struct sm_event *ev, struct sm_jw *w)
 	sm_jw_str(w, ev->sendid);
 	sm_jw_lit(w, ",\"origin\":");
 	sm_jw_str(w, ev->origin);
-	sm_jw_lit(w, ev->origin ? ",\"origintype\":\"" SM_SCXML_PROCESSOR "\"" :
-	    ",\"origintype\":null");
 	sm_jw_lit(w, ",\"invokeid\":");
 	sm_jw_str(w, ev->invokeid);
 	sm_jw_lit(w, ",\"type\":\"");

@@ -46,7 +46,7 @@ struct sm_event *sm__event_new(const char *name, json_t *data, enum sm_event_typ
 void sm__event_free(struct sm_event *ev);
 /* {"name","data","sendid","origin","origintype","invokeid","type"}: the
  * _event value (origintype: the SCXML event processor's URI when origin is
- * set, else null). */
+ * set, else null; sm__event_write leaves it out, it follows from origin). */
 json_t *sm__event_to_json(const struct sm_event *ev);
 /* Inverse of sm__event_to_json (the "type" member is optional). */
 struct sm_event *sm__event_from_json(json_t *j);
@@ -198,7 +198,7 @@ json_t *sm__session_save(const struct sm_session *s);
 /* Nesting depth of v (a scalar or an empty container is 1), counted up to
  * `cap` + 1 at most (so a cycle or a huge depth costs little). */
 int sm__json_depth(const json_t *v, int cap);
-/* The _event shape of sm__event_to_json. */
+/* The _event shape of sm__event_to_json, without origintype. */
 void sm__event_write(const struct sm_event *ev, struct sm_jw *w);
 /* A configuration (one byte per state, as sm__session_active) as an array of ids. */
 void sm__config_write(const struct sm_machine *m, const unsigned char *active, struct sm_jw *w);

@@ -476,8 +476,8 @@ test_env(void)
 {
 	struct sm_error err = { 0 };
 	struct sm_expr *e = NULL;
-	struct sm_expr_env noin = { dm, NULL, NULL };
-	struct sm_expr_env nodm = { NULL, in_state, NULL };
+	struct sm_expr_env noin = { dm, NULL, NULL, NULL };
+	struct sm_expr_env nodm = { NULL, in_state, NULL, NULL };
 	json_t *got = NULL;
 	int b = -1;
 
@@ -774,7 +774,7 @@ test_locations(void)
 	/* assign then read back through an expression */
 	{
 		struct sm_expr *e = NULL;
-		struct sm_expr_env env2 = { root, NULL, NULL };
+		struct sm_expr_env env2 = { root, NULL, NULL, NULL };
 		json_t *got = NULL;
 
 		ok(sm_expr_parse("a.b.c + '!'", &e, &err) == 0 &&
@@ -1020,6 +1020,12 @@ test_hostile(void)
 	free(big);
 }
 
+static json_t *
+sys_name(void *arg, const char *name)
+{
+	return json_object_get(arg, name);
+}
+
 /* sm_location_read: a location that is read (param location, namelist)
  * must name something; system variables and task may be read. */
 static void
@@ -1035,6 +1041,7 @@ test_location_read(void)
 		{ "task['tags'][0]", "\"a\"" },
 		{ "_event.name", "\"e\"" },
 		{ "_sessionid", "\"s1\"" },
+		{ "_name", "\"own\"" },
 		{ "missing", "column 1: name 'missing' does not exist" },
 		{ "task.nothing", "column 5: member 'nothing' does not exist" },
 		{ "task.tags[2]", "column 10: index [2] does not exist" },
@@ -1044,7 +1051,10 @@ test_location_read(void)
 		{ "a +", "column 3: " },
 	};
 	json_t *root = json_loads("{\"task\": {\"id\": 1, \"tags\": [\"a\", null]},"
-	    " \"_event\": {\"name\": \"e\"}, \"_sessionid\": \"s1\"}", 0, NULL);
+	    " \"_event\": {\"name\": \"e\"}, \"_name\": \"own\"}", 0, NULL);
+	/* names behind root's (env.name) */
+	json_t *sys = json_loads("{\"_sessionid\": \"s1\", \"_name\": \"sys\"}", 0, NULL);
+	struct sm_expr_env e2 = { root, NULL, sys, sys_name };
 	struct sm_error err;
 	size_t i;
 
@@ -1053,7 +1063,7 @@ test_location_read(void)
 		int rc;
 
 		memset(&err, 0, sizeof(err));
-		rc = sm_location_read(root, cases[i].loc, &v, &err);
+		rc = sm_location_read(&e2, cases[i].loc, &v, &err);
 		if (cases[i].want[0] != 'c') {
 			char *d = rc == 0 ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
 
@@ -1069,11 +1079,23 @@ test_location_read(void)
 	is_int(sm_location_check_read("_event.data", &err), 0, "a system variable may be read");
 	is_int(sm_location_check_read("task", &err), 0, "task itself may be read");
 	is_int(sm_location_check_read("a[x]", &err), SM_EEXPR, "read locations have the same syntax");
-	is_int(sm_location_read(root, "x", NULL, &err), SM_EINVAL, "NULL out");
+	is_int(sm_location_read(&e2, "x", NULL, &err), SM_EINVAL, "NULL out");
 	ok(sm_system_var("_ioprocessors") && sm_system_var("_event") &&
 	    !sm_system_var("task") && !sm_system_var("_other") && !sm_system_var(NULL),
 	    "sm_system_var knows the four system variables");
+	{
+		struct sm_expr *x = NULL;
+		json_t *v = NULL;
+
+		ok(sm_expr_parse("_sessionid + _name + str(nothere)", &x, &err) == 0 &&
+		    sm_expr_eval(x, &e2, &v, &err) == 0 && json_is_string(v) &&
+		    strcmp(json_string_value(v), "s1ownnull") == 0,
+		    "an expression reads env.name behind root");
+		json_decref(v);
+		sm_expr_free(x);
+	}
 	json_decref(root);
+	json_decref(sys);
 }
 
 int
