@@ -99,12 +99,9 @@ check_actions_add(struct check_actions *a, const char *list)
 static int
 cmd_check(const struct smctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "actions", required_argument, NULL, 'a' },
-		{ "strict", no_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option opts[] = { { "actions", required_argument, NULL, 'a' },
+		{ "strict", no_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
 	struct check_actions actions = { NULL, 0 };
 	struct sm_load_opts lopts;
 	int c, i, bad = 0, with_actions = 0, strict = 0;
@@ -153,8 +150,10 @@ cmd_check(const struct smctl_cmd *cmd, int argc, char **argv)
 		} else if (strict && diags.n > 0) {
 			bad = 1;
 			sm_diags_print(&diags, stderr);
-			fprintf(stderr, "%s: refused: %zu warning(s), which --strict counts "
-			    "as errors\n", argv[i], diags.n);
+			fprintf(stderr,
+			    "%s: refused: %zu warning(s), which --strict counts "
+			    "as errors\n",
+			    argv[i], diags.n);
 		} else {
 			sm_diags_print(&diags, stderr); /* warnings, if the loader gives any */
 			printf("%s: ok\n", argv[i]);
@@ -621,58 +620,59 @@ out:
 
 static const struct smctl_cmd commands[] = {
 	{ "check", "[--actions NAMES]... [--strict] FILE...", "validate machine files",
-	  "Loads each SCXML machine file, prints every problem as 'file:line: message'\n"
-	  "on stderr and 'FILE: ok' on stdout for each file that loads.  Exits 1 if\n"
-	  "any file was refused.  Warnings ('file:line: warning: ...') do not refuse\n"
-	  "a file: what SCXML makes an error at run time (a send to target \"baz\",\n"
-	  "an assignment to _event, ...), a state never entered, a machine that\n"
-	  "cannot reach a <final> (smd refuses those).\n"
-	  "\n"
-	  "  -a, --actions NAMES  the registered action names (comma or space separated,\n"
-	  "                       repeatable): an invoke of any other action is refused.\n"
-	  "                       Without it, action names are not checked.\n"
-	  "  -s, --strict         refuse a file that has warnings too\n",
-	  cmd_check },
+	    "Loads each SCXML machine file, prints every problem as 'file:line: message'\n"
+	    "on stderr and 'FILE: ok' on stdout for each file that loads.  Exits 1 if\n"
+	    "any file was refused.  Warnings ('file:line: warning: ...') do not refuse\n"
+	    "a file: what SCXML makes an error at run time (a send to target \"baz\",\n"
+	    "an assignment to _event, ...), a state never entered, a machine that\n"
+	    "cannot reach a <final> (smd refuses those).\n"
+	    "\n"
+	    "  -a, --actions NAMES  the registered action names (comma or space separated,\n"
+	    "                       repeatable): an invoke of any other action is refused.\n"
+	    "                       Without it, action names are not checked.\n"
+	    "  -s, --strict         refuse a file that has warnings too\n",
+	    cmd_check },
 	{ "graph", "FILE", "print a machine as a Graphviz DOT graph",
-	  "Writes the machine's states and transitions as DOT on stdout, e.g.\n"
-	  "  smctl graph machines/task.scxml | dot -Tsvg > task.svg\n",
-	  cmd_graph },
-	{ "simulate", "[--event NAME[=JSON]]... [--action NAME=JSON|NAME!ERROR]... [--task JSON] "
-	  "[--timeout S] [--state-dir DIR [--id ID]] [--config FILE] [-o KEY=VALUE]... [-q] FILE",
-	  "run a machine alone, with real timers",
-	  "Runs FILE as one instance (persisted only with a state directory).  Each\n"
-	  "transition is printed on stderr as 'instance: [event] source -> targets',\n"
-	  "<log> lines too.  The last line on stdout is the id of the top-level final\n"
-	  "state reached.\n"
-	  "\n"
-	  "With a state directory it starts as smd does: it takes the directory's lock\n"
-	  "(refused while smd or another simulate holds it), commits with the\n"
-	  "configured durability (full by default) and recovers what the directory\n"
-	  "holds.  If instance ID is there unfinished (a run that was killed), it runs\n"
-	  "on from its last commit (--task and --event apply to a new instance only);\n"
-	  "if it had finished, its final state is printed.\n"
-	  "\n"
-	  "  -e, --event NAME[=JSON]  queue an external event (in order) after start\n"
-	  "  -a, --action NAME=JSON   the action NAME succeeds with that result\n"
-	  "  -a, --action NAME!ERROR  the action NAME fails with that error event\n"
-	  "                           (its sm: retry policy applies, with real delays);\n"
-	  "                           actions not given are not registered and fail\n"
-	  "  -t, --task JSON          the task message (datamodel=\"task\": `task`)\n"
-	  "  -T, --timeout S          give up after S seconds (default 60)\n"
-	  "  -q, --quiet              do not print transitions and log lines\n"
-	  "  -d, --state-dir DIR      persist the run in DIR (new or existing), so that\n"
-	  "                           'smctl inspect -d DIR ID' shows it; the same as\n"
-	  "                           -o state_dir=DIR, and wins over it\n"
-	  "  -i, --id ID              the instance id (default 'sim')\n"
-	  "  -c, --config FILE        smd's configuration file (state_dir, durability...)\n"
-	  "  -o, --option KEY=VALUE   a configuration key, after the file and the SMD_*\n"
-	  "                           environment (docs/configuration.md)\n"
-	  "\n"
-	  "Exit status: 0 when a final state was reached, 1 otherwise.\n",
-	  cmd_simulate },
+	    "Writes the machine's states and transitions as DOT on stdout, e.g.\n"
+	    "  smctl graph machines/task.scxml | dot -Tsvg > task.svg\n",
+	    cmd_graph },
+	{ "simulate",
+	    "[--event NAME[=JSON]]... [--action NAME=JSON|NAME!ERROR]... [--task JSON] "
+	    "[--timeout S] [--state-dir DIR [--id ID]] [--config FILE] [-o KEY=VALUE]... [-q] FILE",
+	    "run a machine alone, with real timers",
+	    "Runs FILE as one instance (persisted only with a state directory).  Each\n"
+	    "transition is printed on stderr as 'instance: [event] source -> targets',\n"
+	    "<log> lines too.  The last line on stdout is the id of the top-level final\n"
+	    "state reached.\n"
+	    "\n"
+	    "With a state directory it starts as smd does: it takes the directory's lock\n"
+	    "(refused while smd or another simulate holds it), commits with the\n"
+	    "configured durability (full by default) and recovers what the directory\n"
+	    "holds.  If instance ID is there unfinished (a run that was killed), it runs\n"
+	    "on from its last commit (--task and --event apply to a new instance only);\n"
+	    "if it had finished, its final state is printed.\n"
+	    "\n"
+	    "  -e, --event NAME[=JSON]  queue an external event (in order) after start\n"
+	    "  -a, --action NAME=JSON   the action NAME succeeds with that result\n"
+	    "  -a, --action NAME!ERROR  the action NAME fails with that error event\n"
+	    "                           (its sm: retry policy applies, with real delays);\n"
+	    "                           actions not given are not registered and fail\n"
+	    "  -t, --task JSON          the task message (datamodel=\"task\": `task`)\n"
+	    "  -T, --timeout S          give up after S seconds (default 60)\n"
+	    "  -q, --quiet              do not print transitions and log lines\n"
+	    "  -d, --state-dir DIR      persist the run in DIR (new or existing), so that\n"
+	    "                           'smctl inspect -d DIR ID' shows it; the same as\n"
+	    "                           -o state_dir=DIR, and wins over it\n"
+	    "  -i, --id ID              the instance id (default 'sim')\n"
+	    "  -c, --config FILE        smd's configuration file (state_dir, durability...)\n"
+	    "  -o, --option KEY=VALUE   a configuration key, after the file and the SMD_*\n"
+	    "                           environment (docs/configuration.md)\n"
+	    "\n"
+	    "Exit status: 0 when a final state was reached, 1 otherwise.\n",
+	    cmd_simulate },
 	{ "inspect", "[--state-dir DIR] [--json] [--last N] ID",
-	  "show an instance: state, history, invocations, timers, errors",
-	  smctl_inspect_help, smctl_cmd_inspect },
+	    "show an instance: state, history, invocations, timers, errors", smctl_inspect_help,
+	    smctl_cmd_inspect },
 };
 
 static void

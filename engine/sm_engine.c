@@ -51,8 +51,8 @@ struct sm__inst {
 	struct sm_engine *e;
 	char *id;
 	const struct sm_machine *m;
-	struct sm_machine *own_m;  /* a child machine loaded when it was invoked
-	                              (srcexpr, <content expr>): freed with it */
+	struct sm_machine *own_m; /* a child machine loaded when it was invoked
+	                             (srcexpr, <content expr>): freed with it */
 	struct sm_session *s;
 	json_t *task;
 	char *task_txt;        /* the task serialized once (it never changes) */
@@ -1267,7 +1267,8 @@ precommit(struct sm__inst *in, struct sm_effect **list)
 			fx->dst = dst;
 			if (dst && dst->cancelling)
 				fx->dst = dst = NULL; /* gone by the time it would arrive */
-			ev = dst ? sent_event(in, fx->event, fx->data, sm__fx_sendid(fx), invokeid) :
+			ev = dst ?
+			    sent_event(in, fx->event, fx->data, sm__fx_sendid(fx), invokeid) :
 			    comm_error_event(fx->target);
 			fx->inbox_seq = precommit_event(in, dst ? dst : in, ev);
 			sm__event_free(ev);

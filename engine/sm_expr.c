@@ -1889,9 +1889,7 @@ loc_push(struct lexer *lx, struct location *loc)
 int
 sm_system_var(const char *name)
 {
-	static const char *const sys[] = {
-		"_event", "_sessionid", "_name", "_ioprocessors", NULL
-	};
+	static const char *const sys[] = { "_event", "_sessionid", "_name", "_ioprocessors", NULL };
 	size_t i;
 
 	for (i = 0; name != NULL && sys[i] != NULL; i++)
@@ -1925,7 +1923,8 @@ loc_parse(const char *src, int write, struct location *loc, struct sm_error *err
 		memcpy(top, lx.src + lx.start, lx.tlen);
 		top[lx.tlen] = '\0';
 		if (sm_system_var(top)) {
-			rc = sm_error_set(err, SM_EPERM, "column %d: '%s' is a system "
+			rc = sm_error_set(err, SM_EPERM,
+			    "column %d: '%s' is a system "
 			    "variable, read-only: assign to another name",
 			    lex_col(&lx, lx.start), top);
 			goto fail;
@@ -2063,8 +2062,8 @@ loc_describe(const struct loc_step *st, char *buf, size_t size)
 }
 
 int
-sm_location_read(const struct sm_expr_env *env, const char *location, json_t **out,
-    struct sm_error *err)
+sm_location_read(
+    const struct sm_expr_env *env, const char *location, json_t **out, struct sm_error *err)
 {
 	struct location loc;
 	json_t *cur;
@@ -2083,15 +2082,20 @@ sm_location_read(const struct sm_expr_env *env, const char *location, json_t **o
 		const struct loc_step *st = &loc.steps[i];
 
 		cur = st->key != NULL ? json_object_getn(cur, st->key, st->keylen) :
-		    json_array_get(cur, st->index);
+		                        json_array_get(cur, st->index);
 		/* the first step is a name: no NUL inside (the parser's tokens) */
 		if (cur == NULL && i == 0 && env != NULL && env->name != NULL)
 			cur = env->name(env->arg, st->key);
 		if (cur == NULL) {
 			loc_describe(st, what, sizeof(what));
-			rc = sm_error_set(err, SM_EEXPR, "column %d: %s %s does not "
-			    "exist: the location names nothing", st->col, i == 0 ?
-			    "name" : st->key != NULL ? "member" : "index", what);
+			rc = sm_error_set(err, SM_EEXPR,
+			    "column %d: %s %s does not "
+			    "exist: the location names nothing",
+			    st->col,
+			    i == 0              ? "name" :
+			        st->key != NULL ? "member" :
+			                          "index",
+			    what);
 		}
 	}
 	if (rc == 0)

@@ -63,8 +63,8 @@ struct sm_session {
 	size_t neff, effcap;
 	int nomem;
 	int pseudo_loop;
-	unsigned char *bound;      /* binding="late": the states whose <data> have
-	                              their values (entered once); else NULL */
+	unsigned char *bound; /* binding="late": the states whose <data> have
+	                         their values (entered once); else NULL */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -119,12 +119,15 @@ sm__event_to_json(const struct sm_event *ev)
 	/* the keys are literals: no UTF-8 check (one _event per event taken) */
 	json_object_set_new_nocheck(j, "name", json_string(ev->name));
 	json_object_set_nocheck(j, "data", ev->data ? ev->data : json_null());
-	json_object_set_new_nocheck(j, "sendid", ev->sendid ? json_string(ev->sendid) : json_null());
-	json_object_set_new_nocheck(j, "origin", ev->origin ? json_string(ev->origin) : json_null());
+	json_object_set_new_nocheck(
+	    j, "sendid", ev->sendid ? json_string(ev->sendid) : json_null());
+	json_object_set_new_nocheck(
+	    j, "origin", ev->origin ? json_string(ev->origin) : json_null());
 	/* the SCXML event processor is the only one events come through */
-	json_object_set_new_nocheck(j, "origintype", ev->origin ? json_string(SM_SCXML_PROCESSOR) :
-	    json_null());
-	json_object_set_new_nocheck(j, "invokeid", ev->invokeid ? json_string(ev->invokeid) : json_null());
+	json_object_set_new_nocheck(
+	    j, "origintype", ev->origin ? json_string(SM_SCXML_PROCESSOR) : json_null());
+	json_object_set_new_nocheck(
+	    j, "invokeid", ev->invokeid ? json_string(ev->invokeid) : json_null());
 	json_object_set_new_nocheck(j, "type", json_string(event_type_name(ev->type)));
 	return j;
 }
@@ -667,8 +670,8 @@ target_unreachable(const struct sm_session *s, const char *t)
  * `literal` (may be NULL).  0, or -1 after error.execution.
  */
 static int
-eval_string(struct sm_session *s, const struct sm_expr *e, const char *literal,
-    const char *what, int line, char **out)
+eval_string(struct sm_session *s, const struct sm_expr *e, const char *literal, const char *what,
+    int line, char **out)
 {
 	json_t *v = NULL;
 
@@ -682,7 +685,9 @@ eval_string(struct sm_session *s, const struct sm_expr *e, const char *literal,
 		return -1;
 	if (!json_is_string(v)) {
 		exec_error(s, line, "%s must give a string, not %s", what,
-		    json_is_null(v) ? "null" : json_is_number(v) ? "a number" : "another value");
+		    json_is_null(v)       ? "null" :
+		        json_is_number(v) ? "a number" :
+		                            "another value");
 		json_decref(v);
 		return -1;
 	}
@@ -725,8 +730,8 @@ exec_send(struct sm_session *s, const struct sm_exec *x)
 	    eval_string(s, sd->targetexpr, sd->target, "targetexpr", x->line, &target) != 0)
 		goto out;
 	if (!sm_send_type_ok(type)) {
-		exec_error(s, x->line, "send type '%s' is not supported: use the SCXML event processor",
-		    type);
+		exec_error(s, x->line,
+		    "send type '%s' is not supported: use the SCXML event processor", type);
 		goto out;
 	}
 	if (!sm_send_target_ok(target)) {
@@ -852,7 +857,8 @@ exec_foreach(struct sm_session *s, const struct sm_exec *x)
 	if (eval_expr(s, x->u.foreach.array, x->u.foreach.array_src, x->line, &arr) != 0)
 		return -1;
 	if (!json_is_array(arr)) {
-		exec_error(s, x->line, "foreach array '%s' is not an array", x->u.foreach.array_src);
+		exec_error(
+		    s, x->line, "foreach array '%s' is not an array", x->u.foreach.array_src);
 		json_decref(arr);
 		return -1;
 	}
@@ -937,8 +943,9 @@ exec_one(struct sm_session *s, const struct sm_exec *x)
 			v = json_incref(x->u.assign.value);
 		} else if (!x->u.assign.expr) {
 			v = json_null();
-		} else if (eval_expr(s, x->u.assign.expr, x->u.assign.expr_src ? x->u.assign.expr_src
-		    : "assign expr", x->line, &v) != 0) {
+		} else if (eval_expr(s, x->u.assign.expr,
+		               x->u.assign.expr_src ? x->u.assign.expr_src : "assign expr", x->line,
+		               &v) != 0) {
 			return -1;
 		}
 		/* the value may be a node of the datamodel itself */
@@ -1349,8 +1356,8 @@ sm__invocation_machine(const struct sm_session *s, const struct sm_invocation *i
 	if (rc != 0) {
 		sm_error_set(err, rc, "the invoked document %s%s%s does not load: %s",
 		    inv->src ? "'" : "(<content expr>)", inv->src ? inv->src : "",
-		    inv->src ? "'" : "", d.n ? sm_diag_format(&d.v[0], msg, sizeof(msg)) :
-		    sm_strerror(rc));
+		    inv->src ? "'" : "",
+		    d.n ? sm_diag_format(&d.v[0], msg, sizeof(msg)) : sm_strerror(rc));
 		sm_diags_free(&d);
 		return rc;
 	}
@@ -1763,22 +1770,27 @@ start_invocations(struct sm_session *s)
 				char *type = NULL;
 
 				if (eval_string(s, iv->typeexpr, NULL, "invoke typeexpr", iv->line,
-				    &type) != 0)
+				        &type) != 0)
 					continue;
 				if (type && !sm_invoke_type_scxml(type)) {
-					exec_error(s, iv->line, "invoke typeexpr gives '%s', not the "
-					    "type of a child SCXML machine: the invocation does not "
-					    "start", type);
+					exec_error(s, iv->line,
+					    "invoke typeexpr gives '%s', not the "
+					    "type of a child SCXML machine: the invocation does "
+					    "not "
+					    "start",
+					    type);
 					free(type);
 					continue;
 				}
 				free(type);
 			}
-			if (iv->srcexpr && eval_string(s, iv->srcexpr, NULL, "invoke srcexpr",
-			    iv->line, &src) != 0)
+			if (iv->srcexpr &&
+			    eval_string(s, iv->srcexpr, NULL, "invoke srcexpr", iv->line, &src) !=
+			        0)
 				continue;
-			if (iv->content_expr && eval_string(s, iv->content_expr, NULL,
-			    "invoke content expr", iv->line, &doc) != 0)
+			if (iv->content_expr &&
+			    eval_string(s, iv->content_expr, NULL, "invoke content expr", iv->line,
+			        &doc) != 0)
 				continue;
 			if (iv->nparams > 0 || iv->namelist) {
 				params = eval_params(s, iv->params, iv->nparams, iv->namelist, iv->line);
@@ -1898,7 +1910,6 @@ macrostep(struct sm_session *s)
 }
 
 /* ---- public (engine-private) API ---------------------------------------- */
-
 
 int
 sm__session_create(const struct sm_machine *m, const char *sessionid, json_t *task,
@@ -2353,7 +2364,8 @@ sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *err)
 		json_decref(s->dm);
 		s->dm = json_deep_copy(v);
 		if (!s->dm)
-			return sm_error_set(err, SM_ENOMEM, "out of memory restoring the datamodel");
+			return sm_error_set(
+			    err, SM_ENOMEM, "out of memory restoring the datamodel");
 	}
 	s->running = json_is_true(json_object_get(state, "running"));
 	s->started = 1;
@@ -2366,11 +2378,13 @@ sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *err)
 		/* a record without "bound" predates late binding: all were bound */
 		v = json_object_get(state, "bound");
 		memset(s->bound, v ? 0 : 1, s->n);
-		json_array_foreach(v, i, a) {
+		json_array_foreach(v, i, a)
+		{
 			int st = json_is_string(a) ? find_state(s, json_string_value(a)) : -1;
 
 			if (st < 0)
-				return sm_error_set(err, SM_ECORRUPT, "bad 'bound' state in instance state");
+				return sm_error_set(
+				    err, SM_ECORRUPT, "bad 'bound' state in instance state");
 			s->bound[st] = 1;
 		}
 	}

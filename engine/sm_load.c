@@ -923,8 +923,8 @@ ld_event_name_ok(const char *s)
 	return 1;
 }
 
-static void ld_location(struct ld *L, int line, const char *el,
-    const char *attr, const char *loc, int write);
+static void ld_location(
+    struct ld *L, int line, const char *el, const char *attr, const char *loc, int write);
 
 static void
 ld_param(struct ld *L, xmlNode *c, struct sm_param *p, const char *parent)
@@ -979,8 +979,7 @@ ld_child(xmlNode *el, const char *name)
  * `<param location>` and namelist entries are read.
  */
 static void
-ld_location(struct ld *L, int line, const char *el, const char *attr,
-    const char *loc, int write)
+ld_location(struct ld *L, int line, const char *el, const char *attr, const char *loc, int write)
 {
 	struct sm_error err = { 0, "" };
 	int rc;
@@ -992,8 +991,8 @@ ld_location(struct ld *L, int line, const char *el, const char *attr,
 	}
 	rc = write ? sm_location_check(loc, &err) : sm_location_check_read(loc, &err);
 	if (rc == SM_EPERM)
-		lwarn(L, line, "<%s %s=\"%s\">: %s (at run time: error.execution)",
-		    el, attr, loc, err.msg);
+		lwarn(L, line, "<%s %s=\"%s\">: %s (at run time: error.execution)", el, attr, loc,
+		    err.msg);
 	else if (rc < 0)
 		lerr(L, line, "<%s %s=\"%s\">: %s", el, attr, loc, err.msg);
 }
@@ -1016,8 +1015,7 @@ ld_namelist(struct ld *L, int line, const char *el, const char *list,
 int
 sm_send_type_ok(const char *type)
 {
-	return type == NULL || strcmp(type, SM_SCXML_PROCESSOR) == 0 ||
-	    strcmp(type, "scxml") == 0;
+	return type == NULL || strcmp(type, SM_SCXML_PROCESSOR) == 0 || strcmp(type, "scxml") == 0;
 }
 
 int
@@ -1065,13 +1063,16 @@ ld_send(struct ld *L, xmlNode *n, struct sm_exec *x)
 	if (s->target && targetexpr)
 		lerr(L, line, "<send> has both target and targetexpr: keep one");
 	else if (!sm_send_target_ok(s->target))
-		lwarn(L, line, "<send target=\"%s\">: unsupported target: use "
+		lwarn(L, line,
+		    "<send target=\"%s\">: unsupported target: use "
 		    "\"#_internal\", \"#_parent\", \"#_<invokeid>\" or none "
-		    "(this session) (at run time: error.execution)", s->target);
+		    "(this session) (at run time: error.execution)",
+		    s->target);
 	if (s->type && typeexpr)
 		lerr(L, line, "<send> has both type and typeexpr: keep one");
 	else if (!sm_send_type_ok(s->type))
-		lwarn(L, line, "<send type=\"%s\">: unsupported event processor: "
+		lwarn(L, line,
+		    "<send type=\"%s\">: unsupported event processor: "
 		    "use \"%s\" or leave type out (at run time: error.execution)",
 		    s->type, SM_SCXML_PROCESSOR);
 	s->targetexpr = ld_expr(L, line, "send", "targetexpr", targetexpr, 0);
@@ -1123,8 +1124,7 @@ ld_has_content(const xmlNode *n)
 			return 1;
 		if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
 		    c->content != NULL &&
-		    strspn((const char *)c->content, " \t\r\n") !=
-		    strlen((const char *)c->content))
+		    strspn((const char *)c->content, " \t\r\n") != strlen((const char *)c->content))
 			return 1;
 	}
 	return 0;
@@ -1159,8 +1159,8 @@ ld_content_value(struct ld *L, xmlNode *n, const char *what)
 				break;
 		}
 		if (xb != NULL && k == NULL)
-			v = json_stringn((const char *)xmlBufferContent(xb),
-			    (size_t)xmlBufferLength(xb));
+			v = json_stringn(
+			    (const char *)xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
 		xmlBufferFree(xb);
 		if (v == NULL)
 			ld_oom(L->S);
@@ -1170,8 +1170,10 @@ ld_content_value(struct ld *L, xmlNode *n, const char *what)
 
 		v = json_loads(text ? (const char *)text : "", JSON_DECODE_ANY, &je);
 		if (v == NULL)
-			lerr(L, ld_line(n), "<%s>: content is not JSON: %s (line %d of the "
-			    "content): write JSON, or use expr", what, je.text, je.line);
+			lerr(L, ld_line(n),
+			    "<%s>: content is not JSON: %s (line %d of the "
+			    "content): write JSON, or use expr",
+			    what, je.text, je.line);
 		xmlFree(text);
 	}
 	return v;
@@ -1183,9 +1185,8 @@ ld_exec(struct ld *L, xmlNode *n)
 	struct sm_exec *x;
 	char *a;
 
-	if (!is_el(n, "raise") && !is_el(n, "send") && !is_el(n, "cancel") &&
-	    !is_el(n, "log") && !is_el(n, "assign") && !is_el(n, "if") &&
-	    !is_el(n, "foreach"))
+	if (!is_el(n, "raise") && !is_el(n, "send") && !is_el(n, "cancel") && !is_el(n, "log") &&
+	    !is_el(n, "assign") && !is_el(n, "if") && !is_el(n, "foreach"))
 		return NULL; /* the schema reports unknown elements */
 	x = ld_calloc(L, 1, sizeof *x);
 	if (x == NULL)
@@ -1227,18 +1228,20 @@ ld_exec(struct ld *L, xmlNode *n)
 			if (x->u.assign.location == NULL)
 				lerr(L, x->line, "<assign> needs a location attribute");
 			else
-				ld_location(L, x->line, "assign", "location",
-				    x->u.assign.location, 1);
+				ld_location(
+				    L, x->line, "assign", "location", x->u.assign.location, 1);
 			if (x->u.assign.expr_src != NULL && ld_has_content(n))
-				lerr(L, x->line, "<assign> has both expr and content: "
+				lerr(L, x->line,
+				    "<assign> has both expr and content: "
 				    "keep one");
 			else if (x->u.assign.expr_src != NULL)
-				x->u.assign.expr = ld_expr(L, x->line, "assign", "expr",
-				    x->u.assign.expr_src, 0);
+				x->u.assign.expr =
+				    ld_expr(L, x->line, "assign", "expr", x->u.assign.expr_src, 0);
 			else if (ld_has_content(n))
 				x->u.assign.value = ld_content_value(L, n, "assign");
 			else
-				lerr(L, x->line, "<assign> needs an expr attribute or "
+				lerr(L, x->line,
+				    "<assign> needs an expr attribute or "
 				    "content (the value)");
 		}
 	} else if (is_el(n, "foreach")) {
@@ -1251,21 +1254,24 @@ ld_exec(struct ld *L, xmlNode *n)
 		x->u.foreach.item = ld_attr(L, n, "item");
 		x->u.foreach.index = ld_attr(L, n, "index");
 		if (L->m->datamodel == SM_DM_NULL)
-			lerr(L, x->line, "<foreach> needs datamodel=\"task\" (the null "
+			lerr(L, x->line,
+			    "<foreach> needs datamodel=\"task\" (the null "
 			    "datamodel has no data)");
 		else if (x->u.foreach.array_src == NULL || x->u.foreach.item == NULL)
 			lerr(L, x->line, "<foreach> needs array and item attributes");
 		else
-			x->u.foreach.array = ld_expr(L, x->line, "foreach", "array",
-			    x->u.foreach.array_src, 0);
+			x->u.foreach.array =
+			    ld_expr(L, x->line, "foreach", "array", x->u.foreach.array_src, 0);
 		/* item and index name variables: one that is not an assignable
 		 * location is an error when the foreach runs (SCXML 4.6) */
 		loc[0] = x->u.foreach.item;
 		loc[1] = x->u.foreach.index;
 		for (k = 0; k < 2 && L->m->datamodel != SM_DM_NULL; k++)
 			if (loc[k] != NULL && sm_location_check(loc[k], &err) < 0)
-				lwarn(L, x->line, "<foreach %s=\"%s\">: %s (at run time: "
-				    "error.execution)", k ? "index" : "item", loc[k], err.msg);
+				lwarn(L, x->line,
+				    "<foreach %s=\"%s\">: %s (at run time: "
+				    "error.execution)",
+				    k ? "index" : "item", loc[k], err.msg);
 		x->u.foreach.body = ld_block(L, n);
 	} else {
 		/* <if cond> a <elseif cond/> b <else/> c </if> */
@@ -1367,7 +1373,8 @@ ld_transition(struct ld *L, xmlNode *n, int source)
 			continue;
 		if (strcmp(e, ".*") == 0) {
 			/* the W3C tests write it: the empty prefix, every event */
-			lwarn(L, t->line, "event descriptor '.*' matches every event: "
+			lwarn(L, t->line,
+			    "event descriptor '.*' matches every event: "
 			    "write '*'");
 			t->events[i][0] = '*';
 			t->events[i][1] = '\0';
@@ -1502,8 +1509,10 @@ ld_rel_path(struct ld *L, int line, const char *el, const char *src)
 	if (strncmp(rel, "file:", 5) == 0)
 		rel += 5;
 	if (rel[0] == '\0' || rel[0] == '/' || strstr(rel, "://") != NULL) {
-		lerr(L, line, "<%s src=\"%s\">: only paths relative to this file are "
-		    "allowed (\"file:name\" or \"name\")", el, src);
+		lerr(L, line,
+		    "<%s src=\"%s\">: only paths relative to this file are "
+		    "allowed (\"file:name\" or \"name\")",
+		    el, src);
 		return NULL;
 	}
 	for (const char *p = rel; *p; ) {
@@ -1511,8 +1520,10 @@ ld_rel_path(struct ld *L, int line, const char *el, const char *src)
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 
 		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			lerr(L, line, "<%s src=\"%s\">: '..' is not allowed: keep the "
-			    "files a machine names beside or below it", el, src);
+			lerr(L, line,
+			    "<%s src=\"%s\">: '..' is not allowed: keep the "
+			    "files a machine names beside or below it",
+			    el, src);
 			return NULL;
 		}
 		p += n;
@@ -1520,7 +1531,8 @@ ld_rel_path(struct ld *L, int line, const char *el, const char *src)
 			p++;
 	}
 	if (L->base_dir == NULL) {
-		lerr(L, line, "<%s src=\"%s\">: this document was loaded from memory "
+		lerr(L, line,
+		    "<%s src=\"%s\">: this document was loaded from memory "
 		    "without a base directory, so the files it names cannot be found",
 		    el, src);
 		return NULL;
@@ -1812,7 +1824,8 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 			lerr(L, iv->line, "<invoke src=\"%s\">: no action of that name "
 			    "is registered: check the spelling or register it", iv->src);
 		if (content || srcexpr)
-			lerr(L, iv->line, "<invoke> of an action cannot have <content> or "
+			lerr(L, iv->line,
+			    "<invoke> of an action cannot have <content> or "
 			    "srcexpr: name the action with src");
 	} else {
 		iv->kind = SM_INV_SCXML;
@@ -1821,7 +1834,8 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 			    "\"http://www.w3.org/TR/scxml/\" for a child machine or \"%s\" "
 			    "for an action", type, SM_NS_SMD);
 		else if (!!src + !!srcexpr + !!content > 1)
-			lerr(L, iv->line, "<invoke> names its child more than once (src, "
+			lerr(L, iv->line,
+			    "<invoke> names its child more than once (src, "
 			    "srcexpr, <content>): keep one");
 		else if (!src && !srcexpr && !content)
 			lerr(L, iv->line, "<invoke> needs src=\"file:child.scxml\" or "
@@ -1831,10 +1845,11 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 			iv->srcexpr = ld_expr(L, iv->line, "invoke", "srcexpr", srcexpr, 0);
 		else if (content && cexpr) {
 			if (ld_has_content(content))
-				lerr(L, ld_line(content), "<invoke><content> has both expr "
+				lerr(L, ld_line(content),
+				    "<invoke><content> has both expr "
 				    "and a child: keep one");
-			iv->content_expr = ld_expr(L, ld_line(content), "content", "expr",
-			    cexpr, 0);
+			iv->content_expr =
+			    ld_expr(L, ld_line(content), "content", "expr", cexpr, 0);
 		} else if (src) {
 			iv->src = ld_strdup(L, src);
 			if (iv->src)
@@ -1882,18 +1897,19 @@ ld_data_src(struct ld *L, xmlNode *c, const struct sm_param *p)
 	}
 	rc = ld_read_file(path, L->S->opt.max_bytes, &buf, &len, why, sizeof why);
 	if (rc < 0)
-		ld_diag(L->S, L->file, p->line, rc, "<data src=\"%s\">: %s: %s", src,
-		    path, why);
+		ld_diag(L->S, L->file, p->line, rc, "<data src=\"%s\">: %s: %s", src, path, why);
 	else if (L->S->total_bytes + len > SM_LOAD_MAX_TOTAL_FACTOR * L->S->opt.max_bytes)
-		ld_diag(L->S, L->file, p->line, SM_ETOOBIG, "<data src=\"%s\">: the "
+		ld_diag(L->S, L->file, p->line, SM_ETOOBIG,
+		    "<data src=\"%s\">: the "
 		    "machine and the files it names exceed %d times the size limit "
-		    "together", src, SM_LOAD_MAX_TOTAL_FACTOR);
+		    "together",
+		    src, SM_LOAD_MAX_TOTAL_FACTOR);
 	else {
 		L->S->total_bytes += len;
 		v = json_loadb(buf, len, JSON_DECODE_ANY, &je);
 		if (v == NULL)
-			lerr(L, p->line, "<data src=\"%s\">: %s is not JSON: %s (line %d)",
-			    src, path, je.text, je.line);
+			lerr(L, p->line, "<data src=\"%s\">: %s is not JSON: %s (line %d)", src,
+			    path, je.text, je.line);
 	}
 	free(buf);
 	free(path);
@@ -1932,21 +1948,27 @@ ld_data(struct ld *L, xmlNode *dm, int state)
 		}
 		if (strcmp(p->name, "task") == 0 || sm_system_var(p->name) ||
 		    !(isalpha((unsigned char)p->name[0]) || p->name[0] == '_')) {
-			lerr(L, p->line, "<data id=\"%s\">: not a usable name (must be "
+			lerr(L, p->line,
+			    "<data id=\"%s\">: not a usable name (must be "
 			    "an identifier other than 'task' and the system variables "
-			    "_event, _sessionid, _name, _ioprocessors)", p->name);
+			    "_event, _sessionid, _name, _ioprocessors)",
+			    p->name);
 			continue;
 		}
 		if (json_object_get(m->data, p->name) != NULL)
-			lerr(L, p->line, "<data id=\"%s\"> declared twice: all <data> "
-			    "share one scope, rename or drop one", p->name);
+			lerr(L, p->line,
+			    "<data id=\"%s\"> declared twice: all <data> "
+			    "share one scope, rename or drop one",
+			    p->name);
 		text = xmlNodeGetContent(c);
 		if (ld_has_attr(c, "src")) {
 			v = ld_data_src(L, c, p);
-			if (p->expr_src || (text && strspn((char *)text, " \t\r\n") !=
-			    strlen((char *)text)))
-				lerr(L, p->line, "<data id=\"%s\"> has src and also expr or "
-				    "content: keep one", p->name);
+			if (p->expr_src ||
+			    (text && strspn((char *)text, " \t\r\n") != strlen((char *)text)))
+				lerr(L, p->line,
+				    "<data id=\"%s\"> has src and also expr or "
+				    "content: keep one",
+				    p->name);
 		} else if (p->expr_src) {
 			if (text && strspn((char *)text, " \t\r\n") != strlen((char *)text))
 				lerr(L, p->line, "<data id=\"%s\"> has both expr and "
@@ -2347,8 +2369,8 @@ ld_check_finals(struct ld *L)
 	/* SCXML allows a machine that never ends (a warning); the daemon's
 	 * tasks must end (require_final: an error) */
 	int final_code = L->S->opt.require_final ? SM_EINVALID : 0;
-	const char *final_hint = L->S->opt.require_final ? ": add one" :
-	    " (it runs until it is stopped)";
+	const char *final_hint =
+	    L->S->opt.require_final ? ": add one" : " (it runs until it is stopped)";
 
 	for (i = 0; i < n; i++)
 		if (m->states[i].kind == SM_ST_FINAL) {
@@ -2357,8 +2379,10 @@ ld_check_finals(struct ld *L)
 				top = 1;
 		}
 	if (!any) {
-		ld_diag(L->S, L->file, m->states[0].line, final_code, "machine has no "
-		    "<final> state, so it can never finish%s", final_hint);
+		ld_diag(L->S, L->file, m->states[0].line, final_code,
+		    "machine has no "
+		    "<final> state, so it can never finish%s",
+		    final_hint);
 		return;
 	}
 	seen = ld_reachable(L);
@@ -2432,10 +2456,10 @@ ld_check_finals(struct ld *L)
 		if (F.f[F_A][i] || !seen[i] ||
 		    (s->kind != SM_ST_ATOMIC && s->kind != SM_ST_FINAL))
 			continue;
-		ld_diag(L->S, L->file, s->line, final_code, "%s '%s' cannot reach a "
+		ld_diag(L->S, L->file, s->line, final_code,
+		    "%s '%s' cannot reach a "
 		    "%sfinal state: add a transition that leads towards one",
-		    s->kind == SM_ST_FINAL ? "final" : "state", s->id,
-		    top ? "top-level " : "");
+		    s->kind == SM_ST_FINAL ? "final" : "state", s->id, top ? "top-level " : "");
 	}
 out:
 	for (i = 0; i < F_N; i++)
@@ -3107,8 +3131,8 @@ sm_machine_load_file(const char *path, const struct sm_load_opts *opt,
 }
 
 int
-sm_machine_load_child(const struct sm_machine *parent, const char *src,
-    const char *markup, struct sm_machine **out, struct sm_diags *diags)
+sm_machine_load_child(const struct sm_machine *parent, const char *src, const char *markup,
+    struct sm_machine **out, struct sm_diags *diags)
 {
 	struct ld_shared S;
 	struct ld L;
@@ -3121,8 +3145,8 @@ sm_machine_load_child(const struct sm_machine *parent, const char *src,
 	ld_opts(&S, NULL, diags);
 	if (markup != NULL) {
 		/* the files it names are where its parent's are */
-		rc = ld_load_doc(&S, markup, strlen(markup), parent->path ? parent->path :
-		    "<memory>", parent->base_dir, 1, out);
+		rc = ld_load_doc(&S, markup, strlen(markup),
+		    parent->path ? parent->path : "<memory>", parent->base_dir, 1, out);
 	} else {
 		memset(&L, 0, sizeof L);
 		L.S = &S;

@@ -409,9 +409,11 @@ case_sighup(void)
 	    "SIGHUP with a broken machine: refused and logged, the old one stays");
 	ok(st_log_has(&e, "task.scxml:1:"), "the refusal names file:line");
 	/* valid SCXML that can never end: smd refuses it (smctl check warns) */
-	snprintf(cmd, sizeof(cmd), "printf '<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\\n"
+	snprintf(cmd, sizeof(cmd),
+	    "printf '<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\\n"
 	    "<state id=\"x\"><transition event=\"e\" target=\"x\"/></state></scxml>' "
-	    "> %s/task.scxml", mdir);
+	    "> %s/task.scxml",
+	    mdir);
 	(void)!system(cmd);
 	kill(e.pid, SIGHUP);
 	usleep(500000);

@@ -1205,19 +1205,21 @@ test_late_binding_restart(void)
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		env_close(&v, 1);
 		env_open(&v, dir, late_machine);
-		is_int(sm_engine_recover(v.e, &err), 0, "late binding: recover before '%s'",
-		    steps[i]);
+		is_int(
+		    sm_engine_recover(v.e, &err), 0, "late binding: recover before '%s'", steps[i]);
 		is_int(sm_engine_post(v.e, "late", steps[i], NULL), 0, "late binding: post '%s'",
 		    steps[i]);
 		run_for(&v, i + 1 < sizeof(steps) / sizeof(steps[0]) ? 100 : 2000, 1);
 		if (i == 0) {
 			b = dm_get(&v, "late", "b");
-			is_int(json_integer_value(b), 60, "late binding: b = a + 1 with the "
+			is_int(json_integer_value(b), 60,
+			    "late binding: b = a + 1 with the "
 			    "a of the entry, then * 10 by onentry");
 			json_decref(b);
 		}
 	}
-	is_str(v.final_id, "pass", "late binding: entering s1 again after restarts does "
+	is_str(v.final_id, "pass",
+	    "late binding: entering s1 again after restarts does "
 	    "not bind its data again (b == 600)");
 	json_decref(v.donedata);
 	env_close(&v, 0);
@@ -1274,8 +1276,8 @@ test_content_expr_restart(void)
 		}
 		dm = json_object_get(json_object_get(rec, "session"), "datamodel");
 		ok(json_is_object(dm) && json_object_get(dm, "doc") &&
-		    json_object_get(dm, "_event") && !json_object_get(dm, "_sessionid") &&
-		    !json_object_get(dm, "_name") && !json_object_get(dm, "_ioprocessors"),
+		        json_object_get(dm, "_event") && !json_object_get(dm, "_sessionid") &&
+		        !json_object_get(dm, "_name") && !json_object_get(dm, "_ioprocessors"),
 		    "the record's datamodel has _event, not _sessionid, _name, _ioprocessors "
 		    "(derived: a restored session has them, see its done data below)");
 		json_decref(rec);
@@ -1285,10 +1287,12 @@ test_content_expr_restart(void)
 	is_int(sm_engine_recover(v.e, &err), 0, "content expr: recover");
 	is_int(sm_engine_post(v.e, "ce", "poke", NULL), 0, "content expr: poke");
 	run_for(&v, 2000, 1);
-	is_str(v.final_id, "pass", "a child loaded from <content expr> is reloaded after a "
+	is_str(v.final_id, "pass",
+	    "a child loaded from <content expr> is reloaded after a "
 	    "restart and ends when told");
 	d = dm_get(&v, "ce", "doc");
-	is_str(json_string_value(d), "child ce/kid", "its done data came from the restored child "
+	is_str(json_string_value(d), "child ce/kid",
+	    "its done data came from the restored child "
 	    "(with its _sessionid)");
 	json_decref(d);
 	json_decref(v.donedata);

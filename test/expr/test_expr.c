@@ -670,12 +670,14 @@ test_locations(void)
 		} else {
 			/* system variables: SM_EPERM (an error at run time) */
 			int want_rc = strstr(checks[i].also, "system variable") ||
-			    strstr(checks[i].also, "read-only") ? SM_EPERM : SM_EEXPR;
+			        strstr(checks[i].also, "read-only") ?
+			    SM_EPERM :
+			    SM_EEXPR;
 
-			if (!ok(rc == want_rc && strncmp(err.msg, checks[i].want,
-			    strlen(checks[i].want)) == 0 &&
-			    strstr(err.msg, checks[i].also) != NULL,
-			    "location %s is refused", shown(checks[i].loc)))
+			if (!ok(rc == want_rc &&
+			            strncmp(err.msg, checks[i].want, strlen(checks[i].want)) == 0 &&
+			            strstr(err.msg, checks[i].also) != NULL,
+			        "location %s is refused", shown(checks[i].loc)))
 				diag("  rc %s msg '%s' want '%s...%s'",
 				    sm_errname(rc), err.msg, checks[i].want,
 				    checks[i].also);
@@ -726,8 +728,9 @@ test_locations(void)
 		{ "n.x", "column 2: cannot set member 'x': the value there is string" },
 		{ "n[0]", "column 2: cannot index [0]: the value there is string" },
 		{ "task.id.x.y", "column 8: cannot set member 'x'" },
-		{ "new.thing[0]", "column 10: cannot index [0] of a member that "
-		  "does not exist" },
+		{ "new.thing[0]",
+		    "column 10: cannot index [0] of a member that "
+		    "does not exist" },
 		{ "new.a.b[0].c", "column 8: cannot index [0] of a member" },
 		{ "arr.x", "column 4: cannot set member 'x': the value there is array" },
 		{ "a.b.c.d", "column 6: cannot set member 'd'" },
@@ -740,8 +743,8 @@ test_locations(void)
 		memset(&err, 0, sizeof(err));
 		rc = sm_location_assign(root, bad[i].loc, v, &err);
 		if (!ok(rc == (bad[i].loc[0] == '_' ? SM_EPERM : SM_EEXPR) &&
-		    strncmp(err.msg, bad[i].want,
-		    strlen(bad[i].want)) == 0, "assign to %s fails", bad[i].loc))
+		            strncmp(err.msg, bad[i].want, strlen(bad[i].want)) == 0,
+		        "assign to %s fails", bad[i].loc))
 			diag("  rc %s msg '%s' want '%s'", sm_errname(rc), err.msg,
 			    bad[i].want);
 	}
@@ -1033,7 +1036,7 @@ test_location_read(void)
 {
 	static const struct {
 		const char *loc;
-		const char *want;   /* the value as compact JSON, or the error */
+		const char *want; /* the value as compact JSON, or the error */
 	} cases[] = {
 		{ "task", "{\"id\":1,\"tags\":[\"a\",null]}" },
 		{ "task.id", "1" },
@@ -1051,7 +1054,8 @@ test_location_read(void)
 		{ "a +", "column 3: " },
 	};
 	json_t *root = json_loads("{\"task\": {\"id\": 1, \"tags\": [\"a\", null]},"
-	    " \"_event\": {\"name\": \"e\"}, \"_name\": \"own\"}", 0, NULL);
+	                          " \"_event\": {\"name\": \"e\"}, \"_name\": \"own\"}",
+	    0, NULL);
 	/* names behind root's (env.name) */
 	json_t *sys = json_loads("{\"_sessionid\": \"s1\", \"_name\": \"sys\"}", 0, NULL);
 	struct sm_expr_env e2 = { root, NULL, sys, sys_name };
@@ -1068,28 +1072,30 @@ test_location_read(void)
 			char *d = rc == 0 ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
 
 			if (!ok(rc == 0 && d && strcmp(d, cases[i].want) == 0, "read %s",
-			    cases[i].loc))
+			        cases[i].loc))
 				diag("  rc %s msg '%s' got %s", sm_errname(rc), err.msg, d);
 			free(d);
 			json_decref(v);
-		} else if (!ok(rc == SM_EEXPR && v == NULL && strncmp(err.msg, cases[i].want,
-		    strlen(cases[i].want)) == 0, "read %s fails", cases[i].loc))
+		} else if (!ok(rc == SM_EEXPR && v == NULL &&
+		                   strncmp(err.msg, cases[i].want, strlen(cases[i].want)) == 0,
+		               "read %s fails", cases[i].loc))
 			diag("  rc %s msg '%s' want '%s'", sm_errname(rc), err.msg, cases[i].want);
 	}
 	is_int(sm_location_check_read("_event.data", &err), 0, "a system variable may be read");
 	is_int(sm_location_check_read("task", &err), 0, "task itself may be read");
-	is_int(sm_location_check_read("a[x]", &err), SM_EEXPR, "read locations have the same syntax");
+	is_int(
+	    sm_location_check_read("a[x]", &err), SM_EEXPR, "read locations have the same syntax");
 	is_int(sm_location_read(&e2, "x", NULL, &err), SM_EINVAL, "NULL out");
-	ok(sm_system_var("_ioprocessors") && sm_system_var("_event") &&
-	    !sm_system_var("task") && !sm_system_var("_other") && !sm_system_var(NULL),
+	ok(sm_system_var("_ioprocessors") && sm_system_var("_event") && !sm_system_var("task") &&
+	        !sm_system_var("_other") && !sm_system_var(NULL),
 	    "sm_system_var knows the four system variables");
 	{
 		struct sm_expr *x = NULL;
 		json_t *v = NULL;
 
 		ok(sm_expr_parse("_sessionid + _name + str(nothere)", &x, &err) == 0 &&
-		    sm_expr_eval(x, &e2, &v, &err) == 0 && json_is_string(v) &&
-		    strcmp(json_string_value(v), "s1ownnull") == 0,
+		        sm_expr_eval(x, &e2, &v, &err) == 0 && json_is_string(v) &&
+		        strcmp(json_string_value(v), "s1ownnull") == 0,
 		    "an expression reads env.name behind root");
 		json_decref(v);
 		sm_expr_free(x);
