@@ -98,18 +98,19 @@ check_actions_add(struct check_actions *a, const char *list)
 static int
 cmd_check(const struct smctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "actions", required_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
+	static const struct option opts[] = { { "actions", required_argument, NULL, 'a' },
+		{ "strict", no_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 } };
 	struct check_actions actions = { NULL, 0 };
 	struct sm_load_opts lopts;
-	int c, i, bad = 0, with_actions = 0;
+	int c, i, bad = 0, with_actions = 0, strict = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "a:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:sh", opts, NULL)) != -1) {
 		switch (c) {
+		case 's':
+			strict = 1;
+			break;
 		case 'a':
 			with_actions = 1;
 			if (check_actions_add(&actions, optarg) != 0) {
@@ -145,6 +146,13 @@ cmd_check(const struct smctl_cmd *cmd, int argc, char **argv)
 			if (diags.n == 0)
 				fprintf(stderr, "%s: %s\n", argv[i], sm_strerror(rc));
 			sm_diags_print(&diags, stderr);
+		} else if (strict && diags.n > 0) {
+			bad = 1;
+			sm_diags_print(&diags, stderr);
+			fprintf(stderr,
+			    "%s: refused: %zu warning(s), which --strict counts "
+			    "as errors\n",
+			    argv[i], diags.n);
 		} else {
 			sm_diags_print(&diags, stderr); /* warnings, if the loader gives any */
 			printf("%s: ok\n", argv[i]);
@@ -572,15 +580,19 @@ out:
 /* ---- the table ---------------------------------------------------------- */
 
 static const struct smctl_cmd commands[] = {
-	{ "check", "[--actions NAMES]... FILE...", "validate machine files",
-	  "Loads each SCXML machine file, prints every problem as 'file:line: message'\n"
-	  "on stderr and 'FILE: ok' on stdout for each file that loads.  Exits 1 if\n"
-	  "any file was refused.\n"
-	  "\n"
-	  "  -a, --actions NAMES  the registered action names (comma or space separated,\n"
-	  "                       repeatable): an invoke of any other action is refused.\n"
-	  "                       Without it, action names are not checked.\n",
-	  cmd_check },
+	{ "check", "[--actions NAMES]... [--strict] FILE...", "validate machine files",
+	    "Loads each SCXML machine file, prints every problem as 'file:line: message'\n"
+	    "on stderr and 'FILE: ok' on stdout for each file that loads.  Exits 1 if\n"
+	    "any file was refused.  Warnings ('file:line: warning: ...') do not refuse\n"
+	    "a file: what SCXML makes an error at run time (a send to target \"baz\",\n"
+	    "an assignment to _event, ...), a state never entered, a machine that\n"
+	    "cannot reach a <final> (smd refuses those).\n"
+	    "\n"
+	    "  -a, --actions NAMES  the registered action names (comma or space separated,\n"
+	    "                       repeatable): an invoke of any other action is refused.\n"
+	    "                       Without it, action names are not checked.\n"
+	    "  -s, --strict         refuse a file that has warnings too\n",
+	    cmd_check },
 	{ "graph", "FILE", "print a machine as a Graphviz DOT graph",
 	  "Writes the machine's states and transitions as DOT on stdout, e.g.\n"
 	  "  smctl graph machines/task.scxml | dot -Tsvg > task.svg\n",

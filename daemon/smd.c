@@ -431,6 +431,7 @@ load_machine(struct smd *d, struct sm_engine *e, const char *file,
 
 	lo.action_known = sm_engine_action_known;
 	lo.action_arg = e;
+	lo.require_final = 1; /* every task must be able to end */
 	snprintf(path, sizeof(path), "%s/%s", d->cfg.machines_dir, file);
 	if (realpath(path, rp) == NULL)
 		return sm_error_set(err, SM_ENOTFOUND, "cannot find machine file '%s': %s "

@@ -50,6 +50,8 @@ struct sm__inst {
 	struct sm_engine *e;
 	char *id;
 	const struct sm_machine *m;
+	struct sm_machine *own_m; /* a child machine loaded when it was invoked
+	                             (srcexpr, <content expr>): freed with it */
 	struct sm_session *s;
 	json_t *task;
 	char *task_txt;        /* the task serialized once (it never changes) */
@@ -427,6 +429,7 @@ inst_free(struct sm__inst *in)
 		sm__call_free(c);
 	}
 	sm__session_free(in->s);
+	sm_machine_free(in->own_m);
 	store_batch_destroy(in->batch);
 	free(in->error);
 	json_decref(in->task);
@@ -917,7 +920,7 @@ deliver_pre(struct sm__inst *in, const struct sm_effect *fx)
 	} else {
 		const char *invokeid = dst == in->parent ? in->parent_invokeid : NULL;
 
-		ev = sent_event(in, fx->event, fx->data, fx->sendid, invokeid);
+		ev = sent_event(in, fx->event, fx->data, sm__fx_sendid(fx), invokeid);
 	}
 	if (!ev) {
 		sm_log_error("engine: out of memory delivering '%s' from '%s'", fx->event, in->id);
@@ -971,12 +974,9 @@ start_invoke(struct sm__inst *in, const struct sm_effect *fx)
 		struct sm__inst *ch;
 		char id[600];
 		struct sm_error err;
+		const struct sm_machine *cm;
+		struct sm_machine *own;
 
-		if (!iv->child) {
-			action_report_error(in, fx->invokeid, "error.execution",
-			    "the invoked document was not loaded", 1);
-			return;
-		}
 		if ((size_t)snprintf(id, sizeof(id), "%s/%s", in->id, fx->invokeid) >
 		    SM_ENGINE_CHILD_ID_MAX) {
 			char msg[200];
@@ -987,8 +987,16 @@ start_invoke(struct sm__inst *in, const struct sm_effect *fx)
 			return;
 		}
 		sm_error_clear(&err);
-		ch = inst_new(e, iv->child, id, NULL, &err);
+		if (sm__invocation_machine(in->s, inv, &cm, &own, &err) != 0) {
+			action_report_error(in, fx->invokeid, "error.execution", err.msg, 1);
+			return;
+		}
+		ch = inst_new(e, cm, id, NULL, &err);
+		if (ch)
+			ch->own_m = own;
 		if (!ch || !(ch->parent_invokeid = strdup(fx->invokeid))) {
+			if (!ch)
+				sm_machine_free(own);
 			inst_free(ch);
 			action_report_error(in, fx->invokeid, "error.execution", err.msg, 1);
 			return;
@@ -1068,7 +1076,7 @@ perform(struct sm_engine *e, struct sm__inst *in, struct sm_effect *fx)
 		if (fx->pre)
 			deliver_pre(in, fx);
 		else if (!in->removed)
-			deliver_seq(in, fx->target, fx->event, fx->data, fx->sendid, 0);
+			deliver_seq(in, fx->target, fx->event, fx->data, sm__fx_sendid(fx), 0);
 		break;
 	case SM_FX_INVOKE:
 		start_invoke(in, fx);
@@ -1217,7 +1225,7 @@ precommit(struct sm__inst *in, struct sm_effect **list)
 			json_t *payload;
 
 			if (!sm_record_timer_send(
-			        &payload, fx->target, fx->event, fx->data, fx->sendid))
+			        &payload, fx->target, fx->event, fx->data, sm__fx_sendid(fx)))
 				timer_add(in, fx->sendid, sm_time_wall_ms() + fx->delay_ms, payload);
 			drop = 1;
 		} else if (fx->kind == SM_FX_SEND && store) {
@@ -1229,7 +1237,8 @@ precommit(struct sm__inst *in, struct sm_effect **list)
 			fx->dst = dst;
 			if (dst && dst->cancelling)
 				fx->dst = dst = NULL; /* gone by the time it would arrive */
-			ev = dst ? sent_event(in, fx->event, fx->data, fx->sendid, invokeid) :
+			ev = dst ?
+			    sent_event(in, fx->event, fx->data, sm__fx_sendid(fx), invokeid) :
 			    comm_error_event(fx->target);
 			fx->inbox_seq = precommit_event(in, dst ? dst : in, ev);
 			sm__event_free(ev);
@@ -2645,6 +2654,8 @@ recover_child(struct sm_engine *e, json_t *j)
 	struct sm_invocation *inv;
 	const struct sm_invoke *iv;
 	struct sm_error err;
+	const struct sm_machine *cm = NULL;
+	struct sm_machine *own = NULL;
 
 	if (!id || !pid || !invokeid) {
 		sm_log_error("engine: child session record '%s' lacks its parent or invoke id: "
@@ -2659,13 +2670,18 @@ recover_child(struct sm_engine *e, json_t *j)
 	}
 	inv = sm__session_invocation(parent->s, invokeid);
 	iv = inv ? &parent->m->states[inv->state].invokes[inv->inv_index] : NULL;
-	if (!iv || iv->kind != SM_INV_SCXML || !iv->child || child_by_invokeid(parent, invokeid)) {
-		sm_log_warn("engine: child session '%s' is not an invocation of '%s': skipped", id,
-		    pid);
+	sm_error_clear(&err);
+	if (!iv || iv->kind != SM_INV_SCXML || child_by_invokeid(parent, invokeid) ||
+	    sm__invocation_machine(parent->s, inv, &cm, &own, &err) != 0) {
+		sm_log_warn("engine: child session '%s' is not an invocation of '%s': skipped%s%s",
+		    id, pid, err.msg[0] ? ": " : "", err.msg);
 		return SM_ENOTFOUND;
 	}
-	sm_error_clear(&err);
-	in = inst_new(e, iv->child, id, NULL, &err);
+	in = inst_new(e, cm, id, NULL, &err);
+	if (in)
+		in->own_m = own;
+	else
+		sm_machine_free(own);
 	if (!in || !(in->parent_invokeid = strdup(invokeid))) {
 		inst_free(in);
 		sm_log_error("engine: cannot reload child session '%s': %s", id, err.msg);

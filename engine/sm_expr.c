@@ -1261,6 +1261,8 @@ eval_path(const struct node *n, const struct sm_expr_env *env, json_t **out,
 	if (n->kind == N_ROOT) {
 		cur = env != NULL && json_is_object(env->root) ?
 		    json_object_get(env->root, n->name) : NULL;
+		if (cur == NULL && env != NULL && env->name != NULL)
+			cur = env->name(env->arg, n->name);
 		*out = json_incref(cur);
 		return 0;
 	}
@@ -1884,8 +1886,22 @@ loc_push(struct lexer *lx, struct location *loc)
 	return st;
 }
 
+int
+sm_system_var(const char *name)
+{
+	static const char *const sys[] = { "_event", "_sessionid", "_name", "_ioprocessors", NULL };
+	size_t i;
+
+	for (i = 0; name != NULL && sys[i] != NULL; i++)
+		if (strcmp(name, sys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Parse a location; `write`: it is assigned to, so a system variable
+ * (SM_EPERM) and `task` itself are refused. */
 static int
-loc_parse(const char *src, struct location *loc, struct sm_error *err)
+loc_parse(const char *src, int write, struct location *loc, struct sm_error *err)
 {
 	struct lexer lx;
 	struct loc_step *st;
@@ -1901,10 +1917,18 @@ loc_parse(const char *src, struct location *loc, struct sm_error *err)
 		rc = lex_unexpected(&lx, "a name to assign to, as in task.result");
 		goto fail;
 	}
-	if (tok_is(&lx, "_event")) {
-		rc = lex_fail(&lx, lx.start, "'_event' is read-only: assign to "
-		    "another name");
-		goto fail;
+	if (write && lx.tlen < 32 && lx.src[lx.start] == '_') {
+		char top[32];
+
+		memcpy(top, lx.src + lx.start, lx.tlen);
+		top[lx.tlen] = '\0';
+		if (sm_system_var(top)) {
+			rc = sm_error_set(err, SM_EPERM,
+			    "column %d: '%s' is a system "
+			    "variable, read-only: assign to another name",
+			    lex_col(&lx, lx.start), top);
+			goto fail;
+		}
 	}
 	if ((st = loc_push(&lx, loc)) == NULL) {
 		rc = nomem(&lx);
@@ -1990,7 +2014,7 @@ loc_parse(const char *src, struct location *loc, struct sm_error *err)
 		rc = lex_unexpected(&lx, "'.', '[' or the end of the location");
 		goto fail;
 	}
-	if (loc->n == 1 && strcmp(loc->steps[0].key, "task") == 0) {
+	if (write && loc->n == 1 && strcmp(loc->steps[0].key, "task") == 0) {
 		rc = lex_fail(&lx, 0, "'task' itself cannot be replaced: assign "
 		    "to a member such as task.result");
 		goto fail;
@@ -2009,7 +2033,19 @@ sm_location_check(const char *location, struct sm_error *err)
 	struct location loc;
 	int rc;
 
-	if ((rc = loc_parse(location, &loc, err)) != 0)
+	if ((rc = loc_parse(location, 1, &loc, err)) != 0)
+		return rc;
+	loc_free(&loc);
+	return 0;
+}
+
+int
+sm_location_check_read(const char *location, struct sm_error *err)
+{
+	struct location loc;
+	int rc;
+
+	if ((rc = loc_parse(location, 0, &loc, err)) != 0)
 		return rc;
 	loc_free(&loc);
 	return 0;
@@ -2023,6 +2059,49 @@ loc_describe(const struct loc_step *st, char *buf, size_t size)
 		    (int)st->keylen, st->key);
 	else
 		snprintf(buf, size, "[%zu]", st->index);
+}
+
+int
+sm_location_read(
+    const struct sm_expr_env *env, const char *location, json_t **out, struct sm_error *err)
+{
+	struct location loc;
+	json_t *cur;
+	size_t i;
+	char what[96];
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL)
+		return sm_error_set(err, SM_EINVAL, "column 1: nowhere to put the value");
+	if ((rc = loc_parse(location, 0, &loc, err)) != 0)
+		return rc;
+	cur = env != NULL ? env->root : NULL;
+	for (i = 0; i < loc.n && (cur != NULL || i == 0); i++) {
+		const struct loc_step *st = &loc.steps[i];
+
+		cur = st->key != NULL ? json_object_getn(cur, st->key, st->keylen) :
+		                        json_array_get(cur, st->index);
+		/* the first step is a name: no NUL inside (the parser's tokens) */
+		if (cur == NULL && i == 0 && env != NULL && env->name != NULL)
+			cur = env->name(env->arg, st->key);
+		if (cur == NULL) {
+			loc_describe(st, what, sizeof(what));
+			rc = sm_error_set(err, SM_EEXPR,
+			    "column %d: %s %s does not "
+			    "exist: the location names nothing",
+			    st->col,
+			    i == 0              ? "name" :
+			        st->key != NULL ? "member" :
+			                          "index",
+			    what);
+		}
+	}
+	if (rc == 0)
+		*out = json_incref(cur);
+	loc_free(&loc);
+	return rc;
 }
 
 int
@@ -2040,7 +2119,7 @@ sm_location_assign(json_t *root, const char *location, json_t *value,
 	if (!json_is_object(root))
 		return sm_error_set(err, SM_EINVAL, "column 1: the datamodel is "
 		    "not an object");
-	if ((rc = loc_parse(location, &loc, err)) != 0)
+	if ((rc = loc_parse(location, 1, &loc, err)) != 0)
 		return rc;
 	/* Containers are copied: the datamodel never shares a node with the
 	 * caller or with itself (task.copy = task would make a cycle). */

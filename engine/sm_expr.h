@@ -61,6 +61,7 @@ void sm_expr_free(struct sm_expr *e);
  * The evaluation environment, owned by the caller.
  *   root      the datamodel: a JSON object (or NULL: every path is null).
  *             Borrowed; never modified by evaluation.
+ *   name      more top-level names, behind root's (may be NULL).
  *   in_state  answers In('id'): 1 if the state is active, 0 if not,
  *             negative (an SM_E* code) on failure.  NULL: In() is an
  *             evaluation error.
@@ -70,6 +71,11 @@ struct sm_expr_env {
 	json_t *root;
 	int (*in_state)(void *arg, const char *state_id);
 	void *arg;
+	/* NULL, or the value (borrowed, may be NULL) of a top-level name that
+	 * root has no member for: the interpreter's read-only system variables
+	 * _sessionid, _name, _ioprocessors, made only when read, never stored
+	 * in root. */
+	json_t *(*name)(void *arg, const char *name);
 };
 
 /*
@@ -104,15 +110,35 @@ int sm_expr_is_null_profile(const struct sm_expr *e);
 int sm_expr_foreach_state(const struct sm_expr *e,
     int (*fn)(void *arg, const char *state_id), void *arg);
 
+/* 1 if `name` is a system variable of the task datamodel (`_event`,
+ * `_sessionid`, `_name`, `_ioprocessors`): bound by the interpreter,
+ * read-only. */
+int sm_system_var(const char *name);
+
 /*
  * Check that `location` is an assignable path: an identifier followed by
  * any number of `.name`, `['key']` or `[N]` (N a non-negative integer
  * literal) steps, such as `task.result.items[0].url`.  The location must
- * not be `_event` or under it (read-only) and must not be `task` itself
- * (assigning below it, `task.x`, is allowed).  0 if valid; SM_EEXPR with
- * "column N: what" if not.
+ * not be `task` itself (assigning below it, `task.x`, is allowed).  0 if
+ * valid; SM_EEXPR with "column N: what" if not; SM_EPERM when it is a
+ * system variable or below one (`_event.name`: read-only, which SCXML
+ * makes an error at run time, not a load error).
  */
 int sm_location_check(const char *location, struct sm_error *err);
+
+/* The same for a location that is read (<param location>, namelist):
+ * system variables and `task` are fine. */
+int sm_location_check_read(const char *location, struct sm_error *err);
+
+/*
+ * The value at `location` in env's root (its first name also through
+ * env->name, as in an expression; a new reference in *out).  Unlike a
+ * path in an expression, a location that names nothing (a missing member,
+ * an index past the end, a step into a scalar) is an error: SM_EEXPR
+ * "column N: ... does not exist", *out NULL.  A syntax error is SM_EEXPR.
+ */
+int sm_location_read(const struct sm_expr_env *env, const char *location, json_t **out,
+    struct sm_error *err);
 
 /*
  * Store `value` at `location` in the JSON object `root`.  `value` is
@@ -120,7 +146,8 @@ int sm_location_check(const char *location, struct sm_error *err);
  * intermediate members are created as objects; an array index may be at
  * most the array's current size (== size appends), anything further is an
  * error, as is stepping through a value of the wrong type (a member of a
- * non-object, an index into a non-array).  On failure root is unchanged.
+ * non-object, an index into a non-array).  On failure root is unchanged
+ * (SM_EPERM for a system variable, see sm_location_check).
  */
 int sm_location_assign(json_t *root, const char *location, json_t *value,
     struct sm_error *err);

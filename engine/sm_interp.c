@@ -30,6 +30,8 @@ struct sm_session {
 	int **hv;                  /* history values per history state */
 	int *hvn;                  /* -1: never recorded */
 	json_t *dm;                /* datamodel (task) or NULL */
+	json_t *sys;               /* task: _sessionid, _name, _ioprocessors, made when
+	                              first read (behind dm; derived, never saved) */
 	struct sm_event *iq_head, *iq_tail;   /* internal queue */
 	struct sm_event *eq_head, *eq_tail;   /* external queue */
 	size_t eq_len;
@@ -61,15 +63,11 @@ struct sm_session {
 	size_t neff, effcap;
 	int nomem;
 	int pseudo_loop;
+	unsigned char *bound; /* binding="late": the states whose <data> have
+	                         their values (entered once); else NULL */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static char *
-xstrdup(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
 
 struct sm_event *
 sm__event_new(const char *name, json_t *data, enum sm_event_type type)
@@ -118,12 +116,19 @@ sm__event_to_json(const struct sm_event *ev)
 
 	if (!j)
 		return NULL;
-	json_object_set_new(j, "name", json_string(ev->name));
-	json_object_set(j, "data", ev->data ? ev->data : json_null());
-	json_object_set_new(j, "sendid", ev->sendid ? json_string(ev->sendid) : json_null());
-	json_object_set_new(j, "origin", ev->origin ? json_string(ev->origin) : json_null());
-	json_object_set_new(j, "invokeid", ev->invokeid ? json_string(ev->invokeid) : json_null());
-	json_object_set_new(j, "type", json_string(event_type_name(ev->type)));
+	/* the keys are literals: no UTF-8 check (one _event per event taken) */
+	json_object_set_new_nocheck(j, "name", json_string(ev->name));
+	json_object_set_nocheck(j, "data", ev->data ? ev->data : json_null());
+	json_object_set_new_nocheck(
+	    j, "sendid", ev->sendid ? json_string(ev->sendid) : json_null());
+	json_object_set_new_nocheck(
+	    j, "origin", ev->origin ? json_string(ev->origin) : json_null());
+	/* the SCXML event processor is the only one events come through */
+	json_object_set_new_nocheck(
+	    j, "origintype", ev->origin ? json_string(SM_SCXML_PROCESSOR) : json_null());
+	json_object_set_new_nocheck(
+	    j, "invokeid", ev->invokeid ? json_string(ev->invokeid) : json_null());
+	json_object_set_new_nocheck(j, "type", json_string(event_type_name(ev->type)));
 	return j;
 }
 
@@ -339,12 +344,43 @@ in_state_cb(void *arg, const char *id)
 	return i >= 0 && s->active[i];
 }
 
+/*
+ * The system variables other than _event (SCXML 5.10), read-only
+ * (sm_location_assign refuses them): _sessionid, _name, and _ioprocessors,
+ * where the SCXML event processor (under its URI and under "scxml", the
+ * short type <send> accepts) gives the location that reaches this session.
+ * They follow from the session and its machine, so they live apart from
+ * the datamodel: expressions read them behind it (sm_expr_env.name), the
+ * object is made the first time one is read, and it is never saved.
+ */
+static json_t *
+system_var(void *arg, const char *name)
+{
+	struct sm_session *s = arg;
+	char loc[600];
+
+	if (name[0] != '_' || !s->dm)
+		return NULL;
+	if (!s->sys) {
+		snprintf(loc, sizeof(loc), "#_scxml_%s", s->sessionid);
+		s->sys = json_pack("{s:s,s:s,s:{s:{s:s},s:{s:s}}}", "_sessionid", s->sessionid,
+		    "_name", s->m->name ? s->m->name : "", "_ioprocessors", SM_SCXML_PROCESSOR,
+		    "location", loc, "scxml", "location", loc);
+		if (!s->sys) {
+			s->nomem = 1;
+			return NULL;
+		}
+	}
+	return json_object_get(s->sys, name);
+}
+
 static void
 env_init(struct sm_session *s, struct sm_expr_env *env)
 {
 	env->root = s->dm;
 	env->in_state = in_state_cb;
 	env->arg = s;
+	env->name = system_var;
 }
 
 /* The default initial transition of a compound state (or the root). */
@@ -477,22 +513,22 @@ eval_expr(struct sm_session *s, const struct sm_expr *e, const char *what, int l
 	return 0;
 }
 
-/* Evaluate a location (a path) as a value: parse it as an expression. */
+/* The value at a location (<param location>, a namelist entry): a
+ * location that names nothing is error.execution (SCXML 5.7, 6.2). */
 static int
 eval_location(struct sm_session *s, const char *loc, int line, json_t **out)
 {
-	struct sm_expr *e = NULL;
 	struct sm_error err;
-	int rc;
 
 	sm_error_clear(&err);
-	if (sm_expr_parse(loc, &e, &err) != 0) {
+	struct sm_expr_env env;
+
+	env_init(s, &env);
+	if (sm_location_read(&env, loc, out, &err) != 0) {
 		exec_error(s, line, "location '%s': %s", loc, err.msg);
 		return -1;
 	}
-	rc = eval_expr(s, e, loc, line, out);
-	sm_expr_free(e);
-	return rc;
+	return 0;
 }
 
 /* params + namelist into a new object; NULL (with error raised) on failure. */
@@ -605,18 +641,67 @@ assign_location(struct sm_session *s, const char *loc, json_t *v, int line)
 
 /* ---- executable content ------------------------------------------------- */
 
+/*
+ * A target that names no session now, as far as the session itself knows:
+ * `#_scxml_<id>` of another session (the engine reaches only the sender's
+ * own), `#_<invokeid>` of no active invocation.  `#_parent` and the
+ * invocations it has are the engine's to resolve (a child that has ended
+ * gives error.communication on the external queue).
+ */
 static int
-is_scxml_type(const char *t)
+target_unreachable(const struct sm_session *s, const char *t)
 {
-	return t == NULL || strcmp(t, SM_SCXML_PROCESSOR) == 0 || strcmp(t, "scxml") == 0 ||
-	    strcmp(t, "http://www.w3.org/TR/scxml/") == 0;
+	const struct sm_invocation *inv;
+
+	if (!t || strncmp(t, "#_", 2) != 0 || strcmp(t, "#_internal") == 0 ||
+	    strcmp(t, "#_parent") == 0)
+		return 0;
+	if (strncmp(t, "#_scxml_", 8) == 0)
+		return strcmp(t + 8, s->sessionid) != 0;
+	for (inv = s->invs; inv; inv = inv->next)
+		if (strcmp(inv->invokeid, t + 2) == 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * A string attribute that may be computed: the value of `e` when given
+ * (it must be a string: error.execution otherwise), else a copy of
+ * `literal` (may be NULL).  0, or -1 after error.execution.
+ */
+static int
+eval_string(struct sm_session *s, const struct sm_expr *e, const char *literal, const char *what,
+    int line, char **out)
+{
+	json_t *v = NULL;
+
+	*out = NULL;
+	if (!e) {
+		if (literal && !(*out = strdup(literal)))
+			s->nomem = 1;
+		return 0;
+	}
+	if (eval_expr(s, e, what, line, &v) != 0)
+		return -1;
+	if (!json_is_string(v)) {
+		exec_error(s, line, "%s must give a string, not %s", what,
+		    json_is_null(v)       ? "null" :
+		        json_is_number(v) ? "a number" :
+		                            "another value");
+		json_decref(v);
+		return -1;
+	}
+	if (!(*out = strdup(json_string_value(v))))
+		s->nomem = 1;
+	json_decref(v);
+	return 0;
 }
 
 static int
 exec_send(struct sm_session *s, const struct sm_exec *x)
 {
 	const struct sm_send *sd = &x->u.send;
-	char *event = NULL;
+	char *event = NULL, *target = NULL, *type = NULL;
 	json_t *data = NULL, *v = NULL;
 	char idbuf[256];
 	const char *sendid;
@@ -641,14 +726,16 @@ exec_send(struct sm_session *s, const struct sm_exec *x)
 		s->nomem = 1;
 		goto out;
 	}
-	if (!is_scxml_type(sd->type)) {
-		exec_error(s, x->line, "send type '%s' is not supported: use the SCXML event processor",
-		    sd->type);
+	if (eval_string(s, sd->typeexpr, sd->type, "typeexpr", x->line, &type) != 0 ||
+	    eval_string(s, sd->targetexpr, sd->target, "targetexpr", x->line, &target) != 0)
+		goto out;
+	if (!sm_send_type_ok(type)) {
+		exec_error(s, x->line,
+		    "send type '%s' is not supported: use the SCXML event processor", type);
 		goto out;
 	}
-	if (sd->target && strcmp(sd->target, "#_internal") != 0 &&
-	    strcmp(sd->target, "#_parent") != 0 && strncmp(sd->target, "#_", 2) != 0) {
-		exec_error(s, x->line, "send target '%s' is not supported", sd->target);
+	if (!sm_send_target_ok(target)) {
+		exec_error(s, x->line, "send target '%s' is not supported", target);
 		goto out;
 	}
 	if (sd->delayexpr) {
@@ -690,8 +777,14 @@ exec_send(struct sm_session *s, const struct sm_exec *x)
 			json_decref(idv);
 		}
 	}
-	if (sd->target && strcmp(sd->target, "#_internal") == 0) {
-		struct sm_event *ev = sm__event_new(event, data, SM_EV_INTERNAL);
+	if (target && strcmp(target, "#_internal") == 0) {
+		struct sm_event *ev;
+
+		if (delay > 0) { /* the loader refuses it when both are literal */
+			exec_error(s, x->line, "send to #_internal cannot be delayed");
+			goto out;
+		}
+		ev = sm__event_new(event, data, SM_EV_INTERNAL);
 
 		if (!ev) {
 			s->nomem = 1;
@@ -702,25 +795,94 @@ exec_send(struct sm_session *s, const struct sm_exec *x)
 		rc = 0;
 		goto out;
 	}
+	if (delay == 0 && target_unreachable(s, target)) {
+		/* SCXML 6.2: error.communication, on the internal queue when the
+		 * send executes (before the events raised after it), with the
+		 * send's id; the rest of the block runs */
+		struct sm_event *ev;
+		json_t *d = json_pack("{s:s,s:s}", "target", target, "message",
+		    "no session is reachable at that target");
+
+		ev = d ? sm__event_new("error.communication", d, SM_EV_PLATFORM) : NULL;
+		json_decref(d);
+		if (!ev || !(ev->sendid = strdup(sendid))) {
+			sm__event_free(ev);
+			s->nomem = 1;
+			goto out;
+		}
+		enqueue(&s->iq_head, &s->iq_tail, ev);
+		rc = 0;
+		goto out;
+	}
 	fx = fx_add(s, SM_FX_SEND);
 	if (!fx)
 		goto out;
-	fx->target = xstrdup(sd->target);
+	fx->target = target;
+	target = NULL;
 	fx->event = event;
 	event = NULL;
 	fx->data = data;
 	data = NULL;
 	fx->sendid = strdup(sendid);
+	/* SCXML 5.10.1: a send without id (or idlocation) gives a blank sendid */
+	fx->blank_sendid = !sd->id && !sd->idlocation;
 	fx->delay_ms = delay;
 	rc = 0;
 out:
 	free(event);
+	free(target);
+	free(type);
 	json_decref(data);
 	json_decref(v);
 	return rc;
 }
 
 static int exec_block(struct sm_session *s, const struct sm_exec *x);
+
+/*
+ * <foreach> (SCXML 4.6): the body once per item of a shallow copy of the
+ * array (changing the array in the body does not change the iteration),
+ * with item (and index, 0-based) assigned before each round.  An array
+ * that is not an array, an item or index that cannot be assigned, or an
+ * error in the body: error.execution, and the foreach and the rest of its
+ * block end.
+ */
+static int
+exec_foreach(struct sm_session *s, const struct sm_exec *x)
+{
+	json_t *arr = NULL, *copy;
+	size_t i;
+	int rc = 0;
+
+	if (eval_expr(s, x->u.foreach.array, x->u.foreach.array_src, x->line, &arr) != 0)
+		return -1;
+	if (!json_is_array(arr)) {
+		exec_error(
+		    s, x->line, "foreach array '%s' is not an array", x->u.foreach.array_src);
+		json_decref(arr);
+		return -1;
+	}
+	copy = json_copy(arr);
+	json_decref(arr);
+	if (!copy) {
+		s->nomem = 1;
+		return -1;
+	}
+	for (i = 0; i < json_array_size(copy) && rc == 0; i++) {
+		json_t *idx = NULL;
+
+		rc = assign_location(s, x->u.foreach.item, json_array_get(copy, i), x->line);
+		if (rc == 0 && x->u.foreach.index) {
+			idx = json_integer((json_int_t)i);
+			rc = idx ? assign_location(s, x->u.foreach.index, idx, x->line) : -1;
+			json_decref(idx);
+		}
+		if (rc == 0)
+			rc = exec_block(s, x->u.foreach.body);
+	}
+	json_decref(copy);
+	return rc;
+}
 
 static int
 exec_one(struct sm_session *s, const struct sm_exec *x)
@@ -777,10 +939,13 @@ exec_one(struct sm_session *s, const struct sm_exec *x)
 	case SM_X_ASSIGN: {
 		int rc;
 
-		if (!x->u.assign.expr) {
+		if (x->u.assign.value) {
+			v = json_incref(x->u.assign.value);
+		} else if (!x->u.assign.expr) {
 			v = json_null();
-		} else if (eval_expr(s, x->u.assign.expr, x->u.assign.expr_src ? x->u.assign.expr_src
-		    : "assign expr", x->line, &v) != 0) {
+		} else if (eval_expr(s, x->u.assign.expr,
+		               x->u.assign.expr_src ? x->u.assign.expr_src : "assign expr", x->line,
+		               &v) != 0) {
 			return -1;
 		}
 		/* the value may be a node of the datamodel itself */
@@ -794,6 +959,8 @@ exec_one(struct sm_session *s, const struct sm_exec *x)
 		json_decref(v);
 		return rc;
 	}
+	case SM_X_FOREACH:
+		return exec_foreach(s, x);
 	case SM_X_IF:
 		for (br = x; br; br = br->u.if_.next_branch) {
 			if (!br->u.if_.cond || cond_true(s, br->u.if_.cond, br->u.if_.cond_src, br->line))
@@ -1161,6 +1328,45 @@ select_transitions(struct sm_session *s, const struct sm_event *ev, struct tlist
 }
 
 static void
+invocation_free(struct sm_invocation *inv)
+{
+	json_decref(inv->params);
+	free(inv->invokeid);
+	free(inv->src);
+	free(inv->doc);
+	free(inv);
+}
+
+int
+sm__invocation_machine(const struct sm_session *s, const struct sm_invocation *inv,
+    const struct sm_machine **m, struct sm_machine **owned, struct sm_error *err)
+{
+	const struct sm_invoke *iv = &ST(s, inv->state)->invokes[inv->inv_index];
+	struct sm_diags d = { 0 };
+	char msg[600];
+	int rc;
+
+	*m = iv->child;
+	*owned = NULL;
+	if (iv->child)
+		return 0;
+	if (!inv->src && !inv->doc)
+		return sm_error_set(err, SM_ENOTFOUND, "the invoked document was not loaded");
+	rc = sm_machine_load_child(s->m, inv->src, inv->doc, owned, &d);
+	if (rc != 0) {
+		sm_error_set(err, rc, "the invoked document %s%s%s does not load: %s",
+		    inv->src ? "'" : "(<content expr>)", inv->src ? inv->src : "",
+		    inv->src ? "'" : "",
+		    d.n ? sm_diag_format(&d.v[0], msg, sizeof(msg)) : sm_strerror(rc));
+		sm_diags_free(&d);
+		return rc;
+	}
+	sm_diags_free(&d);
+	*m = *owned;
+	return 0;
+}
+
+static void
 cancel_invocations_of(struct sm_session *s, int state)
 {
 	struct sm_invocation **pp = &s->invs;
@@ -1174,9 +1380,7 @@ cancel_invocations_of(struct sm_session *s, int state)
 			if (fx)
 				fx->invokeid = strdup(inv->invokeid);
 			*pp = inv->next;
-			json_decref(inv->params);
-			free(inv->invokeid);
-			free(inv);
+			invocation_free(inv);
 		} else {
 			pp = &inv->next;
 		}
@@ -1391,6 +1595,43 @@ done_data(struct sm_session *s, int st)
 	return NULL;
 }
 
+/*
+ * Give the <data> declaration d its value: the one an invoking parent
+ * passed under that name (<param>, namelist), else its expr, else its
+ * literal content.  A failed expr raises error.execution and leaves null.
+ */
+static void
+bind_decl(struct sm_session *s, const struct sm_param *d)
+{
+	json_t *v = s->init ? json_object_get(s->init, d->name) : NULL;
+
+	if (v) {
+		v = json_deep_copy(v);
+	} else if (d->expr) {
+		if (eval_expr(s, d->expr, d->expr_src ? d->expr_src : d->name, d->line, &v) != 0)
+			return;
+	} else if (!s->bound) {
+		return; /* early binding: the datamodel was made from these values */
+	} else {
+		v = json_object_get(s->m->data, d->name);
+		v = v ? json_deep_copy(v) : json_null();
+	}
+	if (!v || json_object_set_new(s->dm, d->name, v) != 0)
+		s->nomem = 1;
+}
+
+/* binding="late": the first entry into st binds the <data> it holds. */
+static void
+bind_state(struct sm_session *s, int st)
+{
+	size_t i;
+
+	s->bound[st] = 1;
+	for (i = 0; i < s->m->ndata_decls; i++)
+		if (s->m->data_decls[i].state == st && s->m->data_decls[i].name)
+			bind_decl(s, &s->m->data_decls[i]);
+}
+
 static void
 enter_states(struct sm_session *s, const struct tlist *enabled)
 {
@@ -1421,6 +1662,8 @@ enter_states(struct sm_session *s, const struct tlist *enabled)
 			continue;
 		s->active[st] = 1;
 		s->to_invoke[st] = 1;
+		if (s->bound && !s->bound[st])
+			bind_state(s, st);
 		for (k = 0; k < S->nonentry; k++)
 			exec_block(s, S->onentry[k]);
 		if (s->default_entry[st]) {
@@ -1507,7 +1750,7 @@ start_invocations(struct sm_session *s)
 			struct sm_invocation *inv;
 			struct sm_effect *fx;
 			json_t *params = NULL;
-			char idbuf[512];
+			char idbuf[512], *src = NULL, *doc = NULL;
 
 			if (iv->id) {
 				snprintf(idbuf, sizeof(idbuf), "%s", iv->id);
@@ -1523,19 +1766,52 @@ start_invocations(struct sm_session *s)
 						continue;
 				}
 			}
+			if (iv->typeexpr) {
+				char *type = NULL;
+
+				if (eval_string(s, iv->typeexpr, NULL, "invoke typeexpr", iv->line,
+				        &type) != 0)
+					continue;
+				if (type && !sm_invoke_type_scxml(type)) {
+					exec_error(s, iv->line,
+					    "invoke typeexpr gives '%s', not the "
+					    "type of a child SCXML machine: the invocation does "
+					    "not "
+					    "start",
+					    type);
+					free(type);
+					continue;
+				}
+				free(type);
+			}
+			if (iv->srcexpr &&
+			    eval_string(s, iv->srcexpr, NULL, "invoke srcexpr", iv->line, &src) !=
+			        0)
+				continue;
+			if (iv->content_expr &&
+			    eval_string(s, iv->content_expr, NULL, "invoke content expr", iv->line,
+			        &doc) != 0)
+				continue;
 			if (iv->nparams > 0 || iv->namelist) {
 				params = eval_params(s, iv->params, iv->nparams, iv->namelist, iv->line);
-				if (!params)
+				if (!params) {
+					free(src);
+					free(doc);
 					continue;
+				}
 			}
 			inv = calloc(1, sizeof(*inv));
 			fx = inv ? fx_add(s, SM_FX_INVOKE) : NULL;
 			if (!inv || !fx) {
 				free(inv);
+				free(src);
+				free(doc);
 				json_decref(params);
 				s->nomem = 1;
 				continue;
 			}
+			inv->src = src;
+			inv->doc = doc;
 			inv->invokeid = strdup(idbuf);
 			inv->state = st;
 			inv->inv_index = (int)k;
@@ -1674,6 +1950,8 @@ sm__session_create(const struct sm_machine *m, const char *sessionid, json_t *ta
 		sm__session_free(s);
 		return sm_error_set(err, SM_EBUG, "machine states are not in document order");
 	}
+	if (m->binding_late && m->datamodel == SM_DM_TASK && !(s->bound = calloc(s->n, 1)))
+		goto nomem;
 	for (i = 0; i < s->n; i++)
 		s->hvn[i] = -1;
 	if (m->datamodel == SM_DM_TASK) {
@@ -1706,9 +1984,7 @@ sm__session_free(struct sm_session *s)
 		struct sm_invocation *inv = s->invs;
 
 		s->invs = inv->next;
-		json_decref(inv->params);
-		free(inv->invokeid);
-		free(inv);
+		invocation_free(inv);
 	}
 	sm__effects_free(s->fx_head);
 	if (s->hv)
@@ -1728,7 +2004,9 @@ sm__session_free(struct sm_session *s)
 	free(s->sel);
 	free(s->sel_gen);
 	free(s->eff);
+	free(s->bound);
 	json_decref(s->dm);
+	json_decref(s->sys);
 	json_decref(s->errors);
 	json_decref(s->donedata);
 	json_decref(s->init);
@@ -1767,24 +2045,22 @@ sm__session_start(struct sm_session *s)
 	if (s->dm) {
 		size_t i;
 
+		/* early binding: every <data> in document order; late: those of
+		 * the root now, the others when their state is first entered
+		 * (null until then).  Values an invoking parent passes set only
+		 * the names the document declares (SCXML 6.4). */
 		for (i = 0; i < s->m->ndata_decls; i++) {
 			const struct sm_param *d = &s->m->data_decls[i];
-			json_t *v = NULL;
 
-			if (!d->name || !d->expr)
+			if (!d->name)
 				continue;
-			if (eval_expr(s, d->expr, d->expr_src ? d->expr_src : d->name, d->line, &v) != 0)
-				continue;
-			json_object_set_new(s->dm, d->name, v);
+			if (s->bound && d->state > 0)
+				json_object_set_new(s->dm, d->name, json_null());
+			else
+				bind_decl(s, d);
 		}
-	}
-	if (s->dm && json_is_object(s->init)) {
-		const char *key;
-		json_t *v;
-
-		json_object_foreach(s->init, key, v)
-			if (strcmp(key, "task") != 0 && strcmp(key, "_event") != 0)
-				json_object_set(s->dm, key, v);
+		if (s->bound)
+			s->bound[0] = 1;
 	}
 	memset(&init, 0, sizeof(init));
 	initial_of(s, 0, &tg, &n, &body, &tmp);
@@ -2022,9 +2298,21 @@ sm__session_save(const struct sm_session *s)
 
 		if (a && inv->finished)
 			json_object_set_new(a, "finished", json_true());
+		if (a && inv->src)
+			json_object_set_new(a, "src", json_string(inv->src));
+		if (a && inv->doc)
+			json_object_set_new(a, "doc", json_string(inv->doc));
 		json_array_append_new(invs, a);
 	}
 	json_object_set_new(j, "invocations", invs);
+	if (s->bound) {
+		json_t *b = json_array();
+
+		for (i = 0; b && i < s->n; i++)
+			if (s->bound[i])
+				json_array_append_new(b, json_string(s->m->states[i].id));
+		json_object_set_new(j, "bound", b);
+	}
 	return j;
 }
 
@@ -2075,6 +2363,9 @@ sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *err)
 	if (s->dm && json_is_object(v)) {
 		json_decref(s->dm);
 		s->dm = json_deep_copy(v);
+		if (!s->dm)
+			return sm_error_set(
+			    err, SM_ENOMEM, "out of memory restoring the datamodel");
 	}
 	s->running = json_is_true(json_object_get(state, "running"));
 	s->started = 1;
@@ -2083,6 +2374,20 @@ sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *err)
 	v = json_object_get(state, "donedata");
 	if (v && !json_is_null(v))
 		s->donedata = json_deep_copy(v);
+	if (s->bound) {
+		/* a record without "bound" predates late binding: all were bound */
+		v = json_object_get(state, "bound");
+		memset(s->bound, v ? 0 : 1, s->n);
+		json_array_foreach(v, i, a)
+		{
+			int st = json_is_string(a) ? find_state(s, json_string_value(a)) : -1;
+
+			if (st < 0)
+				return sm_error_set(
+				    err, SM_ECORRUPT, "bad 'bound' state in instance state");
+			s->bound[st] = 1;
+		}
+	}
 	s->send_seq = (uint64_t)json_integer_value(json_object_get(state, "send_seq"));
 	s->invoke_seq = (uint64_t)json_integer_value(json_object_get(state, "invoke_seq"));
 	v = json_object_get(state, "invocations");
@@ -2106,6 +2411,8 @@ sm__session_restore(struct sm_session *s, json_t *state, struct sm_error *err)
 		if (inv->attempt < 1)
 			inv->attempt = 1;
 		inv->finished = json_is_true(json_object_get(a, "finished"));
+		inv->src = json_str_dup(a, "src");
+		inv->doc = json_str_dup(a, "doc");
 		{
 			json_t *p = json_object_get(a, "params");
 
@@ -2210,7 +2517,21 @@ sm__session_write(const struct sm_session *s, struct sm_jw *w)
 			sm_jw_lit(w, ",\"finished\":true");
 		sm_jw_lit(w, ",\"params\":");
 		sm_jw_json(w, inv->params);
+		if (inv->src) {
+			sm_jw_lit(w, ",\"src\":");
+			sm_jw_str(w, inv->src);
+		}
+		if (inv->doc) {
+			sm_jw_lit(w, ",\"doc\":");
+			sm_jw_str(w, inv->doc);
+		}
 		sm_jw_raw(w, "}", 1);
 	}
-	sm_jw_lit(w, "]}");
+	sm_jw_lit(w, "]");
+	if (s->bound) {
+		/* binding="late": the states whose <data> are bound */
+		sm_jw_lit(w, ",\"bound\":");
+		sm__config_write(s->m, s->bound, w);
+	}
+	sm_jw_lit(w, "}");
 }

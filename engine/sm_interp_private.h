@@ -44,7 +44,9 @@ struct sm_event {
 /* All strings are copied; `data` is borrowed (incref'd).  NULL on ENOMEM. */
 struct sm_event *sm__event_new(const char *name, json_t *data, enum sm_event_type type);
 void sm__event_free(struct sm_event *ev);
-/* {"name","data","sendid","origin","invokeid","type"}: the _event value. */
+/* {"name","data","sendid","origin","origintype","invokeid","type"}: the
+ * _event value (origintype: the SCXML event processor's URI when origin is
+ * set, else null; sm__event_write leaves it out, it follows from origin). */
 json_t *sm__event_to_json(const struct sm_event *ev);
 /* Inverse of sm__event_to_json (the "type" member is optional). */
 struct sm_event *sm__event_from_json(json_t *j);
@@ -65,7 +67,10 @@ struct sm_effect {
 	                          "#_<invokeid>", ... */
 	char *event;           /* SEND/FORWARD: event name */
 	json_t *data;          /* SEND/FORWARD/DONE data; INVOKE params */
-	char *sendid;          /* SEND (always set), CANCEL */
+	char *sendid;          /* SEND (always set: a timer's id), CANCEL */
+	int blank_sendid;      /* SEND: `sendid` was generated for a <send> without
+	                          id or idlocation: the event's sendid stays blank
+	                          (sm__fx_sendid) */
 	int64_t delay_ms;      /* SEND */
 	char *invokeid;        /* INVOKE, UNINVOKE, FORWARD */
 	int state;             /* INVOKE: state index; DONE: final state or -1 */
@@ -81,6 +86,13 @@ struct sm_effect {
 
 void sm__effects_free(struct sm_effect *fx);
 
+/* The sendid the event of a SEND effect carries (NULL: blank). */
+static inline const char *
+sm__fx_sendid(const struct sm_effect *fx)
+{
+	return fx->blank_sendid ? NULL : fx->sendid;
+}
+
 /* An invocation the session considers active (its state is active). */
 struct sm_invocation {
 	char *invokeid;
@@ -90,8 +102,21 @@ struct sm_invocation {
 	int finished;          /* its done/error.invoke was queued: recovery does
 	                          not start it again (persisted as "finished") */
 	json_t *params;        /* evaluated params (owned) or NULL */
+	char *src;             /* <invoke srcexpr>: its value, the child file */
+	char *doc;             /* <invoke><content expr>: the child's markup */
 	struct sm_invocation *next;
 };
+
+struct sm_session;
+
+/*
+ * The machine a child SCXML invocation runs: its <invoke>'s, loaded with
+ * the parent, or (srcexpr, <content expr>) one loaded now from what they
+ * gave when it started; the caller frees *owned (NULL for the first kind)
+ * once the child is gone.  0, or an SM_E* code with err saying why.
+ */
+int sm__invocation_machine(const struct sm_session *s, const struct sm_invocation *inv,
+    const struct sm_machine **m, struct sm_machine **owned, struct sm_error *err);
 
 struct sm_session;
 
@@ -173,7 +198,7 @@ json_t *sm__session_save(const struct sm_session *s);
 /* Nesting depth of v (a scalar or an empty container is 1), counted up to
  * `cap` + 1 at most (so a cycle or a huge depth costs little). */
 int sm__json_depth(const json_t *v, int cap);
-/* The _event shape of sm__event_to_json. */
+/* The _event shape of sm__event_to_json, without origintype. */
 void sm__event_write(const struct sm_event *ev, struct sm_jw *w);
 /* A configuration (one byte per state, as sm__session_active) as an array of ids. */
 void sm__config_write(const struct sm_machine *m, const unsigned char *active, struct sm_jw *w);

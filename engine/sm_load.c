@@ -466,7 +466,9 @@ exec_free(struct sm_exec *x)
 			free(x->u.send.event);
 			sm_expr_free(x->u.send.eventexpr);
 			free(x->u.send.target);
+			sm_expr_free(x->u.send.targetexpr);
 			free(x->u.send.type);
+			sm_expr_free(x->u.send.typeexpr);
 			free(x->u.send.id);
 			free(x->u.send.idlocation);
 			sm_expr_free(x->u.send.delayexpr);
@@ -488,6 +490,7 @@ exec_free(struct sm_exec *x)
 			free(x->u.assign.location);
 			sm_expr_free(x->u.assign.expr);
 			free(x->u.assign.expr_src);
+			json_decref(x->u.assign.value);
 			break;
 		case SM_X_IF:
 			sm_expr_free(x->u.if_.cond);
@@ -496,6 +499,11 @@ exec_free(struct sm_exec *x)
 			exec_free(x->u.if_.next_branch);
 			break;
 		case SM_X_FOREACH:
+			sm_expr_free(x->u.foreach.array);
+			free(x->u.foreach.array_src);
+			free(x->u.foreach.item);
+			free(x->u.foreach.index);
+			exec_free(x->u.foreach.body);
 			break;
 		}
 		free(x);
@@ -541,6 +549,9 @@ sm_machine_free(struct sm_machine *m)
 
 			free(iv->id);
 			free(iv->idlocation);
+			sm_expr_free(iv->typeexpr);
+			sm_expr_free(iv->srcexpr);
+			sm_expr_free(iv->content_expr);
 			free(iv->src);
 			sm_machine_free(iv->child);
 			params_free(iv->params, iv->nparams);
@@ -563,6 +574,7 @@ sm_machine_free(struct sm_machine *m)
 	json_decref(m->data);
 	free(m->name);
 	free(m->path);
+	free(m->base_dir);
 	free(m->doc);
 	free(m);
 }
@@ -916,8 +928,8 @@ ld_event_name_ok(const char *s)
 	return 1;
 }
 
-static void ld_location(struct ld *L, int line, const char *el,
-    const char *attr, const char *loc);
+static void ld_location(
+    struct ld *L, int line, const char *el, const char *attr, const char *loc, int write);
 
 static void
 ld_param(struct ld *L, xmlNode *c, struct sm_param *p, const char *parent)
@@ -935,7 +947,7 @@ ld_param(struct ld *L, xmlNode *c, struct sm_param *p, const char *parent)
 	if (p->expr_src)
 		p->expr = ld_expr(L, p->line, "param", "expr", p->expr_src, 0);
 	if (p->location)
-		ld_location(L, p->line, "param", "location", p->location);
+		ld_location(L, p->line, "param", "location", p->location, 0);
 }
 
 static void
@@ -963,18 +975,30 @@ ld_child(xmlNode *el, const char *name)
 	return NULL;
 }
 
-/* Check a location attribute (`idlocation`, a `namelist` entry...):
- * the task datamodel and an assignable path. */
+/*
+ * Check a location attribute: the task datamodel and a path
+ * (docs/expressions.md, Locations).  `write`: it is assigned to
+ * (`<assign location>`, `idlocation`, `<foreach item>`): `task` itself is
+ * refused, and a system variable is a warning, since SCXML makes the
+ * assignment an error at run time (error.execution), not a load error.
+ * `<param location>` and namelist entries are read.
+ */
 static void
-ld_location(struct ld *L, int line, const char *el, const char *attr,
-    const char *loc)
+ld_location(struct ld *L, int line, const char *el, const char *attr, const char *loc, int write)
 {
 	struct sm_error err = { 0, "" };
+	int rc;
 
-	if (L->m->datamodel == SM_DM_NULL)
+	if (L->m->datamodel == SM_DM_NULL) {
 		lerr(L, line, "<%s %s=\"%s\">: locations need datamodel=\"task\"",
 		    el, attr, loc);
-	else if (sm_location_check(loc, &err) < 0)
+		return;
+	}
+	rc = write ? sm_location_check(loc, &err) : sm_location_check_read(loc, &err);
+	if (rc == SM_EPERM)
+		lwarn(L, line, "<%s %s=\"%s\">: %s (at run time: error.execution)", el, attr, loc,
+		    err.msg);
+	else if (rc < 0)
 		lerr(L, line, "<%s %s=\"%s\">: %s", el, attr, loc, err.msg);
 }
 
@@ -989,38 +1013,37 @@ ld_namelist(struct ld *L, int line, const char *el, const char *list,
 		lerr(L, line, "<%s namelist>: needs datamodel=\"task\"", el);
 		return;
 	}
-	/* read, not written: any dotted path of identifiers (task.site, _event.data) */
-	for (i = 0; i < k; i++) {
-		const char *p = (*out)[i];
-		int okname = 1, start = 1;
+	for (i = 0; i < k; i++)
+		ld_location(L, line, el, "namelist", (*out)[i], 0);
+}
 
-		for (; *p && okname; p++) {
-			if (*p == '.' && !start)
-				start = 1;
-			else if (isalpha((unsigned char)*p) || *p == '_' ||
-			    (!start && isdigit((unsigned char)*p)))
-				start = 0;
-			else
-				okname = 0;
-		}
-		if (!okname || start)
-			lerr(L, line, "<%s namelist>: '%s' is not a name or dotted "
-			    "path (like task.site)", el, (*out)[i]);
-	}
+int
+sm_send_type_ok(const char *type)
+{
+	return type == NULL || strcmp(type, SM_SCXML_PROCESSOR) == 0 || strcmp(type, "scxml") == 0;
+}
+
+int
+sm_send_target_ok(const char *t)
+{
+	return t == NULL || strcmp(t, "#_internal") == 0 || strcmp(t, "#_parent") == 0 ||
+	    (strncmp(t, "#_", 2) == 0 && t[2] != '\0');
 }
 
 static void
 ld_send(struct ld *L, xmlNode *n, struct sm_exec *x)
 {
 	struct sm_send *s = &x->u.send;
-	char *eventexpr, *delay, *delayexpr, *namelist;
+	char *eventexpr, *delay, *delayexpr, *namelist, *targetexpr, *typeexpr;
 	xmlNode *content;
 	int line = x->line;
 
 	s->event = ld_attr(L, n, "event");
 	eventexpr = ld_attr(L, n, "eventexpr");
 	s->target = ld_attr(L, n, "target");
+	targetexpr = ld_attr(L, n, "targetexpr");
 	s->type = ld_attr(L, n, "type");
+	typeexpr = ld_attr(L, n, "typeexpr");
 	s->id = ld_attr(L, n, "id");
 	s->idlocation = ld_attr(L, n, "idlocation");
 	delay = ld_attr(L, n, "delay");
@@ -1039,19 +1062,26 @@ ld_send(struct ld *L, xmlNode *n, struct sm_exec *x)
 	if (s->id && s->idlocation)
 		lerr(L, line, "<send> has both id and idlocation: keep one");
 	if (s->idlocation)
-		ld_location(L, line, "send", "idlocation", s->idlocation);
-	if (s->target) {
-		if (strcmp(s->target, "#_internal") != 0 &&
-		    strcmp(s->target, "#_parent") != 0 &&
-		    (strncmp(s->target, "#_", 2) != 0 || s->target[2] == '\0'))
-			lerr(L, line, "<send target=\"%s\">: unsupported target: use "
-			    "\"#_internal\", \"#_parent\", \"#_<invokeid>\" or none "
-			    "(this session)", s->target);
-	}
-	if (s->type && strcmp(s->type, SM_SCXML_PROCESSOR) != 0 &&
-	    strcmp(s->type, "scxml") != 0)
-		lerr(L, line, "<send type=\"%s\">: unsupported event processor: "
-		    "use \"%s\" or leave type out", s->type, SM_SCXML_PROCESSOR);
+		ld_location(L, line, "send", "idlocation", s->idlocation, 1);
+	/* SCXML makes a target or type the processor does not support an
+	 * error when the send runs (error.execution), not a load error */
+	if (s->target && targetexpr)
+		lerr(L, line, "<send> has both target and targetexpr: keep one");
+	else if (!sm_send_target_ok(s->target))
+		lwarn(L, line,
+		    "<send target=\"%s\">: unsupported target: use "
+		    "\"#_internal\", \"#_parent\", \"#_<invokeid>\" or none "
+		    "(this session) (at run time: error.execution)",
+		    s->target);
+	if (s->type && typeexpr)
+		lerr(L, line, "<send> has both type and typeexpr: keep one");
+	else if (!sm_send_type_ok(s->type))
+		lwarn(L, line,
+		    "<send type=\"%s\">: unsupported event processor: "
+		    "use \"%s\" or leave type out (at run time: error.execution)",
+		    s->type, SM_SCXML_PROCESSOR);
+	s->targetexpr = ld_expr(L, line, "send", "targetexpr", targetexpr, 0);
+	s->typeexpr = ld_expr(L, line, "send", "typeexpr", typeexpr, 0);
 	if (delay && delayexpr)
 		lerr(L, line, "<send> has both delay and delayexpr: keep one");
 	if (delay && sm_duration_parse(delay, &s->delay_ms) < 0)
@@ -1084,6 +1114,74 @@ ld_send(struct ld *L, xmlNode *n, struct sm_exec *x)
 	free(delay);
 	free(delayexpr);
 	free(namelist);
+	free(targetexpr);
+	free(typeexpr);
+}
+
+/* Does `n` hold anything: an element, or text other than blanks? */
+static int
+ld_has_content(const xmlNode *n)
+{
+	const xmlNode *c;
+
+	for (c = n->children; c != NULL; c = c->next) {
+		if (c->type == XML_ELEMENT_NODE)
+			return 1;
+		if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
+		    c->content != NULL &&
+		    strspn((const char *)c->content, " \t\r\n") != strlen((const char *)c->content))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The value an element's content gives (<assign>): markup (any child
+ * element) as a string of the serialized children, text as JSON (an error
+ * if it is not JSON).  NULL after a diagnostic.
+ */
+static json_t *
+ld_content_value(struct ld *L, xmlNode *n, const char *what)
+{
+	const xmlNode *c;
+	json_t *v = NULL;
+
+	for (c = n->children; c != NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE)
+			break;
+	if (c != NULL) {
+		xmlBuffer *xb = xmlBufferCreate();
+		const xmlNode *k;
+
+		/* each child copied out of the document first, so that the
+		 * namespaces it inherits are declared in the text */
+		for (k = n->children; xb != NULL && k != NULL; k = k->next) {
+			xmlNode *cp = xmlDocCopyNode((xmlNode *)k, NULL, 1);
+			int bad = cp == NULL || xmlNodeDump(xb, NULL, cp, 0, 0) < 0;
+
+			xmlFreeNode(cp);
+			if (bad)
+				break;
+		}
+		if (xb != NULL && k == NULL)
+			v = json_stringn(
+			    (const char *)xmlBufferContent(xb), (size_t)xmlBufferLength(xb));
+		xmlBufferFree(xb);
+		if (v == NULL)
+			ld_oom(L->S);
+	} else {
+		xmlChar *text = xmlNodeGetContent(n);
+		json_error_t je;
+
+		v = json_loads(text ? (const char *)text : "", JSON_DECODE_ANY, &je);
+		if (v == NULL)
+			lerr(L, ld_line(n),
+			    "<%s>: content is not JSON: %s (line %d of the "
+			    "content): write JSON, or use expr",
+			    what, je.text, je.line);
+		xmlFree(text);
+	}
+	return v;
 }
 
 static struct sm_exec *
@@ -1092,8 +1190,8 @@ ld_exec(struct ld *L, xmlNode *n)
 	struct sm_exec *x;
 	char *a;
 
-	if (!is_el(n, "raise") && !is_el(n, "send") && !is_el(n, "cancel") &&
-	    !is_el(n, "log") && !is_el(n, "assign") && !is_el(n, "if"))
+	if (!is_el(n, "raise") && !is_el(n, "send") && !is_el(n, "cancel") && !is_el(n, "log") &&
+	    !is_el(n, "assign") && !is_el(n, "if") && !is_el(n, "foreach"))
 		return NULL; /* the schema reports unknown elements */
 	x = ld_calloc(L, 1, sizeof *x);
 	if (x == NULL)
@@ -1125,8 +1223,6 @@ ld_exec(struct ld *L, xmlNode *n)
 		x->u.log.expr_src = ld_attr(L, n, "expr");
 		x->u.log.expr = ld_expr(L, x->line, "log", "expr", x->u.log.expr_src, 0);
 	} else if (is_el(n, "assign")) {
-		struct sm_error err = { 0, "" };
-
 		x->kind = SM_X_ASSIGN;
 		x->u.assign.location = ld_attr(L, n, "location");
 		x->u.assign.expr_src = ld_attr(L, n, "expr");
@@ -1136,14 +1232,52 @@ ld_exec(struct ld *L, xmlNode *n)
 		else {
 			if (x->u.assign.location == NULL)
 				lerr(L, x->line, "<assign> needs a location attribute");
-			else if (sm_location_check(x->u.assign.location, &err) < 0)
-				lerr(L, x->line, "<assign location=\"%s\">: %s",
-				    x->u.assign.location, err.msg);
-			if (x->u.assign.expr_src == NULL)
-				lerr(L, x->line, "<assign> needs an expr attribute");
-			x->u.assign.expr = ld_expr(L, x->line, "assign", "expr",
-			    x->u.assign.expr_src, 0);
+			else
+				ld_location(
+				    L, x->line, "assign", "location", x->u.assign.location, 1);
+			if (x->u.assign.expr_src != NULL && ld_has_content(n))
+				lerr(L, x->line,
+				    "<assign> has both expr and content: "
+				    "keep one");
+			else if (x->u.assign.expr_src != NULL)
+				x->u.assign.expr =
+				    ld_expr(L, x->line, "assign", "expr", x->u.assign.expr_src, 0);
+			else if (ld_has_content(n))
+				x->u.assign.value = ld_content_value(L, n, "assign");
+			else
+				lerr(L, x->line,
+				    "<assign> needs an expr attribute or "
+				    "content (the value)");
 		}
+	} else if (is_el(n, "foreach")) {
+		struct sm_error err = { 0, "" };
+		const char *loc[2];
+		int k;
+
+		x->kind = SM_X_FOREACH;
+		x->u.foreach.array_src = ld_attr(L, n, "array");
+		x->u.foreach.item = ld_attr(L, n, "item");
+		x->u.foreach.index = ld_attr(L, n, "index");
+		if (L->m->datamodel == SM_DM_NULL)
+			lerr(L, x->line,
+			    "<foreach> needs datamodel=\"task\" (the null "
+			    "datamodel has no data)");
+		else if (x->u.foreach.array_src == NULL || x->u.foreach.item == NULL)
+			lerr(L, x->line, "<foreach> needs array and item attributes");
+		else
+			x->u.foreach.array =
+			    ld_expr(L, x->line, "foreach", "array", x->u.foreach.array_src, 0);
+		/* item and index name variables: one that is not an assignable
+		 * location is an error when the foreach runs (SCXML 4.6) */
+		loc[0] = x->u.foreach.item;
+		loc[1] = x->u.foreach.index;
+		for (k = 0; k < 2 && L->m->datamodel != SM_DM_NULL; k++)
+			if (loc[k] != NULL && sm_location_check(loc[k], &err) < 0)
+				lwarn(L, x->line,
+				    "<foreach %s=\"%s\">: %s (at run time: "
+				    "error.execution)",
+				    k ? "index" : "item", loc[k], err.msg);
+		x->u.foreach.body = ld_block(L, n);
 	} else {
 		/* <if cond> a <elseif cond/> b <else/> c </if> */
 		struct sm_exec *branch = x, **tail;
@@ -1242,6 +1376,15 @@ ld_transition(struct ld *L, xmlNode *n, int source)
 
 		if (strcmp(e, "*") == 0)
 			continue;
+		if (strcmp(e, ".*") == 0) {
+			/* the W3C tests write it: the empty prefix, every event */
+			lwarn(L, t->line,
+			    "event descriptor '.*' matches every event: "
+			    "write '*'");
+			t->events[i][0] = '*';
+			t->events[i][1] = '\0';
+			continue;
+		}
 		if (len >= 2 && strcmp(e + len - 2, ".*") == 0)
 			len -= 2;
 		else if (len >= 1 && e[len - 1] == '.')
@@ -1277,8 +1420,8 @@ static int ld_load_doc(struct ld_shared *S, const char *buf, size_t len,
     struct sm_machine **out);
 static int ld_build(struct ld *L, xmlNode *root, struct sm_machine *m);
 
-static int
-ld_scxml_type(const char *t)
+int
+sm_invoke_type_scxml(const char *t)
 {
 	static const char *const ok[] = {
 		"http://www.w3.org/TR/scxml/", "http://www.w3.org/TR/scxml",
@@ -1356,53 +1499,77 @@ out:
 	return rc;
 }
 
-static void
-ld_invoke_src(struct ld *L, struct sm_invoke *iv, const char *src)
+/*
+ * The path of a file a document names (`<invoke src>`, `<data src>`):
+ * "file:x" or "x", relative to the document's directory, without '..'
+ * components, not absolute, not a URL.  A new string, or NULL after a
+ * diagnostic.
+ */
+static char *
+ld_rel_path(struct ld *L, int line, const char *el, const char *src)
 {
 	const char *rel = src;
-	char *path = NULL, why[512];
-	char *buf = NULL;
-	size_t len = 0;
-	int rc;
+	char *path = NULL;
 
 	if (strncmp(rel, "file:", 5) == 0)
 		rel += 5;
 	if (rel[0] == '\0' || rel[0] == '/' || strstr(rel, "://") != NULL) {
-		lerr(L, iv->line, "<invoke src=\"%s\">: only paths relative to this "
-		    "file are allowed (\"file:child.scxml\" or \"child.scxml\")", src);
-		return;
+		lerr(L, line,
+		    "<%s src=\"%s\">: only paths relative to this file are "
+		    "allowed (\"file:name\" or \"name\")",
+		    el, src);
+		return NULL;
 	}
 	for (const char *p = rel; *p; ) {
 		const char *e = strchr(p, '/');
 		size_t n = e ? (size_t)(e - p) : strlen(p);
 
 		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			lerr(L, iv->line, "<invoke src=\"%s\">: '..' is not allowed: keep "
-			    "child machines beside or below the parent file", src);
-			return;
+			lerr(L, line,
+			    "<%s src=\"%s\">: '..' is not allowed: keep the "
+			    "files a machine names beside or below it",
+			    el, src);
+			return NULL;
 		}
 		p += n;
 		if (*p == '/')
 			p++;
 	}
 	if (L->base_dir == NULL) {
-		lerr(L, iv->line, "<invoke src=\"%s\">: this document was loaded from "
-		    "memory without a base directory, so child files cannot be found", src);
-		return;
+		lerr(L, line,
+		    "<%s src=\"%s\">: this document was loaded from memory "
+		    "without a base directory, so the files it names cannot be found",
+		    el, src);
+		return NULL;
 	}
+	if (asprintf(&path, "%s/%s", L->base_dir, rel) < 0) {
+		ld_oom(L->S);
+		return NULL;
+	}
+	return path;
+}
+
+static void
+ld_invoke_src(struct ld *L, struct sm_invoke *iv, const char *src)
+{
+	char *path = NULL, why[512];
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((path = ld_rel_path(L, iv->line, "invoke", src)) == NULL)
+		return;
 	if (L->invoke_depth + 1 > SM_LOAD_MAX_INVOKE_DEPTH) {
 		lerr(L, iv->line, "<invoke src=\"%s\">: child documents nested deeper "
 		    "than %d (recursive src?)", src, SM_LOAD_MAX_INVOKE_DEPTH);
+		free(path);
 		return;
 	}
 	if (L->S->ndocs >= SM_LOAD_MAX_DOCUMENTS) {
 		lerr(L, iv->line, "<invoke src=\"%s\">: more than %d documents in "
 		    "one machine (child machines included): invoke fewer files",
 		    src, SM_LOAD_MAX_DOCUMENTS);
-		return;
-	}
-	if (asprintf(&path, "%s/%s", L->base_dir, rel) < 0) {
-		ld_oom(L->S);
+		free(path);
 		return;
 	}
 	free(iv->src);
@@ -1493,6 +1660,7 @@ ld_invoke_content(struct ld *L, struct sm_invoke *iv, xmlNode *content)
 	C.base_dir = L->base_dir;
 	C.invoke_depth = L->invoke_depth + 1;
 	m->path = ld_strdup(L, L->file);
+	m->base_dir = ld_strdup(L, L->base_dir);
 	ld_build(&C, root, m);
 	iv->child = m;
 }
@@ -1615,7 +1783,7 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 {
 	struct sm_state *s = &L->m->states[state];
 	struct sm_invoke *iv;
-	char *type, *src, *af, *namelist;
+	char *type, *src, *af, *namelist, *srcexpr, *cexpr = NULL;
 	xmlNode *content, *fin;
 	int is_action;
 
@@ -1628,14 +1796,24 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 	iv->id = ld_attr(L, n, "id");
 	iv->idlocation = ld_attr(L, n, "idlocation");
 	content = ld_child(n, "content");
+	srcexpr = ld_attr(L, n, "srcexpr");
+	if (content)
+		cexpr = ld_attr(L, content, "expr");
 	is_action = type != NULL && strcmp(type, SM_NS_SMD) == 0;
-	if (ld_has_attr(n, "typeexpr") || ld_has_attr(n, "srcexpr"))
-		lerr(L, iv->line, "<invoke typeexpr/srcexpr> is not supported: name "
-		    "the type and src literally");
+	if (ld_has_attr(n, "typeexpr")) {
+		char *te = ld_attr(L, n, "typeexpr");
+
+		/* a child machine whose type is checked when it starts */
+		if (type)
+			lerr(L, iv->line, "<invoke> has both type and typeexpr: keep one");
+		else
+			iv->typeexpr = ld_expr(L, iv->line, "invoke", "typeexpr", te, 0);
+		free(te);
+	}
 	if (iv->id && iv->idlocation)
 		lerr(L, iv->line, "<invoke> has both id and idlocation: keep one");
 	if (iv->idlocation)
-		ld_location(L, iv->line, "invoke", "idlocation", iv->idlocation);
+		ld_location(L, iv->line, "invoke", "idlocation", iv->idlocation, 1);
 	if (iv->id && !ld_event_name_ok(iv->id))
 		lerr(L, iv->line, "<invoke id=\"%s\">: ids become part of event names "
 		    "(done.invoke.<id>): no spaces or '*'", iv->id);
@@ -1650,26 +1828,42 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 		    !L->S->opt.action_known(L->S->opt.action_arg, iv->src))
 			lerr(L, iv->line, "<invoke src=\"%s\">: no action of that name "
 			    "is registered: check the spelling or register it", iv->src);
-		if (content)
-			lerr(L, iv->line, "<invoke> of an action cannot have <content>");
+		if (content || srcexpr)
+			lerr(L, iv->line,
+			    "<invoke> of an action cannot have <content> or "
+			    "srcexpr: name the action with src");
 	} else {
 		iv->kind = SM_INV_SCXML;
-		if (type && !ld_scxml_type(type))
+		if (type && !sm_invoke_type_scxml(type))
 			lerr(L, iv->line, "<invoke type=\"%s\">: unsupported type: use "
 			    "\"http://www.w3.org/TR/scxml/\" for a child machine or \"%s\" "
 			    "for an action", type, SM_NS_SMD);
-		else if (src && content)
-			lerr(L, iv->line, "<invoke> has both src and <content>: keep one");
-		else if (!src && !content)
+		else if (!!src + !!srcexpr + !!content > 1)
+			lerr(L, iv->line,
+			    "<invoke> names its child more than once (src, "
+			    "srcexpr, <content>): keep one");
+		else if (!src && !srcexpr && !content)
 			lerr(L, iv->line, "<invoke> needs src=\"file:child.scxml\" or "
 			    "<content><scxml>...</scxml></content>");
-		else if (src) {
+		else if (srcexpr)
+			/* the child is loaded when the invocation starts */
+			iv->srcexpr = ld_expr(L, iv->line, "invoke", "srcexpr", srcexpr, 0);
+		else if (content && cexpr) {
+			if (ld_has_content(content))
+				lerr(L, ld_line(content),
+				    "<invoke><content> has both expr "
+				    "and a child: keep one");
+			iv->content_expr =
+			    ld_expr(L, ld_line(content), "content", "expr", cexpr, 0);
+		} else if (src) {
 			iv->src = ld_strdup(L, src);
 			if (iv->src)
 				ld_invoke_src(L, iv, src);
 		} else
 			ld_invoke_content(L, iv, content);
 	}
+	free(srcexpr);
+	free(cexpr);
 	ld_retry(L, n, iv, is_action);
 	af = ld_attr(L, n, "autoforward");
 	iv->autoforward = af && strcmp(af, "true") == 0;
@@ -1690,8 +1884,46 @@ ld_invoke(struct ld *L, xmlNode *n, int state)
 /* ------------------------------------------------------------------ */
 /* data                                                                 */
 
+/* The value of <data src="file:x">: the file's JSON, read when the machine
+ * is loaded (as a child document is, and counted with them).  NULL after a
+ * diagnostic. */
+static json_t *
+ld_data_src(struct ld *L, xmlNode *c, const struct sm_param *p)
+{
+	char *src = ld_attr(L, c, "src"), *path, *buf = NULL, why[512];
+	size_t len = 0;
+	json_t *v = NULL;
+	json_error_t je;
+	int rc;
+
+	if (src == NULL || (path = ld_rel_path(L, p->line, "data", src)) == NULL) {
+		free(src);
+		return NULL;
+	}
+	rc = ld_read_file(path, L->S->opt.max_bytes, &buf, &len, why, sizeof why);
+	if (rc < 0)
+		ld_diag(L->S, L->file, p->line, rc, "<data src=\"%s\">: %s: %s", src, path, why);
+	else if (L->S->total_bytes + len > SM_LOAD_MAX_TOTAL_FACTOR * L->S->opt.max_bytes)
+		ld_diag(L->S, L->file, p->line, SM_ETOOBIG,
+		    "<data src=\"%s\">: the "
+		    "machine and the files it names exceed %d times the size limit "
+		    "together",
+		    src, SM_LOAD_MAX_TOTAL_FACTOR);
+	else {
+		L->S->total_bytes += len;
+		v = json_loadb(buf, len, JSON_DECODE_ANY, &je);
+		if (v == NULL)
+			lerr(L, p->line, "<data src=\"%s\">: %s is not JSON: %s (line %d)", src,
+			    path, je.text, je.line);
+	}
+	free(buf);
+	free(path);
+	free(src);
+	return v;
+}
+
 static void
-ld_data(struct ld *L, xmlNode *dm)
+ld_data(struct ld *L, xmlNode *dm, int state)
 {
 	struct sm_machine *m = L->m;
 	xmlNode *c;
@@ -1712,26 +1944,37 @@ ld_data(struct ld *L, xmlNode *dm)
 			return;
 		p = &m->data_decls[m->ndata_decls - 1];
 		p->line = ld_line(c);
+		p->state = state;
 		p->name = ld_attr(L, c, "id");
 		p->expr_src = ld_attr(L, c, "expr");
 		if (p->name == NULL) {
 			lerr(L, p->line, "<data> needs an id attribute");
 			continue;
 		}
-		if (strcmp(p->name, "task") == 0 || strcmp(p->name, "_event") == 0 ||
+		if (strcmp(p->name, "task") == 0 || sm_system_var(p->name) ||
 		    !(isalpha((unsigned char)p->name[0]) || p->name[0] == '_')) {
-			lerr(L, p->line, "<data id=\"%s\">: not a usable name (must be "
-			    "an identifier other than 'task' and '_event')", p->name);
+			lerr(L, p->line,
+			    "<data id=\"%s\">: not a usable name (must be "
+			    "an identifier other than 'task' and the system variables "
+			    "_event, _sessionid, _name, _ioprocessors)",
+			    p->name);
 			continue;
 		}
 		if (json_object_get(m->data, p->name) != NULL)
-			lerr(L, p->line, "<data id=\"%s\"> declared twice: all <data> "
-			    "share one scope, rename or drop one", p->name);
-		if (ld_has_attr(c, "src"))
-			lerr(L, p->line, "<data src> is not supported: write the value "
-			    "inline or as expr");
+			lerr(L, p->line,
+			    "<data id=\"%s\"> declared twice: all <data> "
+			    "share one scope, rename or drop one",
+			    p->name);
 		text = xmlNodeGetContent(c);
-		if (p->expr_src) {
+		if (ld_has_attr(c, "src")) {
+			v = ld_data_src(L, c, p);
+			if (p->expr_src ||
+			    (text && strspn((char *)text, " \t\r\n") != strlen((char *)text)))
+				lerr(L, p->line,
+				    "<data id=\"%s\"> has src and also expr or "
+				    "content: keep one",
+				    p->name);
+		} else if (p->expr_src) {
 			if (text && strspn((char *)text, " \t\r\n") != strlen((char *)text))
 				lerr(L, p->line, "<data id=\"%s\"> has both expr and "
 				    "content: keep one", p->name);
@@ -1816,7 +2059,7 @@ ld_fill(struct ld *L, xmlNode *n)
 			    s->kind == SM_ST_PARALLEL)
 				ld_invoke(L, c, idx);
 		} else if (is_el(c, "datamodel")) {
-			ld_data(L, c);
+			ld_data(L, c, idx);
 		} else if (is_el(c, "donedata")) {
 			if (s->kind == SM_ST_FINAL)
 				ld_donedata(L, c, s);
@@ -2128,6 +2371,11 @@ ld_check_finals(struct ld *L)
 	size_t n = m->nstates, i, j, k, nedges = 0;
 	char *seen;
 	int top = 0, any = 0;
+	/* SCXML allows a machine that never ends (a warning); the daemon's
+	 * tasks must end (require_final: an error) */
+	int final_code = L->S->opt.require_final ? SM_EINVALID : 0;
+	const char *final_hint =
+	    L->S->opt.require_final ? ": add one" : " (it runs until it is stopped)";
 
 	for (i = 0; i < n; i++)
 		if (m->states[i].kind == SM_ST_FINAL) {
@@ -2136,8 +2384,10 @@ ld_check_finals(struct ld *L)
 				top = 1;
 		}
 	if (!any) {
-		lerr(L, m->states[0].line, "machine has no <final> state, so it can "
-		    "never finish: add one");
+		ld_diag(L->S, L->file, m->states[0].line, final_code,
+		    "machine has no "
+		    "<final> state, so it can never finish%s",
+		    final_hint);
 		return;
 	}
 	seen = ld_reachable(L);
@@ -2211,9 +2461,10 @@ ld_check_finals(struct ld *L)
 		if (F.f[F_A][i] || !seen[i] ||
 		    (s->kind != SM_ST_ATOMIC && s->kind != SM_ST_FINAL))
 			continue;
-		lerr(L, s->line, "%s '%s' cannot reach a %sfinal state: add a "
-		    "transition that leads towards one", s->kind == SM_ST_FINAL ?
-		    "final" : "state", s->id, top ? "top-level " : "");
+		ld_diag(L->S, L->file, s->line, final_code,
+		    "%s '%s' cannot reach a "
+		    "%sfinal state: add a transition that leads towards one",
+		    s->kind == SM_ST_FINAL ? "final" : "state", s->id, top ? "top-level " : "");
 	}
 out:
 	for (i = 0; i < F_N; i++)
@@ -2770,8 +3021,9 @@ ld_load_doc(struct ld_shared *S, const char *buf, size_t len, const char *name,
 		goto out;
 	}
 	m->path = strdup(name);
+	m->base_dir = base_dir ? strdup(base_dir) : NULL;
 	m->doc = malloc(len + 1);
-	if (m->path == NULL || m->doc == NULL) {
+	if (m->path == NULL || m->doc == NULL || (base_dir && m->base_dir == NULL)) {
 		ld_oom(S);
 		goto out;
 	}
@@ -2880,5 +3132,37 @@ sm_machine_load_file(const char *path, const struct sm_load_opts *opt,
 		ld_hash(*out);
 	free(dir);
 	free(buf);
+	return rc;
+}
+
+int
+sm_machine_load_child(const struct sm_machine *parent, const char *src, const char *markup,
+    struct sm_machine **out, struct sm_diags *diags)
+{
+	struct ld_shared S;
+	struct ld L;
+	char *path;
+	int rc;
+
+	if (out == NULL || parent == NULL || (src == NULL) == (markup == NULL))
+		return SM_EINVAL;
+	*out = NULL;
+	ld_opts(&S, NULL, diags);
+	if (markup != NULL) {
+		/* the files it names are where its parent's are */
+		rc = ld_load_doc(&S, markup, strlen(markup),
+		    parent->path ? parent->path : "<memory>", parent->base_dir, 1, out);
+	} else {
+		memset(&L, 0, sizeof L);
+		L.S = &S;
+		L.file = parent->path ? parent->path : "<memory>";
+		L.base_dir = parent->base_dir;
+		if ((path = ld_rel_path(&L, 0, "invoke", src)) == NULL)
+			return S.code ? S.code : SM_EINVALID;
+		rc = sm_machine_load_file(path, NULL, out, diags);
+		free(path);
+	}
+	if (rc == 0 && *out != NULL)
+		ld_hash(*out);
 	return rc;
 }

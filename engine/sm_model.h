@@ -43,7 +43,7 @@ enum sm_exec_kind {
 	SM_X_LOG,         /* label, expr */
 	SM_X_ASSIGN,      /* location, expr (task datamodel) */
 	SM_X_IF,          /* cond; children; else-branches chained in `next_branch` */
-	SM_X_FOREACH      /* reserved: not in the profile, refused by the loader */
+	SM_X_FOREACH      /* array, item, index; body (task datamodel) */
 };
 
 struct sm_param {
@@ -52,14 +52,20 @@ struct sm_param {
 	char *expr_src;
 	char *location;        /* datamodel path; NULL if expr */
 	int line;
+	int state;             /* data_decls: the state whose <datamodel> holds
+	                          it (0: the root), for binding="late" */
 };
 
 struct sm_send {
 	char *event;           /* literal event name, or NULL with eventexpr */
 	struct sm_expr *eventexpr;
 	char *target;          /* NULL: external queue of this session;
-	                          "#_internal", "#_parent", "#_<invokeid>" */
-	char *type;            /* NULL or the SCXML event processor URI */
+	                          "#_internal", "#_parent", "#_<invokeid>"; may
+	                          be invalid (error.execution when it runs) */
+	struct sm_expr *targetexpr; /* instead of target: its value at run time */
+	char *type;            /* NULL or the SCXML event processor URI; may be
+	                          invalid (error.execution when it runs) */
+	struct sm_expr *typeexpr;   /* instead of type */
 	char *id;              /* sendid (literal) or NULL */
 	char *idlocation;      /* where to store a generated id, or NULL */
 	int64_t delay_ms;      /* from delay="1.5s" / "500ms"; 0 none */
@@ -79,7 +85,20 @@ struct sm_exec {
 		struct sm_send send;
 		struct { char *sendid; struct sm_expr *sendidexpr; } cancel;
 		struct { char *label; struct sm_expr *expr; char *expr_src; } log;
-		struct { char *location; struct sm_expr *expr; char *expr_src; } assign;
+		struct {
+			char *location;
+			struct sm_expr *expr;
+			char *expr_src;
+			json_t *value;  /* instead of expr: the content (JSON, or
+			                   markup as a string) */
+		} assign;
+		struct {
+			struct sm_expr *array;
+			char *array_src;
+			char *item;     /* a location; may be invalid (error.execution) */
+			char *index;    /* a location or NULL */
+			struct sm_exec *body;
+		} foreach;
 		struct {
 			struct sm_expr *cond;   /* NULL for <else> */
 			char *cond_src;
@@ -126,6 +145,13 @@ struct sm_invoke {
 	enum sm_invoke_kind kind;
 	char *id;              /* literal id, or NULL: generated "<state>.<n>" */
 	char *idlocation;
+	struct sm_expr *typeexpr; /* child machines only: the type, checked when
+	                          the invocation starts */
+	struct sm_expr *srcexpr;  /* child machines only: the child document's
+	                          name, evaluated when the invocation starts and
+	                          loaded then (child is NULL) */
+	struct sm_expr *content_expr; /* <content expr>: the child document's
+	                          markup, the same way */
 	char *src;             /* action name, or child document path (resolved
 	                          relative to the parent file) */
 	struct sm_machine *child; /* SCXML: loaded child (from src or <content>) */
@@ -182,6 +208,9 @@ struct sm_id_entry {
 struct sm_machine {
 	char *name;            /* <scxml name=> or the file name */
 	char *path;            /* source path, or "<memory>" */
+	char *base_dir;        /* where the files it names are (<invoke src>,
+	                          <data src>, srcexpr), or NULL: loaded from
+	                          memory without one */
 	unsigned char sha256[32]; /* hash of the document bytes (machine version) */
 	char *doc;             /* the document bytes, kept for the store; for an
 	                          inline <invoke><content> child: its <scxml>
@@ -191,7 +220,8 @@ struct sm_machine {
 	size_t doc_len;
 	enum sm_datamodel_kind datamodel;
 	json_t *data;          /* initial datamodel (task): <data id expr/src> */
-	int binding_late;
+	int binding_late;      /* binding="late": a state's <data> get their values
+	                          when it is first entered (null until then) */
 	struct sm_state *states; /* [0] is the root */
 	size_t nstates;
 	struct sm_transition **transitions; /* all, in document order */
@@ -205,5 +235,14 @@ struct sm_machine {
 	struct sm_id_entry *by_id; /* nstates entries sorted by id (strcmp);
 	                          sm_machine_state_index() searches it */
 };
+
+/* The profile's names, one definition for the loader and the interpreter
+ * (sm_load.c): */
+/* <send type>: NULL (the default), SM_SCXML_PROCESSOR or "scxml". */
+int sm_send_type_ok(const char *type);
+/* <send target>: NULL (this session), "#_internal", "#_parent", "#_<id>". */
+int sm_send_target_ok(const char *target);
+/* <invoke type> of a child SCXML machine (not NULL). */
+int sm_invoke_type_scxml(const char *type);
 
 #endif

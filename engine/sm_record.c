@@ -251,10 +251,10 @@ sm_record_timer_send(
 	json_t *ev;
 
 	*out = NULL;
-	if (!name || !sendid)
+	if (!name)
 		return SM_EINVAL;
 	ev = json_pack(
-	    "{s:s,s:O,s:s}", "name", name, "data", data ? data : json_null(), "sendid", sendid);
+	    "{s:s,s:O,s:s?}", "name", name, "data", data ? data : json_null(), "sendid", sendid);
 	*out = json_pack("{s:s,s:o,s:s?}", "kind", "send", "event", ev, "target", target);
 	return *out ? 0 : SM_ENOMEM;
 }

@@ -78,6 +78,11 @@ struct sm_load_opts {
 	 * action names are not checked. */
 	int (*action_known)(void *arg, const char *name);
 	void *action_arg;
+	/* 1: a machine with no <final>, or with a state that cannot reach one,
+	 * is refused (an error with the line).  0 (default): SCXML allows such
+	 * machines; they load with a warning.  The daemon sets it: every task
+	 * must be able to end. */
+	int require_final;
 };
 
 /*
@@ -105,6 +110,16 @@ int sm_machine_load_file(const char *path, const struct sm_load_opts *opt,
 int sm_machine_load_memory(const char *buf, size_t len, const char *name,
     const char *base_dir, const struct sm_load_opts *opt,
     struct sm_machine **out, struct sm_diags *diags);
+
+/*
+ * Load a child machine when its invocation starts (<invoke srcexpr>,
+ * <content expr>): exactly one of `src` (a file name with the rules of
+ * <invoke src>, relative to the directory of `parent`'s file) or `markup`
+ * (the document itself; the files it names are relative to that directory
+ * too).  Returns and reports as sm_machine_load_file (default options).
+ */
+int sm_machine_load_child(const struct sm_machine *parent, const char *src,
+    const char *markup, struct sm_machine **out, struct sm_diags *diags);
 
 /* Free a machine and its child machines.  NULL is allowed. */
 void sm_machine_free(struct sm_machine *m);

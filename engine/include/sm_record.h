@@ -177,8 +177,10 @@ int sm_record_inbox_event_build(struct sm_jw *w, const struct sm_event *ev);
  * argument that is NULL, SM_ENOMEM.
  *
  * A delayed send: {"kind": "send", "event": {"name", "data", "sendid"},
- * "target"}.  Required: name, sendid (also the timer's id).  target NULL:
- * null (the instance's own queue); data borrowed, NULL: null.
+ * "target"}.  Required: name.  sendid is the event's _event.sendid: NULL
+ * (a <send> without id or idlocation) leaves it out, and the event's
+ * sendid is blank (the timer's own id is kept apart).  target NULL: null
+ * (the instance's own queue); data borrowed, NULL: null.
  */
 int sm_record_timer_send(
     json_t **out, const char *target, const char *name, json_t *data, const char *sendid);

@@ -334,6 +334,17 @@ case_sighup(void)
 	ok(st_log_has(&e, "SIGHUP: machine file") && st_log_has(&e, "the old machine stays"),
 	    "SIGHUP with a broken machine: refused and logged, the old one stays");
 	ok(st_log_has(&e, "task.scxml:1:"), "the refusal names file:line");
+	/* valid SCXML that can never end: smd refuses it (smctl check warns) */
+	snprintf(cmd, sizeof(cmd),
+	    "printf '<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">\\n"
+	    "<state id=\"x\"><transition event=\"e\" target=\"x\"/></state></scxml>' "
+	    "> %s/task.scxml",
+	    mdir);
+	(void)!system(cmd);
+	kill(e.pid, SIGHUP);
+	usleep(500000);
+	ok(st_log_has(&e, "task.scxml:1: machine has no <final> state"),
+	    "a task machine without a final state is refused, with file:line");
 	st_send(&e, ST_QUEUE, TASK(7403, "\"site\": \"walmart\", \"searchterms_str\": \"c\", "
 	    "\"cmd_args\": {\"fake_items\": 1}"));
 	for (int i = 0; i < 200 && st_queue_count(&e, ST_QUEUE) != 0; i++)

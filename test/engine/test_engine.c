@@ -1159,6 +1159,148 @@ test_cancel_after_restart(void)
 	free(dir);
 }
 
+/*
+ * binding="late": a state's <data> get their value when it is first
+ * entered, and only then; which states were bound survives a restart (a
+ * restart before the entry binds it after, one after it does not bind it
+ * again).
+ */
+static const char *late_machine =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    " binding='late' initial='s0'>"
+    " <datamodel><data id='a' expr='1'/></datamodel>"
+    " <state id='s0'>"
+    "  <transition event='go' cond='b == null' target='s1'>"
+    "   <assign location='a' expr='5'/></transition>"
+    "  <transition event='go' target='fail'/>"
+    " </state>"
+    " <state id='s1'>"
+    "  <datamodel><data id='b' expr='a + 1'/><data id='c'>[7]</data></datamodel>"
+    "  <onentry><assign location='b' expr='b * 10'/></onentry>"
+    "  <transition event='next' target='s2'/>"
+    "  <transition event='check' cond='b == 600 &amp;&amp; c[0] == 7' target='pass'/>"
+    "  <transition event='check' target='fail'/>"
+    " </state>"
+    " <state id='s2'><transition event='back' target='s1'/></state>"
+    " <final id='pass'/><final id='fail'/>"
+    "</scxml>";
+
+static void
+test_late_binding_restart(void)
+{
+	static const char *const steps[] = { "go", "next", "back", "check" };
+	char *dir = etu_tmpdir("sm_engine_test");
+	struct env v;
+	struct sm_error err;
+	json_t *b;
+	size_t i;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, late_machine);
+	is_int(sm_engine_start(v.e, v.m, "late", NULL, &err), 0, "late binding: start");
+	run_for(&v, 50, 0);
+	b = dm_get(&v, "late", "b");
+	ok(json_is_null(b), "late binding: b is null before its state is entered");
+	json_decref(b);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		env_close(&v, 1);
+		env_open(&v, dir, late_machine);
+		is_int(
+		    sm_engine_recover(v.e, &err), 0, "late binding: recover before '%s'", steps[i]);
+		is_int(sm_engine_post(v.e, "late", steps[i], NULL), 0, "late binding: post '%s'",
+		    steps[i]);
+		run_for(&v, i + 1 < sizeof(steps) / sizeof(steps[0]) ? 100 : 2000, 1);
+		if (i == 0) {
+			b = dm_get(&v, "late", "b");
+			is_int(json_integer_value(b), 60,
+			    "late binding: b = a + 1 with the "
+			    "a of the entry, then * 10 by onentry");
+			json_decref(b);
+		}
+	}
+	is_str(v.final_id, "pass",
+	    "late binding: entering s1 again after restarts does "
+	    "not bind its data again (b == 600)");
+	json_decref(v.donedata);
+	env_close(&v, 0);
+	etu_rmtree(dir);
+	free(dir);
+}
+
+/*
+ * A child machine loaded when it was invoked (<content expr>: its markup
+ * held in a variable) is loaded again from the invocation's record when
+ * its parent is recovered, and runs on from its own record.
+ */
+static const char *content_expr_machine =
+    "<scxml xmlns='http://www.w3.org/2005/07/scxml' version='1.0' datamodel='task'"
+    " initial='s0'>"
+    " <datamodel><data id='doc'/></datamodel>"
+    " <state id='s0'>"
+    "  <onentry><assign location='doc'><scxml version='1.0' datamodel='task'>"
+    "   <state id='w'><transition event='bye' target='f'/></state>"
+    "   <final id='f'><donedata><content expr='\"child \" + _sessionid'/></donedata></final>"
+    "  </scxml></assign></onentry>"
+    "  <invoke id='kid'><content expr='doc'/></invoke>"
+    "  <transition event='poke'><send target='#_kid' event='bye'/></transition>"
+    "  <transition event='done.invoke.kid' target='pass'>"
+    "   <assign location='doc' expr='_event.data'/></transition>"
+    " </state>"
+    " <final id='pass'/>"
+    "</scxml>";
+
+static void
+test_content_expr_restart(void)
+{
+	char *dir = etu_tmpdir("sm_engine_test");
+	struct env v;
+	struct sm_error err;
+	json_t *d;
+
+	memset(&v, 0, sizeof(v));
+	env_open(&v, dir, content_expr_machine);
+	is_int(sm_engine_start(v.e, v.m, "ce", NULL, &err), 0, "content expr: start");
+	run_for(&v, 100, 0);
+	ok(!v.done, "content expr: the child waits");
+	{
+		/* the stored datamodel leaves the derived system variables out */
+		struct store_txn *txn;
+		const void *val;
+		size_t vl;
+		json_t *rec = NULL, *dm;
+
+		if (store_txn_begin(v.st, STORE_TXN_READ, &txn, NULL) == 0) {
+			if (store_get(txn, STORE_T_INSTANCES, "ce", 2, &val, &vl) == 0)
+				rec = json_loadb(val, vl, 0, NULL);
+			store_txn_abort(txn);
+		}
+		dm = json_object_get(json_object_get(rec, "session"), "datamodel");
+		ok(json_is_object(dm) && json_object_get(dm, "doc") &&
+		        json_object_get(dm, "_event") && !json_object_get(dm, "_sessionid") &&
+		        !json_object_get(dm, "_name") && !json_object_get(dm, "_ioprocessors"),
+		    "the record's datamodel has _event, not _sessionid, _name, _ioprocessors "
+		    "(derived: a restored session has them, see its done data below)");
+		json_decref(rec);
+	}
+	env_close(&v, 1);
+	env_open(&v, dir, content_expr_machine);
+	is_int(sm_engine_recover(v.e, &err), 0, "content expr: recover");
+	is_int(sm_engine_post(v.e, "ce", "poke", NULL), 0, "content expr: poke");
+	run_for(&v, 2000, 1);
+	is_str(v.final_id, "pass",
+	    "a child loaded from <content expr> is reloaded after a "
+	    "restart and ends when told");
+	d = dm_get(&v, "ce", "doc");
+	is_str(json_string_value(d), "child ce/kid",
+	    "its done data came from the restored child "
+	    "(with its _sessionid)");
+	json_decref(d);
+	json_decref(v.donedata);
+	env_close(&v, 0);
+	etu_rmtree(dir);
+	free(dir);
+}
+
 /* An action whose result is too deep to store: the call fails instead. */
 static int
 deep_start(struct sm_action_call *call)
@@ -1692,6 +1834,8 @@ main(void)
 	test_persistence();
 	test_retry_survives_restart();
 	test_cancel_after_restart();
+	test_late_binding_restart();
+	test_content_expr_restart();
 	test_retry_name_clash();
 	test_machine_from_store();
 	test_inbox();

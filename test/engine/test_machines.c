@@ -194,7 +194,7 @@ run_case(const char *dir, const char *name)
 			char *sp = strchr(line + 5, ' ');
 			json_t *dm = sm_engine_instance_datamodel(e, "case"), *want, *got = NULL;
 			struct sm_expr *x = NULL;
-			struct sm_expr_env env = { dm, NULL, NULL };
+			struct sm_expr_env env = { dm, NULL, NULL, NULL };
 
 			if (!sp) {
 				ok(0, "%s: malformed data line '%s'", name, line);

@@ -31,6 +31,16 @@ has "missing file named" "$tmp/err" "missing.scxml"
 head -c 3000 /dev/urandom > "$tmp/noise.scxml"
 t "check random bytes exits 1" 1 "$smctl" check "$tmp/noise.scxml"
 t "check without files is a usage error" 2 "$smctl" check
+printf '<scxml xmlns="http://www.w3.org/2005/07/scxml" version="1.0" initial="a">\n<state id="a">\n<transition event="x" target="a"/></state></scxml>\n' > "$tmp/nofinal.scxml"
+t "check a machine without a final: ok, with a warning" 0 "$smctl" check "$tmp/nofinal.scxml"
+has "the warning is file:line: warning: ..." "$tmp/err" 'nofinal.scxml:1: warning: machine has no <final> state'
+has "and the file is ok" "$tmp/out" 'nofinal.scxml: ok$'
+t "check --strict refuses a file with warnings" 1 "$smctl" check --strict "$tmp/nofinal.scxml" "$m/preemption/machine.scxml"
+has "--strict: the warning with file:line" "$tmp/err" 'nofinal.scxml:1: warning: machine has no <final> state'
+has "--strict: says why it is refused" "$tmp/err" 'nofinal.scxml: refused: 1 warning\(s\), which --strict counts as errors'
+has "--strict: a clean file is still ok" "$tmp/out" 'preemption/machine.scxml: ok$'
+t "simulate runs a machine without a final until its timeout" 1 "$smctl" simulate -T 0.3 -e x "$tmp/nofinal.scxml"
+has "and says no final state was reached" "$tmp/err" 'no final state reached'
 task=${SM_SOURCE_DIR}/machines/task.scxml
 t "check task.scxml with all its actions registered" 0 "$smctl" check \
   --actions task_validate,cache_lookup,cache_save,branch_checkout,spider_start,spider_wait,pack \

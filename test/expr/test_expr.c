@@ -476,8 +476,8 @@ test_env(void)
 {
 	struct sm_error err = { 0 };
 	struct sm_expr *e = NULL;
-	struct sm_expr_env noin = { dm, NULL, NULL };
-	struct sm_expr_env nodm = { NULL, in_state, NULL };
+	struct sm_expr_env noin = { dm, NULL, NULL, NULL };
+	struct sm_expr_env nodm = { NULL, in_state, NULL, NULL };
 	json_t *got = NULL;
 	int b = -1;
 
@@ -631,9 +631,12 @@ test_locations(void)
 		{ "task . x", NULL, NULL },
 		{ "tasks", NULL, NULL },
 		{ "task", "column 1: ", "'task' itself" },
-		{ "_event", "column 1: ", "read-only" },
+		{ "_event", "column 1: ", "'_event' is a system variable, read-only" },
 		{ "_event.data", "column 1: ", "read-only" },
 		{ "_event['name']", "column 1: ", "read-only" },
+		{ "_sessionid", "column 1: ", "'_sessionid' is a system variable" },
+		{ "_name", "column 1: ", "'_name' is a system variable" },
+		{ " _ioprocessors.x", "column 2: ", "'_ioprocessors' is a system variable" },
 		{ "", "column 1: ", "a name to assign to" },
 		{ "1", "column 1: ", "found '1'" },
 		{ "'a'", "column 1: ", "found a string" },
@@ -665,10 +668,16 @@ test_locations(void)
 			if (!ok(rc == 0, "location %s is valid", shown(checks[i].loc)))
 				diag("  %s", err.msg);
 		} else {
-			if (!ok(rc == SM_EEXPR && strncmp(err.msg, checks[i].want,
-			    strlen(checks[i].want)) == 0 &&
-			    strstr(err.msg, checks[i].also) != NULL,
-			    "location %s is refused", shown(checks[i].loc)))
+			/* system variables: SM_EPERM (an error at run time) */
+			int want_rc = strstr(checks[i].also, "system variable") ||
+			        strstr(checks[i].also, "read-only") ?
+			    SM_EPERM :
+			    SM_EEXPR;
+
+			if (!ok(rc == want_rc &&
+			            strncmp(err.msg, checks[i].want, strlen(checks[i].want)) == 0 &&
+			            strstr(err.msg, checks[i].also) != NULL,
+			        "location %s is refused", shown(checks[i].loc)))
 				diag("  rc %s msg '%s' want '%s...%s'",
 				    sm_errname(rc), err.msg, checks[i].want,
 				    checks[i].also);
@@ -719,20 +728,23 @@ test_locations(void)
 		{ "n.x", "column 2: cannot set member 'x': the value there is string" },
 		{ "n[0]", "column 2: cannot index [0]: the value there is string" },
 		{ "task.id.x.y", "column 8: cannot set member 'x'" },
-		{ "new.thing[0]", "column 10: cannot index [0] of a member that "
-		  "does not exist" },
+		{ "new.thing[0]",
+		    "column 10: cannot index [0] of a member that "
+		    "does not exist" },
 		{ "new.a.b[0].c", "column 8: cannot index [0] of a member" },
 		{ "arr.x", "column 4: cannot set member 'x': the value there is array" },
 		{ "a.b.c.d", "column 6: cannot set member 'd'" },
 		{ "task", "column 1: 'task' itself" },
-		{ "_event.name", "column 1: '_event' is read-only" },
+		{ "_event.name", "column 1: '_event' is a system variable, read-only" },
+		{ "_sessionid", "column 1: '_sessionid' is a system variable, read-only" },
 		{ "1x", "column 2: unexpected 'x'" },
 	};
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&err, 0, sizeof(err));
 		rc = sm_location_assign(root, bad[i].loc, v, &err);
-		if (!ok(rc == SM_EEXPR && strncmp(err.msg, bad[i].want,
-		    strlen(bad[i].want)) == 0, "assign to %s fails", bad[i].loc))
+		if (!ok(rc == (bad[i].loc[0] == '_' ? SM_EPERM : SM_EEXPR) &&
+		            strncmp(err.msg, bad[i].want, strlen(bad[i].want)) == 0,
+		        "assign to %s fails", bad[i].loc))
 			diag("  rc %s msg '%s' want '%s'", sm_errname(rc), err.msg,
 			    bad[i].want);
 	}
@@ -765,7 +777,7 @@ test_locations(void)
 	/* assign then read back through an expression */
 	{
 		struct sm_expr *e = NULL;
-		struct sm_expr_env env2 = { root, NULL, NULL };
+		struct sm_expr_env env2 = { root, NULL, NULL, NULL };
 		json_t *got = NULL;
 
 		ok(sm_expr_parse("a.b.c + '!'", &e, &err) == 0 &&
@@ -1011,6 +1023,87 @@ test_hostile(void)
 	free(big);
 }
 
+static json_t *
+sys_name(void *arg, const char *name)
+{
+	return json_object_get(arg, name);
+}
+
+/* sm_location_read: a location that is read (param location, namelist)
+ * must name something; system variables and task may be read. */
+static void
+test_location_read(void)
+{
+	static const struct {
+		const char *loc;
+		const char *want; /* the value as compact JSON, or the error */
+	} cases[] = {
+		{ "task", "{\"id\":1,\"tags\":[\"a\",null]}" },
+		{ "task.id", "1" },
+		{ "task.tags[1]", "null" },
+		{ "task['tags'][0]", "\"a\"" },
+		{ "_event.name", "\"e\"" },
+		{ "_sessionid", "\"s1\"" },
+		{ "_name", "\"own\"" },
+		{ "missing", "column 1: name 'missing' does not exist" },
+		{ "task.nothing", "column 5: member 'nothing' does not exist" },
+		{ "task.tags[2]", "column 10: index [2] does not exist" },
+		{ "task.id.x", "column 8: member 'x' does not exist" },
+		{ "task.tags.x", "column 10: member 'x' does not exist" },
+		{ "nosuchvar[0]", "column 1: name 'nosuchvar' does not exist" },
+		{ "a +", "column 3: " },
+	};
+	json_t *root = json_loads("{\"task\": {\"id\": 1, \"tags\": [\"a\", null]},"
+	                          " \"_event\": {\"name\": \"e\"}, \"_name\": \"own\"}",
+	    0, NULL);
+	/* names behind root's (env.name) */
+	json_t *sys = json_loads("{\"_sessionid\": \"s1\", \"_name\": \"sys\"}", 0, NULL);
+	struct sm_expr_env e2 = { root, NULL, sys, sys_name };
+	struct sm_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *v = (json_t *)1;
+		int rc;
+
+		memset(&err, 0, sizeof(err));
+		rc = sm_location_read(&e2, cases[i].loc, &v, &err);
+		if (cases[i].want[0] != 'c') {
+			char *d = rc == 0 ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+
+			if (!ok(rc == 0 && d && strcmp(d, cases[i].want) == 0, "read %s",
+			        cases[i].loc))
+				diag("  rc %s msg '%s' got %s", sm_errname(rc), err.msg, d);
+			free(d);
+			json_decref(v);
+		} else if (!ok(rc == SM_EEXPR && v == NULL &&
+		                   strncmp(err.msg, cases[i].want, strlen(cases[i].want)) == 0,
+		               "read %s fails", cases[i].loc))
+			diag("  rc %s msg '%s' want '%s'", sm_errname(rc), err.msg, cases[i].want);
+	}
+	is_int(sm_location_check_read("_event.data", &err), 0, "a system variable may be read");
+	is_int(sm_location_check_read("task", &err), 0, "task itself may be read");
+	is_int(
+	    sm_location_check_read("a[x]", &err), SM_EEXPR, "read locations have the same syntax");
+	is_int(sm_location_read(&e2, "x", NULL, &err), SM_EINVAL, "NULL out");
+	ok(sm_system_var("_ioprocessors") && sm_system_var("_event") && !sm_system_var("task") &&
+	        !sm_system_var("_other") && !sm_system_var(NULL),
+	    "sm_system_var knows the four system variables");
+	{
+		struct sm_expr *x = NULL;
+		json_t *v = NULL;
+
+		ok(sm_expr_parse("_sessionid + _name + str(nothere)", &x, &err) == 0 &&
+		        sm_expr_eval(x, &e2, &v, &err) == 0 && json_is_string(v) &&
+		        strcmp(json_string_value(v), "s1ownnull") == 0,
+		    "an expression reads env.name behind root");
+		json_decref(v);
+		sm_expr_free(x);
+	}
+	json_decref(root);
+	json_decref(sys);
+}
+
 int
 main(void)
 {
@@ -1030,6 +1123,7 @@ main(void)
 	test_env();
 	test_static();
 	test_locations();
+	test_location_read();
 	test_hostile();
 
 	json_decref(dm);

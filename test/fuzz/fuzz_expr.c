@@ -50,7 +50,8 @@ check_err(int rc, const struct sm_error *err)
 {
 	if (rc == 0)
 		return;
-	if (rc != SM_EEXPR && rc != SM_EIO)
+	/* SM_EPERM: a location that is a system variable (read-only) */
+	if (rc != SM_EEXPR && rc != SM_EIO && rc != SM_EPERM)
 		abort();
 	if (err->code != rc || strncmp(err->msg, "column ", 7) != 0)
 		abort();
@@ -76,6 +77,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	env.root = dm;
 	env.in_state = in_state;
 	env.arg = NULL;
+	env.name = NULL;
 
 	memset(&err, 0, sizeof(err));
 	rc = sm_expr_parse(src, &e, &err);
@@ -98,6 +100,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (e != NULL) {
 		abort();
 	}
+
+	memset(&err, 0, sizeof(err));
+	rc = sm_location_read(&env, src, &v, &err);
+	check_err(rc, &err);
+	if ((rc == 0) != (v != NULL))
+		abort();
+	json_decref(v);
+	v = NULL;
 
 	memset(&err, 0, sizeof(err));
 	rc = sm_location_check(src, &err);

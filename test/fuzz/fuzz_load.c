@@ -32,7 +32,7 @@ known(void *arg, const char *name)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sm_load_opts opt = { 64 * 1024, 32, known, NULL };
+	struct sm_load_opts opt = { 64 * 1024, 32, known, NULL, 0 };
 	struct sm_diags d = { 0 };
 	struct sm_machine *m = NULL;
 	char buf[2048];

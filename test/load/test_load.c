@@ -7,6 +7,8 @@
  *   formatted as "file:line: message" (the file part is matched from its
  *   base name on).
  *   valid/<case>/machine.scxml    must load without errors.
+ *   warn/<case>/machine.scxml     must load, with the warnings its expected
+ *   file lists (see test_warn_cases).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -36,7 +38,7 @@ known_action(void *arg, const char *name)
 	    strcmp(name, "report") == 0;
 }
 
-static const struct sm_load_opts opts = { 0, 0, known_action, NULL };
+static const struct sm_load_opts opts = { 0, 0, known_action, NULL, 0 };
 
 static char *
 slurp(const char *path, size_t *len)
@@ -138,6 +140,26 @@ list_dir(const char *dir, size_t *n)
 	return v;
 }
 
+/* Is every line of the file at `path` among the diagnostics (has_diag)?
+ * Says which are missing, and dumps the diagnostics then. */
+static void
+has_every_line(const char *path, const struct sm_diags *d, const char *what)
+{
+	char *exp = slurp(path, NULL), *line, *save = NULL;
+	int all = 1;
+
+	for (line = exp ? strtok_r(exp, "\n", &save) : NULL; line;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (!has_diag(d, line)) {
+			all = 0;
+			diag("missing: %s", line);
+		}
+	}
+	if (!ok(exp != NULL && all, "%s reports every expected message", what))
+		dump_diags(d);
+	free(exp);
+}
+
 static void
 test_invalid_cases(void)
 {
@@ -151,26 +173,16 @@ test_invalid_cases(void)
 	for (i = 0; i < n; i++) {
 		struct sm_diags d = { 0 };
 		struct sm_machine *m = NULL;
-		char *exp, *line, *save = NULL;
-		int rc, all = 1;
+		char what[300];
+		int rc;
 
 		snprintf(path, sizeof path, "%s/%s/machine.scxml", dir, cases[i]);
 		rc = sm_machine_load_file(path, &opts, &m, &d);
 		ok(rc < 0 && m == NULL && n_errors(&d) > 0, "invalid/%s is refused "
 		    "(rc %s, %zu diagnostics)", cases[i], sm_errname(rc), d.n);
 		snprintf(path, sizeof path, "%s/%s/expected", dir, cases[i]);
-		exp = slurp(path, NULL);
-		ok(exp != NULL, "invalid/%s has an expected file", cases[i]);
-		for (line = exp ? strtok_r(exp, "\n", &save) : NULL; line;
-		    line = strtok_r(NULL, "\n", &save)) {
-			if (!has_diag(&d, line)) {
-				all = 0;
-				diag("missing: %s", line);
-			}
-		}
-		if (!ok(all, "invalid/%s reports every expected message", cases[i]))
-			dump_diags(&d);
-		free(exp);
+		snprintf(what, sizeof what, "invalid/%s (an expected file)", cases[i]);
+		has_every_line(path, &d, what);
 		sm_diags_free(&d);
 		sm_machine_free(m);
 		free(cases[i]);
@@ -200,6 +212,54 @@ test_valid_cases(void)
 			dump_diags(&d);
 		sm_diags_free(&d);
 		sm_machine_free(m);
+		free(cases[i]);
+	}
+	free(cases);
+}
+
+/*
+ * warn/<case>/machine.scxml loads, with each line of warn/<case>/expected
+ * among its diagnostics (they say "warning:"); with a file
+ * warn/<case>/require_final, the same machine is refused when loaded with
+ * require_final (as smd loads), with each of its lines among the errors.
+ */
+static void
+test_warn_cases(void)
+{
+	char dir[4096], path[4200], mpath[4200], what[300];
+	size_t n, i;
+	char **cases;
+
+	snprintf(dir, sizeof dir, "%s/test/load/warn", src_dir);
+	cases = list_dir(dir, &n);
+	ok(n >= 3, "found %zu warning cases", n);
+	for (i = 0; i < n; i++) {
+		static const char *const files[] = { "expected", "require_final" };
+
+		snprintf(mpath, sizeof mpath, "%s/%s/machine.scxml", dir, cases[i]);
+		for (int k = 0; k < 2; k++) {
+			struct sm_load_opts o = opts;
+			struct sm_diags d = { 0 };
+			struct sm_machine *m = NULL;
+			int rc;
+
+			snprintf(path, sizeof path, "%s/%s/%s", dir, cases[i], files[k]);
+			if (k > 0 && access(path, R_OK) != 0)
+				continue; /* no require_final file: nothing to refuse */
+			o.require_final = k;
+			rc = sm_machine_load_file(mpath, &o, &m, &d);
+			if (k == 0)
+				ok(rc == 0 && m != NULL && n_errors(&d) == 0 && d.n > 0,
+				    "warn/%s loads with warnings (%s)", cases[i], sm_errname(rc));
+			else
+				ok(rc < 0 && m == NULL && n_errors(&d) > 0,
+				    "warn/%s is refused with require_final (%s)", cases[i],
+				    sm_errname(rc));
+			snprintf(what, sizeof what, "warn/%s (%s)", cases[i], files[k]);
+			has_every_line(path, &d, what);
+			sm_diags_free(&d);
+			sm_machine_free(m);
+		}
 		free(cases[i]);
 	}
 	free(cases);
@@ -447,7 +507,7 @@ test_hostile(void)
 		    "<scxml xmlns=\"http://www.w3.org/2005/07/scxml\">"
 		    "<state id=\"a\"><state id=\"b\"><transition target=\"f\"/></state></state>"
 		    "<final id=\"f\"/></scxml>";
-		struct sm_load_opts o = { 0, 3, NULL, NULL };
+		struct sm_load_opts o = { 0, 3, NULL, NULL, 0 };
 		struct sm_diags d = { 0 };
 		int noisy, rc = load_quiet(doc, sizeof doc - 1, &o, &d, &noisy);
 
@@ -853,7 +913,7 @@ static void
 test_total_bytes(void)
 {
 	char dir[] = "/tmp/test_load_total.XXXXXX", path[256];
-	struct sm_load_opts o = { 4096, 0, NULL, NULL };
+	struct sm_load_opts o = { 4096, 0, NULL, NULL, 0 };
 	struct sm_diags d = { 0 };
 	struct sm_machine *m = NULL;
 	FILE *f;
@@ -1339,6 +1399,7 @@ main(void)
 	test_schema_xmllint();
 	test_invalid_cases();
 	test_valid_cases();
+	test_warn_cases();
 	test_w3c();
 	test_hostile();
 	test_model();
