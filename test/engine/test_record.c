@@ -747,8 +747,12 @@ test_timers(const char *dir)
 	is_int(
 	    sm_record_timer_send(&send, NULL, NULL, NULL, "x"), SM_EINVAL, "a send without a name");
 	ok(send == NULL, "gives no payload");
-	is_int(sm_record_timer_send(&send, NULL, "n", NULL, NULL), SM_EINVAL,
-	    "a send without a send id");
+	is_int(sm_record_timer_send(&send, NULL, "n", NULL, NULL), 0,
+	    "a send without a send id (a <send> without id)");
+	sm_record_timer_parse(send, &p);
+	ok(p.sendid == NULL, "its event has no sendid (blank _event.sendid)");
+	json_decref(send);
+	send = NULL;
 	is_int(sm_record_timer_retry(&retry, NULL, 1, "e", NULL), SM_EINVAL,
 	    "a retry without invokeid");
 	is_int(
