@@ -414,7 +414,7 @@ collect_id(void *arg, const char *instance)
 		fprintf(stderr,
 		    "%s inspect: task %s: an index row does not name an instance: the "
 		    "store is damaged\n",
-		    smctl_progname, in->id);
+		    smctl_progname, in->id ? in->id : "?");
 		in->bad = 1;
 		return 0;
 	}
