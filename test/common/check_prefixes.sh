@@ -19,7 +19,8 @@ trap 'rm -rf "$tmp"' EXIT
 strays() {
 	"$nm" -g --defined-only "$1" | awk -v prefixes="$2" '
 		BEGIN { np = split(prefixes, p, ",") }
-		NF == 3 {
+		# names the compiler makes (ASan: __odr_asan.<name>) are not exports
+		NF == 3 && $3 !~ /^__(odr_asan|asan|ubsan|sancov)/ {
 			ok = 0
 			for (i = 1; i <= np; i++)
 				if (index($3, p[i]) == 1)
