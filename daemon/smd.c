@@ -484,25 +484,37 @@ ctx_from_cfg(struct smd *d)
 
 /* ---- SIGHUP ---------------------------------------------------------------- */
 
-static int
-same_queues(const struct rt_config *a, const struct rt_config *b)
+/* daemon.scxml's intervals (its `task` at start, the `config` event). */
+static json_t *
+life_intervals(const struct smd *d)
 {
-	if (a->nqueues != b->nqueues)
-		return 0;
-	for (size_t i = 0; i < a->nqueues; i++)
-		if (strcmp(a->queues[i], b->queues[i]) != 0)
-			return 0;
-	return strcmp(a->state_dir, b->state_dir) == 0 && a->backend == b->backend &&
-	    strcmp(a->bucket, b->bucket) == 0;
+	char a[32], b[32];
+
+	snprintf(a, sizeof(a), "%lldms", (long long)d->cfg.stop_flag_interval_ms);
+	snprintf(b, sizeof(b), "%lldms", (long long)d->cfg.log_upload_interval_ms);
+	return json_pack("{s:s,s:s}", "stop_flag_interval", a, "log_upload_interval", b);
+}
+
+static void
+on_reload_change(void *arg, enum rt_key key, int applied, const char *was, const char *now)
+{
+	(void)arg;
+	if (applied)
+		sm_log_info(
+		    "SIGHUP: '%s' is now '%s' (was '%s')", rt_config_key_name(key), now, was);
+	else
+		sm_log_warn("SIGHUP: '%s' changes only with a restart; still '%s' (not '%s')",
+		    rt_config_key_name(key), was, now);
 }
 
 static void
 reload(struct smd *d)
 {
-	struct rt_config *n = calloc(1, sizeof(*n));
+	struct rt_config *n = calloc(1, sizeof(*n)), *old;
 	struct sm_machine *tm = NULL;
 	struct sm_error err;
-	char *saved_dir;
+	char *saved_dir, hash[65];
+	json_t *iv;
 
 	sm_log_info("SIGHUP: reading the configuration and the machines again");
 	sm_error_clear(&err);
@@ -511,70 +523,51 @@ reload(struct smd *d)
 		free(n);
 		return;
 	}
-	if (rt_config_init(n) != 0 || rt_config_load(n, d->opt->config_file, NULL, d->opt->opts,
-	    d->opt->nopts, &err) != 0) {
+	if (rt_config_init(n) != 0 ||
+	    rt_config_load(n, d->opt->config_file, NULL, d->opt->opts, d->opt->nopts, &err) != 0) {
 		sm_log_error("SIGHUP: configuration refused, the old one stays: %s", err.msg);
-		rt_config_free(n);
-		free(n);
-		return;
+		goto fail;
 	}
-	if (!same_queues(&d->cfg, n))
-		sm_log_warn("SIGHUP: state_dir, backend, bucket and queues change only with a "
-		    "restart; the other keys apply now");
 	/* machines from the new machines_dir */
 	saved_dir = d->cfg.machines_dir;
 	d->cfg.machines_dir = n->machines_dir;
 	if (load_machine(d, d->tasks, "task.scxml", &tm, &err) != 0) {
 		d->cfg.machines_dir = saved_dir;
 		sm_log_error("SIGHUP: %s; the old machine stays", err.msg);
-		rt_config_free(n);
-		free(n);
-		return;
+		goto fail;
 	}
 	d->cfg.machines_dir = saved_dir;
-	if (keep_machine(d, tm) != 0 || sm_engine_add_machine(d->tasks, tm) != 0) {
-		sm_log_error("SIGHUP: out of memory; the old machine stays");
-		rt_config_free(n);
-		free(n);
-		return;
+	if (keep_machine(d, tm) != 0) {
+		sm_machine_free(tm);
+		goto nomem;
 	}
-	/* keep the queue strings the actions borrow; take the rest */
-	{
-		struct rt_config *old = malloc(sizeof(*old));
-
-		if (!old) {
-			rt_config_free(n);
-			free(n);
-			return;
-		}
-		*old = d->cfg;
-		d->old_cfgs[d->nold++] = old;
-		d->cfg = *n;
-		free(n);
-		if (!same_queues(old, &d->cfg)) {
-			/* the running polls resolved the old queues: keep them */
-			for (size_t i = 0; i < RT_CONFIG_QUEUES_MAX; i++) {
-				char *t = d->cfg.queues[i];
-
-				d->cfg.queues[i] = old->queues[i];
-				old->queues[i] = t;
-			}
-			size_t t = d->cfg.nqueues;
-
-			d->cfg.nqueues = old->nqueues;
-			old->nqueues = t;
-		}
-	}
+	/* the keys read only at start keep their values (each logged) */
+	if (sm_engine_add_machine(d->tasks, tm) != 0 ||
+	    rt_config_reload(n, &d->cfg, on_reload_change, d) != 0 || !(old = malloc(sizeof(*old))))
+		goto nomem;
+	/* the old strings stay: actions in flight borrowed them */
+	*old = d->cfg;
+	d->old_cfgs[d->nold++] = old;
+	d->cfg = *n;
+	free(n);
 	d->task_m = tm;
 	ctx_from_cfg(d);
 	smd__spiders_config(d->spiders, &d->cfg);
-	{
-		char hash[65];
-
-		sm_machine_hash_hex(tm, hash);
-		sm_log_info("SIGHUP: new tasks run machine version %.12s; %zu task(s) in flight "
-		    "keep theirs", hash, d->nflights);
-	}
+	iv = life_intervals(d);
+	if (!iv || sm_engine_post(d->life, SMD_DAEMON_ID, "config", iv) != 0)
+		sm_log_warn("SIGHUP: stop_flag_interval and log_upload_interval keep their "
+		            "values (the daemon is stopping)");
+	json_decref(iv);
+	sm_machine_hash_hex(tm, hash);
+	sm_log_info("SIGHUP: new tasks run machine version %.12s; %zu task(s) in flight "
+	            "keep theirs",
+	    hash, d->nflights);
+	return;
+nomem:
+	sm_log_error("SIGHUP: out of memory; the old machine stays");
+fail:
+	rt_config_free(n);
+	free(n);
 }
 
 static void
@@ -858,18 +851,10 @@ smd_run(const struct smd_options *opt, struct sm_error *err)
 	sm_error_clear(&cerr);
 	if (smd_control_open(&d.ctl, d.loop, d.sd, on_control, &d, &cerr) != 0)
 		sm_log_warn("no control socket (smctl replay cannot reach this smd): %s", cerr.msg);
-	life_task = json_object();
+	life_task = life_intervals(&d);
 	if (!life_task) {
 		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 		goto out;
-	}
-	{
-		char buf[64];
-
-		snprintf(buf, sizeof(buf), "%lldms", (long long)d.cfg.stop_flag_interval_ms);
-		json_object_set_new(life_task, "stop_flag_interval", json_string(buf));
-		snprintf(buf, sizeof(buf), "%lldms", (long long)d.cfg.log_upload_interval_ms);
-		json_object_set_new(life_task, "log_upload_interval", json_string(buf));
 	}
 	if ((rc = sm_engine_start(d.life, d.daemon_m, SMD_DAEMON_ID, life_task, err)) != 0)
 		goto out;

@@ -25,9 +25,10 @@ void smd__peek_task_id(const char *body, size_t len, int64_t *task_id);
  * with the params smd builds for them (act_argv, the work directory, the
  * checkout's directory, the timeouts), and the pack action (act_pack,
  * act_zip_file).  `cfg` is borrowed and may be replaced (SIGHUP) with
- * smd__spiders_config() (the spider timeouts keep their start values;
- * spiders_repo and git's timeout, spider_start_timeout, apply to the next
- * checkout).
+ * smd__spiders_config(): spider_program, spiders_dir and the timeouts
+ * apply to the next spider, spiders_repo and git's timeout
+ * (spider_start_timeout) to the next checkout, progress_interval to the
+ * next count.
  */
 struct smd__spiders;
 int smd__register_task_actions(struct sm_engine *e, struct act_ctx *ctx,

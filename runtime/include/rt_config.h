@@ -148,8 +148,31 @@ const char *rt_config_env_name(enum rt_key key, char *buf, size_t size);
 /*
  * Write the configuration in the file's syntax, every key, one per line
  * (what `smd --print-config` shows); durations in the largest whole unit.
- * Returns 0 or SM_EIO.
+ * Returns 0, SM_EIO or SM_ENOMEM.
  */
 int rt_config_write(const struct rt_config *cfg, FILE *fp);
+
+/*
+ * Reload (smd's SIGHUP).  Each key says in the table of rt_config.c whether
+ * a change applies to a running smd (1) or only at its next start (0: the
+ * state directory, the backend, durability, the bucket, the incoming queues,
+ * max_restarts); docs/configuration.md lists it ("on SIGHUP").  0 for a bad
+ * key.
+ */
+int rt_config_key_reloads(enum rt_key key);
+
+/*
+ * `next` was just loaded, `cur` is in force: every key whose value differs
+ * (as rt_config_write writes it) is reported to `fn` (NULL: none) with
+ * `applied` = rt_config_key_reloads(key) and both values in the file's
+ * syntax (valid during the call); a key that changes only with a restart
+ * gets cur's value back in `next` first.  So `next` is what smd may run
+ * with.  Returns 0 or SM_ENOMEM (then `next` may be half restored: do not
+ * use it).
+ */
+typedef void rt_config_change_fn(
+    void *arg, enum rt_key key, int applied, const char *was, const char *now);
+int rt_config_reload(
+    struct rt_config *next, const struct rt_config *cur, rt_config_change_fn *fn, void *arg);
 
 #endif

@@ -44,6 +44,7 @@ struct st_env {
 	struct tres t;
 	char smd[512], src[512], build[512];
 	char machines[400];     /* machines_dir; "": the source tree's */
+	char conf[400];         /* smd's -c FILE; "": none */
 	pid_t pid;              /* a running smd or 0 */
 	char opt[16][600];      /* st__options' -o values */
 };
@@ -214,6 +215,33 @@ st_expect_failed(
 	json_decref(seq);
 }
 
+/* 1 if the bucket has a key containing `text` (the first in `key`). */
+__attribute__((unused)) static int
+st_bucket_key(struct st_env *e, const char *text, char *key, size_t size)
+{
+	s_list(e->tp, &e->t, ST_BUCKET, "", NULL, NULL, 1000);
+	for (size_t i = 0; e->t.code == 0 && i < e->t.nkeys; i++)
+		if (strstr(e->t.keys[i], text)) {
+			snprintf(key, size, "%s", e->t.keys[i]);
+			return 1;
+		}
+	return 0;
+}
+
+/* Write `text` to the file <dir>/`name`. */
+__attribute__((unused)) static void
+st_write_file(struct st_env *e, const char *name, const char *text)
+{
+	char path[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", e->dir, name);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
 /* An object's bytes (malloc'd, *len) or NULL. */
 __attribute__((unused)) static char *st_get(struct st_env *e, const char *key, size_t *len)
 {
@@ -318,13 +346,17 @@ __attribute__((unused)) static pid_t
 st_smd_start(struct st_env *e, int idle, const char *const *extra)
 {
 	char *argv[64];
-	char s_q[] = "-q", s_idle[] = "--exit-when-idle", s_o[] = "-o", out[600];
+	char s_q[] = "-q", s_idle[] = "--exit-when-idle", s_o[] = "-o", s_c[] = "-c", out[600];
 	int n = 0;
 
 	argv[n++] = e->smd;
 	argv[n++] = s_q;
 	if (idle)
 		argv[n++] = s_idle;
+	if (e->conf[0]) {
+		argv[n++] = s_c;
+		argv[n++] = e->conf;
+	}
 	st__options(e, argv, &n);
 	for (size_t i = 0; extra && extra[i]; i++) {
 		argv[n++] = s_o;
