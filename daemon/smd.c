@@ -484,6 +484,8 @@ ctx_from_cfg(struct smd *d)
 
 /* ---- SIGHUP ---------------------------------------------------------------- */
 
+static void reopen_log(struct smd *d);
+
 /* daemon.scxml's intervals (its `task` at start, the `config` event). */
 static json_t *
 life_intervals(const struct smd *d)
@@ -582,6 +584,7 @@ on_signal(struct sm_loop *loop, int signo, void *arg)
 		return;
 	}
 	if (signo == SIGHUP) {
+		reopen_log(d);
 		reload(d);
 		return;
 	}
@@ -667,23 +670,67 @@ tee_write(void *cookie, const char *buf, size_t n)
 	return (ssize_t)n;
 }
 
+/* <state>/smd.log opened for appending (0600, not through a symlink), or
+ * NULL with errno set; its path in `path`. */
+static FILE *
+log_file_open(struct smd *d, char path[PATH_MAX])
+{
+	int fd, e;
+	FILE *f;
+
+	snprintf(path, PATH_MAX, "%s/%s", sm_statedir_path(d->sd), SMD_LOG_FILE);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return NULL;
+	if ((f = fdopen(fd, "a")) == NULL) {
+		e = errno;
+		close(fd);
+		errno = e;
+	}
+	return f;
+}
+
 static FILE *
 open_log(struct smd *d)
 {
 	cookie_io_functions_t io = { NULL, tee_write, NULL, NULL };
 	char path[PATH_MAX];
-	int fd;
 	FILE *fp;
 
-	snprintf(path, sizeof(path), "%s/%s", sm_statedir_path(d->sd), SMD_LOG_FILE);
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd >= 0 && (d->logf = fdopen(fd, "a")) == NULL)
-		close(fd);
+	d->logf = log_file_open(d, path);
 	d->ctx.log_path = d->logf ? strdup(path) : NULL;
 	fp = fopencookie(d, "w", io);
 	if (fp)
 		setvbuf(fp, NULL, _IOLBF, 0);
 	return fp;
+}
+
+/*
+ * SIGHUP: open smd.log again, so that a log rotated by renaming (logrotate
+ * without copytruncate) is left alone and the lines from now on go to a new
+ * smd.log; log_upload reads the file by its path, so it follows.  When the
+ * new file cannot be opened the lines go on into the old one.
+ */
+static void
+reopen_log(struct smd *d)
+{
+	char path[PATH_MAX];
+	FILE *f = log_file_open(d, path), *old = d->logf;
+
+	if (!f) {
+		sm_log_error("SIGHUP: cannot open '%s' again: %s; logging goes on into the file "
+		             "open before",
+		    path, strerror(errno));
+		return;
+	}
+	if (!d->ctx.log_path && !(d->ctx.log_path = strdup(path))) {
+		fclose(f);
+		return;
+	}
+	d->logf = f;
+	if (old)
+		fclose(old);
+	sm_log_info("SIGHUP: log file '%s' opened again", path);
 }
 
 /* Inside rt_close(): the engines and the transport are gone, the loop is

@@ -228,6 +228,24 @@ st_bucket_key(struct st_env *e, const char *text, char *key, size_t size)
 	return 0;
 }
 
+/* The key part "<instance id>____remote_instance_starter2.log" of smd's own
+ * log in the bucket, from the state directory's instance-id ("" if none). */
+__attribute__((unused)) static void
+st_log_key_part(struct st_env *e, char *out, size_t size)
+{
+	char path[600], id[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/instance-id", e->dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (!fgets(id, sizeof(id), f))
+			id[0] = 0;
+		fclose(f);
+	}
+	id[strcspn(id, "\n")] = 0;
+	snprintf(out, size, "%s%s", id, id[0] ? "____remote_instance_starter2.log" : "");
+}
+
 /* Write `text` to the file <dir>/`name`. */
 __attribute__((unused)) static void
 st_write_file(struct st_env *e, const char *name, const char *text)

@@ -5,7 +5,8 @@
  * mid-task (released to the queue, no spider left) and within the grace
  * period (finished), max_concurrent_tasks, a visibility timeout
  * shorter than the spider's run (the heartbeat keeps the message hidden),
- * and SIGHUP (machines; a changed configuration file).
+ * and SIGHUP (machines; a changed configuration file; smd.log opened
+ * again after a rotation).
  *
  * SM_TEST_BACKEND=local (default) or aws (under test/support/with_moto.sh).
  */
@@ -378,7 +379,7 @@ static void
 case_sighup_config(void)
 {
 	struct st_env e;
-	char key[600];
+	char key[600], logkey[200];
 	int starts, most, n = 0, uploaded = 0;
 	json_t *outs;
 
@@ -394,10 +395,11 @@ case_sighup_config(void)
 	for (int i = 0; i < 100 && !st_log_has(&e, "starting: state directory"); i++)
 		usleep(50000);
 	usleep(500000);
+	st_log_key_part(&e, logkey, sizeof(logkey));
 	st_write_file(&e, "smd.conf",
 	    "bucket = other-bucket\ndurability = process\n"
 	    "max_restarts = 5\nmax_concurrent_tasks = 2\nlog_upload_interval = 1s\n");
-	ok(!st_bucket_key(&e, "remote_instance_starter2.log", key, sizeof(key)),
+	ok(!st_bucket_key(&e, logkey, key, sizeof(key)),
 	    "before the reload the log is not uploaded (log_upload_interval 1h)");
 	kill(e.pid, SIGHUP);
 	for (int i = 0; i < 100 && !st_log_has(&e, "SIGHUP: new tasks run"); i++)
@@ -417,7 +419,7 @@ case_sighup_config(void)
 	        st_log_has(&e, "SIGHUP: 'log_upload_interval' is now '1s' (was '1h')"),
 	    "the keys that apply are logged with their values");
 	for (int i = 0; i < 60 && !uploaded; i++) {
-		uploaded = st_bucket_key(&e, "remote_instance_starter2.log", key, sizeof(key));
+		uploaded = st_bucket_key(&e, logkey, key, sizeof(key));
 		if (!uploaded)
 			usleep(100000);
 	}
@@ -453,6 +455,85 @@ case_sighup_config(void)
 	st_close(&e);
 }
 
+/* 1 if the file <dir>/`name` exists. */
+static int
+file_exists(struct st_env *e, const char *name)
+{
+	char path[600];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s", e->dir, name);
+	return stat(path, &sb) == 0;
+}
+
+/*
+ * logrotate without copytruncate: smd.log renamed, then SIGHUP.  smd opens
+ * a new smd.log, writes every later line there and none into the rotated
+ * file, and log_upload follows the file by its path: the bucket's copy is
+ * the new file.
+ */
+static void
+case_log_reopen(void)
+{
+	struct st_env e;
+	static const char *const opts[] = { "log_upload_interval=1s", NULL };
+	char key[600], from[600], to[600], logkey[200];
+	char *obj = NULL;
+	size_t len;
+	json_t *outs;
+
+	if (st_open(&e, "logrot") != 0) {
+		ok(0, "set up");
+		return;
+	}
+	st_smd_start(&e, 0, opts);
+	for (int i = 0; i < 100 && !st_log_has(&e, "starting: state directory"); i++)
+		usleep(50000);
+	usleep(300000);
+	st_log_key_part(&e, logkey, sizeof(logkey));
+	snprintf(from, sizeof(from), "%s/smd.log", e.dir);
+	snprintf(to, sizeof(to), "%s/smd.log.1", e.dir);
+	ok(rename(from, to) == 0, "smd.log rotated (renamed to smd.log.1)");
+	kill(e.pid, SIGHUP);
+	for (int i = 0; i < 100 && !st_log_has(&e, "SIGHUP: new tasks run"); i++)
+		usleep(50000);
+	ok(file_exists(&e, "smd.log"), "SIGHUP: a new smd.log is made");
+	ok(st_log_has(&e, "SIGHUP: log file") && st_log_has(&e, "SIGHUP: new tasks run"),
+	    "the reload's lines go to the new file");
+	st_send(&e, ST_QUEUE,
+	    TASK(7601,
+	        "\"site\": \"walmart\", \"searchterms_str\": \"r\", "
+	        "\"cmd_args\": {\"fake_items\": 1}"));
+	for (int i = 0; i < 200 && !st_log_has(&e, "ended in 'reported'"); i++)
+		usleep(50000);
+	ok(st_log_has(&e, "task instance 'task-1' ended in 'reported'"),
+	    "the next task's lines go to the new file");
+	ok(!st__file_has(&e, "smd.log.1", "SIGHUP: reading") &&
+	        !st__file_has(&e, "smd.log.1", "task-1"),
+	    "and none to the rotated file");
+	ok(st__file_has(&e, "smd.log.1", "starting: state directory"),
+	    "which keeps what was written before");
+	/* the next uploads hold the new file */
+	for (int i = 0; i < 60; i++) {
+		free(obj);
+		obj = st_bucket_key(&e, logkey, key, sizeof(key)) ? st_get(&e, key, &len) : NULL;
+		if (obj && strstr(obj, "ended in 'reported'"))
+			break;
+		usleep(100000);
+	}
+	ok(obj && strstr(obj, "ended in 'reported'") && !strstr(obj, "starting: state directory"),
+	    "log_upload uploads the new smd.log after the reopen");
+	free(obj);
+	kill(e.pid, SIGTERM);
+	is_int(st_smd_wait(&e, 30), 0, "smd stops cleanly");
+	ok(st_log_has(&e, "smd exits"), "its last line is in the new file");
+	outs = st_drain(&e, ST_OUTPUT);
+	is_int(st_has_output(outs, 7601), 1, "the task was reported");
+	json_decref(outs);
+	json_decref(st_drain(&e, ST_PROGRESS));
+	st_close(&e);
+}
+
 int
 main(void)
 {
@@ -465,5 +546,6 @@ main(void)
 	case_concurrency_and_visibility();
 	case_sighup();
 	case_sighup_config();
+	case_log_reopen();
 	return done_testing();
 }
