@@ -79,6 +79,7 @@ struct smd {
 	size_t nflights;
 	struct sm_action_call *drain;   /* the drain action waiting, or NULL */
 	uint64_t drain_timer;
+	uint64_t sweep_timer;           /* the work directories' sweep */
 	int released;                   /* release posted to the tasks left */
 	int stopped;
 	FILE *logf;
@@ -354,6 +355,62 @@ drain_cancel(struct sm_action_call *call)
 	}
 }
 
+/* ---- work directories ------------------------------------------------------ */
+
+/* The work directories the running tasks use (a JSON object's keys): their
+ * own, and a replay's replay.work (`work` once it packs from there). */
+static json_t *
+work_busy(struct smd *d)
+{
+	json_t *busy = json_object();
+
+	for (struct flight *f = d->flights; busy && f; f = f->next) {
+		json_t *dm = sm_engine_instance_datamodel(d->tasks, f->id);
+		const char *w = json_string_value(json_object_get(dm, "work"));
+		const char *rw =
+		    json_string_value(json_object_get(json_object_get(dm, "replay"), "work"));
+
+		json_object_set_new(busy, f->id, json_true());
+		if (w)
+			json_object_set_new(busy, w, json_true());
+		if (rw)
+			json_object_set_new(busy, rw, json_true());
+		json_decref(dm);
+	}
+	return busy;
+}
+
+static void
+work_sweep(struct smd *d)
+{
+	json_t *busy = work_busy(d);
+
+	if (busy)
+		smd__work_sweep(d->tasks, d->store, d->sd, d->cfg.failed_work_keep_ms, busy);
+	json_decref(busy);
+}
+
+/* Every failed_work_keep, at least every second and at most every hour. */
+static int64_t
+sweep_interval(const struct smd *d)
+{
+	int64_t ms = d->cfg.failed_work_keep_ms;
+
+	return ms < 1000 ? 1000 : ms > 3600 * 1000 ? 3600 * 1000 : ms;
+}
+
+static int64_t
+on_sweep_timer(struct sm_loop *loop, uint64_t id, void *arg)
+{
+	struct smd *d = arg;
+
+	(void)loop;
+	(void)id;
+	if (!d->stopped)
+		work_sweep(d);
+	return sweep_interval(d);
+}
+
 /* ---- engines --------------------------------------------------------------- */
 
 static void
@@ -366,6 +423,17 @@ on_task_done(struct sm_engine *e, const char *id, const char *final_id,
 	sm_log_info("task instance '%s' ended in '%s'", id, final_id[0] ? final_id : "(none)");
 	flight_drop(d, id);
 	smd__spiders_task_done(d->spiders, id);
+	/* before the end is acknowledged, so a crash before the removal is done
+	 * repeats it (recovery calls this again) */
+	{
+		json_t *dm = sm_engine_instance_datamodel(e, id);
+		json_t *busy = strcmp(final_id, "reported") == 0 ? work_busy(d) : json_object();
+
+		if (busy)
+			smd__work_ended(d->sd, id, final_id, dm, busy);
+		json_decref(busy);
+		json_decref(dm);
+	}
 	sm_engine_forget(e, id);
 	if (d->offline && strcmp(id, d->replay_id) == 0) {
 		snprintf(d->replay_final, sizeof(d->replay_final), "%s", final_id);
@@ -887,6 +955,9 @@ smd_run(const struct smd_options *opt, struct sm_error *err)
 	smd_index_each_run(d.store, rebuild_run, &d); /* replays: no message row */
 	if (d.nflights)
 		sm_log_info("%zu task(s) in flight from before the restart", d.nflights);
+	/* the work directories of runs that ended, now and every hour */
+	work_sweep(&d);
+	d.sweep_timer = sm_loop_timer_add(d.loop, sweep_interval(&d), on_sweep_timer, &d);
 
 	if ((rc = sm_loop_signal_add(d.loop, SIGTERM, on_signal, &d)) != 0 ||
 	    (rc = sm_loop_signal_add(d.loop, SIGINT, on_signal, &d)) != 0 ||
@@ -908,6 +979,7 @@ smd_run(const struct smd_options *opt, struct sm_error *err)
 	rc = sm_loop_run(d.loop);
 	if (rc != 0)
 		sm_error_set(err, rc, "the event loop failed");
+	sm_loop_timer_del(d.loop, d.sweep_timer);
 	/* what the engines committed last */
 	sm_engine_flush(d.tasks, NULL);
 out:

@@ -7,11 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #ifndef SMD_VERSION
 #define SMD_VERSION "0.1.0"
 #endif
 
 struct sm_engine;
+struct store;
 struct act_ctx;
 struct rt_config;
 struct sm_statedir;
@@ -50,5 +53,30 @@ int smd__spider_outputs(
 /* Kill the group of every spider recorded under <state>/work that is still
  * alive (act_spider_sweep).  0 or SM_E* (err set). */
 int smd__sweep_orphans(struct sm_statedir *sd, struct sm_error *err);
+
+/*
+ * Work directories (smd_work.c).  `busy` is a JSON object whose keys are
+ * the work directories that running tasks use (their own, a replay's
+ * replay.work): those are never removed.  Failures are logged; the sweep
+ * tries again.
+ */
+/*
+ * The run `instance` ended in `final_id` (its datamodel `dm`).  Reported:
+ * remove its work directory and the one it packed from (`work`, a
+ * replay's).  Otherwise the directories stay; a `work` of another run (a
+ * replay that failed again) is touched, so that the sweep counts its time
+ * from this end.
+ */
+void smd__work_ended(struct sm_statedir *sd, const char *instance, const char *final_id,
+    const json_t *dm, const json_t *busy);
+/*
+ * The sweep: the trash a crash left; the work directories of reported runs
+ * (a run that ended before its removal was done); those of runs that ended
+ * otherwise (failed, released, stopped; or no run of that name) once the
+ * later of the run's end and the directory's last change is `keep_ms` ago.
+ * Returns the directories removed.
+ */
+unsigned smd__work_sweep(struct sm_engine *e, struct store *st, struct sm_statedir *sd,
+    int64_t keep_ms, const json_t *busy);
 
 #endif

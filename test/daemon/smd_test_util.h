@@ -472,6 +472,17 @@ st__file_has(struct st_env *e, const char *name, const char *text)
 	return found;
 }
 
+/* 1 if <dir>/`rel` exists (a link is not followed). */
+__attribute__((unused)) static int
+st_exists(struct st_env *e, const char *rel)
+{
+	char path[800];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s", e->dir, rel);
+	return lstat(path, &sb) == 0;
+}
+
 /* 1 if the last smctl run's stderr has `text`. */
 __attribute__((unused)) static int
 st_smctl_said(struct st_env *e, const char *text)

@@ -455,17 +455,6 @@ case_sighup_config(void)
 	st_close(&e);
 }
 
-/* 1 if the file <dir>/`name` exists. */
-static int
-file_exists(struct st_env *e, const char *name)
-{
-	char path[600];
-	struct stat sb;
-
-	snprintf(path, sizeof(path), "%s/%s", e->dir, name);
-	return stat(path, &sb) == 0;
-}
-
 /*
  * logrotate without copytruncate: smd.log renamed, then SIGHUP.  smd opens
  * a new smd.log, writes every later line there and none into the rotated
@@ -497,7 +486,7 @@ case_log_reopen(void)
 	kill(e.pid, SIGHUP);
 	for (int i = 0; i < 100 && !st_log_has(&e, "SIGHUP: new tasks run"); i++)
 		usleep(50000);
-	ok(file_exists(&e, "smd.log"), "SIGHUP: a new smd.log is made");
+	ok(st_exists(&e, "smd.log"), "SIGHUP: a new smd.log is made");
 	ok(st_log_has(&e, "SIGHUP: log file") && st_log_has(&e, "SIGHUP: new tasks run"),
 	    "the reload's lines go to the new file");
 	st_send(&e, ST_QUEUE,
