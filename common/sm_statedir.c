@@ -39,8 +39,8 @@ struct sm_statedir {
 	char *idfile;
 	char *control;
 	char *branches;
-	int bound;              /* this handle made the control socket */
-	int lockfd;             /* -1 for a reader */
+	int bound;  /* this handle made the control socket */
+	int lockfd; /* -1 for a reader */
 	char id[SM_STATEDIR_ID_LEN + 1];
 };
 
@@ -70,12 +70,12 @@ sd_mkdir(const char *path, struct sm_error *err)
 	if (lstat(path, &sb) != 0) {
 		int e = errno;
 
-		return sm_error_set(err, sd_errno_code(e), "state directory: cannot examine '%s': %s",
-		    path, strerror(e));
+		return sm_error_set(err, sd_errno_code(e),
+		    "state directory: cannot examine '%s': %s", path, strerror(e));
 	}
 	if (!S_ISDIR(sb.st_mode))
-		return sm_error_set(err, SM_EINVAL,
-		    "state directory: '%s' is not a directory: move it away", path);
+		return sm_error_set(
+		    err, SM_EINVAL, "state directory: '%s' is not a directory: move it away", path);
 	return 0;
 }
 
@@ -87,8 +87,10 @@ sd_top(const char *dir, enum sm_statedir_mode mode, struct sm_error *err)
 
 	if (stat(dir, &sb) == 0) {
 		if (!S_ISDIR(sb.st_mode))
-			return sm_error_set(err, SM_EINVAL, "state directory '%s' is not a "
-			    "directory: give a directory as the state directory", dir);
+			return sm_error_set(err, SM_EINVAL,
+			    "state directory '%s' is not a "
+			    "directory: give a directory as the state directory",
+			    dir);
 		return 0;
 	}
 	if (errno != ENOENT) {
@@ -151,8 +153,9 @@ sd_lock(struct sm_statedir *sd, struct sm_error *err)
 		if (e == EINTR)
 			continue;
 		if (e != EWOULDBLOCK)
-			return sm_error_set(err, SM_EIO, "state directory '%s': cannot lock '%s': %s",
-			    sd->dir, sd->lock, strerror(e));
+			return sm_error_set(err, SM_EIO,
+			    "state directory '%s': cannot lock '%s': %s", sd->dir, sd->lock,
+			    strerror(e));
 		pid = sd_read_pid(sd->lockfd);
 		if (pid > 0)
 			return sm_error_set(err, SM_EBUSY,
@@ -160,9 +163,10 @@ sd_lock(struct sm_statedir *sd, struct sm_error *err)
 			    "that process (smd, smctl simulate or smctl replay) or give another "
 			    "state directory; 'smctl inspect' works meanwhile",
 			    sd->dir, (long)pid, sd->lock);
-		return sm_error_set(err, SM_EBUSY, "state directory '%s' is in use by another "
-		    "process (it holds '%s'): stop it or give another state directory", sd->dir,
-		    sd->lock);
+		return sm_error_set(err, SM_EBUSY,
+		    "state directory '%s' is in use by another "
+		    "process (it holds '%s'): stop it or give another state directory",
+		    sd->dir, sd->lock);
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(sd->lockfd, 0) != 0 || pwrite(sd->lockfd, buf, (size_t)n, 0) != n) {
@@ -201,27 +205,32 @@ sd_id_read(struct sm_statedir *sd, struct sm_error *err)
 
 		if (e == ENOENT)
 			return SM_ENOTFOUND;
-		return sm_error_set(err, sd_errno_code(e), "state directory '%s': cannot read "
-		    "'%s': %s", sd->dir, sd->idfile, strerror(e));
+		return sm_error_set(err, sd_errno_code(e),
+		    "state directory '%s': cannot read "
+		    "'%s': %s",
+		    sd->dir, sd->idfile, strerror(e));
 	}
-	while ((size_t)got < sizeof(buf) && (n = read(fd, buf + got, sizeof(buf) - (size_t)got)) != 0) {
+	while ((size_t)got < sizeof(buf) &&
+	    (n = read(fd, buf + got, sizeof(buf) - (size_t)got)) != 0) {
 		if (n < 0) {
 			int e = errno;
 
 			if (e == EINTR)
 				continue;
 			close(fd);
-			return sm_error_set(err, SM_EIO, "state directory '%s': cannot read '%s': %s",
-			    sd->dir, sd->idfile, strerror(e));
+			return sm_error_set(err, SM_EIO,
+			    "state directory '%s': cannot read '%s': %s", sd->dir, sd->idfile,
+			    strerror(e));
 		}
 		got += n;
 	}
 	close(fd);
 	if (!sd_id_valid(buf, (size_t)got))
-		return sm_error_set(err, SM_ECORRUPT, "state directory '%s': '%s' does not hold "
+		return sm_error_set(err, SM_ECORRUPT,
+		    "state directory '%s': '%s' does not hold "
 		    "an instance id (%d characters of a-z and 0-9): restore it, or remove it to "
-		    "make a new id (S3 names will then carry the new one)", sd->dir, sd->idfile,
-		    SM_STATEDIR_ID_LEN);
+		    "make a new id (S3 names will then carry the new one)",
+		    sd->dir, sd->idfile, SM_STATEDIR_ID_LEN);
 	memcpy(sd->id, buf, SM_STATEDIR_ID_LEN);
 	sd->id[SM_STATEDIR_ID_LEN] = '\0';
 	return 0;
@@ -261,8 +270,10 @@ sd_id_create(struct sm_statedir *sd, struct sm_error *err)
 	const char *what = "";
 
 	if (sd_id_make(sd->id) != 0)
-		return sm_error_set(err, SM_EIO, "state directory '%s': no random bytes for the "
-		    "instance id: %s", sd->dir, strerror(errno));
+		return sm_error_set(err, SM_EIO,
+		    "state directory '%s': no random bytes for the "
+		    "instance id: %s",
+		    sd->dir, strerror(errno));
 	snprintf(line, sizeof(line), "%s\n", sd->id);
 	if (asprintf(&tmp, "%s.tmp", sd->idfile) < 0) {
 		tmp = NULL;
@@ -283,8 +294,10 @@ sd_id_create(struct sm_statedir *sd, struct sm_error *err)
 		goto fail;
 	goto out;
 fail:
-	code = sm_error_set(err, sd_errno_code(errno), "state directory '%s': cannot %s the "
-	    "instance id file '%s': %s", sd->dir, what, sd->idfile, strerror(errno));
+	code = sm_error_set(err, sd_errno_code(errno),
+	    "state directory '%s': cannot %s the "
+	    "instance id file '%s': %s",
+	    sd->dir, what, sd->idfile, strerror(errno));
 	if (fd >= 0)
 		unlink(tmp);
 	sd->id[0] = '\0';
@@ -325,8 +338,8 @@ sd_paths(struct sm_statedir *sd, const char *dir)
 }
 
 int
-sm_statedir_open(struct sm_statedir **out, const char *dir, enum sm_statedir_mode mode,
-    struct sm_error *err)
+sm_statedir_open(
+    struct sm_statedir **out, const char *dir, enum sm_statedir_mode mode, struct sm_error *err)
 {
 	struct sm_statedir *sd;
 	int code;

@@ -74,7 +74,7 @@ run_updated(struct store *st, const char *name)
 
 	if (store_txn_begin(st, STORE_TXN_READ, &txn, NULL) != 0)
 		return 0;
-	if (smr_instance_get(txn, name, &rec, NULL) == 0)
+	if (sm_record_instance_get(txn, name, &rec, NULL) == 0)
 		t = json_integer_value(json_object_get(rec, "updated"));
 	store_txn_abort(txn);
 	json_decref(rec);

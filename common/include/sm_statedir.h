@@ -138,6 +138,8 @@ int sm_statedir_branch_dir(
  */
 #define SM_STATEDIR_BRANCH_CUT 180
 void sm_statedir_branch_name(const char *branch, char out[SM_STATEDIR_NAME_MAX + 1]);
+
+/*
  * Remove the work directory "<dir>/work/<name>" and everything in it (the
  * writer only: SM_EPERM for a reader).  It is first renamed to
  * work/.trash-<name> (a trash of that name left before is removed first),

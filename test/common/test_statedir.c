@@ -2,8 +2,7 @@
  * test_statedir.c - the state directory: layout and modes, the instance id,
  * one writer (a second is refused, in this process or another, naming the
  * holder's pid), readers beside a writer, the lock after a crash and across
- * exec, work directory names, branch directory names.
- * exec, work directory names, removing work directories (never through a
+ * exec, work directory names, branch directory names, removing work directories (never through a
  * symbolic link, a trash name first, what a crash left).
  */
 #include <errno.h>
@@ -408,6 +407,9 @@ test_branch_names(void)
 	is_int(sm_statedir_open(&r, dir, SM_STATEDIR_READ, &err), 0, "reader");
 	is_int(sm_statedir_branch_dir(r, "x", 1, &wd, &err), SM_EPERM, "a reader creates none");
 	sm_statedir_close(r);
+	sm_statedir_close(sd);
+}
+
 /* Write `text` into the file `path`; 0 or -1. */
 static int
 put(const char *path, const char *text)
