@@ -350,8 +350,10 @@ test_action_retry(void)
 	is_int(v.sc.attempts_seen[2], 3, "attempt numbers: 3");
 	d1 = v.sc.start_ms[1] - v.sc.start_ms[0];
 	d2 = v.sc.start_ms[2] - v.sc.start_ms[1];
-	ok(d1 >= 95 && d1 < 400, "first backoff ~100ms (got %llu)", (unsigned long long)d1);
-	ok(d2 >= 195 && d2 < 600, "second backoff ~200ms (got %llu)", (unsigned long long)d2);
+	/* the delays are lower bounds (a timer never fires early); the upper
+	 * bound only catches a wrong unit: a loaded machine fires late */
+	ok(d1 >= 95 && d1 < 5000, "first backoff ~100ms (got %llu)", (unsigned long long)d1);
+	ok(d2 >= 195 && d2 < 5000, "second backoff ~200ms (got %llu)", (unsigned long long)d2);
 	env_free(&v);
 
 	/* all three attempts fail: error.invoke.job with attempt 3 */
