@@ -1,7 +1,8 @@
 #!/bin/sh
 # with_moto.sh COMMAND [ARGS...] - run COMMAND against a private moto_server.
 #
-# Starts moto_server on a free loopback port with authentication enforced
+# Starts moto_server (through moto_run.py: see there) on a free loopback
+# port with authentication enforced
 # after setup (INITIAL_NO_AUTH_ACTION_COUNT=3 covers the IAM calls that
 # create a user, its allow-all policy and its access key), exports
 #   AWS_ENDPOINT_URL=http://127.0.0.1:PORT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
@@ -54,7 +55,7 @@ free_port() {
 started=0
 for try in 1 2 3; do
 	port=$(free_port) || exit 1
-	INITIAL_NO_AUTH_ACTION_COUNT=3 moto_server -H 127.0.0.1 -p "$port" \
+	INITIAL_NO_AUTH_ACTION_COUNT=3 python3 "$here/moto_run.py" -H 127.0.0.1 -p "$port" \
 		>"$tmp/moto.log" 2>&1 &
 	pid=$!
 	i=0
