@@ -28,8 +28,8 @@
 #include <libxml/relaxng.h>
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
-#include <openssl/evp.h>
 
+#include "sm_digest.h"
 #include "sm_duration.h"
 #include "sm_err.h"
 #include "sm_expr.h"
@@ -3052,11 +3052,10 @@ static void
 ld_hash(struct sm_machine *m)
 {
 	size_t i, j;
-	unsigned int mdlen = 32;
 
 	if (m == NULL)
 		return;
-	EVP_Digest(m->doc, m->doc_len, m->sha256, &mdlen, EVP_sha256(), NULL);
+	sm_digest(SM_DIGEST_SHA256, m->doc, m->doc_len, m->sha256);
 	for (i = 0; i < m->nstates; i++)
 		for (j = 0; j < m->states[i].ninvokes; j++)
 			ld_hash(m->states[i].invokes[j].child);
