@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
+#include "sm_digest.h"
 #include "sm_text.h"
 
 #define MAX_TIME ((time_t)253402300799)  /* 9999-12-31T23:59:59Z */
@@ -75,17 +75,6 @@ utf8_cut(const char *s, size_t max)
 	return max;
 }
 
-static void
-sha256_hex(const void *p, size_t n, char out[65])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
-	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-		memset(md, 0, mdlen = 32);  /* cannot happen with the default provider */
-	sm_hex_encode(md, 32, out);
-}
-
 int
 act_name_build(const struct act_task *t, const char *instance, time_t received,
     char out[ACT_NAME_SIZE], struct sm_error *err)
@@ -118,7 +107,7 @@ act_name_build(const struct act_task *t, const char *instance, time_t received,
 		memcpy(out, full, strlen(full) + 1);
 		goto done;
 	}
-	sha256_hex(full, strlen(full), hash);
+	sm_digest_hex(SM_DIGEST_SHA256, full, strlen(full), hash);
 	hash[ACT_NAME_HASH_HEX] = '\0';
 	fixed = hl + 4 + il + 4 + 1 + ACT_NAME_HASH_HEX + 4 + sl;
 	if (fixed <= ACT_NAME_MAX) {
@@ -221,7 +210,7 @@ act_cache_key(const struct act_task *t, const char *default_branch,
 
 	if (s == NULL)
 		return SM_ENOMEM;
-	sha256_hex(s, strlen(s), out);
+	sm_digest_hex(SM_DIGEST_SHA256, s, strlen(s), out);
 	free(s);
 	return 0;
 }

@@ -8,16 +8,20 @@
 #include "act_pack.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <zip.h>
 
 #include "act_private.h"
 #include "sm_jw.h"
+#include "sm_rand.h"
 #include "sm_text.h"
 
 #define READ_CHUNK (64 * 1024)
@@ -512,13 +516,164 @@ out:
 
 /* ---- zip ----------------------------------------------------------------- */
 
+/*
+ * The archive goes out through a libzip source of ours, not zip_open(path):
+ * libzip's file source names its temporary file with OpenSSL's random
+ * generator (zip_secure_random -> RAND_bytes), whose first use loads
+ * OpenSSL's configuration and providers, 2.6 MiB that smd keeps for the
+ * rest of its life (docs/bench-daemon.md).  This one does what libzip's
+ * does otherwise: writes `path`.<random>.tmp next to the archive and renames
+ * it over `path` when libzip commits.  The archive is always new
+ * (ZIP_TRUNCATE): it says `path` does not exist and is never read.
+ */
+struct zout {
+	const char *path;
+	char tmp[PATH_MAX];
+	int fd;
+	zip_error_t error;
+};
+
+static zip_int64_t
+zout_fail(struct zout *z, int zip_err)
+{
+	zip_error_set(&z->error, zip_err, errno);
+	return -1;
+}
+
+static void
+zout_drop(struct zout *z)
+{
+	if (z->fd >= 0)
+		close(z->fd);
+	z->fd = -1;
+	if (z->tmp[0] != '\0')
+		unlink(z->tmp);
+	z->tmp[0] = '\0';
+}
+
+static zip_int64_t
+zout_cb(void *ud, void *data, zip_uint64_t len, zip_source_cmd_t cmd)
+{
+	struct zout *z = ud;
+	zip_source_args_seek_t *seek;
+	const char *p = data;
+	zip_uint64_t left = len;
+	off_t off;
+	ssize_t n;
+	int i;
+
+	switch (cmd) {
+	case ZIP_SOURCE_SUPPORTS:
+		return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ,
+		    ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT, ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE,
+		    ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL, ZIP_SOURCE_SUPPORTS, ZIP_SOURCE_BEGIN_WRITE,
+		    ZIP_SOURCE_COMMIT_WRITE, ZIP_SOURCE_ROLLBACK_WRITE, ZIP_SOURCE_WRITE,
+		    ZIP_SOURCE_SEEK_WRITE, ZIP_SOURCE_TELL_WRITE, ZIP_SOURCE_REMOVE, -1);
+	case ZIP_SOURCE_STAT:
+		/* what libzip takes for "no such file": a new archive */
+		zip_error_set(&z->error, ZIP_ER_READ, ENOENT);
+		return -1;
+	case ZIP_SOURCE_ERROR:
+		return zip_error_to_data(&z->error, data, len);
+	case ZIP_SOURCE_BEGIN_WRITE:
+		for (i = 0; i < 8; i++) {
+			if (snprintf(z->tmp, sizeof(z->tmp), "%s.%016" PRIx64 ".tmp", z->path,
+			        sm_rand_u64()) >= (int)sizeof(z->tmp)) {
+				z->tmp[0] = '\0';
+				errno = ENAMETOOLONG;
+				return zout_fail(z, ZIP_ER_TMPOPEN);
+			}
+			z->fd = open(z->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+			if (z->fd >= 0 || errno != EEXIST)
+				break;
+		}
+		if (z->fd < 0) {
+			z->tmp[0] = '\0';
+			return zout_fail(z, ZIP_ER_TMPOPEN);
+		}
+		return 0;
+	case ZIP_SOURCE_WRITE:
+		while (left > 0) {
+			if ((n = write(z->fd, p, left)) < 0) {
+				if (errno == EINTR)
+					continue;
+				return zout_fail(z, ZIP_ER_WRITE);
+			}
+			p += n;
+			left -= (zip_uint64_t)n;
+		}
+		return (zip_int64_t)len;
+	case ZIP_SOURCE_SEEK_WRITE:
+		if ((seek = ZIP_SOURCE_GET_ARGS(zip_source_args_seek_t, data, len, &z->error)) ==
+		    NULL)
+			return -1;
+		if (lseek(z->fd, (off_t)seek->offset, seek->whence) < 0)
+			return zout_fail(z, ZIP_ER_SEEK);
+		return 0;
+	case ZIP_SOURCE_TELL_WRITE:
+		if ((off = lseek(z->fd, 0, SEEK_CUR)) < 0)
+			return zout_fail(z, ZIP_ER_TELL);
+		return (zip_int64_t)off;
+	case ZIP_SOURCE_COMMIT_WRITE:
+		i = close(z->fd);
+		z->fd = -1;
+		if (i != 0)
+			return zout_fail(z, ZIP_ER_WRITE);
+		if (rename(z->tmp, z->path) != 0)
+			return zout_fail(z, ZIP_ER_RENAME);
+		z->tmp[0] = '\0';
+		return 0;
+	case ZIP_SOURCE_ROLLBACK_WRITE:
+		zout_drop(z);
+		return 0;
+	case ZIP_SOURCE_REMOVE:
+		if (unlink(z->path) != 0 && errno != ENOENT)
+			return zout_fail(z, ZIP_ER_REMOVE);
+		return 0;
+	case ZIP_SOURCE_FREE:
+		zout_drop(z);
+		zip_error_fini(&z->error);
+		free(z);
+		return 0;
+	default:
+		/* reading: never asked of an archive that does not exist */
+		zip_error_set(&z->error, ZIP_ER_OPNOTSUPP, 0);
+		return -1;
+	}
+}
+
+/* A new, empty archive that zip_close() writes to `path`; NULL on error (in `ze`). */
+static zip_t *
+zout_open(const char *path, zip_error_t *ze)
+{
+	struct zout *z = calloc(1, sizeof(*z));
+	zip_source_t *src;
+	zip_t *za;
+
+	if (z == NULL) {
+		zip_error_set(ze, ZIP_ER_MEMORY, 0);
+		return NULL;
+	}
+	z->path = path;
+	z->fd = -1;
+	zip_error_init(&z->error);
+	if ((src = zip_source_function_create(zout_cb, z, ze)) == NULL) {
+		zip_error_fini(&z->error);
+		free(z);
+		return NULL;
+	}
+	if ((za = zip_open_from_source(src, ZIP_CREATE | ZIP_TRUNCATE, ze)) == NULL)
+		zip_source_free(src); /* frees z */
+	return za;
+}
+
 int
 act_zip_file(const char *src, const char *entry, const char *zip_path, struct sm_error *err)
 {
 	zip_error_t ze;
 	zip_source_t *zs = NULL;
 	zip_t *za;
-	int zerr = 0, rc = 0;
+	int rc = 0;
 	FILE *probe;
 
 	if (entry == NULL || entry[0] == '\0' || strchr(entry, '/') != NULL)
@@ -528,13 +683,14 @@ act_zip_file(const char *src, const char *entry, const char *zip_path, struct sm
 		return sm_error_set(err, sm_error_from_errno(errno), "cannot open '%s': %s", src,
 		    strerror(errno));
 	fclose(probe);
-	if ((za = zip_open(zip_path, ZIP_CREATE | ZIP_TRUNCATE, &zerr)) == NULL) {
-		zip_error_init_with_code(&ze, zerr);
+	zip_error_init(&ze);
+	if ((za = zout_open(zip_path, &ze)) == NULL) {
 		rc = sm_error_set(err, SM_EIO, "cannot create '%s': %s", zip_path,
 		    zip_error_strerror(&ze));
 		zip_error_fini(&ze);
 		return rc;
 	}
+	zip_error_fini(&ze);
 	if ((zs = zip_source_file(za, src, 0, -1)) == NULL ||
 	    zip_file_add(za, entry, zs, ZIP_FL_ENC_UTF_8 | ZIP_FL_OVERWRITE) < 0) {
 		rc = sm_error_set(err, SM_EIO, "cannot zip '%s': %s", src, zip_strerror(za));

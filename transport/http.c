@@ -6,13 +6,22 @@
  * and call curl_multi_socket_action() when they fire, then collect finished
  * transfers with curl_multi_info_read().  Completion callbacks run from
  * there, never from inside curl, so they may start or cancel requests.
+ *
+ * libcurl is not linked: the first tp__http_create() loads it (dlopen) and
+ * every call goes through the table `cu`.  smd on the local backend never
+ * makes an http client, so it never maps libcurl and the two dozen
+ * libraries that come with it (GnuTLS through librtmp, whose constructor
+ * initialises it, Kerberos, LDAP, ssh2, ...): 3.5 MiB of resident memory,
+ * a third of an idle smd (docs/bench-daemon.md).
  */
 #include "http.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +78,82 @@ struct http {
 
 static void check_done(struct http *h);
 
+/* ---- libcurl, loaded on first use --------------------------------------- */
+
+#ifndef SM_LIBCURL_SONAME
+#define SM_LIBCURL_SONAME "libcurl.so.4"
+#endif
+
+static struct {
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_global_cleanup) *global_cleanup;
+	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_cleanup) *easy_cleanup;
+	__typeof__(curl_easy_setopt) *easy_setopt;
+	__typeof__(curl_easy_getinfo) *easy_getinfo;
+	__typeof__(curl_easy_strerror) *easy_strerror;
+	__typeof__(curl_multi_init) *multi_init;
+	__typeof__(curl_multi_cleanup) *multi_cleanup;
+	__typeof__(curl_multi_setopt) *multi_setopt;
+	__typeof__(curl_multi_add_handle) *multi_add_handle;
+	__typeof__(curl_multi_remove_handle) *multi_remove_handle;
+	__typeof__(curl_multi_socket_action) *multi_socket_action;
+	__typeof__(curl_multi_info_read) *multi_info_read;
+	__typeof__(curl_slist_append) *slist_append;
+	__typeof__(curl_slist_free_all) *slist_free_all;
+} cu;
+static pthread_once_t cu_once = PTHREAD_ONCE_INIT;
+static char cu_error[256]; /* why loading failed; "" once loaded */
+
+static int
+cu_sym(void *lib, const char *name, void *slot, size_t size)
+{
+	void *p = dlsym(lib, name);
+
+	if (p == NULL || size != sizeof(p)) {
+		snprintf(cu_error, sizeof(cu_error), "%s has no %s", SM_LIBCURL_SONAME, name);
+		return -1;
+	}
+	memcpy(slot, &p, size);
+	return 0;
+}
+
+#define CU_SYM(f) cu_sym(lib, "curl_" #f, &cu.f, sizeof(cu.f))
+
+static void
+cu_load(void)
+{
+	void *lib = dlopen(SM_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (lib == NULL) {
+		const char *e = dlerror();
+		snprintf(cu_error, sizeof(cu_error), "%s", e != NULL ? e : SM_LIBCURL_SONAME);
+		return;
+	}
+	if (CU_SYM(global_init) != 0 || CU_SYM(global_cleanup) != 0 || CU_SYM(easy_init) != 0 ||
+	    CU_SYM(easy_cleanup) != 0 || CU_SYM(easy_setopt) != 0 || CU_SYM(easy_getinfo) != 0 ||
+	    CU_SYM(easy_strerror) != 0 || CU_SYM(multi_init) != 0 || CU_SYM(multi_cleanup) != 0 ||
+	    CU_SYM(multi_setopt) != 0 || CU_SYM(multi_add_handle) != 0 ||
+	    CU_SYM(multi_remove_handle) != 0 || CU_SYM(multi_socket_action) != 0 ||
+	    CU_SYM(multi_info_read) != 0 || CU_SYM(slist_append) != 0 ||
+	    CU_SYM(slist_free_all) != 0) {
+		memset(&cu, 0, sizeof(cu));
+		return; /* left loaded: dlclose of a half-used libcurl buys nothing */
+	}
+	cu_error[0] = '\0';
+}
+
+/* Load libcurl once; 0 or SM_ENET with what failed in `err`. */
+static int
+cu_ready(struct sm_error *err)
+{
+	pthread_once(&cu_once, cu_load);
+	if (cu.global_init == NULL)
+		return sm_error_set(err, SM_ENET,
+		    "cannot load libcurl (%s): install libcurl 4 for the aws backend", cu_error);
+	return 0;
+}
+
 /* ---- sockets and timer ------------------------------------------------ */
 
 static int
@@ -93,7 +178,7 @@ on_io(struct sm_loop *loop, int fd, unsigned events, void *arg)
 		mask |= CURL_CSELECT_IN;
 	if (events & SM_LOOP_WRITE)
 		mask |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(h->multi, fd, mask, &running);
+	cu.multi_socket_action(h->multi, fd, mask, &running);
 	check_done(h);
 }
 
@@ -143,7 +228,7 @@ on_timer(struct sm_loop *loop, uint64_t id, void *arg)
 	(void)loop;
 	(void)id;
 	h->timer_id = 0;
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	cu.multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	check_done(h);
 	return -1;
 }
@@ -224,7 +309,7 @@ on_write(char *buf, size_t size, size_t n, void *userp)
 	size_t len = size * n;
 	long status = 0;
 
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	cu.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (r->resp_fd >= 0 && status >= 200 && status < 300) {
 		size_t off = 0;
 		while (off < len) {
@@ -324,8 +409,8 @@ req_free(struct http_request *r)
 	size_t i;
 
 	if (r->easy != NULL)
-		curl_easy_cleanup(r->easy);
-	curl_slist_free_all(r->slist);
+		cu.easy_cleanup(r->easy);
+	cu.slist_free_all(r->slist);
 	free(r->body);
 	if (r->body_fp != NULL)
 		fclose(r->body_fp);
@@ -408,13 +493,13 @@ finish(struct http_request *r, CURLcode cc)
 		resp.code = SM_EIO;
 	if (resp.code != 0)
 		resp.error = r->ourerr[0] ? r->ourerr :
-		    r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc);
-	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &resp.status);
-	curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &resp.total_s);
+		    r->errbuf[0] ? r->errbuf : cu.easy_strerror(cc);
+	cu.easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &resp.status);
+	cu.easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &resp.total_s);
 	resp.body = r->resp != NULL ? r->resp : "";
 	resp.body_len = r->resp_len;
 	resp.file_bytes = r->file_bytes;
-	curl_multi_remove_handle(h->multi, r->easy);
+	cu.multi_remove_handle(h->multi, r->easy);
 	req_unlink(r);
 	if (r->resp_fd >= 0) {
 		if (close(r->resp_fd) != 0 && resp.code == 0) {
@@ -435,12 +520,12 @@ check_done(struct http *h)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(h->multi, &left)) != NULL) {
+	while ((m = cu.multi_info_read(h->multi, &left)) != NULL) {
 		struct http_request *r = NULL;
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		cu.easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 		if (r != NULL)
 			finish(r, m->data.result);
 	}
@@ -452,25 +537,28 @@ int
 tp__http_create(struct http **out, struct sm_loop *loop, struct sm_error *err)
 {
 	struct http *h;
+	int rc;
 
 	*out = NULL;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if ((rc = cu_ready(err)) != 0)
+		return rc;
+	if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return sm_error_set(err, SM_ENET, "cannot initialise libcurl");
 	if ((h = calloc(1, sizeof(*h))) == NULL) {
-		curl_global_cleanup();
+		cu.global_cleanup();
 		return sm_error_set(err, SM_ENOMEM, "out of memory");
 	}
 	h->loop = loop;
-	if ((h->multi = curl_multi_init()) == NULL) {
+	if ((h->multi = cu.multi_init()) == NULL) {
 		free(h);
-		curl_global_cleanup();
+		cu.global_cleanup();
 		return sm_error_set(err, SM_ENOMEM, "cannot create a curl multi handle");
 	}
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 64L);
+	cu.multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	cu.multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	cu.multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+	cu.multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	cu.multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 64L);
 	*out = h;
 	return 0;
 }
@@ -485,7 +573,7 @@ tp__http_destroy(struct http *h)
 		return;
 	h->destroying = 1;
 	while ((r = h->reqs) != NULL) {
-		curl_multi_remove_handle(h->multi, r->easy);
+		cu.multi_remove_handle(h->multi, r->easy);
 		req_unlink(r);
 		memset(&resp, 0, sizeof(resp));
 		resp.code = SM_ECANCELED;
@@ -495,14 +583,14 @@ tp__http_destroy(struct http *h)
 		r->cb(r->arg, &resp);
 		req_free(r);
 	}
-	curl_multi_cleanup(h->multi);
+	cu.multi_cleanup(h->multi);
 	while (h->nfds > 0)
 		sm_loop_io_del(h->loop, h->fds[--h->nfds]);
 	if (h->timer_id != 0)
 		sm_loop_timer_del(h->loop, h->timer_id);
 	free(h->fds);
 	free(h);
-	curl_global_cleanup();
+	cu.global_cleanup();
 }
 
 int
@@ -617,7 +705,7 @@ tp__http_start(struct http *h, const struct http_req_spec *spec, http_done_cb *c
 			goto fail;
 		}
 	}
-	if ((r->easy = curl_easy_init()) == NULL) {
+	if ((r->easy = cu.easy_init()) == NULL) {
 		rc = sm_error_set(err, SM_ENOMEM, "cannot create a curl handle");
 		goto fail;
 	}
@@ -635,7 +723,7 @@ tp__http_start(struct http *h, const struct http_req_spec *spec, http_done_cb *c
 			rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 			goto fail;
 		}
-		if ((s = curl_slist_append(r->slist, line)) == NULL) {
+		if ((s = cu.slist_append(r->slist, line)) == NULL) {
 			rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 			goto fail;
 		}
@@ -645,7 +733,7 @@ tp__http_start(struct http *h, const struct http_req_spec *spec, http_done_cb *c
 	}
 	/* no 100-continue round trip; no form content type we did not sign */
 	{
-		struct curl_slist *s = curl_slist_append(r->slist, "Expect:");
+		struct curl_slist *s = cu.slist_append(r->slist, "Expect:");
 		if (s == NULL) {
 			rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 			goto fail;
@@ -653,56 +741,58 @@ tp__http_start(struct http *h, const struct http_req_spec *spec, http_done_cb *c
 		r->slist = s;
 	}
 
-	curl_easy_setopt(r->easy, CURLOPT_URL, spec->url);
-	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
-	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
-	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	cu.easy_setopt(r->easy, CURLOPT_URL, spec->url);
+	cu.easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+	cu.easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
+	cu.easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu.easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	cu.easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (spec->ca_file != NULL)
-		curl_easy_setopt(r->easy, CURLOPT_CAINFO, spec->ca_file);
-	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
+		cu.easy_setopt(r->easy, CURLOPT_CAINFO, spec->ca_file);
+	cu.easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	cu.easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	cu.easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
 	    spec->connect_timeout_ms > 0 ? spec->connect_timeout_ms : 10000L);
-	curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
-	    spec->timeout_ms > 0 ? spec->timeout_ms : spec->timeout_ms < 0 ? 0L : 60000L);
+	cu.easy_setopt(r->easy, CURLOPT_TIMEOUT_MS,
+	    spec->timeout_ms > 0     ? spec->timeout_ms :
+	        spec->timeout_ms < 0 ? 0L :
+	                               60000L);
 	if (spec->low_speed_bytes > 0 && spec->low_speed_window_s > 0) {
-		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, spec->low_speed_bytes);
-		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, spec->low_speed_window_s);
+		cu.easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, spec->low_speed_bytes);
+		cu.easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, spec->low_speed_window_s);
 	}
 	if (tp__http_url_bypasses_proxy(spec->url))
-		curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->slist);
-	curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_write);
-	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(r->easy, CURLOPT_READFUNCTION, on_read);
-	curl_easy_setopt(r->easy, CURLOPT_READDATA, r);
-	curl_easy_setopt(r->easy, CURLOPT_SEEKFUNCTION, on_seek);
-	curl_easy_setopt(r->easy, CURLOPT_SEEKDATA, r);
+		cu.easy_setopt(r->easy, CURLOPT_NOPROXY, "*");
+	cu.easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->slist);
+	cu.easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
+	cu.easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
+	cu.easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_write);
+	cu.easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	cu.easy_setopt(r->easy, CURLOPT_READFUNCTION, on_read);
+	cu.easy_setopt(r->easy, CURLOPT_READDATA, r);
+	cu.easy_setopt(r->easy, CURLOPT_SEEKFUNCTION, on_seek);
+	cu.easy_setopt(r->easy, CURLOPT_SEEKDATA, r);
 
 	has_body = r->body_fp != NULL || r->body_len > 0;
 	blen = r->body_fp != NULL ? (curl_off_t)r->body_total : (curl_off_t)r->body_len;
 	if (strcmp(method, "GET") == 0 && !has_body) {
-		curl_easy_setopt(r->easy, CURLOPT_HTTPGET, 1L);
+		cu.easy_setopt(r->easy, CURLOPT_HTTPGET, 1L);
 	} else if (strcmp(method, "HEAD") == 0) {
-		curl_easy_setopt(r->easy, CURLOPT_NOBODY, 1L);
+		cu.easy_setopt(r->easy, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(method, "POST") == 0) {
-		curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
-		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, blen);
+		cu.easy_setopt(r->easy, CURLOPT_POST, 1L);
+		cu.easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, blen);
 	} else if (strcmp(method, "PUT") == 0 || has_body) {
-		curl_easy_setopt(r->easy, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(r->easy, CURLOPT_INFILESIZE_LARGE, blen);
+		cu.easy_setopt(r->easy, CURLOPT_UPLOAD, 1L);
+		cu.easy_setopt(r->easy, CURLOPT_INFILESIZE_LARGE, blen);
 		if (strcmp(method, "PUT") != 0)
-			curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
+			cu.easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
 	} else {
-		curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
+		cu.easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
 	}
 
-	if (curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+	if (cu.multi_add_handle(h->multi, r->easy) != CURLM_OK) {
 		rc = sm_error_set(err, SM_ENOMEM, "cannot add a request to curl");
 		goto fail;
 	}
@@ -727,7 +817,7 @@ tp__http_cancel(struct http_request *r)
 {
 	if (r == NULL)
 		return;
-	curl_multi_remove_handle(r->h->multi, r->easy);
+	cu.multi_remove_handle(r->h->multi, r->easy);
 	req_unlink(r);
 	req_free(r);
 }

@@ -28,8 +28,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
+#include "sm_digest.h"
 #include "sm_log.h"
 #include "sm_loop.h"
 #include "sm_rand.h"
@@ -1487,10 +1487,8 @@ open_object(struct lop *op, const char *bucket, const char *key, int *fd, struct
 static int
 object_etag(int fd, char out[33])
 {
-	unsigned char buf[65536];
-	EVP_MD_CTX *ctx;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	unsigned char buf[65536], md[SM_DIGEST_MD5];
+	struct sm_digest d;
 	off_t off = 0;
 	ssize_t n;
 
@@ -1498,22 +1496,18 @@ object_etag(int fd, char out[33])
 		out[32] = '\0';
 		return 0;
 	}
-	if ((ctx = EVP_MD_CTX_new()) == NULL)
-		return SM_ENOMEM;
-	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
+	sm_digest_init(&d, SM_DIGEST_MD5);
 	while ((n = pread(fd, buf, sizeof(buf), off)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			EVP_MD_CTX_free(ctx);
 			return sm_error_from_errno(errno);
 		}
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		sm_digest_update(&d, buf, (size_t)n);
 		off += n;
 	}
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
-	sm_hex_encode(md, 16, out);
+	sm_digest_final(&d, md);
+	sm_hex_encode(md, sizeof(md), out);
 	return 0;
 }
 
@@ -1568,10 +1562,9 @@ static int
 put_object(struct lop *op, const char *bucket, const char *key, int srcfd, const void *mem,
     size_t len, struct tp_object *obj)
 {
-	unsigned char buf[65536], md[EVP_MAX_MD_SIZE];
+	unsigned char buf[65536], md[SM_DIGEST_MD5];
 	char tmpname[64], etag[33], leaf[NAME_MAX + 1];
-	EVP_MD_CTX *ctx = NULL;
-	unsigned int mdlen = 0;
+	struct sm_digest d;
 	int bfd = -1, pfd = -1, tfd = -1, rc, attempt, e;
 	struct stat st;
 	ssize_t n;
@@ -1591,14 +1584,9 @@ put_object(struct lop *op, const char *bucket, const char *key, int srcfd, const
 		rc = sm_error_from_errno(e);
 		goto out;
 	}
-	if ((ctx = EVP_MD_CTX_new()) == NULL) {
-		msgf(op, "out of memory");
-		rc = SM_ENOMEM;
-		goto out;
-	}
-	EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
+	sm_digest_init(&d, SM_DIGEST_MD5);
 	if (srcfd < 0) {
-		EVP_DigestUpdate(ctx, mem, len);
+		sm_digest_update(&d, mem, len);
 		if (write_all(tfd, mem, len) != 0)
 			goto write_fail;
 	} else {
@@ -1615,13 +1603,13 @@ put_object(struct lop *op, const char *bucket, const char *key, int srcfd, const
 			}
 			if (n == 0)
 				break;
-			EVP_DigestUpdate(ctx, buf, (size_t)n);
+			sm_digest_update(&d, buf, (size_t)n);
 			if (write_all(tfd, buf, (size_t)n) != 0)
 				goto write_fail;
 		}
 	}
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	sm_hex_encode(md, 16, etag);
+	sm_digest_final(&d, md);
+	sm_hex_encode(md, sizeof(md), etag);
 	(void)fsetxattr(tfd, LO_XATTR_ETAG, etag, 32, 0);   /* optional cache */
 	if (fsync(tfd) != 0 || fstat(tfd, &st) != 0)
 		goto write_fail;
@@ -1675,7 +1663,6 @@ out:
 		close(pfd);
 	if (bfd >= 0)
 		close(bfd);
-	EVP_MD_CTX_free(ctx);
 	return rc;
 }
 

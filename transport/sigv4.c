@@ -21,6 +21,7 @@
 
 #include "sigv4.h"
 
+#include "sm_digest.h"
 #include "sm_text.h"
 
 /* ---- a small growable string ------------------------------------------ */
@@ -110,56 +111,38 @@ buf_free(struct buf *b)
 void
 tp__sigv4_sha256_hex(const void *data, size_t len, char out[65])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-
-	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
-		/* Only on a broken OpenSSL; make it impossible to match. */
-		memset(out, '0', 64);
-		out[64] = '\0';
-		return;
-	}
-	sm_hex_encode(md, 32, out);
+	sm_digest_hex(SM_DIGEST_SHA256, data, len, out);
 }
 
 int
 tp__sigv4_sha256_fd_hex(int fd, uint64_t offset, uint64_t len, char out[65])
 {
-	EVP_MD_CTX *ctx;
-	unsigned char *chunk = NULL;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	struct sm_digest d;
+	unsigned char *chunk;
+	unsigned char md[SM_DIGEST_SHA256];
 	const size_t csz = 256 * 1024;
-	int rc = SM_ENOMEM;
 
-	ctx = EVP_MD_CTX_new();
-	chunk = malloc(csz);
-	if (ctx == NULL || chunk == NULL)
-		goto out;
-	rc = SM_EIO;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		goto out;
+	if ((chunk = malloc(csz)) == NULL)
+		return SM_ENOMEM;
+	sm_digest_init(&d, SM_DIGEST_SHA256);
 	while (len > 0) {
 		size_t want = len < csz ? (size_t)len : csz;
 		ssize_t n = pread(fd, chunk, want, (off_t)offset);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			goto out;
-		if (EVP_DigestUpdate(ctx, chunk, (size_t)n) != 1)
-			goto out;
+		if (n <= 0) {
+			free(chunk);
+			return SM_EIO;
+		}
+		sm_digest_update(&d, chunk, (size_t)n);
 		offset += (uint64_t)n;
 		len -= (uint64_t)n;
 	}
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
-		goto out;
-	sm_hex_encode(md, 32, out);
-	rc = 0;
-out:
 	free(chunk);
-	EVP_MD_CTX_free(ctx);
-	return rc;
+	sm_digest_final(&d, md);
+	sm_hex_encode(md, sizeof(md), out);
+	return 0;
 }
 
 static int

@@ -14,12 +14,12 @@
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdint.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "sm_digest.h"
 #include "sm_log.h"
 #include "sm_text.h"
 
@@ -38,19 +38,6 @@ struct sqs_ctx {
 	char (*md5s)[33];           /* SendMessageBatch: MD5 of each body sent */
 	size_t nids;
 };
-
-static void
-md5_hex(const void *data, size_t len, char out[33])
-{
-	unsigned char d[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	if (EVP_Digest(data, len, d, &n, EVP_md5(), NULL) != 1 || n != 16) {
-		out[0] = '\0';
-		return;
-	}
-	sm_hex_encode(d, 16, out);
-}
 
 static void
 ctx_free(struct sqs_ctx *x)
@@ -136,7 +123,7 @@ on_receive(struct sqs_ctx *x, const struct tp_result *r, json_t *root)
 		t->body = json_string_value(body);
 		t->body_len = json_string_length(body);
 		if (t->md5_body != NULL) {
-			md5_hex(t->body, t->body_len, md5);
+			sm_digest_hex(SM_DIGEST_MD5, t->body, t->body_len, md5);
 			if (strcasecmp(md5, t->md5_body) != 0) {
 				/* it will come back after its visibility timeout */
 				sm_log_warn("sqs ReceiveMessage: message '%s' body does not "
@@ -532,7 +519,7 @@ tp__aws_sqs_send(struct tp *tp, const char *url, const char *body, int delay_s, 
 	}
 	if (delay_s > 0)
 		json_object_set_new(b, "DelaySeconds", json_integer(delay_s));
-	md5_hex(body, strlen(body), x->sent_md5);
+	sm_digest_hex(SM_DIGEST_MD5, body, strlen(body), x->sent_md5);
 	return sqs_call(tp, x, url, b, 0, SQS_RESP_MAX, h);
 }
 
@@ -604,7 +591,7 @@ batch_op(struct tp *tp, enum batch_kind kind, const char *url,
 		case B_SEND:
 			if (jset(o, "MessageBody", jsn(e[i].body)) != 0)
 				goto fail;
-			md5_hex(e[i].body, strlen(e[i].body), x->md5s[i]);
+			sm_digest_hex(SM_DIGEST_MD5, e[i].body, strlen(e[i].body), x->md5s[i]);
 			if (e[i].delay_s > 0)
 				json_object_set_new(o, "DelaySeconds", json_integer(e[i].delay_s));
 			break;
@@ -738,7 +725,7 @@ tp__sqs_parse_answer(const char *op, const char *body, size_t len, const char *s
 	if ((x = ctx_new(ops[i].kind, ops[i].op, cb, sink->arg)) == NULL)
 		return SM_ENOMEM;
 	if (ops[i].kind == TP__CB_SENT)
-		md5_hex(sent_body != NULL ? sent_body : "",
+		sm_digest_hex(SM_DIGEST_MD5, sent_body != NULL ? sent_body : "",
 		    sent_body != NULL ? strlen(sent_body) : 0, x->sent_md5);
 	if (ops[i].kind == TP__CB_BATCH && nids > 0) {
 		if ((x->ids = calloc(nids, sizeof(*x->ids))) == NULL ||
@@ -749,7 +736,7 @@ tp__sqs_parse_answer(const char *op, const char *body, size_t len, const char *s
 		}
 		for (k = 0; x->md5s != NULL && k < nids; k++) {
 			const char *b = bodies != NULL && bodies[k] != NULL ? bodies[k] : "";
-			md5_hex(b, strlen(b), x->md5s[k]);
+			sm_digest_hex(SM_DIGEST_MD5, b, strlen(b), x->md5s[k]);
 		}
 		for (; x->nids < nids; x->nids++) {
 			if (ids[x->nids] == NULL ||

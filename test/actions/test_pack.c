@@ -4,6 +4,7 @@
  * module), zips (checked with python's zipfile), best-seller merge, bounded
  * memory on a large file, hostile lines.  Skipped without python3.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,8 +223,12 @@ test_edges(void)
 	struct act_pack_opts o = { NULL, NULL, NULL, NULL, 0 };
 	struct act_pack_stats st;
 	struct sm_error e;
-	char *jl, *verdict, big[300];
+	char *jl, *verdict, big[300], magic[4];
 	size_t n;
+	int tmps;
+	FILE *f;
+	DIR *d;
+	struct dirent *de;
 
 	write_file("empty.jl", "", 0);
 	is_int(pack("empty.jl", NULL, &st, &e), 0, "empty input");
@@ -280,6 +285,25 @@ test_edges(void)
 	is_int(act_zip_file(path("one.jl"), "one.jl", "/nonexistent/dir/z.zip", &e), SM_EIO,
 	    "unwritable zip refused");
 	like_str(e.msg, "/nonexistent/dir/z.zip", "message names the zip");
+
+	/* an old file at the zip's path is replaced whole; no temporary is left */
+	if ((f = fopen(path("old.zip"), "w")) == NULL || fputs("not a zip at all", f) < 0 ||
+	    fclose(f) != 0)
+		bail_out("old.zip: %s", strerror(errno));
+	is_int(act_zip_file(path("one.jl"), "one.jl", path("old.zip"), &e), 0,
+	    "zip over an existing file");
+	f = fopen(path("old.zip"), "rb");
+	ok(f != NULL && fread(magic, 1, 4, f) == 4 && memcmp(magic, "PK\3\4", 4) == 0,
+	    "the file is now a zip");
+	if (f != NULL)
+		fclose(f);
+	tmps = 0;
+	if ((d = opendir(dir)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			tmps += strstr(de->d_name, ".tmp") != NULL;
+		closedir(d);
+	}
+	is_int(tmps, 0, "no temporary file left next to the zips");
 }
 
 /* A 64 MiB .jl packed in a child: its peak RSS stays far below the file. */

@@ -431,6 +431,22 @@ crash_in_put(struct tp *tp, char *argv0, const char *key, int preexisting)
 	tres_free(&t);
 }
 
+/* Whether a file whose path has `name` in it is mapped into this process. */
+static int
+mapped(const char *name)
+{
+	char line[1024];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int found = 0;
+
+	if (f == NULL)
+		bail_out("/proc/self/maps: %s", strerror(errno));
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strstr(line, name) != NULL;
+	fclose(f);
+	return found;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -472,6 +488,7 @@ main(int argc, char **argv)
 	s_put_mem(tp, &t, BUCKET, "crash/old", "old", 3);
 	crash_in_put(tp, argv[0], "crash/old", 1);
 	ok(count_tmp() >= 1, "the killed puts left their temporaries in objects/.tmp only");
+	ok(!mapped("libcurl"), "the local backend never loads libcurl (transport/http.c)");
 
 	tres_free(&t);
 	tp_destroy(tp);
