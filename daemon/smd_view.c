@@ -128,14 +128,12 @@ get_path(json_t *j, const char *a, const char *b)
 	return json_object_get(json_object_get(j, a), b);
 }
 
-/* The lifecycle state and its sub-states, from the active configuration. */
-static void
-lifecycle(json_t *inst, json_t *view)
+const char *
+smd_view_state(json_t *config, json_t *sub)
 {
-	json_t *config = get_path(inst, "session", "config"), *sub = json_array(), *v;
-	const char *final = json_string_value(json_object_get(inst, "final"));
 	const char *state = NULL;
 	size_t i;
+	json_t *v;
 
 	json_array_foreach(config, i, v)
 	{
@@ -148,6 +146,17 @@ lifecycle(json_t *inst, json_t *view)
 		else if (sub)
 			json_array_append(sub, v);
 	}
+	return state;
+}
+
+/* The lifecycle state and its sub-states, from the active configuration. */
+static void
+lifecycle(json_t *inst, json_t *view)
+{
+	json_t *sub = json_array();
+	const char *final = json_string_value(json_object_get(inst, "final"));
+	const char *state = smd_view_state(get_path(inst, "session", "config"), sub);
+
 	json_object_set_new(view, "state",
 	    final     ? json_string(final) :
 	        state ? json_string(state) :
@@ -156,9 +165,8 @@ lifecycle(json_t *inst, json_t *view)
 	json_object_set_new(view, "sub_states", sub ? sub : json_array());
 }
 
-/* The last history record whose event is `a` or `b`, or NULL. */
-static json_t *
-last_event(json_t *hist, const char *a, const char *b)
+json_t *
+smd_view_last_event(json_t *hist, const char *a, const char *b)
 {
 	for (size_t i = json_array_size(hist); i-- > 0;) {
 		const char *n = json_string_value(
@@ -183,8 +191,8 @@ smd_view_cache(json_t *dm, json_t *hist)
 	json_t *job = json_object_get(dm, "job");
 	json_t *cached = json_object_get(dm, "cached");
 	json_t *key = json_object_get(job, "cache_key");
-	json_t *ev =
-	    json_object_get(last_event(hist, "done.invoke.lookup", "error.invoke.lookup"), "event");
+	json_t *ev = json_object_get(
+	    smd_view_last_event(hist, "done.invoke.lookup", "error.invoke.lookup"), "event");
 	const char *result = "pending";
 
 	if (!json_is_object(job) || !json_is_string(key))

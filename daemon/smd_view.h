@@ -47,4 +47,16 @@ json_t *smd_view_run(struct store_txn *txn, const struct smd_view_opts *o, const
  */
 json_t *smd_view_cache(json_t *dm, json_t *hist);
 
+/*
+ * The lifecycle state of task.scxml's active configuration `config` (an
+ * array of state ids, outermost first): the first state below the wrapper
+ * `life` (borrowed from `config`), NULL when there is none.  With `sub`
+ * (an array) the active states below it are appended to it.
+ */
+const char *smd_view_state(json_t *config, json_t *sub);
+
+/* The last record of history `hist` whose event is `a` or `b` (borrowed),
+ * or NULL. */
+json_t *smd_view_last_event(json_t *hist, const char *a, const char *b);
+
 #endif
