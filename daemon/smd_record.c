@@ -91,8 +91,8 @@ smd__record_compose(struct store *st, const char *smd_instance, const char *id, 
 {
 	struct smd_view_opts vo = { NULL, 0, -1 };
 	struct store_txn *txn = NULL;
-	json_t *inst = NULL, *view = NULL, *rec = NULL, *dm, *task, *job, *cache, *c;
-	const char *state, *name;
+	json_t *inst = NULL, *view = NULL, *rec = NULL, *dm, *task, *job, *cache, *c, *source;
+	const char *state, *name, *src;
 	int64_t received, finished;
 	int rc;
 
@@ -124,10 +124,13 @@ smd__record_compose(struct store *st, const char *smd_instance, const char *id, 
 	received = json_integer_value(json_object_get(task, "received_ms"));
 	finished = json_integer_value(json_object_get(inst, "updated"));
 	cache = json_object_get(view, "cache");
+	/* the name of the task whose results were served, as "name" is */
+	src = json_string_value(json_object_get(cache, "source"));
+	source = src ? json_string(act_name_base(src)) : json_null();
 	c = json_is_object(cache) ?
-	    json_pack("{s:O,s:O,s:O,s:O}", "result", orn(json_object_get(cache, "result")), "hit",
-	        orn(json_object_get(cache, "hit")), "source", orn(json_object_get(cache, "source")),
-	        "key", orn(json_object_get(cache, "key"))) :
+	    json_pack("{s:O,s:O,s:o,s:O}", "result", orn(json_object_get(cache, "result")), "hit",
+	        orn(json_object_get(cache, "hit")), "source", source, "key",
+	        orn(json_object_get(cache, "key"))) :
 	    json_null();
 	json_object_del(view, "logs");
 	rec = json_pack("{s:s,s:i,s:I,s:s,s:s,s:s,s:O,s:O,s:O,s:s,s:O,s:I,s:I,s:I,s:o,s:o,s:O,s:O}",
