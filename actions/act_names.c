@@ -13,7 +13,7 @@
 #include "sm_digest.h"
 #include "sm_text.h"
 
-#define MAX_TIME ((time_t)253402300799)  /* 9999-12-31T23:59:59Z */
+#define MAX_TIME ((time_t)253402300799) /* 9999-12-31T23:59:59Z */
 
 static int
 date_prefix(const char *instance, time_t when, char *out, size_t size, struct sm_error *err)
@@ -26,14 +26,14 @@ date_prefix(const char *instance, time_t when, char *out, size_t size, struct sm
 		    ACT_INSTANCE_LEN);
 	for (i = 0; i < ACT_INSTANCE_LEN; i++)
 		if (!((instance[i] >= 'a' && instance[i] <= 'z') ||
-		    (instance[i] >= '0' && instance[i] <= '9')))
+		        (instance[i] >= '0' && instance[i] <= '9')))
 			return sm_error_set(err, SM_EINVAL,
 			    "instance id must be %d characters of a-z 0-9", ACT_INSTANCE_LEN);
 	if (when < 0 || when > MAX_TIME || gmtime_r(&when, &tm) == NULL)
-		return sm_error_set(err, SM_EINVAL, "time %lld is outside 1970..9999",
-		    (long long)when);
-	snprintf(out, size, "%04d/%02d/%02d/%02d-%02d-%04d____%s", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900, instance);
+		return sm_error_set(
+		    err, SM_EINVAL, "time %lld is outside 1970..9999", (long long)when);
+	snprintf(out, size, "%04d/%02d/%02d/%02d-%02d-%04d____%s", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_mday, tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900, instance);
 	return 0;
 }
 
@@ -91,7 +91,7 @@ act_name_build(const struct act_task *t, const char *instance, time_t received,
 		term = clean_term(t->term);
 	else
 		term = strdup(t->mode == ACT_MODE_URL ? "single-product-url-request" :
-		    "multiple-product-urls-request");
+		                                        "multiple-product-urls-request");
 	if (term == NULL)
 		return sm_error_set(err, SM_ENOMEM, "out of memory");
 	hl = strlen(head);
@@ -120,7 +120,7 @@ act_name_build(const struct act_task *t, const char *instance, time_t received,
 		keep = utf8_cut(full, ACT_NAME_MAX - 1 - ACT_NAME_HASH_HEX);
 		n = snprintf(out, ACT_NAME_SIZE, "%.*s~%s", (int)keep, full, hash);
 	}
-	if (n < 0 || n > ACT_NAME_MAX) {  /* cannot happen: the cut leaves room */
+	if (n < 0 || n > ACT_NAME_MAX) { /* cannot happen: the cut leaves room */
 		rc = sm_error_set(err, SM_EBUG, "name of %d bytes after the cut", n);
 		goto done;
 	}
@@ -134,10 +134,16 @@ const char *
 act_key_suffix(enum act_key_kind k)
 {
 	switch (k) {
-	case ACT_KEY_JL: return ".jl.zip";
-	case ACT_KEY_CSV: return ".csv.zip";
-	case ACT_KEY_LOG: return ".log.zip";
-	case ACT_KEY_PROGRESS: return ".progress.zip";
+	case ACT_KEY_JL:
+		return ".jl.zip";
+	case ACT_KEY_CSV:
+		return ".csv.zip";
+	case ACT_KEY_LOG:
+		return ".log.zip";
+	case ACT_KEY_PROGRESS:
+		return ".progress.zip";
+	case ACT_KEY_RECORD:
+		return ".state.json.zip";
 	}
 	return "";
 }
@@ -163,8 +169,8 @@ act_name_base(const char *name)
 }
 
 int
-act_daemon_log_key(const char *instance, time_t started, char out[ACT_KEY_SIZE],
-    struct sm_error *err)
+act_daemon_log_key(
+    const char *instance, time_t started, char out[ACT_KEY_SIZE], struct sm_error *err)
 {
 	char head[64];
 	int rc;
@@ -172,6 +178,32 @@ act_daemon_log_key(const char *instance, time_t started, char out[ACT_KEY_SIZE],
 	if ((rc = date_prefix(instance, started, head, sizeof(head), err)) != 0)
 		return rc;
 	snprintf(out, ACT_KEY_SIZE, "%s____remote_instance_starter2.log", head);
+	return 0;
+}
+
+int
+act_heartbeat_key(const char *instance, char out[ACT_KEY_SIZE], struct sm_error *err)
+{
+	char head[64];
+	int rc;
+
+	/* date_prefix checks the instance id */
+	if ((rc = date_prefix(instance, 0, head, sizeof(head), err)) != 0)
+		return rc;
+	snprintf(out, ACT_KEY_SIZE, "smd/instances/%s.json", instance);
+	return 0;
+}
+
+int
+act_started_key(const char *instance, time_t started, char out[ACT_KEY_SIZE], struct sm_error *err)
+{
+	char head[64];
+	int rc;
+
+	if ((rc = date_prefix(instance, started, head, sizeof(head), err)) != 0)
+		return rc;
+	/* head: YYYY/MM/DD/DD-MM-YYYY____<instance> */
+	snprintf(out, ACT_KEY_SIZE, "smd/started/%.10s/%s.json", head, instance);
 	return 0;
 }
 
@@ -190,8 +222,8 @@ act_cache_canonical(const struct act_task *t, const char *default_branch)
 			goto out;
 	if (json_object_set_new(o, "site", json_string(t->site)) != 0 ||
 	    json_object_set_new(o, act_mode_field(t->mode), json_string(t->term)) != 0 ||
-	    json_object_set_new(o, "with_best_seller_ranking",
-	    json_boolean(t->with_best_seller_ranking)) != 0 ||
+	    json_object_set_new(
+	        o, "with_best_seller_ranking", json_boolean(t->with_best_seller_ranking)) != 0 ||
 	    json_object_set_new(o, "branch_name", json_string(branch)) != 0 ||
 	    json_object_set(o, "cmd_args", args) != 0)
 		goto out;
@@ -203,8 +235,7 @@ out:
 }
 
 int
-act_cache_key(const struct act_task *t, const char *default_branch,
-    char out[ACT_CACHE_KEY_SIZE])
+act_cache_key(const struct act_task *t, const char *default_branch, char out[ACT_CACHE_KEY_SIZE])
 {
 	char *s = act_cache_canonical(t, default_branch);
 
@@ -221,11 +252,19 @@ act_cache_bucket(enum act_cache_limit l, time_t t)
 	time_t width, r;
 
 	switch (l) {
-	case ACT_CACHE_HOUR: width = 3600; break;
-	case ACT_CACHE_30MIN: width = 1800; break;
-	case ACT_CACHE_15MIN: width = 900; break;
+	case ACT_CACHE_HOUR:
+		width = 3600;
+		break;
+	case ACT_CACHE_30MIN:
+		width = 1800;
+		break;
+	case ACT_CACHE_15MIN:
+		width = 900;
+		break;
 	case ACT_CACHE_DAY:
-	default: width = 86400; break;
+	default:
+		width = 86400;
+		break;
 	}
 	r = t % width;
 	if (r < 0)

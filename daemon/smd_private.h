@@ -79,4 +79,36 @@ void smd__work_ended(struct sm_statedir *sd, const char *instance, const char *f
 unsigned smd__work_sweep(struct sm_engine *e, struct store *st, struct sm_statedir *sd,
     int64_t keep_ms, const json_t *busy);
 
+/*
+ * The task record (smd_record.c; docs/fleet-formats.md "smd-task-record").
+ * `bucket` (smd__records_config) and `instance` are borrowed.
+ */
+#define SMD_RECORD_FORMAT "smd-task-record"
+#define SMD_RECORD_VERSION 1
+struct smd__records;
+struct tp;
+struct sm_loop;
+struct sm_error;
+/* The record of run `id` at wall time `now_ms` into *out (new reference),
+ * its bucket key into `key` (ACT_KEY_SIZE bytes).  SM_ENOTFOUND: the run
+ * has none (not final, released, or no name: its message was not valid;
+ * err says which); other SM_E* codes: the store could not be read. */
+int smd__record_compose(struct store *st, const char *smd_instance, const char *id,
+    int64_t now_ms, json_t **out, char *key, struct sm_error *err);
+int smd__records_open(struct smd__records **out, struct store *st, struct tp *tp,
+    struct sm_loop *loop, const char *instance);
+void smd__records_config(struct smd__records *r, const char *bucket);
+/* Run `id` ended in `final_id`: for reported and failed, its pending row
+ * is committed (before the caller acknowledges the end) and the upload
+ * starts.  0, or the store's error (logged). */
+int smd__records_ended(struct smd__records *r, const char *id, const char *final_id);
+/* At start: upload every record still pending. */
+void smd__records_resume(struct smd__records *r);
+/* Records not uploaded yet (pending or in flight). */
+size_t smd__records_pending(const struct smd__records *r);
+/* `fn` is called whenever no record is left to upload. */
+void smd__records_on_idle(struct smd__records *r, void (*fn)(void *arg), void *arg);
+/* Cancel what is in flight (the rows stay pending) and free.  NULL allowed. */
+void smd__records_close(struct smd__records *r);
+
 #endif

@@ -90,6 +90,7 @@ static const struct keydef keys[RT_KEY__COUNT] = {
 	{ "shutdown_grace", K_DURATION, OFF(shutdown_grace_ms), "90s", 0, 0, 0 },
 	{ "stop_flag_interval", K_DURATION, OFF(stop_flag_interval_ms), "60s", 1 * S_, 0, 0 },
 	{ "log_upload_interval", K_DURATION, OFF(log_upload_interval_ms), "300s", 1 * S_, 0, 0 },
+	{ "heartbeat_interval", K_DURATION, OFF(heartbeat_interval_ms), "60s", 1 * S_, 0, 0 },
 	{ "failed_work_keep", K_DURATION, OFF(failed_work_keep_ms), "168h", 0, 0, 0 },
 };
 

@@ -33,7 +33,12 @@ enum act_key_kind {
 	ACT_KEY_CSV,            /* ".csv.zip": the items as CSV */
 	ACT_KEY_LOG,            /* ".log.zip": the spider's log */
 	ACT_KEY_PROGRESS,       /* ".progress.zip": the last progress message */
+	ACT_KEY_RECORD,         /* ".state.json.zip": the task record (smd writes it
+	                         * once the run is final; docs/fleet-formats.md) */
 };
+
+/* The one member of a task record's zip: the name's base and this. */
+#define ACT_RECORD_MEMBER_SUFFIX ".state.json"
 
 /*
  * Build the task's name into `out`.  `instance` must be ACT_INSTANCE_LEN
@@ -61,6 +66,17 @@ const char *act_name_base(const char *name);
  */
 int act_daemon_log_key(const char *instance, time_t started, char out[ACT_KEY_SIZE],
     struct sm_error *err);
+
+/*
+ * The daemon's keys of docs/fleet-formats.md, into `out`: its heartbeat
+ * smd/instances/<instance>.json, and its start marker
+ * smd/started/YYYY/MM/DD/<instance>.json dated `started` (UTC).
+ * Errors: SM_EINVAL as for act_name_build.
+ */
+int act_heartbeat_key(const char *instance, char out[ACT_KEY_SIZE], struct sm_error *err);
+int act_started_key(const char *instance, time_t started, char out[ACT_KEY_SIZE],
+    struct sm_error *err);
+
 
 /*
  * The canonical JSON the cache key hashes (malloc'd, caller frees; NULL

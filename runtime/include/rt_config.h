@@ -55,7 +55,7 @@ enum rt_backend {
 	X(max_concurrent_tasks) X(task_timeout) X(spider_start_timeout)      \
 	X(progress_interval) X(visibility_timeout) X(max_receives)            \
 	X(max_restarts) X(poll_wait) X(shutdown_grace) X(stop_flag_interval)  \
-	X(log_upload_interval) X(failed_work_keep)
+	X(log_upload_interval) X(heartbeat_interval) X(failed_work_keep)
 
 enum rt_key {
 #define RT__KEY_ENUM(name) RT_KEY_##name,
@@ -93,6 +93,7 @@ struct rt_config {
 	int64_t shutdown_grace_ms;       /* 90 s */
 	int64_t stop_flag_interval_ms;   /* 60 s */
 	int64_t log_upload_interval_ms;  /* 300 s */
+	int64_t heartbeat_interval_ms;   /* 60 s: smd/instances/<instance>.json */
 	int64_t failed_work_keep_ms;     /* 168 h: work dirs of failed runs kept */
 	uint64_t set;                    /* bit (1 << RT_KEY_x): given by a source */
 };

@@ -228,22 +228,78 @@ st_bucket_key(struct st_env *e, const char *text, char *key, size_t size)
 	return 0;
 }
 
+/* The state directory's instance id (its file instance-id; "" if none). */
+__attribute__((unused)) static void
+st_instance_id(struct st_env *e, char id[64])
+{
+	char path[600];
+	FILE *f;
+
+	id[0] = 0;
+	snprintf(path, sizeof(path), "%s/instance-id", e->dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (!fgets(id, 64, f))
+			id[0] = 0;
+		fclose(f);
+	}
+	id[strcspn(id, "\n")] = 0;
+}
+
 /* The key part "<instance id>____remote_instance_starter2.log" of smd's own
  * log in the bucket, from the state directory's instance-id ("" if none). */
 __attribute__((unused)) static void
 st_log_key_part(struct st_env *e, char *out, size_t size)
 {
-	char path[600], id[64] = "";
-	FILE *f;
+	char id[64];
 
-	snprintf(path, sizeof(path), "%s/instance-id", e->dir);
-	if ((f = fopen(path, "r")) != NULL) {
-		if (!fgets(id, sizeof(id), f))
-			id[0] = 0;
-		fclose(f);
-	}
-	id[strcspn(id, "\n")] = 0;
+	st_instance_id(e, id);
 	snprintf(out, size, "%s%s", id, id[0] ? "____remote_instance_starter2.log" : "");
+}
+
+/*
+ * Make the uploads of task outputs fail (on) or work again (off).  aws:
+ * the bucket is emptied and deleted (and made again);
+ * local: a file where the year's directory of the keys must go.
+ */
+__attribute__((unused)) static void
+st_fault(struct st_env *e, int on)
+{
+	char cmd[1200];
+
+	if (e->aws) {
+		/* its objects go first (a bucket must be empty to be deleted):
+		 * smd's own (heartbeat, start marker, task records) too */
+		if (on) {
+			snprintf(cmd, sizeof(cmd),
+			    "python3 -c 'import boto3, os; b=boto3.resource(\"s3\", "
+			    "endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]).Bucket(\"%s\"); "
+			    "b.objects.all().delete(); b.delete()'",
+			    ST_BUCKET);
+			(void)!system(cmd);
+		} else {
+			s_bucket(e->tp, &e->t, ST_BUCKET);
+		}
+		return;
+	}
+	/* keys start with the UTC year of the task's receipt: a file there
+	 * makes every upload of the day fail */
+	for (int i = 0; i < 2; i++) {
+		time_t t = time(NULL) + i * 3600;
+		struct tm tm;
+		char path[700];
+
+		gmtime_r(&t, &tm);
+		snprintf(
+		    path, sizeof(path), "%s/objects/%s/%04d", e->dir, ST_BUCKET, tm.tm_year + 1900);
+		if (on) {
+			FILE *f = fopen(path, "w");
+
+			if (f)
+				fclose(f);
+		} else {
+			unlink(path);
+		}
+	}
 }
 
 /* Write `text` to the file <dir>/`name`. */

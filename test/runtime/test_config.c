@@ -87,6 +87,7 @@ test_defaults(void)
 	is_int(c.shutdown_grace_ms, 90000, "shutdown_grace 90 s");
 	is_int(c.stop_flag_interval_ms, 60000, "stop_flag_interval 60 s");
 	is_int(c.log_upload_interval_ms, 300000, "log_upload_interval 300 s");
+	is_int(c.heartbeat_interval_ms, 60000, "heartbeat_interval 60 s");
 	is_int(c.failed_work_keep_ms, 168 * 3600000LL, "failed_work_keep 7 days");
 	is_int(c.set, 0, "nothing set by a source");
 	is_str(rt_config_key_name(RT_KEY_poll_wait), "poll_wait", "key name");
@@ -126,6 +127,7 @@ test_file(void)
 	    "shutdown_grace = 500ms\n"
 	    "stop_flag_interval = 1s\n"
 	    "log_upload_interval = 10m\n"
+	    "heartbeat_interval = 2s\n"
 	    "failed_work_keep = 0s\n"
 	    "# the end, no newline after the last line\n"
 	    "  # indented comment";
@@ -156,6 +158,7 @@ test_file(void)
 	is_int(c.max_restarts, 0, "zero restarts allowed");
 	is_int(c.poll_wait_ms, 0, "poll_wait 0s (short polls)");
 	is_int(c.log_upload_interval_ms, 600000, "10m");
+	is_int(c.heartbeat_interval_ms, 2000, "heartbeat_interval 2s");
 	is_int(c.failed_work_keep_ms, 0, "failed_work_keep 0s: removed at the next sweep");
 	is_int(c.set, ((uint64_t)1 << RT_KEY__COUNT) - 1, "every key marked as set");
 
