@@ -172,8 +172,10 @@ out:
 static int
 cmd_graph(const struct smctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = { { "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 } };
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	struct sm_machine *m = NULL;
 	struct sm_diags diags = { 0 };
 	int c, rc;
@@ -219,7 +221,8 @@ struct sim {
 };
 
 static void
-sim_done(struct sm_engine *e, const char *id, const char *final_id, json_t *donedata, void *arg)
+sim_done(struct sm_engine *e, const char *id, const char *final_id, json_t *donedata,
+    void *arg)
 {
 	struct sim *s = arg;
 
@@ -275,7 +278,7 @@ struct sim_event {
 /* --action NAME=JSON (done with that result) or NAME!ERROR (fails) */
 struct sim_action {
 	char *name;
-	json_t *result; /* NULL when it fails */
+	json_t *result;    /* NULL when it fails */
 	char *error;
 	struct sim *sim;
 };
@@ -315,10 +318,8 @@ parse_action(const char *arg, struct sim_action *a)
 			return -1;
 	} else {
 		a->error = strdup(arg + n + 1);
-		if (!a->error[0] ||
-		    strspn(a->error,
-		        "abcdefghijklmnopqrstuvwxyz"
-		        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(a->error))
+		if (!a->error[0] || strspn(a->error, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(a->error))
 			return -1;
 	}
 	return 0;
@@ -336,13 +337,19 @@ sim_existing(struct sm_engine *e, const char *id, struct sm_instance_status *st)
 static int
 cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 {
-	static const struct option opts[] = { { "help", no_argument, NULL, 'h' },
-		{ "event", required_argument, NULL, 'e' }, { "task", required_argument, NULL, 't' },
-		{ "timeout", required_argument, NULL, 'T' }, { "quiet", no_argument, NULL, 'q' },
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "task", required_argument, NULL, 't' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "action", required_argument, NULL, 'a' },
 		{ "state-dir", required_argument, NULL, 'd' },
-		{ "id", required_argument, NULL, 'i' }, { "config", required_argument, NULL, 'c' },
-		{ "option", required_argument, NULL, 'o' }, { NULL, 0, NULL, 0 } };
+		{ "id", required_argument, NULL, 'i' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "option", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
 	const char *inst_id = "sim";
 	struct rt *rt = NULL;
 	struct rt_config cfg;
@@ -375,8 +382,8 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		case 'i':
 			inst_id = optarg;
 			if (!inst_id[0] || strlen(inst_id) > SM_ENGINE_ID_MAX) {
-				status = smctl_usage_error(
-				    cmd, "--id wants 1 to %s bytes", SMCTL_STR(SM_ENGINE_ID_MAX));
+				status = smctl_usage_error(cmd, "--id wants 1 to %s bytes",
+				    SMCTL_STR(SM_ENGINE_ID_MAX));
 				goto out;
 			}
 			break;
@@ -393,8 +400,7 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 			}
 			actions = nv;
 			if (parse_action(optarg, &actions[nactions++]) != 0) {
-				status = smctl_usage_error(cmd,
-				    "--action wants NAME=JSON (succeeds with that "
+				status = smctl_usage_error(cmd, "--action wants NAME=JSON (succeeds with that "
 				    "result) or NAME!ERROR (fails with that error event), not '%s'",
 				    optarg);
 				goto out;
@@ -412,22 +418,18 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 			}
 			events = nv;
 			events[nevents].data = NULL;
-			events[nevents].name =
-			    eq ? strndup(optarg, (size_t)(eq - optarg)) : strdup(optarg);
+			events[nevents].name = eq ? strndup(optarg, (size_t)(eq - optarg))
+			    : strdup(optarg);
 			nevents++;
 			if (!events[nevents - 1].name || !events[nevents - 1].name[0]) {
-				status =
-				    smctl_usage_error(cmd, "--event needs a name: '%s'", optarg);
+				status = smctl_usage_error(cmd, "--event needs a name: '%s'", optarg);
 				goto out;
 			}
 			if (eq) {
-				events[nevents - 1].data =
-				    json_loads(eq + 1, JSON_DECODE_ANY, &jerr);
+				events[nevents - 1].data = json_loads(eq + 1, JSON_DECODE_ANY, &jerr);
 				if (!events[nevents - 1].data) {
-					fprintf(stderr,
-					    "%s simulate: --event '%s': data is not json: %s "
-					    "(column %d)\n",
-					    progname, optarg, jerr.text, jerr.column);
+					fprintf(stderr, "%s simulate: --event '%s': data is not json: %s "
+					    "(column %d)\n", progname, optarg, jerr.text, jerr.column);
 					status = EXIT_USAGE;
 					goto out;
 				}
@@ -493,8 +495,7 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < nactions; i++) {
-		defs[i] =
-		    (struct sm_action_def){ actions[i].name, sim_action_start, NULL, &actions[i] };
+		defs[i] = (struct sm_action_def){ actions[i].name, sim_action_start, NULL, &actions[i] };
 		actions[i].sim = &sim;
 	}
 	if (rt_register_actions(rt, defs, nactions, &err) != 0) {
@@ -515,16 +516,14 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		/* finished before (perhaps killed before it could say so): an end
 		 * not acknowledged yet is reported again at this flush */
 		sm_engine_flush(e, NULL);
-		fprintf(
-		    stderr, "%s simulate: instance '%s' had already finished\n", progname, inst_id);
+		fprintf(stderr, "%s simulate: instance '%s' had already finished\n", progname,
+		    inst_id);
 		printf("%s\n", ist.final_id);
 		status = ist.final_id[0] ? 0 : 1;
 		goto out;
 	case 1:
-		fprintf(stderr,
-		    "%s simulate: instance '%s' resumed from its last commit "
-		    "(--task and --event apply to a new instance only)\n",
-		    progname, inst_id);
+		fprintf(stderr, "%s simulate: instance '%s' resumed from its last commit "
+		    "(--task and --event apply to a new instance only)\n", progname, inst_id);
 		break;
 	default:
 		if (sm_engine_start(e, m, inst_id, task, &err) != 0) {
@@ -550,9 +549,8 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		json_t *conf = sm_engine_instance_config(e, inst_id);
 		char *txt = conf ? json_dumps(conf, JSON_COMPACT) : NULL;
 
-		fprintf(stderr, "%s simulate: no final state reached%s; active states: %s\n",
-		    progname, sim.timed_out ? " before the timeout (--timeout)" : "",
-		    txt ? txt : "?");
+		fprintf(stderr, "%s simulate: no final state reached%s; active states: %s\n", progname,
+		    sim.timed_out ? " before the timeout (--timeout)" : "", txt ? txt : "?");
 		free(txt);
 		json_decref(conf);
 		status = 1;
@@ -596,62 +594,62 @@ static const struct smctl_cmd commands[] = {
 	    "  -s, --strict         refuse a file that has warnings too\n",
 	    cmd_check },
 	{ "graph", "FILE", "print a machine as a Graphviz DOT graph",
-	    "Writes the machine's states and transitions as DOT on stdout, e.g.\n"
-	    "  smctl graph machines/task.scxml | dot -Tsvg > task.svg\n",
-	    cmd_graph },
-	{ "simulate",
-	    "[--event NAME[=JSON]]... [--action NAME=JSON|NAME!ERROR]... [--task JSON] "
-	    "[--timeout DURATION] [--state-dir DIR [--id ID]] [--config FILE] [-o KEY=VALUE]... "
-	    "[-q] FILE",
-	    "run a machine alone, with real timers",
-	    "Runs FILE as one instance (persisted only with a state directory).  Each\n"
-	    "transition is printed on stderr as 'instance: [event] source -> targets',\n"
-	    "<log> lines too.  The last line on stdout is the id of the top-level final\n"
-	    "state reached.\n"
-	    "\n"
-	    "With a state directory it starts as smd does: it takes the directory's lock\n"
-	    "(refused while smd or another simulate holds it), commits with the\n"
-	    "configured durability (full by default) and recovers what the directory\n"
-	    "holds.  If instance ID is there unfinished (a run that was killed), it runs\n"
-	    "on from its last commit (--task and --event apply to a new instance only);\n"
-	    "if it had finished, its final state is printed.\n"
-	    "\n"
-	    "  -e, --event NAME[=JSON]  queue an external event (in order) after start\n"
-	    "  -a, --action NAME=JSON   the action NAME succeeds with that result\n"
-	    "  -a, --action NAME!ERROR  the action NAME fails with that error event\n"
-	    "                           (its sm: retry policy applies, with real delays);\n"
-	    "                           actions not given are not registered and fail\n"
-	    "  -t, --task JSON          the task message (datamodel=\"task\": `task`)\n"
-	    "  -T, --timeout DURATION   give up after DURATION (default 60s): 1ms to 24h,\n"
-	    "                           e.g. 30s, 500ms, 2m; a bare number is seconds\n"
-	    "                           (30, 0.3); no sign, exponent or blanks\n"
-	    "  -q, --quiet              do not print transitions and log lines\n"
-	    "  -d, --state-dir DIR      persist the run in DIR (new or existing), so that\n"
-	    "                           'smctl inspect -d DIR ID' shows it; the same as\n"
-	    "                           -o state_dir=DIR, and wins over it\n"
-	    "  -i, --id ID              the instance id (default 'sim')\n"
-	    "  -c, --config FILE        smd's configuration file (state_dir, durability...)\n"
-	    "  -o, --option KEY=VALUE   a configuration key, after the file and the SMD_*\n"
-	    "                           environment (docs/configuration.md)\n"
-	    "\n"
-	    "Exit status: 0 when a final state was reached, 1 otherwise.\n",
-	    cmd_simulate },
+	  "Writes the machine's states and transitions as DOT on stdout, e.g.\n"
+	  "  smctl graph machines/task.scxml | dot -Tsvg > task.svg\n",
+	  cmd_graph },
+	{ "simulate", "[--event NAME[=JSON]]... [--action NAME=JSON|NAME!ERROR]... [--task JSON] "
+	  "[--timeout DURATION] [--state-dir DIR [--id ID]] [--config FILE] [-o KEY=VALUE]... "
+	  "[-q] FILE",
+	  "run a machine alone, with real timers",
+	  "Runs FILE as one instance (persisted only with a state directory).  Each\n"
+	  "transition is printed on stderr as 'instance: [event] source -> targets',\n"
+	  "<log> lines too.  The last line on stdout is the id of the top-level final\n"
+	  "state reached.\n"
+	  "\n"
+	  "With a state directory it starts as smd does: it takes the directory's lock\n"
+	  "(refused while smd or another simulate holds it), commits with the\n"
+	  "configured durability (full by default) and recovers what the directory\n"
+	  "holds.  If instance ID is there unfinished (a run that was killed), it runs\n"
+	  "on from its last commit (--task and --event apply to a new instance only);\n"
+	  "if it had finished, its final state is printed.\n"
+	  "\n"
+	  "  -e, --event NAME[=JSON]  queue an external event (in order) after start\n"
+	  "  -a, --action NAME=JSON   the action NAME succeeds with that result\n"
+	  "  -a, --action NAME!ERROR  the action NAME fails with that error event\n"
+	  "                           (its sm: retry policy applies, with real delays);\n"
+	  "                           actions not given are not registered and fail\n"
+	  "  -t, --task JSON          the task message (datamodel=\"task\": `task`)\n"
+	  "  -T, --timeout DURATION   give up after DURATION (default 60s): 1ms to 24h,\n"
+	  "                           e.g. 30s, 500ms, 2m; a bare number is seconds\n"
+	  "                           (30, 0.3); no sign, exponent or blanks\n"
+	  "  -q, --quiet              do not print transitions and log lines\n"
+	  "  -d, --state-dir DIR      persist the run in DIR (new or existing), so that\n"
+	  "                           'smctl inspect -d DIR ID' shows it; the same as\n"
+	  "                           -o state_dir=DIR, and wins over it\n"
+	  "  -i, --id ID              the instance id (default 'sim')\n"
+	  "  -c, --config FILE        smd's configuration file (state_dir, durability...)\n"
+	  "  -o, --option KEY=VALUE   a configuration key, after the file and the SMD_*\n"
+	  "                           environment (docs/configuration.md)\n"
+	  "\n"
+	  "Exit status: 0 when a final state was reached, 1 otherwise.\n",
+	  cmd_simulate },
 	{ "inspect", smctl_inspect_usage, smctl_inspect_summary, smctl_inspect_help,
-	    smctl_cmd_inspect },
-	{ "submit", smctl_submit_usage, smctl_submit_summary, smctl_submit_help, smctl_cmd_submit },
-	{ "replay",
-	    "[--state-dir DIR] [--from-start] [--no-wait] [--timeout D] [--config FILE] "
-	    "[-o KEY=VALUE]... [-v] TASK_ID",
-	    "run a failed task again, from the step that failed", smctl_replay_help,
-	    smctl_cmd_replay },
-	{ "search", smctl_search_usage, smctl_search_summary, smctl_search_help, smctl_cmd_search },
-	{ "failed", smctl_failed_usage, smctl_failed_summary, smctl_failed_help, smctl_cmd_failed },
+	  smctl_cmd_inspect },
+	{ "submit", smctl_submit_usage, smctl_submit_summary, smctl_submit_help,
+	  smctl_cmd_submit },
+	{ "replay", "[--state-dir DIR] [--from-start] [--no-wait] [--timeout D] [--config FILE] "
+	  "[-o KEY=VALUE]... [-v] TASK_ID", "run a failed task again, from the step that failed",
+	  smctl_replay_help, smctl_cmd_replay },
+	{ "search", smctl_search_usage, smctl_search_summary, smctl_search_help,
+	  smctl_cmd_search },
+	{ "failed", smctl_failed_usage, smctl_failed_summary, smctl_failed_help,
+	  smctl_cmd_failed },
 	{ "instances", smctl_instances_usage, smctl_instances_summary, smctl_instances_help,
-	    smctl_cmd_instances },
+	  smctl_cmd_instances },
 	{ "stop-flag", smctl_stop_flag_usage, smctl_stop_flag_summary, smctl_stop_flag_help,
-	    smctl_cmd_stop_flag },
+	  smctl_cmd_stop_flag },
 	{ "results", smctl_results_usage, smctl_results_summary, smctl_results_help,
-	    smctl_cmd_results },
+	  smctl_cmd_results },
 	{ "clean", smctl_clean_usage, smctl_clean_summary, smctl_clean_help, smctl_cmd_clean },
 };
 
