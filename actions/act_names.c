@@ -13,6 +13,7 @@
 #include "sm_digest.h"
 #include "sm_text.h"
 
+#define DAEMON_LOG_TAIL "____remote_instance_starter2.log"
 #define MAX_TIME ((time_t)253402300799) /* 9999-12-31T23:59:59Z */
 
 static int
@@ -276,4 +277,109 @@ int
 act_cache_fresh(enum act_cache_limit l, time_t stored, time_t now)
 {
 	return act_cache_bucket(l, stored) == act_cache_bucket(l, now);
+}
+
+/* Digits of `s` (n of them) as a number; -1 when not all digits. */
+static int
+digits(const char *s, size_t n)
+{
+	int v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Copy `n` bytes of `s` into `out` (`size` bytes); SM_EINVAL if they do not fit. */
+static int
+copy_part(char *out, size_t size, const char *s, size_t n)
+{
+	if (n >= size)
+		return SM_EINVAL;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int
+act_name_parse(const char *key, struct act_name_parts *out)
+{
+	size_t len = strlen(key), nlen = 0, i;
+	const char *p, *id, *rest, *end, *site;
+	char date[16], *num_end;
+	int k;
+
+	memset(out, 0, sizeof(*out));
+	out->suffix = "";
+	/* YYYY/MM/DD/DD-MM-YYYY____<instance>____ */
+	if (len < 11 + 10 + 4 + ACT_INSTANCE_LEN + 4 || key[4] != '/' || key[7] != '/' ||
+	    key[10] != '/')
+		return SM_EINVAL;
+	out->year = digits(key, 4);
+	out->month = digits(key + 5, 2);
+	out->day = digits(key + 8, 2);
+	if (out->year < 1970 || out->month < 1 || out->month > 12 || out->day < 1 || out->day > 31)
+		return SM_EINVAL;
+	snprintf(date, sizeof(date), "%02d-%02d-%04d____", out->day, out->month, out->year);
+	if (strncmp(key + 11, date, 14) != 0)
+		return SM_EINVAL;
+	p = key + 25;
+	for (i = 0; i < ACT_INSTANCE_LEN; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9')))
+			return SM_EINVAL;
+	memcpy(out->instance, p, ACT_INSTANCE_LEN);
+	rest = p + ACT_INSTANCE_LEN;
+	if (strncmp(rest, "____", 4) != 0)
+		return SM_EINVAL;
+	rest += 4;
+	if (strcmp(rest - 4, DAEMON_LOG_TAIL) == 0) {
+		out->kind = ACT_NAME_DAEMON_LOG;
+		return copy_part(out->name, sizeof(out->name), key, len);
+	}
+	/* the suffix: one of the key kinds */
+	for (k = 0; k < ACT_KEY_KINDS; k++) {
+		const char *sfx = act_key_suffix((enum act_key_kind)k);
+		size_t sl = strlen(sfx);
+
+		if (len > sl && strcmp(key + len - sl, sfx) == 0 &&
+		    (nlen == 0 || len - sl < nlen)) {
+			nlen = len - sl;
+			out->key_kind = (enum act_key_kind)k;
+			out->suffix = sfx;
+		}
+	}
+	if (nlen == 0 || copy_part(out->name, sizeof(out->name), key, nlen) != 0)
+		return SM_EINVAL;
+	end = key + nlen;
+	/* <server>--<task_id>____: the first "--" followed by digits and "____" */
+	for (id = rest; (id = strstr(id, "--")) != NULL && id < end; id++) {
+		const char *q = id + 2;
+
+		if (*q == '-')
+			q++;
+		if (*q < '0' || *q > '9')
+			continue;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (strncmp(q, "____", 4) == 0 && q + 4 <= end)
+			break;
+	}
+	if (id == NULL || id >= end || id == rest ||
+	    copy_part(out->server, sizeof(out->server), rest, (size_t)(id - rest)) != 0)
+		return SM_EINVAL;
+	out->task_id = strtoll(id + 2, &num_end, 10);
+	p = num_end + 4;
+	/* <term>____<site>: the site after the last "____" */
+	for (site = NULL, rest = p; rest + 4 <= end; rest++)
+		if (strncmp(rest, "____", 4) == 0)
+			site = rest;
+	if (site == NULL || site + 4 == end ||
+	    copy_part(out->term, sizeof(out->term), p, (size_t)(site - p)) != 0 ||
+	    copy_part(out->site, sizeof(out->site), site + 4, (size_t)(end - site - 4)) != 0)
+		return SM_EINVAL;
+	out->kind = ACT_NAME_TASK;
+	return 0;
 }
