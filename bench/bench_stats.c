@@ -87,19 +87,23 @@ fill(struct fl *fl, time_t day, int n)
 		char *js, *z;
 		size_t zl;
 
-		snprintf(name, sizeof(name), "%.2s-%.2s-%.4s____i-0%016d-20260101____%s--%d____term____%s",
-		    d + 8, d + 5, d, i % 4, server, 100000 + task, site);
-		snprintf(key, sizeof(key), "%.4s/%.2s/%.2s/%s.state.json.zip", d, d + 5, d + 8, name);
-		r = json_pack("{s:s,s:i,s:I,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:{s:s,s:b,s:n,s:s},"
-		              "s:{s:s},s:i,s:s,s:{s:s,s:s}}",
-		    "format", "smd-task-record", "version", 1, "written_ms", (json_int_t)(rec_ms + dur),
-		    "smd_instance", "i-0000000000000000-20260101", "smd_version", "0.1.0", "name", name,
-		    "task_id", (json_int_t)(100000 + task), "server_name", server, "site", site,
-		    "state", i % 7 == 3 ? "failed" : "reported", "received_ms", (json_int_t)rec_ms,
-		    "finished_ms", (json_int_t)(rec_ms + dur), "duration_ms", (json_int_t)dur, "cache",
-		    "result", i % 10 == 0 ? "hit" : "miss", "hit", i % 10 == 0, "source", "key",
-		    "abababab", "keys", "logs", key, "receive_count", 1, "queue", "q", "run", "state",
-		    "reported", "message", "{\"task_id\": 1}");
+		snprintf(name, sizeof(name),
+		    "%.2s-%.2s-%.4s____i-0%016d-20260101____%s--%d____term____%s", d + 8, d + 5, d,
+		    i % 4, server, 100000 + task, site);
+		snprintf(
+		    key, sizeof(key), "%.4s/%.2s/%.2s/%s.state.json.zip", d, d + 5, d + 8, name);
+		r = json_pack(
+		    "{s:s,s:i,s:I,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:{s:s,s:b,s:n,s:s},"
+		    "s:{s:s},s:i,s:s,s:{s:s,s:s}}",
+		    "format", "smd-task-record", "version", 1, "written_ms",
+		    (json_int_t)(rec_ms + dur), "smd_instance", "i-0000000000000000-20260101",
+		    "smd_version", "0.1.0", "name", name, "task_id", (json_int_t)(100000 + task),
+		    "server_name", server, "site", site, "state",
+		    i % 7 == 3 ? "failed" : "reported", "received_ms", (json_int_t)rec_ms,
+		    "finished_ms", (json_int_t)(rec_ms + dur), "duration_ms", (json_int_t)dur,
+		    "cache", "result", i % 10 == 0 ? "hit" : "miss", "hit", i % 10 == 0, "source",
+		    "key", "abababab", "keys", "logs", key, "receive_count", 1, "queue", "q", "run",
+		    "state", "reported", "message", "{\"task_id\": 1}");
 		js = r ? json_dumps(r, JSON_COMPACT) : NULL;
 		json_decref(r);
 		strcat(name, ".state.json");
@@ -215,7 +219,8 @@ main(int argc, char **argv)
 		die("config", NULL);
 	if (strcmp(mode, "aws") == 0) {
 		if (!getenv("AWS_ENDPOINT_URL")) {
-			fprintf(stderr, "bench_stats: aws: run it through test/support/with_moto.sh\n");
+			fprintf(
+			    stderr, "bench_stats: aws: run it through test/support/with_moto.sh\n");
 			return 77;
 		}
 		if (rt_config_set_option(&cfg, "backend=aws", &err) != 0 ||
@@ -261,7 +266,8 @@ main(int argc, char **argv)
 	    json_integer_value(json_object_get(a, "received")) !=
 	        json_integer_value(json_object_get(b, "received")) ||
 	    json_integer_value(json_object_get(a, "runs")) != n) {
-		fprintf(stderr, "bench_stats: the two counts differ, or not all %d runs counted\n", n);
+		fprintf(
+		    stderr, "bench_stats: the two counts differ, or not all %d runs counted\n", n);
 		return 1;
 	}
 	printf("%s: %d records, %lld tasks (%lld retries, %lld failed, %lld cached)\n", mode, n,

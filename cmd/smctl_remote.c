@@ -37,9 +37,10 @@ match_key(void *arg, const struct fl_key *k)
 	if (!at || n < sl || strcmp(k->key + n - sl, FL_STATS_RECORD_SUFFIX) != 0)
 		return 0;
 	/* ...____<server>--<task_id>____...: the server is right before */
-	if (f->server && ((size_t)(at - k->key) < f->nserver + 4 ||
-	                     memcmp(at - f->nserver, f->server, f->nserver) != 0 ||
-	                     memcmp(at - f->nserver - 4, "____", 4) != 0))
+	if (f->server &&
+	    ((size_t)(at - k->key) < f->nserver + 4 ||
+	        memcmp(at - f->nserver, f->server, f->nserver) != 0 ||
+	        memcmp(at - f->nserver - 4, "____", 4) != 0))
 		return 0;
 	if (!(v = realloc(f->keys, (f->n + 1) * sizeof(*v))) || !(v[f->n] = strdup(k->key))) {
 		if (v)
@@ -91,8 +92,8 @@ got_record(void *arg, size_t i, int code, const char *data, size_t len)
 		    smctl_progname, g->keys[i], (long long)g->task_id);
 		g->bad = 1;
 	} else if (!g->server || strcmp(srv, g->server) == 0) {
-		if (json_array_append_new(g->runs,
-		        json_pack("{s:s,s:O}", "key", g->keys[i], "record", rec)) != 0) {
+		if (json_array_append_new(
+		        g->runs, json_pack("{s:s,s:O}", "key", g->keys[i], "record", rec)) != 0) {
 			json_decref(rec);
 			return SM_ENOMEM;
 		}
@@ -173,7 +174,9 @@ smctl_remote_records(const char *name, const struct rt_config *cfg, int64_t task
 	goto out;
 fail:
 	fprintf(stderr, "%s %s: %s\n", smctl_progname, name,
-	    f.oom ? "out of memory" : err.msg[0] ? err.msg : sm_strerror(rc));
+	    f.oom          ? "out of memory" :
+	        err.msg[0] ? err.msg :
+	                     sm_strerror(rc));
 	json_decref(g.runs);
 out:
 	for (i = 0; i < f.n; i++)
