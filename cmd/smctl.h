@@ -99,6 +99,8 @@ int smctl_remote_records(const char *name, const struct rt_config *cfg, int64_t 
 int smctl_inspect_remote(const struct smctl_cmd *cmd, const struct rt_config *cfg, int64_t task_id,
     const char *server, long days, int as_json, long last);
 int smctl_inspect_print(struct json_t *runs, long log_lines, FILE *out);
+/* inspect --json of run views: the newest run's fields and "runs" */
+int smctl_inspect_print_json(struct json_t *runs, FILE *out);
 #define SMCTL_REMOTE_DAYS 7 /* --days of --remote */
 
 /* Subcommands defined in other files of cmd/ (smctl_<name>.c). */

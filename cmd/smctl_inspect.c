@@ -107,25 +107,11 @@ static json_t *
 json_text(const char *s, size_t n)
 {
 	char *buf = malloc(n * 3 + 1);
-	size_t i = 0, o = 0;
 	json_t *j;
 
 	if (!buf)
 		return NULL;
-	while (i < n) {
-		size_t l = sm_utf8_seq((const unsigned char *)s + i, n - i);
-
-		if (l == 0) {
-			memcpy(buf + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-			continue;
-		}
-		memcpy(buf + o, s + i, l);
-		o += l;
-		i += l;
-	}
-	j = json_stringn(buf, o);
+	j = json_stringn(buf, sm_utf8_repair(buf, s, n));
 	free(buf);
 	return j;
 }
@@ -764,6 +750,23 @@ smctl_inspect_print(json_t *runs, long log_lines, FILE *out)
 	return 0;
 }
 
+int
+smctl_inspect_print_json(json_t *runs, FILE *out)
+{
+	json_t *top = json_deep_copy(json_array_get(runs, json_array_size(runs) - 1));
+	char *t = NULL;
+
+	if (!top || json_object_set(top, "runs", runs) != 0 ||
+	    !(t = json_dumps(top, JSON_INDENT(2)))) {
+		json_decref(top);
+		return SM_ENOMEM;
+	}
+	fprintf(out, "%s\n", t);
+	free(t);
+	json_decref(top);
+	return 0;
+}
+
 /* ---- the command --------------------------------------------------------------- */
 
 static int
@@ -925,17 +928,8 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 		goto out;
 	}
 	if (as_json) {
-		json_t *top = json_deep_copy(json_array_get(in.runs, json_array_size(in.runs) - 1));
-		char *t = NULL;
-
-		if (!top || json_object_set(top, "runs", in.runs) != 0 ||
-		    !(t = json_dumps(top, JSON_INDENT(2)))) {
-			json_decref(top);
+		if (smctl_inspect_print_json(in.runs, stdout) != 0)
 			goto oom;
-		}
-		puts(t);
-		free(t);
-		json_decref(top);
 	} else if (smctl_inspect_print(in.runs, in.log_lines, stdout) != 0) {
 		goto oom;
 	}

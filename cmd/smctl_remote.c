@@ -232,17 +232,8 @@ smctl_inspect_remote(const struct smctl_cmd *cmd, const struct rt_config *cfg, i
 			goto oom;
 	}
 	if (as_json) {
-		json_t *top = json_deep_copy(json_array_get(runs, n - 1));
-		char *t = NULL;
-
-		if (!top || json_object_set(top, "runs", runs) != 0 ||
-		    !(t = json_dumps(top, JSON_INDENT(2)))) {
-			json_decref(top);
+		if (smctl_inspect_print_json(runs, stdout) != 0)
 			goto oom;
-		}
-		puts(t);
-		free(t);
-		json_decref(top);
 	} else {
 		json_array_foreach(runs, i, r)
 		{

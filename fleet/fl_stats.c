@@ -95,32 +95,20 @@ fl_stats_free(struct fl_stats *s)
 	free(s);
 }
 
-/* `s` as a JSON string: bytes that are not well-formed UTF-8 (a key of the
- * local backend may hold any) written as \xNN. */
+/* `s` as a JSON string (a key of the local backend may hold any bytes:
+ * those that are not UTF-8 become U+FFFD). */
 static json_t *
 json_bytes(const char *s)
 {
-	size_t n = strlen(s), o = 0;
+	size_t n = strlen(s);
 	char *buf;
 	json_t *j;
 
 	if (sm_utf8_valid(s, n))
 		return json_string(s);
-	if (!(buf = malloc(n * 4 + 1)))
+	if (!(buf = malloc(n * 3 + 1)))
 		return NULL;
-	for (size_t i = 0; i < n;) {
-		size_t l = sm_utf8_seq((const unsigned char *)s + i, n - i);
-
-		if (l == 0) {
-			o += (size_t)sprintf(buf + o, "\\x%02x", (unsigned char)s[i]);
-			i++;
-			continue;
-		}
-		memcpy(buf + o, s + i, l);
-		o += l;
-		i += l;
-	}
-	j = json_stringn(buf, o);
+	j = json_stringn(buf, sm_utf8_repair(buf, s, n));
 	free(buf);
 	return j;
 }
