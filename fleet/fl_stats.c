@@ -3,7 +3,8 @@
  * records, heartbeats, start markers and queue depths, and its JSON.
  *
  * Every record is one run of a task.  A task is a (server_name, task_id)
- * pair: its runs are sorted together and the last one (by finished_ms, then
+ * pair (a record whose task_id is null, a message that could not be read,
+ * is a task of its own; a null server_name is "(none)"): its runs are sorted together and the last one (by finished_ms, then
  * written_ms) decides whether the task finished or failed and whether it
  * was served from the cache; the runs before it are retries.
  */
@@ -215,8 +216,7 @@ fl_stats_add_record(struct fl_stats *s, const char *key, const json_t *rec, stru
 		key = "(no key)";
 	memset(&r, 0, sizeof(r));
 	if ((rc = check_format(rec, "smd-task-record", key, err)) != 0 ||
-	    (rc = get_int(rec, "task_id", &r.task_id, key, err)) != 0 ||
-	    (rc = get_str(rec, "server_name", 0, &server, key, err)) != 0 ||
+	    (rc = get_str(rec, "server_name", 1, &server, key, err)) != 0 ||
 	    (rc = get_str(rec, "site", 1, &site, key, err)) != 0 ||
 	    (rc = get_str(rec, "state", 0, &state, key, err)) != 0 ||
 	    (rc = get_int(rec, "received_ms", &r.received_ms, key, err)) != 0 ||
@@ -224,6 +224,14 @@ fl_stats_add_record(struct fl_stats *s, const char *key, const json_t *rec, stru
 	    (rc = get_int(rec, "duration_ms", &r.duration_ms, key, err)) != 0 ||
 	    (rc = get_int(rec, "written_ms", &r.written_ms, key, err)) != 0)
 		return refused(s, key, rc, err);
+	/* a message whose task_id could not be read (it failed validation)
+	 * is a task of its own: a negative id no other record has */
+	if (json_is_null(json_object_get(rec, "task_id")))
+		r.task_id = -(int64_t)s->nruns - 1;
+	else if ((rc = get_int(rec, "task_id", &r.task_id, key, err)) != 0)
+		return refused(s, key, rc, err);
+	if (!server)
+		server = "(none)";
 	if (strcmp(state, "reported") != 0 && strcmp(state, "failed") != 0) {
 		rc = sm_error_set(err, SM_ECORRUPT,
 		    "%.*s: \"state\" is '%.40s', not 'reported' or 'failed'", QUOTE_MAX, key,

@@ -14,7 +14,8 @@ DAY is YYYY-MM-DD (UTC).  Two instances (A and B) ran on DAY:
   104 s2 amazon   A  failed (2000 ms, 03:05), then B reported (4000 ms,
                      03:20), cache not looked up: one task, one retry
   105 s1 (null)   B  reported, lookup failed,   500 ms, received 23:59
-and one task the day before: 106 s1 walmart C reported, hit, 10 ms.
+and the day before: 106 s1 walmart C reported, hit, 10 ms; a message C could
+not read (task_id and server_name null), failed.
 Hostile records on DAY: not a zip, a member of 6 MiB (over the 4 MiB limit),
 another format, version 2, no task_id, a duration_ms of the wrong type, a
 member that is not JSON.  Heartbeats: A alive now (one task running), B
@@ -123,6 +124,11 @@ def fixture(day):
     put_rec(day, "B", 104, "s2", "amazon", "reported", False, "skipped", 4000, 3, 20)
     put_rec(day, "B", 105, "s1", None, "reported", False, "error", 500, 23, 59)
     put_rec(prev, "C", 106, "s1", "walmart", "reported", True, "hit", 10, 12, 0)
+    # a message smd could not read: task_id and server_name null, failed
+    name, rec = record(prev, "C", 0, "s0", None, "failed", False, "pending", 5, 13, 0,
+                       reason="bad message")
+    rec.update(task_id=None, server_name=None, cache=None)
+    objs[key_of(prev, name)] = zip_one(name + ".state.json", json.dumps(rec))
     # other outputs of a task: not records, not counted
     objs[key_of(day, name_of(day, "A", "s1", 101, "water", "walmart"), ".jl.zip")] = b"x"
     # hostile records

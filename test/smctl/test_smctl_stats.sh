@@ -117,11 +117,11 @@ has "a site row" "$tmp/out" '^  amazon +2 +1 +1 +0 +1$'
 has "the refusals are counted" "$tmp/out" '^8 record\(s\) refused'
 
 t "stats --days 2 counts the day before too" 1 "$smctl" -c "$conf" stats --date "$day" --days 2 --json
-json "6 tasks, 3 started, from $prev" "$tmp/out" \
-	"j['received'] == 6 and j['instances_started'] == 3 and j['from'] == '$prev' and j['cache_hits'] == 2"
+json "7 tasks, 3 started, from $prev" "$tmp/out" \
+	"j['received'] == 7 and j['failed'] == 2 and j['instances_started'] == 3 and j['from'] == '$prev' and j['cache_hits'] == 2"
 t "stats of the day before alone: the broken heartbeat only, exit 1" 1 "$smctl" -c "$conf" stats --date "$prev" --json
-json "one task, per_hour of that day" "$tmp/out" \
-	"j['received'] == 1 and j['per_hour'][12] == 1 and [r['key'] for r in j['refused']] == ['smd/instances/broken.json']"
+json "two tasks (one a message without task_id or server), per_hour of that day" "$tmp/out" \
+	"j['received'] == 2 and j['failed'] == 1 and j['per_server']['(none)']['failed'] == 1 and j['per_hour'][12] == 1 and j['per_hour'][13] == 1 and [r['key'] for r in j['refused']] == ['smd/instances/broken.json']"
 
 # ---- the bucket cannot be read ----------------------------------------------
 if [ "$backend" = aws ]; then
