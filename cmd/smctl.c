@@ -651,6 +651,7 @@ static const struct smctl_cmd commands[] = {
 	{ "results", smctl_results_usage, smctl_results_summary, smctl_results_help,
 	  smctl_cmd_results },
 	{ "clean", smctl_clean_usage, smctl_clean_summary, smctl_clean_help, smctl_cmd_clean },
+	{ "stats", smctl_stats_usage, smctl_stats_summary, smctl_stats_help, smctl_cmd_stats },
 };
 
 static void

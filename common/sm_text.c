@@ -116,6 +116,27 @@ sm_utf8_valid(const char *str, size_t n)
 	return 1;
 }
 
+size_t
+sm_utf8_repair(char *out, const char *s, size_t n)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		size_t l = sm_utf8_seq((const unsigned char *)s + i, n - i);
+
+		if (l == 0) {
+			memcpy(out + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(out + o, s + i, l);
+		o += l;
+		i += l;
+	}
+	return o;
+}
+
 const char *
 sm_text_escape(char *buf, size_t cap, const void *p, size_t n)
 {

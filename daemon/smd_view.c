@@ -27,25 +27,11 @@ static json_t *
 json_text(const char *s, size_t n)
 {
 	char *buf = malloc(n * 3 + 1);
-	size_t i = 0, o = 0;
 	json_t *j;
 
 	if (!buf)
 		return NULL;
-	while (i < n) {
-		size_t l = sm_utf8_seq((const unsigned char *)s + i, n - i);
-
-		if (l == 0) {
-			memcpy(buf + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-			continue;
-		}
-		memcpy(buf + o, s + i, l);
-		o += l;
-		i += l;
-	}
-	j = json_stringn(buf, o);
+	j = json_stringn(buf, sm_utf8_repair(buf, s, n));
 	free(buf);
 	return j;
 }

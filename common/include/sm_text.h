@@ -36,6 +36,14 @@ size_t sm_uri_encode(char *out, const void *s, size_t n, int keep_slash);
  */
 size_t sm_utf8_seq(const unsigned char *s, size_t n);
 
+/*
+ * Copy the `n` bytes at `s` into `out` with every byte that does not start
+ * a well-formed UTF-8 sequence replaced by U+FFFD (EF BF BD): text from
+ * outside made fit for a JSON string.  `out` has room for 3 * n bytes; no
+ * NUL is written.  Returns the bytes written.
+ */
+size_t sm_utf8_repair(char *out, const char *s, size_t n);
+
 /* 1 if the `n` bytes at `s` are all well-formed UTF-8, else 0. */
 int sm_utf8_valid(const char *s, size_t n);
 
