@@ -13,7 +13,8 @@
 
 #include "sm_text.h"
 
-#define MAX_TIME ((time_t)253402300799)  /* 9999-12-31T23:59:59Z */
+#define DAEMON_LOG_TAIL "____remote_instance_starter2.log"
+#define MAX_TIME ((time_t)253402300799) /* 9999-12-31T23:59:59Z */
 
 static int
 date_prefix(const char *instance, time_t when, char *out, size_t size, struct sm_error *err)
@@ -26,14 +27,14 @@ date_prefix(const char *instance, time_t when, char *out, size_t size, struct sm
 		    ACT_INSTANCE_LEN);
 	for (i = 0; i < ACT_INSTANCE_LEN; i++)
 		if (!((instance[i] >= 'a' && instance[i] <= 'z') ||
-		    (instance[i] >= '0' && instance[i] <= '9')))
+		        (instance[i] >= '0' && instance[i] <= '9')))
 			return sm_error_set(err, SM_EINVAL,
 			    "instance id must be %d characters of a-z 0-9", ACT_INSTANCE_LEN);
 	if (when < 0 || when > MAX_TIME || gmtime_r(&when, &tm) == NULL)
-		return sm_error_set(err, SM_EINVAL, "time %lld is outside 1970..9999",
-		    (long long)when);
-	snprintf(out, size, "%04d/%02d/%02d/%02d-%02d-%04d____%s", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900, instance);
+		return sm_error_set(
+		    err, SM_EINVAL, "time %lld is outside 1970..9999", (long long)when);
+	snprintf(out, size, "%04d/%02d/%02d/%02d-%02d-%04d____%s", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_mday, tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900, instance);
 	return 0;
 }
 
@@ -82,7 +83,7 @@ sha256_hex(const void *p, size_t n, char out[65])
 	unsigned int mdlen = 0;
 
 	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-		memset(md, 0, mdlen = 32);  /* cannot happen with the default provider */
+		memset(md, 0, mdlen = 32); /* cannot happen with the default provider */
 	sm_hex_encode(md, 32, out);
 }
 
@@ -102,7 +103,7 @@ act_name_build(const struct act_task *t, const char *instance, time_t received,
 		term = clean_term(t->term);
 	else
 		term = strdup(t->mode == ACT_MODE_URL ? "single-product-url-request" :
-		    "multiple-product-urls-request");
+		                                        "multiple-product-urls-request");
 	if (term == NULL)
 		return sm_error_set(err, SM_ENOMEM, "out of memory");
 	hl = strlen(head);
@@ -131,7 +132,7 @@ act_name_build(const struct act_task *t, const char *instance, time_t received,
 		keep = utf8_cut(full, ACT_NAME_MAX - 1 - ACT_NAME_HASH_HEX);
 		n = snprintf(out, ACT_NAME_SIZE, "%.*s~%s", (int)keep, full, hash);
 	}
-	if (n < 0 || n > ACT_NAME_MAX) {  /* cannot happen: the cut leaves room */
+	if (n < 0 || n > ACT_NAME_MAX) { /* cannot happen: the cut leaves room */
 		rc = sm_error_set(err, SM_EBUG, "name of %d bytes after the cut", n);
 		goto done;
 	}
@@ -145,10 +146,16 @@ const char *
 act_key_suffix(enum act_key_kind k)
 {
 	switch (k) {
-	case ACT_KEY_JL: return ".jl.zip";
-	case ACT_KEY_CSV: return ".csv.zip";
-	case ACT_KEY_LOG: return ".log.zip";
-	case ACT_KEY_PROGRESS: return ".progress.zip";
+	case ACT_KEY_JL:
+		return ".jl.zip";
+	case ACT_KEY_CSV:
+		return ".csv.zip";
+	case ACT_KEY_LOG:
+		return ".log.zip";
+	case ACT_KEY_PROGRESS:
+		return ".progress.zip";
+	case ACT_KEY_RECORD:
+		return ".state.json.zip";
 	}
 	return "";
 }
@@ -174,8 +181,8 @@ act_name_base(const char *name)
 }
 
 int
-act_daemon_log_key(const char *instance, time_t started, char out[ACT_KEY_SIZE],
-    struct sm_error *err)
+act_daemon_log_key(
+    const char *instance, time_t started, char out[ACT_KEY_SIZE], struct sm_error *err)
 {
 	char head[64];
 	int rc;
@@ -201,8 +208,8 @@ act_cache_canonical(const struct act_task *t, const char *default_branch)
 			goto out;
 	if (json_object_set_new(o, "site", json_string(t->site)) != 0 ||
 	    json_object_set_new(o, act_mode_field(t->mode), json_string(t->term)) != 0 ||
-	    json_object_set_new(o, "with_best_seller_ranking",
-	    json_boolean(t->with_best_seller_ranking)) != 0 ||
+	    json_object_set_new(
+	        o, "with_best_seller_ranking", json_boolean(t->with_best_seller_ranking)) != 0 ||
 	    json_object_set_new(o, "branch_name", json_string(branch)) != 0 ||
 	    json_object_set(o, "cmd_args", args) != 0)
 		goto out;
@@ -214,8 +221,7 @@ out:
 }
 
 int
-act_cache_key(const struct act_task *t, const char *default_branch,
-    char out[ACT_CACHE_KEY_SIZE])
+act_cache_key(const struct act_task *t, const char *default_branch, char out[ACT_CACHE_KEY_SIZE])
 {
 	char *s = act_cache_canonical(t, default_branch);
 
@@ -232,11 +238,19 @@ act_cache_bucket(enum act_cache_limit l, time_t t)
 	time_t width, r;
 
 	switch (l) {
-	case ACT_CACHE_HOUR: width = 3600; break;
-	case ACT_CACHE_30MIN: width = 1800; break;
-	case ACT_CACHE_15MIN: width = 900; break;
+	case ACT_CACHE_HOUR:
+		width = 3600;
+		break;
+	case ACT_CACHE_30MIN:
+		width = 1800;
+		break;
+	case ACT_CACHE_15MIN:
+		width = 900;
+		break;
 	case ACT_CACHE_DAY:
-	default: width = 86400; break;
+	default:
+		width = 86400;
+		break;
 	}
 	r = t % width;
 	if (r < 0)
@@ -248,4 +262,109 @@ int
 act_cache_fresh(enum act_cache_limit l, time_t stored, time_t now)
 {
 	return act_cache_bucket(l, stored) == act_cache_bucket(l, now);
+}
+
+/* Digits of `s` (n of them) as a number; -1 when not all digits. */
+static int
+digits(const char *s, size_t n)
+{
+	int v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+/* Copy `n` bytes of `s` into `out` (`size` bytes); SM_EINVAL if they do not fit. */
+static int
+copy_part(char *out, size_t size, const char *s, size_t n)
+{
+	if (n >= size)
+		return SM_EINVAL;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int
+act_name_parse(const char *key, struct act_name_parts *out)
+{
+	size_t len = strlen(key), nlen = 0, i;
+	const char *p, *id, *rest, *end, *site;
+	char date[16], *num_end;
+	int k;
+
+	memset(out, 0, sizeof(*out));
+	out->suffix = "";
+	/* YYYY/MM/DD/DD-MM-YYYY____<instance>____ */
+	if (len < 11 + 10 + 4 + ACT_INSTANCE_LEN + 4 || key[4] != '/' || key[7] != '/' ||
+	    key[10] != '/')
+		return SM_EINVAL;
+	out->year = digits(key, 4);
+	out->month = digits(key + 5, 2);
+	out->day = digits(key + 8, 2);
+	if (out->year < 1970 || out->month < 1 || out->month > 12 || out->day < 1 || out->day > 31)
+		return SM_EINVAL;
+	snprintf(date, sizeof(date), "%02d-%02d-%04d____", out->day, out->month, out->year);
+	if (strncmp(key + 11, date, 14) != 0)
+		return SM_EINVAL;
+	p = key + 25;
+	for (i = 0; i < ACT_INSTANCE_LEN; i++)
+		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9')))
+			return SM_EINVAL;
+	memcpy(out->instance, p, ACT_INSTANCE_LEN);
+	rest = p + ACT_INSTANCE_LEN;
+	if (strncmp(rest, "____", 4) != 0)
+		return SM_EINVAL;
+	rest += 4;
+	if (strcmp(rest - 4, DAEMON_LOG_TAIL) == 0) {
+		out->kind = ACT_NAME_DAEMON_LOG;
+		return copy_part(out->name, sizeof(out->name), key, len);
+	}
+	/* the suffix: one of the key kinds */
+	for (k = 0; k < ACT_KEY_KINDS; k++) {
+		const char *sfx = act_key_suffix((enum act_key_kind)k);
+		size_t sl = strlen(sfx);
+
+		if (len > sl && strcmp(key + len - sl, sfx) == 0 &&
+		    (nlen == 0 || len - sl < nlen)) {
+			nlen = len - sl;
+			out->key_kind = (enum act_key_kind)k;
+			out->suffix = sfx;
+		}
+	}
+	if (nlen == 0 || copy_part(out->name, sizeof(out->name), key, nlen) != 0)
+		return SM_EINVAL;
+	end = key + nlen;
+	/* <server>--<task_id>____: the first "--" followed by digits and "____" */
+	for (id = rest; (id = strstr(id, "--")) != NULL && id < end; id++) {
+		const char *q = id + 2;
+
+		if (*q == '-')
+			q++;
+		if (*q < '0' || *q > '9')
+			continue;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (strncmp(q, "____", 4) == 0 && q + 4 <= end)
+			break;
+	}
+	if (id == NULL || id >= end || id == rest ||
+	    copy_part(out->server, sizeof(out->server), rest, (size_t)(id - rest)) != 0)
+		return SM_EINVAL;
+	out->task_id = strtoll(id + 2, &num_end, 10);
+	p = num_end + 4;
+	/* <term>____<site>: the site after the last "____" */
+	for (site = NULL, rest = p; rest + 4 <= end; rest++)
+		if (strncmp(rest, "____", 4) == 0)
+			site = rest;
+	if (site == NULL || site + 4 == end ||
+	    copy_part(out->term, sizeof(out->term), p, (size_t)(site - p)) != 0 ||
+	    copy_part(out->site, sizeof(out->site), site + 4, (size_t)(end - site - 4)) != 0)
+		return SM_EINVAL;
+	out->kind = ACT_NAME_TASK;
+	return 0;
 }

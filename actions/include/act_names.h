@@ -16,12 +16,13 @@
 #define ACT_NAMES_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "act_task.h"
 #include "sm_err.h"
 
-#define ACT_NAME_MAX 200                 /* bytes of a name, not counting the suffix */
+#define ACT_NAME_MAX 200 /* bytes of a name, not counting the suffix */
 #define ACT_NAME_SIZE (ACT_NAME_MAX + 1)
 #define ACT_KEY_SIZE (ACT_NAME_MAX + 16) /* a name, the longest suffix and NUL */
 #define ACT_INSTANCE_LEN 28              /* [a-z0-9] */
@@ -29,11 +30,13 @@
 #define ACT_CACHE_KEY_SIZE 65            /* SHA-256 in hex and NUL */
 
 enum act_key_kind {
-	ACT_KEY_JL,             /* ".jl.zip": the items */
-	ACT_KEY_CSV,            /* ".csv.zip": the items as CSV */
-	ACT_KEY_LOG,            /* ".log.zip": the spider's log */
-	ACT_KEY_PROGRESS,       /* ".progress.zip": the last progress message */
+	ACT_KEY_JL,       /* ".jl.zip": the items */
+	ACT_KEY_CSV,      /* ".csv.zip": the items as CSV */
+	ACT_KEY_LOG,      /* ".log.zip": the spider's log */
+	ACT_KEY_PROGRESS, /* ".progress.zip": the last progress message */
+	ACT_KEY_RECORD,   /* ".state.json.zip": the task record (docs/fleet-formats.md) */
 };
+#define ACT_KEY_KINDS 5 /* the kinds above, 0 .. ACT_KEY_KINDS - 1 */
 
 /*
  * Build the task's name into `out`.  `instance` must be ACT_INSTANCE_LEN
@@ -59,8 +62,37 @@ const char *act_name_base(const char *name);
  * remote_instance_starter2.log, dated `started` (UTC).
  * Errors: SM_EINVAL as for act_name_build.
  */
-int act_daemon_log_key(const char *instance, time_t started, char out[ACT_KEY_SIZE],
-    struct sm_error *err);
+int act_daemon_log_key(
+    const char *instance, time_t started, char out[ACT_KEY_SIZE], struct sm_error *err);
+
+/*
+ * A key of the bucket's day folders read back into its parts (the reverse
+ * of act_name_build / act_key_build / act_daemon_log_key).  `kind`:
+ * ACT_NAME_TASK for a task's output or record (server, task_id, term, site
+ * and the key kind are set), ACT_NAME_DAEMON_LOG for a daemon's own log.
+ * Strings are NUL-terminated copies; `name` is the key without its suffix
+ * (what act_name_build gave), `suffix` a static string ("" for the daemon
+ * log).  The layout cannot tell every split apart: server names and sites
+ * may hold "____" too; the parse takes the first "--<digits>____" after
+ * the instance for the task id and the last "____" for the site, which is
+ * what act_name_build wrote for every name whose parts hold no "____".
+ */
+enum act_name_kind { ACT_NAME_TASK = 1, ACT_NAME_DAEMON_LOG = 2 };
+struct act_name_parts {
+	enum act_name_kind kind;
+	int year, month, day; /* of the folder YYYY/MM/DD/ */
+	char instance[ACT_INSTANCE_LEN + 1];
+	char server[ACT_SERVER_MAX + 1];
+	int64_t task_id;
+	char term[ACT_NAME_SIZE];
+	char site[ACT_SITE_MAX + 1];
+	enum act_key_kind key_kind; /* ACT_NAME_TASK */
+	const char *suffix;
+	char name[ACT_NAME_SIZE];
+};
+/* 0, or SM_EINVAL when `key` is not such a key (nothing else is set then
+ * but what was read so far). */
+int act_name_parse(const char *key, struct act_name_parts *out);
 
 /*
  * The canonical JSON the cache key hashes (malloc'd, caller frees; NULL
@@ -77,8 +109,8 @@ char *act_cache_canonical(const struct act_task *t, const char *default_branch);
 
 /* Lower-case hex SHA-256 of act_cache_canonical() into `out`.
  * Errors: SM_ENOMEM. */
-int act_cache_key(const struct act_task *t, const char *default_branch,
-    char out[ACT_CACHE_KEY_SIZE]);
+int act_cache_key(
+    const struct act_task *t, const char *default_branch, char out[ACT_CACHE_KEY_SIZE]);
 
 /* Start of the clock-aligned UTC bucket holding `t`: the day, the hour,
  * the half hour or the quarter hour. */
