@@ -81,5 +81,7 @@ int smctl_cmd_submit(const struct smctl_cmd *cmd, int argc, char **argv);
 extern const char smctl_submit_usage[], smctl_submit_summary[], smctl_submit_help[];
 int smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv);
 extern const char smctl_replay_help[];
+int smctl_cmd_serve(const struct smctl_cmd *cmd, int argc, char **argv);
+extern const char smctl_serve_usage[], smctl_serve_summary[], smctl_serve_help[];
 
 #endif
