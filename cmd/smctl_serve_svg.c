@@ -27,6 +27,20 @@ sv_set(void *obj, const char *name, const char *value)
 	agsafeset(obj, n, v, none);
 }
 
+/* The subgraph `name` anywhere below `g` (agsubg sees direct ones only). */
+static Agraph_t *
+sv_subg(Agraph_t *g, char *name)
+{
+	Agraph_t *sg, *found;
+
+	if ((found = agsubg(g, name, 0)))
+		return found;
+	for (sg = agfstsubg(g); sg; sg = agnxtsubg(sg))
+		if ((found = sv_subg(sg, name)))
+			return found;
+	return NULL;
+}
+
 /* Fill the node of state `id`, or its cluster when it is compound. */
 static void
 sv_mark(Agraph_t *g, const char *id)
@@ -39,17 +53,15 @@ sv_mark(Agraph_t *g, const char *id)
 	if (n) {
 		sv_set(n, "style", "rounded,filled,bold");
 		sv_set(n, "fillcolor", SV_FILL);
-		sv_set(n, "class", "visited");
 		return;
 	}
 	if (!(name = malloc(strlen(id) + 9)))
 		return;
 	sprintf(name, "cluster_%s", id);
-	sg = agsubg(g, name, 0);
+	sg = sv_subg(g, name);
 	if (sg) {
 		sv_set(sg, "style", "rounded,filled");
 		sv_set(sg, "fillcolor", "#fff4cc");
-		sv_set(sg, "class", "visited");
 	}
 	free(name);
 }
