@@ -640,6 +640,7 @@ static const struct smctl_cmd commands[] = {
 	{ "replay", "[--state-dir DIR] [--from-start] [--no-wait] [--timeout D] [--config FILE] "
 	  "[-o KEY=VALUE]... [-v] TASK_ID", "run a failed task again, from the step that failed",
 	  smctl_replay_help, smctl_cmd_replay },
+	{ "stats", smctl_stats_usage, smctl_stats_summary, smctl_stats_help, smctl_cmd_stats },
 	{ "serve", smctl_serve_usage, smctl_serve_summary, smctl_serve_help, smctl_cmd_serve },
 };
 

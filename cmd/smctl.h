@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define SMCTL_EXIT_USAGE 2
 #define SMCTL_TIMEOUT_MAX_MS ((int64_t)24 * 3600 * 1000) /* simulate --timeout */
@@ -74,6 +75,32 @@ int smctl_timeout_parse(const char *arg, int64_t *ms);
 #define SMCTL_TIMEOUT_HINT \
 	"a duration from 1ms to 24h (e.g. 30s, 500ms, 2m; a bare number is seconds)"
 
+/*
+ * Text from the bucket or the store on a terminal (cmd/smctl_text.c):
+ * control characters other than newline are written as \xNN, so that ids,
+ * names and messages cannot drive the operator's terminal.
+ */
+void smctl_safe_write(FILE *out, const char *buf, size_t len);
+void smctl_safe_printf(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * A task from its records in the bucket (cmd/smctl_remote.c), for inspect
+ * and replay.  smctl_remote_records: every record of task `task_id` (of
+ * `server` when not NULL) under the day folders of the `days` days up to
+ * today, oldest run first, as [{"key", "record"}] in *runs; 0, or 1 after
+ * saying why on stderr (no credentials, no bucket, ...); *bad is 1 when a
+ * record could not be read (named on stderr, the others kept).
+ * smctl_inspect_remote: inspect's output of those runs; the exit status.
+ * smctl_inspect_print: inspect's text view of run views (smctl_inspect.c).
+ */
+struct json_t;
+int smctl_remote_records(const char *name, const struct rt_config *cfg, int64_t task_id,
+    const char *server, long days, struct json_t **runs, int *bad);
+int smctl_inspect_remote(const struct smctl_cmd *cmd, const struct rt_config *cfg, int64_t task_id,
+    const char *server, long days, int as_json, long last);
+int smctl_inspect_print(struct json_t *runs, long log_lines, FILE *out);
+#define SMCTL_REMOTE_DAYS 7 /* --days of --remote */
+
 /* Subcommands defined in other files of cmd/ (smctl_<name>.c). */
 int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv);
 extern const char smctl_inspect_usage[], smctl_inspect_summary[], smctl_inspect_help[];
@@ -81,6 +108,8 @@ int smctl_cmd_submit(const struct smctl_cmd *cmd, int argc, char **argv);
 extern const char smctl_submit_usage[], smctl_submit_summary[], smctl_submit_help[];
 int smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv);
 extern const char smctl_replay_help[];
+int smctl_cmd_stats(const struct smctl_cmd *cmd, int argc, char **argv);
+extern const char smctl_stats_usage[], smctl_stats_summary[], smctl_stats_help[];
 int smctl_cmd_serve(const struct smctl_cmd *cmd, int argc, char **argv);
 extern const char smctl_serve_usage[], smctl_serve_summary[], smctl_serve_help[];
 

@@ -41,7 +41,8 @@
 #define TASK_WRAPPER "life"
 
 const char smctl_inspect_usage[] =
-    "[-c FILE] [-d DIR] [--server NAME] [--json] [--last N] [--log-lines N] TASK_ID|INSTANCE";
+    "[-c FILE] [-d DIR] [--server NAME] [--json] [--last N] [--log-lines N] "
+    "[--remote [--days N]] TASK_ID|INSTANCE";
 const char smctl_inspect_summary[] =
     "show a task: message, state, every transition, keys, cache, spider log";
 const char smctl_inspect_help[] =
@@ -69,10 +70,21 @@ const char smctl_inspect_help[] =
     "                        ... of the latest run, and \"runs\": every run\n"
     "  -n, --last N          only the last N history records of each run\n"
     "  -l, --log-lines N     lines of each spider log to show (default 20)\n"
+    "  -r, --remote          read the task's records in the bucket instead\n"
+    "                        (<name>.state.json.zip, written by every instance\n"
+    "                        when a run ends): a task of another instance, or\n"
+    "                        of one that is gone.  Also done, with a note on\n"
+    "                        stderr, when the state directory has no such task.\n"
+    "                        Shows the same views (\"source\": \"bucket\" and\n"
+    "                        \"record_key\" added); no spider log (its .log.zip\n"
+    "                        key is listed).  Needs the configuration's bucket.\n"
+    "      --days N          with the bucket: the day folders of the last N days\n"
+    "                        (UTC, newest first; default 7)\n"
     "\n"
     "Exit status: 0 shown; 1 no such task or instance (or none from --server),\n"
     "a missing or damaged state directory, or a run whose record cannot be read\n"
-    "(the others are still shown); 2 usage error or a refused configuration.\n";
+    "(the others are still shown), or the bucket has no record of it or cannot\n"
+    "be read; 2 usage error or a refused configuration.\n";
 
 struct insp {
 	const char *id;     /* as given */
@@ -736,25 +748,18 @@ print_runs(json_t *runs, long log_lines, FILE *out)
  * ids, event names, messages and logs come from the store and from outside
  * before that, and must not drive the operator's terminal.
  */
-static int
-print_safe(json_t *runs, long log_lines, FILE *out)
+int
+smctl_inspect_print(json_t *runs, long log_lines, FILE *out)
 {
 	char *buf = NULL;
-	size_t len = 0, i;
+	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);
 
 	if (!mem)
 		return SM_ENOMEM;
 	print_runs(runs, log_lines, mem);
 	fclose(mem);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)buf[i];
-
-		if ((c < 0x20 && c != '\n') || c == 0x7f)
-			fprintf(out, "\\x%02x", c);
-		else
-			fputc(c, out);
-	}
+	smctl_safe_write(out, buf, len);
 	free(buf);
 	return 0;
 }
@@ -784,10 +789,13 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "last", required_argument, NULL, 'n' },
 		{ "log-lines", required_argument, NULL, 'l' },
+		{ "remote", no_argument, NULL, 'r' },
+		{ "days", required_argument, NULL, 'y' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct smctl_config_args cargs = { 0 };
-	int c, as_json = 0, status = 1;
+	int c, as_json = 0, status = 1, remote = 0;
+	long days = SMCTL_REMOTE_DAYS;
 	int64_t task_id;
 	struct store *st = NULL;
 	struct store_options o;
@@ -801,7 +809,7 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 	in.last = -1;
 	in.log_lines = 20;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hc:d:s:jn:l:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hc:d:s:jn:l:r", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			smctl_print_help(cmd);
@@ -826,6 +834,16 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 			         &in.log_lines)) != 0)
 				return status;
 			break;
+		case 'r':
+			remote = 1;
+			break;
+		case 'y':
+			if ((status = count_arg(cmd, "--days wants a count, not '%s'", optarg,
+			         &days)) != 0)
+				return status;
+			if (days < 1 || days > 366)
+				return smctl_usage_error(cmd, "--days wants 1 to 366, not '%s'", optarg);
+			break;
 		default:
 			return smctl_usage_error(cmd, "unknown option%s", "");
 		}
@@ -833,9 +851,15 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 	if (optind != argc - 1)
 		return smctl_usage_error(cmd, "give exactly one task id or instance id%s", "");
 	in.id = argv[optind];
+	if (remote && parse_task_id(in.id, &task_id) != 0)
+		return smctl_usage_error(cmd, "--remote wants a task id, not '%s'", in.id);
 	if ((status = smctl_config_load(cmd, &cfg, &cargs)) != 0)
 		goto out;
 	status = 1;
+	if (remote) {
+		status = smctl_inspect_remote(cmd, &cfg, task_id, in.server, days, as_json, in.last);
+		goto out;
+	}
 	if (!smctl_config_has_state_dir(&cfg)) {
 		status = smctl_usage_error(cmd,
 		    "no state directory: use --state-dir DIR, -c FILE "
@@ -875,12 +899,14 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 	if (in.oom)
 		goto oom;
 	if (in.nids == 0) {
-		if (parse_task_id(in.id, &task_id) == 0)
+		if (parse_task_id(in.id, &task_id) == 0) {
 			fprintf(stderr,
-			    "%s inspect: no task %s in '%s': smd has not received a "
-			    "message with that task_id (check the id and the state directory)\n",
+			    "%s inspect: no task %s in '%s': looking for its records in the "
+			    "bucket\n",
 			    smctl_progname, in.id, cfg.state_dir);
-		else
+			status = smctl_inspect_remote(
+			    cmd, &cfg, task_id, in.server, days, as_json, in.last);
+		} else
 			fprintf(stderr,
 			    "%s inspect: no instance '%s' in '%s': give a task id or an "
 			    "instance id such as task-7\n",
@@ -908,7 +934,7 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 		puts(t);
 		free(t);
 		json_decref(top);
-	} else if (print_safe(in.runs, in.log_lines, stdout) != 0) {
+	} else if (smctl_inspect_print(in.runs, in.log_lines, stdout) != 0) {
 		goto oom;
 	}
 	status = fflush(stdout) == 0 && !in.bad ? 0 : 1;

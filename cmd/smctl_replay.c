@@ -23,6 +23,7 @@
 #include "smctl.h"
 #include "smd.h"
 #include "smd_control.h"
+#include "smd_index.h"
 #include "smd_replay.h"
 #include "store.h"
 
@@ -62,6 +63,17 @@ const char smctl_replay_help[] =
     "  -c, --config FILE       smd's configuration file\n"
     "  -o, --option KEY=VALUE  a configuration key (docs/configuration.md)\n"
     "  -v, --verbose           without smd: the run's log on stderr too\n"
+    "  -r, --remote            take the task from its newest record in the bucket\n"
+    "                          (<name>.state.json.zip, written by the instance\n"
+    "                          that ran it): its message and machine version.\n"
+    "                          Done too, with a note on stderr, when the state\n"
+    "                          directory has no run of the task.  It runs here\n"
+    "                          from the start (spider included): the other\n"
+    "                          instance's outputs are not here.  smctl runs it\n"
+    "                          (no smd may hold the state directory), and the\n"
+    "                          machine version must be in this instance's\n"
+    "                          machines_dir (or its store).\n"
+    "      --days N            with the bucket: the last N days (default 7)\n"
     "\n"
     "Exit status: 0 the replay was reported (or started, with --no-wait), 1 it\n"
     "was refused, failed, was released or is still running, 2 usage error.\n";
@@ -201,7 +213,7 @@ offline_started(void *arg, const char *id, const char *from)
 
 static int
 offline(const char *task, int64_t task_id, int from_start, const char *config_file, char **opts,
-    size_t nopts, int verbose, const char *dir)
+    size_t nopts, int verbose, const char *dir, const json_t *seed, const char *of)
 {
 	struct smd_options o = { 0 };
 	struct offline_run r;
@@ -217,6 +229,8 @@ offline(const char *task, int64_t task_id, int from_start, const char *config_fi
 	o.opts = opts;
 	o.nopts = nopts;
 	o.log_stderr = verbose;
+	o.replay_seed = seed;
+	o.replay_of = of;
 	sm_error_clear(&err);
 	rc = smd_replay_offline(&o, task_id, from_start, offline_started, &r, final, &err);
 	if (rc == SM_EBUSY) {
@@ -240,6 +254,88 @@ offline(const char *task, int64_t task_id, int from_start, const char *config_fi
 	return show_end(r.id, final, reason);
 }
 
+/* ---- a task from the bucket ------------------------------------------------- */
+
+static int
+count_run(void *arg, const char *instance)
+{
+	(void)instance;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* The runs of `task_id` the state directory `dir` knows: a count, 0 when
+ * it has none (or there is no store there yet), -1 when it cannot say. */
+static long
+local_runs(const char *dir, int64_t task_id)
+{
+	struct store *st = NULL;
+	struct store_options so;
+	struct store_txn *txn;
+	size_t n = 0;
+	int rc;
+
+	if (access(dir, F_OK) != 0)
+		return 0;
+	store_options_init(&so);
+	so.read_only = 1;
+	if (store_open(&st, dir, &so, NULL) != 0)
+		return access(dir, F_OK) == 0 ? -1 : 0;
+	rc = store_txn_begin(st, STORE_TXN_READ, &txn, NULL);
+	if (rc == 0) {
+		rc = smd_index_task_runs(txn, task_id, count_run, &n);
+		store_txn_abort(txn);
+	}
+	store_close(st);
+	return rc == 0 ? (long)n : -1;
+}
+
+/* Replay task `task_id` from its newest record in the bucket, here, without smd. */
+static int
+replay_remote(const struct smctl_cmd *cmd, const struct rt_config *cfg, int64_t task_id,
+    long days, const struct smctl_config_args *cargs, char **opts, size_t nopts, int verbose)
+{
+	struct sm_statedir *sd = NULL;
+	json_t *recs = NULL, *last, *inst;
+	char task[24];
+	int bad, fd, status = 1;
+
+	if (smctl_remote_records(cmd->name, cfg, task_id, NULL, days, &recs, &bad) != 0)
+		return 1;
+	if (json_array_size(recs) == 0) {
+		fprintf(stderr,
+		    "%s replay: no record of task %lld in the bucket in the last %ld day(s): "
+		    "check the id, or look further back with --days N\n",
+		    smctl_progname, (long long)task_id, days);
+		goto out;
+	}
+	last = json_array_get(recs, json_array_size(recs) - 1);
+	inst = json_object_get(json_object_get(json_object_get(last, "record"), "run"), "instance");
+	/* smd holding the state directory would have to run it: not this way */
+	if (sm_statedir_open(&sd, cfg->state_dir, SM_STATEDIR_READ, NULL) == 0 &&
+	    sm_statedir_control_connect(sd, &fd, NULL) == 0) {
+		close(fd);
+		fprintf(stderr,
+		    "%s replay: smd holds '%s': a task from the bucket is replayed by smctl "
+		    "itself, without smd; stop smd first, or give another state directory (-d)\n",
+		    smctl_progname, cfg->state_dir);
+		goto out;
+	}
+	sm_statedir_close(sd);
+	sd = NULL;
+	smctl_safe_printf(stderr, "%s replay: task %lld from the record %s (its run on %s)\n",
+	    smctl_progname, (long long)task_id, json_string_value(json_object_get(last, "key")),
+	    json_string_value(json_object_get(json_object_get(last, "record"), "smd_instance")) ?:
+	        "?");
+	snprintf(task, sizeof(task), "%lld", (long long)task_id);
+	status = offline(task, task_id, 1, cargs->file ? cargs->file : smctl_config_file, opts,
+	    nopts, verbose, cfg->state_dir, inst, json_string_value(json_object_get(last, "key")));
+out:
+	sm_statedir_close(sd);
+	json_decref(recs);
+	return status;
+}
+
 /* ---- the command ------------------------------------------------------------ */
 
 int
@@ -251,13 +347,16 @@ smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "option", required_argument, NULL, 'o' }, { "verbose", no_argument, NULL, 'v' },
+		{ "remote", no_argument, NULL, 'r' }, { "days", required_argument, NULL, 'y' },
 		{ NULL, 0, NULL, 0 } };
 	struct smctl_config_args cargs = { 0 };
 	const char *timeout_arg = NULL;
 	char **opts = NULL, *dir_opt = NULL, text[SMD_CONTROL_ANSWER_MAX], req[64];
 	char id[SMD_INDEX_ID_SIZE], from[SMD_REPLAY_FROM_SIZE];
 	size_t nopts = 0;
-	int c, from_start = 0, no_wait = 0, verbose = 0, status = 1, rc;
+	int c, from_start = 0, no_wait = 0, verbose = 0, status = 1, rc, remote = 0;
+	long days = SMCTL_REMOTE_DAYS;
+	char *end;
 	int64_t timeout_ms = 0;
 	int64_t task_id;
 	struct rt_config cfg;
@@ -266,7 +365,7 @@ smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv)
 
 	memset(&cfg, 0, sizeof(cfg));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hd:snT:c:o:v", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hd:snT:c:o:vr", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			smctl_print_help(cmd);
@@ -294,6 +393,17 @@ smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv)
 			break;
 		case 'v':
 			verbose = 1;
+			break;
+		case 'r':
+			remote = 1;
+			break;
+		case 'y':
+			days = strtol(optarg, &end, 10);
+			if (end == optarg || *end || days < 1 || days > 366) {
+				status = smctl_usage_error(
+				    cmd, "--days wants a count from 1 to 366, not '%s'", optarg);
+				goto out;
+			}
 			break;
 		default:
 			status = smctl_usage_error(cmd, "unknown option%s", "");
@@ -326,6 +436,17 @@ smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv)
 	if (dir_opt)
 		opts[nopts++] = dir_opt;
 	sm_error_clear(&err);
+	if (!remote && local_runs(cfg.state_dir, task_id) == 0) {
+		fprintf(stderr,
+		    "%s replay: no run of task %s in '%s': taking it from its record in the "
+		    "bucket\n",
+		    smctl_progname, argv[optind], cfg.state_dir);
+		remote = 1;
+	}
+	if (remote) {
+		status = replay_remote(cmd, &cfg, task_id, days, &cargs, opts, nopts, verbose);
+		goto out;
+	}
 	if (sm_statedir_open(&sd, cfg.state_dir, SM_STATEDIR_READ, &err) != 0) {
 		fprintf(stderr, "%s replay: %s\n", smctl_progname, err.msg);
 		goto out;
@@ -342,8 +463,8 @@ smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv)
 		sm_statedir_close(sd);
 		sd = NULL;
 		status = offline(argv[optind], task_id, from_start,
-		    cargs.file ? cargs.file : smctl_config_file, opts, nopts,
-		    verbose, cfg.state_dir);
+		    cargs.file ? cargs.file : smctl_config_file, opts, nopts, verbose,
+		    cfg.state_dir, NULL, NULL);
 		goto out;
 	}
 	if (rc == SM_EINVAL) {

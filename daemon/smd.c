@@ -905,7 +905,10 @@ smd_replay_offline(const struct smd_options *opt, int64_t task_id, int from_star
 		sm_error_set(err, rc, "cannot watch signals");
 		goto out;
 	}
-	rc = smd_replay_start(d.tasks, d.store, d.sd, task_id, from_start, id, from, err);
+	rc = opt->replay_seed ?
+	    smd_replay_seed(d.tasks, d.store, task_id, (const json_t *)opt->replay_seed,
+	        opt->replay_of ? opt->replay_of : "?", id, from, err) :
+	    smd_replay_start(d.tasks, d.store, d.sd, task_id, from_start, id, from, err);
 	if (rc != 0) {
 		sm_log_info("replay of task %lld refused: %s", (long long)task_id,
 		    err ? err->msg : sm_strerror(rc));

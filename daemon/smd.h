@@ -22,6 +22,8 @@
 
 #include "sm_err.h"
 
+struct json_t;
+
 /*
  * A task's spider files, in its work directory <state_dir>/work/<instance>
  * (smd_spider.c; docs/spider.md): <SMD_SPIDER_MAIN>.log and .jl for the
@@ -39,6 +41,10 @@ struct smd_options {
 	size_t nopts;
 	int exit_when_idle;         /* stop once idle (every queue empty, no task) */
 	int log_stderr;             /* also log to stderr (besides <state>/smd.log) */
+	/* smd_replay_offline: seed the run from this record's run.instance
+	 * (smd_replay_seed, named `replay_of`) instead of the local runs */
+	const struct json_t *replay_seed;
+	const char *replay_of;
 };
 
 /*

@@ -136,6 +136,29 @@ struct plan {
 	const struct sm_machine *m;
 };
 
+/* The machine version the run replayed ran on (its record's "machine"). */
+static int
+plan_machine(struct sm_engine *e, struct plan *p, struct sm_error *err)
+{
+	const char *hash = json_string_value(json_object_get(p->rec, "machine"));
+	int rc;
+
+	if (!hash || !json_is_object(json_object_get(p->rec, "task")))
+		return sm_error_set(
+		    err, SM_ECORRUPT, "the record of run '%s' has no machine or task", p->old);
+	if ((rc = sm_engine_machine_for_hash(e, hash,
+	         json_string_value(json_object_get(p->rec, "machine_path")), &p->m, err)) != 0) {
+		sm_error_prefix(err, "run '%s'", p->old);
+		return rc;
+	}
+	if (!sm_machine_declares_data(p->m, "replay"))
+		return sm_error_set(err, SM_EUNSUPPORTED,
+		    "run '%s' used machine version %.12s, which cannot replay (it declares no "
+		    "'replay' data): send the task's message again instead",
+		    p->old, hash);
+	return 0;
+}
+
 /* What the run replayed left: its record, the step, what that step needs. */
 static int
 plan_read(struct sm_engine *e, struct store *st, struct sm_statedir *sd, int from_start,
@@ -144,7 +167,6 @@ plan_read(struct sm_engine *e, struct store *st, struct sm_statedir *sd, int fro
 	struct store_txn *txn;
 	struct walk w = { NULL, NULL };
 	json_t *dm;
-	const char *hash;
 	int rc;
 
 	if ((rc = store_txn_begin(st, STORE_TXN_READ, &txn, err)) != 0)
@@ -198,21 +220,7 @@ plan_read(struct sm_engine *e, struct store *st, struct sm_statedir *sd, int fro
 			    "cannot be read: replay with --from-start",
 			    (long long)p->task_id, p->old);
 	}
-	hash = json_string_value(json_object_get(p->rec, "machine"));
-	if (!hash || !json_is_object(json_object_get(p->rec, "task")))
-		return sm_error_set(
-		    err, SM_ECORRUPT, "the record of run '%s' has no machine or task", p->old);
-	if ((rc = sm_engine_machine_for_hash(e, hash,
-	         json_string_value(json_object_get(p->rec, "machine_path")), &p->m, err)) != 0) {
-		sm_error_prefix(err, "run '%s'", p->old);
-		return rc;
-	}
-	if (!sm_machine_declares_data(p->m, "replay"))
-		return sm_error_set(err, SM_EUNSUPPORTED,
-		    "run '%s' used machine version %.12s, which cannot replay (it declares no "
-		    "'replay' data): send the task's message again instead",
-		    p->old, hash);
-	return 0;
+	return plan_machine(e, p, err);
 }
 
 /* The failed run's envelope, without its receipt, with the plan. */
@@ -241,6 +249,27 @@ fail:
 	return NULL;
 }
 
+/* Index the new run, give it the envelope of the plan and start it. */
+static int
+launch(struct sm_engine *e, struct store *st, const struct plan *p, char id[SMD_INDEX_ID_SIZE],
+    char from[SMD_REPLAY_FROM_SIZE], struct sm_error *err)
+{
+	json_t *env;
+	int rc;
+
+	if ((rc = smd_index_new(st, NULL, p->task_id, id, err)) != 0) {
+		sm_error_prefix(err, "cannot index the replay of task %lld", (long long)p->task_id);
+		return rc;
+	}
+	if (!(env = envelope(p, id)))
+		return sm_error_set(err, SM_ENOMEM, "out of memory");
+	rc = sm_engine_start(e, p->m, id, env, err);
+	json_decref(env);
+	if (rc == 0)
+		snprintf(from, SMD_REPLAY_FROM_SIZE, "%s", p->from);
+	return rc;
+}
+
 int
 smd_replay_start(struct sm_engine *e, struct store *st, struct sm_statedir *sd, int64_t task_id,
     int from_start, char id[SMD_INDEX_ID_SIZE], char from[SMD_REPLAY_FROM_SIZE],
@@ -249,7 +278,6 @@ smd_replay_start(struct sm_engine *e, struct store *st, struct sm_statedir *sd, 
 	struct runs r;
 	struct plan p;
 	struct store_txn *txn;
-	json_t *env = NULL;
 	int rc;
 
 	memset(&r, 0, sizeof(r));
@@ -283,26 +311,47 @@ smd_replay_start(struct sm_engine *e, struct store *st, struct sm_statedir *sd, 
 		    "task %lld was reported (instance '%s' ended in 'reported'): only a failed or "
 		    "released task can be replayed",
 		    (long long)task_id, r.id);
-	if ((rc = plan_read(e, st, sd, from_start, &p, err)) != 0)
+	if ((rc = plan_read(e, st, sd, from_start, &p, err)) != 0 ||
+	    (rc = launch(e, st, &p, id, from, err)) != 0)
 		goto out;
-	if ((rc = smd_index_new(st, NULL, task_id, id, err)) != 0) {
-		sm_error_prefix(err, "cannot index the replay of task %lld", (long long)task_id);
-		goto out;
-	}
-	if (!(env = envelope(&p, id))) {
-		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
-		goto out;
-	}
-	if ((rc = sm_engine_start(e, p.m, id, env, err)) != 0)
-		goto out;
-	snprintf(from, SMD_REPLAY_FROM_SIZE, "%s", p.from);
 	sm_log_info("replay of task %lld: instance '%s' from '%s' (run '%s' ended in '%s')",
 	    (long long)task_id, id, p.from, r.id,
 	    r.st.final_id[0]                     ? r.st.final_id :
 	        r.st.state == SM_INSTANCE_FAILED ? "(failed: its state could not be saved)" :
 	                                           "(none)");
 out:
-	json_decref(env);
 	json_decref(p.rec);
 	return rc;
+}
+
+int
+smd_replay_seed(struct sm_engine *e, struct store *st, int64_t task_id, const json_t *inst,
+    const char *of, char id[SMD_INDEX_ID_SIZE], char from[SMD_REPLAY_FROM_SIZE],
+    struct sm_error *err)
+{
+	struct plan p;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.task_id = task_id;
+	p.old = of;
+	p.from = "received";
+	if (!json_is_object(inst) ||
+	    !json_is_string(json_object_get(json_object_get(inst, "task"), "body")))
+		return sm_error_set(err, SM_ECORRUPT,
+		    "the record of run '%s' holds no instance with a task message", of);
+	p.rec = (json_t *)inst;
+	if ((rc = plan_machine(e, &p, err)) != 0) {
+		if (rc == SM_ENOTFOUND)
+			sm_error_prefix(err,
+			    "its machine version is not on this instance (install that "
+			    "task.scxml in machines_dir, or send the task's message again)");
+		return rc;
+	}
+	if ((rc = launch(e, st, &p, id, from, err)) != 0)
+		return rc;
+	sm_log_info("replay of task %lld: instance '%s' from the start, seeded from the record "
+	            "of run '%s'",
+	    (long long)task_id, id, of);
+	return 0;
 }

@@ -30,6 +30,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "sm_err.h"
 #include "smd_index.h"
 
@@ -61,6 +63,19 @@ int smd_replay_parse_task_id(const char *s, int64_t *task_id);
  */
 int smd_replay_start(struct sm_engine *e, struct store *st, struct sm_statedir *sd, int64_t task_id,
     int from_start, char id[SMD_INDEX_ID_SIZE], char from[SMD_REPLAY_FROM_SIZE],
+    struct sm_error *err);
+
+/*
+ * A new run of task `task_id` seeded from a run of another instance (its
+ * record in the bucket, `smctl replay --remote`): `inst` is the record's
+ * run.instance (its "task" envelope with the message, its "machine" hash
+ * and "machine_path"), `of` names it (the record's key).  The run starts
+ * from "received", everything again: the other instance's work directory
+ * is not here.  The machine version must be known to `e` (SM_ENOTFOUND
+ * otherwise, err says so).  Then as smd_replay_start().
+ */
+int smd_replay_seed(struct sm_engine *e, struct store *st, int64_t task_id, const json_t *inst,
+    const char *of, char id[SMD_INDEX_ID_SIZE], char from[SMD_REPLAY_FROM_SIZE],
     struct sm_error *err);
 
 #endif

@@ -107,10 +107,10 @@ fl_record_parse(const char *json, size_t len, json_t **rec, struct sm_error *err
 	format = json_string_value(json_object_get(o, "format"));
 	v = json_object_get(o, "version");
 	if (format == NULL || strcmp(format, FL_RECORD_FORMAT) != 0) {
-		json_decref(o);
-		return sm_error_set(err, SM_EVERSION,
-		    "not a task record: format '%.64s', want '%s'", format ? format : "(none)",
-		    FL_RECORD_FORMAT);
+		sm_error_set(err, SM_EVERSION, "not a task record: format '%.64s', want '%s'",
+		    format ? format : "(none)", FL_RECORD_FORMAT);
+		json_decref(o); /* after the message: `format` is its string */
+		return SM_EVERSION;
 	}
 	if (!json_is_integer(v) || json_integer_value(v) < 1) {
 		json_decref(o);
