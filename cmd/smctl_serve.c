@@ -40,10 +40,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#if __has_include("fl_stats.h") /* TEMP until the stats branch lands */
 #include "fl_stats.h"
-#define SV_HAVE_STATS 1
-#endif
 #include "fleet.h"
 #include "rt_config.h"
 #include "sm_err.h"
@@ -230,7 +227,6 @@ sv_bucket_end(struct sv *sv)
 	pthread_mutex_unlock(&sv->lock);
 }
 
-#ifdef SV_HAVE_STATS
 static int
 sv_stats_of(struct sv *sv, time_t day, json_t **out, struct sm_error *err)
 {
@@ -250,16 +246,6 @@ sv_stats_of(struct sv *sv, time_t day, json_t **out, struct sm_error *err)
 	fl_stats_free(s);
 	return rc;
 }
-#else
-static int
-sv_stats_of(struct sv *sv, time_t day, json_t **out, struct sm_error *err)
-{
-	(void)sv;
-	(void)day;
-	*out = NULL;
-	return sm_error_set(err, SM_EUNSUPPORTED, "no stats yet");
-}
-#endif
 
 /* ---- pages ---------------------------------------------------------- */
 
@@ -396,64 +382,43 @@ sv_failed_page(struct sv *sv, struct MHD_Connection *c, const char *cookie)
 }
 
 /*
- * The newest record of task `id` in the last days: the newest task of a
- * search for "--<id>____" (the name's server--id part) that has a record.
- * *view is the record's run with "record_key", and the record's own
- * fields where the run lacks them.
+ * The newest run of task `id` in the last days, from its records
+ * (smctl_remote_find, as `inspect --remote` finds them): the record's run
+ * with "record_key", the record's own fields where the run lacks them,
+ * and "runs", the number of runs recorded.
  */
 static int
 sv_find_run(struct sv *sv, const char *id, json_t **view, struct sm_error *err)
 {
-	char text[64];
-	json_t *res = NULL, *t, *k, *rec = NULL, *run;
-	const char *key = NULL;
-	size_t i, j;
-	int rc;
+	static const char *const fill[] = { "task_id", "server_name", "site", "state", "reason",
+		"duration_ms", "received_ms", "finished_ms", "smd_instance" };
+	json_t *runs = NULL, *last, *rec;
+	size_t i, n;
+	int rc, bad;
 
 	*view = NULL;
-	snprintf(text, sizeof(text), "--%s____", id);
-	if ((rc = fl_search(sv->fl, text, time(NULL), sv->days, &res, err)) != 0)
+	rc = smctl_remote_find(sv->fl, strtoll(id, NULL, 10), NULL, sv->days, &runs, &bad, err);
+	if (rc != 0)
 		return rc;
-	json_array_foreach(json_object_get(res, "tasks"), i, t)
-	{
-		json_array_foreach(json_object_get(t, "keys"), j, k)
-		{
-			const char *s = json_string_value(json_object_get(k, "key"));
-			size_t n = s ? strlen(s) : 0;
-
-			if (n > 15 && strcmp(s + n - 15, ".state.json.zip") == 0) {
-				key = s;
-				break;
-			}
-		}
-		if (key)
-			break;
-	}
-	if (!key) {
-		json_decref(res);
+	if ((n = json_array_size(runs)) == 0) {
+		json_decref(runs);
 		return sm_error_set(err, SM_ENOTFOUND,
-		    "no record of task %s in the last %d days (a record is written when a "
-		    "task ends: is it still running? try /search?q=%s)",
-		    id, sv->days, id);
+		    "no record of task %s in the last %d days (a record is written when a task "
+		    "ends: is it still running? try the search)",
+		    id, sv->days);
 	}
-	rc = fl_record_get(sv->fl, key, &rec, err);
-	if (rc == 0) {
-		static const char *const fill[] = { "task_id", "server_name", "site", "state",
-			"reason", "duration_ms", "received_ms", "finished_ms", "smd_instance" };
-
-		run = json_object_get(rec, "run");
-		*view = json_is_object(run) ? json_deep_copy(run) : json_object();
-		for (i = 0; *view && i < sizeof(fill) / sizeof(fill[0]); i++)
-			if (!json_object_get(*view, fill[i]) && json_object_get(rec, fill[i]))
-				json_object_set(*view, fill[i], json_object_get(rec, fill[i]));
-		if (*view)
-			json_object_set_new(*view, "record_key", json_string(key));
-		else
-			rc = sm_error_set(err, SM_ENOMEM, "out of memory");
+	last = json_array_get(runs, n - 1);
+	rec = json_object_get(last, "record");
+	if (!(*view = smctl_remote_run_view(last, -1))) {
+		json_decref(runs);
+		return sm_error_set(err, SM_ENOMEM, "out of memory");
 	}
-	json_decref(rec);
-	json_decref(res);
-	return rc;
+	for (i = 0; i < sizeof(fill) / sizeof(fill[0]); i++)
+		if (!json_object_get(*view, fill[i]) && json_object_get(rec, fill[i]))
+			json_object_set(*view, fill[i], json_object_get(rec, fill[i]));
+	json_object_set_new(*view, "runs", json_integer((json_int_t)n));
+	json_decref(runs);
+	return 0;
 }
 
 /* 1 if machine file `path` loads and its version is `hash` (NULL: any). */

@@ -648,6 +648,7 @@ sv_page_task(FILE *out, const char *task_id, json_t *run, const char *err, const
 	sv_row(out, "machine", json_object_get(run, "machine_name"), 0);
 	sv_row(out, "machine version", json_object_get(run, "machine"), 0);
 	sv_row(out, "record", json_object_get(run, "record_key"), 0);
+	sv_row(out, "runs recorded", json_object_get(run, "runs"), 0);
 	sv_row(out, "message", json_object_get(run, "message"), 0);
 	sv_row(out, "cache", json_object_get(run, "cache"), 0);
 	fputs("</table>\n", out);
