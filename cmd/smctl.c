@@ -640,6 +640,17 @@ static const struct smctl_cmd commands[] = {
 	{ "replay", "[--state-dir DIR] [--from-start] [--no-wait] [--timeout D] [--config FILE] "
 	  "[-o KEY=VALUE]... [-v] TASK_ID", "run a failed task again, from the step that failed",
 	  smctl_replay_help, smctl_cmd_replay },
+	{ "search", smctl_search_usage, smctl_search_summary, smctl_search_help,
+	  smctl_cmd_search },
+	{ "failed", smctl_failed_usage, smctl_failed_summary, smctl_failed_help,
+	  smctl_cmd_failed },
+	{ "instances", smctl_instances_usage, smctl_instances_summary, smctl_instances_help,
+	  smctl_cmd_instances },
+	{ "stop-flag", smctl_stop_flag_usage, smctl_stop_flag_summary, smctl_stop_flag_help,
+	  smctl_cmd_stop_flag },
+	{ "results", smctl_results_usage, smctl_results_summary, smctl_results_help,
+	  smctl_cmd_results },
+	{ "clean", smctl_clean_usage, smctl_clean_summary, smctl_clean_help, smctl_cmd_clean },
 	{ "stats", smctl_stats_usage, smctl_stats_summary, smctl_stats_help, smctl_cmd_stats },
 	{ "serve", smctl_serve_usage, smctl_serve_summary, smctl_serve_help, smctl_cmd_serve },
 };

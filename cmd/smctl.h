@@ -21,9 +21,9 @@
 
 struct smctl_cmd {
 	const char *name;
-	const char *usage;    /* arguments after the name */
-	const char *summary;  /* one line */
-	const char *help;     /* option list and details, ends with a newline */
+	const char *usage;   /* arguments after the name */
+	const char *summary; /* one line */
+	const char *help;    /* option list and details, ends with a newline */
 	int (*run)(const struct smctl_cmd *cmd, int argc, char **argv);
 };
 
@@ -119,6 +119,13 @@ int smctl_cmd_submit(const struct smctl_cmd *cmd, int argc, char **argv);
 extern const char smctl_submit_usage[], smctl_submit_summary[], smctl_submit_help[];
 int smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv);
 extern const char smctl_replay_help[];
+/* The fleet commands (smctl_fleet.c, smctl_clean.c; docs/fleet.md). */
+#define SMCTL__FLEET_CMDS(X) X(search) X(failed) X(instances) X(stop_flag) X(results) X(clean)
+#define SMCTL__FLEET_DECL(n) \
+	int smctl_cmd_##n(const struct smctl_cmd *cmd, int argc, char **argv); \
+	extern const char smctl_##n##_usage[], smctl_##n##_summary[], smctl_##n##_help[];
+SMCTL__FLEET_CMDS(SMCTL__FLEET_DECL)
+#undef SMCTL__FLEET_DECL
 int smctl_cmd_stats(const struct smctl_cmd *cmd, int argc, char **argv);
 extern const char smctl_stats_usage[], smctl_stats_summary[], smctl_stats_help[];
 int smctl_cmd_serve(const struct smctl_cmd *cmd, int argc, char **argv);

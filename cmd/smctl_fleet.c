@@ -1,0 +1,608 @@
+/*
+ * smctl_fleet.c - the fleet commands: search, failed, instances,
+ * stop-flag, results.  Each asks the fleet library (fleet/include/fleet.h)
+ * for its JSON object and prints it as text or, with --json, as it is (the
+ * objects `smctl serve` shows).  Either backend: what the configuration
+ * names (docs/fleet.md).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "fleet.h"
+#include "rt_config.h"
+#include "sm_loop.h"
+#include "smctl.h"
+
+#define DAYS_DEFAULT 7
+
+#define FLEET_CONFIG_HELP \
+	"  -c, --config FILE     smd's configuration file (backend, bucket, state_dir);\n" \
+	"                        the SMD_* environment applies too\n" \
+	"  -d, --state-dir DIR   the state directory (local backend: the bucket is\n" \
+	"                        under DIR/objects), wins over the configuration\n" \
+	"  -o, --option KEY=VALUE  a configuration key, e.g. -o backend=aws\n" \
+	"                        -o bucket=NAME\n"
+#define FLEET_DAYS_HELP \
+	"  -n, --days N          look at the N days (UTC) up to the last day (default\n" \
+	"                        7, at most 3660)\n" \
+	"  -u, --until DATE      the last day, YYYY-MM-DD (default today, UTC)\n"
+#define FLEET_EXIT_HELP \
+	"Exit status: 0 done; 1 the bucket could not be read (no credentials, no\n" \
+	"such bucket, unreachable endpoint, timeout: the message says which) or\n" \
+	"another failure; 2 usage error or a refused configuration.\n"
+
+struct fargs {
+	struct smctl_config_args cargs;
+	int days, json, all;
+	time_t until;
+	const char *server, *site;
+};
+
+enum { OPT_SERVER = 1000, OPT_SITE, OPT_ALL };
+
+static const struct option fleet_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "state-dir", required_argument, NULL, 'd' },
+	{ "option", required_argument, NULL, 'o' },
+	{ "days", required_argument, NULL, 'n' },
+	{ "until", required_argument, NULL, 'u' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "server", required_argument, NULL, OPT_SERVER },
+	{ "site", required_argument, NULL, OPT_SITE },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* YYYY-MM-DD as the UTC midnight of that day. */
+static int
+parse_day(const char *s, time_t *out)
+{
+	struct tm tm;
+	char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if (strlen(s) != 10 || (end = strptime(s, "%Y-%m-%d", &tm)) == NULL || *end)
+		return -1;
+	*out = timegm(&tm);
+	return *out == (time_t)-1 ? -1 : 0;
+}
+
+/*
+ * Parse the options `allowed` (a string of the option chars, plus 'S' for
+ * --server/--site and 'A' for --all) and leave optind at the first operand.
+ * Returns -1 to go on, else the exit status.
+ */
+static int
+fleet_getopt(
+    const struct smctl_cmd *cmd, int argc, char **argv, const char *allowed, struct fargs *a)
+{
+	char *end;
+	long v;
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->days = DAYS_DEFAULT;
+	a->until = time(NULL);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hc:d:o:n:u:j", fleet_opts, NULL)) != -1) {
+		int ok = c == 'h' || c == 'c' || c == 'd' || c == 'o' || strchr(allowed, c) ||
+		    ((c == OPT_SERVER || c == OPT_SITE) && strchr(allowed, 'S')) ||
+		    (c == OPT_ALL && strchr(allowed, 'A'));
+
+		if (!ok || c == '?')
+			return smctl_usage_error(cmd, "unknown option%s", "");
+		switch (c) {
+		case 'h':
+			smctl_print_help(cmd);
+			return 0;
+		case 'c':
+		case 'd':
+		case 'o':
+			if (smctl_config_arg(cmd, &a->cargs, c, optarg) != 0)
+				return 1;
+			break;
+		case 'n':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > FL_DAYS_MAX)
+				return smctl_usage_error(cmd,
+				    "--days wants a number of days from 1 to "
+				    "3660, not '%s'",
+				    optarg);
+			a->days = (int)v;
+			break;
+		case 'u':
+			if (parse_day(optarg, &a->until) != 0)
+				return smctl_usage_error(
+				    cmd, "--until wants a day as YYYY-MM-DD, not '%s'", optarg);
+			break;
+		case 'j':
+			a->json = 1;
+			break;
+		case OPT_SERVER:
+			a->server = optarg;
+			break;
+		case OPT_SITE:
+			a->site = optarg;
+			break;
+		case OPT_ALL:
+			a->all = 1;
+			break;
+		}
+	}
+	return -1;
+}
+
+/* Listing progress on a terminal: "listing 12/30 days, 4567 keys". */
+static void
+progress(void *arg, size_t done, size_t total, uint64_t keys)
+{
+	(void)arg;
+	fprintf(stderr, "\r%s: listing %zu/%zu prefixes, %" PRIu64 " keys ", smctl_progname, done,
+	    total, keys);
+	fflush(stderr);
+}
+
+static int
+fleet_open(const struct smctl_cmd *cmd, struct fargs *a, struct fl **fl)
+{
+	struct rt_config cfg;
+	struct sm_error err;
+	int status;
+
+	memset(&cfg, 0, sizeof(cfg));
+	*fl = NULL;
+	if ((status = smctl_config_load(cmd, &cfg, &a->cargs)) != 0) {
+		rt_config_free(&cfg);
+		return status;
+	}
+	sm_error_clear(&err);
+	if (fl_open(fl, &cfg, &err) != 0) {
+		fprintf(stderr, "%s %s: %s\n", smctl_progname, cmd->name, err.msg);
+		status = 1;
+	} else if (isatty(STDERR_FILENO)) {
+		fl_set_progress(*fl, progress, NULL);
+	}
+	rt_config_free(&cfg);
+	return status;
+}
+
+/* After a listing that showed progress: clear its line. */
+static void
+progress_end(void)
+{
+	if (isatty(STDERR_FILENO))
+		fprintf(stderr, "\r\033[K");
+}
+
+static int
+fail(const struct smctl_cmd *cmd, const struct sm_error *err)
+{
+	progress_end();
+	fprintf(stderr, "%s %s: %s\n", smctl_progname, cmd->name, err->msg);
+	return 1;
+}
+
+static int
+print_json(const json_t *o)
+{
+	if (json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+		return 1;
+	putchar('\n');
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static void
+fmt_ms(json_int_t ms, char out[32])
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (ms <= 0 || gmtime_r(&t, &tm) == NULL)
+		snprintf(out, 32, "-");
+	else
+		strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static const char *
+str(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "-";
+}
+
+/* "task 12 of uiserver (walmart) on <instance>" or the key's name. */
+static void
+print_task_head(const json_t *t, const char *extra)
+{
+	char when[32];
+
+	fmt_ms(json_integer_value(json_object_get(t, "newest_ms")), when);
+	if (json_is_integer(json_object_get(t, "task_id")))
+		printf("%s  task %" JSON_INTEGER_FORMAT " of %s (%s) on %s%s%s%s\n", when,
+		    json_integer_value(json_object_get(t, "task_id")), str(t, "server_name"),
+		    str(t, "site"), str(t, "instance"), *extra ? ": '" : "", extra,
+		    *extra ? "'" : "");
+	else
+		printf("%s  %s%s\n", when, str(t, "name"), extra);
+}
+
+static void
+print_keys(const json_t *t)
+{
+	size_t i;
+	json_t *k;
+	char when[32];
+
+	json_array_foreach(json_object_get(t, "keys"), i, k)
+	{
+		fmt_ms(json_integer_value(json_object_get(k, "mtime_ms")), when);
+		printf("    %10" JSON_INTEGER_FORMAT "  %s  %s\n",
+		    json_integer_value(json_object_get(k, "size")), when, str(k, "key"));
+	}
+}
+
+/* ---- search ------------------------------------------------------------- */
+
+const char smctl_search_usage[] = "[-c FILE] [-d DIR] [-o KEY=VALUE]... [--days N] "
+                                  "[--until DATE] [--json] TEXT";
+const char smctl_search_summary[] = "find the bucket's keys whose name holds TEXT";
+const char smctl_search_help[] =
+    "Lists the day folders YYYY/MM/DD/ of the bucket for the last N days (in\n"
+    "parallel, page by page; never the whole bucket) and prints every key whose\n"
+    "name holds TEXT (a task id, a server name, an instance id, a search term;\n"
+    "bytes, case-sensitive), grouped by task, newest task first, each key with\n"
+    "its size and time.  A progress line is shown on a terminal.\n"
+    "\n" FLEET_CONFIG_HELP FLEET_DAYS_HELP
+    "  -j, --json            print the JSON object {text, days, tasks: [{name,\n"
+    "                        task_id, server_name, instance, site, term, date,\n"
+    "                        newest_ms, keys: [{key, size, mtime_ms}]}], requests}\n"
+    "\n" FLEET_EXIT_HELP;
+
+int
+smctl_cmd_search(const struct smctl_cmd *cmd, int argc, char **argv)
+{
+	struct fargs a;
+	struct fl *fl = NULL;
+	struct sm_error err;
+	json_t *out = NULL, *t;
+	size_t i, nkeys = 0;
+	int status;
+
+	if ((status = fleet_getopt(cmd, argc, argv, "nuj", &a)) >= 0)
+		goto done;
+	if (optind != argc - 1 || !*argv[optind]) {
+		status = smctl_usage_error(cmd, "give the text to search for%s", "");
+		goto done;
+	}
+	if ((status = fleet_open(cmd, &a, &fl)) != 0)
+		goto done;
+	sm_error_clear(&err);
+	if (fl_search(fl, argv[optind], a.until, a.days, &out, &err) != 0) {
+		status = fail(cmd, &err);
+		goto done;
+	}
+	progress_end();
+	if (a.json) {
+		status = print_json(out);
+		goto done;
+	}
+	json_array_foreach(json_object_get(out, "tasks"), i, t)
+	{
+		print_task_head(t, json_string_value(json_object_get(t, "term")) ?: "");
+		print_keys(t);
+		nkeys += json_array_size(json_object_get(t, "keys"));
+	}
+	printf("%zu tasks, %zu keys in %d days, %" JSON_INTEGER_FORMAT " requests\n",
+	    json_array_size(json_object_get(out, "tasks")), nkeys, a.days,
+	    json_integer_value(json_object_get(out, "requests")));
+	status = fflush(stdout) == 0 ? 0 : 1;
+done:
+	json_decref(out);
+	fl_close(fl);
+	smctl_config_args_free(&a.cargs);
+	return status;
+}
+
+/* ---- failed --------------------------------------------------------------- */
+
+const char smctl_failed_usage[] = "[-c FILE] [-d DIR] [-o KEY=VALUE]... [--days N] "
+                                  "[--until DATE] [--server NAME] [--site NAME] [--json]";
+const char smctl_failed_summary[] = "list tasks that left logs but no data, with the reason";
+const char smctl_failed_help[] =
+    "Lists the day folders of the last N days and prints every task that left a\n"
+    "log (.log.zip) but no data (.jl.zip), newest first, with the reason from\n"
+    "its task record (<name>.state.json.zip, written by smd when the task ends;\n"
+    "'no record' when there is none, e.g. an smd older than the records).\n"
+    "\n" FLEET_CONFIG_HELP FLEET_DAYS_HELP "      --server NAME     only tasks of that server\n"
+    "      --site NAME       only tasks of that site\n"
+    "  -j, --json            print the JSON object {days, tasks: [{name, task_id,\n"
+    "                        server_name, site, instance, date, newest_ms, reason,\n"
+    "                        state, record_key, keys}], requests,\n"
+    "                        unreadable_records}\n"
+    "\n" FLEET_EXIT_HELP;
+
+int
+smctl_cmd_failed(const struct smctl_cmd *cmd, int argc, char **argv)
+{
+	struct fargs a;
+	struct fl *fl = NULL;
+	struct sm_error err;
+	json_t *out = NULL, *t;
+	size_t i;
+	int status;
+
+	if ((status = fleet_getopt(cmd, argc, argv, "nujS", &a)) >= 0)
+		goto done;
+	if (optind != argc) {
+		status = smctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+		goto done;
+	}
+	if ((status = fleet_open(cmd, &a, &fl)) != 0)
+		goto done;
+	sm_error_clear(&err);
+	if (fl_failed(fl, a.until, a.days, a.server, a.site, &out, &err) != 0) {
+		status = fail(cmd, &err);
+		goto done;
+	}
+	progress_end();
+	if (a.json) {
+		status = print_json(out);
+		goto done;
+	}
+	json_array_foreach(json_object_get(out, "tasks"), i, t)
+	{
+		const char *reason = json_string_value(json_object_get(t, "reason"));
+		const char *rerr = json_string_value(json_object_get(t, "record_error"));
+
+		print_task_head(t, "");
+		if (reason)
+			printf("    reason: %s\n", reason);
+		else if (rerr)
+			printf("    reason unknown: the record cannot be read: %s\n", rerr);
+		else
+			printf("    reason unknown: %s\n",
+			    json_is_string(json_object_get(t, "record_key")) ?
+			        "the record gives none" :
+			        "no record");
+		printf("    %s\n", str(t, "name"));
+	}
+	printf("%zu failed tasks in %d days\n", json_array_size(json_object_get(out, "tasks")),
+	    a.days);
+	status = fflush(stdout) == 0 ? 0 : 1;
+done:
+	json_decref(out);
+	fl_close(fl);
+	smctl_config_args_free(&a.cargs);
+	return status;
+}
+
+/* ---- instances ----------------------------------------------------------------- */
+
+const char smctl_instances_usage[] = "[-c FILE] [-d DIR] [-o KEY=VALUE]... [--all] [--json]";
+const char smctl_instances_summary[] = "list the live smd instances and what they run";
+const char smctl_instances_help[] =
+    "Reads the heartbeats smd instances put in the bucket (smd/instances/\n"
+    "<instance>.json, every heartbeat_interval) and prints each live instance\n"
+    "(last seen within three intervals): host, pid, version, backend, queues,\n"
+    "when it started and was last seen, and the tasks it runs.\n"
+    "\n" FLEET_CONFIG_HELP
+    "      --all             also the stale ones (a heartbeat left by an instance\n"
+    "                        that died), marked stale\n"
+    "  -j, --json            print the JSON object {now_ms, instances: [heartbeat\n"
+    "                        + alive]}\n"
+    "\n" FLEET_EXIT_HELP;
+
+int
+smctl_cmd_instances(const struct smctl_cmd *cmd, int argc, char **argv)
+{
+	struct fargs a;
+	struct fl *fl = NULL;
+	struct sm_error err;
+	json_t *out = NULL, *hb, *task;
+	size_t i, j;
+	int status;
+
+	if ((status = fleet_getopt(cmd, argc, argv, "jA", &a)) >= 0)
+		goto done;
+	if (optind != argc) {
+		status = smctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+		goto done;
+	}
+	if ((status = fleet_open(cmd, &a, &fl)) != 0)
+		goto done;
+	sm_error_clear(&err);
+	if (fl_instances(fl, sm_time_wall_ms(), a.all, &out, &err) != 0) {
+		status = fail(cmd, &err);
+		goto done;
+	}
+	if (a.json) {
+		status = print_json(out);
+		goto done;
+	}
+	json_array_foreach(json_object_get(out, "instances"), i, hb)
+	{
+		char started[32], seen[32];
+
+		fmt_ms(json_integer_value(json_object_get(hb, "started_ms")), started);
+		fmt_ms(json_integer_value(json_object_get(hb, "last_seen_ms")), seen);
+		printf("%s  %s  host %s pid %" JSON_INTEGER_FORMAT " smd %s (%s)%s\n",
+		    str(hb, "instance"),
+		    json_is_true(json_object_get(hb, "alive")) ? "alive" : "stale",
+		    str(hb, "hostname"), json_integer_value(json_object_get(hb, "pid")),
+		    str(hb, "smd_version"), str(hb, "backend"),
+		    json_is_true(json_object_get(hb, "stopping")) ? " stopping" : "");
+		printf("    started %s, last seen %s, %zu tasks\n", started, seen,
+		    json_array_size(json_object_get(hb, "tasks")));
+		json_array_foreach(json_object_get(hb, "tasks"), j, task)
+		{
+			fmt_ms(json_integer_value(json_object_get(task, "since_ms")), seen);
+			printf("    task %" JSON_INTEGER_FORMAT " of %s (%s): %s since %s\n",
+			    json_integer_value(json_object_get(task, "task_id")),
+			    str(task, "server_name"), str(task, "site"), str(task, "state"), seen);
+		}
+	}
+	printf("%zu instances%s\n", json_array_size(json_object_get(out, "instances")),
+	    a.all ? "" : " alive");
+	status = fflush(stdout) == 0 ? 0 : 1;
+done:
+	json_decref(out);
+	fl_close(fl);
+	smctl_config_args_free(&a.cargs);
+	return status;
+}
+
+/* ---- stop-flag -------------------------------------------------------------------- */
+
+const char smctl_stop_flag_usage[] = "[-c FILE] [-d DIR] [-o KEY=VALUE]... [--json] "
+                                     "on|off|status";
+const char smctl_stop_flag_summary[] = "set, clear or read the fleet's stop flag";
+const char smctl_stop_flag_help[] =
+    "The stop flag is the bucket's key scrapy_daemon_stop_flag: while it reads\n"
+    "true, every smd takes no new task (it finishes those it runs).\n"
+    "  on      write true\n"
+    "  off     write false\n"
+    "  status  print on or off (off when the key does not exist)\n"
+    "\n" FLEET_CONFIG_HELP "  -j, --json            status: print {key, stop, exists, value}\n"
+    "\n" FLEET_EXIT_HELP;
+
+int
+smctl_cmd_stop_flag(const struct smctl_cmd *cmd, int argc, char **argv)
+{
+	struct fargs a;
+	struct fl *fl = NULL;
+	struct sm_error err;
+	json_t *out = NULL;
+	const char *verb;
+	int status, on = 0;
+
+	if ((status = fleet_getopt(cmd, argc, argv, "j", &a)) >= 0)
+		goto done;
+	if (optind != argc - 1) {
+		status = smctl_usage_error(cmd, "give one of on, off, status%s", "");
+		goto done;
+	}
+	verb = argv[optind];
+	if (strcmp(verb, "on") != 0 && strcmp(verb, "off") != 0 && strcmp(verb, "status") != 0) {
+		status = smctl_usage_error(cmd, "'%s' is none of on, off, status", verb);
+		goto done;
+	}
+	if ((status = fleet_open(cmd, &a, &fl)) != 0)
+		goto done;
+	sm_error_clear(&err);
+	if (strcmp(verb, "status") != 0) {
+		on = strcmp(verb, "on") == 0;
+		if (fl_stop_flag_set(fl, on, &err) != 0) {
+			status = fail(cmd, &err);
+			goto done;
+		}
+	}
+	if (fl_stop_flag_get(fl, &out, &err) != 0) {
+		status = fail(cmd, &err);
+		goto done;
+	}
+	if (a.json)
+		status = print_json(out);
+	else
+		printf("%s%s\n", json_is_true(json_object_get(out, "stop")) ? "on" : "off",
+		    json_is_true(json_object_get(out, "exists")) ? "" : " (the flag is not set)");
+	if (status == 0 && strcmp(verb, "status") != 0 &&
+	    json_is_true(json_object_get(out, "stop")) != on) {
+		fprintf(stderr, "%s %s: the flag reads back as %s\n", smctl_progname, cmd->name,
+		    on ? "off" : "on");
+		status = 1;
+	}
+	if (status == 0)
+		status = fflush(stdout) == 0 ? 0 : 1;
+done:
+	json_decref(out);
+	fl_close(fl);
+	smctl_config_args_free(&a.cargs);
+	return status;
+}
+
+/* ---- results ---------------------------------------------------------------------- */
+
+const char smctl_results_usage[] = "[-c FILE] [-d DIR] [-o KEY=VALUE]... [--days N] "
+                                   "[--until DATE] [--server NAME] [--json] TASK_ID [OUTDIR]";
+const char smctl_results_summary[] = "download and unzip a task's outputs";
+const char smctl_results_help[] =
+    "Finds the task's keys in the day folders of the last N days, and downloads\n"
+    "and unzips the outputs of its newest run into OUTDIR (default: the current\n"
+    "directory; made if missing): <name>.jl (items), .csv, .log (the spider's\n"
+    "log), .progress and .state.json (the task record), those that exist.\n"
+    "Older runs of the same task are named on stderr.\n"
+    "\n" FLEET_CONFIG_HELP FLEET_DAYS_HELP
+    "      --server NAME     the task of that server (needed when servers share\n"
+    "                        the id)\n"
+    "  -j, --json            print {task_id, server_name, name, dir, files: [{key,\n"
+    "                        path, size}], other_names}\n"
+    "\n"
+    "Exit status: 0 downloaded; 1 no such task, several servers with that id\n"
+    "(give --server), or the bucket could not be read; 2 usage error or a\n"
+    "refused configuration.\n";
+
+int
+smctl_cmd_results(const struct smctl_cmd *cmd, int argc, char **argv)
+{
+	struct fargs a;
+	struct fl *fl = NULL;
+	struct sm_error err;
+	json_t *out = NULL, *f;
+	const char *dir = ".";
+	char *end;
+	long long id;
+	size_t i;
+	int status;
+
+	if ((status = fleet_getopt(cmd, argc, argv, "nujS", &a)) >= 0)
+		goto done;
+	if (a.site) {
+		status = smctl_usage_error(cmd, "unknown option%s", " --site");
+		goto done;
+	}
+	if (optind != argc - 1 && optind != argc - 2) {
+		status = smctl_usage_error(cmd, "give TASK_ID and maybe OUTDIR%s", "");
+		goto done;
+	}
+	errno = 0;
+	id = strtoll(argv[optind], &end, 10);
+	if (errno || end == argv[optind] || *end) {
+		status = smctl_usage_error(cmd, "'%s' is not a task id (a number)", argv[optind]);
+		goto done;
+	}
+	if (optind == argc - 2)
+		dir = argv[optind + 1];
+	if ((status = fleet_open(cmd, &a, &fl)) != 0)
+		goto done;
+	sm_error_clear(&err);
+	if (fl_results(fl, id, a.server, a.until, a.days, dir, &out, &err) != 0) {
+		status = fail(cmd, &err);
+		goto done;
+	}
+	progress_end();
+	json_array_foreach(json_object_get(out, "other_names"), i, f)
+	    fprintf(stderr, "%s %s: an older run, not downloaded: %s\n", smctl_progname, cmd->name,
+	        json_string_value(f));
+	if (a.json) {
+		status = print_json(out);
+		goto done;
+	}
+	json_array_foreach(json_object_get(out, "files"), i, f) printf("%s\n", str(f, "path"));
+	status = fflush(stdout) == 0 ? 0 : 1;
+done:
+	json_decref(out);
+	fl_close(fl);
+	smctl_config_args_free(&a.cargs);
+	return status;
+}
