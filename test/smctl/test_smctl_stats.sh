@@ -108,22 +108,23 @@ has "the refusals are counted" "$tmp/out" '^8 record\(s\) refused'
 t "stats --days 2 counts the day before too" 1 "$smctl" -c "$conf" stats --date "$day" --days 2 --json
 json "6 tasks, 3 started, from $prev" "$tmp/out" \
 	"j['received'] == 6 and j['instances_started'] == 3 and j['from'] == '$prev' and j['cache_hits'] == 2"
-t "stats of the day before alone: no refusal, exit 0" 0 "$smctl" -c "$conf" stats --date "$prev" --json
-json "one task, per_hour of that day" "$tmp/out" "j['received'] == 1 and j['per_hour'][12] == 1"
+t "stats of the day before alone: the broken heartbeat only, exit 1" 1 "$smctl" -c "$conf" stats --date "$prev" --json
+json "one task, per_hour of that day" "$tmp/out" \
+	"j['received'] == 1 and j['per_hour'][12] == 1 and [r['key'] for r in j['refused']] == ['smd/instances/broken.json']"
 
 # ---- the bucket cannot be read ----------------------------------------------
 if [ "$backend" = aws ]; then
 	AWS_MAX_ATTEMPTS=1 t "an unreachable endpoint: exit 1" 1 env AWS_ENDPOINT_URL=http://127.0.0.1:1 \
 		"$smctl" -c "$conf" stats --date "$day"
 	has "said plainly" "$tmp/err" 'reach|connect|network'
-	t "no such bucket: exit 1" 1 "$smctl" -c "$conf" -o bucket=no-such-bucket-here stats
+	t "no such bucket: exit 1" 1 "$smctl" -c "$conf" stats -o bucket=no-such-bucket-here
 	has "said plainly" "$tmp/err" "no-such-bucket-here"
 	t "no credentials: exit 1" 1 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
 		AWS_SHARED_CREDENTIALS_FILE=/nonexistent AWS_CONFIG_FILE=/nonexistent \
 		"$smctl" -c "$conf" stats
 	has "said plainly" "$tmp/err" 'credentials'
 else
-	t "no state directory: exit 1" 1 "$smctl" -c "$conf" -o state_dir="$tmp/nowhere" stats
+	t "no state directory: exit 1" 1 "$smctl" -c "$conf" stats -o state_dir="$tmp/nowhere"
 	has "said plainly" "$tmp/err" 'nowhere'
 fi
 
