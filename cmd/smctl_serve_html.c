@@ -214,6 +214,56 @@ sv_keys(FILE *out, json_t *keys)
 	fputs("</td>", out);
 }
 
+/* A column of a task table: its heading and the task's field. */
+struct sv_col {
+	const char *head, *field;
+};
+static const struct sv_col sv_search_cols[] = { { "task", "task_id" }, { "date", "date" },
+	{ "server", "server_name" }, { "site", "site" }, { "term", "term" },
+	{ "instance", "instance" }, { "last written", "newest_ms" }, { "keys", "keys" },
+	{ NULL, NULL } };
+static const struct sv_col sv_failed_cols[] = { { "task", "task_id" }, { "date", "date" },
+	{ "server", "server_name" }, { "site", "site" }, { "instance", "instance" },
+	{ "reason", "reason" }, { "keys", "keys" }, { NULL, NULL } };
+
+/* The tasks of a search or failed object as a table: task_id links the
+ * task's page, *_ms fields are times, keys a list. */
+static void
+sv_task_table(FILE *out, const char *id, json_t *tasks, const struct sv_col *cols)
+{
+	const struct sv_col *c;
+	size_t i, n;
+	json_t *t, *v;
+
+	if (json_array_size(tasks) == 0)
+		return;
+	fprintf(out, "<table id=\"%s\"><tr>", id);
+	for (c = cols; c->head; c++)
+		fprintf(out, "<th>%s</th>", c->head);
+	fputs("</tr>\n", out);
+	json_array_foreach(tasks, i, t)
+	{
+		fputs("<tr>", out);
+		for (c = cols; c->head; c++) {
+			v = json_object_get(t, c->field);
+			n = strlen(c->field);
+			if (strcmp(c->field, "task_id") == 0) {
+				sv_task_link(out, v);
+			} else if (strcmp(c->field, "keys") == 0) {
+				sv_keys(out, v);
+			} else if (n > 3 && strcmp(c->field + n - 3, "_ms") == 0) {
+				fputs("<td>", out);
+				sv_time(out, v);
+				fputs("</td>", out);
+			} else {
+				sv_cell(out, v);
+			}
+		}
+		fputs("</tr>\n", out);
+	}
+	fputs("</table>\n", out);
+}
+
 void
 sv_instances(FILE *out, json_t *instances)
 {
@@ -457,8 +507,7 @@ sv_search_form(FILE *out, const char *q)
 void
 sv_page_search(FILE *out, const char *q, json_t *search, const char *err)
 {
-	json_t *tasks = json_object_get(search, "tasks"), *t;
-	size_t i;
+	json_t *tasks = json_object_get(search, "tasks");
 
 	sv_page_begin(out, "search");
 	sv_search_form(out, q);
@@ -477,37 +526,14 @@ sv_page_search(FILE *out, const char *q, json_t *search, const char *err)
 	fputs("&rdquo; in the last ", out);
 	sv_val(out, json_object_get(search, "days"));
 	fputs(" days</p>\n", out);
-	if (json_array_size(tasks) > 0) {
-		fputs(
-		    "<table id=\"results\"><tr><th>task</th><th>date</th><th>server</th>"
-		    "<th>site</th><th>term</th><th>instance</th><th>last written</th><th>keys</th>"
-		    "</tr>\n",
-		    out);
-		json_array_foreach(tasks, i, t)
-		{
-			fputs("<tr>", out);
-			sv_task_link(out, json_object_get(t, "task_id"));
-			sv_cell(out, json_object_get(t, "date"));
-			sv_cell(out, json_object_get(t, "server_name"));
-			sv_cell(out, json_object_get(t, "site"));
-			sv_cell(out, json_object_get(t, "term"));
-			sv_cell(out, json_object_get(t, "instance"));
-			fputs("<td>", out);
-			sv_time(out, json_object_get(t, "newest_ms"));
-			fputs("</td>", out);
-			sv_keys(out, json_object_get(t, "keys"));
-			fputs("</tr>\n", out);
-		}
-		fputs("</table>\n", out);
-	}
+	sv_task_table(out, "results", tasks, sv_search_cols);
 	sv_page_end(out);
 }
 
 void
 sv_page_failed(FILE *out, json_t *failed, const char *err)
 {
-	json_t *tasks = json_object_get(failed, "tasks"), *t;
-	size_t i;
+	json_t *tasks = json_object_get(failed, "tasks");
 
 	sv_page_begin(out, "failed tasks");
 	if (!failed) {
@@ -519,25 +545,7 @@ sv_page_failed(FILE *out, json_t *failed, const char *err)
 	    json_array_size(tasks), json_array_size(tasks) == 1 ? "" : "s");
 	sv_val(out, json_object_get(failed, "days"));
 	fputs(" days</p>\n", out);
-	if (json_array_size(tasks) > 0) {
-		fputs("<table "
-		      "id=\"failed\"><tr><th>task</th><th>date</th><th>server</th><th>site</th>"
-		      "<th>instance</th><th>reason</th><th>keys</th></tr>\n",
-		    out);
-		json_array_foreach(tasks, i, t)
-		{
-			fputs("<tr>", out);
-			sv_task_link(out, json_object_get(t, "task_id"));
-			sv_cell(out, json_object_get(t, "date"));
-			sv_cell(out, json_object_get(t, "server_name"));
-			sv_cell(out, json_object_get(t, "site"));
-			sv_cell(out, json_object_get(t, "instance"));
-			sv_cell(out, json_object_get(t, "reason"));
-			sv_keys(out, json_object_get(t, "keys"));
-			fputs("</tr>\n", out);
-		}
-		fputs("</table>\n", out);
-	}
+	sv_task_table(out, "failed", tasks, sv_failed_cols);
 	sv_page_end(out);
 }
 
