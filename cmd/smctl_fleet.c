@@ -261,7 +261,8 @@ const char smctl_search_help[] =
     "Lists the day folders YYYY/MM/DD/ of the bucket for the last N days (in\n"
     "parallel, page by page; never the whole bucket) and prints every key whose\n"
     "name holds TEXT (a task id, a server name, an instance id, a search term;\n"
-    "bytes, case-sensitive), grouped by task, newest task first, each key with\n"
+    "bytes, case-sensitive), grouped by task, newest task first (by day folder, then time), each "
+    "key with\n"
     "its size and time.  A progress line is shown on a terminal.\n"
     "\n" FLEET_CONFIG_HELP FLEET_DAYS_HELP
     "  -j, --json            print the JSON object {text, days, tasks: [{name,\n"

@@ -66,9 +66,14 @@ static int
 newest_first(const void *a, const void *b)
 {
 	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	const char *dx = json_string_value(json_object_get(x, "date"));
+	const char *dy = json_string_value(json_object_get(y, "date"));
+	int c = strcmp(dy ? dy : "", dx ? dx : "");
 	json_int_t tx = json_integer_value(json_object_get(x, "newest_ms"));
 	json_int_t ty = json_integer_value(json_object_get(y, "newest_ms"));
 
+	if (c != 0)
+		return c; /* the day folder first: a key put late in an old day stays old */
 	if (tx != ty)
 		return tx < ty ? 1 : -1;
 	return strcmp(json_string_value(json_object_get(x, "name")),
