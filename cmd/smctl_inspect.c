@@ -838,11 +838,12 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 			remote = 1;
 			break;
 		case 'y':
-			if ((status = count_arg(cmd, "--days wants a count, not '%s'", optarg,
-			         &days)) != 0)
+			if ((status = count_arg(
+			         cmd, "--days wants a count, not '%s'", optarg, &days)) != 0)
 				return status;
 			if (days < 1 || days > 366)
-				return smctl_usage_error(cmd, "--days wants 1 to 366, not '%s'", optarg);
+				return smctl_usage_error(
+				    cmd, "--days wants 1 to 366, not '%s'", optarg);
 			break;
 		default:
 			return smctl_usage_error(cmd, "unknown option%s", "");
@@ -857,7 +858,8 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 		goto out;
 	status = 1;
 	if (remote) {
-		status = smctl_inspect_remote(cmd, &cfg, task_id, in.server, days, as_json, in.last);
+		status =
+		    smctl_inspect_remote(cmd, &cfg, task_id, in.server, days, as_json, in.last);
 		goto out;
 	}
 	if (!smctl_config_has_state_dir(&cfg)) {

@@ -292,8 +292,8 @@ local_runs(const char *dir, int64_t task_id)
 
 /* Replay task `task_id` from its newest record in the bucket, here, without smd. */
 static int
-replay_remote(const struct smctl_cmd *cmd, const struct rt_config *cfg, int64_t task_id,
-    long days, const struct smctl_config_args *cargs, char **opts, size_t nopts, int verbose)
+replay_remote(const struct smctl_cmd *cmd, const struct rt_config *cfg, int64_t task_id, long days,
+    const struct smctl_config_args *cargs, char **opts, size_t nopts, int verbose)
 {
 	struct sm_statedir *sd = NULL;
 	json_t *recs = NULL, *last, *inst;

@@ -103,9 +103,9 @@ smctl_cmd_stats(const struct smctl_cmd *cmd, int argc, char **argv)
 {
 	static const struct option opts[] = { { "help", no_argument, NULL, 'h' },
 		{ "config", required_argument, NULL, 'c' },
-		{ "option", required_argument, NULL, 'o' }, { "date", required_argument, NULL, 'D' },
-		{ "days", required_argument, NULL, 'n' }, { "json", no_argument, NULL, 'j' },
-		{ NULL, 0, NULL, 0 } };
+		{ "option", required_argument, NULL, 'o' },
+		{ "date", required_argument, NULL, 'D' }, { "days", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 } };
 	struct smctl_config_args cargs = { 0 };
 	struct rt_config cfg;
 	struct sm_error err;
@@ -142,8 +142,7 @@ smctl_cmd_stats(const struct smctl_cmd *cmd, int argc, char **argv)
 		case 'n':
 			if ((days = parse_count(optarg, FL_STATS_DAYS_MAX)) < 0) {
 				status = smctl_usage_error(cmd,
-				    "--days wants a count of days from 1 to 366, not '%s'",
-				    optarg);
+				    "--days wants a count of days from 1 to 366, not '%s'", optarg);
 				goto out;
 			}
 			break;
@@ -201,9 +200,8 @@ smctl_cmd_stats(const struct smctl_cmd *cmd, int argc, char **argv)
 		smctl_safe_write(stdout, buf, len);
 		free(buf);
 	}
-	status = fflush(stdout) == 0 && json_array_size(json_object_get(out, "refused")) == 0 ?
-	    0 :
-	    1;
+	status =
+	    fflush(stdout) == 0 && json_array_size(json_object_get(out, "refused")) == 0 ? 0 : 1;
 out:
 	json_decref(out);
 	fl_stats_free(s);

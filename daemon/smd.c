@@ -905,6 +905,14 @@ smd_replay_offline(const struct smd_options *opt, int64_t task_id, int from_star
 		sm_error_set(err, rc, "cannot watch signals");
 		goto out;
 	}
+	/* a run seeded from a record: its machine version may be this
+	 * instance's task.scxml, which this store may never have seen */
+	if (opt->replay_seed) {
+		if ((rc = load_machine(&d, d.tasks, "task.scxml", &d.task_m, err)) != 0 ||
+		    (rc = keep_machine(&d, d.task_m)) != 0)
+			goto out;
+		sm_engine_add_machine(d.tasks, d.task_m);
+	}
 	rc = opt->replay_seed ?
 	    smd_replay_seed(d.tasks, d.store, task_id, (const json_t *)opt->replay_seed,
 	        opt->replay_of ? opt->replay_of : "?", id, from, err) :

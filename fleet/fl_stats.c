@@ -38,11 +38,11 @@ struct fl_stats {
 	int64_t now_ms;
 	struct run *runs;
 	size_t nruns, cap;
-	json_t *refused;  /* [{key, error}] */
-	json_t *started;  /* {instance: true} */
-	json_t *queues;   /* {name: depth|null} */
-	json_t *qerrors;  /* {name: why} */
-	json_t *alive;    /* [instance] */
+	json_t *refused; /* [{key, error}] */
+	json_t *started; /* {instance: true} */
+	json_t *queues;  /* {name: depth|null} */
+	json_t *qerrors; /* {name: why} */
+	json_t *alive;   /* [instance] */
 	size_t heartbeats, running;
 	uint64_t requests;
 };
@@ -153,8 +153,9 @@ check_format(const json_t *j, const char *format, const char *key, struct sm_err
 	if (!json_is_object(j))
 		return sm_error_set(err, SM_ECORRUPT, "%.*s: not a JSON object", QUOTE_MAX, key);
 	if (!f || strcmp(f, format) != 0)
-		return sm_error_set(err, SM_EVERSION, "%.*s: not an %s (its \"format\" is %s%.40s%s)",
-		    QUOTE_MAX, key, format, f ? "'" : "", f ? f : "missing", f ? "'" : "");
+		return sm_error_set(err, SM_EVERSION,
+		    "%.*s: not an %s (its \"format\" is %s%.40s%s)", QUOTE_MAX, key, format,
+		    f ? "'" : "", f ? f : "missing", f ? "'" : "");
 	if (!json_is_integer(v) || json_integer_value(v) < 1)
 		return sm_error_set(err, SM_ECORRUPT,
 		    "%.*s: \"version\" is missing or not a positive integer", QUOTE_MAX, key);
@@ -188,8 +189,8 @@ get_str(const json_t *j, const char *name, int null_ok, const char **v, const ch
 		*v = json_string_value(m);
 		return 0;
 	}
-	return sm_error_set(err, SM_ECORRUPT, "%.*s: \"%s\" is %s, not a string%s", QUOTE_MAX,
-	    key, name, m ? "of the wrong type" : "missing", null_ok ? " or null" : "");
+	return sm_error_set(err, SM_ECORRUPT, "%.*s: \"%s\" is %s, not a string%s", QUOTE_MAX, key,
+	    name, m ? "of the wrong type" : "missing", null_ok ? " or null" : "");
 }
 
 /* The refusal in `err` goes to the "refused" list too. */
@@ -237,17 +238,18 @@ fl_stats_add_record(struct fl_stats *s, const char *key, const json_t *rec, stru
 		return refused(s, key, rc, err);
 	if (strcmp(state, "reported") != 0 && strcmp(state, "failed") != 0) {
 		rc = sm_error_set(err, SM_ECORRUPT,
-		    "%.*s: \"state\" is '%.40s', not 'reported' or 'failed'", QUOTE_MAX, key, state);
+		    "%.*s: \"state\" is '%.40s', not 'reported' or 'failed'", QUOTE_MAX, key,
+		    state);
 		return refused(s, key, rc, err);
 	}
 	cache = json_object_get(rec, "cache");
 	if (cache && !json_is_null(cache) &&
-	    (!json_is_object(cache) ||
-	        (rc = get_str(cache, "result", 0, &res, key, err)) != 0 ||
+	    (!json_is_object(cache) || (rc = get_str(cache, "result", 0, &res, key, err)) != 0 ||
 	        !json_is_boolean(json_object_get(cache, "hit")))) {
 		if (!rc)
 			rc = sm_error_set(err, SM_ECORRUPT,
-			    "%.*s: \"cache\" is not an object with \"result\" and a boolean \"hit\"",
+			    "%.*s: \"cache\" is not an object with \"result\" and a boolean "
+			    "\"hit\"",
 			    QUOTE_MAX, key);
 		return refused(s, key, rc, err);
 	}
@@ -478,10 +480,11 @@ fl_stats_json(const struct fl_stats *s)
 		durs[i] = s->runs[i].duration_ms;
 	if (s->nruns) {
 		qsort(durs, s->nruns, sizeof(*durs), i64_cmp);
-		dur = json_pack("{s:I,s:I,s:I,s:I,s:I}", "p50", (json_int_t)percentile(durs, s->nruns, 50),
-		    "p90", (json_int_t)percentile(durs, s->nruns, 90), "p99",
-		    (json_int_t)percentile(durs, s->nruns, 99), "max", (json_int_t)durs[s->nruns - 1],
-		    "runs", (json_int_t)s->nruns);
+		dur = json_pack("{s:I,s:I,s:I,s:I,s:I}", "p50",
+		    (json_int_t)percentile(durs, s->nruns, 50), "p90",
+		    (json_int_t)percentile(durs, s->nruns, 90), "p99",
+		    (json_int_t)percentile(durs, s->nruns, 99), "max",
+		    (json_int_t)durs[s->nruns - 1], "runs", (json_int_t)s->nruns);
 	} else {
 		dur = json_pack("{s:n,s:n,s:n,s:n,s:i}", "p50", "p90", "p99", "max", "runs", 0);
 	}
@@ -508,10 +511,12 @@ fl_stats_json(const struct fl_stats *s)
 	site = server = hours = dur = NULL;
 	if (json_object_set(o, "queues", s->queues) != 0 ||
 	    json_object_set(o, "queue_errors", s->qerrors) != 0 ||
-	    json_object_set_new(o, "instances_alive", json_integer((json_int_t)json_array_size(s->alive))) != 0 ||
+	    json_object_set_new(
+	        o, "instances_alive", json_integer((json_int_t)json_array_size(s->alive))) != 0 ||
 	    json_object_set(o, "alive", s->alive) != 0 ||
 	    json_object_set_new(o, "heartbeats", json_integer((json_int_t)s->heartbeats)) != 0 ||
-	    json_object_set_new(o, "instances_started", json_integer((json_int_t)json_object_size(s->started))) != 0 ||
+	    json_object_set_new(o, "instances_started",
+	        json_integer((json_int_t)json_object_size(s->started))) != 0 ||
 	    json_object_set_new(o, "now_ms", json_integer((json_int_t)s->now_ms)) != 0 ||
 	    json_object_set_new(o, "requests", json_integer((json_int_t)s->requests)) != 0 ||
 	    json_object_set(o, "refused", s->refused) != 0)
@@ -629,8 +634,8 @@ got_one(void *arg, size_t i, int code, const char *data, size_t len)
 
 /* Fetch every key of `ks` in parallel and count each. */
 static int
-fetch_all(struct fl *fl, struct fl_stats *s, const struct keys *ks, int heartbeats,
-    struct sm_error *err)
+fetch_all(
+    struct fl *fl, struct fl_stats *s, const struct keys *ks, int heartbeats, struct sm_error *err)
 {
 	struct got g = { s, ks, heartbeats, 0 };
 	int rc;
@@ -661,7 +666,8 @@ q_url(void *arg, const struct tp_result *r, const char *url)
 	if (r->code == 0 && !(q->url = strdup(url)))
 		q->code = SM_ENOMEM;
 	else if (r->code != 0)
-		snprintf(q->why, sizeof(q->why), "%s", r->message ? r->message : sm_strerror(r->code));
+		snprintf(
+		    q->why, sizeof(q->why), "%s", r->message ? r->message : sm_strerror(r->code));
 }
 
 static void
@@ -672,7 +678,8 @@ q_attrs(void *arg, const struct tp_result *r, const struct tp_attr *a, size_t n)
 	q->done = 1;
 	q->code = r->code;
 	if (r->code != 0) {
-		snprintf(q->why, sizeof(q->why), "%s", r->message ? r->message : sm_strerror(r->code));
+		snprintf(
+		    q->why, sizeof(q->why), "%s", r->message ? r->message : sm_strerror(r->code));
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -700,8 +707,8 @@ q_wait(struct fl *fl, struct qwait *q, int started)
 	fl->io.requests++;
 	rc = tp_wait(fl->tp, &q->done, fl->timeout_ms);
 	if (rc != 0) {
-		snprintf(q->why, sizeof(q->why), "no answer within %lld ms",
-		    (long long)fl->timeout_ms);
+		snprintf(
+		    q->why, sizeof(q->why), "no answer within %lld ms", (long long)fl->timeout_ms);
 		return rc;
 	}
 	return q->code;
@@ -744,8 +751,8 @@ fl_stats_collect(struct fl *fl, struct fl_stats *s, const struct rt_config *cfg,
 	memset(&ks, 0, sizeof(ks));
 	ks.suffix = FL_STATS_RECORD_SUFFIX;
 	/* the task records of those days */
-	if ((rc = fl_list_days(fl, (time_t)(s->last_day_ms / 1000), s->days, NULL, keys_add, &ks,
-	         err)) != 0)
+	if ((rc = fl_list_days(
+	         fl, (time_t)(s->last_day_ms / 1000), s->days, NULL, keys_add, &ks, err)) != 0)
 		goto out;
 	if (progress)
 		fprintf(progress, "reading %zu task record(s)...\n", ks.n);
@@ -844,14 +851,16 @@ fl_stats_print(const json_t *st, FILE *out)
 			    (long long)json_integer_value(v));
 		else
 			fprintf(out, "  queue %-14s ? (%s)\n", name,
-			    json_string_value(json_object_get(json_object_get(st, "queue_errors"), name)) ?: "?");
+			    json_string_value(json_object_get(json_object_get(st, "queue_errors"), name)) ?:
+			        "?");
 	}
 	print_group("per site", json_object_get(st, "per_site"), out);
 	print_group("per server", json_object_get(st, "per_server"), out);
 	fprintf(out, "\nreceived per hour of %s (UTC)\n",
 	    json_string_value(json_object_get(st, "date")));
 	for (i = 0; i < json_array_size(hours); i++)
-		fprintf(out, "  %02zu:00 %6lld%s", i, (long long)json_integer_value(json_array_get(hours, i)),
+		fprintf(out, "  %02zu:00 %6lld%s", i,
+		    (long long)json_integer_value(json_array_get(hours, i)),
 		    i % 6 == 5 ? "\n" : "");
 	if (json_array_size(json_object_get(st, "refused")))
 		fprintf(out, "\n%zu record(s) refused, not counted (listed on stderr)\n",

@@ -76,8 +76,8 @@ json_t *fl_stats_json(const struct fl_stats *s);
  * cannot be read are refused one by one and do not stop it; a listing that
  * fails does (its error in `err`).
  */
-int fl_stats_collect(struct fl *fl, struct fl_stats *s, const struct rt_config *cfg,
-    FILE *progress, struct sm_error *err);
+int fl_stats_collect(struct fl *fl, struct fl_stats *s, const struct rt_config *cfg, FILE *progress,
+    struct sm_error *err);
 
 /* The text view of fl_stats_json()'s object. */
 void fl_stats_print(const json_t *stats, FILE *out);

@@ -57,6 +57,10 @@ def zip_one(member, data):
     return b.getvalue()
 
 
+# the machine version of the runs: FIXTURE_MACHINE (the sha256 of a task.scxml)
+MACHINE = os.environ.get("FIXTURE_MACHINE", "f" * 64)
+
+
 def record(day, inst, task_id, server, site, state, hit, result, dur, hh, mm, reason=None):
     name = name_of(day, inst, server, task_id, "water", site)
     received = day_ms(day, hh, mm)
@@ -74,7 +78,7 @@ def record(day, inst, task_id, server, site, state, hit, result, dur, hh, mm, re
         "reason": reason, "engine_error": None, "message": body,
         "message_id": "m-%d" % task_id, "queue": "sqs_ranking_spiders_tasks",
         "receive_count": 1, "received_ms": received, "created_ms": received,
-        "updated_ms": finished, "machine_name": "task", "machine": "f" * 64,
+        "updated_ms": finished, "machine_name": "task", "machine": MACHINE,
         "keys_state": "uploaded", "keys": keys, "cache": cache,
         "history": [
             {"seq": 1, "time": received, "kind": "start", "from": [], "to": ["life", "received"]},
@@ -82,7 +86,7 @@ def record(day, inst, task_id, server, site, state, hit, result, dur, hh, mm, re
              "from": ["life", "reporting"], "to": [state]},
         ],
         "instance": {
-            "id": "task-%d" % task_id, "machine_name": "task", "machine": "f" * 64,
+            "id": "task-%d" % task_id, "machine_name": "task", "machine": MACHINE,
             "status": "done", "final": state, "created": received, "updated": finished,
             "task": {"body": body, "queue": "sqs_ranking_spiders_tasks",
                      "message_id": "m-%d" % task_id, "receive_count": 1,

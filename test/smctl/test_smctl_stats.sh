@@ -9,6 +9,7 @@
 set -u
 smctl=$1
 backend=$2
+spider=${3:-}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_smctl_stats.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 . "$SM_SOURCE_DIR/test/support/tap.sh"
@@ -35,7 +36,11 @@ EOF
 else
 	printf 'backend = local\nstate_dir = %s/state\nbucket = %s\nqueues = stats_q1, stats_missing\n' \
 		"$tmp" "$bucket" > "$conf"
+	printf 'machines_dir = %s/machines\nspider_program = %s\nspiders_dir = %s\npoll_wait = 1s\n' \
+		"$SM_SOURCE_DIR" "$spider" "$tmp" >> "$conf"
 	mkdir -p "$tmp/state"
+	# the records' machine version: this task.scxml, so replay --remote can run them
+	export FIXTURE_MACHINE=$(sha256sum "$SM_SOURCE_DIR/machines/task.scxml" | cut -d' ' -f1)
 	# three messages in stats_q1, through smctl submit (the local queues)
 	for i in 1 2 3; do
 		"$smctl" -c "$conf" submit --queue stats_q1 \
@@ -150,5 +155,22 @@ if [ "$backend" = local ]; then
 		"$smctl" -c "$conf" inspect --json 101
 	has "and says so on stderr" "$tmp/err" "no task 101 in '.*': looking for its records in the bucket"
 	json "the record's run" "$tmp/out" "j['source'] == 'bucket' and j['state'] == 'reported'"
+
+	# ---- replay --remote ---------------------------------------------------------
+	t "replay --help names --remote" 0 "$smctl" replay --help
+	has "and says it runs from the start" "$tmp/out" "from the start \\(spider included\\)"
+	t "replay 102 (not here): taken from the bucket, run here to its end" 0 \
+		"$smctl" -c "$conf" replay 102
+	has "says where it took it from" "$tmp/err" "no run of task 102 in '.*': taking it from its record in the bucket"
+	has "names the record" "$tmp/err" "task 102 from the record .*--102____.*\\.state\\.json\\.zip"
+	check "reported" "$(last)" = reported
+	t "inspect 102 now shows the local run" 0 "$smctl" -c "$conf" inspect --json 102
+	json "a local run seeded from the record, from the start" "$tmp/out" \
+		"'source' not in j and j['state'] == 'reported' and j['instance']['task']['replay']['from'] == 'received' and j['instance']['task']['replay']['of'].endswith('--102____water____walmart.state.json.zip') and json.loads(j['message'])['task_id'] == 102"
+	FIXTURE_MACHINE=$(printf '%064d' 7) python3 "$fixture" put local "$tmp/state/objects" "$bucket" "$day" >/dev/null
+	t "replay --remote of a machine version not here: refused" 1 "$smctl" -c "$conf" replay --remote 103
+	has "says so and what to do" "$tmp/err" "machine version is not on this instance"
+	t "replay --remote of an unknown task" 1 "$smctl" -c "$conf" replay --remote 4242
+	has "says where it looked" "$tmp/err" "no record of task 4242 in the bucket in the last 7 day"
 fi
 tap_done

@@ -1,0 +1,295 @@
+/*
+ * bench_stats.c - `smctl stats` over N task records (default 10,000) of one
+ * day: fl_stats_collect (parallel listing and fetches, fleet/fl_stats.c)
+ * against a baseline in the same run: a plain sequential listing of the
+ * day's folder and a sequential fetch of each record, counted by the same
+ * accumulator.  Requests made and wall time of each; both must agree.
+ *
+ *   bench_stats [-n N] local        a bucket under a new temporary state dir
+ *   bench_stats [-n N] aws          the bucket "bench-stats" at AWS_ENDPOINT_URL
+ *                                   (run through test/support/with_moto.sh)
+ *
+ * Records are version-1 task records (docs/fleet-formats.md) of 2 servers,
+ * 3 sites, every 10th a cache hit, every 7th failed, every 50th task id
+ * run twice.  Figures: docs/bench-fleet.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <zip.h>
+
+#include "fl_private.h"
+#include "fl_stats.h"
+#include "fleet.h"
+#include "rt_config.h"
+#include "sm_loop.h"
+#include "sm_time.h"
+#include "transport.h"
+
+#define DAY_S 86400
+
+static void
+die(const char *what, const struct sm_error *err)
+{
+	fprintf(stderr, "bench_stats: %s: %s\n", what, err && err->msg[0] ? err->msg : "failed");
+	exit(1);
+}
+
+/* One zip archive holding `name` = `data`, in memory. */
+static char *
+zip_mem(const char *name, const char *data, size_t len, size_t *outlen)
+{
+	zip_error_t ze;
+	zip_source_t *src, *m;
+	zip_t *za;
+	zip_stat_t st;
+	char *buf;
+
+	zip_error_init(&ze);
+	if (!(src = zip_source_buffer_create(NULL, 0, 0, &ze)) ||
+	    !(za = zip_open_from_source(src, ZIP_TRUNCATE, &ze)))
+		return NULL;
+	zip_source_keep(src);
+	if (!(m = zip_source_buffer(za, data, len, 0)) ||
+	    zip_file_add(za, name, m, ZIP_FL_ENC_UTF_8) < 0 || zip_close(za) != 0)
+		return NULL;
+	if (zip_source_stat(src, &st) != 0 || zip_source_open(src) != 0)
+		return NULL;
+	buf = malloc(st.size);
+	if (buf && zip_source_read(src, buf, st.size) != (zip_int64_t)st.size) {
+		free(buf);
+		buf = NULL;
+	}
+	zip_source_close(src);
+	zip_source_free(src);
+	*outlen = st.size;
+	return buf;
+}
+
+static void
+fill(struct fl *fl, time_t day, int n)
+{
+	char d[SM_TIME_FMT_SIZE], name[256], key[300];
+	static const char *const sites[] = { "walmart", "amazon", "target" };
+	struct sm_error err;
+	int64_t base = (int64_t)(day - day % DAY_S) * 1000;
+
+	sm_time_format(d, sizeof(d), base);
+	for (int i = 0; i < n; i++) {
+		int task = i % 50 == 49 ? i - 1 : i; /* every 50th: a second run */
+		const char *server = task % 2 ? "s1" : "s2", *site = sites[task % 3];
+		int64_t rec_ms = base + (int64_t)i * 8000, dur = 100 + i % 997;
+		json_t *r;
+		char *js, *z;
+		size_t zl;
+
+		snprintf(name, sizeof(name),
+		    "%.2s-%.2s-%.4s____i-0%016d-20260101____%s--%d____term____%s", d + 8, d + 5, d,
+		    i % 4, server, 100000 + task, site);
+		snprintf(
+		    key, sizeof(key), "%.4s/%.2s/%.2s/%s.state.json.zip", d, d + 5, d + 8, name);
+		r = json_pack(
+		    "{s:s,s:i,s:I,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:I,s:I,s:I,s:{s:s,s:b,s:n,s:s},"
+		    "s:{s:s},s:i,s:s,s:{s:s,s:s}}",
+		    "format", "smd-task-record", "version", 1, "written_ms",
+		    (json_int_t)(rec_ms + dur), "smd_instance", "i-0000000000000000-20260101",
+		    "smd_version", "0.1.0", "name", name, "task_id", (json_int_t)(100000 + task),
+		    "server_name", server, "site", site, "state",
+		    i % 7 == 3 ? "failed" : "reported", "received_ms", (json_int_t)rec_ms,
+		    "finished_ms", (json_int_t)(rec_ms + dur), "duration_ms", (json_int_t)dur,
+		    "cache", "result", i % 10 == 0 ? "hit" : "miss", "hit", i % 10 == 0, "source",
+		    "key", "abababab", "keys", "logs", key, "receive_count", 1, "queue", "q", "run",
+		    "state", "reported", "message", "{\"task_id\": 1}");
+		js = r ? json_dumps(r, JSON_COMPACT) : NULL;
+		json_decref(r);
+		strcat(name, ".state.json");
+		if (!js || !(z = zip_mem(name, js, strlen(js), &zl)))
+			die("cannot build a record", NULL);
+		free(js);
+		sm_error_clear(&err);
+		if (fl_put(fl, key, z, zl, &err) != 0)
+			die("put", &err);
+		free(z);
+	}
+}
+
+/* ---- the baseline: one request at a time -------------------------------------- */
+
+struct seq {
+	char **keys;
+	size_t n, cap;
+};
+
+static int
+seq_key(void *arg, const struct fl_key *k)
+{
+	struct seq *s = arg;
+	size_t l = strlen(k->key), sl = strlen(FL_STATS_RECORD_SUFFIX);
+
+	if (l < sl || strcmp(k->key + l - sl, FL_STATS_RECORD_SUFFIX) != 0)
+		return 0;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 1024;
+		if (!(s->keys = realloc(s->keys, s->cap * sizeof(*s->keys))))
+			return SM_ENOMEM;
+	}
+	s->keys[s->n++] = strdup(k->key);
+	return 0;
+}
+
+static json_t *
+baseline(struct fl *fl, time_t day)
+{
+	struct fl_stats *st;
+	struct seq s = { NULL, 0, 0 };
+	struct sm_error err;
+	char d[SM_TIME_FMT_SIZE], prefix[16];
+	json_t *out;
+
+	sm_time_format(d, sizeof(d), (int64_t)day * 1000);
+	snprintf(prefix, sizeof(prefix), "%.4s/%.2s/%.2s/", d, d + 5, d + 8);
+	sm_error_clear(&err);
+	if (fl_stats_new(&st, day, 1, sm_time_wall_ms()) != 0 ||
+	    fl_list_prefix(fl, prefix, seq_key, &s, &err) != 0)
+		die("baseline listing", &err);
+	for (size_t i = 0; i < s.n; i++) {
+		char *zip = NULL, *js = NULL;
+		size_t zl = 0, jl = 0;
+		json_t *rec = NULL;
+
+		if (fl_get(fl, s.keys[i], FL_RECORD_MAX, &zip, &zl, &err) != 0 ||
+		    fl_unzip_one(zip, zl, FL_RECORD_MAX, &js, &jl, &err) != 0 ||
+		    fl_record_parse(js, jl, &rec, &err) != 0)
+			fl_stats_refuse(st, s.keys[i], err.msg);
+		else
+			fl_stats_add_record(st, s.keys[i], rec, NULL);
+		json_decref(rec);
+		free(zip);
+		free(js);
+		free(s.keys[i]);
+	}
+	free(s.keys);
+	fl_stats_set_requests(st, fl_counters(fl).requests);
+	out = fl_stats_json(st);
+	fl_stats_free(st);
+	return out;
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+on_bucket(void *arg, const struct tp_result *r)
+{
+	(void)r;
+	*(int *)arg = 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct rt_config cfg;
+	struct sm_error err;
+	struct fl *fl = NULL;
+	struct fl_stats *st;
+	char dir[] = "/tmp/bench_stats.XXXXXX", opt[128];
+	const char *mode;
+	int n = 10000, c;
+	time_t day = time(NULL) - 3 * DAY_S; /* a day of its own */
+	json_t *a, *b;
+	double t0, t1, t2;
+	uint64_t ra, rb;
+
+	while ((c = getopt(argc, argv, "n:")) != -1)
+		if (c == 'n')
+			n = atoi(optarg);
+	mode = optind < argc ? argv[optind] : "local";
+	sm_error_clear(&err);
+	if (rt_config_init(&cfg) != 0)
+		die("config", NULL);
+	if (strcmp(mode, "aws") == 0) {
+		if (!getenv("AWS_ENDPOINT_URL")) {
+			fprintf(
+			    stderr, "bench_stats: aws: run it through test/support/with_moto.sh\n");
+			return 77;
+		}
+		if (rt_config_set_option(&cfg, "backend=aws", &err) != 0 ||
+		    rt_config_set_option(&cfg, "bucket=bench-stats", &err) != 0)
+			die("config", &err);
+	} else {
+		if (!mkdtemp(dir))
+			die("mkdtemp", NULL);
+		snprintf(opt, sizeof(opt), "state_dir=%s", dir);
+		if (rt_config_set_option(&cfg, "backend=local", &err) != 0 ||
+		    rt_config_set_option(&cfg, opt, &err) != 0 ||
+		    rt_config_set_option(&cfg, "bucket=bench-stats", &err) != 0)
+			die("config", &err);
+	}
+	if (fl_open(&fl, &cfg, &err) != 0)
+		die("open", &err);
+	{
+		int done = 0;
+
+		if (tp_bucket_create(fl->tp, "bench-stats", on_bucket, &done, NULL) == 0)
+			tp_wait(fl->tp, &done, 30000);
+	}
+	fprintf(stderr, "bench_stats: putting %d records (%s)...\n", n, mode);
+	fill(fl, day, n);
+	/* fl_stats_collect: parallel */
+	fl_counters_reset(fl);
+	t0 = now_s();
+	if (fl_stats_new(&st, day, 1, sm_time_wall_ms()) != 0 ||
+	    fl_stats_collect(fl, st, NULL, NULL, &err) != 0)
+		die("stats", &err);
+	t1 = now_s();
+	ra = fl_counters(fl).requests;
+	a = fl_stats_json(st);
+	fl_stats_free(st);
+	/* the baseline: sequential */
+	fl_counters_reset(fl);
+	t2 = now_s();
+	b = baseline(fl, day);
+	rb = fl_counters(fl).requests;
+	t0 = t1 - t0;
+	t2 = now_s() - t2;
+	if (!a || !b ||
+	    json_integer_value(json_object_get(a, "received")) !=
+	        json_integer_value(json_object_get(b, "received")) ||
+	    json_integer_value(json_object_get(a, "runs")) != n) {
+		fprintf(
+		    stderr, "bench_stats: the two counts differ, or not all %d runs counted\n", n);
+		return 1;
+	}
+	printf("%s: %d records, %lld tasks (%lld retries, %lld failed, %lld cached)\n", mode, n,
+	    (long long)json_integer_value(json_object_get(a, "received")),
+	    (long long)json_integer_value(json_object_get(a, "retries")),
+	    (long long)json_integer_value(json_object_get(a, "failed")),
+	    (long long)json_integer_value(json_object_get(a, "cache_hits")));
+	printf("%s: stats    %8llu requests %8.2f s (%.0f records/s)\n", mode,
+	    (unsigned long long)ra, t0, n / t0);
+	printf("%s: baseline %8llu requests %8.2f s (%.0f records/s)\n", mode,
+	    (unsigned long long)rb, t2, n / t2);
+	printf("%s: stats/baseline time %.2f\n", mode, t0 / t2);
+	json_decref(a);
+	json_decref(b);
+	fl_close(fl);
+	rt_config_free(&cfg);
+	if (strcmp(mode, "local") == 0) {
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "bench_stats: cannot remove %s\n", dir);
+	}
+	return 0;
+}
