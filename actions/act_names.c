@@ -76,8 +76,8 @@ utf8_cut(const char *s, size_t max)
 	return max;
 }
 
-static void
-sha256_hex(const void *p, size_t n, char out[65])
+void
+act_sha256_hex(const void *p, size_t n, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
@@ -119,7 +119,7 @@ act_name_build(const struct act_task *t, const char *instance, time_t received,
 		memcpy(out, full, strlen(full) + 1);
 		goto done;
 	}
-	sha256_hex(full, strlen(full), hash);
+	act_sha256_hex(full, strlen(full), hash);
 	hash[ACT_NAME_HASH_HEX] = '\0';
 	fixed = hl + 4 + il + 4 + 1 + ACT_NAME_HASH_HEX + 4 + sl;
 	if (fixed <= ACT_NAME_MAX) {
@@ -193,6 +193,32 @@ act_daemon_log_key(
 	return 0;
 }
 
+int
+act_heartbeat_key(const char *instance, char out[ACT_KEY_SIZE], struct sm_error *err)
+{
+	char head[64];
+	int rc;
+
+	/* date_prefix checks the instance id */
+	if ((rc = date_prefix(instance, 0, head, sizeof(head), err)) != 0)
+		return rc;
+	snprintf(out, ACT_KEY_SIZE, "smd/instances/%s.json", instance);
+	return 0;
+}
+
+int
+act_started_key(const char *instance, time_t started, char out[ACT_KEY_SIZE], struct sm_error *err)
+{
+	char head[64];
+	int rc;
+
+	if ((rc = date_prefix(instance, started, head, sizeof(head), err)) != 0)
+		return rc;
+	/* head: YYYY/MM/DD/DD-MM-YYYY____<instance> */
+	snprintf(out, ACT_KEY_SIZE, "smd/started/%.10s/%s.json", head, instance);
+	return 0;
+}
+
 char *
 act_cache_canonical(const struct act_task *t, const char *default_branch)
 {
@@ -227,7 +253,7 @@ act_cache_key(const struct act_task *t, const char *default_branch, char out[ACT
 
 	if (s == NULL)
 		return SM_ENOMEM;
-	sha256_hex(s, strlen(s), out);
+	act_sha256_hex(s, strlen(s), out);
 	free(s);
 	return 0;
 }

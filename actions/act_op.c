@@ -150,9 +150,8 @@ act__utc_datetime(int64_t us, char out[64])
 	struct tm tm;
 
 	gmtime_r(&secs, &tm);
-	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06d", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    (int)(us % 1000000));
+	snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06d", tm.tm_year + 1900, tm.tm_mon + 1,
+	    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
 }
 
 const char *
@@ -176,13 +175,13 @@ act__tp_error(int code)
 	}
 }
 
-void
-act__op_on_put(void *arg, const struct tp_result *r, const struct tp_object *obj)
+/* {op->done_key: true}, or the failure "cannot <op->what>: <reason>". */
+static void
+op_finish(void *arg, const struct tp_result *r)
 {
 	struct act__op *op = act__op_back(arg);
 	json_t *res;
 
-	(void)obj;
 	if (!op)
 		return;
 	if (r->code != 0) {
@@ -193,6 +192,19 @@ act__op_on_put(void *arg, const struct tp_result *r, const struct tp_object *obj
 	res = json_pack("{s:b}", op->done_key, 1);
 	act__op_done(op, res);
 	json_decref(res);
+}
+
+void
+act__op_on_put(void *arg, const struct tp_result *r, const struct tp_object *obj)
+{
+	(void)obj;
+	op_finish(arg, r);
+}
+
+void
+act__op_on_done(void *arg, const struct tp_result *r)
+{
+	op_finish(arg, r);
 }
 
 int

@@ -80,6 +80,8 @@ void act__op_fail(struct act__op *op, const char *error, const char *fmt, ...)
 /* A tp_object_cb for a single put (arg: its struct act__tp): reports
  * {op->done_key: true}, or fails "cannot <op->what>: <reason>". */
 void act__op_on_put(void *arg, const struct tp_result *r, const struct tp_object *obj);
+/* The same for an operation without an object (a delete). */
+void act__op_on_done(void *arg, const struct tp_result *r);
 
 /* sm_action_done(call, res) and json_decref(res): SM_ENOMEM when res is
  * NULL (a json_pack that failed). */

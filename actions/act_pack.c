@@ -29,7 +29,7 @@ struct lines {
 	const char *path;
 	char *rbuf;
 	size_t rpos, rlen;
-	char *buf;              /* the current line, NUL-terminated, no '\n' */
+	char *buf; /* the current line, NUL-terminated, no '\n' */
 	size_t len, cap, max;
 	uint64_t lineno;
 };
@@ -43,8 +43,8 @@ lines_open(struct lines *l, const char *path, size_t max, struct sm_error *err)
 	l->path = path;
 	l->max = max;
 	if ((l->f = fopen(path, "rb")) == NULL)
-		return sm_error_set(err, sm_error_from_errno(errno), "cannot open '%s': %s", path,
-		    strerror(errno));
+		return sm_error_set(
+		    err, sm_error_from_errno(errno), "cannot open '%s': %s", path, strerror(errno));
 	if ((l->rbuf = malloc(READ_CHUNK)) == NULL) {
 		fclose(l->f);
 		l->f = NULL;
@@ -141,7 +141,7 @@ parse_item(const struct lines *l, char *why, size_t size)
 {
 	json_error_t e;
 	json_t *v;
-	char text[ACT_PACK_WHY_SIZE - 60];  /* the reason, cut to fit `why` */
+	char text[ACT_PACK_WHY_SIZE - 60]; /* the reason, cut to fit `why` */
 	size_t i;
 
 	if (l->len == 0) {
@@ -153,8 +153,10 @@ parse_item(const struct lines *l, char *why, size_t size)
 		v = json_loadb(l->buf, l->len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &e);
 	if (v == NULL) {
 		for (i = 0; e.text[i] != '\0' && i + 1 < sizeof(text); i++)
-			text[i] = ((unsigned char)e.text[i] >= 0x20 &&
-			    (unsigned char)e.text[i] < 0x7f) ? e.text[i] : '?';
+			text[i] =
+			    ((unsigned char)e.text[i] >= 0x20 && (unsigned char)e.text[i] < 0x7f) ?
+			    e.text[i] :
+			    '?';
 		text[i] = '\0';
 		snprintf(why, size, "line %" PRIu64 ": not JSON: %s", l->lineno, text);
 		return NULL;
@@ -186,7 +188,8 @@ put_json(struct sm_jw *w, const json_t *v)
 	case JSON_OBJECT:
 		sm_jw_lit(w, "{");
 		i = 0;
-		json_object_keylen_foreach((json_t *)v, key, klen, x) {
+		json_object_keylen_foreach((json_t *)v, key, klen, x)
+		{
 			if (i++ > 0)
 				sm_jw_lit(w, ",");
 			sm_jw_strn(w, key, klen);
@@ -197,7 +200,8 @@ put_json(struct sm_jw *w, const json_t *v)
 		break;
 	case JSON_ARRAY:
 		sm_jw_lit(w, "[");
-		json_array_foreach(v, i, x) {
+		json_array_foreach(v, i, x)
+		{
 			if (i > 0)
 				sm_jw_lit(w, ",");
 			put_json(w, x);
@@ -216,8 +220,8 @@ put_json(struct sm_jw *w, const json_t *v)
 /* ---- best-seller map ------------------------------------------------------ */
 
 static int
-load_rankings(const char *path, size_t max, json_t *map, struct act_pack_stats *st,
-    struct sm_error *err)
+load_rankings(
+    const char *path, size_t max, json_t *map, struct act_pack_stats *st, struct sm_error *err)
 {
 	struct lines l;
 	char why[ACT_PACK_WHY_SIZE];
@@ -240,12 +244,15 @@ load_rankings(const char *path, size_t max, json_t *map, struct act_pack_stats *
 		st->bsr_items++;
 		url = json_object_get(it, "url");
 		if (json_is_string(url) &&
-		    json_object_getn(map, json_string_value(url), json_string_length(url)) == NULL) {
+		    json_object_getn(map, json_string_value(url), json_string_length(url)) ==
+		        NULL) {
 			rank = json_object_get(it, "ranking");
-			rank = rank != NULL && !json_is_null(rank) ? json_incref(rank) :
+			rank = rank != NULL && !json_is_null(rank) ?
+			    json_incref(rank) :
 			    json_integer((json_int_t)st->bsr_items);
-			if (rank == NULL || json_object_setn_new_nocheck(map, json_string_value(url),
-			    json_string_length(url), rank) != 0) {
+			if (rank == NULL ||
+			    json_object_setn_new_nocheck(
+			        map, json_string_value(url), json_string_length(url), rank) != 0) {
 				rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 				break;
 			}
@@ -264,7 +271,7 @@ put_field(FILE *f, const char *p, size_t n, int alone)
 	size_t i;
 
 	if (n == 0 && alone) {
-		fputs("\"\"", f);  /* an empty line would read as no row */
+		fputs("\"\"", f); /* an empty line would read as no row */
 		return;
 	}
 	for (i = 0; i < n; i++)
@@ -331,7 +338,8 @@ write_csv(const struct act_pack_opts *o, size_t max, json_t *keys, struct act_pa
 	if ((cols = calloc(json_object_size(keys) + 1, sizeof(*cols))) == NULL ||
 	    (index = json_object()) == NULL)
 		goto nomem;
-	json_object_keylen_foreach(keys, key, klen, x) {
+	json_object_keylen_foreach(keys, key, klen, x)
+	{
 		cols[n].key = key;
 		cols[n++].len = klen;
 	}
@@ -344,8 +352,8 @@ write_csv(const struct act_pack_opts *o, size_t max, json_t *keys, struct act_pa
 	if ((vals = calloc(n + 1, sizeof(*vals))) == NULL)
 		goto nomem;
 	for (i = 0; i < n; i++) {
-		if (json_object_setn_new_nocheck(index, cols[i].key, cols[i].len,
-		    json_integer((json_int_t)i)) != 0)
+		if (json_object_setn_new_nocheck(
+		        index, cols[i].key, cols[i].len, json_integer((json_int_t)i)) != 0)
 			goto nomem;
 		if (i > 0)
 			fputc(',', out);
@@ -369,7 +377,8 @@ write_csv(const struct act_pack_opts *o, size_t max, json_t *keys, struct act_pa
 			goto close;
 		}
 		memset(vals, 0, (n + 1) * sizeof(*vals));
-		json_object_keylen_foreach(it, key, klen, x) {
+		json_object_keylen_foreach(it, key, klen, x)
+		{
 			json_t *ix = json_object_getn(index, key, klen);
 
 			if (ix != NULL)
@@ -422,7 +431,8 @@ act_pack(const struct act_pack_opts *o, struct act_pack_stats *st, struct sm_err
 	int rc = 0, r;
 
 	memset(st, 0, sizeof(*st));
-	if ((keys = json_object()) == NULL || (o->bsr_in != NULL && (map = json_object()) == NULL)) {
+	if ((keys = json_object()) == NULL ||
+	    (o->bsr_in != NULL && (map = json_object()) == NULL)) {
 		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -460,12 +470,12 @@ act_pack(const struct act_pack_opts *o, struct act_pack_stats *st, struct sm_err
 			json_t *url = json_object_get(it, "url"), *rank = NULL;
 
 			if (json_is_string(url))
-				rank = json_object_getn(map, json_string_value(url),
-				    json_string_length(url));
+				rank = json_object_getn(
+				    map, json_string_value(url), json_string_length(url));
 			if (rank != NULL)
 				st->ranked++;
 			if (json_object_set_new(it, "best_seller_ranking",
-			    rank != NULL ? json_incref(rank) : json_null()) != 0) {
+			        rank != NULL ? json_incref(rank) : json_null()) != 0) {
 				json_decref(it);
 				rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 				goto out;
@@ -483,13 +493,14 @@ act_pack(const struct act_pack_opts *o, struct act_pack_stats *st, struct sm_err
 			fwrite(l.buf, 1, l.len, out);
 		}
 		fputc('\n', out);
-		json_object_keylen_foreach(it, key, klen, x)
-			if (json_object_getn(keys, key, klen) == NULL &&
-			    json_object_setn_new_nocheck(keys, key, klen, json_null()) != 0) {
-				json_decref(it);
-				rc = sm_error_set(err, SM_ENOMEM, "out of memory");
-				goto out;
-			}
+		json_object_keylen_foreach(
+		    it, key, klen, x) if (json_object_getn(keys, key, klen) == NULL &&
+		    json_object_setn_new_nocheck(keys, key, klen, json_null()) != 0)
+		{
+			json_decref(it);
+			rc = sm_error_set(err, SM_ENOMEM, "out of memory");
+			goto out;
+		}
 		json_decref(it);
 	}
 	if ((ferror(out) | fclose(out)) != 0) {
@@ -512,6 +523,12 @@ out:
 
 /* ---- zip ----------------------------------------------------------------- */
 
+static int
+entry_ok(const char *entry)
+{
+	return entry != NULL && entry[0] != '\0' && strchr(entry, '/') == NULL;
+}
+
 int
 act_zip_file(const char *src, const char *entry, const char *zip_path, struct sm_error *err)
 {
@@ -521,17 +538,17 @@ act_zip_file(const char *src, const char *entry, const char *zip_path, struct sm
 	int zerr = 0, rc = 0;
 	FILE *probe;
 
-	if (entry == NULL || entry[0] == '\0' || strchr(entry, '/') != NULL)
+	if (!entry_ok(entry))
 		return sm_error_set(err, SM_EINVAL, "zip entry name must be a file name");
 	/* libzip reads the source only in zip_close: check it now for a clear message */
 	if ((probe = fopen(src, "rb")) == NULL)
-		return sm_error_set(err, sm_error_from_errno(errno), "cannot open '%s': %s", src,
-		    strerror(errno));
+		return sm_error_set(
+		    err, sm_error_from_errno(errno), "cannot open '%s': %s", src, strerror(errno));
 	fclose(probe);
 	if ((za = zip_open(zip_path, ZIP_CREATE | ZIP_TRUNCATE, &zerr)) == NULL) {
 		zip_error_init_with_code(&ze, zerr);
-		rc = sm_error_set(err, SM_EIO, "cannot create '%s': %s", zip_path,
-		    zip_error_strerror(&ze));
+		rc = sm_error_set(
+		    err, SM_EIO, "cannot create '%s': %s", zip_path, zip_error_strerror(&ze));
 		zip_error_fini(&ze);
 		return rc;
 	}
@@ -547,5 +564,65 @@ act_zip_file(const char *src, const char *entry, const char *zip_path, struct sm
 		rc = sm_error_set(err, SM_EIO, "cannot write '%s': %s", zip_path, zip_strerror(za));
 		zip_discard(za);
 	}
+	return rc;
+}
+
+int
+act_zip_mem(const void *data, size_t len, const char *entry, char **out, size_t *outlen,
+    struct sm_error *err)
+{
+	zip_error_t ze;
+	zip_source_t *buf, *src;
+	zip_t *za;
+	zip_int64_t size;
+	char *bytes = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	*outlen = 0;
+	if (!entry_ok(entry))
+		return sm_error_set(err, SM_EINVAL, "zip entry name must be a file name");
+	zip_error_init(&ze);
+	if ((buf = zip_source_buffer_create(NULL, 0, 0, &ze)) == NULL) {
+		zip_error_fini(&ze);
+		return sm_error_set(err, SM_ENOMEM, "out of memory");
+	}
+	if ((za = zip_open_from_source(buf, ZIP_TRUNCATE, &ze)) == NULL) {
+		rc = sm_error_set(err, SM_EIO, "cannot zip in memory: %s", zip_error_strerror(&ze));
+		goto out;
+	}
+	zip_source_keep(buf); /* the archive's close frees its reference: the bytes are ours */
+	if ((src = zip_source_buffer(za, data, len, 0)) == NULL ||
+	    zip_file_add(za, entry, src, ZIP_FL_ENC_UTF_8) < 0) {
+		rc = sm_error_set(err, SM_EIO, "cannot zip '%s': %s", entry, zip_strerror(za));
+		if (src != NULL)
+			zip_source_free(src);
+		zip_discard(za);
+		goto out;
+	}
+	if (zip_close(za) != 0) {
+		rc = sm_error_set(err, SM_EIO, "cannot zip '%s': %s", entry, zip_strerror(za));
+		zip_discard(za);
+		goto out;
+	}
+	if (zip_source_open(buf) != 0 || zip_source_seek(buf, 0, SEEK_END) != 0 ||
+	    (size = zip_source_tell(buf)) < 0 || zip_source_seek(buf, 0, SEEK_SET) != 0) {
+		rc = sm_error_set(err, SM_EIO, "cannot read the zip of '%s'", entry);
+		goto out;
+	}
+	if ((bytes = malloc((size_t)size + 1)) == NULL)
+		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
+	else if (zip_source_read(buf, bytes, (zip_uint64_t)size) != size)
+		rc = sm_error_set(err, SM_EIO, "cannot read the zip of '%s'", entry);
+	zip_source_close(buf);
+	if (rc == 0) {
+		*out = bytes;
+		*outlen = (size_t)size;
+		bytes = NULL;
+	}
+out:
+	free(bytes);
+	zip_source_free(buf);
+	zip_error_fini(&ze);
 	return rc;
 }

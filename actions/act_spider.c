@@ -97,7 +97,7 @@ struct wait_call {
 	char *output_path;
 	struct jl_count jl;
 	uint64_t timer;
-	int64_t interval;
+	int64_t interval; /* the params'; 0: the context's at each tick */
 	uint64_t reported;
 };
 
@@ -1179,6 +1179,12 @@ wait_timed_out(struct wait_call *wc)
 }
 
 static int64_t
+wait_interval(const struct wait_call *wc)
+{
+	return wc->interval > 0 ? wc->interval : wc->sp->o.progress_interval_ms;
+}
+
+static int64_t
 wait_tick(struct sm_loop *loop, uint64_t id, void *arg)
 {
 	struct wait_call *wc = arg;
@@ -1199,7 +1205,7 @@ wait_tick(struct sm_loop *loop, uint64_t id, void *arg)
 		    sm_action_call_instance(wc->call), "spider.items", ev);
 		json_decref(ev);
 	}
-	return wc->interval;
+	return wait_interval(wc);
 }
 
 static int
@@ -1218,8 +1224,7 @@ spider_wait(struct sm_action_call *call)
 	started = json_object_get(params, "pid") ? params : json_object_get(params, "spider");
 	pid = param_int(started, "pid", -1, msg, sizeof(msg));
 	start_time = param_int(started, "start_time", -1, msg, sizeof(msg));
-	interval = param_int(params, "progress_interval_ms", sp->o.progress_interval_ms, msg,
-	    sizeof(msg));
+	interval = param_int(params, "progress_interval_ms", 0, msg, sizeof(msg));
 	deadline = param_int(params, "deadline_ms", 0, msg, sizeof(msg));
 	outp = param_str(params, "output_path", 0, msg, sizeof(msg));
 	if (msg[0] == 0 && (pid <= 1 || pid > INT32_MAX || start_time < 0))
@@ -1227,8 +1232,6 @@ spider_wait(struct sm_action_call *call)
 		    "them) are required");
 	if (msg[0])
 		return report_fail(call, "error.execution", msg);
-	if (interval == 0)
-		interval = ACT_SPIDER_PROGRESS_MS;
 
 	ch = child_find(sp, (pid_t)pid);
 	if (ch == NULL || ch->start_time != (uint64_t)start_time || ch->abandoned) {
@@ -1268,7 +1271,7 @@ spider_wait(struct sm_action_call *call)
 		child_maybe_free(ch);
 	} else {
 		child_set_deadline(ch, deadline);
-		wc->timer = sm_loop_timer_add(sp->loop, interval, wait_tick, wc);
+		wc->timer = sm_loop_timer_add(sp->loop, wait_interval(wc), wait_tick, wc);
 	}
 	return 0;
 }
@@ -1284,6 +1287,13 @@ spider_wait_cancel(struct sm_action_call *call)
 	ch = wc->ch;
 	wait_free(wc);
 	child_give_up(ch);
+}
+
+void
+act_spider_set_progress_interval(struct act_spider *sp, int64_t ms)
+{
+	if (sp && ms > 0)
+		sp->o.progress_interval_ms = ms;
 }
 
 int

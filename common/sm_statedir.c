@@ -13,6 +13,7 @@
  */
 #include "sm_statedir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "sm_rand.h"
+#include "sm_text.h"
 
 struct sm_statedir {
 	char *dir;
@@ -37,8 +39,8 @@ struct sm_statedir {
 	char *idfile;
 	char *control;
 	char *branches;
-	int bound;              /* this handle made the control socket */
-	int lockfd;             /* -1 for a reader */
+	int bound;  /* this handle made the control socket */
+	int lockfd; /* -1 for a reader */
 	char id[SM_STATEDIR_ID_LEN + 1];
 };
 
@@ -68,12 +70,12 @@ sd_mkdir(const char *path, struct sm_error *err)
 	if (lstat(path, &sb) != 0) {
 		int e = errno;
 
-		return sm_error_set(err, sd_errno_code(e), "state directory: cannot examine '%s': %s",
-		    path, strerror(e));
+		return sm_error_set(err, sd_errno_code(e),
+		    "state directory: cannot examine '%s': %s", path, strerror(e));
 	}
 	if (!S_ISDIR(sb.st_mode))
-		return sm_error_set(err, SM_EINVAL,
-		    "state directory: '%s' is not a directory: move it away", path);
+		return sm_error_set(
+		    err, SM_EINVAL, "state directory: '%s' is not a directory: move it away", path);
 	return 0;
 }
 
@@ -85,8 +87,10 @@ sd_top(const char *dir, enum sm_statedir_mode mode, struct sm_error *err)
 
 	if (stat(dir, &sb) == 0) {
 		if (!S_ISDIR(sb.st_mode))
-			return sm_error_set(err, SM_EINVAL, "state directory '%s' is not a "
-			    "directory: give a directory as the state directory", dir);
+			return sm_error_set(err, SM_EINVAL,
+			    "state directory '%s' is not a "
+			    "directory: give a directory as the state directory",
+			    dir);
 		return 0;
 	}
 	if (errno != ENOENT) {
@@ -149,8 +153,9 @@ sd_lock(struct sm_statedir *sd, struct sm_error *err)
 		if (e == EINTR)
 			continue;
 		if (e != EWOULDBLOCK)
-			return sm_error_set(err, SM_EIO, "state directory '%s': cannot lock '%s': %s",
-			    sd->dir, sd->lock, strerror(e));
+			return sm_error_set(err, SM_EIO,
+			    "state directory '%s': cannot lock '%s': %s", sd->dir, sd->lock,
+			    strerror(e));
 		pid = sd_read_pid(sd->lockfd);
 		if (pid > 0)
 			return sm_error_set(err, SM_EBUSY,
@@ -158,9 +163,10 @@ sd_lock(struct sm_statedir *sd, struct sm_error *err)
 			    "that process (smd, smctl simulate or smctl replay) or give another "
 			    "state directory; 'smctl inspect' works meanwhile",
 			    sd->dir, (long)pid, sd->lock);
-		return sm_error_set(err, SM_EBUSY, "state directory '%s' is in use by another "
-		    "process (it holds '%s'): stop it or give another state directory", sd->dir,
-		    sd->lock);
+		return sm_error_set(err, SM_EBUSY,
+		    "state directory '%s' is in use by another "
+		    "process (it holds '%s'): stop it or give another state directory",
+		    sd->dir, sd->lock);
 	}
 	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 	if (ftruncate(sd->lockfd, 0) != 0 || pwrite(sd->lockfd, buf, (size_t)n, 0) != n) {
@@ -199,27 +205,32 @@ sd_id_read(struct sm_statedir *sd, struct sm_error *err)
 
 		if (e == ENOENT)
 			return SM_ENOTFOUND;
-		return sm_error_set(err, sd_errno_code(e), "state directory '%s': cannot read "
-		    "'%s': %s", sd->dir, sd->idfile, strerror(e));
+		return sm_error_set(err, sd_errno_code(e),
+		    "state directory '%s': cannot read "
+		    "'%s': %s",
+		    sd->dir, sd->idfile, strerror(e));
 	}
-	while ((size_t)got < sizeof(buf) && (n = read(fd, buf + got, sizeof(buf) - (size_t)got)) != 0) {
+	while ((size_t)got < sizeof(buf) &&
+	    (n = read(fd, buf + got, sizeof(buf) - (size_t)got)) != 0) {
 		if (n < 0) {
 			int e = errno;
 
 			if (e == EINTR)
 				continue;
 			close(fd);
-			return sm_error_set(err, SM_EIO, "state directory '%s': cannot read '%s': %s",
-			    sd->dir, sd->idfile, strerror(e));
+			return sm_error_set(err, SM_EIO,
+			    "state directory '%s': cannot read '%s': %s", sd->dir, sd->idfile,
+			    strerror(e));
 		}
 		got += n;
 	}
 	close(fd);
 	if (!sd_id_valid(buf, (size_t)got))
-		return sm_error_set(err, SM_ECORRUPT, "state directory '%s': '%s' does not hold "
+		return sm_error_set(err, SM_ECORRUPT,
+		    "state directory '%s': '%s' does not hold "
 		    "an instance id (%d characters of a-z and 0-9): restore it, or remove it to "
-		    "make a new id (S3 names will then carry the new one)", sd->dir, sd->idfile,
-		    SM_STATEDIR_ID_LEN);
+		    "make a new id (S3 names will then carry the new one)",
+		    sd->dir, sd->idfile, SM_STATEDIR_ID_LEN);
 	memcpy(sd->id, buf, SM_STATEDIR_ID_LEN);
 	sd->id[SM_STATEDIR_ID_LEN] = '\0';
 	return 0;
@@ -259,8 +270,10 @@ sd_id_create(struct sm_statedir *sd, struct sm_error *err)
 	const char *what = "";
 
 	if (sd_id_make(sd->id) != 0)
-		return sm_error_set(err, SM_EIO, "state directory '%s': no random bytes for the "
-		    "instance id: %s", sd->dir, strerror(errno));
+		return sm_error_set(err, SM_EIO,
+		    "state directory '%s': no random bytes for the "
+		    "instance id: %s",
+		    sd->dir, strerror(errno));
 	snprintf(line, sizeof(line), "%s\n", sd->id);
 	if (asprintf(&tmp, "%s.tmp", sd->idfile) < 0) {
 		tmp = NULL;
@@ -281,8 +294,10 @@ sd_id_create(struct sm_statedir *sd, struct sm_error *err)
 		goto fail;
 	goto out;
 fail:
-	code = sm_error_set(err, sd_errno_code(errno), "state directory '%s': cannot %s the "
-	    "instance id file '%s': %s", sd->dir, what, sd->idfile, strerror(errno));
+	code = sm_error_set(err, sd_errno_code(errno),
+	    "state directory '%s': cannot %s the "
+	    "instance id file '%s': %s",
+	    sd->dir, what, sd->idfile, strerror(errno));
 	if (fd >= 0)
 		unlink(tmp);
 	sd->id[0] = '\0';
@@ -323,8 +338,8 @@ sd_paths(struct sm_statedir *sd, const char *dir)
 }
 
 int
-sm_statedir_open(struct sm_statedir **out, const char *dir, enum sm_statedir_mode mode,
-    struct sm_error *err)
+sm_statedir_open(
+    struct sm_statedir **out, const char *dir, enum sm_statedir_mode mode, struct sm_error *err)
 {
 	struct sm_statedir *sd;
 	int code;
@@ -528,6 +543,26 @@ sm_statedir_is_writer(const struct sm_statedir *sd)
 	return sd->lockfd >= 0;
 }
 
+/* A work directory name (SM_STATEDIR_NAME_MAX's rule); err set when not. */
+static int
+work_name_ok(const char *name, struct sm_error *err)
+{
+	size_t n = name ? strlen(name) : 0;
+	char esc[80];
+
+	if (n == 0 || n > SM_STATEDIR_NAME_MAX || name[0] == '.' ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+	        n) {
+		sm_error_set(err, SM_EINVAL,
+		    "work directory name '%s' is refused: 1 to %d of A-Z "
+		    "a-z 0-9 . _ -, not starting with '.'",
+		    sm_text_escape(esc, 64, name ? name : "", n > 64 ? 64 : n),
+		    SM_STATEDIR_NAME_MAX);
+		return 0;
+	}
+	return 1;
+}
+
 /* "<parent>/<name>" (a safe name) in *out, made 0700 when `create` (a
  * writer only); `what` names the kind of directory in messages. */
 static int
@@ -552,19 +587,239 @@ sd_subdir(struct sm_statedir *sd, const char *parent, const char *name, const ch
 	return 0;
 }
 
+/* ---- removing work directories ------------------------------------------ */
+
+/* A run's files are deleted below this many levels only by hand. */
+#define RM_DEPTH_MAX 128
+
+/* What a removal reports: the tree (for messages) and the first failure. */
+struct rm {
+	const char *top; /* "<dir>/work/.trash-<name>" */
+	dev_t dev;       /* the file system of work/: never left */
+	struct sm_error *err;
+};
+
+static int
+rm_fail(struct rm *r, int code, const char *name, const char *what)
+{
+	char esc[160];
+
+	return sm_error_set(r->err, code, "cannot remove '%s' (at '%s'): %s; remove it by hand",
+	    r->top, sm_text_escape(esc, sizeof(esc), name, strlen(name)), what);
+}
+
+/*
+ * Remove the entry `name` of the directory `dfd`, and for a directory all
+ * it holds first.  Never follows a symbolic link (a link is removed, not
+ * what it names: fstatat/openat with AT_SYMLINK_NOFOLLOW/O_NOFOLLOW, each
+ * directory opened relative to its parent's descriptor), never enters
+ * another file system, and gives a directory without permissions 0700 so
+ * that it can be emptied.  A missing entry is no error.
+ */
+static int
+rm_at(struct rm *r, int dfd, const char *name, int depth)
+{
+	struct stat sb, sb2;
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = 0;
+
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		return rm_fail(r, sm_error_from_errno(errno), name, strerror(errno));
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		if (unlinkat(dfd, name, 0) != 0 && errno != ENOENT)
+			return rm_fail(r, sm_error_from_errno(errno), name, strerror(errno));
+		return 0;
+	}
+	if (sb.st_dev != r->dev)
+		return rm_fail(r, SM_EPERM, name, "a mount point: not entered");
+	if (depth >= RM_DEPTH_MAX)
+		return rm_fail(r, SM_ETOOBIG, name, "directories nested too deep");
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES) {
+		/* a directory (fstatat said so) its owner made unreadable */
+		(void)fchmodat(dfd, name, 0700, 0);
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return rm_fail(r, sm_error_from_errno(errno), name, strerror(errno));
+	}
+	/* the directory opened is the one looked at, not one put in its place */
+	if (fstat(fd, &sb2) != 0 || sb2.st_dev != sb.st_dev || sb2.st_ino != sb.st_ino) {
+		close(fd);
+		return rm_fail(r, SM_EIO, name, "replaced while it was removed");
+	}
+	(void)fchmod(fd, 0700);
+	if ((d = fdopendir(fd)) == NULL) {
+		int e = errno;
+
+		close(fd);
+		return rm_fail(r, sm_error_from_errno(e), name, strerror(e));
+	}
+	while (rc == 0) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0)
+				rc = rm_fail(r, sm_error_from_errno(errno), name, strerror(errno));
+			break;
+		}
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			rc = rm_at(r, dirfd(d), de->d_name, depth + 1);
+	}
+	closedir(d);
+	if (rc == 0 && unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+		rc = rm_fail(r, sm_error_from_errno(errno), name, strerror(errno));
+	return rc;
+}
+
+/* work/ opened for removals (the writer's), its file system in r->dev. */
+static int
+work_open(struct sm_statedir *sd, struct rm *r, struct sm_error *err)
+{
+	struct stat sb;
+	int fd;
+
+	if (sd->lockfd < 0)
+		return sm_error_set(err, SM_EPERM,
+		    "state directory '%s': opened for reading: "
+		    "cannot remove a work directory",
+		    sd->dir);
+	fd = open(sd->work, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return sm_error_set(
+		    err, sm_error_from_errno(e), "cannot open '%s': %s", sd->work, strerror(e));
+	}
+	r->dev = sb.st_dev;
+	r->err = err;
+	return fd;
+}
+
+int
+sm_statedir_work_remove(struct sm_statedir *sd, const char *name, struct sm_error *err)
+{
+	char trash[SM_STATEDIR_NAME_MAX + sizeof(SM_STATEDIR_TRASH)], top[4400];
+	struct rm r;
+	int wfd, rc;
+
+	if (!work_name_ok(name, err))
+		return SM_EINVAL;
+	if ((wfd = work_open(sd, &r, err)) < 0)
+		return wfd;
+	snprintf(trash, sizeof(trash), SM_STATEDIR_TRASH "%s", name);
+	snprintf(top, sizeof(top), "%s/%s", sd->work, trash);
+	r.top = top;
+	/* a trash of the same name left by a crash goes first */
+	if ((rc = rm_at(&r, wfd, trash, 0)) == 0 && renameat(wfd, name, wfd, trash) != 0 &&
+	    errno != ENOENT)
+		rc = sm_error_set(err, sm_error_from_errno(errno),
+		    "cannot rename '%s/%s' to '%s': %s", sd->work, name, trash, strerror(errno));
+	if (rc == 0)
+		rc = rm_at(&r, wfd, trash, 0);
+	close(wfd);
+	return rc;
+}
+
+/* The work directory names in work/ (`trash`: the trash names instead), as
+ * a NULL-terminated malloc'd array of malloc'd strings, read whole before
+ * anything is removed. */
+static int
+work_names(struct sm_statedir *sd, int trash, char ***out, struct sm_error *err)
+{
+	size_t tl = strlen(SM_STATEDIR_TRASH), n = 0;
+	struct dirent *de;
+	char **v = calloc(1, sizeof(*v)), **nv;
+	DIR *d;
+
+	*out = NULL;
+	if (!v)
+		return sm_error_set(err, SM_ENOMEM, "out of memory");
+	if ((d = opendir(sd->work)) == NULL) {
+		free(v);
+		return sm_error_set(err, sm_error_from_errno(errno), "cannot read '%s': %s",
+		    sd->work, strerror(errno));
+	}
+	while ((de = readdir(d)) != NULL) {
+		int is_trash = strncmp(de->d_name, SM_STATEDIR_TRASH, tl) == 0;
+
+		if (trash ? !is_trash : !work_name_ok(de->d_name, NULL))
+			continue;
+		if ((nv = realloc(v, (n + 2) * sizeof(*v))) == NULL)
+			break;
+		v = nv;
+		if ((v[n] = strdup(de->d_name)) == NULL)
+			break;
+		v[++n] = NULL;
+	}
+	closedir(d);
+	if (de != NULL) {
+		sm_statedir_names_free(v);
+		return sm_error_set(err, SM_ENOMEM, "out of memory");
+	}
+	*out = v;
+	return 0;
+}
+
+void
+sm_statedir_names_free(char **names)
+{
+	for (size_t i = 0; names && names[i]; i++)
+		free(names[i]);
+	free(names);
+}
+
+int
+sm_statedir_work_list(struct sm_statedir *sd, char ***names, struct sm_error *err)
+{
+	return work_names(sd, 0, names, err);
+}
+
+int
+sm_statedir_work_trash_clean(struct sm_statedir *sd, unsigned *removed, struct sm_error *err)
+{
+	char **v = NULL, top[4400];
+	struct rm r;
+	int wfd, rc;
+
+	*removed = 0;
+	if ((wfd = work_open(sd, &r, err)) < 0)
+		return wfd;
+	if ((rc = work_names(sd, 1, &v, err)) != 0) {
+		close(wfd);
+		return rc;
+	}
+	for (size_t i = 0; v[i]; i++) {
+		struct sm_error e1;
+		int rc1;
+
+		snprintf(top, sizeof(top), "%s/%s", sd->work, v[i]);
+		r.top = top;
+		r.err = rc ? &e1 : err; /* the first failure is reported, the rest tried */
+		if ((rc1 = rm_at(&r, wfd, v[i], 0)) == 0)
+			(*removed)++;
+		else if (rc == 0)
+			rc = rc1;
+	}
+	sm_statedir_names_free(v);
+	close(wfd);
+	return rc;
+}
+
 int
 sm_statedir_work_dir(
     struct sm_statedir *sd, const char *name, int create, char **out, struct sm_error *err)
 {
-	size_t n = name ? strlen(name) : 0;
-
 	*out = NULL;
-	if (n == 0 || n > SM_STATEDIR_NAME_MAX || name[0] == '.' ||
-	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n)
-		return sm_error_set(err, SM_EINVAL,
-		    "work directory name '%.*s' is refused: 1 to "
-		    "%d of A-Z a-z 0-9 . _ -, not starting with '.'",
-		    (int)(n > 64 ? 64 : n), name ? name : "", SM_STATEDIR_NAME_MAX);
+	if (!work_name_ok(name, err))
+		return SM_EINVAL;
 	return sd_subdir(sd, sd->work, name, "work", create, out, err);
 }
 

@@ -14,10 +14,12 @@
 
 #include <jansson.h>
 
+#include "act_beat.h"
 #include "act_cache.h"
 #include "act_ctx.h"
 #include "act_flag.h"
 #include "act_logup.h"
+#include "act_names.h"
 #include "act_queue.h"
 #include "act_report.h"
 #include "act_task.h"
@@ -35,6 +37,7 @@
 #include "smd_index.h"
 #include "smd_private.h"
 #include "smd_replay.h"
+#include "smd_view.h"
 #include "store.h"
 #include "transport.h"
 
@@ -43,6 +46,9 @@
 /* After releasing the tasks left at the end of shutdown_grace, how long to
  * wait for their releases before exiting anyway (recovery finishes them). */
 #define SMD_RELEASE_WAIT_MS 15000
+/* At a clean stop, how long the task records not uploaded yet may take
+ * before smd stops anyway (they stay pending for the next start). */
+#define SMD_RECORD_FLUSH_MS 10000
 
 /* A task in flight: one per running task instance (a replay has no
  * message: queue_url and receipt NULL). */
@@ -64,22 +70,27 @@ struct smd {
 	struct rt_config *old_cfgs[32]; /* replaced by SIGHUP, kept for borrowed strings */
 	size_t nold;
 	const struct smd_options *opt;
-	struct rt *rt;                  /* the bootstrap: owns what follows */
+	struct rt *rt; /* the bootstrap: owns what follows */
 	struct sm_statedir *sd;
 	struct store *store;
 	struct sm_loop *loop;
 	struct tp *tp;
-	struct sm_engine *tasks;        /* persisted (rt's engine) */
-	struct sm_engine *life;         /* volatile: daemon.scxml */
+	struct sm_engine *tasks; /* persisted (rt's engine) */
+	struct sm_engine *life;  /* volatile: daemon.scxml */
 	struct act_ctx ctx;
 	struct sm_machine *task_m, *daemon_m;
 	struct smd__spiders *spiders;
 	struct machine_ref *machines;
 	struct flight *flights;
 	size_t nflights;
-	struct sm_action_call *drain;   /* the drain action waiting, or NULL */
+	struct sm_action_call *drain; /* the drain action waiting, or NULL */
 	uint64_t drain_timer;
-	int released;                   /* release posted to the tasks left */
+	uint64_t sweep_timer;         /* the work directories' sweep */
+	struct smd__records *records; /* the task records to upload */
+	struct sm_action_call *flush; /* records_flush waiting, or NULL */
+	uint64_t flush_timer;
+	char digest[65]; /* SHA-256 hex of the configuration in force */
+	int released;    /* release posted to the tasks left */
 	int stopped;
 	FILE *logf;
 	struct smd_control *ctl; /* the control socket, or NULL */
@@ -175,8 +186,8 @@ hook_running(void *arg)
 }
 
 static void
-hook_each_inflight(void *arg,
-    void (*fn)(void *fnarg, const char *queue_url, const char *receipt), void *fnarg)
+hook_each_inflight(
+    void *arg, void (*fn)(void *fnarg, const char *queue_url, const char *receipt), void *fnarg)
 {
 	struct smd *d = arg;
 
@@ -193,10 +204,45 @@ hook_receipt(void *arg, const char *instance)
 	return f ? f->receipt : NULL;
 }
 
+/* The running tasks for the heartbeat (act_beat.h). */
+static json_t *
+hook_tasks(void *arg)
+{
+	struct smd *d = arg;
+	json_t *tasks = json_array();
+
+	for (struct flight *f = d->flights; tasks && f; f = f->next) {
+		json_t *dm = sm_engine_instance_datamodel(d->tasks, f->id);
+		json_t *config = sm_engine_instance_config(d->tasks, f->id);
+		json_t *msg = json_object_get(json_object_get(dm, "job"), "msg");
+		json_t *task = json_object_get(dm, "task");
+		const char *name =
+		    json_string_value(json_object_get(json_object_get(dm, "job"), "name"));
+		const char *state = smd_view_state(config, NULL);
+		int64_t task_id = -1;
+
+		if (json_is_integer(json_object_get(msg, "task_id")))
+			task_id = json_integer_value(json_object_get(msg, "task_id"));
+		else
+			smd__peek_task_id(json_string_value(json_object_get(task, "body")),
+			    json_string_length(json_object_get(task, "body")), &task_id);
+		json_array_append_new(tasks,
+		    json_pack("{s:s,s:o,s:O,s:O,s:o,s:O,s:o}", "instance_id", f->id, "task_id",
+		        task_id >= 0 ? json_integer((json_int_t)task_id) : json_null(),
+		        "server_name", json_object_get(msg, "server_name") ?: json_null(), "site",
+		        json_object_get(msg, "site") ?: json_null(), "state",
+		        state ? json_string(state) : json_null(), "since_ms",
+		        json_object_get(task, "received_ms") ?: json_null(), "name",
+		        name ? json_string(act_name_base(name)) : json_null()));
+		json_decref(config);
+		json_decref(dm);
+	}
+	return tasks;
+}
+
 /* The delivery a task instance starts with (task.scxml's `task`). */
 static json_t *
-envelope(const char *queue, const char *url, const struct tp_message *m,
-    const char *id)
+envelope(const char *queue, const char *url, const struct tp_message *m, const char *id)
 {
 	json_t *env = json_object();
 	json_t *body = json_stringn_nocheck(m->body, m->body_len);
@@ -218,8 +264,7 @@ envelope(const char *queue, const char *url, const struct tp_message *m,
 }
 
 static int
-start_task(struct smd *d, size_t queue, const char *url,
-    const struct tp_message *m, const char *id)
+start_task(struct smd *d, size_t queue, const char *url, const struct tp_message *m, const char *id)
 {
 	struct sm_error err;
 	json_t *env = envelope(d->cfg.queues[queue], url, m, id);
@@ -263,7 +308,8 @@ hook_admit(void *arg, size_t queue, const char *url, const struct tp_message *m)
 			return rc;
 		if (st.state == SM_INSTANCE_DONE && strcmp(st.final_id, "released") != 0) {
 			sm_log_info("message %s came back after its task '%s' ended in '%s': "
-			    "deleting it again", m->message_id, id, st.final_id);
+			            "deleting it again",
+			    m->message_id, id, st.final_id);
 			return 1;
 		}
 		if (st.state == SM_INSTANCE_DONE)
@@ -315,13 +361,15 @@ on_drain_timer(struct sm_loop *loop, uint64_t id, void *arg)
 	if (!d->released) {
 		d->released = 1;
 		sm_log_warn("shutdown_grace passed with %zu task(s) running: releasing them to "
-		    "their queues", d->nflights);
+		            "their queues",
+		    d->nflights);
 		for (struct flight *f = d->flights; f; f = f->next)
 			sm_engine_post(d->tasks, f->id, "release", NULL);
 		return SMD_RELEASE_WAIT_MS;
 	}
 	sm_log_warn("%zu task(s) still finishing: stopping now; they go on after the next "
-	    "start", d->nflights);
+	            "start",
+	    d->nflights);
 	d->drain_timer = 0;
 	drain_finish(d);
 	return -1;
@@ -354,11 +402,123 @@ drain_cancel(struct sm_action_call *call)
 	}
 }
 
+/* ---- the records_flush action (daemon.scxml's `final_records`) ----------- */
+
+static void
+flush_finish(void *arg)
+{
+	struct smd *d = arg;
+	struct sm_action_call *call = d->flush;
+
+	if (!call)
+		return;
+	d->flush = NULL;
+	if (d->flush_timer) {
+		sm_loop_timer_del(d->loop, d->flush_timer);
+		d->flush_timer = 0;
+	}
+	sm_action_done(call, NULL);
+}
+
+static int64_t
+on_flush_timer(struct sm_loop *loop, uint64_t id, void *arg)
+{
+	struct smd *d = arg;
+
+	(void)loop;
+	(void)id;
+	d->flush_timer = 0;
+	sm_log_warn("%zu task record(s) not in the bucket yet: they are uploaded after the next "
+	            "start",
+	    smd__records_pending(d->records));
+	flush_finish(d);
+	return -1;
+}
+
+static int
+flush_start(struct sm_action_call *call)
+{
+	struct smd *d = sm_action_call_arg(call);
+
+	if (smd__records_pending(d->records) == 0)
+		return sm_action_done(call, NULL);
+	d->flush = call;
+	d->flush_timer = sm_loop_timer_add(d->loop, SMD_RECORD_FLUSH_MS, on_flush_timer, d);
+	return d->flush_timer ? 0 : SM_ENOMEM;
+}
+
+static void
+flush_cancel(struct sm_action_call *call)
+{
+	struct smd *d = sm_action_call_arg(call);
+
+	d->flush = NULL;
+	if (d->flush_timer) {
+		sm_loop_timer_del(d->loop, d->flush_timer);
+		d->flush_timer = 0;
+	}
+}
+
+/* ---- work directories ------------------------------------------------------ */
+
+/* The work directories the running tasks use (a JSON object's keys): their
+ * own, and a replay's replay.work (`work` once it packs from there). */
+static json_t *
+work_busy(struct smd *d)
+{
+	json_t *busy = json_object();
+
+	for (struct flight *f = d->flights; busy && f; f = f->next) {
+		json_t *dm = sm_engine_instance_datamodel(d->tasks, f->id);
+		const char *w = json_string_value(json_object_get(dm, "work"));
+		const char *rw =
+		    json_string_value(json_object_get(json_object_get(dm, "replay"), "work"));
+
+		json_object_set_new(busy, f->id, json_true());
+		if (w)
+			json_object_set_new(busy, w, json_true());
+		if (rw)
+			json_object_set_new(busy, rw, json_true());
+		json_decref(dm);
+	}
+	return busy;
+}
+
+static void
+work_sweep(struct smd *d)
+{
+	json_t *busy = work_busy(d);
+
+	if (busy)
+		smd__work_sweep(d->tasks, d->store, d->sd, d->cfg.failed_work_keep_ms, busy);
+	json_decref(busy);
+}
+
+/* Every failed_work_keep, at least every second and at most every hour. */
+static int64_t
+sweep_interval(const struct smd *d)
+{
+	int64_t ms = d->cfg.failed_work_keep_ms;
+
+	return ms < 1000 ? 1000 : ms > 3600 * 1000 ? 3600 * 1000 : ms;
+}
+
+static int64_t
+on_sweep_timer(struct sm_loop *loop, uint64_t id, void *arg)
+{
+	struct smd *d = arg;
+
+	(void)loop;
+	(void)id;
+	if (!d->stopped)
+		work_sweep(d);
+	return sweep_interval(d);
+}
+
 /* ---- engines --------------------------------------------------------------- */
 
 static void
-on_task_done(struct sm_engine *e, const char *id, const char *final_id,
-    json_t *donedata, void *arg)
+on_task_done(struct sm_engine *e, const char *id, const char *final_id, json_t *donedata, void *arg)
 {
 	struct smd *d = arg;
 
@@ -366,6 +526,20 @@ on_task_done(struct sm_engine *e, const char *id, const char *final_id,
 	sm_log_info("task instance '%s' ended in '%s'", id, final_id[0] ? final_id : "(none)");
 	flight_drop(d, id);
 	smd__spiders_task_done(d->spiders, id);
+	/* before the end is acknowledged, so a crash before the removal is done
+	 * repeats it (recovery calls this again) */
+	{
+		json_t *dm = sm_engine_instance_datamodel(e, id);
+		json_t *busy = strcmp(final_id, "reported") == 0 ? work_busy(d) : json_object();
+
+		if (busy)
+			smd__work_ended(d->sd, id, final_id, dm, busy);
+		json_decref(busy);
+		json_decref(dm);
+	}
+	/* the record's pending row commits before the end is acknowledged: a
+	 * crash before it calls this again after recovery */
+	smd__records_ended(d->records, id, final_id);
 	sm_engine_forget(e, id);
 	if (d->offline && strcmp(id, d->replay_id) == 0) {
 		snprintf(d->replay_final, sizeof(d->replay_final), "%s", final_id);
@@ -379,8 +553,7 @@ on_task_done(struct sm_engine *e, const char *id, const char *final_id,
 }
 
 static void
-on_life_done(struct sm_engine *e, const char *id, const char *final_id,
-    json_t *donedata, void *arg)
+on_life_done(struct sm_engine *e, const char *id, const char *final_id, json_t *donedata, void *arg)
 {
 	struct smd *d = arg;
 
@@ -403,17 +576,19 @@ register_actions(struct smd *d, struct sm_engine *e, int life)
 		return rc;
 	if (life) {
 		struct sm_action_def drain = { "drain", drain_start, drain_cancel, d };
+		struct sm_action_def flush = { "records_flush", flush_start, flush_cancel, d };
 
 		if ((rc = act_flag_register(e, &d->ctx)) != 0 ||
 		    (rc = act_logup_register(e, &d->ctx)) != 0 ||
-		    (rc = sm_engine_register_action(e, &drain)) != 0)
+		    (rc = act_beat_register(e, &d->ctx)) != 0 ||
+		    (rc = sm_engine_register_action(e, &drain)) != 0 ||
+		    (rc = sm_engine_register_action(e, &flush)) != 0)
 			return rc;
 		return 0;
 	}
 	if ((rc = act_validate_register(e, &d->ctx)) != 0 ||
 	    (rc = act_cache_register(e, &d->ctx)) != 0 ||
-	    (rc = smd__register_task_actions(e, &d->ctx, &d->cfg, d->sd, &d->spiders,
-	    NULL)) != 0)
+	    (rc = smd__register_task_actions(e, &d->ctx, &d->cfg, d->sd, &d->spiders, NULL)) != 0)
 		return rc;
 	return 0;
 }
@@ -421,8 +596,8 @@ register_actions(struct smd *d, struct sm_engine *e, int life)
 /* Load one machine file from machines_dir, checked against the engine's
  * actions.  Every diagnostic is logged. */
 static int
-load_machine(struct smd *d, struct sm_engine *e, const char *file,
-    struct sm_machine **out, struct sm_error *err)
+load_machine(struct smd *d, struct sm_engine *e, const char *file, struct sm_machine **out,
+    struct sm_error *err)
 {
 	struct sm_load_opts lo = { 0 };
 	struct sm_diags dg = { 0 };
@@ -434,8 +609,10 @@ load_machine(struct smd *d, struct sm_engine *e, const char *file,
 	lo.require_final = 1; /* every task must be able to end */
 	snprintf(path, sizeof(path), "%s/%s", d->cfg.machines_dir, file);
 	if (realpath(path, rp) == NULL)
-		return sm_error_set(err, SM_ENOTFOUND, "cannot find machine file '%s': %s "
-		    "(set machines_dir)", path, strerror(errno));
+		return sm_error_set(err, SM_ENOTFOUND,
+		    "cannot find machine file '%s': %s "
+		    "(set machines_dir)",
+		    path, strerror(errno));
 	rc = sm_machine_load_file(rp, &lo, out, &dg);
 	for (size_t i = 0; i < dg.n; i++)
 		sm_log_warn("%s", sm_diag_format(&dg.v[i], line, sizeof(line)));
@@ -463,6 +640,29 @@ keep_machine(struct smd *d, struct sm_machine *m)
 	return 0;
 }
 
+/*
+ * The configuration digest of the heartbeat: SHA-256 hex of the
+ * configuration in force as rt_config_write writes it (every key; none of
+ * them is a secret: credentials come from the AWS chain, never from
+ * rt_config).  "" when it cannot be written.
+ */
+static void
+config_digest(const struct rt_config *cfg, char out[65])
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	int rc = mem ? rt_config_write(cfg, mem) : SM_ENOMEM;
+
+	if (mem && fclose(mem) != 0)
+		rc = SM_ENOMEM;
+	if (rc == 0 && text)
+		act_sha256_hex(text, len, out);
+	else
+		out[0] = 0;
+	free(text);
+}
+
 /* The context values that follow the configuration. */
 static void
 ctx_from_cfg(struct smd *d)
@@ -480,29 +680,49 @@ ctx_from_cfg(struct smd *d)
 		c->visibility_timeout_s = 1;
 	c->poll_wait_s = (int)(d->cfg.poll_wait_ms / 1000);
 	c->max_receives = d->cfg.max_receives;
+	c->heartbeat_interval_ms = d->cfg.heartbeat_interval_ms;
+	c->config_digest = d->digest;
+	config_digest(&d->cfg, d->digest);
+	smd__records_config(d->records, d->cfg.bucket);
 }
 
 /* ---- SIGHUP ---------------------------------------------------------------- */
 
-static int
-same_queues(const struct rt_config *a, const struct rt_config *b)
+static void reopen_log(struct smd *d);
+
+/* daemon.scxml's intervals (its `task` at start, the `config` event). */
+static json_t *
+life_intervals(const struct smd *d)
 {
-	if (a->nqueues != b->nqueues)
-		return 0;
-	for (size_t i = 0; i < a->nqueues; i++)
-		if (strcmp(a->queues[i], b->queues[i]) != 0)
-			return 0;
-	return strcmp(a->state_dir, b->state_dir) == 0 && a->backend == b->backend &&
-	    strcmp(a->bucket, b->bucket) == 0;
+	char a[32], b[32], c[32];
+
+	snprintf(a, sizeof(a), "%lldms", (long long)d->cfg.stop_flag_interval_ms);
+	snprintf(b, sizeof(b), "%lldms", (long long)d->cfg.log_upload_interval_ms);
+	snprintf(c, sizeof(c), "%lldms", (long long)d->cfg.heartbeat_interval_ms);
+	return json_pack("{s:s,s:s,s:s}", "stop_flag_interval", a, "log_upload_interval", b,
+	    "heartbeat_interval", c);
+}
+
+static void
+on_reload_change(void *arg, enum rt_key key, int applied, const char *was, const char *now)
+{
+	(void)arg;
+	if (applied)
+		sm_log_info(
+		    "SIGHUP: '%s' is now '%s' (was '%s')", rt_config_key_name(key), now, was);
+	else
+		sm_log_warn("SIGHUP: '%s' changes only with a restart; still '%s' (not '%s')",
+		    rt_config_key_name(key), was, now);
 }
 
 static void
 reload(struct smd *d)
 {
-	struct rt_config *n = calloc(1, sizeof(*n));
+	struct rt_config *n = calloc(1, sizeof(*n)), *old;
 	struct sm_machine *tm = NULL;
 	struct sm_error err;
-	char *saved_dir;
+	char *saved_dir, hash[65];
+	json_t *iv;
 
 	sm_log_info("SIGHUP: reading the configuration and the machines again");
 	sm_error_clear(&err);
@@ -511,70 +731,51 @@ reload(struct smd *d)
 		free(n);
 		return;
 	}
-	if (rt_config_init(n) != 0 || rt_config_load(n, d->opt->config_file, NULL, d->opt->opts,
-	    d->opt->nopts, &err) != 0) {
+	if (rt_config_init(n) != 0 ||
+	    rt_config_load(n, d->opt->config_file, NULL, d->opt->opts, d->opt->nopts, &err) != 0) {
 		sm_log_error("SIGHUP: configuration refused, the old one stays: %s", err.msg);
-		rt_config_free(n);
-		free(n);
-		return;
+		goto fail;
 	}
-	if (!same_queues(&d->cfg, n))
-		sm_log_warn("SIGHUP: state_dir, backend, bucket and queues change only with a "
-		    "restart; the other keys apply now");
 	/* machines from the new machines_dir */
 	saved_dir = d->cfg.machines_dir;
 	d->cfg.machines_dir = n->machines_dir;
 	if (load_machine(d, d->tasks, "task.scxml", &tm, &err) != 0) {
 		d->cfg.machines_dir = saved_dir;
 		sm_log_error("SIGHUP: %s; the old machine stays", err.msg);
-		rt_config_free(n);
-		free(n);
-		return;
+		goto fail;
 	}
 	d->cfg.machines_dir = saved_dir;
-	if (keep_machine(d, tm) != 0 || sm_engine_add_machine(d->tasks, tm) != 0) {
-		sm_log_error("SIGHUP: out of memory; the old machine stays");
-		rt_config_free(n);
-		free(n);
-		return;
+	if (keep_machine(d, tm) != 0) {
+		sm_machine_free(tm);
+		goto nomem;
 	}
-	/* keep the queue strings the actions borrow; take the rest */
-	{
-		struct rt_config *old = malloc(sizeof(*old));
-
-		if (!old) {
-			rt_config_free(n);
-			free(n);
-			return;
-		}
-		*old = d->cfg;
-		d->old_cfgs[d->nold++] = old;
-		d->cfg = *n;
-		free(n);
-		if (!same_queues(old, &d->cfg)) {
-			/* the running polls resolved the old queues: keep them */
-			for (size_t i = 0; i < RT_CONFIG_QUEUES_MAX; i++) {
-				char *t = d->cfg.queues[i];
-
-				d->cfg.queues[i] = old->queues[i];
-				old->queues[i] = t;
-			}
-			size_t t = d->cfg.nqueues;
-
-			d->cfg.nqueues = old->nqueues;
-			old->nqueues = t;
-		}
-	}
+	/* the keys read only at start keep their values (each logged) */
+	if (sm_engine_add_machine(d->tasks, tm) != 0 ||
+	    rt_config_reload(n, &d->cfg, on_reload_change, d) != 0 || !(old = malloc(sizeof(*old))))
+		goto nomem;
+	/* the old strings stay: actions in flight borrowed them */
+	*old = d->cfg;
+	d->old_cfgs[d->nold++] = old;
+	d->cfg = *n;
+	free(n);
 	d->task_m = tm;
 	ctx_from_cfg(d);
 	smd__spiders_config(d->spiders, &d->cfg);
-	{
-		char hash[65];
-
-		sm_machine_hash_hex(tm, hash);
-		sm_log_info("SIGHUP: new tasks run machine version %.12s; %zu task(s) in flight "
-		    "keep theirs", hash, d->nflights);
-	}
+	iv = life_intervals(d);
+	if (!iv || sm_engine_post(d->life, SMD_DAEMON_ID, "config", iv) != 0)
+		sm_log_warn("SIGHUP: stop_flag_interval, log_upload_interval and "
+		            "heartbeat_interval keep their values (the daemon is stopping)");
+	json_decref(iv);
+	sm_machine_hash_hex(tm, hash);
+	sm_log_info("SIGHUP: new tasks run machine version %.12s; %zu task(s) in flight "
+	            "keep theirs",
+	    hash, d->nflights);
+	return;
+nomem:
+	sm_log_error("SIGHUP: out of memory; the old machine stays");
+fail:
+	rt_config_free(n);
+	free(n);
 }
 
 static void
@@ -589,6 +790,7 @@ on_signal(struct sm_loop *loop, int signo, void *arg)
 		return;
 	}
 	if (signo == SIGHUP) {
+		reopen_log(d);
 		reload(d);
 		return;
 	}
@@ -674,23 +876,67 @@ tee_write(void *cookie, const char *buf, size_t n)
 	return (ssize_t)n;
 }
 
+/* <state>/smd.log opened for appending (0600, not through a symlink), or
+ * NULL with errno set; its path in `path`. */
+static FILE *
+log_file_open(struct smd *d, char path[PATH_MAX])
+{
+	int fd, e;
+	FILE *f;
+
+	snprintf(path, PATH_MAX, "%s/%s", sm_statedir_path(d->sd), SMD_LOG_FILE);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return NULL;
+	if ((f = fdopen(fd, "a")) == NULL) {
+		e = errno;
+		close(fd);
+		errno = e;
+	}
+	return f;
+}
+
 static FILE *
 open_log(struct smd *d)
 {
 	cookie_io_functions_t io = { NULL, tee_write, NULL, NULL };
 	char path[PATH_MAX];
-	int fd;
 	FILE *fp;
 
-	snprintf(path, sizeof(path), "%s/%s", sm_statedir_path(d->sd), SMD_LOG_FILE);
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd >= 0 && (d->logf = fdopen(fd, "a")) == NULL)
-		close(fd);
+	d->logf = log_file_open(d, path);
 	d->ctx.log_path = d->logf ? strdup(path) : NULL;
 	fp = fopencookie(d, "w", io);
 	if (fp)
 		setvbuf(fp, NULL, _IOLBF, 0);
 	return fp;
+}
+
+/*
+ * SIGHUP: open smd.log again, so that a log rotated by renaming (logrotate
+ * without copytruncate) is left alone and the lines from now on go to a new
+ * smd.log; log_upload reads the file by its path, so it follows.  When the
+ * new file cannot be opened the lines go on into the old one.
+ */
+static void
+reopen_log(struct smd *d)
+{
+	char path[PATH_MAX];
+	FILE *f = log_file_open(d, path), *old = d->logf;
+
+	if (!f) {
+		sm_log_error("SIGHUP: cannot open '%s' again: %s; logging goes on into the file "
+		             "open before",
+		    path, strerror(errno));
+		return;
+	}
+	if (!d->ctx.log_path && !(d->ctx.log_path = strdup(path))) {
+		fclose(f);
+		return;
+	}
+	d->logf = f;
+	if (old)
+		fclose(old);
+	sm_log_info("SIGHUP: log file '%s' opened again", path);
 }
 
 /* Inside rt_close(): the engines and the transport are gone, the loop is
@@ -728,6 +974,9 @@ static void
 smd_free(struct smd *d, FILE *logfp)
 {
 	sm_engine_destroy(d->life);
+	/* before the transport goes: its upload is cancelled, the rows stay */
+	smd__records_close(d->records);
+	d->records = NULL;
 	if (d->rt) {
 		rt_on_close(d->rt, smd_teardown, d);
 		rt_close(d->rt);
@@ -756,8 +1005,7 @@ cfg_copy(struct smd *d, struct sm_error *err)
 
 	if (rc != 0)
 		return sm_error_set(err, rc, "out of memory");
-	return rt_config_load(&d->cfg, d->opt->config_file, NULL, d->opt->opts, d->opt->nopts,
-	    err);
+	return rt_config_load(&d->cfg, d->opt->config_file, NULL, d->opt->opts, d->opt->nopts, err);
 }
 
 /*
@@ -798,9 +1046,15 @@ smd_open(struct smd *d, const struct smd_options *opt, const char *tag, enum sm_
 	d->ctx.instance_id = sm_statedir_instance_id(d->sd);
 	d->ctx.work_dir = sm_statedir_work_path(d->sd);
 	d->ctx.started_ms = sm_time_wall_ms();
+	d->ctx.version = SMD_VERSION;
+	d->ctx.backend = d->cfg.backend == RT_BACKEND_AWS ? "aws" : "local";
 	d->ctx.exit_when_idle = opt->exit_when_idle;
 	d->ctx.hooks = (struct act_daemon_hooks){ hook_slots_free, hook_running, hook_admit,
-		hook_each_inflight, hook_receipt, d };
+		hook_each_inflight, hook_receipt, d, hook_tasks };
+	if ((rc = smd__records_open(&d->records, d->store, d->tp, d->loop, d->ctx.instance_id)) !=
+	    0)
+		return sm_error_set(err, rc, "out of memory");
+	smd__records_on_idle(d->records, flush_finish, d);
 	ctx_from_cfg(d);
 	if ((rc = register_actions(d, d->tasks, 0)) != 0) {
 		if (!err || !err->code)
@@ -845,8 +1099,12 @@ smd_run(const struct smd_options *opt, struct sm_error *err)
 		goto out;
 	smd_index_each_msg(d.store, rebuild_one, &d);
 	smd_index_each_run(d.store, rebuild_run, &d); /* replays: no message row */
+	smd__records_resume(d.records); /* the records a crash or a stop left pending */
 	if (d.nflights)
 		sm_log_info("%zu task(s) in flight from before the restart", d.nflights);
+	/* the work directories of runs that ended, now and every hour */
+	work_sweep(&d);
+	d.sweep_timer = sm_loop_timer_add(d.loop, sweep_interval(&d), on_sweep_timer, &d);
 
 	if ((rc = sm_loop_signal_add(d.loop, SIGTERM, on_signal, &d)) != 0 ||
 	    (rc = sm_loop_signal_add(d.loop, SIGINT, on_signal, &d)) != 0 ||
@@ -858,24 +1116,17 @@ smd_run(const struct smd_options *opt, struct sm_error *err)
 	sm_error_clear(&cerr);
 	if (smd_control_open(&d.ctl, d.loop, d.sd, on_control, &d, &cerr) != 0)
 		sm_log_warn("no control socket (smctl replay cannot reach this smd): %s", cerr.msg);
-	life_task = json_object();
+	life_task = life_intervals(&d);
 	if (!life_task) {
 		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 		goto out;
-	}
-	{
-		char buf[64];
-
-		snprintf(buf, sizeof(buf), "%lldms", (long long)d.cfg.stop_flag_interval_ms);
-		json_object_set_new(life_task, "stop_flag_interval", json_string(buf));
-		snprintf(buf, sizeof(buf), "%lldms", (long long)d.cfg.log_upload_interval_ms);
-		json_object_set_new(life_task, "log_upload_interval", json_string(buf));
 	}
 	if ((rc = sm_engine_start(d.life, d.daemon_m, SMD_DAEMON_ID, life_task, err)) != 0)
 		goto out;
 	rc = sm_loop_run(d.loop);
 	if (rc != 0)
 		sm_error_set(err, rc, "the event loop failed");
+	sm_loop_timer_del(d.loop, d.sweep_timer);
 	/* what the engines committed last */
 	sm_engine_flush(d.tasks, NULL);
 out:

@@ -9,6 +9,7 @@
 
 #define KIND_MSG "msg"
 #define KIND_TASK "task_id"
+#define KIND_RECORD "record"
 
 static int
 msg_key(struct store_key *k, const char *message_id)
@@ -93,8 +94,8 @@ write_new(struct store_txn *txn, void *arg, struct sm_error *err)
 }
 
 int
-smd_index_new(struct store *st, const char *message_id, int64_t task_id,
-    char id[SMD_INDEX_ID_SIZE], struct sm_error *err)
+smd_index_new(struct store *st, const char *message_id, int64_t task_id, char id[SMD_INDEX_ID_SIZE],
+    struct sm_error *err)
 {
 	struct new_args a = { message_id, task_id, id };
 	struct store_key k;
@@ -219,4 +220,48 @@ smd_index_task_runs(
 	}
 	store_cursor_close(cur);
 	return rc == SM_ENOTFOUND ? 0 : rc;
+}
+
+struct record_args {
+	const char *instance;
+	int pending;
+};
+
+static int
+write_record(struct store_txn *txn, void *arg, struct sm_error *err)
+{
+	struct record_args *a = arg;
+	struct store_key k;
+
+	(void)err;
+	store_key_init(&k);
+	store_key_add_str(&k, KIND_RECORD);
+	store_key_add_str(&k, a->instance);
+	if (k.overflow)
+		return SM_ETOOBIG;
+	if (!a->pending) {
+		int rc = store_del(txn, STORE_T_INDEX, k.buf, k.len);
+
+		return rc == SM_ENOTFOUND ? 0 : rc;
+	}
+	return store_put(txn, STORE_T_INDEX, k.buf, k.len, a->instance, strlen(a->instance));
+}
+
+int
+smd_index_record_pending(struct store *st, const char *instance, int pending, struct sm_error *err)
+{
+	struct record_args a = { instance, pending };
+
+	return store_write(st, write_record, &a, err);
+}
+
+int
+smd_index_each_record(struct store *st, int (*fn)(void *arg, const char *instance), void *arg)
+{
+	struct run_args a = { fn, arg };
+	struct store_key k;
+
+	store_key_init(&k);
+	store_key_add_str(&k, KIND_RECORD);
+	return each_row(st, &k, run_one, &a);
 }

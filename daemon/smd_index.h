@@ -8,6 +8,10 @@
  *       the instance that owns a message: a redelivery after a restart goes
  *       to it, never to a second run.
  *
+ *   "record" 0x00 <instance id> 0x00               ->  "task-<n>"
+ *       a run that ended (reported or failed) whose task record is not in
+ *       the bucket yet (smd_record.c; docs/daemon.md "The task record").
+ *
  * A replay (smctl replay, docs/daemon.md) has no message: only its task_id
  * row.  Both rows and the instance counter are written in one transaction before
  * the instance starts; a row whose instance never committed (a crash in
@@ -62,5 +66,17 @@ int smd_index_each_run(struct store *st, int (*fn)(void *arg, const char *instan
  */
 int smd_index_task_runs(
     struct store_txn *txn, int64_t task_id, int (*fn)(void *arg, const char *instance), void *arg);
+
+/*
+ * Mark the task record of run `instance` pending (1: a row, committed
+ * before the run's end is acknowledged) or uploaded (0: the row goes; no
+ * row is no error).  0 or SM_E* (err set).
+ */
+int smd_index_record_pending(
+    struct store *st, const char *instance, int pending, struct sm_error *err);
+
+/* Call `fn` for every run whose record is pending, in key order, until it
+ * returns nonzero.  0 or a store error. */
+int smd_index_each_record(struct store *st, int (*fn)(void *arg, const char *instance), void *arg);
 
 #endif

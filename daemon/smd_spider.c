@@ -321,6 +321,7 @@ smd__spiders_config(struct smd__spiders *sp, const struct rt_config *cfg)
 	sp->cfg = cfg;
 	if (act_branch_configure(sp->ab, &bo) != 0)
 		sm_log_error("out of memory: the spiders repository keeps its old setting");
+	act_spider_set_progress_interval(sp->as, cfg->progress_interval_ms);
 }
 
 void

@@ -38,7 +38,9 @@ enum kind {
 	K_DURATION    /* sm_duration_parse, in [min, max] ms */
 };
 
-#define WHOLE_S 1     /* flags: a duration must be whole seconds */
+/* flags */
+#define WHOLE_S 1     /* a duration must be whole seconds */
+#define RESTART 2     /* smd takes a change only at its start, not on SIGHUP */
 
 struct keydef {
 	const char *name;
@@ -52,15 +54,21 @@ struct keydef {
 #define OFF(f) offsetof(struct rt_config, f)
 #define S_ 1000LL
 
-/* In the order of RT_CONFIG_KEYS (rt_config_init checks it). */
+/*
+ * In the order of RT_CONFIG_KEYS (rt_config_init checks it).  RESTART marks
+ * the keys smd reads only at its start (what they name is opened or
+ * resolved once: the state directory, the store, the transport and its
+ * bucket, the incoming queues; max_restarts is used by recovery, which runs
+ * at start); every other key applies on SIGHUP (docs/configuration.md).
+ */
 static const struct keydef keys[RT_KEY__COUNT] = {
-	{ "backend", K_BACKEND, OFF(backend), "local", 0, 0, 0 },
-	{ "state_dir", K_PATH, OFF(state_dir), "/var/lib/smd", 0, 0, 0 },
-	{ "durability", K_DURABILITY, OFF(durability), "full", 0, 0, 0 },
-	{ "bucket", K_BUCKET, OFF(bucket), "spyder-bucket", 0, 0, 0 },
+	{ "backend", K_BACKEND, OFF(backend), "local", 0, 0, RESTART },
+	{ "state_dir", K_PATH, OFF(state_dir), "/var/lib/smd", 0, 0, RESTART },
+	{ "durability", K_DURABILITY, OFF(durability), "full", 0, 0, RESTART },
+	{ "bucket", K_BUCKET, OFF(bucket), "spyder-bucket", 0, 0, RESTART },
 	{ "queues", K_QUEUES, OFF(queues), "sqs_ranking_spiders_tasks_urgent,"
 	  "sqs_ranking_spiders_tasks,sqs_ranking_spiders_tasks_dev,"
-	  "sqs_ranking_spiders_tasks_tests", 0, 0, 0 },
+	  "sqs_ranking_spiders_tasks_tests", 0, 0, RESTART },
 	{ "output_queue_suffix", K_QNAME, OFF(output_queue_suffix),
 	  "sqs_ranking_spiders_output", 0, 0, 0 },
 	{ "progress_queue_suffix", K_QNAME, OFF(progress_queue_suffix),
@@ -77,11 +85,13 @@ static const struct keydef keys[RT_KEY__COUNT] = {
 	{ "visibility_timeout", K_DURATION, OFF(visibility_timeout_ms), "300s", 1 * S_,
 	  12 * 3600 * S_, WHOLE_S },
 	{ "max_receives", K_COUNT, OFF(max_receives), "3", 1, 1000, 0 },
-	{ "max_restarts", K_COUNT, OFF(max_restarts), "3", 0, 1000, 0 },
+	{ "max_restarts", K_COUNT, OFF(max_restarts), "3", 0, 1000, RESTART },
 	{ "poll_wait", K_DURATION, OFF(poll_wait_ms), "20s", 0, 20 * S_, WHOLE_S },
 	{ "shutdown_grace", K_DURATION, OFF(shutdown_grace_ms), "90s", 0, 0, 0 },
 	{ "stop_flag_interval", K_DURATION, OFF(stop_flag_interval_ms), "60s", 1 * S_, 0, 0 },
 	{ "log_upload_interval", K_DURATION, OFF(log_upload_interval_ms), "300s", 1 * S_, 0, 0 },
+	{ "heartbeat_interval", K_DURATION, OFF(heartbeat_interval_ms), "60s", 1 * S_, 0, 0 },
+	{ "failed_work_keep", K_DURATION, OFF(failed_work_keep_ms), "168h", 0, 0, 0 },
 };
 
 /* ---- problems ---------------------------------------------------------- */
@@ -746,44 +756,98 @@ rt_config_env_name(enum rt_key key, char *buf, size_t size)
 	return buf;
 }
 
+/* The value of `k` in the file's syntax (malloc'd), or NULL: out of memory. */
+static char *
+value_text(const struct rt_config *cfg, const struct keydef *k)
+{
+	const void *f = (const char *)cfg + k->off;
+	char tmp[SM_DURATION_FMT_SIZE], *out = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&out, &len);
+
+	if (fp == NULL)
+		return NULL;
+	switch (k->kind) {
+	case K_BACKEND:
+		fputs(*(const enum rt_backend *)f == RT_BACKEND_AWS ? "aws" : "local", fp);
+		break;
+	case K_DURABILITY:
+		fputs(
+		    *(const enum store_durability *)f == STORE_DURABLE_PROCESS ? "process" : "full",
+		    fp);
+		break;
+	case K_PATH:
+	case K_OPTPATH:
+	case K_BUCKET:
+	case K_QNAME:
+	case K_BRANCH:
+		fputs(*(char *const *)f ? *(char *const *)f : "", fp);
+		break;
+	case K_QUEUES:
+		for (size_t j = 0; j < cfg->nqueues; j++)
+			fprintf(fp, "%s%s", j ? "," : "", cfg->queues[j]);
+		break;
+	case K_COUNT:
+		fprintf(fp, "%u", *(const unsigned *)f);
+		break;
+	case K_DURATION:
+		fputs(sm_duration_format(tmp, sizeof(tmp), *(const int64_t *)f), fp);
+		break;
+	}
+	if (ferror(fp)) {
+		fclose(fp);
+		free(out);
+		return NULL;
+	}
+	fclose(fp);
+	return out;
+}
+
 int
 rt_config_write(const struct rt_config *cfg, FILE *fp)
 {
-	const char *base = (const char *)cfg;
-	char tmp[SM_DURATION_FMT_SIZE];
-
 	for (size_t i = 0; i < RT_KEY__COUNT; i++) {
-		const struct keydef *k = &keys[i];
-		const void *f = base + k->off;
+		char *v = value_text(cfg, &keys[i]);
 
-		fprintf(fp, "%s = ", k->name);
-		switch (k->kind) {
-		case K_BACKEND:
-			fputs(*(const enum rt_backend *)f == RT_BACKEND_AWS ? "aws" : "local", fp);
-			break;
-		case K_DURABILITY:
-			fputs(*(const enum store_durability *)f == STORE_DURABLE_PROCESS ? "process" :
-			    "full", fp);
-			break;
-		case K_PATH:
-		case K_OPTPATH:
-		case K_BUCKET:
-		case K_QNAME:
-		case K_BRANCH:
-			fputs(*(char *const *)f ? *(char *const *)f : "", fp);
-			break;
-		case K_QUEUES:
-			for (size_t j = 0; j < cfg->nqueues; j++)
-				fprintf(fp, "%s%s", j ? "," : "", cfg->queues[j]);
-			break;
-		case K_COUNT:
-			fprintf(fp, "%u", *(const unsigned *)f);
-			break;
-		case K_DURATION:
-			fputs(sm_duration_format(tmp, sizeof(tmp), *(const int64_t *)f), fp);
-			break;
-		}
-		fputc('\n', fp);
+		if (v == NULL)
+			return SM_ENOMEM;
+		fprintf(fp, "%s = %s\n", keys[i].name, v);
+		free(v);
 	}
 	return ferror(fp) ? SM_EIO : 0;
+}
+
+int
+rt_config_key_reloads(enum rt_key key)
+{
+	return (int)key >= 0 && key < RT_KEY__COUNT && !(keys[key].flags & RESTART);
+}
+
+int
+rt_config_reload(
+    struct rt_config *next, const struct rt_config *cur, rt_config_change_fn *fn, void *arg)
+{
+	char why[400];
+	int rc = 0;
+
+	for (size_t i = 0; i < RT_KEY__COUNT && rc == 0; i++) {
+		const struct keydef *k = &keys[i];
+		char *was = value_text(cur, k), *now = value_text(next, k);
+		int applies = !(k->flags & RESTART);
+
+		if (was == NULL || now == NULL)
+			rc = SM_ENOMEM;
+		else if (strcmp(was, now) != 0) {
+			/* back to the value in force, through the one setter */
+			if (!applies &&
+			    (rc = set_value(next, k, was, strlen(was), why, sizeof(why))) != 0 &&
+			    rc != SM_ENOMEM)
+				SM_BUG("the value in force of '%s' refused: %s", k->name, why);
+			if (rc == 0 && fn != NULL)
+				fn(arg, (enum rt_key)i, applies, was, now);
+		}
+		free(was);
+		free(now);
+	}
+	return rc;
 }

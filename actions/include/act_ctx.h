@@ -13,6 +13,7 @@
  *                 queue_release                 (act_queue.h)
  *   act_flag      stop_flag                     (act_flag.h)
  *   act_logup     log_upload                    (act_logup.h)
+ *   act_beat      heartbeat                     (act_beat.h)
  * Their parameters and results: docs/daemon.md.
  *
  * Every action honours cancel: the transport operations it has in flight
@@ -24,6 +25,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "sm_err.h"
 
@@ -58,6 +61,9 @@ struct act_daemon_hooks {
 	 * redelivered after a restart has a new one), or NULL if unknown. */
 	const char *(*receipt)(void *arg, const char *instance);
 	void *arg;
+	/* The running tasks for the heartbeat (act_beat): a new JSON array of
+	 * {task_id, server_name, site, state, since_ms, name}; NULL: none. */
+	json_t *(*tasks)(void *arg);
 };
 
 struct act_ctx {
@@ -69,6 +75,9 @@ struct act_ctx {
 	const char *work_dir;       /* <state>/work */
 	const char *log_path;       /* the daemon's own log file, or NULL */
 	int64_t started_ms;         /* wall ms the daemon started (log name date) */
+	const char *version;        /* smd's version (the heartbeat) */
+	const char *backend;        /* "local" or "aws" (the heartbeat) */
+	const char *config_digest;  /* SHA-256 hex of the configuration in force */
 
 	/* configuration (runtime config; copied pointers, borrowed) */
 	const char *bucket;
@@ -81,6 +90,7 @@ struct act_ctx {
 	int poll_wait_s;
 	unsigned max_receives;
 	int exit_when_idle;
+	int64_t heartbeat_interval_ms;
 
 	struct act_daemon_hooks hooks;
 

@@ -38,6 +38,9 @@ enum act_key_kind {
 };
 #define ACT_KEY_KINDS 5 /* the kinds above, 0 .. ACT_KEY_KINDS - 1 */
 
+/* The one member of a task record's zip: the name's base and this. */
+#define ACT_RECORD_MEMBER_SUFFIX ".state.json"
+
 /*
  * Build the task's name into `out`.  `instance` must be ACT_INSTANCE_LEN
  * characters of [a-z0-9]; `received` between 1970 and 9999.
@@ -93,6 +96,19 @@ struct act_name_parts {
 /* 0, or SM_EINVAL when `key` is not such a key (nothing else is set then
  * but what was read so far). */
 int act_name_parse(const char *key, struct act_name_parts *out);
+
+/*
+ * The daemon's keys of docs/fleet-formats.md, into `out`: its heartbeat
+ * smd/instances/<instance>.json, and its start marker
+ * smd/started/YYYY/MM/DD/<instance>.json dated `started` (UTC).
+ * Errors: SM_EINVAL as for act_name_build.
+ */
+int act_heartbeat_key(const char *instance, char out[ACT_KEY_SIZE], struct sm_error *err);
+int act_started_key(const char *instance, time_t started, char out[ACT_KEY_SIZE],
+    struct sm_error *err);
+
+/* Lower-case hex SHA-256 of the `n` bytes at `p`. */
+void act_sha256_hex(const void *p, size_t n, char out[65]);
 
 /*
  * The canonical JSON the cache key hashes (malloc'd, caller frees; NULL

@@ -80,4 +80,12 @@ int act_pack(const struct act_pack_opts *o, struct act_pack_stats *st, struct sm
  */
 int act_zip_file(const char *src, const char *entry, const char *zip_path, struct sm_error *err);
 
+/*
+ * The `len` bytes at `data` zipped in memory as the one entry `entry`,
+ * deflated: a malloc'd zip into *out (*outlen bytes; the caller frees).
+ * Errors: SM_EINVAL (entry as above), SM_ENOMEM, SM_EIO (libzip's message).
+ */
+int act_zip_mem(const void *data, size_t len, const char *entry, char **out, size_t *outlen,
+    struct sm_error *err);
+
 #endif

@@ -58,8 +58,10 @@
  *   "pid": 123, "start_time": 456789  as spider_start returned them, or
  *   "spider": {"pid": 123, "start_time": 456789, ...}  its whole result
  *   "output_path": "<work_dir>/x.jl"  optional; default spider_start's
- *   "progress_interval_ms": 30000     optional; default
- *                                     opts.progress_interval_ms
+ *   "progress_interval_ms": 30000     optional; default (absent or 0)
+ *                                     opts.progress_interval_ms as it is
+ *                                     at each look (see
+ *                                     act_spider_set_progress_interval)
  *   "deadline_ms": 1764355201123      optional wall-clock ms (epoch);
  *                                     default spider_start's
  * }
@@ -160,6 +162,10 @@ int act_spider_create(struct act_spider **out, struct sm_loop *loop,
 /* Register "spider_start" and "spider_wait" with `e` (the context must
  * outlive the engine).  SM_EEXISTS, SM_ENOMEM. */
 int act_spider_register(struct act_spider *sp, struct sm_engine *e);
+
+/* Change opts.progress_interval_ms (a reload): the waits that use it take
+ * the new value from their next look on.  `ms` <= 0 is ignored. */
+void act_spider_set_progress_interval(struct act_spider *sp, int64_t ms);
 
 /* Kill (SIGTERM, then SIGKILL) every child the registry holds for instance
  * `id` and forget it once gone: for the end of an instance (a spider that

@@ -48,6 +48,9 @@
 #define SM_STATEDIR_WORK "work"
 #define SM_STATEDIR_CONTROL "control"
 #define SM_STATEDIR_BRANCHES "branches"
+/* work/<SM_STATEDIR_TRASH><name>: a work directory being removed (no work
+ * directory name starts with '.') */
+#define SM_STATEDIR_TRASH ".trash-"
 
 /* The instance id: SM_STATEDIR_ID_LEN characters of [a-z0-9] (SPEC section 4). */
 #define SM_STATEDIR_ID_LEN 28
@@ -135,6 +138,35 @@ int sm_statedir_branch_dir(
  */
 #define SM_STATEDIR_BRANCH_CUT 180
 void sm_statedir_branch_name(const char *branch, char out[SM_STATEDIR_NAME_MAX + 1]);
+
+/*
+ * Remove the work directory "<dir>/work/<name>" and everything in it (the
+ * writer only: SM_EPERM for a reader).  It is first renamed to
+ * work/.trash-<name> (a trash of that name left before is removed first),
+ * so a crash at any moment leaves either the whole directory or a trash
+ * that no reader of work directories takes for one (sm_statedir_work_dir's
+ * names never start with '.') and that sm_statedir_work_trash_clean()
+ * removes.  The removal never follows a symbolic link (a link inside is
+ * removed, never what it points to, also for a link in place of the
+ * directory itself), never enters another file system, and makes
+ * unreadable directories 0700 to empty them.  0 also when there is no such
+ * directory; SM_EINVAL for a bad name; otherwise the first failure
+ * (SM_EPERM, SM_EIO, SM_ETOOBIG for more than 128 nested levels, ...) with
+ * err naming the trash and the entry, and the trash left for a next try.
+ */
+int sm_statedir_work_remove(struct sm_statedir *sd, const char *name, struct sm_error *err);
+
+/* Remove every work/.trash-* (what a crash in sm_statedir_work_remove
+ * left); *removed counts them.  The writer only.  0 or the first failure
+ * (the others are still tried). */
+int sm_statedir_work_trash_clean(struct sm_statedir *sd, unsigned *removed, struct sm_error *err);
+
+/* The entries of work/ whose names are work directory names (trash and
+ * other names skipped), as a NULL-terminated array in *names (free with
+ * sm_statedir_names_free).  0, SM_ENOMEM, or the code of a failed opendir
+ * (err says which). */
+int sm_statedir_work_list(struct sm_statedir *sd, char ***names, struct sm_error *err);
+void sm_statedir_names_free(char **names);
 
 /*
  * The control socket, for the writer: a unix stream socket bound at

@@ -55,7 +55,7 @@ enum rt_backend {
 	X(max_concurrent_tasks) X(task_timeout) X(spider_start_timeout)      \
 	X(progress_interval) X(visibility_timeout) X(max_receives)            \
 	X(max_restarts) X(poll_wait) X(shutdown_grace) X(stop_flag_interval)  \
-	X(log_upload_interval)
+	X(log_upload_interval) X(heartbeat_interval) X(failed_work_keep)
 
 enum rt_key {
 #define RT__KEY_ENUM(name) RT_KEY_##name,
@@ -93,6 +93,8 @@ struct rt_config {
 	int64_t shutdown_grace_ms;       /* 90 s */
 	int64_t stop_flag_interval_ms;   /* 60 s */
 	int64_t log_upload_interval_ms;  /* 300 s */
+	int64_t heartbeat_interval_ms;   /* 60 s: smd/instances/<instance>.json */
+	int64_t failed_work_keep_ms;     /* 168 h: work dirs of failed runs kept */
 	uint64_t set;                    /* bit (1 << RT_KEY_x): given by a source */
 };
 
@@ -148,8 +150,31 @@ const char *rt_config_env_name(enum rt_key key, char *buf, size_t size);
 /*
  * Write the configuration in the file's syntax, every key, one per line
  * (what `smd --print-config` shows); durations in the largest whole unit.
- * Returns 0 or SM_EIO.
+ * Returns 0, SM_EIO or SM_ENOMEM.
  */
 int rt_config_write(const struct rt_config *cfg, FILE *fp);
+
+/*
+ * Reload (smd's SIGHUP).  Each key says in the table of rt_config.c whether
+ * a change applies to a running smd (1) or only at its next start (0: the
+ * state directory, the backend, durability, the bucket, the incoming queues,
+ * max_restarts); docs/configuration.md lists it ("on SIGHUP").  0 for a bad
+ * key.
+ */
+int rt_config_key_reloads(enum rt_key key);
+
+/*
+ * `next` was just loaded, `cur` is in force: every key whose value differs
+ * (as rt_config_write writes it) is reported to `fn` (NULL: none) with
+ * `applied` = rt_config_key_reloads(key) and both values in the file's
+ * syntax (valid during the call); a key that changes only with a restart
+ * gets cur's value back in `next` first.  So `next` is what smd may run
+ * with.  Returns 0 or SM_ENOMEM (then `next` may be half restored: do not
+ * use it).
+ */
+typedef void rt_config_change_fn(
+    void *arg, enum rt_key key, int applied, const char *was, const char *now);
+int rt_config_reload(
+    struct rt_config *next, const struct rt_config *cur, rt_config_change_fn *fn, void *arg);
 
 #endif

@@ -511,7 +511,7 @@ main(int argc, char **argv)
 	ctx.visibility_timeout_s = 30;
 	ctx.poll_wait_s = 20;
 	ctx.hooks = (struct act_daemon_hooks){ hook_slots, hook_running, hook_admit, hook_each,
-		NULL, NULL };
+		NULL, NULL, NULL };
 	if (act_cache_register(eng, &ctx) != 0 || act_upload_register(eng, &ctx) != 0 ||
 	    act_report_register(eng, &ctx) != 0 || act_queue_register(eng, &ctx) != 0 ||
 	    act_flag_register(eng, &ctx) != 0 || act_logup_register(eng, &ctx) != 0)

@@ -2,7 +2,8 @@
  * test_statedir.c - the state directory: layout and modes, the instance id,
  * one writer (a second is refused, in this process or another, naming the
  * holder's pid), readers beside a writer, the lock after a crash and across
- * exec, work directory names, branch directory names.
+ * exec, work directory names, branch directory names, removing work directories (never through a
+ * symbolic link, a trash name first, what a crash left).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -409,6 +410,186 @@ test_branch_names(void)
 	sm_statedir_close(sd);
 }
 
+/* Write `text` into the file `path`; 0 or -1. */
+static int
+put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+/* 1 if the file `path` holds exactly `text`. */
+static int
+holds(const char *path, const char *text)
+{
+	char buf[256] = "";
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return strcmp(buf, text) == 0;
+}
+
+static int
+exists(const char *path)
+{
+	struct stat sb;
+
+	return lstat(path, &sb) == 0;
+}
+
+static void
+test_work_remove(void)
+{
+	char dir[320], out[400], w[600], p[800], q[800], *wd = NULL, **names = NULL;
+	struct sm_statedir *sd = NULL, *rd = NULL;
+	struct sm_error err;
+	unsigned removed = 0;
+	int ok_setup = 1;
+
+	snprintf(dir, sizeof(dir), "%s/rm", top);
+	snprintf(out, sizeof(out), "%s/outside", top);
+	if (sm_statedir_open(&sd, dir, SM_STATEDIR_WRITE, &err) != 0) {
+		ok(0, "writer: %s", err.msg);
+		return;
+	}
+	/* what must survive: a file, a directory with a file, a hard-linked file */
+	snprintf(p, sizeof(p), "%s/sub", out);
+	ok_setup &= mkdir(out, 0700) == 0 && mkdir(p, 0700) == 0;
+	snprintf(p, sizeof(p), "%s/secret", out);
+	ok_setup &= put(p, "keep me") == 0;
+	snprintf(p, sizeof(p), "%s/sub/file", out);
+	ok_setup &= put(p, "keep me too") == 0;
+	snprintf(p, sizeof(p), "%s/hard", out);
+	ok_setup &= put(p, "hard") == 0;
+	/* a run's directory with links planted out of it */
+	ok_setup &= sm_statedir_work_dir(sd, "task-1", 1, &wd, &err) == 0;
+	snprintf(w, sizeof(w), "%s", wd ? wd : "");
+	free(wd);
+	wd = NULL;
+	snprintf(p, sizeof(p), "%s/main.jl", w);
+	ok_setup &= put(p, "{}\n") == 0;
+	snprintf(p, sizeof(p), "%s/a", w);
+	ok_setup &= mkdir(p, 0700) == 0;
+	snprintf(p, sizeof(p), "%s/a/b", w);
+	ok_setup &= mkdir(p, 0700) == 0;
+	snprintf(p, sizeof(p), "%s/a/b/up", w);
+	ok_setup &= symlink("../../../../../outside", p) == 0;
+	snprintf(p, sizeof(p), "%s/a/b/f", w);
+	ok_setup &= put(p, "x") == 0;
+	snprintf(p, sizeof(p), "%s/link-file", w);
+	snprintf(q, sizeof(q), "%s/secret", out);
+	ok_setup &= symlink(q, p) == 0;
+	snprintf(p, sizeof(p), "%s/link-dir", w);
+	ok_setup &= symlink(out, p) == 0;
+	snprintf(p, sizeof(p), "%s/hard", w);
+	snprintf(q, sizeof(q), "%s/hard", out);
+	ok_setup &= link(q, p) == 0;
+	snprintf(p, sizeof(p), "%s/fifo", w);
+	ok_setup &= mkfifo(p, 0600) == 0;
+	snprintf(p, sizeof(p), "%s/locked", w);
+	ok_setup &= mkdir(p, 0700) == 0;
+	snprintf(p, sizeof(p), "%s/locked/f", w);
+	ok_setup &= put(p, "x") == 0;
+	snprintf(p, sizeof(p), "%s/locked", w);
+	ok_setup &= chmod(p, 0) == 0;
+	snprintf(p, sizeof(p), "%s/ro", w);
+	ok_setup &= mkdir(p, 0700) == 0;
+	snprintf(p, sizeof(p), "%s/ro/f", w);
+	ok_setup &= put(p, "x") == 0;
+	snprintf(p, sizeof(p), "%s/ro", w);
+	ok_setup &= chmod(p, 0500) == 0;
+	ok(ok_setup,
+	    "a work directory with links out of it, a fifo, unreadable and read-only "
+	    "directories");
+
+	sm_error_clear(&err);
+	is_int(sm_statedir_work_remove(sd, "task-1", &err), 0, "removed (%s)", err.msg);
+	ok(!exists(w), "the work directory is gone");
+	snprintf(p, sizeof(p), "%s/work/.trash-task-1", dir);
+	ok(!exists(p), "and its trash name");
+	snprintf(p, sizeof(p), "%s/secret", out);
+	ok(holds(p, "keep me"), "a file a link pointed to survives");
+	snprintf(p, sizeof(p), "%s/sub/file", out);
+	ok(holds(p, "keep me too"), "a directory a link pointed to keeps its files");
+	snprintf(p, sizeof(p), "%s/hard", out);
+	ok(holds(p, "hard"), "a hard-linked file outside survives");
+	is_int(sm_statedir_work_remove(sd, "task-1", &err), 0, "removing it again: nothing to do");
+
+	/* a link in place of the directory itself: the link goes, not its target */
+	snprintf(p, sizeof(p), "%s/work/task-2", dir);
+	if (symlink(out, p) != 0)
+		diag("symlink: %s", strerror(errno));
+	is_int(sm_statedir_work_remove(sd, "task-2", &err), 0, "a link as the work directory");
+	ok(!exists(p), "the link is gone");
+	snprintf(p, sizeof(p), "%s/sub/file", out);
+	ok(holds(p, "keep me too"), "what it pointed to is not");
+
+	/* a trash a crash left under the same name goes too */
+	snprintf(p, sizeof(p), "%s/work/.trash-task-3", dir);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/work/.trash-task-3/old", dir);
+	put(p, "old");
+	sm_statedir_work_dir(sd, "task-3", 1, &wd, &err);
+	snprintf(p, sizeof(p), "%s/new", wd ? wd : "");
+	put(p, "new");
+	is_int(sm_statedir_work_remove(sd, "task-3", &err), 0, "removed over an old trash");
+	ok(!exists(wd) && !exists(p), "both gone");
+	free(wd);
+	wd = NULL;
+
+	/* the sweep's part: trash left by crashes, and the list of work dirs */
+	snprintf(p, sizeof(p), "%s/work/.trash-x", dir);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/work/.trash-x/y", dir);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/work/.trash-y", dir);
+	put(p, "a file");
+	snprintf(p, sizeof(p), "%s/work/.other", dir);
+	put(p, "not ours");
+	sm_statedir_work_dir(sd, "task-4", 1, &wd, &err);
+	is_int(sm_statedir_work_trash_clean(sd, &removed, &err), 0, "trash cleaned");
+	is_int(removed, 2, "both trash entries removed");
+	ok(exists(wd), "a work directory is not trash");
+	snprintf(p, sizeof(p), "%s/work/.other", dir);
+	ok(exists(p), "nor another dot name");
+	is_int(sm_statedir_work_list(sd, &names, &err), 0, "work directories listed");
+	ok(names && names[0] && strcmp(names[0], "task-4") == 0 && !names[1],
+	    "the one work directory, no dot names");
+	sm_statedir_names_free(names);
+	free(wd);
+	wd = NULL;
+
+	is_int(sm_statedir_work_remove(sd, "../outside", &err), SM_EINVAL, "a bad name: refused");
+	ok(exists(out), "nothing removed");
+	if (sm_statedir_open(&rd, dir, SM_STATEDIR_READ, &err) == 0) {
+		is_int(sm_statedir_work_remove(rd, "task-4", &err), SM_EPERM, "a reader cannot");
+		sm_statedir_close(rd);
+	}
+
+	/* too deep to remove: refused, the trash stays for a next try */
+	sm_statedir_work_dir(sd, "task-5", 1, &wd, &err);
+	snprintf(p, sizeof(p), "%s", wd ? wd : "");
+	for (int i = 0; i < 140 && strlen(p) + 3 < sizeof(p); i++) {
+		strcat(p, "/d");
+		mkdir(p, 0700);
+	}
+	is_int(sm_statedir_work_remove(sd, "task-5", &err), SM_ETOOBIG, "140 levels: refused");
+	like_str(err.msg, "by hand", "says what to do");
+	snprintf(p, sizeof(p), "%s/work/.trash-task-5", dir);
+	ok(!exists(wd) && exists(p), "the directory is out of the way, as a trash");
+	free(wd);
+	sm_statedir_close(sd);
+}
+
 int
 main(void)
 {
@@ -422,6 +603,7 @@ main(void)
 	test_one_writer();
 	test_bad();
 	test_branch_names();
+	test_work_remove();
 	rmtree(top);
 	return done_testing();
 }

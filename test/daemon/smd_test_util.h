@@ -44,6 +44,7 @@ struct st_env {
 	struct tres t;
 	char smd[512], src[512], build[512];
 	char machines[400];     /* machines_dir; "": the source tree's */
+	char conf[400];         /* smd's -c FILE; "": none */
 	pid_t pid;              /* a running smd or 0 */
 	char opt[16][600];      /* st__options' -o values */
 };
@@ -214,6 +215,107 @@ st_expect_failed(
 	json_decref(seq);
 }
 
+/* 1 if the bucket has a key containing `text` (the first in `key`). */
+__attribute__((unused)) static int
+st_bucket_key(struct st_env *e, const char *text, char *key, size_t size)
+{
+	s_list(e->tp, &e->t, ST_BUCKET, "", NULL, NULL, 1000);
+	for (size_t i = 0; e->t.code == 0 && i < e->t.nkeys; i++)
+		if (strstr(e->t.keys[i], text)) {
+			snprintf(key, size, "%s", e->t.keys[i]);
+			return 1;
+		}
+	return 0;
+}
+
+/* The state directory's instance id (its file instance-id; "" if none). */
+__attribute__((unused)) static void
+st_instance_id(struct st_env *e, char id[64])
+{
+	char path[600];
+	FILE *f;
+
+	id[0] = 0;
+	snprintf(path, sizeof(path), "%s/instance-id", e->dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (!fgets(id, 64, f))
+			id[0] = 0;
+		fclose(f);
+	}
+	id[strcspn(id, "\n")] = 0;
+}
+
+/* The key part "<instance id>____remote_instance_starter2.log" of smd's own
+ * log in the bucket, from the state directory's instance-id ("" if none). */
+__attribute__((unused)) static void
+st_log_key_part(struct st_env *e, char *out, size_t size)
+{
+	char id[64];
+
+	st_instance_id(e, id);
+	snprintf(out, size, "%s%s", id, id[0] ? "____remote_instance_starter2.log" : "");
+}
+
+/*
+ * Make the uploads of task outputs fail (on) or work again (off).  aws:
+ * the bucket is emptied and deleted (and made again);
+ * local: a file where the year's directory of the keys must go.
+ */
+__attribute__((unused)) static void
+st_fault(struct st_env *e, int on)
+{
+	char cmd[1200];
+
+	if (e->aws) {
+		/* its objects go first (a bucket must be empty to be deleted):
+		 * smd's own (heartbeat, start marker, task records) too */
+		if (on) {
+			snprintf(cmd, sizeof(cmd),
+			    "python3 -c 'import boto3, os; b=boto3.resource(\"s3\", "
+			    "endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]).Bucket(\"%s\"); "
+			    "b.objects.all().delete(); b.delete()'",
+			    ST_BUCKET);
+			(void)!system(cmd);
+		} else {
+			s_bucket(e->tp, &e->t, ST_BUCKET);
+		}
+		return;
+	}
+	/* keys start with the UTC year of the task's receipt: a file there
+	 * makes every upload of the day fail */
+	for (int i = 0; i < 2; i++) {
+		time_t t = time(NULL) + i * 3600;
+		struct tm tm;
+		char path[700];
+
+		gmtime_r(&t, &tm);
+		snprintf(
+		    path, sizeof(path), "%s/objects/%s/%04d", e->dir, ST_BUCKET, tm.tm_year + 1900);
+		if (on) {
+			FILE *f = fopen(path, "w");
+
+			if (f)
+				fclose(f);
+		} else {
+			unlink(path);
+		}
+	}
+}
+
+/* Write `text` to the file <dir>/`name`. */
+__attribute__((unused)) static void
+st_write_file(struct st_env *e, const char *name, const char *text)
+{
+	char path[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", e->dir, name);
+	if ((f = fopen(path, "w")) != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
 /* An object's bytes (malloc'd, *len) or NULL. */
 __attribute__((unused)) static char *st_get(struct st_env *e, const char *key, size_t *len)
 {
@@ -318,13 +420,17 @@ __attribute__((unused)) static pid_t
 st_smd_start(struct st_env *e, int idle, const char *const *extra)
 {
 	char *argv[64];
-	char s_q[] = "-q", s_idle[] = "--exit-when-idle", s_o[] = "-o", out[600];
+	char s_q[] = "-q", s_idle[] = "--exit-when-idle", s_o[] = "-o", s_c[] = "-c", out[600];
 	int n = 0;
 
 	argv[n++] = e->smd;
 	argv[n++] = s_q;
 	if (idle)
 		argv[n++] = s_idle;
+	if (e->conf[0]) {
+		argv[n++] = s_c;
+		argv[n++] = e->conf;
+	}
 	st__options(e, argv, &n);
 	for (size_t i = 0; extra && extra[i]; i++) {
 		argv[n++] = s_o;
@@ -420,6 +526,17 @@ st__file_has(struct st_env *e, const char *name, const char *text)
 		found = strstr(line, text) != NULL;
 	fclose(f);
 	return found;
+}
+
+/* 1 if <dir>/`rel` exists (a link is not followed). */
+__attribute__((unused)) static int
+st_exists(struct st_env *e, const char *rel)
+{
+	char path[800];
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/%s", e->dir, rel);
+	return lstat(path, &sb) == 0;
 }
 
 /* 1 if the last smctl run's stderr has `text`. */

@@ -3,8 +3,10 @@
  * failing spider, an unknown site, bad messages of every kind that can
  * reach a queue, a message past max_receives, the stop flag, SIGTERM
  * mid-task (released to the queue, no spider left) and within the grace
- * period (finished), max_concurrent_tasks, and a visibility timeout
- * shorter than the spider's run (the heartbeat keeps the message hidden).
+ * period (finished), max_concurrent_tasks, a visibility timeout
+ * shorter than the spider's run (the heartbeat keeps the message hidden),
+ * and SIGHUP (machines; a changed configuration file; smd.log opened
+ * again after a rotation).
  *
  * SM_TEST_BACKEND=local (default) or aws (under test/support/with_moto.sh).
  */
@@ -366,6 +368,161 @@ case_sighup(void)
 	st_close(&e);
 }
 
+/*
+ * SIGHUP with a changed configuration file: the keys read only at start
+ * (bucket, durability, max_restarts) keep their values and each is logged
+ * as not applied; the others apply: max_concurrent_tasks for the next
+ * poll, log_upload_interval from the reload (the log is uploaded within
+ * it, where the old 1 h timer would not have).
+ */
+static void
+case_sighup_config(void)
+{
+	struct st_env e;
+	char key[600], logkey[200];
+	int starts, most, n = 0, uploaded = 0;
+	json_t *outs;
+
+	if (st_open(&e, "hupcfg") != 0) {
+		ok(0, "set up");
+		return;
+	}
+	snprintf(e.conf, sizeof(e.conf), "%s/smd.conf", e.dir);
+	st_write_file(&e, "smd.conf",
+	    "bucket = " ST_BUCKET "\nmax_concurrent_tasks = 1\n"
+	    "log_upload_interval = 1h\n");
+	st_smd_start(&e, 0, NULL);
+	for (int i = 0; i < 100 && !st_log_has(&e, "starting: state directory"); i++)
+		usleep(50000);
+	usleep(500000);
+	st_log_key_part(&e, logkey, sizeof(logkey));
+	st_write_file(&e, "smd.conf",
+	    "bucket = other-bucket\ndurability = process\n"
+	    "max_restarts = 5\nmax_concurrent_tasks = 2\nlog_upload_interval = 1s\n");
+	ok(!st_bucket_key(&e, logkey, key, sizeof(key)),
+	    "before the reload the log is not uploaded (log_upload_interval 1h)");
+	kill(e.pid, SIGHUP);
+	for (int i = 0; i < 100 && !st_log_has(&e, "SIGHUP: new tasks run"); i++)
+		usleep(50000);
+	ok(st_log_has(&e, "SIGHUP: 'bucket' changes only with a restart; still '" ST_BUCKET "'"),
+	    "SIGHUP: the bucket is kept, and the log says so");
+	ok(st_log_has(&e, "SIGHUP: 'durability' changes only with a restart; still 'full'"),
+	    "durability is kept, and the log says so");
+	ok(st_log_has(&e, "SIGHUP: 'max_restarts' changes only with a restart; still '3'"),
+	    "max_restarts is kept, and the log says so");
+	ok(!st_log_has(&e, "'max_concurrent_tasks' changes only") &&
+	        !st_log_has(&e, "'log_upload_interval' changes only") &&
+	        !st_log_has(&e, "'state_dir' changes only") &&
+	        !st_log_has(&e, "'queues' changes only"),
+	    "no other key is said to need a restart");
+	ok(st_log_has(&e, "SIGHUP: 'max_concurrent_tasks' is now '2' (was '1')") &&
+	        st_log_has(&e, "SIGHUP: 'log_upload_interval' is now '1s' (was '1h')"),
+	    "the keys that apply are logged with their values");
+	for (int i = 0; i < 60 && !uploaded; i++) {
+		uploaded = st_bucket_key(&e, logkey, key, sizeof(key));
+		if (!uploaded)
+			usleep(100000);
+	}
+	ok(uploaded, "log_upload_interval applies from the reload: the log is uploaded");
+	for (int i = 0; i < 2; i++) {
+		char body[300];
+
+		snprintf(body, sizeof(body),
+		    TASK(% d,
+		        "\"site\": \"walmart\", \"searchterms_str\": "
+		        "\"h%d\", \"cmd_args\": {\"fake_items\": 4, \"fake_delay_ms\": 600}"),
+		    7501 + i, i);
+		st_send(&e, ST_QUEUE, body);
+	}
+	for (int i = 0; i < 300 && st_queue_count(&e, ST_QUEUE) != 0; i++)
+		usleep(100000);
+	kill(e.pid, SIGTERM);
+	is_int(st_smd_wait(&e, 60), 0, "smd stops cleanly");
+	most = st_max_tasks_at_once(&e, &starts);
+	is_int(most, 2, "max_concurrent_tasks 2 applies after the reload (both tasks at once)");
+	outs = st_drain(&e, ST_OUTPUT);
+	for (size_t i = 0; i < json_array_size(outs); i++) {
+		json_t *m = json_array_get(outs, i);
+
+		n += json_is_string(json_object_get(m, "bucket_name")) &&
+		    strcmp(json_string_value(json_object_get(m, "bucket_name")), ST_BUCKET) == 0;
+	}
+	is_int(n, 2, "both tasks' results went to the bucket smd started with");
+	json_decref(outs);
+	json_decref(st_drain(&e, ST_PROGRESS));
+	if (!ok(st_log_has(&e, "smd exits"), "the log ends"))
+		st_show_log(&e);
+	st_close(&e);
+}
+
+/*
+ * logrotate without copytruncate: smd.log renamed, then SIGHUP.  smd opens
+ * a new smd.log, writes every later line there and none into the rotated
+ * file, and log_upload follows the file by its path: the bucket's copy is
+ * the new file.
+ */
+static void
+case_log_reopen(void)
+{
+	struct st_env e;
+	static const char *const opts[] = { "log_upload_interval=1s", NULL };
+	char key[600], from[600], to[600], logkey[200];
+	char *obj = NULL;
+	size_t len;
+	json_t *outs;
+
+	if (st_open(&e, "logrot") != 0) {
+		ok(0, "set up");
+		return;
+	}
+	st_smd_start(&e, 0, opts);
+	for (int i = 0; i < 100 && !st_log_has(&e, "starting: state directory"); i++)
+		usleep(50000);
+	usleep(300000);
+	st_log_key_part(&e, logkey, sizeof(logkey));
+	snprintf(from, sizeof(from), "%s/smd.log", e.dir);
+	snprintf(to, sizeof(to), "%s/smd.log.1", e.dir);
+	ok(rename(from, to) == 0, "smd.log rotated (renamed to smd.log.1)");
+	kill(e.pid, SIGHUP);
+	for (int i = 0; i < 100 && !st_log_has(&e, "SIGHUP: new tasks run"); i++)
+		usleep(50000);
+	ok(st_exists(&e, "smd.log"), "SIGHUP: a new smd.log is made");
+	ok(st_log_has(&e, "SIGHUP: log file") && st_log_has(&e, "SIGHUP: new tasks run"),
+	    "the reload's lines go to the new file");
+	st_send(&e, ST_QUEUE,
+	    TASK(7601,
+	        "\"site\": \"walmart\", \"searchterms_str\": \"r\", "
+	        "\"cmd_args\": {\"fake_items\": 1}"));
+	for (int i = 0; i < 200 && !st_log_has(&e, "ended in 'reported'"); i++)
+		usleep(50000);
+	ok(st_log_has(&e, "task instance 'task-1' ended in 'reported'"),
+	    "the next task's lines go to the new file");
+	ok(!st__file_has(&e, "smd.log.1", "SIGHUP: reading") &&
+	        !st__file_has(&e, "smd.log.1", "task-1"),
+	    "and none to the rotated file");
+	ok(st__file_has(&e, "smd.log.1", "starting: state directory"),
+	    "which keeps what was written before");
+	/* the next uploads hold the new file */
+	for (int i = 0; i < 60; i++) {
+		free(obj);
+		obj = st_bucket_key(&e, logkey, key, sizeof(key)) ? st_get(&e, key, &len) : NULL;
+		if (obj && strstr(obj, "ended in 'reported'"))
+			break;
+		usleep(100000);
+	}
+	ok(obj && strstr(obj, "ended in 'reported'") && !strstr(obj, "starting: state directory"),
+	    "log_upload uploads the new smd.log after the reopen");
+	free(obj);
+	kill(e.pid, SIGTERM);
+	is_int(st_smd_wait(&e, 30), 0, "smd stops cleanly");
+	ok(st_log_has(&e, "smd exits"), "its last line is in the new file");
+	outs = st_drain(&e, ST_OUTPUT);
+	is_int(st_has_output(outs, 7601), 1, "the task was reported");
+	json_decref(outs);
+	json_decref(st_drain(&e, ST_PROGRESS));
+	st_close(&e);
+}
+
 int
 main(void)
 {
@@ -377,5 +534,7 @@ main(void)
 	case_sigterm();
 	case_concurrency_and_visibility();
 	case_sighup();
+	case_sighup_config();
+	case_log_reopen();
 	return done_testing();
 }

@@ -5,6 +5,7 @@
  *     with an output message, failing ones reported "failed");
  *   - each output message was sent once, or resent byte for byte;
  *   - no spider process is left;
+ *   - every task's record is in the bucket once, with its final state;
  *   - after every kill, no more task messages were gone from the queue than
  *     tasks had their final report sent (a message is deleted only after its
  *     report).
@@ -15,8 +16,8 @@
 #define NTASKS 12
 
 struct seen {
-	json_t *outputs;       /* task id (string) -> array of raw bodies */
-	json_t *finals;        /* task id (string) -> "finished" | "failed" */
+	json_t *outputs; /* task id (string) -> array of raw bodies */
+	json_t *finals;  /* task id (string) -> "finished" | "failed" */
 };
 
 /* Read (and delete) everything in the reply queues into `s`. */
@@ -44,19 +45,25 @@ collect(struct st_env *e, struct seen *s)
 					json_t *arr = json_object_get(s->outputs, id);
 
 					if (!arr)
-						json_object_set_new(s->outputs, id, arr = json_array());
-					json_array_append_new(arr, json_stringn(e->t.m[i].body,
-					    e->t.m[i].len));
+						json_object_set_new(
+						    s->outputs, id, arr = json_array());
+					json_array_append_new(
+					    arr, json_stringn(e->t.m[i].body, e->t.m[i].len));
 				} else {
-					const char *p = json_string_value(json_object_get(j, "progress"));
+					const char *p =
+					    json_string_value(json_object_get(j, "progress"));
 
-					if (p && (strcmp(p, "finished") == 0 || strcmp(p, "failed") == 0)) {
+					if (p &&
+					    (strcmp(p, "finished") == 0 ||
+					        strcmp(p, "failed") == 0)) {
 						json_t *had = json_object_get(s->finals, id);
 
 						if (had && strcmp(json_string_value(had), p) != 0)
-							json_object_set_new(s->finals, id, json_string("both"));
+							json_object_set_new(
+							    s->finals, id, json_string("both"));
 						else
-							json_object_set_new(s->finals, id, json_string(p));
+							json_object_set_new(
+							    s->finals, id, json_string(p));
 					}
 				}
 				json_decref(j);
@@ -83,7 +90,8 @@ case_max_restarts(void)
 		ok(0, "set up");
 		return;
 	}
-	st_send(&e, ST_QUEUE, "{\"task_id\": 8100, \"server_name\": \"" ST_SERVER "\", "
+	st_send(&e, ST_QUEUE,
+	    "{\"task_id\": 8100, \"server_name\": \"" ST_SERVER "\", "
 	    "\"site\": \"walmart\", \"searchterms_str\": \"x\", \"cmd_args\": "
 	    "{\"fake_items\": 40, \"fake_delay_ms\": 500}}");
 	for (int k = 1; k <= 2; k++) {
@@ -99,7 +107,8 @@ case_max_restarts(void)
 	st_smd_start(&e, 1, opts);
 	is_int(st_smd_wait(&e, 60), 0, "the third smd run ends");
 	prog = st_drain(&e, ST_PROGRESS);
-	json_array_foreach(prog, i, m) {
+	json_array_foreach(prog, i, m)
+	{
 		last = json_string_value(json_object_get(m, "progress"));
 		if (json_object_get(m, "error"))
 			err = json_string_value(json_object_get(m, "error"));
@@ -110,8 +119,8 @@ case_max_restarts(void)
 	{
 		json_t *outs = st_drain(&e, ST_OUTPUT);
 
-		json_array_foreach(outs, i, m)
-			outputs += json_integer_value(json_object_get(m, "_msg_id")) == 8100;
+		json_array_foreach(outs, i, m) outputs +=
+		    json_integer_value(json_object_get(m, "_msg_id")) == 8100;
 		json_decref(outs);
 	}
 	is_int(outputs, 0, "no output message");
@@ -129,7 +138,7 @@ main(void)
 		"max_restarts=1000", "shutdown_grace=1s", NULL };
 	int rounds = getenv("SM_CRASH_ROUNDS") ? atoi(getenv("SM_CRASH_ROUNDS")) : 20;
 	unsigned seed = getenv("SM_CRASH_SEED") ? (unsigned)atoi(getenv("SM_CRASH_SEED")) :
-	    (unsigned)time(NULL);
+	                                          (unsigned)time(NULL);
 	int early_deletes = 0, ran = 0, left, rc;
 
 	plan_no_plan();
@@ -146,10 +155,11 @@ main(void)
 	for (int i = 0; i < NTASKS; i++) {
 		char body[400];
 
-		snprintf(body, sizeof(body), "{\"task_id\": %d, \"server_name\": \"" ST_SERVER
+		snprintf(body, sizeof(body),
+		    "{\"task_id\": %d, \"server_name\": \"" ST_SERVER
 		    "\", \"site\": \"walmart\", \"searchterms_str\": \"term %d\", \"cmd_args\": "
-		    "{\"fake_items\": %d, \"fake_delay_ms\": 500%s}}", 8000 + i, i, 2 + i % 3,
-		    i % 4 == 3 ? ", \"fake_mode\": \"fail\"" : "");
+		    "{\"fake_items\": %d, \"fake_delay_ms\": 500%s}}",
+		    8000 + i, i, 2 + i % 3, i % 4 == 3 ? ", \"fake_mode\": \"fail\"" : "");
 		st_send(&e, ST_QUEUE, body);
 	}
 	for (int r = 0; r < rounds; r++) {
@@ -196,6 +206,37 @@ main(void)
 		outs = json_object_get(s.outputs, id);
 		is_str(fin, fails ? "failed" : "finished", "task %s ended %s, as without the kills",
 		    id, fails ? "failed" : "finished");
+		{
+			/* the task record: written once the run is final, whatever the kills */
+			char part[64];
+			int state_ok = 0, n = 0;
+
+			snprintf(part, sizeof(part), "--%s____", id);
+			s_list(e.tp, &e.t, ST_BUCKET, "", NULL, NULL, 1000);
+			for (size_t k = 0; e.t.code == 0 && k < e.t.nkeys; k++) {
+				char key[600], member[600], *zip, *text;
+				size_t zl, tl;
+				json_t *r;
+
+				if (!strstr(e.t.keys[k], part) ||
+				    !strstr(e.t.keys[k], ".state.json.zip"))
+					continue;
+				snprintf(key, sizeof(key), "%s", e.t.keys[k]);
+				n++;
+				zip = st_get(&e, key, &zl);
+				text = zip ? st_unzip(zip, zl, member, sizeof(member), &tl) : NULL;
+				r = text ? json_loads(text, 0, NULL) : NULL;
+				state_ok =
+				    strcmp(json_string_value(json_object_get(r, "state")) ?: "",
+				        fails ? "failed" : "reported") == 0;
+				json_decref(r);
+				free(text);
+				free(zip);
+				s_list(e.tp, &e.t, ST_BUCKET, "", NULL, NULL, 1000);
+			}
+			ok(n == 1 && state_ok, "task %s: its record in the bucket, state %s", id,
+			    fails ? "failed" : "reported");
+		}
 		if (fails) {
 			is_int((int)json_array_size(outs), 0, "task %s: no output message", id);
 			continue;
@@ -207,7 +248,7 @@ main(void)
 
 			for (size_t k = 1; k < json_array_size(outs); k++)
 				same &= strcmp(json_string_value(json_array_get(outs, 0)),
-				    json_string_value(json_array_get(outs, k))) == 0;
+				            json_string_value(json_array_get(outs, k))) == 0;
 			ok(same, "task %s: every resend of the output is byte-identical", id);
 		}
 	}

@@ -28,49 +28,6 @@
 
 #define TASK(id, extra) "{\"task_id\": " #id ", \"server_name\": \"" ST_SERVER "\", " extra "}"
 
-/* ---- the fault -------------------------------------------------------------- */
-
-static void
-fault(struct st_env *e, int on)
-{
-	char cmd[1200];
-
-	if (e->aws) {
-		if (on)
-			snprintf(cmd, sizeof(cmd),
-			    "python3 -c 'import boto3, os; boto3.client(\"s3\", "
-			    "endpoint_url=os.environ[\"AWS_ENDPOINT_URL\"]).delete_bucket(Bucket="
-			    "\"%s\")'",
-			    ST_BUCKET);
-		else
-			cmd[0] = 0;
-		if (cmd[0])
-			(void)!system(cmd);
-		if (!on)
-			s_bucket(e->tp, &e->t, ST_BUCKET);
-		return;
-	}
-	/* keys start with the UTC year of the task's receipt: a file there
-	 * makes every upload of the day fail */
-	for (int i = 0; i < 2; i++) {
-		time_t t = time(NULL) + i * 3600;
-		struct tm tm;
-		char path[700];
-
-		gmtime_r(&t, &tm);
-		snprintf(
-		    path, sizeof(path), "%s/objects/%s/%04d", e->dir, ST_BUCKET, tm.tm_year + 1900);
-		if (on) {
-			FILE *f = fopen(path, "w");
-
-			if (f)
-				fclose(f);
-		} else {
-			unlink(path);
-		}
-	}
-}
-
 /* ---- the index ---------------------------------------------------------------- */
 
 struct runs {
@@ -319,7 +276,7 @@ case_replay(void)
 	    mdir, e.src, mdir, mdir);
 	ok(system(cmd) == 0, "machines copied");
 	snprintf(e.machines, sizeof(e.machines), "%s", mdir);
-	fault(&e, 1);
+	st_fault(&e, 1);
 	st_send(&e, ST_QUEUE,
 	    TASK(8001,
 	        "\"site\": \"walmart\", \"searchterms_str\": \"a\", \"cmd_args\": "
@@ -343,7 +300,7 @@ case_replay(void)
 	is_int(st_queue_count(&e, ST_QUEUE), 0, "the failed tasks' messages were deleted");
 
 	/* cured; and a new machine version, which the replays must not take */
-	fault(&e, 0);
+	st_fault(&e, 0);
 	snprintf(cmd, sizeof(cmd), "echo '<!-- v2 -->' >> %s/task.scxml", mdir);
 	(void)!system(cmd);
 

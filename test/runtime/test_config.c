@@ -3,7 +3,8 @@
  * defaults issue 8 lists, every value kind, long lines, NUL bytes, CR,
  * missing '=', duplicate and unknown keys, bad durations and counts,
  * environment and -o overrides in their order, every problem reported with
- * its file:line, and a round trip through rt_config_write.
+ * its file:line, a round trip through rt_config_write, and a reload
+ * (rt_config_reload: the keys that need a restart keep their values).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,6 +87,8 @@ test_defaults(void)
 	is_int(c.shutdown_grace_ms, 90000, "shutdown_grace 90 s");
 	is_int(c.stop_flag_interval_ms, 60000, "stop_flag_interval 60 s");
 	is_int(c.log_upload_interval_ms, 300000, "log_upload_interval 300 s");
+	is_int(c.heartbeat_interval_ms, 60000, "heartbeat_interval 60 s");
+	is_int(c.failed_work_keep_ms, 168 * 3600000LL, "failed_work_keep 7 days");
 	is_int(c.set, 0, "nothing set by a source");
 	is_str(rt_config_key_name(RT_KEY_poll_wait), "poll_wait", "key name");
 	is_str(rt_config_env_name(RT_KEY_max_concurrent_tasks, env, sizeof(env)),
@@ -124,6 +127,8 @@ test_file(void)
 	    "shutdown_grace = 500ms\n"
 	    "stop_flag_interval = 1s\n"
 	    "log_upload_interval = 10m\n"
+	    "heartbeat_interval = 2s\n"
+	    "failed_work_keep = 0s\n"
 	    "# the end, no newline after the last line\n"
 	    "  # indented comment";
 	struct rt_config c;
@@ -153,6 +158,8 @@ test_file(void)
 	is_int(c.max_restarts, 0, "zero restarts allowed");
 	is_int(c.poll_wait_ms, 0, "poll_wait 0s (short polls)");
 	is_int(c.log_upload_interval_ms, 600000, "10m");
+	is_int(c.heartbeat_interval_ms, 2000, "heartbeat_interval 2s");
+	is_int(c.failed_work_keep_ms, 0, "failed_work_keep 0s: removed at the next sweep");
 	is_int(c.set, ((uint64_t)1 << RT_KEY__COUNT) - 1, "every key marked as set");
 
 	/* the printed form reads back to the same configuration */
@@ -436,6 +443,60 @@ test_sources(void)
 	unsetenv("SMD_SHUTDOWN_GRACE");
 }
 
+/* rt_config_reload's reports, one line each: "key applied was now". */
+static void
+on_change(void *arg, enum rt_key key, int applied, const char *was, const char *now)
+{
+	char *buf = arg;
+	size_t len = strlen(buf);
+
+	snprintf(
+	    buf + len, 4096 - len, "%s %d '%s' '%s'\n", rt_config_key_name(key), applied, was, now);
+}
+
+static void
+test_reload(void)
+{
+	struct rt_config cur, next;
+	struct sm_error err;
+	char got[4096] = "";
+
+	rt_config_init(&cur);
+	rt_config_init(&next);
+	sm_error_clear(&err);
+	is_int(LOAD(&cur, "spiders_repo = /srv/s.git\nbucket = old-bucket\n", &err), 0,
+	    "the configuration in force");
+	is_int(LOAD(&next,
+	           "bucket = new-bucket\nqueues = a, b\nstate_dir = /elsewhere\n"
+	           "poll_wait = 5s\nmax_restarts = 9\ndurability = process\n",
+	           &err),
+	    0, "the configuration reloaded");
+	is_int(rt_config_reload(&next, &cur, on_change, got), 0, "rt_config_reload");
+	is_str(got,
+	    "state_dir 0 '/var/lib/smd' '/elsewhere'\n"
+	    "durability 0 'full' 'process'\n"
+	    "bucket 0 'old-bucket' 'new-bucket'\n"
+	    "queues 0 'sqs_ranking_spiders_tasks_urgent,sqs_ranking_spiders_tasks,"
+	    "sqs_ranking_spiders_tasks_dev,sqs_ranking_spiders_tasks_tests' 'a,b'\n"
+	    "spiders_repo 1 '/srv/s.git' ''\n"
+	    "max_restarts 0 '3' '9'\n"
+	    "poll_wait 1 '20s' '5s'\n",
+	    "every changed key reported once, in table order, with applies or not");
+	is_str(next.bucket, "old-bucket", "the bucket in force is kept");
+	is_str(next.state_dir, "/var/lib/smd", "state_dir is kept");
+	is_int(next.nqueues, 4, "the queues are kept");
+	is_str(next.queues[0], "sqs_ranking_spiders_tasks_urgent", "in their order");
+	is_int(next.durability, STORE_DURABLE_FULL, "durability is kept");
+	is_int(next.max_restarts, 3, "max_restarts is kept");
+	is_int(next.poll_wait_ms, 5000, "poll_wait takes the new value");
+	ok(next.spiders_repo == NULL, "spiders_repo is unset as reloaded");
+	got[0] = 0;
+	is_int(rt_config_reload(&next, &next, on_change, got), 0, "a reload without a change");
+	is_str(got, "", "reports nothing");
+	rt_config_free(&cur);
+	rt_config_free(&next);
+}
+
 int
 main(void)
 {
@@ -464,6 +525,7 @@ main(void)
 	test_hostile();
 	test_files();
 	test_sources();
+	test_reload();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		diag("cannot remove %s", tmpdir);

@@ -12,9 +12,10 @@ trap 'rm -rf "$tmp"' EXIT
 
 t "defaults" 0 env -i "$smd" --print-config
 cp "$tmp/out" "$tmp/defaults"
-check "one line per key ($(wc -l < "$tmp/defaults"))" "$(grep -Ec '^[a-z_]+ = ' "$tmp/defaults")" -eq 23
+check "one line per key ($(wc -l < "$tmp/defaults"))" "$(grep -Ec '^[a-z_]+ = ' "$tmp/defaults")" -eq 24
 has "poll_wait's default" "$tmp/defaults" '^poll_wait = 20s$'
 has "task_timeout's default in its largest unit" "$tmp/defaults" '^task_timeout = 2h$'
+has "failed_work_keep's default" "$tmp/defaults" '^failed_work_keep = 168h$'
 has "spiders_repo unset" "$tmp/defaults" '^spiders_repo = $'
 
 printf 'poll_wait = 5s\nqueues = a, b ,c\nspiders_repo = /srv/x.git\nmax_concurrent_tasks = 4\n' > "$tmp/f.conf"
