@@ -14,7 +14,8 @@
 #include "sm_machine.h"
 #include "smctl_serve.h"
 
-#define SV_FILL "#ffd866"
+#define SV_FILL "#ffd866"   /* a visited state */
+#define SV_BORDER "#d08000" /* a visited compound state */
 
 /* agsafeset with text constants (its prototype wants char *). */
 static void
@@ -60,8 +61,9 @@ sv_mark(Agraph_t *g, const char *id)
 	sprintf(name, "cluster_%s", id);
 	sg = sv_subg(g, name);
 	if (sg) {
-		sv_set(sg, "style", "rounded,filled");
-		sv_set(sg, "fillcolor", "#fff4cc");
+		/* a border, not a fill: a compound state holds the others */
+		sv_set(sg, "color", SV_BORDER);
+		sv_set(sg, "penwidth", "2.5");
 	}
 	free(name);
 }

@@ -104,7 +104,10 @@ if mode == "local":
 else:
     import boto3
     s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
-    s3.create_bucket(Bucket=where)
+    try:
+        s3.create_bucket(Bucket=where)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
     for key, body in objects.items():
         s3.put_object(Bucket=where, Key=key, Body=body)
 print(alive, gone)

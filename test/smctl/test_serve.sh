@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# test_serve.sh SMCTL local|aws - TAP tests of `smctl serve` in a real
-# browser: a bucket filled as smd instances leave it (serve_fill.py: two
-# heartbeats, a reported task 4242, a failed task 4243 whose reason and
-# host name hold a <script>), `smctl serve` on a free loopback port, and
+# test_serve.sh SMCTL local|aws SMD SPIDER - TAP tests of `smctl serve` in
+# a real browser: a bucket filled by real smd runs with the test spider (a
+# task that finishes, 7301, one that fails, 7302) and as smd instances
+# leave it (serve_fill.py: two heartbeats, a reported task 4242, a failed
+# task 4243 whose reason and host name hold a <script>), `smctl serve` on
+# a free loopback port, and
 # headless Chromium loading each page (--dump-dom: the DOM after the page
 # ran, so an injected script would have changed document.title).
 #   local: the local backend (objects under the state directory);
@@ -13,6 +15,8 @@
 set -u
 smctl=$1
 mode=$2
+smd=$3
+spider=$4
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_serve.XXXXXX")
 pids=()
 cleanup() {
@@ -34,6 +38,29 @@ machines=$SM_SOURCE_DIR/machines
 bucket=serve-test-bucket
 mkdir -p "$tmp/state"
 conf=(-o backend="$mode" -o bucket=$bucket -d "$tmp/state" -o machines_dir="$machines")
+if [ "$mode" = aws ]; then
+	python3 -c 'import boto3, os; boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).create_bucket(Bucket="'$bucket'")'
+fi
+
+# real runs: smd with the test spider, one task reported and one failed
+cat > "$tmp/smd.conf" <<EOF
+backend = $mode
+bucket = $bucket
+state_dir = $tmp/state
+machines_dir = $machines
+spider_program = $spider
+spiders_dir = $tmp
+poll_wait = 1s
+progress_interval = 1s
+EOF
+task() { # task ID TERM CMD_ARGS
+	echo "{\"task_id\": $1, \"server_name\": \"uiserver\", \"site\": \"walmart\", \"searchterms_str\": \"$2\", \"cmd_args\": $3}"
+}
+t "submit a task that finishes" 0 "$smctl" -c "$tmp/smd.conf" submit "$(task 7301 'water bottle' '{"fake_items": 3}')"
+t "submit a task that fails" 0 "$smctl" -c "$tmp/smd.conf" submit "$(task 7302 'broken spider' '{"fake_mode": "fail"}')"
+timeout 200 "$smd" -c "$tmp/smd.conf" --exit-when-idle -q > "$tmp/smd.out" 2>&1
+check "smd ran them and stopped ($(tail -2 "$tmp/smd.out" | tr '\n' ' '))" $? -eq 0
+
 if [ "$mode" = local ]; then
 	python3 "$fill" local "$tmp/state/objects/$bucket" "$machines/task.scxml" > "$tmp/ids"
 else
@@ -84,12 +111,13 @@ has "home: the host name holding a script is shown as text" "$tmp/home.html" \
 has "home: and the script did not run (the title is the page's)" "$tmp/home.html" \
 	'<title>overview - smd</title>'
 check "home: no script element in the page" "$(grep -c '<script' "$tmp/home.html")" = 0
-has "home: today's stats: 2 received" "$tmp/home.html" 'id="received"><b>2</b>'
-has "home: 1 failed" "$tmp/home.html" 'id="failed"><b>1</b>'
+has "home: today's stats: 4 received (2 by smd, 2 put)" "$tmp/home.html" 'id="received"><b>4</b>'
+has "home: 2 failed" "$tmp/home.html" 'id="failed"><b>2</b>'
+check "home: 24 bars in the chart" "$(grep -o 'class="bar"' "$tmp/home.html" | wc -l)" = 24
+check "home: the bars count the 4 tasks" \
+	"$(grep -o 'data-count="[0-9]*"' "$tmp/home.html" | tr -dc '0-9\n' | awk '{s += $1} END {print s}')" = 4
 hour=$(date -u +%-H)
-has "home: the chart has this hour's bar at 2 tasks" "$tmp/home.html" \
-	"data-hour=\"$hour\" data-count=\"2\""
-check "home: and 24 bars" "$(grep -o 'class="bar"' "$tmp/home.html" | wc -l)" = 24
+has "home: this hour has some" "$tmp/home.html" "data-hour=\"$hour\" data-count=\"[1-9]"
 
 page task "task/4242"
 has "task page: the task's run" "$tmp/task.html" '<th>state</th><td>reported</td>'
@@ -107,15 +135,24 @@ for m in re.finditer(r'<g id="node\d+" class="node[^"]*">\s*<title>([^<]*)</titl
     if '#ffd866' in m.group(2):
         names.append(m.group(1))
 for m in re.finditer(r'<g id="clust\d+" class="cluster[^"]*">\s*<title>cluster_([^<]*)</title>(.*?)</g>', svg, re.S):
-    if '#fff4cc' in m.group(2):
+    if '#d08000' in m.group(2):
         names.append(m.group(1))
 print(" ".join(sorted(names)))
 EOF
 )
-check "task page: the visited states (and compound ones) are filled, no other ($filled)" \
+check "task page: the visited states are filled (compound ones framed), no other ($filled)" \
 	"$filled" = "announcing cache_lookup caching checkout crawling deleting finishing packing progressing received reported reporting spawned starting storing uploading"
 
+page real "task/7301"
+has "task page of smd's own run: reported" "$tmp/real.html" '<th>state</th><td>reported</td>'
+has "its history, from smd's record" "$tmp/real.html" '<td>life, received</td><td>life, cache_lookup</td>'
+has "its machine (found at the run's own path) drawn" "$tmp/real.html" '<div class="machine" id="machine"><svg'
+check "with states filled" "$(grep -c '#ffd866' "$tmp/real.html")" -gt 3
+page real_failed "task/7302"
+has "the failed run of smd: failed" "$tmp/real_failed.html" '<th>state</th><td>failed</td>'
+
 page failed "failed"
+has "failed: smd's failed task too" "$tmp/failed.html" '<a href="/task/7302">7302</a>'
 has "failed: the failed task" "$tmp/failed.html" '<a href="/task/4243">4243</a>'
 has "failed: its reason, a script, as text" "$tmp/failed.html" \
 	"<td>&lt;script&gt;document.title='pwned'&lt;/script&gt;</td>"
@@ -132,7 +169,7 @@ has "search: and did not run" "$tmp/evil.html" '<title>search - smd</title>'
 check "search: no script element" "$(grep -c '<script' "$tmp/evil.html")" = 0
 
 page stats "stats?date=$(date -u +%Y-%m-%d)"
-has "stats of today: 2 received" "$tmp/stats.html" 'id="received"><b>2</b>'
+has "stats of today: 4 received" "$tmp/stats.html" 'id="received"><b>4</b>'
 page stats_bad "stats?date=%3Cb%3E"
 has "stats: a bad date gets an error page" "$tmp/stats_bad.html" 'the date is YYYY-MM-DD'
 
