@@ -391,7 +391,7 @@ static int
 sv_find_run(struct sv *sv, const char *id, json_t **view, struct sm_error *err)
 {
 	static const char *const fill[] = { "task_id", "server_name", "site", "state", "reason",
-		"duration_ms", "received_ms", "finished_ms", "smd_instance" };
+		"duration_ms", "received_ms", "finished_ms", "smd_instance", "cache", "keys" };
 	json_t *runs = NULL, *last, *rec;
 	size_t i, n;
 	int rc, bad;
