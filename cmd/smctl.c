@@ -652,6 +652,7 @@ static const struct smctl_cmd commands[] = {
 	  smctl_cmd_results },
 	{ "clean", smctl_clean_usage, smctl_clean_summary, smctl_clean_help, smctl_cmd_clean },
 	{ "stats", smctl_stats_usage, smctl_stats_summary, smctl_stats_help, smctl_cmd_stats },
+	{ "serve", smctl_serve_usage, smctl_serve_summary, smctl_serve_help, smctl_cmd_serve },
 };
 
 static void

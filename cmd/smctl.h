@@ -90,12 +90,23 @@ void smctl_safe_printf(FILE *out, const char *fmt, ...) __attribute__((format(pr
  * today, oldest run first, as [{"key", "record"}] in *runs; 0, or 1 after
  * saying why on stderr (no credentials, no bucket, ...); *bad is 1 when a
  * record could not be read (named on stderr, the others kept).
+ * smctl_remote_find: the same on an open fleet handle, without a word on
+ * stderr but for a record that cannot be read: 0 or the SM_E* code with
+ * the message in `err` (smctl serve).
+ * smctl_remote_run_view: the run view of one of those [{"key", "record"}]
+ * (the record's "run" with "source": "bucket" and "record_key"), its
+ * history cut to the last `last` records (-1: all); NULL out of memory.
  * smctl_inspect_remote: inspect's output of those runs; the exit status.
  * smctl_inspect_print: inspect's text view of run views (smctl_inspect.c).
  */
 struct json_t;
 int smctl_remote_records(const char *name, const struct rt_config *cfg, int64_t task_id,
     const char *server, long days, struct json_t **runs, int *bad);
+struct fl;
+struct sm_error;
+int smctl_remote_find(struct fl *fl, int64_t task_id, const char *server, long days,
+    struct json_t **runs, int *bad, struct sm_error *err);
+struct json_t *smctl_remote_run_view(struct json_t *r, long last);
 int smctl_inspect_remote(const struct smctl_cmd *cmd, const struct rt_config *cfg, int64_t task_id,
     const char *server, long days, int as_json, long last);
 int smctl_inspect_print(struct json_t *runs, long log_lines, FILE *out);
@@ -119,5 +130,7 @@ SMCTL__FLEET_CMDS(SMCTL__FLEET_DECL)
 #undef SMCTL__FLEET_DECL
 int smctl_cmd_stats(const struct smctl_cmd *cmd, int argc, char **argv);
 extern const char smctl_stats_usage[], smctl_stats_summary[], smctl_stats_help[];
+int smctl_cmd_serve(const struct smctl_cmd *cmd, int argc, char **argv);
+extern const char smctl_serve_usage[], smctl_serve_summary[], smctl_serve_help[];
 
 #endif

@@ -122,13 +122,11 @@ run_cmp(const void *a, const void *b)
 }
 
 int
-smctl_remote_records(const char *name, const struct rt_config *cfg, int64_t task_id,
-    const char *server, long days, json_t **runs, int *bad)
+smctl_remote_find(struct fl *fl, int64_t task_id, const char *server, long days, json_t **runs,
+    int *bad, struct sm_error *err)
 {
 	struct found f;
 	struct got g;
-	struct sm_error err;
-	struct fl *fl = NULL;
 	json_t **v = NULL;
 	size_t n, i;
 	int rc;
@@ -140,24 +138,22 @@ smctl_remote_records(const char *name, const struct rt_config *cfg, int64_t task
 	snprintf(f.needle, sizeof(f.needle), "--%lld____", (long long)task_id);
 	f.server = server;
 	f.nserver = server ? strlen(server) : 0;
-	sm_error_clear(&err);
-	if ((rc = fl_open(&fl, cfg, &err)) != 0 ||
-	    (rc = fl_list_days(fl, time(NULL), (int)days, NULL, match_key, &f, &err)) != 0)
+	if ((rc = fl_list_days(fl, time(NULL), (int)days, NULL, match_key, &f, err)) != 0)
 		goto fail;
 	g.keys = (const char *const *)f.keys;
 	g.task_id = task_id;
 	g.server = server;
 	if (!(g.runs = json_array())) {
-		rc = sm_error_set(&err, SM_ENOMEM, "out of memory");
+		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if (f.n && (rc = fl_get_many(fl, g.keys, f.n, FL_RECORD_MAX, got_record, &g, &err)) != 0)
+	if (f.n && (rc = fl_get_many(fl, g.keys, f.n, FL_RECORD_MAX, got_record, &g, err)) != 0)
 		goto fail;
 	/* sort oldest first */
 	n = json_array_size(g.runs);
 	if (n > 1) {
 		if (!(v = malloc(n * sizeof(*v)))) {
-			rc = sm_error_set(&err, SM_ENOMEM, "out of memory");
+			rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 			goto fail;
 		}
 		for (i = 0; i < n; i++)
@@ -173,22 +169,38 @@ smctl_remote_records(const char *name, const struct rt_config *cfg, int64_t task
 	rc = 0;
 	goto out;
 fail:
-	fprintf(stderr, "%s %s: %s\n", smctl_progname, name,
-	    f.oom          ? "out of memory" :
-	        err.msg[0] ? err.msg :
-	                     sm_strerror(rc));
+	if (f.oom)
+		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 	json_decref(g.runs);
 out:
 	for (i = 0; i < f.n; i++)
 		free(f.keys[i]);
 	free(f.keys);
+	return rc;
+}
+
+int
+smctl_remote_records(const char *name, const struct rt_config *cfg, int64_t task_id,
+    const char *server, long days, json_t **runs, int *bad)
+{
+	struct sm_error err;
+	struct fl *fl = NULL;
+	int rc;
+
+	*runs = NULL;
+	*bad = 0;
+	sm_error_clear(&err);
+	if ((rc = fl_open(&fl, cfg, &err)) == 0)
+		rc = smctl_remote_find(fl, task_id, server, days, runs, bad, &err);
+	if (rc != 0)
+		fprintf(stderr, "%s %s: %s\n", smctl_progname, name,
+		    err.msg[0] ? err.msg : sm_strerror(rc));
 	fl_close(fl);
 	return rc;
 }
 
-/* The run view of a record, marked as coming from the bucket. */
-static json_t *
-run_of(json_t *r, long last)
+json_t *
+smctl_remote_run_view(json_t *r, long last)
 {
 	json_t *run = json_deep_copy(json_object_get(json_object_get(r, "record"), "run"));
 	json_t *hist;
@@ -226,7 +238,7 @@ smctl_inspect_remote(const struct smctl_cmd *cmd, const struct rt_config *cfg, i
 	}
 	json_array_foreach(recs, i, r)
 	{
-		json_t *run = run_of(r, last);
+		json_t *run = smctl_remote_run_view(r, last);
 
 		if (!run || json_array_append_new(runs, run) != 0)
 			goto oom;

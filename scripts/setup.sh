@@ -12,7 +12,8 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libcurl4-openssl-dev libxml2-dev libxml2-utils libjansson-dev liblmdb-dev lmdb-utils
-  libssl-dev libzip-dev libsqlite3-dev graphviz openssl python3 groff-base xsltproc)
+  libssl-dev libzip-dev libsqlite3-dev graphviz libgraphviz-dev libmicrohttpd-dev openssl
+  python3 groff-base xsltproc)
 
 # Run a command as root: directly when we are root, else through sudo.
 as_root() {
@@ -48,6 +49,7 @@ command -v moto_server >/dev/null 2>&1 || need+=("moto_server (pip install 'moto
 python3 -c 'import boto3' >/dev/null 2>&1 || need+=("boto3 for python3 (pip install boto3, or apt-get install python3-boto3)")
 python3 -c 'import ssl' >/dev/null 2>&1 || need+=("python3 with ssl (faultd's TLS tests)")
 command -v aws >/dev/null 2>&1 || need+=("the aws CLI (pip install awscli, or apt-get install awscli)")
+command -v chromium >/dev/null 2>&1 || need+=("chromium, for smctl serve's browser tests (apt-get install chromium)")
 for c in openssl dot xmllint xsltproc mdb_dump mdb_load clang groff; do
   command -v "$c" >/dev/null 2>&1 || need+=("$c (scripts/setup.sh installs it)")
 done
