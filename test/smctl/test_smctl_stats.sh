@@ -33,12 +33,6 @@ for i in range(3):
     sqs.send_message(QueueUrl=url, MessageBody='{"n": %d}' % i)
 EOF
 	python3 "$fixture" put s3 - "$bucket" "$day" > "$tmp/n" || tap_skip_all "cannot fill the bucket"
-	# moto_server 5.2.1 refuses every signed ListObjectsV2 whose prefix holds
-	# a '/' (SignatureDoesNotMatch, boto3's too): the day folders cannot be
-	# listed there, so nothing here could be measured
-	if ! python3 -c "import os,boto3; boto3.client('s3', endpoint_url=os.environ['AWS_ENDPOINT_URL']).list_objects_v2(Bucket='$bucket', Prefix='smd/')" 2>/dev/null; then
-		tap_skip_all "this moto_server refuses a signed listing of prefix 'smd/' from boto3 too (SignatureDoesNotMatch)"
-	fi
 else
 	printf 'backend = local\nstate_dir = %s/state\nbucket = %s\nqueues = stats_q1, stats_missing\n' \
 		"$tmp" "$bucket" > "$conf"
