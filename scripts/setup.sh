@@ -2,7 +2,8 @@
 # setup.sh - install what building and testing need (Debian 12), once.
 #
 #   scripts/setup.sh            the build's packages (demo.sh calls this)
-#   scripts/setup.sh --peers    also check the test peers (test.sh calls this):
+#   scripts/setup.sh --peers    also install the Debian test peers (chromium) and
+#                               check the others (test.sh calls this):
 #                               exits 1, listing each missing one, if any is
 #
 # Packages are installed only when missing, with apt-get run directly as
@@ -14,6 +15,9 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
   libcurl4-openssl-dev libxml2-dev libxml2-utils libjansson-dev liblmdb-dev lmdb-utils
   libssl-dev libzip-dev libsqlite3-dev graphviz libgraphviz-dev libmicrohttpd-dev openssl
   python3 groff-base xsltproc)
+# Test peers that Debian packages (scripts/test.sh, with --peers): the
+# browser of smctl serve's tests.
+peer_pkgs=(chromium)
 
 # Run a command as root: directly when we are root, else through sudo.
 as_root() {
@@ -28,6 +32,7 @@ as_root() {
   fi
 }
 
+[ "${1:-}" = --peers ] && pkgs+=("${peer_pkgs[@]}")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
