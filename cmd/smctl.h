@@ -98,6 +98,11 @@ void smctl_safe_printf(FILE *out, const char *fmt, ...) __attribute__((format(pr
  * history cut to the last `last` records (-1: all); NULL out of memory.
  * smctl_inspect_remote: inspect's output of those runs; the exit status.
  * smctl_inspect_print: inspect's text view of run views (smctl_inspect.c).
+ * smctl_inspect_bucket_logs: the spider logs run views name in the bucket
+ * (smd_view.h: {"file", "key", "source": "bucket"}) fetched (a .log.zip of
+ * SMCTL_LOG_ZIP_MAX, a log of SMCTL_LOG_MAX at most, each request within
+ * SMCTL_LOG_TIMEOUT_MS): their last `max` lines in "lines", or why not in
+ * "error"; 0, or SM_ENOMEM.
  */
 struct json_t;
 int smctl_remote_records(const char *name, const struct rt_config *cfg, int64_t task_id,
@@ -113,6 +118,10 @@ int smctl_inspect_print(struct json_t *runs, long log_lines, FILE *out);
 /* inspect --json of run views: the newest run's fields and "runs" */
 int smctl_inspect_print_json(struct json_t *runs, FILE *out);
 #define SMCTL_REMOTE_DAYS 7 /* --days of --remote */
+int smctl_inspect_bucket_logs(const struct rt_config *cfg, struct json_t *runs, long max);
+#define SMCTL_LOG_ZIP_MAX (16u << 20) /* a spider log's .log.zip fetched by inspect */
+#define SMCTL_LOG_MAX (64u << 20)     /* the log in it */
+#define SMCTL_LOG_TIMEOUT_MS 30000    /* the bucket's time to answer inspect */
 
 /* Subcommands defined in other files of cmd/ (smctl_<name>.c). */
 int smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv);

@@ -420,14 +420,17 @@ print_logs(json_t *logs, long max, FILE *out)
 
 	json_array_foreach(logs, i, l)
 	{
+		const char *key = str(l, "key");
+
 		if (str(l, "error")) {
-			fprintf(out, "log %s: cannot read %s: %s\n", str(l, "file"), str(l, "path"),
-			    str(l, "error"));
+			fprintf(out, "log %s: cannot read %s%s: %s\n", str(l, "file"),
+			    key ?: str(l, "path"), key ? " from the bucket" : "", str(l, "error"));
 			continue;
 		}
-		fprintf(out, "log %s (last %zu line%s of %s):\n", str(l, "file"),
+		fprintf(out, "log %s (last %zu line%s%s %s):\n", str(l, "file"),
 		    json_array_size(json_object_get(l, "lines")),
-		    json_array_size(json_object_get(l, "lines")) == 1 ? "" : "s", str(l, "path"));
+		    json_array_size(json_object_get(l, "lines")) == 1 ? "" : "s",
+		    key ? ", from the bucket:" : " of", key ?: str(l, "path"));
 		json_array_foreach(json_object_get(l, "lines"), k, line)
 		    fprintf(out, "  %s\n", json_string_value(line));
 	}
@@ -661,6 +664,9 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 		    smctl_progname, in.id, in.nids, in.server);
 		goto out;
 	}
+	/* the spider logs of runs whose work directory is gone, from the bucket */
+	if (smctl_inspect_bucket_logs(&cfg, in.runs, in.log_lines) != 0)
+		goto oom;
 	if (as_json) {
 		if (smctl_inspect_print_json(in.runs, stdout) != 0)
 			goto oom;

@@ -16,6 +16,7 @@
 #include "rt_config.h"
 #include "sm_err.h"
 #include "smctl.h"
+#include "smd_view.h"
 
 struct found {
 	char needle[64]; /* "--<task_id>____" */
@@ -195,6 +196,75 @@ smctl_remote_records(const char *name, const struct rt_config *cfg, int64_t task
 	if (rc != 0)
 		fprintf(stderr, "%s %s: %s\n", smctl_progname, name,
 		    err.msg[0] ? err.msg : sm_strerror(rc));
+	fl_close(fl);
+	return rc;
+}
+
+/* One spider log from the bucket: its last `max` lines, or "error". */
+static int
+bucket_log(struct fl *fl, json_t *l, long max)
+{
+	const char *key = json_string_value(json_object_get(l, "key"));
+	struct sm_error err;
+	char *zip = NULL, *text = NULL;
+	size_t zlen = 0, tlen = 0;
+	json_t *lines = NULL;
+	int rc;
+
+	sm_error_clear(&err);
+	if ((rc = fl_get(fl, key, SMCTL_LOG_ZIP_MAX, &zip, &zlen, &err)) == SM_ETOOBIG)
+		sm_error_set(&err, rc, "its .log.zip is over %u MiB: fetch it with 'smctl results'",
+		    SMCTL_LOG_ZIP_MAX >> 20);
+	else if (rc == 0 &&
+	    (rc = fl_unzip_one(zip, zlen, SMCTL_LOG_MAX, &text, &tlen, &err)) == SM_ETOOBIG)
+		sm_error_set(&err, rc, "the log is over %u MiB: fetch it with 'smctl results'",
+		    SMCTL_LOG_MAX >> 20);
+	free(zip);
+	if (rc == 0 && !(lines = smd_view_log_lines(text, tlen, 0, max)))
+		rc = SM_ENOMEM;
+	free(text);
+	if (rc == SM_ENOMEM)
+		return rc;
+	if (rc == 0)
+		return json_object_set_new(l, "lines", lines) == 0 ? 0 : SM_ENOMEM;
+	return json_object_set_new(
+	           l, "error", json_string(err.msg[0] ? err.msg : sm_strerror(rc))) == 0 ?
+	    0 :
+	    SM_ENOMEM;
+}
+
+int
+smctl_inspect_bucket_logs(const struct rt_config *cfg, json_t *runs, long max)
+{
+	struct sm_error err;
+	struct fl *fl = NULL;
+	json_t *view, *l;
+	size_t i, k;
+	int rc = 0, open_rc = 1; /* 1: not opened yet */
+
+	sm_error_clear(&err);
+	json_array_foreach(runs, i, view)
+	{
+		json_array_foreach(json_object_get(view, "logs"), k, l)
+		{
+			if (!json_is_string(json_object_get(l, "key")) ||
+			    json_object_get(l, "lines") || json_object_get(l, "error"))
+				continue;
+			if (max == 0) { /* nothing to show: no request */
+				if (json_object_set_new(l, "lines", json_array()) != 0)
+					rc = SM_ENOMEM;
+				continue;
+			}
+			if (open_rc == 1 && (open_rc = fl_open(&fl, cfg, &err)) == 0)
+				fl_set_timeout(fl, SMCTL_LOG_TIMEOUT_MS);
+			if (open_rc != 0)
+				rc = json_object_set_new(l, "error", json_string(err.msg)) == 0 ?
+				    rc :
+				    SM_ENOMEM;
+			else if (bucket_log(fl, l, max) != 0)
+				rc = SM_ENOMEM;
+		}
+	}
 	fl_close(fl);
 	return rc;
 }

@@ -64,10 +64,10 @@ record_keys(json_t *dm, json_t *hist, const char *state)
 		return NULL;
 	if (strcmp(state, "failed") == 0) {
 		/* a failed run uploads its spider log only, when it ran */
-		if (smd_view_last_event(hist, "done.invoke.fail_upload", "done.invoke.fail_upload"))
-			json_object_set(keys, "logs",
-			    json_object_get(json_object_get(json_object_get(dm, "job"), "keys"),
-			        "s3_key_logs"));
+		const char *log = smd_view_log_key(dm, hist, state);
+
+		if (log)
+			json_object_set_new(keys, "logs", json_string(log));
 		return keys;
 	}
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {

@@ -36,6 +36,36 @@ json_text(const char *s, size_t n)
 	return j;
 }
 
+json_t *
+smd_view_log_lines(const char *buf, size_t len, int cut, long max)
+{
+	json_t *lines = json_array();
+	size_t i = 0;
+
+	if (!lines)
+		return NULL;
+	if (len > SMD_VIEW_LOG_TAIL_BYTES) {
+		buf += len - SMD_VIEW_LOG_TAIL_BYTES;
+		len = SMD_VIEW_LOG_TAIL_BYTES;
+		cut = 1;
+	}
+	if (cut) { /* the first line is a piece of one */
+		const char *nl = memchr(buf, '\n', len);
+
+		i = nl ? (size_t)(nl - buf) + 1 : len;
+	}
+	while (i < len) {
+		const char *nl = memchr(buf + i, '\n', len - i);
+		size_t e = nl ? (size_t)(nl - buf) : len;
+
+		json_array_append_new(lines, json_text(buf + i, e - i));
+		i = e + 1;
+	}
+	while (json_array_size(lines) > (size_t)max)
+		json_array_remove(lines, 0);
+	return lines;
+}
+
 /*
  * The last `max` lines of the spider log `path` (of its last
  * SMD_VIEW_LOG_TAIL_BYTES): {"file", "path", "lines": [...]} or {"file", "path",
@@ -48,7 +78,7 @@ log_tail(const char *file, const char *path, long max)
 	json_t *v = json_pack("{s:s,s:s}", "file", file, "path", path), *lines;
 	struct stat sb;
 	char *buf = NULL;
-	size_t len = 0, i = 0;
+	size_t len = 0;
 	ssize_t r;
 	int cut;
 
@@ -72,29 +102,13 @@ log_tail(const char *file, const char *path, long max)
 	    (r = read(fd, buf + len, SMD_VIEW_LOG_TAIL_BYTES - len)) > 0)
 		len += (size_t)r;
 	close(fd);
-	lines = json_array();
-	if (!buf || !lines) {
-		free(buf);
-		json_decref(lines);
+	lines = buf ? smd_view_log_lines(buf, len, cut, max) : NULL;
+	free(buf);
+	if (!lines) {
 		json_decref(v);
 		return NULL;
 	}
-	if (cut) { /* the first line is a piece of one */
-		char *nl = memchr(buf, '\n', len);
-
-		i = nl ? (size_t)(nl - buf) + 1 : len;
-	}
-	while (i < len) {
-		char *nl = memchr(buf + i, '\n', len - i);
-		size_t e = nl ? (size_t)(nl - buf) : len;
-
-		json_array_append_new(lines, json_text(buf + i, e - i));
-		i = e + 1;
-	}
-	while (json_array_size(lines) > (size_t)max)
-		json_array_remove(lines, 0);
 	json_object_set_new(v, "lines", lines);
-	free(buf);
 	return v;
 }
 
@@ -164,6 +178,25 @@ smd_view_last_event(json_t *hist, const char *a, const char *b)
 	return NULL;
 }
 
+const char *
+smd_view_log_key(json_t *dm, json_t *hist, const char *state)
+{
+	json_t *keys = json_object_get(dm, "keys");
+
+	if (!state)
+		return NULL;
+	if (strcmp(state, "failed") == 0)
+		/* a failed run uploads its spider log only, when it ran */
+		return smd_view_last_event(
+		           hist, "done.invoke.fail_upload", "done.invoke.fail_upload") ?
+		    json_string_value(json_object_get(get_path(dm, "job", "keys"), "s3_key_logs")) :
+		    NULL;
+	if (strcmp(state, "reported") != 0 || !json_is_object(keys) ||
+	    json_is_string(json_object_get(dm, "cached")))
+		return NULL;
+	return json_string_value(json_object_get(keys, "s3_key_logs"));
+}
+
 /*
  * The cache as the task met it: {"key", "lookup" (it looks up at all),
  * "save", "result": "hit" | "miss" | "error" (a failed lookup crawls) |
@@ -206,7 +239,7 @@ smd_view_run(struct store_txn *txn, const struct smd_view_opts *o, const char *i
     const char *why)
 {
 	json_t *view = json_object(), *task, *dm, *hist, *logs, *v;
-	const char *body;
+	const char *body, *key;
 	int64_t task_id;
 	char server[ACT_SERVER_MAX + 1];
 
@@ -281,6 +314,14 @@ smd_view_run(struct store_txn *txn, const struct smd_view_opts *o, const char *i
 			}
 		}
 		free(work);
+		/* the work directory is gone: the spider log the run uploaded */
+		key = json_array_size(logs) == 0 && json_is_true(json_object_get(view, "final")) ?
+		    smd_view_log_key(dm, hist, json_string_value(json_object_get(view, "state"))) :
+		    NULL;
+		if (key)
+			json_array_append_new(logs,
+			    json_pack("{s:s,s:s,s:s}", "file", SMD_SPIDER_MAIN SMD_SPIDER_LOG,
+			        "key", key, "source", "bucket"));
 	}
 	json_object_set_new(view, "logs", logs ? logs : json_array());
 	if (hist && o->last >= 0)

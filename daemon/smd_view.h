@@ -34,7 +34,10 @@ struct smd_view_opts {
  * The view of run `id`, reading its history in `txn`.  `inst` is its
  * instance record (sm_record_instance_get; borrowed), or NULL for an index
  * row without a readable one: then the view says `why` under "error".
- * "logs" is an empty array without o->sd.  NULL when out of memory.
+ * "logs" is an empty array without o->sd.  When the work directory has no
+ * spider log and the run ended having uploaded it, "logs" names it for the
+ * caller to fetch: [{"file": "main.log", "key", "source": "bucket"}] (no
+ * "lines": the view reads no bucket).  NULL when out of memory.
  */
 json_t *smd_view_run(struct store_txn *txn, const struct smd_view_opts *o, const char *id,
     json_t *inst, const char *why);
@@ -54,6 +57,22 @@ json_t *smd_view_cache(json_t *dm, json_t *hist);
  * (an array) the active states below it are appended to it.
  */
 const char *smd_view_state(json_t *config, json_t *sub);
+
+/*
+ * The last `max` lines of the log text `buf` (`len` bytes; of its last
+ * SMD_VIEW_LOG_TAIL_BYTES), as a new JSON array of strings, invalid UTF-8
+ * replaced by U+FFFD.  `cut`: buf starts inside a line (that piece is
+ * left out).  NULL when out of memory.
+ */
+json_t *smd_view_log_lines(const char *buf, size_t len, int cut, long max);
+
+/*
+ * The key of the spider log the run uploaded itself (borrowed from its
+ * datamodel `dm`), or NULL: a reported run that crawled (not a cache hit),
+ * or a failed run whose whole history `hist` has its log's upload
+ * (done.invoke.fail_upload); `state` is its final state.
+ */
+const char *smd_view_log_key(json_t *dm, json_t *hist, const char *state);
 
 /* The last record of history `hist` whose event is `a` or `b` (borrowed),
  * or NULL. */
