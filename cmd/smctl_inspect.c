@@ -33,7 +33,7 @@
 #define RESULT_TEXT_MAX 300
 
 const char smctl_inspect_usage[] =
-    "[-c FILE] [-d DIR] [--server NAME] [--json] [--last N] [--log-lines N] "
+    "[-c FILE] [-d DIR] [-o KEY=VALUE] [--server NAME] [--json] [--last N] [--log-lines N] "
     "[--remote [--days N]] TASK_ID|INSTANCE";
 const char smctl_inspect_summary[] =
     "show a task: message, state, every transition, keys, cache, spider log";
@@ -56,6 +56,8 @@ const char smctl_inspect_help[] =
     "  -c, --config FILE     smd's configuration file (its state_dir)\n"
     "  -d, --state-dir DIR   the state directory (wins over the configuration;\n"
     "                        without -d, -c or SMD_STATE_DIR: a usage error)\n"
+    "  -o, --option KEY=VALUE  a configuration key, e.g. -o backend=aws (the\n"
+    "                        bucket a spider log is read from)\n"
     "  -s, --server NAME     only the runs whose message has server_name NAME\n"
     "  -j, --json            one JSON object (docs/smctl.md): task_id, server_name,\n"
     "                        instance_id, state, final, history, keys, cache, logs,\n"
@@ -518,13 +520,14 @@ count_arg(const struct smctl_cmd *cmd, const char *opt, const char *arg, long *o
 	return 0;
 }
 
-int
-smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
+static int
+inspect(const struct smctl_cmd *cmd, int argc, char **argv, struct smctl_config_args *cargs)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "state-dir", required_argument, NULL, 'd' },
+		{ "option", required_argument, NULL, 'o' },
 		{ "server", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "last", required_argument, NULL, 'n' },
@@ -533,7 +536,6 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 		{ "days", required_argument, NULL, 'y' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct smctl_config_args cargs = { 0 };
 	int c, as_json = 0, status = 1, remote = 0;
 	long days = SMCTL_REMOTE_DAYS;
 	int64_t task_id;
@@ -549,14 +551,16 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 	in.last = -1;
 	in.log_lines = 20;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hc:d:s:jn:l:r", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hc:d:o:s:jn:l:r", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			smctl_print_help(cmd);
 			return 0;
 		case 'c':
 		case 'd':
-			smctl_config_arg(cmd, &cargs, c, optarg);
+		case 'o':
+			if (smctl_config_arg(cmd, cargs, c, optarg) != 0)
+				return 1;
 			break;
 		case 's':
 			in.server = optarg;
@@ -594,7 +598,7 @@ smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
 	in.id = argv[optind];
 	if (remote && parse_task_id(in.id, &task_id) != 0)
 		return smctl_usage_error(cmd, "--remote wants a task id, not '%s'", in.id);
-	if ((status = smctl_config_load(cmd, &cfg, &cargs)) != 0)
+	if ((status = smctl_config_load(cmd, &cfg, cargs)) != 0)
 		goto out;
 	status = 1;
 	if (remote) {
@@ -688,5 +692,15 @@ out:
 	for (size_t i = 0; i < in.nids; i++)
 		free(in.ids[i]);
 	free(in.ids);
+	return status;
+}
+
+int
+smctl_cmd_inspect(const struct smctl_cmd *cmd, int argc, char **argv)
+{
+	struct smctl_config_args cargs = { 0 };
+	int status = inspect(cmd, argc, argv, &cargs);
+
+	smctl_config_args_free(&cargs);
 	return status;
 }
