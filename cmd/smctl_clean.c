@@ -85,6 +85,55 @@ empty_dir(const char *dir)
 	return bad;
 }
 
+/*
+ * 1 if `dir` looks like a state directory (docs/statedir.md): it holds its
+ * lock file or instance id, and nothing but the entries of the layout.  A
+ * directory given by mistake (`/`, $HOME, a project) is refused before the
+ * lock is taken (which would create entries there) and before anything is
+ * removed, with the first entry that does not belong named.
+ */
+static int
+is_state_dir(const char *dir)
+{
+	static const char *const layout[] = { SM_STATEDIR_LOCK, SM_STATEDIR_INSTANCE_ID,
+		SM_STATEDIR_INSTANCE_ID ".tmp", SM_STATEDIR_STORE, SM_STATEDIR_OBJECTS,
+		SM_STATEDIR_NOTIFY, SM_STATEDIR_WORK, SM_STATEDIR_CONTROL, SM_STATEDIR_BRANCHES,
+		SM_STATEDIR_LOG };
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int marked = 0, foreign = 0;
+	size_t i;
+
+	if (d == NULL) {
+		fprintf(stderr, "%s clean: cannot read '%s': %s\n", smctl_progname, dir,
+		    strerror(errno));
+		return 0;
+	}
+	while (!foreign && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		for (i = 0; i < sizeof(layout) / sizeof(layout[0]); i++)
+			if (strcmp(de->d_name, layout[i]) == 0)
+				break;
+		if (i == sizeof(layout) / sizeof(layout[0])) {
+			fprintf(stderr,
+			    "%s clean: refused: '%s' is not a state directory: it holds '%s', "
+			    "which smd never makes (give the state directory with -d DIR)\n",
+			    smctl_progname, dir, de->d_name);
+			foreign = 1;
+		} else if (i < 2) {
+			marked = 1;
+		}
+	}
+	closedir(d);
+	if (!foreign && !marked)
+		fprintf(stderr,
+		    "%s clean: refused: '%s' is not a state directory: it has no '%s' nor '%s' "
+		    "(give the state directory with -d DIR)\n",
+		    smctl_progname, dir, SM_STATEDIR_INSTANCE_ID, SM_STATEDIR_LOCK);
+	return !foreign && marked;
+}
+
 static int
 confirm(const char *dir)
 {
@@ -150,6 +199,8 @@ smctl_cmd_clean(const struct smctl_cmd *cmd, int argc, char **argv)
 		    smctl_progname, cfg.state_dir);
 		goto out;
 	}
+	if (!is_state_dir(cfg.state_dir))
+		goto out;
 	sm_error_clear(&err);
 	/* the lock first: no daemon runs there, and none starts while we work */
 	if (sm_statedir_open(&sd, cfg.state_dir, SM_STATEDIR_WRITE, &err) != 0) {

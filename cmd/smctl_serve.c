@@ -290,6 +290,7 @@ sv_date(const char *s, time_t *out)
 {
 	char buf[32];
 	int64_t ms;
+	struct tm tm;
 
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-' || strspn(s, "0123456789-") != 10)
 		return -1;
@@ -297,6 +298,10 @@ sv_date(const char *s, time_t *out)
 	if (sm_time_parse(buf, &ms) != 0)
 		return -1;
 	*out = (time_t)(ms / 1000);
+	/* a day that does not exist (2026-02-31) is refused, not moved on */
+	if (!gmtime_r(out, &tm) || strftime(buf, sizeof(buf), "%Y-%m-%d", &tm) != 10 ||
+	    strcmp(buf, s) != 0)
+		return -1;
 	return 0;
 }
 
@@ -421,7 +426,7 @@ sv_find_run(struct sv *sv, const char *id, json_t **view, struct sm_error *err)
 	return 0;
 }
 
-/* 1 if machine file `path` loads and its version is `hash` (NULL: any). */
+/* Machine file `path` if it loads and its version is `hash`; NULL else. */
 static struct sm_machine *
 sv_machine_try(const char *path, const char *hash)
 {
@@ -432,7 +437,7 @@ sv_machine_try(const char *path, const char *hash)
 	if (sm_machine_load_file(path, NULL, &m, &diags) != 0)
 		m = NULL;
 	sm_diags_free(&diags);
-	if (m && hash && strcmp(sm_machine_hash_hex(m, hex), hash) != 0) {
+	if (m && strcmp(sm_machine_hash_hex(m, hex), hash) != 0) {
 		sm_machine_free(m);
 		m = NULL;
 	}
@@ -450,8 +455,12 @@ sv_machine_of(struct sv *sv, json_t *run, char *why, size_t whylen)
 	struct dirent *de;
 	DIR *d;
 
-	if (hash && strlen(hash) != 64)
-		hash = NULL;
+	/* the version is what makes a file the run's machine: without one no file
+	 * is read (the path comes from the bucket, not from this machine) */
+	if (!hash || strlen(hash) != 64 || strspn(hash, "0123456789abcdef") != 64) {
+		snprintf(why, whylen, "the record names no machine version: nothing to draw");
+		return NULL;
+	}
 	if (path && *path && (m = sv_machine_try(path, hash)))
 		return m;
 	if (sv->cfg.machines_dir && (d = opendir(sv->cfg.machines_dir))) {
@@ -472,7 +481,7 @@ sv_machine_of(struct sv *sv, json_t *run, char *why, size_t whylen)
 		snprintf(why, whylen,
 		    "machine version %.64s is not in machines_dir (%s) nor at the run's path: "
 		    "give -o machines_dir=DIR holding that machine file",
-		    hash ? hash : "?", sv->cfg.machines_dir ? sv->cfg.machines_dir : "none");
+		    hash, sv->cfg.machines_dir ? sv->cfg.machines_dir : "none");
 	return m;
 }
 
@@ -486,7 +495,8 @@ sv_task_page(struct sv *sv, struct MHD_Connection *c, const char *id, const char
 	char *svg = NULL, why[512] = "";
 
 	sm_error_clear(&err);
-	if (!*id || strlen(id) > 19 || strspn(id, "0123456789") != strlen(id))
+	if (!*id || strlen(id) > 19 || strspn(id, "0123456789") != strlen(id) ||
+	    (strlen(id) == 19 && strcmp(id, "9223372036854775807") > 0))
 		return sv_error(c, MHD_HTTP_NOT_FOUND, "a task id is a number: /task/123");
 	if (sv_bucket_begin(sv, &err) == 0) {
 		if (sv_find_run(sv, id, &run, &err) == 0) {
@@ -557,6 +567,42 @@ sv_allowed(const struct sv *sv, struct MHD_Connection *c, char **cookie)
 	return 0;
 }
 
+/*
+ * 1 if the request's Host names this machine by loopback ("localhost",
+ * 127.0.0.0/8, ::1, with or without a port), or is absent (HTTP/1.0).
+ * Without a token, a loopback dashboard must not answer a page a browser
+ * loaded from elsewhere whose name was made to resolve to 127.0.0.1 (DNS
+ * rebinding): such a request carries the other site's name as its Host.
+ */
+static int
+sv_host_ok(struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+	char host[64];
+	const char *end;
+	unsigned char a[16];
+	size_t n;
+
+	if (!h)
+		return 1;
+	if (*h == '[') {
+		if (!(end = strchr(h, ']')) || (end[1] && end[1] != ':'))
+			return 0;
+		h++;
+	} else {
+		end = h + strcspn(h, ":");
+	}
+	if ((n = (size_t)(end - h)) == 0 || n >= sizeof(host))
+		return 0;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (strcasecmp(host, "localhost") == 0)
+		return 1;
+	if (inet_pton(AF_INET, host, a) == 1)
+		return a[0] == 127;
+	return inet_pton(AF_INET6, host, a) == 1 && IN6_IS_ADDR_LOOPBACK((struct in6_addr *)a);
+}
+
 /* ---- routing ---------------------------------------------------------- */
 
 static enum MHD_Result
@@ -576,6 +622,10 @@ sv_handler(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	if (*upload_size != 0)
 		return sv_error(c, MHD_HTTP_BAD_REQUEST, "a GET has no body");
 	(void)state;
+	if (!sv->need_token && !sv_host_ok(c))
+		return sv_error(c, MHD_HTTP_FORBIDDEN,
+		    "this dashboard answers only requests for localhost, 127.0.0.1 or [::1] "
+		    "(without a token)");
 	/* the style sheet is the same for everyone: the 401 page uses it too */
 	if ((a = sv_asset_find(url)))
 		return sv_send(c, MHD_HTTP_OK, a->type, (void *)a->body, strlen(a->body),

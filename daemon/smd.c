@@ -42,7 +42,6 @@
 #include "store.h"
 #include "transport.h"
 
-#define SMD_LOG_FILE "smd.log"
 #define SMD_DAEMON_ID "daemon"
 /* After releasing the tasks left at the end of shutdown_grace, how long to
  * wait for their releases before exiting anyway (recovery finishes them). */
@@ -885,7 +884,7 @@ log_file_open(struct smd *d, char path[PATH_MAX])
 	int fd, e;
 	FILE *f;
 
-	snprintf(path, PATH_MAX, "%s/%s", sm_statedir_path(d->sd), SMD_LOG_FILE);
+	snprintf(path, PATH_MAX, "%s/%s", sm_statedir_path(d->sd), SM_STATEDIR_LOG);
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return NULL;

@@ -526,7 +526,8 @@ write_file(const char *path, const char *data, size_t len, struct sm_error *err)
 
 	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
 		return sm_error_set(err, SM_ENOMEM, "out of memory");
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+	/* never through what is there already: a symlink planted at the name */
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
 		rc = sm_error_set(
 		    err, sm_error_from_errno(errno), "cannot write '%s': %s", tmp, strerror(errno));
 		free(tmp);

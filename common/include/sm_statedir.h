@@ -15,6 +15,7 @@
  *                               (actions/act_branch.h)
  *     control             0600  the writer's control socket (unix, stream),
  *                               while a daemon runs (docs/daemon.md)
+ *     smd.log             0600  the daemon's own log
  *
  * The names are the SM_STATEDIR_* macros below; store.c and the local
  * transport build their paths from them (and from the paths an open
@@ -48,6 +49,7 @@
 #define SM_STATEDIR_WORK "work"
 #define SM_STATEDIR_CONTROL "control"
 #define SM_STATEDIR_BRANCHES "branches"
+#define SM_STATEDIR_LOG "smd.log" /* the daemon's own log (daemon/smd.c) */
 /* work/<SM_STATEDIR_TRASH><name>: a work directory being removed (no work
  * directory name starts with '.') */
 #define SM_STATEDIR_TRASH ".trash-"

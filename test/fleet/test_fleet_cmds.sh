@@ -246,6 +246,12 @@ jl=$(grep '\.jl$' "$tmp/out")
 key=$(grep -- '--7101____.*\.jl\.zip' "$tmp/today" | cut -f1)
 check "the .jl is the zip's member as read back ($mode)" "$(cat "$jl")" = "$(bk unzip "$key")"
 check "three items in it" "$(wc -l < "$jl")" -eq 3
+mkdir "$tmp/r4" && echo secret > "$tmp/victim"
+t "results with a symlink planted at a temporary file's name" 1 sh -c \
+	'ln -s "$1" "$2/$3.tmp.$$" && exec "$4" -c "$5" results --days 30 --server uiserver 7101 "$2"' \
+	sh "$tmp/victim" "$tmp/r4" "$(basename "$jl")" "$smctl" "$conf"
+has "says it cannot write" "$tmp/err" "cannot write '$tmp/r4/.*\.jl\.tmp\.[0-9]+'"
+check "the symlink's target is untouched" "$(cat "$tmp/victim")" = secret
 t "results 9001 --json" 0 "$smctl" -c "$conf" results --json 9001 "$tmp/r2"
 json "the log and the record" "$tmp/out" "sorted(f['path'].rsplit('.', 1)[-1] for f in j['files']) == ['json', 'log']"
 check "the record unzipped" "$(grep -c 'spider exited' "$tmp/r2/$(day 3 %d-%m-%Y)____${other}____farserver--9001____lost____amazon.state.json")" -eq 1
@@ -272,6 +278,15 @@ fi
 
 # ---- clean (the instance's own state directory) ----------------------------------
 t "clean --help" 0 "$smctl" clean --help
+mkdir -p "$tmp/home/.ssh" && echo keep > "$tmp/home/.ssh/id" && ln -s / "$tmp/home/root"
+t "clean of a directory that is not a state directory" 1 "$smctl" clean -d "$tmp/home" --yes
+has "is refused, naming a foreign entry" "$tmp/err" "not a state directory: it holds '(\.ssh|root)'"
+check "nothing removed" "$(cat "$tmp/home/.ssh/id")" = keep
+check "nothing created (no lock taken there)" ! -e "$tmp/home/lock"
+mkdir "$tmp/empty"
+t "clean of a directory without instance-id nor lock" 1 "$smctl" clean -d "$tmp/empty" --yes
+has "is refused" "$tmp/err" "not a state directory: it has no 'instance-id' nor 'lock'"
+check "and nothing is made there" "$(ls -A "$tmp/empty")" = ""
 "$smd" -c "$conf" -q >"$tmp/smd2.out" 2>&1 &
 smd_pid=$!
 for i in $(seq 100); do [ -S "$state/control" ] && break; sleep 0.1; done
@@ -283,6 +298,7 @@ t "clean without --yes and no terminal" 1 "$smctl" -c "$conf" clean
 has "asks for --yes" "$tmp/err" 'give --yes'
 t "clean --yes" 0 "$smctl" -c "$conf" clean --yes
 check "only the lock is left" "$(ls -A "$state")" = lock
+t "clean again (only the lock left)" 0 "$smctl" -c "$conf" clean --yes
 timeout 60 "$smd" -c "$conf" --exit-when-idle -q >>"$tmp/smd.out" 2>&1
 check "the next smd makes a new instance id" "$(cat "$state/instance-id")" != "$inst"
 

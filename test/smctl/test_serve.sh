@@ -163,6 +163,16 @@ has "stats of today: 4 received" "$tmp/stats.html" 'id="received"><b>4</b>'
 page stats_bad "stats?date=%3Cb%3E"
 has "stats: a bad date gets an error page" "$tmp/stats_bad.html" 'the date is YYYY-MM-DD'
 
+t "stats: a day that does not exist" 0 curl -s -o /dev/null -w '%{http_code}' "${url}stats?date=2026-02-31"
+check "(400, not moved on to March)" "$(cat "$tmp/out")" = 400
+t "a task id over 64 bits" 0 curl -s -o /dev/null -w '%{http_code}' "${url}task/9223372036854775808"
+check "(404, not read as the largest one)" "$(cat "$tmp/out")" = 404
+t "another site's name as Host (DNS rebinding)" 0 curl -s -o /dev/null -w '%{http_code}' -H 'Host: evil.example:8350' "$url"
+check "(403 without a token)" "$(cat "$tmp/out")" = 403
+t "a name under 127.0.0.1 as Host" 0 curl -s -o /dev/null -w '%{http_code}' -H 'Host: 127.0.0.1.evil.example' "$url"
+check "(403)" "$(cat "$tmp/out")" = 403
+t "localhost as Host" 0 curl -s -o /dev/null -w '%{http_code}' -H 'Host: localhost:8350' "${url}failed"
+check "(200)" "$(cat "$tmp/out")" = 200
 t "a page that does not exist: 404" 0 curl -s -o /dev/null -w '%{http_code}' "${url}nope/../../etc/passwd"
 check "(404)" "$(cat "$tmp/out")" = 404
 t "a POST: 405" 0 curl -s -o /dev/null -w '%{http_code}' -X POST -d x=1 "$url"
