@@ -118,7 +118,7 @@ put(struct filler *f, const char *key, const char *data, size_t len)
 static char *
 failed_record(const char *name, int64_t ms, size_t *zl)
 {
-	char member[ACT_NAME_SIZE + 16], *js, *z;
+	char member[ACT_NAME_SIZE + 16], *js, *z = NULL;
 	json_t *r = json_pack("{s:s,s:i,s:s,s:s,s:I,s:I,s:s}", "format", FL_RECORD_FORMAT,
 	    "version", 1, "name", name, "state", "failed", "received_ms", (json_int_t)ms,
 	    "finished_ms", (json_int_t)ms + 5000, "reason", "spider exited with status 1");

@@ -54,7 +54,7 @@ fill(struct fl *fl, time_t day, int n)
 		const char *server = task % 2 ? "s1" : "s2", *site = sites[task % 3];
 		int64_t rec_ms = base + (int64_t)i * 8000, dur = 100 + i % 997;
 		json_t *r;
-		char *js, *z;
+		char *js, *z = NULL;
 		size_t zl;
 
 		snprintf(name, sizeof(name),
