@@ -20,7 +20,8 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <zip.h>
+
+#include "bench_zip.h"
 
 #include "fl_private.h"
 #include "fl_stats.h"
@@ -39,37 +40,6 @@ die(const char *what, const struct sm_error *err)
 	exit(1);
 }
 
-/* One zip archive holding `name` = `data`, in memory. */
-static char *
-zip_mem(const char *name, const char *data, size_t len, size_t *outlen)
-{
-	zip_error_t ze;
-	zip_source_t *src, *m;
-	zip_t *za;
-	zip_stat_t st;
-	char *buf;
-
-	zip_error_init(&ze);
-	if (!(src = zip_source_buffer_create(NULL, 0, 0, &ze)) ||
-	    !(za = zip_open_from_source(src, ZIP_TRUNCATE, &ze)))
-		return NULL;
-	zip_source_keep(src);
-	if (!(m = zip_source_buffer(za, data, len, 0)) ||
-	    zip_file_add(za, name, m, ZIP_FL_ENC_UTF_8) < 0 || zip_close(za) != 0)
-		return NULL;
-	if (zip_source_stat(src, &st) != 0 || zip_source_open(src) != 0)
-		return NULL;
-	buf = malloc(st.size);
-	if (buf && zip_source_read(src, buf, st.size) != (zip_int64_t)st.size) {
-		free(buf);
-		buf = NULL;
-	}
-	zip_source_close(src);
-	zip_source_free(src);
-	*outlen = st.size;
-	return buf;
-}
-
 static void
 fill(struct fl *fl, time_t day, int n)
 {
@@ -84,7 +54,7 @@ fill(struct fl *fl, time_t day, int n)
 		const char *server = task % 2 ? "s1" : "s2", *site = sites[task % 3];
 		int64_t rec_ms = base + (int64_t)i * 8000, dur = 100 + i % 997;
 		json_t *r;
-		char *js, *z;
+		char *js, *z = NULL;
 		size_t zl;
 
 		snprintf(name, sizeof(name),
