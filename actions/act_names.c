@@ -309,7 +309,7 @@ act_name_parse(const char *key, struct act_name_parts *out)
 {
 	size_t len = strlen(key), nlen = 0, i;
 	const char *p, *id, *rest, *end, *site;
-	char date[16], *num_end;
+	char date[32], *num_end; /* 15 bytes used; room for any int (gcc -Wformat-truncation) */
 	int k;
 
 	memset(out, 0, sizeof(*out));
