@@ -205,7 +205,7 @@ fl_stats_add_record(struct fl_stats *s, const char *key, const json_t *rec, stru
 {
 	struct sm_error e2;
 	struct run r;
-	const char *server, *site, *state, *res = NULL;
+	const char *server = NULL, *site = NULL, *state = NULL, *res = NULL;
 	const json_t *cache;
 	int rc;
 
@@ -277,9 +277,9 @@ int
 fl_stats_add_heartbeat(struct fl_stats *s, const char *key, const json_t *hb, struct sm_error *err)
 {
 	struct sm_error e2;
-	const char *inst;
+	const char *inst = NULL;
 	const json_t *tasks;
-	int64_t last, interval;
+	int64_t last = 0, interval = 0;
 	int rc;
 
 	if (!err)
