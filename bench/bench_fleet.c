@@ -169,7 +169,7 @@ fill_day(struct filler *f, time_t day, long n, long *next_id)
 			if (act_key_build(name, (enum act_key_kind)k, key, sizeof(key)) != 0)
 				die("key", NULL);
 			if (k == ACT_KEY_RECORD && id % 10 == 0) {
-				size_t zl;
+				size_t zl = 0;
 				char *z = failed_record(name, (int64_t)rec * 1000, &zl);
 
 				put(f, key, z, zl);

@@ -55,7 +55,7 @@ fill(struct fl *fl, time_t day, int n)
 		int64_t rec_ms = base + (int64_t)i * 8000, dur = 100 + i % 997;
 		json_t *r;
 		char *js, *z = NULL;
-		size_t zl;
+		size_t zl = 0;
 
 		snprintf(name, sizeof(name),
 		    "%.2s-%.2s-%.4s____i-0%016d-20260101____%s--%d____term____%s", d + 8, d + 5, d,
