@@ -4,6 +4,7 @@
  * read back by cgraph, the states a run went through filled, laid out
  * with dot and rendered by libgvc in this process.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,18 @@
 
 #define SV_FILL "#ffd866"   /* a visited state */
 #define SV_BORDER "#d08000" /* a visited compound state */
+
+/*
+ * One graphviz context for the process, and one drawing at a time.
+ * libgvc and its plugins keep static state between calls (the pango
+ * plugin remembers a pointer to the last font name, which lives in the
+ * context's font dictionary: a context freed after each drawing left it
+ * dangling, and the next drawing read freed memory), and none of it is
+ * thread-safe, while smctl serve answers from several threads.  The
+ * context is made at the first drawing and kept until exit.
+ */
+static pthread_mutex_t sv_gv_lock = PTHREAD_MUTEX_INITIALIZER;
+static GVC_t *sv_gvc;
 
 /* agsafeset with text constants (its prototype wants char *). */
 static void
@@ -75,7 +88,7 @@ sv_machine_svg(const struct sm_machine *m, json_t *states, char **svg, char *err
 	size_t dotlen = 0;
 	unsigned int len = 0;
 	FILE *f;
-	GVC_t *gvc = NULL;
+	GVC_t *gvc;
 	Agraph_t *g = NULL;
 	json_t *s;
 	size_t i;
@@ -91,7 +104,10 @@ sv_machine_svg(const struct sm_machine *m, json_t *states, char **svg, char *err
 		free(dot);
 		return -1;
 	}
-	if (!(gvc = gvContext())) {
+	pthread_mutex_lock(&sv_gv_lock);
+	if (!sv_gvc)
+		sv_gvc = gvContext();
+	if (!(gvc = sv_gvc)) {
 		snprintf(err, errlen, "graphviz: cannot start (is libgvc's plugin config there?)");
 		goto out;
 	}
@@ -123,8 +139,7 @@ out:
 		gvFreeLayout(gvc, g);
 	if (g)
 		agclose(g);
-	if (gvc)
-		gvFreeContext(gvc);
+	pthread_mutex_unlock(&sv_gv_lock);
 	free(dot);
 	return rc;
 }

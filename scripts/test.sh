@@ -45,6 +45,7 @@ cmake -S . -B build-asan -DSM_SANITIZE=ON -DSM_WERROR=ON -DSM_BENCH=OFF \
 cmake --build build-asan -j"$jobs"
 step "tests under ASan + UBSan"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  LSAN_OPTIONS=suppressions="$PWD/../test/support/lsan.supp":print_suppressions=0 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
 
 step "fuzz targets (clang, libFuzzer): corpus replay, then a short timed run each"

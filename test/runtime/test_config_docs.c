@@ -251,9 +251,10 @@ test_example(void)
 			restart_note = 0;
 			continue;
 		}
-		n = strspn(l + 2, "abcdefghijklmnopqrstuvwxyz_");
-		if (strncmp(l, "# ", 2) == 0 && n > 0 && strncmp(l + 2 + n, " =", 2) == 0 &&
-		    (l[4 + n] == 0 || l[4 + n] == ' ') && (k = key_of(l + 2, n)) >= 0) {
+		if (strncmp(l, "# ", 2) == 0 &&
+		    (n = strspn(l + 2, "abcdefghijklmnopqrstuvwxyz_")) > 0 &&
+		    strncmp(l + 2 + n, " =", 2) == 0 && (l[4 + n] == 0 || l[4 + n] == ' ') &&
+		    (k = key_of(l + 2, n)) >= 0) {
 			seen |= (uint64_t)1 << k;
 			if (restart_note)
 				marked |= (uint64_t)1 << k;
