@@ -526,15 +526,32 @@ sv_task_page(struct sv *sv, struct MHD_Connection *c, const char *id, const char
 
 /* ---- access ---------------------------------------------------------- */
 
+/*
+ * 1 if `given` (`len` bytes, as the request carried them) is the token.
+ * A value whose length is not its C-string length holds a NUL (?token=
+ * TOKEN%00junk): refused, or the comparison would stop at the NUL.
+ */
 static int
-sv_token_ok(const struct sv *sv, const char *given)
+sv_token_ok(const struct sv *sv, const char *given, size_t len)
 {
 	unsigned char d[SHA256_DIGEST_LENGTH];
 
-	if (!given || !*given)
+	if (!given || len == 0 || strnlen(given, len) != len)
 		return 0;
-	SHA256((const unsigned char *)given, strlen(given), d);
+	SHA256((const unsigned char *)given, len, d);
 	return CRYPTO_memcmp(d, sv->token_sha, sizeof(d)) == 0;
+}
+
+/* The value of `key` of `kind` and its length as sent; NULL when absent. */
+static const char *
+sv_value(struct MHD_Connection *c, enum MHD_ValueKind kind, const char *key, size_t *len)
+{
+	const char *v = NULL;
+
+	*len = 0;
+	if (MHD_lookup_connection_value_n(c, kind, key, strlen(key), &v, len) != MHD_YES)
+		return NULL;
+	return v;
 }
 
 /*
@@ -544,22 +561,24 @@ sv_token_ok(const struct sv *sv, const char *given)
 static int
 sv_allowed(const struct sv *sv, struct MHD_Connection *c, char **cookie)
 {
-	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
-	const char *ck = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SV_COOKIE);
+	size_t auth_n, q_n, ck_n;
+	const char *auth = sv_value(c, MHD_HEADER_KIND, "Authorization", &auth_n);
+	const char *q = sv_value(c, MHD_GET_ARGUMENT_KIND, "token", &q_n);
+	const char *ck = sv_value(c, MHD_COOKIE_KIND, SV_COOKIE, &ck_n);
 
 	*cookie = NULL;
 	if (!sv->need_token)
 		return 1;
-	if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && sv_token_ok(sv, auth + 7))
+	if (auth && auth_n > 7 && strncasecmp(auth, "Bearer ", 7) == 0 &&
+	    sv_token_ok(sv, auth + 7, auth_n - 7))
 		return 1;
-	if (ck && sv_token_ok(sv, ck))
+	if (ck && sv_token_ok(sv, ck, ck_n))
 		return 1;
-	if (q && sv_token_ok(sv, q)) {
+	if (q && sv_token_ok(sv, q, q_n)) {
 		/* the token is URL-safe text here (it came in a query): no quoting needed */
 		if (strspn(q,
 		        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=") ==
-		        strlen(q) &&
+		        q_n &&
 		    asprintf(cookie, SV_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict", q) < 0)
 			*cookie = NULL;
 		return 1;

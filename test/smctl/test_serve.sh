@@ -178,6 +178,33 @@ check "(404)" "$(cat "$tmp/out")" = 404
 t "a POST: 405" 0 curl -s -o /dev/null -w '%{http_code}' -X POST -d x=1 "$url"
 check "(405)" "$(cat "$tmp/out")" = 405
 
+# ---- a slow client (slowloris): 16 connections per client address -------
+hostport=${url#http://}; hostport=${hostport%/}
+python3 - "${hostport%:*}" "${hostport##*:}" "$tmp/held" <<'EOF' &
+import socket, sys, time
+conns = []
+for _ in range(16):   # idle, a request line begun and never finished
+    c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+    c.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+    conns.append(c)
+open(sys.argv[3], "w").write("16")
+time.sleep(120)
+EOF
+held=$!
+pids+=("$held")
+for _ in $(seq 100); do [ -s "$tmp/held" ] && break; sleep 0.1; done
+check "16 half-sent requests held open" -s "$tmp/held"
+curl -s -m 5 -o /dev/null -w '%{http_code}' "$url" > "$tmp/out" 2>/dev/null
+check "the 17th connection from that client gets no page (closed, not queued)" "$(cat "$tmp/out")" = 000
+kill "$held" 2>/dev/null; wait "$held" 2>/dev/null
+ok=
+for _ in $(seq 50); do
+	curl -s -m 5 -o /dev/null -w '%{http_code}' "$url" > "$tmp/out" 2>/dev/null
+	[ "$(cat "$tmp/out")" = 200 ] && { ok=1; break; }
+	sleep 0.1
+done
+check "once they close, the client is served again" -n "$ok"
+
 # ---- beyond loopback: a token --------------------------------------------
 t "0.0.0.0 without a token: refused" 2 "$smctl" serve --listen 0.0.0.0:0 "${conf[@]}"
 has "and says what to give" "$tmp/err" 'needs a token: give --token-file FILE or set SMCTL_SERVE_TOKEN'
@@ -189,6 +216,10 @@ url=${url/0.0.0.0/127.0.0.1}
 t "no token: 401" 0 curl -s -o /dev/null -w '%{http_code}' "$url"
 check "(401)" "$(cat "$tmp/out")" = 401
 t "a wrong token: 401" 0 curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer sekrit-token-2' "${url}failed"
+check "(401)" "$(cat "$tmp/out")" = 401
+t "?token=TOKEN%00junk: 401 (no comparison stops at a NUL)" 0 curl -s -o /dev/null -w '%{http_code}' "${url}failed?token=sekrit-token-1%00junk"
+check "(401)" "$(cat "$tmp/out")" = 401
+t "?token= with the token's prefix only: 401" 0 curl -s -o /dev/null -w '%{http_code}' "${url}failed?token=sekrit-token-"
 check "(401)" "$(cat "$tmp/out")" = 401
 t "Authorization: Bearer TOKEN: 200" 0 curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer sekrit-token-1' "$url"
 check "(200)" "$(cat "$tmp/out")" = 200
