@@ -94,9 +94,11 @@ void smctl_safe_printf(FILE *out, const char *fmt, ...) __attribute__((format(pr
  * stderr but for a record that cannot be read: 0 or the SM_E* code with
  * the message in `err` (smctl serve).
  * smctl_remote_run_view: the run view of one of those [{"key", "record"}]
- * (the record's "run" with "source": "bucket" and "record_key"), its
- * history cut to the last `last` records (-1: all); NULL out of memory.
- * smctl_inspect_remote: inspect's output of those runs; the exit status.
+ * (the record's "run" with "source": "bucket", "record_key" and "logs":
+ * the spider log of its keys, to fetch), its history cut to the last `last`
+ * records (-1: all); NULL out of memory.
+ * smctl_inspect_remote: inspect's output of those runs, with the last
+ * `log_lines` lines of each spider log; the exit status.
  * smctl_inspect_print: inspect's text view of run views (smctl_inspect.c).
  * smctl_inspect_bucket_logs: the spider logs run views name in the bucket
  * (smd_view.h: {"file", "key", "source": "bucket"}) fetched (a .log.zip of
@@ -113,7 +115,7 @@ int smctl_remote_find(struct fl *fl, int64_t task_id, const char *server, long d
     struct json_t **runs, int *bad, struct sm_error *err);
 struct json_t *smctl_remote_run_view(struct json_t *r, long last);
 int smctl_inspect_remote(const struct smctl_cmd *cmd, const struct rt_config *cfg, int64_t task_id,
-    const char *server, long days, int as_json, long last);
+    const char *server, long days, int as_json, long last, long log_lines);
 int smctl_inspect_print(struct json_t *runs, long log_lines, FILE *out);
 /* inspect --json of run views: the newest run's fields and "runs" */
 int smctl_inspect_print_json(struct json_t *runs, FILE *out);

@@ -72,8 +72,8 @@ const char smctl_inspect_help[] =
     "                        of one that is gone.  Also done, with a note on\n"
     "                        stderr, when the state directory has no such task.\n"
     "                        Shows the same views (\"source\": \"bucket\" and\n"
-    "                        \"record_key\" added); no spider log (its .log.zip\n"
-    "                        key is listed).  Needs the configuration's bucket.\n"
+    "                        \"record_key\" added), the spider log's tail read\n"
+    "                        from its .log.zip.  Needs the configuration's bucket.\n"
     "      --days N          with the bucket: the day folders of the last N days\n"
     "                        (UTC, newest first; default 7)\n"
     "\n"
@@ -604,8 +604,8 @@ inspect(const struct smctl_cmd *cmd, int argc, char **argv, struct smctl_config_
 		goto out;
 	status = 1;
 	if (remote) {
-		status =
-		    smctl_inspect_remote(cmd, &cfg, task_id, in.server, days, as_json, in.last);
+		status = smctl_inspect_remote(
+		    cmd, &cfg, task_id, in.server, days, as_json, in.last, in.log_lines);
 		goto out;
 	}
 	if (!smctl_config_has_state_dir(&cfg)) {
@@ -653,7 +653,7 @@ inspect(const struct smctl_cmd *cmd, int argc, char **argv, struct smctl_config_
 			    "bucket\n",
 			    smctl_progname, in.id, cfg.state_dir);
 			status = smctl_inspect_remote(
-			    cmd, &cfg, task_id, in.server, days, as_json, in.last);
+			    cmd, &cfg, task_id, in.server, days, as_json, in.last, in.log_lines);
 		} else
 			fprintf(stderr,
 			    "%s inspect: no instance '%s' in '%s': give a task id or an "

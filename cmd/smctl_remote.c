@@ -16,6 +16,7 @@
 #include "rt_config.h"
 #include "sm_err.h"
 #include "smctl.h"
+#include "smd.h"
 #include "smd_view.h"
 
 struct found {
@@ -274,9 +275,20 @@ smctl_remote_run_view(json_t *r, long last)
 {
 	json_t *run = json_deep_copy(json_object_get(json_object_get(r, "record"), "run"));
 	json_t *hist;
+	const char *logs;
 
 	if (!run || json_object_set_new(run, "source", json_string("bucket")) != 0 ||
 	    json_object_set(run, "record_key", json_object_get(r, "key")) != 0) {
+		json_decref(run);
+		return NULL;
+	}
+	/* the spider log the run uploaded (a record's run has no "logs"): fetched
+	 * by smctl_inspect_bucket_logs, like a local run's whose work dir is gone */
+	logs = json_string_value(json_object_get(json_object_get(run, "keys"), "logs"));
+	if (json_object_set_new(run, "logs",
+	        logs ? json_pack("[{s:s,s:s,s:s}]", "file", SMD_SPIDER_MAIN SMD_SPIDER_LOG, "key",
+	                   logs, "source", "bucket") :
+	               json_array()) != 0) {
 		json_decref(run);
 		return NULL;
 	}
@@ -289,7 +301,7 @@ smctl_remote_run_view(json_t *r, long last)
 
 int
 smctl_inspect_remote(const struct smctl_cmd *cmd, const struct rt_config *cfg, int64_t task_id,
-    const char *server, long days, int as_json, long last)
+    const char *server, long days, int as_json, long last, long log_lines)
 {
 	json_t *recs = NULL, *runs = json_array(), *r;
 	size_t i, n;
@@ -313,6 +325,8 @@ smctl_inspect_remote(const struct smctl_cmd *cmd, const struct rt_config *cfg, i
 		if (!run || json_array_append_new(runs, run) != 0)
 			goto oom;
 	}
+	if (smctl_inspect_bucket_logs(cfg, runs, log_lines) != 0)
+		goto oom;
 	if (as_json) {
 		if (smctl_inspect_print_json(runs, stdout) != 0)
 			goto oom;
@@ -326,7 +340,7 @@ smctl_inspect_remote(const struct smctl_cmd *cmd, const struct rt_config *cfg, i
 			smctl_safe_printf(stdout, "%s== run %zu of %zu, from the bucket: %s\n",
 			    i ? "\n" : "", i + 1, n,
 			    json_string_value(json_object_get(r, "record_key")));
-			if (smctl_inspect_print(one, 0, stdout) != 0) {
+			if (smctl_inspect_print(one, log_lines, stdout) != 0) {
 				json_decref(one);
 				goto oom;
 			}

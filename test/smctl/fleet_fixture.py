@@ -18,7 +18,8 @@ and the day before: 106 s1 walmart C reported, hit, 10 ms; a message C could
 not read (task_id and server_name null), failed.
 Hostile records on DAY: not a zip, a member of 6 MiB (over the 4 MiB limit),
 another format, version 2, no task_id, a duration_ms of the wrong type, a
-member that is not JSON.  Heartbeats: A alive now (one task running), B
+member that is not JSON.  The spider log of 103 (30 lines, then one
+with a terminal escape); no other .log.zip.  Heartbeats: A alive now (one task running), B
 seen an hour ago (stale), one that is not JSON.  Start markers: A and B on
 DAY, C the day before.
 """
@@ -124,6 +125,10 @@ def fixture(day):
     put_rec(day, "B", 104, "s2", "amazon", "reported", False, "skipped", 4000, 3, 20)
     put_rec(day, "B", 105, "s1", None, "reported", False, "error", 500, 23, 59)
     put_rec(prev, "C", 106, "s1", "walmart", "reported", True, "hit", 10, 12, 0)
+    # the spider log of 103 (the others' .log.zip are not there)
+    objs[key_of(day, name_of(day, "A", "s2", 103, "water", "amazon"), ".log.zip")] = zip_one(
+        "main.log", "".join("log line %d\n" % i for i in range(1, 31)) +
+        "Traceback: \x1b[31mspider died\n")
     # a message smd could not read: task_id and server_name null, failed
     name, rec = record(prev, "C", 0, "s0", None, "failed", False, "pending", 5, 13, 0,
                        reason="bad message")

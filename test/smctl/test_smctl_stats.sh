@@ -142,6 +142,16 @@ t "inspect 104 --remote (text)" 0 "$smctl" -c "$conf" inspect --remote 104
 has "run headers name the record" "$tmp/out" '^== run 2 of 2, from the bucket: .*--104____.*\.state\.json\.zip$'
 has "the printer of the local inspect" "$tmp/out" '^state +failed \(final\)$'
 has "its reason" "$tmp/out" '^reason +upload failed$'
+t "inspect 103 --remote: the spider log's tail from its .log.zip" 0 "$smctl" -c "$conf" inspect --remote -l 3 103
+has "its last lines" "$tmp/out" 'log line 30'
+check "only the last 3" "$(grep -c 'log line' "$tmp/out")" = 2
+has "a terminal escape in the log is shown as text" "$tmp/out" 'Traceback: \\x1b\[31mspider died'
+t "inspect 103 --remote --json: the log's lines" 0 "$smctl" -c "$conf" inspect --remote --json -l 5 103
+json "logs[0]: its key and 5 lines" "$tmp/out" \
+	"j['logs'][0]['key'].endswith('--103____water____amazon.log.zip') and len(j['logs'][0]['lines']) == 5 and j['logs'][0]['lines'][0] == 'log line 27'"
+t "inspect 104 --remote --json: a log that is not there" 0 "$smctl" -c "$conf" inspect --remote --json 104
+json "says why, the run still shown" "$tmp/out" \
+	"all('error' in l and 'lines' not in l for r in j['runs'] for l in r['logs']) and len(j['runs'][0]['logs']) == 1"
 t "inspect --remote --server s1 104: none from s1" 1 "$smctl" -c "$conf" inspect --remote --server s1 104
 has "says so" "$tmp/err" 'no record of task 104 from server s1'
 t "inspect --remote of an unknown task" 1 "$smctl" -c "$conf" inspect --remote 4242
