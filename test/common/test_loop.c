@@ -49,7 +49,9 @@ test_timers(void)
 	struct rec r = { { 0 }, 0, 0 };
 	struct tag t[5];
 	uint64_t ids[5];
-	int64_t delays[5] = { 30, 10, 20, 10, 5 };
+	/* 50 ms apart at least: arming the five must not take that long, even
+	 * under sanitizers on a loaded machine (10 ms apart once failed there) */
+	int64_t delays[5] = { 300, 100, 200, 100, 50 };
 	int i;
 
 	ok(sm_loop_create(&loop) == 0, "loop created");
@@ -64,7 +66,7 @@ test_timers(void)
 	while (!sm_loop_idle(loop))
 		sm_loop_run_once(loop, -1);
 	is_int(r.n, 4, "four timers fired");
-	/* due order, ties by creation order: 4 (5ms), 1 (10), 3 (10), 0 (30) */
+	/* due order, ties by creation order: 4 (50 ms), 1 (100), 3 (100), 0 (300) */
 	ok(r.order[0] == 4 && r.order[1] == 1 && r.order[2] == 3 && r.order[3] == 0,
 	    "timers fire in due order with ties in creation order (%d %d %d %d)",
 	    r.order[0], r.order[1], r.order[2], r.order[3]);
