@@ -11,9 +11,12 @@
  *   bench_fleet [-n N] [-r ROUNDS] local   files written straight under a new
  *                                          state dir's objects/ (the local
  *                                          backend's layout, docs/local-backend.md)
- *   bench_fleet [-n N] [-r ROUNDS] aws     the bucket "bench-fleet" at
- *                                          AWS_ENDPOINT_URL, put one by one
- *                                          (run through test/support/with_moto.sh)
+ *   bench_fleet [-n N] [-r ROUNDS] [-p P] aws
+ *                                          the bucket "bench-fleet" at
+ *                                          AWS_ENDPOINT_URL, P PutObject
+ *                                          requests in flight (default 32; 1:
+ *                                          one after the other) (run through
+ *                                          test/support/with_moto.sh)
  *
  * The bucket: N keys in the 30 days ending today, about N / 30 a day: tasks'
  * outputs (.jl.zip .csv.zip .log.zip .progress.zip .state.json.zip), every
@@ -34,15 +37,14 @@
 #include <jansson.h>
 
 #include "act_names.h"
+#include "bench_bucket.h"
 #include "bench_util.h"
 #include "bench_zip.h"
 #include "fl_private.h"
 #include "fleet.h"
-#include "rt_config.h"
 #include "sm_digest.h"
 #include "sm_text.h"
 #include "sm_time.h"
-#include "transport.h"
 
 #define DAY_S 86400
 #define DAYS 30
@@ -57,14 +59,13 @@ static const char *const sites[] = { "walmart", "amazon", "target" };
 static void
 die(const char *what, const struct sm_error *err)
 {
-	fprintf(stderr, "bench_fleet: %s: %s\n", what, err && err->msg[0] ? err->msg : "failed");
-	exit(1);
+	bench_bucket_die("bench_fleet", what, err);
 }
 
 /* ---- filling the bucket ------------------------------------------------------ */
 
 struct filler {
-	struct fl *fl;
+	struct bench_bucket *b;
 	const char *objdir; /* local: <state>/objects/<bucket>, else NULL */
 	long keys;
 };
@@ -85,8 +86,6 @@ mkdirs(char *path)
 static void
 put(struct filler *f, const char *key, const char *data, size_t len)
 {
-	struct sm_error err;
-
 	f->keys++;
 	if (f->objdir) {
 		/* the local backend's layout: the file at objects/<bucket>/<key>, its
@@ -109,9 +108,7 @@ put(struct filler *f, const char *key, const char *data, size_t len)
 		close(fd);
 		return;
 	}
-	sm_error_clear(&err);
-	if (fl_put(f->fl, key, data, len, &err) != 0)
-		die("put", &err);
+	bench_put(f->b, key, data, len);
 }
 
 /* A failed task's record, zipped. */
@@ -200,6 +197,7 @@ fill(struct filler *f, time_t last_day, long n, long *in_days)
 		snprintf(key, sizeof(key), "%si%027d.json", FL_HEARTBEAT_PREFIX, i);
 		put(f, key, "{}", 2);
 	}
+	bench_put_drain(f->b);
 }
 
 /* ---- answers as sorted lines, for the comparison -------------------------------- */
@@ -402,77 +400,65 @@ one_round(struct fl *fl, time_t last_day, const char *id_text, int round, struct
 			exit(1);
 		}
 		fg->answer[q] = a.n;
+		fprintf(stderr, "bench_fleet: round %d, %s: fleet %.3f s, baseline %.3f s\n",
+		    round + 1, qname[q], fg->t_fl[q][round], fg->t_base[q][round]);
 		lines_free(&a);
 		lines_free(&b);
 	}
 }
 
-static void
-on_bucket(void *arg, const struct tp_result *r)
-{
-	(void)r;
-	*(int *)arg = 1;
-}
-
 int
 main(int argc, char **argv)
 {
-	struct rt_config cfg;
-	struct sm_error err;
-	struct fl *fl = NULL;
-	char dir[] = "/tmp/bench_fleet.XXXXXX", opt[128], objdir[200], id_text[32];
+	struct bench_bucket bk;
+	struct fl *fl;
+	char objdir[200], id_text[32];
 	const char *mode;
 	long n = 100000, days_keys = 0;
-	int rounds = 3, c, done = 0;
+	int rounds = 3, window = BENCH_PUTS_IN_FLIGHT, c, rc;
 	time_t last_day = time(NULL);
 	struct filler f = { 0 };
 	static struct figures fg;
-	double t0;
+	double t0, dt;
 
-	while ((c = getopt(argc, argv, "n:r:")) != -1)
+	while ((c = getopt(argc, argv, "n:r:p:")) != -1)
 		if (c == 'n')
 			n = atol(optarg);
 		else if (c == 'r')
 			rounds = atoi(optarg);
-	if (rounds < 1 || rounds > 16 || n < 3000) {
-		fprintf(
-		    stderr, "usage: bench_fleet [-n keys >= 3000] [-r rounds 1..16] local|aws\n");
+		else if (c == 'p')
+			window = atoi(optarg);
+		else
+			n = 0;
+	if (rounds < 1 || rounds > 16 || n < 3000 || window < 1 || window > 64) {
+		fprintf(stderr,
+		    "usage: bench_fleet [-n keys >= 3000] [-r rounds 1..16] "
+		    "[-p puts in flight 1..64] local|aws\n");
 		return 2;
 	}
 	mode = optind < argc ? argv[optind] : "local";
-	sm_error_clear(&err);
-	if (rt_config_init(&cfg) != 0)
-		die("config", NULL);
-	if (strcmp(mode, "aws") == 0) {
-		if (!getenv("AWS_ENDPOINT_URL")) {
-			fprintf(
-			    stderr, "bench_fleet: aws: run it through test/support/with_moto.sh\n");
-			return 77;
-		}
-		if (rt_config_set_option(&cfg, "backend=aws", &err) != 0)
-			die("config", &err);
-	} else {
-		if (!mkdtemp(dir))
-			die("mkdtemp", NULL);
-		snprintf(opt, sizeof(opt), "state_dir=%s", dir);
-		if (rt_config_set_option(&cfg, "backend=local", &err) != 0 ||
-		    rt_config_set_option(&cfg, opt, &err) != 0)
-			die("config", &err);
-		snprintf(objdir, sizeof(objdir), "%s/objects/" BUCKET, dir);
+	if ((rc = bench_bucket_open(&bk, "bench_fleet", BUCKET, mode)) != 0)
+		return rc;
+	bk.window = window;
+	fl = bk.fl;
+	if (bk.dir[0]) {
+		snprintf(objdir, sizeof(objdir), "%s/objects/" BUCKET, bk.dir);
 		f.objdir = objdir;
 	}
-	if (rt_config_set_option(&cfg, "bucket=" BUCKET, &err) != 0 ||
-	    fl_open(&fl, &cfg, &err) != 0)
-		die("open", &err);
-	if (tp_bucket_create(fl->tp, BUCKET, on_bucket, &done, NULL) == 0)
-		tp_wait(fl->tp, &done, 30000);
-	f.fl = fl;
+	f.b = &bk;
 	fprintf(stderr, "bench_fleet: filling %s (%ld keys in %d days)...\n", mode, n, DAYS);
 	t0 = bench_now();
 	fill(&f, last_day, n, &days_keys);
+	dt = bench_now() - t0;
 	printf("%s: bucket: %ld keys, %ld in the %d day folders, %ld in %d older days and "
-	       "outside them (cache/, smd/instances/); filled in %.1f s\n",
-	    mode, f.keys, days_keys, DAYS, f.keys - days_keys, OLDER_DAYS, bench_now() - t0);
+	       "outside them (cache/, smd/instances/)\n",
+	    mode, f.keys, days_keys, DAYS, f.keys - days_keys, OLDER_DAYS);
+	if (f.objdir)
+		printf("%s: filled in %.1f s (files written directly)\n", mode, dt);
+	else
+		printf("%s: filled in %.1f s: %ld PutObject, %d in flight, %.0f puts/s\n", mode, dt,
+		    bk.puts, window, (double)bk.puts / dt);
+	fflush(stdout);
 	/* a task id of the middle of the 30 days */
 	snprintf(id_text, sizeof(id_text), "%ld", 1000000L + (days_keys / 4) / 2);
 	for (int r = 0; r < rounds; r++)
@@ -487,9 +473,6 @@ main(int argc, char **argv)
 		    (unsigned long long)fg.r_base[q], b, a / b, fg.answer[q]);
 	}
 	printf("%s: medians of %d interleaved rounds\n", mode, rounds);
-	fl_close(fl);
-	rt_config_free(&cfg);
-	if (f.objdir)
-		bench_rm_tree(dir);
+	bench_bucket_close(&bk);
 	return 0;
 }

@@ -21,31 +21,29 @@
 
 #include <jansson.h>
 
+#include "bench_bucket.h"
+#include "bench_util.h"
 #include "bench_zip.h"
 
 #include "fl_private.h"
 #include "fl_stats.h"
 #include "fleet.h"
-#include "rt_config.h"
 #include "sm_loop.h"
 #include "sm_time.h"
-#include "transport.h"
 
 #define DAY_S 86400
 
 static void
 die(const char *what, const struct sm_error *err)
 {
-	fprintf(stderr, "bench_stats: %s: %s\n", what, err && err->msg[0] ? err->msg : "failed");
-	exit(1);
+	bench_bucket_die("bench_stats", what, err);
 }
 
 static void
-fill(struct fl *fl, time_t day, int n)
+fill(struct bench_bucket *b, time_t day, int n)
 {
 	char d[SM_TIME_FMT_SIZE], name[256], key[300];
 	static const char *const sites[] = { "walmart", "amazon", "target" };
-	struct sm_error err;
 	int64_t base = (int64_t)(day - day % DAY_S) * 1000;
 
 	sm_time_format(d, sizeof(d), base);
@@ -80,11 +78,10 @@ fill(struct fl *fl, time_t day, int n)
 		if (!js || !(z = zip_mem(name, js, strlen(js), &zl)))
 			die("cannot build a record", NULL);
 		free(js);
-		sm_error_clear(&err);
-		if (fl_put(fl, key, z, zl, &err) != 0)
-			die("put", &err);
+		bench_put(b, key, z, zl);
 		free(z);
 	}
+	bench_put_drain(b);
 }
 
 /* ---- the baseline: one request at a time -------------------------------------- */
@@ -149,32 +146,15 @@ baseline(struct fl *fl, time_t day)
 	return out;
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-on_bucket(void *arg, const struct tp_result *r)
-{
-	(void)r;
-	*(int *)arg = 1;
-}
-
 int
 main(int argc, char **argv)
 {
-	struct rt_config cfg;
+	struct bench_bucket bk;
 	struct sm_error err;
-	struct fl *fl = NULL;
+	struct fl *fl;
 	struct fl_stats *st;
-	char dir[] = "/tmp/bench_stats.XXXXXX", opt[128];
 	const char *mode;
-	int n = 10000, c;
+	int n = 10000, c, rc;
 	time_t day = time(NULL) - 3 * DAY_S; /* a day of its own */
 	json_t *a, *b;
 	double t0, t1, t2;
@@ -184,54 +164,32 @@ main(int argc, char **argv)
 		if (c == 'n')
 			n = atoi(optarg);
 	mode = optind < argc ? argv[optind] : "local";
-	sm_error_clear(&err);
-	if (rt_config_init(&cfg) != 0)
-		die("config", NULL);
-	if (strcmp(mode, "aws") == 0) {
-		if (!getenv("AWS_ENDPOINT_URL")) {
-			fprintf(
-			    stderr, "bench_stats: aws: run it through test/support/with_moto.sh\n");
-			return 77;
-		}
-		if (rt_config_set_option(&cfg, "backend=aws", &err) != 0 ||
-		    rt_config_set_option(&cfg, "bucket=bench-stats", &err) != 0)
-			die("config", &err);
-	} else {
-		if (!mkdtemp(dir))
-			die("mkdtemp", NULL);
-		snprintf(opt, sizeof(opt), "state_dir=%s", dir);
-		if (rt_config_set_option(&cfg, "backend=local", &err) != 0 ||
-		    rt_config_set_option(&cfg, opt, &err) != 0 ||
-		    rt_config_set_option(&cfg, "bucket=bench-stats", &err) != 0)
-			die("config", &err);
-	}
-	if (fl_open(&fl, &cfg, &err) != 0)
-		die("open", &err);
-	{
-		int done = 0;
-
-		if (tp_bucket_create(fl->tp, "bench-stats", on_bucket, &done, NULL) == 0)
-			tp_wait(fl->tp, &done, 30000);
-	}
+	if ((rc = bench_bucket_open(&bk, "bench_stats", "bench-stats", mode)) != 0)
+		return rc;
+	fl = bk.fl;
 	fprintf(stderr, "bench_stats: putting %d records (%s)...\n", n, mode);
-	fill(fl, day, n);
+	t0 = bench_now();
+	fill(&bk, day, n);
+	fprintf(stderr, "bench_stats: %ld puts in %.1f s, %d in flight\n", bk.puts,
+	    bench_now() - t0, bk.window);
 	/* fl_stats_collect: parallel */
+	sm_error_clear(&err);
 	fl_counters_reset(fl);
-	t0 = now_s();
+	t0 = bench_now();
 	if (fl_stats_new(&st, day, 1, sm_time_wall_ms()) != 0 ||
 	    fl_stats_collect(fl, st, NULL, NULL, &err) != 0)
 		die("stats", &err);
-	t1 = now_s();
+	t1 = bench_now();
 	ra = fl_counters(fl).requests;
 	a = fl_stats_json(st);
 	fl_stats_free(st);
 	/* the baseline: sequential */
 	fl_counters_reset(fl);
-	t2 = now_s();
+	t2 = bench_now();
 	b = baseline(fl, day);
 	rb = fl_counters(fl).requests;
 	t0 = t1 - t0;
-	t2 = now_s() - t2;
+	t2 = bench_now() - t2;
 	if (!a || !b ||
 	    json_integer_value(json_object_get(a, "received")) !=
 	        json_integer_value(json_object_get(b, "received")) ||
@@ -252,14 +210,6 @@ main(int argc, char **argv)
 	printf("%s: stats/baseline time %.2f\n", mode, t0 / t2);
 	json_decref(a);
 	json_decref(b);
-	fl_close(fl);
-	rt_config_free(&cfg);
-	if (strcmp(mode, "local") == 0) {
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "bench_stats: cannot remove %s\n", dir);
-	}
+	bench_bucket_close(&bk);
 	return 0;
 }
