@@ -77,9 +77,10 @@ parse_day(const char *s, time_t *out)
 }
 
 /*
- * Parse the options `allowed` (a string of the option chars, plus 'S' for
- * --server/--site and 'A' for --all) and leave optind at the first operand.
- * Returns -1 to go on, else the exit status.
+ * Parse the options every command takes (smctl_getopt) and those of
+ * `allowed` (a string of the option chars, plus 'S' for --server/--site and
+ * 'A' for --all) and leave optind at the first operand.  Returns -1 to go
+ * on, else the exit status.
  */
 static int
 fleet_getopt(
@@ -87,29 +88,21 @@ fleet_getopt(
 {
 	char *end;
 	long v;
-	int c;
+	int c, status;
 
 	memset(a, 0, sizeof(*a));
 	a->days = DAYS_DEFAULT;
 	a->until = time(NULL);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hc:d:o:n:u:j", fleet_opts, NULL)) != -1) {
-		int ok = c == 'h' || c == 'c' || c == 'd' || c == 'o' || strchr(allowed, c) ||
-		    ((c == OPT_SERVER || c == OPT_SITE) && strchr(allowed, 'S')) ||
-		    (c == OPT_ALL && strchr(allowed, 'A'));
-
-		if (!ok || c == '?')
+	while ((c = smctl_getopt(
+	            cmd, argc, argv, "hc:d:o:n:u:j", fleet_opts, &a->cargs, &status)) != -1) {
+		if (c == SMCTL_OPT_STOP)
+			return status;
+		if (!strchr(allowed, c) &&
+		    !((c == OPT_SERVER || c == OPT_SITE) && strchr(allowed, 'S')) &&
+		    !(c == OPT_ALL && strchr(allowed, 'A')))
 			return smctl_usage_error(cmd, "unknown option%s", "");
 		switch (c) {
-		case 'h':
-			smctl_print_help(cmd);
-			return 0;
-		case 'c':
-		case 'd':
-		case 'o':
-			if (smctl_config_arg(cmd, &a->cargs, c, optarg) != 0)
-				return 1;
-			break;
 		case 'n':
 			errno = 0;
 			v = strtol(optarg, &end, 10);
