@@ -371,14 +371,11 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 	memset(&sim, 0, sizeof(sim));
 	memset(&cfg, 0, sizeof(cfg));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "he:t:T:qa:d:i:c:o:", opts, NULL)) != -1) {
+	while ((c = smctl_getopt(cmd, argc, argv, "he:t:T:qa:d:i:c:o:", opts, &cargs, &status)) !=
+	    -1) {
 		switch (c) {
-		case 'd':
-		case 'c':
-		case 'o':
-			if (smctl_config_arg(cmd, &cargs, c, optarg) != 0)
-				goto out;
-			break;
+		case SMCTL_OPT_STOP:
+			goto out;
 		case 'i':
 			inst_id = optarg;
 			if (!inst_id[0] || strlen(inst_id) > SM_ENGINE_ID_MAX) {
@@ -387,10 +384,6 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'h':
-			smctl_print_help(cmd);
-			status = 0;
-			goto out;
 		case 'a': {
 			struct sim_action *nv = realloc(actions, (nactions + 1) * sizeof(*nv));
 
@@ -459,9 +452,6 @@ cmd_simulate(const struct smctl_cmd *cmd, int argc, char **argv)
 		case 'q':
 			sim.quiet = 1;
 			break;
-		default:
-			status = smctl_usage_error(cmd, "unknown option%s", "");
-			goto out;
 		}
 	}
 	if (optind != argc - 1) {

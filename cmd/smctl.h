@@ -4,7 +4,8 @@
  * smctl) plus one row in the `commands` table of cmd/smctl.c.
  *
  * run(cmd, argc, argv): argv[0] is the subcommand name; parse options with
- * getopt_long after setting optind = 1; answer --help with
+ * getopt_long (smctl_getopt for a command that reads smd's configuration)
+ * after setting optind = 1; answer --help with
  * smctl_print_help(cmd) and exit status 0.  Return the exit status:
  * 0 success, 1 the command ran and found a failure, 2 (SMCTL_EXIT_USAGE)
  * a usage error (use smctl_usage_error()).
@@ -49,6 +50,14 @@ void smctl_print_help(const struct smctl_cmd *cmd);
  * (rt_config_free) either way, and `args` with smctl_config_args_free().
  * smctl_config_has_state_dir(): 1 if a source other than the defaults (the
  * file, SMD_STATE_DIR, -o, -d) gave state_dir.
+ *
+ * smctl_getopt(): getopt_long(argc, argv, shortopts, longopts) for such a
+ * command (set optind = 1 first), answering the options they all share:
+ * -h prints the help (smctl_print_help), -c, -d and -o go to `args`
+ * (smctl_config_arg), an unknown option or a missing argument is a usage
+ * error.  Returns the command's next other option, -1 after the last
+ * option, or SMCTL_OPT_STOP with the exit status in *status (0 after the
+ * help, 1 out of memory, 2 a usage error).
  */
 struct rt_config;
 struct smctl_config_args {
@@ -63,6 +72,10 @@ void smctl_config_args_free(struct smctl_config_args *args);
 int smctl_config_load(
     const struct smctl_cmd *cmd, struct rt_config *cfg, const struct smctl_config_args *args);
 int smctl_config_has_state_dir(const struct rt_config *cfg);
+#define SMCTL_OPT_STOP (-2)
+struct option;
+int smctl_getopt(const struct smctl_cmd *cmd, int argc, char **argv, const char *shortopts,
+    const struct option *longopts, struct smctl_config_args *args, int *status);
 
 /*
  * The argument of `simulate --timeout` (cmd/smctl_timeout.c): a duration

@@ -166,24 +166,13 @@ smctl_cmd_clean(const struct smctl_cmd *cmd, int argc, char **argv)
 
 	memset(&cfg, 0, sizeof(cfg));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hc:d:o:y", opts, NULL)) != -1) {
+	while ((c = smctl_getopt(cmd, argc, argv, "hc:d:o:y", opts, &cargs, &status)) != -1) {
 		switch (c) {
-		case 'h':
-			smctl_print_help(cmd);
-			status = 0;
+		case SMCTL_OPT_STOP:
 			goto out;
-		case 'c':
-		case 'd':
-		case 'o':
-			if (smctl_config_arg(cmd, &cargs, c, optarg) != 0)
-				goto out;
-			break;
 		case 'y':
 			yes = 1;
 			break;
-		default:
-			status = smctl_usage_error(cmd, "unknown option%s", "");
-			goto out;
 		}
 	}
 	if (optind != argc) {

@@ -2,8 +2,10 @@
  * smctl_config.c - smd's configuration as the subcommands of smctl read
  * it (runtime/rt_config): the defaults, the file (-c FILE, before or after
  * the command name), the SMD_* environment, -o KEY=VALUE, then -d DIR as
- * the last word on state_dir.  See smctl.h.
+ * the last word on state_dir; and the options that the commands reading it
+ * share (-h, -c, -d, -o).  See smctl.h.
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -80,4 +82,33 @@ int
 smctl_config_has_state_dir(const struct rt_config *cfg)
 {
 	return (cfg->set & ((uint64_t)1 << RT_KEY_state_dir)) != 0;
+}
+
+int
+smctl_getopt(const struct smctl_cmd *cmd, int argc, char **argv, const char *shortopts,
+    const struct option *longopts, struct smctl_config_args *args, int *status)
+{
+	int c;
+
+	for (;;) {
+		switch ((c = getopt_long(argc, argv, shortopts, longopts, NULL))) {
+		case 'h':
+			smctl_print_help(cmd);
+			*status = 0;
+			return SMCTL_OPT_STOP;
+		case 'c':
+		case 'd':
+		case 'o':
+			if (smctl_config_arg(cmd, args, c, optarg) != 0) {
+				*status = 1;
+				return SMCTL_OPT_STOP;
+			}
+			break;
+		case '?':
+			*status = smctl_usage_error(cmd, "unknown option%s", "");
+			return SMCTL_OPT_STOP;
+		default:
+			return c;
+		}
+	}
 }

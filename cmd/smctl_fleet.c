@@ -3,7 +3,8 @@
  * stop-flag, results.  Each asks the fleet library (fleet/include/fleet.h)
  * for its JSON object and prints it as text or, with --json, as it is (the
  * objects `smctl serve` shows).  Either backend: what the configuration
- * names (docs/fleet.md).
+ * names (docs/fleet.md).  fleet_run() is the path all five take: options,
+ * operands, the fleet handle, the call, the output, the exit status.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -40,10 +41,15 @@
 	"another failure; 2 usage error or a refused configuration.\n"
 
 struct fargs {
+	const struct smctl_cmd *cmd;
 	struct smctl_config_args cargs;
 	int days, json, all;
 	time_t until;
 	const char *server, *site;
+	const char *text; /* search: TEXT */
+	const char *verb; /* stop-flag: on, off or status */
+	long long id;     /* results: TASK_ID and OUTDIR */
+	const char *dir;
 };
 
 enum { OPT_SERVER = 1000, OPT_SITE, OPT_ALL };
@@ -77,9 +83,10 @@ parse_day(const char *s, time_t *out)
 }
 
 /*
- * Parse the options `allowed` (a string of the option chars, plus 'S' for
- * --server/--site and 'A' for --all) and leave optind at the first operand.
- * Returns -1 to go on, else the exit status.
+ * Parse the options every command takes (smctl_getopt) and those of
+ * `allowed` (a string of the option chars, plus 'S' for --server/--site and
+ * 'A' for --all) and leave optind at the first operand.  Returns -1 to go
+ * on, else the exit status.
  */
 static int
 fleet_getopt(
@@ -87,29 +94,22 @@ fleet_getopt(
 {
 	char *end;
 	long v;
-	int c;
+	int c, status;
 
 	memset(a, 0, sizeof(*a));
+	a->cmd = cmd;
 	a->days = DAYS_DEFAULT;
 	a->until = time(NULL);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hc:d:o:n:u:j", fleet_opts, NULL)) != -1) {
-		int ok = c == 'h' || c == 'c' || c == 'd' || c == 'o' || strchr(allowed, c) ||
-		    ((c == OPT_SERVER || c == OPT_SITE) && strchr(allowed, 'S')) ||
-		    (c == OPT_ALL && strchr(allowed, 'A'));
-
-		if (!ok || c == '?')
+	while ((c = smctl_getopt(
+	            cmd, argc, argv, "hc:d:o:n:u:j", fleet_opts, &a->cargs, &status)) != -1) {
+		if (c == SMCTL_OPT_STOP)
+			return status;
+		if (!strchr(allowed, c) &&
+		    !((c == OPT_SERVER || c == OPT_SITE) && strchr(allowed, 'S')) &&
+		    !(c == OPT_ALL && strchr(allowed, 'A')))
 			return smctl_usage_error(cmd, "unknown option%s", "");
 		switch (c) {
-		case 'h':
-			smctl_print_help(cmd);
-			return 0;
-		case 'c':
-		case 'd':
-		case 'o':
-			if (smctl_config_arg(cmd, &a->cargs, c, optarg) != 0)
-				return 1;
-			break;
 		case 'n':
 			errno = 0;
 			v = strtol(optarg, &end, 10);
@@ -252,6 +252,58 @@ print_keys(const json_t *t)
 	}
 }
 
+/*
+ * A fleet command: the options it takes besides those of every command
+ * (fleet_getopt's `allowed`); its operands, checked and kept in fargs by
+ * `operands` (-1 to go on, else the exit status; NULL: none taken); the
+ * call to the fleet library that makes its JSON object; and `print`, that
+ * object on stdout, as text or with --json as it is (the exit status).
+ * `listing`: the call lists day folders, whose progress line is cleared
+ * before the output.
+ */
+struct fleet_cmd {
+	const char *allowed;
+	int listing;
+	int (*operands)(struct fargs *a, int argc, char **argv);
+	int (*call)(struct fl *fl, const struct fargs *a, json_t **out, struct sm_error *err);
+	int (*print)(const struct fargs *a, const json_t *out);
+};
+
+static int
+fleet_run(const struct smctl_cmd *cmd, int argc, char **argv, const struct fleet_cmd *fc)
+{
+	struct fargs a;
+	struct fl *fl = NULL;
+	struct sm_error err;
+	json_t *out = NULL;
+	int status;
+
+	if ((status = fleet_getopt(cmd, argc, argv, fc->allowed, &a)) >= 0)
+		goto done;
+	if (fc->operands) {
+		if ((status = fc->operands(&a, argc, argv)) >= 0)
+			goto done;
+	} else if (optind != argc) {
+		status = smctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+		goto done;
+	}
+	if ((status = fleet_open(cmd, &a, &fl)) != 0)
+		goto done;
+	sm_error_clear(&err);
+	if (fc->call(fl, &a, &out, &err) != 0) {
+		status = fail(cmd, &err);
+		goto done;
+	}
+	if (fc->listing)
+		progress_end();
+	status = fc->print(&a, out);
+done:
+	json_decref(out);
+	fl_close(fl);
+	smctl_config_args_free(&a.cargs);
+	return status;
+}
+
 /* ---- search ------------------------------------------------------------- */
 
 const char smctl_search_usage[] = "[-c FILE] [-d DIR] [-o KEY=VALUE]... [--days N] "
@@ -270,34 +322,29 @@ const char smctl_search_help[] =
     "                        newest_ms, keys: [{key, size, mtime_ms}]}], requests}\n"
     "\n" FLEET_EXIT_HELP;
 
-int
-smctl_cmd_search(const struct smctl_cmd *cmd, int argc, char **argv)
+static int
+search_operands(struct fargs *a, int argc, char **argv)
 {
-	struct fargs a;
-	struct fl *fl = NULL;
-	struct sm_error err;
-	json_t *out = NULL, *t;
-	size_t i, nkeys = 0;
-	int status;
+	if (optind != argc - 1 || !*argv[optind])
+		return smctl_usage_error(a->cmd, "give the text to search for%s", "");
+	a->text = argv[optind];
+	return -1;
+}
 
-	if ((status = fleet_getopt(cmd, argc, argv, "nuj", &a)) >= 0)
-		goto done;
-	if (optind != argc - 1 || !*argv[optind]) {
-		status = smctl_usage_error(cmd, "give the text to search for%s", "");
-		goto done;
-	}
-	if ((status = fleet_open(cmd, &a, &fl)) != 0)
-		goto done;
-	sm_error_clear(&err);
-	if (fl_search(fl, argv[optind], a.until, a.days, &out, &err) != 0) {
-		status = fail(cmd, &err);
-		goto done;
-	}
-	progress_end();
-	if (a.json) {
-		status = print_json(out);
-		goto done;
-	}
+static int
+search_call(struct fl *fl, const struct fargs *a, json_t **out, struct sm_error *err)
+{
+	return fl_search(fl, a->text, a->until, a->days, out, err);
+}
+
+static int
+search_print(const struct fargs *a, const json_t *out)
+{
+	size_t i, nkeys = 0;
+	json_t *t;
+
+	if (a->json)
+		return print_json(out);
 	json_array_foreach(json_object_get(out, "tasks"), i, t)
 	{
 		print_task_head(t, json_string_value(json_object_get(t, "term")) ?: "");
@@ -305,14 +352,17 @@ smctl_cmd_search(const struct smctl_cmd *cmd, int argc, char **argv)
 		nkeys += json_array_size(json_object_get(t, "keys"));
 	}
 	printf("%zu tasks, %zu keys in %d days, %" JSON_INTEGER_FORMAT " requests\n",
-	    json_array_size(json_object_get(out, "tasks")), nkeys, a.days,
+	    json_array_size(json_object_get(out, "tasks")), nkeys, a->days,
 	    json_integer_value(json_object_get(out, "requests")));
-	status = fflush(stdout) == 0 ? 0 : 1;
-done:
-	json_decref(out);
-	fl_close(fl);
-	smctl_config_args_free(&a.cargs);
-	return status;
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int
+smctl_cmd_search(const struct smctl_cmd *cmd, int argc, char **argv)
+{
+	static const struct fleet_cmd fc = { "nuj", 1, search_operands, search_call, search_print };
+
+	return fleet_run(cmd, argc, argv, &fc);
 }
 
 /* ---- failed --------------------------------------------------------------- */
@@ -333,34 +383,20 @@ const char smctl_failed_help[] =
     "                        unreadable_records}\n"
     "\n" FLEET_EXIT_HELP;
 
-int
-smctl_cmd_failed(const struct smctl_cmd *cmd, int argc, char **argv)
+static int
+failed_call(struct fl *fl, const struct fargs *a, json_t **out, struct sm_error *err)
 {
-	struct fargs a;
-	struct fl *fl = NULL;
-	struct sm_error err;
-	json_t *out = NULL, *t;
-	size_t i;
-	int status;
+	return fl_failed(fl, a->until, a->days, a->server, a->site, out, err);
+}
 
-	if ((status = fleet_getopt(cmd, argc, argv, "nujS", &a)) >= 0)
-		goto done;
-	if (optind != argc) {
-		status = smctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-		goto done;
-	}
-	if ((status = fleet_open(cmd, &a, &fl)) != 0)
-		goto done;
-	sm_error_clear(&err);
-	if (fl_failed(fl, a.until, a.days, a.server, a.site, &out, &err) != 0) {
-		status = fail(cmd, &err);
-		goto done;
-	}
-	progress_end();
-	if (a.json) {
-		status = print_json(out);
-		goto done;
-	}
+static int
+failed_print(const struct fargs *a, const json_t *out)
+{
+	size_t i;
+	json_t *t;
+
+	if (a->json)
+		return print_json(out);
 	json_array_foreach(json_object_get(out, "tasks"), i, t)
 	{
 		const char *reason = json_string_value(json_object_get(t, "reason"));
@@ -379,13 +415,16 @@ smctl_cmd_failed(const struct smctl_cmd *cmd, int argc, char **argv)
 		printf("    %s\n", str(t, "name"));
 	}
 	printf("%zu failed tasks in %d days\n", json_array_size(json_object_get(out, "tasks")),
-	    a.days);
-	status = fflush(stdout) == 0 ? 0 : 1;
-done:
-	json_decref(out);
-	fl_close(fl);
-	smctl_config_args_free(&a.cargs);
-	return status;
+	    a->days);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int
+smctl_cmd_failed(const struct smctl_cmd *cmd, int argc, char **argv)
+{
+	static const struct fleet_cmd fc = { "nujS", 1, NULL, failed_call, failed_print };
+
+	return fleet_run(cmd, argc, argv, &fc);
 }
 
 /* ---- instances ----------------------------------------------------------------- */
@@ -404,33 +443,20 @@ const char smctl_instances_help[] =
     "                        + alive]}\n"
     "\n" FLEET_EXIT_HELP;
 
-int
-smctl_cmd_instances(const struct smctl_cmd *cmd, int argc, char **argv)
+static int
+instances_call(struct fl *fl, const struct fargs *a, json_t **out, struct sm_error *err)
 {
-	struct fargs a;
-	struct fl *fl = NULL;
-	struct sm_error err;
-	json_t *out = NULL, *hb, *task;
-	size_t i, j;
-	int status;
+	return fl_instances(fl, sm_time_wall_ms(), a->all, out, err);
+}
 
-	if ((status = fleet_getopt(cmd, argc, argv, "jA", &a)) >= 0)
-		goto done;
-	if (optind != argc) {
-		status = smctl_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
-		goto done;
-	}
-	if ((status = fleet_open(cmd, &a, &fl)) != 0)
-		goto done;
-	sm_error_clear(&err);
-	if (fl_instances(fl, sm_time_wall_ms(), a.all, &out, &err) != 0) {
-		status = fail(cmd, &err);
-		goto done;
-	}
-	if (a.json) {
-		status = print_json(out);
-		goto done;
-	}
+static int
+instances_print(const struct fargs *a, const json_t *out)
+{
+	json_t *hb, *task;
+	size_t i, j;
+
+	if (a->json)
+		return print_json(out);
 	json_array_foreach(json_object_get(out, "instances"), i, hb)
 	{
 		char started[32], seen[32];
@@ -454,13 +480,16 @@ smctl_cmd_instances(const struct smctl_cmd *cmd, int argc, char **argv)
 		}
 	}
 	printf("%zu instances%s\n", json_array_size(json_object_get(out, "instances")),
-	    a.all ? "" : " alive");
-	status = fflush(stdout) == 0 ? 0 : 1;
-done:
-	json_decref(out);
-	fl_close(fl);
-	smctl_config_args_free(&a.cargs);
-	return status;
+	    a->all ? "" : " alive");
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int
+smctl_cmd_instances(const struct smctl_cmd *cmd, int argc, char **argv)
+{
+	static const struct fleet_cmd fc = { "jA", 0, NULL, instances_call, instances_print };
+
+	return fleet_run(cmd, argc, argv, &fc);
 }
 
 /* ---- stop-flag -------------------------------------------------------------------- */
@@ -477,59 +506,56 @@ const char smctl_stop_flag_help[] =
     "\n" FLEET_CONFIG_HELP "  -j, --json            status: print {key, stop, exists, value}\n"
     "\n" FLEET_EXIT_HELP;
 
-int
-smctl_cmd_stop_flag(const struct smctl_cmd *cmd, int argc, char **argv)
+static int
+stop_flag_operands(struct fargs *a, int argc, char **argv)
 {
-	struct fargs a;
-	struct fl *fl = NULL;
-	struct sm_error err;
-	json_t *out = NULL;
-	const char *verb;
-	int status, on = 0;
+	if (optind != argc - 1)
+		return smctl_usage_error(a->cmd, "give one of on, off, status%s", "");
+	a->verb = argv[optind];
+	if (strcmp(a->verb, "on") != 0 && strcmp(a->verb, "off") != 0 &&
+	    strcmp(a->verb, "status") != 0)
+		return smctl_usage_error(a->cmd, "'%s' is none of on, off, status", a->verb);
+	return -1;
+}
 
-	if ((status = fleet_getopt(cmd, argc, argv, "j", &a)) >= 0)
-		goto done;
-	if (optind != argc - 1) {
-		status = smctl_usage_error(cmd, "give one of on, off, status%s", "");
-		goto done;
-	}
-	verb = argv[optind];
-	if (strcmp(verb, "on") != 0 && strcmp(verb, "off") != 0 && strcmp(verb, "status") != 0) {
-		status = smctl_usage_error(cmd, "'%s' is none of on, off, status", verb);
-		goto done;
-	}
-	if ((status = fleet_open(cmd, &a, &fl)) != 0)
-		goto done;
-	sm_error_clear(&err);
-	if (strcmp(verb, "status") != 0) {
-		on = strcmp(verb, "on") == 0;
-		if (fl_stop_flag_set(fl, on, &err) != 0) {
-			status = fail(cmd, &err);
-			goto done;
-		}
-	}
-	if (fl_stop_flag_get(fl, &out, &err) != 0) {
-		status = fail(cmd, &err);
-		goto done;
-	}
-	if (a.json)
+/* on, off: write the flag, then read it back; status: read it */
+static int
+stop_flag_call(struct fl *fl, const struct fargs *a, json_t **out, struct sm_error *err)
+{
+	if (strcmp(a->verb, "status") != 0 &&
+	    fl_stop_flag_set(fl, strcmp(a->verb, "on") == 0, err) != 0)
+		return -1;
+	return fl_stop_flag_get(fl, out, err);
+}
+
+static int
+stop_flag_print(const struct fargs *a, const json_t *out)
+{
+	int status = 0, on = strcmp(a->verb, "on") == 0;
+
+	if (a->json)
 		status = print_json(out);
 	else
 		printf("%s%s\n", json_is_true(json_object_get(out, "stop")) ? "on" : "off",
 		    json_is_true(json_object_get(out, "exists")) ? "" : " (the flag is not set)");
-	if (status == 0 && strcmp(verb, "status") != 0 &&
+	if (status == 0 && strcmp(a->verb, "status") != 0 &&
 	    json_is_true(json_object_get(out, "stop")) != on) {
-		fprintf(stderr, "%s %s: the flag reads back as %s\n", smctl_progname, cmd->name,
+		fprintf(stderr, "%s %s: the flag reads back as %s\n", smctl_progname, a->cmd->name,
 		    on ? "off" : "on");
 		status = 1;
 	}
 	if (status == 0)
 		status = fflush(stdout) == 0 ? 0 : 1;
-done:
-	json_decref(out);
-	fl_close(fl);
-	smctl_config_args_free(&a.cargs);
 	return status;
+}
+
+int
+smctl_cmd_stop_flag(const struct smctl_cmd *cmd, int argc, char **argv)
+{
+	static const struct fleet_cmd fc = { "j", 0, stop_flag_operands, stop_flag_call,
+		stop_flag_print };
+
+	return fleet_run(cmd, argc, argv, &fc);
 }
 
 /* ---- results ---------------------------------------------------------------------- */
@@ -553,57 +579,49 @@ const char smctl_results_help[] =
     "(give --server), or the bucket could not be read; 2 usage error or a\n"
     "refused configuration.\n";
 
+static int
+results_operands(struct fargs *a, int argc, char **argv)
+{
+	char *end;
+
+	if (a->site)
+		return smctl_usage_error(a->cmd, "unknown option%s", " --site");
+	if (optind != argc - 1 && optind != argc - 2)
+		return smctl_usage_error(a->cmd, "give TASK_ID and maybe OUTDIR%s", "");
+	errno = 0;
+	a->id = strtoll(argv[optind], &end, 10);
+	if (errno || end == argv[optind] || *end)
+		return smctl_usage_error(a->cmd, "'%s' is not a task id (a number)", argv[optind]);
+	a->dir = optind == argc - 2 ? argv[optind + 1] : ".";
+	return -1;
+}
+
+static int
+results_call(struct fl *fl, const struct fargs *a, json_t **out, struct sm_error *err)
+{
+	return fl_results(fl, a->id, a->server, a->until, a->days, a->dir, out, err);
+}
+
+static int
+results_print(const struct fargs *a, const json_t *out)
+{
+	json_t *f;
+	size_t i;
+
+	json_array_foreach(json_object_get(out, "other_names"), i, f)
+	    fprintf(stderr, "%s %s: an older run, not downloaded: %s\n", smctl_progname,
+	        a->cmd->name, json_string_value(f));
+	if (a->json)
+		return print_json(out);
+	json_array_foreach(json_object_get(out, "files"), i, f) printf("%s\n", str(f, "path"));
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int
 smctl_cmd_results(const struct smctl_cmd *cmd, int argc, char **argv)
 {
-	struct fargs a;
-	struct fl *fl = NULL;
-	struct sm_error err;
-	json_t *out = NULL, *f;
-	const char *dir = ".";
-	char *end;
-	long long id;
-	size_t i;
-	int status;
+	static const struct fleet_cmd fc = { "nujS", 1, results_operands, results_call,
+		results_print };
 
-	if ((status = fleet_getopt(cmd, argc, argv, "nujS", &a)) >= 0)
-		goto done;
-	if (a.site) {
-		status = smctl_usage_error(cmd, "unknown option%s", " --site");
-		goto done;
-	}
-	if (optind != argc - 1 && optind != argc - 2) {
-		status = smctl_usage_error(cmd, "give TASK_ID and maybe OUTDIR%s", "");
-		goto done;
-	}
-	errno = 0;
-	id = strtoll(argv[optind], &end, 10);
-	if (errno || end == argv[optind] || *end) {
-		status = smctl_usage_error(cmd, "'%s' is not a task id (a number)", argv[optind]);
-		goto done;
-	}
-	if (optind == argc - 2)
-		dir = argv[optind + 1];
-	if ((status = fleet_open(cmd, &a, &fl)) != 0)
-		goto done;
-	sm_error_clear(&err);
-	if (fl_results(fl, id, a.server, a.until, a.days, dir, &out, &err) != 0) {
-		status = fail(cmd, &err);
-		goto done;
-	}
-	progress_end();
-	json_array_foreach(json_object_get(out, "other_names"), i, f)
-	    fprintf(stderr, "%s %s: an older run, not downloaded: %s\n", smctl_progname, cmd->name,
-	        json_string_value(f));
-	if (a.json) {
-		status = print_json(out);
-		goto done;
-	}
-	json_array_foreach(json_object_get(out, "files"), i, f) printf("%s\n", str(f, "path"));
-	status = fflush(stdout) == 0 ? 0 : 1;
-done:
-	json_decref(out);
-	fl_close(fl);
-	smctl_config_args_free(&a.cargs);
-	return status;
+	return fleet_run(cmd, argc, argv, &fc);
 }

@@ -553,17 +553,10 @@ inspect(const struct smctl_cmd *cmd, int argc, char **argv, struct smctl_config_
 	in.last = -1;
 	in.log_lines = 20;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hc:d:o:s:jn:l:r", opts, NULL)) != -1) {
+	while ((c = smctl_getopt(cmd, argc, argv, "hc:d:o:s:jn:l:r", opts, cargs, &status)) != -1) {
 		switch (c) {
-		case 'h':
-			smctl_print_help(cmd);
-			return 0;
-		case 'c':
-		case 'd':
-		case 'o':
-			if (smctl_config_arg(cmd, cargs, c, optarg) != 0)
-				return 1;
-			break;
+		case SMCTL_OPT_STOP:
+			return status;
 		case 's':
 			in.server = optarg;
 			break;
@@ -591,8 +584,6 @@ inspect(const struct smctl_cmd *cmd, int argc, char **argv, struct smctl_config_
 				return smctl_usage_error(
 				    cmd, "--days wants 1 to 366, not '%s'", optarg);
 			break;
-		default:
-			return smctl_usage_error(cmd, "unknown option%s", "");
 		}
 	}
 	if (optind != argc - 1)

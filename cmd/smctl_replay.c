@@ -365,18 +365,10 @@ smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv)
 
 	memset(&cfg, 0, sizeof(cfg));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hd:snT:c:o:vr", lopts, NULL)) != -1) {
+	while ((c = smctl_getopt(cmd, argc, argv, "hd:snT:c:o:vr", lopts, &cargs, &status)) != -1) {
 		switch (c) {
-		case 'h':
-			smctl_print_help(cmd);
-			status = 0;
+		case SMCTL_OPT_STOP:
 			goto out;
-		case 'c':
-		case 'd':
-		case 'o':
-			if (smctl_config_arg(cmd, &cargs, c, optarg) != 0)
-				goto out;
-			break;
 		case 's':
 			from_start = 1;
 			break;
@@ -405,9 +397,6 @@ smctl_cmd_replay(const struct smctl_cmd *cmd, int argc, char **argv)
 				goto out;
 			}
 			break;
-		default:
-			status = smctl_usage_error(cmd, "unknown option%s", "");
-			goto out;
 		}
 	}
 	if (optind != argc - 1) {

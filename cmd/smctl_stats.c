@@ -121,17 +121,10 @@ smctl_cmd_stats(const struct smctl_cmd *cmd, int argc, char **argv)
 
 	memset(&cfg, 0, sizeof(cfg));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hc:o:D:n:j", opts, NULL)) != -1) {
+	while ((c = smctl_getopt(cmd, argc, argv, "hc:o:D:n:j", opts, &cargs, &status)) != -1) {
 		switch (c) {
-		case 'h':
-			smctl_print_help(cmd);
-			status = 0;
+		case SMCTL_OPT_STOP:
 			goto out;
-		case 'c':
-		case 'o':
-			if (smctl_config_arg(cmd, &cargs, c, optarg) != 0)
-				goto out;
-			break;
 		case 'D':
 			if ((day = parse_day(optarg)) < 0) {
 				status = smctl_usage_error(
@@ -149,9 +142,6 @@ smctl_cmd_stats(const struct smctl_cmd *cmd, int argc, char **argv)
 		case 'j':
 			as_json = 1;
 			break;
-		default:
-			status = smctl_usage_error(cmd, "unknown option%s", "");
-			goto out;
 		}
 	}
 	if (optind != argc) {
