@@ -431,7 +431,11 @@ fl_heartbeat_alive(const json_t *hb, int64_t now_ms)
 	json_int_t seen = json_integer_value(json_object_get(hb, "last_seen_ms"));
 	json_int_t every = json_integer_value(json_object_get(hb, "interval_ms"));
 
-	return every > 0 && seen > 0 && now_ms - seen <= 3 * every;
+	/* bounded before the arithmetic: no overflow whatever the object says */
+	if (every <= 0 || every > FL_HEARTBEAT_INTERVAL_MAX || seen <= 0 || now_ms < 0 ||
+	    seen - now_ms > FL_CLOCK_AHEAD_MAX)
+		return 0;
+	return now_ms - seen <= 3 * every;
 }
 
 int

@@ -293,15 +293,17 @@ fl_stats_add_heartbeat(struct fl_stats *s, const char *key, const json_t *hb, st
 	    (rc = get_int(hb, "interval_ms", &interval, key, err)) != 0)
 		return refused(s, key, rc, err);
 	tasks = json_object_get(hb, "tasks");
-	if (interval == 0 || interval > DAY_MS || (tasks && !json_is_array(tasks))) {
+	if (interval == 0 || interval > FL_HEARTBEAT_INTERVAL_MAX ||
+	    (tasks && !json_is_array(tasks))) {
 		rc = sm_error_set(err, SM_ECORRUPT,
 		    "%.*s: \"interval_ms\" is not 1 ms to a day, or \"tasks\" is not an array",
 		    QUOTE_MAX, key);
 		return refused(s, key, rc, err);
 	}
 	s->heartbeats++;
-	/* alive: seen within three intervals (a clock ahead of ours counts too) */
-	if (s->now_ms - last <= 3 * interval) {
+	/* alive as `smctl instances` says (a clock ahead of ours counts too,
+	 * up to FL_CLOCK_AHEAD_MAX) */
+	if (fl_heartbeat_alive(hb, s->now_ms)) {
 		if (json_array_append_new(s->alive, json_string(inst)) != 0)
 			return sm_error_set(err, SM_ENOMEM, "out of memory");
 		s->running += json_array_size(tasks);

@@ -38,6 +38,8 @@ struct rt_config;
 #define FL_RECORD_MAX (4u << 20)     /* a task record's zip and JSON */
 #define FL_HEARTBEAT_MAX (1u << 20)  /* a heartbeat object */
 #define FL_HEARTBEAT_PREFIX "smd/instances/"
+#define FL_HEARTBEAT_INTERVAL_MAX ((int64_t)86400 * 1000) /* a day */
+#define FL_CLOCK_AHEAD_MAX ((int64_t)86400 * 1000)        /* a day */
 #define FL_RECORD_FORMAT "smd-task-record"
 #define FL_RECORD_VERSION 1
 #define FL_HEARTBEAT_FORMAT "smd-heartbeat"
@@ -177,7 +179,12 @@ int fl_failed(struct fl *fl, time_t last_day, int days, const char *server, cons
  * ones only unless `all`.  Alive: now - last_seen_ms <= 3 * interval_ms.
  */
 int fl_instances(struct fl *fl, int64_t now_ms, int all, json_t **out, struct sm_error *err);
-/* 1 if the heartbeat `hb` is alive at now_ms. */
+/*
+ * 1 if the heartbeat `hb` is alive at now_ms.  Not alive either: an
+ * interval_ms that is not 1 ms to FL_HEARTBEAT_INTERVAL_MAX, or a
+ * last_seen_ms more than FL_CLOCK_AHEAD_MAX ahead of now_ms (a clock that
+ * far off, or a forged object, would otherwise stay alive for ever).
+ */
 int fl_heartbeat_alive(const json_t *hb, int64_t now_ms);
 
 /*

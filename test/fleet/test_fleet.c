@@ -5,6 +5,7 @@
  * member over the limit, a truncated archive), fl_record_parse (format,
  * version, not JSON), fl_heartbeat_alive.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,6 +197,30 @@ alive(void)
 	ok(!fl_heartbeat_alive(hb, 103001), "stale after");
 	json_object_del(hb, "interval_ms");
 	ok(!fl_heartbeat_alive(hb, 100000), "no interval: not alive");
+	json_decref(hb);
+
+	/* hostile values: no overflow (UBSan), and no heartbeat alive for ever */
+	hb = json_pack(
+	    "{s:I, s:I}", "last_seen_ms", (json_int_t)100000, "interval_ms", (json_int_t)INT64_MAX);
+	ok(!fl_heartbeat_alive(hb, 100000), "interval_ms INT64_MAX: not alive");
+	json_object_set_new(hb, "interval_ms", json_integer(FL_HEARTBEAT_INTERVAL_MAX + 1));
+	ok(!fl_heartbeat_alive(hb, 100000), "interval_ms over a day: not alive");
+	json_object_set_new(hb, "interval_ms", json_integer(-1000));
+	ok(!fl_heartbeat_alive(hb, 100000), "a negative interval_ms: not alive");
+	json_object_set_new(hb, "interval_ms", json_integer(1000));
+	json_object_set_new(hb, "last_seen_ms", json_integer(INT64_MAX));
+	ok(!fl_heartbeat_alive(hb, 100000), "last_seen_ms INT64_MAX: not alive");
+	json_object_set_new(hb, "last_seen_ms", json_integer(253402300799999));
+	ok(!fl_heartbeat_alive(hb, 1700000000000), "last_seen_ms in year 9999: not alive");
+	json_object_set_new(hb, "last_seen_ms", json_integer(1700000000000 + 3600000));
+	ok(fl_heartbeat_alive(hb, 1700000000000), "a clock an hour ahead: alive");
+	json_object_set_new(hb, "last_seen_ms", json_integer(INT64_MIN));
+	ok(!fl_heartbeat_alive(hb, 1700000000000), "last_seen_ms INT64_MIN: not alive");
+	json_object_set_new(hb, "last_seen_ms", json_string("now"));
+	ok(!fl_heartbeat_alive(hb, 1700000000000), "last_seen_ms a string: not alive");
+	json_object_set_new(hb, "last_seen_ms", json_integer(100000));
+	ok(!fl_heartbeat_alive(hb, INT64_MIN), "a negative now: not alive");
+	ok(!fl_heartbeat_alive(hb, INT64_MAX), "now INT64_MAX: stale");
 	json_decref(hb);
 }
 
