@@ -12,6 +12,7 @@
 #include "rt_boot.h"
 #include "rt_config.h"
 #include "sm_loop.h"
+#include "sm_text.h"
 #include "transport.h"
 
 #define FL_PAGE_KEYS 1000
@@ -216,6 +217,25 @@ job_done(struct run *run)
 
 static int start_list(struct slot *s, const char *cont);
 
+/*
+ * A key as text: a key of the local backend may hold any bytes, and a JSON
+ * string (the commands' objects) only UTF-8; *fixed is NULL when `key` is
+ * UTF-8, else a copy with each bad byte as U+FFFD (the caller frees).
+ */
+static int
+key_text(const char *key, char **fixed)
+{
+	size_t len = strlen(key);
+
+	*fixed = NULL;
+	if (sm_utf8_valid(key, len))
+		return 0;
+	if ((*fixed = malloc(len * 3 + 1)) == NULL)
+		return SM_ENOMEM;
+	(*fixed)[sm_utf8_repair(*fixed, key, len)] = '\0';
+	return 0;
+}
+
 static void
 on_list(void *arg, const struct tp_result *r, const struct tp_object *objs, size_t n,
     const char *const *prefixes, size_t nprefixes, const char *next)
@@ -234,11 +254,17 @@ on_list(void *arg, const struct tp_result *r, const struct tp_object *objs, size
 		goto out;
 	}
 	for (size_t i = 0; i < n && !run->stop; i++) {
-		k.key = objs[i].key;
-		k.size = objs[i].size;
-		k.mtime_ms = objs[i].mtime_ms;
-		run->keys++;
-		if ((rc = run->key_cb(run->arg, &k)) != 0) {
+		char *fixed = NULL;
+
+		if ((rc = key_text(objs[i].key, &fixed)) == 0) {
+			k.key = fixed ? fixed : objs[i].key;
+			k.size = objs[i].size;
+			k.mtime_ms = objs[i].mtime_ms;
+			run->keys++;
+			rc = run->key_cb(run->arg, &k);
+			free(fixed);
+		}
+		if (rc != 0) {
 			if (run->rc == 0)
 				run->rc = rc;
 			run->stop = 1;

@@ -83,7 +83,10 @@ struct fl_key {
 	int64_t mtime_ms;
 };
 /* Called per key, in no particular order; nonzero stops the listing and
- * becomes its result. */
+ * becomes its result.  A key is UTF-8: one that is not (the local backend
+ * keeps keys as file names, which may hold any bytes; smd never writes
+ * such a key) comes with each bad byte as U+FFFD, so that it can be shown;
+ * a get of it then finds nothing (SM_ENOTFOUND). */
 typedef int fl_key_fn(void *arg, const struct fl_key *k);
 
 /*

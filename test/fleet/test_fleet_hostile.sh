@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# test_fleet_hostile.sh SMCTL local|aws - TAP tests of the fleet readers over
+# a bucket of broken and hostile objects (hostile_fixture.py: zip bombs and
+# lying zips, hostile JSON, wrong types, terminal escapes, 10,000 heartbeats,
+# a heartbeat of 100,000 tasks, clocks in year 9999): `smctl stats`,
+# `failed`, `search`, `instances`, `inspect --remote` and `results` answer
+# with a clear error per object, within bounded memory and time, never a
+# crash, and write no raw control character to the terminal.
+# aws: run by with_moto.sh (the bucket filled with boto3; 1,000 heartbeats).
+set -u
+smctl=$1
+backend=$2
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_fleet_hostile.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+. "$SM_SOURCE_DIR/test/support/tap.sh"
+command -v python3 >/dev/null || tap_skip_all "python3 not found"
+for v in $(env | sed -n 's/^\(SMD_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+fixture=$SM_SOURCE_DIR/test/fleet/hostile_fixture.py
+day=$(date -u +%Y-%m-%d)
+bucket=hostile-bucket
+conf=$tmp/smd.conf
+printf 'backend = %s\nstate_dir = %s/state\nbucket = %s\nqueues = hostile_q\n' \
+	"$backend" "$tmp" "$bucket" > "$conf"
+mkdir -p "$tmp/state"
+if [ "$backend" = aws ]; then
+	[ -n "${AWS_ENDPOINT_URL:-}" ] || tap_skip_all "run by with_moto.sh (no AWS_ENDPOINT_URL)"
+	python3 -c 'import boto3' 2>/dev/null || tap_skip_all "python3 with boto3 not found"
+	heartbeats=1000
+	python3 "$fixture" put s3 - "$bucket" "$day" "$heartbeats" > "$tmp/n" ||
+		tap_skip_all "cannot fill the bucket"
+else
+	heartbeats=10000
+	python3 "$fixture" put local "$tmp/state/objects" "$bucket" "$day" "$heartbeats" > "$tmp/n"
+fi
+echo "# $(cat "$tmp/n") objects in the bucket"
+
+# tm DESC WANT_RC MAX_MB MAX_S CMD...: CMD's exit status, and its peak RSS and
+# time within bounds (stdout in $tmp/out, stderr in $tmp/err)
+tm() {
+	local desc=$1 want=$2 mb=$3 secs=$4
+	shift 4
+	python3 - "$tmp" "$@" <<'EOF'
+import resource, subprocess, sys, time
+tmp = sys.argv[1]
+t = time.time()
+with open(tmp + "/out", "wb") as o, open(tmp + "/err", "wb") as e:
+    rc = subprocess.call(sys.argv[2:], stdout=o, stderr=e, stdin=subprocess.DEVNULL)
+with open(tmp + "/measure", "w") as m:
+    m.write("%d %d %.2f\n" % (rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024,
+                              time.time() - t))
+EOF
+	read -r rc rss secs_taken < "$tmp/measure"
+	n=$((n + 1))
+	if [ "$rc" = "$want" ]; then echo "ok $n - $desc"; else
+		echo "not ok $n - $desc (rc $rc, want $want)"; sed 's/^/# /' "$tmp/err" | tail -5
+		failed=$((failed + 1)); fi
+	check "  within $mb MB ($rss MB)" "$rss" -le "$mb"
+	check "  within $secs s ($secs_taken s)" "${secs_taken%.*}" -lt "$secs"
+}
+# clean DESC FILE...: no control character but newline (and tab) in FILE, C1
+# (U+0080-U+009F) included: nothing from the bucket drives the terminal.
+# CLEAN=c0: C0 controls only (JSON escapes those; DEL and C1 are text to it)
+clean() {
+	local desc=$1
+	shift
+	n=$((n + 1))
+	if python3 - "$@" <<'EOF'; then echo "ok $n - $desc"; else
+import os, re, sys
+bad = re.compile(rb"[\x00-\x08\x0b-\x1f]" if os.environ.get("CLEAN") == "c0" else
+                 rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]")
+for f in sys.argv[1:]:
+    for i, line in enumerate(open(f, "rb"), 1):
+        m = bad.search(line)
+        if m:
+            print("# %s:%d: %r" % (f, i, line[max(0, m.start() - 30):m.end() + 10]))
+            sys.exit(1)
+EOF
+		echo "not ok $n - $desc"; failed=$((failed + 1)); fi
+}
+# json DESCRIPTION FILE EXPR: EXPR over j (the parsed FILE) is true
+json() {
+	local desc=$1 file=$2 expr=$3
+	n=$((n + 1))
+	if python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($expr) else 1)" "$file" 2>"$tmp/py.err"; then
+		echo "ok $n - $desc"
+	else
+		echo "not ok $n - $desc ($expr)"; sed 's/^/# /' "$tmp/py.err" | tail -3; failed=$((failed + 1))
+	fi
+}
+# the key's task id in a refusal line
+ids() { grep -o -- "$1" "$tmp/err" | sed 's/.*--\([0-9]*\)____.*/\1/' | sort -u | tr '\n' ' '; }
+
+# ---- stats: every record read or refused, memory bounded -----------------------
+# a member that inflated whole would take 1 GiB: the limit (4 MiB) stops it
+tm "stats --json over the hostile bucket: exit 1 (refusals)" 1 300 120 \
+	"$smctl" -c "$conf" stats --date "$day" --json
+cp "$tmp/out" "$tmp/stats.json"
+cp "$tmp/err" "$tmp/stats.err"
+CLEAN=c0 clean "stats --json: no C0 control character (JSON escapes them)" "$tmp/stats.json"
+clean "stats --json: stderr holds no control character" "$tmp/stats.err"
+has "910, a member of 1 GiB: over the limit" "$tmp/stats.err" -- '--910____.*not counted: .*over 4194304 bytes'
+has "911, a member of 1 GiB whose headers say 100 bytes: over the limit" "$tmp/stats.err" \
+	-- '--911____.*not counted: .*over 4194304 bytes'
+has "913, two members" "$tmp/stats.err" -- '--913____.*not counted: .*2 members'
+has "916, an encrypted member" "$tmp/stats.err" -- '--916____.*not counted: .*(password|encrypt)'
+has "917, a truncated zip" "$tmp/stats.err" -- '--917____.*not counted: .*zip'
+has "920, an unknown compression method" "$tmp/stats.err" -- '--920____.*not counted: .*(zip|compression)'
+check "912, 914, 915, 918 (zip64), 919: read (the member's name and size fields are not trusted)" \
+	"$(grep -c -- '--91[24589]____.*not counted' "$tmp/stats.err")" = 0
+has "930, 100,000 '[': too deep" "$tmp/stats.err" -- '--930____.*not counted: .*depth'
+has "931, a record nesting 100,000 deep: too deep" "$tmp/stats.err" -- '--931____.*not counted: .*depth'
+has "932, NaN" "$tmp/stats.err" -- '--932____.*not counted: .*not JSON'
+has "933, Infinity" "$tmp/stats.err" -- '--933____.*not counted: .*not JSON'
+has "934, 1e999" "$tmp/stats.err" -- '--934____.*not counted: .*overflow'
+has "935, a task_id of 40 digits" "$tmp/stats.err" -- '--935____.*not counted: .*too big integer'
+has "937, a negative duration: named" "$tmp/stats.err" -- '--937____.*not counted: .*duration_ms'
+has "939, \\u0000 in strings" "$tmp/stats.err" -- '--939____.*not counted: .*(NUL|u0000)'
+has "940, invalid UTF-8" "$tmp/stats.err" -- '--940____.*not counted: .*(decode|UTF)'
+has "942, a reason of 10 MB: over the limit" "$tmp/stats.err" -- '--942____.*not counted: .*over 4194304 bytes'
+has "943, duplicate keys" "$tmp/stats.err" -- '--943____.*not counted: .*duplicate'
+check "936 (times INT64_MAX), 938 (year 9999), 941 (escapes), 944 (3 MB reason): counted" \
+	"$(ids '--9\(36\|38\|41\|44\)____.*not counted')" = ""
+json "every record once: counted or refused" "$tmp/stats.json" \
+	"j['runs'] + sum(1 for r in j['refused'] if r['key'].endswith('.zip')) == $(python3 "$fixture" count "$day")"
+json "the wrong types: each refused or counted, none twice" "$tmp/stats.json" \
+	"len(set(r['key'] for r in j['refused'])) == len(j['refused'])"
+json "an escape in a site is data in JSON, kept as it is" "$tmp/stats.json" \
+	"any(k.startswith('site\x1b') for k in j['per_site'])"
+json "heartbeats alive: the $heartbeats good ones and the hostile ones read, not year 9999 nor INT64_MAX" \
+	"$tmp/stats.json" "len([a for a in j['alive'] if a.startswith('i-')]) == $heartbeats and sorted(a for a in j['alive'] if not a.startswith('i-') and not a.startswith('hostile-esc')) == ['hostile-task-types', 'hostile-tasks-many'] and any(a.startswith('hostile-esc') for a in j['alive'])"
+json "heartbeats refused: over 1 MiB, not JSON (deep, NaN, a 40-digit pid, not UTF-8, duplicate keys), wrong types" \
+	"$tmp/stats.json" "sorted(r['key'][14:-5] for r in j['refused'] if r['key'].startswith('smd/instances/')) == sorted(['hostile-tasks-big', 'hostile-deep', 'hostile-nan', 'hostile-huge-int', 'hostile-utf8', 'hostile-dup', 'hostile-instance-int', 'hostile-interval', 'hostile-negative', 'hostile-types'])"
+tm "stats (text)" 1 300 120 "$smctl" -c "$conf" stats --date "$day"
+clean "stats (text): no control character" "$tmp/out" "$tmp/err"
+has "the escape shown as text" "$tmp/out" 'site\\x1b\]0;pwned'
+
+# ---- instances ---------------------------------------------------------------------
+tm "instances --all --json: $heartbeats heartbeats and the hostile ones" 0 300 120 \
+	"$smctl" -c "$conf" instances --all --json
+json "every good heartbeat, alive" "$tmp/out" \
+	"sum(1 for i in j['instances'] if i['instance'].startswith('i-') and i['alive']) == $heartbeats"
+json "last_seen_ms INT64_MAX and in year 9999: not alive" "$tmp/out" \
+	"[i['alive'] for i in j['instances'] if i['instance'] in ('hostile-future', 'hostile-year-9999')] == [False, False]"
+json "interval_ms INT64_MAX: not alive" "$tmp/out" \
+	"[i['alive'] for i in j['instances'] if i['instance'] == 'hostile-interval'] == [False]"
+json "100,000 tasks under 1 MiB: listed" "$tmp/out" \
+	"[len(i['tasks']) for i in j['instances'] if i['instance'] == 'hostile-tasks-many'] == [100000]"
+json "over 1 MiB, not JSON, an instance that is not a string: skipped" "$tmp/out" \
+	"not [i for i in j['instances'] if i['instance'] in ('hostile-tasks-big', 'hostile-deep', 'hostile-nan', 12345)]"
+
+# ---- failed, search ---------------------------------------------------------------------
+tm "failed --json: every hostile record read once" 0 300 120 "$smctl" -c "$conf" failed --json
+cp "$tmp/out" "$tmp/failed.json"
+json "each task with a log and no data listed" "$tmp/failed.json" \
+	"len(j['tasks']) == len(set(t['name'] for t in j['tasks'])) and {910, 930, 941, 945} <= set(t['task_id'] for t in j['tasks'])"
+json "the unreadable ones say why" "$tmp/failed.json" \
+	"[t['record_error'] for t in j['tasks'] if t['task_id'] == 910] == ['the zip member is over 4194304 bytes']"
+json "the 3 MB reason read whole" "$tmp/failed.json" \
+	"[len(t['reason']) for t in j['tasks'] if t['task_id'] == 944] == [3 << 20]"
+if [ "$backend" = local ]; then
+	# a file name that is not UTF-8 (smd never writes one): shown, not "out of memory"
+	tm "search 950: a key that is not UTF-8" 0 300 60 "$smctl" -c "$conf" search --json 950
+	json "found, its bad byte as U+FFFD" "$tmp/out" \
+		"[t['site'] for t in j['tasks']] == ['bad\ufffd'] and j['tasks'][0]['keys'][0]['key'].endswith('bad\ufffd.log.zip')"
+	tm "failed with that key in the bucket" 0 300 60 "$smctl" -c "$conf" failed --json
+	json "lists it" "$tmp/out" "[t['site'] for t in j['tasks'] if t['task_id'] == 950] == ['bad\ufffd']"
+fi
+
+tap_done
