@@ -366,7 +366,9 @@ hb_got(void *arg, size_t i, int code, const char *data, size_t len)
 	(void)i;
 	if (code != 0)
 		return 0; /* removed since the listing: that instance stopped */
-	if ((o = json_loadb(data, len, 0, NULL)) == NULL)
+	/* duplicate keys are refused, as `smctl stats` refuses them: which one
+	 * would count is not said */
+	if ((o = json_loadb(data, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
 		return 0;
 	format = json_string_value(json_object_get(o, "format"));
 	v = json_object_get(o, "version");

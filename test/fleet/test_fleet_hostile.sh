@@ -147,6 +147,8 @@ json "100,000 tasks under 1 MiB: listed" "$tmp/out" \
 	"[len(i['tasks']) for i in j['instances'] if i['instance'] == 'hostile-tasks-many'] == [100000]"
 json "over 1 MiB, not JSON, an instance that is not a string: skipped" "$tmp/out" \
 	"not [i for i in j['instances'] if i['instance'] in ('hostile-tasks-big', 'hostile-deep', 'hostile-nan', 12345)]"
+json "duplicate keys: skipped as stats refuses them" "$tmp/out" \
+	"not [i for i in j['instances'] if str(i['instance']).startswith('hostile-dup')]"
 
 # ---- failed, search ---------------------------------------------------------------------
 tm "failed --json: every hostile record read once" 0 300 120 "$smctl" -c "$conf" failed --json
