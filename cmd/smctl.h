@@ -90,8 +90,9 @@ int smctl_timeout_parse(const char *arg, int64_t *ms);
 
 /*
  * Text from the bucket or the store on a terminal (cmd/smctl_text.c):
- * control characters other than newline are written as \xNN, so that ids,
- * names and messages cannot drive the operator's terminal.
+ * control characters other than newline are written as \xNN, the C1
+ * controls U+0080-U+009F as \u00NN and a byte that is not UTF-8 as \xNN,
+ * so that ids, names and messages cannot drive the operator's terminal.
  */
 void smctl_safe_write(FILE *out, const char *buf, size_t len);
 void smctl_safe_printf(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

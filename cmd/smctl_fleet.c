@@ -167,7 +167,7 @@ fleet_open(const struct smctl_cmd *cmd, struct fargs *a, struct fl **fl)
 	}
 	sm_error_clear(&err);
 	if (fl_open(fl, &cfg, &err) != 0) {
-		fprintf(stderr, "%s %s: %s\n", smctl_progname, cmd->name, err.msg);
+		smctl_safe_printf(stderr, "%s %s: %s\n", smctl_progname, cmd->name, err.msg);
 		status = 1;
 	} else if (isatty(STDERR_FILENO)) {
 		fl_set_progress(*fl, progress, NULL);
@@ -188,7 +188,7 @@ static int
 fail(const struct smctl_cmd *cmd, const struct sm_error *err)
 {
 	progress_end();
-	fprintf(stderr, "%s %s: %s\n", smctl_progname, cmd->name, err->msg);
+	smctl_safe_printf(stderr, "%s %s: %s\n", smctl_progname, cmd->name, err->msg);
 	return 1;
 }
 
@@ -229,12 +229,13 @@ print_task_head(const json_t *t, const char *extra)
 
 	fmt_ms(json_integer_value(json_object_get(t, "newest_ms")), when);
 	if (json_is_integer(json_object_get(t, "task_id")))
-		printf("%s  task %" JSON_INTEGER_FORMAT " of %s (%s) on %s%s%s%s\n", when,
+		smctl_safe_printf(stdout,
+		    "%s  task %" JSON_INTEGER_FORMAT " of %s (%s) on %s%s%s%s\n", when,
 		    json_integer_value(json_object_get(t, "task_id")), str(t, "server_name"),
 		    str(t, "site"), str(t, "instance"), *extra ? ": '" : "", extra,
 		    *extra ? "'" : "");
 	else
-		printf("%s  %s%s\n", when, str(t, "name"), extra);
+		smctl_safe_printf(stdout, "%s  %s%s\n", when, str(t, "name"), extra);
 }
 
 static void
@@ -247,7 +248,7 @@ print_keys(const json_t *t)
 	json_array_foreach(json_object_get(t, "keys"), i, k)
 	{
 		fmt_ms(json_integer_value(json_object_get(k, "mtime_ms")), when);
-		printf("    %10" JSON_INTEGER_FORMAT "  %s  %s\n",
+		smctl_safe_printf(stdout, "    %10" JSON_INTEGER_FORMAT "  %s  %s\n",
 		    json_integer_value(json_object_get(k, "size")), when, str(k, "key"));
 	}
 }
@@ -404,15 +405,16 @@ failed_print(const struct fargs *a, const json_t *out)
 
 		print_task_head(t, "");
 		if (reason)
-			printf("    reason: %s\n", reason);
+			smctl_safe_printf(stdout, "    reason: %s\n", reason);
 		else if (rerr)
-			printf("    reason unknown: the record cannot be read: %s\n", rerr);
+			smctl_safe_printf(
+			    stdout, "    reason unknown: the record cannot be read: %s\n", rerr);
 		else
 			printf("    reason unknown: %s\n",
 			    json_is_string(json_object_get(t, "record_key")) ?
 			        "the record gives none" :
 			        "no record");
-		printf("    %s\n", str(t, "name"));
+		smctl_safe_printf(stdout, "    %s\n", str(t, "name"));
 	}
 	printf("%zu failed tasks in %d days\n", json_array_size(json_object_get(out, "tasks")),
 	    a->days);
@@ -463,7 +465,8 @@ instances_print(const struct fargs *a, const json_t *out)
 
 		fmt_ms(json_integer_value(json_object_get(hb, "started_ms")), started);
 		fmt_ms(json_integer_value(json_object_get(hb, "last_seen_ms")), seen);
-		printf("%s  %s  host %s pid %" JSON_INTEGER_FORMAT " smd %s (%s)%s\n",
+		smctl_safe_printf(stdout,
+		    "%s  %s  host %s pid %" JSON_INTEGER_FORMAT " smd %s (%s)%s\n",
 		    str(hb, "instance"),
 		    json_is_true(json_object_get(hb, "alive")) ? "alive" : "stale",
 		    str(hb, "hostname"), json_integer_value(json_object_get(hb, "pid")),
@@ -474,7 +477,8 @@ instances_print(const struct fargs *a, const json_t *out)
 		json_array_foreach(json_object_get(hb, "tasks"), j, task)
 		{
 			fmt_ms(json_integer_value(json_object_get(task, "since_ms")), seen);
-			printf("    task %" JSON_INTEGER_FORMAT " of %s (%s): %s since %s\n",
+			smctl_safe_printf(stdout,
+			    "    task %" JSON_INTEGER_FORMAT " of %s (%s): %s since %s\n",
 			    json_integer_value(json_object_get(task, "task_id")),
 			    str(task, "server_name"), str(task, "site"), str(task, "state"), seen);
 		}
@@ -609,11 +613,12 @@ results_print(const struct fargs *a, const json_t *out)
 	size_t i;
 
 	json_array_foreach(json_object_get(out, "other_names"), i, f)
-	    fprintf(stderr, "%s %s: an older run, not downloaded: %s\n", smctl_progname,
+	    smctl_safe_printf(stderr, "%s %s: an older run, not downloaded: %s\n", smctl_progname,
 	        a->cmd->name, json_string_value(f));
 	if (a->json)
 		return print_json(out);
-	json_array_foreach(json_object_get(out, "files"), i, f) printf("%s\n", str(f, "path"));
+	json_array_foreach(json_object_get(out, "files"), i, f)
+	    smctl_safe_printf(stdout, "%s\n", str(f, "path"));
 	return fflush(stdout) == 0 ? 0 : 1;
 }
 

@@ -149,6 +149,11 @@ json "over 1 MiB, not JSON, an instance that is not a string: skipped" "$tmp/out
 	"not [i for i in j['instances'] if i['instance'] in ('hostile-tasks-big', 'hostile-deep', 'hostile-nan', 12345)]"
 json "duplicate keys: skipped as stats refuses them" "$tmp/out" \
 	"not [i for i in j['instances'] if str(i['instance']).startswith('hostile-dup')]"
+tm "instances --all (text)" 0 300 120 "$smctl" -c "$conf" instances --all
+clean "instances (text): no control character" "$tmp/out" "$tmp/err"
+has "the escapes shown as text" "$tmp/out" '^hostile-esc\\x1b\]0;pwned\\x07.* host host\\x1b'
+has "C1 (CSI) shown as text" "$tmp/out" '^hostile-esc.*red\\u009b1m'
+has "wrong types shown as '-'" "$tmp/out" '^hostile-types  alive  host - pid 0 smd - \(-\)'
 
 # ---- failed, search ---------------------------------------------------------------------
 tm "failed --json: every hostile record read once" 0 300 120 "$smctl" -c "$conf" failed --json
@@ -159,6 +164,12 @@ json "the unreadable ones say why" "$tmp/failed.json" \
 	"[t['record_error'] for t in j['tasks'] if t['task_id'] == 910] == ['the zip member is over 4194304 bytes']"
 json "the 3 MB reason read whole" "$tmp/failed.json" \
 	"[len(t['reason']) for t in j['tasks'] if t['task_id'] == 944] == [3 << 20]"
+tm "failed (text)" 0 300 120 "$smctl" -c "$conf" failed
+clean "failed (text): no control character" "$tmp/out" "$tmp/err"
+has "a reason with escapes shown as text" "$tmp/out" '^    reason: reason \\x1b\]0;pwned\\x07'
+tm "search 94 (text)" 0 300 60 "$smctl" -c "$conf" search 94
+clean "search (text): no control character" "$tmp/out" "$tmp/err"
+has "finds the tasks" "$tmp/out" '^[0-9]+ tasks, [0-9]+ keys in 7 days'
 if [ "$backend" = local ]; then
 	# a file name that is not UTF-8 (smd never writes one): shown, not "out of memory"
 	tm "search 950: a key that is not UTF-8" 0 300 60 "$smctl" -c "$conf" search --json 950
