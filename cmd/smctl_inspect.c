@@ -228,6 +228,14 @@ str(json_t *view, const char *key)
 	return json_string_value(json_object_get(view, key));
 }
 
+/* `key` of `view` as text to print: "?" when it is not a string (a run
+ * from a bucket record may hold anything) */
+static const char *
+text(json_t *view, const char *key)
+{
+	return str(view, key) ?: "?";
+}
+
 /* The task part: who sent it, its state, message, cache and keys. */
 static void
 print_task(json_t *view, FILE *out)
@@ -239,10 +247,10 @@ print_task(json_t *view, FILE *out)
 	if (json_is_integer(json_object_get(view, "task_id")))
 		fprintf(out, "%-12s %lld from %s\n", "task",
 		    (long long)json_integer_value(json_object_get(view, "task_id")),
-		    str(view, "server_name"));
+		    text(view, "server_name"));
 	if (!json_object_get(view, "instance")) {
-		fprintf(out, "%-12s %s\n%-12s %s\n", "instance", str(view, "instance_id"), "error",
-		    str(view, "error"));
+		fprintf(out, "%-12s %s\n%-12s %s\n", "instance", text(view, "instance_id"), "error",
+		    text(view, "error"));
 		return;
 	}
 	fprintf(out, "%-12s %s", "state", str(view, "state") ?: "?");
@@ -263,25 +271,25 @@ print_task(json_t *view, FILE *out)
 	    str(view, "queue") ?: "?", str(view, "message_id") ?: "?", t1,
 	    (long long)json_integer_value(json_object_get(view, "receive_count")));
 	if (json_is_object(cache)) {
-		const char *r = str(cache, "result");
+		const char *r = str(cache, "result") ?: "";
 
 		fprintf(out, "%-12s ", "cache");
 		if (strcmp(r, "hit") == 0)
-			fprintf(out, "hit: served the results of %s", str(cache, "source"));
+			fprintf(out, "hit: served the results of %s", text(cache, "source"));
 		else if (strcmp(r, "skipped") == 0)
 			fputs("not looked up (sqs_cache_get_ignore or forced_task)", out);
 		else if (strcmp(r, "error") == 0)
 			fputs("the lookup failed: crawled instead", out);
 		else
 			fputs(strcmp(r, "miss") == 0 ? "miss" : "not looked up yet", out);
-		fprintf(out, "; cache key %s%s\n", str(cache, "key"),
+		fprintf(out, "; cache key %s%s\n", text(cache, "key"),
 		    json_is_true(json_object_get(cache, "save")) ? "" : "; results not saved");
 	}
 	if (json_object_size(json_object_get(view, "keys")))
 		fprintf(out, "%-12s %s\n", "keys",
-		    strcmp(str(view, "keys_state"), "uploaded") == 0 ?
+		    strcmp(text(view, "keys_state"), "uploaded") == 0 ?
 		        "uploaded to the bucket:" :
-		        strcmp(str(view, "keys_state"), "cached") == 0 ?
+		        strcmp(text(view, "keys_state"), "cached") == 0 ?
 		        "served from the cache:" :
 		        "the names of the outputs (not uploaded, or only "
 		        "the log of a failed task):");
@@ -302,7 +310,7 @@ print_instance(json_t *inst, FILE *out)
 	char t1[96], t2[96];
 	size_t i;
 
-	fprintf(out, "%-12s %s\n", "instance", json_string_value(json_object_get(inst, "id")));
+	fprintf(out, "%-12s %s\n", "instance", text(inst, "id"));
 	fprintf(out, "%-12s %s (%.12s...) %s\n", "machine",
 	    json_string_value(json_object_get(inst, "machine_name")) ?: "?",
 	    json_string_value(json_object_get(inst, "machine")) ?: "?",
@@ -427,16 +435,16 @@ print_logs(json_t *logs, long max, FILE *out)
 		const char *key = str(l, "key");
 
 		if (str(l, "error")) {
-			fprintf(out, "log %s: cannot read %s%s: %s\n", str(l, "file"),
-			    key ?: str(l, "path"), key ? " from the bucket" : "", str(l, "error"));
+			fprintf(out, "log %s: cannot read %s%s: %s\n", text(l, "file"),
+			    key ?: text(l, "path"), key ? " from the bucket" : "", str(l, "error"));
 			continue;
 		}
-		fprintf(out, "log %s (last %zu line%s%s %s):\n", str(l, "file"),
+		fprintf(out, "log %s (last %zu line%s%s %s):\n", text(l, "file"),
 		    json_array_size(json_object_get(l, "lines")),
 		    json_array_size(json_object_get(l, "lines")) == 1 ? "" : "s",
-		    key ? ", from the bucket:" : " of", key ?: str(l, "path"));
+		    key ? ", from the bucket:" : " of", key ?: text(l, "path"));
 		json_array_foreach(json_object_get(l, "lines"), k, line)
-		    fprintf(out, "  %s\n", json_string_value(line));
+		    fprintf(out, "  %s\n", json_string_value(line) ?: "?");
 	}
 	if (json_array_size(logs) == 0 && max > 0)
 		fputs("log          (no spider log: the task has none, or its work directory is "
@@ -458,7 +466,7 @@ print_runs(json_t *runs, long log_lines, FILE *out)
 			fputc('\n', out);
 		if (json_array_size(runs) > 1)
 			fprintf(out, "== run %zu of %zu: %s\n", i + 1, json_array_size(runs),
-			    str(view, "instance_id"));
+			    text(view, "instance_id"));
 		if (json_is_integer(json_object_get(view, "task_id")) || !inst)
 			print_task(view, out);
 		if (!inst)

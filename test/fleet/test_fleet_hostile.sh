@@ -179,4 +179,23 @@ if [ "$backend" = local ]; then
 	json "lists it" "$tmp/out" "[t['site'] for t in j['tasks'] if t['task_id'] == 950] == ['bad\ufffd']"
 fi
 
+# ---- inspect --remote ----------------------------------------------------------------
+# 945: a record per field of the run and every wrong type for it
+tm "inspect --remote 945: the wrong types, each run printed or skipped" 1 300 120 \
+	"$smctl" -c "$conf" inspect --remote 945
+clean "inspect (text): no control character" "$tmp/out" "$tmp/err"
+has "the runs that are records of 945 printed" "$tmp/out" '^== run [0-9]+ of [0-9]+, from the bucket: .*--945____wt'
+has "the others named" "$tmp/err" 'wt[0-9_]+____hsite.state.json.zip is not a record of task 945'
+tm "inspect --remote --json 945" 1 300 120 "$smctl" -c "$conf" inspect --remote --json 945
+json "the runs, as they are" "$tmp/out" "len(j['runs']) > 300 and j['task_id'] == 945"
+tm "inspect --remote 941: escapes everywhere, its log a 1 GiB zip bomb" 0 300 60 \
+	"$smctl" -c "$conf" inspect --remote 941
+clean "inspect 941: no control character" "$tmp/out" "$tmp/err"
+has "the reason's escape shown as text" "$tmp/out" '^reason +reason\\x1b\]0;pwned\\x07\\x1b\[2J\\x1b\[31mred\\u009b1m'
+has "the log bomb stopped at the limit, said so" "$tmp/out" 'the log is over 64 MiB'
+for id in 936 938; do
+	tm "inspect --remote $id: times INT64_MAX, 1 ms, year 9999" 0 300 60 \
+		"$smctl" -c "$conf" inspect --remote "$id"
+done
+
 tap_done
