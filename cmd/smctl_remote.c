@@ -310,6 +310,14 @@ smctl_inspect_remote(const struct smctl_cmd *cmd, const struct rt_config *cfg, i
 	if (!runs || smctl_remote_records(cmd->name, cfg, task_id, server, days, &recs, &bad) != 0)
 		goto out;
 	n = json_array_size(recs);
+	if (n == 0 && bad) {
+		fprintf(stderr,
+		    "%s %s: no readable record of task %lld%s%s in the bucket: those found cannot "
+		    "be read (above)\n",
+		    smctl_progname, cmd->name, (long long)task_id, server ? " from server " : "",
+		    server ? server : "");
+		goto out;
+	}
 	if (n == 0) {
 		fprintf(stderr,
 		    "%s %s: no record of task %lld%s%s in the bucket in the last %ld day(s): check "

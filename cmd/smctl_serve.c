@@ -405,7 +405,14 @@ sv_find_run(struct sv *sv, const char *id, json_t **view, struct sm_error *err)
 	rc = smctl_remote_find(sv->fl, strtoll(id, NULL, 10), NULL, sv->days, &runs, &bad, err);
 	if (rc != 0)
 		return rc;
-	if ((n = json_array_size(runs)) == 0) {
+	if ((n = json_array_size(runs)) == 0 && bad) {
+		json_decref(runs);
+		return sm_error_set(err, SM_ECORRUPT,
+		    "the records of task %s in the last %d days cannot be read (damaged, or not "
+		    "records of this task): 'smctl inspect --remote %s' says why",
+		    id, sv->days, id);
+	}
+	if (n == 0) {
 		json_decref(runs);
 		return sm_error_set(err, SM_ENOTFOUND,
 		    "no record of task %s in the last %d days (a record is written when a task "
