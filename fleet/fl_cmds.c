@@ -521,14 +521,13 @@ results_key(void *arg, const struct fl_key *k)
 	return group_add(r->groups, k, &n) != 0 ? SM_ENOMEM : 0;
 }
 
-/* Write `len` bytes to dir/file through a temporary file and a rename. */
+/* The only member of `zip` into the file `path`, as it inflates, through a
+ * temporary file and a rename; *len its size. */
 static int
-write_file(const char *path, const char *data, size_t len, struct sm_error *err)
+write_member(const char *path, const char *zip, size_t zlen, size_t *len, struct sm_error *err)
 {
 	char *tmp = NULL;
-	size_t off = 0;
-	ssize_t w;
-	int fd, rc = 0;
+	int fd, rc;
 
 	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
 		return sm_error_set(err, SM_ENOMEM, "out of memory");
@@ -539,14 +538,13 @@ write_file(const char *path, const char *data, size_t len, struct sm_error *err)
 		free(tmp);
 		return rc;
 	}
-	while (off < len && (w = write(fd, data + off, len - off)) > 0)
-		off += (size_t)w;
-	if (off < len || close(fd) != 0 || rename(tmp, path) != 0) {
+	rc = fl_unzip_one_fd(zip, zlen, FL_RESULT_MAX, fd, len, err);
+	if (close(fd) != 0 && rc == 0)
+		rc = sm_error_set(err, SM_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+	if (rc == 0 && rename(tmp, path) != 0)
 		rc = sm_error_set(err, SM_EIO, "cannot write '%s': %s", path, strerror(errno));
-		if (off < len)
-			close(fd);
+	if (rc != 0)
 		unlink(tmp);
-	}
 	free(tmp);
 	return rc;
 }
@@ -623,7 +621,7 @@ fl_results(struct fl *fl, int64_t task_id, const char *server, time_t last_day, 
 	{
 		const char *key = json_string_value(json_object_get(k, "key"));
 		struct fl_name n;
-		char *zip = NULL, *data = NULL, *path = NULL;
+		char *zip = NULL, *path = NULL;
 		size_t zlen = 0, dlen = 0, sl;
 
 		if (fl_task_name_parse(key, &n) != 0)
@@ -635,16 +633,13 @@ fl_results(struct fl *fl, int64_t task_id, const char *server, time_t last_day, 
 			goto out;
 		}
 		if ((rc = fl_get(fl, key, FL_RESULT_MAX, &zip, &zlen, err)) == 0 &&
-		    (rc = fl_unzip_one(zip, zlen, FL_RESULT_MAX, &data, &dlen, err)) != 0)
+		    (rc = write_member(path, zip, zlen, &dlen, err)) != 0)
 			sm_error_prefix(err, "'%s'", key);
-		if (rc == 0)
-			rc = write_file(path, data, dlen, err);
 		if (rc == 0)
 			json_array_append_new(files,
 			    json_pack("{s:s, s:s, s:I}", "key", key, "path", path, "size",
 			        (json_int_t)dlen));
 		free(zip);
-		free(data);
 		free(path);
 		if (rc != 0)
 			goto out;

@@ -2,28 +2,26 @@
  * fl_zip.c - one member out of a zip in memory, and the task record.
  * See fleet.h.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zip.h>
 
 #include "fl_private.h"
 
-int
-fl_unzip_one(
-    const char *zip, size_t len, size_t max, char **out, size_t *outlen, struct sm_error *err)
+/* Open the only member of the zip archive in `zip`. */
+static int
+open_one(const char *zip, size_t len, zip_t **zap, zip_file_t **zfp, struct sm_error *err)
 {
 	zip_error_t ze;
 	zip_source_t *src;
-	zip_t *za = NULL;
-	zip_file_t *zf = NULL;
-	char *buf = NULL;
-	size_t have = 0, cap;
-	zip_int64_t got;
+	zip_t *za;
 	int rc;
 
-	*out = NULL;
-	*outlen = 0;
+	*zap = NULL;
+	*zfp = NULL;
 	zip_error_init(&ze);
 	if ((src = zip_source_buffer_create(zip, len, 0, &ze)) == NULL) {
 		zip_error_fini(&ze);
@@ -40,13 +38,42 @@ fl_unzip_one(
 	if (zip_get_num_entries(za, 0) != 1) {
 		rc = sm_error_set(err, SM_ECORRUPT, "the zip archive holds %lld members, not one",
 		    (long long)zip_get_num_entries(za, 0));
-		goto out;
+		zip_discard(za);
+		return rc;
 	}
-	if ((zf = zip_fopen_index(za, 0, 0)) == NULL) {
+	if ((*zfp = zip_fopen_index(za, 0, 0)) == NULL) {
 		rc = sm_error_set(
 		    err, SM_ECORRUPT, "cannot open the zip member: %s", zip_strerror(za));
-		goto out;
+		zip_discard(za);
+		return rc;
 	}
+	*zap = za;
+	return 0;
+}
+
+static void
+close_one(zip_t *za, zip_file_t *zf)
+{
+	if (zf)
+		zip_fclose(zf);
+	zip_discard(za);
+}
+
+int
+fl_unzip_one(
+    const char *zip, size_t len, size_t max, char **out, size_t *outlen, struct sm_error *err)
+{
+	zip_t *za;
+	zip_file_t *zf;
+	char *buf = NULL;
+	size_t have = 0, cap;
+	zip_int64_t got;
+	int rc;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((rc = open_one(zip, len, &za, &zf, err)) != 0)
+		return rc;
 	/* read at most max + 1 bytes whatever the header says */
 	cap = 4096;
 	for (;;) {
@@ -83,9 +110,49 @@ fl_unzip_one(
 	rc = 0;
 out:
 	free(buf);
-	if (zf)
-		zip_fclose(zf);
-	zip_discard(za);
+	close_one(za, zf);
+	return rc;
+}
+
+int
+fl_unzip_one_fd(
+    const char *zip, size_t len, size_t max, int fd, size_t *outlen, struct sm_error *err)
+{
+	zip_t *za;
+	zip_file_t *zf;
+	char buf[65536];
+	size_t have = 0, off;
+	zip_int64_t got;
+	ssize_t w;
+	int rc;
+
+	*outlen = 0;
+	if ((rc = open_one(zip, len, &za, &zf, err)) != 0)
+		return rc;
+	/* through a buffer of its own: a member of any size costs no memory */
+	while ((got = zip_fread(zf, buf, sizeof(buf))) > 0) {
+		if ((size_t)got > max - have) {
+			rc = sm_error_set(err, SM_ETOOBIG, "the zip member is over %zu bytes", max);
+			goto out;
+		}
+		for (off = 0; off < (size_t)got; off += (size_t)w)
+			if ((w = write(fd, buf + off, (size_t)got - off)) < 0 && errno != EINTR) {
+				rc = sm_error_set(err, sm_error_from_errno(errno),
+				    "cannot write: %s", strerror(errno));
+				goto out;
+			} else if (w < 0) {
+				w = 0;
+			}
+		have += (size_t)got;
+	}
+	if (got < 0) {
+		rc =
+		    sm_error_set(err, SM_ECORRUPT, "damaged zip member: %s", zip_file_strerror(zf));
+		goto out;
+	}
+	*outlen = have;
+out:
+	close_one(za, zf);
 	return rc;
 }
 

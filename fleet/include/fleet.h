@@ -130,6 +130,12 @@ int fl_delete(struct fl *fl, const char *key, struct sm_error *err);
  */
 int fl_unzip_one(
     const char *zip, size_t len, size_t max, char **out, size_t *outlen, struct sm_error *err);
+/* The same member written to `fd` as it inflates (a buffer of 64 KiB, not
+ * the member, in memory), *outlen its size; SM_ETOOBIG once it passes `max`
+ * bytes (what was written stays: the caller removes it), errno's code when
+ * a write fails. */
+int fl_unzip_one_fd(
+    const char *zip, size_t len, size_t max, int fd, size_t *outlen, struct sm_error *err);
 
 /*
  * The task record at `key` (<name>.state.json.zip): fetched, unzipped,

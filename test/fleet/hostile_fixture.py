@@ -37,6 +37,7 @@ JSON (task ids 930-949; each a deflated zip of one member):
   942 a reason of 10 MB (over the 4 MiB limit, zipped to kilobytes)
   943 duplicate keys         944 a reason of 3 MB (read)
   945 wrong types: one record per field and type (keys ...____wt<F>_<T>____...)
+  946 a good record, its data (.jl.zip) a member of 256 MiB of zeros
 Heartbeats (smd/instances/): HEARTBEATS good ones (alive), and hostile ones:
   100,000 tasks (over 1 MiB); 100,000 tasks that fit; last_seen_ms in the far
   future (INT64_MAX and 9999-12-31); interval_ms INT64_MAX; wrong types; escapes
@@ -403,6 +404,11 @@ def fixture(day, good_heartbeats):
             objs[key_of(day, name, ".log.zip")] = log
     # the spider log of 941: a bomb
     objs[key_of(day, name_of(day, 941), ".log.zip")] = bomb_zip("main.log")
+    # 946 reported: its data a member of 256 MiB (smctl results streams it)
+    name = name_of(day, 946)
+    objs[key_of(day, name)] = zip_one(name + ".state.json", json.dumps(
+        record(day, 946, name, state="reported", reason=None)))
+    objs[key_of(day, name, ".jl.zip")] = bomb_zip(name + ".jl", 256 << 20)
     now = int(time.time() * 1000)
     objs.update(heartbeats(now, good_heartbeats))
     objs["smd/started/%s/%s.json" % (day.replace("-", "/"), INST)] = json.dumps(
@@ -412,7 +418,7 @@ def fixture(day, good_heartbeats):
 
 def main():
     if sys.argv[1] == "count":  # the task records fixture() puts
-        print(11 + sum(len(v) for v in hostile_json(sys.argv[2]).values()))
+        print(12 + sum(len(v) for v in hostile_json(sys.argv[2]).values()))
         return
     if sys.argv[1] == "zip":
         kind, out = int(sys.argv[2]), sys.argv[3]

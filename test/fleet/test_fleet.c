@@ -148,6 +148,25 @@ unzip(void)
 	is_int(fl_unzip_one(z, len, 100, &out, &olen, &err), SM_ECORRUPT, "no member");
 	free(z);
 	is_int(fl_unzip_one("PK\3\4garbage", 11, 100, &out, &olen, &err), SM_ECORRUPT, "not a zip");
+	/* into a file: the member, and the limit */
+	z = make_zip(1, one_n, one_d, &len);
+	{
+		FILE *f = tmpfile();
+		char back[16] = "";
+
+		is_int(
+		    fl_unzip_one_fd(z, len, 100, fileno(f), &olen, &err), 0, "unzip into a file");
+		rewind(f);
+		ok(olen == 5 && fread(back, 1, sizeof(back), f) == 5 &&
+		        memcmp(back, "hello", 5) == 0,
+		    "its bytes in the file");
+		is_int(fl_unzip_one_fd(z, len, 4, fileno(f), &olen, &err), SM_ETOOBIG,
+		    "into a file: over the limit");
+		is_int(fl_unzip_one_fd(z, len / 2, 100, fileno(f), &olen, &err), SM_ECORRUPT,
+		    "into a file: truncated");
+		fclose(f);
+	}
+	free(z);
 	/* a member that claims little and inflates to much: the limit holds */
 	big = malloc(1 << 20);
 	memset(big, 'a', 1 << 20);
