@@ -10,7 +10,10 @@
  *     heartbeat_interval, "stopping" during a SIGTERM drain, removed after
  *     a clean stop, left (stale) after SIGKILL; the start marker;
  *   - the record of a run whose upload was cut by SIGKILL appears after
- *     the restart.
+ *     the restart;
+ *   - the bucket gone while smd runs (local: its directory moved away;
+ *     aws: deleted): records stay pending and land once it is back, the
+ *     heartbeat's failure is logged once, smd goes on taking tasks.
  * Under with_moto.sh (aws) the objects are read again with boto3.
  *
  * SM_TEST_BACKEND=local (default) or aws (under test/support/with_moto.sh).
@@ -398,6 +401,120 @@ case_record_after_kill(void)
 	st_close(&e);
 }
 
+/* Lines of smd's log holding `text`. */
+static int
+log_count(struct st_env *e, const char *text)
+{
+	char path[600], line[4096];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/smd.log", e->dir);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Take the bucket away (on: local, its directory renamed; aws, deleted) or
+ * give it back (off: renamed back; made again, empty).
+ */
+static void
+bucket_away(struct st_env *e, int on)
+{
+	char here[600], away[620];
+
+	if (e->aws) {
+		st_fault(e, on);
+		return;
+	}
+	snprintf(here, sizeof(here), "%s/objects/%s", e->dir, ST_BUCKET);
+	snprintf(away, sizeof(away), "%s.away", here);
+	if (rename(on ? here : away, on ? away : here) != 0)
+		diag("rename: %s", strerror(errno));
+}
+
+/* The record of task `id` within `secs` seconds, or NULL. */
+static json_t *
+record_wait(struct st_env *e, int64_t id, int secs, char *key, size_t size)
+{
+	json_t *r = NULL;
+
+	for (int i = 0; i < secs * 2 && !(r = record_of(e, id, key, size)); i++)
+		usleep(500000);
+	return r;
+}
+
+/*
+ * The bucket gone while smd runs: the record of a run that ends meanwhile
+ * stays pending and is retried, the heartbeat's failure is logged once (not
+ * at every tick), smd neither crashes nor stops taking tasks; once the
+ * bucket is back the record lands and the heartbeat is written again.
+ */
+static void
+case_bucket_gone(void)
+{
+	static const char *const opts[] = { "heartbeat_interval=1s", "shutdown_grace=60s", NULL };
+	struct st_env e;
+	char key[600];
+	json_t *r, *hb;
+	int starts, beats;
+
+	if (st_open(&e, "fleet-gone") != 0) {
+		ok(0, "set up");
+		return;
+	}
+	st_send(&e, ST_QUEUE,
+	    TASK(9400, "\"searchterms_str\": \"cups\", \"cmd_args\": {\"fake_items\": 1}"));
+	st_smd_start(&e, 0, opts);
+	r = record_wait(&e, 9400, 60, key, sizeof(key));
+	ok(r != NULL, "bucket there: the record of 9400");
+	json_decref(r);
+
+	bucket_away(&e, 1);
+	starts = st_spider_starts(&e);
+	st_send(&e, ST_QUEUE,
+	    TASK(9401,
+	        "\"searchterms_str\": \"pans\", \"cmd_args\": "
+	        "{\"fake_items\": 1, \"fake_mode\": \"fail\"}"));
+	for (int i = 0; i < 600 && !st_log_has(&e, "upload failed (tried again in"); i++)
+		usleep(100000);
+	ok(st_log_has(&e, "upload failed (tried again in"),
+	    "bucket gone: the record of the run that ended meanwhile fails to upload, to be "
+	    "tried again");
+	ok(st_spider_starts(&e) > starts, "bucket gone: 9401 was taken and run");
+	starts = st_spider_starts(&e);
+	st_send(&e, ST_QUEUE,
+	    TASK(9402, "\"searchterms_str\": \"pots\", \"cmd_args\": {\"fake_items\": 1}"));
+	ok(st_wait_spider(&e, starts, 30), "bucket gone: smd goes on taking tasks (9402 started)");
+	sleep(3);
+	beats = log_count(&e, "cannot write the heartbeat");
+	is_int(
+	    beats, 1, "bucket gone for seconds (heartbeat_interval=1s): its failure logged once");
+	if (beats != 1)
+		st_show_log(&e);
+	ok(waitpid(e.pid, NULL, WNOHANG) == 0, "bucket gone: smd did not crash");
+
+	bucket_away(&e, 0);
+	r = record_wait(&e, 9401, 90, key, sizeof(key));
+	ok(r != NULL, "bucket back: the pending record of 9401 lands ('%s')", key);
+	is_str(json_string_value(json_object_get(r, "state")), "failed", "it is the failed run's");
+	json_decref(r);
+	hb = heartbeat_wait(&e, 10, any, NULL);
+	ok(hb != NULL, "bucket back: the heartbeat is written again");
+	json_decref(hb);
+	for (int i = 0; i < 50 && !st_log_has(&e, "the heartbeat is written again"); i++)
+		usleep(100000);
+	ok(st_log_has(&e, "the heartbeat is written again"), "and the log says so");
+	is_int(log_count(&e, "cannot write the heartbeat"), beats, "no other failure logged");
+	kill(e.pid, SIGTERM);
+	is_int(st_smd_wait(&e, 120), 0, "smd stops cleanly");
+	st_close(&e);
+}
+
 int
 main(void)
 {
@@ -407,5 +524,6 @@ main(void)
 	case_records();
 	case_heartbeat();
 	case_record_after_kill();
+	case_bucket_gone();
 	return done_testing();
 }
