@@ -93,8 +93,19 @@ struct sm_error;
  * its bucket key into `key` (ACT_KEY_SIZE bytes).  SM_ENOTFOUND: the run
  * has none (not final, released, or no name: its message was not valid;
  * err says which); other SM_E* codes: the store could not be read. */
-int smd__record_compose(struct store *st, const char *smd_instance, const char *id,
-    int64_t now_ms, json_t **out, char *key, struct sm_error *err);
+int smd__record_compose(struct store *st, const char *smd_instance, const char *id, int64_t now_ms,
+    json_t **out, char *key, struct sm_error *err);
+/*
+ * The record as the compact JSON text uploaded (*out malloc'd, *outlen
+ * bytes): when over `max` bytes, records of run.history are cut from the
+ * middle (the first HISTORY_HEAD and the last HISTORY_TAIL stay) until it
+ * fits, and "history_dropped" in `rec` says how many.  A record that
+ * still does not fit is given as it is.  0 or SM_ENOMEM.
+ */
+int smd__record_text(json_t *rec, size_t max, char **out, size_t *outlen);
+/* What a record's text is kept within: the readers refuse one over 4 MiB
+ * (FL_RECORD_MAX), a run of many progress changes makes one that big. */
+#define SMD_RECORD_TEXT_MAX (3u << 20)
 int smd__records_open(struct smd__records **out, struct store *st, struct tp *tp,
     struct sm_loop *loop, const char *instance);
 void smd__records_config(struct smd__records *r, const char *bucket);

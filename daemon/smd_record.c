@@ -144,7 +144,8 @@ smd__record_compose(struct store *st, const char *smd_instance, const char *id, 
 	    c ? c : json_null(), "keys", record_keys(dm, json_object_get(view, "history"), state),
 	    "receive_count", orn(json_object_get(task, "receive_count")), "queue",
 	    orn(json_object_get(task, "queue")));
-	if (!rec || json_object_set(rec, "run", view) != 0) {
+	if (!rec || json_object_set(rec, "run", view) != 0 ||
+	    json_object_set_new(rec, "history_dropped", json_integer(0)) != 0) {
 		rc = sm_error_set(err, SM_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -155,6 +156,69 @@ out:
 	json_decref(view);
 	json_decref(inst);
 	return rc;
+}
+
+/* The records of run.history before the cut, and after it at least. */
+#define HISTORY_HEAD 20
+#define HISTORY_TAIL 200
+
+/* Compact JSON of `v` and its length; NULL out of memory. */
+static char *
+dump(const json_t *v, size_t *len)
+{
+	char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	*len = t ? strlen(t) : 0;
+	return t;
+}
+
+int
+smd__record_text(json_t *rec, size_t max, char **out, size_t *outlen)
+{
+	json_t *hist = json_object_get(json_object_get(rec, "run"), "history"), *kept;
+	size_t len, n, cut = 0, gain = 0, elen, i;
+	char *text, *e;
+
+	*out = NULL;
+	*outlen = 0;
+	if (!(text = dump(rec, &len)))
+		return SM_ENOMEM;
+	n = json_array_size(hist);
+	if (len <= max || n <= HISTORY_HEAD + HISTORY_TAIL) {
+		*out = text;
+		*outlen = len;
+		return 0;
+	}
+	/* the records right after the head go until the rest fits: the start and
+	 * the end of the run are what an operator reads */
+	while (len - gain > max && HISTORY_HEAD + cut < n - HISTORY_TAIL) {
+		if (!(e = dump(json_array_get(hist, HISTORY_HEAD + cut), &elen))) {
+			free(text);
+			return SM_ENOMEM;
+		}
+		free(e);
+		gain += elen + 1; /* and its comma */
+		cut++;
+	}
+	if (!(kept = json_array())) {
+		free(text);
+		return SM_ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		if ((i < HISTORY_HEAD || i >= HISTORY_HEAD + cut) &&
+		    json_array_append(kept, json_array_get(hist, i)) != 0)
+			break;
+	free(text);
+	if (i < n || json_object_set_new(json_object_get(rec, "run"), "history", kept) != 0 ||
+	    json_object_set_new(rec, "history_dropped", json_integer((json_int_t)cut)) != 0 ||
+	    !(text = dump(rec, &len))) {
+		if (i < n)
+			json_decref(kept);
+		return SM_ENOMEM;
+	}
+	*out = text;
+	*outlen = len;
+	return 0;
 }
 
 /* ---- the uploads ----------------------------------------------------------- */
@@ -260,15 +324,21 @@ pump(struct smd__records *r)
 			done_head(r);
 			continue;
 		}
-		if (rc == 0 && !(text = json_dumps(rec, JSON_COMPACT)))
+		if (rc == 0 && smd__record_text(rec, SMD_RECORD_TEXT_MAX, &text, &len) != 0)
 			rc = sm_error_set(&err, SM_ENOMEM, "out of memory");
+		if (rc == 0 && json_integer_value(json_object_get(rec, "history_dropped")) > 0)
+			sm_log_info("task record of '%s': %lld history records cut from the middle "
+			            "(the record was over %u bytes)",
+			    r->head->id,
+			    (long long)json_integer_value(json_object_get(rec, "history_dropped")),
+			    SMD_RECORD_TEXT_MAX);
 		/* the one member: <name>.state.json */
 		snprintf(member, sizeof(member), "%s%s",
 		    json_string_value(json_object_get(rec, "name")) ?: "",
 		    ACT_RECORD_MEMBER_SUFFIX);
 		json_decref(rec);
 		if (rc == 0)
-			rc = act_zip_mem(text, strlen(text), member, &r->body, &len, &err);
+			rc = act_zip_mem(text, len, member, &r->body, &len, &err);
 		free(text);
 		if (rc == 0)
 			rc = tp_object_put_mem(r->tp, r->bucket, key, r->body, len,
