@@ -419,21 +419,33 @@ log_count(struct st_env *e, const char *text)
 }
 
 /*
- * Take the bucket away (on: local, its directory renamed; aws, deleted) or
- * give it back (off: renamed back; made again, empty).
+ * Take the bucket away (GONE: local, its directory renamed, "no such
+ * bucket"; aws, deleted), make it refuse every request (REFUSING, local: a
+ * file where its directory was, "not a directory"), or give it back (BACK:
+ * renamed back; aws, made again, empty).
  */
+enum { BUCKET_BACK, BUCKET_GONE, BUCKET_REFUSING };
 static void
-bucket_away(struct st_env *e, int on)
+bucket_away(struct st_env *e, int how)
 {
 	char here[600], away[620];
+	FILE *f;
 
 	if (e->aws) {
-		st_fault(e, on);
+		if (how != BUCKET_REFUSING)
+			st_fault(e, how == BUCKET_GONE);
 		return;
 	}
 	snprintf(here, sizeof(here), "%s/objects/%s", e->dir, ST_BUCKET);
 	snprintf(away, sizeof(away), "%s.away", here);
-	if (rename(on ? here : away, on ? away : here) != 0)
+	if (how == BUCKET_REFUSING) {
+		if ((f = fopen(here, "w")))
+			fclose(f);
+		return;
+	}
+	if (how == BUCKET_BACK)
+		unlink(here);
+	if (rename(how == BUCKET_GONE ? here : away, how == BUCKET_GONE ? away : here) != 0)
 		diag("rename: %s", strerror(errno));
 }
 
@@ -449,7 +461,8 @@ record_wait(struct st_env *e, int64_t id, int secs, char *key, size_t size)
 }
 
 /*
- * The bucket gone while smd runs: the record of a run that ends meanwhile
+ * The bucket gone, then refusing, while smd runs: the record of a run that
+ * ends meanwhile
  * stays pending and is retried, the heartbeat's failure is logged once (not
  * at every tick), smd neither crashes nor stops taking tasks; once the
  * bucket is back the record lands and the heartbeat is written again.
@@ -474,7 +487,7 @@ case_bucket_gone(void)
 	ok(r != NULL, "bucket there: the record of 9400");
 	json_decref(r);
 
-	bucket_away(&e, 1);
+	bucket_away(&e, BUCKET_GONE);
 	starts = st_spider_starts(&e);
 	st_send(&e, ST_QUEUE,
 	    TASK(9401,
@@ -486,11 +499,30 @@ case_bucket_gone(void)
 	    "bucket gone: the record of the run that ended meanwhile fails to upload, to be "
 	    "tried again");
 	ok(st_spider_starts(&e) > starts, "bucket gone: 9401 was taken and run");
-	starts = st_spider_starts(&e);
-	st_send(&e, ST_QUEUE,
-	    TASK(9402, "\"searchterms_str\": \"pots\", \"cmd_args\": {\"fake_items\": 1}"));
-	ok(st_wait_spider(&e, starts, 30), "bucket gone: smd goes on taking tasks (9402 started)");
-	sleep(3);
+	if (e.aws) {
+		/* a bucket that does not exist reads as no stop flag: work goes on */
+		starts = st_spider_starts(&e);
+		st_send(&e, ST_QUEUE,
+		    TASK(9402, "\"searchterms_str\": \"pots\", \"cmd_args\": {\"fake_items\": 1}"));
+		ok(st_wait_spider(&e, starts, 30),
+		    "bucket gone: smd goes on taking tasks (9402 started)");
+	} else {
+		/* refusing: the stop flag cannot be read, an outage pauses work
+		 * (SPEC 7), said once */
+		bucket_away(&e, BUCKET_REFUSING);
+		for (int i = 0; i < 100 && !st_log_has(&e, "cannot read the stop flag"); i++)
+			usleep(100000);
+		ok(st_log_has(&e, "cannot read the stop flag: no new task until it is read"),
+		    "bucket refusing: the stop flag cannot be read, logged");
+		starts = st_spider_starts(&e);
+		st_send(&e, ST_QUEUE,
+		    TASK(9402, "\"searchterms_str\": \"pots\", \"cmd_args\": {\"fake_items\": 1}"));
+		sleep(5);
+		is_int(st_spider_starts(&e), starts,
+		    "bucket refusing: work pauses, 9402 waits in its queue");
+		is_int(log_count(&e, "cannot read the stop flag"), 1,
+		    "the stop flag's failure logged once (stop_flag_interval=2s)");
+	}
 	beats = log_count(&e, "cannot write the heartbeat");
 	is_int(
 	    beats, 1, "bucket gone for seconds (heartbeat_interval=1s): its failure logged once");
@@ -498,7 +530,7 @@ case_bucket_gone(void)
 		st_show_log(&e);
 	ok(waitpid(e.pid, NULL, WNOHANG) == 0, "bucket gone: smd did not crash");
 
-	bucket_away(&e, 0);
+	bucket_away(&e, BUCKET_BACK);
 	r = record_wait(&e, 9401, 90, key, sizeof(key));
 	ok(r != NULL, "bucket back: the pending record of 9401 lands ('%s')", key);
 	is_str(json_string_value(json_object_get(r, "state")), "failed", "it is the failed run's");
@@ -506,6 +538,10 @@ case_bucket_gone(void)
 	hb = heartbeat_wait(&e, 10, any, NULL);
 	ok(hb != NULL, "bucket back: the heartbeat is written again");
 	json_decref(hb);
+	if (!e.aws) {
+		ok(st_wait_spider(&e, starts, 30), "bucket back: work goes on, 9402 taken");
+		ok(st_log_has(&e, "the stop flag is read again, after "), "and the log says so");
+	}
 	for (int i = 0; i < 50 && !st_log_has(&e, "the heartbeat is written again"); i++)
 		usleep(100000);
 	ok(st_log_has(&e, "the heartbeat is written again"), "and the log says so");
