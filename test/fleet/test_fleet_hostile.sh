@@ -205,6 +205,15 @@ done
 tm "results 946: its data a member of 256 MiB" 0 160 60 "$smctl" -c "$conf" results --server hs 946 "$tmp/res"
 check "written whole" "$(stat -c %s "$tmp/res/$(python3 -c "import sys; sys.path.insert(0, '$SM_SOURCE_DIR/test/fleet'); import hostile_fixture as h; print(h.name_of('$day', 946))").jl")" = $((256 << 20))
 rm -rf "$tmp/res"
+# a record whose one member is named ../../../../tmp/... (914) or /tmp/... (915):
+# written under OUTDIR by the key's name, never by the member's
+rm -f /tmp/hostile-escape.state.json /tmp/hostile-abs.state.json
+for id in 914 915; do
+	tm "results $id: a member named outside" 0 512 60 "$smctl" -c "$conf" results --server hs "$id" "$tmp/res"
+	has "  its record written under OUTDIR" "$tmp/out" "^$tmp/res/.*--${id}____t____hsite\.state\.json\$"
+done
+check "nothing written where the member names say" ! -e /tmp/hostile-escape.state.json -a ! -e /tmp/hostile-abs.state.json
+rm -rf "$tmp/res"
 
 # ---- serve: every page over the hostile bucket ---------------------------------------
 if ! command -v curl >/dev/null; then
