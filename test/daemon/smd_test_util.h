@@ -616,8 +616,9 @@ __attribute__((unused)) static int st_log_has(struct st_env *e, const char *text
 	return st__file_has(e, "smd.log", text);
 }
 
-/* Spiders smd started (act_spider's "<task>: spider N started" lines). */
-__attribute__((unused)) static int st_spider_starts(struct st_env *e)
+/* Lines of smd's log for which `match` says yes. */
+__attribute__((unused)) static int st__log_lines(struct st_env *e,
+    int (*match)(const char *line, const char *arg), const char *arg)
 {
 	char path[600], line[4096];
 	FILE *f;
@@ -627,10 +628,32 @@ __attribute__((unused)) static int st_spider_starts(struct st_env *e)
 	if (!(f = fopen(path, "r")))
 		return 0;
 	while (fgets(line, sizeof(line), f))
-		n += (strstr(line, ": spider ") || strstr(line, ": bsr ")) &&
-		    strstr(line, " started (");
+		n += match(line, arg) != 0;
 	fclose(f);
 	return n;
+}
+
+__attribute__((unused)) static int st__has(const char *line, const char *text)
+{
+	return strstr(line, text) != NULL;
+}
+
+/* Lines of smd's log containing `text`. */
+__attribute__((unused)) static int st_log_count(struct st_env *e, const char *text)
+{
+	return st__log_lines(e, st__has, text);
+}
+
+__attribute__((unused)) static int st__spider_started(const char *line, const char *arg)
+{
+	(void)arg;
+	return (strstr(line, ": spider ") || strstr(line, ": bsr ")) && strstr(line, " started (");
+}
+
+/* Spiders smd started (act_spider's "<task>: spider N started" lines). */
+__attribute__((unused)) static int st_spider_starts(struct st_env *e)
+{
+	return st__log_lines(e, st__spider_started, NULL);
 }
 
 /* Wait up to `secs` for more than `n` spider starts. */

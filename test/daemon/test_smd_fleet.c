@@ -401,23 +401,6 @@ case_record_after_kill(void)
 	st_close(&e);
 }
 
-/* Lines of smd's log holding `text`. */
-static int
-log_count(struct st_env *e, const char *text)
-{
-	char path[600], line[4096];
-	FILE *f;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "%s/smd.log", e->dir);
-	if (!(f = fopen(path, "r")))
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		n += strstr(line, text) != NULL;
-	fclose(f);
-	return n;
-}
-
 /*
  * Take the bucket away (GONE: local, its directory renamed, "no such
  * bucket"; aws, deleted), make it refuse every request (REFUSING, local: a
@@ -520,10 +503,10 @@ case_bucket_gone(void)
 		sleep(5);
 		is_int(st_spider_starts(&e), starts,
 		    "bucket refusing: work pauses, 9402 waits in its queue");
-		is_int(log_count(&e, "cannot read the stop flag"), 1,
+		is_int(st_log_count(&e, "cannot read the stop flag"), 1,
 		    "the stop flag's failure logged once (stop_flag_interval=2s)");
 	}
-	beats = log_count(&e, "cannot write the heartbeat");
+	beats = st_log_count(&e, "cannot write the heartbeat");
 	is_int(
 	    beats, 1, "bucket gone for seconds (heartbeat_interval=1s): its failure logged once");
 	if (beats != 1)
@@ -545,7 +528,7 @@ case_bucket_gone(void)
 	for (int i = 0; i < 50 && !st_log_has(&e, "the heartbeat is written again"); i++)
 		usleep(100000);
 	ok(st_log_has(&e, "the heartbeat is written again"), "and the log says so");
-	is_int(log_count(&e, "cannot write the heartbeat"), beats, "no other failure logged");
+	is_int(st_log_count(&e, "cannot write the heartbeat"), beats, "no other failure logged");
 	kill(e.pid, SIGTERM);
 	is_int(st_smd_wait(&e, 120), 0, "smd stops cleanly");
 	st_close(&e);

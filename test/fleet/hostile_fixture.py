@@ -53,6 +53,9 @@ import time
 import zipfile
 import zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "smctl"))
+from fleet_fixture import put_local, zip_one  # noqa: E402
+
 INST = "hostile0instance000000000001"
 assert len(INST) == 28
 I64 = 2**63 - 1
@@ -185,13 +188,6 @@ def bomb_zip(name, size=1 << 30, declared=None):
                          "csize": 0xFFFFFFFF, "usize": 0xFFFFFFFF, "extra": extra}])
     return raw_zip([{"name": name.encode(), "method": 8, "data": data, "crc": crc,
                      "csize": len(data), "usize": d}])
-
-
-def zip_one(member_name, data):
-    b = io.BytesIO()
-    with zipfile.ZipFile(b, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(member_name, data)
-    return b.getvalue()
 
 
 def hostile_zip(kind, name, good):
@@ -431,11 +427,7 @@ def main():
     good = int(sys.argv[6]) if len(sys.argv) > 6 else 10000
     objs = fixture(day, good)
     if kind == "local":
-        for k, v in objs.items():
-            p = os.path.join(where, bucket, k)
-            os.makedirs(os.path.dirname(p), exist_ok=True)
-            with open(p, "wb") as f:
-                f.write(v)
+        put_local(objs, where, bucket)
         # keys the local backend can hold and S3 cannot list back as they are:
         # bytes that are not UTF-8, and a terminal escape, in a task key's name
         d = os.path.join(where, bucket, day.replace("-", "/")).encode()

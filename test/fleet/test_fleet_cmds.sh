@@ -94,16 +94,6 @@ elif cmd == "list":
         print("%s\t%d" % (k, s))
 EOF
 bk() { python3 "$tmp/bucket.py" "$mode" "$state/objects" "$bucket" "$@"; }
-# json DESC FILE EXPR: EXPR over j (FILE parsed) is true
-json() {
-	local desc=$1 file=$2 expr=$3
-	n=$((n + 1))
-	if python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($expr) else 1)" "$file" 2>"$tmp/py.err"; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc ($expr)"; sed 's/^/# /' "$tmp/py.err" | tail -3; failed=$((failed + 1))
-	fi
-}
 task() { # task ID SERVER TERM [EXTRA-FIELDS]
 	echo "{\"task_id\": $1, \"server_name\": \"$2\", \"site\": \"walmart\", \"searchterms_str\": \"$3\"${4:+, $4}}"
 }

@@ -77,16 +77,6 @@ for f in sys.argv[1:]:
 EOF
 		echo "not ok $n - $desc"; failed=$((failed + 1)); fi
 }
-# json DESCRIPTION FILE EXPR: EXPR over j (the parsed FILE) is true
-json() {
-	local desc=$1 file=$2 expr=$3
-	n=$((n + 1))
-	if python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($expr) else 1)" "$file" 2>"$tmp/py.err"; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc ($expr)"; sed 's/^/# /' "$tmp/py.err" | tail -3; failed=$((failed + 1))
-	fi
-}
 # the key's task id in a refusal line
 ids() { grep -o -- "$1" "$tmp/err" | sed 's/.*--\([0-9]*\)____.*/\1/' | sort -u | tr '\n' ' '; }
 

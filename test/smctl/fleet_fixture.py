@@ -173,6 +173,15 @@ def fixture(day):
     return objs
 
 
+def put_local(objs, where, bucket):
+    """The objects {key: bytes} as files of the local backend's bucket."""
+    for k, v in objs.items():
+        p = os.path.join(where, bucket, k)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb") as f:
+            f.write(v)
+
+
 def main():
     if sys.argv[1] == "record":
         with open(sys.argv[2], "wb") as f:
@@ -182,11 +191,7 @@ def main():
     _, kind, where, bucket, day = sys.argv[1:6]
     objs = fixture(day)
     if kind == "local":
-        for k, v in objs.items():
-            p = os.path.join(where, bucket, k)
-            os.makedirs(os.path.dirname(p), exist_ok=True)
-            with open(p, "wb") as f:
-                f.write(v)
+        put_local(objs, where, bucket)
     else:
         import boto3
         s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])

@@ -49,16 +49,6 @@ else
 	done
 	python3 "$fixture" put local "$tmp/state/objects" "$bucket" "$day" > "$tmp/n"
 fi
-# json DESCRIPTION FILE EXPR: EXPR over j (the parsed FILE) is true
-json() {
-	local desc=$1 file=$2 expr=$3
-	n=$((n + 1))
-	if python3 -c "import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($expr) else 1)" "$file" 2>"$tmp/py.err"; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc ($expr)"; sed 's/^/# /' "$tmp/py.err" | tail -3; failed=$((failed + 1))
-	fi
-}
 
 # ---- usage ------------------------------------------------------------------
 t "stats --help" 0 "$smctl" stats --help

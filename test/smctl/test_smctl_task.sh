@@ -35,16 +35,6 @@ poll_wait = 1s
 progress_interval = 1s
 EOF
 run_smd() { "$smd" -c "$conf" --exit-when-idle -q "$@" >>"$tmp/smd.out" 2>&1; }
-# json FILE PYTHON-EXPRESSION: the expression over j (the parsed FILE) is true
-json() {
-	local desc=$1 file=$2 expr=$3
-	n=$((n + 1))
-	if python3 -c "import json,os,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($expr) else 1)" "$file" 2>"$tmp/py.err"; then
-		echo "ok $n - $desc"
-	else
-		echo "not ok $n - $desc ($expr)"; sed 's/^/# /' "$tmp/py.err" | tail -3; failed=$((failed + 1))
-	fi
-}
 uuid='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 task() { # task ID SERVER [EXTRA-FIELDS]
 	echo "{\"task_id\": $1, \"server_name\": \"$2\", \"site\": \"walmart\"${3:+, $3}}"

@@ -4,6 +4,8 @@
 #   has DESCRIPTION FILE REGEX     FILE has a line matching REGEX (grep -E)
 #   check DESCRIPTION CONDITION... a test(1) condition
 #   last                           the last non-blank line of $tmp/out
+#   json DESCRIPTION FILE EXPR     the Python EXPR over j (FILE parsed as JSON) is
+#                                  true (json, os and sys imported)
 #   tap_skip REASON                one check skipped for a missing peer ("ok N # SKIP")
 #   tap_skip_all REASON            "1..0 # SKIP REASON", exit 77 (ctest: Skipped);
 #                                  with SM_REQUIRE_PEERS=1 a failure
@@ -28,6 +30,15 @@ check() {
     echo "not ok $n - $desc ($*)"; failed=$((failed + 1)); fi
 }
 last() { grep -v '^[[:space:]]*$' "$tmp/out" | tail -n 1; }
+json() {
+  local desc=$1 file=$2 expr=$3
+  n=$((n + 1))
+  if python3 -c "import json,os,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if ($expr) else 1)" "$file" 2>"$tmp/py.err"; then
+    echo "ok $n - $desc"
+  else
+    echo "not ok $n - $desc ($expr)"; sed 's/^/# /' "$tmp/py.err" | tail -3; failed=$((failed + 1))
+  fi
+}
 tap_skip() {
   n=$((n + 1))
   if [ "${SM_REQUIRE_PEERS:-0}" = 1 ]; then
