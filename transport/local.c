@@ -1949,7 +1949,8 @@ list_objects(struct lop *op, struct lo_list_out *out)
 		rc = rc ? rc : SM_EIO;
 		goto out;
 	}
-	qsort(ls.v, ls.n, sizeof(ls.v[0]), ent_cmp);
+	if (ls.n > 0) /* an empty bucket: no array to sort (qsort wants one) */
+		qsort(ls.v, ls.n, sizeof(ls.v[0]), ent_cmp);
 emit:
 	out->objs = pool_add(op, calloc(ls.n ? ls.n : 1, sizeof(*out->objs)));
 	out->prefixes = pool_add(op, calloc(ls.n ? ls.n : 1, sizeof(*out->prefixes)));
